@@ -1,0 +1,135 @@
+package kernels
+
+import "math"
+
+// Element-wise activations. y, x, dy and dx all have the same length; the
+// length of the destination decides how many elements are processed.
+
+// checkSame panics unless every source is at least as long as dst.
+func checkSame(dst int, srcs ...[]float32) {
+	for _, s := range srcs {
+		if len(s) < dst {
+			panic(errLengthMismatch)
+		}
+	}
+}
+
+// ReLU computes y = max(x, 0).
+func ReLU(y, x []float32) {
+	checkSame(len(y), x)
+	x = x[:len(y)]
+	for i, v := range x {
+		if v > 0 {
+			y[i] = v
+		} else {
+			y[i] = 0
+		}
+	}
+}
+
+// ReLUGrad computes dx = dy where the output y was positive, else 0.
+func ReLUGrad(dx, dy, y []float32) {
+	checkSame(len(dx), dy, y)
+	dy, y = dy[:len(dx)], y[:len(dx)]
+	for i, g := range dy {
+		if y[i] > 0 {
+			dx[i] = g
+		} else {
+			dx[i] = 0
+		}
+	}
+}
+
+// LeakyReLU computes y = x for x > 0, alpha·x otherwise.
+func LeakyReLU(y, x []float32, alpha float32) {
+	checkSame(len(y), x)
+	x = x[:len(y)]
+	for i, v := range x {
+		if v > 0 {
+			y[i] = v
+		} else {
+			y[i] = alpha * v
+		}
+	}
+}
+
+// LeakyReLUGrad computes dx = dy for x > 0, alpha·dy otherwise.
+func LeakyReLUGrad(dx, dy, x []float32, alpha float32) {
+	checkSame(len(dx), dy, x)
+	dy, x = dy[:len(dx)], x[:len(dx)]
+	for i, g := range dy {
+		if x[i] > 0 {
+			dx[i] = g
+		} else {
+			dx[i] = alpha * g
+		}
+	}
+}
+
+// ELU computes y = x for x > 0, alpha·(eˣ-1) otherwise.
+func ELU(y, x []float32, alpha float32) {
+	checkSame(len(y), x)
+	x = x[:len(y)]
+	for i, v := range x {
+		if v > 0 {
+			y[i] = v
+		} else {
+			y[i] = alpha * float32(math.Expm1(float64(v)))
+		}
+	}
+}
+
+// ELUGrad computes dx = dy for x > 0, dy·(y+alpha) otherwise, reusing the
+// forward output since d/dx alpha·(eˣ-1) = alpha·eˣ = y + alpha.
+func ELUGrad(dx, dy, x, y []float32, alpha float32) {
+	checkSame(len(dx), dy, x, y)
+	dy, x, y = dy[:len(dx)], x[:len(dx)], y[:len(dx)]
+	for i, g := range dy {
+		if x[i] > 0 {
+			dx[i] = g
+		} else {
+			dx[i] = g * (y[i] + alpha)
+		}
+	}
+}
+
+// Sigmoid computes y = 1/(1+e⁻ˣ) without overflow for large |x|.
+func Sigmoid(y, x []float32) {
+	checkSame(len(y), x)
+	x = x[:len(y)]
+	for i, v := range x {
+		if v >= 0 {
+			y[i] = float32(1 / (1 + math.Exp(-float64(v))))
+		} else {
+			e := math.Exp(float64(v))
+			y[i] = float32(e / (1 + e))
+		}
+	}
+}
+
+// SigmoidGrad computes dx = dy·y·(1-y) from the forward output y.
+func SigmoidGrad(dx, dy, y []float32) {
+	checkSame(len(dx), dy, y)
+	dy, y = dy[:len(dx)], y[:len(dx)]
+	for i, g := range dy {
+		dx[i] = g * y[i] * (1 - y[i])
+	}
+}
+
+// Tanh computes y = tanh(x).
+func Tanh(y, x []float32) {
+	checkSame(len(y), x)
+	x = x[:len(y)]
+	for i, v := range x {
+		y[i] = float32(math.Tanh(float64(v)))
+	}
+}
+
+// TanhGrad computes dx = dy·(1-y²) from the forward output y.
+func TanhGrad(dx, dy, y []float32) {
+	checkSame(len(dx), dy, y)
+	dy, y = dy[:len(dx)], y[:len(dx)]
+	for i, g := range dy {
+		dx[i] = g * (1 - y[i]*y[i])
+	}
+}

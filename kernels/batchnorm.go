@@ -1,0 +1,154 @@
+package kernels
+
+import "math"
+
+// checkBatchNorm panics when a batch-norm slice is shorter than its shape.
+func checkBatchNorm(rows, c int, data [][]float32, channels [][]float32) {
+	if rows < 0 || c <= 0 {
+		panic(errBadSize)
+	}
+	for _, d := range data {
+		if len(d) < rows*c {
+			panic(errShortInput)
+		}
+	}
+	for _, v := range channels {
+		if len(v) < c {
+			panic(errShortInput)
+		}
+	}
+}
+
+// BatchNormTrain normalizes each channel with the statistics of the batch.
+// x, y, xhat are (rows, c) with rows = N*H*W; mean, invStd, scale, offset,
+// runMean, runVar are (c).
+//
+//	mean = Σx/rows, var = Σ(x-mean)²/rows (biased), invStd = 1/√(var+eps)
+//	xhat = (x-mean)·invStd, y = scale·xhat + offset
+//	runMean = momentum·runMean + (1-momentum)·mean
+//	runVar  = momentum·runVar + (1-momentum)·var·rows/(rows-1)
+//
+// Sums run in float64 so that large batches keep float32 precision.
+func BatchNormTrain(y, xhat, mean, invStd []float32, x, scale, offset, runMean, runVar []float32, rows, c int, momentum, eps float32) {
+	checkBatchNorm(rows, c, [][]float32{y, xhat, x}, [][]float32{mean, invStd, scale, offset, runMean, runVar})
+	if rows == 0 {
+		return
+	}
+	var acc [columnBlock]float64
+	for c0 := 0; c0 < c; c0 += columnBlock {
+		width := min(columnBlock, c-c0)
+		sums := acc[:width]
+		clear(sums)
+		for r := range rows {
+			for j, v := range x[r*c+c0 : r*c+c0+width] {
+				sums[j] += float64(v)
+			}
+		}
+		for j := range sums {
+			mean[c0+j] = float32(sums[j] / float64(rows))
+			sums[j] = 0
+		}
+		m := mean[c0 : c0+width]
+		for r := range rows {
+			for j, v := range x[r*c+c0 : r*c+c0+width] {
+				d := float64(v - m[j])
+				sums[j] += d * d
+			}
+		}
+		for j, s := range sums {
+			variance := s / float64(rows)
+			invStd[c0+j] = float32(1 / math.Sqrt(variance+float64(eps)))
+			unbiased := variance
+			if rows > 1 {
+				unbiased = s / float64(rows-1)
+			}
+			ch := c0 + j
+			runMean[ch] = momentum*runMean[ch] + (1-momentum)*m[j]
+			runVar[ch] = momentum*runVar[ch] + (1-momentum)*float32(unbiased)
+		}
+	}
+	mean, invStd, scale, offset = mean[:c], invStd[:c], scale[:c], offset[:c]
+	for r := range rows {
+		in := x[r*c : (r+1)*c]
+		h := xhat[r*c : (r+1)*c]
+		out := y[r*c : (r+1)*c]
+		for j, v := range in {
+			n := (v - mean[j]) * invStd[j]
+			h[j] = n
+			out[j] = scale[j]*n + offset[j]
+		}
+	}
+}
+
+// BatchNormInference normalizes with the running statistics:
+// y = scale·(x-runMean)/√(runVar+eps) + offset.
+// x, y are (rows, c); scale, offset, runMean, runVar are (c).
+func BatchNormInference(y, x, scale, offset, runMean, runVar []float32, rows, c int, eps float32) {
+	checkBatchNorm(rows, c, [][]float32{y, x}, [][]float32{scale, offset, runMean, runVar})
+	// Fold the per-channel constants once per block of channels, on the
+	// stack, instead of a square root per element.
+	var inv [columnBlock]float32
+	for c0 := 0; c0 < c; c0 += columnBlock {
+		width := min(columnBlock, c-c0)
+		for j := range width {
+			inv[j] = float32(1/math.Sqrt(float64(runVar[c0+j])+float64(eps))) * scale[c0+j]
+		}
+		m, o, s := runMean[c0:c0+width], offset[c0:c0+width], inv[:width]
+		for r := range rows {
+			in := x[r*c+c0 : r*c+c0+width]
+			out := y[r*c+c0 : r*c+c0+width]
+			out = out[:len(in)]
+			for j, v := range in {
+				out[j] = (v-m[j])*s[j] + o[j]
+			}
+		}
+	}
+}
+
+// BatchNormGrad computes dx (assigned) and accumulates dscale, doffset.
+// dy, xhat, dx are (rows, c); scale, invStd, dscale, doffset are (c).
+//
+//	doffset += Σdy, dscale += Σdy·xhat
+//	dx = scale·invStd/rows · (rows·dy - Σdy - xhat·Σdy·xhat)
+func BatchNormGrad(dx, dscale, doffset, dy, xhat, scale, invStd []float32, rows, c int) {
+	checkBatchNorm(rows, c, [][]float32{dx, dy, xhat}, [][]float32{dscale, doffset, scale, invStd})
+	if rows == 0 {
+		return
+	}
+	var sumDy, sumDyXhat [columnBlock]float64
+	var k1, k2, k3 [columnBlock]float32
+	for c0 := 0; c0 < c; c0 += columnBlock {
+		width := min(columnBlock, c-c0)
+		sd, sdx := sumDy[:width], sumDyXhat[:width]
+		clear(sd)
+		clear(sdx)
+		for r := range rows {
+			g := dy[r*c+c0 : r*c+c0+width]
+			h := xhat[r*c+c0 : r*c+c0+width]
+			h = h[:len(g)]
+			for j, v := range g {
+				sd[j] += float64(v)
+				sdx[j] += float64(v) * float64(h[j])
+			}
+		}
+		for j := range width {
+			ch := c0 + j
+			doffset[ch] += float32(sd[j])
+			dscale[ch] += float32(sdx[j])
+			f := float64(scale[ch]) * float64(invStd[ch])
+			k1[j] = float32(f)
+			k2[j] = float32(f * sd[j] / float64(rows))
+			k3[j] = float32(f * sdx[j] / float64(rows))
+		}
+		a, b, e := k1[:width], k2[:width], k3[:width]
+		for r := range rows {
+			g := dy[r*c+c0 : r*c+c0+width]
+			h := xhat[r*c+c0 : r*c+c0+width]
+			d := dx[r*c+c0 : r*c+c0+width]
+			h, d = h[:len(g)], d[:len(g)]
+			for j, v := range g {
+				d[j] = a[j]*v - b[j] - e[j]*h[j]
+			}
+		}
+	}
+}

@@ -1,0 +1,294 @@
+package kernels
+
+// ConvParams describes a 2-D convolution over NHWC input. The same struct
+// serves depthwise convolution, where OC = C*Multiplier.
+type ConvParams struct {
+	N, H, W, C                           int // input
+	KH, KW, OC                           int // OC = filters (for depthwise: C*Multiplier)
+	StrideH, StrideW                     int
+	PadTop, PadLeft, PadBottom, PadRight int
+	OH, OW                               int // output, filled by NewConvParams
+	Multiplier                           int // depthwise only
+}
+
+// NewConvParams fills OH, OW: OH = (H+PadTop+PadBottom-KH)/StrideH + 1.
+// Multiplier is left 0; depthwise kernels derive it from OC/C when unset.
+func NewConvParams(n, h, w, c, kh, kw, oc, strideH, strideW, padTop, padLeft, padBottom, padRight int) ConvParams {
+	p := ConvParams{
+		N: n, H: h, W: w, C: c, KH: kh, KW: kw, OC: oc,
+		StrideH: strideH, StrideW: strideW,
+		PadTop: padTop, PadLeft: padLeft, PadBottom: padBottom, PadRight: padRight,
+	}
+	if strideH > 0 && strideW > 0 {
+		p.OH = (h+padTop+padBottom-kh)/strideH + 1
+		p.OW = (w+padLeft+padRight-kw)/strideW + 1
+	}
+	return p
+}
+
+// SamePadding returns TF/Keras "same" padding for one spatial dimension:
+// total = max((ceil(in/stride)-1)*stride+k-in, 0), before = total/2, the
+// odd cell going after, so the output has ceil(in/stride) cells.
+func SamePadding(in, k, stride int) (before, after int) {
+	if stride <= 0 {
+		panic(errBadConvParams)
+	}
+	out := (in + stride - 1) / stride
+	total := max((out-1)*stride+k-in, 0)
+	return total / 2, total - total/2
+}
+
+// check panics unless p describes a convolution whose output size matches
+// its input, kernel, strides and padding.
+func (p ConvParams) check() {
+	if p.N < 0 || p.H <= 0 || p.W <= 0 || p.C <= 0 || p.KH <= 0 || p.KW <= 0 || p.OC <= 0 ||
+		p.StrideH <= 0 || p.StrideW <= 0 ||
+		p.PadTop < 0 || p.PadLeft < 0 || p.PadBottom < 0 || p.PadRight < 0 ||
+		p.OH <= 0 || p.OW <= 0 ||
+		p.OH != (p.H+p.PadTop+p.PadBottom-p.KH)/p.StrideH+1 ||
+		p.OW != (p.W+p.PadLeft+p.PadRight-p.KW)/p.StrideW+1 {
+		panic(errBadConvParams)
+	}
+}
+
+// pointwise reports whether the convolution is a plain matrix product over
+// pixels (1×1 kernel, stride 1, no padding), which needs no im2col.
+func (p ConvParams) pointwise() bool {
+	return p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 &&
+		p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0
+}
+
+// convChunkRows is the number of output pixels the im2col path aims to put
+// in one GEMM: late layers have few pixels per image, and a GEMM with a
+// handful of rows spends its time packing.
+const convChunkRows = 256
+
+// imagesPerChunk is how many images one im2col buffer holds.
+func (p ConvParams) imagesPerChunk() int {
+	pixels := p.OH * p.OW
+	return max(1, min(p.N, (convChunkRows+pixels-1)/pixels))
+}
+
+// ScratchSize returns the number of floats of scratch Conv2D,
+// Conv2DGradInput and Conv2DGradFilter need: the im2col matrix of a chunk
+// of images (ceil(256/(OH*OW)) images, at most N, at least 1), that is
+// images*OH*OW*KH*KW*C floats. It is 0 for 1×1, stride-1, unpadded
+// convolutions, which multiply the input directly. It never grows when N
+// shrinks, so scratch sized for the largest batch serves every batch.
+func (p ConvParams) ScratchSize() int {
+	if p.pointwise() || p.N <= 0 {
+		return 0
+	}
+	return p.imagesPerChunk() * p.OH * p.OW * p.KH * p.KW * p.C
+}
+
+// checkLengths panics when a slice is shorter than its part of p.
+func (p ConvParams) checkLengths(x, y, w []float32, weights int) {
+	if len(x) < p.N*p.H*p.W*p.C {
+		panic(errShortInput)
+	}
+	if len(y) < p.N*p.OH*p.OW*p.OC {
+		panic(errShortOutput)
+	}
+	if len(w) < weights {
+		panic(errShortWeights)
+	}
+}
+
+// Conv2D computes y = conv(x, w) + bias.
+// x is (N,H,W,C); w is (KH,KW,C,OC); bias is (OC) or nil; y is (N,OH,OW,OC).
+// Each output pixel's row of the im2col matrix is its receptive field in
+// (KH,KW,C) order, so y = im2col(x)·w with w read as a (KH*KW*C, OC) matrix.
+func Conv2D(y, x, w, bias []float32, p ConvParams, scratch []float32) {
+	p.check()
+	k := p.KH * p.KW * p.C
+	p.checkLengths(x, y, w, k*p.OC)
+	if bias != nil && len(bias) < p.OC {
+		panic(errShortBias)
+	}
+	pixels := p.OH * p.OW
+	if p.pointwise() {
+		Gemm(false, false, p.N*pixels, p.OC, p.C, 1, x, p.C, w, p.OC, 0, y, p.OC)
+	} else {
+		if len(scratch) < p.ScratchSize() {
+			panic(errShortScratch)
+		}
+		per := p.imagesPerChunk()
+		for n0 := 0; n0 < p.N; n0 += per {
+			images := min(per, p.N-n0)
+			col := scratch[:images*pixels*k]
+			im2col(col, x[n0*p.H*p.W*p.C:], p, images)
+			Gemm(false, false, images*pixels, p.OC, k, 1, col, k, w, p.OC, 0, y[n0*pixels*p.OC:], p.OC)
+		}
+	}
+	if bias != nil {
+		addRowVector(y[:p.N*pixels*p.OC], bias[:p.OC])
+	}
+}
+
+// Conv2DGradInput computes dx = ∂L/∂x from dy = ∂L/∂y (assigned).
+// dy is (N,OH,OW,OC); w is (KH,KW,C,OC); dx is (N,H,W,C).
+// The gradient of the im2col matrix is dy·wᵀ; col2im sums each of its
+// entries back into the input cell it was copied from.
+func Conv2DGradInput(dx, dy, w []float32, p ConvParams, scratch []float32) {
+	p.check()
+	k := p.KH * p.KW * p.C
+	p.checkLengths(dx, dy, w, k*p.OC)
+	pixels := p.OH * p.OW
+	if p.pointwise() {
+		Gemm(false, true, p.N*pixels, p.C, p.OC, 1, dy, p.OC, w, p.OC, 0, dx, p.C)
+		return
+	}
+	if len(scratch) < p.ScratchSize() {
+		panic(errShortScratch)
+	}
+	per := p.imagesPerChunk()
+	image := p.H * p.W * p.C
+	for n0 := 0; n0 < p.N; n0 += per {
+		images := min(per, p.N-n0)
+		col := scratch[:images*pixels*k]
+		Gemm(false, true, images*pixels, k, p.OC, 1, dy[n0*pixels*p.OC:], p.OC, w, p.OC, 0, col, k)
+		dxChunk := dx[n0*image : (n0+images)*image]
+		clear(dxChunk)
+		col2im(dxChunk, col, p, images)
+	}
+}
+
+// Conv2DGradFilter accumulates dw += ∂L/∂w and dbias += ∂L/∂bias.
+// dy is (N,OH,OW,OC); x is (N,H,W,C); dw is (KH,KW,C,OC); dbias is (OC) or nil.
+// dw = im2col(x)ᵀ·dy, summed chunk by chunk.
+func Conv2DGradFilter(dw, dbias, dy, x []float32, p ConvParams, scratch []float32) {
+	p.check()
+	k := p.KH * p.KW * p.C
+	p.checkLengths(x, dy, dw, k*p.OC)
+	if dbias != nil && len(dbias) < p.OC {
+		panic(errShortBias)
+	}
+	pixels := p.OH * p.OW
+	if p.pointwise() {
+		Gemm(true, false, p.C, p.OC, p.N*pixels, 1, x, p.C, dy, p.OC, 1, dw, p.OC)
+	} else {
+		if len(scratch) < p.ScratchSize() {
+			panic(errShortScratch)
+		}
+		per := p.imagesPerChunk()
+		for n0 := 0; n0 < p.N; n0 += per {
+			images := min(per, p.N-n0)
+			col := scratch[:images*pixels*k]
+			im2col(col, x[n0*p.H*p.W*p.C:], p, images)
+			Gemm(true, false, k, p.OC, images*pixels, 1, col, k, dy[n0*pixels*p.OC:], p.OC, 1, dw, p.OC)
+		}
+	}
+	if dbias != nil {
+		addColumnSums(dbias[:p.OC], dy, p.N*pixels, p.OC)
+	}
+}
+
+// im2col writes, for each output pixel of the first images of x, its
+// receptive field as one row of col in (KH,KW,C) order, zeros for padding.
+// col is (images*OH*OW, KH*KW*C).
+func im2col(col, x []float32, p ConvParams, images int) {
+	k := p.KH * p.KW * p.C
+	span := p.KW * p.C
+	image := p.H * p.W * p.C
+	row := 0
+	for img := range images {
+		xi := x[img*image : (img+1)*image]
+		for oh := range p.OH {
+			ih0 := oh*p.StrideH - p.PadTop
+			for ow := range p.OW {
+				iw0 := ow*p.StrideW - p.PadLeft
+				// Consecutive kw read consecutive input columns, so the
+				// in-bounds part of each kernel row is one contiguous copy.
+				lo, hi := max(0, -iw0), min(p.KW, p.W-iw0)
+				dst := col[row*k : (row+1)*k]
+				row++
+				for kh := range p.KH {
+					seg := dst[kh*span : (kh+1)*span]
+					ih := ih0 + kh
+					if ih < 0 || ih >= p.H || lo >= hi {
+						clear(seg)
+						continue
+					}
+					clear(seg[:lo*p.C])
+					src := (ih*p.W + iw0) * p.C
+					copy(seg[lo*p.C:hi*p.C], xi[src+lo*p.C:src+hi*p.C])
+					clear(seg[hi*p.C:])
+				}
+			}
+		}
+	}
+}
+
+// col2im adds each entry of col back into the input cell im2col copied it
+// from; padding entries are dropped. dx is (images,H,W,C).
+func col2im(dx, col []float32, p ConvParams, images int) {
+	k := p.KH * p.KW * p.C
+	span := p.KW * p.C
+	image := p.H * p.W * p.C
+	row := 0
+	for img := range images {
+		di := dx[img*image : (img+1)*image]
+		for oh := range p.OH {
+			ih0 := oh*p.StrideH - p.PadTop
+			for ow := range p.OW {
+				iw0 := ow*p.StrideW - p.PadLeft
+				lo, hi := max(0, -iw0), min(p.KW, p.W-iw0)
+				src := col[row*k : (row+1)*k]
+				row++
+				if lo >= hi {
+					continue
+				}
+				for kh := range p.KH {
+					ih := ih0 + kh
+					if ih < 0 || ih >= p.H {
+						continue
+					}
+					at := (ih*p.W + iw0) * p.C
+					addTo(di[at+lo*p.C:at+hi*p.C], src[kh*span+lo*p.C:kh*span+hi*p.C])
+				}
+			}
+		}
+	}
+}
+
+// addTo sets dst[i] += src[i] for the length of dst.
+func addTo(dst, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+// addRowVector adds v to every row of the (len(m)/len(v), len(v)) matrix m.
+func addRowVector(m, v []float32) {
+	for len(m) >= len(v) {
+		addTo(m[:len(v)], v)
+		m = m[len(v):]
+	}
+}
+
+// columnBlock is how many columns addColumnSums sums at once in float64,
+// on the stack.
+const columnBlock = 256
+
+// addColumnSums adds the column sums of the (rows, cols) matrix m to dst,
+// summing in float64 so long columns (every pixel of a batch) keep float32
+// precision.
+func addColumnSums(dst, m []float32, rows, cols int) {
+	var acc [columnBlock]float64
+	for c0 := 0; c0 < cols; c0 += columnBlock {
+		width := min(columnBlock, cols-c0)
+		sums := acc[:width]
+		clear(sums)
+		for r := range rows {
+			row := m[r*cols+c0 : r*cols+c0+width]
+			for j, v := range row {
+				sums[j] += float64(v)
+			}
+		}
+		for j, s := range sums {
+			dst[c0+j] += float32(s)
+		}
+	}
+}

@@ -1,0 +1,32 @@
+// Package kernels holds the float32 numerical operations of the network,
+// forward and backward: convolution (im2col and a packed GEMM), depthwise
+// convolution, pooling, dense layers, batch normalization, activations,
+// dropout, element-wise addition and softmax cross-entropy.
+//
+// # Conventions
+//
+//   - Tensors are flat float32 slices in NHWC order: x (N,H,W,C).
+//   - Weights are laid out like GoMLX and Keras with channels last:
+//     convolution kernels (KH,KW,C,OC), depthwise kernels (KH,KW,C,M) whose
+//     output channel c*M+m reads input channel c, dense kernels (IN,OUT),
+//     biases (OC).
+//   - The destination comes first and is the only argument written (besides
+//     the buffers a forward pass saves for its backward pass, which are named
+//     as such: argmax, xhat, mean, invStd, mask, probs).
+//   - Activations and gradients with respect to inputs are assigned (=).
+//     Gradients with respect to parameters are accumulated (+=), so a caller
+//     zeroes them once per step and layers that share a parameter, or a batch
+//     split in chunks, simply add up.
+//   - Kernels never allocate: the few that need working memory take a scratch
+//     slice whose size a method reports (ConvParams.ScratchSize).
+//   - Slices may be longer than their shape; only the leading elements are
+//     read or written. A slice shorter than its shape is a programmer error
+//     and panics with a constant message.
+//
+// # Determinism
+//
+// Every kernel computes the same bits for the same inputs, whatever the
+// number of goroutines: Gemm splits its output in bands computed by exactly
+// one goroutine each, with the same summation order as the serial path.
+// Under js/wasm GOMAXPROCS is 1 and everything runs on the calling goroutine.
+package kernels

@@ -1,0 +1,375 @@
+package kernels
+
+import (
+	"runtime"
+	"sync"
+)
+
+// Cache parameters of the packed GEMM. The micro-kernel computes an Mr×Nr
+// tile of C in registers; a Kc-long sliver of A (Mr×Kc) and of B (Kc×Nr)
+// stays in L1, the packed Mc×Kc block of A in L2 and the packed Kc×Nc panel
+// of B in the last-level cache.
+const (
+	Mr = 2
+	Nr = 4
+	Kc = 256
+	Mc = 64
+	Nc = 1024
+)
+
+// parallelMinWork is the number of multiply-adds below which Gemm stays on
+// the calling goroutine: under it, waking workers costs more than it saves.
+const parallelMinWork = 1 << 21
+
+// gemmWorkspace holds the packing buffers of one serial GEMM.
+type gemmWorkspace struct {
+	packedA []float32 // Mc×Kc, Mr-row slivers
+	packedB []float32 // Kc×Nc, Nr-column slivers
+	done    sync.WaitGroup
+}
+
+// workspaces recycles packing buffers so that steady-state calls do not
+// allocate and concurrent callers never share one.
+var workspaces = sync.Pool{New: func() any {
+	return &gemmWorkspace{
+		packedA: make([]float32, Mc*Kc),
+		packedB: make([]float32, Kc*Nc),
+	}
+}}
+
+// Gemm computes C = alpha·op(A)·op(B) + beta·C, row-major, op = transpose when
+// the flag is set. op(A) is (m,k), op(B) is (k,n), C is (m,n). When beta is 0,
+// C is not read (NaNs in it do not propagate).
+//
+// Every element of C is summed in the same order whatever the number of
+// goroutines, so results are bit-for-bit reproducible.
+func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(errNegativeDimension)
+	}
+	rowsA, colsA := m, k
+	if transA {
+		rowsA, colsA = k, m
+	}
+	rowsB, colsB := k, n
+	if transB {
+		rowsB, colsB = n, k
+	}
+	if lda < max(1, colsA) {
+		panic(errBadLda)
+	}
+	if ldb < max(1, colsB) {
+		panic(errBadLdb)
+	}
+	if ldc < max(1, n) {
+		panic(errBadLdc)
+	}
+	if rowsA > 0 && colsA > 0 && len(a) < (rowsA-1)*lda+colsA {
+		panic(errShortA)
+	}
+	if rowsB > 0 && colsB > 0 && len(b) < (rowsB-1)*ldb+colsB {
+		panic(errShortB)
+	}
+	if m > 0 && n > 0 && len(c) < (m-1)*ldc+n {
+		panic(errShortC)
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleMatrix(m, n, beta, c, ldc)
+		return
+	}
+	procs := runtime.GOMAXPROCS(0)
+	if procs > 1 && m*n*k >= parallelMinWork {
+		gemmParallel(procs, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	ws := workspaces.Get().(*gemmWorkspace)
+	gemmSerial(ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	workspaces.Put(ws)
+}
+
+// scaleMatrix sets C = beta·C, writing zeros without reading C when beta is 0.
+func scaleMatrix(m, n int, beta float32, c []float32, ldc int) {
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		switch beta {
+		case 0:
+			clear(row)
+		case 1:
+		default:
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+// gemmTask is one independent block of output handed to a worker.
+type gemmTask struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a, b, c        []float32
+	lda, ldb, ldc  int
+	done           *sync.WaitGroup
+}
+
+var (
+	gemmTasks    chan gemmTask
+	startWorkers sync.Once
+	workerCount  int
+)
+
+// gemmWorker runs tasks with its own packing buffers for the life of the
+// process; tasks travel by value so handing one over does not allocate.
+func gemmWorker() {
+	ws := &gemmWorkspace{packedA: make([]float32, Mc*Kc), packedB: make([]float32, Kc*Nc)}
+	for t := range gemmTasks {
+		gemmSerial(ws, t.transA, t.transB, t.m, t.n, t.k, t.alpha, t.a, t.lda, t.b, t.ldb, t.beta, t.c, t.ldc)
+		t.done.Done()
+	}
+}
+
+// gemmParallel splits C into bands of whole micro-tiles, along its longer
+// side, and computes each band with the serial algorithm. Bands never
+// overlap and the k loop is untouched, so the result equals the serial one.
+func gemmParallel(procs int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	startWorkers.Do(func() {
+		workerCount = max(runtime.NumCPU(), procs) - 1
+		gemmTasks = make(chan gemmTask, 4*workerCount)
+		for range workerCount {
+			go gemmWorker()
+		}
+	})
+	parts := min(procs, workerCount+1)
+	ws := workspaces.Get().(*gemmWorkspace)
+	defer workspaces.Put(ws)
+	splitRows := m >= n
+	total, unit := n, Nr
+	if splitRows {
+		total, unit = m, Mr
+	}
+	units := (total + unit - 1) / unit
+	parts = min(parts, units)
+	if parts < 2 {
+		gemmSerial(ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	perPart := (units + parts - 1) / parts * unit
+	first := min(perPart, total) // the calling goroutine computes the first band
+	for start := first; start < total; start += perPart {
+		size := min(perPart, total-start)
+		t := gemmTask{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
+			a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, done: &ws.done}
+		if splitRows {
+			t.m = size
+			if transA {
+				t.a = a[start:]
+			} else {
+				t.a = a[start*lda:]
+			}
+			t.c = c[start*ldc:]
+		} else {
+			t.n = size
+			if transB {
+				t.b = b[start*ldb:]
+			} else {
+				t.b = b[start:]
+			}
+			t.c = c[start:]
+		}
+		ws.done.Add(1)
+		gemmTasks <- t
+	}
+	if splitRows {
+		gemmSerial(ws, transA, transB, first, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	} else {
+		gemmSerial(ws, transA, transB, m, first, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
+	ws.done.Wait()
+}
+
+// gemmSerial is the blocked algorithm of Goto and van de Geijn: for each
+// Kc×Nc panel of B (packed once) and each Mc×Kc block of A (packed once),
+// the micro-kernel sweeps the block tile by tile. The first k-panel applies
+// beta, later ones accumulate, so C is touched once per k-panel.
+func gemmSerial(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	for jc := 0; jc < n; jc += Nc {
+		nc := min(Nc, n-jc)
+		for pc := 0; pc < k; pc += Kc {
+			kc := min(Kc, k-pc)
+			packB(ws.packedB, transB, b, ldb, pc, jc, kc, nc)
+			first := pc == 0
+			for ic := 0; ic < m; ic += Mc {
+				mc := min(Mc, m-ic)
+				packA(ws.packedA, transA, a, lda, ic, pc, mc, kc)
+				macroKernel(mc, nc, kc, alpha, beta, first, ws.packedA, ws.packedB, c[ic*ldc+jc:], ldc)
+			}
+		}
+	}
+}
+
+// packA copies op(A)[i0:i0+mc, p0:p0+kc] into Mr-row slivers, each stored
+// column by column (Mr values per k), zero-padding the last sliver.
+func packA(dst []float32, trans bool, a []float32, lda, i0, p0, mc, kc int) {
+	for s := 0; s < mc; s += Mr {
+		rows := min(Mr, mc-s)
+		sliver := dst[s*kc : s*kc+Mr*kc]
+		if trans {
+			// op(A)[i][p] = a[p*lda+i]: each k step reads Mr contiguous values.
+			for p := range kc {
+				src := a[(p0+p)*lda+i0+s:]
+				d := sliver[p*Mr : p*Mr+Mr]
+				if rows == Mr {
+					d[0], d[1] = src[0], src[1]
+				} else {
+					for r := range Mr {
+						if r < rows {
+							d[r] = src[r]
+						} else {
+							d[r] = 0
+						}
+					}
+				}
+			}
+			continue
+		}
+		for r := range Mr {
+			if r >= rows {
+				for p := range kc {
+					sliver[p*Mr+r] = 0
+				}
+				continue
+			}
+			src := a[(i0+s+r)*lda+p0 : (i0+s+r)*lda+p0+kc]
+			for p, v := range src {
+				sliver[p*Mr+r] = v
+			}
+		}
+	}
+}
+
+// packB copies op(B)[p0:p0+kc, j0:j0+nc] into Nr-column slivers, each stored
+// row by row (Nr values per k), zero-padding the last sliver.
+func packB(dst []float32, trans bool, b []float32, ldb, p0, j0, kc, nc int) {
+	for t := 0; t < nc; t += Nr {
+		cols := min(Nr, nc-t)
+		sliver := dst[t*kc : t*kc+Nr*kc]
+		if !trans {
+			// op(B)[p][j] = b[p*ldb+j]: each k step reads Nr contiguous values.
+			for p := range kc {
+				src := b[(p0+p)*ldb+j0+t:]
+				d := sliver[p*Nr : p*Nr+Nr]
+				if cols == Nr {
+					d[0], d[1], d[2], d[3] = src[0], src[1], src[2], src[3]
+				} else {
+					for j := range Nr {
+						if j < cols {
+							d[j] = src[j]
+						} else {
+							d[j] = 0
+						}
+					}
+				}
+			}
+			continue
+		}
+		for j := range Nr {
+			if j >= cols {
+				for p := range kc {
+					sliver[p*Nr+j] = 0
+				}
+				continue
+			}
+			src := b[(j0+t+j)*ldb+p0 : (j0+t+j)*ldb+p0+kc]
+			for p, v := range src {
+				sliver[p*Nr+j] = v
+			}
+		}
+	}
+}
+
+// macroKernel multiplies a packed mc×kc block of A by a packed kc×nc panel
+// of B into C, one Mr×Nr tile at a time. Edge tiles go through a small
+// buffer so the micro-kernel never writes outside C.
+func macroKernel(mc, nc, kc int, alpha, beta float32, first bool, pa, pb, c []float32, ldc int) {
+	var edge [Mr * Nr]float32
+	for jr := 0; jr < nc; jr += Nr {
+		cols := min(Nr, nc-jr)
+		bs := pb[jr*kc : jr*kc+Nr*kc]
+		for ir := 0; ir < mc; ir += Mr {
+			rows := min(Mr, mc-ir)
+			as := pa[ir*kc : ir*kc+Mr*kc]
+			if rows == Mr && cols == Nr {
+				microKernel(kc, as, bs, c[ir*ldc+jr:], ldc, alpha, beta, first)
+				continue
+			}
+			for r := range rows {
+				copy(edge[r*Nr:r*Nr+cols], c[(ir+r)*ldc+jr:])
+			}
+			microKernel(kc, as, bs, edge[:], Nr, alpha, beta, first)
+			for r := range rows {
+				copy(c[(ir+r)*ldc+jr:(ir+r)*ldc+jr+cols], edge[r*Nr:])
+			}
+		}
+	}
+}
+
+// microKernel computes the Mr×Nr (2×4) tile acc = Aₛ·Bₛ over kc in
+// registers, then C = alpha·acc + beta·C on the first k-panel (C unread when
+// beta is 0) or C += alpha·acc on later ones. Eight accumulators, four
+// values of B and two of A fit the sixteen float registers of amd64
+// without spilling; a 4×4 tile does not.
+func microKernel(kc int, pa, pb, c []float32, ldc int, alpha, beta float32, first bool) {
+	var c00, c01, c02, c03 float32
+	var c10, c11, c12, c13 float32
+	pb = pb[:kc*Nr]
+	pa = pa[:kc*Mr]
+	for p := 0; p < kc; p++ {
+		b := pb[p*Nr : p*Nr+Nr : p*Nr+Nr]
+		a := pa[p*Mr : p*Mr+Mr : p*Mr+Mr]
+		b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
+		a0, a1 := a[0], a[1]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+	}
+	r0 := c[0:4:4]
+	r1 := c[ldc : ldc+4 : ldc+4]
+	switch {
+	case !first || beta == 1:
+		r0[0] += alpha * c00
+		r0[1] += alpha * c01
+		r0[2] += alpha * c02
+		r0[3] += alpha * c03
+		r1[0] += alpha * c10
+		r1[1] += alpha * c11
+		r1[2] += alpha * c12
+		r1[3] += alpha * c13
+	case beta == 0:
+		r0[0] = alpha * c00
+		r0[1] = alpha * c01
+		r0[2] = alpha * c02
+		r0[3] = alpha * c03
+		r1[0] = alpha * c10
+		r1[1] = alpha * c11
+		r1[2] = alpha * c12
+		r1[3] = alpha * c13
+	default:
+		r0[0] = alpha*c00 + beta*r0[0]
+		r0[1] = alpha*c01 + beta*r0[1]
+		r0[2] = alpha*c02 + beta*r0[2]
+		r0[3] = alpha*c03 + beta*r0[3]
+		r1[0] = alpha*c10 + beta*r1[0]
+		r1[1] = alpha*c11 + beta*r1[1]
+		r1[2] = alpha*c12 + beta*r1[2]
+		r1[3] = alpha*c13 + beta*r1[3]
+	}
+}
