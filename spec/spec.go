@@ -74,7 +74,7 @@ type Layer struct {
 	Stride int `json:"stride,omitempty"`
 	// Padding is "same", "valid" or an explicit number of pixels on every
 	// side. Convolutions default to "same", pooling to "valid".
-	Padding Padding `json:"padding,omitempty"`
+	Padding Padding `json:"padding,omitzero"`
 	// UseBias turns the bias of conv2d, depthwise_conv2d and dense off when
 	// false (default true).
 	UseBias *bool `json:"use_bias,omitempty"`
@@ -135,6 +135,9 @@ func (p Padding) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads "same", "valid", a number, or a string holding a number.
 func (p *Padding) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil // leave unset, as encoding/json does for other types
+	}
 	var n int
 	if err := json.Unmarshal(b, &n); err == nil {
 		*p = Padding{Mode: PadExplicit, Size: n}
@@ -181,7 +184,7 @@ type Train struct {
 	GradClip       float64 `json:"grad_clip,omitempty"`
 	LabelSmoothing float64 `json:"label_smoothing,omitempty"`
 
-	EarlyStopping EarlyStopping `json:"early_stopping"`
+	EarlyStopping EarlyStopping `json:"early_stopping,omitzero"`
 	Seed          int64         `json:"seed"`
 	// LogEvery is the number of steps between step events (default 50).
 	LogEvery int `json:"log_every,omitempty"`
@@ -240,7 +243,7 @@ type Data struct {
 	Imbalance float64 `json:"imbalance,omitempty"`
 	// Balance is none, oversample or class_weights.
 	Balance string  `json:"balance,omitempty"`
-	Augment Augment `json:"augment"`
+	Augment Augment `json:"augment,omitzero"`
 }
 
 // Transform is one augmentation: applied to each training image with
@@ -256,23 +259,23 @@ func (t Transform) On() bool { return t.P > 0 }
 // Augment lists the training-time transforms, applied in this order.
 type Augment struct {
 	// FlipHorizontal and FlipVertical ignore Strength.
-	FlipHorizontal Transform `json:"flip_horizontal"`
-	FlipVertical   Transform `json:"flip_vertical"`
+	FlipHorizontal Transform `json:"flip_horizontal,omitzero"`
+	FlipVertical   Transform `json:"flip_vertical,omitzero"`
 	// Crop pads by Strength pixels (zeros) and crops back at a random offset.
-	Crop Transform `json:"crop"`
+	Crop Transform `json:"crop,omitzero"`
 	// Shift translates by up to Strength × size in each direction.
-	Shift Transform `json:"shift"`
+	Shift Transform `json:"shift,omitzero"`
 	// Rotation rotates by up to ±Strength degrees.
-	Rotation Transform `json:"rotation"`
+	Rotation Transform `json:"rotation,omitzero"`
 	// Zoom scales by a factor in [1-Strength, 1+Strength].
-	Zoom Transform `json:"zoom"`
+	Zoom Transform `json:"zoom,omitzero"`
 	// Brightness adds up to ±Strength × 255; Contrast and Saturation scale
 	// by a factor in [1-Strength, 1+Strength]; Hue rotates by up to
 	// ±Strength × 180 degrees.
-	Brightness Transform `json:"brightness"`
-	Contrast   Transform `json:"contrast"`
-	Saturation Transform `json:"saturation"`
-	Hue        Transform `json:"hue"`
+	Brightness Transform `json:"brightness,omitzero"`
+	Contrast   Transform `json:"contrast,omitzero"`
+	Saturation Transform `json:"saturation,omitzero"`
+	Hue        Transform `json:"hue,omitzero"`
 	// Cutout zeroes a square of side Strength × size at a random place.
-	Cutout Transform `json:"cutout"`
+	Cutout Transform `json:"cutout,omitzero"`
 }

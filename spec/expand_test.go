@@ -1,0 +1,142 @@
+package spec
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestExpandIsIdempotent(t *testing.T) {
+	specs := map[string]*Spec{}
+	for _, name := range []string{"shorthand.json", "residual.json", "minimal.json", "schedules.json", "problems.json"} {
+		s, err := Parse(readTestdata(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs[name] = s
+	}
+	for _, name := range PresetNames() {
+		s, err := Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs["preset "+name] = s
+	}
+	specs["empty"] = &Spec{}
+	for name, s := range specs {
+		t.Run(name, func(t *testing.T) {
+			once := s.Clone()
+			once.Expand()
+			twice := once.Clone()
+			twice.Expand()
+			if !reflect.DeepEqual(once, twice) {
+				t.Errorf("second Expand changed the spec:\n once %+v\ntwice %+v", once.Model.Layers, twice.Model.Layers)
+			}
+		})
+	}
+}
+
+func TestExpandShorthands(t *testing.T) {
+	s, err := Parse(readTestdata(t, "shorthand.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Expand()
+	var got []string
+	for _, l := range s.Model.Layers {
+		got = append(got, l.Type+":"+l.Name)
+	}
+	want := []string{"conv2d:conv1", "relu:relu1", "maxpool:pool1", "conv2d:conv2", "relu:relu2", "maxpool:pool2",
+		"dense:dense1", "relu:relu3", "dropout:dropout1", "dense:dense2"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("layers = %v, want %v", got, want)
+	}
+	conv := s.Model.Layers[0]
+	if conv.Kernel != 3 || conv.Stride != 1 || conv.Padding != (Padding{Mode: PadSame}) || conv.Init != "he_normal" || conv.Activation != "" {
+		t.Errorf("conv1 = %+v, want kernel 3, stride 1, same padding, he_normal, no activation", conv)
+	}
+	pool := s.Model.Layers[2]
+	if pool.Kernel != 2 || pool.Stride != 2 || pool.Padding != (Padding{Mode: PadValid}) {
+		t.Errorf("pool1 = %+v, want kernel 2, stride 2, valid padding", pool)
+	}
+	last := s.Model.Layers[len(s.Model.Layers)-1]
+	if last.Units != 10 || last.Activation != "" {
+		t.Errorf("final dense = %+v, want 10 units and the softmax dropped", last)
+	}
+	tr := s.Train
+	if tr.Beta1 != 0.9 || tr.Beta2 != 0.999 || tr.Epsilon != 1e-7 || tr.Schedule.Type != "constant" ||
+		tr.EarlyStopping.Monitor != "val_loss" || tr.LogEvery != 50 {
+		t.Errorf("train = %+v, want adam defaults, constant schedule, val_loss, log_every 50", tr)
+	}
+	if s.Data.Balance != "none" || s.Data.Normalization != "scale01" {
+		t.Errorf("data = %+v, want balance none and scale01", s.Data)
+	}
+}
+
+func TestExpandLayerDefaults(t *testing.T) {
+	tests := []struct {
+		in   Layer
+		want Layer
+	}{
+		{Layer{Type: DepthwiseConv2D, Name: "d"}, Layer{Type: DepthwiseConv2D, Name: "d", Kernel: 3, Stride: 1, Multiplier: 1, Padding: Padding{Mode: PadSame}, Init: "glorot_normal"}},
+		{Layer{Type: AvgPool, Name: "p", Kernel: 3}, Layer{Type: AvgPool, Name: "p", Kernel: 3, Stride: 3, Padding: Padding{Mode: PadValid}}},
+		{Layer{Type: BatchNorm, Name: "b"}, Layer{Type: BatchNorm, Name: "b", Momentum: 0.99, Epsilon: 1e-3}},
+		{Layer{Type: LeakyReLU, Name: "l"}, Layer{Type: LeakyReLU, Name: "l", Alpha: 0.01}},
+		{Layer{Type: ELU, Name: "e"}, Layer{Type: ELU, Name: "e", Alpha: 1}},
+		{Layer{Type: Dense, Name: "x", Units: 4, Init: "he_uniform"}, Layer{Type: Dense, Name: "x", Units: 4, Init: "he_uniform"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in.Type, func(t *testing.T) {
+			m := Model{Init: "glorot_normal", Layers: []Layer{tt.in}}
+			m.Expand()
+			if got := m.Layers[0]; !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("expanded %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestExpandNamesSkipTakenNames(t *testing.T) {
+	m := Model{Classes: 3, Layers: []Layer{
+		{Type: Conv2D, Filters: 4, Activation: ReLU},
+		{Type: Conv2D, Name: "conv1", Filters: 4},
+		{Type: ReLU, Name: "relu1"},
+		{Type: Dense},
+	}}
+	m.Expand()
+	var got []string
+	for _, l := range m.Layers {
+		got = append(got, l.Name)
+	}
+	want := []string{"conv2", "relu2", "conv1", "relu1", "dense1"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("names = %v, want %v", got, want)
+	}
+}
+
+func TestExpandActivationMovesReferences(t *testing.T) {
+	m := Model{Classes: 2, Layers: []Layer{
+		{Type: Conv2D, Name: "a", Filters: 4, Activation: ReLU},
+		{Type: Conv2D, Name: "b", Filters: 4, Activation: "linear"},
+		{Type: Add, Inputs: []string{"a", "b"}},
+		{Type: Dense},
+	}}
+	m.Expand()
+	if got, want := m.Layers[3].Inputs, []string{"relu1", "b"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("add inputs = %v, want %v (the activated a, and b with no activation)", got, want)
+	}
+}
+
+func TestExpandDoesNotTouchTheOriginalsInputs(t *testing.T) {
+	layers := []Layer{
+		{Type: Conv2D, Name: "a", Filters: 4, Activation: ReLU},
+		{Type: Add, Inputs: []string{"a", "a"}},
+		{Type: Dense},
+	}
+	s := &Spec{Model: Model{Classes: 2, Layers: layers}}
+	if err := s.Validate(); err == nil {
+		t.Log("validated") // input missing; only the side effect matters here
+	}
+	if layers[1].Inputs[0] != "a" {
+		t.Errorf("Validate rewrote the caller's inputs to %v", layers[1].Inputs)
+	}
+}

@@ -1,0 +1,442 @@
+package spec
+
+import (
+	"fmt"
+	"strings"
+)
+
+// PresetOptions adjusts a preset. Zero fields keep the preset's own choice.
+type PresetOptions struct {
+	// Width is the number of channels of the first stage of vgg-small,
+	// resnet-small and mobilenet-small (default 16); each later stage
+	// doubles it.
+	Width int
+	// Depth is the number of stages of those presets (default 3); each
+	// stage after the first halves the height and width.
+	Depth int
+	// Input ([height, width, channels]) and Classes build the preset for
+	// data of another shape than its own dataset's.
+	Input   []int
+	Classes int
+}
+
+type preset struct {
+	name        string
+	description string
+	dataset     string
+	input       []int
+	scalable    bool // reads Width and Depth
+	layers      func(o PresetOptions) ([]Layer, error)
+	settings    func(s *Spec)
+}
+
+// presets in the order PresetNames gives them: the small classics first.
+var presets = []preset{
+	{
+		name:        "mnist-cnn",
+		description: "The classic MNIST network: two 3×3 conv layers with max pooling, a dense layer of 128 with dropout. About 99% on MNIST in a few epochs.",
+		dataset:     "mnist",
+		input:       []int{28, 28, 1},
+		layers:      mnistCNN,
+		settings: func(s *Spec) {
+			s.Train.BatchSize = 64
+			s.Train.Epochs = 5
+		},
+	},
+	{
+		name:        "fashion-cnn",
+		description: "For Fashion-MNIST: three 3×3 conv layers with batch norm, two poolings, dropout and a dense layer of 128. About 12 MFLOP per image, so a few epochs train quickly in the page.",
+		dataset:     "fashion-mnist",
+		input:       []int{28, 28, 1},
+		layers:      fashionCNN,
+		settings: func(s *Spec) {
+			s.Train.BatchSize = 64
+			s.Train.Epochs = 5
+		},
+	},
+	{
+		name:        "convnetjs-cifar",
+		description: "The network of ConvNetJS's CIFAR-10 demo: three 5×5 conv layers of 16, 20 and 20 filters, each with max pooling, and a dense output. Small enough to train in the page.",
+		dataset:     "cifar-10",
+		input:       []int{32, 32, 3},
+		layers:      convnetjsCIFAR,
+		settings: func(s *Spec) {
+			s.Data.Augment.FlipHorizontal = Transform{P: 0.5}
+			s.Data.Augment.Shift = Transform{P: 0.5, Strength: 0.1}
+		},
+	},
+	{
+		name:        "keras-cifar10",
+		description: "The Keras CIFAR-10 example: two blocks of two 3×3 conv layers with pooling and dropout, then dense 512. RMSprop at 1e-4 as in the example (its decay left out); slow to start.",
+		dataset:     "cifar-10",
+		input:       []int{32, 32, 3},
+		layers:      kerasCIFAR10,
+		settings: func(s *Spec) {
+			s.Train.Optimizer = "rmsprop"
+			s.Train.LR = 1e-4
+			// The example ran 100 epochs; half shows where it is going.
+			s.Train.Epochs = 50
+			s.Data.Augment.FlipHorizontal = Transform{P: 0.5}
+			s.Data.Augment.Shift = Transform{P: 1, Strength: 0.1}
+		},
+	},
+	{
+		name:        "vgg-small",
+		description: "VGG-style stages of two 3×3 conv layers with batch norm, then max pooling; channels double at each stage. Width and depth are adjustable.",
+		dataset:     "cifar-10",
+		input:       []int{32, 32, 3},
+		scalable:    true,
+		layers:      vggSmall,
+		settings:    deepSettings,
+	},
+	{
+		name:        "resnet-small",
+		description: "A small ResNet: a conv stem, then stages of one residual block each (two 3×3 conv layers with batch norm and a skip connection), max pooling between stages, global average pooling. Width and depth are adjustable.",
+		dataset:     "cifar-10",
+		input:       []int{32, 32, 3},
+		scalable:    true,
+		layers:      resnetSmall,
+		settings:    deepSettings,
+	},
+	{
+		name:        "mobilenet-small",
+		description: "MobileNetV2-style inverted residual blocks: 1×1 expansion, 3×3 depthwise conv, linear 1×1 projection, skip connections where shapes allow. Width and depth are adjustable.",
+		dataset:     "cifar-10",
+		input:       []int{32, 32, 3},
+		scalable:    true,
+		layers:      mobilenetSmall,
+		settings:    deepSettings,
+	},
+}
+
+func deepSettings(s *Spec) {
+	s.Train.BatchSize = 64
+	s.Train.Epochs = 15
+	s.Data.Augment.FlipHorizontal = Transform{P: 0.5}
+	s.Data.Augment.Crop = Transform{P: 0.5}
+}
+
+// PresetNames lists the presets, the small classics first.
+func PresetNames() []string {
+	names := make([]string, len(presets))
+	for i, p := range presets {
+		names[i] = p.name
+	}
+	return names
+}
+
+// PresetDescription says in a sentence or two what a preset is, or "" for
+// an unknown name.
+func PresetDescription(name string) string {
+	for _, p := range presets {
+		if p.name == name {
+			return p.description
+		}
+	}
+	return ""
+}
+
+// DefaultPreset names the preset a dataset starts with: mnist-cnn for
+// mnist, fashion-cnn for fashion-mnist, and convnetjs-cifar for cifar-10
+// and for anything else, since it is small and works on any input of at
+// least 8×8.
+func DefaultPreset(dataset string) string {
+	switch strings.ToLower(dataset) {
+	case "mnist":
+		return "mnist-cnn"
+	case "fashion-mnist":
+		return "fashion-cnn"
+	}
+	return "convnetjs-cifar"
+}
+
+// Preset returns a new, expanded and validated spec built from the named
+// preset, for its own dataset unless opts (at most one) give another input.
+// A width or depth that does not fit the input, or that makes the model too
+// large, is an error that says so.
+func Preset(name string, opts ...PresetOptions) (*Spec, error) {
+	if len(opts) > 1 {
+		panic("spec: Preset takes at most one PresetOptions")
+	}
+	var p *preset
+	for i := range presets {
+		if presets[i].name == name {
+			p = &presets[i]
+		}
+	}
+	if p == nil {
+		return nil, fmt.Errorf("unknown preset %q; use %s", name, orList(PresetNames()))
+	}
+	var o PresetOptions
+	if len(opts) == 1 {
+		o = opts[0]
+	}
+	if !p.scalable && (o.Width != 0 || o.Depth != 0) {
+		return nil, fmt.Errorf("preset %s has a fixed width and depth; vgg-small, resnet-small and mobilenet-small take them", name)
+	}
+	if o.Width == 0 {
+		o.Width = 16
+	}
+	if o.Depth == 0 {
+		o.Depth = 3
+	}
+	if o.Width < 1 || o.Width > 1024 {
+		return nil, fmt.Errorf("preset %s: width %d must be between 1 and 1024", name, o.Width)
+	}
+	if o.Depth < 1 || o.Depth > 8 {
+		return nil, fmt.Errorf("preset %s: depth %d must be between 1 and 8", name, o.Depth)
+	}
+	if o.Input == nil {
+		o.Input = p.input
+	}
+	if len(o.Input) != 3 || o.Input[0] < 1 || o.Input[1] < 1 || o.Input[2] < 1 {
+		return nil, fmt.Errorf("preset %s: input must be [height, width, channels] with positive sizes, not %v", name, o.Input)
+	}
+	o.Input = cloneSlice(o.Input)
+	if o.Classes == 0 {
+		o.Classes = 10
+	}
+	layers, err := p.layers(o)
+	if err != nil {
+		return nil, fmt.Errorf("preset %s: %w", name, err)
+	}
+	s := Default()
+	s.Model = Model{Name: name, Input: o.Input, Classes: o.Classes, Layers: layers}
+	s.Data.Dataset = p.dataset
+	p.settings(s)
+	s.Expand()
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("preset %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// SetInput adapts the model to data of another shape: it sets the input
+// and the number of classes, and the units of a final dense layer that gave
+// the old number of classes. Layers are left as they are; Validate says
+// whether they still fit (three poolings need an input of at least 8×8).
+func (s *Spec) SetInput(h, w, c, classes int) {
+	m := &s.Model
+	if n := len(m.Layers); n > 0 {
+		last := &m.Layers[n-1]
+		if last.Type == Dense && (last.Units == m.Classes || last.Units == 0) {
+			last.Units = classes
+		}
+	}
+	m.Input = []int{h, w, c}
+	m.Classes = classes
+}
+
+func conv(filters, kernel int, activation string) Layer {
+	return Layer{Type: Conv2D, Filters: filters, Kernel: kernel, Activation: activation}
+}
+
+// convBN is a convolution without bias (batch norm's offset takes its
+// place) followed by batch norm and relu.
+func convBN(filters, kernel int) []Layer {
+	return []Layer{
+		{Type: Conv2D, Filters: filters, Kernel: kernel, UseBias: noBias()},
+		{Type: BatchNorm},
+		{Type: ReLU},
+	}
+}
+
+func noBias() *bool { b := false; return &b }
+
+func maxPool() Layer { return Layer{Type: MaxPool, Kernel: 2} }
+
+func mnistCNN(o PresetOptions) ([]Layer, error) {
+	return []Layer{
+		conv(32, 3, ReLU),
+		maxPool(),
+		conv(64, 3, ReLU),
+		maxPool(),
+		{Type: Dense, Units: 128, Activation: ReLU},
+		{Type: Dropout, Rate: 0.5},
+		{Type: Dense, Units: o.Classes},
+	}, nil
+}
+
+func fashionCNN(o PresetOptions) ([]Layer, error) {
+	var l []Layer
+	l = append(l, convBN(32, 3)...)
+	l = append(l, maxPool())
+	l = append(l, convBN(64, 3)...)
+	l = append(l, maxPool())
+	l = append(l, convBN(64, 3)...)
+	l = append(l,
+		Layer{Type: Dropout, Rate: 0.25},
+		Layer{Type: Dense, Units: 128, Activation: ReLU},
+		Layer{Type: Dropout, Rate: 0.5},
+		Layer{Type: Dense, Units: o.Classes},
+	)
+	return l, nil
+}
+
+func convnetjsCIFAR(o PresetOptions) ([]Layer, error) {
+	pad2 := Padding{Mode: PadExplicit, Size: 2}
+	c := func(filters int) Layer {
+		return Layer{Type: Conv2D, Filters: filters, Kernel: 5, Padding: pad2, Activation: ReLU}
+	}
+	return []Layer{
+		c(16), maxPool(),
+		c(20), maxPool(),
+		c(20), maxPool(),
+		{Type: Dense, Units: o.Classes},
+	}, nil
+}
+
+func kerasCIFAR10(o PresetOptions) ([]Layer, error) {
+	valid := Padding{Mode: PadValid}
+	return []Layer{
+		conv(32, 3, ReLU),
+		{Type: Conv2D, Filters: 32, Kernel: 3, Padding: valid, Activation: ReLU},
+		maxPool(),
+		{Type: Dropout, Rate: 0.25},
+		conv(64, 3, ReLU),
+		{Type: Conv2D, Filters: 64, Kernel: 3, Padding: valid, Activation: ReLU},
+		maxPool(),
+		{Type: Dropout, Rate: 0.25},
+		{Type: Flatten},
+		{Type: Dense, Units: 512, Activation: ReLU},
+		{Type: Dropout, Rate: 0.5},
+		{Type: Dense, Units: o.Classes},
+	}, nil
+}
+
+// checkHalvings refuses a depth that would pool the input below one pixel.
+func checkHalvings(o PresetOptions, halvings int) error {
+	side := min(o.Input[0], o.Input[1])
+	if side>>halvings < 1 {
+		most := 0
+		for side>>(most+1) >= 1 {
+			most++
+		}
+		return fmt.Errorf("depth %d halves the %d×%d input %d times, below one pixel; use a smaller depth (this input allows %d halvings)",
+			o.Depth, o.Input[0], o.Input[1], halvings, most)
+	}
+	return nil
+}
+
+func vggSmall(o PresetOptions) ([]Layer, error) {
+	if err := checkHalvings(o, o.Depth); err != nil {
+		return nil, err
+	}
+	var l []Layer
+	for stage := range o.Depth {
+		ch := o.Width << stage
+		l = append(l, convBN(ch, 3)...)
+		l = append(l, convBN(ch, 3)...)
+		l = append(l, maxPool())
+	}
+	return append(l, Layer{Type: GlobalAvgPool}, Layer{Type: Dense, Units: o.Classes}), nil
+}
+
+// resnetSmall follows the ResNet of the PyTorch throughput reference beside
+// the server's benchmarks (stem, one block per stage, max pooling between
+// stages, a 1×1 projection without batch norm where channels change), so
+// that with width 64 both time the same network.
+func resnetSmall(o PresetOptions) ([]Layer, error) {
+	if err := checkHalvings(o, o.Depth-1); err != nil {
+		return nil, err
+	}
+	w := o.Width
+	l := []Layer{
+		{Type: Conv2D, Name: "stem_conv", Filters: w, Kernel: 3, UseBias: noBias()},
+		{Type: BatchNorm, Name: "stem_bn"},
+		{Type: ReLU, Name: "stem_relu"},
+	}
+	prev, in := "stem_relu", w
+	for stage := range o.Depth {
+		ch := w << stage
+		p := fmt.Sprintf("stage%d_", stage+1)
+		if stage > 0 {
+			l = append(l, Layer{Type: MaxPool, Name: p + "pool", Kernel: 2})
+			prev = p + "pool"
+		}
+		l = append(l,
+			Layer{Type: Conv2D, Name: p + "conv1", Filters: ch, Kernel: 3, UseBias: noBias()},
+			Layer{Type: BatchNorm, Name: p + "bn1"},
+			Layer{Type: ReLU, Name: p + "relu1"},
+			Layer{Type: Conv2D, Name: p + "conv2", Filters: ch, Kernel: 3, UseBias: noBias()},
+			Layer{Type: BatchNorm, Name: p + "bn2"},
+		)
+		shortcut := prev
+		if in != ch {
+			shortcut = p + "shortcut"
+			l = append(l, Layer{Type: Conv2D, Name: shortcut, Inputs: []string{prev}, Filters: ch, Kernel: 1, UseBias: noBias()})
+		}
+		l = append(l,
+			Layer{Type: Add, Name: p + "add", Inputs: []string{p + "bn2", shortcut}},
+			Layer{Type: ReLU, Name: p + "out"},
+		)
+		prev, in = p+"out", ch
+	}
+	return append(l,
+		Layer{Type: GlobalAvgPool, Name: "global_pool"},
+		Layer{Type: Dense, Name: "logits", Units: o.Classes},
+	), nil
+}
+
+// mobilenetExpansion is the channel expansion of the inverted residual
+// blocks; MobileNetV2 uses 6, 4 keeps small inputs cheap.
+const mobilenetExpansion = 4
+
+func mobilenetSmall(o PresetOptions) ([]Layer, error) {
+	// Large inputs get a strided stem, as in MobileNet; small ones would
+	// lose too much too early.
+	stemStride := 1
+	if min(o.Input[0], o.Input[1]) >= 64 {
+		stemStride = 2
+	}
+	halvings := o.Depth - 1
+	if stemStride == 2 {
+		halvings++
+	}
+	if err := checkHalvings(o, halvings); err != nil {
+		return nil, err
+	}
+	w := o.Width
+	l := []Layer{
+		{Type: Conv2D, Name: "stem_conv", Filters: w, Kernel: 3, Stride: stemStride, UseBias: noBias()},
+		{Type: BatchNorm, Name: "stem_bn"},
+		{Type: ReLU, Name: "stem_relu"},
+	}
+	prev, in, block := "stem_relu", w, 0
+	for stage := range o.Depth {
+		ch := w << stage
+		for b := range 2 {
+			block++
+			stride := 1
+			if stage > 0 && b == 0 {
+				stride = 2
+			}
+			p := fmt.Sprintf("block%d_", block)
+			l = append(l,
+				Layer{Type: Conv2D, Name: p + "expand", Filters: in * mobilenetExpansion, Kernel: 1, UseBias: noBias()},
+				Layer{Type: BatchNorm, Name: p + "expand_bn"},
+				Layer{Type: ReLU, Name: p + "expand_relu"},
+				Layer{Type: DepthwiseConv2D, Name: p + "depthwise", Kernel: 3, Stride: stride, UseBias: noBias()},
+				Layer{Type: BatchNorm, Name: p + "depthwise_bn"},
+				Layer{Type: ReLU, Name: p + "depthwise_relu"},
+				// The projection stays linear: a relu here would destroy
+				// information in the narrow bottleneck.
+				Layer{Type: Conv2D, Name: p + "project", Filters: ch, Kernel: 1, UseBias: noBias()},
+				Layer{Type: BatchNorm, Name: p + "project_bn"},
+			)
+			out := p + "project_bn"
+			if stride == 1 && in == ch {
+				l = append(l, Layer{Type: Add, Name: p + "add", Inputs: []string{out, prev}})
+				out = p + "add"
+			}
+			prev, in = out, ch
+		}
+	}
+	return append(l,
+		Layer{Type: Conv2D, Name: "head_conv", Filters: in * mobilenetExpansion, Kernel: 1, UseBias: noBias()},
+		Layer{Type: BatchNorm, Name: "head_bn"},
+		Layer{Type: ReLU, Name: "head_relu"},
+		Layer{Type: GlobalAvgPool, Name: "global_pool"},
+		Layer{Type: Dense, Name: "logits", Units: o.Classes},
+	), nil
+}

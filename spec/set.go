@@ -1,0 +1,173 @@
+package spec
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// Set changes one setting of s, named by its path in the JSON document, as
+// the command line's -set flag does: "train.lr" and "0.01",
+// "data.normalization" and "raw", "data.augment.flip_horizontal.p" and
+// "0.5", "model.layers[2].filters" and "64" (model.layers.2.filters works
+// too). The value is read as JSON when it parses as JSON (numbers, true,
+// lists like [32,32,3], objects), otherwise as a string; string settings
+// always take it as written. Set leaves s unchanged on error, and does not
+// expand or validate; an error names the path and, for a wrong name, the
+// fields allowed there.
+func (s *Spec) Set(path, value string) error {
+	segs, err := parsePath(path)
+	if err != nil {
+		return err
+	}
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	var root any
+	if err := decodeOne(raw, &root, false); err != nil {
+		return err
+	}
+	root, err = setAt(root, reflect.TypeFor[Spec](), segs, "", value)
+	if err != nil {
+		return err
+	}
+	raw, err = json.Marshal(root)
+	if err != nil {
+		return err
+	}
+	var out Spec
+	if err := decodeOne(raw, &out, true); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return Errors{{Path: path, Message: fmt.Sprintf("want %s, not %s", kindWord(typeErr.Type), strconv.Quote(value))}}
+		}
+		return Errors{{Path: path, Message: strings.TrimPrefix(err.Error(), "json: ")}}
+	}
+	*s = out
+	return nil
+}
+
+// segment is one step of a path: a field name or a list index.
+type segment struct {
+	name  string
+	index int // when name is ""
+}
+
+func parsePath(path string) ([]segment, error) {
+	bad := func() error {
+		return Errors{{Path: path, Message: "a path names fields with dots and list items with [i], e.g. train.lr or model.layers[2].filters"}}
+	}
+	if path == "" {
+		return nil, bad()
+	}
+	var segs []segment
+	for part := range strings.SplitSeq(path, ".") {
+		name, rest, _ := strings.Cut(part, "[")
+		if name == "" && rest == "" {
+			return nil, bad()
+		}
+		if n, err := strconv.Atoi(name); err == nil {
+			segs = append(segs, segment{index: n})
+		} else if name != "" {
+			segs = append(segs, segment{name: name})
+		}
+		for rest != "" {
+			num, after, ok := strings.Cut(rest, "]")
+			n, err := strconv.Atoi(num)
+			if !ok || err != nil || n < 0 {
+				return nil, bad()
+			}
+			segs = append(segs, segment{index: n})
+			if after == "" {
+				break
+			}
+			if !strings.HasPrefix(after, "[") {
+				return nil, bad()
+			}
+			rest = after[1:]
+		}
+	}
+	return segs, nil
+}
+
+// setAt returns node with value set at segs; t is the Go type node decodes
+// into and done the path walked so far.
+func setAt(node any, t reflect.Type, segs []segment, done, value string) (any, error) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if len(segs) == 0 {
+		v := parseValue(value, t)
+		var errs Errors
+		checkFieldNames(v, t, done, &errs)
+		if len(errs) > 0 {
+			return nil, errs
+		}
+		return v, nil
+	}
+	seg := segs[0]
+	if seg.name == "" {
+		here := done + "[" + strconv.Itoa(seg.index) + "]"
+		if t.Kind() != reflect.Slice {
+			return nil, Errors{{Path: here, Message: fmt.Sprintf("%s is not a list", done)}}
+		}
+		list, _ := node.([]any)
+		if seg.index >= len(list) {
+			return nil, Errors{{Path: here, Message: fmt.Sprintf("%s has %d items; index %d is out of range", done, len(list), seg.index)}}
+		}
+		v, err := setAt(list[seg.index], t.Elem(), segs[1:], here, value)
+		if err != nil {
+			return nil, err
+		}
+		list[seg.index] = v
+		return list, nil
+	}
+	here := joinPath(done, seg.name)
+	if t.Kind() != reflect.Struct || t == reflect.TypeFor[Padding]() {
+		return nil, Errors{{Path: here, Message: fmt.Sprintf("%s is a single setting with no field %q", done, seg.name)}}
+	}
+	f, ok := fieldByJSONName(t, seg.name)
+	if !ok {
+		return nil, Errors{unknownField(done, seg.name, t)}
+	}
+	obj, _ := node.(map[string]any)
+	if obj == nil {
+		obj = map[string]any{}
+	}
+	v, err := setAt(obj[seg.name], f.Type, segs[1:], here, value)
+	if err != nil {
+		return nil, err
+	}
+	obj[seg.name] = v
+	return obj, nil
+}
+
+// parseValue reads a command-line value for a setting of type t.
+func parseValue(value string, t reflect.Type) any {
+	if t.Kind() == reflect.String {
+		var s string
+		if strings.HasPrefix(value, `"`) && json.Unmarshal([]byte(value), &s) == nil {
+			return s
+		}
+		return value
+	}
+	if t == reflect.TypeFor[Padding]() {
+		if _, err := strconv.Atoi(value); err == nil {
+			return json.Number(value)
+		}
+		var s string
+		if strings.HasPrefix(value, `"`) && json.Unmarshal([]byte(value), &s) == nil {
+			return s
+		}
+		return value
+	}
+	var v any
+	if decodeOne([]byte(value), &v, false) == nil {
+		return v
+	}
+	return value
+}
