@@ -1,0 +1,358 @@
+package data
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	_ "image/jpeg" // registers the JPEG decoder
+	_ "image/png"  // registers the PNG decoder
+	"io"
+	"io/fs"
+	"sort"
+	"strings"
+)
+
+// testEvery is the fraction of each class held out for test when an image
+// folder has no train/ and test/ folders: every testEvery-th image.
+const testEvery = 5
+
+// isImageName reports whether a file name has a PNG or JPEG extension.
+func isImageName(name string) bool {
+	lower := strings.ToLower(name)
+	return strings.HasSuffix(lower, ".png") || strings.HasSuffix(lower, ".jpg") || strings.HasSuffix(lower, ".jpeg")
+}
+
+// imageFile is one image found in the class folders.
+type imageFile struct {
+	path  string
+	label int32
+	test  bool
+	w, h  int
+	gray  bool
+}
+
+// decodeImageFolders reads PNG and JPEG images laid out one folder per class:
+//
+//	[top/]cat/1.png, [top/]dog/2.jpg, …                  split made here
+//	[top/]train/cat/1.png, [top/]test/cat/9.png, …       split as given
+//
+// Classes are the folder names in sorted order. The first image (in sorted
+// order) sets the size; other sizes are resized to it bilinearly. The
+// channel count is the majority's: grayscale images become RGB by copying,
+// colour images become gray by luma (ITU-R BT.601, as image/color does).
+// Alpha is dropped (transparent pixels become black).
+func decodeImageFolders(fsys fs.FS, name string, files []string, lim Limits, b *budget) (*Dataset, error) {
+	var paths []string
+	other := 0
+	for _, f := range files {
+		if isImageName(f) {
+			paths = append(paths, f)
+		} else {
+			other++
+		}
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("%s: no dataset found: no IDX files (train-images-idx3-ubyte…), no CIFAR-10 batches (data_batch_1.bin…) and no PNG or JPEG images in class folders", name)
+	}
+	// Drop the folders every image shares (a zip of "mydata/…").
+	parts := make([][]string, len(paths))
+	for i, p := range paths {
+		parts[i] = strings.Split(p, "/")
+	}
+	common := 0
+	for {
+		ok := true
+		for _, pp := range parts {
+			if len(pp) <= common+1 || pp[common] != parts[0][common] {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			break
+		}
+		common++
+	}
+	// A single class folder would be swallowed by the common prefix.
+	if len(parts[0]) == common+1 && common > 0 {
+		common--
+	}
+	rel := make([][]string, len(parts))
+	hasTrain := false
+	for i, pp := range parts {
+		rel[i] = pp[common:]
+		if len(rel[i]) >= 3 && rel[i][0] == "train" {
+			hasTrain = true
+		}
+	}
+	var d Dataset
+	var images []imageFile
+	classIndex := map[string]int32{}
+	ignored := 0
+	if hasTrain {
+		// Classes come from train/; test/ must use the same names.
+		for _, r := range rel {
+			if len(r) >= 3 && r[0] == "train" {
+				classIndex[r[1]] = 0
+			}
+		}
+	} else {
+		for i, r := range rel {
+			if len(r) < 2 {
+				return nil, fmt.Errorf("%s: image %s is not inside a class folder; put each class's images in a folder named after the class", name, paths[i])
+			}
+			classIndex[r[0]] = 0
+		}
+	}
+	d.Classes = make([]string, 0, len(classIndex))
+	for c := range classIndex {
+		d.Classes = append(d.Classes, c)
+	}
+	sort.Strings(d.Classes)
+	for i, c := range d.Classes {
+		classIndex[c] = int32(i)
+	}
+	if len(d.Classes) < 2 {
+		return nil, fmt.Errorf("%s: found %d class folder (%s); need at least 2", name, len(d.Classes), strings.Join(d.Classes, ""))
+	}
+	perClass := make([]int, len(d.Classes))
+	for i, r := range rel {
+		f := imageFile{path: paths[i]}
+		if hasTrain {
+			if len(r) < 3 || (r[0] != "train" && r[0] != "test") {
+				ignored++
+				continue
+			}
+			label, ok := classIndex[r[1]]
+			if !ok {
+				return nil, fmt.Errorf("%s: %s is in test class %q, which train/ does not have (classes: %s)", name, paths[i], r[1], strings.Join(d.Classes, ", "))
+			}
+			f.label, f.test = label, r[0] == "test"
+		} else {
+			f.label = classIndex[r[0]]
+			perClass[f.label]++
+			f.test = perClass[f.label]%testEvery == 0
+		}
+		images = append(images, f)
+	}
+	// Pass 1: headers only, to check sizes and pick the channel count
+	// before decoding any pixels.
+	grays := 0
+	for i := range images {
+		f := &images[i]
+		cfg, err := readImageConfig(fsys, f.path, lim, b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		f.w, f.h, f.gray = cfg.Width, cfg.Height, isGrayModel(cfg.ColorModel)
+		if f.gray {
+			grays++
+		}
+	}
+	d.C = 3
+	if 2*grays > len(images) {
+		d.C = 1
+	}
+	// The size of the first training image wins.
+	first := images[0]
+	for _, f := range images {
+		if !f.test {
+			first = f
+			break
+		}
+	}
+	d.H, d.W = first.h, first.w
+	size := int64(d.H * d.W * d.C)
+	if size*int64(len(images)) > lim.MaxBytes {
+		return nil, fmt.Errorf("%s: %s images of %d×%d×%d would need more than the limit of %s", name, thousands(len(images)), d.H, d.W, d.C, byteCount(lim.MaxBytes))
+	}
+	var train, test []imageFile
+	for _, f := range images {
+		if f.test {
+			test = append(test, f)
+		} else {
+			train = append(train, f)
+		}
+	}
+	resized, converted := 0, 0
+	decodeSplit := func(list []imageFile) (Split, error) {
+		s := Split{Images: make([]uint8, len(list)*int(size)), Labels: make([]int32, len(list))}
+		for i, f := range list {
+			img, err := readImage(fsys, f.path, lim, b)
+			if err != nil {
+				return Split{}, fmt.Errorf("%s: %w", name, err)
+			}
+			if f.w != d.W || f.h != d.H {
+				resized++
+			}
+			if f.gray != (d.C == 1) {
+				converted++
+			}
+			putImage(s.Images[i*int(size):(i+1)*int(size)], img, d.H, d.W, d.C)
+			s.Labels[i] = f.label
+		}
+		return s, nil
+	}
+	var err error
+	if d.Train, err = decodeSplit(train); err != nil {
+		return nil, err
+	}
+	if d.Test, err = decodeSplit(test); err != nil {
+		return nil, err
+	}
+	if !hasTrain {
+		d.Notes = append(d.Notes, fmt.Sprintf("no train/ and test/ folders: every %dth image of each class is held out for test", testEvery))
+	}
+	if resized > 0 {
+		d.Notes = append(d.Notes, fmt.Sprintf("resized %s images to %d×%d", thousands(resized), d.H, d.W))
+	}
+	if converted > 0 {
+		kind := "RGB"
+		if d.C == 1 {
+			kind = "grayscale"
+		}
+		d.Notes = append(d.Notes, fmt.Sprintf("converted %s images to %s", thousands(converted), kind))
+	}
+	if ignored > 0 {
+		d.Notes = append(d.Notes, fmt.Sprintf("ignored %s images outside train/ and test/", thousands(ignored)))
+	}
+	if other > 0 {
+		d.Notes = append(d.Notes, fmt.Sprintf("skipped %s files that are not PNG or JPEG", thousands(other)))
+	}
+	return &d, nil
+}
+
+func openLimited(fsys fs.FS, p string, lim Limits, b *budget) (io.ReadCloser, error) {
+	f, err := fsys.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err == nil && st.Size() > lim.MaxFileBytes {
+		f.Close()
+		return nil, fmt.Errorf("%s holds %s, more than the limit of %s per file", p, byteCount(st.Size()), byteCount(lim.MaxFileBytes))
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(b.wrap(f), lim.MaxFileBytes), f}, nil
+}
+
+func readImageConfig(fsys fs.FS, p string, lim Limits, b *budget) (image.Config, error) {
+	f, err := openLimited(fsys, p, lim, b)
+	if err != nil {
+		return image.Config{}, err
+	}
+	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return image.Config{}, fmt.Errorf("%s: %w", p, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > lim.MaxImageSide || cfg.Height > lim.MaxImageSide {
+		return image.Config{}, fmt.Errorf("%s: image is %d×%d; the limit is %d on each side", p, cfg.Width, cfg.Height, lim.MaxImageSide)
+	}
+	return cfg, nil
+}
+
+// readImage reads one image file whole (at most MaxFileBytes) and checks its
+// header again before decoding: the file may have changed since the first
+// pass, and the check is what keeps a forged header from allocating
+// gigabytes.
+func readImage(fsys fs.FS, p string, lim Limits, b *budget) (image.Image, error) {
+	f, err := openLimited(fsys, p, lim, b)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > lim.MaxImageSide || cfg.Height > lim.MaxImageSide {
+		return nil, fmt.Errorf("%s: image is %d×%d; the limit is %d on each side", p, cfg.Width, cfg.Height, lim.MaxImageSide)
+	}
+	img, _, err := image.Decode(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return img, nil
+}
+
+// isGrayModel reports whether images of the colour model hold only gray.
+func isGrayModel(m color.Model) bool {
+	switch m {
+	case color.GrayModel, color.Gray16Model:
+		return true
+	}
+	if p, ok := m.(color.Palette); ok {
+		for _, c := range p {
+			r, g, b, _ := c.RGBA()
+			if r != g || g != b {
+				return false
+			}
+		}
+		return len(p) > 0
+	}
+	return false
+}
+
+// putImage writes img into dst (h×w×c), converting channels and resizing
+// bilinearly when the sizes differ.
+func putImage(dst []uint8, img image.Image, h, w, c int) {
+	bounds := img.Bounds()
+	sw, sh := bounds.Dx(), bounds.Dy()
+	src := dst
+	if sw != w || sh != h {
+		src = make([]uint8, sw*sh*c)
+	}
+	if g, ok := img.(*image.Gray); ok && c == 1 {
+		for y := 0; y < sh; y++ {
+			copy(src[y*sw:(y+1)*sw], g.Pix[y*g.Stride:])
+		}
+	} else {
+		// draw.Draw has fast paths into RGBA for the common source types.
+		rgba := image.NewRGBA(image.Rect(0, 0, sw, sh))
+		draw.Draw(rgba, rgba.Bounds(), img, bounds.Min, draw.Src)
+		for i := 0; i < sw*sh; i++ {
+			r, g, b := uint32(rgba.Pix[4*i]), uint32(rgba.Pix[4*i+1]), uint32(rgba.Pix[4*i+2])
+			if c == 1 {
+				// The weights and rounding of color.GrayModel, on 8-bit values.
+				src[i] = uint8((19595*r + 38470*g + 7471*b + 1<<15) >> 16)
+				continue
+			}
+			src[3*i], src[3*i+1], src[3*i+2] = uint8(r), uint8(g), uint8(b)
+		}
+	}
+	if sw != w || sh != h {
+		resizeBilinear(dst, src, sh, sw, h, w, c)
+	}
+}
+
+// resizeBilinear scales src (sh×sw×c) to dst (h×w×c), sampling at pixel
+// centres and clamping at the edges.
+func resizeBilinear(dst, src []uint8, sh, sw, h, w, c int) {
+	sy := float64(sh) / float64(h)
+	sx := float64(sw) / float64(w)
+	for y := 0; y < h; y++ {
+		fy := max((float64(y)+0.5)*sy-0.5, 0)
+		y0 := min(int(fy), sh-1)
+		y1 := min(y0+1, sh-1)
+		wy := fy - float64(y0)
+		for x := 0; x < w; x++ {
+			fx := max((float64(x)+0.5)*sx-0.5, 0)
+			x0 := min(int(fx), sw-1)
+			x1 := min(x0+1, sw-1)
+			wx := fx - float64(x0)
+			for k := 0; k < c; k++ {
+				a := float64(src[(y0*sw+x0)*c+k])*(1-wx) + float64(src[(y0*sw+x1)*c+k])*wx
+				bb := float64(src[(y1*sw+x0)*c+k])*(1-wx) + float64(src[(y1*sw+x1)*c+k])*wx
+				dst[(y*w+x)*c+k] = uint8(a*(1-wy) + bb*wy + 0.5)
+			}
+		}
+	}
+}

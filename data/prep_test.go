@@ -1,0 +1,136 @@
+package data
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// labelledSplit makes a split of 1-byte images whose pixel is the example's
+// index (mod 256) and whose labels repeat counts[k] times for class k.
+func labelledSplit(counts []int) Split {
+	var s Split
+	for k, n := range counts {
+		for range n {
+			s.Images = append(s.Images, uint8(len(s.Labels)))
+			s.Labels = append(s.Labels, int32(k))
+		}
+	}
+	return s
+}
+
+func TestImbalance(t *testing.T) {
+	s := labelledSplit([]int{100, 100, 100, 100, 100})
+	got := ClassCounts(Imbalance(s, 5, 0.1, 7), 5)
+	// ratio^(k/4): 1, 0.562, 0.316, 0.178, 0.1
+	want := []int{100, 56, 32, 18, 10}
+	if !slices.Equal(got, want) {
+		t.Errorf("counts = %v, want %v", got, want)
+	}
+	a, b := Imbalance(s, 5, 0.1, 7), Imbalance(s, 5, 0.1, 7)
+	if !slices.Equal(a.Images, b.Images) {
+		t.Errorf("same seed, different examples kept")
+	}
+	if c := Imbalance(s, 5, 0.1, 8); slices.Equal(a.Images, c.Images) {
+		t.Errorf("another seed kept the same examples")
+	}
+	for _, r := range []float64{0, 1, 2} {
+		if got := Imbalance(s, 5, r, 1); got.Len() != s.Len() {
+			t.Errorf("ratio %g changed the split", r)
+		}
+	}
+	if got := ClassCounts(Imbalance(labelledSplit([]int{10, 3}), 2, 0.01, 1), 2); !slices.Equal(got, []int{10, 1}) {
+		t.Errorf("tiny ratio counts = %v, want at least one example kept", got)
+	}
+}
+
+func TestSplitValidation(t *testing.T) {
+	s := labelledSplit([]int{50, 30, 20, 7})
+	train, val := SplitValidation(s, 0.1, 3)
+	if val.Len() != 11 || train.Len() != 96 {
+		t.Fatalf("sizes = %d train, %d val, want 96 and 11", train.Len(), val.Len())
+	}
+	// Stratified: 5, 3, 2 and one of the remainders (0.7 for the last class).
+	if got, want := ClassCounts(val, 4), []int{5, 3, 2, 1}; !slices.Equal(got, want) {
+		t.Errorf("val counts = %v, want %v", got, want)
+	}
+	seen := map[uint8]bool{}
+	for _, p := range append(append([]uint8{}, train.Images...), val.Images...) {
+		if seen[p] {
+			t.Fatalf("example %d in both parts", p)
+		}
+		seen[p] = true
+	}
+	if len(seen) != s.Len() {
+		t.Errorf("%d distinct examples, want %d", len(seen), s.Len())
+	}
+	_, val2 := SplitValidation(s, 0.1, 3)
+	if !slices.Equal(val.Images, val2.Images) {
+		t.Errorf("same seed, different validation set")
+	}
+	if tr, v := SplitValidation(s, 0, 3); tr.Len() != s.Len() || v.Len() != 0 {
+		t.Errorf("frac 0 held out %d", v.Len())
+	}
+}
+
+func TestClassWeights(t *testing.T) {
+	counts := []int{60, 30, 10, 0}
+	w := ClassWeights(counts)
+	want := []float32{100.0 / 180, 100.0 / 90, 100.0 / 30, 1}
+	for k := range w {
+		if math.Abs(float64(w[k]-want[k])) > 1e-6 {
+			t.Errorf("weight %d = %g, want %g", k, w[k], want[k])
+		}
+	}
+	var mean float64
+	for k, c := range counts {
+		mean += float64(c) * float64(w[k]) / 100
+	}
+	if math.Abs(mean-1) > 1e-6 {
+		t.Errorf("mean weight over examples = %g, want 1", mean)
+	}
+}
+
+func TestNormalizer(t *testing.T) {
+	// Two channels: the first is 0 and 255 (mean 127.5, std 127.5), the
+	// second is always 9 (std 0, left at 1).
+	train := Split{Images: []uint8{0, 9, 255, 9, 0, 9, 255, 9}, Labels: []int32{0, 0, 0, 0}}
+	tests := []struct {
+		mode      string
+		mean, std []float32
+	}{
+		{Raw, []float32{0, 0}, []float32{1, 1}},
+		{Scale01, []float32{0, 0}, []float32{255, 255}},
+		{Standardize, []float32{127.5, 9}, []float32{127.5, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			n, err := NewNormalizer(tt.mode, train, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(n.Mean, tt.mean) || !slices.Equal(n.Std, tt.std) {
+				t.Errorf("mean %v std %v, want %v %v", n.Mean, n.Std, tt.mean, tt.std)
+			}
+			src := []uint8{0, 9, 255, 200}
+			dst := make([]float32, 4)
+			n.Apply(dst, src)
+			for i, v := range src {
+				c := i % 2
+				if want := (float32(v) - tt.mean[c]) / tt.std[c]; dst[i] != want {
+					t.Errorf("Apply[%d] = %g, want %g", i, dst[i], want)
+				}
+			}
+		})
+	}
+	if _, err := NewNormalizer("zscore", train, 2); err == nil || !strings.Contains(err.Error(), `"zscore" is unknown`) {
+		t.Errorf("unknown mode: err = %v", err)
+	}
+}
+
+func ExampleClassWeights() {
+	fmt.Println(ClassWeights([]int{75, 25}))
+	// Output: [0.6666667 2]
+}

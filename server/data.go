@@ -1,0 +1,76 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+
+	"plateau/data"
+	"plateau/spec"
+)
+
+func dataCommand(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usagef("want data fetch NAME or data info NAME|PATH")
+	}
+	fs := flag.NewFlagSet("data "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data", "", "data folder holding <name>/<official files> (default $PLATEAU_DATA)")
+	// Allow the name before or after the flags.
+	rest := args[1:]
+	var name string
+	if len(rest) > 0 && rest[0] != "" && rest[0][0] != '-' {
+		name, rest = rest[0], rest[1:]
+	}
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if name == "" && fs.NArg() > 0 {
+		name = fs.Arg(0)
+	}
+	if name == "" {
+		return usagef("data %s: name a dataset (mnist, fashion-mnist, cifar-10)", args[0])
+	}
+	switch args[0] {
+	case "fetch":
+		bar := newProgressBar(stderr)
+		err := data.Fetch(name, *dataDir, func(done, total int64) {
+			bar.bytes(name, done, total)
+		})
+		if err != nil {
+			return err
+		}
+		bar.line("%s: done", name)
+		return nil
+	case "info":
+		ds, err := data.Load(name, data.LoadOptions{DataDir: *dataDir})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, ds.Summary())
+		fmt.Fprintf(stdout, "classes: %v\n", ds.Classes)
+		fmt.Fprintf(stdout, "train counts: %v\ntest counts: %v\n",
+			data.ClassCounts(ds.Train, len(ds.Classes)), data.ClassCounts(ds.Test, len(ds.Classes)))
+		return nil
+	}
+	return usagef("unknown data command %q: want fetch or info", args[0])
+}
+
+func presetsCommand(stdout io.Writer) error {
+	names := spec.PresetNames()
+	sort.Strings(names)
+	for _, n := range names {
+		s, err := spec.Preset(n)
+		if err != nil {
+			return err
+		}
+		s.Expand()
+		count, err := s.Model.ParamCount()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%-18s input %v, %d parameters\n", n, s.Model.Input, count)
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// allowedImports keeps the layering of DESIGN.md honest: which project
+// packages each package may import. Standard-library imports are always
+// allowed; anything else (a third-party module) must be listed.
+var allowedImports = map[string][]string{
+	"plateau/kernels": {},
+	"plateau/spec":    {},
+	"plateau/nn":      {"plateau/kernels", "plateau/spec"},
+	"plateau/data":    {"plateau/spec"},
+	"plateau/train":   {"plateau/nn", "plateau/data", "plateau/spec"},
+}
+
+func TestDependencyPolicy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	out, err := exec.Command("go", "list", "-json", "plateau/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	seen := map[string]bool{}
+	for dec.More() {
+		var p struct {
+			ImportPath string
+			Imports    []string
+			Standard   bool
+		}
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		allowed, ok := allowedImports[p.ImportPath]
+		if !ok {
+			continue
+		}
+		seen[p.ImportPath] = true
+		for _, imp := range p.Imports {
+			if isStandard(imp) || contains(allowed, imp) {
+				continue
+			}
+			t.Errorf("%s imports %s; allowed: standard library and %v", p.ImportPath, imp, allowed)
+		}
+	}
+	for pkg := range allowedImports {
+		if !seen[pkg] {
+			t.Errorf("package %s not found by go list", pkg)
+		}
+	}
+}
+
+// isStandard reports whether an import path belongs to the standard
+// library: its first element has no dot and it is not one of ours.
+func isStandard(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".") && first != "plateau"
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,83 @@
+// Command plateau trains convolutional networks from a spec: headless
+// training runs, dataset downloads and, later, the page server.
+//
+//	plateau train (-preset NAME | -spec FILE) -dataset NAME|PATH [flags]
+//	plateau data fetch NAME [-data DIR]
+//	plateau data info NAME|PATH [-data DIR]
+//	plateau presets
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `plateau trains convolutional networks and says why they stall.
+
+Usage:
+  plateau train (-preset NAME | -spec FILE) -dataset NAME|PATH [-data DIR] [-epochs N]
+                [-train-limit N] [-test-limit N] [-seed N] [-set section.field=value ...]
+                [-out DIR] [-json]
+  plateau data fetch NAME [-data DIR]     download mnist, fashion-mnist or cifar-10
+  plateau data info NAME|PATH [-data DIR] show what a dataset holds
+  plateau presets                          list the model presets
+
+Run "plateau COMMAND -h" for the flags of a command.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one command and returns the process exit status: 0 on
+// success, 2 for a usage error, 1 for anything else.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "train":
+		err = trainCommand(args[1:], stdout, stderr)
+	case "data":
+		err = dataCommand(args[1:], stdout, stderr)
+	case "presets":
+		err = presetsCommand(stdout)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "plateau: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, new(usageError)):
+		fmt.Fprintf(stderr, "plateau %s: %v\n", args[0], err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "plateau %s: %v\n", args[0], err)
+		return 1
+	}
+}
+
+// usageError marks errors in how a command was called, as opposed to
+// errors while running it.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// multiFlag collects a repeatable flag such as -set.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return fmt.Sprint(*m) }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"plateau/train"
+)
+
+// progressBar draws one line on stderr that the training events update:
+// epoch, a bar over the run's steps, throughput, ETA and the running loss.
+// On a terminal the line redraws in place; elsewhere only epoch lines are
+// written, so logs stay readable.
+type progressBar struct {
+	w        io.Writer
+	terminal bool
+	start    time.Time
+	last     time.Time
+
+	// From the start event.
+	epochs, stepsPerEpoch, firstStep, batch int
+}
+
+func newProgressBar(w io.Writer) *progressBar {
+	p := &progressBar{w: w, start: time.Now()}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.terminal = true
+		}
+	}
+	return p
+}
+
+// report turns training events into the bar and human-readable lines.
+func (p *progressBar) report(e train.Event) {
+	switch e.Event {
+	case train.EventStart:
+		p.epochs, p.stepsPerEpoch, p.firstStep, p.batch = e.Epochs, e.StepsPerEpoch, e.Step, e.BatchSize
+		p.start = time.Now()
+		p.line("%s: %d train, %d validation, %d test images; %d parameters; %d steps per epoch",
+			e.Dataset, e.TrainSize, e.ValSize, e.TestSize, e.Params, e.StepsPerEpoch)
+	case train.EventStep:
+		total := p.epochs * p.stepsPerEpoch
+		p.step(e.Epoch, e.Step-p.firstStep, total-p.firstStep, e.Loss, e.Accuracy)
+	case train.EventEpoch:
+		p.line("epoch %d/%d  train loss %.4f acc %.4f  val loss %.4f acc %.4f  lr %.3g  %.0f img/s  %.1fs",
+			e.Epoch, p.epochs, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.LR, e.ImagesPerSecond, e.Seconds)
+	case train.EventResult:
+		p.line("test loss %.4f acc %.4f  after %d epochs, %.1fs, %.0f img/s  (%s)",
+			e.TestLoss, e.TestAccuracy, e.Epochs, e.Seconds, e.ImagesPerSecond, e.Stopped)
+		if e.Reason != "" {
+			p.line("%s", e.Reason)
+		}
+	}
+}
+
+// step redraws the bar after done of total steps of this run.
+func (p *progressBar) step(epoch, done, total int, loss, accuracy float64) {
+	if !p.terminal {
+		return
+	}
+	now := time.Now()
+	if now.Sub(p.last) < 100*time.Millisecond && done < total {
+		return
+	}
+	p.last = now
+	const width = 30
+	frac := 0.0
+	if total > 0 {
+		frac = float64(done) / float64(total)
+	}
+	filled := int(frac * width)
+	eta, imagesPerSecond := "?", 0.0
+	if done > 0 {
+		elapsed := now.Sub(p.start)
+		imagesPerSecond = float64(done*p.batch) / elapsed.Seconds()
+		remaining := time.Duration(float64(elapsed) * (1 - frac) / frac)
+		eta = remaining.Round(time.Second).String()
+	}
+	fmt.Fprintf(p.w, "\r\033[Kepoch %d/%d [%s%s] %3.0f%% %6.0f img/s ETA %s  loss %.4f acc %.3f",
+		epoch, p.epochs, strings.Repeat("█", filled), strings.Repeat("·", width-filled),
+		100*frac, imagesPerSecond, eta, loss, accuracy)
+}
+
+// line prints a finished line (an epoch summary), clearing the bar first.
+func (p *progressBar) line(format string, args ...any) {
+	if p.terminal {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+	fmt.Fprintf(p.w, format+"\n", args...)
+}
+
+// bytes draws a download's progress.
+func (p *progressBar) bytes(name string, done, total int64) {
+	if !p.terminal {
+		return
+	}
+	now := time.Now()
+	if now.Sub(p.last) < 100*time.Millisecond && done != total {
+		return
+	}
+	p.last = now
+	if total <= 0 {
+		fmt.Fprintf(p.w, "\r\033[K%s: %.1f MB", name, float64(done)/1e6)
+		return
+	}
+	const width = 30
+	frac := float64(done) / float64(total)
+	filled := int(frac * width)
+	fmt.Fprintf(p.w, "\r\033[K%s [%s%s] %3.0f%% %.1f/%.1f MB", name,
+		strings.Repeat("█", filled), strings.Repeat("·", width-filled), 100*frac, float64(done)/1e6, float64(total)/1e6)
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+
+	"plateau/data"
+	"plateau/spec"
+	"plateau/train"
+)
+
+func trainCommand(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		preset     = fs.String("preset", "", "model preset (see plateau presets); default: the dataset's default preset")
+		specFile   = fs.String("spec", "", "spec JSON file (instead of -preset)")
+		dataset    = fs.String("dataset", "", "dataset name (mnist, fashion-mnist, cifar-10) or path to an archive or folder")
+		dataDir    = fs.String("data", "", "data folder holding <name>/<official files> (default $PLATEAU_DATA)")
+		epochs     = fs.Int("epochs", 0, "epochs (overrides the spec)")
+		trainLimit = fs.Int("train-limit", 0, "use only the first N training images")
+		testLimit  = fs.Int("test-limit", 0, "use only the first N test images")
+		seed       = fs.Int64("seed", -1, "random seed (overrides the spec)")
+		out        = fs.String("out", "", "folder for the spec, the event log and the weights")
+		jsonOut    = fs.Bool("json", false, "print one JSON event per line on stdout")
+		sets       multiFlag
+	)
+	fs.Var(&sets, "set", "override a spec field, e.g. -set train.lr=0.01 (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q (flags go before nothing else)", fs.Arg(0))
+	}
+	if *preset != "" && *specFile != "" {
+		return usagef("give -preset or -spec, not both")
+	}
+
+	s, err := loadSpec(*preset, *specFile, *dataset)
+	if err != nil {
+		return err
+	}
+	if *dataset != "" {
+		s.Data.Dataset = *dataset
+	}
+	if s.Data.Dataset == "" {
+		return usagef("-dataset is required (mnist, fashion-mnist, cifar-10 or a path)")
+	}
+	if *epochs > 0 {
+		s.Train.Epochs = *epochs
+	}
+	if *trainLimit > 0 {
+		s.Data.TrainLimit = *trainLimit
+	}
+	if *testLimit > 0 {
+		s.Data.TestLimit = *testLimit
+	}
+	if *seed >= 0 {
+		s.Train.Seed = *seed
+	}
+	for _, kv := range sets {
+		path, value, ok := strings.Cut(kv, "=")
+		if !ok {
+			return usagef("-set %q: want section.field=value", kv)
+		}
+		if err := s.Set(path, value); err != nil {
+			return err
+		}
+	}
+
+	ds, err := data.Load(s.Data.Dataset, data.LoadOptions{
+		DataDir:    *dataDir,
+		TrainLimit: s.Data.TrainLimit,
+		TestLimit:  s.Data.TestLimit,
+	})
+	if err != nil {
+		return err
+	}
+	if err := fitInput(s, ds, *preset, *specFile); err != nil {
+		return err
+	}
+	s.Expand()
+	if err := s.Validate(); err != nil {
+		return err
+	}
+
+	var log *os.File
+	if *out != "" {
+		if log, err = startRunFolder(*out, s); err != nil {
+			return err
+		}
+		defer log.Close()
+	}
+	enc := json.NewEncoder(stdout)
+	var logEnc *json.Encoder
+	var logBuf *bufio.Writer
+	if log != nil {
+		logBuf = bufio.NewWriter(log)
+		defer logBuf.Flush()
+		logEnc = json.NewEncoder(logBuf)
+	}
+	bar := newProgressBar(stderr)
+	bar.line("%s", ds.Summary())
+	emit := func(e train.Event) {
+		if *jsonOut && e.Event != train.EventStep {
+			enc.Encode(e)
+		}
+		if logEnc != nil {
+			logEnc.Encode(e)
+		}
+		bar.report(e)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := train.Run(ctx, train.Config{Spec: s, Dataset: ds, Emit: emit})
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := saveWeights(filepath.Join(*out, "weights.safetensors"), res); err != nil {
+			return err
+		}
+	}
+	if res.Final.Stopped == train.StoppedDiverged {
+		return fmt.Errorf("run diverged: %s", res.Final.Reason)
+	}
+	return nil
+}
+
+// loadSpec reads the spec from a file, a named preset, or the dataset's
+// default preset, in that order.
+func loadSpec(preset, file, dataset string) (*spec.Spec, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		s, err := spec.Parse(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		return s, nil
+	}
+	if preset == "" {
+		preset = spec.DefaultPreset(dataset)
+	}
+	return spec.Preset(preset)
+}
+
+// fitInput makes the model's input and class count match the dataset. A
+// preset adapts silently; a spec file that disagrees is an error, since the
+// user wrote those numbers.
+func fitInput(s *spec.Spec, ds *data.Dataset, preset, file string) error {
+	in := []int{ds.H, ds.W, ds.C}
+	classes := len(ds.Classes)
+	same := len(s.Model.Input) == 3 && s.Model.Input[0] == in[0] && s.Model.Input[1] == in[1] && s.Model.Input[2] == in[2] && s.Model.Classes == classes
+	if same {
+		return nil
+	}
+	if file != "" {
+		return fmt.Errorf("%s: model.input %v with %d classes does not match dataset %s (%v, %d classes); set model.input to %v and model.classes to %d",
+			file, s.Model.Input, s.Model.Classes, ds.Name, in, classes, in, classes)
+	}
+	s.SetInput(ds.H, ds.W, ds.C, classes)
+	return nil
+}
+
+// startRunFolder creates the run folder, writes the spec and opens the event log.
+func startRunFolder(dir string, s *spec.Spec) (*os.File, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "spec.json"), append(b, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	return os.Create(filepath.Join(dir, "events.jsonl"))
+}
+
+func saveWeights(path string, res *train.Result) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := res.Network.Save(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,226 @@
+package train
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"plateau/nn"
+	"plateau/spec"
+)
+
+// A checkpoint is one safetensors file, written after every epoch when
+// Config.Checkpoint is set. It holds
+//
+//   - every parameter of the network under its own name, as
+//     nn.Network.Save writes it (trainable values and batch norm statistics);
+//   - "optimizer/slot0", "optimizer/slot1": the optimizer's state, each
+//     aligned with the trainable values;
+//   - "best/values": the best epoch's values in nn.Network.Values order,
+//     when early stopping restores the best weights;
+//   - metadata "format" "plateau-checkpoint" and "state": JSON with the
+//     spec, the epoch and step reached, the early-stopping and schedule
+//     memory and the time spent.
+//
+// Random streams are derived from the seed and the epoch (see deriveSeed),
+// so the epoch count is all of the random state a resumed run needs: it
+// continues exactly as the uninterrupted run would have. The file is
+// written beside its final name and renamed over it, so a crash leaves the
+// previous checkpoint whole.
+const (
+	checkpointFormat = "plateau-checkpoint"
+	slotPrefix       = "optimizer/slot"
+	bestName         = "best/values"
+)
+
+// checkpointState is the "state" metadata. Non-finite values have no JSON
+// form, so the "no best yet" markers are absent fields.
+type checkpointState struct {
+	Version   int        `json:"version"`
+	Spec      *spec.Spec `json:"spec"`
+	Optimizer string     `json:"optimizer"`
+	Slots     int        `json:"slots"`
+	Epoch     int        `json:"epoch"`
+	Step      int        `json:"step"`
+
+	Best      *float64 `json:"best,omitempty"`
+	BestEpoch int      `json:"best_epoch"`
+	Wait      int      `json:"wait"`
+
+	PlateauScale float64  `json:"plateau_scale"`
+	PlateauBest  *float64 `json:"plateau_best,omitempty"`
+	PlateauWait  int      `json:"plateau_wait"`
+
+	Seconds      float64 `json:"seconds"`
+	TrainSeconds float64 `json:"train_seconds"`
+	Images       int     `json:"images"`
+	FirstLoss    float64 `json:"first_loss"`
+}
+
+func finitePtr(v float64) *float64 {
+	if !finite(v) {
+		return nil
+	}
+	return &v
+}
+
+func valueOr(p *float64, def float64) float64 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// saveCheckpoint writes the run as it stands after an epoch.
+func (t *trainer) saveCheckpoint(path string) error {
+	st := t.state
+	state, err := json.Marshal(checkpointState{
+		Version: 1, Spec: t.spec,
+		Optimizer: t.opt.Name(), Slots: len(t.slots),
+		Epoch: st.Epoch, Step: st.Step,
+		Best: finitePtr(st.Best), BestEpoch: st.BestEpoch, Wait: st.Wait,
+		PlateauScale: st.Plateau.Scale, PlateauBest: finitePtr(st.Plateau.Best), PlateauWait: st.Plateau.Wait,
+		Seconds: st.Seconds, TrainSeconds: st.TrainSeconds, Images: st.Images, FirstLoss: st.FirstLoss,
+	})
+	if err != nil {
+		return err
+	}
+	params := t.net.Params()
+	tensors := make([]nn.Tensor, 0, len(params)+len(t.slots)+1)
+	for _, p := range params {
+		tensors = append(tensors, nn.Tensor{Name: p.Name, Shape: p.Shape, Data: p.Value})
+	}
+	for i, s := range t.slots {
+		tensors = append(tensors, nn.Tensor{Name: fmt.Sprint(slotPrefix, i), Shape: []int{len(s)}, Data: s})
+	}
+	if t.bestValues != nil && st.BestEpoch > 0 {
+		tensors = append(tensors, nn.Tensor{Name: bestName, Shape: []int{len(t.bestValues)}, Data: t.bestValues})
+	}
+	var b bytes.Buffer
+	if err := nn.WriteSafetensors(&b, tensors, map[string]string{"format": checkpointFormat, "state": string(state)}); err != nil {
+		return err
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// readCheckpoint reads a checkpoint file's tensors and state.
+func readCheckpoint(path string) ([]nn.Tensor, *checkpointState, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the checkpoint: %v", err)
+	}
+	defer f.Close()
+	tensors, meta, err := nn.ReadSafetensors(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the checkpoint %s: %v", path, err)
+	}
+	if meta["format"] != checkpointFormat {
+		return nil, nil, fmt.Errorf("%s is not a plateau checkpoint (format %q): weights files are loaded with Config.Network", path, meta["format"])
+	}
+	var st checkpointState
+	if err := json.Unmarshal([]byte(meta["state"]), &st); err != nil {
+		return nil, nil, fmt.Errorf("the checkpoint %s: its state: %v", path, err)
+	}
+	if st.Version != 1 || st.Spec == nil {
+		return nil, nil, fmt.Errorf("the checkpoint %s has version %d and no spec; this build reads version 1", path, st.Version)
+	}
+	return tensors, &st, nil
+}
+
+// CheckpointSpec returns the spec a checkpoint was trained with.
+func CheckpointSpec(path string) (*spec.Spec, error) {
+	_, st, err := readCheckpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	return st.Spec, nil
+}
+
+// Resume continues the run checkpointed in the file at path (written after
+// every epoch when Config.Checkpoint names it). When
+// cfg.Spec is nil the checkpoint's spec is used; the dataset must be the one
+// the run started with, so that the splits and the normalization come out
+// the same.
+func Resume(ctx context.Context, path string, cfg Config) (*Result, error) {
+	if cfg.Spec == nil {
+		s, err := CheckpointSpec(path)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Spec = s
+	}
+	cfg.ResumeFrom = path
+	return Run(ctx, cfg)
+}
+
+// resume loads a checkpoint into a freshly built trainer. Everything is
+// checked before anything is copied.
+func (t *trainer) resume(path string) error {
+	tensors, st, err := readCheckpoint(path)
+	if err != nil {
+		return err
+	}
+	if st.Optimizer != t.opt.Name() || st.Slots != len(t.slots) {
+		return fmt.Errorf("the checkpoint was trained with %s; train.optimizer is now %s: resume with the same optimizer", st.Optimizer, t.opt.Name())
+	}
+	find := func(name string, shape []int) ([]float32, error) {
+		for _, t := range tensors {
+			if t.Name == name {
+				if !slices.Equal(t.Shape, shape) {
+					return nil, fmt.Errorf("the checkpoint's %s has shape %v, the network needs %v", name, t.Shape, shape)
+				}
+				return t.Data, nil
+			}
+		}
+		return nil, fmt.Errorf("the checkpoint has no %s", name)
+	}
+	type copyJob struct{ dst, src []float32 }
+	var jobs []copyJob
+	for _, p := range t.net.Params() {
+		src, err := find(p.Name, p.Shape)
+		if err != nil {
+			return err
+		}
+		jobs = append(jobs, copyJob{p.Value, src})
+	}
+	for i, s := range t.slots {
+		src, err := find(fmt.Sprint(slotPrefix, i), []int{len(s)})
+		if err != nil {
+			return err
+		}
+		jobs = append(jobs, copyJob{s, src})
+	}
+	if t.bestValues != nil && st.BestEpoch > 0 {
+		src, err := find(bestName, []int{len(t.bestValues)})
+		if err != nil {
+			return err
+		}
+		jobs = append(jobs, copyJob{t.bestValues, src})
+	}
+	for _, j := range jobs {
+		copy(j.dst, j.src)
+	}
+	t.state = runState{
+		Epoch: st.Epoch, Step: st.Step,
+		Plateau:   PlateauState{Scale: st.PlateauScale, Best: valueOr(st.PlateauBest, math.Inf(1)), Wait: st.PlateauWait},
+		Best:      valueOr(st.Best, math.NaN()),
+		BestEpoch: st.BestEpoch, Wait: st.Wait,
+		Seconds: st.Seconds, TrainSeconds: st.TrainSeconds, Images: st.Images, FirstLoss: st.FirstLoss,
+	}
+	copy(t.goodValues, t.net.Values())
+	return nil
+}

@@ -1,0 +1,55 @@
+// Package train trains a network built by package nn on data prepared by
+// package data, as a spec.Train describes, and reports the run as a stream
+// of events that the page, the command line and the server all read.
+//
+// # A run
+//
+// Run prepares the data (train and test limits, class imbalance, the
+// stratified validation split, a normalizer measured on the training
+// split, class weights or oversampling), builds the network from the seed
+// and trains it for train.epochs epochs. After each epoch it measures the
+// validation split in inference mode and emits an epoch event with the
+// confusion matrix, per-class recall and per-layer statistics. Early
+// stopping, reduce_on_plateau, divergence and cancellation end a run early;
+// the test split is measured at the end (except after a cancellation) and
+// reported in the result event.
+//
+// # One training step
+//
+// The order matters to anyone who wants to reproduce a run elsewhere (the
+// GoMLX server does):
+//
+//  1. gradient of the mean softmax cross-entropy (label smoothing s: target
+//     (1−s)·onehot + s/classes; class weights: Σ w[y]·loss / Σ w[y])
+//  2. L1 and L2 on conv and dense kernels: g += λ1·sign(w) + λ2·w, the
+//     gradient of λ1·|w| + λ2/2·w² (Regularize)
+//  3. clipping by the global norm of all gradients (ClipGlobalNorm)
+//  4. decoupled weight decay on kernels, w ·= 1 − lr·wd, for every optimizer
+//  5. the optimizer's update (sgd, rmsprop, adam, adamw; see each type)
+//
+// Step i (from 0) of epoch e (from 0), in an epoch of S steps, trains at
+// LR(schedule, lr, e + i/S, epochs), reduced by reduce_on_plateau's factor
+// so far. A last, smaller batch of an epoch is trained on as it is.
+//
+// # Events
+//
+// Every event is an Event whose "event" field says its kind: start, step
+// (every train.log_every steps), epoch and result. MarshalJSON lists the
+// fields of each kind; NaN and Inf are written as null. These objects are
+// the -json output of the command line and travel unchanged to the page.
+//
+// # Determinism
+//
+// A run is a function of its spec and data: the same seed gives the same
+// events (but for the timing fields) and the same weights, bit for bit.
+// Every random stream (initialization, imbalance, validation split, batch
+// order, augmentation, dropout) is derived from the seed and, where it
+// changes per epoch, from the epoch alone, so a run resumed from a
+// checkpoint continues exactly as the uninterrupted one.
+//
+// # Divergence
+//
+// A NaN or infinite loss, gradient or weight, or a loss a thousand times
+// the first step's, stops the run with stopped "diverged", a reason that
+// says what to change, and the weights of the last finished epoch.
+package train

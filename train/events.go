@@ -1,0 +1,441 @@
+package train
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+)
+
+// Event kinds, the value of Event.Event.
+const (
+	EventStart  = "start"
+	EventStep   = "step"
+	EventEpoch  = "epoch"
+	EventResult = "result"
+)
+
+// Why a run stopped, the value of Event.Stopped in a result event.
+const (
+	StoppedCompleted     = "completed"
+	StoppedEarlyStopping = "early_stopping"
+	StoppedDiverged      = "diverged"
+	StoppedCanceled      = "canceled"
+)
+
+// Event is one thing a run reports. A single type with an "event"
+// discriminator carries every kind, so one decoder reads a whole stream
+// (the CLI's -json lines, the worker channel, server-sent events). Each kind
+// writes only its own fields; see MarshalJSON for the lists. A measurement
+// that was not taken (validation metrics without a validation split, test
+// metrics of a canceled run) is NaN in Go and null in JSON.
+type Event struct {
+	Event string `json:"event"`
+
+	// start: the run as planned.
+	Dataset       string      `json:"dataset,omitempty"`
+	Classes       []string    `json:"classes,omitempty"`
+	InputShape    []int       `json:"input_shape,omitempty"`
+	TrainSize     int         `json:"train_size,omitempty"`
+	ValSize       int         `json:"val_size,omitempty"`
+	TestSize      int         `json:"test_size,omitempty"`
+	ClassCounts   []int       `json:"class_counts,omitempty"` // training split, after imbalance
+	Params        int         `json:"params,omitempty"`       // trainable parameters
+	BatchSize     int         `json:"batch_size,omitempty"`
+	StepsPerEpoch int         `json:"steps_per_epoch,omitempty"`
+	Input         *InputStats `json:"input,omitempty"` // first normalized training batch
+
+	// step and epoch. Epoch counts from 1; Step counts optimizer steps from
+	// 1 over the whole run.
+	Epoch int `json:"epoch,omitempty"`
+	Step  int `json:"step,omitempty"`
+	// step: mean loss and accuracy over the steps since the previous step event.
+	Loss     float64 `json:"loss,omitempty"`
+	Accuracy float64 `json:"accuracy,omitempty"`
+	// step and epoch: the rate of the latest step.
+	LR float64 `json:"lr,omitempty"`
+
+	// epoch: training metrics are means over the epoch's batches in
+	// training mode (dropout on), validation metrics are measured after it.
+	// Losses are the data loss, without the L1/L2 penalty.
+	TrainLoss     float64 `json:"train_loss,omitempty"`
+	TrainAccuracy float64 `json:"train_accuracy,omitempty"`
+	ValLoss       float64 `json:"val_loss,omitempty"`
+	ValAccuracy   float64 `json:"val_accuracy,omitempty"`
+	// GradNorm is the mean global gradient norm of the epoch's steps,
+	// before clipping.
+	GradNorm float64 `json:"grad_norm,omitempty"`
+	// Improved is set when the early-stopping metric reached a new best.
+	Improved bool `json:"improved,omitempty"`
+	// LRReduced is set when reduce_on_plateau lowered the rate after this epoch.
+	LRReduced bool `json:"lr_reduced,omitempty"`
+
+	// epoch and result: training images per second and wall time, of the
+	// epoch or of the whole run.
+	ImagesPerSecond float64 `json:"images_per_second,omitempty"`
+	Seconds         float64 `json:"seconds,omitempty"`
+
+	// epoch (validation) and result (test): per-class recall and the
+	// confusion matrix, Confusion[true][predicted].
+	PerClassAccuracy []float64 `json:"per_class_accuracy,omitempty"`
+	Confusion        [][]int   `json:"confusion,omitempty"`
+	// epoch: per-layer statistics from the epoch's last training step.
+	Layers []LayerStats `json:"layers,omitempty"`
+
+	// result.
+	TestLoss     float64 `json:"test_loss,omitempty"`
+	TestAccuracy float64 `json:"test_accuracy,omitempty"`
+	// Epochs is the planned count in start and the completed count in result.
+	Epochs    int    `json:"epochs,omitempty"`
+	BestEpoch int    `json:"best_epoch,omitempty"`
+	Stopped   string `json:"stopped,omitempty"`
+	// Reason says why the run stopped early and what to change.
+	Reason string `json:"reason,omitempty"`
+}
+
+// LayerStats describes one layer after a training step: what the doctor
+// reads to spot vanishing or exploding gradients and dead units.
+type LayerStats struct {
+	Name string `json:"name"`
+	Type string `json:"type,omitempty"`
+	// GradNorm and WeightNorm are L2 norms over the layer's parameters
+	// (0 for layers without any).
+	GradNorm   float64 `json:"grad_norm"`
+	WeightNorm float64 `json:"weight_norm"`
+	// DeadFraction is, for the ReLU family, the fraction of units (channels
+	// of a feature map) that were ≤ 0 for every example of the batch.
+	DeadFraction float64 `json:"dead_fraction"`
+	ActMean      float64 `json:"act_mean"`
+	ActStd       float64 `json:"act_std"`
+}
+
+// InputStats summarizes a batch as the network sees it, after
+// normalization: the doctor flags inputs far from mean 0, std 1.
+type InputStats struct {
+	Mean float64 `json:"mean"`
+	Std  float64 `json:"std"`
+	Min  float64 `json:"min"`
+	Max  float64 `json:"max"`
+}
+
+// MarshalJSON writes the fields of the event's kind, in a fixed order:
+//
+//	start:  event dataset classes input_shape train_size val_size test_size class_counts
+//	        params batch_size steps_per_epoch epochs, then when set: epoch step (a resumed
+//	        run's starting point, epochs and steps already done) input
+//	step:   event epoch step loss accuracy lr
+//	epoch:  event epoch step train_loss train_accuracy val_loss val_accuracy lr
+//	        images_per_second seconds grad_norm, then when set: improved lr_reduced
+//	        per_class_accuracy confusion layers
+//	result: event test_loss test_accuracy epochs best_epoch seconds images_per_second
+//	        stopped, then when set: reason per_class_accuracy confusion
+//
+// Other kinds write every non-empty field. NaN and ±Inf become null.
+func (e Event) MarshalJSON() ([]byte, error) {
+	w := jsonObject{b: make([]byte, 0, 256)}
+	w.str("event", e.Event)
+	switch e.Event {
+	case EventStart:
+		w.str("dataset", e.Dataset)
+		w.strings("classes", e.Classes)
+		w.ints("input_shape", e.InputShape)
+		w.int("train_size", e.TrainSize)
+		w.int("val_size", e.ValSize)
+		w.int("test_size", e.TestSize)
+		w.ints("class_counts", e.ClassCounts)
+		w.int("params", e.Params)
+		w.int("batch_size", e.BatchSize)
+		w.int("steps_per_epoch", e.StepsPerEpoch)
+		w.int("epochs", e.Epochs)
+		if e.Epoch > 0 || e.Step > 0 {
+			w.int("epoch", e.Epoch)
+			w.int("step", e.Step)
+		}
+		if e.Input != nil {
+			w.key("input")
+			w.b = appendInputStats(w.b, *e.Input)
+		}
+	case EventStep:
+		w.int("epoch", e.Epoch)
+		w.int("step", e.Step)
+		w.float("loss", e.Loss)
+		w.float("accuracy", e.Accuracy)
+		w.float("lr", e.LR)
+	case EventEpoch:
+		w.int("epoch", e.Epoch)
+		w.int("step", e.Step)
+		w.float("train_loss", e.TrainLoss)
+		w.float("train_accuracy", e.TrainAccuracy)
+		w.float("val_loss", e.ValLoss)
+		w.float("val_accuracy", e.ValAccuracy)
+		w.float("lr", e.LR)
+		w.float("images_per_second", e.ImagesPerSecond)
+		w.float("seconds", e.Seconds)
+		w.float("grad_norm", e.GradNorm)
+		w.optionalBool("improved", e.Improved)
+		w.optionalBool("lr_reduced", e.LRReduced)
+		w.floats("per_class_accuracy", e.PerClassAccuracy)
+		w.matrix("confusion", e.Confusion)
+		w.layers(e.Layers)
+	case EventResult:
+		w.float("test_loss", e.TestLoss)
+		w.float("test_accuracy", e.TestAccuracy)
+		w.int("epochs", e.Epochs)
+		w.int("best_epoch", e.BestEpoch)
+		w.float("seconds", e.Seconds)
+		w.float("images_per_second", e.ImagesPerSecond)
+		w.str("stopped", e.Stopped)
+		if e.Reason != "" {
+			w.str("reason", e.Reason)
+		}
+		w.floats("per_class_accuracy", e.PerClassAccuracy)
+		w.matrix("confusion", e.Confusion)
+	default:
+		// An unknown kind still round-trips: the standard encoding of every
+		// field, with the discriminator first.
+		type plain Event
+		b, err := json.Marshal(plain(e))
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	w.close()
+	return w.b, nil
+}
+
+// UnmarshalJSON reads any event; a null measurement becomes NaN.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	type plain Event
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*e = Event(p)
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	for k, v := range fields {
+		if string(v) == "null" {
+			if f := e.floatField(k); f != nil {
+				*f = math.NaN()
+			}
+		}
+	}
+	if raw, ok := fields["per_class_accuracy"]; ok {
+		var xs []*float64
+		if err := json.Unmarshal(raw, &xs); err == nil {
+			for i, x := range xs {
+				if x == nil && i < len(e.PerClassAccuracy) {
+					e.PerClassAccuracy[i] = math.NaN()
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (e *Event) floatField(key string) *float64 {
+	switch key {
+	case "loss":
+		return &e.Loss
+	case "accuracy":
+		return &e.Accuracy
+	case "lr":
+		return &e.LR
+	case "train_loss":
+		return &e.TrainLoss
+	case "train_accuracy":
+		return &e.TrainAccuracy
+	case "val_loss":
+		return &e.ValLoss
+	case "val_accuracy":
+		return &e.ValAccuracy
+	case "grad_norm":
+		return &e.GradNorm
+	case "images_per_second":
+		return &e.ImagesPerSecond
+	case "seconds":
+		return &e.Seconds
+	case "test_loss":
+		return &e.TestLoss
+	case "test_accuracy":
+		return &e.TestAccuracy
+	}
+	return nil
+}
+
+// jsonObject appends the members of one JSON object.
+type jsonObject struct {
+	b       []byte
+	members int
+}
+
+func (w *jsonObject) key(k string) {
+	if w.members == 0 {
+		w.b = append(w.b, '{')
+	} else {
+		w.b = append(w.b, ',')
+	}
+	w.members++
+	w.b = strconv.AppendQuote(w.b, k)
+	w.b = append(w.b, ':')
+}
+
+func (w *jsonObject) close() {
+	if w.members == 0 {
+		w.b = append(w.b, '{')
+	}
+	w.b = append(w.b, '}')
+}
+
+func (w *jsonObject) str(k, v string) {
+	w.key(k)
+	w.b = appendString(w.b, v)
+}
+
+func (w *jsonObject) int(k string, v int) {
+	w.key(k)
+	w.b = strconv.AppendInt(w.b, int64(v), 10)
+}
+
+func (w *jsonObject) float(k string, v float64) {
+	w.key(k)
+	w.b = appendFloat(w.b, v)
+}
+
+func (w *jsonObject) optionalBool(k string, v bool) {
+	if v {
+		w.key(k)
+		w.b = append(w.b, "true"...)
+	}
+}
+
+func (w *jsonObject) strings(k string, vs []string) {
+	if vs == nil {
+		return
+	}
+	w.key(k)
+	w.b = append(w.b, '[')
+	for i, v := range vs {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.b = appendString(w.b, v)
+	}
+	w.b = append(w.b, ']')
+}
+
+func (w *jsonObject) ints(k string, vs []int) {
+	if vs == nil {
+		return
+	}
+	w.key(k)
+	w.b = appendInts(w.b, vs)
+}
+
+func (w *jsonObject) floats(k string, vs []float64) {
+	if vs == nil {
+		return
+	}
+	w.key(k)
+	w.b = append(w.b, '[')
+	for i, v := range vs {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.b = appendFloat(w.b, v)
+	}
+	w.b = append(w.b, ']')
+}
+
+func (w *jsonObject) matrix(k string, rows [][]int) {
+	if rows == nil {
+		return
+	}
+	w.key(k)
+	w.b = append(w.b, '[')
+	for i, r := range rows {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.b = appendInts(w.b, r)
+	}
+	w.b = append(w.b, ']')
+}
+
+func (w *jsonObject) layers(ls []LayerStats) {
+	if ls == nil {
+		return
+	}
+	w.key("layers")
+	w.b = append(w.b, '[')
+	for i, l := range ls {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		o := jsonObject{b: w.b}
+		o.str("name", l.Name)
+		if l.Type != "" {
+			o.str("type", l.Type)
+		}
+		o.float("grad_norm", l.GradNorm)
+		o.float("weight_norm", l.WeightNorm)
+		o.float("dead_fraction", l.DeadFraction)
+		o.float("act_mean", l.ActMean)
+		o.float("act_std", l.ActStd)
+		o.close()
+		w.b = o.b
+	}
+	w.b = append(w.b, ']')
+}
+
+func appendInputStats(b []byte, s InputStats) []byte {
+	o := jsonObject{b: b}
+	o.float("mean", s.Mean)
+	o.float("std", s.Std)
+	o.float("min", s.Min)
+	o.float("max", s.Max)
+	o.close()
+	return o.b
+}
+
+func appendInts(b []byte, vs []int) []byte {
+	b = append(b, '[')
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(v), 10)
+	}
+	return append(b, ']')
+}
+
+// appendString quotes s as JSON (strconv.AppendQuote writes Go escapes
+// such as \x00 that JSON does not allow).
+func appendString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s)
+	return append(b, q...)
+}
+
+// appendFloat writes v as encoding/json would, and null for NaN and ±Inf,
+// which JSON cannot represent.
+func appendFloat(b []byte, v float64) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return append(b, "null"...)
+	}
+	abs := math.Abs(v)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, v, format, -1, 64)
+	if format == 'e' {
+		// Shorten e-07 to e-7, as encoding/json does.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}

@@ -1,0 +1,659 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"plateau/data"
+	"plateau/nn"
+	"plateau/spec"
+)
+
+// Config is everything a run needs.
+type Config struct {
+	// Spec is the expanded, validated spec to train (spec.Expand, then
+	// Validate). Run reads it and never changes it.
+	Spec *spec.Spec
+	// Dataset supplies the class names, the image shape and the splits.
+	Dataset *data.Dataset
+	// Splits, when set, are trained on as they are; otherwise Run prepares
+	// Dataset's with Prepare.
+	Splits *Splits
+	// Emit receives every event, in order, on the goroutine that runs the
+	// loop; nil drops them. Training waits while Emit runs, so a slow
+	// consumer should copy the event and return.
+	Emit func(Event)
+	// Network, when set, gives the starting weights: a network of the same
+	// model, copied, never changed. Otherwise the weights are drawn from
+	// the seed.
+	Network *nn.Network
+	// Checkpoint, when set, is the file that receives a checkpoint after
+	// every epoch, replacing the previous one (see Resume).
+	Checkpoint string
+	// ResumeFrom, when set, is a checkpoint file the run continues from:
+	// weights, optimizer state, epoch, step and the early-stopping and
+	// schedule state. Network is ignored then.
+	ResumeFrom string
+}
+
+// Splits are the data a run trains, validates and tests on.
+type Splits struct {
+	Train, Val, Test data.Split
+}
+
+// Result is what a run leaves behind.
+type Result struct {
+	// Network holds the final weights: the best epoch's when early
+	// stopping restores them, the last finite ones after a divergence.
+	Network *nn.Network
+	// Normalizer turns images into network inputs the way training did.
+	Normalizer *data.Normalizer
+	// Final is the result event; History holds the epoch events.
+	Final   Event
+	History []Event
+}
+
+// Seed streams: every random choice of a run draws from its own stream,
+// derived from spec.Train.Seed, so adding one never shifts another.
+const (
+	streamInit = iota + 1
+	streamImbalance
+	streamValidation
+	streamLoader
+	streamDropout
+)
+
+// deriveSeed derives the seed of one random stream of a run (splitmix64 of
+// the run seed, the stream and the epoch). The loader draws epoch e's order
+// and augmentations from its seed and e, dropout from deriveSeed(seed,
+// streamDropout, e), so a run resumed at an epoch boundary draws what the
+// uninterrupted run would have.
+func deriveSeed(seed int64, stream, epoch int) uint64 {
+	x := uint64(seed) ^ uint64(stream)<<48 ^ uint64(epoch)*0x9e3779b97f4a7c15
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// Prepare applies the data spec to a dataset: the train and test limits,
+// then the class imbalance and the validation split of the training set,
+// both drawn from the seed. The test set is left balanced, as collected.
+func Prepare(d *data.Dataset, s spec.Data, seed int64) Splits {
+	size := d.H * d.W * d.C
+	train, test := limit(d.Train, s.TrainLimit, size), limit(d.Test, s.TestLimit, size)
+	train = data.Imbalance(train, len(d.Classes), s.Imbalance, deriveSeed(seed, streamImbalance, 0))
+	var val data.Split
+	if s.Validation > 0 && s.Validation < 1 {
+		train, val = data.SplitValidation(train, s.Validation, deriveSeed(seed, streamValidation, 0))
+	}
+	return Splits{Train: train, Val: val, Test: test}
+}
+
+func limit(s data.Split, n, size int) data.Split {
+	if n <= 0 || n >= s.Len() {
+		return s
+	}
+	return data.Split{Images: s.Images[:n*size], Labels: s.Labels[:n]}
+}
+
+// Run trains the network that cfg.Spec describes and reports through
+// cfg.Emit: a start event, step events every train.log_every steps, an
+// epoch event after each epoch, and a result event. It returns an error
+// when the run cannot start (a spec that does not fit the data, a
+// checkpoint that cannot be read) or a checkpoint cannot be written, in
+// which case the run stops after emitting its result; a run that diverges,
+// stops early or is canceled through ctx ends normally, with Final.Stopped
+// saying which.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	t, err := newTrainer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return t.run(ctx)
+}
+
+// trainer is one run in progress. Everything the training step touches is
+// allocated in newTrainer, so a step allocates nothing.
+type trainer struct {
+	cfg     Config
+	spec    *spec.Spec
+	tr      spec.Train
+	classes int
+	splits  Splits
+
+	net          *nn.Network
+	opt          Optimizer
+	groups       []Group
+	slots        [][]float32 // the optimizer's state, aligned with Grads
+	norm         *data.Normalizer
+	loader       *data.Loader
+	classWeights []float32
+
+	x       []float32
+	y       []int32
+	dlogits []float32
+
+	state         runState
+	stepsPerEpoch int
+	bestValues    []float32 // the best epoch's weights, for restore_best
+	goodValues    []float32 // the weights at the last epoch end
+	emitted       []Event
+}
+
+// runState is what a checkpoint must carry besides weights and optimizer
+// slots to continue a run exactly.
+type runState struct {
+	Epoch     int // completed epochs
+	Step      int // optimizer steps taken
+	Plateau   PlateauState
+	Best      float64 // best monitored value so far
+	BestEpoch int
+	Wait      int // epochs since the best
+	// Seconds and TrainSeconds are the wall time so far, and the part of it
+	// spent training; Images counts training examples seen.
+	Seconds      float64
+	TrainSeconds float64
+	Images       int
+	// FirstLoss is the first step's loss (at least ln classes), the yardstick
+	// of an exploding loss.
+	FirstLoss float64
+}
+
+// explosion is how many times the first step's loss a loss may reach
+// before the run counts as diverged. Cross-entropy that grows a
+// thousandfold means logits in the thousands: the weights are running
+// away, and a NaN is usually a few steps off.
+const explosion = 1000
+
+func newTrainer(cfg Config) (*trainer, error) {
+	if cfg.Spec == nil || cfg.Dataset == nil {
+		return nil, errors.New("train: a run needs a spec and a dataset")
+	}
+	s, d := cfg.Spec, cfg.Dataset
+	m, tr := s.Model, s.Train
+	if len(m.Input) != 3 || m.Input[0] != d.H || m.Input[1] != d.W || m.Input[2] != d.C {
+		return nil, fmt.Errorf("model.input %v does not match the %s images, which are %d×%d×%d: set model.input to [%d, %d, %d]", m.Input, d.Name, d.H, d.W, d.C, d.H, d.W, d.C)
+	}
+	if m.Classes != len(d.Classes) {
+		return nil, fmt.Errorf("model.classes is %d but %s has %d classes: set model.classes to %d", m.Classes, d.Name, len(d.Classes), len(d.Classes))
+	}
+	if tr.BatchSize < 1 {
+		return nil, fmt.Errorf("train.batch_size %d must be at least 1", tr.BatchSize)
+	}
+	if tr.Epochs < 1 {
+		return nil, fmt.Errorf("train.epochs %d must be at least 1", tr.Epochs)
+	}
+	if !(tr.LR > 0) {
+		return nil, fmt.Errorf("train.lr %g must be positive", tr.LR)
+	}
+	if err := CheckSchedule(tr.Schedule); err != nil {
+		return nil, err
+	}
+	if mon := tr.EarlyStopping.Monitor; mon != "" && mon != "val_loss" && mon != "val_accuracy" {
+		return nil, fmt.Errorf("train.early_stopping.monitor %q must be val_loss or val_accuracy", mon)
+	}
+	opt, err := NewOptimizer(tr)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Slots() > nn.MaxOptimizerSlots {
+		panic("train: optimizer needs more slots than the network reserves")
+	}
+
+	t := &trainer{cfg: cfg, spec: s, tr: tr, classes: m.Classes, opt: opt}
+	if cfg.Splits != nil {
+		t.splits = *cfg.Splits
+	} else {
+		t.splits = Prepare(d, s.Data, tr.Seed)
+	}
+	if t.splits.Train.Len() == 0 {
+		return nil, fmt.Errorf("the training split of %s is empty", d.Name)
+	}
+
+	t.net, err = nn.New(m, tr.BatchSize, deriveSeed(tr.Seed, streamInit, 0))
+	if err != nil {
+		return nil, fmt.Errorf("building the network: %v", err)
+	}
+	if cfg.Network != nil && cfg.ResumeFrom == "" {
+		if err := copyWeights(t.net, cfg.Network); err != nil {
+			return nil, err
+		}
+	}
+	t.slots = t.net.OptimizerSlots(opt.Slots())
+	t.groups = groupsOf(t.net, t.slots)
+
+	t.norm, err = data.NewNormalizer(s.Data.Normalization, t.splits.Train, d.C)
+	if err != nil {
+		return nil, fmt.Errorf("data.normalization: %v", err)
+	}
+	var aug *data.Augmenter
+	if augments(s.Data.Augment) {
+		aug, err = data.NewAugmenter(s.Data.Augment, d.H, d.W, d.C)
+		if err != nil {
+			return nil, err
+		}
+	}
+	switch s.Data.Balance {
+	case "", "none", "oversample":
+	case "class_weights":
+		t.classWeights = data.ClassWeights(data.ClassCounts(t.splits.Train, t.classes))
+	default:
+		return nil, fmt.Errorf("data.balance %q must be none, oversample or class_weights", s.Data.Balance)
+	}
+	t.loader = data.NewLoader(t.splits.Train, tr.BatchSize, t.norm, aug, data.LoaderOptions{
+		Shuffle:    true,
+		Oversample: s.Data.Balance == "oversample",
+		Classes:    t.classes,
+		Seed:       deriveSeed(tr.Seed, streamLoader, 0),
+		H:          d.H, W: d.W, C: d.C,
+	})
+	t.stepsPerEpoch = t.loader.Steps()
+
+	size := d.H * d.W * d.C
+	t.x = make([]float32, tr.BatchSize*size)
+	t.y = make([]int32, tr.BatchSize)
+	t.dlogits = make([]float32, tr.BatchSize*t.classes)
+	t.goodValues = slices.Clone(t.net.Values())
+	if tr.EarlyStopping.RestoreBest {
+		t.bestValues = make([]float32, len(t.goodValues))
+	}
+	t.state = runState{Plateau: NewPlateauState(), Best: math.NaN()}
+
+	if cfg.ResumeFrom != "" {
+		if err := t.resume(cfg.ResumeFrom); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+func copyWeights(dst, src *nn.Network) (err error) {
+	defer func() {
+		if recover() != nil {
+			err = errors.New("the starting network has different layers or shapes than model: train it from scratch or use its spec")
+		}
+	}()
+	dst.CopyWeightsFrom(src)
+	return nil
+}
+
+func augments(a spec.Augment) bool {
+	for _, tr := range []spec.Transform{a.FlipHorizontal, a.FlipVertical, a.Crop, a.Shift, a.Rotation, a.Zoom,
+		a.Brightness, a.Contrast, a.Saturation, a.Hue, a.Cutout} {
+		if tr.On() {
+			return true
+		}
+	}
+	return false
+}
+
+// groupsOf cuts the network's trainable arena into runs of parameters with
+// the same Decay, so each optimizer loop runs over a few long slices.
+func groupsOf(net *nn.Network, slots [][]float32) []Group {
+	values, grads := net.Values(), net.Grads()
+	var groups []Group
+	start, off := 0, 0
+	flush := func(end int, decay bool) {
+		if end == start {
+			return
+		}
+		g := Group{Value: values[start:end:end], Grad: grads[start:end:end], Decay: decay}
+		for _, s := range slots {
+			g.Slots = append(g.Slots, s[start:end:end])
+		}
+		groups = append(groups, g)
+		start = end
+	}
+	params := net.Trainable()
+	for i, p := range params {
+		if len(p.Value) > 0 && &p.Value[0] != &values[off] {
+			panic("train: trainable parameters do not tile the network's arena")
+		}
+		if i > 0 && p.Decay != params[i-1].Decay {
+			flush(off, params[i-1].Decay)
+		}
+		off += len(p.Value)
+	}
+	if len(params) > 0 {
+		flush(off, params[len(params)-1].Decay)
+	}
+	return groups
+}
+
+func (t *trainer) emit(e Event) {
+	if e.Event == EventEpoch {
+		t.emitted = append(t.emitted, e)
+	}
+	if t.cfg.Emit != nil {
+		t.cfg.Emit(e)
+	}
+}
+
+// trainStep trains on the batch in t.x, t.y: forward, loss, backward,
+// L1/L2, clipping and the optimizer's update. It allocates nothing. A
+// loss that is not finite or above lossLimit, or a non-finite gradient
+// norm, skips the update and is returned for the caller to report.
+func (t *trainer) trainStep(n int, lr float64) (loss float64, correct int, gradNorm float64) {
+	t.net.ZeroGrads()
+	logits := t.net.Forward(t.x, n, true)
+	loss = nn.SoftmaxCrossEntropy(t.dlogits, logits, t.y, t.classWeights, t.tr.LabelSmoothing, n, t.classes)
+	for i := range n {
+		if Argmax(logits[i*t.classes:(i+1)*t.classes]) == int(t.y[i]) {
+			correct++
+		}
+	}
+	if !finite(loss) || loss > t.lossLimit() {
+		return loss, correct, 0
+	}
+	t.net.Backward(t.dlogits)
+	Regularize(t.groups, t.tr.L1, t.tr.L2)
+	gradNorm = ClipGlobalNorm(t.groups, t.tr.GradClip)
+	if !finite(gradNorm) {
+		return loss, correct, gradNorm
+	}
+	t.state.Step++
+	t.opt.Step(t.groups, lr, t.state.Step)
+	return loss, correct, gradNorm
+}
+
+// lossLimit is the loss above which a run counts as diverged: explosion
+// times the first step's loss, no limit before the first step.
+func (t *trainer) lossLimit() float64 {
+	if t.state.FirstLoss == 0 {
+		return math.Inf(1)
+	}
+	return explosion * t.state.FirstLoss
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func finiteAll(xs []float32) bool {
+	for _, v := range xs {
+		if v-v != 0 { // NaN or ±Inf
+			return false
+		}
+	}
+	return true
+}
+
+// lr is the rate of step i of epoch e (both from 0).
+func (t *trainer) lr(epoch, i int) float64 {
+	s := t.tr.Schedule
+	r := LR(s, t.tr.LR, float64(epoch)+float64(i)/float64(t.stepsPerEpoch), t.tr.Epochs)
+	return t.state.Plateau.Apply(s, r)
+}
+
+func (t *trainer) run(ctx context.Context) (*Result, error) {
+	d := t.cfg.Dataset
+	trainable, _ := t.net.ParamCount()
+	size := d.H * d.W * d.C
+	first := min(t.splits.Train.Len(), t.tr.BatchSize)
+	sample := make([]float32, first*size)
+	t.norm.Apply(sample, t.splits.Train.Images[:first*size])
+	stats := InputStatistics(sample)
+	t.emit(Event{
+		Event:         EventStart,
+		Dataset:       d.Name,
+		Classes:       d.Classes,
+		InputShape:    []int{d.H, d.W, d.C},
+		TrainSize:     t.splits.Train.Len(),
+		ValSize:       t.splits.Val.Len(),
+		TestSize:      t.splits.Test.Len(),
+		ClassCounts:   data.ClassCounts(t.splits.Train, t.classes),
+		Params:        trainable,
+		BatchSize:     t.tr.BatchSize,
+		StepsPerEpoch: t.stepsPerEpoch,
+		Epochs:        t.tr.Epochs,
+		Input:         &stats,
+		Epoch:         t.state.Epoch,
+		Step:          t.state.Step,
+	})
+
+	stopped, reason := StoppedCompleted, ""
+	logEvery := t.tr.LogEvery
+	if logEvery <= 0 {
+		logEvery = 50
+	}
+	runStart := time.Now()
+	priorSeconds := t.state.Seconds
+	var err error
+	lr := t.lr(t.state.Epoch, 0)
+epochs:
+	for epoch := t.state.Epoch; epoch < t.tr.Epochs; epoch++ {
+		epochStart := time.Now()
+		t.loader.Epoch(epoch)
+		t.net.SetDropoutSeed(deriveSeed(t.tr.Seed, streamDropout, epoch))
+		// Step events average over the steps since the previous one in the
+		// same epoch, so a resumed run reports what the whole run did.
+		var running, window Running
+		var normSum float64
+		i := 0
+		for {
+			if ctx.Err() != nil {
+				stopped = StoppedCanceled
+				break epochs
+			}
+			n := t.loader.Next(t.x, t.y)
+			if n == 0 {
+				break
+			}
+			lr = t.lr(epoch, i)
+			loss, correct, norm := t.trainStep(n, lr)
+			if !finite(loss) || !finite(norm) || loss > t.lossLimit() {
+				stopped, reason = StoppedDiverged, t.divergence(loss, norm, epoch, lr)
+				break epochs
+			}
+			if t.state.FirstLoss == 0 {
+				t.state.FirstLoss = max(loss, math.Log(float64(t.classes)))
+			}
+			running.Add(loss, correct, n)
+			window.Add(loss, correct, n)
+			normSum += norm
+			i++
+			if t.state.Step%logEvery == 0 {
+				t.emit(Event{Event: EventStep, Epoch: epoch + 1, Step: t.state.Step, Loss: window.Loss(), Accuracy: window.Accuracy(), LR: lr})
+				window.Reset()
+			}
+		}
+		trainTime := time.Since(epochStart)
+		t.state.TrainSeconds += trainTime.Seconds()
+		t.state.Images += running.Count
+		layers := t.layerStats()
+		if !finiteAll(t.net.Values()) {
+			stopped = StoppedDiverged
+			reason = fmt.Sprintf("the weights became NaN or Inf in epoch %d with lr %.3g; %s", epoch+1, lr, t.advice(lr))
+			break
+		}
+
+		valLoss, valAcc, conf := t.evaluate(t.splits.Val)
+		e := Event{
+			Event: EventEpoch, Epoch: epoch + 1, Step: t.state.Step,
+			TrainLoss: running.Loss(), TrainAccuracy: running.Accuracy(),
+			ValLoss: valLoss, ValAccuracy: valAcc, LR: lr,
+			ImagesPerSecond: Throughput(running.Count, trainTime),
+			GradNorm:        normSum / float64(max(i, 1)),
+			Layers:          layers,
+		}
+		if conf != nil {
+			e.PerClassAccuracy, e.Confusion = conf.Recall(), conf.Matrix()
+		}
+		e.Improved = t.observe(e)
+		plateauLoss := valLoss
+		if t.splits.Val.Len() == 0 {
+			plateauLoss = e.TrainLoss
+		}
+		e.LRReduced = t.state.Plateau.Observe(t.tr.Schedule, plateauLoss)
+		t.state.Epoch = epoch + 1
+		t.state.Seconds = priorSeconds + time.Since(runStart).Seconds()
+		e.Seconds = time.Since(epochStart).Seconds()
+		t.emit(e)
+		copy(t.goodValues, t.net.Values())
+		if t.cfg.Checkpoint != "" {
+			if err = t.saveCheckpoint(t.cfg.Checkpoint); err != nil {
+				stopped, reason = StoppedCanceled, fmt.Sprintf("writing the checkpoint failed: %v", err)
+				break
+			}
+		}
+		if es := t.tr.EarlyStopping; es.Patience > 0 && t.state.Wait >= es.Patience {
+			stopped = StoppedEarlyStopping
+			reason = fmt.Sprintf("%s did not improve for %d epochs; the best was epoch %d", t.monitor(), t.state.Wait, t.state.BestEpoch)
+			break
+		}
+	}
+
+	switch {
+	case stopped == StoppedDiverged:
+		copy(t.net.Values(), t.goodValues)
+	case t.bestValues != nil && t.state.BestEpoch > 0 && t.state.BestEpoch != t.state.Epoch:
+		copy(t.net.Values(), t.bestValues)
+		if reason != "" {
+			reason += fmt.Sprintf("; restored the weights of epoch %d", t.state.BestEpoch)
+		}
+	}
+	t.state.Seconds = priorSeconds + time.Since(runStart).Seconds()
+	final := Event{
+		Event: EventResult, TestLoss: math.NaN(), TestAccuracy: math.NaN(),
+		Epochs: t.state.Epoch, BestEpoch: t.state.BestEpoch,
+		Seconds:         t.state.Seconds,
+		ImagesPerSecond: Throughput(t.state.Images, time.Duration(t.state.TrainSeconds*float64(time.Second))),
+		Stopped:         stopped, Reason: reason,
+	}
+	if stopped != StoppedCanceled {
+		var conf *Confusion
+		final.TestLoss, final.TestAccuracy, conf = t.evaluate(t.splits.Test)
+		if conf != nil {
+			final.PerClassAccuracy, final.Confusion = conf.Recall(), conf.Matrix()
+		}
+	}
+	t.emit(final)
+	return &Result{Network: t.net, Normalizer: t.norm, Final: final, History: t.emitted}, err
+}
+
+func (t *trainer) layerStats() []LayerStats {
+	src := t.net.LayerStats()
+	out := make([]LayerStats, len(src))
+	for i, s := range src {
+		out[i] = LayerStats{Name: s.Name, Type: s.Type, GradNorm: s.GradNorm, WeightNorm: s.WeightNorm,
+			DeadFraction: s.DeadFraction, ActMean: s.ActMean, ActStd: s.ActStd}
+	}
+	return out
+}
+
+// divergence explains a non-finite loss or gradient and what to change.
+func (t *trainer) divergence(loss, norm float64, epoch int, lr float64) string {
+	var what string
+	switch {
+	case !finite(loss):
+		what = fmt.Sprintf("loss became %s", nonFinite(loss))
+	case loss > t.lossLimit():
+		what = fmt.Sprintf("loss exploded to %.3g (first step: %.3g)", loss, t.state.FirstLoss)
+	default:
+		what = fmt.Sprintf("gradient norm became %s", nonFinite(norm))
+	}
+	return fmt.Sprintf("%s at step %d (epoch %d) with lr %.3g; %s", what, t.state.Step+1, epoch+1, lr, t.advice(lr))
+}
+
+func nonFinite(v float64) string {
+	if math.IsNaN(v) {
+		return "NaN"
+	}
+	return "Inf"
+}
+
+// advice is what to change after a divergence.
+func (t *trainer) advice(lr float64) string {
+	s := fmt.Sprintf("lower train.lr (try %.3g)", t.tr.LR/10)
+	if t.spec.Data.Normalization == data.Raw {
+		s += " or normalize the inputs (data.normalization scale01 or standardize)"
+	} else if t.tr.GradClip == 0 {
+		s += " or clip gradients (train.grad_clip 1)"
+	}
+	return s
+}
+
+func (t *trainer) monitor() string {
+	m := t.tr.EarlyStopping.Monitor
+	if m == "" {
+		m = "val_loss"
+	}
+	if t.splits.Val.Len() == 0 {
+		m = "train" + m[len("val"):]
+	}
+	return m
+}
+
+// observe updates the early-stopping memory with an epoch's metrics and
+// reports whether the monitored one reached a new best (by more than
+// min_delta, as Keras's EarlyStopping counts it).
+func (t *trainer) observe(e Event) bool {
+	m := t.monitor()
+	var v float64
+	switch m {
+	case "val_loss":
+		v = e.ValLoss
+	case "val_accuracy":
+		v = e.ValAccuracy
+	case "train_loss":
+		v = e.TrainLoss
+	default:
+		v = e.TrainAccuracy
+	}
+	delta := math.Abs(t.tr.EarlyStopping.MinDelta)
+	var better bool
+	switch {
+	case !finite(v):
+		better = false
+	case math.IsNaN(t.state.Best):
+		better = true
+	case m == "val_loss" || m == "train_loss":
+		better = v < t.state.Best-delta
+	default:
+		better = v > t.state.Best+delta
+	}
+	if !better {
+		t.state.Wait++
+		return false
+	}
+	t.state.Best, t.state.BestEpoch, t.state.Wait = v, e.Epoch, 0
+	if t.bestValues != nil {
+		copy(t.bestValues, t.net.Values())
+	}
+	return true
+}
+
+// evaluate measures a split with the trainer's buffers.
+func (t *trainer) evaluate(s data.Split) (loss, accuracy float64, conf *Confusion) {
+	return evaluate(t.net, t.norm, s, t.tr.LabelSmoothing, t.x)
+}
+
+// Evaluate measures a network on a split in inference mode, without
+// augmentation, class weights or dropout, in batches of the network's
+// maximum batch. smoothing is the label smoothing the loss uses (training
+// reports validation losses with it, so that they compare with training's).
+// An empty split gives NaN and no confusion matrix.
+func Evaluate(net *nn.Network, norm *data.Normalizer, s data.Split, smoothing float64) (loss, accuracy float64, conf *Confusion) {
+	return evaluate(net, norm, s, smoothing, make([]float32, net.MaxBatch()*net.InputSize()))
+}
+
+func evaluate(net *nn.Network, norm *data.Normalizer, s data.Split, smoothing float64, x []float32) (loss, accuracy float64, conf *Confusion) {
+	if s.Len() == 0 {
+		return math.NaN(), math.NaN(), nil
+	}
+	batch, size, classes := net.MaxBatch(), net.InputSize(), net.Classes()
+	conf = NewConfusion(classes)
+	var r Running
+	for i := 0; i < s.Len(); i += batch {
+		n := min(batch, s.Len()-i)
+		norm.Apply(x[:n*size], s.Images[i*size:(i+n)*size])
+		labels := s.Labels[i : i+n]
+		logits := net.Forward(x, n, false)
+		l := nn.SoftmaxCrossEntropy(nil, logits, labels, nil, smoothing, n, classes)
+		r.Add(l, conf.Add(logits, labels, n), n)
+	}
+	return r.Loss(), r.Accuracy(), conf
+}
