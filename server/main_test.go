@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"plateau/nn"
+	"plateau/spec"
+)
+
+// tinyCIFAR is a CIFAR-10 folder in the official layout with a handful of
+// images, shipped with the data package's tests.
+const tinyCIFAR = "../data/testdata/cifar"
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestTrainJSONContract(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, "train", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR,
+		"-epochs", "2", "-seed", "3", "-set", "train.batch_size=2", "-json", "-out", dir)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	var events []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var e map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("stdout line is not JSON: %q: %v", sc.Text(), err)
+		}
+		events = append(events, e)
+	}
+	var epochs []map[string]any
+	for _, e := range events {
+		if e["event"] == "epoch" {
+			epochs = append(epochs, e)
+		}
+		if e["event"] == "step" {
+			t.Errorf("step events belong on the progress bar, not stdout: %v", e)
+		}
+	}
+	if len(epochs) != 2 {
+		t.Fatalf("got %d epoch events, want 2", len(epochs))
+	}
+	for i, e := range epochs {
+		if got := e["epoch"]; got != float64(i+1) {
+			t.Errorf("epoch event %d has epoch %v", i, got)
+		}
+		for _, k := range []string{"train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "images_per_second", "seconds"} {
+			if _, ok := e[k]; !ok {
+				t.Errorf("epoch event lacks %q: %v", k, e)
+			}
+		}
+	}
+	last := events[len(events)-1]
+	if last["event"] != "result" {
+		t.Fatalf("last line is %v, want the result event", last["event"])
+	}
+	for _, k := range []string{"test_accuracy", "test_loss", "epochs", "seconds", "images_per_second", "stopped"} {
+		if _, ok := last[k]; !ok {
+			t.Errorf("result event lacks %q: %v", k, last)
+		}
+	}
+	if last["stopped"] != "completed" || last["epochs"] != float64(2) {
+		t.Errorf("result: stopped %v after %v epochs, want completed after 2", last["stopped"], last["epochs"])
+	}
+
+	// The run folder holds what is needed to reproduce and reuse the run.
+	b, err := os.ReadFile(filepath.Join(dir, "spec.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := spec.Parse(b)
+	if err != nil {
+		t.Fatalf("spec.json does not parse back: %v", err)
+	}
+	if s.Train.Epochs != 2 || s.Train.Seed != 3 || s.Train.BatchSize != 2 {
+		t.Errorf("spec.json lost the flags: epochs %d seed %d batch %d", s.Train.Epochs, s.Train.Seed, s.Train.BatchSize)
+	}
+	f, err := os.Open(filepath.Join(dir, "weights.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	net, err := nn.Open(f, 1)
+	if err != nil {
+		t.Fatalf("weights do not load: %v", err)
+	}
+	if got, _ := net.ParamCount(); got != 22466 {
+		t.Errorf("loaded network has %d parameters, want 22466", got)
+	}
+	log, err := os.ReadFile(filepath.Join(dir, "events.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(log, []byte(`"event":"result"`)) {
+		t.Error("events.jsonl lacks the result event")
+	}
+}
+
+func TestTrainErrors(t *testing.T) {
+	specFile := filepath.Join(t.TempDir(), "mnist.json")
+	s, err := spec.Preset("mnist-cnn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := spec.Marshal(s)
+	os.WriteFile(specFile, b, 0o644)
+
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     string // in stderr
+	}{
+		{"no command", nil, 2, "Usage"},
+		{"unknown command", []string{"fly"}, 2, `unknown command "fly"`},
+		{"preset and spec", []string{"train", "-preset", "mnist-cnn", "-spec", specFile, "-dataset", tinyCIFAR}, 2, "not both"},
+		{"bad set syntax", []string{"train", "-dataset", tinyCIFAR, "-set", "train.lr"}, 2, "section.field=value"},
+		{"unknown field", []string{"train", "-dataset", tinyCIFAR, "-set", "train.learning_rate=0.1"}, 1, "learning_rate"},
+		{"invalid value", []string{"train", "-dataset", tinyCIFAR, "-set", "data.normalization=zscore"}, 1, "normalization"},
+		{"unknown preset", []string{"train", "-preset", "alexnet", "-dataset", tinyCIFAR}, 1, "alexnet"},
+		{"dataset path missing", []string{"train", "-dataset", "./no/such/folder"}, 1, "no/such/folder"},
+		{"spec does not fit data", []string{"train", "-spec", specFile, "-dataset", tinyCIFAR}, 1, "model.input"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr does not mention %q:\n%s", tt.want, stderr)
+			}
+		})
+	}
+}
