@@ -146,3 +146,28 @@ func TestTrainErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestTrainResume(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"train", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-seed", "5", "-set", "train.batch_size=2", "-json"}
+	if code, _, stderr := runCLI(t, append(args, "-epochs", "1", "-out", dir)...); code != 0 {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	code, stdout, stderr := runCLI(t, "train", "-resume", dir, "-dataset", tinyCIFAR, "-epochs", "2", "-json")
+	if code != 0 {
+		t.Fatalf("resumed run: exit %d\n%s", code, stderr)
+	}
+	if strings.Contains(stdout, `"event":"epoch","epoch":1,`) || !strings.Contains(stdout, `"event":"epoch","epoch":2,`) {
+		t.Errorf("resumed run should train epoch 2 only:\n%s", stdout)
+	}
+	if !strings.Contains(stdout, `"stopped":"completed"`) {
+		t.Errorf("resumed run did not complete:\n%s", stdout)
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "events.jsonl"))
+	if n := strings.Count(string(log), `"event":"epoch"`); n != 2 {
+		t.Errorf("events.jsonl holds %d epoch events after resuming, want 2", n)
+	}
+	if code, _, stderr := runCLI(t, "train", "-resume", dir, "-preset", "mnist-cnn"); code != 2 || !strings.Contains(stderr, "drop -preset") {
+		t.Errorf("-resume with -preset: exit %d, stderr %q", code, stderr)
+	}
+}

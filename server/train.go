@@ -31,6 +31,7 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		seed       = fs.Int64("seed", -1, "random seed (overrides the spec)")
 		out        = fs.String("out", "", "folder for the spec, the event log and the weights")
 		jsonOut    = fs.Bool("json", false, "print one JSON event per line on stdout")
+		resume     = fs.String("resume", "", "continue the run saved in this -out folder (its checkpoint); -epochs may extend it")
 		sets       multiFlag
 	)
 	fs.Var(&sets, "set", "override a spec field, e.g. -set train.lr=0.01 (repeatable)")
@@ -44,7 +45,17 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		return usagef("give -preset or -spec, not both")
 	}
 
-	s, err := loadSpec(*preset, *specFile, *dataset)
+	var checkpoint string
+	if *resume != "" {
+		if *preset != "" || *specFile != "" || len(sets) > 0 {
+			return usagef("-resume continues a run as it was: drop -preset, -spec and -set")
+		}
+		checkpoint = filepath.Join(*resume, checkpointFile)
+		if *out == "" {
+			*out = *resume
+		}
+	}
+	s, err := loadSpec(*preset, *specFile, *dataset, checkpoint)
 	if err != nil {
 		return err
 	}
@@ -94,7 +105,7 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 
 	var log *os.File
 	if *out != "" {
-		if log, err = startRunFolder(*out, s); err != nil {
+		if log, err = startRunFolder(*out, s, checkpoint != ""); err != nil {
 			return err
 		}
 		defer log.Close()
@@ -121,7 +132,16 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, err := train.Run(ctx, train.Config{Spec: s, Dataset: ds, Emit: emit})
+	cfg := train.Config{Spec: s, Dataset: ds, Emit: emit}
+	if *out != "" {
+		cfg.Checkpoint = filepath.Join(*out, checkpointFile)
+	}
+	var res *train.Result
+	if checkpoint != "" {
+		res, err = train.Resume(ctx, checkpoint, cfg)
+	} else {
+		res, err = train.Run(ctx, cfg)
+	}
 	if err != nil {
 		return err
 	}
@@ -136,9 +156,16 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// loadSpec reads the spec from a file, a named preset, or the dataset's
-// default preset, in that order.
-func loadSpec(preset, file, dataset string) (*spec.Spec, error) {
+// checkpointFile is the checkpoint's name in a run folder, rewritten after
+// every epoch so that -resume can continue an interrupted run.
+const checkpointFile = "checkpoint.safetensors"
+
+// loadSpec reads the spec from a checkpoint, a file, a named preset, or the
+// dataset's default preset, in that order.
+func loadSpec(preset, file, dataset, checkpoint string) (*spec.Spec, error) {
+	if checkpoint != "" {
+		return train.CheckpointSpec(checkpoint)
+	}
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -175,7 +202,8 @@ func fitInput(s *spec.Spec, ds *data.Dataset, preset, file string) error {
 }
 
 // startRunFolder creates the run folder, writes the spec and opens the event log.
-func startRunFolder(dir string, s *spec.Spec) (*os.File, error) {
+// A resumed run appends to the event log of the run it continues.
+func startRunFolder(dir string, s *spec.Spec, resumed bool) (*os.File, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -186,7 +214,11 @@ func startRunFolder(dir string, s *spec.Spec) (*os.File, error) {
 	if err := os.WriteFile(filepath.Join(dir, "spec.json"), append(b, '\n'), 0o644); err != nil {
 		return nil, err
 	}
-	return os.Create(filepath.Join(dir, "events.jsonl"))
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if resumed {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	}
+	return os.OpenFile(filepath.Join(dir, "events.jsonl"), flags, 0o644)
 }
 
 func saveWeights(path string, res *train.Result) error {
