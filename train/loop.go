@@ -38,6 +38,22 @@ type Config struct {
 	// weights, optimizer state, epoch, step and the early-stopping and
 	// schedule state. Network is ignored then.
 	ResumeFrom string
+
+	// BeforeStep, when set, runs on the loop's goroutine before every
+	// training step, before the loop checks ctx. A caller that shares its
+	// thread with the loop (the browser worker) yields there, and blocks
+	// there to pause a run; canceling ctx while it blocks stops the run at
+	// that step.
+	BeforeStep func()
+	// LRScale, when set, multiplies the scheduled rate of every step from
+	// then on, so the rate can be changed while a run trains without
+	// changing the schedule's shape. Nil means 1.
+	LRScale func() float64
+	// Inspect, when set, runs after every epoch event with the network and
+	// the normalizer training uses, for reports that need the weights
+	// (misclassified examples, first-layer filters). It must not change
+	// them, and Forward in inference mode is the only call it may make.
+	Inspect func(net *nn.Network, norm *data.Normalizer)
 }
 
 // Splits are the data a run trains, validates and tests on.
@@ -385,6 +401,9 @@ func finiteAll(xs []float32) bool {
 func (t *trainer) lr(epoch, i int) float64 {
 	s := t.tr.Schedule
 	r := LR(s, t.tr.LR, float64(epoch)+float64(i)/float64(t.stepsPerEpoch), t.tr.Epochs)
+	if t.cfg.LRScale != nil {
+		r *= t.cfg.LRScale()
+	}
 	return t.state.Plateau.Apply(s, r)
 }
 
@@ -434,6 +453,9 @@ epochs:
 		var normSum float64
 		i := 0
 		for {
+			if t.cfg.BeforeStep != nil {
+				t.cfg.BeforeStep()
+			}
 			if ctx.Err() != nil {
 				stopped = StoppedCanceled
 				break epochs
@@ -492,6 +514,9 @@ epochs:
 		t.state.Seconds = priorSeconds + time.Since(runStart).Seconds()
 		e.Seconds = time.Since(epochStart).Seconds()
 		t.emit(e)
+		if t.cfg.Inspect != nil {
+			t.cfg.Inspect(t.net, t.norm)
+		}
 		copy(t.goodValues, t.net.Values())
 		if t.cfg.Checkpoint != "" {
 			if err = t.saveCheckpoint(t.cfg.Checkpoint); err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"plateau/data"
+	"plateau/nn"
 	"plateau/spec"
 )
 
@@ -474,4 +475,41 @@ func TestCheckpointErrors(t *testing.T) {
 	if _, err := Resume(context.Background(), weights, Config{Dataset: tinyDataset()}); err == nil || !strings.Contains(err.Error(), "not a plateau checkpoint") {
 		t.Errorf("resuming from a weights file: %v", err)
 	}
+}
+
+func TestHooks(t *testing.T) {
+	t.Run("before step runs once per step and can stop the run", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		calls := 0
+		res, _ := run(t, ctx, Config{Spec: tinySpec(nil), BeforeStep: func() {
+			calls++
+			if calls == 7 {
+				cancel()
+			}
+		}})
+		if calls != 7 || res.Final.Stopped != StoppedCanceled {
+			t.Errorf("got %d calls and stopped %q, want 7 and canceled", calls, res.Final.Stopped)
+		}
+	})
+	t.Run("lr scale multiplies the scheduled rate", func(t *testing.T) {
+		_, events := run(t, context.Background(), Config{Spec: tinySpec(nil), LRScale: func() float64 { return 0.5 }})
+		for _, e := range events {
+			if e.Event == EventStep && e.LR != 0.005 {
+				t.Fatalf("step %d lr %g, want 0.005", e.Step, e.LR)
+			}
+		}
+	})
+	t.Run("inspect sees the network after every epoch", func(t *testing.T) {
+		epochs := 0
+		run(t, context.Background(), Config{Spec: tinySpec(nil), Inspect: func(net *nn.Network, norm *data.Normalizer) {
+			if net == nil || norm == nil {
+				t.Error("inspect got nil")
+			}
+			epochs++
+		}})
+		if epochs != 4 {
+			t.Errorf("inspect ran %d times, want 4", epochs)
+		}
+	})
 }

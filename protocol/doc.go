@@ -1,0 +1,79 @@
+// Package protocol defines the messages between the page, the training
+// workers and the server: what the page asks a worker to do (commands) and
+// what a worker reports back (messages). A run in a browser worker and a run
+// on the server speak the same protocol, so the page renders both with the
+// same components.
+//
+// # Framing
+//
+// Every command and every message is one JSON object. Inside the browser it
+// travels by postMessage as a plain JavaScript object with two properties:
+//
+//	{json: "<the JSON text>", bin: <Uint8Array or undefined>}
+//
+// bin carries the one binary payload a message may have (the bytes of a
+// dropped dataset file, image pixels, safetensors weights). It is sent as a
+// transferable, so the bytes move between threads without a copy, and it is
+// left out of the JSON text: Frame and Unframe split a value into the two
+// parts and join them again. Over HTTP (server-sent events, one message per
+// "data:" line) there is no bin; the payload is in the JSON text, base64
+// encoded, under the field that holds it.
+//
+// # Versions and runs
+//
+// Every object carries "v", the protocol version (Version), and "run", the
+// id of the run it concerns. A receiver refuses an object of another
+// version with an error message rather than guessing. Run ids are chosen by
+// the page; a worker answers with the id of the command it acts on, so
+// several workers, or a worker and the server, can train side by side and
+// their messages never mix. Messages about the worker itself (ready) carry
+// the empty run id.
+//
+// # Commands
+//
+// A Command's "cmd" field says what to do:
+//
+//	load     read a dataset: dataset.url (fetched by the worker) or the bin
+//	         payload (a dropped file named dataset.name); answers dataset and
+//	         samples, or error
+//	spec     check a spec against the loaded dataset; answers spec_ok or error
+//	start    train spec on the loaded dataset; answers state running, then
+//	         events, progress and images, and state done
+//	pause    stop between two steps; answers state paused
+//	resume   continue a paused run; answers state running
+//	step     train exactly one step of a paused run; answers progress
+//	stop     end the run; its result event follows, then state done
+//	set_lr   from now on train at lr (the schedule's shape is kept: every
+//	         later rate is scaled by lr / spec.train.lr)
+//	augment  preview spec.data.augment on the sample images; answers images
+//	         of kind preview
+//	export   send the finished run's weights as safetensors; answers weights
+//
+// Commands that need a dataset or a run answer an error message when there
+// is none; the worker never stops answering.
+//
+// # Messages
+//
+// A Message's "kind" field says what it carries:
+//
+//	ready     the worker has started and takes commands
+//	dataset   a loaded dataset's summary (Dataset)
+//	samples   sample images of the dataset, with their labels (Images)
+//	preview   the same samples augmented (Images)
+//	event     a training event (Event): exactly the JSON object the command
+//	          line writes with -json (start, step, epoch, result)
+//	progress  where a run is, at most a few times a second (Progress)
+//	misclassified  validation images the network gets wrong, after an epoch
+//	filters   the first convolution's kernels as images, after an epoch
+//	state     the run's state changed (State)
+//	weights   the run's final weights, safetensors in bin
+//	spec_ok   the spec fits the dataset
+//	error     something failed (Error): what, and what to change
+//
+// # Rates
+//
+// A worker posts at most ProgressPerSecond progress messages a second and
+// forwards step events as the spec's train.log_every produces them; epoch
+// and result events and images come once per epoch. The page can therefore
+// render every message it gets.
+package protocol

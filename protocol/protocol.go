@@ -1,0 +1,244 @@
+package protocol
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"plateau/spec"
+)
+
+// Version is the protocol version every object carries in "v".
+const Version = 1
+
+// ProgressPerSecond bounds the progress messages a worker posts.
+const ProgressPerSecond = 5
+
+// Command names, the value of Command.Cmd.
+const (
+	CmdLoad    = "load"
+	CmdSpec    = "spec"
+	CmdStart   = "start"
+	CmdPause   = "pause"
+	CmdResume  = "resume"
+	CmdStep    = "step"
+	CmdStop    = "stop"
+	CmdSetLR   = "set_lr"
+	CmdAugment = "augment"
+	CmdExport  = "export"
+)
+
+// Commands lists every command name.
+var Commands = []string{CmdLoad, CmdSpec, CmdStart, CmdPause, CmdResume, CmdStep, CmdStop, CmdSetLR, CmdAugment, CmdExport}
+
+// Message kinds, the value of Message.Kind.
+const (
+	KindReady         = "ready"
+	KindDataset       = "dataset"
+	KindSamples       = "samples"
+	KindPreview       = "preview"
+	KindEvent         = "event"
+	KindProgress      = "progress"
+	KindMisclassified = "misclassified"
+	KindFilters       = "filters"
+	KindState         = "state"
+	KindWeights       = "weights"
+	KindSpecOK        = "spec_ok"
+	KindError         = "error"
+)
+
+// Run states, the value of Message.State.
+const (
+	StateRunning = "running"
+	StatePaused  = "paused"
+	StateDone    = "done"
+)
+
+// Command is what the page asks of a worker (or of the server).
+type Command struct {
+	V   int    `json:"v"`
+	Run string `json:"run"`
+	Cmd string `json:"cmd"`
+	// Dataset names the data of a load command.
+	Dataset *DatasetRef `json:"dataset,omitempty"`
+	// Spec is the spec of spec, start and augment commands, as the user
+	// wrote it (the worker expands it).
+	Spec *spec.Spec `json:"spec,omitempty"`
+	// LR is the new rate of set_lr.
+	LR float64 `json:"lr,omitempty"`
+	// Seed varies the augmentation of a preview.
+	Seed int64 `json:"seed,omitempty"`
+	// Bytes is the bin payload: a dropped dataset file.
+	Bytes []byte `json:"bytes,omitempty"`
+}
+
+// DatasetRef says where a dataset comes from: a URL the worker fetches, or
+// the command's bytes, named Name.
+type DatasetRef struct {
+	Name string `json:"name"`
+	URL  string `json:"url,omitempty"`
+}
+
+// Message is what a worker reports.
+type Message struct {
+	V    int    `json:"v"`
+	Run  string `json:"run"`
+	Kind string `json:"kind"`
+
+	// Event is a training event exactly as the command line writes it
+	// with -json; DecodeEvent reads it.
+	Event    json.RawMessage `json:"event,omitempty"`
+	Dataset  *Dataset        `json:"dataset,omitempty"`
+	Images   *Images         `json:"images,omitempty"`
+	Progress *Progress       `json:"progress,omitempty"`
+	State    string          `json:"state,omitempty"`
+	// Error says what failed and what to change; Field, when set, is the
+	// spec path it concerns ("model.layers[2].kernel").
+	Error string `json:"error,omitempty"`
+	Field string `json:"field,omitempty"`
+	// Bytes is the bin payload: safetensors weights.
+	Bytes []byte `json:"bytes,omitempty"`
+}
+
+// Dataset summarizes a loaded dataset.
+type Dataset struct {
+	Name    string   `json:"name"`
+	Classes []string `json:"classes"`
+	// Shape is [height, width, channels].
+	Shape       []int     `json:"shape"`
+	TrainSize   int       `json:"train_size"`
+	TestSize    int       `json:"test_size"`
+	ClassCounts []int     `json:"class_counts"` // training set
+	Mean        []float64 `json:"mean"`         // per channel, 0–255
+	Std         []float64 `json:"std"`
+	Source      string    `json:"source,omitempty"`
+	Notes       []string  `json:"notes,omitempty"`
+	// Bytes is the memory the images take in the worker.
+	Bytes int64 `json:"bytes"`
+}
+
+// Images is a set of small images, NHWC uint8, with labels: samples,
+// augmented previews, misclassified examples (Predicted set) or
+// first-layer filters (scaled to 0–255, one channel per input channel).
+type Images struct {
+	N         int    `json:"n"`
+	H         int    `json:"h"`
+	W         int    `json:"w"`
+	C         int    `json:"c"`
+	Labels    []int  `json:"labels,omitempty"`
+	Predicted []int  `json:"predicted,omitempty"`
+	Pixels    []byte `json:"pixels,omitempty"`
+	// Epoch is the epoch after which misclassified examples and filters
+	// were taken.
+	Epoch int `json:"epoch,omitempty"`
+}
+
+// Progress says where a run is.
+type Progress struct {
+	Epoch         int `json:"epoch"` // from 1
+	Epochs        int `json:"epochs"`
+	Step          int `json:"step"` // optimizer steps so far
+	StepsPerEpoch int `json:"steps_per_epoch"`
+	// EpochStep counts the steps of the current epoch.
+	EpochStep       int     `json:"epoch_step"`
+	ImagesPerSecond float64 `json:"images_per_second"`
+	Seconds         float64 `json:"seconds"`
+	// ETA is the estimated seconds to the end of the planned epochs.
+	ETA float64 `json:"eta"`
+	LR  float64 `json:"lr"`
+}
+
+// Fraction is how much of the planned run is done, 0 to 1.
+func (p Progress) Fraction() float64 {
+	total := p.Epochs * p.StepsPerEpoch
+	if total <= 0 {
+		return 0
+	}
+	return min(1, float64(p.Step)/float64(total))
+}
+
+// NewCommand returns a command of this version.
+func NewCommand(run, cmd string) Command { return Command{V: Version, Run: run, Cmd: cmd} }
+
+// NewMessage returns a message of this version.
+func NewMessage(run, kind string) Message { return Message{V: Version, Run: run, Kind: kind} }
+
+// ErrorMessage returns an error message for run.
+func ErrorMessage(run string, err error) Message {
+	m := NewMessage(run, KindError)
+	m.Error = err.Error()
+	var fe *spec.FieldError
+	if errors.As(err, &fe) {
+		m.Field = fe.Path
+	}
+	return m
+}
+
+// Check reports whether c is a command this version understands.
+func (c Command) Check() error {
+	if c.V != Version {
+		return fmt.Errorf("protocol version %d, this worker speaks version %d: reload the page", c.V, Version)
+	}
+	for _, k := range Commands {
+		if c.Cmd == k {
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown command %q", c.Cmd)
+}
+
+// Frame splits a command or message into its JSON text and its binary
+// payload (the Bytes field), which travel separately; see the package
+// documentation.
+func Frame(v any) (text []byte, bin []byte, err error) {
+	switch x := v.(type) {
+	case *Command:
+		c := *x
+		bin, c.Bytes = c.Bytes, nil
+		text, err = json.Marshal(c)
+	case *Message:
+		m := *x
+		if m.Images != nil && m.Images.Pixels != nil {
+			im := *m.Images
+			bin, im.Pixels = im.Pixels, nil
+			m.Images = &im
+		} else {
+			bin, m.Bytes = m.Bytes, nil
+		}
+		text, err = json.Marshal(m)
+	default:
+		return nil, nil, fmt.Errorf("protocol: cannot frame %T", v)
+	}
+	return text, bin, err
+}
+
+// UnframeCommand joins a command's JSON text and binary payload.
+func UnframeCommand(text, bin []byte) (Command, error) {
+	var c Command
+	if err := json.Unmarshal(text, &c); err != nil {
+		return c, fmt.Errorf("a command that is not JSON: %v", err)
+	}
+	if bin != nil {
+		c.Bytes = bin
+	}
+	return c, c.Check()
+}
+
+// UnframeMessage joins a message's JSON text and binary payload.
+func UnframeMessage(text, bin []byte) (Message, error) {
+	var m Message
+	if err := json.Unmarshal(text, &m); err != nil {
+		return m, fmt.Errorf("a message that is not JSON: %v", err)
+	}
+	if m.V != Version {
+		return m, fmt.Errorf("message of protocol version %d, the page speaks version %d: reload the page", m.V, Version)
+	}
+	if bin != nil {
+		if m.Images != nil {
+			m.Images.Pixels = bin
+		} else {
+			m.Bytes = bin
+		}
+	}
+	return m, nil
+}

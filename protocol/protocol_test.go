@@ -1,0 +1,161 @@
+package protocol_test
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"plateau/protocol"
+	"plateau/spec"
+	"plateau/train"
+)
+
+func TestFrameRoundTrip(t *testing.T) {
+	t.Run("command with a dropped file", func(t *testing.T) {
+		c := protocol.NewCommand("run-1", protocol.CmdLoad)
+		c.Dataset = &protocol.DatasetRef{Name: "digits.zip"}
+		c.Bytes = []byte{1, 2, 3}
+		text, bin, err := protocol.Frame(&c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(text), "bytes") || !slices.Equal(bin, c.Bytes) {
+			t.Errorf("text %s bin %v: want the bytes outside the JSON", text, bin)
+		}
+		got, err := protocol.UnframeCommand(text, bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, c) {
+			t.Errorf("got %+v, want %+v", got, c)
+		}
+	})
+	t.Run("message with pixels", func(t *testing.T) {
+		m := protocol.NewMessage("run-2", protocol.KindSamples)
+		m.Images = &protocol.Images{N: 1, H: 2, W: 2, C: 1, Labels: []int{3}, Pixels: []byte{0, 64, 128, 255}}
+		text, bin, err := protocol.Frame(&m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Images.Pixels == nil {
+			t.Fatal("Frame changed its argument")
+		}
+		got, err := protocol.UnframeMessage(text, bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, m) {
+			t.Errorf("got %+v, want %+v", got, m)
+		}
+	})
+	t.Run("message with weights", func(t *testing.T) {
+		m := protocol.NewMessage("run-3", protocol.KindWeights)
+		m.Bytes = []byte("safetensors")
+		text, bin, _ := protocol.Frame(&m)
+		got, err := protocol.UnframeMessage(text, bin)
+		if err != nil || string(got.Bytes) != "safetensors" {
+			t.Errorf("got %q, %v", got.Bytes, err)
+		}
+	})
+}
+
+func TestVersionAndCommandChecks(t *testing.T) {
+	tests := []struct {
+		name, text, want string
+	}{
+		{"old version", `{"v":0,"run":"a","cmd":"start"}`, "version 0"},
+		{"unknown command", `{"v":1,"run":"a","cmd":"fly"}`, `unknown command "fly"`},
+		{"not json", `{"v":1,`, "not JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := protocol.UnframeCommand([]byte(tt.text), nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := protocol.UnframeMessage([]byte(`{"v":2,"run":"a","kind":"ready"}`), nil); err == nil {
+		t.Error("a message of another version was accepted")
+	}
+}
+
+func TestErrorMessageNamesTheField(t *testing.T) {
+	s, err := spec.Preset("mnist-cnn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Model.Layers[0].Filters = -3
+	err = s.Validate()
+	if err == nil {
+		t.Fatal("negative filters validated")
+	}
+	m := protocol.ErrorMessage("r", err)
+	if m.Field != "model.layers[0].filters" {
+		t.Errorf("field %q, want model.layers[0].filters (error: %s)", m.Field, m.Error)
+	}
+	plain := protocol.ErrorMessage("r", errors.New("bad file"))
+	if plain.Field != "" || plain.Error != "bad file" {
+		t.Errorf("got %+v", plain)
+	}
+}
+
+// TestEventReadsWhatTrainWrites keeps protocol.Event in step with
+// train.Event: every JSON field train writes must be read back.
+func TestEventReadsWhatTrainWrites(t *testing.T) {
+	trainFields := jsonNames(reflect.TypeFor[train.Event]())
+	ours := jsonNames(reflect.TypeFor[protocol.Event]())
+	for _, f := range trainFields {
+		if !slices.Contains(ours, f) {
+			t.Errorf("train.Event writes %q, which protocol.Event does not read", f)
+		}
+	}
+	in := train.Event{
+		Event: train.EventEpoch, Epoch: 2, Step: 40, TrainLoss: 0.5, TrainAccuracy: 0.8,
+		ValLoss: math.NaN(), ValAccuracy: math.NaN(), LR: 1e-3, ImagesPerSecond: 900, Seconds: 1.5,
+		GradNorm: 2, PerClassAccuracy: []float64{1, math.NaN()}, Confusion: [][]int{{3, 0}, {1, 0}},
+		Layers: []train.LayerStats{{Name: "conv1", Type: "conv2d", GradNorm: 0.1, WeightNorm: 3, DeadFraction: 0.25}},
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := protocol.NewMessage("r", protocol.KindEvent)
+	m.Event = b
+	text, bin, _ := protocol.Frame(&m)
+	back, err := protocol.UnframeMessage(text, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := back.DecodeEvent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Event != "epoch" || got.Epoch != 2 || got.TrainLoss != 0.5 || !math.IsNaN(got.ValLoss) ||
+		!math.IsNaN(got.PerClassAccuracy[1]) || got.Confusion[1][0] != 1 || got.Layers[0].DeadFraction != 0.25 {
+		t.Errorf("got %+v", got)
+	}
+	if string(back.Event) != string(b) {
+		t.Errorf("event JSON changed on the way: %s, want %s", back.Event, b)
+	}
+}
+
+func jsonNames(t reflect.Type) []string {
+	var names []string
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		names = append(names, name)
+	}
+	return names
+}
+
+func TestProgressFraction(t *testing.T) {
+	p := protocol.Progress{Epochs: 2, StepsPerEpoch: 10, Step: 5}
+	if got := p.Fraction(); got != 0.25 {
+		t.Errorf("got %g, want 0.25", got)
+	}
+}
