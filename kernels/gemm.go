@@ -29,13 +29,40 @@ type gemmWorkspace struct {
 }
 
 // workspaces recycles packing buffers so that steady-state calls do not
-// allocate and concurrent callers never share one.
-var workspaces = sync.Pool{New: func() any {
-	return &gemmWorkspace{
-		packedA: make([]float32, Mc*Kc),
-		packedB: make([]float32, Kc*Nc),
+// allocate and concurrent callers never share one. It is a plain free list
+// rather than a sync.Pool: a pool keeps what it is given per P and empties
+// itself at every garbage collection, so a caller that moved to another
+// thread, or ran after a collection, would allocate a megabyte of buffers.
+// The list never holds more workspaces than the most concurrent callers.
+var workspaces workspaceList
+
+type workspaceList struct {
+	mu   sync.Mutex
+	free []*gemmWorkspace
+}
+
+func newGemmWorkspace() *gemmWorkspace {
+	return &gemmWorkspace{packedA: make([]float32, Mc*Kc), packedB: make([]float32, Kc*Nc)}
+}
+
+// get returns a free workspace, allocating one only when all are in use.
+func (l *workspaceList) get() *gemmWorkspace {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.free); n > 0 {
+		ws := l.free[n-1]
+		l.free = l.free[:n-1]
+		return ws
 	}
-}}
+	return newGemmWorkspace()
+}
+
+// put hands a workspace back for the next caller.
+func (l *workspaceList) put(ws *gemmWorkspace) {
+	l.mu.Lock()
+	l.free = append(l.free, ws)
+	l.mu.Unlock()
+}
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C, row-major, op = transpose when
 // the flag is set. op(A) is (m,k), op(B) is (k,n), C is (m,n). When beta is 0,
@@ -85,9 +112,9 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		gemmParallel(procs, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	ws := workspaces.Get().(*gemmWorkspace)
+	ws := workspaces.get()
 	gemmSerial(ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	workspaces.Put(ws)
+	workspaces.put(ws)
 }
 
 // scaleMatrix sets C = beta·C, writing zeros without reading C when beta is 0.
@@ -125,7 +152,7 @@ var (
 // gemmWorker runs tasks with its own packing buffers for the life of the
 // process; tasks travel by value so handing one over does not allocate.
 func gemmWorker() {
-	ws := &gemmWorkspace{packedA: make([]float32, Mc*Kc), packedB: make([]float32, Kc*Nc)}
+	ws := newGemmWorkspace()
 	for t := range gemmTasks {
 		gemmSerial(ws, t.transA, t.transB, t.m, t.n, t.k, t.alpha, t.a, t.lda, t.b, t.ldb, t.beta, t.c, t.ldc)
 		t.done.Done()
@@ -144,8 +171,8 @@ func gemmParallel(procs int, transA, transB bool, m, n, k int, alpha float32, a 
 		}
 	})
 	parts := min(procs, workerCount+1)
-	ws := workspaces.Get().(*gemmWorkspace)
-	defer workspaces.Put(ws)
+	ws := workspaces.get()
+	defer workspaces.put(ws)
 	splitRows := m >= n
 	total, unit := n, Nr
 	if splitRows {
