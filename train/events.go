@@ -3,6 +3,7 @@ package train
 import (
 	"encoding/json"
 	"math"
+	"sort"
 	"strconv"
 )
 
@@ -43,6 +44,12 @@ type Event struct {
 	BatchSize     int         `json:"batch_size,omitempty"`
 	StepsPerEpoch int         `json:"steps_per_epoch,omitempty"`
 	Input         *InputStats `json:"input,omitempty"` // first normalized training batch
+	// ValDuplicates and TestDuplicates count the validation and test images
+	// that have an exact copy in the training split (see Duplicates): a
+	// validation accuracy measured on images the network trained on is
+	// optimistic.
+	ValDuplicates  int `json:"val_duplicates,omitempty"`
+	TestDuplicates int `json:"test_duplicates,omitempty"`
 
 	// step and epoch. Epoch counts from 1; Step counts optimizer steps from
 	// 1 over the whole run.
@@ -68,6 +75,16 @@ type Event struct {
 	Improved bool `json:"improved,omitempty"`
 	// LRReduced is set when reduce_on_plateau lowered the rate after this epoch.
 	LRReduced bool `json:"lr_reduced,omitempty"`
+	// WeightChange is ‖w_end − w_start‖ / ‖w_start‖ over the epoch's
+	// trainable weights: how far the optimizer moved them. A rate too low
+	// for the model leaves it near 0.
+	WeightChange float64 `json:"weight_change,omitempty"`
+	// ConfidentWrong is the fraction of the epoch's training examples that
+	// the network (in training mode) gave a probability of at least
+	// ConfidentProbability to a class other than their label: the network
+	// has settled on an answer and the label disagrees. Mislabelled
+	// examples of a learnable task end up here.
+	ConfidentWrong float64 `json:"confident_wrong,omitempty"`
 
 	// epoch and result: training images per second and wall time, of the
 	// epoch or of the whole run.
@@ -90,7 +107,29 @@ type Event struct {
 	Stopped   string `json:"stopped,omitempty"`
 	// Reason says why the run stopped early and what to change.
 	Reason string `json:"reason,omitempty"`
+
+	// epoch and result: what the doctor (Config.Doctor) found so far,
+	// most confident first. A result event always carries the list; an
+	// empty one means the run looks healthy.
+	Diagnoses []Diagnosis `json:"diagnoses,omitempty"`
 }
+
+// Diagnosis is one cause the doctor names for a run that does not learn
+// as it should.
+type Diagnosis struct {
+	// Cause is the rule's identifier, such as "lr_too_high".
+	Cause string `json:"cause"`
+	// Confidence in [0, 1]; findings are ordered by it.
+	Confidence float64 `json:"confidence"`
+	// Evidence holds the numbers the rule read, by name.
+	Evidence map[string]float64 `json:"evidence"`
+	// Advice says what to change, in terms of spec fields.
+	Advice string `json:"advice"`
+}
+
+// ConfidentProbability is the predicted probability above which a wrong
+// prediction counts in Event.ConfidentWrong.
+const ConfidentProbability = 0.5
 
 // LayerStats describes one layer after a training step: what the doctor
 // reads to spot vanishing or exploding gradients and dead units.
@@ -122,12 +161,14 @@ type InputStats struct {
 //	start:  event dataset classes input_shape train_size val_size test_size class_counts
 //	        params batch_size steps_per_epoch epochs, then when set: epoch step (a resumed
 //	        run's starting point, epochs and steps already done) input
+//	        val_duplicates test_duplicates
 //	step:   event epoch step loss accuracy lr
 //	epoch:  event epoch step train_loss train_accuracy val_loss val_accuracy lr
 //	        images_per_second seconds grad_norm, then when set: improved lr_reduced
-//	        per_class_accuracy confusion layers
+//	        weight_change confident_wrong per_class_accuracy confusion layers diagnoses
 //	result: event test_loss test_accuracy epochs best_epoch seconds images_per_second
-//	        stopped, then when set: reason per_class_accuracy confusion
+//	        stopped, then when set: reason per_class_accuracy confusion, and always
+//	        diagnoses ([] when none)
 //
 // Other kinds write every non-empty field. NaN and ±Inf become null.
 func (e Event) MarshalJSON() ([]byte, error) {
@@ -154,6 +195,10 @@ func (e Event) MarshalJSON() ([]byte, error) {
 			w.key("input")
 			w.b = appendInputStats(w.b, *e.Input)
 		}
+		if e.ValDuplicates > 0 || e.TestDuplicates > 0 {
+			w.int("val_duplicates", e.ValDuplicates)
+			w.int("test_duplicates", e.TestDuplicates)
+		}
 	case EventStep:
 		w.int("epoch", e.Epoch)
 		w.int("step", e.Step)
@@ -173,9 +218,18 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		w.float("grad_norm", e.GradNorm)
 		w.optionalBool("improved", e.Improved)
 		w.optionalBool("lr_reduced", e.LRReduced)
+		if e.WeightChange != 0 {
+			w.float("weight_change", e.WeightChange)
+		}
+		if e.ConfidentWrong != 0 {
+			w.float("confident_wrong", e.ConfidentWrong)
+		}
 		w.floats("per_class_accuracy", e.PerClassAccuracy)
 		w.matrix("confusion", e.Confusion)
 		w.layers(e.Layers)
+		if e.Diagnoses != nil {
+			w.diagnoses(e.Diagnoses)
+		}
 	case EventResult:
 		w.float("test_loss", e.TestLoss)
 		w.float("test_accuracy", e.TestAccuracy)
@@ -189,6 +243,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		}
 		w.floats("per_class_accuracy", e.PerClassAccuracy)
 		w.matrix("confusion", e.Confusion)
+		w.diagnoses(e.Diagnoses)
 	default:
 		// An unknown kind still round-trips: the standard encoding of every
 		// field, with the discriminator first.
@@ -261,6 +316,10 @@ func (e *Event) floatField(key string) *float64 {
 		return &e.TestLoss
 	case "test_accuracy":
 		return &e.TestAccuracy
+	case "weight_change":
+		return &e.WeightChange
+	case "confident_wrong":
+		return &e.ConfidentWrong
 	}
 	return nil
 }
@@ -384,6 +443,35 @@ func (w *jsonObject) layers(ls []LayerStats) {
 		o.float("dead_fraction", l.DeadFraction)
 		o.float("act_mean", l.ActMean)
 		o.float("act_std", l.ActStd)
+		o.close()
+		w.b = o.b
+	}
+	w.b = append(w.b, ']')
+}
+
+func (w *jsonObject) diagnoses(ds []Diagnosis) {
+	w.key("diagnoses")
+	w.b = append(w.b, '[')
+	for i, d := range ds {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		o := jsonObject{b: w.b}
+		o.str("cause", d.Cause)
+		o.float("confidence", d.Confidence)
+		o.key("evidence")
+		keys := make([]string, 0, len(d.Evidence))
+		for k := range d.Evidence {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		ev := jsonObject{b: o.b}
+		for _, k := range keys {
+			ev.float(k, d.Evidence[k])
+		}
+		ev.close()
+		o.b = ev.b
+		o.str("advice", d.Advice)
 		o.close()
 		w.b = o.b
 	}

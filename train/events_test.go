@@ -46,12 +46,24 @@ func TestEventJSON(t *testing.T) {
 			"result",
 			Event{Event: EventResult, TestLoss: 0.5, TestAccuracy: 0.9, Epochs: 2, BestEpoch: 2, Seconds: 3, ImagesPerSecond: 100,
 				Stopped: StoppedDiverged, Reason: "loss became NaN"},
-			`{"event":"result","test_loss":0.5,"test_accuracy":0.9,"epochs":2,"best_epoch":2,"seconds":3,"images_per_second":100,"stopped":"diverged","reason":"loss became NaN"}`,
+			`{"event":"result","test_loss":0.5,"test_accuracy":0.9,"epochs":2,"best_epoch":2,"seconds":3,"images_per_second":100,"stopped":"diverged","reason":"loss became NaN","diagnoses":[]}`,
 		},
 		{
 			"canceled result",
 			Event{Event: EventResult, TestLoss: nan, TestAccuracy: nan, Epochs: 1, Stopped: StoppedCanceled},
-			`{"event":"result","test_loss":null,"test_accuracy":null,"epochs":1,"best_epoch":0,"seconds":0,"images_per_second":0,"stopped":"canceled"}`,
+			`{"event":"result","test_loss":null,"test_accuracy":null,"epochs":1,"best_epoch":0,"seconds":0,"images_per_second":0,"stopped":"canceled","diagnoses":[]}`,
+		},
+		{
+			"result with a diagnosis",
+			Event{Event: EventResult, TestLoss: 2.3, TestAccuracy: 0.1, Epochs: 3, Stopped: StoppedCompleted,
+				Diagnoses: []Diagnosis{{Cause: "lr_too_low", Confidence: 0.75, Evidence: map[string]float64{"weight_change": 0.001, "lr": 1e-5}, Advice: "raise train.lr"}}},
+			`{"event":"result","test_loss":2.3,"test_accuracy":0.1,"epochs":3,"best_epoch":0,"seconds":0,"images_per_second":0,"stopped":"completed",` +
+				`"diagnoses":[{"cause":"lr_too_low","confidence":0.75,"evidence":{"lr":0.00001,"weight_change":0.001},"advice":"raise train.lr"}]}`,
+		},
+		{
+			"start with duplicates",
+			Event{Event: EventStart, Dataset: "d", TrainSize: 9, ValSize: 1, ValDuplicates: 1},
+			`{"event":"start","dataset":"d","train_size":9,"val_size":1,"test_size":0,"params":0,"batch_size":0,"steps_per_epoch":0,"epochs":0,"val_duplicates":1,"test_duplicates":0}`,
 		},
 	}
 	for _, tt := range tests {

@@ -54,6 +54,11 @@ type Config struct {
 	// (misclassified examples, first-layer filters). It must not change
 	// them, and Forward in inference mode is the only call it may make.
 	Inspect func(net *nn.Network, norm *data.Normalizer)
+	// Doctor, when set, reads every event before it is emitted; what it
+	// returns for an epoch or result event becomes that event's Diagnoses
+	// (package doctor's Doctor.Observe fits). Without it a result event
+	// carries an empty list.
+	Doctor func(Event) []Diagnosis
 }
 
 // Splits are the data a run trains, validates and tests on.
@@ -159,6 +164,9 @@ type trainer struct {
 	bestValues    []float32 // the best epoch's weights, for restore_best
 	goodValues    []float32 // the weights at the last epoch end
 	emitted       []Event
+	// confidentWrong counts the epoch's confidently wrong training
+	// predictions (Event.ConfidentWrong).
+	confidentWrong int
 }
 
 // runState is what a checkpoint must carry besides weights and optimizer
@@ -341,13 +349,24 @@ func groupsOf(net *nn.Network, slots [][]float32) []Group {
 	return groups
 }
 
-func (t *trainer) emit(e Event) {
+// emit sends e, with the doctor's findings when one is set, and returns
+// what it sent.
+func (t *trainer) emit(e Event) Event {
+	if t.cfg.Doctor != nil {
+		if d := t.cfg.Doctor(e); e.Event == EventEpoch || e.Event == EventResult {
+			e.Diagnoses = d
+		}
+	}
+	if e.Event == EventResult && e.Diagnoses == nil {
+		e.Diagnoses = []Diagnosis{}
+	}
 	if e.Event == EventEpoch {
 		t.emitted = append(t.emitted, e)
 	}
 	if t.cfg.Emit != nil {
 		t.cfg.Emit(e)
 	}
+	return e
 }
 
 // trainStep trains on the batch in t.x, t.y: forward, loss, backward,
@@ -357,12 +376,15 @@ func (t *trainer) emit(e Event) {
 func (t *trainer) trainStep(n int, lr float64) (loss float64, correct int, gradNorm float64) {
 	t.net.ZeroGrads()
 	logits := t.net.Forward(t.x, n, true)
-	loss = nn.SoftmaxCrossEntropy(t.dlogits, logits, t.y, t.classWeights, t.tr.LabelSmoothing, n, t.classes)
 	for i := range n {
-		if Argmax(logits[i*t.classes:(i+1)*t.classes]) == int(t.y[i]) {
+		row := logits[i*t.classes : (i+1)*t.classes]
+		if p := Argmax(row); p == int(t.y[i]) {
 			correct++
+		} else if confident(row, p) {
+			t.confidentWrong++
 		}
 	}
+	loss = nn.SoftmaxCrossEntropy(t.dlogits, logits, t.y, t.classWeights, t.tr.LabelSmoothing, n, t.classes)
 	if !finite(loss) || loss > t.lossLimit() {
 		return loss, correct, 0
 	}
@@ -375,6 +397,17 @@ func (t *trainer) trainStep(n int, lr float64) (loss float64, correct int, gradN
 	t.state.Step++
 	t.opt.Step(t.groups, lr, t.state.Step)
 	return loss, correct, gradNorm
+}
+
+// confident reports whether the softmax of logits gives class p (the
+// argmax) a probability of at least ConfidentProbability.
+func confident(logits []float32, p int) bool {
+	top := float64(logits[p])
+	var sum float64
+	for _, v := range logits {
+		sum += math.Exp(float64(v) - top)
+	}
+	return 1/sum >= ConfidentProbability
 }
 
 // lossLimit is the loss above which a run counts as diverged: explosion
@@ -416,21 +449,23 @@ func (t *trainer) run(ctx context.Context) (*Result, error) {
 	t.norm.Apply(sample, t.splits.Train.Images[:first*size])
 	stats := InputStatistics(sample)
 	t.emit(Event{
-		Event:         EventStart,
-		Dataset:       d.Name,
-		Classes:       d.Classes,
-		InputShape:    []int{d.H, d.W, d.C},
-		TrainSize:     t.splits.Train.Len(),
-		ValSize:       t.splits.Val.Len(),
-		TestSize:      t.splits.Test.Len(),
-		ClassCounts:   data.ClassCounts(t.splits.Train, t.classes),
-		Params:        trainable,
-		BatchSize:     t.tr.BatchSize,
-		StepsPerEpoch: t.stepsPerEpoch,
-		Epochs:        t.tr.Epochs,
-		Input:         &stats,
-		Epoch:         t.state.Epoch,
-		Step:          t.state.Step,
+		Event:          EventStart,
+		Dataset:        d.Name,
+		Classes:        d.Classes,
+		InputShape:     []int{d.H, d.W, d.C},
+		TrainSize:      t.splits.Train.Len(),
+		ValSize:        t.splits.Val.Len(),
+		TestSize:       t.splits.Test.Len(),
+		ClassCounts:    data.ClassCounts(t.splits.Train, t.classes),
+		Params:         trainable,
+		BatchSize:      t.tr.BatchSize,
+		StepsPerEpoch:  t.stepsPerEpoch,
+		Epochs:         t.tr.Epochs,
+		Input:          &stats,
+		ValDuplicates:  Duplicates(t.splits.Train, t.splits.Val),
+		TestDuplicates: Duplicates(t.splits.Train, t.splits.Test),
+		Epoch:          t.state.Epoch,
+		Step:           t.state.Step,
 	})
 
 	stopped, reason := StoppedCompleted, ""
@@ -451,6 +486,7 @@ epochs:
 		// same epoch, so a resumed run reports what the whole run did.
 		var running, window Running
 		var normSum float64
+		t.confidentWrong = 0
 		i := 0
 		for {
 			if t.cfg.BeforeStep != nil {
@@ -500,6 +536,10 @@ epochs:
 			ImagesPerSecond: Throughput(running.Count, trainTime),
 			GradNorm:        normSum / float64(max(i, 1)),
 			Layers:          layers,
+			WeightChange:    relativeChange(t.net.Values(), t.goodValues),
+		}
+		if running.Count > 0 {
+			e.ConfidentWrong = float64(t.confidentWrong) / float64(running.Count)
 		}
 		if conf != nil {
 			e.PerClassAccuracy, e.Confusion = conf.Recall(), conf.Matrix()
@@ -555,8 +595,23 @@ epochs:
 			final.PerClassAccuracy, final.Confusion = conf.Recall(), conf.Matrix()
 		}
 	}
-	t.emit(final)
+	final = t.emit(final)
 	return &Result{Network: t.net, Normalizer: t.norm, Final: final, History: t.emitted}, err
+}
+
+// relativeChange returns ‖now − before‖ / ‖before‖ (0 when before is all
+// zeros).
+func relativeChange(now, before []float32) float64 {
+	var diff, base float64
+	for i, v := range before {
+		d := float64(now[i]) - float64(v)
+		diff += d * d
+		base += float64(v) * float64(v)
+	}
+	if base == 0 {
+		return 0
+	}
+	return math.Sqrt(diff / base)
 }
 
 func (t *trainer) layerStats() []LayerStats {
