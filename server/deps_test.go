@@ -16,6 +16,7 @@ var allowedImports = map[string][]string{
 	"plateau/nn":      {"plateau/kernels", "plateau/spec"},
 	"plateau/data":    {"plateau/spec"},
 	"plateau/train":   {"plateau/nn", "plateau/data", "plateau/spec"},
+	"plateau/doctor":  {"plateau/spec", "plateau/train"},
 }
 
 func TestDependencyPolicy(t *testing.T) {

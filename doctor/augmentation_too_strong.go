@@ -1,0 +1,96 @@
+package doctor
+
+import (
+	"fmt"
+	"strings"
+
+	"plateau/spec"
+	"plateau/train"
+)
+
+// checkAugmentationTooStrong: the augmented training images no longer
+// look like their class (or like the validation images).
+//
+// Evidence: the augmentation settings and which of them are strong
+// (strong_transforms: rotation over 30°, shift over 0.2, zoom over 0.3,
+// crop over a quarter of the image, cutout over 0.4, brightness over 0.4,
+// contrast or saturation over 0.6, hue over 0.3, a vertical flip), and
+// the last epoch's training accuracy (on augmented images) against its
+// validation accuracy (on clean ones).
+//
+// Thresholds: needs augmentation and 2 epochs; fires when validation
+// accuracy exceeds training accuracy by 0.03 or more with training
+// accuracy under 0.9, or when a strong transform is on and the training
+// accuracy stays under 0.8. Confidence 0.45 + 0.25 when a strong
+// transform is on + 0.25 × ramp(val − train, 0.03, 0.2).
+//
+// Advice: weaken or remove the strong transforms (named with their
+// values); keep the ones that preserve the label (a small shift, a
+// horizontal flip for natural images).
+func checkAugmentationTooStrong(t *Telemetry) *train.Diagnosis {
+	a := t.Spec.Data.Augment
+	if !augmentOn(a) || len(t.Epochs) < 2 {
+		return nil
+	}
+	strong := strongTransforms(a, t.Spec.Model.Input)
+	last := t.last()
+	ta := last.TrainAccuracy
+	ev := map[string]float64{"train_accuracy": ta, "strong_transforms": float64(len(strong))}
+	inverted := 0.0
+	if t.hasVal() {
+		inverted = last.ValAccuracy - ta
+		ev["val_accuracy"], ev["val_minus_train"] = last.ValAccuracy, inverted
+	}
+	if !(inverted >= 0.03 && ta < 0.9) && !(len(strong) > 0 && ta < 0.8) {
+		return nil
+	}
+	conf := 0.45 + 0.25*b2f(len(strong) > 0) + 0.25*ramp(inverted, 0.03, 0.2)
+	advice := "weaken the augmentation"
+	if len(strong) > 0 {
+		advice = "weaken or remove " + strings.Join(strong, ", ")
+	}
+	advice += fmt.Sprintf(": the network reaches %.0f%% on augmented training images", 100*ta)
+	if t.hasVal() {
+		advice += fmt.Sprintf(" and %.0f%% on clean validation images", 100*last.ValAccuracy)
+	}
+	advice += "; keep transforms that preserve the label, such as a small shift or a horizontal flip of natural images"
+	return &train.Diagnosis{Confidence: conf, Evidence: ev, Advice: advice}
+}
+
+func augmentOn(a spec.Augment) bool {
+	for _, tr := range []spec.Transform{a.FlipHorizontal, a.FlipVertical, a.Crop, a.Shift, a.Rotation, a.Zoom,
+		a.Brightness, a.Contrast, a.Saturation, a.Hue, a.Cutout} {
+		if tr.On() {
+			return true
+		}
+	}
+	return false
+}
+
+// strongTransforms names the transforms set beyond what usually keeps an
+// image recognizable, as "data.augment.NAME.strength VALUE".
+func strongTransforms(a spec.Augment, input []int) []string {
+	size := 32.0
+	if len(input) >= 2 {
+		size = float64(min(input[0], input[1]))
+	}
+	var out []string
+	check := func(name string, tr spec.Transform, limit float64) {
+		if tr.On() && tr.Strength > limit {
+			out = append(out, fmt.Sprintf("data.augment.%s (strength %g)", name, tr.Strength))
+		}
+	}
+	check("rotation", a.Rotation, 30)
+	check("shift", a.Shift, 0.2)
+	check("zoom", a.Zoom, 0.3)
+	check("crop", a.Crop, size/4)
+	check("cutout", a.Cutout, 0.4)
+	check("brightness", a.Brightness, 0.4)
+	check("contrast", a.Contrast, 0.6)
+	check("saturation", a.Saturation, 0.6)
+	check("hue", a.Hue, 0.3)
+	if a.FlipVertical.On() {
+		out = append(out, fmt.Sprintf("data.augment.flip_vertical (p %g)", a.FlipVertical.P))
+	}
+	return out
+}

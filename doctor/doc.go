@@ -1,0 +1,63 @@
+// Package doctor reads the telemetry of a training run and says why its
+// validation accuracy is not improving: causes ranked by confidence, each
+// with the numbers that support it and the change to try.
+//
+// # Use
+//
+// The doctor is a pure function of the spec and the events package train
+// emits, so it runs wherever a run does: in the command line, in the
+// browser worker, or later over a saved events.jsonl.
+//
+//	doc := doctor.New(spec)                 // spec expanded
+//	cfg.Doctor = doc.Observe                // live: epoch and result events carry diagnoses
+//	...
+//	t := &doctor.Telemetry{Spec: spec}      // after the fact
+//	for _, e := range events { t.Add(e) }
+//	findings := doctor.Diagnose(t)
+//
+// Diagnose returns the findings at or above Threshold (0.3), most
+// confident first; a healthy run gets an empty list. Findings appear and
+// change as evidence arrives: a rule that needs five epochs stays silent
+// before them. ValCI gives the 95% interval of a validation accuracy, for
+// a page that wants to shade the noise band.
+//
+// # Rules
+//
+// Each rule lives in its own file, named after its cause, whose doc
+// comment states the evidence it reads, its thresholds and its advice.
+//
+//	unnormalized_input       inputs far from mean 0, std 1 (raw pixels)
+//	lr_too_high              divergence, NaN, a rising loss, stuck at chance, oscillation
+//	lr_too_low               weights barely move and the loss creeps
+//	overfitting              train–validation gap with a rising validation loss
+//	underfitting             low training accuracy on a flat loss
+//	class_imbalance          rare classes sacrificed, or collapse onto the majority
+//	augmentation_too_strong  augmented images no longer look like their class
+//	vanishing_gradients      first layers' relative gradient ≪ last layer's
+//	exploding_gradients      deep unnormalized stacks that blow up, growing gradient norms
+//	dead_relu                ReLU units that never fire
+//	plateau_needs_lr_drop    a constant, high rate stalls or bounces a run that learned
+//	batch_size               too small for batch norm, too large for the data
+//	val_set_too_small        a validation accuracy whose interval swallows the changes
+//	label_noise              confident disagreement with the labels
+//	train_val_leakage        held-out images that also appear in training
+//
+// Some rules defer to others that name a root cause: a divergence with
+// raw inputs is unnormalized_input first, zero gradients behind dead ReLUs
+// are dead_relu rather than vanishing_gradients, underfitting yields to
+// the more specific rules.
+//
+// # Telemetry
+//
+// The rules read the start event (input statistics, class counts,
+// duplicates across the split, sizes), the epoch events (losses and
+// accuracies, per-class recall and the confusion matrix, gradient norm,
+// weight change, confident mistakes, per-layer gradient and weight norms,
+// dead fractions and activation statistics), the result event (why the
+// run stopped) and the spec (optimizer, rate, schedule, layers,
+// augmentation, normalization, balance).
+//
+// The suite in planted_test.go trains one small run per rule with its
+// cause planted, and healthy runs, and checks that the planted cause is
+// the top finding and that healthy runs get none.
+package doctor

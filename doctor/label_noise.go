@@ -1,0 +1,66 @@
+package doctor
+
+import (
+	"fmt"
+
+	"plateau/train"
+)
+
+// checkLabelNoise: a share of the training labels is wrong; the network
+// learns the task and then disagrees, confidently, with those labels.
+//
+// Evidence: the last epoch's confident_wrong (the fraction of training
+// examples predicted as another class with probability ≥ 0.5), the
+// training error, and their ratio confident_share: of the examples the
+// network gets wrong, how many it gets wrong with conviction. Hard but
+// correctly labelled examples sit near the boundary, so they are wrong
+// without conviction; mislabelled ones are wrong with it.
+//
+// Thresholds: needs 2 epochs, progress > 0.2 (the task is being learned),
+// confident_wrong ≥ 0.05, a training error ≥ 0.05, training accuracy no
+// more than 0.1 above validation accuracy (noisy validation labels cap
+// both alike; a wider gap is overfitting) and no collapse onto one class
+// (class_imbalance); confidence 0.25 + 0.65 × ramp(confident_share,
+// 0.55, 0.85), halved at a high constant rate (relative_lr ≥ 5), where the
+// network's confidence jumps from batch to batch.
+//
+// Advice: inspect the most confidently misclassified training images and
+// fix their labels; train.label_smoothing 0.1 and early stopping keep the
+// network from memorizing the wrong ones.
+func checkLabelNoise(t *Telemetry) *train.Diagnosis {
+	if len(t.Epochs) < 2 || t.progress() <= 0.2 || t.diverged() {
+		return nil
+	}
+	l := t.last()
+	cw := l.ConfidentWrong
+	errRate := 1 - l.TrainAccuracy
+	if !(cw >= 0.05 && errRate >= 0.05) {
+		return nil
+	}
+	share := cw / errRate
+	ev := map[string]float64{"confident_wrong": cw, "train_error": errRate, "confident_share": share}
+	if t.hasVal() {
+		// The validation labels are as noisy as the training ones, so early
+		// on both accuracies sit at the same ceiling; a wide gap is
+		// overfitting's evidence, not this rule's.
+		gap := l.TrainAccuracy - l.ValAccuracy
+		ev["val_accuracy"], ev["accuracy_gap"] = l.ValAccuracy, gap
+		if gap > 0.1 {
+			return nil
+		}
+	}
+	if c := checkClassImbalance(t); c != nil && c.Evidence["collapse"] == 1 {
+		// Predicting the majority class for everything is confidently
+		// wrong on every other class.
+		return nil
+	}
+	conf := 0.25 + 0.65*ramp(share, 0.55, 0.85)
+	if t.relativeLR() >= 5 && t.constantSchedule() {
+		// At a high constant rate the network jumps between confident
+		// answers, so its confident mistakes say less about the labels.
+		conf *= 0.5
+	}
+	return &train.Diagnosis{Confidence: conf, Evidence: ev,
+		Advice: fmt.Sprintf("about %.0f%% of the training examples are predicted as another class with conviction: check their labels "+
+			"(the most confidently misclassified images first); train.label_smoothing 0.1 and early stopping keep the network from memorizing wrong labels", 100*cw)}
+}

@@ -1,0 +1,82 @@
+package doctor
+
+import (
+	"fmt"
+	"math"
+
+	"plateau/train"
+)
+
+// checkLRTooHigh: the learning rate throws the weights around instead of
+// descending.
+//
+// Evidence: whether the run diverged (NaN, Inf or an exploding loss), the
+// training loss of the first and last epochs against the chance loss
+// ln K, how often the epoch training loss rose, the rate relative to what
+// the optimizer usually wants (0.01–0.03 for sgd, 1e-3 for adaptive
+// optimizers: relative_lr), and the step losses.
+//
+// Thresholds:
+//   - divergence: confidence 0.9 (0.75 when the inputs are unnormalized
+//     or a deep unnormalized stack diverged at an ordinary rate, which
+//     are then the likelier root causes);
+//   - the training loss ended more than 10% above the first epoch's:
+//     0.8;
+//   - stuck at chance: after 3 or more epochs the training loss is still
+//     above 0.9·ln K with relative_lr ≥ 5: 0.75;
+//   - oscillation: the epoch training loss rose in at least 40% of the
+//     epoch transitions, by 10% or more on average, with relative_lr ≥ 2:
+//     0.6.
+//
+// Advice: divide train.lr by 10 (the value is given), run plateau lr-find
+// for a measured rate, and add train.grad_clip when the loss spikes.
+func checkLRTooHigh(t *Telemetry) *train.Diagnosis {
+	lr := t.Spec.Train.LR
+	rel := t.relativeLR()
+	ev := map[string]float64{"lr": lr, "relative_lr": rel, "chance_loss": t.chanceLoss()}
+	losses := t.trainLoss()
+	if len(losses) > 0 {
+		ev["first_train_loss"], ev["last_train_loss"] = losses[0], losses[len(losses)-1]
+	}
+	advice := fmt.Sprintf("lower train.lr to %.3g (a tenth), or run plateau lr-find and use its suggested rate", lr/10)
+	if t.Spec.Train.GradClip == 0 {
+		advice += "; train.grad_clip 1 tames occasional spikes"
+	}
+	conf := 0.0
+	if t.diverged() {
+		ev["diverged"] = 1
+		conf = 0.9
+		if u := checkUnnormalizedInput(t); u != nil && u.Confidence >= 0.9 {
+			conf = 0.75
+		}
+		if x := checkExplodingGradients(t); x != nil && x.Confidence >= 0.9 {
+			conf = 0.75
+		}
+	}
+	if n := len(losses); n >= 2 && finite(losses[n-1]) && losses[n-1] > 1.1*losses[0] && rel >= 1 {
+		ev["loss_rise"] = losses[n-1]/losses[0] - 1
+		conf = max(conf, 0.8)
+	}
+	if n := len(losses); n >= 3 && finite(losses[n-1]) && losses[n-1] > 0.9*t.chanceLoss() && rel >= 5 {
+		ev["stuck_at_chance"] = 1
+		conf = max(conf, 0.75)
+	}
+	if n := len(losses); n >= 4 && rel >= 2 {
+		rises, total := 0, 0.0
+		for i := 1; i < n; i++ {
+			if losses[i] > losses[i-1] {
+				rises++
+				total += losses[i]/losses[i-1] - 1
+			}
+		}
+		frac := float64(rises) / float64(n-1)
+		ev["loss_rises"] = frac
+		if frac >= 0.4 && total/math.Max(float64(rises), 1) >= 0.1 {
+			conf = max(conf, 0.6)
+		}
+	}
+	if conf == 0 {
+		return nil
+	}
+	return &train.Diagnosis{Confidence: conf, Evidence: ev, Advice: advice}
+}

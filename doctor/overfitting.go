@@ -1,0 +1,65 @@
+package doctor
+
+import (
+	"plateau/train"
+)
+
+// checkOverfitting: the network memorizes the training split and stops
+// generalizing.
+//
+// Evidence: the gap between training and validation accuracy over the
+// last two epochs (accuracy_gap), the rise of the validation loss above
+// its minimum (val_loss_rise), the epochs since that minimum, the
+// training loss trend, and which regularizers the spec already uses.
+//
+// Thresholds: needs 3 epochs and a validation split; fires when the gap
+// exceeds 0.1 and either the validation loss rose 10% above its minimum or
+// the minimum is 2 or more epochs old. Confidence 0.45 + 0.35 × ramp(gap,
+// 0.1, 0.35) + 0.1 when the validation loss rose by 25% or more.
+//
+// Advice: early stopping with restore_best, more data or augmentation,
+// dropout, L2 or weight decay, a smaller model: whichever the spec does
+// not use yet comes first.
+func checkOverfitting(t *Telemetry) *train.Diagnosis {
+	n := len(t.Epochs)
+	if n < 3 || !t.hasVal() {
+		return nil
+	}
+	ta, va, vl := t.trainAcc(), t.valAcc(), t.valLoss()
+	gap := (ta[n-1]+ta[n-2])/2 - (va[n-1]+va[n-2])/2
+	best := argmin(vl)
+	if best < 0 {
+		return nil
+	}
+	rise := (vl[n-1] - vl[best]) / vl[best]
+	since := n - 1 - best
+	if !(gap > 0.1) || !(rise > 0.1 || since >= 2) {
+		return nil
+	}
+	conf := 0.45 + 0.35*ramp(gap, 0.1, 0.35) + 0.1*b2f(rise >= 0.25)
+	s := t.Spec
+	var first []string
+	if s.Train.EarlyStopping.Patience == 0 {
+		first = append(first, "early stopping (train.early_stopping.patience 3, restore_best true)")
+	}
+	if !augmentOn(s.Data.Augment) {
+		first = append(first, "augmentation (data.augment.flip_horizontal, crop)")
+	}
+	if !t.hasLayer("dropout") {
+		first = append(first, "dropout before the dense layers")
+	}
+	if s.Train.L2 == 0 && s.Train.WeightDecay == 0 {
+		first = append(first, "L2 (train.l2 1e-4) or train.weight_decay")
+	}
+	first = append(first, "more training data or a smaller model")
+	return &train.Diagnosis{Confidence: conf,
+		Evidence: map[string]float64{
+			"accuracy_gap":          gap,
+			"train_accuracy":        ta[n-1],
+			"val_accuracy":          va[n-1],
+			"val_loss_rise":         rise,
+			"best_val_loss_epoch":   float64(best + 1),
+			"epochs_since_val_best": float64(since),
+		},
+		Advice: "regularize: " + joinAdvice(first...)}
+}

@@ -1,0 +1,191 @@
+package doctor
+
+import (
+	"math"
+	"testing"
+
+	"plateau/spec"
+	"plateau/train"
+)
+
+// telemetry builds hand-made telemetry: a spec from base with change
+// applied, a start event and one epoch event per training loss.
+func telemetry(change func(s *spec.Spec, start *train.Event), epochs ...train.Event) *Telemetry {
+	s := baseSpec(4, 8)
+	start := train.Event{Event: train.EventStart, Classes: []string{"a", "b", "c", "d"}, TrainSize: 700, ValSize: 300, TestSize: 200,
+		ClassCounts: []int{175, 175, 175, 175}, Params: 4000, BatchSize: 16, StepsPerEpoch: 44,
+		Input: &train.InputStats{Mean: 0.5, Std: 0.3, Min: 0, Max: 1}}
+	if change != nil {
+		change(s, &start)
+	}
+	s.Expand()
+	t := &Telemetry{Spec: s}
+	t.Add(start)
+	for i, e := range epochs {
+		e.Event = train.EventEpoch
+		e.Epoch = i + 1
+		e.Step = (i + 1) * start.StepsPerEpoch
+		if e.WeightChange == 0 {
+			e.WeightChange = 0.05
+		}
+		t.Add(e)
+	}
+	return t
+}
+
+// epoch is an epoch event with the four curves.
+func epoch(trainLoss, trainAcc, valLoss, valAcc float64) train.Event {
+	return train.Event{TrainLoss: trainLoss, TrainAccuracy: trainAcc, ValLoss: valLoss, ValAccuracy: valAcc,
+		PerClassAccuracy: []float64{valAcc, valAcc, valAcc, valAcc},
+		Confusion:        [][]int{{70, 2, 2, 1}, {2, 70, 2, 1}, {1, 2, 70, 2}, {1, 2, 2, 70}}}
+}
+
+// healthyEpochs is a run that learns steadily.
+func healthyEpochs() []train.Event {
+	return []train.Event{epoch(1.0, 0.6, 0.8, 0.7), epoch(0.5, 0.85, 0.45, 0.86), epoch(0.3, 0.92, 0.3, 0.91),
+		epoch(0.2, 0.95, 0.22, 0.94), epoch(0.15, 0.96, 0.18, 0.95), epoch(0.12, 0.97, 0.16, 0.955)}
+}
+
+func causes(ds []train.Diagnosis) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.Cause)
+	}
+	return out
+}
+
+func TestRulesOnHandMadeTelemetry(t *testing.T) {
+	tests := []struct {
+		name string
+		t    *Telemetry
+		want string // top cause, "" for none
+	}{
+		{"healthy", telemetry(nil, healthyEpochs()...), ""},
+		{"healthy before any epoch", telemetry(nil), ""},
+		{"raw inputs that do not learn", telemetry(func(s *spec.Spec, st *train.Event) {
+			s.Data.Normalization = "raw"
+			st.Input = &train.InputStats{Mean: 120, Std: 70, Min: 0, Max: 255}
+		}, epoch(1.39, 0.25, 1.39, 0.25), epoch(1.38, 0.26, 1.39, 0.25)), UnnormalizedInput},
+		{"divergence", func() *Telemetry {
+			t := telemetry(func(s *spec.Spec, _ *train.Event) { s.Train.Optimizer, s.Train.LR = "sgd", 5 })
+			t.Add(train.Event{Event: train.EventResult, Stopped: train.StoppedDiverged, Reason: "loss became NaN at step 3"})
+			return t
+		}(), LRTooHigh},
+		{"rising loss at a high rate", telemetry(func(s *spec.Spec, _ *train.Event) { s.Train.LR = 0.05 },
+			epoch(1.2, 0.5, 1.2, 0.5), epoch(1.3, 0.45, 1.3, 0.45), epoch(1.5, 0.4, 1.6, 0.38), epoch(1.7, 0.35, 1.8, 0.3)), LRTooHigh},
+		{"weights that barely move", func() *Telemetry {
+			es := []train.Event{epoch(1.38, 0.27, 1.38, 0.27), epoch(1.37, 0.28, 1.37, 0.28), epoch(1.36, 0.29, 1.36, 0.29)}
+			for i := range es {
+				es[i].WeightChange = 0.001
+			}
+			return telemetry(func(s *spec.Spec, _ *train.Event) { s.Train.Optimizer, s.Train.LR = "sgd", 1e-5 }, es...)
+		}(), LRTooLow},
+		{"memorizing", telemetry(nil, epoch(1.0, 0.6, 0.9, 0.65), epoch(0.5, 0.85, 0.8, 0.7), epoch(0.2, 0.95, 0.85, 0.7),
+			epoch(0.05, 0.99, 1.0, 0.68), epoch(0.02, 1, 1.2, 0.67)), Overfitting},
+		{"flat at low accuracy", telemetry(nil, epoch(1.2, 0.45, 1.2, 0.45), epoch(1.15, 0.48, 1.15, 0.47), epoch(1.14, 0.48, 1.14, 0.48),
+			epoch(1.14, 0.49, 1.14, 0.48)), Underfitting},
+		{"collapse onto the majority class", func() *Telemetry {
+			e := epoch(0.6, 0.75, 0.6, 0.75)
+			e.PerClassAccuracy = []float64{1, 0, 0, 0}
+			e.Confusion = [][]int{{150, 0, 0, 0}, {30, 0, 0, 0}, {15, 0, 0, 0}, {5, 0, 0, 0}}
+			return telemetry(func(_ *spec.Spec, st *train.Event) { st.ClassCounts = []int{500, 100, 50, 15} }, e, e, e)
+		}(), ClassImbalance},
+		{"augmented training below clean validation", telemetry(func(s *spec.Spec, _ *train.Event) {
+			s.Data.Augment.Rotation = spec.Transform{P: 1, Strength: 90}
+		}, epoch(1.2, 0.45, 0.9, 0.6), epoch(1.1, 0.5, 0.8, 0.66), epoch(1.1, 0.5, 0.8, 0.67)), AugmentationTooStrong},
+		{"gradients vanish on the way back", func() *Telemetry {
+			e := epoch(1.38, 0.26, 1.38, 0.26)
+			e.Layers = []train.LayerStats{{Name: "dense1", Type: "dense", GradNorm: 1e-6, WeightNorm: 5},
+				{Name: "sigmoid1", Type: "sigmoid"}, {Name: "dense2", Type: "dense", GradNorm: 1e-4, WeightNorm: 5},
+				{Name: "dense3", Type: "dense", GradNorm: 0.1, WeightNorm: 2}}
+			return telemetry(nil, e, e, e)
+		}(), VanishingGradients},
+		{"gradient norm grows a hundredfold", func() *Telemetry {
+			es := []train.Event{epoch(1.2, 0.5, 1.2, 0.5), epoch(1.1, 0.55, 1.1, 0.55), epoch(1.1, 0.55, 1.1, 0.55)}
+			es[0].GradNorm, es[1].GradNorm, es[2].GradNorm = 1, 20, 300
+			return telemetry(nil, es...)
+		}(), ExplodingGradients},
+		{"most relus dead", func() *Telemetry {
+			e := epoch(0.9, 0.7, 0.9, 0.7)
+			e.Layers = []train.LayerStats{{Name: "relu1", Type: "relu", DeadFraction: 0.9}, {Name: "relu2", Type: "relu", DeadFraction: 0.8}}
+			return telemetry(nil, e, e)
+		}(), DeadReLU},
+		{"bouncing at a constant high rate", func() *Telemetry {
+			es := []train.Event{epoch(0.9, 0.7, 0.6, 0.8), epoch(0.5, 0.82, 0.45, 0.85), epoch(0.4, 0.86, 0.4, 0.86),
+				epoch(0.42, 0.86, 0.5, 0.84), epoch(0.4, 0.87, 0.42, 0.86), epoch(0.41, 0.86, 0.45, 0.85)}
+			for i := range es {
+				es[i].WeightChange = 0.2
+			}
+			return telemetry(func(s *spec.Spec, _ *train.Event) { s.Train.LR = 0.03 }, es...)
+		}(), PlateauNeedsLRDrop},
+		{"batch norm on batches of two", telemetry(func(s *spec.Spec, _ *train.Event) {
+			s.Model.Layers = append([]spec.Layer{{Type: spec.BatchNorm}}, s.Model.Layers...)
+			s.Train.BatchSize = 2
+		}, epoch(0.5, 0.85, 0.9, 0.6), epoch(0.4, 0.88, 0.9, 0.62)), BatchSize},
+		{"one step per epoch", telemetry(func(s *spec.Spec, st *train.Event) { s.Train.BatchSize, st.StepsPerEpoch = 1024, 1 },
+			epoch(1.38, 0.26, 1.38, 0.27), epoch(1.37, 0.28, 1.37, 0.28)), BatchSize},
+		{"twenty validation images", telemetry(func(_ *spec.Spec, st *train.Event) { st.ValSize = 20 }, healthyEpochs()[:2]...), ValSetTooSmall},
+		{"confident disagreement with the labels", func() *Telemetry {
+			es := []train.Event{epoch(1.0, 0.6, 1.0, 0.6), epoch(0.9, 0.7, 0.9, 0.69), epoch(0.88, 0.71, 0.9, 0.7)}
+			es[2].ConfidentWrong = 0.26
+			return telemetry(nil, es...)
+		}(), LabelNoise},
+		{"validation images copied from training", telemetry(func(_ *spec.Spec, st *train.Event) { st.ValDuplicates = 120 },
+			healthyEpochs()...), TrainValLeakage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Diagnose(tt.t)
+			if got == nil {
+				t.Fatal("Diagnose returned nil, want a list")
+			}
+			if tt.want == "" {
+				if len(got) > 0 {
+					t.Errorf("got findings %v, want none:%s", causes(got), describe(got))
+				}
+				return
+			}
+			if len(got) == 0 || got[0].Cause != tt.want {
+				t.Fatalf("got %v, want %s first:%s", causes(got), tt.want, describe(got))
+			}
+			for i, d := range got {
+				if d.Advice == "" || len(d.Evidence) == 0 || !(d.Confidence >= Threshold && d.Confidence <= 1) {
+					t.Errorf("finding %s: confidence %g, %d evidence, advice %q", d.Cause, d.Confidence, len(d.Evidence), d.Advice)
+				}
+				if i > 0 && d.Confidence > got[i-1].Confidence {
+					t.Errorf("findings out of order: %v", causes(got))
+				}
+			}
+		})
+	}
+}
+
+func TestEveryRuleHasACase(t *testing.T) {
+	planted := map[string]bool{}
+	for _, c := range plantedCases {
+		planted[c.want] = true
+	}
+	for _, r := range Rules {
+		if !planted[r.Cause] {
+			t.Errorf("rule %s has no planted case", r.Cause)
+		}
+	}
+}
+
+func TestValCI(t *testing.T) {
+	tests := []struct {
+		acc       float64
+		n         int
+		low, high float64
+	}{
+		{0.5, 100, 0.404, 0.596},
+		{0.9, 1000, 0.880, 0.917},
+		{1, 20, 0.839, 1},
+	}
+	for _, tt := range tests {
+		low, high := ValCI(tt.acc, tt.n)
+		if math.Abs(low-tt.low) > 0.002 || math.Abs(high-tt.high) > 0.002 {
+			t.Errorf("ValCI(%g, %d) = %.3f–%.3f, want %.3f–%.3f", tt.acc, tt.n, low, high, tt.low, tt.high)
+		}
+	}
+}

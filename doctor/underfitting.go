@@ -1,0 +1,56 @@
+package doctor
+
+import (
+	"plateau/train"
+)
+
+// checkUnderfitting: the model cannot fit even the training split.
+//
+// Evidence: the last training accuracy, the change of the training loss
+// over the last 3 epochs (loss_trend), the validation accuracy next to it,
+// the parameter count and the regularization in the spec.
+//
+// Thresholds: needs 3 epochs and no divergence; fires when the training
+// accuracy is under 0.8, the training loss moved less than 5% over the
+// last 3 epochs (a plateau, not a slow descent) and validation accuracy is
+// not more than 0.05 below training accuracy. Confidence 0.55: it is the
+// generic verdict, and the more specific rules (rate, gradients,
+// augmentation, batch size) outrank it. It drops to 0.4 when the rate is
+// high and constant, which plateau_needs_lr_drop explains better.
+//
+// Advice: a larger model (more filters, another conv block), less
+// regularization (lower l2, weight decay, dropout), more epochs.
+func checkUnderfitting(t *Telemetry) *train.Diagnosis {
+	n := len(t.Epochs)
+	if n < 3 || t.diverged() {
+		return nil
+	}
+	ta, tl := t.trainAcc(), t.trainLoss()
+	trend := relChange(tl, 2)
+	acc := ta[n-1]
+	if !(acc < 0.8) || !(trend > -0.05) {
+		return nil
+	}
+	ev := map[string]float64{"train_accuracy": acc, "loss_trend": trend, "l2": t.Spec.Train.L2}
+	if t.Start != nil {
+		ev["params"] = float64(t.Start.Params)
+	}
+	if t.hasVal() {
+		va := t.valAcc()[n-1]
+		ev["val_accuracy"] = va
+		if va < acc-0.05 {
+			return nil
+		}
+	}
+	conf := 0.55
+	if t.constantSchedule() && t.relativeLR() >= 3 {
+		conf = 0.4
+	}
+	var advice []string
+	if t.Spec.Train.L2 > 1e-3 || t.Spec.Train.WeightDecay > 1e-2 {
+		advice = append(advice, "lower train.l2 / train.weight_decay, which hold the weights back")
+	}
+	advice = append(advice, "give the model more capacity (more filters, another conv block, a wider dense layer)",
+		"train longer", "remove dropout until the training accuracy rises")
+	return &train.Diagnosis{Confidence: conf, Evidence: ev, Advice: joinAdvice(advice...)}
+}

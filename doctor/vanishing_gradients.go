@@ -1,0 +1,57 @@
+package doctor
+
+import (
+	"fmt"
+	"math"
+
+	"plateau/train"
+)
+
+// checkVanishingGradients: the gradient shrinks on its way back, so the
+// first layers do not learn.
+//
+// Evidence: the last epoch's per-layer relative gradients ‖g‖/‖w‖ of the
+// first and last weighted layers (gradient_ratio = first / last, needs 3
+// weighted layers), the count of saturating activations (sigmoid, tanh),
+// the depth, and the training progress (1 − best loss / ln K).
+//
+// Thresholds: fires when gradient_ratio < 0.01. Confidence 0.6 + 0.3 ×
+// ramp(−log10 ratio, 2, 4), + 0.05 when the model uses sigmoid or tanh;
+// × 0.6 when the run learned anyway (progress > 0.5); × 0.5 when more
+// than half the ReLU units are dead, which zeroes gradients for another
+// reason (dead_relu).
+//
+// Advice: relu (or leaky_relu) with he_normal init instead of saturating
+// activations, batch norm after each conv or dense layer, residual
+// connections, or fewer layers.
+func checkVanishingGradients(t *Telemetry) *train.Diagnosis {
+	ratio := t.gradientRatio()
+	if !(ratio < 0.01) {
+		return nil
+	}
+	saturating := t.countLayers("sigmoid", "tanh")
+	conf := 0.6 + 0.3*ramp(-math.Log10(ratio), 2, 4) + 0.05*b2f(saturating > 0)
+	if t.progress() > 0.5 {
+		conf *= 0.6
+	}
+	if d := checkDeadReLU(t); d != nil && d.Evidence["mean_dead_fraction"] > 0.5 {
+		// Dead units pass no gradient at all: that rule names the cause.
+		conf *= 0.5
+	}
+	ls := t.weightedLayers()
+	advice := fmt.Sprintf("the first layer's relative gradient is %.2g times the last layer's: ", ratio)
+	if saturating > 0 {
+		advice += "replace sigmoid/tanh with relu and he_normal init, "
+	}
+	advice += "add batchnorm after each conv or dense layer, use residual connections (resnet-small), or remove layers"
+	return &train.Diagnosis{Confidence: conf,
+		Evidence: map[string]float64{
+			"gradient_ratio":         ratio,
+			"first_layer_grad_norm":  ls[0].GradNorm,
+			"last_layer_grad_norm":   ls[len(ls)-1].GradNorm,
+			"weighted_layers":        float64(len(ls)),
+			"saturating_activations": float64(saturating),
+			"progress":               t.progress(),
+		},
+		Advice: advice}
+}
