@@ -24,6 +24,7 @@ Usage:
   plateau data fetch NAME [-data DIR]     download mnist, fashion-mnist or cifar-10
   plateau data info NAME|PATH [-data DIR] show what a dataset holds
   plateau presets                          list the model presets
+  plateau bench [-net NAME] [-batch N] [-seconds S] [-threads N] [-json]  training images per second
 
 Run "plateau COMMAND -h" for the flags of a command.
 `
@@ -47,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = dataCommand(args[1:], stdout, stderr)
 	case "presets":
 		err = presetsCommand(stdout)
+	case "bench":
+		err = benchCommand(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,133 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"time"
+
+	"plateau/data"
+	"plateau/spec"
+)
+
+// BenchResult is what Benchmark measured. Its JSON form is the one line
+// `plateau bench -json` and bench.wasm print.
+type BenchResult struct {
+	Net   string `json:"net"`
+	Batch int    `json:"batch"`
+	// ImagesPerSecond counts training examples per second of wall time.
+	ImagesPerSecond float64 `json:"images_per_second"`
+	// GFLOPS is ImagesPerSecond times the training cost of one image:
+	// three times the forward FLOPs of shape inference (the forward pass,
+	// and the two products of the backward pass).
+	GFLOPS float64 `json:"gflops"`
+	// MFLOPPerImage is that training cost, in millions.
+	MFLOPPerImage float64 `json:"mflop_per_image"`
+	// Threads is GOMAXPROCS during the run (1 under js/wasm).
+	Threads int `json:"threads"`
+	// Steps and Seconds are the timed steps and their wall time, after
+	// the warm-up.
+	Steps   int     `json:"steps"`
+	Seconds float64 `json:"seconds"`
+	// AllocsPerStep is the heap allocations per timed step (0 expected).
+	AllocsPerStep float64 `json:"allocs_per_step"`
+	// Platform is GOOS/GOARCH of the binary.
+	Platform string `json:"platform"`
+}
+
+// benchExamples is the size of the random training set: enough for a few
+// batches, so the loader wraps around as it does in a real epoch.
+const benchExamples = 512
+
+// Benchmark trains the named preset on random images of its input shape
+// with batches of batch examples for about seconds, and reports the
+// throughput. A step is what a run does per batch: the loader's
+// normalization, forward, loss, backward and the optimizer's update of the
+// preset's own training settings. Steps first run untimed for a while, so
+// that a JIT (WebAssembly in a browser or node compiles hot functions a
+// second time) and the caches are warm.
+func Benchmark(net string, batch int, seconds float64) (BenchResult, error) {
+	if batch < 1 {
+		return BenchResult{}, errors.New("batch must be at least 1")
+	}
+	if !(seconds > 0) {
+		return BenchResult{}, errors.New("seconds must be positive")
+	}
+	s, err := spec.Preset(net)
+	if err != nil {
+		return BenchResult{}, err
+	}
+	s.Train.BatchSize = batch
+	s.Train.Epochs = 1
+	s.Data.Validation = 0
+	infos, err := s.Model.Shapes()
+	if err != nil {
+		return BenchResult{}, err
+	}
+	var flops int64
+	for _, l := range infos {
+		flops += l.FLOPs
+	}
+
+	h, w, c := s.Model.Input[0], s.Model.Input[1], s.Model.Input[2]
+	r := rand.New(rand.NewPCG(1, 2))
+	d := &data.Dataset{Name: "random", H: h, W: w, C: c, Classes: make([]string, s.Model.Classes)}
+	for i := range d.Classes {
+		d.Classes[i] = fmt.Sprint(i)
+	}
+	examples := max(benchExamples, 2*batch)
+	d.Train.Images = make([]uint8, examples*h*w*c)
+	for i := range d.Train.Images {
+		d.Train.Images[i] = uint8(r.Uint32())
+	}
+	d.Train.Labels = make([]int32, examples)
+	for i := range d.Train.Labels {
+		d.Train.Labels[i] = int32(r.IntN(s.Model.Classes))
+	}
+	t, err := newTrainer(Config{Spec: s, Dataset: d})
+	if err != nil {
+		return BenchResult{}, err
+	}
+	lr := t.lr(0, 0)
+	step := func() int {
+		n := t.loader.Next(t.x, t.y)
+		if n == 0 {
+			t.loader.Epoch(1)
+			n = t.loader.Next(t.x, t.y)
+		}
+		t.trainStep(n, lr)
+		return n
+	}
+
+	warm := min(time.Second, time.Duration(seconds*float64(time.Second)/4))
+	start := time.Now()
+	for i := 0; i < 3 || time.Since(start) < warm; i++ {
+		step()
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	steps, images := 0, 0
+	budget := time.Duration(seconds * float64(time.Second))
+	start = time.Now()
+	for steps == 0 || time.Since(start) < budget {
+		images += step()
+		steps++
+	}
+	elapsed := time.Since(start).Seconds()
+	runtime.ReadMemStats(&after)
+
+	perSecond := float64(images) / elapsed
+	return BenchResult{
+		Net:             net,
+		Batch:           batch,
+		ImagesPerSecond: perSecond,
+		GFLOPS:          perSecond * 3 * float64(flops) / 1e9,
+		MFLOPPerImage:   3 * float64(flops) / 1e6,
+		Threads:         runtime.GOMAXPROCS(0),
+		Steps:           steps,
+		Seconds:         elapsed,
+		AllocsPerStep:   float64(after.Mallocs-before.Mallocs) / float64(steps),
+		Platform:        runtime.GOOS + "/" + runtime.GOARCH,
+	}, nil
+}

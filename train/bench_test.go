@@ -1,0 +1,46 @@
+package train
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestBenchmark(t *testing.T) {
+	got, err := Benchmark("mnist-cnn", 8, 0.05)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Net != "mnist-cnn" || got.Batch != 8 || got.Steps < 1 {
+		t.Errorf("result %+v does not describe the run asked for", got)
+	}
+	if !(got.ImagesPerSecond > 0) || !(got.GFLOPS > 0) {
+		t.Errorf("images/s %v, GFLOP/s %v, want positive", got.ImagesPerSecond, got.GFLOPS)
+	}
+	// mnist-cnn's forward pass is about 2.4 MFLOP (two 3×3 convolutions
+	// and a dense layer of 128), three times that to train.
+	if got.MFLOPPerImage < 3 || got.MFLOPPerImage > 30 {
+		t.Errorf("%v MFLOP per training image, want a few", got.MFLOPPerImage)
+	}
+	// A collection that starts during the timed steps makes the runtime
+	// refill its wait-queue caches, a stray allocation or two.
+	if !raceEnabled && got.AllocsPerStep >= 1 {
+		t.Errorf("%v allocations per training step, want 0", got.AllocsPerStep)
+	}
+}
+
+func TestBenchmarkErrors(t *testing.T) {
+	for _, tc := range []struct {
+		net     string
+		batch   int
+		seconds float64
+		want    string
+	}{
+		{"no-such-net", 8, 1, "unknown preset"},
+		{"mnist-cnn", 0, 1, "batch"},
+		{"mnist-cnn", 8, 0, "seconds"},
+	} {
+		if _, err := Benchmark(tc.net, tc.batch, tc.seconds); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Benchmark(%q, %d, %v) = %v, want an error about %s", tc.net, tc.batch, tc.seconds, err, tc.want)
+		}
+	}
+}

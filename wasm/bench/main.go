@@ -1,0 +1,47 @@
+// Command bench is the training throughput benchmark built for the
+// browser: GOOS=js GOARCH=wasm, run by node through wasm_exec_node.js or by
+// assets/bench.html in a Web Worker. It measures with the same harness as
+// `plateau bench` (train.Benchmark) and prints the same JSON.
+//
+//	node $(go env GOROOT)/lib/wasm/wasm_exec_node.js bin/bench.wasm -net convnetjs-cifar -batch 32 -seconds 5 -json
+//
+// It builds for any platform, so on the host it is a single-threaded
+// `plateau bench` that vet and tests see too.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+
+	"plateau/train"
+)
+
+func main() {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var (
+		net     = fs.String("net", "convnetjs-cifar", "model preset to train")
+		batch   = fs.Int("batch", 32, "examples per training step")
+		seconds = fs.Float64("seconds", 5, "timed seconds, after a warm-up of at most one second")
+		jsonOut = fs.Bool("json", false, "print the result as one JSON object")
+	)
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		os.Exit(2)
+	}
+	// One thread, as in a Web Worker, wherever it runs.
+	runtime.GOMAXPROCS(1)
+	r, err := train.Benchmark(*net, *batch, *seconds)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if *jsonOut {
+		b, _ := json.Marshal(r)
+		fmt.Printf("%s\n", b)
+		return
+	}
+	fmt.Printf("%s, batch %d, %s: %.1f images/s, %.2f GFLOP/s (%.1f MFLOP per image, %d steps in %.1f s)\n",
+		r.Net, r.Batch, r.Platform, r.ImagesPerSecond, r.GFLOPS, r.MFLOPPerImage, r.Steps, r.Seconds)
+}
