@@ -24,6 +24,11 @@ Usage:
   plateau data fetch NAME [-data DIR]     download mnist, fashion-mnist or cifar-10
   plateau data info NAME|PATH [-data DIR] show what a dataset holds
   plateau presets                          list the model presets
+  plateau diagnose -run DIR [-json]        re-diagnose a run saved by train -out
+  plateau lr-find (-preset NAME | -spec FILE) -dataset NAME|PATH [-min LR] [-max LR] [-steps N] [-json]
+                                           LR range test: loss against rate, suggested rate
+  plateau experiment NAME -dataset NAME|PATH [train's flags] [-json]
+                                           A/B runs of one checklist item (plateau experiment list)
   plateau bench [-net NAME] [-batch N] [-seconds S] [-threads N] [-json]  training images per second
 
 Run "plateau COMMAND -h" for the flags of a command.
@@ -46,6 +51,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = trainCommand(args[1:], stdout, stderr)
 	case "data":
 		err = dataCommand(args[1:], stdout, stderr)
+	case "diagnose":
+		err = diagnoseCommand(args[1:], stdout, stderr)
+	case "lr-find":
+		err = lrFindCommand(args[1:], stdout, stderr)
+	case "experiment":
+		err = experimentCommand(args[1:], stdout, stderr)
 	case "presets":
 		err = presetsCommand(stdout)
 	case "bench":

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"plateau/data"
+	"plateau/doctor"
 	"plateau/spec"
 	"plateau/train"
 )
@@ -132,7 +133,7 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	cfg := train.Config{Spec: s, Dataset: ds, Emit: emit}
+	cfg := train.Config{Spec: s, Dataset: ds, Emit: emit, Doctor: doctor.New(s).Observe}
 	if *out != "" {
 		cfg.Checkpoint = filepath.Join(*out, checkpointFile)
 	}
@@ -150,6 +151,7 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	printDiagnoses(stderr, res.Final.Diagnoses)
 	if res.Final.Stopped == train.StoppedDiverged {
 		return fmt.Errorf("run diverged: %s", res.Final.Reason)
 	}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// lastJSONLine decodes the last line of a command's stdout.
+func lastJSONLine(t *testing.T, stdout string) map[string]any {
+	t.Helper()
+	var last map[string]any
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		last = nil
+		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
+			t.Fatalf("stdout line is not JSON: %q: %v", sc.Text(), err)
+		}
+	}
+	return last
+}
+
+func TestTrainResultCarriesDiagnosesAndDiagnoseRereadsThem(t *testing.T) {
+	dir := t.TempDir()
+	// Raw pixels and a large rate on a tiny dataset: the doctor has
+	// something to say.
+	code, stdout, stderr := runCLI(t, "train", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-epochs", "2", "-seed", "3",
+		"-set", "train.batch_size=2", "-set", "data.normalization=raw", "-json", "-out", dir)
+	if code != 0 && !strings.Contains(stderr, "diverged") {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	result := lastJSONLine(t, stdout)
+	if result["event"] != "result" {
+		t.Fatalf("last line %v, want the result", result)
+	}
+	list, ok := result["diagnoses"].([]any)
+	if !ok || len(list) == 0 {
+		t.Fatalf("result diagnoses = %v, want findings", result["diagnoses"])
+	}
+	first := list[0].(map[string]any)
+	if first["cause"] != "unnormalized_input" {
+		t.Errorf("top finding %v, want unnormalized_input", first)
+	}
+	if !strings.Contains(stderr, "doctor: unnormalized_input") {
+		t.Errorf("stderr lacks the doctor's findings:\n%s", stderr)
+	}
+
+	code, out, errOut := runCLI(t, "diagnose", "-run", dir, "-json")
+	if code != 0 {
+		t.Fatalf("diagnose exit %d: %s", code, errOut)
+	}
+	var again []map[string]any
+	if err := json.Unmarshal([]byte(out), &again); err != nil {
+		t.Fatalf("diagnose -json: %v in %q", err, out)
+	}
+	if len(again) != len(list) || again[0]["cause"] != first["cause"] || again[0]["confidence"] != first["confidence"] {
+		t.Errorf("diagnose found %v, the run found %v", again, list)
+	}
+	code, out, _ = runCLI(t, "diagnose", "-run", dir)
+	if code != 0 || !strings.Contains(out, "doctor: unnormalized_input") || !strings.Contains(out, "advice: set data.normalization") {
+		t.Errorf("diagnose text (exit %d):\n%s", code, out)
+	}
+}
+
+func TestDiagnoseErrors(t *testing.T) {
+	if code, _, _ := runCLI(t, "diagnose"); code != 2 {
+		t.Errorf("diagnose without -run: exit %d, want 2", code)
+	}
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "diagnose", "-run", dir); code != 1 || !strings.Contains(stderr, "spec.json") {
+		t.Errorf("diagnose of an empty folder: exit %d, %s", code, stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "spec.json"), []byte(`{"model":{"input":[8,8,1],"classes":2,"layers":[{"type":"flatten"},{"type":"dense"}]},"train":{"optimizer":"sgd","lr":0.1,"batch_size":4,"epochs":1},"data":{"normalization":"scale01"}}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "events.jsonl"), []byte("{\"event\":\"start\"}\nnot json\n"), 0o644)
+	if code, _, stderr := runCLI(t, "diagnose", "-run", dir); code != 1 || !strings.Contains(stderr, "line 2") {
+		t.Errorf("diagnose of a broken log: exit %d, %s", code, stderr)
+	}
+}
+
+func TestLRFindCommand(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "lr-find", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-steps", "30", "-min", "1e-5", "-max", "1",
+		"-set", "train.batch_size=4")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "suggested: -set train.lr=") || !strings.Contains(stdout, "*") {
+		t.Errorf("text output:\n%s", stdout)
+	}
+	code, stdout, stderr = runCLI(t, "lr-find", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-steps", "30", "-json", "-set", "train.batch_size=4")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res struct {
+		Points    []map[string]float64 `json:"points"`
+		Suggested float64              `json:"suggested"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || len(res.Points) < 3 || !(res.Suggested > 0) {
+		t.Errorf("json output %q: %v", stdout, err)
+	}
+}
+
+func TestExperimentCommand(t *testing.T) {
+	code, stdout, _ := runCLI(t, "experiment", "list")
+	if code != 0 || !strings.Contains(stdout, "normalization") || !strings.Contains(stdout, "batch 512") {
+		t.Errorf("experiment list (exit %d):\n%s", code, stdout)
+	}
+	if code, _, _ := runCLI(t, "experiment", "nonsense"); code != 2 {
+		t.Errorf("unknown experiment: exit %d, want 2", code)
+	}
+	for _, name := range []string{"normalization", "depth", "regularization"} {
+		code, stdout, stderr := runCLI(t, "experiment", name, "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-epochs", "1",
+			"-set", "train.batch_size=4", "-json")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", name, code, stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(stdout), "\n")
+		want := len(experiments[slicesIndex(name)].variants)
+		if len(lines) != want {
+			t.Errorf("%s: %d rows, want %d:\n%s", name, len(lines), want, stdout)
+		}
+	}
+}
+
+func slicesIndex(name string) int {
+	for i, e := range experiments {
+		if e.name == name {
+			return i
+		}
+	}
+	return -1
+}
