@@ -18,11 +18,14 @@ import (
 // the last epoch's training accuracy (on augmented images) against its
 // validation accuracy (on clean ones).
 //
-// Thresholds: needs augmentation and 2 epochs; fires when validation
-// accuracy exceeds training accuracy by 0.03 or more with training
-// accuracy under 0.9, or when a strong transform is on and the training
-// accuracy stays under 0.8. Confidence 0.45 + 0.25 when a strong
-// transform is on + 0.25 × ramp(val − train, 0.03, 0.2).
+// Thresholds: needs augmentation and 2 epochs. With a strong transform
+// on, fires when training accuracy stays under 0.8, or validation
+// accuracy exceeds it by 0.03 or more with training accuracy under 0.9:
+// confidence 0.7 + 0.25 × ramp(val − train, 0.03, 0.2). With mild
+// transforms only, validation accuracy must exceed training accuracy by
+// 0.1 (training mode, dropout and mild augmentation alone open a few
+// points) and the validation loss must have stopped improving (its best
+// is 2 or more epochs old): 0.4 + 0.25 × ramp(val − train, 0.1, 0.25).
 //
 // Advice: weaken or remove the strong transforms (named with their
 // values); keep the ones that preserve the label (a small shift, a
@@ -41,10 +44,15 @@ func checkAugmentationTooStrong(t *Telemetry) *train.Diagnosis {
 		inverted = last.ValAccuracy - ta
 		ev["val_accuracy"], ev["val_minus_train"] = last.ValAccuracy, inverted
 	}
-	if !(inverted >= 0.03 && ta < 0.9) && !(len(strong) > 0 && ta < 0.8) {
+	var conf float64
+	switch {
+	case len(strong) > 0 && (ta < 0.8 || inverted >= 0.03 && ta < 0.9):
+		conf = 0.7 + 0.25*ramp(inverted, 0.03, 0.2)
+	case len(strong) == 0 && inverted >= 0.1 && ta < 0.9 && t.valStalled():
+		conf = 0.4 + 0.25*ramp(inverted, 0.1, 0.25)
+	default:
 		return nil
 	}
-	conf := 0.45 + 0.25*b2f(len(strong) > 0) + 0.25*ramp(inverted, 0.03, 0.2)
 	advice := "weaken the augmentation"
 	if len(strong) > 0 {
 		advice = "weaken or remove " + strings.Join(strong, ", ")
@@ -93,4 +101,12 @@ func strongTransforms(a spec.Augment, input []int) []string {
 		out = append(out, fmt.Sprintf("data.augment.flip_vertical (p %g)", a.FlipVertical.P))
 	}
 	return out
+}
+
+// valStalled reports whether the best validation loss is 2 or more epochs
+// old.
+func (t *Telemetry) valStalled() bool {
+	vl := t.valLoss()
+	best := argmin(vl)
+	return best >= 0 && len(vl)-1-best >= 2
 }

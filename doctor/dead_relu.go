@@ -11,10 +11,13 @@ import (
 //
 // Evidence: the last epoch's dead_fraction of each relu-family layer (the
 // fraction of its channels that were ≤ 0 for a whole batch): their mean
-// and maximum, and the rate relative to the optimizer's usual one.
+// and maximum, the rate relative to the optimizer's usual one, and the
+// training progress (1 − best loss / ln K).
 //
-// Thresholds: fires when the mean dead fraction exceeds 0.3 or one layer
-// exceeds 0.6. Confidence 0.35 + 0.5 × ramp(mean, 0.3, 0.8).
+// Thresholds: fires when the mean dead fraction exceeds 0.5 or one layer
+// exceeds 0.8 (small networks measured on one batch show 30–45% dead
+// units while they learn well). Confidence 0.35 + 0.5 × ramp(mean, 0.5,
+// 0.9), × 0.6 when the run learned anyway (progress > 0.7).
 //
 // Advice: a lower rate (a large update pushes biases negative for good),
 // leaky_relu, batchnorm before the activation, he_normal init.
@@ -40,15 +43,20 @@ func checkDeadReLU(t *Telemetry) *train.Diagnosis {
 		return nil
 	}
 	mean := sum / float64(n)
-	if !(mean > 0.3 || worst > 0.6) {
+	if !(mean > 0.5 || worst > 0.8) {
 		return nil
+	}
+	conf := 0.35 + 0.5*ramp(mean, 0.5, 0.9)
+	if t.progress() > 0.7 {
+		// The network learns with what is left alive.
+		conf *= 0.6
 	}
 	advice := fmt.Sprintf("%.0f%% of %s's units never fire: ", 100*worst, worstName)
 	if t.relativeLR() >= 3 {
 		advice += fmt.Sprintf("lower train.lr (try %.3g), ", t.Spec.Train.LR/10)
 	}
 	advice += "use leaky_relu, put batchnorm before the activations, and keep he_normal init"
-	return &train.Diagnosis{Confidence: 0.35 + 0.5*ramp(mean, 0.3, 0.8),
-		Evidence: map[string]float64{"mean_dead_fraction": mean, "max_dead_fraction": worst, "relu_layers": float64(n), "relative_lr": t.relativeLR()},
+	return &train.Diagnosis{Confidence: conf,
+		Evidence: map[string]float64{"mean_dead_fraction": mean, "max_dead_fraction": worst, "relu_layers": float64(n), "relative_lr": t.relativeLR(), "progress": t.progress()},
 		Advice:   advice}
 }

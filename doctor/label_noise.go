@@ -17,11 +17,11 @@ import (
 // without conviction; mislabelled ones are wrong with it.
 //
 // Thresholds: needs 2 epochs, progress > 0.2 (the task is being learned),
-// confident_wrong ≥ 0.05, a training error ≥ 0.05, training accuracy no
+// confident_wrong ≥ 0.1, a training error ≥ 0.1, training accuracy no
 // more than 0.1 above validation accuracy (noisy validation labels cap
 // both alike; a wider gap is overfitting) and no collapse onto one class
-// (class_imbalance); confidence 0.25 + 0.65 × ramp(confident_share,
-// 0.55, 0.85), halved at a high constant rate (relative_lr ≥ 5), where the
+// (class_imbalance); confidence 0.25 + 0.35 × ramp(confident_share,
+// 0.55, 0.85) + 0.3 × ramp(confident_wrong, 0.1, 0.2), halved at a high constant rate (relative_lr ≥ 5), where the
 // network's confidence jumps from batch to batch.
 //
 // Advice: inspect the most confidently misclassified training images and
@@ -34,7 +34,7 @@ func checkLabelNoise(t *Telemetry) *train.Diagnosis {
 	l := t.last()
 	cw := l.ConfidentWrong
 	errRate := 1 - l.TrainAccuracy
-	if !(cw >= 0.05 && errRate >= 0.05) {
+	if !(cw >= 0.1 && errRate >= 0.1) {
 		return nil
 	}
 	share := cw / errRate
@@ -54,7 +54,7 @@ func checkLabelNoise(t *Telemetry) *train.Diagnosis {
 		// wrong on every other class.
 		return nil
 	}
-	conf := 0.25 + 0.65*ramp(share, 0.55, 0.85)
+	conf := 0.25 + 0.35*ramp(share, 0.55, 0.85) + 0.3*ramp(cw, 0.1, 0.2)
 	if t.relativeLR() >= 5 && t.constantSchedule() {
 		// At a high constant rate the network jumps between confident
 		// answers, so its confident mistakes say less about the labels.

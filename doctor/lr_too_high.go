@@ -22,6 +22,8 @@ import (
 //     are then the likelier root causes);
 //   - the training loss ended more than 10% above the first epoch's:
 //     0.8;
+//   - a training loss still above 2·ln K (worse than guessing) with
+//     relative_lr ≥ 3: 0.9;
 //   - stuck at chance: after 3 or more epochs the training loss is still
 //     above 0.9·ln K with relative_lr ≥ 5: 0.75;
 //   - oscillation: the epoch training loss rose in at least 40% of the
@@ -56,6 +58,12 @@ func checkLRTooHigh(t *Telemetry) *train.Diagnosis {
 	if n := len(losses); n >= 2 && finite(losses[n-1]) && losses[n-1] > 1.1*losses[0] && rel >= 1 {
 		ev["loss_rise"] = losses[n-1]/losses[0] - 1
 		conf = max(conf, 0.8)
+	}
+	if n := len(losses); n >= 1 && finite(losses[n-1]) && losses[n-1] > 2*t.chanceLoss() && rel >= 3 {
+		// Worse than a uniform guess by far: logits in the tens, thrown
+		// there by updates too large.
+		ev["loss_over_chance"] = losses[n-1] / t.chanceLoss()
+		conf = max(conf, 0.9)
 	}
 	if n := len(losses); n >= 3 && finite(losses[n-1]) && losses[n-1] > 0.9*t.chanceLoss() && rel >= 5 {
 		ev["stuck_at_chance"] = 1

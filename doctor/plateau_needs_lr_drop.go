@@ -22,7 +22,8 @@ import (
 // Thresholds: needs 5 epochs, a constant schedule, no divergence,
 // relative_lr ≥ 5, a run that learned something (progress > 0.3) but not
 // everything (training accuracy < 0.97) and a train–validation accuracy
-// gap under 0.1 (a wider one is overfitting); then either stalled (the
+// gap, averaged over the last 3 epochs, under 0.1 (a wider one is
+// overfitting); then either stalled (the
 // monitored loss's best is 2 or more epochs old and the training loss did
 // not fall more than 15% over the last 2 epochs) or bouncing (the weights
 // still move more than 10% of their norm per epoch and the training loss
@@ -47,9 +48,13 @@ func checkPlateauNeedsLRDrop(t *Telemetry) *train.Diagnosis {
 	last := t.last()
 	acc := last.TrainAccuracy
 	rel := t.relativeLR()
+	// The gap over the last 3 epochs: a bouncing run has single epochs
+	// with a wide one.
 	gap := 0.0
 	if t.hasVal() {
-		gap = acc - last.ValAccuracy
+		for _, e := range t.Epochs[n-3:] {
+			gap += (e.TrainAccuracy - e.ValAccuracy) / 3
+		}
 	}
 	if best < 0 || t.progress() <= 0.3 || !(acc < 0.97) || rel < 5 || gap >= 0.1 {
 		return nil
