@@ -111,7 +111,6 @@ func printDiagnoses(w io.Writer, found []train.Diagnosis) {
 	}
 }
 
-
 // runFlags are the flags that choose a spec and a dataset, shared by
 // lr-find and experiment (train has its own, with -out and -resume).
 type runFlags struct {
