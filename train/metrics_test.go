@@ -128,4 +128,3 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 		}
 	}
 }
-
