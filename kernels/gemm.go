@@ -23,7 +23,7 @@ const parallelMinWork = 1 << 21
 
 // gemmWorkspace holds the packing buffers of one serial GEMM.
 type gemmWorkspace struct {
-	packedA []float32 // Mc×Kc, Mr-row slivers
+	packedA []float32 // Mc×Kc, row-major: a block of a transposed A
 	packedB []float32 // Kc×Nc, Nr-column slivers
 	done    sync.WaitGroup
 }
@@ -219,9 +219,15 @@ func gemmParallel(procs int, transA, transB bool, m, n, k int, alpha float32, a 
 }
 
 // gemmSerial is the blocked algorithm of Goto and van de Geijn: for each
-// Kc×Nc panel of B (packed once) and each Mc×Kc block of A (packed once),
-// the micro-kernel sweeps the block tile by tile. The first k-panel applies
+// Kc×Nc panel of B (packed once) and each Mc×Kc block of A, the
+// micro-kernel sweeps the block tile by tile. The first k-panel applies
 // beta, later ones accumulate, so C is touched once per k-panel.
+//
+// The micro-kernel reads A as Mr rows, each contiguous in k. A matrix that
+// is not transposed already has that layout and is read in place, which
+// saves a copy of A that would cost as much as the products themselves
+// when C has few columns (a convolution with 16 filters); a transposed A
+// is copied, block by block, into that layout.
 func gemmSerial(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	for jc := 0; jc < n; jc += Nc {
 		nc := min(Nc, n-jc)
@@ -231,49 +237,38 @@ func gemmSerial(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha float
 			first := pc == 0
 			for ic := 0; ic < m; ic += Mc {
 				mc := min(Mc, m-ic)
-				packA(ws.packedA, transA, a, lda, ic, pc, mc, kc)
-				macroKernel(mc, nc, kc, alpha, beta, first, ws.packedA, ws.packedB, c[ic*ldc+jc:], ldc)
+				if transA {
+					transposeA(ws.packedA, a, lda, ic, pc, mc, kc)
+					macroKernel(mc, nc, kc, alpha, beta, first, ws.packedA, kc, ws.packedB, c[ic*ldc+jc:], ldc)
+				} else {
+					macroKernel(mc, nc, kc, alpha, beta, first, a[ic*lda+pc:], lda, ws.packedB, c[ic*ldc+jc:], ldc)
+				}
 			}
 		}
 	}
 }
 
-// packA copies op(A)[i0:i0+mc, p0:p0+kc] into Mr-row slivers, each stored
-// column by column (Mr values per k), zero-padding the last sliver.
-func packA(dst []float32, trans bool, a []float32, lda, i0, p0, mc, kc int) {
-	for s := 0; s < mc; s += Mr {
-		rows := min(Mr, mc-s)
-		sliver := dst[s*kc : s*kc+Mr*kc]
-		if trans {
-			// op(A)[i][p] = a[p*lda+i]: each k step reads Mr contiguous values.
-			for p := range kc {
-				src := a[(p0+p)*lda+i0+s:]
-				d := sliver[p*Mr : p*Mr+Mr]
-				if rows == Mr {
-					d[0], d[1] = src[0], src[1]
-				} else {
-					for r := range Mr {
-						if r < rows {
-							d[r] = src[r]
-						} else {
-							d[r] = 0
-						}
-					}
-				}
-			}
-			continue
+// transposeA copies op(A)[i0:i0+mc, p0:p0+kc] = A[p0:p0+kc, i0:i0+mc]ᵀ
+// into dst as an mc×kc row-major matrix. It reads four rows of A at a time
+// so that each row of dst receives four contiguous values.
+func transposeA(dst, a []float32, lda, i0, p0, mc, kc int) {
+	dst = dst[:mc*kc]
+	p := 0
+	for ; p+4 <= kc; p += 4 {
+		r0 := a[(p0+p)*lda+i0 : (p0+p)*lda+i0+mc]
+		r1 := a[(p0+p+1)*lda+i0 : (p0+p+1)*lda+i0+mc]
+		r2 := a[(p0+p+2)*lda+i0 : (p0+p+2)*lda+i0+mc]
+		r3 := a[(p0+p+3)*lda+i0 : (p0+p+3)*lda+i0+mc]
+		r1, r2, r3 = r1[:len(r0)], r2[:len(r0)], r3[:len(r0)]
+		for i, v := range r0 {
+			d := dst[i*kc+p : i*kc+p+4 : i*kc+p+4]
+			d[0], d[1], d[2], d[3] = v, r1[i], r2[i], r3[i]
 		}
-		for r := range Mr {
-			if r >= rows {
-				for p := range kc {
-					sliver[p*Mr+r] = 0
-				}
-				continue
-			}
-			src := a[(i0+s+r)*lda+p0 : (i0+s+r)*lda+p0+kc]
-			for p, v := range src {
-				sliver[p*Mr+r] = v
-			}
+	}
+	for ; p < kc; p++ {
+		r := a[(p0+p)*lda+i0 : (p0+p)*lda+i0+mc]
+		for i, v := range r {
+			dst[i*kc+p] = v
 		}
 	}
 }
@@ -318,25 +313,31 @@ func packB(dst []float32, trans bool, b []float32, ldb, p0, j0, kc, nc int) {
 	}
 }
 
-// macroKernel multiplies a packed mc×kc block of A by a packed kc×nc panel
-// of B into C, one Mr×Nr tile at a time. Edge tiles go through a small
-// buffer so the micro-kernel never writes outside C.
-func macroKernel(mc, nc, kc int, alpha, beta float32, first bool, pa, pb, c []float32, ldc int) {
+// macroKernel multiplies the mc×kc block of A whose rows start lda apart
+// in a by a packed kc×nc panel of B into C, one Mr×Nr tile at a time. Edge
+// tiles go through a small buffer so the micro-kernel never writes outside
+// C; a missing last row of A is stood in for by the row above, whose
+// products are then dropped.
+func macroKernel(mc, nc, kc int, alpha, beta float32, first bool, a []float32, lda int, pb, c []float32, ldc int) {
 	var edge [Mr * Nr]float32
 	for jr := 0; jr < nc; jr += Nr {
 		cols := min(Nr, nc-jr)
 		bs := pb[jr*kc : jr*kc+Nr*kc]
 		for ir := 0; ir < mc; ir += Mr {
 			rows := min(Mr, mc-ir)
-			as := pa[ir*kc : ir*kc+Mr*kc]
+			a0 := a[ir*lda : ir*lda+kc]
+			a1 := a0
+			if rows == Mr {
+				a1 = a[(ir+1)*lda : (ir+1)*lda+kc]
+			}
 			if rows == Mr && cols == Nr {
-				microKernel(kc, as, bs, c[ir*ldc+jr:], ldc, alpha, beta, first)
+				microKernel(kc, a0, a1, bs, c[ir*ldc+jr:], ldc, alpha, beta, first)
 				continue
 			}
 			for r := range rows {
 				copy(edge[r*Nr:r*Nr+cols], c[(ir+r)*ldc+jr:])
 			}
-			microKernel(kc, as, bs, edge[:], Nr, alpha, beta, first)
+			microKernel(kc, a0, a1, bs, edge[:], Nr, alpha, beta, first)
 			for r := range rows {
 				copy(c[(ir+r)*ldc+jr:(ir+r)*ldc+jr+cols], edge[r*Nr:])
 			}
@@ -344,7 +345,7 @@ func macroKernel(mc, nc, kc int, alpha, beta float32, first bool, pa, pb, c []fl
 	}
 }
 
-// microKernel computes the Mr×Nr (2×4) tile acc = Aₛ·Bₛ over kc in
+// microKernel computes the Mr×Nr (2×4) tile acc = [a0; a1]·Bₛ over kc in
 // registers, then C = alpha·acc + beta·C on the first k-panel (C unread when
 // beta is 0) or C += alpha·acc on later ones.
 //
@@ -356,60 +357,62 @@ func macroKernel(mc, nc, kc int, alpha, beta float32, first bool, pa, pb, c []fl
 // function's dispatch table, so the unrolling doubles the speed there, and
 // natively it lets the eight fused multiply-adds per step overlap. With
 // GOAMD64=v3 the compiler fuses each c += a*b into one VFMADD231SS.
-func microKernel(kc int, pa, pb, c []float32, ldc int, alpha, beta float32, first bool) {
+func microKernel(kc int, a0, a1, pb, c []float32, ldc int, alpha, beta float32, first bool) {
 	var c00, c01, c02, c03 float32
 	var c10, c11, c12, c13 float32
-	pa = pa[:kc*Mr]
+	a0 = a0[:kc]
+	a1 = a1[:kc]
 	pb = pb[:kc*Nr]
-	for len(pa) >= 4*Mr && len(pb) >= 4*Nr {
-		a := pa[: 4*Mr : 4*Mr]
+	for len(a0) >= 4 && len(a1) >= 4 && len(pb) >= 4*Nr {
+		x := a0[:4:4]
+		y := a1[:4:4]
 		b := pb[: 4*Nr : 4*Nr]
-		c00 += a[0] * b[0]
-		c01 += a[0] * b[1]
-		c02 += a[0] * b[2]
-		c03 += a[0] * b[3]
-		c10 += a[1] * b[0]
-		c11 += a[1] * b[1]
-		c12 += a[1] * b[2]
-		c13 += a[1] * b[3]
-		c00 += a[2] * b[4]
-		c01 += a[2] * b[5]
-		c02 += a[2] * b[6]
-		c03 += a[2] * b[7]
-		c10 += a[3] * b[4]
-		c11 += a[3] * b[5]
-		c12 += a[3] * b[6]
-		c13 += a[3] * b[7]
-		c00 += a[4] * b[8]
-		c01 += a[4] * b[9]
-		c02 += a[4] * b[10]
-		c03 += a[4] * b[11]
-		c10 += a[5] * b[8]
-		c11 += a[5] * b[9]
-		c12 += a[5] * b[10]
-		c13 += a[5] * b[11]
-		c00 += a[6] * b[12]
-		c01 += a[6] * b[13]
-		c02 += a[6] * b[14]
-		c03 += a[6] * b[15]
-		c10 += a[7] * b[12]
-		c11 += a[7] * b[13]
-		c12 += a[7] * b[14]
-		c13 += a[7] * b[15]
-		pa, pb = pa[4*Mr:], pb[4*Nr:]
+		c00 += x[0] * b[0]
+		c01 += x[0] * b[1]
+		c02 += x[0] * b[2]
+		c03 += x[0] * b[3]
+		c10 += y[0] * b[0]
+		c11 += y[0] * b[1]
+		c12 += y[0] * b[2]
+		c13 += y[0] * b[3]
+		c00 += x[1] * b[4]
+		c01 += x[1] * b[5]
+		c02 += x[1] * b[6]
+		c03 += x[1] * b[7]
+		c10 += y[1] * b[4]
+		c11 += y[1] * b[5]
+		c12 += y[1] * b[6]
+		c13 += y[1] * b[7]
+		c00 += x[2] * b[8]
+		c01 += x[2] * b[9]
+		c02 += x[2] * b[10]
+		c03 += x[2] * b[11]
+		c10 += y[2] * b[8]
+		c11 += y[2] * b[9]
+		c12 += y[2] * b[10]
+		c13 += y[2] * b[11]
+		c00 += x[3] * b[12]
+		c01 += x[3] * b[13]
+		c02 += x[3] * b[14]
+		c03 += x[3] * b[15]
+		c10 += y[3] * b[12]
+		c11 += y[3] * b[13]
+		c12 += y[3] * b[14]
+		c13 += y[3] * b[15]
+		a0, a1, pb = a0[4:], a1[4:], pb[4*Nr:]
 	}
-	for len(pa) >= Mr && len(pb) >= Nr {
-		a0, a1 := pa[0], pa[1]
+	for len(a0) >= 1 && len(a1) >= 1 && len(pb) >= Nr {
+		x, y := a0[0], a1[0]
 		b0, b1, b2, b3 := pb[0], pb[1], pb[2], pb[3]
-		c00 += a0 * b0
-		c01 += a0 * b1
-		c02 += a0 * b2
-		c03 += a0 * b3
-		c10 += a1 * b0
-		c11 += a1 * b1
-		c12 += a1 * b2
-		c13 += a1 * b3
-		pa, pb = pa[Mr:], pb[Nr:]
+		c00 += x * b0
+		c01 += x * b1
+		c02 += x * b2
+		c03 += x * b3
+		c10 += y * b0
+		c11 += y * b1
+		c12 += y * b2
+		c13 += y * b3
+		a0, a1, pb = a0[1:], a1[1:], pb[Nr:]
 	}
 	r0 := c[0:4:4]
 	r1 := c[ldc : ldc+4 : ldc+4]

@@ -36,36 +36,24 @@ type BenchResult struct {
 	Platform string `json:"platform"`
 }
 
-// benchExamples is the size of the random training set: enough for a few
-// batches, so the loader wraps around as it does in a real epoch.
-const benchExamples = 512
-
-// Benchmark trains the named preset on random images of its input shape
-// with batches of batch examples for about seconds, and reports the
-// throughput. A step is what a run does per batch: the loader's
-// normalization, forward, loss, backward and the optimizer's update of the
-// preset's own training settings. Steps first run untimed for a while, so
-// that a JIT (WebAssembly in a browser or node compiles hot functions a
-// second time) and the caches are warm.
-func Benchmark(net string, batch int, seconds float64) (BenchResult, error) {
+// benchStep returns one training step of the named preset on random
+// images, which returns the number of examples it trained on, and the
+// forward FLOPs of one example.
+func benchStep(net string, batch int) (step func() int, flops int64, err error) {
 	if batch < 1 {
-		return BenchResult{}, errors.New("batch must be at least 1")
-	}
-	if !(seconds > 0) {
-		return BenchResult{}, errors.New("seconds must be positive")
+		return nil, 0, errors.New("batch must be at least 1")
 	}
 	s, err := spec.Preset(net)
 	if err != nil {
-		return BenchResult{}, err
+		return nil, 0, err
 	}
 	s.Train.BatchSize = batch
 	s.Train.Epochs = 1
 	s.Data.Validation = 0
 	infos, err := s.Model.Shapes()
 	if err != nil {
-		return BenchResult{}, err
+		return nil, 0, err
 	}
-	var flops int64
 	for _, l := range infos {
 		flops += l.FLOPs
 	}
@@ -87,10 +75,10 @@ func Benchmark(net string, batch int, seconds float64) (BenchResult, error) {
 	}
 	t, err := newTrainer(Config{Spec: s, Dataset: d})
 	if err != nil {
-		return BenchResult{}, err
+		return nil, 0, err
 	}
 	lr := t.lr(0, 0)
-	step := func() int {
+	step = func() int {
 		n := t.loader.Next(t.x, t.y)
 		if n == 0 {
 			t.loader.Epoch(1)
@@ -98,6 +86,28 @@ func Benchmark(net string, batch int, seconds float64) (BenchResult, error) {
 		}
 		t.trainStep(n, lr)
 		return n
+	}
+	return step, flops, nil
+}
+
+// benchExamples is the size of the random training set: enough for a few
+// batches, so the loader wraps around as it does in a real epoch.
+const benchExamples = 512
+
+// Benchmark trains the named preset on random images of its input shape
+// with batches of batch examples for about seconds, and reports the
+// throughput. A step is what a run does per batch: the loader's
+// normalization, forward, loss, backward and the optimizer's update of the
+// preset's own training settings. Steps first run untimed for a while, so
+// that a JIT (WebAssembly in a browser or node compiles hot functions a
+// second time) and the caches are warm.
+func Benchmark(net string, batch int, seconds float64) (BenchResult, error) {
+	if !(seconds > 0) {
+		return BenchResult{}, errors.New("seconds must be positive")
+	}
+	step, flops, err := benchStep(net, batch)
+	if err != nil {
+		return BenchResult{}, err
 	}
 
 	warm := min(time.Second, time.Duration(seconds*float64(time.Second)/4))
