@@ -38,6 +38,19 @@
 // fields of each kind; NaN and Inf are written as null. These objects are
 // the -json output of the command line and travel unchanged to the page.
 //
+// Besides the curves, the events carry what package doctor reads to say
+// why a run stalls: input statistics, class counts and duplicates across
+// the split (Duplicates) in the start event; per-layer statistics, the
+// relative weight change and the share of confident mistakes in every
+// epoch event. Config.Doctor, when set, reads each event before it is
+// emitted and fills the Diagnoses of epoch and result events.
+//
+// # Learning-rate range test
+//
+// LRFind trains from the spec's initial weights with an exponentially
+// growing rate and reports the loss at each rate, with the rate of
+// steepest descent and a suggestion (the plateau lr-find command).
+//
 // # Determinism
 //
 // A run is a function of its spec and data: the same seed gives the same
