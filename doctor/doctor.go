@@ -69,11 +69,16 @@ type Telemetry struct {
 	Result *train.Event  // the result event, once the run ended
 }
 
-// Add records one event.
+// Add records one event. A start event forgets the epochs and steps after
+// its starting point: a fresh run starts from nothing, a resumed one keeps
+// the epochs it continues from.
 func (t *Telemetry) Add(e train.Event) {
 	switch e.Event {
 	case train.EventStart:
 		t.Start = &e
+		t.Epochs = slices.DeleteFunc(t.Epochs, func(x train.Event) bool { return x.Epoch > e.Epoch })
+		t.Steps = slices.DeleteFunc(t.Steps, func(x train.Event) bool { return x.Step > e.Step })
+		t.Result = nil
 	case train.EventEpoch:
 		t.Epochs = append(t.Epochs, e)
 	case train.EventStep:

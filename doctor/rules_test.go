@@ -189,3 +189,16 @@ func TestValCI(t *testing.T) {
 		}
 	}
 }
+
+func TestStartEventKeepsOnlyTheEpochsItContinues(t *testing.T) {
+	tel := telemetry(nil, healthyEpochs()...)
+	tel.Add(train.Event{Event: train.EventResult, Stopped: train.StoppedCanceled})
+	tel.Add(train.Event{Event: train.EventStart, Epoch: 4, Step: 4 * 44})
+	if len(tel.Epochs) != 4 || tel.Result != nil {
+		t.Errorf("after resuming at epoch 4: %d epochs, result %v", len(tel.Epochs), tel.Result)
+	}
+	tel.Add(train.Event{Event: train.EventStart})
+	if len(tel.Epochs) != 0 {
+		t.Errorf("a fresh start kept %d epochs", len(tel.Epochs))
+	}
+}

@@ -133,7 +133,14 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	cfg := train.Config{Spec: s, Dataset: ds, Emit: emit, Doctor: doctor.New(s).Observe}
+	doc := doctor.New(s)
+	if checkpoint != "" {
+		// The doctor reads the whole run, not just the part resumed now.
+		if before, err := readRun(*resume); err == nil {
+			doc.Epochs = before.Epochs
+		}
+	}
+	cfg := train.Config{Spec: s, Dataset: ds, Emit: emit, Doctor: doc.Observe}
 	if *out != "" {
 		cfg.Checkpoint = filepath.Join(*out, checkpointFile)
 	}
