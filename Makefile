@@ -8,7 +8,7 @@ WASM_EXEC := $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
 # loops fuse multiply-adds); tests build for the baseline.
 GOAMD64_NATIVE := $(shell grep -qw fma /proc/cpuinfo 2>/dev/null && grep -qw avx2 /proc/cpuinfo && echo v3 || echo v1)
 
-.PHONY: all build run mnist test test-native test-wasm vet fmt-check bench clean
+.PHONY: all build run mnist test test-native test-wasm vet fmt-check bench bench-assets bench-kernels clean
 
 all: build
 
@@ -46,8 +46,33 @@ test-native:
 test-wasm:
 	GOOS=js GOARCH=wasm $(GO) test -short -exec="$(WASM_EXEC)" ./kernels/ ./spec/ ./nn/ ./data/ ./train/
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1s ./kernels/
+# Training throughput natively (all cores and one), in node and in headless
+# Chromium, recorded as rows of BENCHMARKS.md: the median of BENCH_RUNS runs
+# of BENCH_SECONDS each. The kernels' Go benchmarks are bench-kernels.
+BENCH_RUNS    ?= 5
+BENCH_SECONDS ?= 5
+BENCH_NETS    ?= mnist-cnn fashion-cnn convnetjs-cifar keras-cifar10 vgg-small resnet-small mobilenet-small
+BENCH_WASM_NETS ?= convnetjs-cifar mnist-cnn
+BROWSER       ?= chromium
+BENCH_RECORD  ?= BENCHMARKS.md
+BENCH := $(BIN)/plateau bench -batch 32 -seconds $(BENCH_SECONDS) -runs $(BENCH_RUNS) -record $(BENCH_RECORD)
+
+bench: build bench-assets
+	for net in $(BENCH_NETS); do \
+	  $(BENCH) -net $$net && $(BENCH) -net $$net -threads 1 || exit 1; \
+	done
+	for net in $(BENCH_WASM_NETS); do \
+	  $(BENCH) -net $$net -in node -wasm $(BIN)/bench.wasm && $(BENCH) -net $$net -in $(BROWSER) || exit 1; \
+	done
+
+# bench.wasm for node (bin/) and for assets/bench.html, with wasm_exec.js.
+bench-assets:
+	GOOS=js GOARCH=wasm $(GO) build -o $(BIN)/bench.wasm ./wasm/bench
+	cp $(BIN)/bench.wasm assets/bench.wasm
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" assets/wasm_exec.js
+
+bench-kernels:
+	GOAMD64=$(GOAMD64_NATIVE) $(GO) test -run '^$$' -bench . -benchtime 1s ./kernels/
 
 clean:
 	rm -rf $(BIN)
