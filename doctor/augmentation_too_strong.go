@@ -75,32 +75,79 @@ func augmentOn(a spec.Augment) bool {
 	return false
 }
 
-// strongTransforms names the transforms set beyond what usually keeps an
-// image recognizable, as "data.augment.NAME.strength VALUE".
+// strongTransforms describes the transforms set beyond what usually
+// keeps an image recognizable, as "data.augment.NAME (strength VALUE)".
 func strongTransforms(a spec.Augment, input []int) []string {
+	var out []string
+	for _, name := range strongTransformNames(a, input) {
+		tr := transformByName(a, name)
+		if name == "flip_vertical" {
+			out = append(out, fmt.Sprintf("data.augment.flip_vertical (p %g)", tr.P))
+		} else {
+			out = append(out, fmt.Sprintf("data.augment.%s (strength %g)", name, tr.Strength))
+		}
+	}
+	return out
+}
+
+// strongLimits is the strength above which each transform counts as
+// strong; crop's is a quarter of the image side, filled in by
+// strongTransformNames.
+var strongLimits = []struct {
+	name  string
+	limit float64
+}{
+	{"rotation", 30}, {"shift", 0.2}, {"zoom", 0.3}, {"crop", 0}, {"cutout", 0.4},
+	{"brightness", 0.4}, {"contrast", 0.6}, {"saturation", 0.6}, {"hue", 0.3},
+}
+
+// strongTransformNames lists the JSON names of the strong transforms;
+// a vertical flip always counts.
+func strongTransformNames(a spec.Augment, input []int) []string {
 	size := 32.0
 	if len(input) >= 2 {
 		size = float64(min(input[0], input[1]))
 	}
 	var out []string
-	check := func(name string, tr spec.Transform, limit float64) {
-		if tr.On() && tr.Strength > limit {
-			out = append(out, fmt.Sprintf("data.augment.%s (strength %g)", name, tr.Strength))
+	for _, l := range strongLimits {
+		limit := l.limit
+		if l.name == "crop" {
+			limit = size / 4
+		}
+		if tr := transformByName(a, l.name); tr.On() && tr.Strength > limit {
+			out = append(out, l.name)
 		}
 	}
-	check("rotation", a.Rotation, 30)
-	check("shift", a.Shift, 0.2)
-	check("zoom", a.Zoom, 0.3)
-	check("crop", a.Crop, size/4)
-	check("cutout", a.Cutout, 0.4)
-	check("brightness", a.Brightness, 0.4)
-	check("contrast", a.Contrast, 0.6)
-	check("saturation", a.Saturation, 0.6)
-	check("hue", a.Hue, 0.3)
 	if a.FlipVertical.On() {
-		out = append(out, fmt.Sprintf("data.augment.flip_vertical (p %g)", a.FlipVertical.P))
+		out = append(out, "flip_vertical")
 	}
 	return out
+}
+
+func transformByName(a spec.Augment, name string) spec.Transform {
+	switch name {
+	case "rotation":
+		return a.Rotation
+	case "shift":
+		return a.Shift
+	case "zoom":
+		return a.Zoom
+	case "crop":
+		return a.Crop
+	case "cutout":
+		return a.Cutout
+	case "brightness":
+		return a.Brightness
+	case "contrast":
+		return a.Contrast
+	case "saturation":
+		return a.Saturation
+	case "hue":
+		return a.Hue
+	case "flip_vertical":
+		return a.FlipVertical
+	}
+	return spec.Transform{}
 }
 
 // valStalled reports whether the best validation loss is 2 or more epochs

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"plateau/spec"
@@ -200,5 +201,35 @@ func TestStartEventKeepsOnlyTheEpochsItContinues(t *testing.T) {
 	tel.Add(train.Event{Event: train.EventStart})
 	if len(tel.Epochs) != 0 {
 		t.Errorf("a fresh start kept %d epochs", len(tel.Epochs))
+	}
+}
+
+// TestFixesApply checks that every planted finding's fix is a valid
+// change to the run's spec.
+func TestFixesApply(t *testing.T) {
+	for _, c := range plantedCases {
+		if c.want == "" {
+			continue
+		}
+		s := c.spec()
+		s.Expand()
+		d := train.Diagnosis{Cause: c.want}
+		fix := Fix(d, s)
+		if fix == nil && c.want != VanishingGradients && c.want != TrainValLeakage {
+			t.Errorf("%s: no fix", c.want)
+		}
+		for _, kv := range fix {
+			path, value, _ := strings.Cut(kv, "=")
+			if err := s.Set(path, value); err != nil {
+				t.Errorf("%s: fix %q: %v", c.want, kv, err)
+			}
+		}
+		s.Expand()
+		if err := s.Validate(); err != nil {
+			t.Errorf("%s: spec after %v: %v", c.want, fix, err)
+		}
+		if c.want == AugmentationTooStrong && (s.Data.Augment.Rotation.On() || s.Data.Augment.FlipVertical.On()) {
+			t.Errorf("augmentation fix %v left the strong transforms on", fix)
+		}
 	}
 }

@@ -1,0 +1,90 @@
+package doctor
+
+import (
+	"fmt"
+	"strconv"
+
+	"plateau/spec"
+	"plateau/train"
+)
+
+// Fix turns a finding into spec changes, as "path=value" pairs for
+// spec.Set (the command line's -set), so a page can fork the run with the
+// change and compare: the first remedy of the finding's advice that a
+// setting can express. It returns nil when the remedy is a change to the
+// model's layers or to the data itself (vanishing gradients, duplicates
+// across the split), which the advice describes instead. s is the run's
+// expanded spec.
+func Fix(d train.Diagnosis, s *spec.Spec) []string {
+	tr := s.Train
+	num := func(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
+	switch d.Cause {
+	case UnnormalizedInput:
+		return []string{"data.normalization=scale01"}
+	case LRTooHigh:
+		return []string{"train.lr=" + num(tr.LR/10)}
+	case LRTooLow:
+		return []string{"train.lr=" + num(tr.LR*10)}
+	case Overfitting:
+		switch {
+		case tr.EarlyStopping.Patience == 0:
+			return []string{`train.early_stopping={"patience":3,"restore_best":true}`}
+		case tr.L2 == 0 && tr.WeightDecay == 0:
+			return []string{"train.l2=0.0005"}
+		case !augmentOn(s.Data.Augment):
+			return []string{"data.augment.flip_horizontal.p=0.5", "data.augment.shift.p=0.5", "data.augment.shift.strength=0.1"}
+		}
+		return nil
+	case Underfitting:
+		if tr.L2 > 1e-3 {
+			return []string{"train.l2=" + num(tr.L2/10)}
+		}
+		// More capacity: double the width of every conv layer (to at least
+		// 8 filters) and of every hidden dense layer.
+		var out []string
+		last := len(s.Model.Layers) - 1
+		for i, l := range s.Model.Layers {
+			switch {
+			case l.Type == spec.Conv2D:
+				out = append(out, fmt.Sprintf("model.layers[%d].filters=%d", i, max(8, 2*l.Filters)))
+			case l.Type == spec.Dense && i != last && l.Units > 0:
+				out = append(out, fmt.Sprintf("model.layers[%d].units=%d", i, 2*l.Units))
+			}
+		}
+		return append(out, "train.epochs="+strconv.Itoa(2*tr.Epochs))
+	case ClassImbalance:
+		if s.Data.Balance == "oversample" {
+			return []string{"data.balance=class_weights"}
+		}
+		return []string{"data.balance=oversample"}
+	case AugmentationTooStrong:
+		var out []string
+		for _, name := range strongTransformNames(s.Data.Augment, s.Model.Input) {
+			out = append(out, "data.augment."+name+".p=0")
+		}
+		if out == nil {
+			out = []string{"data.augment={}"}
+		}
+		return out
+	case ExplodingGradients:
+		if tr.GradClip == 0 {
+			return []string{"train.grad_clip=1"}
+		}
+		return []string{"train.lr=" + num(tr.LR/10)}
+	case DeadReLU:
+		return []string{"train.lr=" + num(tr.LR/10)}
+	case PlateauNeedsLRDrop:
+		every := max(2, tr.Epochs/3)
+		return []string{fmt.Sprintf(`train.schedule={"type":"step","factor":0.1,"every":%d}`, every)}
+	case BatchSize:
+		if tr.BatchSize < 16 {
+			return []string{"train.batch_size=16"}
+		}
+		return []string{"train.batch_size=32"}
+	case ValSetTooSmall:
+		return []string{"data.validation=" + num(max(0.2, min(0.3, s.Data.Validation*2)))}
+	case LabelNoise:
+		return []string{"train.label_smoothing=0.1"}
+	}
+	return nil
+}
