@@ -19,7 +19,9 @@
 // confident first; a healthy run gets an empty list. Findings appear and
 // change as evidence arrives: a rule that needs five epochs stays silent
 // before them. ValCI gives the 95% interval of a validation accuracy, for
-// a page that wants to shade the noise band.
+// a page that wants to shade the noise band. Fix turns a finding into
+// spec changes ("path=value" pairs for spec.Set, the command line's -set)
+// for a one-click retry that forks the run.
 //
 // # Rules
 //
@@ -59,5 +61,6 @@
 //
 // The suite in planted_test.go trains one small run per rule with its
 // cause planted, and healthy runs, and checks that the planted cause is
-// the top finding and that healthy runs get none.
+// the top finding and that healthy runs get none; then it applies each
+// finding's Fix and trains again to check that the cause goes.
 package doctor
