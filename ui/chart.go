@@ -1,0 +1,291 @@
+package ui
+
+import (
+	"fmt"
+	"html"
+	"math"
+	"strings"
+)
+
+// Point is one (x, y) of a series.
+type Point struct{ X, Y float64 }
+
+// Series is one line of a chart.
+type Series struct {
+	Name   string
+	Color  string
+	Dashed bool
+	Points []Point
+}
+
+// LineChart describes an SVG line chart with axes, ticks and a legend.
+type LineChart struct {
+	Title, XLabel string
+	Width, Height int
+	// LogY plots y on a log scale (losses, learning rates); values ≤ 0
+	// are left out.
+	LogY bool
+	// YMin and YMax fix the y range when YMax > YMin (accuracy: 0 to 1).
+	YMin, YMax float64
+	Series     []Series
+}
+
+// Palette colours the series of a chart in order.
+var Palette = []string{"#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777"}
+
+// SVG renders the chart. A chart without points says so instead of drawing
+// empty axes.
+func (c LineChart) SVG() string {
+	w, h := float64(max(c.Width, 200)), float64(max(c.Height, 120))
+	const left, right, top, bottom = 52.0, 12.0, 24.0, 34.0
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %g %g" width="%g" height="%g" role="img" aria-label="%s">`, w, h, w, h, html.EscapeString(c.Title))
+	fmt.Fprintf(&b, `<text x="%g" y="15" class="chart-title">%s</text>`, left, html.EscapeString(c.Title))
+	x0, x1, y0, y1, ok := c.bounds()
+	if !ok {
+		fmt.Fprintf(&b, `<text x="%g" y="%g" class="chart-empty">no data yet</text></svg>`, w/2-30, h/2)
+		return b.String()
+	}
+	ty := func(y float64) float64 {
+		if c.LogY {
+			y, y0, y1 := math.Log10(y), math.Log10(y0), math.Log10(y1)
+			return top + (h-top-bottom)*(1-(y-y0)/(y1-y0))
+		}
+		return top + (h-top-bottom)*(1-(y-y0)/(y1-y0))
+	}
+	tx := func(x float64) float64 { return left + (w-left-right)*(x-x0)/(x1-x0) }
+	// Axes and ticks.
+	fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" class="axis"/>`, left, top, left, h-bottom)
+	fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" class="axis"/>`, left, h-bottom, w-right, h-bottom)
+	for _, v := range c.yTicks(y0, y1) {
+		y := ty(v)
+		fmt.Fprintf(&b, `<line x1="%g" y1="%.1f" x2="%g" y2="%.1f" class="grid"/>`, left, y, w-right, y)
+		fmt.Fprintf(&b, `<text x="%g" y="%.1f" class="tick" text-anchor="end">%s</text>`, left-4, y+4, tickLabel(v))
+	}
+	for _, v := range niceTicks(x0, x1, 6) {
+		x := tx(v)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%g" class="tick" text-anchor="middle">%s</text>`, x, h-bottom+14, tickLabel(v))
+	}
+	if c.XLabel != "" {
+		fmt.Fprintf(&b, `<text x="%g" y="%g" class="axis-label" text-anchor="middle">%s</text>`, left+(w-left-right)/2, h-4, html.EscapeString(c.XLabel))
+	}
+	// Lines and the legend.
+	lx := left + 8
+	for i, s := range c.Series {
+		color := s.Color
+		if color == "" {
+			color = Palette[i%len(Palette)]
+		}
+		var pts []string
+		for _, p := range s.Points {
+			if !finite(p.Y) || (c.LogY && p.Y <= 0) {
+				continue
+			}
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", tx(p.X), ty(clamp(p.Y, y0, y1))))
+		}
+		dash := ""
+		if s.Dashed {
+			dash = ` stroke-dasharray="5 3"`
+		}
+		if len(pts) == 1 {
+			xy := strings.Split(pts[0], ",")
+			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3" fill="%s"/>`, xy[0], xy[1], color)
+		} else if len(pts) > 1 {
+			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="1.8"%s/>`, strings.Join(pts, " "), color, dash)
+		}
+		if s.Name != "" {
+			fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="%s" stroke-width="2"%s/>`, lx, top+8, lx+14, top+8, color, dash)
+			fmt.Fprintf(&b, `<text x="%g" y="%g" class="legend">%s</text>`, lx+18, top+12, html.EscapeString(s.Name))
+			lx += 26 + 6.5*float64(len([]rune(s.Name)))
+		}
+	}
+	b.WriteString(`</svg>`)
+	return b.String()
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func clamp(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
+
+func (c LineChart) bounds() (x0, x1, y0, y1 float64, ok bool) {
+	x0, x1, y0, y1 = math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for _, s := range c.Series {
+		for _, p := range s.Points {
+			if !finite(p.Y) || !finite(p.X) || (c.LogY && p.Y <= 0) {
+				continue
+			}
+			ok = true
+			x0, x1 = math.Min(x0, p.X), math.Max(x1, p.X)
+			y0, y1 = math.Min(y0, p.Y), math.Max(y1, p.Y)
+		}
+	}
+	if !ok {
+		return
+	}
+	if c.YMax > c.YMin {
+		y0, y1 = c.YMin, c.YMax
+	}
+	if x1 == x0 {
+		x0, x1 = x0-0.5, x1+0.5
+	}
+	if y1 == y0 {
+		if c.LogY {
+			y0, y1 = y0/2, y1*2
+		} else {
+			y0, y1 = y0-0.5, y1+0.5
+		}
+	}
+	if c.LogY {
+		// Whole decades read best on a log axis.
+		y0 = math.Pow(10, math.Floor(math.Log10(y0)))
+		y1 = math.Pow(10, math.Ceil(math.Log10(y1)))
+	}
+	return x0, x1, y0, y1, true
+}
+
+func (c LineChart) yTicks(y0, y1 float64) []float64 {
+	if !c.LogY {
+		return niceTicks(y0, y1, 5)
+	}
+	var ticks []float64
+	for e := math.Floor(math.Log10(y0)); e <= math.Log10(y1)+1e-9; e++ {
+		ticks = append(ticks, math.Pow(10, e))
+	}
+	return ticks
+}
+
+// niceTicks returns about n round values between lo and hi.
+func niceTicks(lo, hi float64, n int) []float64 {
+	span := hi - lo
+	if !(span > 0) {
+		return []float64{lo}
+	}
+	step := math.Pow(10, math.Floor(math.Log10(span/float64(n))))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if span/(step*m) <= float64(n) {
+			step *= m
+			break
+		}
+	}
+	var ticks []float64
+	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
+		ticks = append(ticks, math.Round(v/step)*step)
+	}
+	return ticks
+}
+
+func tickLabel(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case v == 0:
+		return "0"
+	case a >= 1e4 || a < 1e-3:
+		return strings.Replace(fmt.Sprintf("%.0e", v), "e-0", "e-", 1)
+	case a >= 100:
+		return fmt.Sprintf("%.0f", v)
+	}
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", v), "0"), ".")
+}
+
+// Heatmap renders a confusion matrix, rows the true class and columns the
+// predicted one, each cell shaded by its share of the row.
+func Heatmap(m [][]int, classes []string, size int) string {
+	k := len(m)
+	if k == 0 {
+		return `<p class="muted">no confusion matrix yet</p>`
+	}
+	const label = 70.0
+	cell := math.Max(12, (float64(size)-label)/float64(k))
+	total := label + cell*float64(k)
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="heatmap" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %g %g" width="%g" height="%g" role="img" aria-label="confusion matrix">`, total, total+14, total, total+14)
+	fmt.Fprintf(&b, `<text x="%g" y="10" class="tick" text-anchor="middle">predicted →</text>`, label+cell*float64(k)/2)
+	for i, row := range m {
+		sum := 0
+		for _, v := range row {
+			sum += v
+		}
+		name := className(classes, i)
+		fmt.Fprintf(&b, `<text x="%g" y="%.1f" class="tick" text-anchor="end">%s</text>`, label-4, 14+label-56+cell*float64(i)+cell/2+4, html.EscapeString(truncate(name, 10)))
+		for j, v := range row {
+			share := 0.0
+			if sum > 0 {
+				share = float64(v) / float64(sum)
+			}
+			color := fmt.Sprintf("rgba(37,99,235,%.3f)", share)
+			if i != j && v > 0 {
+				color = fmt.Sprintf("rgba(220,38,38,%.3f)", math.Min(1, 0.15+share*2))
+			}
+			x, y := label+cell*float64(j), 14+label-56+cell*float64(i)
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" stroke="#e5e7eb"><title>true %s, predicted %s: %d</title></rect>`,
+				x, y, cell, cell, color, html.EscapeString(name), html.EscapeString(className(classes, j)), v)
+			if cell >= 22 && v > 0 {
+				fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="cell" text-anchor="middle">%d</text>`, x+cell/2, y+cell/2+4, v)
+			}
+		}
+	}
+	b.WriteString(`</svg>`)
+	return b.String()
+}
+
+func className(classes []string, i int) string {
+	if i < len(classes) {
+		return classes[i]
+	}
+	return fmt.Sprint(i)
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// Bar is one bar of a bar chart.
+type Bar struct {
+	Label string
+	Value float64
+}
+
+// BarChart renders horizontal bars, on a log scale when logX is set.
+func BarChart(title string, bars []Bar, width int, logX bool, format func(float64) string) string {
+	if len(bars) == 0 {
+		return ""
+	}
+	const label, rowH = 90.0, 16.0
+	w := float64(width)
+	h := 22 + rowH*float64(len(bars))
+	hi, lo := 0.0, math.Inf(1)
+	for _, b := range bars {
+		if finite(b.Value) {
+			hi = math.Max(hi, b.Value)
+			if b.Value > 0 {
+				lo = math.Min(lo, b.Value)
+			}
+		}
+	}
+	scale := func(v float64) float64 {
+		if !finite(v) || v <= 0 || hi <= 0 {
+			return 0
+		}
+		if logX {
+			l0 := math.Log10(lo) - 1
+			return (math.Log10(v) - l0) / (math.Log10(hi) - l0)
+		}
+		return v / hi
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="bars" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %g %g" width="%g" height="%g" role="img" aria-label="%s">`, w, h, w, h, html.EscapeString(title))
+	fmt.Fprintf(&b, `<text x="0" y="12" class="chart-title">%s</text>`, html.EscapeString(title))
+	for i, bar := range bars {
+		y := 20 + rowH*float64(i)
+		bw := (w - label - 60) * scale(bar.Value)
+		fmt.Fprintf(&b, `<text x="%g" y="%g" class="tick" text-anchor="end">%s</text>`, label-4, y+11, html.EscapeString(truncate(bar.Label, 13)))
+		fmt.Fprintf(&b, `<rect x="%g" y="%g" width="%.1f" height="%g" fill="%s"/>`, label, y+2, bw, rowH-4, Palette[0])
+		fmt.Fprintf(&b, `<text x="%.1f" y="%g" class="tick">%s</text>`, label+bw+4, y+11, format(bar.Value))
+	}
+	b.WriteString(`</svg>`)
+	return b.String()
+}

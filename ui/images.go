@@ -1,0 +1,49 @@
+package ui
+
+import (
+	"bytes"
+	"encoding/base64"
+	"image"
+	"image/color"
+	"image/png"
+
+	"plateau/protocol"
+)
+
+// ImageURLs turns a set of images into PNG data URLs, scaled up by an
+// integer factor so that small images (28×28, 3×3 filters) stay crisp.
+func ImageURLs(im *protocol.Images, scale int) []string {
+	if im == nil || im.N == 0 || im.H*im.W*im.C == 0 {
+		return nil
+	}
+	size := im.H * im.W * im.C
+	urls := make([]string, 0, im.N)
+	for i := range im.N {
+		if (i+1)*size > len(im.Pixels) {
+			break
+		}
+		urls = append(urls, pngURL(im.Pixels[i*size:(i+1)*size], im.H, im.W, im.C, scale))
+	}
+	return urls
+}
+
+func pngURL(px []byte, h, w, c, scale int) string {
+	scale = max(scale, 1)
+	img := image.NewNRGBA(image.Rect(0, 0, w*scale, h*scale))
+	for y := range h * scale {
+		for x := range w * scale {
+			i := ((y/scale)*w + x/scale) * c
+			var col color.NRGBA
+			if c >= 3 {
+				col = color.NRGBA{px[i], px[i+1], px[i+2], 255}
+			} else {
+				col = color.NRGBA{px[i], px[i], px[i], 255}
+			}
+			img.SetNRGBA(x, y, col)
+		}
+	}
+	var buf bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	enc.Encode(&buf, img)
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
+}

@@ -1,0 +1,1061 @@
+package ui
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vugu/vugu"
+
+	"plateau/protocol"
+	"plateau/spec"
+)
+
+// Host is what the page needs from the browser; package wasm/app
+// implements it. Callbacks arrive on other goroutines; Host runs them
+// under the event environment's lock and renders after.
+type Host interface {
+	// Send posts a command to the training worker.
+	Send(c protocol.Command)
+	// ReadFile reads the file chosen in a file input's change event.
+	ReadFile(e vugu.DOMEvent, done func(name string, b []byte, err error))
+	// SaveRun stores a run record; SaveWeights its weights; DeleteRun both.
+	SaveRun(id string, record []byte)
+	SaveWeights(id string, weights []byte)
+	DeleteRun(id string)
+	// LoadWeights reads a run's stored weights (nil when there are none).
+	LoadWeights(id string, done func([]byte))
+	// Download offers bytes as a file.
+	Download(filename, mime string, b []byte)
+	// SetHash puts the shareable state into the page's URL.
+	SetHash(hash string)
+	// LRCurve returns the learning rate over the planned epochs of t.
+	LRCurve(t spec.Train, points int) []Point
+}
+
+// Tabs of the page, in order.
+var Tabs = []string{"Data", "Model", "Training", "Run", "Runs"}
+
+// Run is one training run as the page keeps it: what was asked, what
+// happened, and the curves; it is stored as JSON and survives a reload.
+type Run struct {
+	ID      string     `json:"id"`
+	Name    string     `json:"name"`
+	Dataset string     `json:"dataset"`
+	Spec    *spec.Spec `json:"spec"`
+	Created time.Time  `json:"created"`
+	// State is running, paused or done.
+	State    string            `json:"state"`
+	Progress protocol.Progress `json:"progress"`
+	// StepLoss, StepAccuracy and StepLR are the step events, by epoch
+	// (fractional).
+	StepLoss     []Point          `json:"step_loss,omitempty"`
+	StepAccuracy []Point          `json:"step_accuracy,omitempty"`
+	StepLR       []Point          `json:"step_lr,omitempty"`
+	Start        *protocol.Event  `json:"start,omitempty"`
+	Epochs       []protocol.Event `json:"epochs,omitempty"`
+	Result       *protocol.Event  `json:"result,omitempty"`
+	Wrong        *protocol.Images `json:"misclassified,omitempty"`
+	Filters      *protocol.Images `json:"filters,omitempty"`
+	HasWeights   bool             `json:"has_weights,omitempty"`
+	Error        string           `json:"error,omitempty"`
+	wrongURLs    []string
+	filterURLs   []string
+}
+
+// Root is the page.
+type Root struct {
+	Host Host          `vugu:"data"`
+	Env  vugu.EventEnv `vugu:"data"`
+
+	Tab     string
+	Ready   bool
+	Message string // the last error, shown until dismissed
+	Notice  string
+
+	Datasets    []protocol.Listing
+	DatasetName string
+	Loading     bool
+	Dataset     *protocol.Dataset
+	Samples     *protocol.Images
+	Preview     *protocol.Images
+	sampleURLs  []string
+	previewURLs []string
+	previewSeed int64
+
+	Spec       *spec.Spec
+	Preset     string
+	SpecErrors map[string]string
+	specText   string
+
+	Current *Run
+	Runs    []*Run
+	Overlay map[string]bool
+	counter int
+
+	// PreferDataset is loaded first when the server offers it (the page's
+	// ?dataset= parameter).
+	PreferDataset string
+}
+
+// NewRoot returns the page with the default preset for MNIST.
+func NewRoot(host Host) *Root {
+	r := &Root{Host: host, Tab: "Data", Overlay: map[string]bool{}, SpecErrors: map[string]string{}}
+	r.ChoosePreset(spec.DefaultPreset("mnist"))
+	return r
+}
+
+// Apply changes the page's state with one worker message.
+func (r *Root) Apply(m protocol.Message) {
+	switch m.Kind {
+	case protocol.KindReady:
+		r.Ready = true
+	case protocol.KindError:
+		r.Loading = false
+		msg := m.Error
+		if m.Field != "" {
+			r.SpecErrors[m.Field] = msg
+		}
+		r.Message = msg
+		if run := r.run(m.Run); run != nil && run.State != protocol.StateDone {
+			run.Error = msg
+		}
+	case protocol.KindDataset:
+		r.Loading = false
+		r.Dataset = m.Dataset
+		r.Notice = fmt.Sprintf("%s loaded: %d training and %d test images of %d×%d×%d.", m.Dataset.Name, m.Dataset.TrainSize, m.Dataset.TestSize, m.Dataset.Shape[0], m.Dataset.Shape[1], m.Dataset.Shape[2])
+		r.fitSpecToDataset()
+	case protocol.KindSamples:
+		r.Samples = m.Images
+		r.sampleURLs = ImageURLs(m.Images, 2)
+		r.RequestPreview()
+	case protocol.KindPreview:
+		r.Preview = m.Images
+		r.previewURLs = ImageURLs(m.Images, 2)
+	case protocol.KindState:
+		if run := r.run(m.Run); run != nil {
+			run.State = m.State
+			if m.State == protocol.StateDone {
+				r.Host.Send(protocol.NewCommand(run.ID, protocol.CmdExport))
+				r.save(run)
+			}
+		}
+	case protocol.KindProgress:
+		if run := r.run(m.Run); run != nil && m.Progress != nil {
+			run.Progress = *m.Progress
+		}
+	case protocol.KindEvent:
+		if run := r.run(m.Run); run != nil {
+			if e, err := m.DecodeEvent(); err == nil {
+				run.add(e)
+				if e.Event == protocol.EventEpoch || e.Event == protocol.EventResult {
+					r.save(run)
+				}
+			}
+		}
+	case protocol.KindMisclassified:
+		if run := r.run(m.Run); run != nil {
+			run.Wrong = m.Images
+			run.wrongURLs = ImageURLs(m.Images, 2)
+		}
+	case protocol.KindFilters:
+		if run := r.run(m.Run); run != nil {
+			run.Filters = m.Images
+			run.filterURLs = ImageURLs(m.Images, max(1, 24/max(m.Images.H, 1)))
+		}
+	case protocol.KindWeights:
+		if run := r.run(m.Run); run != nil {
+			run.HasWeights = true
+			r.Host.SaveWeights(run.ID, m.Bytes)
+			r.save(run)
+		}
+	case protocol.KindSpecOK:
+	}
+}
+
+func (run *Run) add(e protocol.Event) {
+	spe := float64(max(1, run.Progress.StepsPerEpoch))
+	switch e.Event {
+	case protocol.EventStart:
+		run.Start = &e
+		run.Progress.StepsPerEpoch = e.StepsPerEpoch
+		run.Progress.Epochs = e.Epochs
+	case protocol.EventStep:
+		x := float64(e.Step) / spe
+		run.StepLoss = append(run.StepLoss, Point{x, e.Loss})
+		run.StepAccuracy = append(run.StepAccuracy, Point{x, e.Accuracy})
+		run.StepLR = append(run.StepLR, Point{x, e.LR})
+	case protocol.EventEpoch:
+		run.Epochs = append(run.Epochs, e)
+	case protocol.EventResult:
+		run.Result = &e
+	}
+}
+
+func (r *Root) run(id string) *Run {
+	for _, run := range r.Runs {
+		if run.ID == id {
+			return run
+		}
+	}
+	return nil
+}
+
+func (r *Root) save(run *Run) {
+	b, err := json.Marshal(run)
+	if err == nil {
+		r.Host.SaveRun(run.ID, b)
+	}
+}
+
+// Restore puts back the runs stored by an earlier visit.
+func (r *Root) Restore(records [][]byte) {
+	for _, b := range records {
+		var run Run
+		if json.Unmarshal(b, &run) != nil || run.ID == "" || r.run(run.ID) != nil {
+			continue
+		}
+		if run.State != protocol.StateDone {
+			// The worker that trained it is gone with the old page.
+			run.State = protocol.StateDone
+			if run.Result == nil {
+				run.Error = "the page was closed while this run trained; it kept the epochs it finished"
+			}
+		}
+		run.wrongURLs = ImageURLs(run.Wrong, 2)
+		if run.Filters != nil {
+			run.filterURLs = ImageURLs(run.Filters, max(1, 24/max(run.Filters.H, 1)))
+		}
+		r.Runs = append(r.Runs, &run)
+	}
+	sort.Slice(r.Runs, func(i, j int) bool { return r.Runs[i].Created.Before(r.Runs[j].Created) })
+	if r.Current == nil && len(r.Runs) > 0 {
+		r.Current = r.Runs[len(r.Runs)-1]
+	}
+}
+
+// SetDatasets takes the server's dataset listing and loads the first.
+func (r *Root) SetDatasets(list []protocol.Listing) {
+	r.Datasets = list
+	if r.DatasetName != "" || len(list) == 0 {
+		return
+	}
+	for _, l := range list {
+		if l.Name == r.PreferDataset {
+			r.LoadDataset(l.Name)
+			return
+		}
+	}
+	r.LoadDataset(list[0].Name)
+}
+
+// LoadDataset asks the worker for one of the server's datasets.
+func (r *Root) LoadDataset(name string) {
+	for _, l := range r.Datasets {
+		if l.Name == name {
+			r.DatasetName, r.Loading, r.Message = name, true, ""
+			c := protocol.NewCommand("", protocol.CmdLoad)
+			c.Dataset = &protocol.DatasetRef{Name: name, URL: l.URL}
+			r.Host.Send(c)
+			return
+		}
+	}
+}
+
+// PickDataset handles the dataset select.
+func (r *Root) PickDataset(e vugu.DOMEvent) { r.LoadDataset(e.PropString("target", "value")) }
+
+// DropFile handles a file chosen or dropped: the worker decodes it.
+func (r *Root) DropFile(e vugu.DOMEvent) {
+	r.Host.ReadFile(e, r.LoadBytes)
+}
+
+// LoadBytes sends a file's bytes to the worker.
+func (r *Root) LoadBytes(name string, b []byte, err error) {
+	if err != nil {
+		r.Message = fmt.Sprintf("reading %s: %v", name, err)
+		return
+	}
+	r.DatasetName, r.Loading, r.Message = name, true, ""
+	c := protocol.NewCommand("", protocol.CmdLoad)
+	c.Dataset = &protocol.DatasetRef{Name: name}
+	c.Bytes = b
+	r.Host.Send(c)
+}
+
+// fitSpecToDataset adapts the model to the loaded data: the preset made
+// for that dataset when there is one, else the current model with the
+// dataset's input shape and classes.
+func (r *Root) fitSpecToDataset() {
+	d := r.Dataset
+	if d == nil || len(d.Shape) != 3 {
+		return
+	}
+	m := r.Spec.Model
+	if len(m.Input) == 3 && m.Input[0] == d.Shape[0] && m.Input[1] == d.Shape[1] && m.Input[2] == d.Shape[2] && m.Classes == len(d.Classes) {
+		r.Spec.Data.Dataset = d.Name
+		r.validate()
+		return
+	}
+	name := spec.DefaultPreset(d.Name)
+	s, err := spec.Preset(name, spec.PresetOptions{Input: d.Shape, Classes: len(d.Classes)})
+	if err != nil {
+		r.Spec.SetInput(d.Shape[0], d.Shape[1], d.Shape[2], len(d.Classes))
+	} else {
+		s.Train.LogEvery = 10
+		s.Data = r.Spec.Data
+		r.Spec, r.Preset = s, name
+	}
+	r.Spec.Data.Dataset = d.Name
+	r.validate()
+}
+
+// ChoosePreset replaces the model (and its training settings) with a preset.
+func (r *Root) ChoosePreset(name string) {
+	opts := spec.PresetOptions{}
+	if d := r.Dataset; d != nil {
+		opts = spec.PresetOptions{Input: d.Shape, Classes: len(d.Classes)}
+	}
+	s, err := spec.Preset(name, opts)
+	if err != nil {
+		r.Message = err.Error()
+		return
+	}
+	s.Train.LogEvery = 10
+	if r.Spec != nil {
+		s.Data = r.Spec.Data
+	}
+	r.Spec, r.Preset = s, name
+	r.validate()
+}
+
+// PickPreset handles the preset select.
+func (r *Root) PickPreset(e vugu.DOMEvent) { r.ChoosePreset(e.PropString("target", "value")) }
+
+// validate refreshes the errors shown at the fields and the shared URL.
+func (r *Root) validate() {
+	r.SpecErrors = map[string]string{}
+	if err := r.Spec.Validate(); err != nil {
+		var errs spec.Errors
+		if errors.As(err, &errs) {
+			for _, fe := range errs {
+				r.SpecErrors[fe.Path] = fe.Message
+			}
+		} else {
+			r.SpecErrors[""] = err.Error()
+		}
+	}
+	if b, err := json.Marshal(r.Spec); err == nil {
+		r.specText = string(b)
+		r.Host.SetHash("spec=" + base64.RawURLEncoding.EncodeToString(b))
+	}
+}
+
+// Valid reports whether the spec has no errors.
+func (r *Root) Valid() bool { return len(r.SpecErrors) == 0 }
+
+// FieldError is the error at a spec path, or "".
+func (r *Root) FieldError(path string) string { return r.SpecErrors[path] }
+
+// ErrorList lists every spec error, by path.
+func (r *Root) ErrorList() []string {
+	var out []string
+	for p, m := range r.SpecErrors {
+		out = append(out, p+": "+m)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Set changes one spec field from a text value, as spec.Set reads it.
+func (r *Root) Set(path, value string) {
+	s := r.Spec.Clone()
+	if err := s.Set(path, value); err != nil {
+		r.validate()
+		r.SpecErrors[path] = err.Error()
+		return
+	}
+	r.Spec = s
+	r.validate()
+	if strings.HasPrefix(path, "data.augment.") {
+		r.RequestPreview()
+	}
+	if path == "train.lr" && r.Current != nil && r.Current.State != protocol.StateDone && r.Current.State != "" {
+		c := protocol.NewCommand(r.Current.ID, protocol.CmdSetLR)
+		c.LR = s.Train.LR
+		r.Host.Send(c)
+	}
+}
+
+// SetFrom handles a control's change event for a spec path.
+func (r *Root) SetFrom(path string, e vugu.DOMEvent) {
+	v := e.PropString("target", "value")
+	if t := e.PropString("target", "type"); t == "checkbox" {
+		v = strconv.FormatBool(e.PropBool("target", "checked"))
+	}
+	r.Set(path, v)
+}
+
+// ImportSpecText reads a spec from JSON (an imported file or the URL).
+func (r *Root) ImportSpecText(b []byte) error {
+	s, err := spec.Parse(b)
+	if err != nil {
+		r.Message = "the spec was not imported: " + err.Error()
+		return err
+	}
+	r.Spec, r.Preset = s, s.Model.Name
+	r.validate()
+	r.Notice = "spec imported"
+	return nil
+}
+
+// ImportHash reads the spec from the page's URL hash ("spec=…").
+func (r *Root) ImportHash(hash string) {
+	hash = strings.TrimPrefix(hash, "#")
+	v, ok := strings.CutPrefix(hash, "spec=")
+	if !ok || v == "" {
+		return
+	}
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil {
+		r.Message = "the spec in the URL is damaged: " + err.Error()
+		return
+	}
+	r.ImportSpecText(b)
+}
+
+// ImportSpec handles the spec file input.
+func (r *Root) ImportSpec(e vugu.DOMEvent) {
+	r.Host.ReadFile(e, func(name string, b []byte, err error) {
+		if err != nil {
+			r.Message = err.Error()
+			return
+		}
+		r.ImportSpecText(b)
+	})
+}
+
+// ExportSpec downloads the spec as JSON.
+func (r *Root) ExportSpec() {
+	b, err := spec.Marshal(r.Spec)
+	if err == nil {
+		r.Host.Download("spec.json", "application/json", b)
+	}
+}
+
+// RequestPreview asks the worker to augment the samples with the current
+// settings.
+func (r *Root) RequestPreview() {
+	if r.Samples == nil {
+		return
+	}
+	r.previewSeed++
+	c := protocol.NewCommand("", protocol.CmdAugment)
+	c.Spec = r.Spec
+	c.Seed = r.previewSeed
+	r.Host.Send(c)
+}
+
+// Start begins a run of the current spec.
+func (r *Root) Start() {
+	if !r.Valid() {
+		r.Message = "fix the spec first: " + strings.Join(r.ErrorList(), "; ")
+		return
+	}
+	if r.Dataset == nil {
+		r.Message = "pick a dataset first"
+		return
+	}
+	if r.Current != nil && (r.Current.State == protocol.StateRunning || r.Current.State == protocol.StatePaused) {
+		r.Message = "a run is training: stop it first"
+		return
+	}
+	r.counter++
+	id := fmt.Sprintf("run-%d-%d", time.Now().UnixMilli(), r.counter)
+	run := &Run{ID: id, Name: fmt.Sprintf("%s · %s · lr %g", r.Dataset.Name, r.Spec.Model.Name, r.Spec.Train.LR),
+		Dataset: r.Dataset.Name, Spec: r.Spec.Clone(), Created: time.Now(), State: protocol.StateRunning}
+	run.Progress.Epochs = r.Spec.Train.Epochs
+	r.Runs = append(r.Runs, run)
+	r.Current = run
+	r.Message = ""
+	c := protocol.NewCommand(id, protocol.CmdStart)
+	c.Spec = r.Spec
+	r.Host.Send(c)
+	r.Tab = "Run"
+}
+
+// Control sends pause, resume, step or stop to the current run.
+func (r *Root) Control(cmd string) {
+	if r.Current == nil {
+		return
+	}
+	r.Host.Send(protocol.NewCommand(r.Current.ID, cmd))
+}
+
+// Running reports whether the current run trains or is paused.
+func (r *Root) Running() bool {
+	return r.Current != nil && (r.Current.State == protocol.StateRunning || r.Current.State == protocol.StatePaused)
+}
+
+// Paused reports whether the current run is paused.
+func (r *Root) Paused() bool { return r.Current != nil && r.Current.State == protocol.StatePaused }
+
+// ShowRun makes a stored run the current one.
+func (r *Root) ShowRun(id string) {
+	if run := r.run(id); run != nil {
+		r.Current = run
+		r.Tab = "Run"
+	}
+}
+
+// ToggleOverlay adds a run to the overlay chart or removes it.
+func (r *Root) ToggleOverlay(id string) { r.Overlay[id] = !r.Overlay[id] }
+
+// DeleteRun forgets a run.
+func (r *Root) DeleteRun(id string) {
+	for i, run := range r.Runs {
+		if run.ID == id && run.State == protocol.StateDone {
+			r.Runs = append(r.Runs[:i], r.Runs[i+1:]...)
+			r.Host.DeleteRun(id)
+			delete(r.Overlay, id)
+			if r.Current == run {
+				r.Current = nil
+			}
+			return
+		}
+	}
+}
+
+// DownloadWeights offers a run's weights as safetensors.
+func (r *Root) DownloadWeights(id string) {
+	r.Host.LoadWeights(id, func(b []byte) {
+		if b == nil {
+			r.Message = "this run has no stored weights"
+			return
+		}
+		r.Host.Download(id+".safetensors", "application/octet-stream", b)
+	})
+}
+
+// Layers shows the model's layers with their shapes and sizes.
+type LayerRow struct {
+	Index  int
+	Layer  spec.Layer
+	Shape  string
+	Params int
+}
+
+// LayerRows describes every layer of the model as shape inference sees it.
+func (r *Root) LayerRows() []LayerRow {
+	infos, _ := r.Spec.Model.Shapes()
+	rows := make([]LayerRow, len(r.Spec.Model.Layers))
+	for i, l := range r.Spec.Model.Layers {
+		rows[i] = LayerRow{Index: i, Layer: l, Shape: "?"}
+		if i < len(infos) && infos[i].Shape != nil {
+			rows[i].Shape = shapeText(infos[i].Shape)
+			rows[i].Params = infos[i].Params
+		}
+	}
+	return rows
+}
+
+// TotalParams counts the model's trainable parameters.
+func (r *Root) TotalParams() int {
+	n, _ := r.Spec.Model.ParamCount()
+	return n
+}
+
+func shapeText(s []int) string {
+	parts := make([]string, len(s))
+	for i, v := range s {
+		parts[i] = strconv.Itoa(v)
+	}
+	return strings.Join(parts, "×")
+}
+
+// LayerField is the path of a layer's field.
+func LayerField(i int, field string) string { return fmt.Sprintf("model.layers[%d].%s", i, field) }
+
+// LayerFields lists the editable fields of a layer type.
+func LayerFields(typ string) []string {
+	switch typ {
+	case spec.Conv2D:
+		return []string{"filters", "kernel", "stride", "padding"}
+	case spec.DepthwiseConv2D:
+		return []string{"multiplier", "kernel", "stride", "padding"}
+	case spec.MaxPool, spec.AvgPool:
+		return []string{"kernel", "stride"}
+	case spec.Dense:
+		return []string{"units"}
+	case spec.Dropout:
+		return []string{"rate"}
+	case spec.LeakyReLU, spec.ELU:
+		return []string{"alpha"}
+	}
+	return nil
+}
+
+// LayerValue is a layer field's value as text.
+func LayerValue(l spec.Layer, field string) string {
+	switch field {
+	case "filters":
+		return intText(l.Filters)
+	case "multiplier":
+		return intText(l.Multiplier)
+	case "kernel":
+		return intText(l.Kernel)
+	case "stride":
+		return intText(l.Stride)
+	case "units":
+		return intText(l.Units)
+	case "padding":
+		return l.Padding.String()
+	case "rate":
+		return FormatFloat(l.Rate)
+	case "alpha":
+		return FormatFloat(l.Alpha)
+	}
+	return ""
+}
+
+func intText(v int) string {
+	if v == 0 {
+		return ""
+	}
+	return strconv.Itoa(v)
+}
+
+// FormatFloat writes a setting compactly.
+func FormatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// AddLayer inserts a layer of a type before the final dense layer.
+func (r *Root) AddLayer(e vugu.DOMEvent) {
+	typ := e.PropString("target", "value")
+	if typ == "" {
+		return
+	}
+	l := spec.Layer{Type: typ}
+	switch typ {
+	case spec.Conv2D:
+		l.Filters, l.Kernel, l.Padding = 16, 3, spec.Padding{Mode: spec.PadSame}
+	case spec.DepthwiseConv2D:
+		l.Kernel = 3
+	case spec.MaxPool, spec.AvgPool:
+		l.Kernel = 2
+	case spec.Dense:
+		l.Units = 64
+	case spec.Dropout:
+		l.Rate = 0.25
+	}
+	s := r.Spec.Clone()
+	layers := s.Model.Layers
+	at := max(0, len(layers)-1)
+	s.Model.Layers = append(layers[:at:at], append([]spec.Layer{l}, layers[at:]...)...)
+	for i := range s.Model.Layers {
+		// New layers get names from Expand; keep the others'.
+		if i == at {
+			s.Model.Layers[i].Name = uniqueName(s.Model.Layers, typ)
+		}
+	}
+	r.Spec = s
+	r.validate()
+}
+
+func uniqueName(layers []spec.Layer, typ string) string {
+	base := strings.ReplaceAll(typ, "_", "")
+	for n := 1; ; n++ {
+		name := fmt.Sprintf("%s_%d", base, n)
+		taken := false
+		for _, l := range layers {
+			taken = taken || l.Name == name
+		}
+		if !taken {
+			return name
+		}
+	}
+}
+
+// RemoveLayer deletes layer i.
+func (r *Root) RemoveLayer(i int) {
+	s := r.Spec.Clone()
+	if i < 0 || i >= len(s.Model.Layers) {
+		return
+	}
+	s.Model.Layers = append(s.Model.Layers[:i], s.Model.Layers[i+1:]...)
+	r.Spec = s
+	r.validate()
+}
+
+// MoveLayer swaps layer i with its neighbour by (−1 up, +1 down).
+func (r *Root) MoveLayer(i, by int) {
+	s := r.Spec.Clone()
+	j := i + by
+	if i < 0 || j < 0 || i >= len(s.Model.Layers) || j >= len(s.Model.Layers) {
+		return
+	}
+	s.Model.Layers[i], s.Model.Layers[j] = s.Model.Layers[j], s.Model.Layers[i]
+	r.Spec = s
+	r.validate()
+}
+
+// Augmentation lists the transforms the page offers, with the unit of
+// their strength.
+var Augmentation = []struct{ Field, Label, Strength string }{
+	{"flip_horizontal", "Flip horizontally", ""},
+	{"flip_vertical", "Flip vertically", ""},
+	{"crop", "Random crop", "pixels of padding"},
+	{"shift", "Shift", "fraction of the size"},
+	{"rotation", "Rotation", "degrees"},
+	{"zoom", "Zoom", "± fraction"},
+	{"brightness", "Brightness", "± fraction of 255"},
+	{"contrast", "Contrast", "± factor"},
+	{"saturation", "Saturation", "± factor (colour)"},
+	{"hue", "Hue", "± fraction of 180°"},
+	{"cutout", "Cutout", "fraction of the size"},
+}
+
+// StrengthMax is the slider range of a transform's strength.
+func StrengthMax(field string) string {
+	switch field {
+	case "crop":
+		return "8"
+	case "rotation":
+		return "45"
+	}
+	return "1"
+}
+
+// Transform is a transform's current setting.
+func (r *Root) Transform(field string) spec.Transform {
+	a := r.Spec.Data.Augment
+	switch field {
+	case "flip_horizontal":
+		return a.FlipHorizontal
+	case "flip_vertical":
+		return a.FlipVertical
+	case "crop":
+		return a.Crop
+	case "shift":
+		return a.Shift
+	case "rotation":
+		return a.Rotation
+	case "zoom":
+		return a.Zoom
+	case "brightness":
+		return a.Brightness
+	case "contrast":
+		return a.Contrast
+	case "saturation":
+		return a.Saturation
+	case "hue":
+		return a.Hue
+	case "cutout":
+		return a.Cutout
+	}
+	return spec.Transform{}
+}
+
+// SampleURLs and PreviewURLs are the images of the grids.
+func (r *Root) SampleURLs() []string  { return r.sampleURLs }
+func (r *Root) PreviewURLs() []string { return r.previewURLs }
+
+// ClassName names class k of the loaded dataset.
+func (r *Root) ClassName(k int) string {
+	if r.Dataset != nil {
+		return className(r.Dataset.Classes, k)
+	}
+	return strconv.Itoa(k)
+}
+
+// ClassBars is the class-count chart of the dataset.
+func (r *Root) ClassBars() string {
+	d := r.Dataset
+	if d == nil {
+		return ""
+	}
+	bars := make([]Bar, len(d.ClassCounts))
+	for i, n := range d.ClassCounts {
+		bars[i] = Bar{className(d.Classes, i), float64(n)}
+	}
+	return BarChart("training images per class", bars, 360, false, func(v float64) string { return strconv.Itoa(int(v)) })
+}
+
+// LRPlot charts the planned learning rate.
+func (r *Root) LRPlot() string {
+	pts := r.Host.LRCurve(r.Spec.Train, 200)
+	return LineChart{Title: "learning rate over the planned epochs", XLabel: "epoch", Width: 420, Height: 180, LogY: true,
+		Series: []Series{{Points: pts}}}.SVG()
+}
+
+// Progress texts of the current run.
+func (r *Root) ProgressPercent() string {
+	if r.Current == nil {
+		return "0"
+	}
+	return fmt.Sprintf("%.1f", 100*r.Current.Progress.Fraction())
+}
+
+// ProgressText says where the current run is.
+func (r *Root) ProgressText() string {
+	run := r.Current
+	if run == nil {
+		return ""
+	}
+	p := run.Progress
+	s := fmt.Sprintf("epoch %d/%d · step %d/%d", max(p.Epoch, 1), p.Epochs, p.Step, p.Epochs*p.StepsPerEpoch)
+	if p.ImagesPerSecond > 0 {
+		s += fmt.Sprintf(" · %.0f img/s", p.ImagesPerSecond)
+	}
+	if run.State == protocol.StateRunning && p.ETA > 0 {
+		s += " · ETA " + duration(p.ETA)
+	}
+	if run.State == protocol.StatePaused {
+		s += " · paused"
+	}
+	return s
+}
+
+func duration(sec float64) string {
+	d := time.Duration(sec * float64(time.Second)).Round(time.Second)
+	return d.String()
+}
+
+// Step is the current run's step count (the e2e tests read it).
+func (r *Root) Step() int {
+	if r.Current == nil {
+		return 0
+	}
+	return r.Current.Progress.Step
+}
+
+// ResultText summarizes the current run's end.
+func (r *Root) ResultText() string {
+	run := r.Current
+	if run == nil || run.Result == nil {
+		return ""
+	}
+	e := run.Result
+	s := fmt.Sprintf("stopped: %s after %d epochs", e.Stopped, e.Epochs)
+	if finite(e.TestAccuracy) {
+		s += fmt.Sprintf(" · test accuracy %.2f%%", 100*e.TestAccuracy)
+	}
+	if e.Reason != "" {
+		s += " · " + e.Reason
+	}
+	return s
+}
+
+// LossChart and AccuracyChart plot the current run, and the runs
+// overlaid when any are ticked.
+func (r *Root) LossChart() string {
+	return LineChart{Title: "loss (log scale)", XLabel: "epoch", Width: 460, Height: 220, LogY: true, Series: r.series(func(run *Run) (step []Point, train, val []Point) {
+		return run.StepLoss, epochPoints(run, func(e protocol.Event) float64 { return e.TrainLoss }), epochPoints(run, func(e protocol.Event) float64 { return e.ValLoss })
+	})}.SVG()
+}
+
+func (r *Root) AccuracyChart() string {
+	return LineChart{Title: "accuracy", XLabel: "epoch", Width: 460, Height: 220, YMin: 0, YMax: 1, Series: r.series(func(run *Run) (step []Point, train, val []Point) {
+		return run.StepAccuracy, epochPoints(run, func(e protocol.Event) float64 { return e.TrainAccuracy }), epochPoints(run, func(e protocol.Event) float64 { return e.ValAccuracy })
+	})}.SVG()
+}
+
+// LRChart plots the rate the current run trained at.
+func (r *Root) LRChart() string {
+	var pts []Point
+	if r.Current != nil {
+		pts = r.Current.StepLR
+	}
+	return LineChart{Title: "learning rate", XLabel: "epoch", Width: 460, Height: 160, LogY: true, Series: []Series{{Name: "lr", Points: pts}}}.SVG()
+}
+
+func epochPoints(run *Run, f func(protocol.Event) float64) []Point {
+	pts := make([]Point, 0, len(run.Epochs))
+	for _, e := range run.Epochs {
+		pts = append(pts, Point{float64(e.Epoch), f(e)})
+	}
+	return pts
+}
+
+// series builds the lines: the current run's step curve and its epoch
+// train and validation curves, or, with runs ticked for overlay, the
+// train (solid) and validation (dashed) curves of each of them.
+func (r *Root) series(get func(*Run) (step, train, val []Point)) []Series {
+	var overlay []*Run
+	for _, run := range r.Runs {
+		if r.Overlay[run.ID] {
+			overlay = append(overlay, run)
+		}
+	}
+	if len(overlay) == 0 {
+		if r.Current == nil {
+			return nil
+		}
+		step, train, val := get(r.Current)
+		return []Series{
+			{Name: "train (steps)", Color: "#93c5fd", Points: step},
+			{Name: "train", Color: Palette[0], Points: train},
+			{Name: "validation", Color: Palette[1], Points: val},
+		}
+	}
+	var out []Series
+	for i, run := range overlay {
+		_, train, val := get(run)
+		c := Palette[i%len(Palette)]
+		out = append(out, Series{Name: fmt.Sprintf("#%d train", r.index(run)), Color: c, Points: train},
+			Series{Name: "val", Color: c, Dashed: true, Points: val})
+	}
+	return out
+}
+
+func (r *Root) index(run *Run) int {
+	for i, x := range r.Runs {
+		if x == run {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// LastEpoch is the current run's latest epoch event.
+func (r *Root) LastEpoch() *protocol.Event {
+	if r.Current == nil || len(r.Current.Epochs) == 0 {
+		return nil
+	}
+	return &r.Current.Epochs[len(r.Current.Epochs)-1]
+}
+
+// Confusion is the heatmap of the latest validation confusion matrix (the
+// test one once the run has ended).
+func (r *Root) Confusion() string {
+	e := r.LastEpoch()
+	if r.Current != nil && r.Current.Result != nil && r.Current.Result.Confusion != nil {
+		e = r.Current.Result
+	}
+	if e == nil {
+		return `<p class="muted">after the first epoch</p>`
+	}
+	return Heatmap(e.Confusion, r.classes(), 340)
+}
+
+func (r *Root) classes() []string {
+	if r.Current != nil && r.Current.Start != nil {
+		return r.Current.Start.Classes
+	}
+	if r.Dataset != nil {
+		return r.Dataset.Classes
+	}
+	return nil
+}
+
+// PerClass charts per-class accuracy.
+func (r *Root) PerClass() string {
+	e := r.LastEpoch()
+	if e == nil {
+		return ""
+	}
+	bars := make([]Bar, len(e.PerClassAccuracy))
+	for i, v := range e.PerClassAccuracy {
+		bars[i] = Bar{className(r.classes(), i), v}
+	}
+	return BarChart("validation accuracy per class", bars, 340, false, func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) })
+}
+
+// GradNorms and DeadReLUs chart the layer statistics of the last epoch.
+func (r *Root) GradNorms() string {
+	e := r.LastEpoch()
+	if e == nil {
+		return ""
+	}
+	var bars []Bar
+	for _, l := range e.Layers {
+		if l.WeightNorm > 0 {
+			bars = append(bars, Bar{l.Name, l.GradNorm})
+		}
+	}
+	return BarChart("gradient norm per layer (log scale)", bars, 340, true, func(v float64) string { return fmt.Sprintf("%.2g", v) })
+}
+
+func (r *Root) DeadReLUs() string {
+	e := r.LastEpoch()
+	if e == nil {
+		return ""
+	}
+	var bars []Bar
+	for _, l := range e.Layers {
+		if strings.Contains(l.Type, "relu") {
+			bars = append(bars, Bar{l.Name, l.DeadFraction})
+		}
+	}
+	if len(bars) == 0 {
+		return ""
+	}
+	return BarChart("dead units per ReLU layer", bars, 340, false, func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) })
+}
+
+// WrongURLs, FilterURLs are the current run's galleries.
+func (r *Root) WrongURLs() []string {
+	if r.Current == nil {
+		return nil
+	}
+	return r.Current.wrongURLs
+}
+
+func (r *Root) FilterURLs() []string {
+	if r.Current == nil {
+		return nil
+	}
+	return r.Current.filterURLs
+}
+
+// WrongCaption labels a misclassified image.
+func (r *Root) WrongCaption(i int) string {
+	w := r.Current.Wrong
+	if w == nil || i >= len(w.Labels) || i >= len(w.Predicted) {
+		return ""
+	}
+	return fmt.Sprintf("true %s, predicted %s", className(r.classes(), w.Labels[i]), className(r.classes(), w.Predicted[i]))
+}
+
+// RunSummary is a line of the runs list.
+func RunSummary(run *Run) string {
+	s := run.State
+	if run.Result != nil {
+		s = run.Result.Stopped
+		if finite(run.Result.TestAccuracy) {
+			s += fmt.Sprintf(", test %.1f%%", 100*run.Result.TestAccuracy)
+		}
+	}
+	if n := len(run.Epochs); n > 0 {
+		if v := run.Epochs[n-1].ValAccuracy; finite(v) {
+			s += fmt.Sprintf(", val %.1f%% after %d epochs", 100*v, n)
+		}
+	}
+	return s
+}
+
+// InputStats describes the dataset's pixels.
+func (r *Root) InputStats() string {
+	d := r.Dataset
+	if d == nil {
+		return ""
+	}
+	var parts []string
+	for c := range d.Mean {
+		parts = append(parts, fmt.Sprintf("mean %.1f, std %.1f", d.Mean[c], d.Std[c]))
+	}
+	return fmt.Sprintf("pixels 0–255; channel %s; %.1f MB in the worker", strings.Join(parts, " | "), float64(d.Bytes)/1e6)
+}
+
+// Percent writes a fraction as a percentage, "–" when not measured.
+func Percent(v float64) string {
+	if !finite(v) || math.IsNaN(v) {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f%%", 100*v)
+}

@@ -1,0 +1,294 @@
+//go:build js && wasm
+
+// Command app is the page: the vugu components of package ui, rendered
+// into index.html, with a training worker (assets/worker.js) beside them.
+// This file is the glue to the browser: the worker, IndexedDB, files and
+// the URL.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	sjs "syscall/js"
+
+	"github.com/hack-pad/safejs"
+	"github.com/vugu/vugu"
+	"github.com/vugu/vugu/domrender"
+
+	"plateau/protocol"
+	"plateau/spec"
+	"plateau/train"
+	"plateau/ui"
+	"plateau/wasm/bridge"
+)
+
+func main() {
+	renderer, err := domrender.New("#vugu_mount_point")
+	if err != nil {
+		panic(err)
+	}
+	defer renderer.Release()
+	buildEnv, err := vugu.NewBuildEnv(renderer.EventEnv())
+	if err != nil {
+		panic(err)
+	}
+	env := renderer.EventEnv()
+	h := &host{env: env, dbOK: make(chan struct{})}
+	root := ui.NewRoot(h)
+	root.Env = env
+	h.root = root
+	if err := h.startWorker(); err != nil {
+		root.Message = "the training worker could not start: " + err.Error()
+	}
+	if search, err := location().Get("search"); err == nil {
+		if s, err := search.String(); err == nil {
+			if q, err := url.ParseQuery(strings.TrimPrefix(s, "?")); err == nil {
+				root.PreferDataset = q.Get("dataset")
+			}
+		}
+	}
+	h.listenForDrops()
+	go h.openStore()
+	go h.loadDatasets()
+	if hash, err := location().Get("hash"); err == nil {
+		if s, err := hash.String(); err == nil && s != "" {
+			root.ImportHash(s)
+		}
+	}
+	for ok := true; ok; ok = renderer.EventWait() {
+		if err := renderer.Render(buildEnv.RunBuild(root)); err != nil {
+			fmt.Println("render:", err)
+		}
+	}
+}
+
+func location() safejs.Value {
+	l, _ := bridge.Global().Get("location")
+	return l
+}
+
+// host implements ui.Host in the browser.
+type host struct {
+	env    vugu.EventEnv
+	root   *ui.Root
+	worker safejs.Value
+	db     safejs.Value
+	dbErr  error
+	dbOK   chan struct{}
+}
+
+// update changes the page's state from another goroutine and renders.
+func (h *host) update(f func()) {
+	h.env.Lock()
+	defer h.env.UnlockRender()
+	f()
+}
+
+func (h *host) startWorker() error {
+	ctor, err := bridge.Global().Get("Worker")
+	if err != nil {
+		return err
+	}
+	w, err := ctor.New("assets/worker.js")
+	if err != nil {
+		return err
+	}
+	h.worker = w
+	return bridge.Listen(w, func(text, bin []byte, err error) {
+		var m protocol.Message
+		if err == nil {
+			m, err = protocol.UnframeMessage(text, bin)
+		}
+		go h.update(func() {
+			if err != nil {
+				h.root.Message = err.Error()
+				return
+			}
+			h.root.Apply(m)
+		})
+	})
+}
+
+func (h *host) Send(c protocol.Command) {
+	text, bin, err := protocol.Frame(&c)
+	if err == nil {
+		err = bridge.Post(h.worker, text, bin)
+	}
+	if err != nil {
+		h.root.Message = "sending to the worker: " + err.Error()
+	}
+}
+
+func (h *host) loadDatasets() {
+	resp, err := http.Get(protocol.DatasetsPath)
+	var list []protocol.Listing
+	if err == nil {
+		defer resp.Body.Close()
+		b, rerr := io.ReadAll(resp.Body)
+		if rerr == nil {
+			err = json.Unmarshal(b, &list)
+		} else {
+			err = rerr
+		}
+	}
+	h.update(func() {
+		if err != nil {
+			h.root.Message = "the server's datasets could not be listed (" + err.Error() + "); drop a dataset file instead"
+			return
+		}
+		h.root.SetDatasets(list)
+	})
+}
+
+// readFile reads a File object's bytes.
+func readFile(file safejs.Value, done func(name string, b []byte, err error)) {
+	nameV, _ := file.Get("name")
+	name, _ := nameV.String()
+	p, err := file.Call("arrayBuffer")
+	if err != nil {
+		done(name, nil, err)
+		return
+	}
+	v, err := await(p)
+	if err != nil {
+		done(name, nil, err)
+		return
+	}
+	u8, _ := bridge.Global().Get("Uint8Array")
+	arr, err := u8.New(v)
+	if err != nil {
+		done(name, nil, err)
+		return
+	}
+	n, _ := arr.Length()
+	b := make([]byte, n)
+	safejs.CopyBytesToGo(b, arr)
+	done(name, b, nil)
+}
+
+// await waits for a promise; call it off the event loop's goroutine.
+func await(p safejs.Value) (safejs.Value, error) {
+	type result struct {
+		v   safejs.Value
+		err error
+	}
+	ch := make(chan result, 1)
+	var ok, fail safejs.Func
+	ok, _ = safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		ch <- result{v: args[0]}
+		return nil
+	})
+	fail, _ = safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		msg := "failed"
+		if len(args) > 0 {
+			if s, err := args[0].Call("toString"); err == nil {
+				msg, _ = s.String()
+			}
+		}
+		ch <- result{err: errors.New(msg)}
+		return nil
+	})
+	defer ok.Release()
+	defer fail.Release()
+	if _, err := p.Call("then", ok.Value(), fail.Value()); err != nil {
+		return safejs.Undefined(), err
+	}
+	r := <-ch
+	return r.v, r.err
+}
+
+func (h *host) ReadFile(e vugu.DOMEvent, done func(name string, b []byte, err error)) {
+	target := safejs.Safe(sjs.Value(e.JSEventTarget()))
+	files, err := target.Get("files")
+	if err != nil {
+		done("", nil, err)
+		return
+	}
+	if n, _ := files.Length(); n == 0 {
+		return
+	}
+	file, _ := files.Index(0)
+	// Let the same file be chosen again.
+	target.Set("value", "")
+	go readFile(file, func(name string, b []byte, err error) {
+		h.update(func() { done(name, b, err) })
+	})
+}
+
+// listenForDrops lets a dataset file be dropped anywhere on the page.
+func (h *host) listenForDrops() {
+	doc, _ := bridge.Global().Get("document")
+	over, _ := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		args[0].Call("preventDefault")
+		return nil
+	})
+	drop, _ := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		ev := args[0]
+		ev.Call("preventDefault")
+		dt, err := ev.Get("dataTransfer")
+		if err != nil {
+			return nil
+		}
+		files, err := dt.Get("files")
+		if err != nil {
+			return nil
+		}
+		if n, _ := files.Length(); n == 0 {
+			return nil
+		}
+		file, _ := files.Index(0)
+		go readFile(file, func(name string, b []byte, err error) {
+			h.update(func() { h.root.LoadBytes(name, b, err) })
+		})
+		return nil
+	})
+	doc.Call("addEventListener", "dragover", over.Value())
+	doc.Call("addEventListener", "drop", drop.Value())
+}
+
+func (h *host) SetHash(hash string) {
+	hist, err := bridge.Global().Get("history")
+	if err != nil {
+		return
+	}
+	hist.Call("replaceState", safejs.Null(), "", "#"+hash)
+}
+
+func (h *host) Download(filename, mime string, b []byte) {
+	g := bridge.Global()
+	u8, _ := g.Get("Uint8Array")
+	arr, _ := u8.New(len(b))
+	safejs.CopyBytesToJS(arr, b)
+	blobCtor, _ := g.Get("Blob")
+	parts, _ := g.Get("Array")
+	list, _ := parts.New()
+	list.Call("push", arr)
+	opts, _ := safejs.ValueOf(map[string]any{"type": mime})
+	blob, err := blobCtor.New(list, opts)
+	if err != nil {
+		return
+	}
+	urlAPI, _ := g.Get("URL")
+	url, _ := urlAPI.Call("createObjectURL", blob)
+	doc, _ := g.Get("document")
+	a, _ := doc.Call("createElement", "a")
+	a.Set("href", url)
+	a.Set("download", filename)
+	a.Call("click")
+	urlAPI.Call("revokeObjectURL", url)
+}
+
+func (h *host) LRCurve(t spec.Train, points int) []ui.Point {
+	epochs := max(t.Epochs, 1)
+	pts := make([]ui.Point, points+1)
+	for i := range pts {
+		e := float64(epochs) * float64(i) / float64(points)
+		pts[i] = ui.Point{X: e, Y: train.LR(t.Schedule, t.LR, e, epochs)}
+	}
+	return pts
+}

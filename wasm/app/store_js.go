@@ -1,0 +1,186 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"errors"
+
+	"github.com/hack-pad/safejs"
+
+	"plateau/wasm/bridge"
+)
+
+// The page keeps its runs in IndexedDB: run records as JSON text in
+// "runs", their weights as bytes in "weights", both keyed by run id.
+const (
+	dbName       = "plateau"
+	dbVersion    = 1
+	runsStore    = "runs"
+	weightsStore = "weights"
+)
+
+// request waits for an IndexedDB request to succeed or fail.
+func request(req safejs.Value) (safejs.Value, error) {
+	type result struct {
+		v   safejs.Value
+		err error
+	}
+	ch := make(chan result, 1)
+	ok, _ := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		v, _ := req.Get("result")
+		ch <- result{v: v}
+		return nil
+	})
+	fail, _ := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		msg := "IndexedDB request failed"
+		if e, err := req.Get("error"); err == nil && !e.IsNull() {
+			if s, err := e.Call("toString"); err == nil {
+				msg, _ = s.String()
+			}
+		}
+		ch <- result{err: errors.New(msg)}
+		return nil
+	})
+	defer ok.Release()
+	defer fail.Release()
+	req.Set("onsuccess", ok.Value())
+	req.Set("onerror", fail.Value())
+	r := <-ch
+	return r.v, r.err
+}
+
+// openStore opens the database and restores the runs it holds. Until it
+// has opened, the other methods wait.
+func (h *host) openStore() {
+	h.dbErr = h.open()
+	close(h.dbOK)
+	if h.dbErr != nil {
+		h.update(func() { h.root.Message = "runs will not be saved: " + h.dbErr.Error() })
+		return
+	}
+	records, err := h.all(runsStore)
+	h.update(func() {
+		if err != nil {
+			h.root.Message = "the saved runs could not be read: " + err.Error()
+			return
+		}
+		h.root.Restore(records)
+	})
+}
+
+func (h *host) open() error {
+	idb, err := bridge.Global().Get("indexedDB")
+	if err != nil || idb.IsUndefined() {
+		return errors.New("this browser has no IndexedDB; runs will not survive a reload")
+	}
+	req, err := idb.Call("open", dbName, dbVersion)
+	if err != nil {
+		return err
+	}
+	upgrade, _ := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		db, _ := req.Get("result")
+		db.Call("createObjectStore", runsStore)
+		db.Call("createObjectStore", weightsStore)
+		return nil
+	})
+	defer upgrade.Release()
+	req.Set("onupgradeneeded", upgrade.Value())
+	db, err := request(req)
+	if err != nil {
+		return err
+	}
+	h.db = db
+	return nil
+}
+
+func (h *host) objectStore(name, mode string) (safejs.Value, error) {
+	<-h.dbOK
+	if h.dbErr != nil {
+		return safejs.Undefined(), h.dbErr
+	}
+	tx, err := h.db.Call("transaction", name, mode)
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	return tx.Call("objectStore", name)
+}
+
+func (h *host) all(name string) ([][]byte, error) {
+	st, err := h.objectStore(name, "readonly")
+	if err != nil {
+		return nil, err
+	}
+	req, err := st.Call("getAll")
+	if err != nil {
+		return nil, err
+	}
+	v, err := request(req)
+	if err != nil {
+		return nil, err
+	}
+	n, _ := v.Length()
+	out := make([][]byte, 0, n)
+	for i := range n {
+		x, _ := v.Index(i)
+		if s, err := x.String(); err == nil {
+			out = append(out, []byte(s))
+		}
+	}
+	return out, nil
+}
+
+func (h *host) put(store, id string, value any) {
+	go func() {
+		st, err := h.objectStore(store, "readwrite")
+		if err != nil {
+			return
+		}
+		req, err := st.Call("put", value, id)
+		if err == nil {
+			_, err = request(req)
+		}
+		if err != nil {
+			h.update(func() { h.root.Message = "saving the run failed: " + err.Error() })
+		}
+	}()
+}
+
+func (h *host) SaveRun(id string, record []byte) { h.put(runsStore, id, string(record)) }
+
+func (h *host) SaveWeights(id string, weights []byte) {
+	u8, _ := bridge.Global().Get("Uint8Array")
+	arr, err := u8.New(len(weights))
+	if err != nil {
+		return
+	}
+	safejs.CopyBytesToJS(arr, weights)
+	h.put(weightsStore, id, arr)
+}
+
+func (h *host) DeleteRun(id string) {
+	go func() {
+		for _, name := range []string{runsStore, weightsStore} {
+			if st, err := h.objectStore(name, "readwrite"); err == nil {
+				if req, err := st.Call("delete", id); err == nil {
+					request(req)
+				}
+			}
+		}
+	}()
+}
+
+func (h *host) LoadWeights(id string, done func([]byte)) {
+	go func() {
+		var b []byte
+		if st, err := h.objectStore(weightsStore, "readonly"); err == nil {
+			if req, err := st.Call("get", id); err == nil {
+				if v, err := request(req); err == nil && !v.IsUndefined() && !v.IsNull() {
+					n, _ := v.Length()
+					b = make([]byte, n)
+					safejs.CopyBytesToGo(b, v)
+				}
+			}
+		}
+		h.update(func() { done(b) })
+	}()
+}

@@ -1,0 +1,565 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"plateau/data"
+	"plateau/nn"
+	"plateau/protocol"
+	"plateau/spec"
+	"plateau/train"
+)
+
+// Timing of a run in the worker.
+const (
+	// yieldEvery is how long training runs before it lets the event loop
+	// deliver the page's commands: pause and stop act within it.
+	yieldEvery = 25 * time.Millisecond
+	// progressEvery bounds the progress messages (protocol.ProgressPerSecond).
+	progressEvery = time.Second / protocol.ProgressPerSecond
+	// stepEventEvery bounds the step events forwarded to the page.
+	stepEventEvery = 100 * time.Millisecond
+	// samplesPerClass and maxSamples size the sample grid.
+	samplesPerClass = 4
+	maxSamples      = 40
+	// maxMisclassified images are sent after each epoch, found among the
+	// first maxInspected validation images.
+	maxMisclassified = 16
+	maxInspected     = 2000
+	// maxDownload bounds a dataset fetched from the server.
+	maxDownload = 1 << 30
+)
+
+// Session is one worker: a loaded dataset and at most one run. Handle is
+// called for every command, on the thread that receives them; it returns
+// at once and the work happens on goroutines, which post what they find
+// through post.
+type Session struct {
+	post func(protocol.Message)
+	// yield lets the host's event loop run (nil where goroutines are
+	// preemptive, as in tests on the host).
+	yield func()
+	// httpClient fetches datasets by URL.
+	httpClient *http.Client
+
+	mu        sync.Mutex
+	dataset   *data.Dataset
+	samples   *protocol.Images
+	run       *activeRun
+	result    *train.Result
+	resultRun string
+}
+
+// activeRun is the run in progress. Its fields are guarded by Session.mu.
+type activeRun struct {
+	id      string
+	cancel  context.CancelFunc
+	paused  bool
+	steps   int           // steps allowed while paused (the step command)
+	wake    chan struct{} // closed and replaced to wake a paused run
+	lrScale float64
+	baseLR  float64
+}
+
+// NewSession returns a session that posts its messages with post and
+// yields to the host's event loop with yield.
+func NewSession(post func(protocol.Message), yield func()) *Session {
+	return &Session{post: post, yield: yield, httpClient: http.DefaultClient}
+}
+
+// Handle acts on one command.
+func (s *Session) Handle(c protocol.Command) {
+	if err := c.Check(); err != nil {
+		s.post(protocol.ErrorMessage(c.Run, err))
+		return
+	}
+	switch c.Cmd {
+	case protocol.CmdLoad:
+		go s.load(c)
+	case protocol.CmdSpec:
+		go func() {
+			if _, err := s.prepareSpec(c.Spec); err != nil {
+				s.post(protocol.ErrorMessage(c.Run, err))
+				return
+			}
+			s.post(protocol.NewMessage(c.Run, protocol.KindSpecOK))
+		}()
+	case protocol.CmdStart:
+		s.start(c)
+	case protocol.CmdPause, protocol.CmdResume, protocol.CmdStep, protocol.CmdStop, protocol.CmdSetLR:
+		s.control(c)
+	case protocol.CmdAugment:
+		go s.preview(c)
+	case protocol.CmdExport:
+		go s.export(c)
+	}
+}
+
+func (s *Session) load(c protocol.Command) {
+	if c.Dataset == nil {
+		s.post(protocol.ErrorMessage(c.Run, errors.New("load needs a dataset: a URL or a file")))
+		return
+	}
+	name := c.Dataset.Name
+	b := c.Bytes
+	if c.Dataset.URL != "" {
+		var err error
+		if b, err = s.fetch(c.Dataset.URL); err != nil {
+			s.post(protocol.ErrorMessage(c.Run, fmt.Errorf("loading %s: %v", name, err)))
+			return
+		}
+	}
+	if len(b) == 0 {
+		s.post(protocol.ErrorMessage(c.Run, fmt.Errorf("%s is empty: drop the dataset archive itself (a zip of class folders, the IDX files in a zip or tar, or cifar-10-binary.tar.gz)", name)))
+		return
+	}
+	d, err := data.Decode(datasetLabel(name), bytes.NewReader(b), int64(len(b)), data.LoadOptions{})
+	if err != nil {
+		s.post(protocol.ErrorMessage(c.Run, fmt.Errorf("%v; the page keeps the dataset it had", err)))
+		return
+	}
+	samples := sampleImages(d)
+	s.mu.Lock()
+	s.dataset, s.samples = d, samples
+	s.mu.Unlock()
+	m := protocol.NewMessage(c.Run, protocol.KindDataset)
+	m.Dataset = summarize(d)
+	s.post(m)
+	m = protocol.NewMessage(c.Run, protocol.KindSamples)
+	m.Images = samples
+	s.post(m)
+}
+
+// datasetLabel names a dataset after its file, without archive extensions.
+func datasetLabel(name string) string {
+	for _, ext := range []string{".tar.gz", ".tgz", ".tar", ".zip"} {
+		name = strings.TrimSuffix(name, ext)
+	}
+	return name
+}
+
+func (s *Session) fetch(url string) ([]byte, error) {
+	resp, err := s.httpClient.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return nil, fmt.Errorf("%s: %s %s", url, resp.Status, strings.TrimSpace(string(msg)))
+	}
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 && resp.ContentLength < maxDownload {
+		buf.Grow(int(resp.ContentLength))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, maxDownload+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > maxDownload {
+		return nil, fmt.Errorf("%s is larger than %d bytes", url, maxDownload)
+	}
+	return buf.Bytes(), nil
+}
+
+func summarize(d *data.Dataset) *protocol.Dataset {
+	size := d.H * d.W * d.C
+	mean, std := make([]float64, d.C), make([]float64, d.C)
+	n := min(d.Train.Len(), 10000)
+	for c := range d.C {
+		var sum, sq float64
+		for i := c; i < n*size; i += d.C {
+			v := float64(d.Train.Images[i])
+			sum += v
+			sq += v * v
+		}
+		count := float64(n * d.H * d.W)
+		if count > 0 {
+			mean[c] = sum / count
+			std[c] = math.Sqrt(max(0, sq/count-mean[c]*mean[c]))
+		}
+	}
+	return &protocol.Dataset{
+		Name: d.Name, Classes: d.Classes, Shape: []int{d.H, d.W, d.C},
+		TrainSize: d.Train.Len(), TestSize: d.Test.Len(),
+		ClassCounts: data.ClassCounts(d.Train, len(d.Classes)),
+		Mean:        mean, Std: std, Source: d.Source, Notes: d.Notes,
+		Bytes: int64(len(d.Train.Images) + len(d.Test.Images)),
+	}
+}
+
+// sampleImages picks up to samplesPerClass training images of each class,
+// in class order.
+func sampleImages(d *data.Dataset) *protocol.Images {
+	size := d.H * d.W * d.C
+	per := make([]int, len(d.Classes))
+	im := &protocol.Images{H: d.H, W: d.W, C: d.C}
+	want := min(maxSamples, samplesPerClass*len(d.Classes))
+	for i := 0; i < d.Train.Len() && im.N < want; i++ {
+		k := int(d.Train.Labels[i])
+		if per[k] >= samplesPerClass {
+			continue
+		}
+		per[k]++
+		im.N++
+		im.Labels = append(im.Labels, k)
+		im.Pixels = append(im.Pixels, d.Train.Images[i*size:(i+1)*size]...)
+	}
+	// Sort by class so the grid reads as rows of classes.
+	order := make([]int, im.N)
+	for i := range order {
+		order[i] = i
+	}
+	sorted := &protocol.Images{N: im.N, H: d.H, W: d.W, C: d.C, Pixels: make([]byte, len(im.Pixels))}
+	n := 0
+	for k := range d.Classes {
+		for i := range im.N {
+			if im.Labels[i] == k {
+				copy(sorted.Pixels[n*size:], im.Pixels[i*size:(i+1)*size])
+				sorted.Labels = append(sorted.Labels, k)
+				n++
+			}
+		}
+	}
+	return sorted
+}
+
+// prepareSpec expands and checks a spec against the loaded dataset.
+func (s *Session) prepareSpec(in *spec.Spec) (*spec.Spec, error) {
+	if in == nil {
+		return nil, errors.New("no spec given")
+	}
+	s.mu.Lock()
+	d := s.dataset
+	s.mu.Unlock()
+	sp := in.Clone()
+	if err := sp.Validate(); err != nil {
+		return nil, err
+	}
+	sp.Expand()
+	if d != nil {
+		if m := sp.Model; len(m.Input) == 3 && (m.Input[0] != d.H || m.Input[1] != d.W || m.Input[2] != d.C) {
+			return nil, &spec.FieldError{Path: "model.input", Message: fmt.Sprintf("the model takes %v but %s images are [%d %d %d]: pick a preset again or set model.input", m.Input, d.Name, d.H, d.W, d.C)}
+		}
+		if sp.Model.Classes != len(d.Classes) {
+			return nil, &spec.FieldError{Path: "model.classes", Message: fmt.Sprintf("the model has %d classes but %s has %d", sp.Model.Classes, d.Name, len(d.Classes))}
+		}
+	}
+	return sp, nil
+}
+
+func (s *Session) start(c protocol.Command) {
+	s.mu.Lock()
+	d, busy := s.dataset, s.run != nil
+	s.mu.Unlock()
+	if busy {
+		s.post(protocol.ErrorMessage(c.Run, errors.New("a run is already training in this worker: stop it first")))
+		return
+	}
+	if d == nil {
+		s.post(protocol.ErrorMessage(c.Run, errors.New("no dataset is loaded: pick one first")))
+		return
+	}
+	sp, err := s.prepareSpec(c.Spec)
+	if err != nil {
+		s.post(protocol.ErrorMessage(c.Run, err))
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &activeRun{id: c.Run, cancel: cancel, wake: make(chan struct{}), lrScale: 1, baseLR: sp.Train.LR}
+	s.mu.Lock()
+	s.run = r
+	s.mu.Unlock()
+	go s.train(ctx, r, sp, d)
+}
+
+func (s *Session) state(run, state string) {
+	m := protocol.NewMessage(run, protocol.KindState)
+	m.State = state
+	s.post(m)
+}
+
+func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *data.Dataset) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.post(protocol.ErrorMessage(r.id, fmt.Errorf("the run failed: %v", p)))
+		}
+		s.mu.Lock()
+		s.run = nil
+		s.mu.Unlock()
+		r.cancel()
+		s.state(r.id, protocol.StateDone)
+	}()
+	s.state(r.id, protocol.StateRunning)
+	splits := train.Prepare(d, sp.Data, sp.Train.Seed)
+	p := protocol.Progress{Epochs: sp.Train.Epochs, Epoch: 1}
+	start := time.Now()
+	lastYield, lastProgress, lastStep := start, start, time.Time{}
+	// BeforeStep runs once per step and once more when an epoch's batches
+	// run out, so the steps done are counted from its calls per epoch.
+	epochBase, calls := 0, 0
+	pausedFor := time.Duration(0)
+	sendProgress := func() {
+		m := protocol.NewMessage(r.id, protocol.KindProgress)
+		p.Seconds = time.Since(start).Seconds()
+		training := p.Seconds - pausedFor.Seconds()
+		if training > 0 {
+			p.ImagesPerSecond = float64(p.Step*sp.Train.BatchSize) / training
+		}
+		left := sp.Train.Epochs*p.StepsPerEpoch - p.Step
+		if p.Step > 0 {
+			p.ETA = float64(left) * training / float64(p.Step)
+		}
+		pp := p
+		m.Progress = &pp
+		s.post(m)
+	}
+	cfg := train.Config{
+		Spec: sp, Dataset: d, Splits: &splits,
+		Emit: func(e train.Event) {
+			switch e.Event {
+			case train.EventStart:
+				p.StepsPerEpoch = e.StepsPerEpoch
+			case train.EventStep:
+				p.LR = e.LR
+				if time.Since(lastStep) < stepEventEvery {
+					return
+				}
+				lastStep = time.Now()
+			case train.EventEpoch:
+				p.Epoch, p.EpochStep, p.Step = min(e.Epoch+1, p.Epochs), 0, e.Step
+				epochBase, calls = e.Step, 0
+			}
+			b, err := json.Marshal(e)
+			if err != nil {
+				return
+			}
+			m := protocol.NewMessage(r.id, protocol.KindEvent)
+			m.Event = b
+			s.post(m)
+		},
+		BeforeStep: func() {
+			now := time.Now()
+			calls++
+			p.EpochStep = max(0, calls-1)
+			p.Step = epochBase + p.EpochStep
+			if now.Sub(lastProgress) >= progressEvery {
+				lastProgress = now
+				sendProgress()
+			}
+			if s.yield != nil && now.Sub(lastYield) >= yieldEvery {
+				s.yield()
+				lastYield = time.Now()
+			}
+			pauseStart := time.Now()
+			s.waitWhilePaused(ctx, r, sendProgress)
+			if waited := time.Since(pauseStart); waited > 10*time.Millisecond {
+				pausedFor += waited
+			}
+		},
+		LRScale: func() float64 {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return r.lrScale
+		},
+		Inspect: func(net *nn.Network, norm *data.Normalizer) {
+			s.inspect(r.id, p.Epoch-1, net, norm, splits.Val, d)
+		},
+	}
+	res, err := train.Run(ctx, cfg)
+	if err != nil {
+		s.post(protocol.ErrorMessage(r.id, err))
+		return
+	}
+	sendProgress()
+	s.mu.Lock()
+	s.result, s.resultRun = res, r.id
+	s.mu.Unlock()
+}
+
+// waitWhilePaused blocks a paused run until it is resumed, stopped or
+// allowed one step.
+func (s *Session) waitWhilePaused(ctx context.Context, r *activeRun, progress func()) {
+	for {
+		s.mu.Lock()
+		if !r.paused || ctx.Err() != nil {
+			s.mu.Unlock()
+			return
+		}
+		if r.steps > 0 {
+			r.steps--
+			s.mu.Unlock()
+			progress()
+			return
+		}
+		wake := r.wake
+		s.mu.Unlock()
+		progress()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+		}
+	}
+}
+
+func (s *Session) control(c protocol.Command) {
+	s.mu.Lock()
+	r := s.run
+	if r == nil || r.id != c.Run {
+		s.mu.Unlock()
+		if c.Cmd != protocol.CmdStop {
+			s.post(protocol.ErrorMessage(c.Run, fmt.Errorf("%s: no run %q is training", c.Cmd, c.Run)))
+		}
+		return
+	}
+	state := ""
+	switch c.Cmd {
+	case protocol.CmdPause:
+		r.paused, state = true, protocol.StatePaused
+	case protocol.CmdResume:
+		r.paused, state = false, protocol.StateRunning
+	case protocol.CmdStep:
+		r.paused = true
+		r.steps++
+	case protocol.CmdStop:
+		r.cancel()
+	case protocol.CmdSetLR:
+		if !(c.LR > 0) || r.baseLR <= 0 {
+			s.mu.Unlock()
+			s.post(protocol.ErrorMessage(c.Run, &spec.FieldError{Path: "train.lr", Message: fmt.Sprintf("learning rate %g must be positive", c.LR)}))
+			return
+		}
+		r.lrScale = c.LR / r.baseLR
+	}
+	close(r.wake)
+	r.wake = make(chan struct{})
+	s.mu.Unlock()
+	if state != "" {
+		s.state(c.Run, state)
+	}
+}
+
+// preview augments the sample images with the command's spec.
+func (s *Session) preview(c protocol.Command) {
+	s.mu.Lock()
+	d, samples := s.dataset, s.samples
+	s.mu.Unlock()
+	if d == nil || samples == nil {
+		s.post(protocol.ErrorMessage(c.Run, errors.New("no dataset is loaded: pick one first")))
+		return
+	}
+	var a spec.Augment
+	if c.Spec != nil {
+		a = c.Spec.Data.Augment
+	}
+	aug, err := data.NewAugmenter(a, d.H, d.W, d.C)
+	if err != nil {
+		s.post(protocol.ErrorMessage(c.Run, err))
+		return
+	}
+	out := &protocol.Images{N: samples.N, H: samples.H, W: samples.W, C: samples.C,
+		Labels: samples.Labels, Pixels: make([]byte, len(samples.Pixels))}
+	size := d.H * d.W * d.C
+	rng := rand.New(rand.NewPCG(uint64(c.Seed), 0x9e3779b97f4a7c15))
+	for i := range samples.N {
+		aug.Apply(out.Pixels[i*size:(i+1)*size], samples.Pixels[i*size:(i+1)*size], rng)
+	}
+	m := protocol.NewMessage(c.Run, protocol.KindPreview)
+	m.Images = out
+	s.post(m)
+}
+
+func (s *Session) export(c protocol.Command) {
+	s.mu.Lock()
+	res, id := s.result, s.resultRun
+	s.mu.Unlock()
+	if res == nil || id != c.Run {
+		s.post(protocol.ErrorMessage(c.Run, fmt.Errorf("run %q has no weights in this worker: train it first", c.Run)))
+		return
+	}
+	var buf bytes.Buffer
+	if err := res.Network.Save(&buf); err != nil {
+		s.post(protocol.ErrorMessage(c.Run, err))
+		return
+	}
+	m := protocol.NewMessage(c.Run, protocol.KindWeights)
+	m.Bytes = buf.Bytes()
+	s.post(m)
+}
+
+// inspect posts the validation images the network gets wrong and the
+// first convolution's filters.
+func (s *Session) inspect(run string, epoch int, net *nn.Network, norm *data.Normalizer, val data.Split, d *data.Dataset) {
+	size := d.H * d.W * d.C
+	batch := net.MaxBatch()
+	classes := net.Classes()
+	x := make([]float32, batch*size)
+	wrong := &protocol.Images{H: d.H, W: d.W, C: d.C, Epoch: epoch}
+	n := min(val.Len(), maxInspected)
+	for i := 0; i < n && wrong.N < maxMisclassified; i += batch {
+		b := min(batch, n-i)
+		norm.Apply(x[:b*size], val.Images[i*size:(i+b)*size])
+		logits := net.Forward(x[:b*size], b, false)
+		for j := range b {
+			p := train.Argmax(logits[j*classes : (j+1)*classes])
+			if y := int(val.Labels[i+j]); p != y && wrong.N < maxMisclassified {
+				wrong.N++
+				wrong.Labels = append(wrong.Labels, y)
+				wrong.Predicted = append(wrong.Predicted, p)
+				wrong.Pixels = append(wrong.Pixels, val.Images[(i+j)*size:(i+j+1)*size]...)
+			}
+		}
+	}
+	m := protocol.NewMessage(run, protocol.KindMisclassified)
+	m.Images = wrong
+	s.post(m)
+	if f := filters(net, epoch); f != nil {
+		m := protocol.NewMessage(run, protocol.KindFilters)
+		m.Images = f
+		s.post(m)
+	}
+}
+
+// filters renders the first convolution's kernels (KH,KW,C,OC) as OC
+// images of KH×KW×C, each scaled to 0–255 over its own range; kernels of
+// other than 1 or 3 input channels show their first channel.
+func filters(net *nn.Network, epoch int) *protocol.Images {
+	for _, p := range net.Params() {
+		if !strings.HasSuffix(p.Name, "/kernel") || len(p.Shape) != 4 {
+			continue
+		}
+		kh, kw, c, oc := p.Shape[0], p.Shape[1], p.Shape[2], p.Shape[3]
+		outC := c
+		if c != 1 && c != 3 {
+			outC = 1
+		}
+		im := &protocol.Images{N: oc, H: kh, W: kw, C: outC, Epoch: epoch, Pixels: make([]byte, oc*kh*kw*outC)}
+		for o := range oc {
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for i := range kh * kw * c {
+				v := float64(p.Value[i*oc+o])
+				lo, hi = min(lo, v), max(hi, v)
+			}
+			scale := 255 / max(hi-lo, 1e-12)
+			for pix := range kh * kw {
+				for ch := range outC {
+					v := float64(p.Value[(pix*c+ch)*oc+o])
+					im.Pixels[(o*kh*kw+pix)*outC+ch] = uint8(math.Round((v - lo) * scale))
+				}
+			}
+		}
+		return im
+	}
+	return nil
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"plateau/protocol"
+	"plateau/spec"
+)
+
+// collector gathers a session's messages.
+type collector struct{ ch chan protocol.Message }
+
+func newSession(t *testing.T) (*Session, *collector) {
+	c := &collector{ch: make(chan protocol.Message, 10000)}
+	return NewSession(func(m protocol.Message) { c.ch <- m }, nil), c
+}
+
+// next waits for the next message of one of the kinds, skipping others.
+func (c *collector) next(t *testing.T, kinds ...string) protocol.Message {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case m := <-c.ch:
+			for _, k := range kinds {
+				if m.Kind == k {
+					return m
+				}
+			}
+			if m.Kind == protocol.KindError {
+				t.Fatalf("error message: %s", m.Error)
+			}
+		case <-timeout:
+			t.Fatalf("no %v message", kinds)
+		}
+	}
+}
+
+func loadShapes(t *testing.T, s *Session, c *collector) *protocol.Dataset {
+	b, err := os.ReadFile("../../data/testdata/shapes.zip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := protocol.NewCommand("r1", protocol.CmdLoad)
+	cmd.Dataset = &protocol.DatasetRef{Name: "shapes.zip"}
+	cmd.Bytes = b
+	s.Handle(cmd)
+	d := c.next(t, protocol.KindDataset).Dataset
+	samples := c.next(t, protocol.KindSamples).Images
+	if samples.N == 0 || len(samples.Pixels) != samples.N*samples.H*samples.W*samples.C {
+		t.Fatalf("samples %+v", samples)
+	}
+	return d
+}
+
+func shapesSpec(d *protocol.Dataset, epochs int) *spec.Spec {
+	s := spec.Default()
+	s.Model = spec.Model{Input: d.Shape, Classes: len(d.Classes), Layers: []spec.Layer{
+		{Type: spec.Conv2D, Filters: 2, Kernel: 3, Activation: spec.ReLU},
+		{Type: spec.Flatten},
+		{Type: spec.Dense},
+	}}
+	s.Train.Epochs, s.Train.BatchSize, s.Train.LogEvery = epochs, 1, 1
+	s.Data.Validation = 0.3
+	return s
+}
+
+func TestLoadAndPreview(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	if d.Name != "shapes" || len(d.Classes) == 0 || d.TrainSize == 0 {
+		t.Fatalf("dataset %+v", d)
+	}
+	cmd := protocol.NewCommand("r1", protocol.CmdAugment)
+	cmd.Spec = spec.Default()
+	cmd.Spec.Data.Augment.FlipHorizontal = spec.Transform{P: 1}
+	s.Handle(cmd)
+	if p := c.next(t, protocol.KindPreview).Images; p.N == 0 {
+		t.Errorf("empty preview")
+	}
+}
+
+func TestBadFileKeepsTheSession(t *testing.T) {
+	s, c := newSession(t)
+	cmd := protocol.NewCommand("r1", protocol.CmdLoad)
+	cmd.Dataset = &protocol.DatasetRef{Name: "broken.zip"}
+	cmd.Bytes = []byte("PK\x03\x04 this is not a zip")
+	s.Handle(cmd)
+	m := c.next(t, protocol.KindError)
+	if !strings.Contains(m.Error, "broken") {
+		t.Errorf("error %q does not name the file", m.Error)
+	}
+	loadShapes(t, s, c)
+}
+
+func TestInvalidSpecNamesTheField(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	sp := shapesSpec(d, 1)
+	sp.Model.Layers[0].Kernel = -1
+	cmd := protocol.NewCommand("r1", protocol.CmdStart)
+	cmd.Spec = sp
+	s.Handle(cmd)
+	m := c.next(t, protocol.KindError)
+	if m.Field != "model.layers[0].kernel" {
+		t.Errorf("field %q, error %q", m.Field, m.Error)
+	}
+}
+
+func TestPauseResumeStop(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	cmd := protocol.NewCommand("r2", protocol.CmdStart)
+	cmd.Spec = shapesSpec(d, 100000)
+	s.Handle(cmd)
+	c.next(t, protocol.KindProgress)
+	s.Handle(protocol.NewCommand("r2", protocol.CmdPause))
+	if m := c.next(t, protocol.KindState); m.State != protocol.StatePaused {
+		t.Fatalf("state %q", m.State)
+	}
+	first := c.next(t, protocol.KindProgress).Progress.Step
+	time.Sleep(100 * time.Millisecond)
+	s.Handle(protocol.NewCommand("r2", protocol.CmdStep))
+	stepped := c.next(t, protocol.KindProgress).Progress.Step
+	if stepped < first || stepped > first+1 {
+		t.Errorf("paused at step %d, after one step %d", first, stepped)
+	}
+	set := protocol.NewCommand("r2", protocol.CmdSetLR)
+	set.LR = 1e-4
+	s.Handle(set)
+	s.Handle(protocol.NewCommand("r2", protocol.CmdResume))
+	if m := c.next(t, protocol.KindState); m.State != protocol.StateRunning {
+		t.Fatalf("state %q", m.State)
+	}
+	for {
+		m := c.next(t, protocol.KindProgress, protocol.KindEvent)
+		if m.Kind == protocol.KindProgress && m.Progress.Step > stepped+2 {
+			break
+		}
+	}
+	s.Handle(protocol.NewCommand("r2", protocol.CmdStop))
+	for {
+		m := c.next(t, protocol.KindEvent)
+		e, err := m.DecodeEvent()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Event == protocol.EventStep && e.LR != 1e-4 {
+			t.Errorf("step %d lr %g after set_lr 1e-4", e.Step, e.LR)
+		}
+		if e.Event == protocol.EventResult {
+			if e.Stopped != protocol.StoppedCanceled {
+				t.Errorf("stopped %q", e.Stopped)
+			}
+			break
+		}
+	}
+	if m := c.next(t, protocol.KindState); m.State != protocol.StateDone {
+		t.Fatalf("state %q", m.State)
+	}
+	s.Handle(protocol.NewCommand("r2", protocol.CmdExport))
+	if w := c.next(t, protocol.KindWeights); len(w.Bytes) == 0 {
+		t.Error("no weights")
+	}
+}
