@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -316,7 +315,7 @@ func TestScreenshots(t *testing.T) {
 	ctx := p.tab(t)
 	shoot := func(name string) {
 		time.Sleep(500 * time.Millisecond)
-		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -339,5 +338,4 @@ func TestScreenshots(t *testing.T) {
 	click(t, ctx, "#start")
 	waitFor(t, ctx, `document.querySelector("#run-result").textContent.includes("completed")`, "the run to finish")
 	shoot("run.png")
-	_ = runtime.NumCPU
 }
