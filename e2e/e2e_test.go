@@ -198,7 +198,7 @@ func waitFor(t *testing.T, ctx context.Context, cond, what string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(` + cond + `)`))
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+cond+`)`))
 		if err == nil && ok {
 			return
 		}
