@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"math"
 
 	"plateau/train"
 )
@@ -11,13 +12,15 @@ import (
 // everything.
 //
 // Evidence: the start event's class_counts (imbalance_ratio = largest /
-// smallest), the last epoch's validation recall of the smallest and the
-// largest class, and from the confusion matrix the share of predictions
-// that go to the majority class against its share of the examples.
+// smallest), the last epoch's validation recall of the weakest rare class
+// (one with a third of the largest class's examples or fewer) and the mean
+// recall of the common classes, and from the confusion matrix the share of
+// predictions that go to the majority class against its share of the
+// examples.
 //
-// Thresholds: needs an imbalance ratio ≥ 3. Fires when the smallest
-// class's recall is below 0.6 × the largest class's, or the majority class
-// receives 1.3 × its share of the predictions. Confidence 0.5 + 0.35 ×
+// Thresholds: needs an imbalance ratio ≥ 3. Fires when the weakest rare
+// class's recall is below 0.6 × the common classes' mean, or the majority
+// class receives 1.3 × its share of the predictions. Confidence 0.5 + 0.35 ×
 // ramp(recall gap, 0.2, 0.7); 0.93 for a collapse (over 90% of the
 // predictions on a class that holds under 80% of the examples). With
 // data.balance already set, the confidence is multiplied by 0.6.
@@ -45,13 +48,34 @@ func checkClassImbalance(t *Telemetry) *train.Diagnosis {
 	if ratio < 3 {
 		return nil
 	}
-	ev := map[string]float64{"imbalance_ratio": ratio, "smallest_class": float64(small), "largest_class": float64(large)}
+	ev := map[string]float64{"imbalance_ratio": ratio, "largest_class": float64(large)}
 	last := t.last()
 	if last == nil || len(last.PerClassAccuracy) != len(counts) || len(last.Confusion) != len(counts) {
 		return nil
 	}
-	rs, rl := last.PerClassAccuracy[small], last.PerClassAccuracy[large]
-	ev["smallest_class_recall"], ev["largest_class_recall"] = rs, rl
+	// The rare classes (a third of the largest count or fewer) against the
+	// common ones: the weakest rare class's recall against the mean recall
+	// of the common classes.
+	worst, common, commonN := math.Inf(1), 0.0, 0
+	for k, c := range counts {
+		r := last.PerClassAccuracy[k]
+		if !finite(r) {
+			continue
+		}
+		if 3*c <= counts[large] {
+			if r < worst {
+				worst, small = r, k
+			}
+		} else {
+			common += r
+			commonN++
+		}
+	}
+	if commonN == 0 || math.IsInf(worst, 1) {
+		return nil
+	}
+	rs, rl := worst, common/float64(commonN)
+	ev["rare_class"], ev["rare_class_recall"], ev["common_class_recall"] = float64(small), rs, rl
 	total, predicted, actual := 0, 0, 0
 	for i, row := range last.Confusion {
 		for j, c := range row {
@@ -83,7 +107,7 @@ func checkClassImbalance(t *Telemetry) *train.Diagnosis {
 		conf *= 0.6
 		advice = fmt.Sprintf("data.balance is already %s: try the other remedy, a longer run, or more examples of class %d", b, small)
 	}
-	advice += fmt.Sprintf("; class %d has %d training examples against %d of class %d, so judge the run by per-class recall, not accuracy",
-		small, counts[small], counts[large], large)
+	advice += fmt.Sprintf("; class %d has %d training examples against %d of class %d and %.0f%% recall against %.0f%%, so judge the run by per-class recall, not accuracy",
+		small, counts[small], counts[large], large, 100*rs, 100*rl)
 	return &train.Diagnosis{Confidence: conf, Evidence: ev, Advice: advice}
 }

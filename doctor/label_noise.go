@@ -21,7 +21,8 @@ import (
 // more than 0.1 above validation accuracy (noisy validation labels cap
 // both alike; a wider gap is overfitting) and no collapse onto one class
 // (class_imbalance); confidence 0.25 + 0.35 × ramp(confident_share,
-// 0.55, 0.85) + 0.3 × ramp(confident_wrong, 0.1, 0.2), halved at a high constant rate (relative_lr ≥ 5), where the
+// 0.55, 0.85) + 0.3 × ramp(confident_wrong, 0.1, 0.2), × 0.7 with
+// augmentation on (the mistakes are counted on augmented images), halved at a high constant rate (relative_lr ≥ 5), where the
 // network's confidence jumps from batch to batch.
 //
 // Advice: inspect the most confidently misclassified training images and
@@ -55,6 +56,11 @@ func checkLabelNoise(t *Telemetry) *train.Diagnosis {
 		return nil
 	}
 	conf := 0.25 + 0.35*ramp(share, 0.55, 0.85) + 0.3*ramp(cw, 0.1, 0.2)
+	if augmentOn(t.Spec.Data.Augment) {
+		// Training accuracy is measured on augmented images: some of the
+		// confident mistakes are the augmentation's, not the labels'.
+		conf *= 0.7
+	}
 	if t.relativeLR() >= 5 && t.constantSchedule() {
 		// At a high constant rate the network jumps between confident
 		// answers, so its confident mistakes say less about the labels.
