@@ -91,8 +91,9 @@ func withDropout(rate float64) func(*spec.Spec) {
 }
 
 // deepNet replaces the model with depth 3×3 conv layers of 16 filters,
-// max pooling after every depth/3 of them (at most three times), global
-// average pooling and the output layer.
+// max pooling after every depth/3 of them (at most three times), and the
+// output layer on the flattened features (global average pooling would
+// leave a shallow stack no way to tell where a pattern is).
 func deepNet(depth int, batchNorm bool) func(*spec.Spec) {
 	return func(s *spec.Spec) {
 		var layers []spec.Layer
@@ -108,7 +109,7 @@ func deepNet(depth int, batchNorm bool) func(*spec.Spec) {
 				pools++
 			}
 		}
-		layers = append(layers, spec.Layer{Type: spec.GlobalAvgPool}, spec.Layer{Type: spec.Dense, Units: s.Model.Classes})
+		layers = append(layers, spec.Layer{Type: spec.Flatten}, spec.Layer{Type: spec.Dense, Units: s.Model.Classes})
 		s.Model.Layers = layers
 	}
 }
