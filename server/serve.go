@@ -36,6 +36,9 @@ func serveCommand(args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	dataDir := fs.String("data", "", "data folder holding <name>/<official files> and other datasets (default $PLATEAU_DATA)")
 	root := fs.String("root", ".", "folder holding index.html and assets/")
+	backend := fs.String("backend", "auto", "where jobs train: auto, native, or xla[:PLUGIN_PATH] (see README)")
+	token := fs.String("token", "", "token the jobs API requires (Authorization: Bearer T or ?token=T); required when -addr is not a loopback address")
+	jobsDir := fs.String("jobs", "", "folder keeping the jobs (default <data folder>/.plateau-jobs)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -48,13 +51,21 @@ func serveCommand(args []string, stdout, stderr io.Writer) error {
 	if _, err := os.Stat(filepath.Join(*root, "assets", "app.wasm")); err != nil {
 		fmt.Fprintf(stderr, "warning: %s is missing; build it with make wasm\n", filepath.Join(*root, "assets", "app.wasm"))
 	}
+	if *token == "" && !isLoopback(*addr) {
+		return usagef("-addr %s is reachable from other machines: give -token to protect the jobs API", *addr)
+	}
 	srv := newPageServer(*root, *dataDir)
+	jobs, err := startJobs(*backend, *jobsDir, srv.dataDir, *token, stderr)
+	if err != nil {
+		return err
+	}
+	defer jobs.Close()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "serving the page on http://%s (datasets from %s)\n", displayAddr(ln.Addr().String()), srv.dataDir)
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "serving the page on http://%s (datasets from %s; jobs train on %s)\n", displayAddr(ln.Addr().String()), srv.dataDir, jobs.trainer.Name())
+	hs := &http.Server{Handler: withJobs(srv, jobs), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	go func() {
@@ -84,6 +95,7 @@ type pageServer struct {
 	root, dataDir string
 
 	mu      sync.Mutex
+	loading sync.Mutex              // one registry dataset read at a time, so visitors arriving together read it once
 	gzipped map[string]gzipEntry    // compressed assets by path
 	infos   map[string]registryInfo // registry datasets read so far
 }
@@ -227,6 +239,8 @@ type registryInfo struct {
 // info reads a registry dataset once, to learn where it lives and what it
 // holds; a dataset that is not there has an empty dir.
 func (s *pageServer) info(name string) registryInfo {
+	s.loading.Lock()
+	defer s.loading.Unlock()
 	s.mu.Lock()
 	info, ok := s.infos[name]
 	s.mu.Unlock()

@@ -1,0 +1,870 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"plateau/data"
+	"plateau/doctor"
+	"plateau/protocol"
+	"plateau/spec"
+	"plateau/train"
+)
+
+// The jobs API trains specs on the server, one job at a time, and streams
+// each job's events as server-sent events:
+//
+//	POST   /api/jobs               submit {"spec"|"preset", "dataset", ...}; 201 {"id"}
+//	GET    /api/jobs               every job, newest first
+//	GET    /api/jobs/{id}          one job's state
+//	GET    /api/jobs/{id}/events   its events, replayed from the start, then live
+//	DELETE /api/jobs/{id}          cancel it (queued or running)
+//	GET    /api/jobs/{id}/weights  its final weights as safetensors
+//
+// A job lives in a folder of the jobs directory: job.json (the request and
+// state), spec.json, events.jsonl (one event per line, exactly as
+// plateau train -json writes them) and weights.safetensors. A restarted
+// server reads them back: finished jobs stay, queued and interrupted ones
+// train again.
+
+// jobRequest is the body of POST /api/jobs: the command line's knobs.
+type jobRequest struct {
+	Spec       json.RawMessage   `json:"spec,omitempty"`
+	Preset     string            `json:"preset,omitempty"`
+	Dataset    string            `json:"dataset"`
+	Epochs     int               `json:"epochs,omitempty"`
+	TrainLimit int               `json:"train_limit,omitempty"`
+	TestLimit  int               `json:"test_limit,omitempty"`
+	Seed       *int64            `json:"seed,omitempty"`
+	Set        map[string]string `json:"set,omitempty"`
+}
+
+// UnmarshalJSON takes "set" values as strings or as JSON numbers and
+// booleans ({"train.lr": 0.01}), which Spec.Set reads from their text.
+func (r *jobRequest) UnmarshalJSON(b []byte) error {
+	type plain jobRequest
+	var raw struct {
+		plain
+		Set map[string]json.RawMessage `json:"set,omitempty"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return err
+	}
+	*r = jobRequest(raw.plain)
+	if raw.Set != nil {
+		r.Set = map[string]string{}
+		for k, v := range raw.Set {
+			var s string
+			if json.Unmarshal(v, &s) != nil {
+				s = string(v)
+			}
+			r.Set[k] = s
+		}
+	}
+	return nil
+}
+
+// Job states.
+const (
+	jobQueued   = "queued"
+	jobRunning  = "running"
+	jobDone     = "done"
+	jobFailed   = "failed"
+	jobCanceled = "canceled"
+)
+
+// jobStatus is what GET /api/jobs/{id} answers and job.json holds.
+type jobStatus struct {
+	ID       string       `json:"id"`
+	State    string       `json:"state"`
+	Backend  string       `json:"backend,omitempty"`
+	Note     string       `json:"note,omitempty"` // why the backend is what it is
+	Request  jobRequest   `json:"request"`
+	Dataset  string       `json:"dataset"`
+	Params   int          `json:"params"`
+	Created  time.Time    `json:"created"`
+	Started  *time.Time   `json:"started,omitempty"`
+	Finished *time.Time   `json:"finished,omitempty"`
+	Error    string       `json:"error,omitempty"`
+	Epoch    int          `json:"epoch,omitempty"`
+	Epochs   int          `json:"epochs"`
+	Result   *train.Event `json:"result,omitempty"`
+}
+
+// jobLimits bound what one job may ask for, so one request cannot take the
+// server's memory or its device for days.
+type jobLimits struct {
+	MaxParams      int // trainable parameters
+	MaxBatch       int
+	MaxEpochs      int
+	MaxImages      int // training plus test images after the limits
+	MaxQueue       int // queued jobs, not counting the running one
+	MaxRequestSize int64
+}
+
+var defaultJobLimits = jobLimits{
+	MaxParams:      50_000_000,
+	MaxBatch:       4096,
+	MaxEpochs:      500,
+	MaxImages:      2_000_000,
+	MaxQueue:       16,
+	MaxRequestSize: 1 << 20,
+}
+
+// trainer trains one prepared run; native and GoMLX trainers implement it.
+type trainer interface {
+	// Name is the backend as the job reports it: "native", "xla:cuda", ….
+	Name() string
+	Train(ctx context.Context, cfg train.Config) (*train.Result, error)
+}
+
+// nativeTrainer is the project's own kernels on all CPU cores.
+type nativeTrainer struct{}
+
+func (nativeTrainer) Name() string { return "native" }
+func (nativeTrainer) Train(ctx context.Context, cfg train.Config) (*train.Result, error) {
+	return train.Run(ctx, cfg)
+}
+
+// job is one job in memory: its status and its event lines.
+type job struct {
+	mu      sync.Mutex
+	status  jobStatus
+	spec    *spec.Spec
+	lines   [][]byte      // JSON events, without newline
+	changed chan struct{} // closed and replaced whenever lines or state change
+	cancel  context.CancelFunc
+}
+
+func (j *job) notifyLocked() {
+	close(j.changed)
+	j.changed = make(chan struct{})
+}
+
+func (j *job) finished() bool {
+	s := j.status.State
+	return s == jobDone || s == jobFailed || s == jobCanceled
+}
+
+// jobServer holds the jobs, the queue and the one worker that trains.
+type jobServer struct {
+	dir, dataDir string
+	token        string
+	limits       jobLimits
+	trainer      trainer
+	note         string // why this backend, for the jobs' status
+	heartbeat    time.Duration
+	logf         func(format string, args ...any)
+
+	mu    sync.Mutex
+	jobs  map[string]*job
+	queue []string
+	wake  chan struct{}
+
+	loadMu   sync.Mutex // one dataset load at a time
+	cacheKey string
+	cached   *data.Dataset
+
+	stop    context.CancelFunc
+	stopped chan struct{}
+}
+
+type jobServerOptions struct {
+	Dir, DataDir string
+	Token        string
+	Limits       jobLimits
+	Trainer      trainer
+	Note         string
+	Heartbeat    time.Duration
+	Logf         func(format string, args ...any)
+}
+
+// newJobServer reads the jobs folder, requeues unfinished jobs and starts
+// the worker. Close stops it.
+func newJobServer(o jobServerOptions) (*jobServer, error) {
+	if o.Dir == "" {
+		return nil, errors.New("no jobs folder")
+	}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	if o.Trainer == nil {
+		o.Trainer = nativeTrainer{}
+	}
+	if o.Limits == (jobLimits{}) {
+		o.Limits = defaultJobLimits
+	}
+	if o.Heartbeat == 0 {
+		o.Heartbeat = 15 * time.Second
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	if o.DataDir == "" {
+		o.DataDir = data.DefaultDataDir()
+	}
+	s := &jobServer{dir: o.Dir, dataDir: o.DataDir, token: o.Token, limits: o.Limits, trainer: o.Trainer,
+		note: o.Note, heartbeat: o.Heartbeat, logf: o.Logf, jobs: map[string]*job{}, wake: make(chan struct{}, 1),
+		stopped: make(chan struct{})}
+	if err := s.restore(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	go s.work(ctx)
+	return s, nil
+}
+
+// Close cancels the running job (it is requeued on the next start) and
+// stops the worker.
+func (s *jobServer) Close() {
+	s.stop()
+	<-s.stopped
+}
+
+// restore reads the jobs of an earlier server.
+func (s *jobServer) restore() error {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return err
+	}
+	var requeue []*job
+	for _, e := range entries {
+		if !e.IsDir() || !validJobID(e.Name()) {
+			continue
+		}
+		folder := filepath.Join(s.dir, e.Name())
+		b, err := os.ReadFile(filepath.Join(folder, "job.json"))
+		if err != nil {
+			continue
+		}
+		var st jobStatus
+		if err := json.Unmarshal(b, &st); err != nil || st.ID != e.Name() {
+			s.logf("jobs: skipping %s: unreadable job.json", folder)
+			continue
+		}
+		j := &job{status: st, changed: make(chan struct{})}
+		if sb, err := os.ReadFile(filepath.Join(folder, "spec.json")); err == nil {
+			j.spec, _ = spec.Parse(sb)
+		}
+		switch st.State {
+		case jobQueued, jobRunning:
+			if j.spec == nil {
+				j.status.State, j.status.Error = jobFailed, "spec.json is missing; submit the job again"
+				s.save(j)
+				break
+			}
+			// An interrupted run starts over: its events so far are dropped.
+			j.status.State, j.status.Started, j.status.Epoch, j.status.Result = jobQueued, nil, 0, nil
+			os.Remove(filepath.Join(folder, "events.jsonl"))
+			s.save(j)
+			requeue = append(requeue, j)
+		default:
+			j.lines = readLines(filepath.Join(folder, "events.jsonl"))
+		}
+		s.jobs[st.ID] = j
+	}
+	sort.Slice(requeue, func(a, b int) bool { return requeue[a].status.Created.Before(requeue[b].status.Created) })
+	for _, j := range requeue {
+		s.queue = append(s.queue, j.status.ID)
+	}
+	if len(requeue) > 0 {
+		s.logf("jobs: %d waiting job(s) requeued from %s", len(requeue), s.dir)
+	}
+	return nil
+}
+
+func readLines(name string) [][]byte {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var lines [][]byte
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		if len(bytes.TrimSpace(sc.Bytes())) > 0 {
+			lines = append(lines, bytes.Clone(sc.Bytes()))
+		}
+	}
+	return lines
+}
+
+var jobIDPattern = regexp.MustCompile(`^[0-9]{8}-[0-9]{6}-[0-9a-f]{8}$`)
+
+func validJobID(id string) bool { return jobIDPattern.MatchString(id) }
+
+func newJobID() string {
+	var b [4]byte
+	rand.Read(b[:])
+	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// save writes job.json atomically. The caller holds j.mu or owns j.
+func (s *jobServer) save(j *job) {
+	b, err := json.MarshalIndent(j.status, "", "  ")
+	if err != nil {
+		return
+	}
+	folder := filepath.Join(s.dir, j.status.ID)
+	tmp := filepath.Join(folder, "job.json.tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err == nil {
+		err = os.Rename(tmp, filepath.Join(folder, "job.json"))
+	}
+}
+
+// apiError is every 4xx and 5xx answer: what went wrong and what to change.
+type apiError struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+	Limit any    `json:"limit,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func fail(w http.ResponseWriter, code int, field, format string, args ...any) {
+	writeJSON(w, code, apiError{Error: fmt.Sprintf(format, args...), Field: field})
+}
+
+// ServeHTTP routes /api/jobs and below.
+func (s *jobServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="plateau"`)
+		fail(w, http.StatusUnauthorized, "", "this server needs its token: send Authorization: Bearer TOKEN or add ?token=TOKEN")
+		return
+	}
+	rest := strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/jobs"), "/")
+	if rest == "" {
+		switch r.Method {
+		case http.MethodPost:
+			s.submit(w, r)
+		case http.MethodGet, http.MethodHead:
+			s.list(w)
+		default:
+			fail(w, http.StatusMethodNotAllowed, "", "/api/jobs takes GET and POST")
+		}
+		return
+	}
+	id, what, _ := strings.Cut(rest, "/")
+	if !validJobID(id) {
+		fail(w, http.StatusNotFound, "", "no job %q", id)
+		return
+	}
+	s.mu.Lock()
+	j := s.jobs[id]
+	s.mu.Unlock()
+	if j == nil {
+		fail(w, http.StatusNotFound, "", "no job %q", id)
+		return
+	}
+	switch {
+	case what == "" && r.Method == http.MethodDelete:
+		s.cancel(w, j)
+	case what == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		j.mu.Lock()
+		st := j.status
+		j.mu.Unlock()
+		writeJSON(w, http.StatusOK, st)
+	case what == "events" && r.Method == http.MethodGet:
+		s.events(w, r, j)
+	case what == "weights" && r.Method == http.MethodGet:
+		s.weights(w, r, j)
+	default:
+		fail(w, http.StatusNotFound, "", "no route %s %s", r.Method, r.URL.Path)
+	}
+}
+
+func (s *jobServer) authorized(r *http.Request) bool {
+	if s.token == "" {
+		return true
+	}
+	got := r.URL.Query().Get("token")
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		got = strings.TrimPrefix(h, "Bearer ")
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) == 1
+}
+
+func (s *jobServer) list(w http.ResponseWriter) {
+	s.mu.Lock()
+	all := make([]*job, 0, len(s.jobs))
+	for _, j := range s.jobs {
+		all = append(all, j)
+	}
+	s.mu.Unlock()
+	out := make([]jobStatus, 0, len(all))
+	for _, j := range all {
+		j.mu.Lock()
+		st := j.status
+		j.mu.Unlock()
+		st.Request.Spec = nil // the list stays small; GET /api/jobs/{id} has it
+		out = append(out, st)
+	}
+	sort.Slice(out, func(a, b int) bool {
+		return out[a].Created.After(out[b].Created) || out[a].Created.Equal(out[b].Created) && out[a].ID > out[b].ID
+	})
+	writeJSON(w, http.StatusOK, out)
+}
+
+// requestError is a submission the server refuses, with its HTTP status.
+type requestError struct {
+	code  int
+	field string
+	msg   string
+	limit any
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+func badRequest(field, format string, args ...any) *requestError {
+	return &requestError{code: http.StatusBadRequest, field: field, msg: fmt.Sprintf(format, args...)}
+}
+
+func tooLarge(field string, limit any, format string, args ...any) *requestError {
+	return &requestError{code: http.StatusUnprocessableEntity, field: field, limit: limit, msg: fmt.Sprintf(format, args...)}
+}
+
+func (s *jobServer) submit(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, s.limits.MaxRequestSize+1))
+	if err != nil {
+		fail(w, http.StatusBadRequest, "", "reading the request: %v", err)
+		return
+	}
+	if int64(len(body)) > s.limits.MaxRequestSize {
+		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: fmt.Sprintf("the request is over %d bytes; send the spec without embedded data", s.limits.MaxRequestSize), Limit: s.limits.MaxRequestSize})
+		return
+	}
+	var req jobRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		fail(w, http.StatusBadRequest, "", "the request is not a job: %v; send {\"preset\": NAME} or {\"spec\": {...}} with \"dataset\"", err)
+		return
+	}
+	sp, params, dsName, rerr := s.prepare(req)
+	if rerr != nil {
+		writeJSON(w, rerr.code, apiError{Error: rerr.msg, Field: rerr.field, Limit: rerr.limit})
+		return
+	}
+
+	s.mu.Lock()
+	if len(s.queue) >= s.limits.MaxQueue {
+		n := len(s.queue)
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", "60")
+		writeJSON(w, http.StatusTooManyRequests, apiError{Error: fmt.Sprintf("the queue is full (%d jobs waiting); try again when one finishes, or cancel one", n), Limit: s.limits.MaxQueue})
+		return
+	}
+	id := newJobID()
+	for s.jobs[id] != nil {
+		id = newJobID()
+	}
+	j := &job{spec: sp, changed: make(chan struct{}), status: jobStatus{ID: id, State: jobQueued, Request: req,
+		Dataset: dsName, Params: params, Created: time.Now().UTC(), Epochs: sp.Train.Epochs}}
+	folder := filepath.Join(s.dir, id)
+	err = os.MkdirAll(folder, 0o755)
+	if err == nil {
+		var b []byte
+		b, err = json.MarshalIndent(sp, "", "  ")
+		if err == nil {
+			err = os.WriteFile(filepath.Join(folder, "spec.json"), append(b, '\n'), 0o644)
+		}
+	}
+	if err != nil {
+		s.mu.Unlock()
+		fail(w, http.StatusInternalServerError, "", "storing the job: %v", err)
+		return
+	}
+	s.save(j)
+	s.jobs[id] = j
+	s.queue = append(s.queue, id)
+	s.mu.Unlock()
+	s.poke()
+	s.logf("jobs: %s queued (%s on %s, %d parameters)", id, sp.Model.Name, dsName, params)
+	w.Header().Set("Location", "/api/jobs/"+id)
+	writeJSON(w, http.StatusCreated, map[string]string{"id": id})
+}
+
+// prepare turns a request into an expanded, validated spec within the
+// limits, reading the dataset to fit the model's input to it.
+func (s *jobServer) prepare(req jobRequest) (*spec.Spec, int, string, *requestError) {
+	var sp *spec.Spec
+	switch {
+	case len(req.Spec) > 0 && req.Preset != "":
+		return nil, 0, "", badRequest("preset", "give \"spec\" or \"preset\", not both")
+	case len(req.Spec) > 0:
+		var err error
+		if sp, err = spec.Parse(req.Spec); err != nil {
+			return nil, 0, "", badRequest("spec", "spec: %v", err)
+		}
+	default:
+		name := req.Preset
+		if name == "" {
+			name = spec.DefaultPreset(req.Dataset)
+		}
+		var err error
+		if sp, err = spec.Preset(name); err != nil {
+			return nil, 0, "", badRequest("preset", "%v; plateau presets lists them", err)
+		}
+	}
+	if req.Dataset != "" {
+		sp.Data.Dataset = req.Dataset
+	}
+	if sp.Data.Dataset == "" {
+		return nil, 0, "", badRequest("dataset", "\"dataset\" is required: mnist, fashion-mnist, cifar-10 or a name in the server's data folder")
+	}
+	for _, n := range []struct {
+		field string
+		v     int
+	}{{"epochs", req.Epochs}, {"train_limit", req.TrainLimit}, {"test_limit", req.TestLimit}} {
+		if n.v < 0 {
+			return nil, 0, "", badRequest(n.field, "%s must be positive, not %d", n.field, n.v)
+		}
+	}
+	if req.Epochs > 0 {
+		sp.Train.Epochs = req.Epochs
+	}
+	if req.TrainLimit > 0 {
+		sp.Data.TrainLimit = req.TrainLimit
+	}
+	if req.TestLimit > 0 {
+		sp.Data.TestLimit = req.TestLimit
+	}
+	if req.Seed != nil {
+		sp.Train.Seed = *req.Seed
+	}
+	keys := make([]string, 0, len(req.Set))
+	for k := range req.Set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := sp.Set(k, req.Set[k]); err != nil {
+			return nil, 0, "", badRequest("set."+k, "set %s: %v", k, err)
+		}
+	}
+	source, rerr := s.resolveDataset(sp.Data.Dataset)
+	if rerr != nil {
+		return nil, 0, "", rerr
+	}
+	sp.Expand()
+	l := s.limits
+	if sp.Train.Epochs > l.MaxEpochs {
+		return nil, 0, "", tooLarge("epochs", l.MaxEpochs, "%d epochs is over this server's limit of %d; ask for fewer epochs", sp.Train.Epochs, l.MaxEpochs)
+	}
+	if sp.Train.BatchSize > l.MaxBatch {
+		return nil, 0, "", tooLarge("train.batch_size", l.MaxBatch, "batch size %d is over this server's limit of %d; set train.batch_size to %d or less", sp.Train.BatchSize, l.MaxBatch, l.MaxBatch)
+	}
+	ds, err := s.loadDataset(source, sp.Data.TrainLimit, sp.Data.TestLimit)
+	if err != nil {
+		return nil, 0, "", badRequest("dataset", "dataset %s: %v", sp.Data.Dataset, err)
+	}
+	if n := ds.Train.Len() + ds.Test.Len(); n > l.MaxImages {
+		return nil, 0, "", tooLarge("train_limit", l.MaxImages, "dataset %s has %d images, over this server's limit of %d; set train_limit and test_limit", sp.Data.Dataset, n, l.MaxImages)
+	}
+	if len(req.Spec) > 0 {
+		if err := fitInput(sp, ds, "", "spec"); err != nil {
+			return nil, 0, "", badRequest("spec.model.input", "%v", err)
+		}
+	} else {
+		fitInput(sp, ds, sp.Model.Name, "")
+	}
+	sp.Expand()
+	if err := sp.Validate(); err != nil {
+		return nil, 0, "", badRequest("spec", "%v", err)
+	}
+	params, err := sp.Model.ParamCount()
+	if err != nil {
+		return nil, 0, "", badRequest("spec.model", "%v", err)
+	}
+	if params > l.MaxParams {
+		return nil, 0, "", tooLarge("spec.model", l.MaxParams, "the model has %d parameters, over this server's limit of %d; use fewer filters or units", params, l.MaxParams)
+	}
+	// The run reads the dataset from where it was found, never from a path
+	// the request named.
+	sp.Data.Dataset = source
+	return sp, params, ds.Name, nil
+}
+
+// resolveDataset maps a requested dataset to what data.Load reads: a
+// registry name as it is, or an entry of the data folder. Paths, and
+// names that lead out of the data folder, are refused.
+func (s *jobServer) resolveDataset(name string) (string, *requestError) {
+	for _, reg := range data.Names {
+		if strings.EqualFold(strings.NewReplacer("_", "-").Replace(name), reg) {
+			return reg, nil
+		}
+	}
+	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") || filepath.IsAbs(name) {
+		return "", &requestError{code: http.StatusBadRequest, field: "dataset",
+			msg: fmt.Sprintf("dataset %q is not a name in the server's data folder; give mnist, fashion-mnist, cifar-10 or one of the names GET %s lists", name, protocol.DatasetsPath)}
+	}
+	p := filepath.Join(s.dataDir, name)
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", &requestError{code: http.StatusNotFound, field: "dataset", msg: fmt.Sprintf("no dataset %q in the server's data folder", name)}
+	}
+	root, err := filepath.EvalSymlinks(s.dataDir)
+	if err != nil {
+		root = s.dataDir
+	}
+	if rel, err := filepath.Rel(root, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", &requestError{code: http.StatusBadRequest, field: "dataset", msg: fmt.Sprintf("dataset %q leads out of the server's data folder", name)}
+	}
+	return real, nil
+}
+
+// loadDataset reads a dataset, reusing the last one read: jobs on the same
+// data do not read it twice.
+func (s *jobServer) loadDataset(source string, trainLimit, testLimit int) (*data.Dataset, error) {
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	key := fmt.Sprintf("%s\x00%d\x00%d", source, trainLimit, testLimit)
+	if s.cacheKey == key {
+		return s.cached, nil
+	}
+	ds, err := data.Load(source, data.LoadOptions{DataDir: s.dataDir, TrainLimit: trainLimit, TestLimit: testLimit})
+	if err != nil {
+		return nil, err
+	}
+	s.cacheKey, s.cached = key, ds
+	return ds, nil
+}
+
+func (s *jobServer) cancel(w http.ResponseWriter, j *job) {
+	s.mu.Lock()
+	for i, id := range s.queue {
+		if id == j.status.ID {
+			s.queue = append(s.queue[:i], s.queue[i+1:]...)
+			break
+		}
+	}
+	s.mu.Unlock()
+	j.mu.Lock()
+	switch {
+	case j.status.State == jobQueued:
+		now := time.Now().UTC()
+		j.status.State, j.status.Finished = jobCanceled, &now
+		s.save(j)
+		j.notifyLocked()
+	case j.status.State == jobRunning && j.cancel != nil:
+		j.cancel() // the worker records the end
+	}
+	st := j.status
+	j.mu.Unlock()
+	writeJSON(w, http.StatusAccepted, st)
+}
+
+func (s *jobServer) weights(w http.ResponseWriter, r *http.Request, j *job) {
+	j.mu.Lock()
+	state := j.status.State
+	j.mu.Unlock()
+	name := filepath.Join(s.dir, j.status.ID, "weights.safetensors")
+	if !exists(name) {
+		fail(w, http.StatusConflict, "", "job %s is %s and has no weights yet; they are written when it finishes", j.status.ID, state)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", j.status.ID+".safetensors"))
+	http.ServeFile(w, r, name)
+}
+
+// events streams a job's events as server-sent events: every event so
+// far, then each new one as it comes, a comment line as a heartbeat while
+// nothing happens, and a final "end" event with the job's state.
+func (s *jobServer) events(w http.ResponseWriter, r *http.Request, j *job) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		fail(w, http.StatusInternalServerError, "", "streaming is not supported here")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriter(w)
+	sent := 0
+	tick := time.NewTicker(s.heartbeat)
+	defer tick.Stop()
+	for {
+		j.mu.Lock()
+		lines := j.lines[sent:len(j.lines):len(j.lines)]
+		done := j.finished()
+		st := j.status
+		changed := j.changed
+		j.mu.Unlock()
+		for _, l := range lines {
+			bw.WriteString("data: ")
+			bw.Write(l)
+			bw.WriteString("\n\n")
+		}
+		sent += len(lines)
+		if done {
+			end, _ := json.Marshal(map[string]string{"id": st.ID, "state": st.State, "error": st.Error})
+			fmt.Fprintf(bw, "event: end\ndata: %s\n\n", end)
+		}
+		if err := bw.Flush(); err != nil {
+			return
+		}
+		flusher.Flush()
+		if done {
+			return
+		}
+		select {
+		case <-changed:
+		case <-tick.C:
+			bw.WriteString(": heartbeat\n\n")
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+func (s *jobServer) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// work trains the queued jobs one after the other until ctx ends.
+func (s *jobServer) work(ctx context.Context) {
+	defer close(s.stopped)
+	for {
+		s.mu.Lock()
+		var j *job
+		if len(s.queue) > 0 {
+			j = s.jobs[s.queue[0]]
+			s.queue = s.queue[1:]
+		}
+		s.mu.Unlock()
+		if j == nil {
+			select {
+			case <-s.wake:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		s.runJob(ctx, j)
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// runJob trains one job and records how it ended.
+func (s *jobServer) runJob(serverCtx context.Context, j *job) {
+	ctx, cancel := context.WithCancel(serverCtx)
+	defer cancel()
+	folder := filepath.Join(s.dir, j.status.ID)
+	j.mu.Lock()
+	if j.status.State != jobQueued {
+		j.mu.Unlock()
+		return
+	}
+	now := time.Now().UTC()
+	j.status.State, j.status.Started, j.status.Backend, j.status.Note = jobRunning, &now, s.trainer.Name(), s.note
+	j.cancel = cancel
+	s.save(j)
+	j.notifyLocked()
+	sp := j.spec
+	j.mu.Unlock()
+	s.logf("jobs: %s running on %s", j.status.ID, s.trainer.Name())
+
+	res, err := s.train(ctx, j, sp, folder)
+
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	end := time.Now().UTC()
+	j.status.Finished = &end
+	j.cancel = nil
+	switch {
+	case serverCtx.Err() != nil:
+		// The server is stopping: the job trains again after a restart.
+		j.status.State, j.status.Finished = jobRunning, nil
+	case err != nil:
+		j.status.State, j.status.Error = jobFailed, err.Error()
+	case ctx.Err() != nil:
+		j.status.State = jobCanceled
+	default:
+		j.status.State = jobDone
+		if res.Final.Stopped == train.StoppedDiverged {
+			j.status.Error = "diverged: " + res.Final.Reason
+		}
+	}
+	if res != nil {
+		f := res.Final
+		f.Diagnoses = nil
+		j.status.Result = &f
+	}
+	s.save(j)
+	j.notifyLocked()
+	s.logf("jobs: %s %s %s", j.status.ID, j.status.State, j.status.Error)
+}
+
+func (s *jobServer) train(ctx context.Context, j *job, sp *spec.Spec, folder string) (*train.Result, error) {
+	ds, err := s.loadDataset(sp.Data.Dataset, sp.Data.TrainLimit, sp.Data.TestLimit)
+	if err != nil {
+		return nil, err
+	}
+	log, err := os.Create(filepath.Join(folder, "events.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	defer log.Close()
+	j.mu.Lock()
+	j.lines = nil
+	j.mu.Unlock()
+	emit := func(e train.Event) {
+		if e.Event == train.EventStart && e.Dataset == "" {
+			e.Dataset = ds.Name
+		}
+		b, err := json.Marshal(e)
+		if err != nil {
+			return
+		}
+		log.Write(append(b, '\n'))
+		j.mu.Lock()
+		j.lines = append(j.lines, b)
+		if e.Event == train.EventEpoch {
+			j.status.Epoch = e.Epoch
+		}
+		j.notifyLocked()
+		j.mu.Unlock()
+	}
+	doc := doctor.New(sp)
+	res, err := s.trainer.Train(ctx, train.Config{Spec: sp, Dataset: ds, Emit: emit, Doctor: doc.Observe})
+	if err != nil {
+		return nil, err
+	}
+	if res != nil && res.Network != nil {
+		if err := saveWeights(filepath.Join(folder, "weights.safetensors"), res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}

@@ -1,0 +1,466 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"plateau/nn"
+	"plateau/protocol"
+)
+
+// tinyImages writes a folder dataset of two classes of 8×8 grey images
+// (bright on the left, bright on the right) into dataDir/name.
+func tinyImages(t *testing.T, dataDir, name string, perClass int) {
+	t.Helper()
+	for c, class := range []string{"left", "right"} {
+		dir := filepath.Join(dataDir, name, class)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := range perClass {
+			img := image.NewGray(image.Rect(0, 0, 8, 8))
+			for y := range 8 {
+				for x := range 8 {
+					v := uint8((x*13 + y*7 + i*29) % 60)
+					if (x < 4) == (c == 0) {
+						v += 150
+					}
+					img.SetGray(x, y, color.Gray{v})
+				}
+			}
+			var buf bytes.Buffer
+			png.Encode(&buf, img)
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%03d.png", i)), buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+const tinySpec = `{"model":{"input":[8,8,1],"classes":2,"layers":[
+ {"type":"conv2d","filters":4,"kernel":3,"activation":"relu"},{"type":"maxpool"},{"type":"dense"}]},
+ "train":{"optimizer":"adam","lr":0.01,"batch_size":8,"epochs":2,"seed":1},
+ "data":{"normalization":"scale01","validation":0.2}}`
+
+type jobsEnv struct {
+	t       *testing.T
+	dataDir string
+	jobsDir string
+	jobs    *jobServer
+	srv     *httptest.Server
+	token   string
+}
+
+func newJobsEnv(t *testing.T, limits jobLimits, token string) *jobsEnv {
+	t.Helper()
+	dataDir := t.TempDir()
+	tinyImages(t, dataDir, "tiny", 20)
+	e := &jobsEnv{t: t, dataDir: dataDir, jobsDir: filepath.Join(dataDir, ".plateau-jobs"), token: token}
+	e.start(limits)
+	return e
+}
+
+func (e *jobsEnv) start(limits jobLimits) {
+	e.t.Helper()
+	jobs, err := newJobServer(jobServerOptions{Dir: e.jobsDir, DataDir: e.dataDir, Token: e.token, Limits: limits,
+		Heartbeat: 50 * time.Millisecond, Logf: e.t.Logf})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.jobs = jobs
+	e.srv = httptest.NewServer(withJobs(newPageServer("..", e.dataDir), jobs))
+	e.t.Cleanup(e.stop)
+}
+
+func (e *jobsEnv) stop() {
+	if e.srv != nil {
+		e.srv.Close()
+		e.jobs.Close()
+		e.srv = nil
+	}
+}
+
+func (e *jobsEnv) do(method, path string, body string) (int, []byte) {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if e.token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+func (e *jobsEnv) submit(body string) string {
+	e.t.Helper()
+	code, b := e.do("POST", "/api/jobs", body)
+	if code != http.StatusCreated {
+		e.t.Fatalf("POST /api/jobs: %d %s", code, b)
+	}
+	var r struct{ ID string }
+	json.Unmarshal(b, &r)
+	return r.ID
+}
+
+func (e *jobsEnv) status(id string) jobStatus {
+	e.t.Helper()
+	code, b := e.do("GET", "/api/jobs/"+id, "")
+	if code != 200 {
+		e.t.Fatalf("GET job: %d %s", code, b)
+	}
+	var st jobStatus
+	if err := json.Unmarshal(b, &st); err != nil {
+		e.t.Fatal(err)
+	}
+	return st
+}
+
+func (e *jobsEnv) waitState(id string, states ...string) jobStatus {
+	e.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		st := e.status(id)
+		for _, s := range states {
+			if st.State == s {
+				return st
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.t.Fatalf("job %s never reached %v", id, states)
+	return jobStatus{}
+}
+
+// followSSE reads a job's event stream to its end and returns the data
+// lines of training events and the end event's state.
+func followSSE(url string) (events []map[string]any, end map[string]any, heartbeats int, err error) {
+	res, err := http.Get(url)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
+		return nil, nil, 0, fmt.Errorf("status %d, type %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(nil, 16<<20)
+	name := ""
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, ":"):
+			heartbeats++
+		case strings.HasPrefix(line, "event: "):
+			name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			var v map[string]any
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &v); err != nil {
+				return nil, nil, 0, fmt.Errorf("data line is not JSON: %q", line)
+			}
+			if name == "end" {
+				return events, v, heartbeats, nil
+			}
+			events = append(events, v)
+		case line == "":
+			name = ""
+		}
+	}
+	return events, nil, heartbeats, fmt.Errorf("stream ended without an end event (%v)", sc.Err())
+}
+
+func TestJobRunsAndStreams(t *testing.T) {
+	e := newJobsEnv(t, defaultJobLimits, "")
+	id := e.submit(`{"spec":` + tinySpec + `,"dataset":"tiny","epochs":3,"seed":2,"set":{"train.lr":0.02}}`)
+	events, end, _, err := followSSE(e.srv.URL + "/api/jobs/" + id + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if end["state"] != jobDone {
+		t.Fatalf("end %v", end)
+	}
+	var kinds []string
+	for _, ev := range events {
+		if ev["event"] != "step" {
+			kinds = append(kinds, ev["event"].(string))
+		}
+	}
+	if got, want := strings.Join(kinds, ","), "start,epoch,epoch,epoch,result"; got != want {
+		t.Fatalf("events %s, want %s", got, want)
+	}
+	last := events[len(events)-1]
+	if _, ok := last["test_accuracy"]; !ok {
+		t.Errorf("result event without test_accuracy: %v", last)
+	}
+	if events[len(events)-2]["lr"] != 0.02 {
+		t.Errorf("set train.lr was not applied: %v", events[len(events)-2]["lr"])
+	}
+	st := e.status(id)
+	if st.Backend != "native" || st.Result == nil || st.Epoch != 3 || st.Started == nil || st.Finished == nil {
+		t.Errorf("status %+v", st)
+	}
+	// The stream's lines are the CLI's -json lines: the same as events.jsonl.
+	log := readLines(filepath.Join(e.jobsDir, id, "events.jsonl"))
+	if len(log) != len(events) {
+		t.Errorf("events.jsonl has %d lines, the stream %d", len(log), len(events))
+	}
+	// The weights load as a network.
+	code, b := e.do("GET", "/api/jobs/"+id+"/weights", "")
+	if code != 200 {
+		t.Fatalf("weights: %d %s", code, b)
+	}
+	net, err := nn.Open(bytes.NewReader(b), 1)
+	if err != nil {
+		t.Fatalf("weights do not open: %v", err)
+	}
+	if net == nil {
+		t.Fatal("no network")
+	}
+	// A late subscriber gets the whole run again.
+	again, end2, _, err := followSSE(e.srv.URL + "/api/jobs/" + id + "/events")
+	if err != nil || len(again) != len(events) || end2["state"] != jobDone {
+		t.Errorf("replay: %d events, end %v, %v", len(again), end2, err)
+	}
+	// The list has it, without the spec.
+	code, b = e.do("GET", "/api/jobs", "")
+	var list []jobStatus
+	json.Unmarshal(b, &list)
+	if code != 200 || len(list) != 1 || list[0].ID != id {
+		t.Errorf("list: %d %s", code, b)
+	}
+}
+
+// longJob trains long enough to be canceled.
+const longJob = `{"spec":` + tinySpec + `,"dataset":"tiny","epochs":400}`
+
+func TestJobCancelFreesTheWorker(t *testing.T) {
+	e := newJobsEnv(t, defaultJobLimits, "")
+	long := e.submit(longJob)
+	next := e.submit(`{"spec":` + tinySpec + `,"dataset":"tiny","epochs":1}`)
+	queued := e.submit(longJob)
+	e.waitState(long, jobRunning)
+	if st := e.status(next); st.State != jobQueued {
+		t.Fatalf("second job is %s while the first runs", st.State)
+	}
+	code, b := e.do("DELETE", "/api/jobs/"+queued, "")
+	if code != http.StatusAccepted || e.status(queued).State != jobCanceled {
+		t.Fatalf("cancel queued: %d %s", code, b)
+	}
+	if code, b := e.do("DELETE", "/api/jobs/"+long, ""); code != http.StatusAccepted {
+		t.Fatalf("cancel running: %d %s", code, b)
+	}
+	st := e.waitState(long, jobCanceled)
+	if st.Result == nil || st.Result.Stopped != "canceled" {
+		t.Errorf("canceled job's result: %+v", st.Result)
+	}
+	e.waitState(next, jobDone)
+	_, end, _, err := followSSE(e.srv.URL + "/api/jobs/" + queued + "/events")
+	if err != nil || end["state"] != jobCanceled {
+		t.Errorf("canceled job's stream: %v %v", end, err)
+	}
+}
+
+func TestJobQueueFull(t *testing.T) {
+	limits := defaultJobLimits
+	limits.MaxQueue = 2
+	e := newJobsEnv(t, limits, "")
+	long := e.submit(longJob)
+	e.waitState(long, jobRunning)
+	e.submit(longJob)
+	e.submit(longJob)
+	code, b := e.do("POST", "/api/jobs", longJob)
+	if code != http.StatusTooManyRequests || !strings.Contains(string(b), "queue is full") {
+		t.Fatalf("third queued job: %d %s", code, b)
+	}
+	e.do("DELETE", "/api/jobs/"+long, "")
+}
+
+func TestJobRequestErrors(t *testing.T) {
+	limits := defaultJobLimits
+	limits.MaxEpochs = 50
+	limits.MaxBatch = 64
+	limits.MaxParams = 10_000
+	limits.MaxImages = 1000
+	e := newJobsEnv(t, limits, "")
+	tinyImages(t, e.dataDir, "big", 600)
+	outside := t.TempDir()
+	tinyImages(t, outside, "secret", 4)
+	os.Symlink(filepath.Join(outside, "secret"), filepath.Join(e.dataDir, "link"))
+	for _, c := range []struct {
+		name, body string
+		code       int
+		want       string
+	}{
+		{"not JSON", `{`, 400, "not a job"},
+		{"unknown field", `{"preset":"mnist-mlp","dataset":"tiny","learning_rate":1}`, 400, "learning_rate"},
+		{"no dataset", `{"spec":` + tinySpec + `}`, 400, "dataset"},
+		{"spec and preset", `{"spec":` + tinySpec + `,"preset":"x","dataset":"tiny"}`, 400, "not both"},
+		{"bad preset", `{"preset":"nope","dataset":"tiny"}`, 400, "nope"},
+		{"bad set", `{"spec":` + tinySpec + `,"dataset":"tiny","set":{"train.nope":1}}`, 400, "train.nope"},
+		{"invalid spec", `{"spec":{"model":{"input":[8,8,1],"classes":2,"layers":[{"type":"conv2d"}]}},"dataset":"tiny"}`, 400, "filters"},
+		{"path", `{"spec":` + tinySpec + `,"dataset":"../../etc"}`, 400, "not a name"},
+		{"absolute path", `{"spec":` + tinySpec + `,"dataset":"/etc"}`, 400, "not a name"},
+		{"dot name", `{"spec":` + tinySpec + `,"dataset":".."}`, 400, "not a name"},
+		{"symlink out", `{"spec":` + tinySpec + `,"dataset":"link"}`, 400, "out of the server's data folder"},
+		{"missing", `{"spec":` + tinySpec + `,"dataset":"nothere"}`, 404, "no dataset"},
+		{"epochs", `{"spec":` + tinySpec + `,"dataset":"tiny","epochs":51}`, 422, "fewer epochs"},
+		{"batch", `{"spec":` + tinySpec + `,"dataset":"tiny","set":{"train.batch_size":128}}`, 422, "train.batch_size to 64"},
+		{"params", `{"spec":` + strings.Replace(tinySpec, `"filters":4`, `"filters":400`, 1) + `,"dataset":"tiny"}`, 422, "parameters"},
+		{"images", `{"spec":` + tinySpec + `,"dataset":"big"}`, 422, "train_limit"},
+		{"wrong input", `{"spec":` + strings.Replace(tinySpec, `[8,8,1]`, `[28,28,1]`, 1) + `,"dataset":"tiny"}`, 400, "model.input"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, b := e.do("POST", "/api/jobs", c.body)
+			var ae apiError
+			if err := json.Unmarshal(b, &ae); err != nil {
+				t.Fatalf("answer is not a JSON error: %s", b)
+			}
+			if code != c.code || !strings.Contains(ae.Error, c.want) {
+				t.Errorf("got %d %q, want %d mentioning %q", code, ae.Error, c.code, c.want)
+			}
+		})
+	}
+	// A limit that the request's knobs bring under the bound is accepted.
+	e.submit(`{"spec":` + tinySpec + `,"dataset":"big","train_limit":100,"test_limit":50,"epochs":1}`)
+	for _, path := range []string{"/api/jobs/nope", "/api/jobs/20260101-000000-00000000", "/api/jobs/../../etc/passwd"} {
+		if code, _ := e.do("GET", path, ""); code != 404 {
+			t.Errorf("GET %s: %d", path, code)
+		}
+	}
+}
+
+func TestJobToken(t *testing.T) {
+	e := newJobsEnv(t, defaultJobLimits, "s3cret")
+	for _, c := range []struct {
+		name string
+		set  func(*http.Request)
+		code int
+	}{
+		{"none", func(*http.Request) {}, 401},
+		{"wrong", func(r *http.Request) { r.Header.Set("Authorization", "Bearer nope") }, 401},
+		{"header", func(r *http.Request) { r.Header.Set("Authorization", "Bearer s3cret") }, 200},
+		{"query", func(r *http.Request) { r.URL.RawQuery = "token=s3cret" }, 200},
+	} {
+		req, _ := http.NewRequest("GET", e.srv.URL+"/api/jobs", nil)
+		c.set(req)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != c.code {
+			t.Errorf("%s: %d, want %d", c.name, res.StatusCode, c.code)
+		}
+	}
+	// The page itself needs no token.
+	if res, err := http.Get(e.srv.URL + "/"); err != nil || res.StatusCode != 200 {
+		t.Errorf("page: %v %v", res, err)
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"serve", "-root", "..", "-addr", "0.0.0.0:0"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "-token") {
+		t.Errorf("serve on all interfaces without a token: exit %d, %s", code, errOut.String())
+	}
+	for addr, want := range map[string]bool{"127.0.0.1:8080": true, "localhost:1": true, "[::1]:80": true, "0.0.0.0:80": false, ":8080": false, "10.0.0.1:80": false} {
+		if isLoopback(addr) != want {
+			t.Errorf("isLoopback(%s) = %v", addr, !want)
+		}
+	}
+}
+
+func TestJobsSurviveARestart(t *testing.T) {
+	e := newJobsEnv(t, defaultJobLimits, "")
+	done := e.submit(`{"spec":` + tinySpec + `,"dataset":"tiny","epochs":1}`)
+	e.waitState(done, jobDone)
+	running := e.submit(longJob)
+	waiting := e.submit(`{"spec":` + tinySpec + `,"dataset":"tiny","epochs":1}`)
+	e.waitState(running, jobRunning)
+	doneEvents, _, _, _ := followSSE(e.srv.URL + "/api/jobs/" + done + "/events")
+	e.stop()
+
+	e.start(defaultJobLimits)
+	st := e.status(done)
+	if st.State != jobDone || st.Result == nil {
+		t.Errorf("finished job after restart: %+v", st)
+	}
+	again, end, _, err := followSSE(e.srv.URL + "/api/jobs/" + done + "/events")
+	if err != nil || len(again) != len(doneEvents) || end["state"] != jobDone {
+		t.Errorf("finished job's events after restart: %d of %d, %v", len(again), len(doneEvents), err)
+	}
+	if code, _ := e.do("GET", "/api/jobs/"+done+"/weights", ""); code != 200 {
+		t.Errorf("weights after restart: %d", code)
+	}
+	// The interrupted job trains again first, then the waiting one.
+	e.waitState(running, jobRunning)
+	if st := e.status(waiting); st.State != jobQueued {
+		t.Errorf("waiting job after restart: %s", st.State)
+	}
+	e.do("DELETE", "/api/jobs/"+running, "")
+	e.waitState(waiting, jobDone)
+}
+
+// TestJobsLoad has 30 clients load the page and follow job streams at
+// once on loopback; every one must see every event and the end.
+func TestJobsLoad(t *testing.T) {
+	e := newJobsEnv(t, defaultJobLimits, "")
+	ids := []string{
+		e.submit(`{"spec":` + tinySpec + `,"dataset":"tiny","epochs":3}`),
+		e.submit(`{"spec":` + tinySpec + `,"dataset":"tiny","epochs":2,"seed":5}`),
+	}
+	const clients = 30
+	var wg sync.WaitGroup
+	counts := make([]int, clients)
+	errs := make(chan error, clients)
+	for c := range clients {
+		wg.Go(func() {
+			for _, p := range []string{"/", "/assets/wasm_exec.js", protocol.DatasetsPath} {
+				res, err := http.Get(e.srv.URL + p)
+				if err != nil {
+					errs <- err
+					return
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					errs <- fmt.Errorf("client %d: GET %s: %d", c, p, res.StatusCode)
+					return
+				}
+			}
+			events, end, _, err := followSSE(e.srv.URL + "/api/jobs/" + ids[c%2] + "/events")
+			if err != nil {
+				errs <- fmt.Errorf("client %d: %v", c, err)
+				return
+			}
+			if end["state"] != jobDone || events[len(events)-1]["event"] != "result" {
+				errs <- fmt.Errorf("client %d: ended %v after %v", c, end, events[len(events)-1]["event"])
+			}
+			counts[c] = len(events)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for c := range clients {
+		if counts[c] != counts[c%2] {
+			t.Errorf("client %d saw %d events, client %d saw %d", c, counts[c], c%2, counts[c%2])
+		}
+	}
+}
