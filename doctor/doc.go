@@ -40,6 +40,7 @@
 //	dead_relu                ReLU units that never fire
 //	plateau_needs_lr_drop    a constant, high rate stalls or bounces a run that learned
 //	batch_size               too small for batch norm, too large for the data
+//	batchnorm_statistics     inference's running averages lag behind training's batches
 //	val_set_too_small        a validation accuracy whose interval swallows the changes
 //	label_noise              confident disagreement with the labels
 //	train_val_leakage        held-out images that also appear in training

@@ -23,6 +23,7 @@ const (
 	DeadReLU              = "dead_relu"
 	PlateauNeedsLRDrop    = "plateau_needs_lr_drop"
 	BatchSize             = "batch_size"
+	BatchNormStatistics   = "batchnorm_statistics"
 	ValSetTooSmall        = "val_set_too_small"
 	LabelNoise            = "label_noise"
 	TrainValLeakage       = "train_val_leakage"
@@ -48,6 +49,7 @@ var Rules = []Rule{
 	{VanishingGradients, checkVanishingGradients},
 	{DeadReLU, checkDeadReLU},
 	{BatchSize, checkBatchSize},
+	{BatchNormStatistics, checkBatchNormStatistics},
 	{LRTooLow, checkLRTooLow},
 	{ClassImbalance, checkClassImbalance},
 	{AugmentationTooStrong, checkAugmentationTooStrong},

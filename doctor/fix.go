@@ -81,6 +81,14 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 			return []string{"train.batch_size=16"}
 		}
 		return []string{"train.batch_size=32"}
+	case BatchNormStatistics:
+		var out []string
+		for i, l := range s.Model.Layers {
+			if l.Type == spec.BatchNorm {
+				out = append(out, fmt.Sprintf("model.layers[%d].momentum=0.9", i))
+			}
+		}
+		return out
 	case ValSetTooSmall:
 		return []string{"data.validation=" + num(max(0.2, min(0.3, s.Data.Validation*2)))}
 	case LabelNoise:

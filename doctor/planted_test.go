@@ -90,7 +90,9 @@ var plantedCases = []plantedCase{
 	}},
 	{"healthy batch norm with light augmentation", "", func() *data.Dataset { return dataset(6, 12, 800, 0.5, 0.55) }, func() *spec.Spec {
 		s := baseSpec(6, 12)
-		s.Model.Layers = slices.Insert(s.Model.Layers, 1, spec.Layer{Type: spec.BatchNorm})
+		// Momentum 0.9: a run of a few hundred steps needs running
+		// averages that follow the weights (batchnorm_statistics).
+		s.Model.Layers = slices.Insert(s.Model.Layers, 1, spec.Layer{Type: spec.BatchNorm, Momentum: 0.9})
 		s.Model.Layers[0].Activation = ""
 		s.Model.Layers = slices.Insert(s.Model.Layers, 2, spec.Layer{Type: spec.ReLU})
 		s.Train.BatchSize = 32
@@ -178,6 +180,15 @@ var plantedCases = []plantedCase{
 		s.Model.Layers = []spec.Layer{{Type: spec.Flatten}, {Type: spec.Dense, Units: 32}, {Type: spec.BatchNorm}, {Type: spec.ReLU}, {Type: spec.Dense}}
 		s.Train.BatchSize = 2
 		s.Train.Epochs = 3
+		return s
+	}},
+	{"batch norm averages that lag", BatchNormStatistics, func() *data.Dataset { return dataset(4, 8, 400, 0.5, 0.6) }, func() *spec.Spec {
+		s := baseSpec(4, 8)
+		s.Model.Layers = slices.Insert(s.Model.Layers, 1, spec.Layer{Type: spec.BatchNorm})
+		s.Model.Layers[0].Activation = ""
+		s.Model.Layers = slices.Insert(s.Model.Layers, 2, spec.Layer{Type: spec.ReLU})
+		s.Train.BatchSize = 32
+		s.Train.Epochs = 4
 		return s
 	}},
 	{"one batch per epoch", BatchSize, func() *data.Dataset { return dataset(4, 8, 400, 0.5, 0.6) }, func() *spec.Spec {

@@ -123,6 +123,10 @@ func TestRulesOnHandMadeTelemetry(t *testing.T) {
 			s.Model.Layers = append([]spec.Layer{{Type: spec.BatchNorm}}, s.Model.Layers...)
 			s.Train.BatchSize = 2
 		}, epoch(0.5, 0.85, 0.9, 0.6), epoch(0.4, 0.88, 0.9, 0.62)), BatchSize},
+		{"batch norm averages behind the weights", telemetry(func(s *spec.Spec, _ *train.Event) {
+			s.Model.Layers = append([]spec.Layer{{Type: spec.BatchNorm}}, s.Model.Layers...)
+			s.Train.BatchSize = 32
+		}, epoch(0.6, 0.8, 1.5, 0.45), epoch(0.3, 0.92, 1.2, 0.6)), BatchNormStatistics},
 		{"one step per epoch", telemetry(func(s *spec.Spec, st *train.Event) { s.Train.BatchSize, st.StepsPerEpoch = 1024, 1 },
 			epoch(1.38, 0.26, 1.38, 0.27), epoch(1.37, 0.28, 1.37, 0.28)), BatchSize},
 		{"twenty validation images", telemetry(func(_ *spec.Spec, st *train.Event) { st.ValSize = 20 }, healthyEpochs()[:2]...), ValSetTooSmall},
