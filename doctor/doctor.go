@@ -248,7 +248,7 @@ func (t *Telemetry) countLayers(types ...string) int {
 	return n
 }
 
-// optimizerLR classifies the rate against what the optimizer usually
+// relativeLR compares the rate with what the optimizer usually
 // wants: ordinary rates for sgd are 0.01–0.1, for adaptive optimizers
 // 1e-4–1e-2. It returns lr divided by the middle of that range.
 func (t *Telemetry) relativeLR() float64 {

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"plateau/train"
@@ -77,7 +78,7 @@ func checkPlateauNeedsLRDrop(t *Telemetry) *train.Diagnosis {
 	}
 	swing := 0.0
 	for i := 1; i < n; i++ {
-		swing += abs(monitored[i]-monitored[i-1]) / float64(n-1)
+		swing += math.Abs(monitored[i]-monitored[i-1]) / float64(n-1)
 	}
 	conf := 0.55 + 0.2*ramp(rel, 5, 30) + 0.1*b2f(stalled && bouncing)
 	every := max(2, n/3)
@@ -87,11 +88,4 @@ func checkPlateauNeedsLRDrop(t *Telemetry) *train.Diagnosis {
 			"weight_change": moves[1], "loss_jump": rise, "stalled": b2f(stalled), "bouncing": b2f(bouncing)},
 		Advice: fmt.Sprintf("decay the rate: train.schedule.type step with factor 0.1 every %d epochs, reduce_on_plateau with patience 2, or one_cycle; "+
 			"the monitored loss has not improved for %d epochs at a constant lr %.3g", every, since, t.Spec.Train.LR)}
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
