@@ -21,6 +21,8 @@ var allowedImports = map[string][]string{
 	"plateau/protocol": {"plateau/spec"},
 	// The page renders events; it never trains, so it never sees kernels.
 	"plateau/ui": {"plateau/protocol", "plateau/spec", "github.com/vugu/"},
+	// The one package that speaks GoMLX.
+	"plateau/server/gomlx": {"plateau/nn", "plateau/data", "plateau/train", "plateau/spec", "github.com/gomlx/"},
 }
 
 func TestDependencyPolicy(t *testing.T) {
@@ -41,6 +43,11 @@ func TestDependencyPolicy(t *testing.T) {
 		}
 		if err := dec.Decode(&p); err != nil {
 			t.Fatal(err)
+		}
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, "github.com/gomlx/") && p.ImportPath != "plateau/server/gomlx" {
+				t.Errorf("%s imports %s; only plateau/server/gomlx may import GoMLX", p.ImportPath, imp)
+			}
 		}
 		allowed, ok := allowedImports[p.ImportPath]
 		if !ok {

@@ -464,3 +464,20 @@ func TestJobsLoad(t *testing.T) {
 		}
 	}
 }
+
+func TestBackendAutoFallsBackToNative(t *testing.T) {
+	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", t.TempDir())
+	t.Setenv("VIRTUAL_ENV", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+	var logged []string
+	tr, note, err := chooseTrainer("auto", func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) })
+	if err != nil || tr.Name() != "native" || note == "" || len(logged) != 1 {
+		t.Fatalf("auto without a plugin: %v %q %v %v", tr, note, logged, err)
+	}
+	if _, _, err := chooseTrainer("xla", t.Logf); err == nil {
+		t.Errorf("-backend xla without a plugin opened")
+	}
+	if _, _, err := chooseTrainer("cuda", t.Logf); err == nil {
+		t.Errorf("-backend cuda was accepted")
+	}
+}

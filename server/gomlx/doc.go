@@ -1,0 +1,23 @@
+// Package gomlx trains a spec with GoMLX, the one package of the project
+// that imports it. Model builds a spec's network as a graph with nn's
+// parameter names, shapes and layer semantics (NHWC, "same" padding as
+// TensorFlow, Keras-style batch norm, inverted dropout); Loss is nn's
+// softmax cross-entropy with label smoothing and class weights; StepExec
+// compiles a whole training step (forward, loss, gradients, L1/L2,
+// clipping, decoupled weight decay and the optimizer of package train)
+// with the learning rate as an input, so a schedule never recompiles it.
+// Trainer.Train runs a spec as train.Run does and emits the same events.
+//
+// # Backends
+//
+// The pure-Go backend ("go") is always built in; in v0.26 it runs every
+// forward op, and the gradients of dense networks, but not those of
+// convolutions and pooling, so it checks parity in tests and trains
+// nothing real. The XLA backend is built with -tags xla (cgo, dlopen of a
+// PJRT plugin; FindPlugin looks for JAX's CUDA plugin). Nothing ever
+// downloads a plugin: GOMLX_NO_AUTO_INSTALL is set before any backend
+// opens.
+//
+// gpu_check.sh runs, on a GPU machine, the gradient parity, the
+// throughput beside the PyTorch twin and a Fashion-MNIST job.
+package gomlx

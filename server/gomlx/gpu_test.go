@@ -1,0 +1,169 @@
+//go:build xla
+
+package gomlx
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"plateau/nn"
+	"plateau/spec"
+)
+
+// These tests need a PJRT plugin: PLATEAU_XLA_PLUGIN names it (see
+// gpu_check.sh). They print BENCH lines for BENCHMARKS.md.
+
+func xlaTrainer(t *testing.T) *Trainer {
+	t.Helper()
+	plugin := os.Getenv("PLATEAU_XLA_PLUGIN")
+	if plugin == "" {
+		t.Skip("set PLATEAU_XLA_PLUGIN to a PJRT plugin (gpu_check.sh does)")
+	}
+	tr, err := New("xla:" + plugin)
+	if err != nil {
+		t.Fatalf("opening XLA with %s: %v", plugin, err)
+	}
+	return tr
+}
+
+// TestGradientParityXLA checks the graph's gradients against nn's
+// Backward for the parity spec, on the XLA backend.
+func TestGradientParityXLA(t *testing.T) {
+	tr := xlaTrainer(t)
+	_, net, m := parityModel(t, paritySpec)
+	const batch = 6
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, batch*net.InputSize())
+	for i := range x {
+		x[i] = rng.Float32()*2 - 1
+	}
+	labels := []int32{0, 1, 2, 3, 4, 1}
+	st, _ := newRunState(m, net, 0, 1)
+	np := len(m.Params)
+	exec := MustNewExec(tr.Backend(), func(in []*Node) []*Node {
+		fc := ForwardConfig{Params: map[string]*Node{}, State: map[string]*Node{}, Training: true}
+		for i, p := range m.Params {
+			fc.Params[p.Name] = in[i]
+		}
+		for i, p := range m.State {
+			fc.State[p.Name] = in[np+i]
+		}
+		rest := in[np+len(m.State):]
+		logits, _, _ := m.Forward(rest[0], fc)
+		loss, _ := Loss(logits, rest[1], nil, 0.1)
+		return append([]*Node{loss}, Gradient(loss, in[:np]...)...)
+	})
+	args := []any{}
+	for _, p := range st.params {
+		args = append(args, p)
+	}
+	for _, p := range st.state {
+		args = append(args, p)
+	}
+	args = append(args, tensors.FromFlatDataAndDimensions(x, batch, 9, 9, 3), tensors.FromFlatDataAndDimensions(labels, batch))
+	out, err := exec.Exec(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits := net.Forward(x, batch, true)
+	dlogits := make([]float32, len(logits))
+	nn.SoftmaxCrossEntropy(dlogits, logits, labels, nil, 0.1, batch, 5)
+	net.Backward(dlogits)
+	worst, where := 0.0, ""
+	i := 0
+	for _, p := range net.Params() {
+		if p.Grad == nil {
+			continue
+		}
+		var got []float32
+		tensors.ConstFlatData(out[1+i], func(f []float32) { got = append(got, f...) })
+		if d := maxDiff(got, p.Grad); d > worst {
+			worst, where = d, p.Name
+		}
+		i++
+	}
+	fmt.Printf("BENCH gradient parity (parity spec, batch 6, XLA vs nn): max relative difference %.2g (%s)\n", worst, where)
+	if worst > 1e-4 {
+		t.Errorf("gradients differ by %g at %s", worst, where)
+	}
+}
+
+// TestThroughputXLA times the training step of the PyTorch twin's nets
+// (batch 256, Adam 1e-3, float32, random data), the loss read back every
+// step as the twin does.
+func TestThroughputXLA(t *testing.T) {
+	tr := xlaTrainer(t)
+	steps := 200
+	for _, name := range []string{"small28", "resnet32"} {
+		b, err := os.ReadFile("testdata/" + name + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := spec.Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Expand()
+		if err := s.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		net, err := nn.New(s.Model, 1, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := NewModel(s.Model, net)
+		st, _ := newRunState(m, net, slotCount(s.Train), 1)
+		exec, err := m.StepExec(tr.Backend(), s.Train, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch := s.Train.BatchSize
+		in := s.Model.Input
+		rng := rand.New(rand.NewPCG(3, 4))
+		x := make([]float32, batch*in[0]*in[1]*in[2])
+		for i := range x {
+			x[i] = rng.Float32()
+		}
+		y := make([]int32, batch)
+		for i := range y {
+			y[i] = int32(rng.IntN(10))
+		}
+		xt := tensors.FromFlatDataAndDimensions(x, batch, in[0], in[1], in[2])
+		yt := tensors.FromFlatDataAndDimensions(y, batch)
+		acc := st.zeroMetrics()
+		run := func(n int, readEvery bool) time.Duration {
+			start := time.Now()
+			for i := range n {
+				out, err := exec.Exec(st.stepArgs(xt, yt, nil, 1e-3, float32(i+1), acc)...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				acc = st.takeStepOutputs(out)
+				if readEvery {
+					readMetrics(acc)
+				}
+			}
+			readMetrics(acc)
+			return time.Since(start)
+		}
+		compile := run(1, true)
+		run(10, true)
+		var perStep []float64
+		for range 3 {
+			perStep = append(perStep, run(steps, true).Seconds()*1000/float64(steps))
+		}
+		slices.Sort(perStep)
+		ms := perStep[1]
+		fmt.Printf("BENCH gomlx-xla %s batch %d: compile+first step %.1f s, %.2f ms/step, %.0f images/s (median of 3×%d steps, loss read every step)\n",
+			name, batch, compile.Seconds(), ms, float64(batch)*1000/ms, steps)
+		lazy := run(steps, false).Seconds() * 1000 / float64(steps)
+		fmt.Printf("BENCH gomlx-xla %s batch %d: %.2f ms/step with metrics read once per %d steps\n", name, batch, lazy, steps)
+	}
+}

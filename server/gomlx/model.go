@@ -1,0 +1,243 @@
+package gomlx
+
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // graph code reads like maths
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+
+	"plateau/nn"
+	"plateau/spec"
+)
+
+// Model is a spec's network as a GoMLX graph builder. Its parameters are
+// named and ordered as nn.Network's, so weights move between the two as
+// they are (safetensors, NHWC, kernels (KH,KW,C,OC), dense (IN,OUT)).
+type Model struct {
+	spec    spec.Model
+	infos   []spec.LayerInfo
+	Params  []ParamInfo // trainable, in nn's order
+	State   []ParamInfo // batch-norm running mean and variance
+	classes int
+}
+
+// ParamInfo names one parameter tensor.
+type ParamInfo struct {
+	Name  string
+	Shape []int
+	Decay bool // conv and dense kernels: L1, L2 and weight decay apply
+}
+
+// NewModel describes the graph of an expanded, valid model; net gives the
+// parameter names and order (any network of the same model).
+func NewModel(m spec.Model, net *nn.Network) (*Model, error) {
+	infos, err := m.Shapes()
+	if err != nil {
+		return nil, err
+	}
+	md := &Model{spec: m, infos: infos, classes: m.Classes}
+	for _, p := range net.Params() {
+		pi := ParamInfo{Name: p.Name, Shape: append([]int(nil), p.Shape...), Decay: p.Decay}
+		if p.Grad == nil {
+			md.State = append(md.State, pi)
+		} else {
+			md.Params = append(md.Params, pi)
+		}
+	}
+	return md, nil
+}
+
+// LayerTypes lists the model's layer types, each once, in order.
+func (m *Model) LayerTypes() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range m.infos {
+		if !seen[l.Type] {
+			seen[l.Type] = true
+			out = append(out, l.Type)
+		}
+	}
+	return out
+}
+
+// ForwardConfig is what one forward pass needs besides the input.
+type ForwardConfig struct {
+	Params   map[string]*Node
+	State    map[string]*Node
+	Training bool
+	// RNG is the random state dropout draws from in training; the pass
+	// returns its successor.
+	RNG *Node
+}
+
+// Forward builds the logits (N, classes) of x (N,H,W,C). In training, batch
+// norm uses the batch's statistics and the returned state holds the
+// updated running mean and variance (running = m·running + (1−m)·batch,
+// with the unbiased batch variance, as nn does); dropout draws from RNG.
+func (m *Model) Forward(x *Node, fc ForwardConfig) (logits *Node, state map[string]*Node, rng *Node) {
+	outs := make([]*Node, len(m.infos))
+	state = map[string]*Node{}
+	for k, v := range fc.State {
+		state[k] = v
+	}
+	rng = fc.RNG
+	for i, info := range m.infos {
+		l := m.spec.Layers[i]
+		in := x
+		if len(info.InputIndex) > 0 && info.InputIndex[0] >= 0 {
+			in = outs[info.InputIndex[0]]
+		}
+		p := func(suffix string) *Node {
+			n := fc.Params[info.Name+"/"+suffix]
+			if n == nil {
+				panic(fmt.Sprintf("no parameter %s/%s", info.Name, suffix))
+			}
+			return n
+		}
+		var y *Node
+		switch info.Type {
+		case spec.Conv2D:
+			s := l.Stride
+			y = Convolve(in, p("kernel")).StridePerAxis(s, s).
+				PaddingPerDim([][2]int{{info.Pad[0], info.Pad[2]}, {info.Pad[1], info.Pad[3]}}).Done()
+			if l.Bias() {
+				y = Add(y, ExpandLeftToRank(p("bias"), y.Rank()))
+			}
+		case spec.DepthwiseConv2D:
+			y = depthwise(in, p("kernel"), l.Stride, info.Pad, info.Shape)
+			if l.Bias() {
+				y = Add(y, ExpandLeftToRank(p("bias"), y.Rank()))
+			}
+		case spec.MaxPool, spec.AvgPool:
+			b := MaxPool(in)
+			if info.Type == spec.AvgPool {
+				b = MeanPool(in)
+			}
+			y = b.WindowPerAxis(l.Kernel, l.Kernel).StridePerAxis(l.Stride, l.Stride).
+				PaddingPerDim([][2]int{{info.Pad[0], info.Pad[2]}, {info.Pad[1], info.Pad[3]}}).Done()
+		case spec.GlobalAvgPool:
+			y = ReduceMean(in, 1, 2)
+		case spec.Dense:
+			flat := Reshape(in, in.Shape().Dimensions[0], -1)
+			y = Dot(flat, p("kernel"))
+			if l.Bias() {
+				y = Add(y, ExpandLeftToRank(p("bias"), y.Rank()))
+			}
+		case spec.Flatten:
+			y = Reshape(in, in.Shape().Dimensions[0], -1)
+		case spec.BatchNorm:
+			var mean, variance *Node
+			axes := make([]int, in.Rank()-1)
+			for a := range axes {
+				axes[a] = a
+			}
+			if fc.Training {
+				mean = ReduceMean(in, axes...)
+				centered := Sub(in, ExpandLeftToRank(mean, in.Rank()))
+				variance = ReduceMean(Square(centered), axes...)
+				rows := in.Shape().Size() / in.Shape().Dimensions[in.Rank()-1]
+				mom := l.Momentum
+				unbiased := variance
+				if rows > 1 {
+					unbiased = MulScalar(variance, float64(rows)/float64(rows-1))
+				}
+				rm, rv := fc.State[info.Name+"/mean"], fc.State[info.Name+"/variance"]
+				state[info.Name+"/mean"] = Add(MulScalar(rm, mom), MulScalar(StopGradient(mean), 1-mom))
+				state[info.Name+"/variance"] = Add(MulScalar(rv, mom), MulScalar(StopGradient(unbiased), 1-mom))
+			} else {
+				mean, variance = fc.State[info.Name+"/mean"], fc.State[info.Name+"/variance"]
+			}
+			r := in.Rank()
+			inv := ExpandLeftToRank(Rsqrt(AddScalar(variance, l.Epsilon)), r)
+			y = Add(Mul(Mul(Sub(in, ExpandLeftToRank(mean, r)), inv), ExpandLeftToRank(p("scale"), r)), ExpandLeftToRank(p("offset"), r))
+		case spec.Dropout:
+			y = in
+			if fc.Training && l.Rate > 0 {
+				var u *Node
+				rng, u = RandomUniform(rng, in.Shape())
+				keep := GreaterOrEqual(u, Scalar(in.Graph(), dtypes.Float32, l.Rate))
+				y = Where(keep, MulScalar(in, 1/(1-l.Rate)), ZerosLike(in))
+			}
+		case spec.ReLU:
+			y = MaxScalar(in, 0)
+		case spec.LeakyReLU:
+			y = Where(GreaterThan(in, ZerosLike(in)), in, MulScalar(in, l.Alpha))
+		case spec.ELU:
+			y = Where(GreaterThan(in, ZerosLike(in)), in, MulScalar(Expm1(in), l.Alpha))
+		case spec.Sigmoid:
+			y = Sigmoid(in)
+		case spec.Tanh:
+			y = Tanh(in)
+		case spec.Add:
+			y = outs[info.InputIndex[0]]
+			for _, j := range info.InputIndex[1:] {
+				other := x
+				if j >= 0 {
+					other = outs[j]
+				}
+				y = Add(y, other)
+			}
+		default:
+			panic(fmt.Sprintf("layer %s: type %q has no graph form", info.Name, info.Type))
+		}
+		outs[i] = y
+	}
+	return outs[len(outs)-1], state, rng
+}
+
+// depthwise is a depthwise convolution written with slices, multiplies
+// and sums, which every backend differentiates (GoMLX's grouped
+// convolution has no gradient in v0.26). kernel is (KH,KW,C,M); output
+// channel c·M+m reads input channel c.
+func depthwise(x, kernel *Node, stride int, pad [4]int, outShape []int) *Node {
+	g := x.Graph()
+	dims := x.Shape().Dimensions
+	n, h, w, c := dims[0], dims[1], dims[2], dims[3]
+	kd := kernel.Shape().Dimensions
+	kh, kw, mult := kd[0], kd[1], kd[3]
+	oh, ow := outShape[0], outShape[1]
+	// Zero padding by concatenation: Pad is missing from some backends.
+	if pad[0]+pad[2] > 0 {
+		parts := []*Node{}
+		if pad[0] > 0 {
+			parts = append(parts, Zeros(g, shapes.Make(dtypes.Float32, n, pad[0], w, c)))
+		}
+		parts = append(parts, x)
+		if pad[2] > 0 {
+			parts = append(parts, Zeros(g, shapes.Make(dtypes.Float32, n, pad[2], w, c)))
+		}
+		x = Concatenate(parts, 1)
+		h += pad[0] + pad[2]
+	}
+	if pad[1]+pad[3] > 0 {
+		parts := []*Node{}
+		if pad[1] > 0 {
+			parts = append(parts, Zeros(g, shapes.Make(dtypes.Float32, n, h, pad[1], c)))
+		}
+		parts = append(parts, x)
+		if pad[3] > 0 {
+			parts = append(parts, Zeros(g, shapes.Make(dtypes.Float32, n, h, pad[3], c)))
+		}
+		x = Concatenate(parts, 2)
+	}
+	if mult > 1 {
+		x = Reshape(BroadcastToDims(Reshape(x, n, x.Shape().Dimensions[1], x.Shape().Dimensions[2], c, 1),
+			n, x.Shape().Dimensions[1], x.Shape().Dimensions[2], c, mult), n, x.Shape().Dimensions[1], x.Shape().Dimensions[2], c*mult)
+	}
+	k := Reshape(kernel, kh, kw, c*mult)
+	var sum *Node
+	for i := range kh {
+		for j := range kw {
+			win := Slice(x, AxisRange(), AxisRange(i, i+(oh-1)*stride+1).Stride(stride),
+				AxisRange(j, j+(ow-1)*stride+1).Stride(stride), AxisRange())
+			term := Mul(win, ExpandLeftToRank(Slice(k, AxisElem(i), AxisElem(j), AxisRange()), 4))
+			if sum == nil {
+				sum = term
+			} else {
+				sum = Add(sum, term)
+			}
+		}
+	}
+	return sum
+}

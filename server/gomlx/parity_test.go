@@ -1,0 +1,201 @@
+package gomlx
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"plateau/nn"
+	"plateau/spec"
+)
+
+// paritySpec uses every layer type with a forward pass: convolutions with
+// same, valid and explicit padding and stride 2, depthwise, both poolings
+// with padding, batch norm, every activation, a residual add, global
+// pooling and dense layers with an implicit flatten.
+const paritySpec = `{"model":{"input":[9,9,3],"classes":5,"layers":[
+ {"type":"conv2d","filters":6,"kernel":3,"name":"c1"},
+ {"type":"batchnorm","name":"bn1","momentum":0.9},
+ {"type":"relu","name":"r1"},
+ {"type":"conv2d","filters":6,"kernel":3,"padding":1,"name":"c2"},
+ {"type":"leaky_relu","alpha":0.1},
+ {"type":"add","inputs":["r1","leaky_relu1"]},
+ {"type":"depthwise_conv2d","kernel":3,"multiplier":2,"stride":2,"name":"dw"},
+ {"type":"elu"},
+ {"type":"conv2d","filters":8,"kernel":2,"padding":"valid","stride":1,"name":"c3"},
+ {"type":"sigmoid"},
+ {"type":"maxpool","kernel":2,"stride":1,"padding":"same"},
+ {"type":"avgpool","kernel":3,"stride":2,"padding":1},
+ {"type":"tanh","name":"t1"},
+ {"type":"dense","units":7,"name":"d1"},
+ {"type":"batchnorm","name":"bn2"},
+ {"type":"dense","name":"out"}]},
+ "train":{"seed":3}}`
+
+func parityModel(t *testing.T, js string) (*spec.Spec, *nn.Network, *Model) {
+	t.Helper()
+	s, err := spec.Parse([]byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Expand()
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	net, err := nn.New(s.Model, 8, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Batch-norm running statistics away from 0 and 1, so inference
+	// checks that they are used.
+	for _, p := range net.Params() {
+		if strings.HasSuffix(p.Name, "/mean") || strings.HasSuffix(p.Name, "/variance") || strings.HasSuffix(p.Name, "/scale") {
+			for i := range p.Value {
+				p.Value[i] = 0.5 + 0.1*float32(i%5)
+			}
+		}
+	}
+	m, err := NewModel(s.Model, net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, net, m
+}
+
+func pureGo(t *testing.T) *Trainer {
+	t.Helper()
+	tr, err := New("go")
+	if err != nil {
+		t.Skipf("GoMLX's pure-Go backend does not open: %v", err)
+	}
+	return tr
+}
+
+func maxDiff(a, b []float32) (d float64) {
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i]-b[i]))/(1+math.Abs(float64(b[i]))))
+	}
+	return d
+}
+
+// TestForwardParity checks that the graph and nn compute the same logits
+// for the same weights and input, in inference and in training mode (batch
+// statistics, and the running statistics they leave behind), and the same
+// loss with label smoothing and class weights.
+func TestForwardParity(t *testing.T) {
+	tr := pureGo(t)
+	s, net, m := parityModel(t, paritySpec)
+	const batch = 6
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, batch*net.InputSize())
+	for i := range x {
+		x[i] = rng.Float32()*2 - 1
+	}
+	labels := []int32{0, 1, 2, 3, 4, 1}
+	weights := []float32{1, 2, 0.5, 1, 3}
+
+	st, err := newRunState(m, net, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval, err := m.EvalExec(tr.Backend())
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []any{}
+	for _, p := range st.params {
+		args = append(args, p)
+	}
+	for _, p := range st.state {
+		args = append(args, p)
+	}
+	args = append(args, tensors.FromFlatDataAndDimensions(x, batch, 9, 9, 3))
+	out, err := eval.Exec(args...)
+	if err != nil {
+		t.Fatalf("inference graph on the pure-Go backend: %v", err)
+	}
+	got := out[0].Value().([][]float32)
+	want := net.Forward(x, batch, false)
+	if d := maxDiff(flatten(got), want); d > 1e-5 {
+		t.Errorf("inference logits differ by %g (relative)", d)
+	}
+
+	// Training mode: batch statistics, new running statistics, and the loss.
+	np := len(m.Params)
+	train := MustNewExec(tr.Backend(), func(in []*Node) []*Node {
+		fc := ForwardConfig{Params: map[string]*Node{}, State: map[string]*Node{}, Training: true}
+		for i, p := range m.Params {
+			fc.Params[p.Name] = in[i]
+		}
+		for i, p := range m.State {
+			fc.State[p.Name] = in[np+i]
+		}
+		rest := in[np+len(m.State):]
+		logits, state, _ := m.Forward(rest[0], fc)
+		loss, correct := Loss(logits, rest[1], rest[2], 0.1)
+		outs := []*Node{logits, loss, correct}
+		for _, p := range m.State {
+			outs = append(outs, state[p.Name])
+		}
+		return outs
+	})
+	args = args[:len(args)-1]
+	args = append(args, tensors.FromFlatDataAndDimensions(x, batch, 9, 9, 3), tensors.FromFlatDataAndDimensions(labels, batch),
+		tensors.FromFlatDataAndDimensions(weights, 5))
+	out, err = train.Exec(args...)
+	if err != nil {
+		t.Fatalf("training-mode graph on the pure-Go backend: %v", err)
+	}
+	wantLogits := net.Forward(x, batch, true)
+	if d := maxDiff(flatten(out[0].Value().([][]float32)), wantLogits); d > 1e-5 {
+		t.Errorf("training-mode logits differ by %g (relative)", d)
+	}
+	wantLoss := nn.SoftmaxCrossEntropy(nil, wantLogits, labels, weights, 0.1, batch, 5)
+	if gotLoss := out[1].Value().(float32); math.Abs(float64(gotLoss)-wantLoss) > 1e-5*(1+math.Abs(wantLoss)) {
+		t.Errorf("loss %g, nn %g", gotLoss, wantLoss)
+	}
+	correct := 0
+	for i := range batch {
+		row := wantLogits[i*5 : (i+1)*5]
+		best := 0
+		for k := range row {
+			if row[k] > row[best] {
+				best = k
+			}
+		}
+		if int32(best) == labels[i] {
+			correct++
+		}
+	}
+	if got := out[2].Value().(float32); int(got) != correct {
+		t.Errorf("correct %v, nn %d", got, correct)
+	}
+	// nn updated its running statistics in the training-mode Forward.
+	byName := map[string][]float32{}
+	for _, p := range net.Params() {
+		byName[p.Name] = p.Value
+	}
+	for i, p := range m.State {
+		var got []float32
+		tensors.ConstFlatData(out[3+i], func(f []float32) { got = append(got, f...) })
+		if d := maxDiff(got, byName[p.Name]); d > 1e-5 {
+			t.Errorf("%s after a training step differs by %g", p.Name, d)
+		}
+	}
+	_ = s
+}
+
+func flatten(rows [][]float32) []float32 {
+	var out []float32
+	for _, r := range rows {
+		out = append(out, r...)
+	}
+	return out
+}
+
+var _ = dtypes.Float32

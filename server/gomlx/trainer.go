@@ -1,0 +1,450 @@
+package gomlx
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	_ "github.com/gomlx/gomlx/backends/simplego" // the pure-Go backend: forward passes in tests
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // graph code reads like maths
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"plateau/data"
+	"plateau/nn"
+	"plateau/spec"
+	"plateau/train"
+)
+
+func init() {
+	// Never let the XLA backend download plugins: a server may be offline,
+	// and what runs on it is the administrator's choice.
+	if os.Getenv("GOMLX_NO_AUTO_INSTALL") == "" {
+		os.Setenv("GOMLX_NO_AUTO_INSTALL", "1")
+	}
+}
+
+// Trainer trains specs on one GoMLX backend.
+type Trainer struct {
+	backend backends.Backend
+	name    string
+	// MetricsEvery is how many steps the loss and accuracy stay on the
+	// device between reads (and the step events' period, when larger than
+	// the spec's log_every).
+	MetricsEvery int
+}
+
+// New opens a backend by GoMLX's configuration string: "go" (pure Go),
+// "xla:cuda", "xla:/path/to/pjrt_c_api_cuda_plugin.so", ….
+func New(config string) (*Trainer, error) {
+	b, err := backends.NewWithConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	return &Trainer{backend: b, name: config, MetricsEvery: 50}, nil
+}
+
+// Name is the configuration the trainer was opened with.
+func (t *Trainer) Name() string { return t.name }
+
+// Backend is the open GoMLX backend.
+func (t *Trainer) Backend() backends.Backend { return t.backend }
+
+func f32(x float64) float32 { return float32(x) }
+
+// Train runs a spec as train.Run does, with the step compiled as one
+// graph: forward, loss, gradients, regularization and the optimizer's
+// update. Weights, optimizer state and the loss and accuracy sums stay on
+// the device; the host reads the sums every MetricsEvery steps and at the
+// end of each epoch. Start, step, epoch and result events carry the same
+// fields as train.Run's, but for per-layer statistics.
+func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("gomlx: %v", r)
+		}
+	}()
+	s, d := cfg.Spec, cfg.Dataset
+	tr := s.Train
+	emit := cfg.Emit
+	if emit == nil {
+		emit = func(train.Event) {}
+	}
+	classes := s.Model.Classes
+	splits := train.Prepare(d, s.Data, tr.Seed)
+	if cfg.Splits != nil {
+		splits = *cfg.Splits
+	}
+	norm, err := data.NewNormalizer(s.Data.Normalization, splits.Train, d.C)
+	if err != nil {
+		return nil, err
+	}
+	aug, err := data.NewAugmenter(s.Data.Augment, d.H, d.W, d.C)
+	if err != nil {
+		return nil, err
+	}
+	var weights []float32
+	if s.Data.Balance == "class_weights" {
+		weights = data.ClassWeights(data.ClassCounts(splits.Train, classes))
+	}
+	loader := data.NewLoader(splits.Train, tr.BatchSize, norm, aug, data.LoaderOptions{Shuffle: true,
+		Oversample: s.Data.Balance == "oversample", Classes: classes, Seed: uint64(tr.Seed)*0x9e3779b97f4a7c15 + 7, H: d.H, W: d.W, C: d.C})
+	net := cfg.Network
+	if net == nil {
+		if net, err = nn.New(s.Model, 1, uint64(tr.Seed)); err != nil {
+			return nil, err
+		}
+	} else {
+		net = net.Copy()
+	}
+	model, err := NewModel(s.Model, net)
+	if err != nil {
+		return nil, err
+	}
+	st, err := newRunState(model, net, slotCount(tr), tr.Seed)
+	if err != nil {
+		return nil, err
+	}
+	stepExec, err := model.StepExec(t.backend, tr, weights != nil)
+	if err != nil {
+		return nil, err
+	}
+	evalExec, err := model.EvalExec(t.backend)
+	if err != nil {
+		return nil, err
+	}
+	params, _ := s.Model.ParamCount()
+	emit(train.Event{Event: train.EventStart, Dataset: d.Name, Classes: d.Classes, InputShape: []int{d.H, d.W, d.C},
+		TrainSize: splits.Train.Len(), ValSize: splits.Val.Len(), TestSize: splits.Test.Len(),
+		ClassCounts: data.ClassCounts(splits.Train, classes), Params: params, BatchSize: tr.BatchSize, StepsPerEpoch: loader.Steps()})
+
+	size := d.H * d.W * d.C
+	x := make([]float32, tr.BatchSize*size)
+	y := make([]int32, tr.BatchSize)
+	var cw *tensors.Tensor
+	if weights != nil {
+		cw = tensors.FromFlatDataAndDimensions(weights, classes)
+	}
+	step := 0
+	start := time.Now()
+	var history []train.Event
+	stopped := train.StoppedCompleted
+	reason := ""
+	every := max(tr.LogEvery, t.MetricsEvery)
+	for epoch := 0; epoch < tr.Epochs && stopped == train.StoppedCompleted; epoch++ {
+		epochStart := time.Now()
+		loader.Epoch(epoch)
+		acc := st.zeroMetrics()
+		images, sinceLog, logImages := 0, 0, 0
+		lastLoss, lastCorrect := 0.0, 0.0
+		lr := 0.0
+		for i := 0; i < loader.Steps(); i++ {
+			if ctx.Err() != nil {
+				stopped = train.StoppedCanceled
+				break
+			}
+			n := loader.Next(x, y)
+			if n == 0 {
+				break
+			}
+			step++
+			lr = train.LR(tr.Schedule, tr.LR, float64(epoch)+float64(i)/float64(loader.Steps()), tr.Epochs)
+			xt := tensors.FromFlatDataAndDimensions(x[:n*size], n, d.H, d.W, d.C)
+			yt := tensors.FromFlatDataAndDimensions(y[:n], n)
+			args := st.stepArgs(xt, yt, cw, f32(lr), float32(step), acc)
+			out, err := stepExec.Exec(args...)
+			xt.FinalizeAll()
+			yt.FinalizeAll()
+			if err != nil {
+				return nil, err
+			}
+			acc = st.takeStepOutputs(out)
+			images += n
+			sinceLog++
+			logImages += n
+			if sinceLog == every {
+				loss, correct, _ := readMetrics(acc)
+				emit(train.Event{Event: train.EventStep, Epoch: epoch + 1, Step: step, LR: lr,
+					Loss: (loss - lastLoss) / float64(sinceLog), Accuracy: (correct - lastCorrect) / float64(logImages)})
+				if math.IsNaN(loss) || math.IsInf(loss, 0) {
+					stopped, reason = train.StoppedDiverged, fmt.Sprintf("the loss became %v at step %d; lower train.lr", loss, step)
+					break
+				}
+				lastLoss, lastCorrect, sinceLog, logImages = loss, correct, 0, 0
+			}
+		}
+		if stopped == train.StoppedCanceled {
+			break
+		}
+		lossSum, correct, gradSum := readMetrics(acc)
+		steps := float64(max(loader.Steps(), 1))
+		valLoss, valAcc, conf, err := evaluate(evalExec, st, norm, splits.Val, d, classes, tr.BatchSize, tr.LabelSmoothing)
+		if err != nil {
+			return nil, err
+		}
+		secs := time.Since(epochStart).Seconds()
+		ev := train.Event{Event: train.EventEpoch, Epoch: epoch + 1, Step: step, LR: lr,
+			TrainLoss: lossSum / steps, TrainAccuracy: correct / float64(max(images, 1)), ValLoss: valLoss, ValAccuracy: valAcc,
+			GradNorm: gradSum / steps, Seconds: secs, ImagesPerSecond: train.Throughput(images, time.Since(epochStart))}
+		if conf != nil {
+			ev.Confusion, ev.PerClassAccuracy = conf.Matrix(), conf.Recall()
+		}
+		if math.IsNaN(ev.TrainLoss) || math.IsInf(ev.TrainLoss, 0) {
+			stopped, reason = train.StoppedDiverged, "the training loss is not finite; lower train.lr"
+		}
+		if cfg.Doctor != nil {
+			ev.Diagnoses = cfg.Doctor(ev)
+		}
+		history = append(history, ev)
+		emit(ev)
+	}
+	if err := st.copyTo(net); err != nil {
+		return nil, err
+	}
+	final := train.Event{Event: train.EventResult, Epochs: len(history), Stopped: stopped, Reason: reason,
+		Seconds: time.Since(start).Seconds()}
+	if stopped != train.StoppedCanceled {
+		final.TestLoss, final.TestAccuracy, _, err = evaluate(evalExec, st, norm, splits.Test, d, classes, tr.BatchSize, tr.LabelSmoothing)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(history) > 0 {
+		last := history[len(history)-1]
+		final.ValLoss, final.ValAccuracy, final.TrainLoss, final.TrainAccuracy = last.ValLoss, last.ValAccuracy, last.TrainLoss, last.TrainAccuracy
+	}
+	if cfg.Doctor != nil {
+		final.Diagnoses = cfg.Doctor(final)
+	}
+	if final.Diagnoses == nil {
+		final.Diagnoses = []train.Diagnosis{}
+	}
+	emit(final)
+	st.finalize()
+	return &train.Result{Network: net, Normalizer: norm, Final: final, History: history}, nil
+}
+
+// runState is the trained state on the device, in the order the step
+// graph takes it: parameters, optimizer slots, batch-norm state, RNG.
+type runState struct {
+	model  *Model
+	params []*tensors.Tensor
+	slots  [][]*tensors.Tensor
+	state  []*tensors.Tensor
+	rng    *tensors.Tensor
+}
+
+func newRunState(m *Model, net *nn.Network, slots int, seed int64) (*runState, error) {
+	st := &runState{model: m}
+	for _, p := range m.Params {
+		var s []*tensors.Tensor
+		for range slots {
+			s = append(s, tensors.FromShape(shapes.Make(dtypes.Float32, p.Shape...)))
+		}
+		st.slots = append(st.slots, s)
+	}
+	byName := map[string]nn.Param{}
+	for _, p := range net.Params() {
+		byName[p.Name] = p
+	}
+	for _, p := range m.Params {
+		st.params = append(st.params, tensors.FromFlatDataAndDimensions(append([]float32(nil), byName[p.Name].Value...), p.Shape...))
+	}
+	for _, p := range m.State {
+		st.state = append(st.state, tensors.FromFlatDataAndDimensions(append([]float32(nil), byName[p.Name].Value...), p.Shape...))
+	}
+	rng, err := RNGStateFromSeed(seed)
+	if err != nil {
+		return nil, err
+	}
+	st.rng = rng
+	return st, nil
+}
+
+func (st *runState) zeroMetrics() []*tensors.Tensor {
+	return []*tensors.Tensor{tensors.FromScalar(float32(0)), tensors.FromScalar(float32(0)), tensors.FromScalar(float32(0))}
+}
+
+func (st *runState) stepArgs(x, y, cw *tensors.Tensor, lr, step float32, acc []*tensors.Tensor) []any {
+	var args []any
+	for _, p := range st.params {
+		args = append(args, p)
+	}
+	for _, s := range st.slots {
+		for _, v := range s {
+			args = append(args, v)
+		}
+	}
+	for _, s := range st.state {
+		args = append(args, s)
+	}
+	args = append(args, st.rng, x, y, tensors.FromScalar(lr), tensors.FromScalar(step))
+	if cw != nil {
+		args = append(args, cw)
+	}
+	for _, a := range acc {
+		args = append(args, a)
+	}
+	return args
+}
+
+// takeStepOutputs replaces the state by the step's outputs and returns
+// the metric sums (loss, correct, gradient norm), still on the device.
+func (st *runState) takeStepOutputs(out []*tensors.Tensor) []*tensors.Tensor {
+	i := 0
+	for k := range st.params {
+		st.params[k] = out[i]
+		i++
+	}
+	for k := range st.slots {
+		for j := range st.slots[k] {
+			st.slots[k][j] = out[i]
+			i++
+		}
+	}
+	for k := range st.state {
+		st.state[k] = out[i]
+		i++
+	}
+	st.rng = out[i]
+	return out[i+1 : i+4]
+}
+
+func readMetrics(acc []*tensors.Tensor) (loss, correct, grad float64) {
+	return float64(acc[0].Value().(float32)), float64(acc[1].Value().(float32)), float64(acc[2].Value().(float32))
+}
+
+func (st *runState) copyTo(net *nn.Network) error {
+	byName := map[string]nn.Param{}
+	for _, p := range net.Params() {
+		byName[p.Name] = p
+	}
+	all := append(append([]ParamInfo(nil), st.model.Params...), st.model.State...)
+	ts := append(append([]*tensors.Tensor(nil), st.params...), st.state...)
+	for i, p := range all {
+		dst := byName[p.Name].Value
+		if err := tensors.ConstFlatData(ts[i], func(flat []float32) { copy(dst, flat) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (st *runState) finalize() {
+	for _, t := range st.params {
+		t.FinalizeAll()
+	}
+	for _, s := range st.slots {
+		for _, t := range s {
+			t.FinalizeAll()
+		}
+	}
+	for _, t := range st.state {
+		t.FinalizeAll()
+	}
+}
+
+// evaluate measures a split in inference mode: mean loss, accuracy and
+// the confusion matrix.
+func evaluate(exec *Exec, st *runState, norm *data.Normalizer, s data.Split, d *data.Dataset, classes, batch int, smoothing float64) (loss, accuracy float64, conf *train.Confusion, err error) {
+	n := s.Len()
+	if n == 0 {
+		return math.NaN(), math.NaN(), nil, nil
+	}
+	conf = train.NewConfusion(classes)
+	size := d.H * d.W * d.C
+	x := make([]float32, batch*size)
+	var total float64
+	for i := 0; i < n; i += batch {
+		m := min(batch, n-i)
+		norm.Apply(x[:m*size], s.Images[i*size:(i+m)*size])
+		args := []any{}
+		for _, p := range st.params {
+			args = append(args, p)
+		}
+		for _, p := range st.state {
+			args = append(args, p)
+		}
+		xt := tensors.FromFlatDataAndDimensions(x[:m*size], m, d.H, d.W, d.C)
+		args = append(args, xt)
+		out, err := exec.Exec(args...)
+		xt.FinalizeAll()
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		var logits []float32
+		tensors.ConstFlatData(out[0], func(flat []float32) { logits = append(logits, flat...) })
+		out[0].FinalizeAll()
+		conf.Add(logits, s.Labels[i:i+m], m)
+		total += float64(nn.SoftmaxCrossEntropy(nil, logits, s.Labels[i:i+m], nil, smoothing, m, classes)) * float64(m)
+	}
+	return total / float64(n), conf.Accuracy(), conf, nil
+}
+
+// EvalExec compiles the inference pass: (params..., state..., x) → logits.
+func (m *Model) EvalExec(b backends.Backend) (*Exec, error) {
+	np, ns := len(m.Params), len(m.State)
+	return NewExec(b, func(in []*Node) []*Node {
+		fc := ForwardConfig{Params: map[string]*Node{}, State: map[string]*Node{}}
+		for i, p := range m.Params {
+			fc.Params[p.Name] = in[i]
+		}
+		for i, p := range m.State {
+			fc.State[p.Name] = in[np+i]
+		}
+		logits, _, _ := m.Forward(in[np+ns], fc)
+		return []*Node{logits}
+	})
+}
+
+// StepExec compiles one training step. Inputs: params..., slots (per
+// parameter, slotCount of them)..., batch-norm state..., rng, x, y, lr,
+// step, [class weights], loss sum, correct sum, gradient-norm sum.
+// Outputs: the same state, updated, then the three sums.
+func (m *Model) StepExec(b backends.Backend, tr spec.Train, classWeights bool) (*Exec, error) {
+	np, ns, k := len(m.Params), len(m.State), slotCount(tr)
+	return NewExec(b, func(in []*Node) []*Node {
+		i := 0
+		values := in[i : i+np]
+		i += np
+		slots := make([][]*Node, np)
+		for p := range np {
+			slots[p] = in[i : i+k]
+			i += k
+		}
+		fc := ForwardConfig{Params: map[string]*Node{}, State: map[string]*Node{}, Training: true}
+		for j, p := range m.Params {
+			fc.Params[p.Name] = values[j]
+		}
+		for j, p := range m.State {
+			fc.State[p.Name] = in[i+j]
+		}
+		i += ns
+		fc.RNG = in[i]
+		x, y, lr, step := in[i+1], in[i+2], in[i+3], in[i+4]
+		i += 5
+		var cw *Node
+		if classWeights {
+			cw = in[i]
+			i++
+		}
+		lossAcc, correctAcc, gradAcc := in[i], in[i+1], in[i+2]
+		logits, state, rng := m.Forward(x, fc)
+		loss, correct := Loss(logits, y, cw, tr.LabelSmoothing)
+		grads := Gradient(loss, values...)
+		newValues, newSlots, norm := update(tr, m.Params, values, grads, slots, lr, step)
+		out := append([]*Node(nil), newValues...)
+		for _, s := range newSlots {
+			out = append(out, s...)
+		}
+		for _, p := range m.State {
+			out = append(out, state[p.Name])
+		}
+		out = append(out, rng, Add(lossAcc, loss), Add(correctAcc, correct), Add(gradAcc, norm))
+		return out
+	})
+}

@@ -1,0 +1,65 @@
+package gomlx
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"plateau/data"
+	"plateau/nn"
+	"plateau/spec"
+	"plateau/train"
+)
+
+// TestTrainOnePureGoRun trains a dense network on the pure-Go backend
+// (convolutions and pooling have no gradient there in v0.26) and checks
+// that the run reports like train.Run and that Adam's first step matches
+// the native engine's.
+func TestTrainOnePureGoRun(t *testing.T) {
+	tr := pureGo(t)
+	ds, err := data.Load("../../data/testdata/cifar", data.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := `{"model":{"input":[32,32,3],"classes":10,"layers":[{"type":"dense","units":8,"activation":"relu"},{"type":"dense"}]},
+	 "train":{"optimizer":"adam","lr":0.001,"batch_size":4,"epochs":2,"seed":1,"l2":0.001,"weight_decay":0.01,"label_smoothing":0.1},
+	 "data":{"normalization":"scale01","validation":0.2}}`
+	s, err := spec.Parse([]byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Expand()
+	init, err := nn.New(s.Model, 4, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []train.Event
+	res, err := tr.Train(context.Background(), train.Config{Spec: s, Dataset: ds, Network: init, Emit: func(e train.Event) { events = append(events, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	native, err := train.Run(context.Background(), train.Config{Spec: s, Dataset: ds, Network: init})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range events {
+		kinds = append(kinds, e.Event)
+	}
+	if len(events) != 4 || events[0].Event != "start" || events[3].Event != "result" {
+		t.Fatalf("events %v", kinds)
+	}
+	if math.IsNaN(res.Final.TestAccuracy) || res.Network == nil {
+		t.Errorf("result %+v", res.Final)
+	}
+	// Same initial weights and one batch per epoch (so the order within it
+	// does not matter): the training losses of both epochs, the second
+	// after one Adam step with L2 and weight decay, agree with the native
+	// engine's to float32 precision.
+	for e := range 2 {
+		a, b := events[1+e].TrainLoss, native.History[e].TrainLoss
+		if math.Abs(a-b) > 1e-4*(1+math.Abs(b)) {
+			t.Errorf("epoch %d's training loss %g, native %g", e+1, a, b)
+		}
+	}
+}
