@@ -13,7 +13,10 @@
 #      there);
 #   4. the default preset on Fashion-MNIST through the jobs API, with its
 #      test accuracy and time.
-# Nothing is downloaded: GOMLX_NO_AUTO_INSTALL=1.
+# Nothing is downloaded: GOMLX_NO_AUTO_INSTALL=1. On a machine without the Go
+# module cache, build the two binaries beforehand and bring them along:
+#   go test -c -tags xla -o bin/gomlx.test ./server/gomlx
+#   go build -tags xla -o bin/plateau-xla ./server
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 DATA_DIR=${1:-${PLATEAU_DATA:-}}
@@ -44,7 +47,12 @@ export XLA_FLAGS="${XLA_FLAGS:-} --xla_gpu_autotune_level=0${cuda:+ --xla_gpu_cu
 echo "BENCH machine: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1); plugin $plugin; XLA_FLAGS=$XLA_FLAGS"
 
 echo "== 1-2. gradient parity and GoMLX throughput"
-go test -tags xla -count=1 -v -timeout 300s -run 'TestGradientParityXLA|TestThroughputXLA' ./server/gomlx 2>&1 | grep -E 'BENCH|FAIL|ok|panic|Error' 
+tests='TestGradientParityXLA|TestThroughputXLA'
+if [ -x bin/gomlx.test ]; then
+	(cd server/gomlx && ../../bin/gomlx.test -test.count=1 -test.v -test.timeout 300s -test.run "$tests")
+else
+	go test -tags xla -count=1 -v -timeout 300s -run "$tests" ./server/gomlx
+fi 2>&1 | grep -E 'BENCH|FAIL|ok|panic|Error|error' 
 
 echo "== 3. PyTorch twin"
 twin=${TORCH_TWIN:-}
@@ -56,7 +64,7 @@ else
 fi
 
 echo "== 4. Fashion-MNIST, default preset, through the jobs API"
-go build -tags xla -o bin/plateau-xla ./server || exit 1
+[ -x bin/plateau-xla ] || go build -tags xla -o bin/plateau-xla ./server || exit 1
 jobs=$(mktemp -d)
 port=8097
 bin/plateau-xla serve -addr 127.0.0.1:$port -backend "xla:$plugin" -jobs "$jobs" ${DATA_DIR:+-data "$DATA_DIR"} >"$jobs/serve.log" 2>&1 &
