@@ -83,6 +83,9 @@ type Diagnosis struct {
 	Confidence float64            `json:"confidence"`
 	Evidence   map[string]float64 `json:"evidence"`
 	Advice     string             `json:"advice"`
+	// Fix is the advice as spec changes ("path=value" pairs for
+	// spec.Set), when a setting can express it.
+	Fix []string `json:"fix,omitempty"`
 }
 
 // LayerStats is one layer's statistics after an epoch's last step.

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"plateau/spec"
 )
 
 // lastJSONLine decodes the last line of a command's stdout.
@@ -118,18 +120,10 @@ func TestExperimentCommand(t *testing.T) {
 			t.Fatalf("%s: exit %d: %s", name, code, stderr)
 		}
 		lines := strings.Split(strings.TrimSpace(stdout), "\n")
-		want := len(experiments[slicesIndex(name)].variants)
+		exp, _ := spec.FindExperiment(name)
+		want := len(exp.Variants)
 		if len(lines) != want {
 			t.Errorf("%s: %d rows, want %d:\n%s", name, len(lines), want, stdout)
 		}
 	}
-}
-
-func slicesIndex(name string) int {
-	for i, e := range experiments {
-		if e.name == name {
-			return i
-		}
-	}
-	return -1
 }

@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"time"
 
@@ -17,102 +16,6 @@ import (
 	"plateau/spec"
 	"plateau/train"
 )
-
-// experiment is one item of the troubleshooting checklist as runs that
-// differ in that item alone.
-type experiment struct {
-	name, claim string
-	variants    []variant
-}
-
-// variant is one arm of an experiment: -set pairs applied to the base
-// spec, and for model changes that -set cannot say briefly, an edit.
-type variant struct {
-	name string
-	sets []string
-	edit func(s *spec.Spec)
-	note string // what edit does, for the listing
-}
-
-var experiments = []experiment{
-	{"normalization", "inputs scaled to [0,1] train faster and more stably than raw 0–255 pixels", []variant{
-		{name: "raw", sets: []string{"data.normalization=raw"}},
-		{name: "scale01", sets: []string{"data.normalization=scale01"}},
-	}},
-	{"augmentation", "flip/crop/jitter narrows the train–validation gap; excessive rotation hurts", []variant{
-		{name: "none", sets: []string{"data.augment={}"}},
-		{name: "flip+crop+jitter", sets: []string{"data.augment={}", "data.augment.flip_horizontal.p=0.5", "data.augment.crop.p=0.5", "data.augment.crop.strength=2",
-			"data.augment.brightness.p=0.5", "data.augment.brightness.strength=0.1", "data.augment.contrast.p=0.5", "data.augment.contrast.strength=0.1"}},
-		{name: "rotation 180", sets: []string{"data.augment={}", "data.augment.rotation.p=1", "data.augment.rotation.strength=180"}},
-	}},
-	{"schedule", "step decay (×0.1 every 5 epochs) or one-cycle beat a constant rate", []variant{
-		{name: "constant", sets: []string{"train.schedule={\"type\":\"constant\"}"}},
-		{name: "step ×0.1/5", sets: []string{"train.schedule={\"type\":\"step\",\"factor\":0.1,\"every\":5}"}},
-		{name: "one_cycle", sets: []string{"train.schedule={\"type\":\"one_cycle\"}"}},
-	}},
-	{"optimizer", "Adam converges fastest out of the box; SGD+momentum catches up with tuning; RMSprop in between", []variant{
-		{name: "adam 1e-3", sets: []string{"train.optimizer=adam", "train.lr=0.001"}},
-		{name: "sgd+momentum 0.01", sets: []string{"train.optimizer=sgd", "train.lr=0.01", "train.momentum=0.9"}},
-		{name: "rmsprop 1e-3", sets: []string{"train.optimizer=rmsprop", "train.lr=0.001"}},
-	}},
-	{"regularization", "dropout, L2 and early stopping each narrow the gap of an overfitting run", []variant{
-		{name: "none", edit: withoutDropout, note: "dropout layers removed"},
-		{name: "dropout 0.5", edit: withDropout(0.5), note: "dropout 0.5 before the last dense layer"},
-		{name: "l2 5e-4", sets: []string{"train.l2=0.0005"}, edit: withoutDropout, note: "dropout layers removed"},
-		{name: "early stopping", sets: []string{"train.early_stopping={\"patience\":3,\"restore_best\":true}"}, edit: withoutDropout, note: "dropout layers removed"},
-	}},
-	{"imbalance", "with 10:1 imbalance, oversampling or class weights restore the rare classes' recall", []variant{
-		{name: "none", sets: []string{"data.imbalance=0.1", "data.balance=none"}},
-		{name: "oversample", sets: []string{"data.imbalance=0.1", "data.balance=oversample"}},
-		{name: "class_weights", sets: []string{"data.imbalance=0.1", "data.balance=class_weights"}},
-	}},
-	{"depth", "a too-deep plain net trains badly; batch norm or fewer layers fix it", []variant{
-		{name: "deep plain (10 conv)", edit: deepNet(10, false), note: "10 conv layers of 16 filters, relu, no batch norm"},
-		{name: "deep + batch norm", edit: deepNet(10, true), note: "the same with batchnorm after every conv"},
-		{name: "shallow (2 conv)", edit: deepNet(2, false), note: "2 conv layers"},
-	}},
-	{"batch", "batch 64 balances speed and generalization; 8 is slow and noisy, 512 takes too few steps", []variant{
-		{name: "batch 8", sets: []string{"train.batch_size=8"}},
-		{name: "batch 64", sets: []string{"train.batch_size=64"}},
-		{name: "batch 512", sets: []string{"train.batch_size=512"}},
-	}},
-}
-
-func withoutDropout(s *spec.Spec) {
-	s.Model.Layers = slices.DeleteFunc(s.Model.Layers, func(l spec.Layer) bool { return l.Type == spec.Dropout })
-}
-
-func withDropout(rate float64) func(*spec.Spec) {
-	return func(s *spec.Spec) {
-		withoutDropout(s)
-		last := len(s.Model.Layers) - 1
-		s.Model.Layers = slices.Insert(s.Model.Layers, last, spec.Layer{Type: spec.Dropout, Rate: rate})
-	}
-}
-
-// deepNet replaces the model with depth 3×3 conv layers of 16 filters,
-// max pooling after every depth/3 of them (at most three times), and the
-// output layer on the flattened features (global average pooling would
-// leave a shallow stack no way to tell where a pattern is).
-func deepNet(depth int, batchNorm bool) func(*spec.Spec) {
-	return func(s *spec.Spec) {
-		var layers []spec.Layer
-		pools, every := 0, max(1, depth/3)
-		for i := range depth {
-			layers = append(layers, spec.Layer{Type: spec.Conv2D, Filters: 16, Kernel: 3})
-			if batchNorm {
-				layers = append(layers, spec.Layer{Type: spec.BatchNorm})
-			}
-			layers = append(layers, spec.Layer{Type: spec.ReLU})
-			if (i+1)%every == 0 && pools < 3 {
-				layers = append(layers, spec.Layer{Type: spec.MaxPool, Kernel: 2})
-				pools++
-			}
-		}
-		layers = append(layers, spec.Layer{Type: spec.Flatten}, spec.Layer{Type: spec.Dense, Units: s.Model.Classes})
-		s.Model.Layers = layers
-	}
-}
 
 // experimentRow is one variant's outcome.
 type experimentRow struct {
@@ -132,14 +35,14 @@ type experimentRow struct {
 func experimentCommand(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "list" || strings.HasPrefix(args[0], "-") {
 		fmt.Fprintln(stdout, "experiments (plateau experiment NAME -dataset D [-preset P] [-epochs N] [-train-limit N] [-set ...]):")
-		for _, e := range experiments {
-			fmt.Fprintf(stdout, "  %-15s %s\n", e.name, e.claim)
-			for _, v := range e.variants {
-				what := strings.Join(v.sets, " ")
-				if v.note != "" {
-					what = strings.TrimSpace(what + " (" + v.note + ")")
+		for _, e := range spec.Experiments {
+			fmt.Fprintf(stdout, "  %-15s %s\n", e.Name, e.Claim)
+			for _, v := range e.Variants {
+				what := strings.Join(v.Sets, " ")
+				if v.Note != "" {
+					what = strings.TrimSpace(what + " (" + v.Note + ")")
 				}
-				fmt.Fprintf(stdout, "      %-22s %s\n", v.name, what)
+				fmt.Fprintf(stdout, "      %-22s %s\n", v.Name, what)
 			}
 		}
 		if len(args) == 0 {
@@ -147,12 +50,11 @@ func experimentCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
-	i := slices.IndexFunc(experiments, func(e experiment) bool { return e.name == args[0] })
-	if i < 0 {
+	exp, ok := spec.FindExperiment(args[0])
+	if !ok {
 		return usagef("unknown experiment %q (plateau experiment list)", args[0])
 	}
-	exp := experiments[i]
-	fs := flag.NewFlagSet("experiment "+exp.name, flag.ContinueOnError)
+	fs := flag.NewFlagSet("experiment "+exp.Name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	rf := addRunFlags(fs)
 	jsonOut := fs.Bool("json", false, "print one JSON object per variant")
@@ -164,12 +66,12 @@ func experimentCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	fmt.Fprintf(stderr, "experiment %s: %s\n", exp.name, exp.claim)
+	fmt.Fprintf(stderr, "experiment %s: %s\n", exp.Name, exp.Claim)
 	var rows []experimentRow
-	for _, v := range exp.variants {
-		s, err := rf.spec(v.sets...)
+	for _, v := range exp.Variants {
+		s, err := rf.spec(v.Sets...)
 		if err != nil {
-			return fmt.Errorf("%s: %w", v.name, err)
+			return fmt.Errorf("%s: %w", v.Name, err)
 		}
 		ds, err := rf.load(s)
 		if err != nil {
@@ -178,25 +80,25 @@ func experimentCommand(args []string, stdout, stderr io.Writer) error {
 		if err := fitInput(s, ds, *rf.preset, *rf.specFile); err != nil {
 			return err
 		}
-		if v.edit != nil {
+		if v.Edit != nil {
 			s.Model.Expand() // name layers before editing, so edits see the final list
-			v.edit(s)
+			v.Edit(s)
 			for i := range s.Model.Layers {
 				s.Model.Layers[i].Name = ""
 			}
 		}
 		s.Expand()
 		if err := s.Validate(); err != nil {
-			return fmt.Errorf("%s: %w", v.name, err)
+			return fmt.Errorf("%s: %w", v.Name, err)
 		}
 		begin := time.Now()
 		bar := newProgressBar(stderr)
-		bar.line("— %s", v.name)
+		bar.line("— %s", v.Name)
 		res, err := train.Run(ctx, train.Config{Spec: s, Dataset: ds, Emit: bar.report, Doctor: doctor.New(s).Observe})
 		if err != nil {
-			return fmt.Errorf("%s: %w", v.name, err)
+			return fmt.Errorf("%s: %w", v.Name, err)
 		}
-		row := experimentRow{Experiment: exp.name, Variant: v.name, Epochs: res.Final.Epochs, Stopped: res.Final.Stopped,
+		row := experimentRow{Experiment: exp.Name, Variant: v.Name, Epochs: res.Final.Epochs, Stopped: res.Final.Stopped,
 			TrainAccuracy: math.NaN(), ValAccuracy: math.NaN(), BestVal: math.NaN(), TestAccuracy: res.Final.TestAccuracy,
 			MinRecall: math.NaN(), Seconds: time.Since(begin).Seconds(), Diagnoses: res.Final.Diagnoses}
 		for _, e := range res.History {
@@ -235,8 +137,8 @@ func jsonSafe(r experimentRow) experimentRow {
 	return r
 }
 
-func printExperiment(w io.Writer, exp experiment, rows []experimentRow) {
-	fmt.Fprintf(w, "%s: %s\n", exp.name, exp.claim)
+func printExperiment(w io.Writer, exp spec.Experiment, rows []experimentRow) {
+	fmt.Fprintf(w, "%s: %s\n", exp.Name, exp.Claim)
 	fmt.Fprintf(w, "%-22s %6s %7s %7s %8s %7s %10s %7s  %s\n", "variant", "epochs", "train", "val", "best val", "test", "min recall", "seconds", "doctor")
 	for _, r := range rows {
 		top := "healthy"

@@ -856,8 +856,8 @@ func (s *jobServer) train(ctx context.Context, j *job, sp *spec.Spec, folder str
 		j.notifyLocked()
 		j.mu.Unlock()
 	}
-	doc := doctor.New(sp)
-	res, err := s.trainer.Train(ctx, train.Config{Spec: sp, Dataset: ds, Emit: emit, Doctor: doc.Observe})
+	// Findings carry their fix, so the page can retry a server run too.
+	res, err := s.trainer.Train(ctx, train.Config{Spec: sp, Dataset: ds, Emit: emit, Doctor: doctor.Live(sp)})
 	if err != nil {
 		return nil, err
 	}

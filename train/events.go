@@ -125,6 +125,9 @@ type Diagnosis struct {
 	Evidence map[string]float64 `json:"evidence"`
 	// Advice says what to change, in terms of spec fields.
 	Advice string `json:"advice"`
+	// Fix, when set, is the advice as spec changes ("path=value" pairs
+	// for spec.Set), so a page can retry the run with them in one click.
+	Fix []string `json:"fix,omitempty"`
 }
 
 // ConfidentProbability is the predicted probability above which a wrong
@@ -472,6 +475,9 @@ func (w *jsonObject) diagnoses(ds []Diagnosis) {
 		ev.close()
 		o.b = ev.b
 		o.str("advice", d.Advice)
+		if len(d.Fix) > 0 {
+			o.strings("fix", d.Fix)
+		}
 		o.close()
 		w.b = o.b
 	}

@@ -56,9 +56,9 @@ func TestEventJSON(t *testing.T) {
 		{
 			"result with a diagnosis",
 			Event{Event: EventResult, TestLoss: 2.3, TestAccuracy: 0.1, Epochs: 3, Stopped: StoppedCompleted,
-				Diagnoses: []Diagnosis{{Cause: "lr_too_low", Confidence: 0.75, Evidence: map[string]float64{"weight_change": 0.001, "lr": 1e-5}, Advice: "raise train.lr"}}},
+				Diagnoses: []Diagnosis{{Cause: "lr_too_low", Confidence: 0.75, Evidence: map[string]float64{"weight_change": 0.001, "lr": 1e-5}, Advice: "raise train.lr", Fix: []string{"train.lr=0.0001"}}}},
 			`{"event":"result","test_loss":2.3,"test_accuracy":0.1,"epochs":3,"best_epoch":0,"seconds":0,"images_per_second":0,"stopped":"completed",` +
-				`"diagnoses":[{"cause":"lr_too_low","confidence":0.75,"evidence":{"lr":0.00001,"weight_change":0.001},"advice":"raise train.lr"}]}`,
+				`"diagnoses":[{"cause":"lr_too_low","confidence":0.75,"evidence":{"lr":0.00001,"weight_change":0.001},"advice":"raise train.lr","fix":["train.lr=0.0001"]}]}`,
 		},
 		{
 			"start with duplicates",

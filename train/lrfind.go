@@ -49,7 +49,7 @@ type LRFindResult struct {
 // from MinLR to MaxLR over Steps steps, with the spec's optimizer, batch
 // size, data and augmentation, and records the loss of every step. The
 // schedule, epochs and early stopping of the spec are ignored; the
-// weights are thrown away.
+// weights are thrown away. Of the hooks, only BeforeStep is called.
 func LRFind(ctx context.Context, cfg Config, opt LRFindOptions) (*LRFindResult, error) {
 	if opt.MinLR <= 0 {
 		opt.MinLR = 1e-6
@@ -83,6 +83,9 @@ func LRFind(ctx context.Context, cfg Config, opt LRFindOptions) (*LRFindResult, 
 	for i := range opt.Steps {
 		if ctx.Err() != nil {
 			break
+		}
+		if cfg.BeforeStep != nil {
+			cfg.BeforeStep()
 		}
 		n := t.loader.Next(t.x, t.y)
 		if n == 0 {

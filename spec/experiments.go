@@ -1,0 +1,149 @@
+package spec
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Experiment is one item of the troubleshooting checklist as runs that
+// differ in that item alone: the command line's experiment command and
+// the page's experiment buttons run its variants on the same spec and
+// data and compare them.
+type Experiment struct {
+	Name, Claim string
+	Variants    []Variant
+}
+
+// Variant is one arm of an experiment: Set pairs ("path=value", as
+// Spec.Set reads them) applied to the base spec and, for model changes
+// that Set cannot say briefly, an edit of the expanded model.
+type Variant struct {
+	Name string
+	Sets []string
+	Edit func(s *Spec)
+	// Note says what Edit does, for listings.
+	Note string
+}
+
+// Apply returns the base spec changed by the variant, expanded. Layer
+// names are given again after an edit, so they follow the new list.
+func (v Variant) Apply(base *Spec) (*Spec, error) {
+	s := base.Clone()
+	for _, kv := range v.Sets {
+		path, value, ok := cut(kv)
+		if !ok {
+			return nil, fmt.Errorf("%s: %q is not path=value", v.Name, kv)
+		}
+		if err := s.Set(path, value); err != nil {
+			return nil, fmt.Errorf("%s: %w", v.Name, err)
+		}
+	}
+	if v.Edit != nil {
+		s.Model.Expand() // name layers before editing, so edits see the final list
+		v.Edit(s)
+		for i := range s.Model.Layers {
+			s.Model.Layers[i].Name = ""
+		}
+	}
+	s.Expand()
+	return s, nil
+}
+
+func cut(kv string) (path, value string, ok bool) {
+	for i := range len(kv) {
+		if kv[i] == '=' {
+			return kv[:i], kv[i+1:], i > 0
+		}
+	}
+	return "", "", false
+}
+
+// FindExperiment returns the experiment of a name.
+func FindExperiment(name string) (Experiment, bool) {
+	i := slices.IndexFunc(Experiments, func(e Experiment) bool { return e.Name == name })
+	if i < 0 {
+		return Experiment{}, false
+	}
+	return Experiments[i], true
+}
+
+// Experiments are the checklist's A/B comparisons.
+var Experiments = []Experiment{
+	{"normalization", "inputs scaled to [0,1] train faster and more stably than raw 0–255 pixels", []Variant{
+		{Name: "raw", Sets: []string{"data.normalization=raw"}},
+		{Name: "scale01", Sets: []string{"data.normalization=scale01"}},
+	}},
+	{"augmentation", "flip/crop/jitter narrows the train–validation gap; excessive rotation hurts", []Variant{
+		{Name: "none", Sets: []string{"data.augment={}"}},
+		{Name: "flip+crop+jitter", Sets: []string{"data.augment={}", "data.augment.flip_horizontal.p=0.5", "data.augment.crop.p=0.5", "data.augment.crop.strength=2",
+			"data.augment.brightness.p=0.5", "data.augment.brightness.strength=0.1", "data.augment.contrast.p=0.5", "data.augment.contrast.strength=0.1"}},
+		{Name: "rotation 180", Sets: []string{"data.augment={}", "data.augment.rotation.p=1", "data.augment.rotation.strength=180"}},
+	}},
+	{"schedule", "step decay (×0.1 every 5 epochs) or one-cycle beat a constant rate", []Variant{
+		{Name: "constant", Sets: []string{"train.schedule={\"type\":\"constant\"}"}},
+		{Name: "step ×0.1/5", Sets: []string{"train.schedule={\"type\":\"step\",\"factor\":0.1,\"every\":5}"}},
+		{Name: "one_cycle", Sets: []string{"train.schedule={\"type\":\"one_cycle\"}"}},
+	}},
+	{"optimizer", "Adam converges fastest out of the box; SGD+momentum catches up with tuning; RMSprop in between", []Variant{
+		{Name: "adam 1e-3", Sets: []string{"train.optimizer=adam", "train.lr=0.001"}},
+		{Name: "sgd+momentum 0.01", Sets: []string{"train.optimizer=sgd", "train.lr=0.01", "train.momentum=0.9"}},
+		{Name: "rmsprop 1e-3", Sets: []string{"train.optimizer=rmsprop", "train.lr=0.001"}},
+	}},
+	{"regularization", "dropout, L2 and early stopping each narrow the gap of an overfitting run", []Variant{
+		{Name: "none", Edit: withoutDropout, Note: "dropout layers removed"},
+		{Name: "dropout 0.5", Edit: withDropout(0.5), Note: "dropout 0.5 before the last dense layer"},
+		{Name: "l2 5e-4", Sets: []string{"train.l2=0.0005"}, Edit: withoutDropout, Note: "dropout layers removed"},
+		{Name: "early stopping", Sets: []string{"train.early_stopping={\"patience\":3,\"restore_best\":true}"}, Edit: withoutDropout, Note: "dropout layers removed"},
+	}},
+	{"imbalance", "with 10:1 imbalance, oversampling or class weights restore the rare classes' recall", []Variant{
+		{Name: "none", Sets: []string{"data.imbalance=0.1", "data.balance=none"}},
+		{Name: "oversample", Sets: []string{"data.imbalance=0.1", "data.balance=oversample"}},
+		{Name: "class_weights", Sets: []string{"data.imbalance=0.1", "data.balance=class_weights"}},
+	}},
+	{"depth", "a too-deep plain net trains badly; batch norm or fewer layers fix it", []Variant{
+		{Name: "deep plain (10 conv)", Edit: deepNet(10, false), Note: "10 conv layers of 16 filters, relu, no batch norm"},
+		{Name: "deep + batch norm", Edit: deepNet(10, true), Note: "the same with batchnorm after every conv"},
+		{Name: "shallow (2 conv)", Edit: deepNet(2, false), Note: "2 conv layers"},
+	}},
+	{"batch", "batch 64 balances speed and generalization; 8 is slow and noisy, 512 takes too few steps", []Variant{
+		{Name: "batch 8", Sets: []string{"train.batch_size=8"}},
+		{Name: "batch 64", Sets: []string{"train.batch_size=64"}},
+		{Name: "batch 512", Sets: []string{"train.batch_size=512"}},
+	}},
+}
+
+func withoutDropout(s *Spec) {
+	s.Model.Layers = slices.DeleteFunc(s.Model.Layers, func(l Layer) bool { return l.Type == Dropout })
+}
+
+func withDropout(rate float64) func(*Spec) {
+	return func(s *Spec) {
+		withoutDropout(s)
+		last := len(s.Model.Layers) - 1
+		s.Model.Layers = slices.Insert(s.Model.Layers, last, Layer{Type: Dropout, Rate: rate})
+	}
+}
+
+// deepNet replaces the model with depth 3×3 conv layers of 16 filters,
+// max pooling after every depth/3 of them (at most three times), and the
+// output layer on the flattened features (global average pooling would
+// leave a shallow stack no way to tell where a pattern is).
+func deepNet(depth int, batchNorm bool) func(*Spec) {
+	return func(s *Spec) {
+		var layers []Layer
+		pools, every := 0, max(1, depth/3)
+		for i := range depth {
+			layers = append(layers, Layer{Type: Conv2D, Filters: 16, Kernel: 3})
+			if batchNorm {
+				layers = append(layers, Layer{Type: BatchNorm})
+			}
+			layers = append(layers, Layer{Type: ReLU})
+			if (i+1)%every == 0 && pools < 3 {
+				layers = append(layers, Layer{Type: MaxPool, Kernel: 2})
+				pools++
+			}
+		}
+		layers = append(layers, Layer{Type: Flatten}, Layer{Type: Dense, Units: s.Model.Classes})
+		s.Model.Layers = layers
+	}
+}
