@@ -339,3 +339,68 @@ func TestScreenshots(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector("#run-result").textContent.includes("completed")`, "the run to finish")
 	shoot("run.png")
 }
+
+// A run planted with raw 0–255 inputs and a large learning rate: the
+// doctor names it in the panel, the evidence is on the curves, and its fix
+// forks a second run overlaid on the first.
+func TestDoctorPanelAndFix(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	set(t, ctx, "#normalization", "raw")
+	set(t, ctx, "#train-limit", "200")
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#lr", "0.05")
+	set(t, ctx, "#epochs", "3")
+	click(t, ctx, "#start")
+	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("stopped")`, "the planted run to end")
+	waitFor(t, ctx, `document.querySelector('#doctor .finding[data-cause="unnormalized_input"]')`, "the unnormalized_input finding in the doctor panel")
+	if advice := eval[string](t, ctx, `document.querySelector('#doctor .finding[data-cause="unnormalized_input"] .advice').textContent`); advice == "" {
+		t.Error("the finding has no advice")
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('#doctor .finding[data-cause="unnormalized_input"] table.evidence tr').length`); n == 0 {
+		t.Error("the finding shows no evidence numbers")
+	}
+	runs := eval[int](t, ctx, `document.querySelectorAll("#doctor .finding").length`)
+	t.Logf("%d findings: %s", runs, eval[string](t, ctx, `Array.from(document.querySelectorAll("#doctor .finding")).map(f => f.dataset.cause + " " + f.querySelector(".muted").textContent).join(", ")`))
+
+	click(t, ctx, `#doctor .try-fix[data-cause=unnormalized_input]`)
+	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("fix unnormalized_input")`, "the forked run")
+	waitFor(t, ctx, `document.querySelector("#run-result").textContent.includes("completed")`, "the fixed run to finish")
+	waitFor(t, ctx, `document.querySelectorAll("#loss-chart polyline").length >= 4 && document.querySelectorAll("#loss-chart text.legend").length >= 2`, "both runs overlaid (train and validation of each)")
+	click(t, ctx, "#tab-Runs")
+	waitFor(t, ctx, `Array.from(document.querySelectorAll("#runs .run-row")).some(r => r.textContent.includes("fix unnormalized_input"))`, "the fix in the runs list")
+}
+
+// The LR range test plots loss against the rate and sets the suggestion.
+func TestLRFinder(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#lr", "0.5")
+	set(t, ctx, "#batch", "8")
+	click(t, ctx, "#lr-find")
+	waitFor(t, ctx, `document.querySelector("#lr-find-chart svg polyline") && document.querySelector("#apply-lr")`, "the LR range test's plot")
+	click(t, ctx, "#apply-lr")
+	waitFor(t, ctx, `document.querySelector("#lr").value !== "0.5"`, "the suggested rate in the field")
+}
+
+// An experiment runs its arms one after another and overlays them; a run
+// on the server shows in the run view and the runs list with its backend.
+func TestExperimentAndServerRun(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	set(t, ctx, "#train-limit", "200")
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#epochs", "1")
+	click(t, ctx, "#tab-Experiments")
+	click(t, ctx, "#experiment-normalization")
+	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("normalization: scale01") && document.querySelector("#run-result").textContent.includes("completed")`, "both arms of the experiment")
+	waitFor(t, ctx, `document.querySelectorAll("#loss-chart text.legend").length >= 2`, "the arms overlaid")
+
+	click(t, ctx, "#run-server")
+	waitFor(t, ctx, `document.querySelector("#run-backend").textContent.includes("backend")`, "the server's backend")
+	waitFor(t, ctx, `document.querySelector("#run-result").textContent.includes("completed")`, "the server run to finish")
+	waitFor(t, ctx, `document.querySelector("#confusion svg")`, "the server run's confusion matrix")
+	click(t, ctx, "#tab-Runs")
+	waitFor(t, ctx, `Array.from(document.querySelectorAll("#runs .run-row")).some(r => r.textContent.includes("server") && r.textContent.includes("test"))`, "the server run in the runs list")
+}

@@ -48,6 +48,8 @@
 //	augment  preview spec.data.augment on the sample images; answers images
 //	         of kind preview
 //	export   send the finished run's weights as safetensors; answers weights
+//	lr_find  the LR range test of spec on the loaded dataset (a few hundred
+//	         steps at an exponentially growing rate); answers lr_find
 //
 // Commands that need a dataset or a run answer an error message when there
 // is none; the worker never stops answering.
@@ -61,13 +63,16 @@
 //	samples   sample images of the dataset, with their labels (Images)
 //	preview   the same samples augmented (Images)
 //	event     a training event (Event): exactly the JSON object the command
-//	          line writes with -json (start, step, epoch, result)
+//	          line writes with -json (start, step, epoch, result); epoch
+//	          and result events carry the doctor's findings so far, each
+//	          with its fix as spec changes when a setting can express it
 //	progress  where a run is, at most a few times a second (Progress)
 //	misclassified  validation images the network gets wrong, after an epoch
 //	filters   the first convolution's kernels as images, after an epoch
 //	state     the run's state changed (State)
 //	weights   the run's final weights, safetensors in bin
 //	spec_ok   the spec fits the dataset
+//	lr_find   the loss against the learning rate and the suggested rate (LRFind)
 //	error     something failed (Error): what, and what to change
 //
 // # Rates

@@ -26,10 +26,11 @@ const (
 	CmdSetLR   = "set_lr"
 	CmdAugment = "augment"
 	CmdExport  = "export"
+	CmdLRFind  = "lr_find"
 )
 
 // Commands lists every command name.
-var Commands = []string{CmdLoad, CmdSpec, CmdStart, CmdPause, CmdResume, CmdStep, CmdStop, CmdSetLR, CmdAugment, CmdExport}
+var Commands = []string{CmdLoad, CmdSpec, CmdStart, CmdPause, CmdResume, CmdStep, CmdStop, CmdSetLR, CmdAugment, CmdExport, CmdLRFind}
 
 // Message kinds, the value of Message.Kind.
 const (
@@ -45,6 +46,7 @@ const (
 	KindWeights       = "weights"
 	KindSpecOK        = "spec_ok"
 	KindError         = "error"
+	KindLRFind        = "lr_find"
 )
 
 // Run states, the value of Message.State.
@@ -96,6 +98,8 @@ type Message struct {
 	// spec path it concerns ("model.layers[2].kernel").
 	Error string `json:"error,omitempty"`
 	Field string `json:"field,omitempty"`
+	// LRFind is the outcome of an LR range test.
+	LRFind *LRFind `json:"lr_find,omitempty"`
 	// Bytes is the bin payload: safetensors weights.
 	Bytes []byte `json:"bytes,omitempty"`
 }
@@ -131,6 +135,17 @@ type Images struct {
 	// Epoch is the epoch after which misclassified examples and filters
 	// were taken.
 	Epoch int `json:"epoch,omitempty"`
+}
+
+// LRFind is the outcome of an LR range test (train.LRFind): the smoothed
+// loss at each rate tried and the rate to train with.
+type LRFind struct {
+	LR        []float64 `json:"lr"`
+	Loss      []float64 `json:"loss"` // smoothed
+	Suggested float64   `json:"suggested"`
+	Steepest  float64   `json:"steepest"`
+	MinLoss   float64   `json:"min_loss"`
+	Diverged  bool      `json:"diverged,omitempty"`
 }
 
 // Progress says where a run is.

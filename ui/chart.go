@@ -25,9 +25,29 @@ type LineChart struct {
 	// LogY plots y on a log scale (losses, learning rates); values ≤ 0
 	// are left out.
 	LogY bool
+	// LogX plots x on a log scale (the LR range test).
+	LogX bool
 	// YMin and YMax fix the y range when YMax > YMin (accuracy: 0 to 1).
 	YMin, YMax float64
 	Series     []Series
+	// Marks are vertical lines at an x, Bands horizontal shades between
+	// two y values: the doctor's evidence drawn on the curves.
+	Marks []Mark
+	Bands []Band
+}
+
+// Mark is a labelled vertical line of a chart.
+type Mark struct {
+	X     float64
+	Label string
+	Color string
+}
+
+// Band is a labelled horizontal shade of a chart, from Y0 to Y1.
+type Band struct {
+	Y0, Y1 float64
+	Label  string
+	Color  string
 }
 
 // Palette colours the series of a chart in order.
@@ -53,7 +73,13 @@ func (c LineChart) SVG() string {
 		}
 		return top + (h-top-bottom)*(1-(y-y0)/(y1-y0))
 	}
-	tx := func(x float64) float64 { return left + (w-left-right)*(x-x0)/(x1-x0) }
+	tx := func(x float64) float64 {
+		if c.LogX {
+			x, x0, x1 := math.Log10(x), math.Log10(x0), math.Log10(x1)
+			return left + (w-left-right)*(x-x0)/(x1-x0)
+		}
+		return left + (w-left-right)*(x-x0)/(x1-x0)
+	}
 	// Axes and ticks.
 	fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" class="axis"/>`, left, top, left, h-bottom)
 	fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" class="axis"/>`, left, h-bottom, w-right, h-bottom)
@@ -62,15 +88,47 @@ func (c LineChart) SVG() string {
 		fmt.Fprintf(&b, `<line x1="%g" y1="%.1f" x2="%g" y2="%.1f" class="grid"/>`, left, y, w-right, y)
 		fmt.Fprintf(&b, `<text x="%g" y="%.1f" class="tick" text-anchor="end">%s</text>`, left-4, y+4, tickLabel(v))
 	}
-	for _, v := range niceTicks(x0, x1, 6) {
+	xTicks := niceTicks(x0, x1, 6)
+	if c.LogX {
+		xTicks = decades(x0, x1)
+	}
+	for _, v := range xTicks {
 		x := tx(v)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%g" class="tick" text-anchor="middle">%s</text>`, x, h-bottom+14, tickLabel(v))
 	}
 	if c.XLabel != "" {
 		fmt.Fprintf(&b, `<text x="%g" y="%g" class="axis-label" text-anchor="middle">%s</text>`, left+(w-left-right)/2, h-4, html.EscapeString(c.XLabel))
 	}
-	// Lines and the legend.
-	lx := left + 8
+	// The doctor's evidence, under the lines.
+	for _, band := range c.Bands {
+		if !finite(band.Y0) || !finite(band.Y1) || (c.LogY && (band.Y0 <= 0 || band.Y1 <= 0)) {
+			continue
+		}
+		ya, yb := ty(clamp(band.Y1, y0, y1)), ty(clamp(band.Y0, y0, y1))
+		fmt.Fprintf(&b, `<rect class="evidence band" x="%g" y="%.1f" width="%g" height="%.1f" fill="%s" opacity="0.18"><title>%s</title></rect>`,
+			left, ya, w-left-right, math.Max(1, yb-ya), colorOr(band.Color, "#f59e0b"), html.EscapeString(band.Label))
+		fmt.Fprintf(&b, `<text x="%g" y="%.1f" class="evidence-label" text-anchor="end">%s</text>`, w-right-4, ya-3, html.EscapeString(band.Label))
+	}
+	for _, m := range c.Marks {
+		if !finite(m.X) || m.X < x0 || m.X > x1 || (c.LogX && m.X <= 0) {
+			continue
+		}
+		x := tx(m.X)
+		color := colorOr(m.Color, "#f59e0b")
+		fmt.Fprintf(&b, `<line class="evidence mark" x1="%.1f" y1="%g" x2="%.1f" y2="%g" stroke="%s" stroke-width="2" stroke-dasharray="4 3"><title>%s</title></line>`,
+			x, top, x, h-bottom, color, html.EscapeString(m.Label))
+		anchor := "start"
+		if x > left+(w-left-right)*0.6 {
+			anchor = "end"
+		}
+		dx := 4.0
+		if anchor == "end" {
+			dx = -4
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%g" class="evidence-label" text-anchor="%s">%s</text>`, x+dx, h-bottom-6, anchor, html.EscapeString(m.Label))
+	}
+	// Lines and the legend, wrapped into rows.
+	lx, ly := left+8, top+8
 	for i, s := range c.Series {
 		color := s.Color
 		if color == "" {
@@ -79,6 +137,9 @@ func (c LineChart) SVG() string {
 		var pts []string
 		for _, p := range s.Points {
 			if !finite(p.Y) || (c.LogY && p.Y <= 0) {
+				continue
+			}
+			if c.LogX && p.X <= 0 {
 				continue
 			}
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", tx(p.X), ty(clamp(p.Y, y0, y1))))
@@ -94,13 +155,37 @@ func (c LineChart) SVG() string {
 			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="1.8"%s/>`, strings.Join(pts, " "), color, dash)
 		}
 		if s.Name != "" {
-			fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="%s" stroke-width="2"%s/>`, lx, top+8, lx+14, top+8, color, dash)
-			fmt.Fprintf(&b, `<text x="%g" y="%g" class="legend">%s</text>`, lx+18, top+12, html.EscapeString(s.Name))
-			lx += 26 + 6.5*float64(len([]rune(s.Name)))
+			width := 26 + 6.5*float64(len([]rune(s.Name)))
+			if lx > left+8 && lx+width > w-right {
+				lx, ly = left+8, ly+14
+			}
+			fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="%s" stroke-width="2"%s/>`, lx, ly, lx+14, ly, color, dash)
+			fmt.Fprintf(&b, `<text x="%g" y="%g" class="legend">%s</text>`, lx+18, ly+4, html.EscapeString(s.Name))
+			lx += width
 		}
 	}
 	b.WriteString(`</svg>`)
 	return b.String()
+}
+
+func colorOr(c, fallback string) string {
+	if c == "" {
+		return fallback
+	}
+	return c
+}
+
+// decades lists the powers of ten from lo to hi, with lo and hi when the
+// span is under one decade.
+func decades(lo, hi float64) []float64 {
+	var out []float64
+	for e := math.Ceil(math.Log10(lo)); e <= math.Log10(hi)+1e-9; e++ {
+		out = append(out, math.Pow(10, e))
+	}
+	if len(out) < 2 {
+		out = []float64{lo, hi}
+	}
+	return out
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
@@ -111,7 +196,7 @@ func (c LineChart) bounds() (x0, x1, y0, y1 float64, ok bool) {
 	x0, x1, y0, y1 = math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for _, s := range c.Series {
 		for _, p := range s.Points {
-			if !finite(p.Y) || !finite(p.X) || (c.LogY && p.Y <= 0) {
+			if !finite(p.Y) || !finite(p.X) || (c.LogY && p.Y <= 0) || (c.LogX && p.X <= 0) {
 				continue
 			}
 			ok = true

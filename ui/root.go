@@ -29,6 +29,13 @@ type Host interface {
 	SaveRun(id string, record []byte)
 	SaveWeights(id string, weights []byte)
 	DeleteRun(id string)
+	// SubmitJob sends a run to the server's jobs API (request is the body
+	// of POST /api/jobs) and feeds what the server reports into Apply as
+	// the worker's messages for run: events, state done, weights, errors;
+	// ServerJob learns the job's id and backend.
+	SubmitJob(run string, request []byte)
+	// CancelJob cancels a server job.
+	CancelJob(job string)
 	// LoadWeights reads a run's stored weights (nil when there are none).
 	LoadWeights(id string, done func([]byte))
 	// Download offers bytes as a file.
@@ -40,7 +47,7 @@ type Host interface {
 }
 
 // Tabs of the page, in order.
-var Tabs = []string{"Data", "Model", "Training", "Run", "Runs"}
+var Tabs = []string{"Data", "Model", "Training", "Run", "Runs", "Experiments"}
 
 // Run is one training run as the page keeps it: what was asked, what
 // happened, and the curves; it is stored as JSON and survives a reload.
@@ -65,8 +72,19 @@ type Run struct {
 	Filters      *protocol.Images `json:"filters,omitempty"`
 	HasWeights   bool             `json:"has_weights,omitempty"`
 	Error        string           `json:"error,omitempty"`
-	wrongURLs    []string
-	filterURLs   []string
+	// Parent is the run this one forked from to try a fix; Experiment
+	// names the experiment it is an arm of.
+	Parent     string `json:"parent,omitempty"`
+	Experiment string `json:"experiment,omitempty"`
+	// Server is set for a run trained by the server: its job id, and the
+	// backend that trained it.
+	Server  string `json:"server,omitempty"`
+	Backend string `json:"backend,omitempty"`
+	// queued runs wait for the worker to start; started ones have
+	// heard from it.
+	queued, started bool
+	wrongURLs       []string
+	filterURLs      []string
 }
 
 // Root is the page.
@@ -98,6 +116,13 @@ type Root struct {
 	Runs    []*Run
 	Overlay map[string]bool
 	counter int
+	// Queue holds runs waiting for the worker: the arms of an experiment,
+	// a fix waiting for the run it forks to stop.
+	Queue []*Run
+
+	// LRFind is the latest LR range test; lrFindRun its id while it runs.
+	LRFind    *protocol.LRFind
+	lrFindRun string
 
 	// PreferDataset is loaded first when the server offers it (the page's
 	// ?dataset= parameter).
@@ -118,6 +143,9 @@ func (r *Root) Apply(m protocol.Message) {
 		r.Ready = true
 	case protocol.KindError:
 		r.Loading = false
+		if m.Run != "" && m.Run == r.lrFindRun {
+			r.lrFindRun = ""
+		}
 		msg := m.Error
 		if m.Field != "" {
 			r.SpecErrors[m.Field] = msg
@@ -125,6 +153,12 @@ func (r *Root) Apply(m protocol.Message) {
 		r.Message = msg
 		if run := r.run(m.Run); run != nil && run.State != protocol.StateDone {
 			run.Error = msg
+			if !run.started && !run.queued && run.Server == "" {
+				// The worker refused to start it.
+				run.State = protocol.StateDone
+				r.save(run)
+				r.startQueued()
+			}
 		}
 	case protocol.KindDataset:
 		r.Loading = false
@@ -139,11 +173,20 @@ func (r *Root) Apply(m protocol.Message) {
 		r.Preview = m.Images
 		r.previewURLs = ImageURLs(m.Images, 2)
 	case protocol.KindState:
+		if m.Run != "" && m.Run == r.lrFindRun && m.State == protocol.StateDone {
+			r.lrFindRun = ""
+		}
 		if run := r.run(m.Run); run != nil {
 			run.State = m.State
+			run.started = true
 			if m.State == protocol.StateDone {
-				r.Host.Send(protocol.NewCommand(run.ID, protocol.CmdExport))
+				if run.Server == "" {
+					r.Host.Send(protocol.NewCommand(run.ID, protocol.CmdExport))
+				}
 				r.save(run)
+				if run.Server == "" {
+					r.startQueued()
+				}
 			}
 		}
 	case protocol.KindProgress:
@@ -175,6 +218,8 @@ func (r *Root) Apply(m protocol.Message) {
 			r.Host.SaveWeights(run.ID, m.Bytes)
 			r.save(run)
 		}
+	case protocol.KindLRFind:
+		r.LRFind = m.LRFind
 	case protocol.KindSpecOK:
 	}
 }
@@ -187,12 +232,23 @@ func (run *Run) add(e protocol.Event) {
 		run.Progress.StepsPerEpoch = e.StepsPerEpoch
 		run.Progress.Epochs = e.Epochs
 	case protocol.EventStep:
+		if run.Server != "" {
+			// The server sends no progress messages: its events say where it is.
+			run.Progress.Step = e.Step
+			run.Progress.Epoch = e.Step/max(1, run.Progress.StepsPerEpoch) + 1
+			run.Progress.LR = e.LR
+		}
 		x := float64(e.Step) / spe
 		run.StepLoss = append(run.StepLoss, Point{x, e.Loss})
 		run.StepAccuracy = append(run.StepAccuracy, Point{x, e.Accuracy})
 		run.StepLR = append(run.StepLR, Point{x, e.LR})
 	case protocol.EventEpoch:
 		run.Epochs = append(run.Epochs, e)
+		if run.Server != "" {
+			run.Progress.Step = e.Step
+			run.Progress.Epoch = min(e.Epoch+1, max(run.Progress.Epochs, 1))
+			run.Progress.ImagesPerSecond = e.ImagesPerSecond
+		}
 	case protocol.EventResult:
 		run.Result = &e
 	}
@@ -464,38 +520,105 @@ func (r *Root) RequestPreview() {
 
 // Start begins a run of the current spec.
 func (r *Root) Start() {
-	if !r.Valid() {
-		r.Message = "fix the spec first: " + strings.Join(r.ErrorList(), "; ")
+	if !r.ready() {
 		return
 	}
-	if r.Dataset == nil {
-		r.Message = "pick a dataset first"
-		return
-	}
-	if r.Current != nil && (r.Current.State == protocol.StateRunning || r.Current.State == protocol.StatePaused) {
+	if r.Running() || len(r.Queue) > 0 {
 		r.Message = "a run is training: stop it first"
 		return
 	}
-	r.counter++
-	id := fmt.Sprintf("run-%d-%d", time.Now().UnixMilli(), r.counter)
-	run := &Run{ID: id, Name: fmt.Sprintf("%s · %s · lr %g", r.Dataset.Name, r.Spec.Model.Name, r.Spec.Train.LR),
-		Dataset: r.Dataset.Name, Spec: r.Spec.Clone(), Created: time.Now(), State: protocol.StateRunning}
-	run.Progress.Epochs = r.Spec.Train.Epochs
-	r.Runs = append(r.Runs, run)
-	r.Current = run
-	r.Message = ""
-	c := protocol.NewCommand(id, protocol.CmdStart)
-	c.Spec = r.Spec
-	r.Host.Send(c)
-	r.Tab = "Run"
+	run := r.newRun(r.Spec.Clone(), r.Dataset.Name, fmt.Sprintf("%s · %s · lr %g", r.Dataset.Name, r.Spec.Model.Name, r.Spec.Train.LR))
+	r.enqueue(run)
 }
 
-// Control sends pause, resume, step or stop to the current run.
-func (r *Root) Control(cmd string) {
-	if r.Current == nil {
+// ready reports whether a run can start, and says why not.
+func (r *Root) ready() bool {
+	if !r.Valid() {
+		r.Message = "fix the spec first: " + strings.Join(r.ErrorList(), "; ")
+		return false
+	}
+	if r.Dataset == nil {
+		r.Message = "pick a dataset first"
+		return false
+	}
+	return true
+}
+
+// newRun records a run of s that has not started yet.
+func (r *Root) newRun(s *spec.Spec, dataset, name string) *Run {
+	r.counter++
+	id := fmt.Sprintf("run-%d-%d", time.Now().UnixMilli(), r.counter)
+	run := &Run{ID: id, Name: name, Dataset: dataset, Spec: s, Created: time.Now(), State: protocol.StateRunning, queued: true}
+	run.Progress.Epochs = s.Train.Epochs
+	r.Runs = append(r.Runs, run)
+	r.Message = ""
+	return run
+}
+
+// enqueue starts run in the worker at once when it is free, else after
+// the runs before it; a run still training is stopped.
+func (r *Root) enqueue(run *Run) {
+	r.Queue = append(r.Queue, run)
+	r.Tab = "Run"
+	if cur := r.workerRun(); cur != nil {
+		r.Host.Send(protocol.NewCommand(cur.ID, protocol.CmdStop))
+		r.Current = run
 		return
 	}
-	r.Host.Send(protocol.NewCommand(r.Current.ID, cmd))
+	r.startQueued()
+}
+
+// workerRun is the run training in the worker, or nil.
+func (r *Root) workerRun() *Run {
+	for _, run := range r.Runs {
+		if run.Server == "" && !run.queued && (run.State == protocol.StateRunning || run.State == protocol.StatePaused) {
+			return run
+		}
+	}
+	return nil
+}
+
+// startQueued starts the next queued run when the worker is free.
+func (r *Root) startQueued() {
+	if len(r.Queue) == 0 || r.workerRun() != nil || r.lrFindRun != "" {
+		return
+	}
+	run := r.Queue[0]
+	r.Queue = r.Queue[1:]
+	run.queued = false
+	r.Current = run
+	c := protocol.NewCommand(run.ID, protocol.CmdStart)
+	c.Spec = run.Spec
+	r.Host.Send(c)
+}
+
+// Control sends pause, resume, step or stop to the current run. Stop
+// also drops the runs waiting after it.
+func (r *Root) Control(cmd string) {
+	cur := r.Current
+	if cur == nil {
+		return
+	}
+	if cmd == protocol.CmdStop {
+		for _, q := range r.Queue {
+			q.queued, q.State, q.Error = false, protocol.StateDone, "stopped before it started"
+			r.DeleteRun(q.ID)
+		}
+		r.Queue = nil
+	}
+	if cur.Server != "" {
+		if cmd == protocol.CmdStop {
+			r.Host.CancelJob(cur.Server)
+		}
+		return
+	}
+	if cur.queued {
+		cur = r.workerRun()
+		if cur == nil {
+			return
+		}
+	}
+	r.Host.Send(protocol.NewCommand(cur.ID, cmd))
 }
 
 // Running reports whether the current run trains or is paused.
@@ -854,13 +977,13 @@ func (r *Root) ResultText() string {
 // LossChart and AccuracyChart plot the current run, and the runs
 // overlaid when any are ticked.
 func (r *Root) LossChart() string {
-	return LineChart{Title: "loss (log scale)", XLabel: "epoch", Width: 460, Height: 220, LogY: true, Series: r.series(func(run *Run) (step []Point, train, val []Point) {
+	return LineChart{Title: r.chartTitle("loss (log scale)"), XLabel: "epoch", Width: 460, Height: 240, LogY: true, Marks: r.LossMarks(), Series: r.series(func(run *Run) (step []Point, train, val []Point) {
 		return run.StepLoss, epochPoints(run, func(e protocol.Event) float64 { return e.TrainLoss }), epochPoints(run, func(e protocol.Event) float64 { return e.ValLoss })
 	})}.SVG()
 }
 
 func (r *Root) AccuracyChart() string {
-	return LineChart{Title: "accuracy", XLabel: "epoch", Width: 460, Height: 220, YMin: 0, YMax: 1, Series: r.series(func(run *Run) (step []Point, train, val []Point) {
+	return LineChart{Title: r.chartTitle("accuracy"), XLabel: "epoch", Width: 460, Height: 240, YMin: 0, YMax: 1, Bands: r.AccuracyBands(), Series: r.series(func(run *Run) (step []Point, train, val []Point) {
 		return run.StepAccuracy, epochPoints(run, func(e protocol.Event) float64 { return e.TrainAccuracy }), epochPoints(run, func(e protocol.Event) float64 { return e.ValAccuracy })
 	})}.SVG()
 }
@@ -907,10 +1030,27 @@ func (r *Root) series(get func(*Run) (step, train, val []Point)) []Series {
 	for i, run := range overlay {
 		_, train, val := get(run)
 		c := Palette[i%len(Palette)]
-		out = append(out, Series{Name: fmt.Sprintf("#%d train", r.index(run)), Color: c, Points: train},
-			Series{Name: "val", Color: c, Dashed: true, Points: val})
+		out = append(out, Series{Name: fmt.Sprintf("#%d %s", r.index(run), truncate(overlayName(run), 34)), Color: c, Points: train},
+			Series{Color: c, Dashed: true, Points: val})
 	}
 	return out
+}
+
+// overlayName is the part of a run's name that tells it from the others
+// overlaid with it.
+func overlayName(run *Run) string {
+	if i := strings.Index(run.Name, " + fix "); i > 0 {
+		return "fix" + strings.TrimPrefix(run.Name[i:], " + fix")
+	}
+	return run.Name
+}
+
+// chartTitle says how overlaid runs are drawn.
+func (r *Root) chartTitle(title string) string {
+	if r.overlaying() {
+		return title + " · solid train, dashed validation"
+	}
+	return title
 }
 
 func (r *Root) index(run *Run) int {

@@ -49,6 +49,7 @@ func main() {
 		if s, err := search.String(); err == nil {
 			if q, err := url.ParseQuery(strings.TrimPrefix(s, "?")); err == nil {
 				root.PreferDataset = q.Get("dataset")
+				h.token = q.Get("token")
 			}
 		}
 	}
@@ -80,6 +81,8 @@ type host struct {
 	db     safejs.Value
 	dbErr  error
 	dbOK   chan struct{}
+	// token is the jobs API's bearer token, from the page's ?token=.
+	token string
 }
 
 // update changes the page's state from another goroutine and renders.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"plateau/data"
+	"plateau/doctor"
 	"plateau/nn"
 	"plateau/protocol"
 	"plateau/spec"
@@ -103,6 +104,8 @@ func (s *Session) Handle(c protocol.Command) {
 		go s.preview(c)
 	case protocol.CmdExport:
 		go s.export(c)
+	case protocol.CmdLRFind:
+		s.lrFind(c)
 	}
 }
 
@@ -327,6 +330,7 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 	}
 	cfg := train.Config{
 		Spec: sp, Dataset: d, Splits: &splits,
+		Doctor: doctor.Live(sp),
 		Emit: func(e train.Event) {
 			switch e.Event {
 			case train.EventStart:
@@ -386,6 +390,81 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 	s.mu.Lock()
 	s.result, s.resultRun = res, r.id
 	s.mu.Unlock()
+}
+
+// lrFind runs the LR range test of the command's spec on the loaded
+// dataset. It takes the worker's run slot, so pause, stop and a second
+// start act on it as on a run.
+func (s *Session) lrFind(c protocol.Command) {
+	s.mu.Lock()
+	d, busy := s.dataset, s.run != nil
+	s.mu.Unlock()
+	if busy {
+		s.post(protocol.ErrorMessage(c.Run, errors.New("a run is training in this worker: stop it before the LR range test")))
+		return
+	}
+	if d == nil {
+		s.post(protocol.ErrorMessage(c.Run, errors.New("no dataset is loaded: pick one first")))
+		return
+	}
+	sp, err := s.prepareSpec(c.Spec)
+	if err != nil {
+		s.post(protocol.ErrorMessage(c.Run, err))
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &activeRun{id: c.Run, cancel: cancel, wake: make(chan struct{}), lrScale: 1, baseLR: sp.Train.LR}
+	s.mu.Lock()
+	s.run = r
+	s.mu.Unlock()
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				s.post(protocol.ErrorMessage(r.id, fmt.Errorf("the LR range test failed: %v", p)))
+			}
+			s.mu.Lock()
+			s.run = nil
+			s.mu.Unlock()
+			cancel()
+			s.state(r.id, protocol.StateDone)
+		}()
+		s.state(r.id, protocol.StateRunning)
+		const steps = 100
+		p := protocol.Progress{Epochs: 1, StepsPerEpoch: steps, Epoch: 1}
+		start, lastYield, lastProgress := time.Now(), time.Now(), time.Time{}
+		splits := train.Prepare(d, sp.Data, sp.Train.Seed)
+		cfg := train.Config{Spec: sp, Dataset: d, Splits: &splits, BeforeStep: func() {
+			now := time.Now()
+			p.Step++
+			p.EpochStep = p.Step
+			if now.Sub(lastProgress) >= progressEvery {
+				lastProgress = now
+				p.Seconds = now.Sub(start).Seconds()
+				m := protocol.NewMessage(r.id, protocol.KindProgress)
+				pp := p
+				m.Progress = &pp
+				s.post(m)
+			}
+			if s.yield != nil && now.Sub(lastYield) >= yieldEvery {
+				s.yield()
+				lastYield = time.Now()
+			}
+			s.waitWhilePaused(ctx, r, func() {})
+		}}
+		res, err := train.LRFind(ctx, cfg, train.LRFindOptions{MinLR: 1e-6, MaxLR: 1, Steps: steps})
+		if err != nil {
+			s.post(protocol.ErrorMessage(r.id, err))
+			return
+		}
+		out := &protocol.LRFind{Suggested: res.Suggested, Steepest: res.Steepest, MinLoss: res.MinLoss, Diverged: res.Diverged}
+		for _, pt := range res.Points {
+			out.LR = append(out.LR, pt.LR)
+			out.Loss = append(out.Loss, pt.Smoothed)
+		}
+		m := protocol.NewMessage(r.id, protocol.KindLRFind)
+		m.LRFind = out
+		s.post(m)
+	}()
 }
 
 // waitWhilePaused blocks a paused run until it is resumed, stopped or

@@ -166,3 +166,54 @@ func TestPauseResumeStop(t *testing.T) {
 		t.Error("no weights")
 	}
 }
+
+func TestEpochEventsCarryTheDoctorsFindings(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	sp := shapesSpec(d, 3)
+	sp.Data.Normalization = "raw"
+	sp.Train.LR = 1
+	sp.Train.BatchSize = 4
+	cmd := protocol.NewCommand("r3", protocol.CmdStart)
+	cmd.Spec = sp
+	s.Handle(cmd)
+	var found []protocol.Diagnosis
+	for {
+		m := c.next(t, protocol.KindEvent)
+		e, err := m.DecodeEvent()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Event == protocol.EventResult {
+			found = e.Diagnoses
+			break
+		}
+	}
+	if len(found) == 0 {
+		t.Fatal("a run on raw pixels at lr 1 got a clean bill")
+	}
+	withFix := false
+	for _, f := range found {
+		withFix = withFix || len(f.Fix) > 0
+	}
+	if !withFix {
+		t.Errorf("no finding carries a fix: %+v", found)
+	}
+}
+
+func TestLRFind(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	sp := shapesSpec(d, 1)
+	sp.Train.BatchSize = 4
+	cmd := protocol.NewCommand("lr", protocol.CmdLRFind)
+	cmd.Spec = sp
+	s.Handle(cmd)
+	m := c.next(t, protocol.KindLRFind)
+	if f := m.LRFind; f == nil || len(f.LR) < 3 || len(f.LR) != len(f.Loss) || !(f.Suggested > 0) {
+		t.Fatalf("lr_find %+v", m.LRFind)
+	}
+	if m := c.next(t, protocol.KindState); m.State != protocol.StateDone {
+		t.Errorf("state %q after the LR range test", m.State)
+	}
+}

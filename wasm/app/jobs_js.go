@@ -1,0 +1,155 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"plateau/protocol"
+)
+
+// The page's side of the server's jobs API: a run sent to the server is
+// fed into the page as if the worker had trained it. Each SSE data line is
+// one event exactly as the worker posts it, so one decoder serves both.
+
+func (h *host) api(method, path string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequest(method, path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if h.token != "" {
+		req.Header.Set("Authorization", "Bearer "+h.token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return http.DefaultClient.Do(req)
+}
+
+// apiError reads a jobs API error answer: {"error":…,"field":…}.
+func apiError(resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	var e struct{ Error, Field string }
+	if json.Unmarshal(b, &e) == nil && e.Error != "" {
+		if e.Field != "" {
+			return fmt.Errorf("%s (%s)", e.Error, e.Field)
+		}
+		return fmt.Errorf("%s", e.Error)
+	}
+	return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
+}
+
+func (h *host) SubmitJob(run string, request []byte) {
+	go func() {
+		fail := func(err error) {
+			h.update(func() { h.root.ApplyServerEnd(run, "failed", err.Error()) })
+		}
+		resp, err := h.api("POST", "/api/jobs", request)
+		if err != nil {
+			fail(err)
+			return
+		}
+		if resp.StatusCode != http.StatusCreated {
+			err := apiError(resp)
+			resp.Body.Close()
+			fail(err)
+			return
+		}
+		var created struct{ ID string }
+		err = json.NewDecoder(resp.Body).Decode(&created)
+		resp.Body.Close()
+		if err != nil || created.ID == "" {
+			fail(fmt.Errorf("the server's answer has no job id: %v", err))
+			return
+		}
+		h.update(func() { h.root.ServerJob(run, created.ID, "", "") })
+		h.follow(run, created.ID)
+	}()
+}
+
+// follow reads a job's event stream to its end, then its status and its
+// weights.
+func (h *host) follow(run, job string) {
+	resp, err := h.api("GET", "/api/jobs/"+job+"/events", nil)
+	if err != nil {
+		h.update(func() { h.root.ApplyServerEnd(run, "failed", "lost the server: "+err.Error()) })
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		err := apiError(resp)
+		h.update(func() { h.root.ApplyServerEnd(run, "failed", err.Error()) })
+		return
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	event, backendKnown := "", false
+	var end struct{ State, Error string }
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			event = ""
+		case strings.HasPrefix(line, "event: "):
+			event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			data := []byte(strings.TrimPrefix(line, "data: "))
+			if event == "end" {
+				json.Unmarshal(data, &end)
+				continue
+			}
+			m := protocol.NewMessage(run, protocol.KindEvent)
+			m.Event = json.RawMessage(data)
+			h.update(func() { h.root.Apply(m) })
+			if !backendKnown {
+				// The backend is known once the job runs.
+				backendKnown = true
+				go h.status(run, job)
+			}
+		}
+	}
+	if err := sc.Err(); err != nil && end.State == "" {
+		h.update(func() { h.root.ApplyServerEnd(run, "failed", "the server's event stream broke: "+err.Error()) })
+		return
+	}
+	h.status(run, job)
+	if end.State == "done" {
+		if w, err := h.api("GET", "/api/jobs/"+job+"/weights", nil); err == nil {
+			b, rerr := io.ReadAll(w.Body)
+			w.Body.Close()
+			if rerr == nil && w.StatusCode == http.StatusOK && len(b) > 0 {
+				m := protocol.NewMessage(run, protocol.KindWeights)
+				m.Bytes = b
+				h.update(func() { h.root.Apply(m) })
+			}
+		}
+	}
+	h.update(func() { h.root.ApplyServerEnd(run, end.State, end.Error) })
+}
+
+// status reads a job's backend.
+func (h *host) status(run, job string) {
+	resp, err := h.api("GET", "/api/jobs/"+job, nil)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	var st struct{ Backend, Note string }
+	if resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&st) == nil {
+		h.update(func() { h.root.ServerJob(run, job, st.Backend, st.Note) })
+	}
+}
+
+func (h *host) CancelJob(job string) {
+	go func() {
+		if resp, err := h.api("DELETE", "/api/jobs/"+job, nil); err == nil {
+			resp.Body.Close()
+		}
+	}()
+}
