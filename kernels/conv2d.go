@@ -73,12 +73,24 @@ func (p ConvParams) imagesPerChunk() int {
 // Conv2DGradInput and Conv2DGradFilter need: the im2col matrix of a chunk
 // of images (ceil(256/(OH*OW)) images, at most N, at least 1), that is
 // images*OH*OW*KH*KW*C floats. It is 0 for 1×1, stride-1, unpadded
-// convolutions, which multiply the input directly. It never grows when N
-// shrinks, so scratch sized for the largest batch serves every batch.
+// convolutions, which multiply the input directly. 3×3, stride-1
+// convolutions with at least 8 input and output channels take the Winograd
+// path (winograd.go), whose scratch holds the transformed kernel and the
+// transformed tiles of a chunk of about 128 2×2 tiles instead. It never
+// grows when N shrinks, so scratch sized for the largest batch serves every
+// batch.
 func (p ConvParams) ScratchSize() int {
 	if p.pointwise() || p.N <= 0 {
 		return 0
 	}
+	if p.winograd() {
+		return p.winogradScratch()
+	}
+	return p.im2colScratch()
+}
+
+// im2colScratch is the scratch of the im2col path.
+func (p ConvParams) im2colScratch() int {
 	return p.imagesPerChunk() * p.OH * p.OW * p.KH * p.KW * p.C
 }
 
@@ -107,22 +119,34 @@ func Conv2D(y, x, w, bias []float32, p ConvParams, scratch []float32) {
 		panic(errShortBias)
 	}
 	pixels := p.OH * p.OW
-	if p.pointwise() {
+	if len(scratch) < p.ScratchSize() {
+		panic(errShortScratch)
+	}
+	switch {
+	case p.N == 0:
+	case p.pointwise():
 		Gemm(false, false, p.N*pixels, p.OC, p.C, 1, x, p.C, w, p.OC, 0, y, p.OC)
-	} else {
-		if len(scratch) < p.ScratchSize() {
-			panic(errShortScratch)
-		}
-		per := p.imagesPerChunk()
-		for n0 := 0; n0 < p.N; n0 += per {
-			images := min(per, p.N-n0)
-			col := scratch[:images*pixels*k]
-			im2col(col, x[n0*p.H*p.W*p.C:], p, images)
-			Gemm(false, false, images*pixels, p.OC, k, 1, col, k, w, p.OC, 0, y[n0*pixels*p.OC:], p.OC)
-		}
+	case p.winograd():
+		winogradConv2D(y, x, w, bias, p, scratch)
+		return
+	default:
+		im2colConv2D(y, x, w, p, scratch)
 	}
 	if bias != nil {
 		addRowVector(y[:p.N*pixels*p.OC], bias[:p.OC])
+	}
+}
+
+// im2colConv2D is Conv2D on the im2col path, without the bias.
+func im2colConv2D(y, x, w []float32, p ConvParams, scratch []float32) {
+	k := p.KH * p.KW * p.C
+	pixels := p.OH * p.OW
+	per := p.imagesPerChunk()
+	for n0 := 0; n0 < p.N; n0 += per {
+		images := min(per, p.N-n0)
+		col := scratch[:images*pixels*k]
+		im2col(col, x[n0*p.H*p.W*p.C:], p, images)
+		Gemm(false, false, images*pixels, p.OC, k, 1, col, k, w, p.OC, 0, y[n0*pixels*p.OC:], p.OC)
 	}
 }
 
@@ -142,6 +166,19 @@ func Conv2DGradInput(dx, dy, w []float32, p ConvParams, scratch []float32) {
 	if len(scratch) < p.ScratchSize() {
 		panic(errShortScratch)
 	}
+	switch {
+	case p.N == 0:
+	case p.winograd():
+		winogradConv2DGradInput(dx, dy, w, p, scratch)
+	default:
+		im2colConv2DGradInput(dx, dy, w, p, scratch)
+	}
+}
+
+// im2colConv2DGradInput is Conv2DGradInput on the im2col path.
+func im2colConv2DGradInput(dx, dy, w []float32, p ConvParams, scratch []float32) {
+	k := p.KH * p.KW * p.C
+	pixels := p.OH * p.OW
 	per := p.imagesPerChunk()
 	image := p.H * p.W * p.C
 	for n0 := 0; n0 < p.N; n0 += per {
@@ -165,22 +202,34 @@ func Conv2DGradFilter(dw, dbias, dy, x []float32, p ConvParams, scratch []float3
 		panic(errShortBias)
 	}
 	pixels := p.OH * p.OW
-	if p.pointwise() {
+	if len(scratch) < p.ScratchSize() {
+		panic(errShortScratch)
+	}
+	switch {
+	case p.N == 0:
+	case p.pointwise():
 		Gemm(true, false, p.C, p.OC, p.N*pixels, 1, x, p.C, dy, p.OC, 1, dw, p.OC)
-	} else {
-		if len(scratch) < p.ScratchSize() {
-			panic(errShortScratch)
-		}
-		per := p.imagesPerChunk()
-		for n0 := 0; n0 < p.N; n0 += per {
-			images := min(per, p.N-n0)
-			col := scratch[:images*pixels*k]
-			im2col(col, x[n0*p.H*p.W*p.C:], p, images)
-			Gemm(true, false, k, p.OC, images*pixels, 1, col, k, dy[n0*pixels*p.OC:], p.OC, 1, dw, p.OC)
-		}
+	case p.winograd():
+		winogradConv2DGradFilter(dw, dy, x, p, scratch)
+	default:
+		im2colConv2DGradFilter(dw, dy, x, p, scratch)
 	}
 	if dbias != nil {
 		addColumnSums(dbias[:p.OC], dy, p.N*pixels, p.OC)
+	}
+}
+
+// im2colConv2DGradFilter is the kernel part of Conv2DGradFilter on the
+// im2col path (dw accumulated).
+func im2colConv2DGradFilter(dw, dy, x []float32, p ConvParams, scratch []float32) {
+	k := p.KH * p.KW * p.C
+	pixels := p.OH * p.OW
+	per := p.imagesPerChunk()
+	for n0 := 0; n0 < p.N; n0 += per {
+		images := min(per, p.N-n0)
+		col := scratch[:images*pixels*k]
+		im2col(col, x[n0*p.H*p.W*p.C:], p, images)
+		Gemm(true, false, k, p.OC, images*pixels, 1, col, k, dy[n0*pixels*p.OC:], p.OC, 1, dw, p.OC)
 	}
 }
 

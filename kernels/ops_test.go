@@ -263,6 +263,57 @@ func buildConv2D(r *rand.Rand, s shape) *opRun {
 	}
 }
 
+// convPath is one way Conv2D can compute a convolution, called directly
+// so that every path is checked at shapes Conv2D would send elsewhere.
+type convPath struct {
+	scratch    func(p ConvParams) int
+	forward    func(y, x, w, bias []float32, p ConvParams, scratch []float32)
+	gradInput  func(dx, dy, w []float32, p ConvParams, scratch []float32)
+	gradFilter func(dw, dy, x []float32, p ConvParams, scratch []float32)
+}
+
+var (
+	im2colPath = convPath{
+		scratch: ConvParams.im2colScratch,
+		forward: func(y, x, w, bias []float32, p ConvParams, scratch []float32) {
+			im2colConv2D(y, x, w, p, scratch)
+			if bias != nil {
+				addRowVector(y[:p.N*p.OH*p.OW*p.OC], bias)
+			}
+		},
+		gradInput:  im2colConv2DGradInput,
+		gradFilter: im2colConv2DGradFilter,
+	}
+	winogradPath = convPath{
+		scratch:    ConvParams.winogradScratch,
+		forward:    winogradConv2D,
+		gradInput:  winogradConv2DGradInput,
+		gradFilter: winogradConv2DGradFilter,
+	}
+)
+
+func buildConvPath(path convPath) func(r *rand.Rand, s shape) *opRun {
+	return func(r *rand.Rand, s shape) *opRun {
+		run := buildConv2D(r, s)
+		p := s.conv()
+		x, w := run.inputs[0].data, run.inputs[1].data
+		var bias []float32
+		if !s.NoBias {
+			bias = run.inputs[2].data
+		}
+		scratch := make([]float32, path.scratch(p))
+		run.forward = func(y []float32) { path.forward(y, x, w, bias, p, scratch) }
+		run.backward = func(g [][]float32, dy []float32) {
+			path.gradInput(g[0], dy, w, p, scratch)
+			path.gradFilter(g[1], dy, x, p, scratch)
+			if db := gradAt(g, 2); db != nil {
+				addColumnSums(db, dy, p.N*p.OH*p.OW, p.OC)
+			}
+		}
+		return run
+	}
+}
+
 func buildDepthwise(r *rand.Rand, s shape) *opRun {
 	p := s.conv()
 	inputs, bias := convInputs(r, s, p, p.KH*p.KW*p.OC)
@@ -576,14 +627,40 @@ var ops = []op{
 			{N: 2, H: 11, W: 10, C: 2, OC: 3, KH: 5, KW: 5, S: 2, Same: true},
 			{N: 2, H: 6, W: 5, C: 2, OC: 3, KH: 3, KW: 2},
 			{N: 9, H: 8, W: 8, C: 2, OC: 3, KH: 3, KW: 3, Same: true}, // several im2col chunks
-			{N: 1, H: 5, W: 5, C: 29, OC: Nr*2 + 1, KH: 3, KW: 3},     // KH*KW*C = Kc+5
+			{N: 1, H: 5, W: 5, C: 29, OC: Nr*2 + 1, KH: 3, KW: 3},     // KH*KW*C = Kc+5 (Winograd)
+			{N: 3, H: 7, W: 9, C: 8, OC: 9, KH: 3, KW: 3, Same: true}, // Winograd, odd sizes
 		},
 		benches: []shape{
+			{N: 32, H: 28, W: 28, C: 1, OC: 32, KH: 3, KW: 3, Same: true}, // mnist-cnn
+			{N: 32, H: 14, W: 14, C: 32, OC: 64, KH: 3, KW: 3, Same: true},
 			{N: 32, H: 32, W: 32, C: 3, OC: 32, KH: 3, KW: 3, Same: true},
 			{N: 32, H: 16, W: 16, C: 32, OC: 64, KH: 3, KW: 3, Same: true},
 			{N: 32, H: 8, W: 8, C: 64, OC: 128, KH: 3, KW: 3, Same: true},
 			{N: 32, H: 8, W: 8, C: 128, OC: 128, KH: 1, KW: 1},
 		},
+	},
+	{
+		name:  "Conv2DIm2col",
+		build: buildConvPath(im2colPath),
+		checks: []shape{
+			{N: 2, H: 7, W: 6, C: 3, OC: 4, KH: 3, KW: 3, Same: true},
+			{N: 1, H: 5, W: 5, C: 29, OC: Nr*2 + 1, KH: 3, KW: 3}, // KH*KW*C = Kc+5
+			{N: 9, H: 8, W: 8, C: 2, OC: 3, KH: 3, KW: 3, Same: true, NoBias: true},
+		},
+		benches: []shape{{N: 32, H: 14, W: 14, C: 32, OC: 64, KH: 3, KW: 3, Same: true}},
+	},
+	{
+		name:  "Conv2DWinograd",
+		build: buildConvPath(winogradPath),
+		checks: []shape{
+			{N: 2, H: 7, W: 6, C: 3, OC: 4, KH: 3, KW: 3, Same: true},
+			{N: 2, H: 6, W: 7, C: 2, OC: 3, KH: 3, KW: 3},                          // valid, odd output
+			{N: 2, H: 5, W: 6, C: 3, OC: 2, KH: 3, KW: 3, Pad: [4]int{2, 0, 1, 2}}, // asymmetric
+			{N: 1, H: 5, W: 5, C: 29, OC: Nr*2 + 1, KH: 3, KW: 3, NoBias: true},    // C > Kc/9
+			{N: 9, H: 8, W: 7, C: 3, OC: 5, KH: 3, KW: 3, Same: true},              // two chunks
+			{N: 1, H: 1, W: 2, C: 2, OC: 2, KH: 3, KW: 3, Same: true},              // smaller than a tile
+		},
+		benches: []shape{{N: 32, H: 14, W: 14, C: 32, OC: 64, KH: 3, KW: 3, Same: true}},
 	},
 	{
 		name:  "DepthwiseConv2D",

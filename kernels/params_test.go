@@ -53,6 +53,9 @@ func TestScratchSize(t *testing.T) {
 		{"large images one at a time", NewConvParams(8, 32, 32, 3, 3, 3, 8, 1, 1, 1, 1, 1, 1), 32 * 32 * 27},
 		{"small images in chunks", NewConvParams(64, 4, 4, 2, 3, 3, 8, 1, 1, 1, 1, 1, 1), 16 * 16 * 18},
 		{"chunk no larger than the batch", NewConvParams(3, 4, 4, 2, 3, 3, 8, 1, 1, 1, 1, 1, 1), 3 * 16 * 18},
+		// 14×14 outputs are 49 tiles: three images make a chunk of 147.
+		{"winograd", NewConvParams(32, 14, 14, 32, 3, 3, 64, 1, 1, 1, 1, 1, 1), 16*32*64 + 16*147*(32+64) + 2*64},
+		{"winograd chunk no larger than the batch", NewConvParams(2, 14, 14, 8, 3, 3, 8, 1, 1, 1, 1, 1, 1), 16*8*8 + 16*98*16 + 2*8},
 	}
 	for _, tc := range cases {
 		if got := tc.p.ScratchSize(); got != tc.want {
