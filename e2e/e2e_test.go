@@ -332,12 +332,25 @@ func TestScreenshots(t *testing.T) {
 	shoot("model.png")
 	click(t, ctx, "#tab-Training")
 	set(t, ctx, "#schedule", "cosine")
-	set(t, ctx, "#epochs", "3")
+	set(t, ctx, "#epochs", "4")
+	set(t, ctx, "#batch", "16")
 	waitFor(t, ctx, `document.querySelector("#lr-plot svg polyline")`, "the LR plot")
+	click(t, ctx, "#lr-find")
+	waitFor(t, ctx, `document.querySelector("#lr-find-chart svg polyline")`, "the LR range test")
 	shoot("training.png")
+	// A run planted with raw pixels, so the doctor has something to say.
+	click(t, ctx, "#tab-Data")
+	set(t, ctx, "#normalization", "raw")
+	set(t, ctx, "#train-limit", "300")
 	click(t, ctx, "#start")
 	waitFor(t, ctx, `document.querySelector("#run-result").textContent.includes("completed")`, "the run to finish")
+	waitFor(t, ctx, `document.querySelector("#doctor .finding")`, "the doctor's findings")
 	shoot("run.png")
+	click(t, ctx, `#doctor .try-fix[data-cause=unnormalized_input]`)
+	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("fix") && document.querySelector("#run-result").textContent.includes("completed")`, "the fixed run")
+	shoot("fix.png")
+	click(t, ctx, "#tab-Experiments")
+	shoot("experiments.png")
 }
 
 // A run planted with raw 0–255 inputs and a large learning rate: the
@@ -382,6 +395,15 @@ func TestLRFinder(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector("#lr-find-chart svg polyline") && document.querySelector("#apply-lr")`, "the LR range test's plot")
 	click(t, ctx, "#apply-lr")
 	waitFor(t, ctx, `document.querySelector("#lr").value !== "0.5"`, "the suggested rate in the field")
+
+	// The layer editor edits a layer's activation, initializer and bias.
+	click(t, ctx, "#tab-Model")
+	set(t, ctx, "#layer-0-activation", "sigmoidal")
+	waitFor(t, ctx, `document.querySelector('.field-error[data-path="model.layers[0].activation"]')`, "the error at the activation field")
+	set(t, ctx, "#layer-0-activation", "tanh")
+	set(t, ctx, "#layer-0-init", "glorot_uniform")
+	set(t, ctx, "#layer-0-use_bias", "false")
+	waitFor(t, ctx, `!document.querySelector(".field-error") && document.querySelector("#layer-0-use_bias").value === "false"`, "the layer edits to take")
 }
 
 // An experiment runs its arms one after another and overlays them; a run

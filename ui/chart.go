@@ -221,7 +221,9 @@ func (c LineChart) bounds() (x0, x1, y0, y1 float64, ok bool) {
 		}
 	}
 	if c.LogY {
-		// Whole decades read best on a log axis.
+		// Whole decades read best on a log axis; a loss that reaches 0
+		// would stretch it over many, so it shows at most eight.
+		y0 = math.Max(y0, y1*1e-7)
 		y0 = math.Pow(10, math.Floor(math.Log10(y0)))
 		y1 = math.Pow(10, math.Ceil(math.Log10(y1)))
 	}

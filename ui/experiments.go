@@ -100,7 +100,7 @@ func (r *Root) LRFindChart() string {
 	for i := range f.LR {
 		pts[i] = Point{f.LR[i], f.Loss[i]}
 	}
-	return LineChart{Title: "LR range test: smoothed loss against the learning rate", XLabel: "learning rate (log scale)", Width: 420, Height: 200, LogX: true,
+	return LineChart{Title: "LR range test: smoothed loss", XLabel: "learning rate (log scale)", Width: 420, Height: 200, LogX: true,
 		Series: []Series{{Name: "loss", Points: pts}},
 		Marks:  []Mark{{X: f.Suggested, Label: "suggested " + FormatFloat(roundLR(f.Suggested)), Color: "#16a34a"}}}.SVG()
 }

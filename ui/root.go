@@ -709,13 +709,13 @@ func LayerField(i int, field string) string { return fmt.Sprintf("model.layers[%
 func LayerFields(typ string) []string {
 	switch typ {
 	case spec.Conv2D:
-		return []string{"filters", "kernel", "stride", "padding"}
+		return []string{"filters", "kernel", "stride", "padding", "activation", "init", "use_bias"}
 	case spec.DepthwiseConv2D:
-		return []string{"multiplier", "kernel", "stride", "padding"}
+		return []string{"multiplier", "kernel", "stride", "padding", "activation", "init", "use_bias"}
 	case spec.MaxPool, spec.AvgPool:
 		return []string{"kernel", "stride"}
 	case spec.Dense:
-		return []string{"units"}
+		return []string{"units", "activation", "init", "use_bias"}
 	case spec.Dropout:
 		return []string{"rate"}
 	case spec.LeakyReLU, spec.ELU:
@@ -743,6 +743,12 @@ func LayerValue(l spec.Layer, field string) string {
 		return FormatFloat(l.Rate)
 	case "alpha":
 		return FormatFloat(l.Alpha)
+	case "activation":
+		return l.Activation
+	case "init":
+		return l.Init
+	case "use_bias":
+		return strconv.FormatBool(l.Bias())
 	}
 	return ""
 }

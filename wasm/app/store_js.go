@@ -4,6 +4,7 @@ package main
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/hack-pad/safejs"
 
@@ -140,7 +141,11 @@ func (h *host) put(store, id string, value any) {
 			_, err = request(req)
 		}
 		if err != nil {
-			h.update(func() { h.root.Message = "saving the run failed: " + err.Error() })
+			msg := "saving the run failed: " + err.Error()
+			if strings.Contains(err.Error(), "Quota") {
+				msg = "the browser's storage for this page is full, so this run was not saved: delete old runs in the Runs tab (their weights take the most space) and train again (" + err.Error() + ")"
+			}
+			h.update(func() { h.root.Message = msg })
 		}
 	}()
 }
