@@ -111,6 +111,9 @@ func (p ConvParams) checkLengths(x, y, w []float32, weights int) {
 // x is (N,H,W,C); w is (KH,KW,C,OC); bias is (OC) or nil; y is (N,OH,OW,OC).
 // Each output pixel's row of the im2col matrix is its receptive field in
 // (KH,KW,C) order, so y = im2col(x)·w with w read as a (KH*KW*C, OC) matrix.
+// 1×1 stride-1 unpadded convolutions multiply x directly, and 3×3 stride-1
+// convolutions with at least 8 input and output channels use Winograd's
+// F(2×2,3×3) (winograd.go), as do their two gradients.
 func Conv2D(y, x, w, bias []float32, p ConvParams, scratch []float32) {
 	p.check()
 	k := p.KH * p.KW * p.C

@@ -1,7 +1,8 @@
 // Package kernels holds the float32 numerical operations of the network,
-// forward and backward: convolution (im2col and a packed GEMM), depthwise
-// convolution, pooling, dense layers, batch normalization, activations,
-// dropout, element-wise addition and softmax cross-entropy.
+// forward and backward: convolution (im2col and a packed GEMM, or
+// Winograd's F(2×2,3×3) for 3×3 stride-1 layers with enough channels),
+// depthwise convolution, pooling, dense layers, batch normalization,
+// activations, dropout, element-wise addition and softmax cross-entropy.
 //
 // # Conventions
 //
