@@ -1,7 +1,5 @@
 package kernels
 
-import "math"
-
 // PoolParams describes a 2-D pooling window sliding over NHWC input.
 type PoolParams struct {
 	N, H, W, C, KH, KW, StrideH, StrideW, PadTop, PadLeft, PadBottom, PadRight, OH, OW int
@@ -63,27 +61,36 @@ func MaxPool(y []float32, argmax []int32, x []float32, p PoolParams) {
 				out := y[at : at+p.C]
 				arg := argmax[at : at+p.C]
 				arg = arg[:len(out)]
-				for c := range out {
-					out[c] = float32(math.Inf(-1))
-					arg[c] = -1
-				}
 				h0, h1, w0, w1 := p.window(oh, ow)
+				if h0 >= h1 || w0 >= w1 {
+					for c := range out {
+						out[c] = 0
+						arg[c] = -1
+					}
+					continue
+				}
+				// The window's first cell starts the maximum; a later cell
+				// replaces it only when greater, or when it is a NaN and
+				// the maximum is not yet one.
+				first := ((n*p.H+h0)*p.W + w0) * p.C
+				copy(out, x[first:first+p.C])
+				for c := range arg {
+					arg[c] = int32(first + c)
+				}
 				for ih := h0; ih < h1; ih++ {
 					for iw := w0; iw < w1; iw++ {
 						cell := ((n*p.H+ih)*p.W + iw) * p.C
+						if cell == first {
+							continue
+						}
 						in := x[cell : cell+p.C]
 						in = in[:len(out)]
 						for c, v := range in {
-							if v > out[c] || (v != v && out[c] == out[c]) || arg[c] < 0 {
+							if v > out[c] || (v != v && out[c] == out[c]) {
 								out[c] = v
 								arg[c] = int32(cell + c)
 							}
 						}
-					}
-				}
-				for c := range out {
-					if arg[c] < 0 {
-						out[c] = 0
 					}
 				}
 			}
