@@ -8,7 +8,7 @@ WASM_EXEC := $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
 # loops fuse multiply-adds); tests build for the baseline.
 GOAMD64_NATIVE := $(shell grep -qw fma /proc/cpuinfo 2>/dev/null && grep -qw avx2 /proc/cpuinfo && echo v3 || echo v1)
 
-.PHONY: all build run wasm vugugen vugugen-check mnist test test-native test-wasm vet fmt-check bench bench-assets bench-kernels clean
+.PHONY: all build run train wasm vugugen vugugen-check mnist test test-native test-wasm vet fmt-check bench bench-assets bench-kernels clean
 
 all: build
 
@@ -24,6 +24,11 @@ FORCE:
 # cache ready as the default dataset.
 run: build wasm mnist
 	$(BIN)/plateau serve -addr 127.0.0.1:8080
+
+# A native training run of the dataset's default preset, with a progress bar:
+# make train DATASET=fashion-mnist EPOCHS=5
+train: build mnist
+	$(BIN)/plateau train -dataset $(DATASET) -epochs $(EPOCHS)
 
 # The page's two wasm binaries and the Go runtime's JavaScript glue; all
 # three are build outputs that git ignores.
