@@ -1,5 +1,7 @@
 package kernels
 
+import "runtime"
+
 // ConvParams describes a 2-D convolution over NHWC input. The same struct
 // serves depthwise convolution, where OC = C*Multiplier.
 type ConvParams struct {
@@ -70,7 +72,8 @@ func (p ConvParams) imagesPerChunk() int {
 }
 
 // ScratchSize returns the number of floats of scratch Conv2D,
-// Conv2DGradInput and Conv2DGradFilter need: the im2col matrix of a chunk
+// Conv2DGradInput and Conv2DGradFilter need to run as they would now. With
+// one thread it is the im2col matrix of a chunk
 // of images (ceil(256/(OH*OW)) images, at most N, at least 1), that is
 // images*OH*OW*KH*KW*C floats. It is 0 for 1×1, stride-1, unpadded
 // convolutions, which multiply the input directly. 3×3, stride-1
@@ -79,14 +82,29 @@ func (p ConvParams) imagesPerChunk() int {
 // transformed tiles of a chunk of about 128 2×2 tiles instead. It never
 // grows when N shrinks, so scratch sized for the largest batch serves every
 // batch.
+//
+// With GOMAXPROCS(0) > 1 at the time of the call, a convolution with
+// several chunks and at least 2²¹ multiply-adds is split in ranges of whole
+// chunks run in parallel (convpar.go), and ScratchSize covers one chunk
+// buffer per range plus a partial filter gradient per range but the first.
+// The kernels only require the one-thread size and run as many ranges as
+// the scratch they are given holds, so scratch sized before GOMAXPROCS
+// changes stays valid. Under js/wasm GOMAXPROCS is 1 and the size is the
+// one-thread size.
 func (p ConvParams) ScratchSize() int {
 	if p.pointwise() || p.N <= 0 {
 		return 0
 	}
-	if p.winograd() {
-		return p.winogradScratch()
+	wino := p.winograd()
+	return p.convScratchFor(wino, p.convWantParts(wino, runtime.GOMAXPROCS(0)))
+}
+
+// minScratch is the scratch one range needs: what the kernels require.
+func (p ConvParams) minScratch() int {
+	if p.pointwise() || p.N <= 0 {
+		return 0
 	}
-	return p.im2colScratch()
+	return p.convScratchFor(p.winograd(), 1)
 }
 
 // im2colScratch is the scratch of the im2col path.
@@ -122,7 +140,7 @@ func Conv2D(y, x, w, bias []float32, p ConvParams, scratch []float32) {
 		panic(errShortBias)
 	}
 	pixels := p.OH * p.OW
-	if len(scratch) < p.ScratchSize() {
+	if len(scratch) < p.minScratch() {
 		panic(errShortScratch)
 	}
 	switch {
@@ -142,14 +160,20 @@ func Conv2D(y, x, w, bias []float32, p ConvParams, scratch []float32) {
 
 // im2colConv2D is Conv2D on the im2col path, without the bias.
 func im2colConv2D(y, x, w []float32, p ConvParams, scratch []float32) {
+	convRun(convTask{op: opIm2colForward, p: p, out: y, in: x, w: w}, p.convParts(false, len(scratch)), scratch)
+}
+
+// im2colConv2DRange is im2colConv2D over the images of t.
+func im2colConv2DRange(t *convTask) {
+	p := t.p
 	k := p.KH * p.KW * p.C
 	pixels := p.OH * p.OW
 	per := p.imagesPerChunk()
-	for n0 := 0; n0 < p.N; n0 += per {
-		images := min(per, p.N-n0)
-		col := scratch[:images*pixels*k]
-		im2col(col, x[n0*p.H*p.W*p.C:], p, images)
-		Gemm(false, false, images*pixels, p.OC, k, 1, col, k, w, p.OC, 0, y[n0*pixels*p.OC:], p.OC)
+	for n0 := t.n0; n0 < t.n1; n0 += per {
+		images := min(per, t.n1-n0)
+		col := t.work[:images*pixels*k]
+		im2col(col, t.in[n0*p.H*p.W*p.C:], p, images)
+		convGemm(t.serial, false, false, images*pixels, p.OC, k, 1, col, k, t.w, p.OC, 0, t.out[n0*pixels*p.OC:], p.OC)
 	}
 }
 
@@ -166,7 +190,7 @@ func Conv2DGradInput(dx, dy, w []float32, p ConvParams, scratch []float32) {
 		Gemm(false, true, p.N*pixels, p.C, p.OC, 1, dy, p.OC, w, p.OC, 0, dx, p.C)
 		return
 	}
-	if len(scratch) < p.ScratchSize() {
+	if len(scratch) < p.minScratch() {
 		panic(errShortScratch)
 	}
 	switch {
@@ -180,15 +204,21 @@ func Conv2DGradInput(dx, dy, w []float32, p ConvParams, scratch []float32) {
 
 // im2colConv2DGradInput is Conv2DGradInput on the im2col path.
 func im2colConv2DGradInput(dx, dy, w []float32, p ConvParams, scratch []float32) {
+	convRun(convTask{op: opIm2colGradInput, p: p, out: dx, in: dy, w: w}, p.convParts(false, len(scratch)), scratch)
+}
+
+// im2colConv2DGradInputRange is im2colConv2DGradInput over the images of t.
+func im2colConv2DGradInputRange(t *convTask) {
+	p := t.p
 	k := p.KH * p.KW * p.C
 	pixels := p.OH * p.OW
 	per := p.imagesPerChunk()
 	image := p.H * p.W * p.C
-	for n0 := 0; n0 < p.N; n0 += per {
-		images := min(per, p.N-n0)
-		col := scratch[:images*pixels*k]
-		Gemm(false, true, images*pixels, k, p.OC, 1, dy[n0*pixels*p.OC:], p.OC, w, p.OC, 0, col, k)
-		dxChunk := dx[n0*image : (n0+images)*image]
+	for n0 := t.n0; n0 < t.n1; n0 += per {
+		images := min(per, t.n1-n0)
+		col := t.work[:images*pixels*k]
+		convGemm(t.serial, false, true, images*pixels, k, p.OC, 1, t.in[n0*pixels*p.OC:], p.OC, t.w, p.OC, 0, col, k)
+		dxChunk := t.out[n0*image : (n0+images)*image]
 		clear(dxChunk)
 		col2im(dxChunk, col, p, images)
 	}
@@ -205,7 +235,7 @@ func Conv2DGradFilter(dw, dbias, dy, x []float32, p ConvParams, scratch []float3
 		panic(errShortBias)
 	}
 	pixels := p.OH * p.OW
-	if len(scratch) < p.ScratchSize() {
+	if len(scratch) < p.minScratch() {
 		panic(errShortScratch)
 	}
 	switch {
@@ -225,14 +255,21 @@ func Conv2DGradFilter(dw, dbias, dy, x []float32, p ConvParams, scratch []float3
 // im2colConv2DGradFilter is the kernel part of Conv2DGradFilter on the
 // im2col path (dw accumulated).
 func im2colConv2DGradFilter(dw, dy, x []float32, p ConvParams, scratch []float32) {
+	convRun(convTask{op: opIm2colGradFilter, p: p, in: x, w: dy, acc: dw}, p.convParts(false, len(scratch)), scratch)
+}
+
+// im2colConv2DGradFilterRange is im2colConv2DGradFilter over the images of
+// t, accumulated into t.acc.
+func im2colConv2DGradFilterRange(t *convTask) {
+	p := t.p
 	k := p.KH * p.KW * p.C
 	pixels := p.OH * p.OW
 	per := p.imagesPerChunk()
-	for n0 := 0; n0 < p.N; n0 += per {
-		images := min(per, p.N-n0)
-		col := scratch[:images*pixels*k]
-		im2col(col, x[n0*p.H*p.W*p.C:], p, images)
-		Gemm(true, false, k, p.OC, images*pixels, 1, col, k, dy[n0*pixels*p.OC:], p.OC, 1, dw, p.OC)
+	for n0 := t.n0; n0 < t.n1; n0 += per {
+		images := min(per, t.n1-n0)
+		col := t.work[:images*pixels*k]
+		im2col(col, t.in[n0*p.H*p.W*p.C:], p, images)
+		convGemm(t.serial, true, false, k, p.OC, images*pixels, 1, col, k, t.w[n0*pixels*p.OC:], p.OC, 1, t.acc, p.OC)
 	}
 }
 

@@ -142,6 +142,7 @@ type gemmTask struct {
 	a, b, c        []float32
 	lda, ldb, ldc  int
 	done           *sync.WaitGroup
+	conv           convTask // a range of a convolution, when conv.op is set
 }
 
 var (
@@ -155,22 +156,32 @@ var (
 func gemmWorker() {
 	ws := newGemmWorkspace()
 	for t := range gemmTasks {
-		gemmSerial(ws, t.transA, t.transB, t.m, t.n, t.k, t.alpha, t.a, t.lda, t.b, t.ldb, t.beta, t.c, t.ldc)
+		if t.conv.op != opNone {
+			t.conv.run()
+		} else {
+			gemmSerial(ws, t.transA, t.transB, t.m, t.n, t.k, t.alpha, t.a, t.lda, t.b, t.ldb, t.beta, t.c, t.ldc)
+		}
 		t.done.Done()
 	}
+}
+
+// startGemmWorkers starts the worker goroutines on first use: one fewer
+// than the larger of the number of CPUs and procs.
+func startGemmWorkers(procs int) {
+	startWorkers.Do(func() {
+		workerCount = max(runtime.NumCPU(), procs) - 1
+		gemmTasks = make(chan gemmTask, 4*max(1, workerCount))
+		for range workerCount {
+			go gemmWorker()
+		}
+	})
 }
 
 // gemmParallel splits C into bands of whole micro-tiles, along its longer
 // side, and computes each band with the serial algorithm. Bands never
 // overlap and the k loop is untouched, so the result equals the serial one.
 func gemmParallel(procs int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	startWorkers.Do(func() {
-		workerCount = max(runtime.NumCPU(), procs) - 1
-		gemmTasks = make(chan gemmTask, 4*workerCount)
-		for range workerCount {
-			go gemmWorker()
-		}
-	})
+	startGemmWorkers(procs)
 	parts := min(procs, workerCount+1)
 	ws := workspaces.get()
 	defer workspaces.put(ws)

@@ -3,6 +3,7 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -44,6 +45,7 @@ func TestNewConvParams(t *testing.T) {
 }
 
 func TestScratchSize(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	cases := []struct {
 		name string
 		p    ConvParams
@@ -65,6 +67,7 @@ func TestScratchSize(t *testing.T) {
 }
 
 func TestConvPanicsOnShortScratch(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	p := NewConvParams(1, 4, 4, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1)
 	x, w, y := make([]float32, 32), make([]float32, 36), make([]float32, 32)
 	defer func() {

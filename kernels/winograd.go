@@ -54,42 +54,50 @@ func (p ConvParams) winogradImages() int {
 	return max(1, min(p.N, (winogradChunkTiles+per-1)/per))
 }
 
-// winogradScratch is the scratch of the Winograd path: U (or dU), then the
-// transformed tiles of a chunk on both sides, then a zero vector standing
-// in for padding and a sink for outputs past the edge.
-func (p ConvParams) winogradScratch() int {
-	t := p.winogradImages() * max(tiles(p.OH, p.OW), tiles(p.H, p.W))
-	return 16*p.C*p.OC + 16*t*(p.C+p.OC) + 2*max(p.C, p.OC)
-}
+// The scratch of the Winograd path is U (or dU), shared by all ranges
+// (convpar.go), then for each range the transformed tiles of a chunk on both
+// sides, a zero vector standing in for padding and a sink for outputs past
+// the edge.
 
-// winogradSplit cuts scratch into U, the input-side and output-side tiles
-// (for inC and outC channels), the zero vector and the sink.
-func (p ConvParams) winogradSplit(scratch []float32, inC, outC int) (u, v, m, zero, sink []float32) {
+// winogradScratch is the scratch of the Winograd path with one range.
+func (p ConvParams) winogradScratch() int { return p.convScratchFor(true, 1) }
+
+// winogradSplit cuts a range's chunk buffer into the input-side and
+// output-side tiles (for inC and outC channels), the zero vector and the
+// sink.
+func (p ConvParams) winogradSplit(scratch []float32, inC, outC int) (v, m, zero, sink []float32) {
 	t := p.winogradImages() * max(tiles(p.OH, p.OW), tiles(p.H, p.W))
-	u, scratch = scratch[:16*p.C*p.OC], scratch[16*p.C*p.OC:]
 	v, scratch = scratch[:16*t*inC], scratch[16*t*inC:]
 	m, scratch = scratch[:16*t*outC], scratch[16*t*outC:]
 	ch := max(p.C, p.OC)
 	zero, sink = scratch[:ch], scratch[ch:2*ch]
 	clear(zero)
-	return u, v, m, zero, sink
+	return v, m, zero, sink
 }
 
 // winogradConv2D is Conv2D on the Winograd path (y assigned).
 func winogradConv2D(y, x, w, bias []float32, p ConvParams, scratch []float32) {
-	u, v, m, zero, sink := p.winogradSplit(scratch, p.C, p.OC)
+	u := scratch[:16*p.C*p.OC]
 	winogradKernel(u, w, p.C, p.OC)
+	t := convTask{op: opWinogradForward, p: p, out: y, in: x, bias: bias, u: u}
+	convRun(t, p.convParts(true, len(scratch)), scratch[len(u):])
+}
+
+// winogradConv2DRange is winogradConv2D over the images of ct.
+func winogradConv2DRange(ct *convTask) {
+	p, u := ct.p, ct.u
+	v, m, zero, sink := p.winogradSplit(ct.work, p.C, p.OC)
 	th, tw := (p.OH+1)/2, (p.OW+1)/2
 	per := p.winogradImages()
 	in, out := p.H*p.W*p.C, p.OH*p.OW*p.OC
-	for n0 := 0; n0 < p.N; n0 += per {
-		images := min(per, p.N-n0)
+	for n0 := ct.n0; n0 < ct.n1; n0 += per {
+		images := min(per, ct.n1-n0)
 		t := images * th * tw
-		winogradInputTiles(v, x[n0*in:(n0+images)*in], zero, images, p.H, p.W, p.C, th, tw, p.PadTop, p.PadLeft)
+		winogradInputTiles(v, ct.in[n0*in:(n0+images)*in], zero, images, p.H, p.W, p.C, th, tw, p.PadTop, p.PadLeft)
 		for xi := range 16 {
-			Gemm(false, false, t, p.OC, p.C, 1, v[xi*p.C:], 16*p.C, u[xi*p.OC:], 16*p.OC, 0, m[xi*p.OC:], 16*p.OC)
+			convGemm(ct.serial, false, false, t, p.OC, p.C, 1, v[xi*p.C:], 16*p.C, u[xi*p.OC:], 16*p.OC, 0, m[xi*p.OC:], 16*p.OC)
 		}
-		winogradOutputTiles(y[n0*out:(n0+images)*out], m, bias, sink, images, p.OH, p.OW, p.OC, th, tw)
+		winogradOutputTiles(ct.out[n0*out:(n0+images)*out], m, ct.bias, sink, images, p.OH, p.OW, p.OC, th, tw)
 	}
 }
 
@@ -101,40 +109,58 @@ var winogradFlip = [16]int{15, 13, 14, 12, 7, 5, 6, 4, 11, 9, 10, 8, 3, 1, 2, 0}
 // assigned): dy convolved with the rotated kernel, padded by 2-PadTop
 // above and 2-PadLeft on the left.
 func winogradConv2DGradInput(dx, dy, w []float32, p ConvParams, scratch []float32) {
-	u, v, m, zero, sink := p.winogradSplit(scratch, p.OC, p.C)
+	u := scratch[:16*p.C*p.OC]
 	winogradKernel(u, w, p.C, p.OC)
+	t := convTask{op: opWinogradGradInput, p: p, out: dx, in: dy, u: u}
+	convRun(t, p.convParts(true, len(scratch)), scratch[len(u):])
+}
+
+// winogradConv2DGradInputRange is winogradConv2DGradInput over the images
+// of ct.
+func winogradConv2DGradInputRange(ct *convTask) {
+	p, u := ct.p, ct.u
+	v, m, zero, sink := p.winogradSplit(ct.work, p.OC, p.C)
 	th, tw := (p.H+1)/2, (p.W+1)/2
 	per := p.winogradImages()
 	in, out := p.OH*p.OW*p.OC, p.H*p.W*p.C
-	for n0 := 0; n0 < p.N; n0 += per {
-		images := min(per, p.N-n0)
+	for n0 := ct.n0; n0 < ct.n1; n0 += per {
+		images := min(per, ct.n1-n0)
 		t := images * th * tw
-		winogradInputTiles(v, dy[n0*in:(n0+images)*in], zero, images, p.OH, p.OW, p.OC, th, tw, 2-p.PadTop, 2-p.PadLeft)
+		winogradInputTiles(v, ct.in[n0*in:(n0+images)*in], zero, images, p.OH, p.OW, p.OC, th, tw, 2-p.PadTop, 2-p.PadLeft)
 		for xi, f := range winogradFlip {
-			Gemm(false, true, t, p.C, p.OC, 1, v[xi*p.OC:], 16*p.OC, u[f*p.OC:], 16*p.OC, 0, m[xi*p.C:], 16*p.C)
+			convGemm(ct.serial, false, true, t, p.C, p.OC, 1, v[xi*p.OC:], 16*p.OC, u[f*p.OC:], 16*p.OC, 0, m[xi*p.C:], 16*p.C)
 		}
-		winogradOutputTiles(dx[n0*out:(n0+images)*out], m, nil, sink, images, p.H, p.W, p.C, th, tw)
+		winogradOutputTiles(ct.out[n0*out:(n0+images)*out], m, nil, sink, images, p.H, p.W, p.C, th, tw)
 	}
 }
 
 // winogradConv2DGradFilter is the kernel part of Conv2DGradFilter on the
 // Winograd path (dw accumulated).
 func winogradConv2DGradFilter(dw, dy, x []float32, p ConvParams, scratch []float32) {
-	du, v, m, zero, _ := p.winogradSplit(scratch, p.C, p.OC)
+	du := scratch[:16*p.C*p.OC]
 	clear(du)
+	t := convTask{op: opWinogradGradFilter, p: p, in: x, w: dy, acc: du}
+	convRun(t, p.convParts(true, len(scratch)), scratch[len(du):])
+	winogradKernelGrad(dw, du, p.C, p.OC)
+}
+
+// winogradConv2DGradFilterRange is the chunk loop of
+// winogradConv2DGradFilter over the images of ct, accumulated into ct.acc.
+func winogradConv2DGradFilterRange(ct *convTask) {
+	p, du := ct.p, ct.acc
+	v, m, zero, _ := p.winogradSplit(ct.work, p.C, p.OC)
 	th, tw := (p.OH+1)/2, (p.OW+1)/2
 	per := p.winogradImages()
 	in, out := p.H*p.W*p.C, p.OH*p.OW*p.OC
-	for n0 := 0; n0 < p.N; n0 += per {
-		images := min(per, p.N-n0)
+	for n0 := ct.n0; n0 < ct.n1; n0 += per {
+		images := min(per, ct.n1-n0)
 		t := images * th * tw
-		winogradInputTiles(v, x[n0*in:(n0+images)*in], zero, images, p.H, p.W, p.C, th, tw, p.PadTop, p.PadLeft)
-		winogradGradTiles(m, dy[n0*out:(n0+images)*out], zero, images, p.OH, p.OW, p.OC, th, tw)
+		winogradInputTiles(v, ct.in[n0*in:(n0+images)*in], zero, images, p.H, p.W, p.C, th, tw, p.PadTop, p.PadLeft)
+		winogradGradTiles(m, ct.w[n0*out:(n0+images)*out], zero, images, p.OH, p.OW, p.OC, th, tw)
 		for xi := range 16 {
-			Gemm(true, false, p.C, p.OC, t, 1, v[xi*p.C:], 16*p.C, m[xi*p.OC:], 16*p.OC, 1, du[xi*p.OC:], 16*p.OC)
+			convGemm(ct.serial, true, false, p.C, p.OC, t, 1, v[xi*p.C:], 16*p.C, m[xi*p.OC:], 16*p.OC, 1, du[xi*p.OC:], 16*p.OC)
 		}
 	}
-	winogradKernelGrad(dw, du, p.C, p.OC)
 }
 
 // winogradKernel writes U = G g Gᵀ for every (c, oc): w is (3,3,C,OC), u is

@@ -1,0 +1,174 @@
+package kernels
+
+import "runtime"
+
+// Parallel convolution. A convolution's GEMMs are cut in chunks of about
+// 128–256 output pixels or tiles, each below Gemm's parallel cut-off, so
+// with more than one thread the chunks themselves are shared out: the
+// images of a batch are split in contiguous ranges of whole chunks, one per
+// goroutine (the caller and the GEMM workers of gemm.go), each range with
+// its own slice of scratch and serial GEMMs. The chunks are the ones the
+// serial path uses and every output element is written by exactly one
+// goroutine, so Conv2D and Conv2DGradInput compute the same bits as with one
+// thread. Conv2DGradFilter sums over chunks: the first range accumulates
+// into dw (or the transformed dU) directly, the others into private
+// partials that are then added in range order, so its result is the same
+// for a given GOMAXPROCS but may differ from the serial one by rounding.
+//
+// Scratch layout: shared part (the transformed kernel on the Winograd path),
+// then one chunk buffer per range, then one partial per range but the first.
+
+// convOp names the chunk loop a convTask runs.
+type convOp uint8
+
+const (
+	opNone convOp = iota
+	opIm2colForward
+	opIm2colGradInput
+	opIm2colGradFilter
+	opWinogradForward
+	opWinogradGradInput
+	opWinogradGradFilter
+)
+
+// convTask is one range of images [n0, n1) of a convolution. For the
+// forward pass in is x, w the kernel and out y; for the input gradient in
+// is dy and out dx; for the filter gradient in is x, w is dy and acc
+// receives the sums (dw, or dU on the Winograd path). u is the transformed
+// kernel, work the range's chunk buffer.
+type convTask struct {
+	op                  convOp
+	serial              bool // GEMMs stay on this goroutine
+	p                   ConvParams
+	out, in, w, bias, u []float32
+	work, acc           []float32
+	n0, n1              int
+}
+
+// convLayout returns the floats of scratch shared by all ranges, per range
+// and per partial sum.
+func (p ConvParams) convLayout(wino bool) (shared, part, partial int) {
+	if wino {
+		t := p.winogradImages() * max(tiles(p.OH, p.OW), tiles(p.H, p.W))
+		return 16 * p.C * p.OC, 16*t*(p.C+p.OC) + 2*max(p.C, p.OC), 16 * p.C * p.OC
+	}
+	return 0, p.im2colScratch(), p.KH * p.KW * p.C * p.OC
+}
+
+// convScratchFor is the scratch parts ranges need on the Winograd path
+// (wino) or the im2col path.
+func (p ConvParams) convScratchFor(wino bool, parts int) int {
+	shared, part, partial := p.convLayout(wino)
+	return shared + parts*part + (parts-1)*partial
+}
+
+// convChunk is the number of images in one chunk of the path p takes.
+func (p ConvParams) convChunk(wino bool) int {
+	if wino {
+		return p.winogradImages()
+	}
+	return p.imagesPerChunk()
+}
+
+// convWantParts is the number of ranges p is worth splitting in with procs
+// threads: one unless there are several chunks and the convolution has at
+// least Gemm's parallel cut-off of multiply-adds.
+func (p ConvParams) convWantParts(wino bool, procs int) int {
+	if procs < 2 || p.N <= 0 {
+		return 1
+	}
+	per := p.convChunk(wino)
+	chunks := (p.N + per - 1) / per
+	if chunks < 2 || p.N*p.OH*p.OW*p.KH*p.KW*p.C*p.OC < parallelMinWork {
+		return 1
+	}
+	return min(procs, chunks)
+}
+
+// convParts is the number of ranges a call runs: what GOMAXPROCS and the
+// size of p allow, as far as scratch holds them.
+func (p ConvParams) convParts(wino bool, scratch int) int {
+	procs := runtime.GOMAXPROCS(0)
+	parts := p.convWantParts(wino, procs)
+	if parts > 1 {
+		startGemmWorkers(procs)
+		parts = min(parts, workerCount+1)
+	}
+	for parts > 1 && p.convScratchFor(wino, parts) > scratch {
+		parts--
+	}
+	return parts
+}
+
+// convRun runs t over all the images of t.p in parts ranges of whole chunks
+// and, when t.acc is set, adds the ranges' partial sums into it in order.
+// scratch starts after the shared part.
+func convRun(t convTask, parts int, scratch []float32) {
+	p := t.p
+	wino := t.op >= opWinogradForward
+	_, part, partial := p.convLayout(wino)
+	per := p.convChunk(wino)
+	chunks := (p.N + per - 1) / per
+	if parts <= 1 {
+		t.n0, t.n1, t.work = 0, p.N, scratch[:part]
+		t.run()
+		return
+	}
+	each := (chunks + parts - 1) / parts
+	parts = (chunks + each - 1) / each
+	partials := scratch[parts*part:]
+	ws := workspaces.get()
+	for i := 1; i < parts; i++ {
+		pt := t
+		pt.serial = true
+		pt.n0, pt.n1 = i*each*per, min(p.N, (i+1)*each*per)
+		pt.work = scratch[i*part : (i+1)*part]
+		if t.acc != nil {
+			pt.acc = partials[(i-1)*partial : i*partial]
+			clear(pt.acc)
+		}
+		ws.done.Add(1)
+		gemmTasks <- gemmTask{conv: pt, done: &ws.done}
+	}
+	t.serial = true
+	t.n0, t.n1, t.work = 0, min(p.N, each*per), scratch[:part]
+	t.run()
+	ws.done.Wait()
+	workspaces.put(ws)
+	if t.acc != nil {
+		acc := t.acc[:partial]
+		for i := 1; i < parts; i++ {
+			addTo(acc, partials[(i-1)*partial:i*partial])
+		}
+	}
+}
+
+// run computes the task's range of images.
+func (t *convTask) run() {
+	switch t.op {
+	case opIm2colForward:
+		im2colConv2DRange(t)
+	case opIm2colGradInput:
+		im2colConv2DGradInputRange(t)
+	case opIm2colGradFilter:
+		im2colConv2DGradFilterRange(t)
+	case opWinogradForward:
+		winogradConv2DRange(t)
+	case opWinogradGradInput:
+		winogradConv2DGradInputRange(t)
+	case opWinogradGradFilter:
+		winogradConv2DGradFilterRange(t)
+	}
+}
+
+// convGemm is Gemm, kept on the calling goroutine when serial is set (a
+// range already running on a worker must not wait for other workers).
+func convGemm(serial, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if !serial {
+		Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	ws := workspaces.get()
+	gemmSerial(ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	workspaces.put(ws)
+}
