@@ -263,28 +263,36 @@ func (s *Session) prepareSpec(in *spec.Spec) (*spec.Spec, error) {
 }
 
 func (s *Session) start(c protocol.Command) {
-	s.mu.Lock()
-	d, busy := s.dataset, s.run != nil
-	s.mu.Unlock()
-	if busy {
-		s.post(protocol.ErrorMessage(c.Run, errors.New("a run is already training in this worker: stop it first")))
-		return
+	ctx, r, sp, d, ok := s.claimRun(c, "a run is already training in this worker: stop it first")
+	if ok {
+		go s.train(ctx, r, sp, d)
 	}
-	if d == nil {
-		s.post(protocol.ErrorMessage(c.Run, errors.New("no dataset is loaded: pick one first")))
-		return
-	}
+}
+
+// claimRun takes the worker's one run slot for command c: it checks that
+// no run holds it and a dataset is loaded, and prepares c's spec. On
+// failure it posts the reason (busy when the slot is taken) and returns
+// ok false.
+func (s *Session) claimRun(c protocol.Command, busy string) (ctx context.Context, r *activeRun, sp *spec.Spec, d *data.Dataset, ok bool) {
 	sp, err := s.prepareSpec(c.Spec)
+	s.mu.Lock()
+	switch {
+	case s.run != nil:
+		err = errors.New(busy)
+	case s.dataset == nil:
+		err = errors.New("no dataset is loaded: pick one first")
+	case err == nil:
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(context.Background())
+		r, d = &activeRun{id: c.Run, cancel: cancel, wake: make(chan struct{}), lrScale: 1, baseLR: sp.Train.LR}, s.dataset
+		s.run = r
+	}
+	s.mu.Unlock()
 	if err != nil {
 		s.post(protocol.ErrorMessage(c.Run, err))
-		return
+		return nil, nil, nil, nil, false
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &activeRun{id: c.Run, cancel: cancel, wake: make(chan struct{}), lrScale: 1, baseLR: sp.Train.LR}
-	s.mu.Lock()
-	s.run = r
-	s.mu.Unlock()
-	go s.train(ctx, r, sp, d)
+	return ctx, r, sp, d, true
 }
 
 func (s *Session) state(run, state string) {
@@ -396,27 +404,10 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 // dataset. It takes the worker's run slot, so pause, stop and a second
 // start act on it as on a run.
 func (s *Session) lrFind(c protocol.Command) {
-	s.mu.Lock()
-	d, busy := s.dataset, s.run != nil
-	s.mu.Unlock()
-	if busy {
-		s.post(protocol.ErrorMessage(c.Run, errors.New("a run is training in this worker: stop it before the LR range test")))
+	ctx, r, sp, d, ok := s.claimRun(c, "a run is training in this worker: stop it before the LR range test")
+	if !ok {
 		return
 	}
-	if d == nil {
-		s.post(protocol.ErrorMessage(c.Run, errors.New("no dataset is loaded: pick one first")))
-		return
-	}
-	sp, err := s.prepareSpec(c.Spec)
-	if err != nil {
-		s.post(protocol.ErrorMessage(c.Run, err))
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &activeRun{id: c.Run, cancel: cancel, wake: make(chan struct{}), lrScale: 1, baseLR: sp.Train.LR}
-	s.mu.Lock()
-	s.run = r
-	s.mu.Unlock()
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -425,7 +416,7 @@ func (s *Session) lrFind(c protocol.Command) {
 			s.mu.Lock()
 			s.run = nil
 			s.mu.Unlock()
-			cancel()
+			r.cancel()
 			s.state(r.id, protocol.StateDone)
 		}()
 		s.state(r.id, protocol.StateRunning)
