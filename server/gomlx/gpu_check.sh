@@ -5,24 +5,47 @@
 #
 #   server/gomlx/gpu_check.sh [DATA_DIR]
 #
-# It prints BENCH lines to paste into BENCHMARKS.md:
-#   1. gradient parity of the graph against nn on the XLA backend;
-#   2. training-step throughput and compile time of the PyTorch twin's two
-#      nets (small28, resnet32; batch 256, Adam 1e-3, float32, TF32 off);
-#   3. the same nets in PyTorch (../shared/gpu/torch_twin.py, when torch is
-#      there);
-#   4. the default preset on Fashion-MNIST through the jobs API, with its
-#      test accuracy and time.
-# Nothing is downloaded: GOMLX_NO_AUTO_INSTALL=1. On a machine without the Go
-# module cache, build the two binaries beforehand and bring them along:
+# DATA_DIR holds fashion-mnist/ (the four IDX .gz files). It prints BENCH
+# lines to paste into BENCHMARKS.md, within about 9 minutes:
+#   1. gradient parity of the graph against nn on XLA, every lowering;
+#   2. the PyTorch twin's two nets (small28, resnet32; batch 256, Adam 1e-3,
+#      float32: TF32 off on both sides) in PyTorch, when torch is there;
+#   3. the same nets as GoMLX training steps, under four configurations:
+#      XLA autotuning off or on (cuDNN only, a persistent cache), times
+#      XLA's convolution and reduce-window ops or the im2col/reduce
+#      lowering (PLATEAU_GOMLX_CONV=gemm, PLATEAU_GOMLX_POOL=reduce), and a
+#      second compile from the warm autotune cache;
+#   4. the default Fashion-MNIST preset through the jobs API, under the
+#      configuration fastest on resnet32, with its test accuracy and time.
+# Nothing is downloaded: GOMLX_NO_AUTO_INSTALL=1. Without a Go toolchain
+# there, build the two binaries here and bring them (gzip'd or not) in
+# PLATEAU_BIN (default bin):
 #   go test -c -tags xla -o bin/gomlx.test ./server/gomlx
 #   go build -tags xla -o bin/plateau-xla ./server
+# Optimized HLO of the first two configurations, and the logs, go to $OUT
+# (default /tmp/plateau-gpu).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+root=$PWD
 DATA_DIR=${1:-${PLATEAU_DATA:-}}
-export GOMLX_NO_AUTO_INSTALL=1
+OUT=${OUT:-/tmp/plateau-gpu}
+mkdir -p "$OUT"
+export GOMLX_NO_AUTO_INSTALL=1 PYTHONUNBUFFERED=1
 # TF32 off for cuDNN and cuBLAS on both sides: compare float32 with float32.
 export NVIDIA_TF32_OVERRIDE=0
+deadline=$((SECONDS + ${PLATEAU_GPU_SECONDS:-540}))
+# limit N RESERVE: at most N seconds, leaving RESERVE for what follows.
+limit() { local l=$((deadline - SECONDS - $2)); [ "$l" -gt "$1" ] && l=$1; [ "$l" -lt 5 ] && l=5; echo "$l"; }
+
+bin=$(mktemp -d)
+for f in gomlx.test plateau-xla; do
+	src=${PLATEAU_BIN:-bin}/$f
+	if [ -f "$src.gz" ]; then gunzip -c "$src.gz" >"$bin/$f"; elif [ -f "$src" ]; then cp "$src" "$bin/$f"; fi
+	if [ ! -s "$bin/$f" ]; then
+		if [ "$f" = gomlx.test ]; then go test -c -tags xla -o "$bin/$f" ./server/gomlx; else go build -tags xla -o "$bin/$f" ./server; fi || exit 1
+	fi
+	chmod +x "$bin/$f"
+done
 
 plugin=${PLATEAU_XLA_PLUGIN:-}
 if [ -z "$plugin" ]; then
@@ -43,49 +66,129 @@ fi
 site=$(dirname "$(dirname "$(dirname "$plugin")")")
 cuda=$(ls -d "$site"/nvidia/cu* 2>/dev/null | sort -r | head -1)
 export PLATEAU_XLA_PLUGIN=$plugin
-export XLA_FLAGS="${XLA_FLAGS:-} --xla_gpu_autotune_level=0${cuda:+ --xla_gpu_cuda_data_dir=$cuda}"
-echo "BENCH machine: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1); plugin $plugin; XLA_FLAGS=$XLA_FLAGS"
+base="${XLA_FLAGS:-}${cuda:+ --xla_gpu_cuda_data_dir=$cuda}"
+echo "BENCH machine: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1); $(nproc) CPUs; plugin $plugin"
 
-echo "== 1-2. gradient parity and GoMLX throughput"
-tests='TestGradientParityXLA|TestThroughputXLA'
-if [ -x bin/gomlx.test ]; then
-	(cd server/gomlx && ../../bin/gomlx.test -test.count=1 -test.v -test.timeout 300s -test.run "$tests")
-else
-	go test -tags xla -count=1 -v -timeout 300s -run "$tests" ./server/gomlx
-fi 2>&1 | grep -E 'BENCH|FAIL|ok|panic|Error|error' 
+# gt NAME SECONDS TESTS FLAGS [VAR=VALUE...]: the test binary under XLA_FLAGS.
+gt() {
+	local name=$1 secs=$2 tests=$3 flags=$4
+	shift 4
+	echo "== $name: XLA_FLAGS=$flags $*"
+	(cd server/gomlx && env "$@" XLA_FLAGS="$base $flags" timeout "$secs" "$bin/gomlx.test" -test.count=1 -test.v -test.timeout 600s -test.run "$tests") \
+		>"$OUT/$name.log" 2>&1
+	local rc=$?
+	grep -E 'BENCH|--- FAIL|panic|Unknown flag|rror|failed|gpu_test.go' "$OUT/$name.log" | grep -v '^=== ' | head -20 | sed "s/^BENCH /BENCH [$name] /"
+	[ $rc -eq 124 ] && echo "BENCH [$name] stopped after $secs s"
+	return $rc
+}
 
-echo "== 3. PyTorch twin"
+echo "== 1. gradient parity"
+gt parity "$(limit 90 420)" TestGradientParityXLA "--xla_gpu_autotune_level=0"
+
+echo "== 2. PyTorch twin"
 twin=${TORCH_TWIN:-}
 for c in ../shared/gpu/torch_twin.py shared/gpu/torch_twin.py; do [ -z "$twin" ] && [ -f "$c" ] && twin=$c; done
 if [ -n "$twin" ] && python3 -c 'import torch' 2>/dev/null; then
-	python3 "$twin" --models small28,resnet32 --batch 256 --steps 200 --warmup 10 --tf32 off 2>&1 | sed 's/^/BENCH torch /'
+	timeout "$(limit 60 380)" python3 "$twin" --models small28,resnet32 --batch 256 --steps 200 --warmup 10 --tf32 off 2>&1 | sed 's/^/BENCH torch tf32-off: /'
+	timeout "$(limit 40 360)" python3 "$twin" --models resnet32 --batch 256 --steps 200 --warmup 10 2>&1 | sed 's/^/BENCH torch defaults: /'
 else
 	echo "BENCH torch: skipped (no torch_twin.py or no torch)"
 fi
 
-echo "== 4. Fashion-MNIST, default preset, through the jobs API"
-[ -x bin/plateau-xla ] || go build -tags xla -o bin/plateau-xla ./server || exit 1
+echo "== 3. GoMLX training steps"
+cache=$(mktemp -d)
+tuned="--xla_gpu_enable_triton_gemm=false --xla_gpu_per_fusion_autotune_cache_dir=$cache"
+lower=(PLATEAU_GOMLX_CONV=gemm PLATEAU_GOMLX_POOL=reduce)
+plain=(PLATEAU_GOMLX_CONV=xla PLATEAU_GOMLX_POOL=window)
+gt notune-xla "$(limit 75 300)" TestThroughputXLA "--xla_gpu_autotune_level=0 --xla_dump_to=/tmp/hlo-notune-xla --xla_dump_hlo_as_text" "${plain[@]}"
+gt notune-gemm "$(limit 75 250)" TestThroughputXLA "--xla_gpu_autotune_level=0 --xla_dump_to=/tmp/hlo-notune-gemm --xla_dump_hlo_as_text" "${lower[@]}"
+gt tuned-xla "$(limit 100 200)" TestThroughputXLA "$tuned" "${plain[@]}"
+if grep -q 'Unknown flag' "$OUT/tuned-xla.log"; then
+	tuned="--xla_gpu_enable_triton_gemm=false"
+	gt tuned-xla "$(limit 100 200)" TestThroughputXLA "$tuned" "${plain[@]}"
+fi
+gt tuned-gemm "$(limit 100 170)" TestThroughputXLA "$tuned" "${lower[@]}"
+gt tuned-gemm-cached "$(limit 40 150)" TestThroughputXLA "$tuned" "${lower[@]}" PLATEAU_BENCH_NETS=resnet32
+(cd /tmp && tar czf "$OUT/hlo.tgz" $(find hlo-* -name '*after_optimizations.txt' 2>/dev/null | grep -v -i 'rng\|iota' | head -40) 2>/dev/null)
+
+# The configuration fastest on resnet32 (loss read every step) trains the job.
+best=$(python3 - "$OUT" <<'PY'
+import re, sys, os
+best = None
+for name in ["notune-xla", "notune-gemm", "tuned-xla", "tuned-gemm"]:
+    try:
+        text = open(os.path.join(sys.argv[1], name + ".log")).read()
+    except OSError:
+        continue
+    m = re.search(r"gomlx-xla resnet32 batch \d+: compile\+first step [\d.]+ s, ([\d.]+) ms/step", text)
+    if m and (best is None or float(m.group(1)) < best[1]):
+        best = (name, float(m.group(1)))
+print(best[0] if best else "notune-xla")
+PY
+)
+echo "BENCH fastest on resnet32: $best"
+case $best in
+notune-*) flags="--xla_gpu_autotune_level=0" ;;
+*) flags=$tuned ;;
+esac
+case $best in
+*-gemm) envs=("${lower[@]}") ;;
+*) envs=("${plain[@]}") ;;
+esac
+
+if ! command -v curl >/dev/null; then
+	# A stand-in for the few curl calls below: -s, -f, -N, -X METHOD, -d BODY.
+	curl() {
+		python3 - "$@" <<'PY'
+import sys, urllib.request
+args, method, body, url = sys.argv[1:], None, None, None
+i = 0
+while i < len(args):
+    a = args[i]
+    if a == "-X": method = args[i + 1]; i += 1
+    elif a == "-d": body = args[i + 1].encode(); i += 1
+    elif not a.startswith("-"): url = a
+    i += 1
+req = urllib.request.Request(url, data=body, method=method or ("POST" if body else "GET"))
+try:
+    with urllib.request.urlopen(req) as r:
+        for line in r:
+            sys.stdout.write(line.decode()); sys.stdout.flush()
+except Exception as e:
+    sys.stderr.write(str(e) + "\n"); sys.exit(22)
+PY
+	}
+fi
+
+echo "== 4. Fashion-MNIST, default preset, through the jobs API ($best)"
 jobs=$(mktemp -d)
 port=8097
-bin/plateau-xla serve -addr 127.0.0.1:$port -backend "xla:$plugin" -jobs "$jobs" ${DATA_DIR:+-data "$DATA_DIR"} >"$jobs/serve.log" 2>&1 &
+env "${envs[@]}" XLA_FLAGS="$base $flags" "$bin/plateau-xla" serve -addr 127.0.0.1:$port -backend "${PLATEAU_BACKEND:-xla:$plugin}" -jobs "$jobs" ${DATA_DIR:+-data "$DATA_DIR"} >"$OUT/serve.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/api/jobs" >/dev/null && break; sleep 0.2; done
-start=$(date +%s.%N)
-id=$(curl -sf -X POST "http://127.0.0.1:$port/api/jobs" -d '{"dataset":"fashion-mnist"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+job=${PLATEAU_GPU_JOB:-'{"dataset":"fashion-mnist","epochs":15,"set":{"train.schedule":"cosine"}}'}
+echo "job: $job"
+start=$SECONDS
+id=$(curl -sf -X POST "http://127.0.0.1:$port/api/jobs" -d "$job" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 if [ -z "$id" ]; then
-	echo "BENCH jobs: submit failed"; curl -s -X POST "http://127.0.0.1:$port/api/jobs" -d '{"dataset":"fashion-mnist"}'; cat "$jobs/serve.log"; exit 1
+	echo "BENCH jobs: submit failed"
+	curl -s -X POST "http://127.0.0.1:$port/api/jobs" -d "$job"
+	cat "$OUT/serve.log"
+	exit 1
 fi
-curl -sN "http://127.0.0.1:$port/api/jobs/$id/events" | grep --line-buffered -E '"event":"(epoch|result)"|^event: end' |
+timeout "$(limit 600 0)" curl -sN "http://127.0.0.1:$port/api/jobs/$id/events" | tee "$OUT/job-events.txt" |
 	python3 -c '
 import json, sys
 for line in sys.stdin:
     if not line.startswith("data: "): continue
     e = json.loads(line[6:])
-    if e.get("event") == "epoch":
+    if e.get("event") == "start":
+        print("start: %d train, %d val, %d test images, batch %d, %d steps per epoch" % (e.get("train_size", 0), e.get("val_size", 0), e.get("test_size", 0), e.get("batch_size", 0), e.get("steps_per_epoch", 0)), flush=True)
+    elif e.get("event") == "epoch":
         print("epoch %d val %.4f train %.4f %.1f s %.0f img/s" % (e["epoch"], e.get("val_accuracy", 0), e.get("train_accuracy", 0), e.get("seconds", 0), e.get("images_per_second", 0)), flush=True)
     elif e.get("event") == "result":
-        print("BENCH jobs fashion-mnist default preset: test accuracy %.4f after %d epochs, %.1f s training" % (e.get("test_accuracy", 0), e.get("epochs", 0), e.get("seconds", 0)), flush=True)
+        print("BENCH jobs fashion-mnist default preset: test accuracy %.4f after %d epochs, %.1f s training, stopped %s" % (e.get("test_accuracy", 0), e.get("epochs", 0), e.get("seconds", 0), e.get("stopped", "")), flush=True)
 '
-end=$(date +%s.%N)
-echo "BENCH jobs fashion-mnist: $(python3 -c "print('%.1f' % ($end - $start))") s from submit to result; job: $(curl -s http://127.0.0.1:$port/api/jobs/$id | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["state"], j["backend"], j.get("error",""))')"
+echo "BENCH jobs fashion-mnist: $((SECONDS - start)) s from submit to result; job: $(curl -s "http://127.0.0.1:$port/api/jobs/$id" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j.get("state"), j.get("backend"), j.get("error",""))')"
+grep -i -E 'backend|xla|plugin' "$OUT/serve.log" | head -5

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,10 +35,27 @@ func xlaTrainer(t *testing.T) *Trainer {
 }
 
 // TestGradientParityXLA checks the graph's gradients against nn's
-// Backward for the parity spec, on the XLA backend.
+// Backward for the parity specs under every lowering, on the XLA backend.
 func TestGradientParityXLA(t *testing.T) {
 	tr := xlaTrainer(t)
-	_, net, m := parityModel(t, paritySpec)
+	for _, js := range []struct{ name, spec string }{{"parity", paritySpec}, {"tiling", tilingSpec}} {
+		for _, low := range []Lowering{{}, {ConvGEMM: true, PoolReduce: true}} {
+			t.Run(fmt.Sprintf("%s/conv-gemm=%v/pool-reduce=%v", js.name, low.ConvGEMM, low.PoolReduce), func(t *testing.T) {
+				worst, where := gradientParity(t, tr, js.spec, low)
+				fmt.Printf("BENCH gradient parity (%s spec, batch 6, XLA vs nn, conv-gemm=%v pool-reduce=%v): max relative difference %.2g (%s)\n",
+					js.name, low.ConvGEMM, low.PoolReduce, worst, where)
+				if worst > 1e-4 {
+					t.Errorf("gradients differ by %g at %s", worst, where)
+				}
+			})
+		}
+	}
+}
+
+func gradientParity(t *testing.T, tr *Trainer, js string, low Lowering) (worst float64, where string) {
+	s, net, m := parityModel(t, js)
+	m.Lowering = low
+	in, classes := s.Model.Input, s.Model.Classes
 	const batch = 6
 	rng := rand.New(rand.NewPCG(1, 2))
 	x := make([]float32, batch*net.InputSize())
@@ -45,6 +63,9 @@ func TestGradientParityXLA(t *testing.T) {
 		x[i] = rng.Float32()*2 - 1
 	}
 	labels := []int32{0, 1, 2, 3, 4, 1}
+	for i := range labels {
+		labels[i] %= int32(classes)
+	}
 	st, _ := newRunState(m, net, 0, 1)
 	np := len(m.Params)
 	exec := MustNewExec(tr.Backend(), func(in []*Node) []*Node {
@@ -67,16 +88,15 @@ func TestGradientParityXLA(t *testing.T) {
 	for _, p := range st.state {
 		args = append(args, p)
 	}
-	args = append(args, tensors.FromFlatDataAndDimensions(x, batch, 9, 9, 3), tensors.FromFlatDataAndDimensions(labels, batch))
+	args = append(args, tensors.FromFlatDataAndDimensions(x, batch, in[0], in[1], in[2]), tensors.FromFlatDataAndDimensions(labels, batch))
 	out, err := exec.Exec(args...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	logits := net.Forward(x, batch, true)
 	dlogits := make([]float32, len(logits))
-	nn.SoftmaxCrossEntropy(dlogits, logits, labels, nil, 0.1, batch, 5)
+	nn.SoftmaxCrossEntropy(dlogits, logits, labels, nil, 0.1, batch, classes)
 	net.Backward(dlogits)
-	worst, where := 0.0, ""
 	i := 0
 	for _, p := range net.Params() {
 		if p.Grad == nil {
@@ -89,19 +109,21 @@ func TestGradientParityXLA(t *testing.T) {
 		}
 		i++
 	}
-	fmt.Printf("BENCH gradient parity (parity spec, batch 6, XLA vs nn): max relative difference %.2g (%s)\n", worst, where)
-	if worst > 1e-4 {
-		t.Errorf("gradients differ by %g at %s", worst, where)
-	}
+	return worst, where
 }
 
 // TestThroughputXLA times the training step of the PyTorch twin's nets
 // (batch 256, Adam 1e-3, float32, random data), the loss read back every
-// step as the twin does.
+// step as the twin does. PLATEAU_BENCH_NETS picks nets (comma-separated;
+// both by default). Each timed repetition runs at least 5 steps and about
+// 2 s, at most 200 steps, so a slow configuration still finishes.
 func TestThroughputXLA(t *testing.T) {
 	tr := xlaTrainer(t)
-	steps := 200
-	for _, name := range []string{"small28", "resnet32"} {
+	nets := []string{"small28", "resnet32"}
+	if v := os.Getenv("PLATEAU_BENCH_NETS"); v != "" {
+		nets = strings.Split(v, ",")
+	}
+	for _, name := range nets {
 		b, err := os.ReadFile("testdata/" + name + ".json")
 		if err != nil {
 			t.Fatal(err)
@@ -120,6 +142,7 @@ func TestThroughputXLA(t *testing.T) {
 		}
 		m, _ := NewModel(s.Model, net)
 		st, _ := newRunState(m, net, slotCount(s.Train), 1)
+		start := time.Now()
 		exec, err := m.StepExec(tr.Backend(), s.Train, false)
 		if err != nil {
 			t.Fatal(err)
@@ -138,10 +161,12 @@ func TestThroughputXLA(t *testing.T) {
 		xt := tensors.FromFlatDataAndDimensions(x, batch, in[0], in[1], in[2])
 		yt := tensors.FromFlatDataAndDimensions(y, batch)
 		acc := st.zeroMetrics()
+		step := 0
 		run := func(n int, readEvery bool) time.Duration {
-			start := time.Now()
-			for i := range n {
-				out, err := exec.Exec(st.stepArgs(xt, yt, nil, 1e-3, float32(i+1), acc)...)
+			t0 := time.Now()
+			for range n {
+				step++
+				out, err := exec.Exec(st.stepArgs(xt, yt, nil, 1e-3, float32(step), acc)...)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -151,18 +176,21 @@ func TestThroughputXLA(t *testing.T) {
 				}
 			}
 			readMetrics(acc)
-			return time.Since(start)
+			return time.Since(t0)
 		}
-		compile := run(1, true)
-		run(10, true)
+		run(1, true)
+		compile := time.Since(start)
+		warm := run(3, true)
+		steps := min(200, max(5, int(2/(warm.Seconds()/3+1e-9))))
 		var perStep []float64
 		for range 3 {
 			perStep = append(perStep, run(steps, true).Seconds()*1000/float64(steps))
 		}
 		slices.Sort(perStep)
 		ms := perStep[1]
-		fmt.Printf("BENCH gomlx-xla %s batch %d: compile+first step %.1f s, %.2f ms/step, %.0f images/s (median of 3×%d steps, loss read every step)\n",
-			name, batch, compile.Seconds(), ms, float64(batch)*1000/ms, steps)
+		loss, _, _ := readMetrics(acc)
+		fmt.Printf("BENCH gomlx-xla %s batch %d: compile+first step %.1f s, %.2f ms/step, %.0f images/s (median of 3×%d steps, loss read every step; mean loss so far %.3f)\n",
+			name, batch, compile.Seconds(), ms, float64(batch)*1000/ms, steps, loss/float64(step))
 		lazy := run(steps, false).Seconds() * 1000 / float64(steps)
 		fmt.Printf("BENCH gomlx-xla %s batch %d: %.2f ms/step with metrics read once per %d steps\n", name, batch, lazy, steps)
 	}

@@ -2,6 +2,7 @@ package gomlx
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // graph code reads like maths
@@ -20,7 +21,46 @@ type Model struct {
 	Params  []ParamInfo // trainable, in nn's order
 	State   []ParamInfo // batch-norm running mean and variance
 	classes int
+	// Lowering chooses how convolutions and poolings become XLA ops;
+	// NewModel sets it from the environment (see LoweringFromEnv).
+	Lowering Lowering
 }
+
+// Lowering chooses the ops a convolution or pooling layer is built from.
+// Both forms compute the same function; they differ in the gradient graph
+// GoMLX derives and so in what XLA can make of it.
+type Lowering struct {
+	// ConvGEMM builds a convolution as im2col, one matrix product over
+	// the stacked shifted windows, instead of XLA's convolution op.
+	ConvGEMM bool
+	// PoolReduce builds a pooling whose window equals its stride and
+	// tiles the input exactly as a reshape and a max or mean reduction,
+	// instead of a reduce-window (whose max gradient is a
+	// select-and-scatter).
+	PoolReduce bool
+}
+
+// LoweringFromEnv reads PLATEAU_GOMLX_CONV ("gemm" or "xla") and
+// PLATEAU_GOMLX_POOL ("reduce" or "window") over the defaults.
+func LoweringFromEnv() Lowering {
+	l := DefaultLowering
+	switch os.Getenv("PLATEAU_GOMLX_CONV") {
+	case "gemm":
+		l.ConvGEMM = true
+	case "xla":
+		l.ConvGEMM = false
+	}
+	switch os.Getenv("PLATEAU_GOMLX_POOL") {
+	case "reduce":
+		l.PoolReduce = true
+	case "window":
+		l.PoolReduce = false
+	}
+	return l
+}
+
+// DefaultLowering is the lowering NewModel starts from.
+var DefaultLowering = Lowering{}
 
 // ParamInfo names one parameter tensor.
 type ParamInfo struct {
@@ -36,7 +76,7 @@ func NewModel(m spec.Model, net *nn.Network) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	md := &Model{spec: m, infos: infos, classes: m.Classes}
+	md := &Model{spec: m, infos: infos, classes: m.Classes, Lowering: LoweringFromEnv()}
 	for _, p := range net.Params() {
 		pi := ParamInfo{Name: p.Name, Shape: append([]int(nil), p.Shape...), Decay: p.Decay}
 		if p.Grad == nil {
@@ -99,8 +139,12 @@ func (m *Model) Forward(x *Node, fc ForwardConfig) (logits *Node, state map[stri
 		switch info.Type {
 		case spec.Conv2D:
 			s := l.Stride
-			y = Convolve(in, p("kernel")).StridePerAxis(s, s).
-				PaddingPerDim([][2]int{{info.Pad[0], info.Pad[2]}, {info.Pad[1], info.Pad[3]}}).Done()
+			if m.Lowering.ConvGEMM {
+				y = convGEMM(in, p("kernel"), s, info.Pad, info.Shape)
+			} else {
+				y = Convolve(in, p("kernel")).StridePerAxis(s, s).
+					PaddingPerDim([][2]int{{info.Pad[0], info.Pad[2]}, {info.Pad[1], info.Pad[3]}}).Done()
+			}
 			if l.Bias() {
 				y = Add(y, ExpandLeftToRank(p("bias"), y.Rank()))
 			}
@@ -110,6 +154,17 @@ func (m *Model) Forward(x *Node, fc ForwardConfig) (logits *Node, state map[stri
 				y = Add(y, ExpandLeftToRank(p("bias"), y.Rank()))
 			}
 		case spec.MaxPool, spec.AvgPool:
+			if d := in.Shape().Dimensions; m.Lowering.PoolReduce && l.Kernel == l.Stride && info.Pad == [4]int{} &&
+				d[1]%l.Kernel == 0 && d[2]%l.Kernel == 0 {
+				k := l.Kernel
+				r := Reshape(in, d[0], d[1]/k, k, d[2]/k, k, d[3])
+				if info.Type == spec.MaxPool {
+					y = ReduceMax(r, 2, 4)
+				} else {
+					y = ReduceMean(r, 2, 4)
+				}
+				break
+			}
 			b := MaxPool(in)
 			if info.Type == spec.AvgPool {
 				b = MeanPool(in)
@@ -191,13 +246,38 @@ func (m *Model) Forward(x *Node, fc ForwardConfig) (logits *Node, state map[stri
 // convolution has no gradient in v0.26). kernel is (KH,KW,C,M); output
 // channel c·M+m reads input channel c.
 func depthwise(x, kernel *Node, stride int, pad [4]int, outShape []int) *Node {
-	g := x.Graph()
-	dims := x.Shape().Dimensions
-	n, h, w, c := dims[0], dims[1], dims[2], dims[3]
+	n, c := x.Shape().Dimensions[0], x.Shape().Dimensions[3]
 	kd := kernel.Shape().Dimensions
 	kh, kw, mult := kd[0], kd[1], kd[3]
 	oh, ow := outShape[0], outShape[1]
-	// Zero padding by concatenation: Pad is missing from some backends.
+	x = padSpatial(x, pad)
+	if mult > 1 {
+		x = Reshape(BroadcastToDims(Reshape(x, n, x.Shape().Dimensions[1], x.Shape().Dimensions[2], c, 1),
+			n, x.Shape().Dimensions[1], x.Shape().Dimensions[2], c, mult), n, x.Shape().Dimensions[1], x.Shape().Dimensions[2], c*mult)
+	}
+	k := Reshape(kernel, kh, kw, c*mult)
+	var sum *Node
+	for i := range kh {
+		for j := range kw {
+			win := Slice(x, AxisRange(), AxisRange(i, i+(oh-1)*stride+1).Stride(stride),
+				AxisRange(j, j+(ow-1)*stride+1).Stride(stride), AxisRange())
+			term := Mul(win, ExpandLeftToRank(Slice(k, AxisElem(i), AxisElem(j), AxisRange()), 4))
+			if sum == nil {
+				sum = term
+			} else {
+				sum = Add(sum, term)
+			}
+		}
+	}
+	return sum
+}
+
+// padSpatial pads x (N,H,W,C) with zeros: pad is top, left, bottom,
+// right. It concatenates zeros, since Pad is missing from some backends.
+func padSpatial(x *Node, pad [4]int) *Node {
+	g := x.Graph()
+	dims := x.Shape().Dimensions
+	n, h, w, c := dims[0], dims[1], dims[2], dims[3]
 	if pad[0]+pad[2] > 0 {
 		parts := []*Node{}
 		if pad[0] > 0 {
@@ -221,23 +301,33 @@ func depthwise(x, kernel *Node, stride int, pad [4]int, outShape []int) *Node {
 		}
 		x = Concatenate(parts, 2)
 	}
-	if mult > 1 {
-		x = Reshape(BroadcastToDims(Reshape(x, n, x.Shape().Dimensions[1], x.Shape().Dimensions[2], c, 1),
-			n, x.Shape().Dimensions[1], x.Shape().Dimensions[2], c, mult), n, x.Shape().Dimensions[1], x.Shape().Dimensions[2], c*mult)
-	}
-	k := Reshape(kernel, kh, kw, c*mult)
-	var sum *Node
-	for i := range kh {
-		for j := range kw {
-			win := Slice(x, AxisRange(), AxisRange(i, i+(oh-1)*stride+1).Stride(stride),
-				AxisRange(j, j+(ow-1)*stride+1).Stride(stride), AxisRange())
-			term := Mul(win, ExpandLeftToRank(Slice(k, AxisElem(i), AxisElem(j), AxisRange()), 4))
-			if sum == nil {
-				sum = term
-			} else {
-				sum = Add(sum, term)
+	return x
+}
+
+// convGEMM is a convolution as im2col: the KH·KW shifted, strided windows
+// of the padded input stacked on the channel axis, times the kernel
+// reshaped to (KH·KW·C, OC), which is nn's (KH,KW,C,OC) order. Its
+// gradients are matrix products, slices and pads.
+func convGEMM(x, kernel *Node, stride int, pad [4]int, outShape []int) *Node {
+	x = padSpatial(x, pad)
+	n, c := x.Shape().Dimensions[0], x.Shape().Dimensions[3]
+	kd := kernel.Shape().Dimensions
+	kh, kw, oc := kd[0], kd[1], kd[3]
+	oh, ow := outShape[0], outShape[1]
+	cols := x
+	if kh != 1 || kw != 1 || stride != 1 || x.Shape().Dimensions[1] != oh || x.Shape().Dimensions[2] != ow {
+		parts := make([]*Node, 0, kh*kw)
+		for i := range kh {
+			for j := range kw {
+				parts = append(parts, Slice(x, AxisRange(), AxisRange(i, i+(oh-1)*stride+1).Stride(stride),
+					AxisRange(j, j+(ow-1)*stride+1).Stride(stride), AxisRange()))
 			}
 		}
+		cols = parts[0]
+		if len(parts) > 1 {
+			cols = Concatenate(parts, 3)
+		}
 	}
-	return sum
+	y := Dot(Reshape(cols, n*oh*ow, kh*kw*c), Reshape(kernel, kh*kw*c, oc))
+	return Reshape(y, n, oh, ow, oc)
 }

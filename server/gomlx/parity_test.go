@@ -1,6 +1,7 @@
 package gomlx
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -89,7 +90,34 @@ func maxDiff(a, b []float32) (d float64) {
 // loss with label smoothing and class weights.
 func TestForwardParity(t *testing.T) {
 	tr := pureGo(t)
-	s, net, m := parityModel(t, paritySpec)
+	for _, js := range []struct{ name, spec string }{{"parity", paritySpec}, {"tiling", tilingSpec}} {
+		for _, low := range []Lowering{{}, {ConvGEMM: true}, {PoolReduce: true}, {ConvGEMM: true, PoolReduce: true}} {
+			t.Run(fmt.Sprintf("%s/conv-gemm=%v/pool-reduce=%v", js.name, low.ConvGEMM, low.PoolReduce), func(t *testing.T) {
+				checkForwardParity(t, tr, js.spec, low)
+			})
+		}
+	}
+}
+
+// tilingSpec has poolings whose window tiles the input, which the
+// PoolReduce lowering builds as reductions, and convolutions of every
+// im2col case: strided, 1×1, valid and same.
+const tilingSpec = `{"model":{"input":[12,12,2],"classes":4,"layers":[
+ {"type":"conv2d","filters":4,"kernel":3,"stride":2,"name":"c1"},
+ {"type":"relu"},
+ {"type":"conv2d","filters":5,"kernel":1,"name":"c2"},
+ {"type":"maxpool","kernel":2,"stride":2},
+ {"type":"conv2d","filters":3,"kernel":2,"padding":"valid","name":"c3"},
+ {"type":"conv2d","filters":3,"kernel":3,"padding":"same","name":"c4"},
+ {"type":"avgpool","kernel":2,"stride":2},
+ {"type":"dense","name":"out"}]},
+ "train":{"seed":3}}`
+
+func checkForwardParity(t *testing.T, tr *Trainer, js string, low Lowering) {
+	s, net, m := parityModel(t, js)
+	m.Lowering = low
+	in := s.Model.Input
+	classes := s.Model.Classes
 	const batch = 6
 	rng := rand.New(rand.NewPCG(1, 2))
 	x := make([]float32, batch*net.InputSize())
@@ -98,6 +126,10 @@ func TestForwardParity(t *testing.T) {
 	}
 	labels := []int32{0, 1, 2, 3, 4, 1}
 	weights := []float32{1, 2, 0.5, 1, 3}
+	for i := range labels {
+		labels[i] %= int32(classes)
+	}
+	weights = weights[:classes]
 
 	st, err := newRunState(m, net, 0, 1)
 	if err != nil {
@@ -114,7 +146,7 @@ func TestForwardParity(t *testing.T) {
 	for _, p := range st.state {
 		args = append(args, p)
 	}
-	args = append(args, tensors.FromFlatDataAndDimensions(x, batch, 9, 9, 3))
+	args = append(args, tensors.FromFlatDataAndDimensions(x, batch, in[0], in[1], in[2]))
 	out, err := eval.Exec(args...)
 	if err != nil {
 		t.Fatalf("inference graph on the pure-Go backend: %v", err)
@@ -145,8 +177,8 @@ func TestForwardParity(t *testing.T) {
 		return outs
 	})
 	args = args[:len(args)-1]
-	args = append(args, tensors.FromFlatDataAndDimensions(x, batch, 9, 9, 3), tensors.FromFlatDataAndDimensions(labels, batch),
-		tensors.FromFlatDataAndDimensions(weights, 5))
+	args = append(args, tensors.FromFlatDataAndDimensions(x, batch, in[0], in[1], in[2]), tensors.FromFlatDataAndDimensions(labels, batch),
+		tensors.FromFlatDataAndDimensions(weights, classes))
 	out, err = train.Exec(args...)
 	if err != nil {
 		t.Fatalf("training-mode graph on the pure-Go backend: %v", err)
@@ -155,13 +187,13 @@ func TestForwardParity(t *testing.T) {
 	if d := maxDiff(flatten(out[0].Value().([][]float32)), wantLogits); d > 1e-5 {
 		t.Errorf("training-mode logits differ by %g (relative)", d)
 	}
-	wantLoss := nn.SoftmaxCrossEntropy(nil, wantLogits, labels, weights, 0.1, batch, 5)
+	wantLoss := nn.SoftmaxCrossEntropy(nil, wantLogits, labels, weights, 0.1, batch, classes)
 	if gotLoss := out[1].Value().(float32); math.Abs(float64(gotLoss)-wantLoss) > 1e-5*(1+math.Abs(wantLoss)) {
 		t.Errorf("loss %g, nn %g", gotLoss, wantLoss)
 	}
 	correct := 0
 	for i := range batch {
-		row := wantLogits[i*5 : (i+1)*5]
+		row := wantLogits[i*classes : (i+1)*classes]
 		best := 0
 		for k := range row {
 			if row[k] > row[best] {
@@ -187,7 +219,6 @@ func TestForwardParity(t *testing.T) {
 			t.Errorf("%s after a training step differs by %g", p.Name, d)
 		}
 	}
-	_ = s
 }
 
 func flatten(rows [][]float32) []float32 {

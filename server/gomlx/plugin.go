@@ -2,6 +2,7 @@ package gomlx
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -9,13 +10,19 @@ import (
 
 // FindPlugin looks for a PJRT plugin without downloading anything: a CUDA
 // plugin first (JAX's jax_plugins/xla_cuda*/xla_cuda_plugin.so in the
-// Python site-packages of $VIRTUAL_ENV, ~/.local and /usr), then any
+// Python site-packages of $VIRTUAL_ENV, of the environment of the python3
+// on $PATH, of ~/.local and of /usr), then any
 // pjrt_c_api_*_plugin.so in $PJRT_PLUGIN_LIBRARY_PATH. It returns the
 // absolute path, or "" when there is none.
 func FindPlugin() string {
 	var roots []string
 	if v := os.Getenv("VIRTUAL_ENV"); v != "" {
 		roots = append(roots, filepath.Join(v, "lib", "python3*", "site-packages"))
+	}
+	if py, err := exec.LookPath("python3"); err == nil {
+		// …/venv/bin/python3 → …/venv/lib/python3*/site-packages; the link
+		// is not followed, since a virtual environment's python3 is one.
+		roots = append(roots, filepath.Join(filepath.Dir(filepath.Dir(py)), "lib", "python3*", "site-packages"))
 	}
 	if home, err := os.UserHomeDir(); err == nil {
 		roots = append(roots, filepath.Join(home, ".local", "lib", "python3*", "site-packages"))
