@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
 	"plateau/nn"
@@ -50,66 +49,6 @@ func TestGradientParityXLA(t *testing.T) {
 			})
 		}
 	}
-}
-
-func gradientParity(t *testing.T, tr *Trainer, js string, low Lowering) (worst float64, where string) {
-	s, net, m := parityModel(t, js)
-	m.Lowering = low
-	in, classes := s.Model.Input, s.Model.Classes
-	const batch = 6
-	rng := rand.New(rand.NewPCG(1, 2))
-	x := make([]float32, batch*net.InputSize())
-	for i := range x {
-		x[i] = rng.Float32()*2 - 1
-	}
-	labels := []int32{0, 1, 2, 3, 4, 1}
-	for i := range labels {
-		labels[i] %= int32(classes)
-	}
-	st, _ := newRunState(m, net, 0, 1)
-	np := len(m.Params)
-	exec := MustNewExec(tr.Backend(), func(in []*Node) []*Node {
-		fc := ForwardConfig{Params: map[string]*Node{}, State: map[string]*Node{}, Training: true}
-		for i, p := range m.Params {
-			fc.Params[p.Name] = in[i]
-		}
-		for i, p := range m.State {
-			fc.State[p.Name] = in[np+i]
-		}
-		rest := in[np+len(m.State):]
-		logits, _, _ := m.Forward(rest[0], fc)
-		loss, _ := Loss(logits, rest[1], nil, 0.1)
-		return append([]*Node{loss}, Gradient(loss, in[:np]...)...)
-	})
-	args := []any{}
-	for _, p := range st.params {
-		args = append(args, p)
-	}
-	for _, p := range st.state {
-		args = append(args, p)
-	}
-	args = append(args, tensors.FromFlatDataAndDimensions(x, batch, in[0], in[1], in[2]), tensors.FromFlatDataAndDimensions(labels, batch))
-	out, err := exec.Exec(args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logits := net.Forward(x, batch, true)
-	dlogits := make([]float32, len(logits))
-	nn.SoftmaxCrossEntropy(dlogits, logits, labels, nil, 0.1, batch, classes)
-	net.Backward(dlogits)
-	i := 0
-	for _, p := range net.Params() {
-		if p.Grad == nil {
-			continue
-		}
-		var got []float32
-		tensors.ConstFlatData(out[1+i], func(f []float32) { got = append(got, f...) })
-		if d := maxDiff(got, p.Grad); d > worst {
-			worst, where = d, p.Name
-		}
-		i++
-	}
-	return worst, where
 }
 
 // TestThroughputXLA times the training step of the PyTorch twin's nets

@@ -59,8 +59,12 @@ func LoweringFromEnv() Lowering {
 	return l
 }
 
-// DefaultLowering is the lowering NewModel starts from.
-var DefaultLowering = Lowering{}
+// DefaultLowering is the lowering NewModel starts from: im2col and
+// reductions. On an H100 with XLA (see BENCHMARKS.md) XLA's own
+// convolution and reduce-window ops made the training step of a small CNN
+// 3.6 times slower, and GoMLX's gradient of a strided convolution with
+// uneven "same" padding disagreed with nn's.
+var DefaultLowering = Lowering{ConvGEMM: true, PoolReduce: true}
 
 // ParamInfo names one parameter tensor.
 type ParamInfo struct {
@@ -204,8 +208,9 @@ func (m *Model) Forward(x *Node, fc ForwardConfig) (logits *Node, state map[stri
 				mean, variance = fc.State[info.Name+"/mean"], fc.State[info.Name+"/variance"]
 			}
 			r := in.Rank()
-			inv := ExpandLeftToRank(Rsqrt(AddScalar(variance, l.Epsilon)), r)
-			y = Add(Mul(Mul(Sub(in, ExpandLeftToRank(mean, r)), inv), ExpandLeftToRank(p("scale"), r)), ExpandLeftToRank(p("offset"), r))
+			// 1/Sqrt rather than Rsqrt, which has no gradient in GoMLX v0.26.
+			std := ExpandLeftToRank(Sqrt(AddScalar(variance, l.Epsilon)), r)
+			y = Add(Mul(Div(Sub(in, ExpandLeftToRank(mean, r)), std), ExpandLeftToRank(p("scale"), r)), ExpandLeftToRank(p("offset"), r))
 		case spec.Dropout:
 			y = in
 			if fc.Training && l.Rate > 0 {
@@ -219,7 +224,8 @@ func (m *Model) Forward(x *Node, fc ForwardConfig) (logits *Node, state map[stri
 		case spec.LeakyReLU:
 			y = Where(GreaterThan(in, ZerosLike(in)), in, MulScalar(in, l.Alpha))
 		case spec.ELU:
-			y = Where(GreaterThan(in, ZerosLike(in)), in, MulScalar(Expm1(in), l.Alpha))
+			// Exp−1 rather than Expm1, which has no gradient in GoMLX v0.26.
+			y = Where(GreaterThan(in, ZerosLike(in)), in, MulScalar(AddScalar(Exp(in), -1), l.Alpha))
 		case spec.Sigmoid:
 			y = Sigmoid(in)
 		case spec.Tanh:

@@ -265,11 +265,11 @@ func newRunState(m *Model, net *nn.Network, slots int, seed int64) (*runState, e
 	return st, nil
 }
 
-func (st *runState) zeroMetrics() []*tensors.Tensor {
-	return []*tensors.Tensor{tensors.FromScalar(float32(0)), tensors.FromScalar(float32(0)), tensors.FromScalar(float32(0))}
+func (st *runState) zeroMetrics() *tensors.Tensor {
+	return tensors.FromFlatDataAndDimensions([]float32{0, 0, 0}, 3)
 }
 
-func (st *runState) stepArgs(x, y, cw *tensors.Tensor, lr, step float32, acc []*tensors.Tensor) []any {
+func (st *runState) stepArgs(x, y, cw *tensors.Tensor, lr, step float32, acc *tensors.Tensor) []any {
 	var args []any
 	for _, p := range st.params {
 		args = append(args, p)
@@ -282,19 +282,18 @@ func (st *runState) stepArgs(x, y, cw *tensors.Tensor, lr, step float32, acc []*
 	for _, s := range st.state {
 		args = append(args, s)
 	}
-	args = append(args, st.rng, x, y, tensors.FromScalar(lr), tensors.FromScalar(step))
+	// The learning rate and the step count travel as one vector: one
+	// transfer per step instead of two.
+	args = append(args, st.rng, x, y, tensors.FromFlatDataAndDimensions([]float32{lr, step}, 2))
 	if cw != nil {
 		args = append(args, cw)
 	}
-	for _, a := range acc {
-		args = append(args, a)
-	}
-	return args
+	return append(args, acc)
 }
 
 // takeStepOutputs replaces the state by the step's outputs and returns
 // the metric sums (loss, correct, gradient norm), still on the device.
-func (st *runState) takeStepOutputs(out []*tensors.Tensor) []*tensors.Tensor {
+func (st *runState) takeStepOutputs(out []*tensors.Tensor) *tensors.Tensor {
 	i := 0
 	for k := range st.params {
 		st.params[k] = out[i]
@@ -311,11 +310,16 @@ func (st *runState) takeStepOutputs(out []*tensors.Tensor) []*tensors.Tensor {
 		i++
 	}
 	st.rng = out[i]
-	return out[i+1 : i+4]
+	return out[i+1]
 }
 
-func readMetrics(acc []*tensors.Tensor) (loss, correct, grad float64) {
-	return float64(acc[0].Value().(float32)), float64(acc[1].Value().(float32)), float64(acc[2].Value().(float32))
+// readMetrics reads the sums of loss, correct predictions and gradient
+// norms, one vector so one transfer.
+func readMetrics(acc *tensors.Tensor) (loss, correct, grad float64) {
+	tensors.ConstFlatData(acc, func(v []float32) {
+		loss, correct, grad = float64(v[0]), float64(v[1]), float64(v[2])
+	})
+	return loss, correct, grad
 }
 
 func (st *runState) copyTo(net *nn.Network) error {
@@ -425,14 +429,15 @@ func (m *Model) StepExec(b backends.Backend, tr spec.Train, classWeights bool) (
 		}
 		i += ns
 		fc.RNG = in[i]
-		x, y, lr, step := in[i+1], in[i+2], in[i+3], in[i+4]
-		i += 5
+		x, y, hyper := in[i+1], in[i+2], in[i+3]
+		lr, step := Reshape(Slice(hyper, AxisElem(0))), Reshape(Slice(hyper, AxisElem(1)))
+		i += 4
 		var cw *Node
 		if classWeights {
 			cw = in[i]
 			i++
 		}
-		lossAcc, correctAcc, gradAcc := in[i], in[i+1], in[i+2]
+		acc := in[i]
 		logits, state, rng := m.Forward(x, fc)
 		loss, correct := Loss(logits, y, cw, tr.LabelSmoothing)
 		grads := Gradient(loss, values...)
@@ -444,7 +449,7 @@ func (m *Model) StepExec(b backends.Backend, tr spec.Train, classWeights bool) (
 		for _, p := range m.State {
 			out = append(out, state[p.Name])
 		}
-		out = append(out, rng, Add(lossAcc, loss), Add(correctAcc, correct), Add(gradAcc, norm))
+		out = append(out, rng, Add(acc, Stack([]*Node{loss, correct, norm}, 0)))
 		return out
 	})
 }
