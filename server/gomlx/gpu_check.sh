@@ -100,7 +100,9 @@ lower=(PLATEAU_GOMLX_CONV=gemm PLATEAU_GOMLX_POOL=reduce)
 plain=(PLATEAU_GOMLX_CONV=xla PLATEAU_GOMLX_POOL=window)
 gt notune-gemm "$(limit 75 300)" TestThroughputXLA "--xla_gpu_autotune_level=0" "${lower[@]}"
 gt notune-gemm-cublas "$(limit 75 230)" TestThroughputXLA "--xla_gpu_autotune_level=0 --xla_gpu_enable_triton_gemm=false --xla_dump_to=/tmp/hlo-notune-gemm-cublas --xla_dump_hlo_as_text" "${lower[@]}"
-gt notune-xla "$(limit 60 170)" TestThroughputXLA "--xla_gpu_autotune_level=0" "${plain[@]}" PLATEAU_BENCH_NETS=resnet32
+if [ -z "${PLATEAU_GPU_SKIP_XLA_CONV:-}" ]; then
+	gt notune-xla "$(limit 60 170)" TestThroughputXLA "--xla_gpu_autotune_level=0" "${plain[@]}" PLATEAU_BENCH_NETS=resnet32
+fi
 if [ -n "${PLATEAU_GPU_TUNED:-}" ]; then
 	cache=$(mktemp -d)
 	gt tuned-gemm "$(limit 100 170)" TestThroughputXLA "--xla_gpu_enable_triton_gemm=false --xla_gpu_per_fusion_autotune_cache_dir=$cache" "${lower[@]}"
