@@ -318,4 +318,3 @@ func gradientParity(t *testing.T, tr *Trainer, js string, low Lowering) (worst f
 	}
 	return worst, where
 }
-
