@@ -33,6 +33,10 @@ type Lowering struct {
 	// ConvGEMM builds a convolution as im2col, one matrix product over
 	// the stacked shifted windows, instead of XLA's convolution op.
 	ConvGEMM bool
+	// ConvShift builds a convolution as a sum of KH·KW matrix products,
+	// one per kernel position over the shifted window (no stacked copy);
+	// it takes precedence over ConvGEMM.
+	ConvShift bool
 	// PoolReduce builds a pooling whose window equals its stride and
 	// tiles the input exactly as a reshape and a max or mean reduction,
 	// instead of a reduce-window (whose max gradient is a
@@ -40,15 +44,17 @@ type Lowering struct {
 	PoolReduce bool
 }
 
-// LoweringFromEnv reads PLATEAU_GOMLX_CONV ("gemm" or "xla") and
+// LoweringFromEnv reads PLATEAU_GOMLX_CONV ("gemm", "shift" or "xla") and
 // PLATEAU_GOMLX_POOL ("reduce" or "window") over the defaults.
 func LoweringFromEnv() Lowering {
 	l := DefaultLowering
 	switch os.Getenv("PLATEAU_GOMLX_CONV") {
 	case "gemm":
-		l.ConvGEMM = true
+		l.ConvGEMM, l.ConvShift = true, false
+	case "shift":
+		l.ConvShift = true
 	case "xla":
-		l.ConvGEMM = false
+		l.ConvGEMM, l.ConvShift = false, false
 	}
 	switch os.Getenv("PLATEAU_GOMLX_POOL") {
 	case "reduce":
@@ -144,7 +150,9 @@ func (m *Model) Forward(x *Node, fc ForwardConfig) (logits *Node, state map[stri
 		switch info.Type {
 		case spec.Conv2D:
 			s := l.Stride
-			if m.Lowering.ConvGEMM {
+			if m.Lowering.ConvShift {
+				y = convShift(in, p("kernel"), s, info.Pad, info.Shape)
+			} else if m.Lowering.ConvGEMM {
 				y = convGEMM(in, p("kernel"), s, info.Pad, info.Shape)
 			} else {
 				y = Convolve(in, p("kernel")).StridePerAxis(s, s).
@@ -363,4 +371,30 @@ func matmul(a, b *Node) *Node {
 		dy = v
 		return v
 	})
+}
+
+// convShift is a convolution as the sum over kernel positions (i,j) of the
+// shifted, strided window of the padded input times kernel[i,j] (C,OC):
+// KH·KW matrix products and no stacked copy of the input.
+func convShift(x, kernel *Node, stride int, pad [4]int, outShape []int) *Node {
+	x = padSpatial(x, pad)
+	n, c := x.Shape().Dimensions[0], x.Shape().Dimensions[3]
+	kd := kernel.Shape().Dimensions
+	kh, kw, oc := kd[0], kd[1], kd[3]
+	oh, ow := outShape[0], outShape[1]
+	var sum *Node
+	for i := range kh {
+		for j := range kw {
+			win := Slice(x, AxisRange(), AxisRange(i, i+(oh-1)*stride+1).Stride(stride),
+				AxisRange(j, j+(ow-1)*stride+1).Stride(stride), AxisRange())
+			k := Reshape(Slice(kernel, AxisElem(i), AxisElem(j), AxisRange(), AxisRange()), c, oc)
+			t := matmul(Reshape(win, n*oh*ow, c), k)
+			if sum == nil {
+				sum = t
+			} else {
+				sum = Add(sum, t)
+			}
+		}
+	}
+	return Reshape(sum, n, oh, ow, oc)
 }

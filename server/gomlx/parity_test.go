@@ -91,8 +91,8 @@ func maxDiff(a, b []float32) (d float64) {
 func TestForwardParity(t *testing.T) {
 	tr := pureGo(t)
 	for _, js := range []struct{ name, spec string }{{"parity", paritySpec}, {"tiling", tilingSpec}} {
-		for _, low := range []Lowering{{}, {ConvGEMM: true}, {PoolReduce: true}, {ConvGEMM: true, PoolReduce: true}} {
-			t.Run(fmt.Sprintf("%s/conv-gemm=%v/pool-reduce=%v", js.name, low.ConvGEMM, low.PoolReduce), func(t *testing.T) {
+		for _, low := range []Lowering{{}, {ConvGEMM: true}, {PoolReduce: true}, {ConvGEMM: true, PoolReduce: true}, {ConvShift: true, PoolReduce: true}} {
+			t.Run(fmt.Sprintf("%s/conv-gemm=%v/conv-shift=%v/pool-reduce=%v", js.name, low.ConvGEMM, low.ConvShift, low.PoolReduce), func(t *testing.T) {
 				checkForwardParity(t, tr, js.spec, low)
 			})
 		}
