@@ -657,23 +657,28 @@ func (t *trainer) advice(lr float64) string {
 }
 
 func (t *trainer) monitor() string {
-	m := t.tr.EarlyStopping.Monitor
+	return Monitor(t.tr.EarlyStopping, t.splits.Val.Len() > 0)
+}
+
+// Monitor is the metric early stopping watches: the spec's monitor
+// (val_loss by default), or its training counterpart when the run has no
+// validation split.
+func Monitor(es spec.EarlyStopping, hasVal bool) string {
+	m := es.Monitor
 	if m == "" {
 		m = "val_loss"
 	}
-	if t.splits.Val.Len() == 0 {
+	if !hasVal {
 		m = "train" + m[len("val"):]
 	}
 	return m
 }
 
-// observe updates the early-stopping memory with an epoch's metrics and
-// reports whether the monitored one reached a new best (by more than
-// min_delta, as Keras's EarlyStopping counts it).
-func (t *trainer) observe(e Event) bool {
-	m := t.monitor()
-	var v float64
-	switch m {
+// Improves reports whether an epoch's value of the monitored metric beats
+// best (NaN before the first epoch) by more than minDelta, as Keras's
+// EarlyStopping counts it; a value that is not finite never does.
+func Improves(monitor string, e Event, best, minDelta float64) (v float64, better bool) {
+	switch monitor {
 	case "val_loss":
 		v = e.ValLoss
 	case "val_accuracy":
@@ -683,18 +688,24 @@ func (t *trainer) observe(e Event) bool {
 	default:
 		v = e.TrainAccuracy
 	}
-	delta := math.Abs(t.tr.EarlyStopping.MinDelta)
-	var better bool
+	delta := math.Abs(minDelta)
 	switch {
 	case !finite(v):
 		better = false
-	case math.IsNaN(t.state.Best):
+	case math.IsNaN(best):
 		better = true
-	case m == "val_loss" || m == "train_loss":
-		better = v < t.state.Best-delta
+	case monitor == "val_loss" || monitor == "train_loss":
+		better = v < best-delta
 	default:
-		better = v > t.state.Best+delta
+		better = v > best+delta
 	}
+	return v, better
+}
+
+// observe updates the early-stopping memory with an epoch's metrics and
+// reports whether the monitored one reached a new best.
+func (t *trainer) observe(e Event) bool {
+	v, better := Improves(t.monitor(), e, t.state.Best, t.tr.EarlyStopping.MinDelta)
 	if !better {
 		t.state.Wait++
 		return false

@@ -61,7 +61,9 @@ func f32(x float64) float32 { return float32(x) }
 // update. Weights, optimizer state and the loss and accuracy sums stay on
 // the device; the host reads the sums every MetricsEvery steps and at the
 // end of each epoch. Start, step, epoch and result events carry the same
-// fields as train.Run's, but for per-layer statistics.
+// fields as train.Run's, but for per-layer statistics. Schedules (with
+// reduce_on_plateau), Config.LRScale, early stopping and restore_best
+// follow train.Run; checkpoints and resuming do not exist here.
 func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -135,6 +137,13 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	stopped := train.StoppedCompleted
 	reason := ""
 	every := max(tr.LogEvery, t.MetricsEvery)
+	plateau := train.NewPlateauState()
+	monitor := train.Monitor(tr.EarlyStopping, splits.Val.Len() > 0)
+	best, bestEpoch, wait := math.NaN(), 0, 0
+	var bestValues *nn.Network // the best epoch's weights, for restore_best
+	if tr.EarlyStopping.RestoreBest {
+		bestValues = net.Copy()
+	}
 	for epoch := 0; epoch < tr.Epochs && stopped == train.StoppedCompleted; epoch++ {
 		epochStart := time.Now()
 		loader.Epoch(epoch)
@@ -153,6 +162,10 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			}
 			step++
 			lr = train.LR(tr.Schedule, tr.LR, float64(epoch)+float64(i)/float64(loader.Steps()), tr.Epochs)
+			if cfg.LRScale != nil {
+				lr *= cfg.LRScale()
+			}
+			lr = plateau.Apply(tr.Schedule, lr)
 			xt := tensors.FromFlatDataAndDimensions(x[:n*size], n, d.H, d.W, d.C)
 			yt := tensors.FromFlatDataAndDimensions(y[:n], n)
 			args := st.stepArgs(xt, yt, cw, f32(lr), float32(step), acc)
@@ -196,16 +209,44 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		if math.IsNaN(ev.TrainLoss) || math.IsInf(ev.TrainLoss, 0) {
 			stopped, reason = train.StoppedDiverged, "the training loss is not finite; lower train.lr"
 		}
+		var v float64
+		v, ev.Improved = train.Improves(monitor, ev, best, tr.EarlyStopping.MinDelta)
+		if ev.Improved {
+			best, bestEpoch, wait = v, epoch+1, 0
+			if bestValues != nil {
+				if err := st.copyTo(bestValues); err != nil {
+					return nil, err
+				}
+			}
+		} else {
+			wait++
+		}
+		plateauLoss := valLoss
+		if splits.Val.Len() == 0 {
+			plateauLoss = ev.TrainLoss
+		}
+		ev.LRReduced = plateau.Observe(tr.Schedule, plateauLoss)
 		if cfg.Doctor != nil {
 			ev.Diagnoses = cfg.Doctor(ev)
 		}
 		history = append(history, ev)
 		emit(ev)
+		if es := tr.EarlyStopping; es.Patience > 0 && wait >= es.Patience && stopped == train.StoppedCompleted {
+			stopped = train.StoppedEarlyStopping
+			reason = fmt.Sprintf("%s did not improve for %d epochs; the best was epoch %d", monitor, wait, bestEpoch)
+		}
 	}
 	if err := st.copyTo(net); err != nil {
 		return nil, err
 	}
-	final := train.Event{Event: train.EventResult, Epochs: len(history), Stopped: stopped, Reason: reason,
+	if bestValues != nil && bestEpoch > 0 && bestEpoch != len(history) && stopped != train.StoppedCanceled {
+		net.CopyWeightsFrom(bestValues)
+		st.load(net)
+		if reason != "" {
+			reason += fmt.Sprintf("; restored the weights of epoch %d", bestEpoch)
+		}
+	}
+	final := train.Event{Event: train.EventResult, Epochs: len(history), BestEpoch: bestEpoch, Stopped: stopped, Reason: reason,
 		Seconds: time.Since(start).Seconds()}
 	if stopped != train.StoppedCanceled {
 		final.TestLoss, final.TestAccuracy, _, err = evaluate(evalExec, st, norm, splits.Test, d, classes, tr.BatchSize, tr.LabelSmoothing)
@@ -336,6 +377,23 @@ func (st *runState) copyTo(net *nn.Network) error {
 		}
 	}
 	return nil
+}
+
+// load replaces the parameters and batch-norm statistics on the device
+// by net's.
+func (st *runState) load(net *nn.Network) {
+	byName := map[string]nn.Param{}
+	for _, p := range net.Params() {
+		byName[p.Name] = p
+	}
+	for i, p := range st.model.Params {
+		st.params[i].FinalizeAll()
+		st.params[i] = tensors.FromFlatDataAndDimensions(append([]float32(nil), byName[p.Name].Value...), p.Shape...)
+	}
+	for i, p := range st.model.State {
+		st.state[i].FinalizeAll()
+		st.state[i] = tensors.FromFlatDataAndDimensions(append([]float32(nil), byName[p.Name].Value...), p.Shape...)
+	}
 }
 
 func (st *runState) finalize() {

@@ -3,6 +3,7 @@ package gomlx
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"plateau/data"
@@ -61,5 +62,57 @@ func TestTrainOnePureGoRun(t *testing.T) {
 		if math.Abs(a-b) > 1e-4*(1+math.Abs(b)) {
 			t.Errorf("epoch %d's training loss %g, native %g", e+1, a, b)
 		}
+	}
+}
+
+// TestEarlyStoppingRestoresBest stops a run whose monitored metric cannot
+// improve by min_delta after the first epoch, and checks the stop, its
+// reason and that the weights are those of the first epoch, as train.Run
+// does.
+func TestEarlyStoppingRestoresBest(t *testing.T) {
+	tr := pureGo(t)
+	ds, err := data.Load("../../data/testdata/cifar", data.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := `{"model":{"input":[32,32,3],"classes":10,"layers":[{"type":"dense","units":8,"activation":"relu"},{"type":"dense"}]},
+	 "train":{"optimizer":"adam","lr":0.01,"batch_size":4,"epochs":5,"seed":1,
+	  "early_stopping":{"patience":1,"min_delta":100,"restore_best":true},
+	  "schedule":{"type":"reduce_on_plateau","patience":1,"factor":0.5}},
+	 "data":{"normalization":"scale01","validation":0.2}}`
+	run := func(epochs int) (*train.Result, []train.Event) {
+		s, err := spec.Parse([]byte(js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Expand()
+		s.Train.Epochs = epochs
+		if err := s.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		var events []train.Event
+		res, err := tr.Train(context.Background(), train.Config{Spec: s, Dataset: ds, Emit: func(e train.Event) { events = append(events, e) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, events
+	}
+	res, events := run(5)
+	if got := res.Final; got.Stopped != train.StoppedEarlyStopping || got.Epochs != 2 || got.BestEpoch != 1 ||
+		!strings.Contains(got.Reason, "restored the weights of epoch 1") {
+		t.Fatalf("result: stopped %q after %d epochs, best %d, reason %q; want early_stopping after 2, best 1", got.Stopped, got.Epochs, got.BestEpoch, got.Reason)
+	}
+	var epochs []train.Event
+	for _, e := range events {
+		if e.Event == train.EventEpoch {
+			epochs = append(epochs, e)
+		}
+	}
+	if !epochs[0].Improved || epochs[1].Improved {
+		t.Errorf("improved flags %v, %v; want true, false", epochs[0].Improved, epochs[1].Improved)
+	}
+	one, _ := run(1)
+	if d := maxDiff(res.Network.Values(), one.Network.Values()); d != 0 {
+		t.Errorf("restored weights differ from the first epoch's by %g", d)
 	}
 }
