@@ -101,6 +101,11 @@ func deriveSeed(seed int64, stream, epoch int) uint64 {
 	return x ^ x>>31
 }
 
+// LoaderSeed is the seed of a run's data loader (shuffling, oversampling
+// and augmentation), so that another trainer given the same spec sees the
+// batches in the order train.Run does.
+func LoaderSeed(seed int64) uint64 { return deriveSeed(seed, streamLoader, 0) }
+
 // Prepare applies the data spec to a dataset: the train and test limits,
 // then the class imbalance and the validation split of the training set,
 // both drawn from the seed. The test set is left balanced, as collected.

@@ -94,7 +94,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		weights = data.ClassWeights(data.ClassCounts(splits.Train, classes))
 	}
 	loader := data.NewLoader(splits.Train, tr.BatchSize, norm, aug, data.LoaderOptions{Shuffle: true,
-		Oversample: s.Data.Balance == "oversample", Classes: classes, Seed: uint64(tr.Seed)*0x9e3779b97f4a7c15 + 7, H: d.H, W: d.W, C: d.C})
+		Oversample: s.Data.Balance == "oversample", Classes: classes, Seed: train.LoaderSeed(tr.Seed), H: d.H, W: d.W, C: d.C})
 	net := cfg.Network
 	if net == nil {
 		if net, err = nn.New(s.Model, 1, uint64(tr.Seed)); err != nil {
