@@ -70,7 +70,9 @@ func parityModel(t *testing.T, js string) (*spec.Spec, *nn.Network, *Model) {
 
 func pureGo(t *testing.T) *Trainer {
 	t.Helper()
-	tr, err := New("go")
+	// Ops one at a time: running independent matrix products side by side
+	// can exhaust v0.26's worker pool on a 2-core machine and deadlock.
+	tr, err := New("go:ops_sequential")
 	if err != nil {
 		t.Skipf("GoMLX's pure-Go backend does not open: %v", err)
 	}
