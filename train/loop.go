@@ -619,8 +619,12 @@ func relativeChange(now, before []float32) float64 {
 	return math.Sqrt(diff / base)
 }
 
-func (t *trainer) layerStats() []LayerStats {
-	src := t.net.LayerStats()
+func (t *trainer) layerStats() []LayerStats { return LayerStatsOf(t.net) }
+
+// LayerStatsOf is the per-layer statistics of a network's last Forward and
+// Backward, as epoch events carry them.
+func LayerStatsOf(net *nn.Network) []LayerStats {
+	src := net.LayerStats()
 	out := make([]LayerStats, len(src))
 	for i, s := range src {
 		out[i] = LayerStats{Name: s.Name, Type: s.Type, GradNorm: s.GradNorm, WeightNorm: s.WeightNorm,

@@ -61,7 +61,8 @@ func f32(x float64) float32 { return float32(x) }
 // update. Weights, optimizer state and the loss and accuracy sums stay on
 // the device; the host reads the sums every MetricsEvery steps and at the
 // end of each epoch. Start, step, epoch and result events carry the same
-// fields as train.Run's, but for per-layer statistics. Schedules (with
+// fields as train.Run's; per-layer statistics come from a host pass over
+// a few images of each epoch's last batch. Schedules (with
 // reduce_on_plateau), Config.LRScale, early stopping and restore_best
 // follow train.Run; checkpoints and resuming do not exist here.
 func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Result, err error) {
@@ -137,6 +138,13 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	stopped := train.StoppedCompleted
 	reason := ""
 	every := max(tr.LogEvery, t.MetricsEvery)
+	// Per-layer statistics come from one host forward and backward pass of
+	// the epoch's last batch (at most 32 images) with the epoch's weights.
+	statsNet, err := nn.New(s.Model, min(32, tr.BatchSize), uint64(tr.Seed))
+	if err != nil {
+		return nil, err
+	}
+	lastN := 0
 	plateau := train.NewPlateauState()
 	monitor := train.Monitor(tr.EarlyStopping, splits.Val.Len() > 0)
 	best, bestEpoch, wait := math.NaN(), 0, 0
@@ -160,6 +168,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			if n == 0 {
 				break
 			}
+			lastN = n
 			step++
 			lr = train.LR(tr.Schedule, tr.LR, float64(epoch)+float64(i)/float64(loader.Steps()), tr.Epochs)
 			if cfg.LRScale != nil {
@@ -194,6 +203,10 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			break
 		}
 		lossSum, correct, gradSum := readMetrics(acc)
+		layers, err := layerStats(statsNet, st, x, y, lastN, classes, tr.LabelSmoothing)
+		if err != nil {
+			return nil, err
+		}
 		steps := float64(max(loader.Steps(), 1))
 		valLoss, valAcc, conf, err := evaluate(evalExec, st, norm, splits.Val, d, classes, tr.BatchSize, tr.LabelSmoothing)
 		if err != nil {
@@ -202,7 +215,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		secs := time.Since(epochStart).Seconds()
 		ev := train.Event{Event: train.EventEpoch, Epoch: epoch + 1, Step: step, LR: lr,
 			TrainLoss: lossSum / steps, TrainAccuracy: correct / float64(max(images, 1)), ValLoss: valLoss, ValAccuracy: valAcc,
-			GradNorm: gradSum / steps, Seconds: secs, ImagesPerSecond: train.Throughput(images, time.Since(epochStart))}
+			GradNorm: gradSum / steps, Seconds: secs, ImagesPerSecond: train.Throughput(images, time.Since(epochStart)), Layers: layers}
 		if conf != nil {
 			ev.Confusion, ev.PerClassAccuracy = conf.Matrix(), conf.Recall()
 		}
@@ -377,6 +390,24 @@ func (st *runState) copyTo(net *nn.Network) error {
 		}
 	}
 	return nil
+}
+
+// layerStats copies the trained weights into net and runs one forward and
+// backward pass of the first images of batch x, y (n images) on the host.
+func layerStats(net *nn.Network, st *runState, x []float32, y []int32, n, classes int, smoothing float64) ([]train.LayerStats, error) {
+	n = min(n, net.MaxBatch())
+	if n == 0 {
+		return nil, nil
+	}
+	if err := st.copyTo(net); err != nil {
+		return nil, err
+	}
+	net.ZeroGrads() // before Forward, which keeps what Backward needs beside the gradients
+	logits := net.Forward(x[:n*net.InputSize()], n, true)
+	dlogits := make([]float32, len(logits))
+	nn.SoftmaxCrossEntropy(dlogits, logits, y[:n], nil, smoothing, n, classes)
+	net.Backward(dlogits)
+	return train.LayerStatsOf(net), nil
 }
 
 // load replaces the parameters and batch-norm statistics on the device

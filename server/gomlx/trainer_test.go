@@ -53,6 +53,23 @@ func TestTrainOnePureGoRun(t *testing.T) {
 	if math.IsNaN(res.Final.TestAccuracy) || res.Network == nil {
 		t.Errorf("result %+v", res.Final)
 	}
+	// Per-layer statistics, as train.Run's epoch events carry them: the
+	// same layers and weight norms (the same weights after each epoch),
+	// and gradients where the batch reaches them (the output layer always).
+	for _, e := range events[1:3] {
+		want := native.History[e.Epoch-1].Layers
+		if len(e.Layers) != len(want) {
+			t.Fatalf("epoch %d: %d layer statistics, native %d", e.Epoch, len(e.Layers), len(want))
+		}
+		for i, l := range e.Layers {
+			if l.Name != want[i].Name || math.Abs(l.WeightNorm-want[i].WeightNorm) > 1e-4*(1+want[i].WeightNorm) {
+				t.Errorf("epoch %d, layer %d: %s with weight norm %g, native %s with %g", e.Epoch, i, l.Name, l.WeightNorm, want[i].Name, want[i].WeightNorm)
+			}
+		}
+		if out := e.Layers[len(e.Layers)-1]; out.GradNorm <= 0 {
+			t.Errorf("epoch %d: the output layer's gradient norm is %g", e.Epoch, out.GradNorm)
+		}
+	}
 	// Same initial weights and one batch per epoch (so the order within it
 	// does not matter): the training losses of both epochs, the second
 	// after one Adam step with L2 and weight decay, agree with the native
