@@ -22,6 +22,7 @@ import (
 
 	"plateau/data"
 	"plateau/doctor"
+	"plateau/nn"
 	"plateau/protocol"
 	"plateau/spec"
 	"plateau/train"
@@ -53,6 +54,9 @@ type jobRequest struct {
 	TestLimit  int               `json:"test_limit,omitempty"`
 	Seed       *int64            `json:"seed,omitempty"`
 	Set        map[string]string `json:"set,omitempty"`
+	// FromJob names a finished job whose weights the run starts from (the
+	// same model: every parameter with its shape).
+	FromJob string `json:"from_job,omitempty"`
 }
 
 // UnmarshalJSON takes "set" values as strings or as JSON numbers and
@@ -464,6 +468,9 @@ func (s *jobServer) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sp, params, dsName, rerr := s.prepare(req)
+	if rerr == nil && req.FromJob != "" {
+		_, rerr = s.startingWeights(req.FromJob, sp)
+	}
 	if rerr != nil {
 		writeJSON(w, rerr.code, apiError{Error: rerr.msg, Field: rerr.field, Limit: rerr.limit})
 		return
@@ -505,6 +512,33 @@ func (s *jobServer) submit(w http.ResponseWriter, r *http.Request) {
 	s.logf("jobs: %s queued (%s on %s, %d parameters)", id, sp.Model.Name, dsName, params)
 	w.Header().Set("Location", "/api/jobs/"+id)
 	writeJSON(w, http.StatusCreated, map[string]string{"id": id})
+}
+
+// startingWeights loads the weights of finished job id into a network of
+// sp's model, or says why they cannot start a run of it.
+func (s *jobServer) startingWeights(id string, sp *spec.Spec) (*nn.Network, *requestError) {
+	s.mu.Lock()
+	src := s.jobs[id]
+	s.mu.Unlock()
+	if src == nil {
+		return nil, badRequest("from_job", "there is no job %q to start from; GET /api/jobs lists them", id)
+	}
+	src.mu.Lock()
+	state := src.status.State
+	src.mu.Unlock()
+	f, err := os.Open(filepath.Join(s.dir, id, "weights.safetensors"))
+	if err != nil {
+		return nil, badRequest("from_job", "job %s is %s and has no weights to start from; they are written when it finishes", id, state)
+	}
+	defer f.Close()
+	net, err := nn.New(sp.Model, 1, uint64(sp.Train.Seed))
+	if err != nil {
+		return nil, badRequest("spec.model", "%v", err)
+	}
+	if err := net.Load(f); err != nil {
+		return nil, badRequest("from_job", "the weights of job %s do not fit this model: %v; start from a job of the same model", id, err)
+	}
+	return net, nil
 }
 
 // prepare turns a request into an expanded, validated spec within the
@@ -856,8 +890,15 @@ func (s *jobServer) train(ctx context.Context, j *job, sp *spec.Spec, folder str
 		j.notifyLocked()
 		j.mu.Unlock()
 	}
-	// Findings carry their fix, so the page can retry a server run too.
-	res, err := s.trainer.Train(ctx, train.Config{Spec: sp, Dataset: ds, Emit: emit, Doctor: doctor.Live(sp)})
+	cfg := train.Config{Spec: sp, Dataset: ds, Emit: emit, Doctor: doctor.Live(sp)} // findings carry their fix, so the page can retry a server run too
+	if from := j.status.Request.FromJob; from != "" {
+		net, rerr := s.startingWeights(from, sp)
+		if rerr != nil {
+			return nil, errors.New(rerr.msg)
+		}
+		cfg.Network = net
+	}
+	res, err := s.trainer.Train(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

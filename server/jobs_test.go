@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -479,5 +480,33 @@ func TestBackendAutoFallsBackToNative(t *testing.T) {
 	}
 	if _, _, err := chooseTrainer("cuda", t.Logf); err == nil {
 		t.Errorf("-backend cuda was accepted")
+	}
+}
+
+// TestJobStartsFromAnotherJobsWeights continues a finished job: a second
+// job with "from_job" and a negligible learning rate ends where the first
+// did, and a job of another model or of no job is refused with the field.
+func TestJobStartsFromAnotherJobsWeights(t *testing.T) {
+	e := newJobsEnv(t, defaultJobLimits, "")
+	first := e.submit(`{"spec":` + tinySpec + `,"dataset":"tiny","epochs":3,"seed":2,"set":{"train.lr":0.02}}`)
+	a := e.waitState(first, jobDone)
+	second := e.submit(`{"spec":` + tinySpec + `,"dataset":"tiny","epochs":1,"seed":5,"from_job":"` + first + `","set":{"train.lr":1e-9}}`)
+	b := e.waitState(second, jobDone)
+	if a.Result == nil || b.Result == nil {
+		t.Fatalf("results %v, %v", a.Result, b.Result)
+	}
+	if d := math.Abs(a.Result.TestLoss - b.Result.TestLoss); d > 1e-5*(1+a.Result.TestLoss) {
+		t.Errorf("test loss %g after continuing, %g where it started", b.Result.TestLoss, a.Result.TestLoss)
+	}
+	for _, tt := range []struct{ body, want string }{
+		{`{"spec":` + tinySpec + `,"dataset":"tiny","from_job":"nope"}`, "no job"},
+		{`{"spec":` + strings.Replace(tinySpec, `"filters":4`, `"filters":5`, 1) + `,"dataset":"tiny","from_job":"` + first + `"}`, "do not fit"},
+	} {
+		code, body := e.do("POST", "/api/jobs", tt.body)
+		var ae apiError
+		json.Unmarshal(body, &ae)
+		if code != http.StatusBadRequest || ae.Field != "from_job" || !strings.Contains(ae.Error, tt.want) {
+			t.Errorf("%s: %d %s; want 400 on from_job saying %q", tt.body, code, body, tt.want)
+		}
 	}
 }
