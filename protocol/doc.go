@@ -34,8 +34,8 @@
 // A Command's "cmd" field says what to do:
 //
 //	load     read a dataset: dataset.url (fetched by the worker) or the bin
-//	         payload (a dropped file named dataset.name); answers dataset and
-//	         samples, or error
+//	         payload (a dropped file named dataset.name); answers dataset,
+//	         samples and memory, or error
 //	spec     check a spec against the loaded dataset; answers spec_ok or error
 //	start    train spec on the loaded dataset; answers state running, then
 //	         events, progress and images, and state done
@@ -66,7 +66,10 @@
 //	          line writes with -json (start, step, epoch, result); epoch
 //	          and result events carry the doctor's findings so far, each
 //	          with its fix as spec changes when a setting can express it
-//	progress  where a run is, at most a few times a second (Progress)
+//	progress  where a run is, at most a few times a second (Progress), with
+//	          the worker's memory
+//	memory    the worker's memory (Memory) after a dataset loads and after
+//	          a run ends
 //	misclassified  validation images the network gets wrong, after an epoch
 //	filters   the first convolution's kernels as images, after an epoch
 //	state     the run's state changed (State)

@@ -47,6 +47,7 @@ const (
 	KindSpecOK        = "spec_ok"
 	KindError         = "error"
 	KindLRFind        = "lr_find"
+	KindMemory        = "memory"
 )
 
 // Run states, the value of Message.State.
@@ -100,6 +101,8 @@ type Message struct {
 	Field string `json:"field,omitempty"`
 	// LRFind is the outcome of an LR range test.
 	LRFind *LRFind `json:"lr_find,omitempty"`
+	// Memory is the worker's memory (kind memory).
+	Memory *Memory `json:"memory,omitempty"`
 	// Bytes is the bin payload: safetensors weights.
 	Bytes []byte `json:"bytes,omitempty"`
 }
@@ -161,6 +164,21 @@ type Progress struct {
 	// ETA is the estimated seconds to the end of the planned epochs.
 	ETA float64 `json:"eta"`
 	LR  float64 `json:"lr"`
+	// Memory is the worker's memory when the progress was taken.
+	Memory *Memory `json:"memory,omitempty"`
+}
+
+// Memory is how much memory a worker holds, in bytes.
+type Memory struct {
+	// Linear is the size of the worker's WebAssembly linear memory:
+	// everything the Go program holds, the free heap it keeps for reuse
+	// included. Linear memory never shrinks, so this is also the peak so
+	// far. 0 where there is none (a worker tested on the host).
+	Linear int64 `json:"linear"`
+	// Heap is the Go heap's live and not yet swept objects.
+	Heap int64 `json:"heap"`
+	// Dataset is what the loaded dataset's images and labels take.
+	Dataset int64 `json:"dataset"`
 }
 
 // Fraction is how much of the planned run is done, 0 to 1.

@@ -44,6 +44,8 @@ type Host interface {
 	SetHash(hash string)
 	// LRCurve returns the learning rate over the planned epochs of t.
 	LRCurve(t spec.Train, points int) []Point
+	// PageMemory is the size of the page's own wasm linear memory.
+	PageMemory() int64
 }
 
 // Tabs of the page, in order.
@@ -127,6 +129,9 @@ type Root struct {
 	// PreferDataset is loaded first when the server offers it (the page's
 	// ?dataset= parameter).
 	PreferDataset string
+
+	// WorkerMemory is the worker's latest memory report.
+	WorkerMemory *protocol.Memory
 }
 
 // NewRoot returns the page with the default preset for MNIST.
@@ -190,9 +195,14 @@ func (r *Root) Apply(m protocol.Message) {
 			}
 		}
 	case protocol.KindProgress:
+		if m.Progress != nil && m.Progress.Memory != nil {
+			r.WorkerMemory = m.Progress.Memory
+		}
 		if run := r.run(m.Run); run != nil && m.Progress != nil {
 			run.Progress = *m.Progress
 		}
+	case protocol.KindMemory:
+		r.WorkerMemory = m.Memory
 	case protocol.KindEvent:
 		if run := r.run(m.Run); run != nil {
 			if e, err := m.DecodeEvent(); err == nil {
@@ -1197,6 +1207,21 @@ func (r *Root) InputStats() string {
 	}
 	return fmt.Sprintf("pixels 0–255; channel %s; %.1f MB in the worker", strings.Join(parts, " | "), float64(d.Bytes)/1e6)
 }
+
+// PageMemory is the page's wasm linear memory in bytes.
+func (r *Root) PageMemory() int64 { return r.Host.PageMemory() }
+
+// MemoryText says how much memory the worker and the page hold.
+func (r *Root) MemoryText() string {
+	m := r.WorkerMemory
+	if m == nil {
+		return ""
+	}
+	return fmt.Sprintf("memory: worker %s (Go heap %s, of which images %s) · page %s",
+		megabytes(m.Linear), megabytes(m.Heap), megabytes(m.Dataset), megabytes(r.PageMemory()))
+}
+
+func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
 // Percent writes a fraction as a percentage, "–" when not measured.
 func Percent(v float64) string {

@@ -209,6 +209,17 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn.SetInnerHTML(c.Notice)
 			}
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+			vgparent.AppendChild(vgn)
+			if c.WorkerMemory != nil {
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "memory"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "muted"}}}
+				vgparent.AppendChild(vgn)
+				vgn.AddAttrInterface("data-dataset", c.WorkerMemory.Dataset)
+				vgn.AddAttrInterface("data-heap", c.WorkerMemory.Heap)
+				vgn.AddAttrInterface("data-page", c.PageMemory())
+				vgn.AddAttrInterface("data-worker", c.WorkerMemory.Linear)
+				vgn.SetInnerHTML(c.MemoryText())
+			}
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 			vgparent.AppendChild(vgn)
 		}

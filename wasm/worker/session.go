@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"time"
@@ -51,8 +52,11 @@ type Session struct {
 	// yield lets the host's event loop run (nil where goroutines are
 	// preemptive, as in tests on the host).
 	yield func()
-	// httpClient fetches datasets by URL.
-	httpClient *http.Client
+	// download fetches a dataset by URL; on the host it is httpGet.
+	download func(url string) ([]byte, error)
+	// linearMemory reports the size of the wasm linear memory (nil on
+	// the host).
+	linearMemory func() int64
 
 	mu        sync.Mutex
 	dataset   *data.Dataset
@@ -76,7 +80,7 @@ type activeRun struct {
 // NewSession returns a session that posts its messages with post and
 // yields to the host's event loop with yield.
 func NewSession(post func(protocol.Message), yield func()) *Session {
-	return &Session{post: post, yield: yield, httpClient: http.DefaultClient}
+	return &Session{post: post, yield: yield, download: httpGet}
 }
 
 // Handle acts on one command.
@@ -118,7 +122,7 @@ func (s *Session) load(c protocol.Command) {
 	b := c.Bytes
 	if c.Dataset.URL != "" {
 		var err error
-		if b, err = s.fetch(c.Dataset.URL); err != nil {
+		if b, err = s.download(c.Dataset.URL); err != nil {
 			s.post(protocol.ErrorMessage(c.Run, fmt.Errorf("loading %s: %v", name, err)))
 			return
 		}
@@ -142,6 +146,32 @@ func (s *Session) load(c protocol.Command) {
 	m = protocol.NewMessage(c.Run, protocol.KindSamples)
 	m.Images = samples
 	s.post(m)
+	s.postMemory(c.Run)
+}
+
+// memory measures the worker's memory.
+func (s *Session) memory() *protocol.Memory {
+	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(samples)
+	m := &protocol.Memory{}
+	if samples[0].Value.Kind() == metrics.KindUint64 {
+		m.Heap = int64(samples[0].Value.Uint64())
+	}
+	if s.linearMemory != nil {
+		m.Linear = s.linearMemory()
+	}
+	s.mu.Lock()
+	if d := s.dataset; d != nil {
+		m.Dataset = int64(len(d.Train.Images) + len(d.Test.Images) + 4*(len(d.Train.Labels)+len(d.Test.Labels)))
+	}
+	s.mu.Unlock()
+	return m
+}
+
+func (s *Session) postMemory(run string) {
+	m := protocol.NewMessage(run, protocol.KindMemory)
+	m.Memory = s.memory()
+	s.post(m)
 }
 
 // datasetLabel names a dataset after its file, without archive extensions.
@@ -152,8 +182,9 @@ func datasetLabel(name string) string {
 	return name
 }
 
-func (s *Session) fetch(url string) ([]byte, error) {
-	resp, err := s.httpClient.Get(url)
+// httpGet fetches url with net/http.
+func httpGet(url string) ([]byte, error) {
+	resp, err := http.Get(url)
 	if err != nil {
 		return nil, err
 	}
@@ -162,18 +193,14 @@ func (s *Session) fetch(url string) ([]byte, error) {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 		return nil, fmt.Errorf("%s: %s %s", url, resp.Status, strings.TrimSpace(string(msg)))
 	}
-	var buf bytes.Buffer
-	if resp.ContentLength > 0 && resp.ContentLength < maxDownload {
-		buf.Grow(int(resp.ContentLength))
-	}
-	n, err := buf.ReadFrom(io.LimitReader(resp.Body, maxDownload+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxDownload+1))
 	if err != nil {
 		return nil, err
 	}
-	if n > maxDownload {
+	if len(b) > maxDownload {
 		return nil, fmt.Errorf("%s is larger than %d bytes", url, maxDownload)
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 func summarize(d *data.Dataset) *protocol.Dataset {
@@ -310,6 +337,7 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 		s.run = nil
 		s.mu.Unlock()
 		r.cancel()
+		s.postMemory(r.id)
 		s.state(r.id, protocol.StateDone)
 	}()
 	s.state(r.id, protocol.StateRunning)
@@ -333,6 +361,7 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 			p.ETA = float64(left) * training / float64(p.Step)
 		}
 		pp := p
+		pp.Memory = s.memory()
 		m.Progress = &pp
 		s.post(m)
 	}
@@ -433,6 +462,7 @@ func (s *Session) lrFind(c protocol.Command) {
 				p.Seconds = now.Sub(start).Seconds()
 				m := protocol.NewMessage(r.id, protocol.KindProgress)
 				pp := p
+				pp.Memory = s.memory()
 				m.Progress = &pp
 				s.post(m)
 			}

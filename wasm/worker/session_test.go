@@ -53,6 +53,10 @@ func loadShapes(t *testing.T, s *Session, c *collector) *protocol.Dataset {
 	if samples.N == 0 || len(samples.Pixels) != samples.N*samples.H*samples.W*samples.C {
 		t.Fatalf("samples %+v", samples)
 	}
+	m := c.next(t, protocol.KindMemory).Memory
+	if want := d.Bytes + 4*int64(d.TrainSize+d.TestSize); m == nil || m.Dataset != want || m.Heap < m.Dataset {
+		t.Fatalf("memory after loading %+v, want %d bytes of images and labels, within the heap", m, want)
+	}
 	return d
 }
 
@@ -116,7 +120,9 @@ func TestPauseResumeStop(t *testing.T) {
 	cmd := protocol.NewCommand("r2", protocol.CmdStart)
 	cmd.Spec = shapesSpec(d, 100000)
 	s.Handle(cmd)
-	c.next(t, protocol.KindProgress)
+	if p := c.next(t, protocol.KindProgress).Progress; p.Memory == nil || p.Memory.Heap == 0 || p.Memory.Dataset == 0 {
+		t.Errorf("progress without the worker's memory: %+v", p.Memory)
+	}
 	s.Handle(protocol.NewCommand("r2", protocol.CmdPause))
 	if m := c.next(t, protocol.KindState); m.State != protocol.StatePaused {
 		t.Fatalf("state %q", m.State)
