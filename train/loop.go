@@ -115,6 +115,24 @@ func Prepare(d *data.Dataset, s spec.Data, seed int64) Splits {
 	return Splits{Train: train, Val: val, Test: test}
 }
 
+// PrepareInPlace gives the splits Prepare gives without copying the
+// training set: the validation examples are moved to the end of d's
+// training images in place (data.HoldOut), and the splits are views of
+// d's arrays. A class imbalance, when the spec asks for one, is still a
+// copy of the examples it keeps. restore puts d back in its original
+// order; until it is called, d must not be prepared or read again.
+func PrepareInPlace(d *data.Dataset, s spec.Data, seed int64) (splits Splits, restore func()) {
+	size := d.H * d.W * d.C
+	train, test := limit(d.Train, s.TrainLimit, size), limit(d.Test, s.TestLimit, size)
+	train = data.Imbalance(train, len(d.Classes), s.Imbalance, deriveSeed(seed, streamImbalance, 0))
+	restore = func() {}
+	var val data.Split
+	if s.Validation > 0 && s.Validation < 1 {
+		train, val, restore = data.HoldOut(train, s.Validation, deriveSeed(seed, streamValidation, 0))
+	}
+	return Splits{Train: train, Val: val, Test: test}, restore
+}
+
 func limit(s data.Split, n, size int) data.Split {
 	if n <= 0 || n >= s.Len() {
 		return s
