@@ -50,6 +50,8 @@
 //	export   send the finished run's weights as safetensors; answers weights
 //	lr_find  the LR range test of spec on the loaded dataset (a few hundred
 //	         steps at an exponentially growing rate); answers lr_find
+//	memory   collect garbage, then report the worker's memory; answers
+//	         memory
 //
 // Commands that need a dataset or a run answer an error message when there
 // is none; the worker never stops answering.
@@ -68,8 +70,8 @@
 //	          with its fix as spec changes when a setting can express it
 //	progress  where a run is, at most a few times a second (Progress), with
 //	          the worker's memory
-//	memory    the worker's memory (Memory) after a dataset loads and after
-//	          a run ends
+//	memory    the worker's memory (Memory): asked for, after a dataset loads
+//	          (both after a collection) and after a run ends
 //	misclassified  validation images the network gets wrong, after an epoch
 //	filters   the first convolution's kernels as images, after an epoch
 //	state     the run's state changed (State)

@@ -27,10 +27,11 @@ const (
 	CmdAugment = "augment"
 	CmdExport  = "export"
 	CmdLRFind  = "lr_find"
+	CmdMemory  = "memory"
 )
 
 // Commands lists every command name.
-var Commands = []string{CmdLoad, CmdSpec, CmdStart, CmdPause, CmdResume, CmdStep, CmdStop, CmdSetLR, CmdAugment, CmdExport, CmdLRFind}
+var Commands = []string{CmdLoad, CmdSpec, CmdStart, CmdPause, CmdResume, CmdStep, CmdStop, CmdSetLR, CmdAugment, CmdExport, CmdLRFind, CmdMemory}
 
 // Message kinds, the value of Message.Kind.
 const (
@@ -175,10 +176,15 @@ type Memory struct {
 	// included. Linear memory never shrinks, so this is also the peak so
 	// far. 0 where there is none (a worker tested on the host).
 	Linear int64 `json:"linear"`
-	// Heap is the Go heap's live and not yet swept objects.
+	// Heap is the Go heap's objects, live and not yet swept; Live is what
+	// the last collection found live, the steadier figure.
 	Heap int64 `json:"heap"`
+	Live int64 `json:"live"`
 	// Dataset is what the loaded dataset's images and labels take.
 	Dataset int64 `json:"dataset"`
+	// Collected says the figures were taken right after a collection, so
+	// Heap and Live are what the worker holds.
+	Collected bool `json:"collected,omitempty"`
 }
 
 // Fraction is how much of the planned run is done, 0 to 1.

@@ -1211,14 +1211,25 @@ func (r *Root) InputStats() string {
 // PageMemory is the page's wasm linear memory in bytes.
 func (r *Root) PageMemory() int64 { return r.Host.PageMemory() }
 
+// MeasureMemory asks the worker to collect garbage and report its memory.
+func (r *Root) MeasureMemory() {
+	r.Host.Send(protocol.NewCommand("", protocol.CmdMemory))
+}
+
+// MemoryCollected says whether the shown memory was measured right after
+// a collection ("true" or "false").
+func (r *Root) MemoryCollected() string {
+	return strconv.FormatBool(r.WorkerMemory != nil && r.WorkerMemory.Collected)
+}
+
 // MemoryText says how much memory the worker and the page hold.
 func (r *Root) MemoryText() string {
 	m := r.WorkerMemory
 	if m == nil {
 		return ""
 	}
-	return fmt.Sprintf("memory: worker %s (Go heap %s, of which images %s) · page %s",
-		megabytes(m.Linear), megabytes(m.Heap), megabytes(m.Dataset), megabytes(r.PageMemory()))
+	return fmt.Sprintf("memory: worker %s (live Go heap %s, of which images %s) · page %s",
+		megabytes(m.Linear), megabytes(m.Live), megabytes(m.Dataset), megabytes(r.PageMemory()))
 }
 
 func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }

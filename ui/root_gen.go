@@ -212,13 +212,40 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
 			if c.WorkerMemory != nil {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "memory"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "muted"}}}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "muted"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("data-dataset", c.WorkerMemory.Dataset)
-				vgn.AddAttrInterface("data-heap", c.WorkerMemory.Heap)
-				vgn.AddAttrInterface("data-page", c.PageMemory())
-				vgn.AddAttrInterface("data-worker", c.WorkerMemory.Linear)
-				vgn.SetInnerHTML(c.MemoryText())
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "memory"}}}
+					vgparent.AppendChild(vgn)
+					vgn.AddAttrInterface("data-collected", c.MemoryCollected())
+					vgn.AddAttrInterface("data-dataset", c.WorkerMemory.Dataset)
+					vgn.AddAttrInterface("data-heap", c.WorkerMemory.Heap)
+					vgn.AddAttrInterface("data-live", c.WorkerMemory.Live)
+					vgn.AddAttrInterface("data-page", c.PageMemory())
+					vgn.AddAttrInterface("data-worker", c.WorkerMemory.Linear)
+					vgn.SetInnerHTML(c.MemoryText())
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "measure-memory"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "link"}, vugu.VGAttribute{Namespace: "", Key: "title", Val: "collect the worker's garbage and measure again"}}}
+					vgparent.AppendChild(vgn)
+					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
+						EventType: "click",
+						Func:      func(event vugu.DOMEvent) { c.MeasureMemory() },
+						// TODO: implement capture, etc. mostly need to decide syntax
+					})
+					{
+						vgparent := vgn
+						_ = vgparent
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "measure"}
+						vgparent.AppendChild(vgn)
+					}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+					vgparent.AppendChild(vgn)
+				}
 			}
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 			vgparent.AppendChild(vgn)

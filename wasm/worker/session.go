@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"runtime"
 	"runtime/metrics"
 	"strings"
 	"sync"
@@ -110,6 +111,11 @@ func (s *Session) Handle(c protocol.Command) {
 		go s.export(c)
 	case protocol.CmdLRFind:
 		s.lrFind(c)
+	case protocol.CmdMemory:
+		go func() {
+			runtime.GC()
+			s.postMemory(c.Run, true)
+		}()
 	}
 }
 
@@ -146,16 +152,22 @@ func (s *Session) load(c protocol.Command) {
 	m = protocol.NewMessage(c.Run, protocol.KindSamples)
 	m.Images = samples
 	s.post(m)
-	s.postMemory(c.Run)
+	// The archive's bytes are garbage now: collect them before the
+	// dataset is measured, and so that what comes next reuses their room.
+	runtime.GC()
+	s.postMemory(c.Run, true)
 }
 
 // memory measures the worker's memory.
 func (s *Session) memory() *protocol.Memory {
-	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}
 	metrics.Read(samples)
 	m := &protocol.Memory{}
 	if samples[0].Value.Kind() == metrics.KindUint64 {
 		m.Heap = int64(samples[0].Value.Uint64())
+	}
+	if samples[1].Value.Kind() == metrics.KindUint64 {
+		m.Live = int64(samples[1].Value.Uint64())
 	}
 	if s.linearMemory != nil {
 		m.Linear = s.linearMemory()
@@ -168,9 +180,12 @@ func (s *Session) memory() *protocol.Memory {
 	return m
 }
 
-func (s *Session) postMemory(run string) {
+// postMemory reports the worker's memory; collected says a collection
+// has just run.
+func (s *Session) postMemory(run string, collected bool) {
 	m := protocol.NewMessage(run, protocol.KindMemory)
 	m.Memory = s.memory()
+	m.Memory.Collected = collected
 	s.post(m)
 }
 
@@ -329,19 +344,22 @@ func (s *Session) state(run, state string) {
 }
 
 func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *data.Dataset) {
+	// The splits are views of the dataset, reordered for the run; the
+	// run slot is given back only once the dataset is in order again.
+	splits, restore := train.PrepareInPlace(d, sp.Data, sp.Train.Seed)
 	defer func() {
 		if p := recover(); p != nil {
 			s.post(protocol.ErrorMessage(r.id, fmt.Errorf("the run failed: %v", p)))
 		}
+		restore()
 		s.mu.Lock()
 		s.run = nil
 		s.mu.Unlock()
 		r.cancel()
-		s.postMemory(r.id)
+		s.postMemory(r.id, false)
 		s.state(r.id, protocol.StateDone)
 	}()
 	s.state(r.id, protocol.StateRunning)
-	splits := train.Prepare(d, sp.Data, sp.Train.Seed)
 	p := protocol.Progress{Epochs: sp.Train.Epochs, Epoch: 1}
 	start := time.Now()
 	lastYield, lastProgress, lastStep := start, start, time.Time{}
@@ -438,10 +456,12 @@ func (s *Session) lrFind(c protocol.Command) {
 		return
 	}
 	go func() {
+		splits, restore := train.PrepareInPlace(d, sp.Data, sp.Train.Seed)
 		defer func() {
 			if p := recover(); p != nil {
 				s.post(protocol.ErrorMessage(r.id, fmt.Errorf("the LR range test failed: %v", p)))
 			}
+			restore()
 			s.mu.Lock()
 			s.run = nil
 			s.mu.Unlock()
@@ -452,7 +472,6 @@ func (s *Session) lrFind(c protocol.Command) {
 		const steps = 100
 		p := protocol.Progress{Epochs: 1, StepsPerEpoch: steps, Epoch: 1}
 		start, lastYield, lastProgress := time.Now(), time.Now(), time.Time{}
-		splits := train.Prepare(d, sp.Data, sp.Train.Seed)
 		cfg := train.Config{Spec: sp, Dataset: d, Splits: &splits, BeforeStep: func() {
 			now := time.Now()
 			p.Step++

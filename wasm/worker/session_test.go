@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -221,5 +222,39 @@ func TestLRFind(t *testing.T) {
 	}
 	if m := c.next(t, protocol.KindState); m.State != protocol.StateDone {
 		t.Errorf("state %q after the LR range test", m.State)
+	}
+}
+
+// The memory command collects garbage first: the live heap it reports
+// holds the dataset and little else.
+func TestMemoryAfterACollection(t *testing.T) {
+	s, c := newSession(t)
+	loadShapes(t, s, c)
+	s.Handle(protocol.NewCommand("", protocol.CmdMemory))
+	m := c.next(t, protocol.KindMemory).Memory
+	if !m.Collected || m.Live < m.Dataset {
+		t.Errorf("memory %+v: want a collected measurement whose live heap holds the dataset", m)
+	}
+}
+
+// A run trains on views of the loaded dataset, reordered for its split,
+// and puts the dataset back in order when it ends, so that the next run
+// splits it as the command line would.
+func TestRunLeavesTheDatasetInOrder(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	s.mu.Lock()
+	before := slices.Clone(s.dataset.Train.Images)
+	labels := slices.Clone(s.dataset.Train.Labels)
+	s.mu.Unlock()
+	cmd := protocol.NewCommand("r4", protocol.CmdStart)
+	cmd.Spec = shapesSpec(d, 1)
+	s.Handle(cmd)
+	for c.next(t, protocol.KindState).State != protocol.StateDone {
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !slices.Equal(s.dataset.Train.Images, before) || !slices.Equal(s.dataset.Train.Labels, labels) {
+		t.Error("the dataset is not in its order after the run")
 	}
 }
