@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -273,6 +274,13 @@ func TestTrainingInThePage(t *testing.T) {
 	if got := step(t, ctx); got != paused {
 		t.Errorf("step went from %d to %d while paused", paused, got)
 	}
+	// The paused weights, measured on the validation and test images.
+	click(t, ctx, "#evaluate")
+	waitFor(t, ctx, fmt.Sprintf(`document.querySelector("#evaluation h3") && document.querySelector("#evaluation h3").textContent.includes("after %d steps")`, paused), "the evaluation of the paused run")
+	if n := eval[int](t, ctx, `document.querySelectorAll("#evaluation tr.eval-validation, #evaluation tr.eval-test").length`); n != 2 {
+		t.Errorf("the evaluation has %d of the validation and test rows", n)
+	}
+	waitFor(t, ctx, `document.querySelector("#evaluation-val svg") && document.querySelector("#evaluation-test svg")`, "both confusion matrices")
 	click(t, ctx, "#resume")
 	waitFor(t, ctx, fmt.Sprintf(`+document.querySelector("#progress-text").dataset.step > %d`, paused+3), "training to resume")
 	click(t, ctx, "#stop")
@@ -284,6 +292,16 @@ func TestTrainingInThePage(t *testing.T) {
 	click(t, ctx, "#start")
 	waitFor(t, ctx, `document.querySelector("#run-result").textContent.includes("completed")`, "the second run to finish")
 	waitFor(t, ctx, `document.querySelector("#confusion svg") && document.querySelector("#misclassified, #filters img")`, "the confusion matrix and galleries")
+	// The finished run's stored weights measure the test accuracy the run
+	// ended with.
+	waitFor(t, ctx, `!document.querySelector("#evaluate").disabled`, "the run's weights")
+	click(t, ctx, "#evaluate")
+	waitFor(t, ctx, `document.querySelector("#evaluation h3") && document.querySelector("#evaluation h3").textContent.includes("stored weights")`, "the evaluation of the stored weights")
+	ended := eval[float64](t, ctx, `parseFloat(document.querySelector("#run-result").textContent.match(/test accuracy ([0-9.]+)%/)[1])`)
+	measured := eval[float64](t, ctx, `parseFloat(document.querySelector("#evaluation tr.eval-test .accuracy").textContent)`)
+	if math.Abs(ended-measured) > 0.051 {
+		t.Errorf("the stored weights measure %.1f%% on the test images, the run ended with %.2f%%", measured, ended)
+	}
 	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,11 @@
 //	         steps at an exponentially growing rate); answers lr_find
 //	memory   collect garbage, then report the worker's memory; answers
 //	         memory
+//	evaluate measure a run's weights on the validation and test splits of
+//	         the loaded dataset: the run training in this worker, between
+//	         two steps, paused or not; or the safetensors weights in bin,
+//	         for spec (a finished run's, a file's), checked against the
+//	         spec's parameter names and shapes; answers evaluation
 //
 // Commands that need a dataset or a run answer an error message when there
 // is none; the worker never stops answering.
@@ -78,6 +83,8 @@
 //	weights   the run's final weights, safetensors in bin
 //	spec_ok   the spec fits the dataset
 //	lr_find   the loss against the learning rate and the suggested rate (LRFind)
+//	evaluation  a run's loss, accuracy, per-class accuracy and confusion on
+//	          the validation and test splits (Evaluation)
 //	error     something failed (Error): what, and what to change
 //
 // # Rates

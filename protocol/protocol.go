@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 
 	"plateau/spec"
 )
@@ -16,22 +18,23 @@ const ProgressPerSecond = 5
 
 // Command names, the value of Command.Cmd.
 const (
-	CmdLoad    = "load"
-	CmdSpec    = "spec"
-	CmdStart   = "start"
-	CmdPause   = "pause"
-	CmdResume  = "resume"
-	CmdStep    = "step"
-	CmdStop    = "stop"
-	CmdSetLR   = "set_lr"
-	CmdAugment = "augment"
-	CmdExport  = "export"
-	CmdLRFind  = "lr_find"
-	CmdMemory  = "memory"
+	CmdLoad     = "load"
+	CmdSpec     = "spec"
+	CmdStart    = "start"
+	CmdPause    = "pause"
+	CmdResume   = "resume"
+	CmdStep     = "step"
+	CmdStop     = "stop"
+	CmdSetLR    = "set_lr"
+	CmdAugment  = "augment"
+	CmdExport   = "export"
+	CmdLRFind   = "lr_find"
+	CmdMemory   = "memory"
+	CmdEvaluate = "evaluate"
 )
 
 // Commands lists every command name.
-var Commands = []string{CmdLoad, CmdSpec, CmdStart, CmdPause, CmdResume, CmdStep, CmdStop, CmdSetLR, CmdAugment, CmdExport, CmdLRFind, CmdMemory}
+var Commands = []string{CmdLoad, CmdSpec, CmdStart, CmdPause, CmdResume, CmdStep, CmdStop, CmdSetLR, CmdAugment, CmdExport, CmdLRFind, CmdMemory, CmdEvaluate}
 
 // Message kinds, the value of Message.Kind.
 const (
@@ -49,7 +52,12 @@ const (
 	KindError         = "error"
 	KindLRFind        = "lr_find"
 	KindMemory        = "memory"
+	KindEvaluation    = "evaluation"
 )
+
+// Kinds lists every message kind.
+var Kinds = []string{KindReady, KindDataset, KindSamples, KindPreview, KindEvent, KindProgress, KindMisclassified,
+	KindFilters, KindState, KindWeights, KindSpecOK, KindError, KindLRFind, KindMemory, KindEvaluation}
 
 // Run states, the value of Message.State.
 const (
@@ -65,14 +73,15 @@ type Command struct {
 	Cmd string `json:"cmd"`
 	// Dataset names the data of a load command.
 	Dataset *DatasetRef `json:"dataset,omitempty"`
-	// Spec is the spec of spec, start and augment commands, as the user
-	// wrote it (the worker expands it).
+	// Spec is the spec of spec, start, augment and evaluate commands, as
+	// the user wrote it (the worker expands it).
 	Spec *spec.Spec `json:"spec,omitempty"`
 	// LR is the new rate of set_lr.
 	LR float64 `json:"lr,omitempty"`
 	// Seed varies the augmentation of a preview.
 	Seed int64 `json:"seed,omitempty"`
-	// Bytes is the bin payload: a dropped dataset file.
+	// Bytes is the bin payload: a dropped dataset file, or safetensors
+	// weights to evaluate.
 	Bytes []byte `json:"bytes,omitempty"`
 }
 
@@ -104,6 +113,8 @@ type Message struct {
 	LRFind *LRFind `json:"lr_find,omitempty"`
 	// Memory is the worker's memory (kind memory).
 	Memory *Memory `json:"memory,omitempty"`
+	// Evaluation measures a run's weights (kind evaluation).
+	Evaluation *Evaluation `json:"evaluation,omitempty"`
 	// Bytes is the bin payload: safetensors weights.
 	Bytes []byte `json:"bytes,omitempty"`
 }
@@ -150,6 +161,58 @@ type LRFind struct {
 	Steepest  float64   `json:"steepest"`
 	MinLoss   float64   `json:"min_loss"`
 	Diverged  bool      `json:"diverged,omitempty"`
+}
+
+// Evaluation measures a run's weights on the validation and test splits
+// of the loaded dataset, in inference mode.
+type Evaluation struct {
+	// Dataset names the dataset measured.
+	Dataset string `json:"dataset"`
+	// Step counts the optimizer steps the weights have taken when they
+	// come from a run training in the worker; 0 for weights sent with the
+	// command.
+	Step int `json:"step,omitempty"`
+	// Val and Test are nil when the split is empty.
+	Val  *Score `json:"val,omitempty"`
+	Test *Score `json:"test,omitempty"`
+}
+
+// Score is a network's loss and accuracy on one split.
+type Score struct {
+	Images   int    `json:"images"`
+	Loss     Number `json:"loss"`
+	Accuracy Number `json:"accuracy"`
+	// PerClassAccuracy is each class's recall (null for a class the split
+	// lacks); Confusion counts true class (row) against predicted class.
+	PerClassAccuracy []Number `json:"per_class_accuracy"`
+	Confusion        [][]int  `json:"confusion"`
+}
+
+// Number is a measurement that may be missing: NaN and infinities, which
+// JSON cannot carry, travel as null and come back as NaN.
+type Number float64
+
+// MarshalJSON writes a finite number, or null.
+func (n Number) MarshalJSON() ([]byte, error) {
+	v := float64(n)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
+}
+
+// UnmarshalJSON reads a number; null reads as NaN.
+func (n *Number) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*n = Number(math.NaN())
+		return nil
+	}
+	v, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("protocol: %q is not a number", b)
+	}
+	*n = Number(v)
+	return nil
 }
 
 // Progress says where a run is.

@@ -54,6 +54,11 @@ type Config struct {
 	// (misclassified examples, first-layer filters). It must not change
 	// them, and Forward in inference mode is the only call it may make.
 	Inspect func(net *nn.Network, norm *data.Normalizer)
+	// Started, when set, runs once before the first step with the network
+	// the run trains and its normalizer, so that BeforeStep, which runs on
+	// the same goroutine between two steps, can measure the weights as
+	// they are (Forward in inference mode, as Inspect).
+	Started func(net *nn.Network, norm *data.Normalizer)
 	// Doctor, when set, reads every event before it is emitted; what it
 	// returns for an epoch or result event becomes that event's Diagnoses
 	// (package doctor's Doctor.Observe fits). Without it a result event
@@ -486,6 +491,9 @@ func (t *trainer) run(ctx context.Context) (*Result, error) {
 		Step:           t.state.Step,
 	})
 
+	if t.cfg.Started != nil {
+		t.cfg.Started(t.net, t.norm)
+	}
 	stopped, reason := StoppedCompleted, ""
 	logEvery := t.tr.LogEvery
 	if logEvery <= 0 {

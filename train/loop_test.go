@@ -512,6 +512,24 @@ func TestHooks(t *testing.T) {
 			t.Errorf("inspect ran %d times, want 4", epochs)
 		}
 	})
+	t.Run("started hands over the network before the first step", func(t *testing.T) {
+		var started, inspected *nn.Network
+		calls, steps := 0, 0
+		res, _ := run(t, context.Background(), Config{Spec: tinySpec(nil),
+			Started: func(net *nn.Network, norm *data.Normalizer) {
+				if steps != 0 || norm == nil {
+					t.Errorf("started after %d steps, normalizer %v", steps, norm)
+				}
+				started = net
+				calls++
+			},
+			BeforeStep: func() { steps++ },
+			Inspect:    func(net *nn.Network, _ *data.Normalizer) { inspected = net },
+		})
+		if calls != 1 || started == nil || started != inspected || started != res.Network {
+			t.Errorf("started ran %d times with %p; inspect saw %p, the result holds %p", calls, started, inspected, res.Network)
+		}
+	})
 }
 
 // PrepareInPlace gives Prepare's splits as views of the dataset, and

@@ -82,6 +82,9 @@ type Run struct {
 	// backend that trained it.
 	Server  string `json:"server,omitempty"`
 	Backend string `json:"backend,omitempty"`
+	// Evaluation is the latest measurement of the run's weights on the
+	// validation and test splits (the Evaluate button).
+	Evaluation *protocol.Evaluation `json:"evaluation,omitempty"`
 	// queued runs wait for the worker to start; started ones have
 	// heard from it.
 	queued, started bool
@@ -125,6 +128,11 @@ type Root struct {
 	// LRFind is the latest LR range test; lrFindRun its id while it runs.
 	LRFind    *protocol.LRFind
 	lrFindRun string
+	// evaluating is the run whose weights the worker measures; while
+	// weightsInWorker is set, stored weights sent to the worker hold its
+	// run slot.
+	evaluating      string
+	weightsInWorker bool
 
 	// PreferDataset is loaded first when the server offers it (the page's
 	// ?dataset= parameter).
@@ -150,6 +158,13 @@ func (r *Root) Apply(m protocol.Message) {
 		r.Loading = false
 		if m.Run != "" && m.Run == r.lrFindRun {
 			r.lrFindRun = ""
+		}
+		if m.Run != "" && m.Run == r.evaluating {
+			r.evaluated()
+			if run := r.run(m.Run); run != nil && run.State == protocol.StateDone {
+				r.Message = "the evaluation failed: " + m.Error
+				return
+			}
 		}
 		msg := m.Error
 		if m.Field != "" {
@@ -227,6 +242,14 @@ func (r *Root) Apply(m protocol.Message) {
 			run.HasWeights = true
 			r.Host.SaveWeights(run.ID, m.Bytes)
 			r.save(run)
+		}
+	case protocol.KindEvaluation:
+		if run := r.run(m.Run); run != nil {
+			run.Evaluation = m.Evaluation
+			r.save(run)
+		}
+		if m.Run == r.evaluating {
+			r.evaluated()
 		}
 	case protocol.KindLRFind:
 		r.LRFind = m.LRFind
@@ -590,7 +613,7 @@ func (r *Root) workerRun() *Run {
 
 // startQueued starts the next queued run when the worker is free.
 func (r *Root) startQueued() {
-	if len(r.Queue) == 0 || r.workerRun() != nil || r.lrFindRun != "" {
+	if len(r.Queue) == 0 || r.workerRun() != nil || r.lrFindRun != "" || r.weightsInWorker {
 		return
 	}
 	run := r.Queue[0]
@@ -629,6 +652,102 @@ func (r *Root) Control(cmd string) {
 		}
 	}
 	r.Host.Send(protocol.NewCommand(cur.ID, cmd))
+}
+
+// Evaluate measures the current run's weights on the validation and test
+// splits of the loaded dataset: a run training in the worker between two
+// steps, a finished one from its stored weights.
+func (r *Root) Evaluate() {
+	run := r.Current
+	if !r.CanEvaluate() {
+		return
+	}
+	r.evaluating = run.ID
+	if r.Running() {
+		r.Host.Send(protocol.NewCommand(run.ID, protocol.CmdEvaluate))
+		return
+	}
+	r.weightsInWorker = true
+	r.Host.LoadWeights(run.ID, func(b []byte) {
+		if b == nil {
+			r.evaluated()
+			r.Message = "this run has no stored weights to evaluate"
+			return
+		}
+		c := protocol.NewCommand(run.ID, protocol.CmdEvaluate)
+		c.Spec, c.Bytes = run.Spec, b
+		r.Host.Send(c)
+	})
+}
+
+// evaluated ends an evaluation and starts the runs that waited for it.
+func (r *Root) evaluated() {
+	wasHolding := r.weightsInWorker
+	r.evaluating, r.weightsInWorker = "", false
+	if wasHolding {
+		r.startQueued()
+	}
+}
+
+// CanEvaluate reports whether the current run's weights can be measured
+// now: a run training in the worker, or a finished run with weights while
+// the worker is free and a dataset is loaded.
+func (r *Root) CanEvaluate() bool {
+	run := r.Current
+	if run == nil || r.evaluating != "" || r.Dataset == nil {
+		return false
+	}
+	if r.Running() {
+		return run.Server == "" && run.started && !run.queued
+	}
+	return run.State == protocol.StateDone && run.HasWeights && r.workerRun() == nil && r.lrFindRun == "" && len(r.Queue) == 0
+}
+
+// Evaluating reports whether the worker is measuring a run's weights.
+func (r *Root) Evaluating() bool { return r.evaluating != "" }
+
+// EvaluationRow is one split of an evaluation, as text.
+type EvaluationRow struct{ Split, Images, Loss, Accuracy string }
+
+// EvaluationTitle says what the current run's evaluation measured.
+func (r *Root) EvaluationTitle() string {
+	ev := r.Current.Evaluation
+	s := "Evaluation on " + ev.Dataset
+	if ev.Step > 0 {
+		s += fmt.Sprintf(" after %d steps", ev.Step)
+	} else {
+		s += ", stored weights"
+	}
+	return s
+}
+
+// EvaluationRows lists the current run's evaluation by split.
+func (r *Root) EvaluationRows() []EvaluationRow {
+	ev := r.Current.Evaluation
+	var rows []EvaluationRow
+	for _, part := range []struct {
+		name  string
+		score *protocol.Score
+	}{{"validation", ev.Val}, {"test", ev.Test}} {
+		if sc := part.score; sc != nil {
+			rows = append(rows, EvaluationRow{part.name, strconv.Itoa(sc.Images), fmt.Sprintf("%.4g", float64(sc.Loss)), Percent(float64(sc.Accuracy))})
+		}
+	}
+	return rows
+}
+
+// EvaluationConfusion is the heatmap of one split of the current run's
+// evaluation ("val" or "test").
+func (r *Root) EvaluationConfusion(split string) string {
+	ev := r.Current.Evaluation
+	sc := ev.Test
+	if split == "val" {
+		sc = ev.Val
+	}
+	if sc == nil {
+		return `<p class="muted">no images in this split</p>`
+	}
+	return Heatmap(sc.Confusion, r.classes(), 220)
 }
 
 // Running reports whether the current run trains or is paused.

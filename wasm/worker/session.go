@@ -76,6 +76,11 @@ type activeRun struct {
 	wake    chan struct{} // closed and replaced to wake a paused run
 	lrScale float64
 	baseLR  float64
+	// training is set for a training run (not an LR range test or an
+	// evaluation), which measures its weights between two steps when
+	// evaluate is set.
+	training bool
+	evaluate bool
 }
 
 // NewSession returns a session that posts its messages with post and
@@ -111,6 +116,8 @@ func (s *Session) Handle(c protocol.Command) {
 		go s.export(c)
 	case protocol.CmdLRFind:
 		s.lrFind(c)
+	case protocol.CmdEvaluate:
+		s.evaluate(c)
 	case protocol.CmdMemory:
 		go func() {
 			runtime.GC()
@@ -307,6 +314,9 @@ func (s *Session) prepareSpec(in *spec.Spec) (*spec.Spec, error) {
 func (s *Session) start(c protocol.Command) {
 	ctx, r, sp, d, ok := s.claimRun(c, "a run is already training in this worker: stop it first")
 	if ok {
+		s.mu.Lock()
+		r.training = true
+		s.mu.Unlock()
 		go s.train(ctx, r, sp, d)
 	}
 }
@@ -367,6 +377,11 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 	// run out, so the steps done are counted from its calls per epoch.
 	epochBase, calls := 0, 0
 	pausedFor := time.Duration(0)
+	// The network and normalizer the run trains, for evaluations between
+	// two steps.
+	var runNet *nn.Network
+	var runNorm *data.Normalizer
+	between := func() { s.serveEvaluation(ctx, r, p.Step, runNet, runNorm, d, splits, sp.Train.LabelSmoothing) }
 	sendProgress := func() {
 		m := protocol.NewMessage(r.id, protocol.KindProgress)
 		p.Seconds = time.Since(start).Seconds()
@@ -422,7 +437,7 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 				lastYield = time.Now()
 			}
 			pauseStart := time.Now()
-			s.waitWhilePaused(ctx, r, sendProgress)
+			s.waitWhilePaused(ctx, r, sendProgress, between)
 			if waited := time.Since(pauseStart); waited > 10*time.Millisecond {
 				pausedFor += waited
 			}
@@ -435,6 +450,7 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 		Inspect: func(net *nn.Network, norm *data.Normalizer) {
 			s.inspect(r.id, p.Epoch-1, net, norm, splits.Val, d)
 		},
+		Started: func(net *nn.Network, norm *data.Normalizer) { runNet, runNorm = net, norm },
 	}
 	res, err := train.Run(ctx, cfg)
 	if err != nil {
@@ -489,7 +505,7 @@ func (s *Session) lrFind(c protocol.Command) {
 				s.yield()
 				lastYield = time.Now()
 			}
-			s.waitWhilePaused(ctx, r, func() {})
+			s.waitWhilePaused(ctx, r, func() {}, func() {})
 		}}
 		res, err := train.LRFind(ctx, cfg, train.LRFindOptions{MinLR: 1e-6, MaxLR: 1, Steps: steps})
 		if err != nil {
@@ -508,9 +524,11 @@ func (s *Session) lrFind(c protocol.Command) {
 }
 
 // waitWhilePaused blocks a paused run until it is resumed, stopped or
-// allowed one step.
-func (s *Session) waitWhilePaused(ctx context.Context, r *activeRun, progress func()) {
+// allowed one step. between runs first and after every wake-up, paused or
+// not: what a run does between two steps (an evaluation).
+func (s *Session) waitWhilePaused(ctx context.Context, r *activeRun, progress, between func()) {
 	for {
+		between()
 		s.mu.Lock()
 		if !r.paused || ctx.Err() != nil {
 			s.mu.Unlock()

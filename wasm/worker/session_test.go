@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -256,5 +257,132 @@ func TestRunLeavesTheDatasetInOrder(t *testing.T) {
 	defer s.mu.Unlock()
 	if !slices.Equal(s.dataset.Train.Images, before) || !slices.Equal(s.dataset.Train.Labels, labels) {
 		t.Error("the dataset is not in its order after the run")
+	}
+}
+
+// checkScore checks a score's arithmetic against its confusion matrix.
+func checkScore(t *testing.T, name string, sc *protocol.Score, images int) {
+	t.Helper()
+	if sc == nil {
+		t.Fatalf("no %s score", name)
+	}
+	total, right := 0, 0
+	for i, row := range sc.Confusion {
+		for j, v := range row {
+			total += v
+			if i == j {
+				right += v
+			}
+		}
+	}
+	if sc.Images != images || total != images {
+		t.Errorf("%s: %d images, confusion counts %d, want %d", name, sc.Images, total, images)
+	}
+	if got := float64(sc.Accuracy); math.Abs(got-float64(right)/float64(total)) > 1e-12 {
+		t.Errorf("%s: accuracy %g, the confusion matrix says %g", name, got, float64(right)/float64(total))
+	}
+	if !(float64(sc.Loss) > 0) || len(sc.PerClassAccuracy) != len(sc.Confusion) {
+		t.Errorf("%s: loss %g, %d per-class accuracies for %d classes", name, sc.Loss, len(sc.PerClassAccuracy), len(sc.Confusion))
+	}
+}
+
+// A run training in the worker is evaluated between two steps, paused or
+// not, on its validation and test splits.
+func TestEvaluateATrainingRun(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	cmd := protocol.NewCommand("r5", protocol.CmdStart)
+	cmd.Spec = shapesSpec(d, 100000)
+	s.Handle(cmd)
+	start := c.next(t, protocol.KindEvent)
+	e, err := start.DecodeEvent()
+	if err != nil || e.Event != protocol.EventStart {
+		t.Fatalf("first event %+v, %v", e, err)
+	}
+	c.next(t, protocol.KindProgress)
+	s.Handle(protocol.NewCommand("r5", protocol.CmdEvaluate))
+	running := c.next(t, protocol.KindEvaluation).Evaluation
+	checkScore(t, "validation while running", running.Val, e.ValSize)
+	checkScore(t, "test while running", running.Test, e.TestSize)
+	if running.Step == 0 || running.Dataset != "shapes" {
+		t.Errorf("the evaluation of a run says step %d, dataset %q", running.Step, running.Dataset)
+	}
+	s.Handle(protocol.NewCommand("r5", protocol.CmdPause))
+	for c.next(t, protocol.KindState).State != protocol.StatePaused {
+	}
+	s.Handle(protocol.NewCommand("r5", protocol.CmdEvaluate))
+	paused := c.next(t, protocol.KindEvaluation).Evaluation
+	checkScore(t, "validation while paused", paused.Val, e.ValSize)
+	if paused.Step < running.Step {
+		t.Errorf("paused at step %d, evaluated earlier at step %d", paused.Step, running.Step)
+	}
+	s.Handle(protocol.NewCommand("r5", protocol.CmdEvaluate))
+	again := c.next(t, protocol.KindEvaluation).Evaluation
+	if again.Step != paused.Step || again.Val.Loss != paused.Val.Loss {
+		t.Errorf("the same paused weights measured twice: step %d loss %g, then step %d loss %g", paused.Step, paused.Val.Loss, again.Step, again.Val.Loss)
+	}
+	s.Handle(protocol.NewCommand("r5", protocol.CmdStop))
+	for c.next(t, protocol.KindState).State != protocol.StateDone {
+	}
+}
+
+// A finished run's weights, sent back with its spec, measure what the run
+// measured at its end.
+func TestEvaluateWeights(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	sp := shapesSpec(d, 2)
+	sp.Data.Normalization = "standardize"
+	cmd := protocol.NewCommand("r6", protocol.CmdStart)
+	cmd.Spec = sp
+	s.Handle(cmd)
+	var started, result, lastEpoch protocol.Event
+	for {
+		e, err := c.next(t, protocol.KindEvent).DecodeEvent()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Event == protocol.EventStart {
+			started = e
+		}
+		if e.Event == protocol.EventEpoch {
+			lastEpoch = e
+		}
+		if e.Event == protocol.EventResult {
+			result = e
+			break
+		}
+	}
+	for c.next(t, protocol.KindState).State != protocol.StateDone {
+	}
+	s.Handle(protocol.NewCommand("r6", protocol.CmdExport))
+	weights := c.next(t, protocol.KindWeights).Bytes
+
+	eval := protocol.NewCommand("r6", protocol.CmdEvaluate)
+	eval.Spec, eval.Bytes = sp, weights
+	s.Handle(eval)
+	ev := c.next(t, protocol.KindEvaluation).Evaluation
+	checkScore(t, "validation", ev.Val, started.ValSize)
+	checkScore(t, "test", ev.Test, started.TestSize)
+	if float64(ev.Test.Accuracy) != result.TestAccuracy || math.Abs(float64(ev.Test.Loss)-result.TestLoss) > 1e-9 {
+		t.Errorf("test accuracy %g loss %g, the run ended with %g and %g", ev.Test.Accuracy, ev.Test.Loss, result.TestAccuracy, result.TestLoss)
+	}
+	if float64(ev.Val.Accuracy) != lastEpoch.ValAccuracy {
+		t.Errorf("validation accuracy %g, the last epoch measured %g", ev.Val.Accuracy, lastEpoch.ValAccuracy)
+	}
+	// The run slot is free again.
+	cmd.Run = "r7"
+	s.Handle(cmd)
+	if m := c.next(t, protocol.KindState); m.Run != "r7" || m.State != protocol.StateRunning {
+		t.Errorf("after the evaluation a run got %+v", m)
+	}
+}
+
+func TestEvaluateNeedsARunOrWeights(t *testing.T) {
+	s, c := newSession(t)
+	loadShapes(t, s, c)
+	s.Handle(protocol.NewCommand("gone", protocol.CmdEvaluate))
+	if m := c.next(t, protocol.KindError); !strings.Contains(m.Error, "not training") {
+		t.Errorf("error %q", m.Error)
 	}
 }
