@@ -37,8 +37,10 @@
 //	         payload (a dropped file named dataset.name); answers dataset,
 //	         samples and memory, or error
 //	spec     check a spec against the loaded dataset; answers spec_ok or error
-//	start    train spec on the loaded dataset; answers state running, then
-//	         events, progress and images, and state done
+//	start    train spec on the loaded dataset, from the safetensors weights
+//	         in bin when there are some (checked as import_weights checks
+//	         them), else from weights drawn from the seed; answers state
+//	         running, then events, progress and images, and state done
 //	pause    stop between two steps; answers state paused
 //	resume   continue a paused run; answers state running
 //	step     train exactly one step of a paused run; answers progress
@@ -57,6 +59,10 @@
 //	         two steps, paused or not; or the safetensors weights in bin,
 //	         for spec (a finished run's, a file's), checked against the
 //	         spec's parameter names and shapes; answers evaluation
+//	import_weights  check the safetensors weights in bin (a file named
+//	         file) against spec: every parameter present with its name and
+//	         shape, nothing else; answers weights_ok, or an error that
+//	         lists each tensor that is missing, extra or of another shape
 //
 // Commands that need a dataset or a run answer an error message when there
 // is none; the worker never stops answering.
@@ -83,6 +89,7 @@
 //	weights   the run's final weights, safetensors in bin
 //	spec_ok   the spec fits the dataset
 //	lr_find   the loss against the learning rate and the suggested rate (LRFind)
+//	weights_ok  weights that fit the spec: tensors and parameters (WeightsInfo)
 //	evaluation  a run's loss, accuracy, per-class accuracy and confusion on
 //	          the validation and test splits (Evaluation)
 //	error     something failed (Error): what, and what to change

@@ -31,10 +31,11 @@ const (
 	CmdLRFind   = "lr_find"
 	CmdMemory   = "memory"
 	CmdEvaluate = "evaluate"
+	CmdImport   = "import_weights"
 )
 
 // Commands lists every command name.
-var Commands = []string{CmdLoad, CmdSpec, CmdStart, CmdPause, CmdResume, CmdStep, CmdStop, CmdSetLR, CmdAugment, CmdExport, CmdLRFind, CmdMemory, CmdEvaluate}
+var Commands = []string{CmdLoad, CmdSpec, CmdStart, CmdPause, CmdResume, CmdStep, CmdStop, CmdSetLR, CmdAugment, CmdExport, CmdLRFind, CmdMemory, CmdEvaluate, CmdImport}
 
 // Message kinds, the value of Message.Kind.
 const (
@@ -53,11 +54,12 @@ const (
 	KindLRFind        = "lr_find"
 	KindMemory        = "memory"
 	KindEvaluation    = "evaluation"
+	KindWeightsOK     = "weights_ok"
 )
 
 // Kinds lists every message kind.
 var Kinds = []string{KindReady, KindDataset, KindSamples, KindPreview, KindEvent, KindProgress, KindMisclassified,
-	KindFilters, KindState, KindWeights, KindSpecOK, KindError, KindLRFind, KindMemory, KindEvaluation}
+	KindFilters, KindState, KindWeights, KindSpecOK, KindError, KindLRFind, KindMemory, KindEvaluation, KindWeightsOK}
 
 // Run states, the value of Message.State.
 const (
@@ -80,8 +82,10 @@ type Command struct {
 	LR float64 `json:"lr,omitempty"`
 	// Seed varies the augmentation of a preview.
 	Seed int64 `json:"seed,omitempty"`
+	// File names the bin payload of import_weights, for messages.
+	File string `json:"file,omitempty"`
 	// Bytes is the bin payload: a dropped dataset file, or safetensors
-	// weights to evaluate.
+	// weights to check, evaluate or start from.
 	Bytes []byte `json:"bytes,omitempty"`
 }
 
@@ -115,6 +119,8 @@ type Message struct {
 	Memory *Memory `json:"memory,omitempty"`
 	// Evaluation measures a run's weights (kind evaluation).
 	Evaluation *Evaluation `json:"evaluation,omitempty"`
+	// Weights describes weights that fit a spec (kind weights_ok).
+	Weights *WeightsInfo `json:"weights,omitempty"`
 	// Bytes is the bin payload: safetensors weights.
 	Bytes []byte `json:"bytes,omitempty"`
 }
@@ -161,6 +167,17 @@ type LRFind struct {
 	Steepest  float64   `json:"steepest"`
 	MinLoss   float64   `json:"min_loss"`
 	Diverged  bool      `json:"diverged,omitempty"`
+}
+
+// WeightsInfo describes a safetensors file that fits a spec.
+type WeightsInfo struct {
+	Tensors int `json:"tensors"`
+	// Params counts trainable values, State the others (batch norm's
+	// running averages).
+	Params int `json:"params"`
+	State  int `json:"state,omitempty"`
+	// Model is the model name the file records, when it records one.
+	Model string `json:"model,omitempty"`
 }
 
 // Evaluation measures a run's weights on the validation and test splits

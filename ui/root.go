@@ -85,11 +85,18 @@ type Run struct {
 	// Evaluation is the latest measurement of the run's weights on the
 	// validation and test splits (the Evaluate button).
 	Evaluation *protocol.Evaluation `json:"evaluation,omitempty"`
+	// Imported names the safetensors file a run of imported weights came
+	// from; Weights describes them.
+	Imported string                `json:"imported,omitempty"`
+	Weights  *protocol.WeightsInfo `json:"weights,omitempty"`
 	// queued runs wait for the worker to start; started ones have
 	// heard from it.
 	queued, started bool
-	wrongURLs       []string
-	filterURLs      []string
+	// weights are the run's weights when the page holds them (an import);
+	// from are the weights a queued run starts from.
+	weights, from []byte
+	wrongURLs     []string
+	filterURLs    []string
 }
 
 // Root is the page.
@@ -133,6 +140,8 @@ type Root struct {
 	// run slot.
 	evaluating      string
 	weightsInWorker bool
+	// importing is a weights file the worker checks against the spec.
+	importing *pendingImport
 
 	// PreferDataset is loaded first when the server offers it (the page's
 	// ?dataset= parameter).
@@ -140,6 +149,13 @@ type Root struct {
 
 	// WorkerMemory is the worker's latest memory report.
 	WorkerMemory *protocol.Memory
+}
+
+// pendingImport is a weights file waiting for the worker's check.
+type pendingImport struct {
+	id, file string
+	spec     *spec.Spec
+	bytes    []byte
 }
 
 // NewRoot returns the page with the default preset for MNIST.
@@ -158,6 +174,9 @@ func (r *Root) Apply(m protocol.Message) {
 		r.Loading = false
 		if m.Run != "" && m.Run == r.lrFindRun {
 			r.lrFindRun = ""
+		}
+		if p := r.importing; p != nil && m.Run == p.id {
+			r.importing = nil
 		}
 		if m.Run != "" && m.Run == r.evaluating {
 			r.evaluated()
@@ -250,6 +269,11 @@ func (r *Root) Apply(m protocol.Message) {
 		}
 		if m.Run == r.evaluating {
 			r.evaluated()
+		}
+	case protocol.KindWeightsOK:
+		if p := r.importing; p != nil && m.Run == p.id {
+			r.importing = nil
+			r.addImported(p, m.Weights)
 		}
 	case protocol.KindLRFind:
 		r.LRFind = m.LRFind
@@ -621,7 +645,8 @@ func (r *Root) startQueued() {
 	run.queued = false
 	r.Current = run
 	c := protocol.NewCommand(run.ID, protocol.CmdStart)
-	c.Spec = run.Spec
+	c.Spec, c.Bytes = run.Spec, run.from
+	run.from = nil
 	r.Host.Send(c)
 }
 
@@ -668,7 +693,7 @@ func (r *Root) Evaluate() {
 		return
 	}
 	r.weightsInWorker = true
-	r.Host.LoadWeights(run.ID, func(b []byte) {
+	r.withWeights(run, func(b []byte) {
 		if b == nil {
 			r.evaluated()
 			r.Message = "this run has no stored weights to evaluate"
@@ -678,6 +703,103 @@ func (r *Root) Evaluate() {
 		c.Spec, c.Bytes = run.Spec, b
 		r.Host.Send(c)
 	})
+}
+
+// withWeights calls done with a run's weights: those the page holds, or
+// the stored ones (nil when there are none).
+func (r *Root) withWeights(run *Run, done func([]byte)) {
+	if run.weights != nil {
+		done(run.weights)
+		return
+	}
+	r.Host.LoadWeights(run.ID, done)
+}
+
+// ImportWeights reads a safetensors file chosen in the weights input and
+// has the worker check it against the current spec.
+func (r *Root) ImportWeights(e vugu.DOMEvent) {
+	r.Host.ReadFile(e, func(name string, b []byte, err error) {
+		if err != nil {
+			r.Message = fmt.Sprintf("reading %s: %v", name, err)
+			return
+		}
+		if !r.Valid() {
+			r.Message = "fix the spec first: the weights are checked against it"
+			return
+		}
+		r.counter++
+		p := &pendingImport{id: fmt.Sprintf("import-%d-%d", time.Now().UnixMilli(), r.counter), file: name, spec: r.Spec.Clone(), bytes: b}
+		r.importing, r.Message = p, ""
+		c := protocol.NewCommand(p.id, protocol.CmdImport)
+		c.Spec, c.Bytes, c.File = p.spec, b, name
+		r.Host.Send(c)
+	})
+}
+
+// Importing reports whether a weights file is being checked.
+func (r *Root) Importing() bool { return r.importing != nil }
+
+// addImported records weights that fit as a finished run of their spec,
+// to evaluate or continue training from.
+func (r *Root) addImported(p *pendingImport, info *protocol.WeightsInfo) {
+	dataset := ""
+	if r.Dataset != nil {
+		dataset = r.Dataset.Name
+	}
+	run := &Run{ID: p.id, Name: fmt.Sprintf("%s · imported %s", p.spec.Model.Name, p.file), Dataset: dataset, Spec: p.spec,
+		Created: time.Now(), State: protocol.StateDone, HasWeights: true, Imported: p.file, Weights: info, weights: p.bytes, started: true}
+	r.Runs = append(r.Runs, run)
+	r.Host.SaveWeights(run.ID, p.bytes)
+	r.save(run)
+	r.Current, r.Tab = run, "Run"
+	r.Notice = fmt.Sprintf("%s fits %s: %d tensors, %d parameters.", p.file, p.spec.Model.Name, info.Tensors, info.Params)
+}
+
+// ImportedText describes the current run's imported weights.
+func (r *Root) ImportedText() string {
+	run := r.Current
+	s := "weights imported from " + run.Imported
+	if w := run.Weights; w != nil {
+		s += fmt.Sprintf(": %d tensors, %d trainable parameters", w.Tensors, w.Params)
+		if w.State > 0 {
+			s += fmt.Sprintf(" and %d running statistics", w.State)
+		}
+		if w.Model != "" {
+			s += fmt.Sprintf(", saved for model %q", w.Model)
+		}
+	}
+	return s
+}
+
+// ContinueTraining starts a run from the current run's weights: its model,
+// with the current training and data settings.
+func (r *Root) ContinueTraining() {
+	src := r.Current
+	if !r.CanContinue() || !r.ready() {
+		return
+	}
+	r.withWeights(src, func(b []byte) {
+		if b == nil {
+			r.Message = "this run has no stored weights to continue from"
+			return
+		}
+		if !r.CanContinue() {
+			return
+		}
+		s := r.Spec.Clone()
+		s.Model = src.Spec.Clone().Model
+		run := r.newRun(s, r.Dataset.Name, fmt.Sprintf("%s · %s · lr %g · continues #%d", r.Dataset.Name, s.Model.Name, s.Train.LR, r.index(src)))
+		run.Parent, run.from = src.ID, b
+		r.enqueue(run)
+	})
+}
+
+// CanContinue reports whether a run can start from the current run's
+// weights now.
+func (r *Root) CanContinue() bool {
+	run := r.Current
+	return run != nil && run.State == protocol.StateDone && run.HasWeights && run.Spec != nil && r.Valid() && r.Dataset != nil &&
+		r.workerRun() == nil && len(r.Queue) == 0 && r.lrFindRun == "" && r.evaluating == ""
 }
 
 // evaluated ends an evaluation and starts the runs that waited for it.
@@ -1300,6 +1422,9 @@ func (r *Root) WrongCaption(i int) string {
 // RunSummary is a line of the runs list.
 func RunSummary(run *Run) string {
 	s := run.State
+	if run.Imported != "" {
+		s = "imported weights"
+	}
 	if run.Result != nil {
 		s = run.Result.Stopped
 		if finite(run.Result.TestAccuracy) {

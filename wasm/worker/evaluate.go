@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -73,7 +72,7 @@ func (s *Session) measureWeights(ctx context.Context, r *activeRun, sp *spec.Spe
 		s.mu.Unlock()
 		r.cancel()
 	}()
-	net, err := networkWithWeights(sp, weights)
+	net, err := networkWithWeights(sp, weights, "", sp.Train.BatchSize)
 	if err != nil {
 		return nil, err
 	}
@@ -86,19 +85,6 @@ func (s *Session) measureWeights(ctx context.Context, r *activeRun, sp *spec.Spe
 		ev.Dataset = d.Name
 	}
 	return ev, err
-}
-
-// networkWithWeights builds the spec's network (sp is expanded) and
-// loads safetensors weights into it, saying what does not fit.
-func networkWithWeights(sp *spec.Spec, weights []byte) (*nn.Network, error) {
-	net, err := nn.New(sp.Model, sp.Train.BatchSize, 0)
-	if err != nil {
-		return nil, fmt.Errorf("building the network: %v", err)
-	}
-	if err := net.Load(bytes.NewReader(weights)); err != nil {
-		return nil, fmt.Errorf("the weights do not fit the model: %v", err)
-	}
-	return net, nil
 }
 
 // serveEvaluation measures a training run's weights when the page has

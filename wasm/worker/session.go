@@ -118,6 +118,8 @@ func (s *Session) Handle(c protocol.Command) {
 		s.lrFind(c)
 	case protocol.CmdEvaluate:
 		s.evaluate(c)
+	case protocol.CmdImport:
+		go s.importWeights(c)
 	case protocol.CmdMemory:
 		go func() {
 			runtime.GC()
@@ -311,13 +313,26 @@ func (s *Session) prepareSpec(in *spec.Spec) (*spec.Spec, error) {
 	return sp, nil
 }
 
+// start begins a run, from the weights the command carries when it
+// carries some.
 func (s *Session) start(c protocol.Command) {
+	var from *nn.Network
+	if len(c.Bytes) > 0 {
+		sp, err := s.prepareSpec(c.Spec)
+		if err == nil {
+			from, err = networkWithWeights(sp, c.Bytes, c.File, 1)
+		}
+		if err != nil {
+			s.post(protocol.ErrorMessage(c.Run, err))
+			return
+		}
+	}
 	ctx, r, sp, d, ok := s.claimRun(c, "a run is already training in this worker: stop it first")
 	if ok {
 		s.mu.Lock()
 		r.training = true
 		s.mu.Unlock()
-		go s.train(ctx, r, sp, d)
+		go s.train(ctx, r, sp, d, from)
 	}
 }
 
@@ -353,7 +368,8 @@ func (s *Session) state(run, state string) {
 	s.post(m)
 }
 
-func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *data.Dataset) {
+// train runs a training run, from the weights of from when it is not nil.
+func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *data.Dataset, from *nn.Network) {
 	// The splits are views of the dataset, reordered for the run; the
 	// run slot is given back only once the dataset is in order again.
 	splits, restore := train.PrepareInPlace(d, sp.Data, sp.Train.Seed)
@@ -399,7 +415,7 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 		s.post(m)
 	}
 	cfg := train.Config{
-		Spec: sp, Dataset: d, Splits: &splits,
+		Spec: sp, Dataset: d, Splits: &splits, Network: from,
 		Doctor: doctor.Live(sp),
 		Emit: func(e train.Event) {
 			switch e.Event {

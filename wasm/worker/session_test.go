@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"math"
 	"os"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"plateau/nn"
 	"plateau/protocol"
 	"plateau/spec"
 )
@@ -384,5 +386,116 @@ func TestEvaluateNeedsARunOrWeights(t *testing.T) {
 	s.Handle(protocol.NewCommand("gone", protocol.CmdEvaluate))
 	if m := c.next(t, protocol.KindError); !strings.Contains(m.Error, "not training") {
 		t.Errorf("error %q", m.Error)
+	}
+}
+
+// trainAndExport trains sp to its end and returns the run's weights.
+func trainAndExport(t *testing.T, s *Session, c *collector, run string, sp *spec.Spec) []byte {
+	t.Helper()
+	cmd := protocol.NewCommand(run, protocol.CmdStart)
+	cmd.Spec = sp
+	s.Handle(cmd)
+	for {
+		if m := c.next(t, protocol.KindState); m.Run == run && m.State == protocol.StateDone {
+			break
+		}
+	}
+	s.Handle(protocol.NewCommand(run, protocol.CmdExport))
+	return c.next(t, protocol.KindWeights).Bytes
+}
+
+func TestImportWeights(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	sp := shapesSpec(d, 1)
+	sp.Model.Name = "two-filters"
+	weights := trainAndExport(t, s, c, "source", sp)
+
+	t.Run("weights that fit", func(t *testing.T) {
+		cmd := protocol.NewCommand("import-1", protocol.CmdImport)
+		cmd.Spec, cmd.Bytes, cmd.File = sp, weights, "two.safetensors"
+		s.Handle(cmd)
+		w := c.next(t, protocol.KindWeightsOK).Weights
+		// conv1 kernel and bias, dense1 kernel and bias.
+		want := 3*3*3*2 + 2 + (d.Shape[0]*d.Shape[1]*2)*len(d.Classes) + len(d.Classes)
+		if w.Tensors != 4 || w.Params != want || w.Model != "two-filters" {
+			t.Errorf("weights %+v, want 4 tensors, %d parameters, model two-filters", w, want)
+		}
+	})
+	for _, tt := range []struct {
+		name   string
+		change func(*spec.Spec)
+		bytes  []byte
+		want   []string
+	}{
+		{"another width", func(s *spec.Spec) { s.Model.Name = "three-filters"; s.Model.Layers[0].Filters = 3 },
+			weights, []string{"the weights in three.safetensors do not fit model \"three-filters\"", "conv1/kernel: file has shape [3 3 3 2], network expects [3 3 3 3]", "conv1/bias", "dense1/kernel", `saved for model "two-filters"`}},
+		{"another layer", func(s *spec.Spec) {
+			s.Model.Layers = append([]spec.Layer{{Type: spec.Conv2D, Filters: 2, Kernel: 3, Activation: spec.ReLU}}, s.Model.Layers...)
+		}, weights, []string{"conv2/kernel: missing from the file", "conv2/bias: missing from the file"}},
+		{"not safetensors", nil, []byte("PK\x03\x04 a zip"), []string{"three.safetensors is not a safetensors file"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			other := sp.Clone()
+			if tt.change != nil {
+				tt.change(other)
+			}
+			cmd := protocol.NewCommand("import-2", protocol.CmdImport)
+			cmd.Spec, cmd.Bytes, cmd.File = other, tt.bytes, "three.safetensors"
+			s.Handle(cmd)
+			m := c.next(t, protocol.KindError)
+			for _, w := range tt.want {
+				if !strings.Contains(m.Error, w) {
+					t.Errorf("error %q does not say %q", m.Error, w)
+				}
+			}
+		})
+	}
+	t.Run("a start that does not fit", func(t *testing.T) {
+		other := sp.Clone()
+		other.Model.Layers[0].Filters = 5
+		cmd := protocol.NewCommand("r9", protocol.CmdStart)
+		cmd.Spec, cmd.Bytes = other, weights
+		s.Handle(cmd)
+		if m := c.next(t, protocol.KindError, protocol.KindState); m.Kind != protocol.KindError || !strings.Contains(m.Error, "conv1/kernel") {
+			t.Errorf("a start from weights that do not fit got %+v", m)
+		}
+	})
+}
+
+// A run started from weights trains those weights: at a rate too small
+// to move them, it ends with them unchanged; from the seed it does not.
+func TestStartFromWeights(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	sp := shapesSpec(d, 1)
+	weights := trainAndExport(t, s, c, "source", sp)
+	still := sp.Clone()
+	still.Train.LR = 1e-30
+	still.Train.Seed = 2
+	cmd := protocol.NewCommand("continued", protocol.CmdStart)
+	cmd.Spec, cmd.Bytes = still, weights
+	s.Handle(cmd)
+	for c.next(t, protocol.KindState).State != protocol.StateDone {
+	}
+	s.Handle(protocol.NewCommand("continued", protocol.CmdExport))
+	continued := c.next(t, protocol.KindWeights).Bytes
+	fresh := trainAndExport(t, s, c, "fresh", still)
+	values := func(b []byte) []float32 {
+		tensors, _, err := nn.ReadSafetensors(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v []float32
+		for _, x := range tensors {
+			v = append(v, x.Data...)
+		}
+		return v
+	}
+	if !slices.Equal(values(continued), values(weights)) {
+		t.Error("the run did not start from the weights it was sent")
+	}
+	if slices.Equal(values(fresh), values(weights)) {
+		t.Error("a run from the seed ended with the same weights: the check above proves nothing")
 	}
 }
