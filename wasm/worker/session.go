@@ -389,6 +389,7 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 	p := protocol.Progress{Epochs: sp.Train.Epochs, Epoch: 1}
 	start := time.Now()
 	lastYield, lastProgress, lastStep := start, start, time.Time{}
+	firstReported := false
 	// BeforeStep runs once per step and once more when an epoch's batches
 	// run out, so the steps done are counted from its calls per epoch.
 	epochBase, calls := 0, 0
@@ -444,7 +445,10 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 			calls++
 			p.EpochStep = max(0, calls-1)
 			p.Step = epochBase + p.EpochStep
-			if now.Sub(lastProgress) >= progressEvery {
+			// The first step is reported at once: it says the run is under
+			// way and how long a step takes.
+			if now.Sub(lastProgress) >= progressEvery || p.Step == 1 && !firstReported {
+				firstReported = true
 				lastProgress = now
 				sendProgress()
 			}

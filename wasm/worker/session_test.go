@@ -499,3 +499,26 @@ func TestStartFromWeights(t *testing.T) {
 		t.Error("a run from the seed ended with the same weights: the check above proves nothing")
 	}
 }
+
+// The page hears of the first step as soon as it is taken, not at the
+// next tick of the progress rate.
+func TestFirstStepIsReportedAtOnce(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	cmd := protocol.NewCommand("r10", protocol.CmdStart)
+	cmd.Spec = shapesSpec(d, 100000)
+	s.Handle(cmd)
+	for {
+		p := c.next(t, protocol.KindProgress).Progress
+		if p.Step == 0 {
+			continue
+		}
+		if p.Step != 1 {
+			t.Errorf("the first progress after a step says step %d", p.Step)
+		}
+		break
+	}
+	s.Handle(protocol.NewCommand("r10", protocol.CmdStop))
+	for c.next(t, protocol.KindState).State != protocol.StateDone {
+	}
+}
