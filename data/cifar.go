@@ -196,12 +196,20 @@ func (p *cifarParts) dataset() (*Dataset, error) {
 		n += s.Len()
 	}
 	sort.Ints(batches)
-	d.Train = Split{Images: make([]uint8, 0, n*cifarImageBytes), Labels: make([]int32, 0, n)}
+	if len(batches) == 1 {
+		// One batch is the training set as it is: a copy would double the
+		// pixels held while loading.
+		d.Train = p.train[batches[0]]
+	} else {
+		d.Train = Split{Images: make([]uint8, 0, n*cifarImageBytes), Labels: make([]int32, 0, n)}
+	}
 	var short []string
 	for _, b := range batches {
 		s := p.train[b]
-		d.Train.Images = append(d.Train.Images, s.Images...)
-		d.Train.Labels = append(d.Train.Labels, s.Labels...)
+		if len(batches) > 1 {
+			d.Train.Images = append(d.Train.Images, s.Images...)
+			d.Train.Labels = append(d.Train.Labels, s.Labels...)
+		}
 		if s.Len() != cifarBatchImages {
 			short = append(short, fmt.Sprintf("data_batch_%d.bin holds %s", b, thousands(s.Len())))
 		}

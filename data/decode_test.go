@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -273,5 +274,27 @@ func TestRealIDX(t *testing.T) {
 			}
 			t.Logf("%s from %s; first train labels %v", d.Summary(), d.Source, d.Train.Labels[:10])
 		})
+	}
+}
+
+// A release with one training batch (as the CIFAR-10 sample has) keeps
+// that batch as the training set: loading allocates the pixels once, not
+// once more for a copy, which in a browser worker would stay as memory.
+func TestOneCIFARBatchIsNotCopied(t *testing.T) {
+	files := map[string][]byte{
+		"cifar-10-batches-bin/data_batch_1.bin": cifarBatch(500, 0),
+		"cifar-10-batches-bin/test_batch.bin":   cifarBatch(10, 0),
+	}
+	archive := tarGz(files, []string{"cifar-10-batches-bin/data_batch_1.bin", "cifar-10-batches-bin/test_batch.bin"})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	d, err := Decode("one-batch.tar.gz", bytes.NewReader(archive), int64(len(archive)), LoadOptions{})
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pixels := uint64(len(d.Train.Images) + len(d.Test.Images))
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > pixels*3/2 {
+		t.Errorf("decoding %d bytes of pixels allocated %d bytes", pixels, alloc)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 )
 
@@ -77,11 +78,71 @@ func Imbalance(s Split, classes int, ratio float64, seed uint64) Split {
 // going to the classes with the largest fractional parts. Both parts keep the
 // original order. frac must be in [0, 1).
 func SplitValidation(s Split, frac float64, seed uint64) (train, val Split) {
+	trainIdx, valIdx := validationIndices(s, frac, seed)
+	if len(valIdx) == 0 {
+		return s, Split{}
+	}
+	return gather(s, trainIdx), gather(s, valIdx)
+}
+
+// HoldOut holds out the examples SplitValidation would, in the same
+// order, without copying s: it moves them to the end of s in place, each
+// part keeping its order, and returns both parts as views of s's arrays.
+// Only the held-out part is copied, and only while it moves. restore puts
+// s back in its original order; until it is called, s holds the training
+// part followed by the held-out part. Calling restore again does nothing.
+func HoldOut(s Split, frac float64, seed uint64) (train, val Split, restore func()) {
+	trainIdx, valIdx := validationIndices(s, frac, seed)
+	if len(valIdx) == 0 {
+		return s, Split{}, func() {}
+	}
+	size := imageSize(s)
+	held := gather(s, valIdx)
+	// trainIdx is increasing, so every example moves towards the front,
+	// onto a place already read.
+	for j, i := range trainIdx {
+		if i != j {
+			copy(s.Images[j*size:(j+1)*size], s.Images[i*size:(i+1)*size])
+			s.Labels[j] = s.Labels[i]
+		}
+	}
+	n := len(trainIdx)
+	copy(s.Images[n*size:], held.Images)
+	copy(s.Labels[n:], held.Labels)
+	train = Split{Images: s.Images[: n*size : n*size], Labels: s.Labels[:n:n]}
+	val = Split{Images: s.Images[n*size:], Labels: s.Labels[n:]}
+	restored := false
+	restore = func() {
+		if restored {
+			return
+		}
+		restored = true
+		held := Split{Images: slices.Clone(val.Images), Labels: slices.Clone(val.Labels)}
+		// Backwards, every example moves towards the back, onto a place
+		// already read.
+		for j := n - 1; j >= 0; j-- {
+			if i := trainIdx[j]; i != j {
+				copy(s.Images[i*size:(i+1)*size], s.Images[j*size:(j+1)*size])
+				s.Labels[i] = s.Labels[j]
+			}
+		}
+		for j, i := range valIdx {
+			copy(s.Images[i*size:(i+1)*size], held.Images[j*size:(j+1)*size])
+			s.Labels[i] = held.Labels[j]
+		}
+	}
+	return train, val, restore
+}
+
+// validationIndices chooses the examples SplitValidation holds out: the
+// indices of both parts, each increasing. It returns no indices when
+// nothing is held out.
+func validationIndices(s Split, frac float64, seed uint64) (trainIdx, valIdx []int) {
 	if frac < 0 || frac >= 1 || math.IsNaN(frac) {
 		panic("data: validation fraction outside [0, 1)")
 	}
 	if frac == 0 || s.Len() == 0 {
-		return s, Split{}
+		return nil, nil
 	}
 	groups := byClass(s, numClasses(s))
 	want := int(math.Round(frac * float64(s.Len())))
@@ -106,7 +167,6 @@ func SplitValidation(s Split, frac float64, seed uint64) (train, val Split) {
 		}
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x5e1ec7))
-	var trainIdx, valIdx []int
 	for k, idx := range groups {
 		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
 		valIdx = append(valIdx, idx[:take[k]]...)
@@ -114,7 +174,7 @@ func SplitValidation(s Split, frac float64, seed uint64) (train, val Split) {
 	}
 	sort.Ints(trainIdx)
 	sort.Ints(valIdx)
-	return gather(s, trainIdx), gather(s, valIdx)
+	return trainIdx, valIdx
 }
 
 // ClassCounts counts the examples of each class.

@@ -75,6 +75,55 @@ func TestSplitValidation(t *testing.T) {
 	}
 }
 
+// HoldOut gives SplitValidation's parts as views of the split, and
+// restore puts every example back where it was.
+func TestHoldOut(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		counts []int
+		size   int
+		frac   float64
+	}{
+		{"a tenth of four classes", []int{50, 30, 20, 7}, 3, 0.1},
+		{"half of two classes", []int{9, 12}, 2, 0.5},
+		{"nothing held out", []int{5, 5}, 1, 0},
+		{"one example of one class", []int{1}, 4, 0.5},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// Images of tt.size bytes, each byte naming the example.
+			var s Split
+			for k, n := range tt.counts {
+				for range n {
+					for b := range tt.size {
+						s.Images = append(s.Images, uint8(len(s.Labels)*tt.size+b))
+					}
+					s.Labels = append(s.Labels, int32(k))
+				}
+			}
+			original := Split{Images: slices.Clone(s.Images), Labels: slices.Clone(s.Labels)}
+			wantTrain, wantVal := SplitValidation(original, tt.frac, 5)
+			train, val, restore := HoldOut(s, tt.frac, 5)
+			if !slices.Equal(train.Images, wantTrain.Images) || !slices.Equal(train.Labels, wantTrain.Labels) {
+				t.Errorf("training part %v %v, want %v %v", train.Images, train.Labels, wantTrain.Images, wantTrain.Labels)
+			}
+			if !slices.Equal(val.Images, wantVal.Images) || !slices.Equal(val.Labels, wantVal.Labels) {
+				t.Errorf("held-out part %v %v, want %v %v", val.Images, val.Labels, wantVal.Images, wantVal.Labels)
+			}
+			if train.Len() > 0 && &train.Images[0] != &s.Images[0] || val.Len() > 0 && &val.Images[len(val.Images)-1] != &s.Images[len(s.Images)-1] {
+				t.Error("the parts are copies, not views of the split")
+			}
+			if val.Len() > 0 && (cap(train.Images) != len(train.Images) || cap(train.Labels) != len(train.Labels)) {
+				t.Error("appending to the training part would overwrite the held-out part")
+			}
+			restore()
+			restore()
+			if !slices.Equal(s.Images, original.Images) || !slices.Equal(s.Labels, original.Labels) {
+				t.Errorf("after restore %v %v, want %v %v", s.Images, s.Labels, original.Images, original.Labels)
+			}
+		})
+	}
+}
+
 func TestClassWeights(t *testing.T) {
 	counts := []int{60, 30, 10, 0}
 	w := ClassWeights(counts)

@@ -3,9 +3,11 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -16,6 +18,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"plateau/nn"
+	"plateau/spec"
 )
 
 var screenshots = flag.Bool("screenshots", false, "write screenshots of the main views to docs/")
@@ -273,6 +278,13 @@ func TestTrainingInThePage(t *testing.T) {
 	if got := step(t, ctx); got != paused {
 		t.Errorf("step went from %d to %d while paused", paused, got)
 	}
+	// The paused weights, measured on the validation and test images.
+	click(t, ctx, "#evaluate")
+	waitFor(t, ctx, fmt.Sprintf(`document.querySelector("#evaluation h3") && document.querySelector("#evaluation h3").textContent.includes("after %d steps")`, paused), "the evaluation of the paused run")
+	if n := eval[int](t, ctx, `document.querySelectorAll("#evaluation tr.eval-validation, #evaluation tr.eval-test").length`); n != 2 {
+		t.Errorf("the evaluation has %d of the validation and test rows", n)
+	}
+	waitFor(t, ctx, `document.querySelector("#evaluation-val svg") && document.querySelector("#evaluation-test svg")`, "both confusion matrices")
 	click(t, ctx, "#resume")
 	waitFor(t, ctx, fmt.Sprintf(`+document.querySelector("#progress-text").dataset.step > %d`, paused+3), "training to resume")
 	click(t, ctx, "#stop")
@@ -284,6 +296,16 @@ func TestTrainingInThePage(t *testing.T) {
 	click(t, ctx, "#start")
 	waitFor(t, ctx, `document.querySelector("#run-result").textContent.includes("completed")`, "the second run to finish")
 	waitFor(t, ctx, `document.querySelector("#confusion svg") && document.querySelector("#misclassified, #filters img")`, "the confusion matrix and galleries")
+	// The finished run's stored weights measure the test accuracy the run
+	// ended with.
+	waitFor(t, ctx, `!document.querySelector("#evaluate").disabled`, "the run's weights")
+	click(t, ctx, "#evaluate")
+	waitFor(t, ctx, `document.querySelector("#evaluation h3") && document.querySelector("#evaluation h3").textContent.includes("stored weights")`, "the evaluation of the stored weights")
+	ended := eval[float64](t, ctx, `parseFloat(document.querySelector("#run-result").textContent.match(/test accuracy ([0-9.]+)%/)[1])`)
+	measured := eval[float64](t, ctx, `parseFloat(document.querySelector("#evaluation tr.eval-test .accuracy").textContent)`)
+	if math.Abs(ended-measured) > 0.051 {
+		t.Errorf("the stored weights measure %.1f%% on the test images, the run ended with %.2f%%", measured, ended)
+	}
 	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
 		t.Fatal(err)
 	}
@@ -425,4 +447,80 @@ func TestExperimentAndServerRun(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector("#confusion svg")`, "the server run's confusion matrix")
 	click(t, ctx, "#tab-Runs")
 	waitFor(t, ctx, `Array.from(document.querySelectorAll("#runs .run-row")).some(r => r.textContent.includes("server") && r.textContent.includes("test"))`, "the server run in the runs list")
+}
+
+// pageSpec reads the spec the page holds from its address.
+func pageSpec(t *testing.T, ctx context.Context) *spec.Spec {
+	t.Helper()
+	hash := eval[string](t, ctx, `location.hash`)
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(hash, "#spec="))
+	if err != nil {
+		t.Fatalf("the page's address %q holds no spec: %v", hash, err)
+	}
+	s, err := spec.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// writeWeights writes the initial weights of a spec's network as nn saves
+// them.
+func writeWeights(t *testing.T, path string, s *spec.Spec) {
+	t.Helper()
+	s = s.Clone()
+	s.Expand()
+	net, err := nn.New(s.Model, 1, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := net.Save(f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Weights from a file: one that does not fit the model is refused with
+// what does not match; one that fits becomes a run to evaluate and to
+// continue training from.
+func TestImportWeights(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	s := pageSpec(t, ctx)
+	wider := s.Clone()
+	wider.Model.Layers[0].Filters++
+	wrong, right := filepath.Join(p.dir, "wider.safetensors"), filepath.Join(p.dir, "fits.safetensors")
+	writeWeights(t, wrong, wider)
+	writeWeights(t, right, s)
+
+	click(t, ctx, "#tab-Model")
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#import-weights"), []string{wrong})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector("#message") && document.querySelector("#message").textContent.includes("do not fit")`, "the refusal of weights that do not fit")
+	if msg := eval[string](t, ctx, `document.querySelector("#message").textContent`); !strings.Contains(msg, "wider.safetensors") || !strings.Contains(msg, "conv1/kernel: file has shape") {
+		t.Errorf("the refusal does not say what does not match: %q", msg)
+	}
+	click(t, ctx, "#message button")
+
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#import-weights"), []string{right})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector("#run-imported") && document.querySelector("#run-imported").textContent.includes("fits.safetensors")`, "the imported weights as a run")
+	click(t, ctx, "#evaluate")
+	waitFor(t, ctx, `document.querySelector("#evaluation tr.eval-test .accuracy")`, "the evaluation of the imported weights")
+
+	click(t, ctx, "#tab-Data")
+	set(t, ctx, "#train-limit", "200")
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#epochs", "1")
+	click(t, ctx, "#tab-Run")
+	waitFor(t, ctx, `!document.querySelector("#continue").disabled`, "Continue to be enabled")
+	click(t, ctx, "#continue")
+	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("continues #")`, "the continued run")
+	waitFor(t, ctx, `document.querySelector("#run-result").textContent.includes("completed")`, "the continued run to finish")
 }

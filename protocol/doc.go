@@ -34,11 +34,13 @@
 // A Command's "cmd" field says what to do:
 //
 //	load     read a dataset: dataset.url (fetched by the worker) or the bin
-//	         payload (a dropped file named dataset.name); answers dataset and
-//	         samples, or error
+//	         payload (a dropped file named dataset.name); answers dataset,
+//	         samples and memory, or error
 //	spec     check a spec against the loaded dataset; answers spec_ok or error
-//	start    train spec on the loaded dataset; answers state running, then
-//	         events, progress and images, and state done
+//	start    train spec on the loaded dataset, from the safetensors weights
+//	         in bin when there are some (checked as import_weights checks
+//	         them), else from weights drawn from the seed; answers state
+//	         running, then events, progress and images, and state done
 //	pause    stop between two steps; answers state paused
 //	resume   continue a paused run; answers state running
 //	step     train exactly one step of a paused run; answers progress
@@ -50,6 +52,17 @@
 //	export   send the finished run's weights as safetensors; answers weights
 //	lr_find  the LR range test of spec on the loaded dataset (a few hundred
 //	         steps at an exponentially growing rate); answers lr_find
+//	memory   collect garbage, then report the worker's memory; answers
+//	         memory
+//	evaluate measure a run's weights on the validation and test splits of
+//	         the loaded dataset: the run training in this worker, between
+//	         two steps, paused or not; or the safetensors weights in bin,
+//	         for spec (a finished run's, a file's), checked against the
+//	         spec's parameter names and shapes; answers evaluation
+//	import_weights  check the safetensors weights in bin (a file named
+//	         file) against spec: every parameter present with its name and
+//	         shape, nothing else; answers weights_ok, or an error that
+//	         lists each tensor that is missing, extra or of another shape
 //
 // Commands that need a dataset or a run answer an error message when there
 // is none; the worker never stops answering.
@@ -66,13 +79,19 @@
 //	          line writes with -json (start, step, epoch, result); epoch
 //	          and result events carry the doctor's findings so far, each
 //	          with its fix as spec changes when a setting can express it
-//	progress  where a run is, at most a few times a second (Progress)
+//	progress  where a run is, at most a few times a second (Progress), with
+//	          the worker's memory
+//	memory    the worker's memory (Memory): asked for, after a dataset loads
+//	          (both after a collection) and after a run ends
 //	misclassified  validation images the network gets wrong, after an epoch
 //	filters   the first convolution's kernels as images, after an epoch
 //	state     the run's state changed (State)
 //	weights   the run's final weights, safetensors in bin
 //	spec_ok   the spec fits the dataset
 //	lr_find   the loss against the learning rate and the suggested rate (LRFind)
+//	weights_ok  weights that fit the spec: tensors and parameters (WeightsInfo)
+//	evaluation  a run's loss, accuracy, per-class accuracy and confusion on
+//	          the validation and test splits (Evaluation)
 //	error     something failed (Error): what, and what to change
 //
 // # Rates

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 
 	"plateau/spec"
 )
@@ -16,21 +18,24 @@ const ProgressPerSecond = 5
 
 // Command names, the value of Command.Cmd.
 const (
-	CmdLoad    = "load"
-	CmdSpec    = "spec"
-	CmdStart   = "start"
-	CmdPause   = "pause"
-	CmdResume  = "resume"
-	CmdStep    = "step"
-	CmdStop    = "stop"
-	CmdSetLR   = "set_lr"
-	CmdAugment = "augment"
-	CmdExport  = "export"
-	CmdLRFind  = "lr_find"
+	CmdLoad     = "load"
+	CmdSpec     = "spec"
+	CmdStart    = "start"
+	CmdPause    = "pause"
+	CmdResume   = "resume"
+	CmdStep     = "step"
+	CmdStop     = "stop"
+	CmdSetLR    = "set_lr"
+	CmdAugment  = "augment"
+	CmdExport   = "export"
+	CmdLRFind   = "lr_find"
+	CmdMemory   = "memory"
+	CmdEvaluate = "evaluate"
+	CmdImport   = "import_weights"
 )
 
 // Commands lists every command name.
-var Commands = []string{CmdLoad, CmdSpec, CmdStart, CmdPause, CmdResume, CmdStep, CmdStop, CmdSetLR, CmdAugment, CmdExport, CmdLRFind}
+var Commands = []string{CmdLoad, CmdSpec, CmdStart, CmdPause, CmdResume, CmdStep, CmdStop, CmdSetLR, CmdAugment, CmdExport, CmdLRFind, CmdMemory, CmdEvaluate, CmdImport}
 
 // Message kinds, the value of Message.Kind.
 const (
@@ -47,7 +52,14 @@ const (
 	KindSpecOK        = "spec_ok"
 	KindError         = "error"
 	KindLRFind        = "lr_find"
+	KindMemory        = "memory"
+	KindEvaluation    = "evaluation"
+	KindWeightsOK     = "weights_ok"
 )
+
+// Kinds lists every message kind.
+var Kinds = []string{KindReady, KindDataset, KindSamples, KindPreview, KindEvent, KindProgress, KindMisclassified,
+	KindFilters, KindState, KindWeights, KindSpecOK, KindError, KindLRFind, KindMemory, KindEvaluation, KindWeightsOK}
 
 // Run states, the value of Message.State.
 const (
@@ -63,14 +75,17 @@ type Command struct {
 	Cmd string `json:"cmd"`
 	// Dataset names the data of a load command.
 	Dataset *DatasetRef `json:"dataset,omitempty"`
-	// Spec is the spec of spec, start and augment commands, as the user
-	// wrote it (the worker expands it).
+	// Spec is the spec of spec, start, augment and evaluate commands, as
+	// the user wrote it (the worker expands it).
 	Spec *spec.Spec `json:"spec,omitempty"`
 	// LR is the new rate of set_lr.
 	LR float64 `json:"lr,omitempty"`
 	// Seed varies the augmentation of a preview.
 	Seed int64 `json:"seed,omitempty"`
-	// Bytes is the bin payload: a dropped dataset file.
+	// File names the bin payload of import_weights, for messages.
+	File string `json:"file,omitempty"`
+	// Bytes is the bin payload: a dropped dataset file, or safetensors
+	// weights to check, evaluate or start from.
 	Bytes []byte `json:"bytes,omitempty"`
 }
 
@@ -100,6 +115,12 @@ type Message struct {
 	Field string `json:"field,omitempty"`
 	// LRFind is the outcome of an LR range test.
 	LRFind *LRFind `json:"lr_find,omitempty"`
+	// Memory is the worker's memory (kind memory).
+	Memory *Memory `json:"memory,omitempty"`
+	// Evaluation measures a run's weights (kind evaluation).
+	Evaluation *Evaluation `json:"evaluation,omitempty"`
+	// Weights describes weights that fit a spec (kind weights_ok).
+	Weights *WeightsInfo `json:"weights,omitempty"`
 	// Bytes is the bin payload: safetensors weights.
 	Bytes []byte `json:"bytes,omitempty"`
 }
@@ -148,6 +169,69 @@ type LRFind struct {
 	Diverged  bool      `json:"diverged,omitempty"`
 }
 
+// WeightsInfo describes a safetensors file that fits a spec.
+type WeightsInfo struct {
+	Tensors int `json:"tensors"`
+	// Params counts trainable values, State the others (batch norm's
+	// running averages).
+	Params int `json:"params"`
+	State  int `json:"state,omitempty"`
+	// Model is the model name the file records, when it records one.
+	Model string `json:"model,omitempty"`
+}
+
+// Evaluation measures a run's weights on the validation and test splits
+// of the loaded dataset, in inference mode.
+type Evaluation struct {
+	// Dataset names the dataset measured.
+	Dataset string `json:"dataset"`
+	// Step counts the optimizer steps the weights have taken when they
+	// come from a run training in the worker; 0 for weights sent with the
+	// command.
+	Step int `json:"step,omitempty"`
+	// Val and Test are nil when the split is empty.
+	Val  *Score `json:"val,omitempty"`
+	Test *Score `json:"test,omitempty"`
+}
+
+// Score is a network's loss and accuracy on one split.
+type Score struct {
+	Images   int    `json:"images"`
+	Loss     Number `json:"loss"`
+	Accuracy Number `json:"accuracy"`
+	// PerClassAccuracy is each class's recall (null for a class the split
+	// lacks); Confusion counts true class (row) against predicted class.
+	PerClassAccuracy []Number `json:"per_class_accuracy"`
+	Confusion        [][]int  `json:"confusion"`
+}
+
+// Number is a measurement that may be missing: NaN and infinities, which
+// JSON cannot carry, travel as null and come back as NaN.
+type Number float64
+
+// MarshalJSON writes a finite number, or null.
+func (n Number) MarshalJSON() ([]byte, error) {
+	v := float64(n)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
+}
+
+// UnmarshalJSON reads a number; null reads as NaN.
+func (n *Number) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*n = Number(math.NaN())
+		return nil
+	}
+	v, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("protocol: %q is not a number", b)
+	}
+	*n = Number(v)
+	return nil
+}
+
 // Progress says where a run is.
 type Progress struct {
 	Epoch         int `json:"epoch"` // from 1
@@ -161,6 +245,26 @@ type Progress struct {
 	// ETA is the estimated seconds to the end of the planned epochs.
 	ETA float64 `json:"eta"`
 	LR  float64 `json:"lr"`
+	// Memory is the worker's memory when the progress was taken.
+	Memory *Memory `json:"memory,omitempty"`
+}
+
+// Memory is how much memory a worker holds, in bytes.
+type Memory struct {
+	// Linear is the size of the worker's WebAssembly linear memory:
+	// everything the Go program holds, the free heap it keeps for reuse
+	// included. Linear memory never shrinks, so this is also the peak so
+	// far. 0 where there is none (a worker tested on the host).
+	Linear int64 `json:"linear"`
+	// Heap is the Go heap's objects, live and not yet swept; Live is what
+	// the last collection found live, the steadier figure.
+	Heap int64 `json:"heap"`
+	Live int64 `json:"live"`
+	// Dataset is what the loaded dataset's images and labels take.
+	Dataset int64 `json:"dataset"`
+	// Collected says the figures were taken right after a collection, so
+	// Heap and Live are what the worker holds.
+	Collected bool `json:"collected,omitempty"`
 }
 
 // Fraction is how much of the planned run is done, 0 to 1.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -157,5 +158,57 @@ func TestProgressFraction(t *testing.T) {
 	p := protocol.Progress{Epochs: 2, StepsPerEpoch: 10, Step: 5}
 	if got := p.Fraction(); got != 0.25 {
 		t.Errorf("got %g, want 0.25", got)
+	}
+}
+
+func TestEvaluationTravelsWithMissingNumbers(t *testing.T) {
+	m := protocol.NewMessage("run-4", protocol.KindEvaluation)
+	m.Evaluation = &protocol.Evaluation{Step: 120,
+		Val: &protocol.Score{Images: 3, Loss: 0.25, Accuracy: 2.0 / 3,
+			PerClassAccuracy: []protocol.Number{1, protocol.Number(math.NaN())}, Confusion: [][]int{{2, 0}, {1, 0}}},
+		Test: &protocol.Score{Images: 2, Loss: protocol.Number(math.Inf(1)), Accuracy: 0,
+			PerClassAccuracy: []protocol.Number{0, 0}, Confusion: [][]int{{0, 1}, {1, 0}}},
+	}
+	text, bin, err := protocol.Frame(&m)
+	if err != nil {
+		t.Fatalf("framing an evaluation with NaN and Inf: %v", err)
+	}
+	if !strings.Contains(string(text), `"per_class_accuracy":[1,null]`) || !strings.Contains(string(text), `"loss":null`) {
+		t.Errorf("missing numbers are not null: %s", text)
+	}
+	got, err := protocol.UnframeMessage(text, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := got.Evaluation
+	if e.Step != 120 || e.Val.Accuracy != 2.0/3 || e.Val.Confusion[1][0] != 1 || !math.IsNaN(float64(e.Val.PerClassAccuracy[1])) ||
+		!math.IsNaN(float64(e.Test.Loss)) || e.Test.Images != 2 {
+		t.Errorf("got %+v %+v", e.Val, e.Test)
+	}
+	var n protocol.Number
+	if err := json.Unmarshal([]byte(`"0.5"`), &n); err == nil {
+		t.Error("a string read as a number")
+	}
+}
+
+// The package documentation is the wire spec: it names every command and
+// every message kind.
+func TestDocumentationNamesEveryCommandAndKind(t *testing.T) {
+	b, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "//\t"); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				listed[f[0]] = true
+			}
+		}
+	}
+	for _, name := range append(slices.Clone(protocol.Commands), protocol.Kinds...) {
+		if !listed[name] {
+			t.Errorf("doc.go does not describe %q", name)
+		}
 	}
 }

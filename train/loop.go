@@ -54,6 +54,11 @@ type Config struct {
 	// (misclassified examples, first-layer filters). It must not change
 	// them, and Forward in inference mode is the only call it may make.
 	Inspect func(net *nn.Network, norm *data.Normalizer)
+	// Started, when set, runs once before the first step with the network
+	// the run trains and its normalizer, so that BeforeStep, which runs on
+	// the same goroutine between two steps, can measure the weights as
+	// they are (Forward in inference mode, as Inspect).
+	Started func(net *nn.Network, norm *data.Normalizer)
 	// Doctor, when set, reads every event before it is emitted; what it
 	// returns for an epoch or result event becomes that event's Diagnoses
 	// (package doctor's Doctor.Observe fits). Without it a result event
@@ -118,6 +123,24 @@ func Prepare(d *data.Dataset, s spec.Data, seed int64) Splits {
 		train, val = data.SplitValidation(train, s.Validation, deriveSeed(seed, streamValidation, 0))
 	}
 	return Splits{Train: train, Val: val, Test: test}
+}
+
+// PrepareInPlace gives the splits Prepare gives without copying the
+// training set: the validation examples are moved to the end of d's
+// training images in place (data.HoldOut), and the splits are views of
+// d's arrays. A class imbalance, when the spec asks for one, is still a
+// copy of the examples it keeps. restore puts d back in its original
+// order; until it is called, d must not be prepared or read again.
+func PrepareInPlace(d *data.Dataset, s spec.Data, seed int64) (splits Splits, restore func()) {
+	size := d.H * d.W * d.C
+	train, test := limit(d.Train, s.TrainLimit, size), limit(d.Test, s.TestLimit, size)
+	train = data.Imbalance(train, len(d.Classes), s.Imbalance, deriveSeed(seed, streamImbalance, 0))
+	restore = func() {}
+	var val data.Split
+	if s.Validation > 0 && s.Validation < 1 {
+		train, val, restore = data.HoldOut(train, s.Validation, deriveSeed(seed, streamValidation, 0))
+	}
+	return Splits{Train: train, Val: val, Test: test}, restore
 }
 
 func limit(s data.Split, n, size int) data.Split {
@@ -473,6 +496,9 @@ func (t *trainer) run(ctx context.Context) (*Result, error) {
 		Step:           t.state.Step,
 	})
 
+	if t.cfg.Started != nil {
+		t.cfg.Started(t.net, t.norm)
+	}
 	stopped, reason := StoppedCompleted, ""
 	logEvery := t.tr.LogEvery
 	if logEvery <= 0 {

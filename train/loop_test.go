@@ -512,4 +512,58 @@ func TestHooks(t *testing.T) {
 			t.Errorf("inspect ran %d times, want 4", epochs)
 		}
 	})
+	t.Run("started hands over the network before the first step", func(t *testing.T) {
+		var started, inspected *nn.Network
+		calls, steps := 0, 0
+		res, _ := run(t, context.Background(), Config{Spec: tinySpec(nil),
+			Started: func(net *nn.Network, norm *data.Normalizer) {
+				if steps != 0 || norm == nil {
+					t.Errorf("started after %d steps, normalizer %v", steps, norm)
+				}
+				started = net
+				calls++
+			},
+			BeforeStep: func() { steps++ },
+			Inspect:    func(net *nn.Network, _ *data.Normalizer) { inspected = net },
+		})
+		if calls != 1 || started == nil || started != inspected || started != res.Network {
+			t.Errorf("started ran %d times with %p; inspect saw %p, the result holds %p", calls, started, inspected, res.Network)
+		}
+	})
+}
+
+// PrepareInPlace gives Prepare's splits as views of the dataset, and
+// restore gives the dataset back as it was.
+func TestPrepareInPlace(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		data spec.Data
+	}{
+		{"validation", spec.Data{Validation: 0.2}},
+		{"no validation", spec.Data{}},
+		{"limits", spec.Data{Validation: 0.3, TrainLimit: 100, TestLimit: 10}},
+		{"imbalance", spec.Data{Validation: 0.1, Imbalance: 0.2}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := tinyDataset()
+			want := Prepare(d, tt.data, 7)
+			original := slices.Clone(d.Train.Images)
+			got, restore := PrepareInPlace(d, tt.data, 7)
+			for _, part := range []struct {
+				name      string
+				got, want data.Split
+			}{{"train", got.Train, want.Train}, {"val", got.Val, want.Val}, {"test", got.Test, want.Test}} {
+				if !slices.Equal(part.got.Images, part.want.Images) || !slices.Equal(part.got.Labels, part.want.Labels) {
+					t.Errorf("%s split differs from Prepare's", part.name)
+				}
+			}
+			if tt.data.Imbalance == 0 && got.Train.Len() > 0 && &got.Train.Images[0] != &d.Train.Images[0] {
+				t.Error("the training split is a copy")
+			}
+			restore()
+			if !slices.Equal(d.Train.Images, original) {
+				t.Error("restore did not give the dataset back in its order")
+			}
+		})
+	}
 }

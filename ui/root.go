@@ -44,6 +44,8 @@ type Host interface {
 	SetHash(hash string)
 	// LRCurve returns the learning rate over the planned epochs of t.
 	LRCurve(t spec.Train, points int) []Point
+	// PageMemory is the size of the page's own wasm linear memory.
+	PageMemory() int64
 }
 
 // Tabs of the page, in order.
@@ -80,11 +82,21 @@ type Run struct {
 	// backend that trained it.
 	Server  string `json:"server,omitempty"`
 	Backend string `json:"backend,omitempty"`
+	// Evaluation is the latest measurement of the run's weights on the
+	// validation and test splits (the Evaluate button).
+	Evaluation *protocol.Evaluation `json:"evaluation,omitempty"`
+	// Imported names the safetensors file a run of imported weights came
+	// from; Weights describes them.
+	Imported string                `json:"imported,omitempty"`
+	Weights  *protocol.WeightsInfo `json:"weights,omitempty"`
 	// queued runs wait for the worker to start; started ones have
 	// heard from it.
 	queued, started bool
-	wrongURLs       []string
-	filterURLs      []string
+	// weights are the run's weights when the page holds them (an import);
+	// from are the weights a queued run starts from.
+	weights, from []byte
+	wrongURLs     []string
+	filterURLs    []string
 }
 
 // Root is the page.
@@ -123,10 +135,27 @@ type Root struct {
 	// LRFind is the latest LR range test; lrFindRun its id while it runs.
 	LRFind    *protocol.LRFind
 	lrFindRun string
+	// evaluating is the run whose weights the worker measures; while
+	// weightsInWorker is set, stored weights sent to the worker hold its
+	// run slot.
+	evaluating      string
+	weightsInWorker bool
+	// importing is a weights file the worker checks against the spec.
+	importing *pendingImport
 
 	// PreferDataset is loaded first when the server offers it (the page's
 	// ?dataset= parameter).
 	PreferDataset string
+
+	// WorkerMemory is the worker's latest memory report.
+	WorkerMemory *protocol.Memory
+}
+
+// pendingImport is a weights file waiting for the worker's check.
+type pendingImport struct {
+	id, file string
+	spec     *spec.Spec
+	bytes    []byte
 }
 
 // NewRoot returns the page with the default preset for MNIST.
@@ -145,6 +174,16 @@ func (r *Root) Apply(m protocol.Message) {
 		r.Loading = false
 		if m.Run != "" && m.Run == r.lrFindRun {
 			r.lrFindRun = ""
+		}
+		if p := r.importing; p != nil && m.Run == p.id {
+			r.importing = nil
+		}
+		if m.Run != "" && m.Run == r.evaluating {
+			r.evaluated()
+			if run := r.run(m.Run); run != nil && run.State == protocol.StateDone {
+				r.Message = "the evaluation failed: " + m.Error
+				return
+			}
 		}
 		msg := m.Error
 		if m.Field != "" {
@@ -190,9 +229,14 @@ func (r *Root) Apply(m protocol.Message) {
 			}
 		}
 	case protocol.KindProgress:
+		if m.Progress != nil && m.Progress.Memory != nil {
+			r.WorkerMemory = m.Progress.Memory
+		}
 		if run := r.run(m.Run); run != nil && m.Progress != nil {
 			run.Progress = *m.Progress
 		}
+	case protocol.KindMemory:
+		r.WorkerMemory = m.Memory
 	case protocol.KindEvent:
 		if run := r.run(m.Run); run != nil {
 			if e, err := m.DecodeEvent(); err == nil {
@@ -217,6 +261,19 @@ func (r *Root) Apply(m protocol.Message) {
 			run.HasWeights = true
 			r.Host.SaveWeights(run.ID, m.Bytes)
 			r.save(run)
+		}
+	case protocol.KindEvaluation:
+		if run := r.run(m.Run); run != nil {
+			run.Evaluation = m.Evaluation
+			r.save(run)
+		}
+		if m.Run == r.evaluating {
+			r.evaluated()
+		}
+	case protocol.KindWeightsOK:
+		if p := r.importing; p != nil && m.Run == p.id {
+			r.importing = nil
+			r.addImported(p, m.Weights)
 		}
 	case protocol.KindLRFind:
 		r.LRFind = m.LRFind
@@ -580,7 +637,7 @@ func (r *Root) workerRun() *Run {
 
 // startQueued starts the next queued run when the worker is free.
 func (r *Root) startQueued() {
-	if len(r.Queue) == 0 || r.workerRun() != nil || r.lrFindRun != "" {
+	if len(r.Queue) == 0 || r.workerRun() != nil || r.lrFindRun != "" || r.weightsInWorker {
 		return
 	}
 	run := r.Queue[0]
@@ -588,7 +645,8 @@ func (r *Root) startQueued() {
 	run.queued = false
 	r.Current = run
 	c := protocol.NewCommand(run.ID, protocol.CmdStart)
-	c.Spec = run.Spec
+	c.Spec, c.Bytes = run.Spec, run.from
+	run.from = nil
 	r.Host.Send(c)
 }
 
@@ -619,6 +677,199 @@ func (r *Root) Control(cmd string) {
 		}
 	}
 	r.Host.Send(protocol.NewCommand(cur.ID, cmd))
+}
+
+// Evaluate measures the current run's weights on the validation and test
+// splits of the loaded dataset: a run training in the worker between two
+// steps, a finished one from its stored weights.
+func (r *Root) Evaluate() {
+	run := r.Current
+	if !r.CanEvaluate() {
+		return
+	}
+	r.evaluating = run.ID
+	if r.Running() {
+		r.Host.Send(protocol.NewCommand(run.ID, protocol.CmdEvaluate))
+		return
+	}
+	r.weightsInWorker = true
+	r.withWeights(run, func(b []byte) {
+		if b == nil {
+			r.evaluated()
+			r.Message = "this run has no stored weights to evaluate"
+			return
+		}
+		c := protocol.NewCommand(run.ID, protocol.CmdEvaluate)
+		c.Spec, c.Bytes = run.Spec, b
+		r.Host.Send(c)
+	})
+}
+
+// withWeights calls done with a run's weights: those the page holds, or
+// the stored ones (nil when there are none).
+func (r *Root) withWeights(run *Run, done func([]byte)) {
+	if run.weights != nil {
+		done(run.weights)
+		return
+	}
+	r.Host.LoadWeights(run.ID, done)
+}
+
+// ImportWeights reads a safetensors file chosen in the weights input and
+// has the worker check it against the current spec.
+func (r *Root) ImportWeights(e vugu.DOMEvent) {
+	r.Host.ReadFile(e, func(name string, b []byte, err error) {
+		if err != nil {
+			r.Message = fmt.Sprintf("reading %s: %v", name, err)
+			return
+		}
+		if !r.Valid() {
+			r.Message = "fix the spec first: the weights are checked against it"
+			return
+		}
+		r.counter++
+		p := &pendingImport{id: fmt.Sprintf("import-%d-%d", time.Now().UnixMilli(), r.counter), file: name, spec: r.Spec.Clone(), bytes: b}
+		r.importing, r.Message = p, ""
+		c := protocol.NewCommand(p.id, protocol.CmdImport)
+		c.Spec, c.Bytes, c.File = p.spec, b, name
+		r.Host.Send(c)
+	})
+}
+
+// Importing reports whether a weights file is being checked.
+func (r *Root) Importing() bool { return r.importing != nil }
+
+// addImported records weights that fit as a finished run of their spec,
+// to evaluate or continue training from.
+func (r *Root) addImported(p *pendingImport, info *protocol.WeightsInfo) {
+	dataset := ""
+	if r.Dataset != nil {
+		dataset = r.Dataset.Name
+	}
+	run := &Run{ID: p.id, Name: fmt.Sprintf("%s · imported %s", p.spec.Model.Name, p.file), Dataset: dataset, Spec: p.spec,
+		Created: time.Now(), State: protocol.StateDone, HasWeights: true, Imported: p.file, Weights: info, weights: p.bytes, started: true}
+	r.Runs = append(r.Runs, run)
+	r.Host.SaveWeights(run.ID, p.bytes)
+	r.save(run)
+	r.Current, r.Tab = run, "Run"
+	r.Notice = fmt.Sprintf("%s fits %s: %d tensors, %d parameters.", p.file, p.spec.Model.Name, info.Tensors, info.Params)
+}
+
+// ImportedText describes the current run's imported weights.
+func (r *Root) ImportedText() string {
+	run := r.Current
+	s := "weights imported from " + run.Imported
+	if w := run.Weights; w != nil {
+		s += fmt.Sprintf(": %d tensors, %d trainable parameters", w.Tensors, w.Params)
+		if w.State > 0 {
+			s += fmt.Sprintf(" and %d running statistics", w.State)
+		}
+		if w.Model != "" {
+			s += fmt.Sprintf(", saved for model %q", w.Model)
+		}
+	}
+	return s
+}
+
+// ContinueTraining starts a run from the current run's weights: its model,
+// with the current training and data settings.
+func (r *Root) ContinueTraining() {
+	src := r.Current
+	if !r.CanContinue() || !r.ready() {
+		return
+	}
+	r.withWeights(src, func(b []byte) {
+		if b == nil {
+			r.Message = "this run has no stored weights to continue from"
+			return
+		}
+		if !r.CanContinue() {
+			return
+		}
+		s := r.Spec.Clone()
+		s.Model = src.Spec.Clone().Model
+		run := r.newRun(s, r.Dataset.Name, fmt.Sprintf("%s · %s · lr %g · continues #%d", r.Dataset.Name, s.Model.Name, s.Train.LR, r.index(src)))
+		run.Parent, run.from = src.ID, b
+		r.enqueue(run)
+	})
+}
+
+// CanContinue reports whether a run can start from the current run's
+// weights now.
+func (r *Root) CanContinue() bool {
+	run := r.Current
+	return run != nil && run.State == protocol.StateDone && run.HasWeights && run.Spec != nil && r.Valid() && r.Dataset != nil &&
+		r.workerRun() == nil && len(r.Queue) == 0 && r.lrFindRun == "" && r.evaluating == ""
+}
+
+// evaluated ends an evaluation and starts the runs that waited for it.
+func (r *Root) evaluated() {
+	wasHolding := r.weightsInWorker
+	r.evaluating, r.weightsInWorker = "", false
+	if wasHolding {
+		r.startQueued()
+	}
+}
+
+// CanEvaluate reports whether the current run's weights can be measured
+// now: a run training in the worker, or a finished run with weights while
+// the worker is free and a dataset is loaded.
+func (r *Root) CanEvaluate() bool {
+	run := r.Current
+	if run == nil || r.evaluating != "" || r.Dataset == nil {
+		return false
+	}
+	if r.Running() {
+		return run.Server == "" && run.started && !run.queued
+	}
+	return run.State == protocol.StateDone && run.HasWeights && r.workerRun() == nil && r.lrFindRun == "" && len(r.Queue) == 0
+}
+
+// Evaluating reports whether the worker is measuring a run's weights.
+func (r *Root) Evaluating() bool { return r.evaluating != "" }
+
+// EvaluationRow is one split of an evaluation, as text.
+type EvaluationRow struct{ Split, Images, Loss, Accuracy string }
+
+// EvaluationTitle says what the current run's evaluation measured.
+func (r *Root) EvaluationTitle() string {
+	ev := r.Current.Evaluation
+	s := "Evaluation on " + ev.Dataset
+	if ev.Step > 0 {
+		s += fmt.Sprintf(" after %d steps", ev.Step)
+	} else {
+		s += ", stored weights"
+	}
+	return s
+}
+
+// EvaluationRows lists the current run's evaluation by split.
+func (r *Root) EvaluationRows() []EvaluationRow {
+	ev := r.Current.Evaluation
+	var rows []EvaluationRow
+	for _, part := range []struct {
+		name  string
+		score *protocol.Score
+	}{{"validation", ev.Val}, {"test", ev.Test}} {
+		if sc := part.score; sc != nil {
+			rows = append(rows, EvaluationRow{part.name, strconv.Itoa(sc.Images), fmt.Sprintf("%.4g", float64(sc.Loss)), Percent(float64(sc.Accuracy))})
+		}
+	}
+	return rows
+}
+
+// EvaluationConfusion is the heatmap of one split of the current run's
+// evaluation ("val" or "test").
+func (r *Root) EvaluationConfusion(split string) string {
+	ev := r.Current.Evaluation
+	sc := ev.Test
+	if split == "val" {
+		sc = ev.Val
+	}
+	if sc == nil {
+		return `<p class="muted">no images in this split</p>`
+	}
+	return Heatmap(sc.Confusion, r.classes(), 220)
 }
 
 // Running reports whether the current run trains or is paused.
@@ -1171,6 +1422,9 @@ func (r *Root) WrongCaption(i int) string {
 // RunSummary is a line of the runs list.
 func RunSummary(run *Run) string {
 	s := run.State
+	if run.Imported != "" {
+		s = "imported weights"
+	}
 	if run.Result != nil {
 		s = run.Result.Stopped
 		if finite(run.Result.TestAccuracy) {
@@ -1197,6 +1451,32 @@ func (r *Root) InputStats() string {
 	}
 	return fmt.Sprintf("pixels 0–255; channel %s; %.1f MB in the worker", strings.Join(parts, " | "), float64(d.Bytes)/1e6)
 }
+
+// PageMemory is the page's wasm linear memory in bytes.
+func (r *Root) PageMemory() int64 { return r.Host.PageMemory() }
+
+// MeasureMemory asks the worker to collect garbage and report its memory.
+func (r *Root) MeasureMemory() {
+	r.Host.Send(protocol.NewCommand("", protocol.CmdMemory))
+}
+
+// MemoryCollected says whether the shown memory was measured right after
+// a collection ("true" or "false").
+func (r *Root) MemoryCollected() string {
+	return strconv.FormatBool(r.WorkerMemory != nil && r.WorkerMemory.Collected)
+}
+
+// MemoryText says how much memory the worker and the page hold.
+func (r *Root) MemoryText() string {
+	m := r.WorkerMemory
+	if m == nil {
+		return ""
+	}
+	return fmt.Sprintf("memory: worker %s (live Go heap %s, of which images %s) · page %s",
+		megabytes(m.Linear), megabytes(m.Live), megabytes(m.Dataset), megabytes(r.PageMemory()))
+}
+
+func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
 // Percent writes a fraction as a percentage, "–" when not measured.
 func Percent(v float64) string {

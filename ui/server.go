@@ -64,6 +64,9 @@ func (r *Root) BackendText() string {
 	if run == nil {
 		return ""
 	}
+	if run.Imported != "" {
+		return "weights from a file, not trained here"
+	}
 	if run.Server == "" {
 		return "trained in this browser's worker"
 	}

@@ -39,6 +39,11 @@ func main() {
 	}
 	env := renderer.EventEnv()
 	h := &host{env: env, dbOK: make(chan struct{})}
+	// Read the spec in the address before NewRoot puts its own there.
+	hash := ""
+	if v, err := location().Get("hash"); err == nil {
+		hash, _ = v.String()
+	}
 	root := ui.NewRoot(h)
 	root.Env = env
 	h.root = root
@@ -56,10 +61,8 @@ func main() {
 	h.listenForDrops()
 	go h.openStore()
 	go h.loadDatasets()
-	if hash, err := location().Get("hash"); err == nil {
-		if s, err := hash.String(); err == nil && s != "" {
-			root.ImportHash(s)
-		}
+	if hash != "" {
+		root.ImportHash(hash)
 	}
 	for ok := true; ok; ok = renderer.EventWait() {
 		if err := renderer.Render(buildEnv.RunBuild(root)); err != nil {
@@ -285,6 +288,8 @@ func (h *host) Download(filename, mime string, b []byte) {
 	a.Call("click")
 	urlAPI.Call("revokeObjectURL", url)
 }
+
+func (h *host) PageMemory() int64 { return bridge.LinearMemory() }
 
 func (h *host) LRCurve(t spec.Train, points int) []ui.Point {
 	epochs := max(t.Epochs, 1)

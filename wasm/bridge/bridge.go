@@ -3,12 +3,14 @@
 // Package bridge carries protocol frames across postMessage: a JavaScript
 // object {json: string, bin: Uint8Array} whose bin travels as a
 // transferable (see package protocol). It also gives a worker a way to
-// yield to the JavaScript event loop. JS values are looked up once and every
-// FuncOf made here lives as long as the program.
+// yield to the JavaScript event loop. JS values are looked up once; a FuncOf
+// made here lives as long as the program unless it answers one promise.
 package bridge
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/hack-pad/safejs"
 )
@@ -165,4 +167,129 @@ func NewYielder() (func(), error) {
 		}
 		<-done
 	}, nil
+}
+
+// LinearMemory is the size in bytes of this program's WebAssembly linear
+// memory, the Memory object that worker.js and index.html keep in the
+// global plateauMemory (0 when it is not there). Its buffer is replaced
+// whenever the memory grows, so it is read anew each time.
+func LinearMemory() int64 {
+	mem, err := global.Get("plateauMemory")
+	if err != nil || mem.IsUndefined() {
+		return 0
+	}
+	buf, err := mem.Get("buffer")
+	if err != nil {
+		return 0
+	}
+	n, err := buf.Get("byteLength")
+	if err != nil {
+		return 0
+	}
+	f, err := n.Float()
+	if err != nil {
+		return 0
+	}
+	return int64(f)
+}
+
+// Fetch gets url's body with the browser's fetch and copies it into one
+// Go slice of exactly its size, refusing bodies over limit bytes. Go's
+// net/http under js/wasm reads a body in chunks that each become garbage,
+// and a bytes.Buffer doubles as it fills: both leave their peak in a
+// linear memory that never shrinks. Call it off the event loop's
+// goroutine.
+func Fetch(url string, limit int64) ([]byte, error) {
+	p, err := global.Call("fetch", url)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := await(p)
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := resp.Get("ok"); err != nil {
+		return nil, err
+	} else if b, _ := ok.Bool(); !b {
+		status, _ := resp.Get("status")
+		code, _ := status.Int()
+		text := ""
+		if t, err := resp.Call("text"); err == nil {
+			if v, err := await(t); err == nil {
+				text, _ = v.String()
+			}
+		}
+		if len(text) > 1024 {
+			text = text[:1024]
+		}
+		return nil, fmt.Errorf("%s: status %d %s", url, code, strings.TrimSpace(text))
+	}
+	buf, err := resp.Call("arrayBuffer")
+	if err != nil {
+		return nil, err
+	}
+	ab, err := await(buf)
+	if err != nil {
+		return nil, err
+	}
+	n, err := ab.Get("byteLength")
+	if err != nil {
+		return nil, err
+	}
+	size, err := n.Int()
+	if err != nil {
+		return nil, err
+	}
+	if int64(size) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", url, limit)
+	}
+	u8, err := uint8Array.New(ab)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, size)
+	if _, err := safejs.CopyBytesToGo(b, u8); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// await waits for a promise to settle.
+func await(p safejs.Value) (safejs.Value, error) {
+	type result struct {
+		v   safejs.Value
+		err error
+	}
+	ch := make(chan result, 1)
+	ok, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		v := safejs.Undefined()
+		if len(args) > 0 {
+			v = args[0]
+		}
+		ch <- result{v: v}
+		return nil
+	})
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	defer ok.Release()
+	fail, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		msg := "failed"
+		if len(args) > 0 {
+			if s, err := args[0].Call("toString"); err == nil {
+				msg, _ = s.String()
+			}
+		}
+		ch <- result{err: errors.New(msg)}
+		return nil
+	})
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	defer fail.Release()
+	if _, err := p.Call("then", ok.Value(), fail.Value()); err != nil {
+		return safejs.Undefined(), err
+	}
+	r := <-ch
+	return r.v, r.err
 }

@@ -7,12 +7,21 @@ package main
 
 import (
 	"fmt"
+	"runtime/debug"
 
 	"plateau/protocol"
 	"plateau/wasm/bridge"
 )
 
+// gcPercent is the worker's GOGC. The dataset's images are most of the
+// live heap and hold no pointers, so a collection costs little however
+// often it runs, while the garbage allowed between two collections (at
+// GOGC 100, as much as the live heap) becomes linear memory that is never
+// given back.
+const gcPercent = 25
+
 func main() {
+	debug.SetGCPercent(gcPercent)
 	self := bridge.Global()
 	post := func(m protocol.Message) {
 		text, bin, err := protocol.Frame(&m)
@@ -28,6 +37,8 @@ func main() {
 		panic(err)
 	}
 	s := NewSession(post, yield)
+	s.linearMemory = bridge.LinearMemory
+	s.download = func(url string) ([]byte, error) { return bridge.Fetch(url, maxDownload) }
 	err = bridge.Listen(self, func(text, bin []byte, err error) {
 		if err != nil {
 			post(protocol.ErrorMessage("", err))

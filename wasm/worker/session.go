@@ -10,6 +10,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"runtime"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"time"
@@ -51,8 +53,11 @@ type Session struct {
 	// yield lets the host's event loop run (nil where goroutines are
 	// preemptive, as in tests on the host).
 	yield func()
-	// httpClient fetches datasets by URL.
-	httpClient *http.Client
+	// download fetches a dataset by URL; on the host it is httpGet.
+	download func(url string) ([]byte, error)
+	// linearMemory reports the size of the wasm linear memory (nil on
+	// the host).
+	linearMemory func() int64
 
 	mu        sync.Mutex
 	dataset   *data.Dataset
@@ -71,12 +76,17 @@ type activeRun struct {
 	wake    chan struct{} // closed and replaced to wake a paused run
 	lrScale float64
 	baseLR  float64
+	// training is set for a training run (not an LR range test or an
+	// evaluation), which measures its weights between two steps when
+	// evaluate is set.
+	training bool
+	evaluate bool
 }
 
 // NewSession returns a session that posts its messages with post and
 // yields to the host's event loop with yield.
 func NewSession(post func(protocol.Message), yield func()) *Session {
-	return &Session{post: post, yield: yield, httpClient: http.DefaultClient}
+	return &Session{post: post, yield: yield, download: httpGet}
 }
 
 // Handle acts on one command.
@@ -106,6 +116,15 @@ func (s *Session) Handle(c protocol.Command) {
 		go s.export(c)
 	case protocol.CmdLRFind:
 		s.lrFind(c)
+	case protocol.CmdEvaluate:
+		s.evaluate(c)
+	case protocol.CmdImport:
+		go s.importWeights(c)
+	case protocol.CmdMemory:
+		go func() {
+			runtime.GC()
+			s.postMemory(c.Run, true)
+		}()
 	}
 }
 
@@ -118,7 +137,7 @@ func (s *Session) load(c protocol.Command) {
 	b := c.Bytes
 	if c.Dataset.URL != "" {
 		var err error
-		if b, err = s.fetch(c.Dataset.URL); err != nil {
+		if b, err = s.download(c.Dataset.URL); err != nil {
 			s.post(protocol.ErrorMessage(c.Run, fmt.Errorf("loading %s: %v", name, err)))
 			return
 		}
@@ -142,6 +161,41 @@ func (s *Session) load(c protocol.Command) {
 	m = protocol.NewMessage(c.Run, protocol.KindSamples)
 	m.Images = samples
 	s.post(m)
+	// The archive's bytes are garbage now: collect them before the
+	// dataset is measured, and so that what comes next reuses their room.
+	runtime.GC()
+	s.postMemory(c.Run, true)
+}
+
+// memory measures the worker's memory.
+func (s *Session) memory() *protocol.Memory {
+	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	metrics.Read(samples)
+	m := &protocol.Memory{}
+	if samples[0].Value.Kind() == metrics.KindUint64 {
+		m.Heap = int64(samples[0].Value.Uint64())
+	}
+	if samples[1].Value.Kind() == metrics.KindUint64 {
+		m.Live = int64(samples[1].Value.Uint64())
+	}
+	if s.linearMemory != nil {
+		m.Linear = s.linearMemory()
+	}
+	s.mu.Lock()
+	if d := s.dataset; d != nil {
+		m.Dataset = int64(len(d.Train.Images) + len(d.Test.Images) + 4*(len(d.Train.Labels)+len(d.Test.Labels)))
+	}
+	s.mu.Unlock()
+	return m
+}
+
+// postMemory reports the worker's memory; collected says a collection
+// has just run.
+func (s *Session) postMemory(run string, collected bool) {
+	m := protocol.NewMessage(run, protocol.KindMemory)
+	m.Memory = s.memory()
+	m.Memory.Collected = collected
+	s.post(m)
 }
 
 // datasetLabel names a dataset after its file, without archive extensions.
@@ -152,8 +206,9 @@ func datasetLabel(name string) string {
 	return name
 }
 
-func (s *Session) fetch(url string) ([]byte, error) {
-	resp, err := s.httpClient.Get(url)
+// httpGet fetches url with net/http.
+func httpGet(url string) ([]byte, error) {
+	resp, err := http.Get(url)
 	if err != nil {
 		return nil, err
 	}
@@ -162,18 +217,14 @@ func (s *Session) fetch(url string) ([]byte, error) {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 		return nil, fmt.Errorf("%s: %s %s", url, resp.Status, strings.TrimSpace(string(msg)))
 	}
-	var buf bytes.Buffer
-	if resp.ContentLength > 0 && resp.ContentLength < maxDownload {
-		buf.Grow(int(resp.ContentLength))
-	}
-	n, err := buf.ReadFrom(io.LimitReader(resp.Body, maxDownload+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxDownload+1))
 	if err != nil {
 		return nil, err
 	}
-	if n > maxDownload {
+	if len(b) > maxDownload {
 		return nil, fmt.Errorf("%s is larger than %d bytes", url, maxDownload)
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 func summarize(d *data.Dataset) *protocol.Dataset {
@@ -262,10 +313,26 @@ func (s *Session) prepareSpec(in *spec.Spec) (*spec.Spec, error) {
 	return sp, nil
 }
 
+// start begins a run, from the weights the command carries when it
+// carries some.
 func (s *Session) start(c protocol.Command) {
+	var from *nn.Network
+	if len(c.Bytes) > 0 {
+		sp, err := s.prepareSpec(c.Spec)
+		if err == nil {
+			from, err = networkWithWeights(sp, c.Bytes, c.File, 1)
+		}
+		if err != nil {
+			s.post(protocol.ErrorMessage(c.Run, err))
+			return
+		}
+	}
 	ctx, r, sp, d, ok := s.claimRun(c, "a run is already training in this worker: stop it first")
 	if ok {
-		go s.train(ctx, r, sp, d)
+		s.mu.Lock()
+		r.training = true
+		s.mu.Unlock()
+		go s.train(ctx, r, sp, d, from)
 	}
 }
 
@@ -301,26 +368,37 @@ func (s *Session) state(run, state string) {
 	s.post(m)
 }
 
-func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *data.Dataset) {
+// train runs a training run, from the weights of from when it is not nil.
+func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *data.Dataset, from *nn.Network) {
+	// The splits are views of the dataset, reordered for the run; the
+	// run slot is given back only once the dataset is in order again.
+	splits, restore := train.PrepareInPlace(d, sp.Data, sp.Train.Seed)
 	defer func() {
 		if p := recover(); p != nil {
 			s.post(protocol.ErrorMessage(r.id, fmt.Errorf("the run failed: %v", p)))
 		}
+		restore()
 		s.mu.Lock()
 		s.run = nil
 		s.mu.Unlock()
 		r.cancel()
+		s.postMemory(r.id, false)
 		s.state(r.id, protocol.StateDone)
 	}()
 	s.state(r.id, protocol.StateRunning)
-	splits := train.Prepare(d, sp.Data, sp.Train.Seed)
 	p := protocol.Progress{Epochs: sp.Train.Epochs, Epoch: 1}
 	start := time.Now()
 	lastYield, lastProgress, lastStep := start, start, time.Time{}
+	firstReported := false
 	// BeforeStep runs once per step and once more when an epoch's batches
 	// run out, so the steps done are counted from its calls per epoch.
 	epochBase, calls := 0, 0
 	pausedFor := time.Duration(0)
+	// The network and normalizer the run trains, for evaluations between
+	// two steps.
+	var runNet *nn.Network
+	var runNorm *data.Normalizer
+	between := func() { s.serveEvaluation(ctx, r, p.Step, runNet, runNorm, d, splits, sp.Train.LabelSmoothing) }
 	sendProgress := func() {
 		m := protocol.NewMessage(r.id, protocol.KindProgress)
 		p.Seconds = time.Since(start).Seconds()
@@ -333,11 +411,12 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 			p.ETA = float64(left) * training / float64(p.Step)
 		}
 		pp := p
+		pp.Memory = s.memory()
 		m.Progress = &pp
 		s.post(m)
 	}
 	cfg := train.Config{
-		Spec: sp, Dataset: d, Splits: &splits,
+		Spec: sp, Dataset: d, Splits: &splits, Network: from,
 		Doctor: doctor.Live(sp),
 		Emit: func(e train.Event) {
 			switch e.Event {
@@ -366,7 +445,10 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 			calls++
 			p.EpochStep = max(0, calls-1)
 			p.Step = epochBase + p.EpochStep
-			if now.Sub(lastProgress) >= progressEvery {
+			// The first step is reported at once: it says the run is under
+			// way and how long a step takes.
+			if now.Sub(lastProgress) >= progressEvery || p.Step == 1 && !firstReported {
+				firstReported = true
 				lastProgress = now
 				sendProgress()
 			}
@@ -375,7 +457,7 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 				lastYield = time.Now()
 			}
 			pauseStart := time.Now()
-			s.waitWhilePaused(ctx, r, sendProgress)
+			s.waitWhilePaused(ctx, r, sendProgress, between)
 			if waited := time.Since(pauseStart); waited > 10*time.Millisecond {
 				pausedFor += waited
 			}
@@ -388,6 +470,7 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 		Inspect: func(net *nn.Network, norm *data.Normalizer) {
 			s.inspect(r.id, p.Epoch-1, net, norm, splits.Val, d)
 		},
+		Started: func(net *nn.Network, norm *data.Normalizer) { runNet, runNorm = net, norm },
 	}
 	res, err := train.Run(ctx, cfg)
 	if err != nil {
@@ -409,10 +492,12 @@ func (s *Session) lrFind(c protocol.Command) {
 		return
 	}
 	go func() {
+		splits, restore := train.PrepareInPlace(d, sp.Data, sp.Train.Seed)
 		defer func() {
 			if p := recover(); p != nil {
 				s.post(protocol.ErrorMessage(r.id, fmt.Errorf("the LR range test failed: %v", p)))
 			}
+			restore()
 			s.mu.Lock()
 			s.run = nil
 			s.mu.Unlock()
@@ -423,7 +508,6 @@ func (s *Session) lrFind(c protocol.Command) {
 		const steps = 100
 		p := protocol.Progress{Epochs: 1, StepsPerEpoch: steps, Epoch: 1}
 		start, lastYield, lastProgress := time.Now(), time.Now(), time.Time{}
-		splits := train.Prepare(d, sp.Data, sp.Train.Seed)
 		cfg := train.Config{Spec: sp, Dataset: d, Splits: &splits, BeforeStep: func() {
 			now := time.Now()
 			p.Step++
@@ -433,6 +517,7 @@ func (s *Session) lrFind(c protocol.Command) {
 				p.Seconds = now.Sub(start).Seconds()
 				m := protocol.NewMessage(r.id, protocol.KindProgress)
 				pp := p
+				pp.Memory = s.memory()
 				m.Progress = &pp
 				s.post(m)
 			}
@@ -440,7 +525,7 @@ func (s *Session) lrFind(c protocol.Command) {
 				s.yield()
 				lastYield = time.Now()
 			}
-			s.waitWhilePaused(ctx, r, func() {})
+			s.waitWhilePaused(ctx, r, func() {}, func() {})
 		}}
 		res, err := train.LRFind(ctx, cfg, train.LRFindOptions{MinLR: 1e-6, MaxLR: 1, Steps: steps})
 		if err != nil {
@@ -459,9 +544,11 @@ func (s *Session) lrFind(c protocol.Command) {
 }
 
 // waitWhilePaused blocks a paused run until it is resumed, stopped or
-// allowed one step.
-func (s *Session) waitWhilePaused(ctx context.Context, r *activeRun, progress func()) {
+// allowed one step. between runs first and after every wake-up, paused or
+// not: what a run does between two steps (an evaluation).
+func (s *Session) waitWhilePaused(ctx context.Context, r *activeRun, progress, between func()) {
 	for {
+		between()
 		s.mu.Lock()
 		if !r.paused || ctx.Err() != nil {
 			s.mu.Unlock()

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"plateau/nn"
 	"plateau/protocol"
 	"plateau/spec"
 )
@@ -52,6 +56,10 @@ func loadShapes(t *testing.T, s *Session, c *collector) *protocol.Dataset {
 	samples := c.next(t, protocol.KindSamples).Images
 	if samples.N == 0 || len(samples.Pixels) != samples.N*samples.H*samples.W*samples.C {
 		t.Fatalf("samples %+v", samples)
+	}
+	m := c.next(t, protocol.KindMemory).Memory
+	if want := d.Bytes + 4*int64(d.TrainSize+d.TestSize); m == nil || m.Dataset != want || m.Heap < m.Dataset {
+		t.Fatalf("memory after loading %+v, want %d bytes of images and labels, within the heap", m, want)
 	}
 	return d
 }
@@ -116,7 +124,9 @@ func TestPauseResumeStop(t *testing.T) {
 	cmd := protocol.NewCommand("r2", protocol.CmdStart)
 	cmd.Spec = shapesSpec(d, 100000)
 	s.Handle(cmd)
-	c.next(t, protocol.KindProgress)
+	if p := c.next(t, protocol.KindProgress).Progress; p.Memory == nil || p.Memory.Heap == 0 || p.Memory.Dataset == 0 {
+		t.Errorf("progress without the worker's memory: %+v", p.Memory)
+	}
 	s.Handle(protocol.NewCommand("r2", protocol.CmdPause))
 	if m := c.next(t, protocol.KindState); m.State != protocol.StatePaused {
 		t.Fatalf("state %q", m.State)
@@ -215,5 +225,300 @@ func TestLRFind(t *testing.T) {
 	}
 	if m := c.next(t, protocol.KindState); m.State != protocol.StateDone {
 		t.Errorf("state %q after the LR range test", m.State)
+	}
+}
+
+// The memory command collects garbage first: the live heap it reports
+// holds the dataset and little else.
+func TestMemoryAfterACollection(t *testing.T) {
+	s, c := newSession(t)
+	loadShapes(t, s, c)
+	s.Handle(protocol.NewCommand("", protocol.CmdMemory))
+	m := c.next(t, protocol.KindMemory).Memory
+	if !m.Collected || m.Live < m.Dataset {
+		t.Errorf("memory %+v: want a collected measurement whose live heap holds the dataset", m)
+	}
+}
+
+// A run trains on views of the loaded dataset, reordered for its split,
+// and puts the dataset back in order when it ends, so that the next run
+// splits it as the command line would.
+func TestRunLeavesTheDatasetInOrder(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	s.mu.Lock()
+	before := slices.Clone(s.dataset.Train.Images)
+	labels := slices.Clone(s.dataset.Train.Labels)
+	s.mu.Unlock()
+	cmd := protocol.NewCommand("r4", protocol.CmdStart)
+	cmd.Spec = shapesSpec(d, 1)
+	s.Handle(cmd)
+	for c.next(t, protocol.KindState).State != protocol.StateDone {
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !slices.Equal(s.dataset.Train.Images, before) || !slices.Equal(s.dataset.Train.Labels, labels) {
+		t.Error("the dataset is not in its order after the run")
+	}
+}
+
+// checkScore checks a score's arithmetic against its confusion matrix.
+func checkScore(t *testing.T, name string, sc *protocol.Score, images int) {
+	t.Helper()
+	if sc == nil {
+		t.Fatalf("no %s score", name)
+	}
+	total, right := 0, 0
+	for i, row := range sc.Confusion {
+		for j, v := range row {
+			total += v
+			if i == j {
+				right += v
+			}
+		}
+	}
+	if sc.Images != images || total != images {
+		t.Errorf("%s: %d images, confusion counts %d, want %d", name, sc.Images, total, images)
+	}
+	if got := float64(sc.Accuracy); math.Abs(got-float64(right)/float64(total)) > 1e-12 {
+		t.Errorf("%s: accuracy %g, the confusion matrix says %g", name, got, float64(right)/float64(total))
+	}
+	if !(float64(sc.Loss) > 0) || len(sc.PerClassAccuracy) != len(sc.Confusion) {
+		t.Errorf("%s: loss %g, %d per-class accuracies for %d classes", name, sc.Loss, len(sc.PerClassAccuracy), len(sc.Confusion))
+	}
+}
+
+// A run training in the worker is evaluated between two steps, paused or
+// not, on its validation and test splits.
+func TestEvaluateATrainingRun(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	cmd := protocol.NewCommand("r5", protocol.CmdStart)
+	cmd.Spec = shapesSpec(d, 100000)
+	s.Handle(cmd)
+	start := c.next(t, protocol.KindEvent)
+	e, err := start.DecodeEvent()
+	if err != nil || e.Event != protocol.EventStart {
+		t.Fatalf("first event %+v, %v", e, err)
+	}
+	c.next(t, protocol.KindProgress)
+	s.Handle(protocol.NewCommand("r5", protocol.CmdEvaluate))
+	running := c.next(t, protocol.KindEvaluation).Evaluation
+	checkScore(t, "validation while running", running.Val, e.ValSize)
+	checkScore(t, "test while running", running.Test, e.TestSize)
+	if running.Step == 0 || running.Dataset != "shapes" {
+		t.Errorf("the evaluation of a run says step %d, dataset %q", running.Step, running.Dataset)
+	}
+	s.Handle(protocol.NewCommand("r5", protocol.CmdPause))
+	for c.next(t, protocol.KindState).State != protocol.StatePaused {
+	}
+	s.Handle(protocol.NewCommand("r5", protocol.CmdEvaluate))
+	paused := c.next(t, protocol.KindEvaluation).Evaluation
+	checkScore(t, "validation while paused", paused.Val, e.ValSize)
+	if paused.Step < running.Step {
+		t.Errorf("paused at step %d, evaluated earlier at step %d", paused.Step, running.Step)
+	}
+	s.Handle(protocol.NewCommand("r5", protocol.CmdEvaluate))
+	again := c.next(t, protocol.KindEvaluation).Evaluation
+	if again.Step != paused.Step || again.Val.Loss != paused.Val.Loss {
+		t.Errorf("the same paused weights measured twice: step %d loss %g, then step %d loss %g", paused.Step, paused.Val.Loss, again.Step, again.Val.Loss)
+	}
+	s.Handle(protocol.NewCommand("r5", protocol.CmdStop))
+	for c.next(t, protocol.KindState).State != protocol.StateDone {
+	}
+}
+
+// A finished run's weights, sent back with its spec, measure what the run
+// measured at its end.
+func TestEvaluateWeights(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	sp := shapesSpec(d, 2)
+	sp.Data.Normalization = "standardize"
+	cmd := protocol.NewCommand("r6", protocol.CmdStart)
+	cmd.Spec = sp
+	s.Handle(cmd)
+	var started, result, lastEpoch protocol.Event
+	for {
+		e, err := c.next(t, protocol.KindEvent).DecodeEvent()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Event == protocol.EventStart {
+			started = e
+		}
+		if e.Event == protocol.EventEpoch {
+			lastEpoch = e
+		}
+		if e.Event == protocol.EventResult {
+			result = e
+			break
+		}
+	}
+	for c.next(t, protocol.KindState).State != protocol.StateDone {
+	}
+	s.Handle(protocol.NewCommand("r6", protocol.CmdExport))
+	weights := c.next(t, protocol.KindWeights).Bytes
+
+	eval := protocol.NewCommand("r6", protocol.CmdEvaluate)
+	eval.Spec, eval.Bytes = sp, weights
+	s.Handle(eval)
+	ev := c.next(t, protocol.KindEvaluation).Evaluation
+	checkScore(t, "validation", ev.Val, started.ValSize)
+	checkScore(t, "test", ev.Test, started.TestSize)
+	if float64(ev.Test.Accuracy) != result.TestAccuracy || math.Abs(float64(ev.Test.Loss)-result.TestLoss) > 1e-9 {
+		t.Errorf("test accuracy %g loss %g, the run ended with %g and %g", ev.Test.Accuracy, ev.Test.Loss, result.TestAccuracy, result.TestLoss)
+	}
+	if float64(ev.Val.Accuracy) != lastEpoch.ValAccuracy {
+		t.Errorf("validation accuracy %g, the last epoch measured %g", ev.Val.Accuracy, lastEpoch.ValAccuracy)
+	}
+	// The run slot is free again.
+	cmd.Run = "r7"
+	s.Handle(cmd)
+	if m := c.next(t, protocol.KindState); m.Run != "r7" || m.State != protocol.StateRunning {
+		t.Errorf("after the evaluation a run got %+v", m)
+	}
+}
+
+func TestEvaluateNeedsARunOrWeights(t *testing.T) {
+	s, c := newSession(t)
+	loadShapes(t, s, c)
+	s.Handle(protocol.NewCommand("gone", protocol.CmdEvaluate))
+	if m := c.next(t, protocol.KindError); !strings.Contains(m.Error, "not training") {
+		t.Errorf("error %q", m.Error)
+	}
+}
+
+// trainAndExport trains sp to its end and returns the run's weights.
+func trainAndExport(t *testing.T, s *Session, c *collector, run string, sp *spec.Spec) []byte {
+	t.Helper()
+	cmd := protocol.NewCommand(run, protocol.CmdStart)
+	cmd.Spec = sp
+	s.Handle(cmd)
+	for {
+		if m := c.next(t, protocol.KindState); m.Run == run && m.State == protocol.StateDone {
+			break
+		}
+	}
+	s.Handle(protocol.NewCommand(run, protocol.CmdExport))
+	return c.next(t, protocol.KindWeights).Bytes
+}
+
+func TestImportWeights(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	sp := shapesSpec(d, 1)
+	sp.Model.Name = "two-filters"
+	weights := trainAndExport(t, s, c, "source", sp)
+
+	t.Run("weights that fit", func(t *testing.T) {
+		cmd := protocol.NewCommand("import-1", protocol.CmdImport)
+		cmd.Spec, cmd.Bytes, cmd.File = sp, weights, "two.safetensors"
+		s.Handle(cmd)
+		w := c.next(t, protocol.KindWeightsOK).Weights
+		// conv1 kernel and bias, dense1 kernel and bias.
+		want := 3*3*3*2 + 2 + (d.Shape[0]*d.Shape[1]*2)*len(d.Classes) + len(d.Classes)
+		if w.Tensors != 4 || w.Params != want || w.Model != "two-filters" {
+			t.Errorf("weights %+v, want 4 tensors, %d parameters, model two-filters", w, want)
+		}
+	})
+	for _, tt := range []struct {
+		name   string
+		change func(*spec.Spec)
+		bytes  []byte
+		want   []string
+	}{
+		{"another width", func(s *spec.Spec) { s.Model.Name = "three-filters"; s.Model.Layers[0].Filters = 3 },
+			weights, []string{"the weights in three.safetensors do not fit model \"three-filters\"", "conv1/kernel: file has shape [3 3 3 2], network expects [3 3 3 3]", "conv1/bias", "dense1/kernel", `saved for model "two-filters"`}},
+		{"another layer", func(s *spec.Spec) {
+			s.Model.Layers = append([]spec.Layer{{Type: spec.Conv2D, Filters: 2, Kernel: 3, Activation: spec.ReLU}}, s.Model.Layers...)
+		}, weights, []string{"conv2/kernel: missing from the file", "conv2/bias: missing from the file"}},
+		{"not safetensors", nil, []byte("PK\x03\x04 a zip"), []string{"three.safetensors is not a safetensors file"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			other := sp.Clone()
+			if tt.change != nil {
+				tt.change(other)
+			}
+			cmd := protocol.NewCommand("import-2", protocol.CmdImport)
+			cmd.Spec, cmd.Bytes, cmd.File = other, tt.bytes, "three.safetensors"
+			s.Handle(cmd)
+			m := c.next(t, protocol.KindError)
+			for _, w := range tt.want {
+				if !strings.Contains(m.Error, w) {
+					t.Errorf("error %q does not say %q", m.Error, w)
+				}
+			}
+		})
+	}
+	t.Run("a start that does not fit", func(t *testing.T) {
+		other := sp.Clone()
+		other.Model.Layers[0].Filters = 5
+		cmd := protocol.NewCommand("r9", protocol.CmdStart)
+		cmd.Spec, cmd.Bytes = other, weights
+		s.Handle(cmd)
+		if m := c.next(t, protocol.KindError, protocol.KindState); m.Kind != protocol.KindError || !strings.Contains(m.Error, "conv1/kernel") {
+			t.Errorf("a start from weights that do not fit got %+v", m)
+		}
+	})
+}
+
+// A run started from weights trains those weights: at a rate too small
+// to move them, it ends with them unchanged; from the seed it does not.
+func TestStartFromWeights(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	sp := shapesSpec(d, 1)
+	weights := trainAndExport(t, s, c, "source", sp)
+	still := sp.Clone()
+	still.Train.LR = 1e-30
+	still.Train.Seed = 2
+	cmd := protocol.NewCommand("continued", protocol.CmdStart)
+	cmd.Spec, cmd.Bytes = still, weights
+	s.Handle(cmd)
+	for c.next(t, protocol.KindState).State != protocol.StateDone {
+	}
+	s.Handle(protocol.NewCommand("continued", protocol.CmdExport))
+	continued := c.next(t, protocol.KindWeights).Bytes
+	fresh := trainAndExport(t, s, c, "fresh", still)
+	values := func(b []byte) []float32 {
+		tensors, _, err := nn.ReadSafetensors(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v []float32
+		for _, x := range tensors {
+			v = append(v, x.Data...)
+		}
+		return v
+	}
+	if !slices.Equal(values(continued), values(weights)) {
+		t.Error("the run did not start from the weights it was sent")
+	}
+	if slices.Equal(values(fresh), values(weights)) {
+		t.Error("a run from the seed ended with the same weights: the check above proves nothing")
+	}
+}
+
+// The page hears of the first step as soon as it is taken, not at the
+// next tick of the progress rate.
+func TestFirstStepIsReportedAtOnce(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	cmd := protocol.NewCommand("r10", protocol.CmdStart)
+	cmd.Spec = shapesSpec(d, 100000)
+	s.Handle(cmd)
+	for {
+		p := c.next(t, protocol.KindProgress).Progress
+		if p.Step == 0 {
+			continue
+		}
+		if p.Step != 1 {
+			t.Errorf("the first progress after a step says step %d", p.Step)
+		}
+		break
+	}
+	s.Handle(protocol.NewCommand("r10", protocol.CmdStop))
+	for c.next(t, protocol.KindState).State != protocol.StateDone {
 	}
 }
