@@ -828,8 +828,9 @@ func (r *Root) CanEvaluate() bool {
 // Evaluating reports whether the worker is measuring a run's weights.
 func (r *Root) Evaluating() bool { return r.evaluating != "" }
 
-// EvaluationRow is one split of an evaluation, as text.
-type EvaluationRow struct{ Split, Images, Loss, Accuracy string }
+// EvaluationRow is one split of an evaluation, as text. AccuracyValue is
+// the accuracy as a fraction in full, for the e2e measurements to read.
+type EvaluationRow struct{ Split, Images, Loss, Accuracy, AccuracyValue string }
 
 // EvaluationTitle says what the current run's evaluation measured.
 func (r *Root) EvaluationTitle() string {
@@ -852,7 +853,8 @@ func (r *Root) EvaluationRows() []EvaluationRow {
 		score *protocol.Score
 	}{{"validation", ev.Val}, {"test", ev.Test}} {
 		if sc := part.score; sc != nil {
-			rows = append(rows, EvaluationRow{part.name, strconv.Itoa(sc.Images), fmt.Sprintf("%.4g", float64(sc.Loss)), Percent(float64(sc.Accuracy))})
+			rows = append(rows, EvaluationRow{part.name, strconv.Itoa(sc.Images), fmt.Sprintf("%.4g", float64(sc.Loss)), Percent(float64(sc.Accuracy)),
+				strconv.FormatFloat(float64(sc.Accuracy), 'g', -1, 64)})
 		}
 	}
 	return rows
