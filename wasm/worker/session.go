@@ -548,6 +548,12 @@ func (s *Session) lrFind(c protocol.Command) {
 // not: what a run does between two steps (an evaluation).
 func (s *Session) waitWhilePaused(ctx context.Context, r *activeRun, progress, between func()) {
 	for {
+		// The wake channel is taken before between, so that a command
+		// arriving while between runs (an evaluation asked for after it
+		// looked) closes the channel this loop waits on.
+		s.mu.Lock()
+		wake := r.wake
+		s.mu.Unlock()
 		between()
 		s.mu.Lock()
 		if !r.paused || ctx.Err() != nil {
@@ -560,7 +566,6 @@ func (s *Session) waitWhilePaused(ctx context.Context, r *activeRun, progress, b
 			progress()
 			return
 		}
-		wake := r.wake
 		s.mu.Unlock()
 		progress()
 		select {
