@@ -524,3 +524,29 @@ func TestImportWeights(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("continues #")`, "the continued run")
 	waitFor(t, ctx, `document.querySelector("#run-result").textContent.includes("completed")`, "the continued run to finish")
 }
+
+// A run on the server goes on while the page is reloaded: the new page
+// follows the job again and shows it to its end.
+func TestServerRunSurvivesAReload(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	set(t, ctx, "#train-limit", "200")
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#epochs", "40")
+	click(t, ctx, "#run-server")
+	waitFor(t, ctx, `document.querySelector("#run-backend") && document.querySelector("#run-backend").textContent.includes("backend")`, "the server run to start")
+	waitFor(t, ctx, `+document.querySelector("#progress-text").dataset.step > 0`, "the server run's first steps")
+	if eval[bool](t, ctx, `document.querySelector("#run-result") !== null && document.querySelector("#run-result").textContent.includes("completed")`) {
+		t.Fatal("the server run finished before the reload; give it more epochs")
+	}
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector("#tab-Run")`, "the page after reload")
+	click(t, ctx, "#tab-Run")
+	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the server run to finish after the reload")
+	if got := eval[string](t, ctx, `document.querySelector("#run-result").textContent`); strings.Contains(got, "closed while this run trained") {
+		t.Errorf("the reloaded page gave the server run up: %q", got)
+	}
+	waitFor(t, ctx, `document.querySelector("#confusion svg")`, "the server run's confusion matrix")
+}

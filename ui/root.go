@@ -36,6 +36,9 @@ type Host interface {
 	SubmitJob(run string, request []byte)
 	// CancelJob cancels a server job.
 	CancelJob(job string)
+	// FollowJob follows a job submitted by an earlier visit of the page as
+	// SubmitJob does, its stream from the first event.
+	FollowJob(run, job string)
 	// LoadWeights reads a run's stored weights (nil when there are none).
 	LoadWeights(id string, done func([]byte))
 	// Download offers bytes as a file.
@@ -328,12 +331,29 @@ func (r *Root) save(run *Run) {
 
 // Restore puts back the runs stored by an earlier visit.
 func (r *Root) Restore(records [][]byte) {
+	var follow []*Run
+	defer func() {
+		for _, run := range follow {
+			r.Host.FollowJob(run.ID, run.Server)
+		}
+	}()
 	for _, b := range records {
 		var run Run
 		if json.Unmarshal(b, &run) != nil || run.ID == "" || r.run(run.ID) != nil {
 			continue
 		}
-		if run.State != protocol.StateDone {
+		switch {
+		case run.State == protocol.StateDone:
+		case run.Server != "" && run.Server != "submitting":
+			// The server trains on without the page: follow the job again.
+			// Its stream replays the run from the start, so the history
+			// is rebuilt from it.
+			run.StepLoss, run.StepAccuracy, run.StepLR = nil, nil, nil
+			run.Start, run.Epochs, run.Result, run.Error = nil, nil, nil, ""
+			run.Progress = protocol.Progress{}
+			run.State, run.started = protocol.StateRunning, true
+			follow = append(follow, &run)
+		default:
 			// The worker that trained it is gone with the old page.
 			run.State = protocol.StateDone
 			if run.Result == nil {
