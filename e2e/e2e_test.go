@@ -287,6 +287,11 @@ func TestTrainingInThePage(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector("#evaluation-val svg") && document.querySelector("#evaluation-test svg")`, "both confusion matrices")
 	click(t, ctx, "#resume")
 	waitFor(t, ctx, fmt.Sprintf(`+document.querySelector("#progress-text").dataset.step > %d`, paused+3), "training to resume")
+	// The augmentation changes while the run trains.
+	click(t, ctx, "#tab-Data")
+	set(t, ctx, "#aug-flip_vertical-p", "0")
+	waitFor(t, ctx, `document.querySelector("#progress-text").textContent.includes("augmentation changed at step")`, "the run to take the new augmentation")
+	click(t, ctx, "#tab-Run")
 	click(t, ctx, "#stop")
 	waitFor(t, ctx, `document.querySelector("#run-result").textContent.includes("canceled")`, "the stop")
 

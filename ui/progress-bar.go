@@ -33,6 +33,9 @@ func (pb *ProgressBar) ProgressText() string {
 	if run.State == protocol.StateRunning && p.ETA > 0 {
 		s += " · ETA " + duration(p.ETA)
 	}
+	if p.AugmentStep > 0 {
+		s += fmt.Sprintf(" · augmentation changed at step %d", p.AugmentStep)
+	}
 	if run.State == protocol.StatePaused {
 		s += " · paused"
 	}

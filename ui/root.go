@@ -514,6 +514,14 @@ func (r *Root) Set(path, value string) {
 	r.validate()
 	if strings.HasPrefix(path, "data.augment.") {
 		r.RequestPreview()
+		if run := r.Current; run != nil && run.Server == "" && run.started &&
+			(run.State == protocol.StateRunning || run.State == protocol.StatePaused) && r.Valid() {
+			// The worker's run trains with the new augmentation from its
+			// next step.
+			c := protocol.NewCommand(run.ID, protocol.CmdSetAugment)
+			c.Spec = s
+			r.Host.Send(c)
+		}
 	}
 	if path == "train.lr" && r.Current != nil && r.Current.State != protocol.StateDone && r.Current.State != "" {
 		c := protocol.NewCommand(r.Current.ID, protocol.CmdSetLR)
