@@ -287,6 +287,17 @@ func TestTrainingInThePage(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector("#evaluation-val svg") && document.querySelector("#evaluation-test svg")`, "both confusion matrices")
 	click(t, ctx, "#resume")
 	waitFor(t, ctx, fmt.Sprintf(`+document.querySelector("#progress-text").dataset.step > %d`, paused+3), "training to resume")
+	// Text typed in a field while the run trains and renders stays there
+	// until its change event commits it.
+	click(t, ctx, "#tab-Training")
+	eval[bool](t, ctx, `(() => { const e = document.querySelector("#lr"); e.focus(); e.value = "0.00"; e.dispatchEvent(new Event("input", {bubbles: true})); return true; })()`)
+	typed := step(t, ctx)
+	waitFor(t, ctx, fmt.Sprintf(`+document.querySelector("#progress-text").dataset.step > %d`, typed+5), "renders while typing")
+	if got := eval[string](t, ctx, `document.querySelector("#lr").value`); got != "0.00" {
+		t.Errorf("the half-typed learning rate became %q while the run rendered", got)
+	}
+	set(t, ctx, "#lr", "0.002")
+	waitFor(t, ctx, `document.querySelector("#lr").value === "0.002"`, "the learning rate to commit")
 	// The augmentation changes while the run trains.
 	click(t, ctx, "#tab-Data")
 	set(t, ctx, "#aug-flip_vertical-p", "0")

@@ -124,6 +124,10 @@ type Root struct {
 	Spec       *spec.Spec
 	Preset     string
 	SpecErrors map[string]string
+	// Drafts holds what is typed in a text field and not yet committed by
+	// its change event, so a render during training does not overwrite
+	// it; any change of the spec clears them.
+	Drafts map[string]string
 	specText   string
 
 	Current *Run
@@ -461,6 +465,7 @@ func (r *Root) ChoosePreset(name string) {
 
 // validate refreshes the errors shown at the fields and the shared URL.
 func (r *Root) validate() {
+	r.Drafts = nil
 	r.SpecErrors = map[string]string{}
 	if err := r.Spec.Validate(); err != nil {
 		var errs spec.Errors
@@ -508,6 +513,7 @@ func (r *Root) Set(path, value string) {
 	if err := s.Set(path, value); err != nil {
 		r.validate()
 		r.SpecErrors[path] = err.Error()
+		r.Drafts = map[string]string{path: value} // the text stays, with its error
 		return
 	}
 	r.Spec = s
@@ -528,6 +534,24 @@ func (r *Root) Set(path, value string) {
 		c.LR = s.Train.LR
 		r.Host.Send(c)
 	}
+}
+
+// Typing keeps what an input event's field holds as the draft of a spec
+// path until its change event commits it.
+func (r *Root) Typing(path string, e vugu.DOMEvent) {
+	if r.Drafts == nil {
+		r.Drafts = map[string]string{}
+	}
+	r.Drafts[path] = e.PropString("target", "value")
+}
+
+// Draft is the text a field of a spec path shows: what is being typed in
+// it, else value.
+func (r *Root) Draft(path, value string) string {
+	if d, ok := r.Drafts[path]; ok {
+		return d
+	}
+	return value
 }
 
 // SetFrom handles a control's change event for a spec path.
