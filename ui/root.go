@@ -127,8 +127,8 @@ type Root struct {
 	// Drafts holds what is typed in a text field and not yet committed by
 	// its change event, so a render during training does not overwrite
 	// it; any change of the spec clears them.
-	Drafts map[string]string
-	specText   string
+	Drafts   map[string]string
+	specText string
 
 	Current *Run
 	Runs    []*Run
