@@ -27,7 +27,7 @@ func (h *Header) Start() {
 	if !h.ready() {
 		return
 	}
-	if h.Running() || len(h.Queue) > 0 {
+	if h.LocalRunning() || len(h.Queue) > 0 {
 		h.Message = "a run is training: stop it first"
 		return
 	}

@@ -696,6 +696,11 @@ func (r *Root) Running() bool {
 	return r.Current != nil && (r.Current.State == protocol.StateRunning || r.Current.State == protocol.StatePaused)
 }
 
+// LocalRunning reports whether the current run trains, or is paused, in
+// this page's worker. A server run goes on by itself, so a run can start
+// in the page beside it (the server run keeps reporting to its record).
+func (r *Root) LocalRunning() bool { return r.Running() && r.Current.Server == "" }
+
 // Paused reports whether the current run is paused.
 func (r *Root) Paused() bool { return r.Current != nil && r.Current.State == protocol.StatePaused }
 
