@@ -89,30 +89,5 @@ func StrengthMax(field string) string {
 
 // Transform is a transform's current setting.
 func (dv *DataView) Transform(field string) spec.Transform {
-	a := dv.Spec.Data.Augment
-	switch field {
-	case "flip_horizontal":
-		return a.FlipHorizontal
-	case "flip_vertical":
-		return a.FlipVertical
-	case "crop":
-		return a.Crop
-	case "shift":
-		return a.Shift
-	case "rotation":
-		return a.Rotation
-	case "zoom":
-		return a.Zoom
-	case "brightness":
-		return a.Brightness
-	case "contrast":
-		return a.Contrast
-	case "saturation":
-		return a.Saturation
-	case "hue":
-		return a.Hue
-	case "cutout":
-		return a.Cutout
-	}
-	return spec.Transform{}
+	return dv.Spec.Data.Augment.Transform(field)
 }
