@@ -124,7 +124,6 @@ func strongTransformNames(a spec.Augment, input []int) []string {
 	return out
 }
 
-
 // valStalled reports whether the best validation loss is 2 or more epochs
 // old.
 func (t *Telemetry) valStalled() bool {
