@@ -54,7 +54,15 @@ func MaxPool(y []float32, argmax []int32, x []float32, p PoolParams) {
 	if len(argmax) < p.N*p.OH*p.OW*p.C {
 		panic(errShortOutput)
 	}
-	for n := range p.N {
+	runParts(partTask{op: partMaxPool, dst: y, argmax: argmax, a: x, pool: p}, p.N, p.imageFloats(), 1)
+}
+
+// imageFloats is how many floats pooling one image reads and writes.
+func (p PoolParams) imageFloats() int { return p.H*p.W*p.C + 2*p.OH*p.OW*p.C }
+
+// maxPoolImages is MaxPool over images [n0, n1).
+func maxPoolImages(y []float32, argmax []int32, x []float32, p PoolParams, n0, n1 int) {
+	for n := n0; n < n1; n++ {
 		for oh := range p.OH {
 			for ow := range p.OW {
 				at := ((n*p.OH+oh)*p.OW + ow) * p.C
@@ -103,13 +111,19 @@ func MaxPool(y []float32, argmax []int32, x []float32, p PoolParams) {
 // dy and argmax are (N,OH,OW,C); dx is (N,H,W,C).
 func MaxPoolGrad(dx, dy []float32, argmax []int32, p PoolParams) {
 	p.check(len(dx), len(dy))
-	size := p.N * p.OH * p.OW * p.C
-	if len(argmax) < size {
+	if len(argmax) < p.N*p.OH*p.OW*p.C {
 		panic(errShortInput)
 	}
-	clear(dx[:p.N*p.H*p.W*p.C])
-	argmax = argmax[:size]
-	for i, g := range dy[:size] {
+	runParts(partTask{op: partMaxPoolGrad, dst: dx, a: dy, argmax: argmax, pool: p}, p.N, p.imageFloats(), 1)
+}
+
+// maxPoolGradImages is MaxPoolGrad over images [n0, n1): a window lies in
+// one image, so the winners of these images' outputs are in these images.
+func maxPoolGradImages(dx, dy []float32, argmax []int32, p PoolParams, n0, n1 int) {
+	in, out := p.H*p.W*p.C, p.OH*p.OW*p.C
+	clear(dx[n0*in : n1*in])
+	argmax = argmax[n0*out : n1*out]
+	for i, g := range dy[n0*out : n1*out] {
 		if j := argmax[i]; j >= 0 {
 			dx[j] += g
 		}
@@ -121,7 +135,12 @@ func MaxPoolGrad(dx, dy []float32, argmax []int32, p PoolParams) {
 // x is (N,H,W,C); y is (N,OH,OW,C).
 func AvgPool(y, x []float32, p PoolParams) {
 	p.check(len(x), len(y))
-	for n := range p.N {
+	runParts(partTask{op: partAvgPool, dst: y, a: x, pool: p}, p.N, p.imageFloats(), 1)
+}
+
+// avgPoolImages is AvgPool over images [n0, n1).
+func avgPoolImages(y, x []float32, p PoolParams, n0, n1 int) {
+	for n := n0; n < n1; n++ {
 		for oh := range p.OH {
 			for ow := range p.OW {
 				at := ((n*p.OH+oh)*p.OW + ow) * p.C
@@ -150,8 +169,14 @@ func AvgPool(y, x []float32, p PoolParams) {
 // dy is (N,OH,OW,C); dx is (N,H,W,C).
 func AvgPoolGrad(dx, dy []float32, p PoolParams) {
 	p.check(len(dx), len(dy))
-	clear(dx[:p.N*p.H*p.W*p.C])
-	for n := range p.N {
+	runParts(partTask{op: partAvgPoolGrad, dst: dx, a: dy, pool: p}, p.N, p.imageFloats(), 1)
+}
+
+// avgPoolGradImages is AvgPoolGrad over images [n0, n1).
+func avgPoolGradImages(dx, dy []float32, p PoolParams, n0, n1 int) {
+	image := p.H * p.W * p.C
+	clear(dx[n0*image : n1*image])
+	for n := n0; n < n1; n++ {
 		for oh := range p.OH {
 			for ow := range p.OW {
 				h0, h1, w0, w1 := p.window(oh, ow)
