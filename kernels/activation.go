@@ -19,7 +19,7 @@ func checkSame(dst int, srcs ...[]float32) {
 // ReLU computes y = max(x, 0).
 func ReLU(y, x []float32) {
 	checkSame(len(y), x)
-	runElementwise(partTask{op: partReLU, dst: y, a: x}, len(y), 2)
+	runElementwise(&partTask{op: partReLU, dst: y, a: x}, len(y), 2)
 }
 
 // positive returns all ones when v > 0 and zero otherwise (for zeros of
@@ -47,7 +47,7 @@ func relu(y, x []float32) {
 // ReLUGrad computes dx = dy where the output y was positive, else 0.
 func ReLUGrad(dx, dy, y []float32) {
 	checkSame(len(dx), dy, y)
-	runElementwise(partTask{op: partReLUGrad, dst: dx, a: dy, b: y}, len(dx), 3)
+	runElementwise(&partTask{op: partReLUGrad, dst: dx, a: dy, b: y}, len(dx), 3)
 }
 
 func reluGrad(dx, dy, y []float32) {
@@ -60,7 +60,7 @@ func reluGrad(dx, dy, y []float32) {
 // LeakyReLU computes y = x for x > 0, alpha·x otherwise.
 func LeakyReLU(y, x []float32, alpha float32) {
 	checkSame(len(y), x)
-	runElementwise(partTask{op: partLeakyReLU, dst: y, a: x, alpha: alpha}, len(y), 2)
+	runElementwise(&partTask{op: partLeakyReLU, dst: y, a: x, alpha: alpha}, len(y), 2)
 }
 
 func leakyReLU(y, x []float32, alpha float32) {
@@ -74,7 +74,7 @@ func leakyReLU(y, x []float32, alpha float32) {
 // LeakyReLUGrad computes dx = dy for x > 0, alpha·dy otherwise.
 func LeakyReLUGrad(dx, dy, x []float32, alpha float32) {
 	checkSame(len(dx), dy, x)
-	runElementwise(partTask{op: partLeakyReLUGrad, dst: dx, a: dy, b: x, alpha: alpha}, len(dx), 3)
+	runElementwise(&partTask{op: partLeakyReLUGrad, dst: dx, a: dy, b: x, alpha: alpha}, len(dx), 3)
 }
 
 func leakyReLUGrad(dx, dy, x []float32, alpha float32) {
@@ -93,7 +93,7 @@ const expCost = 8
 // ELU computes y = x for x > 0, alpha·(eˣ-1) otherwise.
 func ELU(y, x []float32, alpha float32) {
 	checkSame(len(y), x)
-	runElementwise(partTask{op: partELU, dst: y, a: x, alpha: alpha}, len(y), expCost)
+	runElementwise(&partTask{op: partELU, dst: y, a: x, alpha: alpha}, len(y), expCost)
 }
 
 func elu(y, x []float32, alpha float32) {
@@ -111,7 +111,7 @@ func elu(y, x []float32, alpha float32) {
 // forward output since d/dx alpha·(eˣ-1) = alpha·eˣ = y + alpha.
 func ELUGrad(dx, dy, x, y []float32, alpha float32) {
 	checkSame(len(dx), dy, x, y)
-	runElementwise(partTask{op: partELUGrad, dst: dx, a: dy, b: x, c: y, alpha: alpha}, len(dx), 4)
+	runElementwise(&partTask{op: partELUGrad, dst: dx, a: dy, b: x, c: y, alpha: alpha}, len(dx), 4)
 }
 
 func eluGrad(dx, dy, x, y []float32, alpha float32) {
@@ -128,7 +128,7 @@ func eluGrad(dx, dy, x, y []float32, alpha float32) {
 // Sigmoid computes y = 1/(1+e⁻ˣ) without overflow for large |x|.
 func Sigmoid(y, x []float32) {
 	checkSame(len(y), x)
-	runElementwise(partTask{op: partSigmoid, dst: y, a: x}, len(y), expCost)
+	runElementwise(&partTask{op: partSigmoid, dst: y, a: x}, len(y), expCost)
 }
 
 func sigmoid(y, x []float32) {
@@ -146,7 +146,7 @@ func sigmoid(y, x []float32) {
 // SigmoidGrad computes dx = dy·y·(1-y) from the forward output y.
 func SigmoidGrad(dx, dy, y []float32) {
 	checkSame(len(dx), dy, y)
-	runElementwise(partTask{op: partSigmoidGrad, dst: dx, a: dy, b: y}, len(dx), 3)
+	runElementwise(&partTask{op: partSigmoidGrad, dst: dx, a: dy, b: y}, len(dx), 3)
 }
 
 func sigmoidGrad(dx, dy, y []float32) {
@@ -159,7 +159,7 @@ func sigmoidGrad(dx, dy, y []float32) {
 // Tanh computes y = tanh(x).
 func Tanh(y, x []float32) {
 	checkSame(len(y), x)
-	runElementwise(partTask{op: partTanh, dst: y, a: x}, len(y), expCost)
+	runElementwise(&partTask{op: partTanh, dst: y, a: x}, len(y), expCost)
 }
 
 func tanh(y, x []float32) {
@@ -172,7 +172,7 @@ func tanh(y, x []float32) {
 // TanhGrad computes dx = dy·(1-y²) from the forward output y.
 func TanhGrad(dx, dy, y []float32) {
 	checkSame(len(dx), dy, y)
-	runElementwise(partTask{op: partTanhGrad, dst: dx, a: dy, b: y}, len(dx), 3)
+	runElementwise(&partTask{op: partTanhGrad, dst: dx, a: dy, b: y}, len(dx), 3)
 }
 
 func tanhGrad(dx, dy, y []float32) {

@@ -33,12 +33,6 @@ type batchNormArgs struct {
 	dscale, doffset []float32 // (c)
 }
 
-// runBatchNorm runs op over all channels of a, split across threads;
-// passes is how many times the kernel streams the (rows, c) tensors.
-func runBatchNorm(op partOp, a batchNormArgs, passes int) {
-	runParts(partTask{op: op, bn: a}, a.c, passes*a.rows, 1)
-}
-
 // BatchNormTrain normalizes each channel with the statistics of the batch.
 // x, y, xhat are (rows, c) with rows = N*H*W; mean, invStd, scale, offset,
 // runMean, runVar are (c).
@@ -54,10 +48,12 @@ func BatchNormTrain(y, xhat, mean, invStd []float32, x, scale, offset, runMean, 
 	if rows == 0 {
 		return
 	}
-	runBatchNorm(partBatchNormTrain, batchNormArgs{
+	// Five passes over (rows, c) floats per channel: two sums, then x in
+	// and xhat, y out.
+	runParts(&partTask{op: partBatchNormTrain, bn: batchNormArgs{
 		rows: rows, c: c, momentum: momentum, eps: eps, y: y, xhat: xhat, x: x,
 		mean: mean, invStd: invStd, scale: scale, offset: offset, runMean: runMean, runVar: runVar,
-	}, 5)
+	}}, c, 5*rows, 1)
 }
 
 // train is BatchNormTrain over channels [c1, c2).
@@ -115,9 +111,9 @@ func (a *batchNormArgs) train(c1, c2 int) {
 // x, y are (rows, c); scale, offset, runMean, runVar are (c).
 func BatchNormInference(y, x, scale, offset, runMean, runVar []float32, rows, c int, eps float32) {
 	checkBatchNorm(rows, c, [][]float32{y, x}, [][]float32{scale, offset, runMean, runVar})
-	runBatchNorm(partBatchNormInference, batchNormArgs{
+	runParts(&partTask{op: partBatchNormInference, bn: batchNormArgs{
 		rows: rows, c: c, eps: eps, y: y, x: x, scale: scale, offset: offset, runMean: runMean, runVar: runVar,
-	}, 2)
+	}}, c, 2*rows, 1)
 }
 
 // inference is BatchNormInference over channels [c1, c2).
@@ -152,10 +148,11 @@ func BatchNormGrad(dx, dscale, doffset, dy, xhat, scale, invStd []float32, rows,
 	if rows == 0 {
 		return
 	}
-	runBatchNorm(partBatchNormGrad, batchNormArgs{
+	// Five passes: dy and xhat for the sums, then again with dx out.
+	runParts(&partTask{op: partBatchNormGrad, bn: batchNormArgs{
 		rows: rows, c: c, dx: dx, dy: dy, xhat: xhat, scale: scale, invStd: invStd,
 		dscale: dscale, doffset: doffset,
-	}, 5)
+	}}, c, 5*rows, 1)
 }
 
 // grad is BatchNormGrad over channels [c1, c2).

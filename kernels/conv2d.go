@@ -360,7 +360,7 @@ func addTo(dst, src []float32) {
 // matrix m, split across threads by rows.
 func addRowVectorParallel(m, v []float32) {
 	rows := len(m) / len(v)
-	runParts(partTask{op: partAddRowVector, dst: m[:rows*len(v)], b: v}, rows, 2*len(v), 1)
+	runParts(&partTask{op: partAddRowVector, dst: m[:rows*len(v)], b: v}, rows, 2*len(v), 1)
 }
 
 // addRowVector adds v to every row of the (len(m)/len(v), len(v)) matrix m.
@@ -378,7 +378,7 @@ const columnBlock = 256
 // addColumnSumsParallel is addColumnSums split across threads by columns,
 // so that each sum still runs over the rows in order.
 func addColumnSumsParallel(dst, m []float32, rows, cols int) {
-	runParts(partTask{op: partColumnSums, dst: dst, a: m, rows: rows, cols: cols}, cols, rows, 1)
+	runParts(&partTask{op: partColumnSums, dst: dst, a: m, rows: rows, cols: cols}, cols, rows, 1)
 }
 
 // addColumnSums adds the column sums of the (rows, cols) matrix m to dst,

@@ -674,6 +674,7 @@ var ops = []op{
 			{N: 2, H: 7, W: 6, C: 3, KH: 3, KW: 3, S: 2, Same: true},
 			{N: 2, H: 6, W: 6, C: 2, KH: 2, KW: 2, S: 2},
 			{N: 1, H: 5, W: 7, C: 3, KH: 3, KW: 3, S: 1, Pad: [4]int{1, 0, 2, 1}},
+			{N: 2, H: 9, W: 8, C: 2, KH: 5, KW: 5, S: 2, Same: true}, // more than maxPoolCells
 		},
 		benches: []shape{{N: 32, H: 32, W: 32, C: 32, KH: 2, KW: 2, S: 2}},
 	},

@@ -132,7 +132,7 @@ func (t *partTask) run() {
 // as threads and partMinElements allow. Part boundaries are multiples of
 // align units (the last part takes the rest), so that parts writing
 // neighbouring elements do not share cache lines.
-func runParts(t partTask, n, unitFloats, align int) {
+func runParts(t *partTask, n, unitFloats, align int) {
 	parts := 1
 	if procs := runtime.GOMAXPROCS(0); procs > 1 && n > align {
 		parts = min(procs, n/align, n*unitFloats/partMinElements)
@@ -155,7 +155,7 @@ func runParts(t partTask, n, unitFloats, align int) {
 	}
 	ws := workspaces.get()
 	for i := 1; i < parts; i++ {
-		pt := t
+		pt := *t
 		pt.lo, pt.hi = bound(i), bound(i+1)
 		if pt.lo >= pt.hi {
 			continue
@@ -174,6 +174,6 @@ const elementAlign = 16
 
 // runElementwise runs an element-wise task over its first n elements;
 // floats is the number of slices it reads and writes.
-func runElementwise(t partTask, n, floats int) {
+func runElementwise(t *partTask, n, floats int) {
 	runParts(t, n, floats, elementAlign)
 }

@@ -84,7 +84,7 @@ func TestSplitBounds(t *testing.T) {
 				for i := range ones {
 					ones[i] = 1
 				}
-				runParts(partTask{op: partAddTo, dst: y, a: ones}, tc.n, 1, tc.align)
+				runParts(&partTask{op: partAddTo, dst: y, a: ones}, tc.n, 1, tc.align)
 				for i, v := range y {
 					if v != 1 {
 						t.Fatalf("n=%d align=%d split=%v: element %d = %v, want 1", tc.n, tc.align, split, i, v)
