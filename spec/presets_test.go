@@ -177,6 +177,32 @@ func TestFashionCNNIsCheap(t *testing.T) {
 	}
 }
 
+// fashion-fast is sized for about three minutes of a single-threaded wasm
+// worker: its planned epochs cost at most what such a worker computes in
+// three minutes at 2 GFLOP/s (the small nets' rate in headless Chromium on
+// a 2-core machine), and its rate anneals over exactly those epochs.
+func TestFashionFastFitsAFewMinutes(t *testing.T) {
+	s, err := Preset("fashion-fast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, _ := s.Model.Shapes()
+	var flops int64
+	for _, l := range infos {
+		flops += l.FLOPs
+	}
+	// Forward and the two products of the backward pass, over the 54,000
+	// training images Fashion-MNIST keeps after a 10% validation split.
+	planned := float64(s.Train.Epochs) * 54000 * 3 * float64(flops)
+	if budget := 180 * 2e9; planned > budget {
+		t.Errorf("fashion-fast plans %.0f GFLOP of training (%.2f MFLOP per image, %d epochs), more than the %.0f GFLOP of three minutes",
+			planned/1e9, float64(flops)/1e6, s.Train.Epochs, budget/1e9)
+	}
+	if sc := s.Train.Schedule; sc.Type != "one_cycle" || sc.MaxLR <= s.Train.LR || sc.MinLR != 0 {
+		t.Errorf("fashion-fast's schedule is %+v with lr %g, want one_cycle rising above lr and annealing to 0", sc, s.Train.LR)
+	}
+}
+
 func TestPresetErrors(t *testing.T) {
 	tests := []struct {
 		name string

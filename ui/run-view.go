@@ -129,7 +129,7 @@ func (rv *RunView) CanEvaluate() bool {
 func (rv *RunView) Evaluating() bool { return rv.evaluating != "" }
 
 // EvaluationRow is one split of an evaluation, as text.
-type EvaluationRow struct{ Split, Images, Loss, Accuracy string }
+type EvaluationRow struct{ Split, Images, Loss, Accuracy, AccuracyValue string }
 
 // EvaluationTitle says what the current run's evaluation measured.
 func (rv *RunView) EvaluationTitle() string {
@@ -152,7 +152,8 @@ func (rv *RunView) EvaluationRows() []EvaluationRow {
 		score *protocol.Score
 	}{{"validation", ev.Val}, {"test", ev.Test}} {
 		if sc := part.score; sc != nil {
-			rows = append(rows, EvaluationRow{part.name, strconv.Itoa(sc.Images), fmt.Sprintf("%.4g", float64(sc.Loss)), Percent(float64(sc.Accuracy))})
+			rows = append(rows, EvaluationRow{part.name, strconv.Itoa(sc.Images), fmt.Sprintf("%.4g", float64(sc.Loss)), Percent(float64(sc.Accuracy)),
+				strconv.FormatFloat(float64(sc.Accuracy), 'g', -1, 64)})
 		}
 	}
 	return rows

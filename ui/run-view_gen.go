@@ -190,6 +190,7 @@ func (c *RunView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 											vgn.SetInnerHTML(row.Loss)
 											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "accuracy"}}}
 											vgparent.AppendChild(vgn)
+											vgn.AddAttrInterface("data-value", row.AccuracyValue)
 											vgn.SetInnerHTML(row.Accuracy)
 										}
 									}
