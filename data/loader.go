@@ -107,6 +107,19 @@ func NewLoader(s Split, batch int, norm *Normalizer, aug *Augmenter, opt LoaderO
 	return l
 }
 
+// SetAugmenter replaces the augmentation from the next example on (nil
+// stops augmenting); the random stream goes on where it was. It panics
+// when aug was made for other image dimensions.
+func (l *Loader) SetAugmenter(aug *Augmenter) {
+	if aug != nil && (aug.h != l.opt.H || aug.w != l.opt.W || aug.c != l.opt.C) {
+		panic("data: SetAugmenter: the augmenter is for other image dimensions")
+	}
+	if aug != nil && l.pixels == nil {
+		l.pixels = make([]uint8, l.size)
+	}
+	l.aug = aug
+}
+
 // Len returns the number of examples per epoch (more than the split's when
 // oversampling).
 func (l *Loader) Len() int { return l.perEpoch }

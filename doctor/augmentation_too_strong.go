@@ -80,7 +80,7 @@ func augmentOn(a spec.Augment) bool {
 func strongTransforms(a spec.Augment, input []int) []string {
 	var out []string
 	for _, name := range strongTransformNames(a, input) {
-		tr := transformByName(a, name)
+		tr := a.Transform(name)
 		if name == "flip_vertical" {
 			out = append(out, fmt.Sprintf("data.augment.flip_vertical (p %g)", tr.P))
 		} else {
@@ -114,7 +114,7 @@ func strongTransformNames(a spec.Augment, input []int) []string {
 		if l.name == "crop" {
 			limit = size / 4
 		}
-		if tr := transformByName(a, l.name); tr.On() && tr.Strength > limit {
+		if tr := a.Transform(l.name); tr.On() && tr.Strength > limit {
 			out = append(out, l.name)
 		}
 	}
@@ -122,32 +122,6 @@ func strongTransformNames(a spec.Augment, input []int) []string {
 		out = append(out, "flip_vertical")
 	}
 	return out
-}
-
-func transformByName(a spec.Augment, name string) spec.Transform {
-	switch name {
-	case "rotation":
-		return a.Rotation
-	case "shift":
-		return a.Shift
-	case "zoom":
-		return a.Zoom
-	case "crop":
-		return a.Crop
-	case "cutout":
-		return a.Cutout
-	case "brightness":
-		return a.Brightness
-	case "contrast":
-		return a.Contrast
-	case "saturation":
-		return a.Saturation
-	case "hue":
-		return a.Hue
-	case "flip_vertical":
-		return a.FlipVertical
-	}
-	return spec.Transform{}
 }
 
 // valStalled reports whether the best validation loss is 2 or more epochs

@@ -287,6 +287,22 @@ func TestTrainingInThePage(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector("#evaluation-val svg") && document.querySelector("#evaluation-test svg")`, "both confusion matrices")
 	click(t, ctx, "#resume")
 	waitFor(t, ctx, fmt.Sprintf(`+document.querySelector("#progress-text").dataset.step > %d`, paused+3), "training to resume")
+	// Text typed in a field while the run trains and renders stays there
+	// until its change event commits it.
+	click(t, ctx, "#tab-Training")
+	eval[bool](t, ctx, `(() => { const e = document.querySelector("#lr"); e.focus(); e.value = "0.00"; e.dispatchEvent(new Event("input", {bubbles: true})); return true; })()`)
+	typed := step(t, ctx)
+	waitFor(t, ctx, fmt.Sprintf(`+document.querySelector("#progress-text").dataset.step > %d`, typed+5), "renders while typing")
+	if got := eval[string](t, ctx, `document.querySelector("#lr").value`); got != "0.00" {
+		t.Errorf("the half-typed learning rate became %q while the run rendered", got)
+	}
+	set(t, ctx, "#lr", "0.002")
+	waitFor(t, ctx, `document.querySelector("#lr").value === "0.002"`, "the learning rate to commit")
+	// The augmentation changes while the run trains.
+	click(t, ctx, "#tab-Data")
+	set(t, ctx, "#aug-flip_vertical-p", "0")
+	waitFor(t, ctx, `document.querySelector("#progress-text").textContent.includes("augmentation changed at step")`, "the run to take the new augmentation")
+	click(t, ctx, "#tab-Run")
 	click(t, ctx, "#stop")
 	waitFor(t, ctx, `document.querySelector("#run-result").textContent.includes("canceled")`, "the stop")
 
@@ -523,4 +539,30 @@ func TestImportWeights(t *testing.T) {
 	click(t, ctx, "#continue")
 	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("continues #")`, "the continued run")
 	waitFor(t, ctx, `document.querySelector("#run-result").textContent.includes("completed")`, "the continued run to finish")
+}
+
+// A run on the server goes on while the page is reloaded: the new page
+// follows the job again and shows it to its end.
+func TestServerRunSurvivesAReload(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	set(t, ctx, "#train-limit", "200")
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#epochs", "40")
+	click(t, ctx, "#run-server")
+	waitFor(t, ctx, `document.querySelector("#run-backend") && document.querySelector("#run-backend").textContent.includes("backend")`, "the server run to start")
+	waitFor(t, ctx, `+document.querySelector("#progress-text").dataset.step > 0`, "the server run's first steps")
+	if eval[bool](t, ctx, `document.querySelector("#run-result") !== null && document.querySelector("#run-result").textContent.includes("completed")`) {
+		t.Fatal("the server run finished before the reload; give it more epochs")
+	}
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector("#tab-Run")`, "the page after reload")
+	click(t, ctx, "#tab-Run")
+	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the server run to finish after the reload")
+	if got := eval[string](t, ctx, `document.querySelector("#run-result").textContent`); strings.Contains(got, "closed while this run trained") {
+		t.Errorf("the reloaded page gave the server run up: %q", got)
+	}
+	waitFor(t, ctx, `document.querySelector("#confusion svg")`, "the server run's confusion matrix")
 }

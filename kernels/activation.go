@@ -3,7 +3,9 @@ package kernels
 import "math"
 
 // Element-wise activations. y, x, dy and dx all have the same length; the
-// length of the destination decides how many elements are processed.
+// length of the destination decides how many elements are processed. Long
+// slices are split across threads (parallel.go); each function's loop is
+// the lower-case function below it.
 
 // checkSame panics unless every source is at least as long as dst.
 func checkSame(dst int, srcs ...[]float32) {
@@ -17,58 +19,84 @@ func checkSame(dst int, srcs ...[]float32) {
 // ReLU computes y = max(x, 0).
 func ReLU(y, x []float32) {
 	checkSame(len(y), x)
+	runElementwise(&partTask{op: partReLU, dst: y, a: x}, len(y), 2)
+}
+
+// positive returns all ones when v > 0 and zero otherwise (for zeros of
+// either sign, negative numbers and NaNs), without a branch: v > 0 exactly
+// when its bits, less one, are below those of +Inf. Activations are
+// positive or not about at random, so a branch on the sign is mispredicted
+// about half the time and costs several times the rest of the loop
+// (natively, and under wasm).
+func positive(v float32) uint32 {
+	return uint32((int64(math.Float32bits(v)-1) - 0x7f800000) >> 63)
+}
+
+// keepIf returns v where mask is all ones and +0 where it is zero.
+func keepIf(v float32, mask uint32) float32 {
+	return math.Float32frombits(math.Float32bits(v) & mask)
+}
+
+func relu(y, x []float32) {
 	x = x[:len(y)]
 	for i, v := range x {
-		if v > 0 {
-			y[i] = v
-		} else {
-			y[i] = 0
-		}
+		y[i] = keepIf(v, positive(v))
 	}
 }
 
 // ReLUGrad computes dx = dy where the output y was positive, else 0.
 func ReLUGrad(dx, dy, y []float32) {
 	checkSame(len(dx), dy, y)
+	runElementwise(&partTask{op: partReLUGrad, dst: dx, a: dy, b: y}, len(dx), 3)
+}
+
+func reluGrad(dx, dy, y []float32) {
 	dy, y = dy[:len(dx)], y[:len(dx)]
 	for i, g := range dy {
-		if y[i] > 0 {
-			dx[i] = g
-		} else {
-			dx[i] = 0
-		}
+		dx[i] = keepIf(g, positive(y[i]))
 	}
 }
 
 // LeakyReLU computes y = x for x > 0, alpha·x otherwise.
 func LeakyReLU(y, x []float32, alpha float32) {
 	checkSame(len(y), x)
+	runElementwise(&partTask{op: partLeakyReLU, dst: y, a: x, alpha: alpha}, len(y), 2)
+}
+
+func leakyReLU(y, x []float32, alpha float32) {
 	x = x[:len(y)]
 	for i, v := range x {
-		if v > 0 {
-			y[i] = v
-		} else {
-			y[i] = alpha * v
-		}
+		keep := positive(v)
+		y[i] = math.Float32frombits(math.Float32bits(v)&keep | math.Float32bits(alpha*v)&^keep)
 	}
 }
 
 // LeakyReLUGrad computes dx = dy for x > 0, alpha·dy otherwise.
 func LeakyReLUGrad(dx, dy, x []float32, alpha float32) {
 	checkSame(len(dx), dy, x)
+	runElementwise(&partTask{op: partLeakyReLUGrad, dst: dx, a: dy, b: x, alpha: alpha}, len(dx), 3)
+}
+
+func leakyReLUGrad(dx, dy, x []float32, alpha float32) {
 	dy, x = dy[:len(dx)], x[:len(dx)]
 	for i, g := range dy {
-		if x[i] > 0 {
-			dx[i] = g
-		} else {
-			dx[i] = alpha * g
-		}
+		keep := positive(x[i])
+		dx[i] = math.Float32frombits(math.Float32bits(g)&keep | math.Float32bits(alpha*g)&^keep)
 	}
 }
+
+// expCost is roughly how many streamed floats one call of math.Exp or
+// math.Tanh costs, so that ELU, sigmoid and tanh split at shorter lengths
+// than the loops that only move memory.
+const expCost = 8
 
 // ELU computes y = x for x > 0, alpha·(eˣ-1) otherwise.
 func ELU(y, x []float32, alpha float32) {
 	checkSame(len(y), x)
+	runElementwise(&partTask{op: partELU, dst: y, a: x, alpha: alpha}, len(y), expCost)
+}
+
+func elu(y, x []float32, alpha float32) {
 	x = x[:len(y)]
 	for i, v := range x {
 		if v > 0 {
@@ -83,6 +111,10 @@ func ELU(y, x []float32, alpha float32) {
 // forward output since d/dx alpha·(eˣ-1) = alpha·eˣ = y + alpha.
 func ELUGrad(dx, dy, x, y []float32, alpha float32) {
 	checkSame(len(dx), dy, x, y)
+	runElementwise(&partTask{op: partELUGrad, dst: dx, a: dy, b: x, c: y, alpha: alpha}, len(dx), 4)
+}
+
+func eluGrad(dx, dy, x, y []float32, alpha float32) {
 	dy, x, y = dy[:len(dx)], x[:len(dx)], y[:len(dx)]
 	for i, g := range dy {
 		if x[i] > 0 {
@@ -96,6 +128,10 @@ func ELUGrad(dx, dy, x, y []float32, alpha float32) {
 // Sigmoid computes y = 1/(1+e⁻ˣ) without overflow for large |x|.
 func Sigmoid(y, x []float32) {
 	checkSame(len(y), x)
+	runElementwise(&partTask{op: partSigmoid, dst: y, a: x}, len(y), expCost)
+}
+
+func sigmoid(y, x []float32) {
 	x = x[:len(y)]
 	for i, v := range x {
 		if v >= 0 {
@@ -110,6 +146,10 @@ func Sigmoid(y, x []float32) {
 // SigmoidGrad computes dx = dy·y·(1-y) from the forward output y.
 func SigmoidGrad(dx, dy, y []float32) {
 	checkSame(len(dx), dy, y)
+	runElementwise(&partTask{op: partSigmoidGrad, dst: dx, a: dy, b: y}, len(dx), 3)
+}
+
+func sigmoidGrad(dx, dy, y []float32) {
 	dy, y = dy[:len(dx)], y[:len(dx)]
 	for i, g := range dy {
 		dx[i] = g * y[i] * (1 - y[i])
@@ -119,6 +159,10 @@ func SigmoidGrad(dx, dy, y []float32) {
 // Tanh computes y = tanh(x).
 func Tanh(y, x []float32) {
 	checkSame(len(y), x)
+	runElementwise(&partTask{op: partTanh, dst: y, a: x}, len(y), expCost)
+}
+
+func tanh(y, x []float32) {
 	x = x[:len(y)]
 	for i, v := range x {
 		y[i] = float32(math.Tanh(float64(v)))
@@ -128,6 +172,10 @@ func Tanh(y, x []float32) {
 // TanhGrad computes dx = dy·(1-y²) from the forward output y.
 func TanhGrad(dx, dy, y []float32) {
 	checkSame(len(dx), dy, y)
+	runElementwise(&partTask{op: partTanhGrad, dst: dx, a: dy, b: y}, len(dx), 3)
+}
+
+func tanhGrad(dx, dy, y []float32) {
 	dy, y = dy[:len(dx)], y[:len(dx)]
 	for i, g := range dy {
 		dx[i] = g * (1 - y[i]*y[i])

@@ -4,6 +4,10 @@ package kernels
 // The length of y decides how many elements are processed.
 func Add(y, a, b []float32) {
 	checkSame(len(y), a, b)
+	runElementwise(&partTask{op: partAdd, dst: y, a: a, b: b}, len(y), 3)
+}
+
+func add(y, a, b []float32) {
 	a, b = a[:len(y)], b[:len(y)]
 	for i, v := range a {
 		y[i] = v + b[i]
@@ -14,5 +18,5 @@ func Add(y, a, b []float32) {
 // the sum of what each of them sends back.
 func AddTo(y, x []float32) {
 	checkSame(len(y), x)
-	addTo(y, x)
+	runElementwise(&partTask{op: partAddTo, dst: y, a: x}, len(y), 3)
 }

@@ -19,6 +19,20 @@ func checkBatchNorm(rows, c int, data [][]float32, channels [][]float32) {
 	}
 }
 
+// batchNormArgs are the arguments of a batch-norm kernel; its methods run
+// the kernel over channels [c1, c2). Every channel's sums run over all the
+// rows in order, so splitting the channels across threads changes no bits.
+type batchNormArgs struct {
+	rows, c         int
+	momentum, eps   float32
+	x, y, xhat      []float32 // (rows, c)
+	dy, dx          []float32 // (rows, c)
+	mean, invStd    []float32 // (c)
+	scale, offset   []float32 // (c)
+	runMean, runVar []float32 // (c)
+	dscale, doffset []float32 // (c)
+}
+
 // BatchNormTrain normalizes each channel with the statistics of the batch.
 // x, y, xhat are (rows, c) with rows = N*H*W; mean, invStd, scale, offset,
 // runMean, runVar are (c).
@@ -34,9 +48,20 @@ func BatchNormTrain(y, xhat, mean, invStd []float32, x, scale, offset, runMean, 
 	if rows == 0 {
 		return
 	}
+	// Five passes over (rows, c) floats per channel: two sums, then x in
+	// and xhat, y out.
+	runParts(&partTask{op: partBatchNormTrain, bn: batchNormArgs{
+		rows: rows, c: c, momentum: momentum, eps: eps, y: y, xhat: xhat, x: x,
+		mean: mean, invStd: invStd, scale: scale, offset: offset, runMean: runMean, runVar: runVar,
+	}}, c, 5*rows, 1)
+}
+
+// train is BatchNormTrain over channels [c1, c2).
+func (a *batchNormArgs) train(c1, c2 int) {
+	rows, c, x := a.rows, a.c, a.x
 	var acc [columnBlock]float64
-	for c0 := 0; c0 < c; c0 += columnBlock {
-		width := min(columnBlock, c-c0)
+	for c0 := c1; c0 < c2; c0 += columnBlock {
+		width := min(columnBlock, c2-c0)
 		sums := acc[:width]
 		clear(sums)
 		for r := range rows {
@@ -45,10 +70,10 @@ func BatchNormTrain(y, xhat, mean, invStd []float32, x, scale, offset, runMean, 
 			}
 		}
 		for j := range sums {
-			mean[c0+j] = float32(sums[j] / float64(rows))
+			a.mean[c0+j] = float32(sums[j] / float64(rows))
 			sums[j] = 0
 		}
-		m := mean[c0 : c0+width]
+		m := a.mean[c0 : c0+width]
 		for r := range rows {
 			for j, v := range x[r*c+c0 : r*c+c0+width] {
 				d := float64(v - m[j])
@@ -57,25 +82,26 @@ func BatchNormTrain(y, xhat, mean, invStd []float32, x, scale, offset, runMean, 
 		}
 		for j, s := range sums {
 			variance := s / float64(rows)
-			invStd[c0+j] = float32(1 / math.Sqrt(variance+float64(eps)))
+			a.invStd[c0+j] = float32(1 / math.Sqrt(variance+float64(a.eps)))
 			unbiased := variance
 			if rows > 1 {
 				unbiased = s / float64(rows-1)
 			}
 			ch := c0 + j
-			runMean[ch] = momentum*runMean[ch] + (1-momentum)*m[j]
-			runVar[ch] = momentum*runVar[ch] + (1-momentum)*float32(unbiased)
+			a.runMean[ch] = a.momentum*a.runMean[ch] + (1-a.momentum)*m[j]
+			a.runVar[ch] = a.momentum*a.runVar[ch] + (1-a.momentum)*float32(unbiased)
 		}
-	}
-	mean, invStd, scale, offset = mean[:c], invStd[:c], scale[:c], offset[:c]
-	for r := range rows {
-		in := x[r*c : (r+1)*c]
-		h := xhat[r*c : (r+1)*c]
-		out := y[r*c : (r+1)*c]
-		for j, v := range in {
-			n := (v - mean[j]) * invStd[j]
-			h[j] = n
-			out[j] = scale[j]*n + offset[j]
+		is, sc, of := a.invStd[c0:c0+width], a.scale[c0:c0+width], a.offset[c0:c0+width]
+		for r := range rows {
+			in := x[r*c+c0 : r*c+c0+width]
+			h := a.xhat[r*c+c0 : r*c+c0+width]
+			out := a.y[r*c+c0 : r*c+c0+width]
+			h, out = h[:len(in)], out[:len(in)]
+			for j, v := range in {
+				n := (v - m[j]) * is[j]
+				h[j] = n
+				out[j] = sc[j]*n + of[j]
+			}
 		}
 	}
 }
@@ -85,18 +111,25 @@ func BatchNormTrain(y, xhat, mean, invStd []float32, x, scale, offset, runMean, 
 // x, y are (rows, c); scale, offset, runMean, runVar are (c).
 func BatchNormInference(y, x, scale, offset, runMean, runVar []float32, rows, c int, eps float32) {
 	checkBatchNorm(rows, c, [][]float32{y, x}, [][]float32{scale, offset, runMean, runVar})
+	runParts(&partTask{op: partBatchNormInference, bn: batchNormArgs{
+		rows: rows, c: c, eps: eps, y: y, x: x, scale: scale, offset: offset, runMean: runMean, runVar: runVar,
+	}}, c, 2*rows, 1)
+}
+
+// inference is BatchNormInference over channels [c1, c2).
+func (a *batchNormArgs) inference(c1, c2 int) {
 	// Fold the per-channel constants once per block of channels, on the
 	// stack, instead of a square root per element.
 	var inv [columnBlock]float32
-	for c0 := 0; c0 < c; c0 += columnBlock {
-		width := min(columnBlock, c-c0)
+	for c0 := c1; c0 < c2; c0 += columnBlock {
+		width := min(columnBlock, c2-c0)
 		for j := range width {
-			inv[j] = float32(1/math.Sqrt(float64(runVar[c0+j])+float64(eps))) * scale[c0+j]
+			inv[j] = float32(1/math.Sqrt(float64(a.runVar[c0+j])+float64(a.eps))) * a.scale[c0+j]
 		}
-		m, o, s := runMean[c0:c0+width], offset[c0:c0+width], inv[:width]
-		for r := range rows {
-			in := x[r*c+c0 : r*c+c0+width]
-			out := y[r*c+c0 : r*c+c0+width]
+		m, o, s := a.runMean[c0:c0+width], a.offset[c0:c0+width], inv[:width]
+		for r := range a.rows {
+			in := a.x[r*a.c+c0 : r*a.c+c0+width]
+			out := a.y[r*a.c+c0 : r*a.c+c0+width]
 			out = out[:len(in)]
 			for j, v := range in {
 				out[j] = (v-m[j])*s[j] + o[j]
@@ -115,10 +148,21 @@ func BatchNormGrad(dx, dscale, doffset, dy, xhat, scale, invStd []float32, rows,
 	if rows == 0 {
 		return
 	}
+	// Five passes: dy and xhat for the sums, then again with dx out.
+	runParts(&partTask{op: partBatchNormGrad, bn: batchNormArgs{
+		rows: rows, c: c, dx: dx, dy: dy, xhat: xhat, scale: scale, invStd: invStd,
+		dscale: dscale, doffset: doffset,
+	}}, c, 5*rows, 1)
+}
+
+// grad is BatchNormGrad over channels [c1, c2).
+func (a *batchNormArgs) grad(c1, c2 int) {
+	rows, c := a.rows, a.c
+	dx, dy, xhat, dscale, doffset := a.dx, a.dy, a.xhat, a.dscale, a.doffset
 	var sumDy, sumDyXhat [columnBlock]float64
 	var k1, k2, k3 [columnBlock]float32
-	for c0 := 0; c0 < c; c0 += columnBlock {
-		width := min(columnBlock, c-c0)
+	for c0 := c1; c0 < c2; c0 += columnBlock {
+		width := min(columnBlock, c2-c0)
 		sd, sdx := sumDy[:width], sumDyXhat[:width]
 		clear(sd)
 		clear(sdx)
@@ -135,19 +179,19 @@ func BatchNormGrad(dx, dscale, doffset, dy, xhat, scale, invStd []float32, rows,
 			ch := c0 + j
 			doffset[ch] += float32(sd[j])
 			dscale[ch] += float32(sdx[j])
-			f := float64(scale[ch]) * float64(invStd[ch])
+			f := float64(a.scale[ch]) * float64(a.invStd[ch])
 			k1[j] = float32(f)
 			k2[j] = float32(f * sd[j] / float64(rows))
 			k3[j] = float32(f * sdx[j] / float64(rows))
 		}
-		a, b, e := k1[:width], k2[:width], k3[:width]
+		p, q, e := k1[:width], k2[:width], k3[:width]
 		for r := range rows {
 			g := dy[r*c+c0 : r*c+c0+width]
 			h := xhat[r*c+c0 : r*c+c0+width]
 			d := dx[r*c+c0 : r*c+c0+width]
 			h, d = h[:len(g)], d[:len(g)]
 			for j, v := range g {
-				d[j] = a[j]*v - b[j] - e[j]*h[j]
+				d[j] = p[j]*v - q[j] - e[j]*h[j]
 			}
 		}
 	}

@@ -143,27 +143,30 @@ func Conv2D(y, x, w, bias []float32, p ConvParams, scratch []float32) {
 	if len(scratch) < p.minScratch() {
 		panic(errShortScratch)
 	}
+	if bias != nil {
+		bias = bias[:p.OC]
+	}
 	switch {
 	case p.N == 0:
 	case p.pointwise():
 		Gemm(false, false, p.N*pixels, p.OC, p.C, 1, x, p.C, w, p.OC, 0, y, p.OC)
+		if bias != nil {
+			addRowVectorParallel(y[:p.N*pixels*p.OC], bias)
+		}
 	case p.winograd():
 		winogradConv2D(y, x, w, bias, p, scratch)
-		return
 	default:
-		im2colConv2D(y, x, w, p, scratch)
-	}
-	if bias != nil {
-		addRowVector(y[:p.N*pixels*p.OC], bias[:p.OC])
+		im2colConv2D(y, x, w, bias, p, scratch)
 	}
 }
 
-// im2colConv2D is Conv2D on the im2col path, without the bias.
-func im2colConv2D(y, x, w []float32, p ConvParams, scratch []float32) {
-	convRun(convTask{op: opIm2colForward, p: p, out: y, in: x, w: w}, p.convParts(false, len(scratch)), scratch)
+// im2colConv2D is Conv2D on the im2col path.
+func im2colConv2D(y, x, w, bias []float32, p ConvParams, scratch []float32) {
+	convRun(convTask{op: opIm2colForward, p: p, out: y, in: x, w: w, bias: bias}, p.convParts(false, len(scratch)), scratch)
 }
 
-// im2colConv2DRange is im2colConv2D over the images of t.
+// im2colConv2DRange is im2colConv2D over the images of t. The bias is
+// added chunk by chunk, while the chunk's output is still in cache.
 func im2colConv2DRange(t *convTask) {
 	p := t.p
 	k := p.KH * p.KW * p.C
@@ -173,7 +176,11 @@ func im2colConv2DRange(t *convTask) {
 		images := min(per, t.n1-n0)
 		col := t.work[:images*pixels*k]
 		im2col(col, t.in[n0*p.H*p.W*p.C:], p, images)
-		convGemm(t.serial, false, false, images*pixels, p.OC, k, 1, col, k, t.w, p.OC, 0, t.out[n0*pixels*p.OC:], p.OC)
+		out := t.out[n0*pixels*p.OC : (n0+images)*pixels*p.OC]
+		convGemm(t.ws, false, false, images*pixels, p.OC, k, 1, col, k, t.w, p.OC, 0, out, p.OC)
+		if t.bias != nil {
+			addRowVector(out, t.bias)
+		}
 	}
 }
 
@@ -217,7 +224,7 @@ func im2colConv2DGradInputRange(t *convTask) {
 	for n0 := t.n0; n0 < t.n1; n0 += per {
 		images := min(per, t.n1-n0)
 		col := t.work[:images*pixels*k]
-		convGemm(t.serial, false, true, images*pixels, k, p.OC, 1, t.in[n0*pixels*p.OC:], p.OC, t.w, p.OC, 0, col, k)
+		convGemm(t.ws, false, true, images*pixels, k, p.OC, 1, t.in[n0*pixels*p.OC:], p.OC, t.w, p.OC, 0, col, k)
 		dxChunk := t.out[n0*image : (n0+images)*image]
 		clear(dxChunk)
 		col2im(dxChunk, col, p, images)
@@ -248,7 +255,7 @@ func Conv2DGradFilter(dw, dbias, dy, x []float32, p ConvParams, scratch []float3
 		im2colConv2DGradFilter(dw, dy, x, p, scratch)
 	}
 	if dbias != nil {
-		addColumnSums(dbias[:p.OC], dy, p.N*pixels, p.OC)
+		addColumnSumsParallel(dbias[:p.OC], dy, p.N*pixels, p.OC)
 	}
 }
 
@@ -269,7 +276,7 @@ func im2colConv2DGradFilterRange(t *convTask) {
 		images := min(per, t.n1-n0)
 		col := t.work[:images*pixels*k]
 		im2col(col, t.in[n0*p.H*p.W*p.C:], p, images)
-		convGemm(t.serial, true, false, k, p.OC, images*pixels, 1, col, k, t.w[n0*pixels*p.OC:], p.OC, 1, t.acc, p.OC)
+		convGemm(t.ws, true, false, k, p.OC, images*pixels, 1, col, k, t.w[n0*pixels*p.OC:], p.OC, 1, t.acc, p.OC)
 	}
 }
 
@@ -349,6 +356,13 @@ func addTo(dst, src []float32) {
 	}
 }
 
+// addRowVectorParallel adds v to every row of the (len(m)/len(v), len(v))
+// matrix m, split across threads by rows.
+func addRowVectorParallel(m, v []float32) {
+	rows := len(m) / len(v)
+	runParts(&partTask{op: partAddRowVector, dst: m[:rows*len(v)], b: v}, rows, 2*len(v), 1)
+}
+
 // addRowVector adds v to every row of the (len(m)/len(v), len(v)) matrix m.
 func addRowVector(m, v []float32) {
 	for len(m) >= len(v) {
@@ -361,13 +375,24 @@ func addRowVector(m, v []float32) {
 // on the stack.
 const columnBlock = 256
 
+// addColumnSumsParallel is addColumnSums split across threads by columns,
+// so that each sum still runs over the rows in order.
+func addColumnSumsParallel(dst, m []float32, rows, cols int) {
+	runParts(&partTask{op: partColumnSums, dst: dst, a: m, rows: rows, cols: cols}, cols, rows, 1)
+}
+
 // addColumnSums adds the column sums of the (rows, cols) matrix m to dst,
 // summing in float64 so long columns (every pixel of a batch) keep float32
 // precision.
 func addColumnSums(dst, m []float32, rows, cols int) {
+	addColumnSumsRange(dst, m, rows, cols, 0, cols)
+}
+
+// addColumnSumsRange is addColumnSums for columns [c1, c2).
+func addColumnSumsRange(dst, m []float32, rows, cols, c1, c2 int) {
 	var acc [columnBlock]float64
-	for c0 := 0; c0 < cols; c0 += columnBlock {
-		width := min(columnBlock, cols-c0)
+	for c0 := c1; c0 < c2; c0 += columnBlock {
+		width := min(columnBlock, c2-c0)
 		sums := acc[:width]
 		clear(sums)
 		for r := range rows {

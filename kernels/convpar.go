@@ -5,15 +5,18 @@ import "runtime"
 // Parallel convolution. A convolution's GEMMs are cut in chunks of about
 // 128–256 output pixels or tiles, each below Gemm's parallel cut-off, so
 // with more than one thread the chunks themselves are shared out: the
-// images of a batch are split in contiguous ranges of whole chunks, one per
-// goroutine (the caller and the GEMM workers of gemm.go), each range with
-// its own slice of scratch and serial GEMMs. The chunks are the ones the
-// serial path uses and every output element is written by exactly one
-// goroutine, so Conv2D and Conv2DGradInput compute the same bits as with one
-// thread. Conv2DGradFilter sums over chunks: the first range accumulates
-// into dw (or the transformed dU) directly, the others into private
-// partials that are then added in range order, so its result is the same
-// for a given GOMAXPROCS but may differ from the serial one by rounding.
+// images of a batch are split in contiguous ranges of (nearly) equal
+// size, one per goroutine (the caller and the GEMM workers of gemm.go),
+// each range cut in chunks of its own with its own slice of scratch and
+// serial GEMMs. Each output pixel's value does not depend on which chunk
+// computes it (a GEMM sums every element of C in the same order whatever
+// its number of rows) and every output element is written by exactly one
+// goroutine, so Conv2D and Conv2DGradInput compute the same bits as with
+// one thread. Conv2DGradFilter sums over chunks: the first range
+// accumulates into dw (or the transformed dU) directly, the others into
+// private partials that are then added in range order, so its result is
+// the same for a given GOMAXPROCS but may differ from the serial one by
+// rounding.
 //
 // Scratch layout: shared part (the transformed kernel on the Winograd path),
 // then one chunk buffer per range, then one partial per range but the first.
@@ -37,8 +40,10 @@ const (
 // receives the sums (dw, or dU on the Winograd path). u is the transformed
 // kernel, work the range's chunk buffer.
 type convTask struct {
-	op                  convOp
-	serial              bool // GEMMs stay on this goroutine
+	op convOp
+	// ws holds the packing buffers of the goroutine running the range,
+	// whose GEMMs then stay on it; with none they may split across threads.
+	ws                  *gemmWorkspace
 	p                   ConvParams
 	out, in, w, bias, u []float32
 	work, acc           []float32
@@ -100,9 +105,16 @@ func (p ConvParams) convParts(wino bool, scratch int) int {
 	return parts
 }
 
-// convRun runs t over all the images of t.p in parts ranges of whole chunks
-// and, when t.acc is set, adds the ranges' partial sums into it in order.
-// scratch starts after the shared part.
+// convRangeStart is the first image of range i of parts: the images are
+// shared out evenly, so that an odd number of chunks does not leave one
+// goroutine a whole chunk more than another.
+func (p ConvParams) convRangeStart(i, parts int) int {
+	return i * p.N / parts
+}
+
+// convRun runs t over all the images of t.p in parts ranges and, when
+// t.acc is set, adds the ranges' partial sums into it in order. scratch
+// starts after the shared part.
 func convRun(t convTask, parts int, scratch []float32) {
 	p := t.p
 	wino := t.op >= opWinogradForward
@@ -114,14 +126,12 @@ func convRun(t convTask, parts int, scratch []float32) {
 		t.run()
 		return
 	}
-	each := (chunks + parts - 1) / parts
-	parts = (chunks + each - 1) / each
+	parts = min(parts, chunks)
 	partials := scratch[parts*part:]
 	ws := workspaces.get()
 	for i := 1; i < parts; i++ {
-		pt := t
-		pt.serial = true
-		pt.n0, pt.n1 = i*each*per, min(p.N, (i+1)*each*per)
+		pt := t // the worker sets ws
+		pt.n0, pt.n1 = p.convRangeStart(i, parts), p.convRangeStart(i+1, parts)
 		pt.work = scratch[i*part : (i+1)*part]
 		if t.acc != nil {
 			pt.acc = partials[(i-1)*partial : i*partial]
@@ -130,8 +140,9 @@ func convRun(t convTask, parts int, scratch []float32) {
 		ws.done.Add(1)
 		gemmTasks <- gemmTask{conv: pt, done: &ws.done}
 	}
-	t.serial = true
-	t.n0, t.n1, t.work = 0, min(p.N, each*per), scratch[:part]
+	// The caller's range packs in the workspace whose WaitGroup it waits on.
+	t.ws = ws
+	t.n0, t.n1, t.work = 0, p.convRangeStart(1, parts), scratch[:part]
 	t.run()
 	ws.done.Wait()
 	workspaces.put(ws)
@@ -161,14 +172,13 @@ func (t *convTask) run() {
 	}
 }
 
-// convGemm is Gemm, kept on the calling goroutine when serial is set (a
-// range already running on a worker must not wait for other workers).
-func convGemm(serial, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if !serial {
+// convGemm is Gemm, kept on the calling goroutine with the packing buffers
+// of ws when ws is set (a range already running on a worker must not wait
+// for other workers).
+func convGemm(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if ws == nil {
 		Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	ws := workspaces.get()
 	gemmSerial(ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	workspaces.put(ws)
 }

@@ -137,15 +137,9 @@ func TestConvParallelDoesNotAllocate(t *testing.T) {
 			run()
 		}
 		const runs = 20
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		for range runs {
-			run()
-		}
-		runtime.ReadMemStats(&after)
-		if got := after.Mallocs - before.Mallocs; got > runs/10 {
+		if got, bytes := parallelAllocs(runs, run); got > runs/10 {
 			t.Errorf("%s: %d allocations (%d bytes) in %d parallel calls, want 0",
-				tc.name, got, after.TotalAlloc-before.TotalAlloc, runs)
+				tc.name, got, bytes, runs)
 		}
 	}
 }

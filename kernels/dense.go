@@ -25,7 +25,7 @@ func Dense(y, x, w, bias []float32, n, in, out int) {
 	}
 	Gemm(false, false, n, out, in, 1, x, in, w, out, 0, y, out)
 	if bias != nil {
-		addRowVector(y[:n*out], bias[:out])
+		addRowVectorParallel(y[:n*out], bias[:out])
 	}
 }
 
@@ -45,6 +45,6 @@ func DenseGradParams(dw, dbias, dy, x []float32, n, in, out int) {
 	}
 	Gemm(true, false, in, out, n, 1, x, in, dy, out, 1, dw, out)
 	if dbias != nil {
-		addColumnSums(dbias[:out], dy, n, out)
+		addColumnSumsParallel(dbias[:out], dy, n, out)
 	}
 }

@@ -162,6 +162,6 @@ func DepthwiseConv2DGradFilter(dw, dbias, dy, x []float32, p ConvParams) {
 		}
 	}
 	if dbias != nil {
-		addColumnSums(dbias[:p.OC], dy, p.N*p.OH*p.OW, p.OC)
+		addColumnSumsParallel(dbias[:p.OC], dy, p.N*p.OH*p.OW, p.OC)
 	}
 }

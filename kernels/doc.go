@@ -29,11 +29,14 @@
 // Every kernel computes the same bits for the same inputs and the same
 // GOMAXPROCS. Gemm splits its output in bands computed by exactly one
 // goroutine each, with the same summation order as the serial path, so its
-// bits do not depend on the number of goroutines at all. Convolutions
-// split a batch in ranges of whole chunks (convpar.go): Conv2D and
-// Conv2DGradInput write disjoint outputs and keep the serial bits too;
-// Conv2DGradFilter adds per-range partial sums in a fixed order, so its
-// result depends on GOMAXPROCS (by rounding) but not on scheduling.
+// bits do not depend on the number of goroutines at all. Neither do those
+// of the element-wise, pooling, bias and batch-norm loops, which split
+// their elements, images or channels (parallel.go) and sum over rows
+// within one part. Convolutions split a batch in ranges of images
+// (convpar.go): Conv2D and Conv2DGradInput write disjoint outputs and keep
+// the serial bits too; Conv2DGradFilter adds per-range partial sums in a
+// fixed order, so its result depends on GOMAXPROCS (by rounding) but not
+// on scheduling.
 // ConvParams.ScratchSize reads GOMAXPROCS when it is called, as scratch
 // holds one chunk buffer per range. Under js/wasm GOMAXPROCS is 1 and
 // everything runs on the calling goroutine.

@@ -36,6 +36,10 @@ func Dropout(y, mask, x []float32, rate float32, rng *rand.Rand) {
 // DropoutGrad computes dx = dy·mask.
 func DropoutGrad(dx, dy, mask []float32) {
 	checkSame(len(dx), dy, mask)
+	runElementwise(&partTask{op: partDropoutGrad, dst: dx, a: dy, b: mask}, len(dx), 3)
+}
+
+func dropoutGrad(dx, dy, mask []float32) {
 	dy, mask = dy[:len(dx)], mask[:len(dx)]
 	for i, g := range dy {
 		dx[i] = g * mask[i]

@@ -143,6 +143,7 @@ type gemmTask struct {
 	lda, ldb, ldc  int
 	done           *sync.WaitGroup
 	conv           convTask // a range of a convolution, when conv.op is set
+	part           partTask // a part of a loop (parallel.go), when part.op is set
 }
 
 var (
@@ -153,12 +154,15 @@ var (
 
 // gemmWorker runs tasks with its own packing buffers for the life of the
 // process; tasks travel by value so handing one over does not allocate.
-func gemmWorker() {
-	ws := newGemmWorkspace()
+func gemmWorker(ws *gemmWorkspace) {
 	for t := range gemmTasks {
-		if t.conv.op != opNone {
+		switch {
+		case t.conv.op != opNone:
+			t.conv.ws = ws
 			t.conv.run()
-		} else {
+		case t.part.op != partNone:
+			t.part.run()
+		default:
 			gemmSerial(ws, t.transA, t.transB, t.m, t.n, t.k, t.alpha, t.a, t.lda, t.b, t.ldb, t.beta, t.c, t.ldc)
 		}
 		t.done.Done()
@@ -171,8 +175,11 @@ func startGemmWorkers(procs int) {
 	startWorkers.Do(func() {
 		workerCount = max(runtime.NumCPU(), procs) - 1
 		gemmTasks = make(chan gemmTask, 4*max(1, workerCount))
+		// The buffers are made here rather than by each worker when it
+		// first runs, which may be many calls later: a steady-state call
+		// must not allocate.
 		for range workerCount {
-			go gemmWorker()
+			go gemmWorker(newGemmWorkspace())
 		}
 	})
 }

@@ -274,13 +274,8 @@ type convPath struct {
 
 var (
 	im2colPath = convPath{
-		scratch: ConvParams.im2colScratch,
-		forward: func(y, x, w, bias []float32, p ConvParams, scratch []float32) {
-			im2colConv2D(y, x, w, p, scratch)
-			if bias != nil {
-				addRowVector(y[:p.N*p.OH*p.OW*p.OC], bias)
-			}
-		},
+		scratch:    ConvParams.im2colScratch,
+		forward:    im2colConv2D,
 		gradInput:  im2colConv2DGradInput,
 		gradFilter: im2colConv2DGradFilter,
 	}
@@ -679,6 +674,7 @@ var ops = []op{
 			{N: 2, H: 7, W: 6, C: 3, KH: 3, KW: 3, S: 2, Same: true},
 			{N: 2, H: 6, W: 6, C: 2, KH: 2, KW: 2, S: 2},
 			{N: 1, H: 5, W: 7, C: 3, KH: 3, KW: 3, S: 1, Pad: [4]int{1, 0, 2, 1}},
+			{N: 2, H: 9, W: 8, C: 2, KH: 5, KW: 5, S: 2, Same: true}, // more than maxPoolCells
 		},
 		benches: []shape{{N: 32, H: 32, W: 32, C: 32, KH: 2, KW: 2, S: 2}},
 	},
@@ -804,41 +800,52 @@ func forEachCheck(t *testing.T, f func(t *testing.T, o op, s shape, run *opRun))
 }
 
 func TestOpsMatchReference(t *testing.T) {
-	forEachCheck(t, func(t *testing.T, o op, s shape, run *opRun) {
-		r := rand.New(rand.NewPCG(1, 2))
-		buf, y := guarded(run.out, nanFill)
-		run.forward(y)
-		checkGuards(t, "forward", buf, run.out)
-		want := make([]float32, run.out)
-		run.refForward(want)
-		compare(t, "y", y, want, 2e-5)
-		if run.backward == nil {
-			return
+	forEachCheck(t, checkReference)
+}
+
+// TestOpsSplitMatchReference is TestOpsMatchReference with every loop that
+// can be split across threads split as finely as it goes.
+func TestOpsSplitMatchReference(t *testing.T) {
+	splitEverything(t)
+	forEachCheck(t, checkReference)
+}
+
+// checkReference compares an op's forward and backward kernels with the
+// naive references, and checks the guard bands around every output.
+func checkReference(t *testing.T, o op, s shape, run *opRun) {
+	r := rand.New(rand.NewPCG(1, 2))
+	buf, y := guarded(run.out, nanFill)
+	run.forward(y)
+	checkGuards(t, "forward", buf, run.out)
+	want := make([]float32, run.out)
+	run.refForward(want)
+	compare(t, "y", y, want, 2e-5)
+	if run.backward == nil {
+		return
+	}
+	dy := randSlice(r, run.out, -1, 1)
+	grads := make([][]float32, len(run.inputs))
+	wants := make([][]float32, len(run.inputs))
+	bufs := make([][]float32, len(run.inputs))
+	for i, in := range run.inputs {
+		n := len(in.data)
+		wants[i] = make([]float32, n)
+		if in.param {
+			// Parameter gradients accumulate: start both from the same
+			// non-zero values.
+			base := randSlice(r, n, -1, 1)
+			bufs[i], grads[i] = guarded(n, func(j int) float32 { return base[j] })
+			copy(wants[i], base)
+		} else {
+			bufs[i], grads[i] = guarded(n, nanFill)
 		}
-		dy := randSlice(r, run.out, -1, 1)
-		grads := make([][]float32, len(run.inputs))
-		wants := make([][]float32, len(run.inputs))
-		bufs := make([][]float32, len(run.inputs))
-		for i, in := range run.inputs {
-			n := len(in.data)
-			wants[i] = make([]float32, n)
-			if in.param {
-				// Parameter gradients accumulate: start both from the same
-				// non-zero values.
-				base := randSlice(r, n, -1, 1)
-				bufs[i], grads[i] = guarded(n, func(j int) float32 { return base[j] })
-				copy(wants[i], base)
-			} else {
-				bufs[i], grads[i] = guarded(n, nanFill)
-			}
-		}
-		run.backward(grads, dy)
-		run.refBackward(wants, dy)
-		for i, in := range run.inputs {
-			checkGuards(t, "d"+in.name, bufs[i], len(in.data))
-			compare(t, "d"+in.name, grads[i], wants[i], 2e-5)
-		}
-	})
+	}
+	run.backward(grads, dy)
+	run.refBackward(wants, dy)
+	for i, in := range run.inputs {
+		checkGuards(t, "d"+in.name, bufs[i], len(in.data))
+		compare(t, "d"+in.name, grads[i], wants[i], 2e-5)
+	}
 }
 
 // TestOpsGradient compares every backward kernel with central differences

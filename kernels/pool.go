@@ -54,7 +54,16 @@ func MaxPool(y []float32, argmax []int32, x []float32, p PoolParams) {
 	if len(argmax) < p.N*p.OH*p.OW*p.C {
 		panic(errShortOutput)
 	}
-	for n := range p.N {
+	runParts(&partTask{op: partMaxPool, dst: y, argmax: argmax, a: x, pool: p}, p.N, p.imageFloats(), 1)
+}
+
+// imageFloats is how many floats pooling one image reads and writes.
+func (p PoolParams) imageFloats() int { return p.H*p.W*p.C + 2*p.OH*p.OW*p.C }
+
+// maxPoolImages is MaxPool over images [n0, n1).
+func maxPoolImages(y []float32, argmax []int32, x []float32, p PoolParams, n0, n1 int) {
+	var cells [maxPoolCells]int
+	for n := n0; n < n1; n++ {
 		for oh := range p.OH {
 			for ow := range p.OW {
 				at := ((n*p.OH+oh)*p.OW + ow) * p.C
@@ -69,29 +78,85 @@ func MaxPool(y []float32, argmax []int32, x []float32, p PoolParams) {
 					}
 					continue
 				}
-				// The window's first cell starts the maximum; a later cell
-				// replaces it only when greater, or when it is a NaN and
-				// the maximum is not yet one.
-				first := ((n*p.H+h0)*p.W + w0) * p.C
-				copy(out, x[first:first+p.C])
-				for c := range arg {
-					arg[c] = int32(first + c)
+				if (h1-h0)*(w1-w0) > len(cells) {
+					maxPoolLargeWindow(out, arg, x, p, n, h0, h1, w0, w1)
+					continue
 				}
+				k := 0
 				for ih := h0; ih < h1; ih++ {
 					for iw := w0; iw < w1; iw++ {
-						cell := ((n*p.H+ih)*p.W + iw) * p.C
-						if cell == first {
-							continue
-						}
-						in := x[cell : cell+p.C]
-						in = in[:len(out)]
-						for c, v := range in {
-							if v > out[c] || (v != v && out[c] == out[c]) {
-								out[c] = v
-								arg[c] = int32(cell + c)
-							}
-						}
+						cells[k] = ((n*p.H+ih)*p.W + iw) * p.C
+						k++
 					}
+				}
+				maxPoolWindow(out, arg, x, cells[:k])
+			}
+		}
+	}
+}
+
+// maxPoolCells is the largest window maxPoolWindow takes (4×4).
+const maxPoolCells = 16
+
+// maxPoolWindow writes the maximum over the window whose cells start at
+// the given offsets of x, channel by channel, and where it was. The
+// window's first cell starts the maximum; a later cell replaces it only
+// when greater, or when it is a NaN and the maximum is not yet one. Each
+// channel's maximum stays in a register across the window, which the
+// common 2×2 window unrolls.
+func maxPoolWindow(out []float32, arg []int32, x []float32, cells []int) {
+	c0 := cells[0]
+	first := x[c0 : c0+len(out)]
+	arg = arg[:len(out)]
+	if len(cells) == 4 {
+		c1, c2, c3 := cells[1], cells[2], cells[3]
+		x1, x2, x3 := x[c1:c1+len(out)], x[c2:c2+len(out)], x[c3:c3+len(out)]
+		for c, best := range first {
+			at := c0 + c
+			if v := x1[c]; v > best || (v != v && best == best) {
+				best, at = v, c1+c
+			}
+			if v := x2[c]; v > best || (v != v && best == best) {
+				best, at = v, c2+c
+			}
+			if v := x3[c]; v > best || (v != v && best == best) {
+				best, at = v, c3+c
+			}
+			out[c], arg[c] = best, int32(at)
+		}
+		return
+	}
+	for c, best := range first {
+		at := c0 + c
+		for _, cell := range cells[1:] {
+			if v := x[cell+c]; v > best || (v != v && best == best) {
+				best, at = v, cell+c
+			}
+		}
+		out[c], arg[c] = best, int32(at)
+	}
+}
+
+// maxPoolLargeWindow is maxPoolWindow for a window of more than
+// maxPoolCells cells: rows [h0, h1) and columns [w0, w1) of image n.
+func maxPoolLargeWindow(out []float32, arg []int32, x []float32, p PoolParams, n, h0, h1, w0, w1 int) {
+	first := ((n*p.H+h0)*p.W + w0) * p.C
+	copy(out, x[first:first+p.C])
+	for c := range arg {
+		arg[c] = int32(first + c)
+	}
+	for ih := h0; ih < h1; ih++ {
+		for iw := w0; iw < w1; iw++ {
+			cell := ((n*p.H+ih)*p.W + iw) * p.C
+			if cell == first {
+				continue
+			}
+			in := x[cell : cell+p.C]
+			in = in[:len(out)]
+			for c, v := range in {
+				if v > out[c] || (v != v && out[c] == out[c]) {
+					out[c] = v
+					arg[c] = int32(cell + c)
 				}
 			}
 		}
@@ -103,13 +168,19 @@ func MaxPool(y []float32, argmax []int32, x []float32, p PoolParams) {
 // dy and argmax are (N,OH,OW,C); dx is (N,H,W,C).
 func MaxPoolGrad(dx, dy []float32, argmax []int32, p PoolParams) {
 	p.check(len(dx), len(dy))
-	size := p.N * p.OH * p.OW * p.C
-	if len(argmax) < size {
+	if len(argmax) < p.N*p.OH*p.OW*p.C {
 		panic(errShortInput)
 	}
-	clear(dx[:p.N*p.H*p.W*p.C])
-	argmax = argmax[:size]
-	for i, g := range dy[:size] {
+	runParts(&partTask{op: partMaxPoolGrad, dst: dx, a: dy, argmax: argmax, pool: p}, p.N, p.imageFloats(), 1)
+}
+
+// maxPoolGradImages is MaxPoolGrad over images [n0, n1): a window lies in
+// one image, so the winners of these images' outputs are in these images.
+func maxPoolGradImages(dx, dy []float32, argmax []int32, p PoolParams, n0, n1 int) {
+	in, out := p.H*p.W*p.C, p.OH*p.OW*p.C
+	clear(dx[n0*in : n1*in])
+	argmax = argmax[n0*out : n1*out]
+	for i, g := range dy[n0*out : n1*out] {
 		if j := argmax[i]; j >= 0 {
 			dx[j] += g
 		}
@@ -121,7 +192,12 @@ func MaxPoolGrad(dx, dy []float32, argmax []int32, p PoolParams) {
 // x is (N,H,W,C); y is (N,OH,OW,C).
 func AvgPool(y, x []float32, p PoolParams) {
 	p.check(len(x), len(y))
-	for n := range p.N {
+	runParts(&partTask{op: partAvgPool, dst: y, a: x, pool: p}, p.N, p.imageFloats(), 1)
+}
+
+// avgPoolImages is AvgPool over images [n0, n1).
+func avgPoolImages(y, x []float32, p PoolParams, n0, n1 int) {
+	for n := n0; n < n1; n++ {
 		for oh := range p.OH {
 			for ow := range p.OW {
 				at := ((n*p.OH+oh)*p.OW + ow) * p.C
@@ -150,8 +226,14 @@ func AvgPool(y, x []float32, p PoolParams) {
 // dy is (N,OH,OW,C); dx is (N,H,W,C).
 func AvgPoolGrad(dx, dy []float32, p PoolParams) {
 	p.check(len(dx), len(dy))
-	clear(dx[:p.N*p.H*p.W*p.C])
-	for n := range p.N {
+	runParts(&partTask{op: partAvgPoolGrad, dst: dx, a: dy, pool: p}, p.N, p.imageFloats(), 1)
+}
+
+// avgPoolGradImages is AvgPoolGrad over images [n0, n1).
+func avgPoolGradImages(dx, dy []float32, p PoolParams, n0, n1 int) {
+	image := p.H * p.W * p.C
+	clear(dx[n0*image : n1*image])
+	for n := n0; n < n1; n++ {
 		for oh := range p.OH {
 			for ow := range p.OW {
 				h0, h1, w0, w1 := p.window(oh, ow)

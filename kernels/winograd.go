@@ -95,7 +95,7 @@ func winogradConv2DRange(ct *convTask) {
 		t := images * th * tw
 		winogradInputTiles(v, ct.in[n0*in:(n0+images)*in], zero, images, p.H, p.W, p.C, th, tw, p.PadTop, p.PadLeft)
 		for xi := range 16 {
-			convGemm(ct.serial, false, false, t, p.OC, p.C, 1, v[xi*p.C:], 16*p.C, u[xi*p.OC:], 16*p.OC, 0, m[xi*p.OC:], 16*p.OC)
+			convGemm(ct.ws, false, false, t, p.OC, p.C, 1, v[xi*p.C:], 16*p.C, u[xi*p.OC:], 16*p.OC, 0, m[xi*p.OC:], 16*p.OC)
 		}
 		winogradOutputTiles(ct.out[n0*out:(n0+images)*out], m, ct.bias, sink, images, p.OH, p.OW, p.OC, th, tw)
 	}
@@ -128,7 +128,7 @@ func winogradConv2DGradInputRange(ct *convTask) {
 		t := images * th * tw
 		winogradInputTiles(v, ct.in[n0*in:(n0+images)*in], zero, images, p.OH, p.OW, p.OC, th, tw, 2-p.PadTop, 2-p.PadLeft)
 		for xi, f := range winogradFlip {
-			convGemm(ct.serial, false, true, t, p.C, p.OC, 1, v[xi*p.OC:], 16*p.OC, u[f*p.OC:], 16*p.OC, 0, m[xi*p.C:], 16*p.C)
+			convGemm(ct.ws, false, true, t, p.C, p.OC, 1, v[xi*p.OC:], 16*p.OC, u[f*p.OC:], 16*p.OC, 0, m[xi*p.C:], 16*p.C)
 		}
 		winogradOutputTiles(ct.out[n0*out:(n0+images)*out], m, nil, sink, images, p.H, p.W, p.C, th, tw)
 	}
@@ -158,7 +158,7 @@ func winogradConv2DGradFilterRange(ct *convTask) {
 		winogradInputTiles(v, ct.in[n0*in:(n0+images)*in], zero, images, p.H, p.W, p.C, th, tw, p.PadTop, p.PadLeft)
 		winogradGradTiles(m, ct.w[n0*out:(n0+images)*out], zero, images, p.OH, p.OW, p.OC, th, tw)
 		for xi := range 16 {
-			convGemm(ct.serial, true, false, p.C, p.OC, t, 1, v[xi*p.C:], 16*p.C, m[xi*p.OC:], 16*p.OC, 1, du[xi*p.OC:], 16*p.OC)
+			convGemm(ct.ws, true, false, p.C, p.OC, t, 1, v[xi*p.C:], 16*p.C, m[xi*p.OC:], 16*p.OC, 1, du[xi*p.OC:], 16*p.OC)
 		}
 	}
 }

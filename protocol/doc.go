@@ -47,6 +47,8 @@
 //	stop     end the run; its result event follows, then state done
 //	set_lr   from now on train at lr (the schedule's shape is kept: every
 //	         later rate is scaled by lr / spec.train.lr)
+//	set_augment from the next step on, train with spec.data.augment;
+//	         progress says from which step (augment_step)
 //	augment  preview spec.data.augment on the sample images; answers images
 //	         of kind preview
 //	export   send the finished run's weights as safetensors; answers weights

@@ -18,24 +18,26 @@ const ProgressPerSecond = 5
 
 // Command names, the value of Command.Cmd.
 const (
-	CmdLoad     = "load"
-	CmdSpec     = "spec"
-	CmdStart    = "start"
-	CmdPause    = "pause"
-	CmdResume   = "resume"
-	CmdStep     = "step"
-	CmdStop     = "stop"
-	CmdSetLR    = "set_lr"
-	CmdAugment  = "augment"
-	CmdExport   = "export"
-	CmdLRFind   = "lr_find"
-	CmdMemory   = "memory"
-	CmdEvaluate = "evaluate"
-	CmdImport   = "import_weights"
+	CmdLoad   = "load"
+	CmdSpec   = "spec"
+	CmdStart  = "start"
+	CmdPause  = "pause"
+	CmdResume = "resume"
+	CmdStep   = "step"
+	CmdStop   = "stop"
+	CmdSetLR  = "set_lr"
+	// CmdSetAugment changes a training run's augmentation.
+	CmdSetAugment = "set_augment"
+	CmdAugment    = "augment"
+	CmdExport     = "export"
+	CmdLRFind     = "lr_find"
+	CmdMemory     = "memory"
+	CmdEvaluate   = "evaluate"
+	CmdImport     = "import_weights"
 )
 
 // Commands lists every command name.
-var Commands = []string{CmdLoad, CmdSpec, CmdStart, CmdPause, CmdResume, CmdStep, CmdStop, CmdSetLR, CmdAugment, CmdExport, CmdLRFind, CmdMemory, CmdEvaluate, CmdImport}
+var Commands = []string{CmdLoad, CmdSpec, CmdStart, CmdPause, CmdResume, CmdStep, CmdStop, CmdSetLR, CmdSetAugment, CmdAugment, CmdExport, CmdLRFind, CmdMemory, CmdEvaluate, CmdImport}
 
 // Message kinds, the value of Message.Kind.
 const (
@@ -245,6 +247,9 @@ type Progress struct {
 	// ETA is the estimated seconds to the end of the planned epochs.
 	ETA float64 `json:"eta"`
 	LR  float64 `json:"lr"`
+	// AugmentStep is the step from which the run trains with an
+	// augmentation changed by set_augment; 0 when it kept its own.
+	AugmentStep int `json:"augment_step,omitempty"`
 	// Memory is the worker's memory when the progress was taken.
 	Memory *Memory `json:"memory,omitempty"`
 }

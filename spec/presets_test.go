@@ -177,7 +177,7 @@ func TestFashionCNNIsCheap(t *testing.T) {
 	}
 }
 
-// fashion-fast is sized for about three minutes of a single-threaded wasm
+// fashion-fast is sized for a few minutes of a single-threaded wasm
 // worker: its planned epochs cost at most what such a worker computes in
 // three minutes at 2 GFLOP/s (the small nets' rate in headless Chromium on
 // a 2-core machine), and its rate anneals over exactly those epochs.

@@ -279,3 +279,33 @@ type Augment struct {
 	// Cutout zeroes a square of side Strength × size at a random place.
 	Cutout Transform `json:"cutout,omitzero"`
 }
+
+// Transform returns the transform of a JSON field name ("flip_vertical",
+// "rotation", …); the zero Transform for a name that is none.
+func (a Augment) Transform(name string) Transform {
+	switch name {
+	case "flip_horizontal":
+		return a.FlipHorizontal
+	case "flip_vertical":
+		return a.FlipVertical
+	case "crop":
+		return a.Crop
+	case "shift":
+		return a.Shift
+	case "rotation":
+		return a.Rotation
+	case "zoom":
+		return a.Zoom
+	case "brightness":
+		return a.Brightness
+	case "contrast":
+		return a.Contrast
+	case "saturation":
+		return a.Saturation
+	case "hue":
+		return a.Hue
+	case "cutout":
+		return a.Cutout
+	}
+	return Transform{}
+}

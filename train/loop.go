@@ -45,6 +45,10 @@ type Config struct {
 	// there to pause a run; canceling ctx while it blocks stops the run at
 	// that step.
 	BeforeStep func()
+	// Augment, when set, is asked before every step for a new
+	// augmentation; a non-nil answer replaces spec.data.augment from that
+	// step on (what changes mid-run is not in checkpoints' determinism).
+	Augment func() *spec.Augment
 	// LRScale, when set, multiplies the scheduled rate of every step from
 	// then on, so the rate can be changed while a run trains without
 	// changing the schedule's shape. Nil means 1.
@@ -458,6 +462,23 @@ func finiteAll(xs []float32) bool {
 	return true
 }
 
+// setAugment replaces the loader's augmentation from the next batch on.
+func (t *trainer) setAugment(a spec.Augment) error {
+	var aug *data.Augmenter
+	if augments(a) {
+		var err error
+		d := t.cfg.Dataset
+		if aug, err = data.NewAugmenter(a, d.H, d.W, d.C); err != nil {
+			return fmt.Errorf("data.augment: %v", err)
+		}
+	}
+	t.loader.SetAugmenter(aug)
+	s := t.spec.Clone() // the caller's spec stays as it was
+	s.Data.Augment = a
+	t.spec = s
+	return nil
+}
+
 // lr is the rate of step i of epoch e (both from 0).
 func (t *trainer) lr(epoch, i int) float64 {
 	s := t.tr.Schedule
@@ -522,6 +543,13 @@ epochs:
 		for {
 			if t.cfg.BeforeStep != nil {
 				t.cfg.BeforeStep()
+			}
+			if t.cfg.Augment != nil {
+				if a := t.cfg.Augment(); a != nil {
+					if err = t.setAugment(*a); err != nil {
+						break epochs
+					}
+				}
 			}
 			if ctx.Err() != nil {
 				stopped = StoppedCanceled

@@ -13,4 +13,15 @@
 // the spec through spec.Set paths ("train.lr", "model.layers[2].kernel"),
 // and every edit is validated at once, so an error shows next to the field
 // that caused it.
+//
+// # Views
+//
+// Each part of the page is a component of its own: Header (title, tabs,
+// run bar), StatusBar, ProgressBar, and one per tab (DataView, ModelView,
+// TrainingView, RunView with the Doctor panel, RunsView, ExperimentsView).
+// A view embeds *Root, set from root.vugu with :Root='c', so its template
+// reads the shared state as c.Spec or c.Current, and its .go file holds
+// the methods only that view uses. What more than one view needs (the
+// spec's errors, the run queue, the training curves in curves.go) stays
+// on Root.
 package ui

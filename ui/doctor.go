@@ -10,6 +10,10 @@ import (
 	"plateau/spec"
 )
 
+// Doctor is the doctor's panel in the Run tab: the findings on the current
+// run, most confident first, with their evidence, advice and fix.
+type Doctor struct{ *Root }
+
 // Causes names the doctor's findings for people, by cause id.
 var Causes = map[string]string{
 	"unnormalized_input":      "Inputs are not normalized",
@@ -38,32 +42,16 @@ func CauseTitle(cause string) string {
 	return strings.ReplaceAll(cause, "_", " ")
 }
 
-// Diagnoses are the doctor's findings on the current run so far: those
-// of the result once it has ended, else of the latest epoch.
-func (r *Root) Diagnoses() []protocol.Diagnosis {
-	run := r.Current
-	if run == nil {
-		return nil
-	}
-	if run.Result != nil && run.Result.Diagnoses != nil {
-		return run.Result.Diagnoses
-	}
-	if e := r.LastEpoch(); e != nil {
-		return e.Diagnoses
-	}
-	return nil
-}
-
 // DoctorStatus says what the doctor panel shows.
-func (r *Root) DoctorStatus() string {
-	run := r.Current
+func (doc *Doctor) DoctorStatus() string {
+	run := doc.Current
 	switch {
 	case run == nil:
 		return ""
 	case len(run.Epochs) == 0 && run.Result == nil:
 		return "Findings appear after the first epoch and update with every epoch."
-	case len(r.Diagnoses()) > 0:
-		n := len(r.Diagnoses())
+	case len(doc.Diagnoses()) > 0:
+		n := len(doc.Diagnoses())
 		when := fmt.Sprintf("after epoch %d", len(run.Epochs))
 		if run.Result != nil {
 			when = "at the end of the run"
@@ -118,29 +106,29 @@ func FixText(d protocol.Diagnosis) string { return strings.Join(d.Fix, "  ") }
 // TryFix forks the current run with finding i's fix: the same spec with
 // the change, trained from the start and overlaid on the original. A run
 // still training is stopped first and the fork starts when it has ended.
-func (r *Root) TryFix(i int) {
-	base := r.Current
-	found := r.Diagnoses()
+func (doc *Doctor) TryFix(i int) {
+	base := doc.Current
+	found := doc.Diagnoses()
 	if base == nil || base.Spec == nil || i < 0 || i >= len(found) || len(found[i].Fix) == 0 {
 		return
 	}
 	d := found[i]
 	s, err := applySets(base.Spec, d.Fix)
 	if err != nil {
-		r.Message = "the fix could not be applied: " + err.Error()
+		doc.Message = "the fix could not be applied: " + err.Error()
 		return
 	}
 	if err := s.Validate(); err != nil {
-		r.Message = "the fixed spec is invalid: " + err.Error()
+		doc.Message = "the fixed spec is invalid: " + err.Error()
 		return
 	}
-	run := r.newRun(s, base.Dataset, fmt.Sprintf("%s + fix %s (%s)", shortName(base), d.Cause, strings.Join(d.Fix, ", ")))
+	run := doc.newRun(s, base.Dataset, fmt.Sprintf("%s + fix %s (%s)", shortName(base), d.Cause, strings.Join(d.Fix, ", ")))
 	run.Parent = base.ID
-	r.Spec = s.Clone()
-	r.validate()
-	r.Overlay = map[string]bool{base.ID: true, run.ID: true}
-	r.enqueue(run)
-	r.Notice = "trying the fix for " + CauseTitle(d.Cause) + ": " + strings.Join(d.Fix, ", ")
+	doc.Spec = s.Clone()
+	doc.validate()
+	doc.Overlay = map[string]bool{base.ID: true, run.ID: true}
+	doc.enqueue(run)
+	doc.Notice = "trying the fix for " + CauseTitle(d.Cause) + ": " + strings.Join(d.Fix, ", ")
 }
 
 func shortName(run *Run) string {
@@ -163,93 +151,4 @@ func applySets(s *spec.Spec, sets []string) (*spec.Spec, error) {
 		}
 	}
 	return out, nil
-}
-
-// LossMarks and AccuracyBands draw the current run's evidence on its
-// curves: the epoch of the lowest validation loss when the doctor says
-// it overfits or has stalled, the noise band of the validation accuracy
-// when the validation set is too small to tell.
-func (r *Root) LossMarks() []Mark {
-	run := r.Current
-	if run == nil || (r.overlaying() && !r.Overlay[run.ID]) {
-		return nil
-	}
-	var marks []Mark
-	for _, d := range r.Diagnoses() {
-		switch d.Cause {
-		case "overfitting":
-			if e, ok := d.Evidence["best_val_loss_epoch"]; ok {
-				marks = append(marks, Mark{X: e, Label: "val loss turns up after epoch " + evidenceValue(e), Color: "#dc2626"})
-			}
-		case "plateau_needs_lr_drop":
-			if since, ok := d.Evidence["epochs_since_best"]; ok && len(run.Epochs) > 0 {
-				e := float64(run.Epochs[len(run.Epochs)-1].Epoch) - since
-				marks = append(marks, Mark{X: e, Label: "no progress since epoch " + evidenceValue(e), Color: "#ca8a04"})
-			}
-		case "lr_too_high", "exploding_gradients":
-			if first := firstRise(run); first > 0 {
-				marks = append(marks, Mark{X: first, Label: "loss rises from here", Color: "#dc2626"})
-			}
-		}
-	}
-	return marks
-}
-
-// firstRise is the first epoch whose training loss is above the one
-// before, or 0.
-func firstRise(run *Run) float64 {
-	for i := 1; i < len(run.Epochs); i++ {
-		a, b := run.Epochs[i-1].TrainLoss, run.Epochs[i].TrainLoss
-		if !finite(b) || b > a {
-			return float64(run.Epochs[i-1].Epoch)
-		}
-	}
-	return 0
-}
-
-func (r *Root) AccuracyBands() []Band {
-	run := r.Current
-	if run == nil || (r.overlaying() && !r.Overlay[run.ID]) || len(run.Epochs) == 0 || run.Start == nil {
-		return nil
-	}
-	var bands []Band
-	for _, d := range r.Diagnoses() {
-		if d.Cause != "val_set_too_small" && d.Cause != "overfitting" {
-			continue
-		}
-		acc := run.Epochs[len(run.Epochs)-1].ValAccuracy
-		lo, hi := wilson(acc, run.Start.ValSize)
-		label := fmt.Sprintf("95%% interval of val accuracy (%d images)", run.Start.ValSize)
-		if d.Cause == "overfitting" {
-			if gap, ok := d.Evidence["accuracy_gap"]; ok {
-				ta := run.Epochs[len(run.Epochs)-1].TrainAccuracy
-				bands = append(bands, Band{Y0: ta - gap, Y1: ta, Label: "train–val gap " + Percent(gap), Color: "#dc2626"})
-			}
-			continue
-		}
-		bands = append(bands, Band{Y0: lo, Y1: hi, Label: label})
-	}
-	return bands
-}
-
-// wilson is the 95% Wilson score interval of an accuracy on n examples.
-func wilson(p float64, n int) (lo, hi float64) {
-	if n <= 0 || !finite(p) {
-		return 0, 1
-	}
-	const z = 1.96
-	nf := float64(n)
-	den := 1 + z*z/nf
-	mid := (p + z*z/(2*nf)) / den
-	half := z * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf)) / den
-	return math.Max(0, mid-half), math.Min(1, mid+half)
-}
-
-func (r *Root) overlaying() bool {
-	for _, on := range r.Overlay {
-		if on {
-			return true
-		}
-	}
-	return false
 }

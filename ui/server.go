@@ -1,9 +1,6 @@
 package ui
 
 import (
-	"encoding/json"
-	"fmt"
-
 	"plateau/protocol"
 )
 
@@ -21,27 +18,6 @@ func (r *Root) OnServer() bool {
 	return false
 }
 
-// RunOnServer sends the current spec and dataset to the server's jobs
-// API; the run shows in the page like one in the worker.
-func (r *Root) RunOnServer() {
-	if !r.ready() {
-		return
-	}
-	if !r.OnServer() {
-		r.Message = "the server does not have this dataset (it was dropped into the page): pick one of the server's datasets to train there"
-		return
-	}
-	body, err := json.Marshal(map[string]any{"spec": r.Spec, "dataset": r.DatasetName})
-	if err != nil {
-		r.Message = err.Error()
-		return
-	}
-	run := r.newRun(r.Spec.Clone(), r.Dataset.Name, fmt.Sprintf("%s · %s · lr %g · server", r.Dataset.Name, r.Spec.Model.Name, r.Spec.Train.LR))
-	run.queued, run.Server = false, "submitting"
-	r.Current, r.Tab = run, "Run"
-	r.Host.SubmitJob(run.ID, body)
-}
-
 // ServerJob records the server's job id and backend for a run.
 func (r *Root) ServerJob(runID, job, backend, note string) {
 	run := r.run(runID)
@@ -56,24 +32,6 @@ func (r *Root) ServerJob(runID, job, backend, note string) {
 		r.Notice = "server: " + note
 	}
 	r.save(run)
-}
-
-// BackendText says where the current run trains.
-func (r *Root) BackendText() string {
-	run := r.Current
-	if run == nil {
-		return ""
-	}
-	if run.Imported != "" {
-		return "weights from a file, not trained here"
-	}
-	if run.Server == "" {
-		return "trained in this browser's worker"
-	}
-	if run.Backend == "" {
-		return "trained on the server"
-	}
-	return "trained on the server, backend " + run.Backend
 }
 
 // ApplyServerEnd ends a server run: the stream's end with the job's state.

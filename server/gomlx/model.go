@@ -274,9 +274,7 @@ func depthwise(x, kernel *Node, stride int, pad [4]int, outShape []int) *Node {
 	var sum *Node
 	for i := range kh {
 		for j := range kw {
-			win := Slice(x, AxisRange(), AxisRange(i, i+(oh-1)*stride+1).Stride(stride),
-				AxisRange(j, j+(ow-1)*stride+1).Stride(stride), AxisRange())
-			term := Mul(win, ExpandLeftToRank(Slice(k, AxisElem(i), AxisElem(j), AxisRange()), 4))
+			term := Mul(window(x, i, j, oh, ow, stride), ExpandLeftToRank(Slice(k, AxisElem(i), AxisElem(j), AxisRange()), 4))
 			if sum == nil {
 				sum = term
 			} else {
@@ -285,6 +283,13 @@ func depthwise(x, kernel *Node, stride int, pad [4]int, outShape []int) *Node {
 		}
 	}
 	return sum
+}
+
+// window is the (N, oh, ow, C) slice of padded x that kernel position
+// (i, j) of a strided convolution reads.
+func window(x *Node, i, j, oh, ow, stride int) *Node {
+	return Slice(x, AxisRange(), AxisRange(i, i+(oh-1)*stride+1).Stride(stride),
+		AxisRange(j, j+(ow-1)*stride+1).Stride(stride), AxisRange())
 }
 
 // padSpatial pads x (N,H,W,C) with zeros: pad is top, left, bottom,
@@ -334,8 +339,7 @@ func convGEMM(x, kernel *Node, stride int, pad [4]int, outShape []int) *Node {
 		parts := make([]*Node, 0, kh*kw)
 		for i := range kh {
 			for j := range kw {
-				parts = append(parts, Slice(x, AxisRange(), AxisRange(i, i+(oh-1)*stride+1).Stride(stride),
-					AxisRange(j, j+(ow-1)*stride+1).Stride(stride), AxisRange()))
+				parts = append(parts, window(x, i, j, oh, ow, stride))
 			}
 		}
 		cols = parts[0]
@@ -385,8 +389,7 @@ func convShift(x, kernel *Node, stride int, pad [4]int, outShape []int) *Node {
 	var sum *Node
 	for i := range kh {
 		for j := range kw {
-			win := Slice(x, AxisRange(), AxisRange(i, i+(oh-1)*stride+1).Stride(stride),
-				AxisRange(j, j+(ow-1)*stride+1).Stride(stride), AxisRange())
+			win := window(x, i, j, oh, ow, stride)
 			k := Reshape(Slice(kernel, AxisElem(i), AxisElem(j), AxisRange(), AxisRange()), c, oc)
 			t := matmul(Reshape(win, n*oh*ow, c), k)
 			if sum == nil {

@@ -73,6 +73,9 @@ func (h *host) SubmitJob(run string, request []byte) {
 	}()
 }
 
+// FollowJob follows a job an earlier visit of the page submitted.
+func (h *host) FollowJob(run, job string) { go h.follow(run, job) }
+
 // follow reads a job's event stream to its end, then its status and its
 // weights.
 func (h *host) follow(run, job string) {

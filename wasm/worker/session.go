@@ -76,6 +76,9 @@ type activeRun struct {
 	wake    chan struct{} // closed and replaced to wake a paused run
 	lrScale float64
 	baseLR  float64
+	// augment is an augmentation set_augment asked for, which the run
+	// takes before its next step.
+	augment *spec.Augment
 	// training is set for a training run (not an LR range test or an
 	// evaluation), which measures its weights between two steps when
 	// evaluate is set.
@@ -108,7 +111,7 @@ func (s *Session) Handle(c protocol.Command) {
 		}()
 	case protocol.CmdStart:
 		s.start(c)
-	case protocol.CmdPause, protocol.CmdResume, protocol.CmdStep, protocol.CmdStop, protocol.CmdSetLR:
+	case protocol.CmdPause, protocol.CmdResume, protocol.CmdStep, protocol.CmdStop, protocol.CmdSetLR, protocol.CmdSetAugment:
 		s.control(c)
 	case protocol.CmdAugment:
 		go s.preview(c)
@@ -462,6 +465,17 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 				pausedFor += waited
 			}
 		},
+		Augment: func() *spec.Augment {
+			s.mu.Lock()
+			a := r.augment
+			r.augment = nil
+			s.mu.Unlock()
+			if a != nil {
+				p.AugmentStep = p.Step + 1
+				sendProgress()
+			}
+			return a
+		},
 		LRScale: func() float64 {
 			s.mu.Lock()
 			defer s.mu.Unlock()
@@ -548,6 +562,12 @@ func (s *Session) lrFind(c protocol.Command) {
 // not: what a run does between two steps (an evaluation).
 func (s *Session) waitWhilePaused(ctx context.Context, r *activeRun, progress, between func()) {
 	for {
+		// The wake channel is taken before between, so that a command
+		// arriving while between runs (an evaluation asked for after it
+		// looked) closes the channel this loop waits on.
+		s.mu.Lock()
+		wake := r.wake
+		s.mu.Unlock()
 		between()
 		s.mu.Lock()
 		if !r.paused || ctx.Err() != nil {
@@ -560,7 +580,6 @@ func (s *Session) waitWhilePaused(ctx context.Context, r *activeRun, progress, b
 			progress()
 			return
 		}
-		wake := r.wake
 		s.mu.Unlock()
 		progress()
 		select {
@@ -598,6 +617,21 @@ func (s *Session) control(c protocol.Command) {
 			return
 		}
 		r.lrScale = c.LR / r.baseLR
+	case protocol.CmdSetAugment:
+		if c.Spec == nil {
+			s.mu.Unlock()
+			s.post(protocol.ErrorMessage(c.Run, errors.New("set_augment needs a spec whose data.augment to train with")))
+			return
+		}
+		a := c.Spec.Data.Augment
+		if d := s.dataset; d != nil {
+			if _, err := data.NewAugmenter(a, d.H, d.W, d.C); err != nil {
+				s.mu.Unlock()
+				s.post(protocol.ErrorMessage(c.Run, &spec.FieldError{Path: "data.augment", Message: err.Error()}))
+				return
+			}
+		}
+		r.augment = &a
 	}
 	close(r.wake)
 	r.wake = make(chan struct{})

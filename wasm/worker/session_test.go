@@ -522,3 +522,39 @@ func TestFirstStepIsReportedAtOnce(t *testing.T) {
 	for c.next(t, protocol.KindState).State != protocol.StateDone {
 	}
 }
+
+// set_augment changes a training run's augmentation from its next step,
+// which progress reports; an augmentation that makes no sense is refused
+// at its field and the run trains on.
+func TestSetAugmentMidRun(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	cmd := protocol.NewCommand("r8", protocol.CmdStart)
+	cmd.Spec = shapesSpec(d, 100000)
+	s.Handle(cmd)
+	first := c.next(t, protocol.KindProgress).Progress.Step
+	bad := protocol.NewCommand("r8", protocol.CmdSetAugment)
+	bad.Spec = cmd.Spec.Clone()
+	bad.Spec.Data.Augment.Rotation = spec.Transform{P: 2, Strength: 30}
+	s.Handle(bad)
+	m := c.next(t, protocol.KindError)
+	if !strings.Contains(m.Error, "data.augment") {
+		t.Errorf("a probability of 2 was refused with %q; want the field data.augment", m.Error)
+	}
+	set := protocol.NewCommand("r8", protocol.CmdSetAugment)
+	set.Spec = cmd.Spec.Clone()
+	set.Spec.Data.Augment.FlipHorizontal = spec.Transform{P: 0.5}
+	s.Handle(set)
+	for {
+		p := c.next(t, protocol.KindProgress).Progress
+		if p.AugmentStep > 0 {
+			if p.AugmentStep <= first {
+				t.Errorf("the new augmentation applies from step %d, before the step %d already reported", p.AugmentStep, first)
+			}
+			break
+		}
+	}
+	s.Handle(protocol.NewCommand("r8", protocol.CmdStop))
+	for c.next(t, protocol.KindState).State != protocol.StateDone {
+	}
+}

@@ -1,0 +1,168 @@
+package ui
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"plateau/protocol"
+)
+
+// LossChart and AccuracyChart plot the current run, and the runs
+// overlaid when any are ticked.
+func (r *Root) LossChart() string {
+	return LineChart{Title: r.chartTitle("loss (log scale)"), XLabel: "epoch", Width: 460, Height: 240, LogY: true, Marks: r.LossMarks(), Series: r.series(func(run *Run) (step []Point, train, val []Point) {
+		return run.StepLoss, epochPoints(run, func(e protocol.Event) float64 { return e.TrainLoss }), epochPoints(run, func(e protocol.Event) float64 { return e.ValLoss })
+	})}.SVG()
+}
+
+func (r *Root) AccuracyChart() string {
+	return LineChart{Title: r.chartTitle("accuracy"), XLabel: "epoch", Width: 460, Height: 240, YMin: 0, YMax: 1, Bands: r.AccuracyBands(), Series: r.series(func(run *Run) (step []Point, train, val []Point) {
+		return run.StepAccuracy, epochPoints(run, func(e protocol.Event) float64 { return e.TrainAccuracy }), epochPoints(run, func(e protocol.Event) float64 { return e.ValAccuracy })
+	})}.SVG()
+}
+
+func epochPoints(run *Run, f func(protocol.Event) float64) []Point {
+	pts := make([]Point, 0, len(run.Epochs))
+	for _, e := range run.Epochs {
+		pts = append(pts, Point{float64(e.Epoch), f(e)})
+	}
+	return pts
+}
+
+// series builds the lines: the current run's step curve and its epoch
+// train and validation curves, or, with runs ticked for overlay, the
+// train (solid) and validation (dashed) curves of each of them.
+func (r *Root) series(get func(*Run) (step, train, val []Point)) []Series {
+	var overlay []*Run
+	for _, run := range r.Runs {
+		if r.Overlay[run.ID] {
+			overlay = append(overlay, run)
+		}
+	}
+	if len(overlay) == 0 {
+		if r.Current == nil {
+			return nil
+		}
+		step, train, val := get(r.Current)
+		return []Series{
+			{Name: "train (steps)", Color: "#93c5fd", Points: step},
+			{Name: "train", Color: Palette[0], Points: train},
+			{Name: "validation", Color: Palette[1], Points: val},
+		}
+	}
+	var out []Series
+	for i, run := range overlay {
+		_, train, val := get(run)
+		c := Palette[i%len(Palette)]
+		out = append(out, Series{Name: fmt.Sprintf("#%d %s", r.index(run), truncate(overlayName(run), 34)), Color: c, Points: train},
+			Series{Color: c, Dashed: true, Points: val})
+	}
+	return out
+}
+
+// overlayName is the part of a run's name that tells it from the others
+// overlaid with it.
+func overlayName(run *Run) string {
+	if i := strings.Index(run.Name, " + fix "); i > 0 {
+		return "fix" + strings.TrimPrefix(run.Name[i:], " + fix")
+	}
+	return run.Name
+}
+
+// chartTitle says how overlaid runs are drawn.
+func (r *Root) chartTitle(title string) string {
+	if r.overlaying() {
+		return title + " · solid train, dashed validation"
+	}
+	return title
+}
+
+// LossMarks and AccuracyBands draw the current run's evidence on its
+// curves: the epoch of the lowest validation loss when the doctor says
+// it overfits or has stalled, the noise band of the validation accuracy
+// when the validation set is too small to tell.
+func (r *Root) LossMarks() []Mark {
+	run := r.Current
+	if run == nil || (r.overlaying() && !r.Overlay[run.ID]) {
+		return nil
+	}
+	var marks []Mark
+	for _, d := range r.Diagnoses() {
+		switch d.Cause {
+		case "overfitting":
+			if e, ok := d.Evidence["best_val_loss_epoch"]; ok {
+				marks = append(marks, Mark{X: e, Label: "val loss turns up after epoch " + evidenceValue(e), Color: "#dc2626"})
+			}
+		case "plateau_needs_lr_drop":
+			if since, ok := d.Evidence["epochs_since_best"]; ok && len(run.Epochs) > 0 {
+				e := float64(run.Epochs[len(run.Epochs)-1].Epoch) - since
+				marks = append(marks, Mark{X: e, Label: "no progress since epoch " + evidenceValue(e), Color: "#ca8a04"})
+			}
+		case "lr_too_high", "exploding_gradients":
+			if first := firstRise(run); first > 0 {
+				marks = append(marks, Mark{X: first, Label: "loss rises from here", Color: "#dc2626"})
+			}
+		}
+	}
+	return marks
+}
+
+// firstRise is the first epoch whose training loss is above the one
+// before, or 0.
+func firstRise(run *Run) float64 {
+	for i := 1; i < len(run.Epochs); i++ {
+		a, b := run.Epochs[i-1].TrainLoss, run.Epochs[i].TrainLoss
+		if !finite(b) || b > a {
+			return float64(run.Epochs[i-1].Epoch)
+		}
+	}
+	return 0
+}
+
+func (r *Root) AccuracyBands() []Band {
+	run := r.Current
+	if run == nil || (r.overlaying() && !r.Overlay[run.ID]) || len(run.Epochs) == 0 || run.Start == nil {
+		return nil
+	}
+	var bands []Band
+	for _, d := range r.Diagnoses() {
+		if d.Cause != "val_set_too_small" && d.Cause != "overfitting" {
+			continue
+		}
+		acc := run.Epochs[len(run.Epochs)-1].ValAccuracy
+		lo, hi := wilson(acc, run.Start.ValSize)
+		label := fmt.Sprintf("95%% interval of val accuracy (%d images)", run.Start.ValSize)
+		if d.Cause == "overfitting" {
+			if gap, ok := d.Evidence["accuracy_gap"]; ok {
+				ta := run.Epochs[len(run.Epochs)-1].TrainAccuracy
+				bands = append(bands, Band{Y0: ta - gap, Y1: ta, Label: "train–val gap " + Percent(gap), Color: "#dc2626"})
+			}
+			continue
+		}
+		bands = append(bands, Band{Y0: lo, Y1: hi, Label: label})
+	}
+	return bands
+}
+
+// wilson is the 95% Wilson score interval of an accuracy on n examples.
+func wilson(p float64, n int) (lo, hi float64) {
+	if n <= 0 || !finite(p) {
+		return 0, 1
+	}
+	const z = 1.96
+	nf := float64(n)
+	den := 1 + z*z/nf
+	mid := (p + z*z/(2*nf)) / den
+	half := z * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf)) / den
+	return math.Max(0, mid-half), math.Min(1, mid+half)
+}
+
+func (r *Root) overlaying() bool {
+	for _, on := range r.Overlay {
+		if on {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,93 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/vugu/vugu"
+
+	"plateau/spec"
+)
+
+// DataView is the Data tab: the dataset, its samples and class counts,
+// preprocessing, and augmentation with a live preview.
+type DataView struct{ *Root }
+
+// PickDataset handles the dataset select.
+func (dv *DataView) PickDataset(e vugu.DOMEvent) { dv.LoadDataset(e.PropString("target", "value")) }
+
+// DropFile handles a file chosen or dropped: the worker decodes it.
+func (dv *DataView) DropFile(e vugu.DOMEvent) {
+	dv.Host.ReadFile(e, dv.LoadBytes)
+}
+
+// InputStats describes the dataset's pixels.
+func (dv *DataView) InputStats() string {
+	d := dv.Dataset
+	if d == nil {
+		return ""
+	}
+	var parts []string
+	for c := range d.Mean {
+		parts = append(parts, fmt.Sprintf("mean %.1f, std %.1f", d.Mean[c], d.Std[c]))
+	}
+	return fmt.Sprintf("pixels 0–255; channel %s; %.1f MB in the worker", strings.Join(parts, " | "), float64(d.Bytes)/1e6)
+}
+
+// ClassBars is the class-count chart of the dataset.
+func (dv *DataView) ClassBars() string {
+	d := dv.Dataset
+	if d == nil {
+		return ""
+	}
+	bars := make([]Bar, len(d.ClassCounts))
+	for i, n := range d.ClassCounts {
+		bars[i] = Bar{className(d.Classes, i), float64(n)}
+	}
+	return BarChart("training images per class", bars, 360, false, func(v float64) string { return strconv.Itoa(int(v)) })
+}
+
+// SampleURLs and PreviewURLs are the images of the grids.
+func (dv *DataView) SampleURLs() []string  { return dv.sampleURLs }
+func (dv *DataView) PreviewURLs() []string { return dv.previewURLs }
+
+// ClassName names class k of the loaded dataset.
+func (dv *DataView) ClassName(k int) string {
+	if dv.Dataset != nil {
+		return className(dv.Dataset.Classes, k)
+	}
+	return strconv.Itoa(k)
+}
+
+// Augmentation lists the transforms the page offers, with the unit of
+// their strength.
+var Augmentation = []struct{ Field, Label, Strength string }{
+	{"flip_horizontal", "Flip horizontally", ""},
+	{"flip_vertical", "Flip vertically", ""},
+	{"crop", "Random crop", "pixels of padding"},
+	{"shift", "Shift", "fraction of the size"},
+	{"rotation", "Rotation", "degrees"},
+	{"zoom", "Zoom", "± fraction"},
+	{"brightness", "Brightness", "± fraction of 255"},
+	{"contrast", "Contrast", "± factor"},
+	{"saturation", "Saturation", "± factor (colour)"},
+	{"hue", "Hue", "± fraction of 180°"},
+	{"cutout", "Cutout", "fraction of the size"},
+}
+
+// StrengthMax is the slider range of a transform's strength.
+func StrengthMax(field string) string {
+	switch field {
+	case "crop":
+		return "8"
+	case "rotation":
+		return "45"
+	}
+	return "1"
+}
+
+// Transform is a transform's current setting.
+func (dv *DataView) Transform(field string) spec.Transform {
+	return dv.Spec.Data.Augment.Transform(field)
+}

@@ -1,0 +1,86 @@
+package ui
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"plateau/protocol"
+)
+
+// Header is the top of the page: its title, the tabs and the run bar
+// (start, pause, resume, step, stop, run on the server).
+type Header struct{ *Root }
+
+// Tabs of the page, in order.
+var Tabs = []string{"Data", "Model", "Training", "Run", "Runs", "Experiments"}
+
+// TabClass marks the open tab.
+func (h *Header) TabClass(tab string) string {
+	if h.Tab == tab {
+		return "tab active"
+	}
+	return "tab"
+}
+
+// Start begins a run of the current spec.
+func (h *Header) Start() {
+	if !h.ready() {
+		return
+	}
+	if h.LocalRunning() || len(h.Queue) > 0 {
+		h.Message = "a run is training: stop it first"
+		return
+	}
+	run := h.newRun(h.Spec.Clone(), h.Dataset.Name, fmt.Sprintf("%s · %s · lr %g", h.Dataset.Name, h.Spec.Model.Name, h.Spec.Train.LR))
+	h.enqueue(run)
+}
+
+// Control sends pause, resume, step or stop to the current run. Stop
+// also drops the runs waiting after it.
+func (h *Header) Control(cmd string) {
+	cur := h.Current
+	if cur == nil {
+		return
+	}
+	if cmd == protocol.CmdStop {
+		for _, q := range h.Queue {
+			q.queued, q.State, q.Error = false, protocol.StateDone, "stopped before it started"
+			h.DeleteRun(q.ID)
+		}
+		h.Queue = nil
+	}
+	if cur.Server != "" {
+		if cmd == protocol.CmdStop {
+			h.Host.CancelJob(cur.Server)
+		}
+		return
+	}
+	if cur.queued {
+		cur = h.workerRun()
+		if cur == nil {
+			return
+		}
+	}
+	h.Host.Send(protocol.NewCommand(cur.ID, cmd))
+}
+
+// RunOnServer sends the current spec and dataset to the server's jobs
+// API; the run shows in the page like one in the worker.
+func (h *Header) RunOnServer() {
+	if !h.ready() {
+		return
+	}
+	if !h.OnServer() {
+		h.Message = "the server does not have this dataset (it was dropped into the page): pick one of the server's datasets to train there"
+		return
+	}
+	body, err := json.Marshal(map[string]any{"spec": h.Spec, "dataset": h.DatasetName})
+	if err != nil {
+		h.Message = err.Error()
+		return
+	}
+	run := h.newRun(h.Spec.Clone(), h.Dataset.Name, fmt.Sprintf("%s · %s · lr %g · server", h.Dataset.Name, h.Spec.Model.Name, h.Spec.Train.LR))
+	run.queued, run.Server = false, "submitting"
+	h.Current, h.Tab = run, "Run"
+	h.Host.SubmitJob(run.ID, body)
+}

@@ -1,0 +1,224 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vugu/vugu"
+
+	"plateau/protocol"
+	"plateau/spec"
+)
+
+// ModelView is the Model tab: presets, the layer editor with shapes,
+// parameter counts and errors at the field, and the weights import.
+type ModelView struct{ *Root }
+
+func presetNames() []string { return spec.PresetNames() }
+
+func presetDescription(name string) string { return spec.PresetDescription(name) }
+
+func layerTypes() []string { return spec.LayerTypes }
+
+// PickPreset handles the preset select.
+func (mv *ModelView) PickPreset(e vugu.DOMEvent) { mv.ChoosePreset(e.PropString("target", "value")) }
+
+// LayerRow is one layer of the model with its output shape and size.
+type LayerRow struct {
+	Index  int
+	Layer  spec.Layer
+	Shape  string
+	Params int
+}
+
+// LayerRows describes every layer of the model as shape inference sees it.
+func (mv *ModelView) LayerRows() []LayerRow {
+	infos, _ := mv.Spec.Model.Shapes()
+	rows := make([]LayerRow, len(mv.Spec.Model.Layers))
+	for i, l := range mv.Spec.Model.Layers {
+		rows[i] = LayerRow{Index: i, Layer: l, Shape: "?"}
+		if i < len(infos) && infos[i].Shape != nil {
+			rows[i].Shape = shapeText(infos[i].Shape)
+			rows[i].Params = infos[i].Params
+		}
+	}
+	return rows
+}
+
+// RowClass marks a layer whose settings do not fit together.
+func (mv *ModelView) RowClass(i int) string {
+	if mv.FieldError(fmtLayerPath(i)) != "" {
+		return "invalid-row"
+	}
+	return ""
+}
+
+func fmtLayerPath(i int) string { return fmt.Sprintf("model.layers[%d]", i) }
+
+// TotalParams counts the model's trainable parameters.
+func (mv *ModelView) TotalParams() int {
+	n, _ := mv.Spec.Model.ParamCount()
+	return n
+}
+
+func shapeText(s []int) string {
+	parts := make([]string, len(s))
+	for i, v := range s {
+		parts[i] = strconv.Itoa(v)
+	}
+	return strings.Join(parts, "×")
+}
+
+// LayerField is the path of a layer's field.
+func LayerField(i int, field string) string { return fmt.Sprintf("model.layers[%d].%s", i, field) }
+
+// LayerFields lists the editable fields of a layer type.
+func LayerFields(typ string) []string {
+	switch typ {
+	case spec.Conv2D:
+		return []string{"filters", "kernel", "stride", "padding", "activation", "init", "use_bias"}
+	case spec.DepthwiseConv2D:
+		return []string{"multiplier", "kernel", "stride", "padding", "activation", "init", "use_bias"}
+	case spec.MaxPool, spec.AvgPool:
+		return []string{"kernel", "stride"}
+	case spec.Dense:
+		return []string{"units", "activation", "init", "use_bias"}
+	case spec.Dropout:
+		return []string{"rate"}
+	case spec.LeakyReLU, spec.ELU:
+		return []string{"alpha"}
+	}
+	return nil
+}
+
+// LayerValue is a layer field's value as text.
+func LayerValue(l spec.Layer, field string) string {
+	switch field {
+	case "filters":
+		return intText(l.Filters)
+	case "multiplier":
+		return intText(l.Multiplier)
+	case "kernel":
+		return intText(l.Kernel)
+	case "stride":
+		return intText(l.Stride)
+	case "units":
+		return intText(l.Units)
+	case "padding":
+		return l.Padding.String()
+	case "rate":
+		return FormatFloat(l.Rate)
+	case "alpha":
+		return FormatFloat(l.Alpha)
+	case "activation":
+		return l.Activation
+	case "init":
+		return l.Init
+	case "use_bias":
+		return strconv.FormatBool(l.Bias())
+	}
+	return ""
+}
+
+func intText(v int) string {
+	if v == 0 {
+		return ""
+	}
+	return strconv.Itoa(v)
+}
+
+// AddLayer inserts a layer of a type before the final dense layer.
+func (mv *ModelView) AddLayer(e vugu.DOMEvent) {
+	typ := e.PropString("target", "value")
+	if typ == "" {
+		return
+	}
+	l := spec.Layer{Type: typ}
+	switch typ {
+	case spec.Conv2D:
+		l.Filters, l.Kernel, l.Padding = 16, 3, spec.Padding{Mode: spec.PadSame}
+	case spec.DepthwiseConv2D:
+		l.Kernel = 3
+	case spec.MaxPool, spec.AvgPool:
+		l.Kernel = 2
+	case spec.Dense:
+		l.Units = 64
+	case spec.Dropout:
+		l.Rate = 0.25
+	}
+	s := mv.Spec.Clone()
+	layers := s.Model.Layers
+	at := max(0, len(layers)-1)
+	s.Model.Layers = append(layers[:at:at], append([]spec.Layer{l}, layers[at:]...)...)
+	for i := range s.Model.Layers {
+		// New layers get names from Expand; keep the others'.
+		if i == at {
+			s.Model.Layers[i].Name = uniqueName(s.Model.Layers, typ)
+		}
+	}
+	mv.Spec = s
+	mv.validate()
+}
+
+func uniqueName(layers []spec.Layer, typ string) string {
+	base := strings.ReplaceAll(typ, "_", "")
+	for n := 1; ; n++ {
+		name := fmt.Sprintf("%s_%d", base, n)
+		taken := false
+		for _, l := range layers {
+			taken = taken || l.Name == name
+		}
+		if !taken {
+			return name
+		}
+	}
+}
+
+// RemoveLayer deletes layer i.
+func (mv *ModelView) RemoveLayer(i int) {
+	s := mv.Spec.Clone()
+	if i < 0 || i >= len(s.Model.Layers) {
+		return
+	}
+	s.Model.Layers = append(s.Model.Layers[:i], s.Model.Layers[i+1:]...)
+	mv.Spec = s
+	mv.validate()
+}
+
+// MoveLayer swaps layer i with its neighbour by (−1 up, +1 down).
+func (mv *ModelView) MoveLayer(i, by int) {
+	s := mv.Spec.Clone()
+	j := i + by
+	if i < 0 || j < 0 || i >= len(s.Model.Layers) || j >= len(s.Model.Layers) {
+		return
+	}
+	s.Model.Layers[i], s.Model.Layers[j] = s.Model.Layers[j], s.Model.Layers[i]
+	mv.Spec = s
+	mv.validate()
+}
+
+// ImportWeights reads a safetensors file chosen in the weights input and
+// has the worker check it against the current spec.
+func (mv *ModelView) ImportWeights(e vugu.DOMEvent) {
+	mv.Host.ReadFile(e, func(name string, b []byte, err error) {
+		if err != nil {
+			mv.Message = fmt.Sprintf("reading %s: %v", name, err)
+			return
+		}
+		if !mv.Valid() {
+			mv.Message = "fix the spec first: the weights are checked against it"
+			return
+		}
+		mv.counter++
+		p := &pendingImport{id: fmt.Sprintf("import-%d-%d", time.Now().UnixMilli(), mv.counter), file: name, spec: mv.Spec.Clone(), bytes: b}
+		mv.importing, mv.Message = p, ""
+		c := protocol.NewCommand(p.id, protocol.CmdImport)
+		c.Spec, c.Bytes, c.File = p.spec, b, name
+		mv.Host.Send(c)
+	})
+}
+
+// Importing reports whether a weights file is being checked.
+func (mv *ModelView) Importing() bool { return mv.importing != nil }

@@ -1,0 +1,56 @@
+package ui
+
+import (
+	"fmt"
+	"time"
+
+	"plateau/protocol"
+)
+
+// ProgressBar shows where the current run is: a bar, the epoch and step,
+// the speed and the time left.
+type ProgressBar struct{ *Root }
+
+// ProgressPercent is how far the current run is, for the bar's width.
+func (pb *ProgressBar) ProgressPercent() string {
+	if pb.Current == nil {
+		return "0"
+	}
+	return fmt.Sprintf("%.1f", 100*pb.Current.Progress.Fraction())
+}
+
+// ProgressText says where the current run is.
+func (pb *ProgressBar) ProgressText() string {
+	run := pb.Current
+	if run == nil {
+		return ""
+	}
+	p := run.Progress
+	s := fmt.Sprintf("epoch %d/%d · step %d/%d", max(p.Epoch, 1), p.Epochs, p.Step, p.Epochs*p.StepsPerEpoch)
+	if p.ImagesPerSecond > 0 {
+		s += fmt.Sprintf(" · %.0f img/s", p.ImagesPerSecond)
+	}
+	if run.State == protocol.StateRunning && p.ETA > 0 {
+		s += " · ETA " + duration(p.ETA)
+	}
+	if p.AugmentStep > 0 {
+		s += fmt.Sprintf(" · augmentation changed at step %d", p.AugmentStep)
+	}
+	if run.State == protocol.StatePaused {
+		s += " · paused"
+	}
+	return s
+}
+
+func duration(sec float64) string {
+	d := time.Duration(sec * float64(time.Second)).Round(time.Second)
+	return d.String()
+}
+
+// Step is the current run's step count (the e2e tests read it).
+func (pb *ProgressBar) Step() int {
+	if pb.Current == nil {
+		return 0
+	}
+	return pb.Current.Progress.Step
+}

@@ -1,0 +1,296 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"plateau/protocol"
+)
+
+// RunView is the Run tab: the current run's result, evaluation, curves,
+// confusion, layer statistics and galleries, with the doctor beside them.
+type RunView struct{ *Root }
+
+// ResultText summarizes the current run's end.
+func (rv *RunView) ResultText() string {
+	run := rv.Current
+	if run == nil || run.Result == nil {
+		return ""
+	}
+	e := run.Result
+	s := fmt.Sprintf("stopped: %s after %d epochs", e.Stopped, e.Epochs)
+	if finite(e.TestAccuracy) {
+		s += fmt.Sprintf(" · test accuracy %.2f%%", 100*e.TestAccuracy)
+	}
+	if e.Reason != "" {
+		s += " · " + e.Reason
+	}
+	return s
+}
+
+// BackendText says where the current run trains.
+func (rv *RunView) BackendText() string {
+	run := rv.Current
+	if run == nil {
+		return ""
+	}
+	if run.Imported != "" {
+		return "weights from a file, not trained here"
+	}
+	if run.Server == "" {
+		return "trained in this browser's worker"
+	}
+	if run.Backend == "" {
+		return "trained on the server"
+	}
+	return "trained on the server, backend " + run.Backend
+}
+
+// QueueText says what waits to train.
+func (rv *RunView) QueueText() string {
+	if len(rv.Queue) == 0 {
+		return ""
+	}
+	names := make([]string, len(rv.Queue))
+	for i, q := range rv.Queue {
+		names[i] = q.Name
+	}
+	return "next: " + strings.Join(names, " · ")
+}
+
+// ImportedText describes the current run's imported weights.
+func (rv *RunView) ImportedText() string {
+	run := rv.Current
+	s := "weights imported from " + run.Imported
+	if w := run.Weights; w != nil {
+		s += fmt.Sprintf(": %d tensors, %d trainable parameters", w.Tensors, w.Params)
+		if w.State > 0 {
+			s += fmt.Sprintf(" and %d running statistics", w.State)
+		}
+		if w.Model != "" {
+			s += fmt.Sprintf(", saved for model %q", w.Model)
+		}
+	}
+	return s
+}
+
+// Evaluate measures the current run's weights on the validation and test
+// splits of the loaded dataset: a run training in the worker between two
+// steps, a finished one from its stored weights.
+func (rv *RunView) Evaluate() {
+	run := rv.Current
+	if !rv.CanEvaluate() {
+		return
+	}
+	rv.evaluating = run.ID
+	if rv.Running() {
+		rv.Host.Send(protocol.NewCommand(run.ID, protocol.CmdEvaluate))
+		return
+	}
+	rv.weightsInWorker = true
+	rv.withWeights(run, func(b []byte) {
+		if b == nil {
+			rv.evaluated()
+			rv.Message = "this run has no stored weights to evaluate"
+			return
+		}
+		c := protocol.NewCommand(run.ID, protocol.CmdEvaluate)
+		c.Spec, c.Bytes = run.Spec, b
+		rv.Host.Send(c)
+	})
+}
+
+// withWeights calls done with a run's weights: those the page holds, or
+// the stored ones (nil when there are none).
+func (rv *RunView) withWeights(run *Run, done func([]byte)) {
+	if run.weights != nil {
+		done(run.weights)
+		return
+	}
+	rv.Host.LoadWeights(run.ID, done)
+}
+
+// CanEvaluate reports whether the current run's weights can be measured
+// now: a run training in the worker, or a finished run with weights while
+// the worker is free and a dataset is loaded.
+func (rv *RunView) CanEvaluate() bool {
+	run := rv.Current
+	if run == nil || rv.evaluating != "" || rv.Dataset == nil {
+		return false
+	}
+	if rv.Running() {
+		return run.Server == "" && run.started && !run.queued
+	}
+	return run.State == protocol.StateDone && run.HasWeights && rv.workerRun() == nil && rv.lrFindRun == "" && len(rv.Queue) == 0
+}
+
+// Evaluating reports whether the worker is measuring a run's weights.
+func (rv *RunView) Evaluating() bool { return rv.evaluating != "" }
+
+// EvaluationRow is one split of an evaluation, as text.
+type EvaluationRow struct{ Split, Images, Loss, Accuracy, AccuracyValue string }
+
+// EvaluationTitle says what the current run's evaluation measured.
+func (rv *RunView) EvaluationTitle() string {
+	ev := rv.Current.Evaluation
+	s := "Evaluation on " + ev.Dataset
+	if ev.Step > 0 {
+		s += fmt.Sprintf(" after %d steps", ev.Step)
+	} else {
+		s += ", stored weights"
+	}
+	return s
+}
+
+// EvaluationRows lists the current run's evaluation by split.
+func (rv *RunView) EvaluationRows() []EvaluationRow {
+	ev := rv.Current.Evaluation
+	var rows []EvaluationRow
+	for _, part := range []struct {
+		name  string
+		score *protocol.Score
+	}{{"validation", ev.Val}, {"test", ev.Test}} {
+		if sc := part.score; sc != nil {
+			rows = append(rows, EvaluationRow{part.name, strconv.Itoa(sc.Images), fmt.Sprintf("%.4g", float64(sc.Loss)), Percent(float64(sc.Accuracy)),
+				strconv.FormatFloat(float64(sc.Accuracy), 'g', -1, 64)})
+		}
+	}
+	return rows
+}
+
+// EvaluationConfusion is the heatmap of one split of the current run's
+// evaluation ("val" or "test").
+func (rv *RunView) EvaluationConfusion(split string) string {
+	ev := rv.Current.Evaluation
+	sc := ev.Test
+	if split == "val" {
+		sc = ev.Val
+	}
+	if sc == nil {
+		return `<p class="muted">no images in this split</p>`
+	}
+	return Heatmap(sc.Confusion, rv.classes(), 220)
+}
+
+// ContinueTraining starts a run from the current run's weights: its model,
+// with the current training and data settings.
+func (rv *RunView) ContinueTraining() {
+	src := rv.Current
+	if !rv.CanContinue() || !rv.ready() {
+		return
+	}
+	rv.withWeights(src, func(b []byte) {
+		if b == nil {
+			rv.Message = "this run has no stored weights to continue from"
+			return
+		}
+		if !rv.CanContinue() {
+			return
+		}
+		s := rv.Spec.Clone()
+		s.Model = src.Spec.Clone().Model
+		run := rv.newRun(s, rv.Dataset.Name, fmt.Sprintf("%s · %s · lr %g · continues #%d", rv.Dataset.Name, s.Model.Name, s.Train.LR, rv.index(src)))
+		run.Parent, run.from = src.ID, b
+		rv.enqueue(run)
+	})
+}
+
+// CanContinue reports whether a run can start from the current run's
+// weights now.
+func (rv *RunView) CanContinue() bool {
+	run := rv.Current
+	return run != nil && run.State == protocol.StateDone && run.HasWeights && run.Spec != nil && rv.Valid() && rv.Dataset != nil &&
+		rv.workerRun() == nil && len(rv.Queue) == 0 && rv.lrFindRun == "" && rv.evaluating == ""
+}
+
+// LRChart plots the rate the current run trained at.
+func (rv *RunView) LRChart() string {
+	var pts []Point
+	if rv.Current != nil {
+		pts = rv.Current.StepLR
+	}
+	return LineChart{Title: "learning rate", XLabel: "epoch", Width: 460, Height: 160, LogY: true, Series: []Series{{Name: "lr", Points: pts}}}.SVG()
+}
+
+// Confusion is the heatmap of the latest validation confusion matrix (the
+// test one once the run has ended).
+func (rv *RunView) Confusion() string {
+	e := rv.LastEpoch()
+	if rv.Current != nil && rv.Current.Result != nil && rv.Current.Result.Confusion != nil {
+		e = rv.Current.Result
+	}
+	if e == nil {
+		return `<p class="muted">after the first epoch</p>`
+	}
+	return Heatmap(e.Confusion, rv.classes(), 340)
+}
+
+// PerClass charts per-class accuracy.
+func (rv *RunView) PerClass() string {
+	e := rv.LastEpoch()
+	if e == nil {
+		return ""
+	}
+	bars := make([]Bar, len(e.PerClassAccuracy))
+	for i, v := range e.PerClassAccuracy {
+		bars[i] = Bar{className(rv.classes(), i), v}
+	}
+	return BarChart("validation accuracy per class", bars, 340, false, func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) })
+}
+
+// GradNorms and DeadReLUs chart the layer statistics of the last epoch.
+func (rv *RunView) GradNorms() string {
+	e := rv.LastEpoch()
+	if e == nil {
+		return ""
+	}
+	var bars []Bar
+	for _, l := range e.Layers {
+		if l.WeightNorm > 0 {
+			bars = append(bars, Bar{l.Name, l.GradNorm})
+		}
+	}
+	return BarChart("gradient norm per layer (log scale)", bars, 340, true, func(v float64) string { return fmt.Sprintf("%.2g", v) })
+}
+
+func (rv *RunView) DeadReLUs() string {
+	e := rv.LastEpoch()
+	if e == nil {
+		return ""
+	}
+	var bars []Bar
+	for _, l := range e.Layers {
+		if strings.Contains(l.Type, "relu") {
+			bars = append(bars, Bar{l.Name, l.DeadFraction})
+		}
+	}
+	if len(bars) == 0 {
+		return ""
+	}
+	return BarChart("dead units per ReLU layer", bars, 340, false, func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) })
+}
+
+// WrongURLs, FilterURLs are the current run's galleries.
+func (rv *RunView) WrongURLs() []string {
+	if rv.Current == nil {
+		return nil
+	}
+	return rv.Current.wrongURLs
+}
+
+func (rv *RunView) FilterURLs() []string {
+	if rv.Current == nil {
+		return nil
+	}
+	return rv.Current.filterURLs
+}
+
+// WrongCaption labels a misclassified image.
+func (rv *RunView) WrongCaption(i int) string {
+	w := rv.Current.Wrong
+	if w == nil || i >= len(w.Labels) || i >= len(w.Predicted) {
+		return ""
+	}
+	return fmt.Sprintf("true %s, predicted %s", className(rv.classes(), w.Labels[i]), className(rv.classes(), w.Predicted[i]))
+}

@@ -1,0 +1,105 @@
+package ui
+
+import (
+	"fmt"
+
+	"github.com/vugu/vugu"
+
+	"plateau/protocol"
+	"plateau/spec"
+)
+
+// TrainingView is the Training tab: optimizer, learning rate and its range
+// test, schedule with its plot, regularization, early stopping, and the
+// spec's export and import.
+type TrainingView struct{ *Root }
+
+func optimizers() []string { return spec.Optimizers }
+
+func schedules() []string {
+	return []string{"constant", "step", "exponential", "cosine", "one_cycle", "reduce_on_plateau"}
+}
+
+// LRPlot charts the planned learning rate.
+func (tv *TrainingView) LRPlot() string {
+	pts := tv.Host.LRCurve(tv.Spec.Train, 200)
+	return LineChart{Title: "learning rate over the planned epochs", XLabel: "epoch", Width: 420, Height: 180, LogY: true,
+		Series: []Series{{Points: pts}}}.SVG()
+}
+
+// FindLR runs the LR range test of the current spec in the worker.
+func (tv *TrainingView) FindLR() {
+	if !tv.ready() {
+		return
+	}
+	if tv.Running() || tv.lrFindRun != "" {
+		tv.Message = "a run is training: stop it before the LR range test"
+		return
+	}
+	tv.counter++
+	tv.lrFindRun = fmt.Sprintf("lr-find-%d", tv.counter)
+	tv.LRFind = nil
+	c := protocol.NewCommand(tv.lrFindRun, protocol.CmdLRFind)
+	c.Spec = tv.Spec
+	tv.Host.Send(c)
+}
+
+// FindingLR reports whether an LR range test is running.
+func (tv *TrainingView) FindingLR() bool { return tv.lrFindRun != "" }
+
+// LRFindChart plots the loss against the rate, with the suggested rate.
+func (tv *TrainingView) LRFindChart() string {
+	f := tv.LRFind
+	if f == nil {
+		return ""
+	}
+	pts := make([]Point, len(f.LR))
+	for i := range f.LR {
+		pts[i] = Point{f.LR[i], f.Loss[i]}
+	}
+	return LineChart{Title: "LR range test: smoothed loss", XLabel: "learning rate (log scale)", Width: 420, Height: 200, LogX: true,
+		Series: []Series{{Name: "loss", Points: pts}},
+		Marks:  []Mark{{X: f.Suggested, Label: "suggested " + FormatFloat(roundLR(f.Suggested)), Color: "#16a34a"}}}.SVG()
+}
+
+// SuggestedLR is the range test's rate, rounded for the field.
+func (tv *TrainingView) SuggestedLR() string {
+	if tv.LRFind == nil {
+		return ""
+	}
+	return FormatFloat(roundLR(tv.LRFind.Suggested))
+}
+
+// ApplySuggestedLR sets the learning rate to the range test's suggestion.
+func (tv *TrainingView) ApplySuggestedLR() {
+	if tv.LRFind != nil && tv.LRFind.Suggested > 0 {
+		tv.Set("train.lr", FormatFloat(roundLR(tv.LRFind.Suggested)))
+		tv.Notice = "learning rate set to " + FormatFloat(roundLR(tv.LRFind.Suggested)) + " from the LR range test"
+	}
+}
+
+// roundLR keeps two significant digits.
+func roundLR(v float64) float64 {
+	var f float64
+	fmt.Sscanf(fmt.Sprintf("%.2g", v), "%g", &f)
+	return f
+}
+
+// ImportSpec handles the spec file input.
+func (tv *TrainingView) ImportSpec(e vugu.DOMEvent) {
+	tv.Host.ReadFile(e, func(name string, b []byte, err error) {
+		if err != nil {
+			tv.Message = err.Error()
+			return
+		}
+		tv.ImportSpecText(b)
+	})
+}
+
+// ExportSpec downloads the spec as JSON.
+func (tv *TrainingView) ExportSpec() {
+	b, err := spec.Marshal(tv.Spec)
+	if err == nil {
+		tv.Host.Download("spec.json", "application/json", b)
+	}
+}
