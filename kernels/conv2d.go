@@ -1,7 +1,5 @@
 package kernels
 
-import "runtime"
-
 // ConvParams describes a 2-D convolution over NHWC input. The same struct
 // serves depthwise convolution, where OC = C*Multiplier.
 type ConvParams struct {
@@ -96,7 +94,7 @@ func (p ConvParams) ScratchSize() int {
 		return 0
 	}
 	wino := p.winograd()
-	return p.convScratchFor(wino, p.convWantParts(wino, runtime.GOMAXPROCS(0)))
+	return p.convScratchFor(wino, p.convWantParts(wino, threads()))
 }
 
 // minScratch is the scratch one range needs: what the kernels require.

@@ -1,7 +1,5 @@
 package kernels
 
-import "runtime"
-
 // Parallel convolution. A convolution's GEMMs are cut in chunks of about
 // 128–256 output pixels or tiles, each below Gemm's parallel cut-off, so
 // with more than one thread the chunks themselves are shared out: the
@@ -93,7 +91,7 @@ func (p ConvParams) convWantParts(wino bool, procs int) int {
 // convParts is the number of ranges a call runs: what GOMAXPROCS and the
 // size of p allow, as far as scratch holds them.
 func (p ConvParams) convParts(wino bool, scratch int) int {
-	procs := runtime.GOMAXPROCS(0)
+	procs := threads()
 	parts := p.convWantParts(wino, procs)
 	if parts > 1 {
 		startGemmWorkers(procs)

@@ -37,6 +37,8 @@
 // the serial bits too; Conv2DGradFilter adds per-range partial sums in a
 // fixed order, so its result depends on GOMAXPROCS (by rounding) but not
 // on scheduling.
+// SetThreads lowers that number below GOMAXPROCS for callers that run
+// kernels side by side themselves.
 // ConvParams.ScratchSize reads GOMAXPROCS when it is called, as scratch
 // holds one chunk buffer per range. Under js/wasm GOMAXPROCS is 1 and
 // everything runs on the calling goroutine.

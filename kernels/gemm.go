@@ -108,7 +108,7 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		scaleMatrix(m, n, beta, c, ldc)
 		return
 	}
-	procs := runtime.GOMAXPROCS(0)
+	procs := threads()
 	if procs > 1 && m*n*k >= parallelMinWork {
 		gemmParallel(procs, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return

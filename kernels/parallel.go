@@ -1,6 +1,9 @@
 package kernels
 
-import "runtime"
+import (
+	"runtime"
+	"sync/atomic"
+)
 
 // Parallel loops. Besides the GEMM and the convolutions, a training step
 // spends its time in loops that read and write each element once or a few
@@ -134,7 +137,7 @@ func (t *partTask) run() {
 // neighbouring elements do not share cache lines.
 func runParts(t *partTask, n, unitFloats, align int) {
 	parts := 1
-	if procs := runtime.GOMAXPROCS(0); procs > 1 && n > align {
+	if procs := threads(); procs > 1 && n > align {
 		parts = min(procs, n/align, n*unitFloats/partMinElements)
 		if parts > 1 {
 			startGemmWorkers(procs)
@@ -176,4 +179,25 @@ const elementAlign = 16
 // floats is the number of slices it reads and writes.
 func runElementwise(t *partTask, n, floats int) {
 	runParts(t, n, floats, elementAlign)
+}
+
+// threadCap is SetThreads' limit; 0 means none.
+var threadCap atomic.Int32
+
+// SetThreads limits the goroutines one kernel call splits its work over
+// to n (at most GOMAXPROCS); 0 lifts the limit. A caller that runs
+// several kernel calls side by side on their own goroutines (data
+// parallelism, train.LocalShard) sets 1, so that the calls do not contend
+// for the same workers. It returns the previous limit.
+func SetThreads(n int) int {
+	return int(threadCap.Swap(int32(max(n, 0))))
+}
+
+// threads is the number of goroutines a kernel call may use.
+func threads() int {
+	procs := runtime.GOMAXPROCS(0)
+	if c := int(threadCap.Load()); c > 0 {
+		return min(procs, c)
+	}
+	return procs
 }

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"plateau/kernels"
 	"plateau/train"
 )
 
@@ -36,6 +37,7 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 		batch   = fs.Int("batch", 32, "examples per training step")
 		seconds = fs.Float64("seconds", 5, "timed seconds per run, after a warm-up of at most one second")
 		threads = fs.Int("threads", 0, "goroutines the kernels may use natively (GOMAXPROCS); 0: all cores")
+		workers = fs.Int("workers", 1, "natively, cut every batch into N parts trained side by side, each kernel on one thread (data parallelism)")
 		runs    = fs.Int("runs", 1, "runs; the median one is reported")
 		in      = fs.String("in", "native", "where to run: native, node (bench.wasm) or a browser command such as chromium (bench.html, headless)")
 		wasm    = fs.String("wasm", "bin/bench.wasm", "bench.wasm for -in node")
@@ -55,8 +57,15 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 	if *threads > 0 && *in != "native" {
 		return usagef("-threads applies to native runs only: wasm runs on one thread")
 	}
+	if *workers < 1 || (*workers > 1 && *in != "native") {
+		return usagef("-workers must be at least 1, and above 1 only natively")
+	}
 	if *threads > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(*threads))
+	}
+	if *workers > 1 {
+		// The parts are the parallelism: each kernel call runs on one thread.
+		defer kernels.SetThreads(kernels.SetThreads(1))
 	}
 	var rep benchReport
 	for range *runs {
@@ -64,7 +73,7 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 		var err error
 		switch *in {
 		case "native":
-			r, err = train.Benchmark(*netName, *batch, *seconds)
+			r, err = train.Benchmark(*netName, *batch, *seconds, *workers)
 		case "node":
 			r, err = benchInNode(*wasm, *netName, *batch, *seconds)
 		default:
@@ -92,8 +101,12 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	r := rep.BenchResult
-	_, err := fmt.Fprintf(stdout, "%s, batch %d, %s (%s), %d thread(s): %.1f images/s, %.2f GFLOP/s (%.1f MFLOP per image; median of %d runs of %d steps in about %.1f s; %.2g allocations per step)\n",
-		r.Net, r.Batch, rep.In, r.Platform, r.Threads, r.ImagesPerSecond, r.GFLOPS, r.MFLOPPerImage, len(rep.Runs), r.Steps, r.Seconds, r.AllocsPerStep)
+	workersNote := ""
+	if r.Workers > 1 {
+		workersNote = fmt.Sprintf(", %d workers", r.Workers)
+	}
+	_, err := fmt.Fprintf(stdout, "%s, batch %d, %s (%s), %d thread(s)%s: %.1f images/s, %.2f GFLOP/s (%.1f MFLOP per image; median of %d runs of %d steps in about %.1f s; %.2g allocations per step)\n",
+		r.Net, r.Batch, rep.In, r.Platform, r.Threads, workersNote, r.ImagesPerSecond, r.GFLOPS, r.MFLOPPerImage, len(rep.Runs), r.Steps, r.Seconds, r.AllocsPerStep)
 	return err
 }
 
@@ -158,7 +171,11 @@ func recordBench(path string, rep benchReport) error {
 		start, end = strings.Index(text, benchTableStart), strings.Index(text, benchTableEnd)
 	}
 	r := rep.BenchResult
-	key := fmt.Sprintf("| %s | %s | %d | %d |", rep.In, r.Net, r.Batch, r.Threads)
+	threads := fmt.Sprint(r.Threads)
+	if r.Workers > 1 {
+		threads += fmt.Sprintf(" (%d workers)", r.Workers)
+	}
+	key := fmt.Sprintf("| %s | %s | %d | %s |", rep.In, r.Net, r.Batch, threads)
 	runs := make([]string, len(rep.Runs))
 	for i, v := range rep.Runs {
 		runs[i] = fmt.Sprintf("%.1f", v)

@@ -29,7 +29,7 @@ Usage:
                                            LR range test: loss against rate, suggested rate
   plateau experiment NAME -dataset NAME|PATH [train's flags] [-json]
                                            A/B runs of one checklist item (plateau experiment list)
-  plateau bench [-net NAME] [-batch N] [-seconds S] [-threads N] [-json]  training images per second
+  plateau bench [-net NAME] [-batch N] [-seconds S] [-threads N] [-workers N] [-json]  training images per second
   plateau serve [-addr 127.0.0.1:8080] [-data DIR] [-backend auto|native|xla[:PLUGIN]] [-token T] [-jobs DIR]
                                            serve the page and the jobs API on http://localhost:8080
 

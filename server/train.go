@@ -14,6 +14,7 @@ import (
 
 	"plateau/data"
 	"plateau/doctor"
+	"plateau/kernels"
 	"plateau/spec"
 	"plateau/train"
 )
@@ -32,6 +33,7 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		seed       = fs.Int64("seed", -1, "random seed (overrides the spec)")
 		out        = fs.String("out", "", "folder for the spec, the event log and the weights")
 		jsonOut    = fs.Bool("json", false, "print one JSON event per line on stdout")
+		workers    = fs.Int("workers", 1, "cut every batch into N parts trained side by side on N cores (data parallelism; batch norm then normalizes each part by itself)")
 		resume     = fs.String("resume", "", "continue the run saved in this -out folder (its checkpoint); -epochs may extend it")
 		sets       multiFlag
 	)
@@ -44,6 +46,9 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	if *preset != "" && *specFile != "" {
 		return usagef("give -preset or -spec, not both")
+	}
+	if *workers < 1 {
+		return usagef("-workers must be at least 1")
 	}
 
 	var checkpoint string
@@ -141,6 +146,13 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	cfg := train.Config{Spec: s, Dataset: ds, Emit: emit, Doctor: doc.Observe}
+	if *workers > 1 {
+		// Each part runs its kernels on one thread: the parts are the
+		// parallelism.
+		cfg.Shards = train.LocalShards(*workers - 1)
+		defer train.CloseShards(cfg.Shards)
+		defer kernels.SetThreads(kernels.SetThreads(1))
+	}
 	if *out != "" {
 		cfg.Checkpoint = filepath.Join(*out, checkpointFile)
 	}

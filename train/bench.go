@@ -26,6 +26,9 @@ type BenchResult struct {
 	MFLOPPerImage float64 `json:"mflop_per_image"`
 	// Threads is GOMAXPROCS during the run (1 under js/wasm).
 	Threads int `json:"threads"`
+	// Workers is the number of parts every batch was cut into, each
+	// computed on its own goroutine (Shard); 1 without data parallelism.
+	Workers int `json:"workers,omitempty"`
 	// Steps and Seconds are the timed steps and their wall time, after
 	// the warm-up.
 	Steps   int     `json:"steps"`
@@ -38,21 +41,23 @@ type BenchResult struct {
 
 // benchStep returns one training step of the named preset on random
 // images, which returns the number of examples it trained on, and the
-// forward FLOPs of one example.
-func benchStep(net string, batch int) (step func() int, flops int64, err error) {
+// forward FLOPs of one example. With workers above 1 every batch is cut
+// into that many parts computed side by side by local shards; done
+// releases them.
+func benchStep(net string, batch, workers int) (step func() int, flops int64, done func(), err error) {
 	if batch < 1 {
-		return nil, 0, errors.New("batch must be at least 1")
+		return nil, 0, nil, errors.New("batch must be at least 1")
 	}
 	s, err := spec.Preset(net)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	s.Train.BatchSize = batch
 	s.Train.Epochs = 1
 	s.Data.Validation = 0
 	infos, err := s.Model.Shapes()
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	for _, l := range infos {
 		flops += l.FLOPs
@@ -73,9 +78,14 @@ func benchStep(net string, batch int) (step func() int, flops int64, err error) 
 	for i := range d.Train.Labels {
 		d.Train.Labels[i] = int32(r.IntN(s.Model.Classes))
 	}
-	t, err := newTrainer(Config{Spec: s, Dataset: d})
+	var shards []Shard
+	if workers > 1 {
+		shards = LocalShards(workers - 1)
+	}
+	t, err := newTrainer(Config{Spec: s, Dataset: d, Shards: shards})
 	if err != nil {
-		return nil, 0, err
+		CloseShards(shards)
+		return nil, 0, nil, err
 	}
 	lr := t.lr(0, 0)
 	step = func() int {
@@ -87,7 +97,7 @@ func benchStep(net string, batch int) (step func() int, flops int64, err error) 
 		t.trainStep(n, lr)
 		return n
 	}
-	return step, flops, nil
+	return step, flops, func() { CloseShards(shards) }, nil
 }
 
 // benchExamples is the size of the random training set: enough for a few
@@ -101,14 +111,20 @@ const benchExamples = 512
 // preset's own training settings. Steps first run untimed for a while, so
 // that a JIT (WebAssembly in a browser or node compiles hot functions a
 // second time) and the caches are warm.
-func Benchmark(net string, batch int, seconds float64) (BenchResult, error) {
+//
+// With workers above 1 every batch is cut into that many parts trained side
+// by side on their own goroutines (Shard); the caller lets each kernel call
+// run on one thread (kernels.SetThreads(1)), as `plateau bench` does.
+func Benchmark(net string, batch int, seconds float64, workers int) (BenchResult, error) {
 	if !(seconds > 0) {
 		return BenchResult{}, errors.New("seconds must be positive")
 	}
-	step, flops, err := benchStep(net, batch)
+	workers = max(workers, 1)
+	step, flops, done, err := benchStep(net, batch, workers)
 	if err != nil {
 		return BenchResult{}, err
 	}
+	defer done()
 
 	warm := min(time.Second, time.Duration(seconds*float64(time.Second)/4))
 	start := time.Now()
@@ -135,6 +151,7 @@ func Benchmark(net string, batch int, seconds float64) (BenchResult, error) {
 		GFLOPS:          perSecond * 3 * float64(flops) / 1e9,
 		MFLOPPerImage:   3 * float64(flops) / 1e6,
 		Threads:         runtime.GOMAXPROCS(0),
+		Workers:         workers,
 		Steps:           steps,
 		Seconds:         elapsed,
 		AllocsPerStep:   float64(after.Mallocs-before.Mallocs) / float64(steps),

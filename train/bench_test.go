@@ -1,20 +1,23 @@
 package train
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
+
+	"plateau/kernels"
 )
 
 func TestBenchmark(t *testing.T) {
 	// On one thread the kernels start no goroutines, whose wake-ups may
 	// allocate inside the runtime.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	got, err := Benchmark("mnist-cnn", 8, 0.05)
+	got, err := Benchmark("mnist-cnn", 8, 0.05, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Net != "mnist-cnn" || got.Batch != 8 || got.Steps < 1 {
+	if got.Net != "mnist-cnn" || got.Batch != 8 || got.Steps < 1 || got.Workers != 1 {
 		t.Errorf("result %+v does not describe the run asked for", got)
 	}
 	if !(got.ImagesPerSecond > 0) || !(got.GFLOPS > 0) {
@@ -30,6 +33,25 @@ func TestBenchmark(t *testing.T) {
 	}
 }
 
+// With workers, every batch is cut into parts trained side by side, and a
+// step still allocates nothing.
+func TestBenchmarkWorkers(t *testing.T) {
+	defer kernels.SetThreads(kernels.SetThreads(1))
+	got, err := Benchmark("fashion-fast", 16, 0.05, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Workers != 2 || got.Steps < 1 || !(got.ImagesPerSecond > 0) {
+		t.Errorf("result %+v does not describe a run with two workers", got)
+	}
+	// The step allocates nothing (TestShardedTrainStepAllocs); the
+	// runtime allocates now and then when goroutines hand work to each
+	// other, a few times per hundred steps.
+	if !raceEnabled && got.AllocsPerStep > 0.2 {
+		t.Errorf("%v allocations per training step with two workers, want about 0", got.AllocsPerStep)
+	}
+}
+
 func TestBenchmarkErrors(t *testing.T) {
 	for _, tc := range []struct {
 		net     string
@@ -41,29 +63,36 @@ func TestBenchmarkErrors(t *testing.T) {
 		{"mnist-cnn", 0, 1, "batch"},
 		{"mnist-cnn", 8, 0, "seconds"},
 	} {
-		if _, err := Benchmark(tc.net, tc.batch, tc.seconds); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := Benchmark(tc.net, tc.batch, tc.seconds, 1); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Benchmark(%q, %d, %v) = %v, want an error about %s", tc.net, tc.batch, tc.seconds, err, tc.want)
 		}
 	}
 }
 
 // BenchmarkTrainStep times the steps `plateau bench` times, one preset at a
-// time, with batches of 32: go test -bench TrainStep ./train.
+// time, with batches of 32, and with every batch cut in two parts trained
+// side by side (workers=2): go test -bench TrainStep -cpu 2 ./train.
 func BenchmarkTrainStep(b *testing.B) {
 	for _, net := range []string{"mnist-cnn", "convnetjs-cifar"} {
-		b.Run("net="+net+",batch=32", func(b *testing.B) {
-			step, flops, err := benchStep(net, 32)
-			if err != nil {
-				b.Fatal(err)
-			}
-			step()
-			images := 0
-			for b.Loop() {
-				images += step()
-			}
-			perSecond := float64(images) / b.Elapsed().Seconds()
-			b.ReportMetric(perSecond, "images/s")
-			b.ReportMetric(perSecond*3*float64(flops)/1e9, "GFLOP/s")
-		})
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("net=%s,batch=32,workers=%d", net, workers), func(b *testing.B) {
+				if workers > 1 {
+					defer kernels.SetThreads(kernels.SetThreads(1))
+				}
+				step, flops, done, err := benchStep(net, 32, workers)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer done()
+				step()
+				images := 0
+				for b.Loop() {
+					images += step()
+				}
+				perSecond := float64(images) / b.Elapsed().Seconds()
+				b.ReportMetric(perSecond, "images/s")
+				b.ReportMetric(perSecond*3*float64(flops)/1e9, "GFLOP/s")
+			})
+		}
 	}
 }

@@ -63,6 +63,10 @@ type Config struct {
 	// the same goroutine between two steps, can measure the weights as
 	// they are (Forward in inference mode, as Inspect).
 	Started func(net *nn.Network, norm *data.Normalizer)
+	// Shards, when set, compute parts of every training batch (see Shard):
+	// the batch is cut into len(Shards)+1 parts and the trainer computes
+	// the first. Run does not close them.
+	Shards []Shard
 	// Doctor, when set, reads every event before it is emitted; what it
 	// returns for an epoch or result event becomes that event's Diagnoses
 	// (package doctor's Doctor.Observe fits). Without it a result event
@@ -95,6 +99,9 @@ const (
 	streamValidation
 	streamLoader
 	streamDropout
+	// streamShardDropout+i draws the dropout masks of shard i's parts, one
+	// seed per step.
+	streamShardDropout
 )
 
 // deriveSeed derives the seed of one random stream of a run (splitmix64 of
@@ -199,6 +206,13 @@ type trainer struct {
 	// confidentWrong counts the epoch's confidently wrong training
 	// predictions (Event.ConfidentWrong).
 	confidentWrong int
+
+	// stepCorrect counts the current step's right predictions, shardGrads
+	// receives a shard's gradient, and shardErr is the failure of a shard
+	// that ended the run.
+	stepCorrect int
+	shardGrads  []float32
+	shardErr    error
 }
 
 // runState is what a checkpoint must carry besides weights and optimizer
@@ -314,6 +328,9 @@ func newTrainer(cfg Config) (*trainer, error) {
 	t.x = make([]float32, tr.BatchSize*size)
 	t.y = make([]int32, tr.BatchSize)
 	t.dlogits = make([]float32, tr.BatchSize*t.classes)
+	if err := t.initShards(); err != nil {
+		return nil, err
+	}
 	t.goodValues = slices.Clone(t.net.Values())
 	if tr.EarlyStopping.RestoreBest {
 		t.bestValues = make([]float32, len(t.goodValues))
@@ -407,20 +424,22 @@ func (t *trainer) emit(e Event) Event {
 // norm, skips the update and is returned for the caller to report.
 func (t *trainer) trainStep(n int, lr float64) (loss float64, correct int, gradNorm float64) {
 	t.net.ZeroGrads()
-	logits := t.net.Forward(t.x, n, true)
-	for i := range n {
-		row := logits[i*t.classes : (i+1)*t.classes]
-		if p := Argmax(row); p == int(t.y[i]) {
-			correct++
-		} else if confident(row, p) {
-			t.confidentWrong++
+	t.stepCorrect = 0
+	var ok bool
+	if len(t.cfg.Shards) == 0 {
+		loss, ok = t.ownPart(n)
+	} else {
+		var err error
+		loss, ok, err = t.shardedStep(n)
+		if err != nil {
+			t.shardErr = err
+			return math.NaN(), t.stepCorrect, 0
 		}
 	}
-	loss = nn.SoftmaxCrossEntropy(t.dlogits, logits, t.y, t.classWeights, t.tr.LabelSmoothing, n, t.classes)
-	if !finite(loss) || loss > t.lossLimit() {
+	correct = t.stepCorrect
+	if !ok || !finite(loss) || loss > t.lossLimit() {
 		return loss, correct, 0
 	}
-	t.net.Backward(t.dlogits)
 	Regularize(t.groups, t.tr.L1, t.tr.L2)
 	gradNorm = ClipGlobalNorm(t.groups, t.tr.GradClip)
 	if !finite(gradNorm) {
@@ -429,6 +448,29 @@ func (t *trainer) trainStep(n int, lr float64) (loss float64, correct int, gradN
 	t.state.Step++
 	t.opt.Step(t.groups, lr, t.state.Step)
 	return loss, correct, gradNorm
+}
+
+// ownPart runs the forward and backward pass of the first rows of the
+// batch in t.x, t.y on the trainer's network, counting its right
+// predictions into stepCorrect, and returns its mean loss and whether the
+// backward pass ran (not for a loss that is not finite or above
+// lossLimit).
+func (t *trainer) ownPart(rows int) (loss float64, ok bool) {
+	logits := t.net.Forward(t.x, rows, true)
+	for i := range rows {
+		row := logits[i*t.classes : (i+1)*t.classes]
+		if p := Argmax(row); p == int(t.y[i]) {
+			t.stepCorrect++
+		} else if confident(row, p) {
+			t.confidentWrong++
+		}
+	}
+	loss = nn.SoftmaxCrossEntropy(t.dlogits, logits, t.y, t.classWeights, t.tr.LabelSmoothing, rows, t.classes)
+	if !finite(loss) || loss > t.lossLimit() {
+		return loss, false
+	}
+	t.net.Backward(t.dlogits)
+	return loss, true
 }
 
 // confident reports whether the softmax of logits gives class p (the
@@ -561,6 +603,9 @@ epochs:
 			}
 			lr = t.lr(epoch, i)
 			loss, correct, norm := t.trainStep(n, lr)
+			if t.shardErr != nil {
+				return nil, t.shardErr
+			}
 			if !finite(loss) || !finite(norm) || loss > t.lossLimit() {
 				stopped, reason = StoppedDiverged, t.divergence(loss, norm, epoch, lr)
 				break epochs

@@ -32,7 +32,7 @@ func main() {
 	}
 	// One thread, as in a Web Worker, wherever it runs.
 	runtime.GOMAXPROCS(1)
-	r, err := train.Benchmark(*net, *batch, *seconds)
+	r, err := train.Benchmark(*net, *batch, *seconds, 1)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -1,0 +1,305 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+
+	"plateau/nn"
+	"plateau/spec"
+)
+
+// A Shard computes the gradient of a part of every training batch on a
+// replica of the network, while the trainer computes the rest: data
+// parallelism. The trainer cuts each batch into equal parts, keeps the
+// first and hands one to each shard with its current weights; it adds the
+// shards' gradients to its own, weighted by each part's share of the loss,
+// before regularization, clipping and the optimizer's update, which only
+// the trainer runs.
+//
+// Without batch norm or dropout a sharded step computes the gradient of the
+// whole batch, up to float rounding. Batch norm normalizes each part by its
+// own statistics (as with several devices) and its running statistics come
+// from the trainer's part; dropout draws each part's masks from the part's
+// own stream.
+//
+// A LocalShard runs on a goroutine of this process; the browser worker
+// hands parts to another worker through the same interface.
+type Shard interface {
+	// Init prepares the shard for parts of up to maxRows rows of a run of
+	// model, whose loss it computes with opts. The trainer calls it once,
+	// before the first part.
+	Init(model spec.Model, maxRows int, opts ShardOptions) error
+	// Start begins the forward and backward pass of n rows of x with labels
+	// y on a replica that holds values (the trainer's Network.Values),
+	// drawing dropout masks from dropoutSeed. The caller does not change
+	// values, x or y until Wait returns.
+	Start(values, x []float32, y []int32, n int, dropoutSeed uint64)
+	// Wait returns when the pass Start began is done, with its gradient
+	// (the mean over its rows, aligned with Network.Grads) in grads.
+	Wait(grads []float32) (ShardResult, error)
+}
+
+// ShardResult is what a part of a batch gives besides its gradient.
+type ShardResult struct {
+	// Loss is the part's mean loss and Weight the sum of its rows' class
+	// weights (its row count without class weights): the combined loss is
+	// Σ Weight·Loss / Σ Weight, and the gradients combine the same way.
+	Loss   float64
+	Weight float64
+	// Correct counts the part's right predictions, ConfidentWrong its
+	// confidently wrong ones.
+	Correct, ConfidentWrong int
+}
+
+// ShardOptions are what a replica needs to compute a part's loss as the
+// trainer does.
+type ShardOptions struct {
+	ClassWeights   []float32 `json:"class_weights,omitempty"`
+	LabelSmoothing float64   `json:"label_smoothing,omitempty"`
+}
+
+// Replica computes parts of batches for a Shard: a network of the run's
+// model that takes the trainer's weights before each part.
+type Replica struct {
+	net     *nn.Network
+	opts    ShardOptions
+	classes int
+	dlogits []float32
+}
+
+// NewReplica builds a replica of model for parts of up to maxRows rows.
+func NewReplica(model spec.Model, maxRows int, opts ShardOptions) (*Replica, error) {
+	net, err := nn.New(model, maxRows, 1)
+	if err != nil {
+		return nil, err
+	}
+	return &Replica{net: net, opts: opts, classes: model.Classes, dlogits: make([]float32, maxRows*model.Classes)}, nil
+}
+
+// Compute runs the forward and backward pass of n rows of x on values and
+// returns the part's result; its gradient is then in Grads. It allocates
+// nothing.
+func (r *Replica) Compute(values, x []float32, y []int32, n int, dropoutSeed uint64) (ShardResult, error) {
+	dst := r.net.Values()
+	if len(values) != len(dst) {
+		return ShardResult{}, fmt.Errorf("a shard got %d weights for a network of %d", len(values), len(dst))
+	}
+	if n < 1 || n > r.net.MaxBatch() || len(x) < n*r.net.InputSize() || len(y) < n {
+		return ShardResult{}, fmt.Errorf("a shard got %d rows; it takes 1 to %d", n, r.net.MaxBatch())
+	}
+	for _, v := range y[:n] {
+		if v < 0 || int(v) >= r.classes {
+			return ShardResult{}, fmt.Errorf("a shard got label %d of a model with %d classes", v, r.classes)
+		}
+	}
+	copy(dst, values)
+	r.net.SetDropoutSeed(dropoutSeed)
+	r.net.ZeroGrads()
+	logits := r.net.Forward(x, n, true)
+	var res ShardResult
+	for i := range n {
+		row := logits[i*r.classes : (i+1)*r.classes]
+		if p := Argmax(row); p == int(y[i]) {
+			res.Correct++
+		} else if confident(row, p) {
+			res.ConfidentWrong++
+		}
+	}
+	res.Loss = nn.SoftmaxCrossEntropy(r.dlogits, logits, y, r.opts.ClassWeights, r.opts.LabelSmoothing, n, r.classes)
+	res.Weight = weightOf(y[:n], r.opts.ClassWeights)
+	if finite(res.Loss) {
+		r.net.Backward(r.dlogits)
+	}
+	return res, nil
+}
+
+// Grads returns the gradient of the last part Compute ran.
+func (r *Replica) Grads() []float32 { return r.net.Grads() }
+
+// weightOf is the sum of the class weights of labels y, or their count
+// without class weights: the denominator of SoftmaxCrossEntropy's mean.
+func weightOf(y []int32, classWeights []float32) float64 {
+	if classWeights == nil {
+		return float64(len(y))
+	}
+	var w float64
+	for _, v := range y {
+		w += float64(classWeights[v])
+	}
+	return w
+}
+
+// LocalShard is a Shard that computes on its own goroutine, started by
+// Init; Close stops it.
+type LocalShard struct {
+	replica *Replica
+	start   chan shardJob
+	done    chan shardDone
+}
+
+type shardJob struct {
+	values, x []float32
+	y         []int32
+	n         int
+	seed      uint64
+}
+
+type shardDone struct {
+	res ShardResult
+	err error
+}
+
+// Init builds the replica and starts the goroutine.
+func (s *LocalShard) Init(model spec.Model, maxRows int, opts ShardOptions) error {
+	if s.start != nil {
+		return errors.New("a local shard serves one run")
+	}
+	r, err := NewReplica(model, maxRows, opts)
+	if err != nil {
+		return err
+	}
+	s.replica, s.start, s.done = r, make(chan shardJob), make(chan shardDone, 1)
+	go func() {
+		for j := range s.start {
+			res, err := r.Compute(j.values, j.x, j.y, j.n, j.seed)
+			s.done <- shardDone{res, err}
+		}
+	}()
+	return nil
+}
+
+// Start hands a part to the shard's goroutine.
+func (s *LocalShard) Start(values, x []float32, y []int32, n int, dropoutSeed uint64) {
+	s.start <- shardJob{values, x, y, n, dropoutSeed}
+}
+
+// Wait waits for the part and copies its gradient into grads.
+func (s *LocalShard) Wait(grads []float32) (ShardResult, error) {
+	d := <-s.done
+	if d.err == nil {
+		copy(grads, s.replica.Grads())
+	}
+	return d.res, d.err
+}
+
+// Close stops the shard's goroutine.
+func (s *LocalShard) Close() {
+	if s.start != nil {
+		close(s.start)
+	}
+}
+
+// LocalShards returns n local shards, for Config.Shards; close them with
+// CloseShards when the run is over.
+func LocalShards(n int) []Shard {
+	shards := make([]Shard, n)
+	for i := range shards {
+		shards[i] = &LocalShard{}
+	}
+	return shards
+}
+
+// CloseShards closes the shards that have a Close method.
+func CloseShards(shards []Shard) {
+	for _, s := range shards {
+		if c, ok := s.(interface{ Close() }); ok {
+			c.Close()
+		}
+	}
+}
+
+// initShards prepares the run's shards for parts of a batch.
+func (t *trainer) initShards() error {
+	if len(t.cfg.Shards) == 0 {
+		return nil
+	}
+	parts := len(t.cfg.Shards) + 1
+	rows := (t.tr.BatchSize + parts - 1) / parts
+	opts := ShardOptions{ClassWeights: t.classWeights, LabelSmoothing: t.tr.LabelSmoothing}
+	for i, s := range t.cfg.Shards {
+		if err := s.Init(t.spec.Model, rows, opts); err != nil {
+			return fmt.Errorf("starting shard %d of the batch: %v", i+1, err)
+		}
+	}
+	t.shardGrads = make([]float32, len(t.net.Grads()))
+	return nil
+}
+
+// errShard wraps a shard's failure for the run's error.
+var errShard = errors.New("a shard of the batch failed")
+
+// shardedStep runs the parts of a batch of n rows on the shards and the
+// trainer: it starts the shards on their parts, computes the trainer's part
+// (the first rows) itself, and combines the gradients into the
+// trainer's (ownPart). It returns the batch's mean loss and whether the
+// gradient is complete.
+func (t *trainer) shardedStep(n int) (loss float64, ok bool, err error) {
+	parts := min(len(t.cfg.Shards)+1, n)
+	if parts < 2 {
+		loss, ok = t.ownPart(n)
+		return loss, ok, nil
+	}
+	size := t.net.InputSize()
+	base, extra := n/parts, n%parts
+	own := base + min(extra, 1)
+	values := t.net.Values()
+	off := own
+	for i := range parts - 1 {
+		rows := base
+		if i+1 < extra {
+			rows++
+		}
+		seed := deriveSeed(t.tr.Seed, streamShardDropout+i, t.state.Step)
+		t.cfg.Shards[i].Start(values, t.x[off*size:(off+rows)*size], t.y[off:off+rows], rows, seed)
+		off += rows
+	}
+	loss, ok = t.ownPart(own)
+	grads := t.net.Grads()
+	w := weightOf(t.y[:own], t.classWeights)
+	total, sum := w, w*loss
+	if ok {
+		scale(grads, float32(w))
+	}
+	for i := range parts - 1 {
+		res, serr := t.cfg.Shards[i].Wait(t.shardGrads)
+		if serr != nil {
+			if err == nil {
+				err = fmt.Errorf("%w: %v", errShard, serr)
+			}
+			continue
+		}
+		total += res.Weight
+		sum += res.Weight * res.Loss
+		t.stepCorrect += res.Correct
+		t.confidentWrong += res.ConfidentWrong
+		if !finite(res.Loss) {
+			ok = false
+		}
+		if ok {
+			axpy(grads, float32(res.Weight), t.shardGrads)
+		}
+	}
+	if err != nil {
+		return loss, false, err
+	}
+	if total > 0 {
+		loss = sum / total
+		if ok {
+			scale(grads, float32(1/total))
+		}
+	}
+	return loss, ok, nil
+}
+
+func scale(x []float32, a float32) {
+	for i := range x {
+		x[i] *= a
+	}
+}
+
+func axpy(y []float32, a float32, x []float32) {
+	x = x[:len(y)]
+	for i, v := range x {
+		y[i] += a * v
+	}
+}
