@@ -40,7 +40,11 @@
 //	start    train spec on the loaded dataset, from the safetensors weights
 //	         in bin when there are some (checked as import_weights checks
 //	         them), else from weights drawn from the seed; answers state
-//	         running, then events, progress and images, and state done
+//	         running, then events, progress and images, and state done.
+//	         With workers above 1, every batch is cut into that many parts
+//	         trained side by side: the worker starts workers-1 more workers
+//	         (kept for later runs) and hands each a part with shard and
+//	         part commands
 //	pause    stop between two steps; answers state paused
 //	resume   continue a paused run; answers state running
 //	step     train exactly one step of a paused run; answers progress
@@ -65,6 +69,10 @@
 //	         file) against spec: every parameter present with its name and
 //	         shape, nothing else; answers weights_ok, or an error that
 //	         lists each tensor that is missing, extra or of another shape
+//	shard    (from a worker to one it started) prepare a replica of
+//	         spec.model for parts of batches (Part); answers spec_ok
+//	part     (likewise) compute the gradient of a part of a batch on the
+//	         weights in bin (Part); answers part, with the gradient in bin
 //
 // Commands that need a dataset or a run answer an error message when there
 // is none; the worker never stops answering.
@@ -94,6 +102,7 @@
 //	weights_ok  weights that fit the spec: tensors and parameters (WeightsInfo)
 //	evaluation  a run's loss, accuracy, per-class accuracy and confusion on
 //	          the validation and test splits (Evaluation)
+//	part      a part of a batch done: its loss and gradient (Part)
 //	error     something failed (Error): what, and what to change
 //
 // # Rates

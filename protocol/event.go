@@ -37,6 +37,7 @@ type Event struct {
 	Params        int         `json:"params,omitempty"`
 	BatchSize     int         `json:"batch_size,omitempty"`
 	StepsPerEpoch int         `json:"steps_per_epoch,omitempty"`
+	Workers       int         `json:"workers,omitempty"`
 	Input         *InputStats `json:"input,omitempty"`
 	// ValDuplicates and TestDuplicates count held-out images with an
 	// exact copy in the training split.

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,10 +35,17 @@ const (
 	CmdMemory     = "memory"
 	CmdEvaluate   = "evaluate"
 	CmdImport     = "import_weights"
+	// CmdShard and CmdPart go from a worker training with several workers
+	// to the workers it started (see Command.Workers).
+	CmdShard = "shard"
+	CmdPart  = "part"
 )
 
 // Commands lists every command name.
-var Commands = []string{CmdLoad, CmdSpec, CmdStart, CmdPause, CmdResume, CmdStep, CmdStop, CmdSetLR, CmdSetAugment, CmdAugment, CmdExport, CmdLRFind, CmdMemory, CmdEvaluate, CmdImport}
+var Commands = []string{CmdLoad, CmdSpec, CmdStart, CmdPause, CmdResume, CmdStep, CmdStop, CmdSetLR, CmdSetAugment, CmdAugment, CmdExport, CmdLRFind, CmdMemory, CmdEvaluate, CmdImport, CmdShard, CmdPart}
+
+// MaxWorkers bounds Command.Workers.
+const MaxWorkers = 8
 
 // Message kinds, the value of Message.Kind.
 const (
@@ -57,11 +65,12 @@ const (
 	KindMemory        = "memory"
 	KindEvaluation    = "evaluation"
 	KindWeightsOK     = "weights_ok"
+	KindPart          = "part"
 )
 
 // Kinds lists every message kind.
 var Kinds = []string{KindReady, KindDataset, KindSamples, KindPreview, KindEvent, KindProgress, KindMisclassified,
-	KindFilters, KindState, KindWeights, KindSpecOK, KindError, KindLRFind, KindMemory, KindEvaluation, KindWeightsOK}
+	KindFilters, KindState, KindWeights, KindSpecOK, KindError, KindLRFind, KindMemory, KindEvaluation, KindWeightsOK, KindPart}
 
 // Run states, the value of Message.State.
 const (
@@ -86,6 +95,14 @@ type Command struct {
 	Seed int64 `json:"seed,omitempty"`
 	// File names the bin payload of import_weights, for messages.
 	File string `json:"file,omitempty"`
+	// Workers is the number of parts every batch of a start command is
+	// cut into, trained side by side: one in this worker and one in each
+	// of Workers-1 more workers it starts (0 or 1: this worker alone; at
+	// most MaxWorkers).
+	Workers int `json:"workers,omitempty"`
+	// Part describes the part of a batch of a part command, and the
+	// replica of a shard command.
+	Part *Part `json:"part,omitempty"`
 	// Bytes is the bin payload: a dropped dataset file, or safetensors
 	// weights to check, evaluate or start from.
 	Bytes []byte `json:"bytes,omitempty"`
@@ -123,8 +140,77 @@ type Message struct {
 	Evaluation *Evaluation `json:"evaluation,omitempty"`
 	// Weights describes weights that fit a spec (kind weights_ok).
 	Weights *WeightsInfo `json:"weights,omitempty"`
-	// Bytes is the bin payload: safetensors weights.
+	// Part is what a part of a batch gave (kind part); its gradient is
+	// in Bytes.
+	Part *Part `json:"part,omitempty"`
+	// Bytes is the bin payload: safetensors weights, or a part's gradient.
 	Bytes []byte `json:"bytes,omitempty"`
+}
+
+// Part is a part of a training batch that a worker hands to another (see
+// Command.Workers), and what the other gives back.
+//
+// The shard command prepares a replica of spec.model for parts of up to
+// Rows rows, computing the loss with ClassWeights and spec.train's label
+// smoothing. A part command carries Rows rows and Seed for dropout; its
+// bin is the weights (Values floats), the rows' network inputs and their
+// labels, each little-endian (float32, float32, int32). The answer, a part
+// message, carries the part's mean Loss, its Weight (the sum of its rows'
+// class weights), Correct and ConfidentWrong, with the part's gradient as
+// little-endian float32 in bin.
+type Part struct {
+	Rows           int       `json:"rows"`
+	ClassWeights   []float32 `json:"class_weights,omitempty"`
+	Seed           uint64    `json:"seed,omitempty"`
+	Values         int       `json:"values,omitempty"`
+	Loss           float64   `json:"loss,omitempty"`
+	Weight         float64   `json:"weight,omitempty"`
+	Correct        int       `json:"correct,omitempty"`
+	ConfidentWrong int       `json:"confident_wrong,omitempty"`
+	// NotFinite stands for a Loss that is NaN or infinite, which JSON
+	// cannot carry.
+	NotFinite bool `json:"not_finite,omitempty"`
+}
+
+// PutFloats writes xs into b as little-endian float32 and returns the
+// rest of b.
+func PutFloats(b []byte, xs []float32) []byte {
+	for i, v := range xs {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+	return b[4*len(xs):]
+}
+
+// PutInts writes xs into b as little-endian int32 and returns the rest of b.
+func PutInts(b []byte, xs []int32) []byte {
+	for i, v := range xs {
+		binary.LittleEndian.PutUint32(b[4*i:], uint32(v))
+	}
+	return b[4*len(xs):]
+}
+
+// Floats reads len(dst) little-endian float32 from b into dst and returns
+// the rest of b; it fails when b is too short.
+func Floats(dst []float32, b []byte) ([]byte, error) {
+	if len(b) < 4*len(dst) {
+		return nil, fmt.Errorf("%d bytes hold %d of %d floats", len(b), len(b)/4, len(dst))
+	}
+	for i := range dst {
+		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return b[4*len(dst):], nil
+}
+
+// Ints reads len(dst) little-endian int32 from b into dst and returns the
+// rest of b; it fails when b is too short.
+func Ints(dst []int32, b []byte) ([]byte, error) {
+	if len(b) < 4*len(dst) {
+		return nil, fmt.Errorf("%d bytes hold %d of %d labels", len(b), len(b)/4, len(dst))
+	}
+	for i := range dst {
+		dst[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return b[4*len(dst):], nil
 }
 
 // Dataset summarizes a loaded dataset.

@@ -212,3 +212,44 @@ func TestDocumentationNamesEveryCommandAndKind(t *testing.T) {
 		}
 	}
 }
+
+// A part's weights, inputs and labels survive the bytes they travel as,
+// and a short payload is refused with what is missing.
+func TestPartPayload(t *testing.T) {
+	values := []float32{1.5, -2, float32(math.Inf(1)), 3e-38}
+	labels := []int32{0, 9, -1}
+	b := make([]byte, 4*(len(values)+len(labels)))
+	rest := protocol.PutInts(protocol.PutFloats(b, values), labels)
+	if len(rest) != 0 {
+		t.Fatalf("%d bytes left over", len(rest))
+	}
+	c := protocol.NewCommand("r1", protocol.CmdPart)
+	c.Part = &protocol.Part{Rows: 3, Seed: 1 << 60, Values: len(values)}
+	c.Bytes = b
+	text, bin, err := protocol.Frame(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := protocol.UnframeCommand(text, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Part == nil || got.Part.Seed != 1<<60 || got.Part.Rows != 3 {
+		t.Fatalf("part %+v after framing", got.Part)
+	}
+	v := make([]float32, len(values))
+	y := make([]int32, len(labels))
+	rest, err = protocol.Floats(v, got.Bytes)
+	if err == nil {
+		rest, err = protocol.Ints(y, rest)
+	}
+	if err != nil || len(rest) != 0 || !slices.Equal(v, values) || !slices.Equal(y, labels) {
+		t.Fatalf("read back %v %v (%d left, %v), want %v %v", v, y, len(rest), err, values, labels)
+	}
+	if _, err := protocol.Floats(make([]float32, 5), b[:8]); err == nil || !strings.Contains(err.Error(), "2 of 5") {
+		t.Errorf("5 floats from 8 bytes: %v", err)
+	}
+	if _, err := protocol.Ints(make([]int32, 3), b[:4]); err == nil || !strings.Contains(err.Error(), "1 of 3") {
+		t.Errorf("3 labels from 4 bytes: %v", err)
+	}
+}

@@ -33,17 +33,20 @@ type Event struct {
 	Event string `json:"event"`
 
 	// start: the run as planned.
-	Dataset       string      `json:"dataset,omitempty"`
-	Classes       []string    `json:"classes,omitempty"`
-	InputShape    []int       `json:"input_shape,omitempty"`
-	TrainSize     int         `json:"train_size,omitempty"`
-	ValSize       int         `json:"val_size,omitempty"`
-	TestSize      int         `json:"test_size,omitempty"`
-	ClassCounts   []int       `json:"class_counts,omitempty"` // training split, after imbalance
-	Params        int         `json:"params,omitempty"`       // trainable parameters
-	BatchSize     int         `json:"batch_size,omitempty"`
-	StepsPerEpoch int         `json:"steps_per_epoch,omitempty"`
-	Input         *InputStats `json:"input,omitempty"` // first normalized training batch
+	Dataset       string   `json:"dataset,omitempty"`
+	Classes       []string `json:"classes,omitempty"`
+	InputShape    []int    `json:"input_shape,omitempty"`
+	TrainSize     int      `json:"train_size,omitempty"`
+	ValSize       int      `json:"val_size,omitempty"`
+	TestSize      int      `json:"test_size,omitempty"`
+	ClassCounts   []int    `json:"class_counts,omitempty"` // training split, after imbalance
+	Params        int      `json:"params,omitempty"`       // trainable parameters
+	BatchSize     int      `json:"batch_size,omitempty"`
+	StepsPerEpoch int      `json:"steps_per_epoch,omitempty"`
+	// Workers is the number of parts every batch is cut into (Shard); 0
+	// for a run that does not cut its batches.
+	Workers int         `json:"workers,omitempty"`
+	Input   *InputStats `json:"input,omitempty"` // first normalized training batch
 	// ValDuplicates and TestDuplicates count the validation and test images
 	// that have an exact copy in the training split (see Duplicates): a
 	// validation accuracy measured on images the network trained on is
@@ -163,7 +166,7 @@ type InputStats struct {
 //
 //	start:  event dataset classes input_shape train_size val_size test_size class_counts
 //	        params batch_size steps_per_epoch epochs, then when set: epoch step (a resumed
-//	        run's starting point, epochs and steps already done) input
+//	        run's starting point, epochs and steps already done) workers input
 //	        val_duplicates test_duplicates
 //	step:   event epoch step loss accuracy lr
 //	epoch:  event epoch step train_loss train_accuracy val_loss val_accuracy lr
@@ -193,6 +196,9 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		if e.Epoch > 0 || e.Step > 0 {
 			w.int("epoch", e.Epoch)
 			w.int("step", e.Step)
+		}
+		if e.Workers > 1 {
+			w.int("workers", e.Workers)
 		}
 		if e.Input != nil {
 			w.key("input")

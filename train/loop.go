@@ -551,6 +551,7 @@ func (t *trainer) run(ctx context.Context) (*Result, error) {
 		Params:         trainable,
 		BatchSize:      t.tr.BatchSize,
 		StepsPerEpoch:  t.stepsPerEpoch,
+		Workers:        t.workers(),
 		Epochs:         t.tr.Epochs,
 		Input:          &stats,
 		ValDuplicates:  Duplicates(t.splits.Train, t.splits.Val),

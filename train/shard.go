@@ -208,6 +208,14 @@ func CloseShards(shards []Shard) {
 	}
 }
 
+// workers is the number of parts a batch is cut into when it is, else 0.
+func (t *trainer) workers() int {
+	if len(t.cfg.Shards) == 0 {
+		return 0
+	}
+	return len(t.cfg.Shards) + 1
+}
+
 // initShards prepares the run's shards for parts of a batch.
 func (t *trainer) initShards() error {
 	if len(t.cfg.Shards) == 0 {

@@ -130,6 +130,25 @@ func Listen(target safejs.Value, handle func(text, bin []byte, err error)) error
 	return target.Set("onmessage", fn.Value())
 }
 
+// OnError calls handle with the message of every error event target (a
+// Worker) fires: its script failed to load or threw.
+func OnError(target safejs.Value, handle func(msg string)) error {
+	fn, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		msg := "an error event"
+		if len(args) > 0 {
+			if m, err := args[0].Get("message"); err == nil && m.Type() == safejs.TypeString {
+				msg, _ = m.String()
+			}
+		}
+		handle(msg)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return target.Set("onerror", fn.Value())
+}
+
 // NewYielder returns a function that lets the event loop run once: it
 // posts to itself through a MessageChannel and waits for the message, so
 // every event queued before it (a pause command, a timer) is handled

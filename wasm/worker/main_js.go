@@ -39,6 +39,7 @@ func main() {
 	s := NewSession(post, yield)
 	s.linearMemory = bridge.LinearMemory
 	s.download = func(url string) ([]byte, error) { return bridge.Fetch(url, maxDownload) }
+	s.shards = spawnShards
 	err = bridge.Listen(self, func(text, bin []byte, err error) {
 		if err != nil {
 			post(protocol.ErrorMessage("", err))
@@ -56,4 +57,51 @@ func main() {
 	}
 	post(protocol.NewMessage("", protocol.KindReady))
 	select {}
+}
+
+// started are the workers this one has started to hand parts of batches
+// to, kept for later runs.
+var started []*remoteShard
+
+// spawnShards returns n workers running this program for parts of
+// batches, starting those it does not have yet (worker.js, beside this
+// worker's script).
+func spawnShards(n int) ([]*remoteShard, error) {
+	for len(started) < n {
+		w, err := bridge.Global().Get("Worker")
+		if err != nil {
+			return nil, err
+		}
+		worker, err := w.New("worker.js")
+		if err != nil {
+			return nil, err
+		}
+		r := newRemoteShard(func(c protocol.Command) error {
+			text, bin, err := protocol.Frame(&c)
+			if err != nil {
+				return err
+			}
+			return bridge.Post(worker, text, bin)
+		})
+		err = bridge.Listen(worker, func(text, bin []byte, err error) {
+			if err == nil {
+				var m protocol.Message
+				if m, err = protocol.UnframeMessage(text, bin); err == nil {
+					r.deliver(m)
+					return
+				}
+			}
+			r.deliver(protocol.ErrorMessage("", err))
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := bridge.OnError(worker, func(msg string) {
+			r.deliver(protocol.ErrorMessage("", fmt.Errorf("another worker failed: %s", msg)))
+		}); err != nil {
+			return nil, err
+		}
+		started = append(started, r)
+	}
+	return started[:n], nil
 }

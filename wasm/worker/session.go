@@ -59,12 +59,18 @@ type Session struct {
 	// the host).
 	linearMemory func() int64
 
+	// shards returns n workers to hand parts of batches to (nil: a run
+	// trains in this worker alone).
+	shards func(n int) ([]*remoteShard, error)
+
 	mu        sync.Mutex
 	dataset   *data.Dataset
 	samples   *protocol.Images
 	run       *activeRun
 	result    *train.Result
 	resultRun string
+	// shardSrv serves parts of another worker's batches.
+	shardSrv *shardServer
 }
 
 // activeRun is the run in progress. Its fields are guarded by Session.mu.
@@ -123,6 +129,10 @@ func (s *Session) Handle(c protocol.Command) {
 		s.evaluate(c)
 	case protocol.CmdImport:
 		go s.importWeights(c)
+	case protocol.CmdShard:
+		go s.shard(c)
+	case protocol.CmdPart:
+		go s.part(c)
 	case protocol.CmdMemory:
 		go func() {
 			runtime.GC()
@@ -330,12 +340,20 @@ func (s *Session) start(c protocol.Command) {
 			return
 		}
 	}
+	if c.Workers < 0 || c.Workers > protocol.MaxWorkers {
+		s.post(protocol.ErrorMessage(c.Run, fmt.Errorf("%d workers: train with 1 to %d", c.Workers, protocol.MaxWorkers)))
+		return
+	}
+	if c.Workers > 1 && s.shards == nil {
+		s.post(protocol.ErrorMessage(c.Run, errors.New("this worker cannot start other workers: train with one worker")))
+		return
+	}
 	ctx, r, sp, d, ok := s.claimRun(c, "a run is already training in this worker: stop it first")
 	if ok {
 		s.mu.Lock()
 		r.training = true
 		s.mu.Unlock()
-		go s.train(ctx, r, sp, d, from)
+		go s.train(ctx, r, sp, d, from, max(c.Workers, 1))
 	}
 }
 
@@ -371,8 +389,9 @@ func (s *Session) state(run, state string) {
 	s.post(m)
 }
 
-// train runs a training run, from the weights of from when it is not nil.
-func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *data.Dataset, from *nn.Network) {
+// train runs a training run, from the weights of from when it is not nil,
+// cutting every batch into parts for workers workers.
+func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *data.Dataset, from *nn.Network, workers int) {
 	// The splits are views of the dataset, reordered for the run; the
 	// run slot is given back only once the dataset is in order again.
 	splits, restore := train.PrepareInPlace(d, sp.Data, sp.Train.Seed)
@@ -485,6 +504,17 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 			s.inspect(r.id, p.Epoch-1, net, norm, splits.Val, d)
 		},
 		Started: func(net *nn.Network, norm *data.Normalizer) { runNet, runNorm = net, norm },
+	}
+	if workers > 1 {
+		remote, err := s.shards(workers - 1)
+		if err != nil {
+			s.post(protocol.ErrorMessage(r.id, fmt.Errorf("starting %d more workers: %v; train with one worker", workers-1, err)))
+			return
+		}
+		for _, sh := range remote {
+			sh.forRun(r.id, sp)
+			cfg.Shards = append(cfg.Shards, sh)
+		}
 	}
 	res, err := train.Run(ctx, cfg)
 	if err != nil {

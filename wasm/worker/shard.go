@@ -1,0 +1,225 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"plateau/protocol"
+	"plateau/spec"
+	"plateau/train"
+)
+
+// A worker training with several workers (protocol.Command.Workers) cuts
+// every batch into parts and hands all but the first to workers it starts
+// itself, one part each: a remoteShard here, a Session serving shard and
+// part commands there. The parts' gradients come back and are combined
+// before the update, which only the first worker makes (train.Shard).
+
+// partTimeout bounds the wait for a part: far more than a part takes, so
+// that a worker that died (out of memory, a crash) ends the run with a
+// message instead of hanging it.
+const partTimeout = 2 * time.Minute
+
+// remoteShard is a train.Shard computed by another worker. send delivers a
+// command to it; its answers arrive on answers.
+type remoteShard struct {
+	run     string
+	sp      *spec.Spec
+	send    func(protocol.Command) error
+	answers chan protocol.Message
+	payload []byte
+	values  int
+	sent    bool
+	sendErr error
+}
+
+func newRemoteShard(send func(protocol.Command) error) *remoteShard {
+	return &remoteShard{send: send, answers: make(chan protocol.Message, 4)}
+}
+
+// deliver takes one of the other worker's messages (from its message
+// handler); messages other than answers are dropped.
+func (r *remoteShard) deliver(m protocol.Message) {
+	if m.Kind != protocol.KindPart && m.Kind != protocol.KindSpecOK && m.Kind != protocol.KindError {
+		return
+	}
+	select {
+	case r.answers <- m:
+	default:
+	}
+}
+
+// forRun sets the run and spec of the next Init.
+func (r *remoteShard) forRun(run string, sp *spec.Spec) { r.run, r.sp = run, sp }
+
+func (r *remoteShard) Init(model spec.Model, maxRows int, opts train.ShardOptions) error {
+	// Answers of an earlier run that ended while a part was out.
+	for len(r.answers) > 0 {
+		<-r.answers
+	}
+	c := protocol.NewCommand(r.run, protocol.CmdShard)
+	sp := r.sp.Clone()
+	sp.Model = model
+	sp.Train.LabelSmoothing = opts.LabelSmoothing
+	c.Spec = sp
+	c.Part = &protocol.Part{Rows: maxRows, ClassWeights: opts.ClassWeights}
+	if err := r.send(c); err != nil {
+		return err
+	}
+	m, err := r.answer()
+	if err != nil {
+		return err
+	}
+	if m.Kind != protocol.KindSpecOK {
+		return fmt.Errorf("the worker answered %s", m.Kind)
+	}
+	return nil
+}
+
+// answer waits for the other worker's next answer.
+func (r *remoteShard) answer() (protocol.Message, error) {
+	select {
+	case m := <-r.answers:
+		if m.Kind == protocol.KindError {
+			return m, errors.New(m.Error)
+		}
+		return m, nil
+	case <-time.After(partTimeout):
+		return protocol.Message{}, fmt.Errorf("another worker did not answer in %v: reload the page, or train with one worker", partTimeout)
+	}
+}
+
+func (r *remoteShard) Start(values, x []float32, y []int32, n int, seed uint64) {
+	size := 4 * (len(values) + len(x) + n)
+	if cap(r.payload) < size {
+		r.payload = make([]byte, size)
+	}
+	b := protocol.PutFloats(r.payload[:size], values)
+	b = protocol.PutFloats(b, x)
+	protocol.PutInts(b, y[:n])
+	c := protocol.NewCommand(r.run, protocol.CmdPart)
+	c.Part = &protocol.Part{Rows: n, Seed: seed, Values: len(values)}
+	c.Bytes = r.payload[:size]
+	r.values = len(values)
+	r.sendErr = r.send(c)
+	r.sent = r.sendErr == nil
+}
+
+func (r *remoteShard) Wait(grads []float32) (train.ShardResult, error) {
+	if !r.sent {
+		return train.ShardResult{}, r.sendErr
+	}
+	r.sent = false
+	m, err := r.answer()
+	if err != nil {
+		return train.ShardResult{}, err
+	}
+	if m.Part == nil || m.Kind != protocol.KindPart {
+		return train.ShardResult{}, fmt.Errorf("the worker answered %s to a part", m.Kind)
+	}
+	if _, err := protocol.Floats(grads, m.Bytes); err != nil {
+		return train.ShardResult{}, fmt.Errorf("a part's gradient: %v", err)
+	}
+	p := m.Part
+	loss := p.Loss
+	if p.NotFinite {
+		loss = math.NaN()
+	}
+	return train.ShardResult{Loss: loss, Weight: p.Weight, Correct: p.Correct, ConfidentWrong: p.ConfidentWrong}, nil
+}
+
+// shardServer is what a Session keeps to serve parts: the replica and its
+// buffers.
+type shardServer struct {
+	replica *train.Replica
+	values  []float32
+	x       []float32
+	y       []int32
+	input   int
+	grads   []byte
+}
+
+// shard prepares this worker's replica for parts of another worker's run.
+func (s *Session) shard(c protocol.Command) {
+	if c.Spec == nil || c.Part == nil || c.Part.Rows < 1 {
+		s.post(protocol.ErrorMessage(c.Run, errors.New("a shard command needs a spec and the rows of a part")))
+		return
+	}
+	sp := c.Spec.Clone()
+	if err := sp.Validate(); err != nil {
+		s.post(protocol.ErrorMessage(c.Run, err))
+		return
+	}
+	sp.Expand()
+	r, err := train.NewReplica(sp.Model, c.Part.Rows, train.ShardOptions{ClassWeights: c.Part.ClassWeights, LabelSmoothing: sp.Train.LabelSmoothing})
+	if err != nil {
+		s.post(protocol.ErrorMessage(c.Run, err))
+		return
+	}
+	in := sp.Model.Input
+	srv := &shardServer{replica: r, input: in[0] * in[1] * in[2]}
+	srv.x = make([]float32, c.Part.Rows*srv.input)
+	srv.y = make([]int32, c.Part.Rows)
+	s.mu.Lock()
+	s.shardSrv = srv
+	s.mu.Unlock()
+	s.post(protocol.NewMessage(c.Run, protocol.KindSpecOK))
+}
+
+// part computes a part of a batch on the replica shard prepared.
+func (s *Session) part(c protocol.Command) {
+	s.mu.Lock()
+	srv := s.shardSrv
+	s.mu.Unlock()
+	err := func() error {
+		if srv == nil {
+			return errors.New("a part came before the shard command")
+		}
+		p := c.Part
+		if p == nil || p.Rows < 1 || p.Rows > len(srv.y) || p.Values < 0 {
+			return errors.New("a part command without its rows")
+		}
+		if cap(srv.values) < p.Values {
+			srv.values = make([]float32, p.Values)
+		}
+		values, x, y := srv.values[:p.Values], srv.x[:p.Rows*srv.input], srv.y[:p.Rows]
+		rest, err := protocol.Floats(values, c.Bytes)
+		if err == nil {
+			rest, err = protocol.Floats(x, rest)
+		}
+		if err == nil {
+			rest, err = protocol.Ints(y, rest)
+		}
+		if err != nil {
+			return fmt.Errorf("a part's payload: %v", err)
+		}
+		if len(rest) != 0 {
+			return fmt.Errorf("a part's payload has %d bytes too many", len(rest))
+		}
+		res, err := srv.replica.Compute(values, x, y, p.Rows, p.Seed)
+		if err != nil {
+			return err
+		}
+		g := srv.replica.Grads()
+		if len(srv.grads) != 4*len(g) {
+			srv.grads = make([]byte, 4*len(g))
+		}
+		protocol.PutFloats(srv.grads, g)
+		m := protocol.NewMessage(c.Run, protocol.KindPart)
+		m.Part = &protocol.Part{Rows: p.Rows, Weight: res.Weight, Correct: res.Correct, ConfidentWrong: res.ConfidentWrong}
+		// JSON has no NaN or Inf: a loss that is not finite is a flag.
+		if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
+			m.Part.NotFinite = true
+		} else {
+			m.Part.Loss = res.Loss
+		}
+		m.Bytes = srv.grads
+		s.post(m)
+		return nil
+	}()
+	if err != nil {
+		s.post(protocol.ErrorMessage(c.Run, err))
+	}
+}
