@@ -91,3 +91,11 @@ func StrengthMax(field string) string {
 func (dv *DataView) Transform(field string) spec.Transform {
 	return dv.Spec.Data.Augment.Transform(field)
 }
+
+// Balance is the balancing the select shows; an empty one is none.
+func (dv *DataView) Balance() string {
+	if dv.Spec.Data.Balance == "" {
+		return "none"
+	}
+	return dv.Spec.Data.Balance
+}

@@ -45,6 +45,7 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "dataset"}}}
 				vgparent.AppendChild(vgn)
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "dataset", c.DatasetName) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.PickDataset(event) },
@@ -62,7 +63,6 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						_ = d
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute(nil)}
 						vgparent.AppendChild(vgn)
-						vgn.AddAttrInterface("selected", d.Name == c.DatasetName)
 						vgn.AddAttrInterface("value", d.Name)
 						vgn.SetInnerHTML(d.Title)
 					}
@@ -208,13 +208,7 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "normalization"}}}
 				vgparent.AppendChild(vgn)
-				{
-					b, err := vjson.Marshal(c.Spec.Data.Normalization)
-					if err != nil {
-						panic(err)
-					}
-					vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
-				}
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "data.normalization", c.Spec.Data.Normalization) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("data.normalization", event) },
@@ -227,7 +221,6 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute{{Namespace: "", Key: "value", Val: "raw"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("selected", c.Spec.Data.Normalization == "raw")
 					{
 						vgparent := vgn
 						_ = vgparent
@@ -238,7 +231,6 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute{{Namespace: "", Key: "value", Val: "scale01"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("selected", c.Spec.Data.Normalization == "scale01")
 					{
 						vgparent := vgn
 						_ = vgparent
@@ -249,7 +241,6 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute{{Namespace: "", Key: "value", Val: "standardize"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("selected", c.Spec.Data.Normalization == "standardize")
 					{
 						vgparent := vgn
 						_ = vgparent
@@ -280,7 +271,7 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "imbalance"}, vugu.VGAttribute{Namespace: "", Key: "type", Val: "number"}, vugu.VGAttribute{Namespace: "", Key: "step", Val: "0.05"}, vugu.VGAttribute{Namespace: "", Key: "min", Val: "0"}, vugu.VGAttribute{Namespace: "", Key: "max", Val: "1"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("value", FormatFloat(c.Spec.Data.Imbalance))
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "data.imbalance", FormatFloat(c.Spec.Data.Imbalance)) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("data.imbalance", event) },
@@ -307,6 +298,7 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "balance"}}}
 				vgparent.AppendChild(vgn)
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "data.balance", c.Balance()) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("data.balance", event) },
@@ -319,7 +311,6 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute{{Namespace: "", Key: "value", Val: "none"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("selected", c.Spec.Data.Balance == "" || c.Spec.Data.Balance == "none")
 					{
 						vgparent := vgn
 						_ = vgparent
@@ -330,7 +321,6 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute{{Namespace: "", Key: "value", Val: "oversample"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("selected", c.Spec.Data.Balance == "oversample")
 					{
 						vgparent := vgn
 						_ = vgparent
@@ -341,7 +331,6 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute{{Namespace: "", Key: "value", Val: "class_weights"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("selected", c.Spec.Data.Balance == "class_weights")
 					{
 						vgparent := vgn
 						_ = vgparent
@@ -365,7 +354,7 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "validation"}, vugu.VGAttribute{Namespace: "", Key: "type", Val: "number"}, vugu.VGAttribute{Namespace: "", Key: "step", Val: "0.05"}, vugu.VGAttribute{Namespace: "", Key: "min", Val: "0"}, vugu.VGAttribute{Namespace: "", Key: "max", Val: "0.9"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("value", FormatFloat(c.Spec.Data.Validation))
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "data.validation", FormatFloat(c.Spec.Data.Validation)) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("data.validation", event) },
@@ -385,7 +374,7 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "train-limit"}, vugu.VGAttribute{Namespace: "", Key: "type", Val: "number"}, vugu.VGAttribute{Namespace: "", Key: "step", Val: "1000"}, vugu.VGAttribute{Namespace: "", Key: "min", Val: "0"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("value", FormatFloat(float64(c.Spec.Data.TrainLimit)))
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "data.train_limit", FormatFloat(float64(c.Spec.Data.TrainLimit))) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("data.train_limit", event) },
@@ -405,7 +394,7 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "test-limit"}, vugu.VGAttribute{Namespace: "", Key: "type", Val: "number"}, vugu.VGAttribute{Namespace: "", Key: "step", Val: "1000"}, vugu.VGAttribute{Namespace: "", Key: "min", Val: "0"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("value", FormatFloat(float64(c.Spec.Data.TestLimit)))
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "data.test_limit", FormatFloat(float64(c.Spec.Data.TestLimit))) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("data.test_limit", event) },
@@ -473,7 +462,7 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "range"}, vugu.VGAttribute{Namespace: "", Key: "min", Val: "0"}, vugu.VGAttribute{Namespace: "", Key: "max", Val: "1"}, vugu.VGAttribute{Namespace: "", Key: "step", Val: "0.05"}}}
 								vgparent.AppendChild(vgn)
 								vgn.AddAttrInterface("id", "aug-"+a.Field+"-p")
-								vgn.AddAttrInterface("value", FormatFloat(c.Transform(a.Field).P))
+								vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "data.augment."+a.Field+".p", FormatFloat(c.Transform(a.Field).P)) })
 								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 									EventType: "change",
 									Func:      func(event vugu.DOMEvent) { c.SetFrom("data.augment."+a.Field+".p", event) },
@@ -500,7 +489,9 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 										vgparent.AppendChild(vgn)
 										vgn.AddAttrInterface("id", "aug-"+a.Field+"-s")
 										vgn.AddAttrInterface("max", StrengthMax(a.Field))
-										vgn.AddAttrInterface("value", FormatFloat(c.Transform(a.Field).Strength))
+										vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) {
+											c.Show(value, "data.augment."+a.Field+".strength", FormatFloat(c.Transform(a.Field).Strength))
+										})
 										vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 											EventType: "change",
 											Func:      func(event vugu.DOMEvent) { c.SetFrom("data.augment."+a.Field+".strength", event) },

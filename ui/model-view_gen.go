@@ -45,6 +45,7 @@ func (c *ModelView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "preset"}}}
 				vgparent.AppendChild(vgn)
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "preset", c.Preset) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.PickPreset(event) },
@@ -62,7 +63,6 @@ func (c *ModelView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						_ = p
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute(nil)}
 						vgparent.AppendChild(vgn)
-						vgn.AddAttrInterface("selected", p == c.Preset)
 						vgn.AddAttrInterface("value", p)
 						vgn.SetInnerHTML(p)
 					}
@@ -158,7 +158,7 @@ func (c *ModelView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 										vgparent.AppendChild(vgn)
 										vgn.AddAttrInterface("class", c.InputClass(LayerField(row.Index, f)))
 										vgn.AddAttrInterface("id", "layer-"+FormatFloat(float64(row.Index))+"-"+f)
-										vgn.AddAttrInterface("value", LayerValue(row.Layer, f))
+										vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, LayerField(row.Index, f), LayerValue(row.Layer, f)) })
 										vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 											EventType: "change",
 											Func:      func(event vugu.DOMEvent) { c.SetFrom(LayerField(row.Index, f), event) },

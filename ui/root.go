@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vugu/vugu"
+	"github.com/vugu/vugu/js"
 
 	"plateau/protocol"
 	"plateau/spec"
@@ -124,10 +125,10 @@ type Root struct {
 	Spec       *spec.Spec
 	Preset     string
 	SpecErrors map[string]string
-	// Drafts holds what is typed in a text field and not yet committed by
-	// its change event, so a render during training does not overwrite
-	// it; any change of the spec clears them.
-	Drafts   map[string]string
+	// Refused holds the text of a field whose value the spec refused, by
+	// spec path: the field keeps showing it, with its error, until the
+	// spec changes.
+	Refused  map[string]string
 	specText string
 
 	Current *Run
@@ -465,7 +466,7 @@ func (r *Root) ChoosePreset(name string) {
 
 // validate refreshes the errors shown at the fields and the shared URL.
 func (r *Root) validate() {
-	r.Drafts = nil
+	r.Refused = nil
 	r.SpecErrors = map[string]string{}
 	if err := r.Spec.Validate(); err != nil {
 		var errs spec.Errors
@@ -513,7 +514,7 @@ func (r *Root) Set(path, value string) {
 	if err := s.Set(path, value); err != nil {
 		r.validate()
 		r.SpecErrors[path] = err.Error()
-		r.Drafts = map[string]string{path: value} // the text stays, with its error
+		r.Refused = map[string]string{path: value} // the text stays, with its error
 		return
 	}
 	r.Spec = s
@@ -536,22 +537,36 @@ func (r *Root) Set(path, value string) {
 	}
 }
 
-// Typing keeps what an input event's field holds as the draft of a spec
-// path until its change event commits it.
-func (r *Root) Typing(path string, e vugu.DOMEvent) {
-	if r.Drafts == nil {
-		r.Drafts = map[string]string{}
+// Show puts a setting into the control el that edits it, after each
+// render (vg-js-populate='c.Show(value, path, text)'): text becomes an
+// input's value, a select's chosen option, or a checkbox's check ("true").
+// path is the setting's spec path, or another name for one that is not in
+// the spec; a field whose text the spec refused keeps that text.
+//
+// vugu's :value and :checked set attributes, which a browser stops showing
+// once the user has edited the control, so after a preset, an imported
+// spec or a fix the page would go on showing the old setting. Show sets the
+// control's property instead. It leaves alone the control that has the
+// focus while its setting is the one Show last put there (kept on the
+// element): renders while a run trains do not reset what a user is typing
+// before its change event commits it, nor erase the "0." of a decimal half
+// typed in a number field, whose value reads "0" meanwhile.
+func (r *Root) Show(el js.Value, path, text string) {
+	if refused, ok := r.Refused[path]; ok {
+		text = refused
 	}
-	r.Drafts[path] = e.PropString("target", "value")
-}
-
-// Draft is the text a field of a spec path shows: what is being typed in
-// it, else value.
-func (r *Root) Draft(path, value string) string {
-	if d, ok := r.Drafts[path]; ok {
-		return d
+	shown := path + "=" + text
+	if el.Get("plateauShown").String() == shown && el.Call("isSameNode", el.Get("ownerDocument").Get("activeElement")).Bool() {
+		return
 	}
-	return value
+	el.Set("plateauShown", shown)
+	if el.Get("type").String() == "checkbox" {
+		if checked := text == "true"; el.Get("checked").Bool() != checked {
+			el.Set("checked", checked)
+		}
+	} else if el.Get("value").String() != text {
+		el.Set("value", text)
+	}
 }
 
 // SetFrom handles a control's change event for a spec path.
@@ -765,6 +780,9 @@ func (r *Root) classes() []string {
 
 // FormatFloat writes a setting compactly.
 func FormatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// FormatBool writes a checkbox's setting for Show.
+func FormatBool(b bool) string { return strconv.FormatBool(b) }
 
 // Percent writes a fraction as a percentage, "–" when not measured.
 func Percent(v float64) string {

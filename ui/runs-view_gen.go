@@ -79,7 +79,7 @@ func (c *RunsView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								_ = vgparent
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "checkbox"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "overlay"}}}
 								vgparent.AppendChild(vgn)
-								vgn.AddAttrInterface("checked", c.Overlay[run.ID])
+								vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "overlay "+run.ID, FormatBool(c.Overlay[run.ID])) })
 								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 									EventType: "change",
 									Func:      func(event vugu.DOMEvent) { c.ToggleOverlay(run.ID) },

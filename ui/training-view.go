@@ -103,3 +103,12 @@ func (tv *TrainingView) ExportSpec() {
 		tv.Host.Download("spec.json", "application/json", b)
 	}
 }
+
+// Monitor is what early stopping watches, as its select shows it: the
+// validation loss unless it is the validation accuracy.
+func (tv *TrainingView) Monitor() string {
+	if tv.Spec.Train.EarlyStopping.Monitor == "val_accuracy" {
+		return "val_accuracy"
+	}
+	return "val_loss"
+}

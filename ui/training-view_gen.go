@@ -45,6 +45,7 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "optimizer"}}}
 				vgparent.AppendChild(vgn)
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "train.optimizer", c.Spec.Train.Optimizer) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("train.optimizer", event) },
@@ -62,7 +63,6 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						_ = o
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute(nil)}
 						vgparent.AppendChild(vgn)
-						vgn.AddAttrInterface("selected", o == c.Spec.Train.Optimizer)
 						vgn.AddAttrInterface("value", o)
 						vgn.SetInnerHTML(o)
 					}
@@ -84,18 +84,7 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "lr"}, vugu.VGAttribute{Namespace: "", Key: "type", Val: "text"}}}
 				vgparent.AppendChild(vgn)
 				vgn.AddAttrInterface("class", c.InputClass("train.lr"))
-				{
-					b, err := vjson.Marshal(c.Draft("train.lr", FormatFloat(c.Spec.Train.LR)))
-					if err != nil {
-						panic(err)
-					}
-					vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
-				}
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "input",
-					Func:      func(event vugu.DOMEvent) { c.Typing("train.lr", event) },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "train.lr", FormatFloat(c.Spec.Train.LR)) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("train.lr", event) },
@@ -185,7 +174,7 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "momentum"}, vugu.VGAttribute{Namespace: "", Key: "type", Val: "text"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("value", FormatFloat(c.Spec.Train.Momentum))
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "train.momentum", FormatFloat(c.Spec.Train.Momentum)) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("train.momentum", event) },
@@ -203,7 +192,7 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}, vugu.VGAttribute{Namespace: "", Key: "size", Val: "6"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("value", FormatFloat(c.Spec.Train.Beta1))
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "train.beta1", FormatFloat(c.Spec.Train.Beta1)) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("train.beta1", event) },
@@ -213,7 +202,7 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}, vugu.VGAttribute{Namespace: "", Key: "size", Val: "6"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("value", FormatFloat(c.Spec.Train.Beta2))
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "train.beta2", FormatFloat(c.Spec.Train.Beta2)) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("train.beta2", event) },
@@ -233,18 +222,7 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "batch"}, vugu.VGAttribute{Namespace: "", Key: "type", Val: "number"}, vugu.VGAttribute{Namespace: "", Key: "min", Val: "1"}}}
 				vgparent.AppendChild(vgn)
-				{
-					b, err := vjson.Marshal(c.Draft("train.batch_size", FormatFloat(float64(c.Spec.Train.BatchSize))))
-					if err != nil {
-						panic(err)
-					}
-					vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
-				}
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "input",
-					Func:      func(event vugu.DOMEvent) { c.Typing("train.batch_size", event) },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "train.batch_size", FormatFloat(float64(c.Spec.Train.BatchSize))) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("train.batch_size", event) },
@@ -269,18 +247,7 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "epochs"}, vugu.VGAttribute{Namespace: "", Key: "type", Val: "number"}, vugu.VGAttribute{Namespace: "", Key: "min", Val: "1"}}}
 				vgparent.AppendChild(vgn)
-				{
-					b, err := vjson.Marshal(c.Draft("train.epochs", FormatFloat(float64(c.Spec.Train.Epochs))))
-					if err != nil {
-						panic(err)
-					}
-					vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
-				}
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "input",
-					Func:      func(event vugu.DOMEvent) { c.Typing("train.epochs", event) },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "train.epochs", FormatFloat(float64(c.Spec.Train.Epochs))) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("train.epochs", event) },
@@ -298,7 +265,7 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "seed"}, vugu.VGAttribute{Namespace: "", Key: "type", Val: "number"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("value", FormatFloat(float64(c.Spec.Train.Seed)))
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "train.seed", FormatFloat(float64(c.Spec.Train.Seed))) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("train.seed", event) },
@@ -331,6 +298,7 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "schedule"}}}
 				vgparent.AppendChild(vgn)
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "train.schedule.type", c.Spec.Train.Schedule.Type) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("train.schedule.type", event) },
@@ -348,7 +316,6 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						_ = s
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute(nil)}
 						vgparent.AppendChild(vgn)
-						vgn.AddAttrInterface("selected", s == c.Spec.Train.Schedule.Type)
 						vgn.AddAttrInterface("value", s)
 						vgn.SetInnerHTML(s)
 					}
@@ -369,7 +336,9 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}, vugu.VGAttribute{Namespace: "", Key: "size", Val: "5"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("value", FormatFloat(c.Spec.Train.Schedule.WarmupEpochs))
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) {
+					c.Show(value, "train.schedule.warmup_epochs", FormatFloat(c.Spec.Train.Schedule.WarmupEpochs))
+				})
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("train.schedule.warmup_epochs", event) },
@@ -388,7 +357,9 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}, vugu.VGAttribute{Namespace: "", Key: "size", Val: "5"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("value", FormatFloat(c.Spec.Train.Schedule.Factor))
+					vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) {
+						c.Show(value, "train.schedule.factor", FormatFloat(c.Spec.Train.Schedule.Factor))
+					})
 					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 						EventType: "change",
 						Func:      func(event vugu.DOMEvent) { c.SetFrom("train.schedule.factor", event) },
@@ -408,7 +379,7 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}, vugu.VGAttribute{Namespace: "", Key: "size", Val: "5"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("value", FormatFloat(c.Spec.Train.Schedule.Every))
+					vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "train.schedule.every", FormatFloat(c.Spec.Train.Schedule.Every)) })
 					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 						EventType: "change",
 						Func:      func(event vugu.DOMEvent) { c.SetFrom("train.schedule.every", event) },
@@ -428,7 +399,7 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}, vugu.VGAttribute{Namespace: "", Key: "size", Val: "5"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("value", FormatFloat(c.Spec.Train.Schedule.Gamma))
+					vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "train.schedule.gamma", FormatFloat(c.Spec.Train.Schedule.Gamma)) })
 					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 						EventType: "change",
 						Func:      func(event vugu.DOMEvent) { c.SetFrom("train.schedule.gamma", event) },
@@ -448,7 +419,7 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}, vugu.VGAttribute{Namespace: "", Key: "size", Val: "5"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("value", FormatFloat(c.Spec.Train.Schedule.MaxLR))
+					vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "train.schedule.max_lr", FormatFloat(c.Spec.Train.Schedule.MaxLR)) })
 					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 						EventType: "change",
 						Func:      func(event vugu.DOMEvent) { c.SetFrom("train.schedule.max_lr", event) },
@@ -485,9 +456,9 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				_ = vgparent
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "L1 "}
 				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}}}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "l1"}, vugu.VGAttribute{Namespace: "", Key: "type", Val: "text"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("value", FormatFloat(c.Spec.Train.L1))
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "train.l1", FormatFloat(c.Spec.Train.L1)) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("train.l1", event) },
@@ -505,7 +476,7 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "l2"}, vugu.VGAttribute{Namespace: "", Key: "type", Val: "text"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("value", FormatFloat(c.Spec.Train.L2))
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "train.l2", FormatFloat(c.Spec.Train.L2)) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("train.l2", event) },
@@ -523,7 +494,7 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("value", FormatFloat(c.Spec.Train.WeightDecay))
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "train.weight_decay", FormatFloat(c.Spec.Train.WeightDecay)) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("train.weight_decay", event) },
@@ -541,7 +512,7 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("value", FormatFloat(c.Spec.Train.GradClip))
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "train.grad_clip", FormatFloat(c.Spec.Train.GradClip)) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("train.grad_clip", event) },
@@ -559,7 +530,7 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("value", FormatFloat(c.Spec.Train.LabelSmoothing))
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "train.label_smoothing", FormatFloat(c.Spec.Train.LabelSmoothing)) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("train.label_smoothing", event) },
@@ -614,7 +585,9 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "patience"}, vugu.VGAttribute{Namespace: "", Key: "type", Val: "number"}, vugu.VGAttribute{Namespace: "", Key: "min", Val: "0"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("value", FormatFloat(float64(c.Spec.Train.EarlyStopping.Patience)))
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) {
+					c.Show(value, "train.early_stopping.patience", FormatFloat(float64(c.Spec.Train.EarlyStopping.Patience)))
+				})
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("train.early_stopping.patience", event) },
@@ -630,8 +603,9 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				_ = vgparent
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Monitor\n      "}
 				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute(nil)}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "monitor"}}}
 				vgparent.AppendChild(vgn)
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "train.early_stopping.monitor", c.Monitor()) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("train.early_stopping.monitor", event) },
@@ -644,7 +618,6 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute{{Namespace: "", Key: "value", Val: "val_loss"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("selected", c.Spec.Train.EarlyStopping.Monitor != "val_accuracy")
 					{
 						vgparent := vgn
 						_ = vgparent
@@ -655,7 +628,6 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute{{Namespace: "", Key: "value", Val: "val_accuracy"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("selected", c.Spec.Train.EarlyStopping.Monitor == "val_accuracy")
 					{
 						vgparent := vgn
 						_ = vgparent
@@ -675,9 +647,11 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "checkbox"}}}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "restore-best"}, vugu.VGAttribute{Namespace: "", Key: "type", Val: "checkbox"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("checked", c.Spec.Train.EarlyStopping.RestoreBest)
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) {
+					c.Show(value, "train.early_stopping.restore_best", FormatBool(c.Spec.Train.EarlyStopping.RestoreBest))
+				})
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("train.early_stopping.restore_best", event) },
