@@ -30,6 +30,9 @@ func (pb *ProgressBar) ProgressText() string {
 	if p.ImagesPerSecond > 0 {
 		s += fmt.Sprintf(" · %.0f img/s", p.ImagesPerSecond)
 	}
+	if run.Start != nil && run.Start.Workers > 1 {
+		s += fmt.Sprintf(" · %d workers", run.Start.Workers)
+	}
 	if run.State == protocol.StateRunning && p.ETA > 0 {
 		s += " · ETA " + duration(p.ETA)
 	}

@@ -156,6 +156,12 @@ type Root struct {
 
 	// WorkerMemory is the worker's latest memory report.
 	WorkerMemory *protocol.Memory
+
+	// Workers is the number of parts every batch of a run in the page is
+	// cut into, each trained in its own worker (protocol.Command.Workers);
+	// Cores is the browser's navigator.hardwareConcurrency (0 unknown).
+	Workers int
+	Cores   int
 }
 
 // pendingImport is a weights file waiting for the worker's check.
@@ -167,7 +173,7 @@ type pendingImport struct {
 
 // NewRoot returns the page with the default preset for MNIST.
 func NewRoot(host Host) *Root {
-	r := &Root{Host: host, Tab: "Data", Overlay: map[string]bool{}, SpecErrors: map[string]string{}}
+	r := &Root{Host: host, Tab: "Data", Overlay: map[string]bool{}, SpecErrors: map[string]string{}, Workers: 1}
 	r.ChoosePreset(spec.DefaultPreset("mnist"))
 	return r
 }
@@ -569,6 +575,39 @@ func (r *Root) Show(el js.Value, path, text string) {
 	}
 }
 
+// SetCores records the browser's core count and picks the workers a run
+// trains with by default: one per core but one, left to the page and the
+// browser, up to four; one worker on two cores or fewer.
+func (r *Root) SetCores(n int) {
+	r.Cores = n
+	r.Workers = min(max(n-1, 1), 4)
+}
+
+// WorkerChoices are the worker counts the page offers.
+func (r *Root) WorkerChoices() []int {
+	n := min(protocol.MaxWorkers, max(r.Cores, 4))
+	choices := make([]int, n)
+	for i := range choices {
+		choices[i] = i + 1
+	}
+	return choices
+}
+
+// SetWorkers takes the workers select's change.
+func (r *Root) SetWorkers(e vugu.DOMEvent) {
+	if n, err := strconv.Atoi(e.PropString("target", "value")); err == nil && n >= 1 && n <= protocol.MaxWorkers {
+		r.Workers = n
+	}
+}
+
+// CoresText says how many cores the browser reports.
+func (r *Root) CoresText() string {
+	if r.Cores <= 0 {
+		return "(the browser does not say how many cores this device has)"
+	}
+	return fmt.Sprintf("(this device has %d cores)", r.Cores)
+}
+
 // SetFrom handles a control's change event for a spec path.
 func (r *Root) SetFrom(path string, e vugu.DOMEvent) {
 	v := e.PropString("target", "value")
@@ -677,6 +716,7 @@ func (r *Root) startQueued() {
 	r.Current = run
 	c := protocol.NewCommand(run.ID, protocol.CmdStart)
 	c.Spec, c.Bytes = run.Spec, run.from
+	c.Workers = r.Workers
 	run.from = nil
 	r.Host.Send(c)
 }

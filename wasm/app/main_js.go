@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	sjs "syscall/js"
 
@@ -46,6 +47,7 @@ func main() {
 	}
 	root := ui.NewRoot(h)
 	root.Env = env
+	root.SetCores(hardwareConcurrency())
 	h.root = root
 	if err := h.startWorker(); err != nil {
 		root.Message = "the training worker could not start: " + err.Error()
@@ -54,6 +56,9 @@ func main() {
 		if s, err := search.String(); err == nil {
 			if q, err := url.ParseQuery(strings.TrimPrefix(s, "?")); err == nil {
 				root.PreferDataset = q.Get("dataset")
+				if n, err := strconv.Atoi(q.Get("workers")); err == nil && n >= 1 && n <= protocol.MaxWorkers {
+					root.Workers = n
+				}
 				h.token = q.Get("token")
 			}
 		}
@@ -69,6 +74,21 @@ func main() {
 			fmt.Println("render:", err)
 		}
 	}
+}
+
+// hardwareConcurrency is the browser's number of logical cores (0 when it
+// does not say).
+func hardwareConcurrency() int {
+	nav, err := bridge.Global().Get("navigator")
+	if err != nil {
+		return 0
+	}
+	v, err := nav.Get("hardwareConcurrency")
+	if err != nil || v.Type() != safejs.TypeNumber {
+		return 0
+	}
+	n, _ := v.Int()
+	return n
 }
 
 func location() safejs.Value {
