@@ -180,8 +180,13 @@ func measureFashion(t *testing.T, p *page, s *spec.Spec, seed int64) fashionRun 
 		waitFor(t, ctx, `!document.querySelector("#evaluate").disabled`, "the run's weights")
 	} else {
 		click(t, ctx, "#pause")
-		waitFor(t, ctx, `document.querySelector("#progress-text").textContent.includes("paused")`, "the pause")
+		// The run may end between the last look and the pause.
+		waitFor(t, ctx, `document.querySelector("#progress-text").textContent.includes("paused") || (!!document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed"))`, "the pause")
 		r.seconds = time.Since(started).Seconds()
+		if !eval[bool](t, ctx, `document.querySelector("#progress-text").textContent.includes("paused")`) {
+			r.completed = true
+			waitFor(t, ctx, `!document.querySelector("#evaluate").disabled`, "the run's weights")
+		}
 	}
 	r.steps = step(t, ctx)
 	r.progress = eval[string](t, ctx, `document.querySelector("#progress-text").textContent`)

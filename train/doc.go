@@ -31,6 +31,19 @@
 // LR(schedule, lr, e + i/S, epochs), reduced by reduce_on_plateau's factor
 // so far. A last, smaller batch of an epoch is trained on as it is.
 //
+// # A batch in parts
+//
+// Config.Shards cuts every batch into len(Shards)+1 equal parts (the
+// trainer keeps the first): each Shard runs the forward and backward pass
+// of its part on a replica holding the trainer's weights, on a goroutine
+// (LocalShard, plateau train -workers) or in another Web Worker, while the
+// trainer runs its own. Step 1 then adds the parts' gradients weighted by
+// each part's Σ w[y], which is the whole batch's gradient up to rounding;
+// steps 2–5 run once, in the trainer. Batch norm normalizes each part by
+// its own statistics and keeps running statistics from the trainer's part;
+// dropout draws each shard's masks from a stream of its own per step. The
+// start event says how many parts (workers).
+//
 // # Events
 //
 // Every event is an Event whose "event" field says its kind: start, step
