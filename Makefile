@@ -70,7 +70,8 @@ test-native:
 test-wasm:
 	GOOS=js GOARCH=wasm $(GO) test -short -exec="$(WASM_EXEC)" ./kernels/ ./spec/ ./nn/ ./data/ ./train/ ./protocol/
 
-# Training throughput natively (all cores and one), in node and in headless
+# Training throughput natively (all cores and one, and all cores as workers
+# training parts of each batch), in node and in headless
 # Chromium, recorded as rows of BENCHMARKS.md: the median of BENCH_RUNS runs
 # of BENCH_SECONDS each. The kernels' Go benchmarks are bench-kernels.
 BENCH_RUNS    ?= 5
@@ -78,12 +79,14 @@ BENCH_SECONDS ?= 5
 BENCH_NETS    ?= mnist-cnn fashion-cnn convnetjs-cifar keras-cifar10 vgg-small resnet-small mobilenet-small
 BENCH_WASM_NETS ?= convnetjs-cifar mnist-cnn
 BROWSER       ?= chromium
+# Natively, also every batch in parts, one per core (plateau bench -workers).
+BENCH_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 BENCH_RECORD  ?= BENCHMARKS.md
 BENCH := $(BIN)/plateau bench -batch 32 -seconds $(BENCH_SECONDS) -runs $(BENCH_RUNS) -record $(BENCH_RECORD)
 
 bench: build bench-assets
 	for net in $(BENCH_NETS); do \
-	  $(BENCH) -net $$net && $(BENCH) -net $$net -threads 1 || exit 1; \
+	  $(BENCH) -net $$net && $(BENCH) -net $$net -threads 1 && $(BENCH) -net $$net -workers $(BENCH_WORKERS) || exit 1; \
 	done
 	for net in $(BENCH_WASM_NETS); do \
 	  $(BENCH) -net $$net -in node -wasm $(BIN)/bench.wasm && $(BENCH) -net $$net -in $(BROWSER) || exit 1; \

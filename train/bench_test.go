@@ -46,8 +46,9 @@ func TestBenchmarkWorkers(t *testing.T) {
 	}
 	// The step allocates nothing (TestShardedTrainStepAllocs); the
 	// runtime allocates now and then when goroutines hand work to each
-	// other, a few times per hundred steps.
-	if !raceEnabled && got.AllocsPerStep > 0.2 {
+	// other, a few times per hundred steps, more on a busy machine. A step
+	// that allocated would do so every time.
+	if !raceEnabled && got.AllocsPerStep >= 1 {
 		t.Errorf("%v allocations per training step with two workers, want about 0", got.AllocsPerStep)
 	}
 }

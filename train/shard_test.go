@@ -162,11 +162,13 @@ func TestShardedTrainStepAllocs(t *testing.T) {
 		tr.trainStep(n, 0.01)
 	}
 	step()
-	// The fewest of three tries: the runtime allocates now and then when
-	// goroutines hand work to each other.
+	// The fewest of eight tries: the runtime allocates now and then when
+	// goroutines hand work to each other, more on a busy machine.
 	least := math.Inf(1)
-	for range 3 {
-		least = min(least, testing.AllocsPerRun(20, step))
+	for range 8 {
+		if least = min(least, testing.AllocsPerRun(20, step)); least == 0 {
+			break
+		}
 	}
 	if least != 0 {
 		t.Errorf("%v allocations per sharded training step, want 0", least)
