@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"unsafe"
 
 	"plateau/spec"
 )
@@ -170,11 +171,32 @@ type Part struct {
 	// NotFinite stands for a Loss that is NaN or infinite, which JSON
 	// cannot carry.
 	NotFinite bool `json:"not_finite,omitempty"`
+	// Seconds is the time the part took in the worker that computed it,
+	// from its command's arrival to its answer.
+	Seconds float64 `json:"seconds,omitempty"`
+}
+
+// littleEndian reports whether this machine stores numbers as the payloads
+// do (wasm and amd64 do), so that they copy as bytes.
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+// bytesOf is the memory of xs (4 bytes per element) as bytes.
+func bytesOf[T float32 | int32](xs []T) []byte {
+	if len(xs) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&xs[0])), 4*len(xs))
 }
 
 // PutFloats writes xs into b as little-endian float32 and returns the
 // rest of b.
 func PutFloats(b []byte, xs []float32) []byte {
+	if littleEndian {
+		return b[copy(b[:4*len(xs)], bytesOf(xs)):]
+	}
 	for i, v := range xs {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
 	}
@@ -183,6 +205,9 @@ func PutFloats(b []byte, xs []float32) []byte {
 
 // PutInts writes xs into b as little-endian int32 and returns the rest of b.
 func PutInts(b []byte, xs []int32) []byte {
+	if littleEndian {
+		return b[copy(b[:4*len(xs)], bytesOf(xs)):]
+	}
 	for i, v := range xs {
 		binary.LittleEndian.PutUint32(b[4*i:], uint32(v))
 	}
@@ -195,6 +220,9 @@ func Floats(dst []float32, b []byte) ([]byte, error) {
 	if len(b) < 4*len(dst) {
 		return nil, fmt.Errorf("%d bytes hold %d of %d floats", len(b), len(b)/4, len(dst))
 	}
+	if littleEndian {
+		return b[copy(bytesOf(dst), b):], nil
+	}
 	for i := range dst {
 		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
@@ -206,6 +234,9 @@ func Floats(dst []float32, b []byte) ([]byte, error) {
 func Ints(dst []int32, b []byte) ([]byte, error) {
 	if len(b) < 4*len(dst) {
 		return nil, fmt.Errorf("%d bytes hold %d of %d labels", len(b), len(b)/4, len(dst))
+	}
+	if littleEndian {
+		return b[copy(bytesOf(dst), b):], nil
 	}
 	for i := range dst {
 		dst[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
@@ -338,6 +369,11 @@ type Progress struct {
 	AugmentStep int `json:"augment_step,omitempty"`
 	// Memory is the worker's memory when the progress was taken.
 	Memory *Memory `json:"memory,omitempty"`
+	// With several workers (Command.Workers), Waiting is the share of the
+	// training time the worker spent waiting for the others' parts, and
+	// OthersBusy the share the others spent computing them (their mean).
+	Waiting    float64 `json:"waiting,omitempty"`
+	OthersBusy float64 `json:"others_busy,omitempty"`
 }
 
 // Memory is how much memory a worker holds, in bytes.

@@ -32,6 +32,9 @@ func (pb *ProgressBar) ProgressText() string {
 	}
 	if run.Start != nil && run.Start.Workers > 1 {
 		s += fmt.Sprintf(" · %d workers", run.Start.Workers)
+		if p.OthersBusy > 0 {
+			s += fmt.Sprintf(" (the others busy %.0f%% of the time, this one waiting %.0f%%)", 100*p.OthersBusy, 100*p.Waiting)
+		}
 	}
 	if run.State == protocol.StateRunning && p.ETA > 0 {
 		s += " · ETA " + duration(p.ETA)

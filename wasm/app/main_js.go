@@ -7,6 +7,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	sjs "syscall/js"
+	"time"
 
 	"github.com/hack-pad/safejs"
 	"github.com/vugu/vugu"
@@ -106,6 +108,43 @@ type host struct {
 	dbOK   chan struct{}
 	// token is the jobs API's bearer token, from the page's ?token=.
 	token string
+	// renderPending is set while a render of frequent messages is due
+	// (apply); guarded by env's lock.
+	renderPending bool
+}
+
+// renderEvery bounds the renders that progress messages and step events
+// cause: a run sends up to fifteen a second, and rendering every one
+// takes CPU time from the workers on a machine with few cores.
+const renderEvery = 250 * time.Millisecond
+
+// apply applies a worker message; one that only moves the progress bar
+// and the step curves renders within renderEvery, with any others that
+// came meanwhile, the rest at once.
+func (h *host) apply(m protocol.Message) {
+	h.env.Lock()
+	h.root.Apply(m)
+	frequent := m.Kind == protocol.KindProgress ||
+		m.Kind == protocol.KindEvent && bytes.HasPrefix(m.Event, []byte(`{"event":"step"`))
+	if !frequent {
+		h.renderPending = false
+		h.env.UnlockRender()
+		return
+	}
+	if !h.renderPending {
+		h.renderPending = true
+		time.AfterFunc(renderEvery, func() {
+			h.env.Lock()
+			if !h.renderPending {
+				// A render since then showed the message.
+				h.env.UnlockOnly()
+				return
+			}
+			h.renderPending = false
+			h.env.UnlockRender()
+		})
+	}
+	h.env.UnlockOnly()
 }
 
 // update changes the page's state from another goroutine and renders.
@@ -130,13 +169,11 @@ func (h *host) startWorker() error {
 		if err == nil {
 			m, err = protocol.UnframeMessage(text, bin)
 		}
-		go h.update(func() {
-			if err != nil {
-				h.root.Message = err.Error()
-				return
-			}
-			h.root.Apply(m)
-		})
+		if err != nil {
+			go h.update(func() { h.root.Message = err.Error() })
+			return
+		}
+		go h.apply(m)
 	})
 }
 

@@ -421,6 +421,10 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 	var runNet *nn.Network
 	var runNorm *data.Normalizer
 	between := func() { s.serveEvaluation(ctx, r, p.Step, runNet, runNorm, d, splits, sp.Train.LabelSmoothing) }
+	// The other workers of a run with several, and their clocks at its
+	// start.
+	var remote []*remoteShard
+	var clocks [][2]time.Duration
 	sendProgress := func() {
 		m := protocol.NewMessage(r.id, protocol.KindProgress)
 		p.Seconds = time.Since(start).Seconds()
@@ -434,6 +438,15 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 		}
 		pp := p
 		pp.Memory = s.memory()
+		if len(remote) > 0 && training > 0 {
+			var waited, busy time.Duration
+			for i, sh := range remote {
+				waited += sh.waited - clocks[i][0]
+				busy += sh.busy - clocks[i][1]
+			}
+			pp.Waiting = waited.Seconds() / float64(len(remote)) / training
+			pp.OthersBusy = busy.Seconds() / float64(len(remote)) / training
+		}
 		m.Progress = &pp
 		s.post(m)
 	}
@@ -506,7 +519,8 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 		Started: func(net *nn.Network, norm *data.Normalizer) { runNet, runNorm = net, norm },
 	}
 	if workers > 1 {
-		remote, err := s.shards(workers - 1)
+		var err error
+		remote, err = s.shards(workers - 1)
 		if err != nil {
 			s.post(protocol.ErrorMessage(r.id, fmt.Errorf("starting %d more workers: %v; train with one worker", workers-1, err)))
 			return
@@ -514,6 +528,12 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 		for _, sh := range remote {
 			sh.forRun(r.id, sp)
 			cfg.Shards = append(cfg.Shards, sh)
+		}
+		// The shards' clocks run over their life; this run counts from
+		// here (a worker is started or reused by one run at a time).
+		clocks = make([][2]time.Duration, len(remote))
+		for i, sh := range remote {
+			clocks[i] = [2]time.Duration{sh.waited, sh.busy}
 		}
 	}
 	res, err := train.Run(ctx, cfg)

@@ -25,6 +25,10 @@ const partTimeout = 2 * time.Minute
 // remoteShard is a train.Shard computed by another worker. send delivers a
 // command to it; its answers arrive on answers.
 type remoteShard struct {
+	// waited is the time spent in Wait, busy the parts' own time in the
+	// other worker; both grow over the worker's life.
+	waited, busy time.Duration
+
 	run     string
 	sp      *spec.Spec
 	send    func(protocol.Command) error
@@ -112,7 +116,9 @@ func (r *remoteShard) Wait(grads []float32) (train.ShardResult, error) {
 		return train.ShardResult{}, r.sendErr
 	}
 	r.sent = false
+	start := time.Now()
 	m, err := r.answer()
+	r.waited += time.Since(start)
 	if err != nil {
 		return train.ShardResult{}, err
 	}
@@ -123,6 +129,7 @@ func (r *remoteShard) Wait(grads []float32) (train.ShardResult, error) {
 		return train.ShardResult{}, fmt.Errorf("a part's gradient: %v", err)
 	}
 	p := m.Part
+	r.busy += time.Duration(p.Seconds * float64(time.Second))
 	loss := p.Loss
 	if p.NotFinite {
 		loss = math.NaN()
@@ -170,6 +177,7 @@ func (s *Session) shard(c protocol.Command) {
 
 // part computes a part of a batch on the replica shard prepared.
 func (s *Session) part(c protocol.Command) {
+	arrived := time.Now()
 	s.mu.Lock()
 	srv := s.shardSrv
 	s.mu.Unlock()
@@ -216,6 +224,7 @@ func (s *Session) part(c protocol.Command) {
 			m.Part.Loss = res.Loss
 		}
 		m.Bytes = srv.grads
+		m.Part.Seconds = time.Since(arrived).Seconds()
 		s.post(m)
 		return nil
 	}()

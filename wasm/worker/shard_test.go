@@ -65,12 +65,23 @@ func linkedShards(t *testing.T, s *Session, fail func(k int) bool) {
 	}
 }
 
-// runResult trains cmd's spec in s and returns the start and result events.
-func runResult(t *testing.T, s *Session, c *collector, cmd protocol.Command) (start, result protocol.Event) {
+// runResult trains cmd's spec in s and returns the start and result events
+// and the last progress.
+func runResult(t *testing.T, s *Session, c *collector, cmd protocol.Command) (start, result protocol.Event, last protocol.Progress) {
 	t.Helper()
 	s.Handle(cmd)
 	for {
-		m := c.next(t, protocol.KindEvent)
+		m := c.next(t, protocol.KindEvent, protocol.KindProgress, protocol.KindState)
+		switch m.Kind {
+		case protocol.KindProgress:
+			last = *m.Progress
+			continue
+		case protocol.KindState:
+			if m.State == protocol.StateDone {
+				return start, result, last
+			}
+			continue
+		}
 		e, err := m.DecodeEvent()
 		if err != nil {
 			t.Fatal(err)
@@ -79,9 +90,7 @@ func runResult(t *testing.T, s *Session, c *collector, cmd protocol.Command) (st
 		case protocol.EventStart:
 			start = e
 		case protocol.EventResult:
-			for c.next(t, protocol.KindState).State != protocol.StateDone {
-			}
-			return start, e
+			result = e
 		}
 	}
 }
@@ -99,9 +108,13 @@ func TestWorkersTrainAsOne(t *testing.T) {
 	for _, workers := range []int{1, 3} {
 		cmd := protocol.NewCommand("w", protocol.CmdStart)
 		cmd.Spec, cmd.Workers = sp, workers
-		start, res := runResult(t, s, c, cmd)
+		start, res, last := runResult(t, s, c, cmd)
 		if want := map[int]int{1: 0, 3: 3}[workers]; start.Workers != want {
 			t.Errorf("%d workers: the start event says %d", workers, start.Workers)
+		}
+		// The others' share of the time is measured with several workers.
+		if (last.OthersBusy > 0) != (workers > 1) || last.OthersBusy > 1.5 || last.Waiting > 1.5 {
+			t.Errorf("%d workers: progress says the others were busy %g and this one waited %g of the time", workers, last.OthersBusy, last.Waiting)
 		}
 		results[workers] = res
 	}
@@ -143,7 +156,7 @@ func TestAFailingWorkerEndsTheRun(t *testing.T) {
 	for c.next(t, protocol.KindState).State != protocol.StateDone {
 	}
 	cmd.Run = "g"
-	if _, res := runResult(t, s, c, cmd); res.Event != protocol.EventResult {
+	if _, res, _ := runResult(t, s, c, cmd); res.Event != protocol.EventResult {
 		t.Fatal("no result after the failure")
 	}
 }
