@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ import (
 	"plateau/nn"
 	"plateau/protocol"
 	"plateau/spec"
+	"plateau/kernels"
 	"plateau/train"
 )
 
@@ -57,6 +59,10 @@ type jobRequest struct {
 	// FromJob names a finished job whose weights the run starts from (the
 	// same model: every parameter with its shape).
 	FromJob string `json:"from_job,omitempty"`
+	// Workers cuts every batch into that many parts trained side by side,
+	// one per core, as plateau train -workers does; the native backend
+	// only (0 or 1: the kernels share the cores instead).
+	Workers int `json:"workers,omitempty"`
 }
 
 // UnmarshalJSON takes "set" values as strings or as JSON numbers and
@@ -577,6 +583,12 @@ func (s *jobServer) prepare(req jobRequest) (*spec.Spec, int, string, *requestEr
 			return nil, 0, "", badRequest(n.field, "%s must be positive, not %d", n.field, n.v)
 		}
 	}
+	if req.Workers < 0 || req.Workers > runtime.NumCPU() {
+		return nil, 0, "", badRequest("workers", "workers must be 1 to %d, this server's cores, not %d", runtime.NumCPU(), req.Workers)
+	}
+	if req.Workers > 1 && s.trainer.Name() != "native" {
+		return nil, 0, "", badRequest("workers", "workers applies to the native backend; this server trains on %s: leave workers out", s.trainer.Name())
+	}
 	if req.Epochs > 0 {
 		sp.Train.Epochs = req.Epochs
 	}
@@ -897,6 +909,13 @@ func (s *jobServer) train(ctx context.Context, j *job, sp *spec.Spec, folder str
 			return nil, errors.New(rerr.msg)
 		}
 		cfg.Network = net
+	}
+	if n := j.status.Request.Workers; n > 1 {
+		// One job trains at a time, so the kernels' thread limit is the
+		// job's while it runs: the parts are the parallelism.
+		cfg.Shards = train.LocalShards(n - 1)
+		defer train.CloseShards(cfg.Shards)
+		defer kernels.SetThreads(kernels.SetThreads(1))
 	}
 	res, err := s.trainer.Train(ctx, cfg)
 	if err != nil {

@@ -248,6 +248,26 @@ func TestJobRunsAndStreams(t *testing.T) {
 	}
 }
 
+// A job with workers trains every batch in parts on the native backend,
+// and says so in its start event.
+func TestJobWithWorkers(t *testing.T) {
+	e := newJobsEnv(t, defaultJobLimits, "")
+	id := e.submit(`{"spec":` + tinySpec + `,"dataset":"tiny","epochs":2,"workers":2}`)
+	events, end, _, err := followSSE(e.srv.URL + "/api/jobs/" + id + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if end["state"] != jobDone || len(events) == 0 || events[0]["event"] != "start" {
+		t.Fatalf("end %v after %d events", end, len(events))
+	}
+	if events[0]["workers"] != 2.0 {
+		t.Errorf("start event %v does not say two workers", events[0])
+	}
+	if _, ok := events[len(events)-1]["test_accuracy"]; !ok {
+		t.Errorf("no result: %v", events[len(events)-1])
+	}
+}
+
 // longJob trains long enough to be canceled.
 const longJob = `{"spec":` + tinySpec + `,"dataset":"tiny","epochs":400}`
 
@@ -326,6 +346,7 @@ func TestJobRequestErrors(t *testing.T) {
 		{"params", `{"spec":` + strings.Replace(tinySpec, `"filters":4`, `"filters":400`, 1) + `,"dataset":"tiny"}`, 422, "parameters"},
 		{"images", `{"spec":` + tinySpec + `,"dataset":"big"}`, 422, "train_limit"},
 		{"wrong input", `{"spec":` + strings.Replace(tinySpec, `[8,8,1]`, `[28,28,1]`, 1) + `,"dataset":"tiny"}`, 400, "model.input"},
+		{"workers", `{"spec":` + tinySpec + `,"dataset":"tiny","workers":4096}`, 400, "workers must be 1 to"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, b := e.do("POST", "/api/jobs", c.body)
