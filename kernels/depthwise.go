@@ -26,6 +26,10 @@ func DepthwiseConv2D(y, x, w, bias []float32, p ConvParams) {
 	if bias != nil && len(bias) < p.OC {
 		panic(errShortBias)
 	}
+	if mult == 1 {
+		depthwise1(y, x, w, bias, p)
+		return
+	}
 	for n := range p.N {
 		xi := x[n*p.H*p.W*p.C : (n+1)*p.H*p.W*p.C]
 		for oh := range p.OH {
@@ -124,6 +128,13 @@ func DepthwiseConv2DGradFilter(dw, dbias, dy, x []float32, p ConvParams) {
 	p.checkLengths(x, dy, dw, p.KH*p.KW*p.OC)
 	if dbias != nil && len(dbias) < p.OC {
 		panic(errShortBias)
+	}
+	if mult == 1 {
+		depthwise1GradFilter(dw, dy, x, p)
+		if dbias != nil {
+			addColumnSumsParallel(dbias[:p.OC], dy, p.N*p.OH*p.OW, p.OC)
+		}
+		return
 	}
 	for n := range p.N {
 		xi := x[n*p.H*p.W*p.C : (n+1)*p.H*p.W*p.C]

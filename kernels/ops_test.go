@@ -664,6 +664,12 @@ var ops = []op{
 			{N: 2, H: 6, W: 5, C: 3, KH: 3, KW: 3, Mult: 1, Same: true},
 			{N: 2, H: 7, W: 6, C: 2, KH: 3, KW: 3, Mult: 2, S: 2, Same: true},
 			{N: 1, H: 8, W: 7, C: 3, KH: 5, KW: 5, Mult: 2, Pad: [4]int{2, 1, 1, 2}, NoBias: true},
+			// Multiplier 1 (depthwise1.go): whole channel blocks and a tail,
+			// stride 2, asymmetric and valid padding.
+			{N: 2, H: 7, W: 6, C: 11, KH: 3, KW: 3, Mult: 1, S: 2, Same: true},
+			{N: 1, H: 8, W: 7, C: 17, KH: 5, KW: 5, Mult: 1, Pad: [4]int{2, 1, 1, 2}, NoBias: true},
+			{N: 2, H: 6, W: 9, C: 8, KH: 3, KW: 2, Mult: 1, S: 3},
+			{N: 1, H: 5, W: 5, C: 16, KH: 3, KW: 3, Mult: 1, S: 2, Pad: [4]int{0, 2, 2, 0}},
 		},
 		benches: []shape{{N: 32, H: 16, W: 16, C: 64, KH: 3, KW: 3, Mult: 1, Same: true}},
 	},

@@ -1,0 +1,140 @@
+package kernels
+
+// Depthwise convolutions with one filter per channel (multiplier 1, as in
+// MobileNet) take these paths forward and for the filter's gradient. The
+// general loops (depthwise.go) add one kernel cell's products into a whole
+// output vector at a time, so every output element is read and written
+// once per cell; here each output element's sum over the kernel cells
+// stays in a register for a block of dwBlock channels and is stored once
+// (1.6× the general loop's speed on a 16×16×64 batch of 32, natively), and
+// the filter's gradient sums a row of output positions in registers before
+// it touches dw (2×). NHWC keeps a block's channels contiguous, and a row
+// of input and of output stays in the L1 cache across the blocks. The
+// input's gradient keeps the general loop, which scatters each output
+// position's products: gathering them per input position, with the
+// stride's divisions, measured slower.
+
+// dwBlock is the channels one register block holds: eight accumulators,
+// and a product's two operands, fit the sixteen float registers.
+const dwBlock = 8
+
+// span returns the kernel cells k in [lo, hi) that put output position o
+// inside an input of size n: 0 <= o*stride-pad+k < n.
+func span(o, stride, pad, kernel, n int) (lo, hi int) {
+	base := o*stride - pad
+	return max(0, -base), min(kernel, n-base)
+}
+
+// depthwise1 is DepthwiseConv2D with multiplier 1.
+func depthwise1(y, x, w, bias []float32, p ConvParams) {
+	C := p.C
+	for n := range p.N {
+		xi := x[n*p.H*p.W*C : (n+1)*p.H*p.W*C]
+		for oh := range p.OH {
+			khLo, khHi := span(oh, p.StrideH, p.PadTop, p.KH, p.H)
+			for ow := range p.OW {
+				kwLo, kwHi := span(ow, p.StrideW, p.PadLeft, p.KW, p.W)
+				out := y[((n*p.OH+oh)*p.OW+ow)*C : ((n*p.OH+oh)*p.OW+ow+1)*C]
+				c := 0
+				for ; c+dwBlock <= C; c += dwBlock {
+					var a0, a1, a2, a3, a4, a5, a6, a7 float32
+					if bias != nil {
+						b := bias[c : c+dwBlock : c+dwBlock]
+						a0, a1, a2, a3, a4, a5, a6, a7 = b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]
+					}
+					for kh := khLo; kh < khHi; kh++ {
+						ih := oh*p.StrideH - p.PadTop + kh
+						for kw := kwLo; kw < kwHi; kw++ {
+							iw := ow*p.StrideW - p.PadLeft + kw
+							v := xi[(ih*p.W+iw)*C+c : (ih*p.W+iw)*C+c+dwBlock : (ih*p.W+iw)*C+c+dwBlock]
+							k := w[(kh*p.KW+kw)*C+c : (kh*p.KW+kw)*C+c+dwBlock : (kh*p.KW+kw)*C+c+dwBlock]
+							a0 += v[0] * k[0]
+							a1 += v[1] * k[1]
+							a2 += v[2] * k[2]
+							a3 += v[3] * k[3]
+							a4 += v[4] * k[4]
+							a5 += v[5] * k[5]
+							a6 += v[6] * k[6]
+							a7 += v[7] * k[7]
+						}
+					}
+					o := out[c : c+dwBlock : c+dwBlock]
+					o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = a0, a1, a2, a3, a4, a5, a6, a7
+				}
+				for ; c < C; c++ {
+					var a float32
+					if bias != nil {
+						a = bias[c]
+					}
+					for kh := khLo; kh < khHi; kh++ {
+						ih := oh*p.StrideH - p.PadTop + kh
+						for kw := kwLo; kw < kwHi; kw++ {
+							iw := ow*p.StrideW - p.PadLeft + kw
+							a += xi[(ih*p.W+iw)*C+c] * w[(kh*p.KW+kw)*C+c]
+						}
+					}
+					out[c] = a
+				}
+			}
+		}
+	}
+}
+
+// depthwise1GradFilter accumulates dw with multiplier 1: for each row of
+// output positions and each kernel cell, a block of channels sums its
+// products over the row in registers, then adds them to dw once.
+func depthwise1GradFilter(dw, dy, x []float32, p ConvParams) {
+	C := p.C
+	for n := range p.N {
+		xi := x[n*p.H*p.W*C : (n+1)*p.H*p.W*C]
+		for oh := range p.OH {
+			khLo, khHi := span(oh, p.StrideH, p.PadTop, p.KH, p.H)
+			g := dy[(n*p.OH+oh)*p.OW*C : (n*p.OH+oh+1)*p.OW*C]
+			for kh := khLo; kh < khHi; kh++ {
+				row := xi[(oh*p.StrideH-p.PadTop+kh)*p.W*C : (oh*p.StrideH-p.PadTop+kh+1)*p.W*C]
+				for kw := range p.KW {
+					// Output columns whose window puts cell kw inside the row.
+					owLo := max(0, (p.PadLeft-kw+p.StrideW-1)/p.StrideW)
+					owHi := min(p.OW, (p.W-1+p.PadLeft-kw)/p.StrideW+1)
+					if owLo >= owHi {
+						continue
+					}
+					dk := dw[(kh*p.KW+kw)*C : (kh*p.KW+kw+1)*C]
+					c := 0
+					for ; c+dwBlock <= C; c += dwBlock {
+						var a0, a1, a2, a3, a4, a5, a6, a7 float32
+						for ow := owLo; ow < owHi; ow++ {
+							iw := ow*p.StrideW - p.PadLeft + kw
+							v := row[iw*C+c : iw*C+c+dwBlock : iw*C+c+dwBlock]
+							e := g[ow*C+c : ow*C+c+dwBlock : ow*C+c+dwBlock]
+							a0 += v[0] * e[0]
+							a1 += v[1] * e[1]
+							a2 += v[2] * e[2]
+							a3 += v[3] * e[3]
+							a4 += v[4] * e[4]
+							a5 += v[5] * e[5]
+							a6 += v[6] * e[6]
+							a7 += v[7] * e[7]
+						}
+						d := dk[c : c+dwBlock : c+dwBlock]
+						d[0] += a0
+						d[1] += a1
+						d[2] += a2
+						d[3] += a3
+						d[4] += a4
+						d[5] += a5
+						d[6] += a6
+						d[7] += a7
+					}
+					for ; c < C; c++ {
+						var a float32
+						for ow := owLo; ow < owHi; ow++ {
+							a += row[(ow*p.StrideW-p.PadLeft+kw)*C+c] * g[ow*C+c]
+						}
+						dk[c] += a
+					}
+				}
+			}
+		}
+	}
+}
