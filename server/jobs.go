@@ -23,10 +23,10 @@ import (
 
 	"plateau/data"
 	"plateau/doctor"
+	"plateau/kernels"
 	"plateau/nn"
 	"plateau/protocol"
 	"plateau/spec"
-	"plateau/kernels"
 	"plateau/train"
 )
 
