@@ -35,8 +35,17 @@ func DecodeCIFARBatch(r io.Reader, lim *Limits) (Split, error) {
 // decodeCIFARBatch reads records until EOF. size, when known (≥ 0), sizes
 // the output at once; maxBytes bounds the pixels kept.
 func decodeCIFARBatch(r io.Reader, size int64, maxBytes int64) (Split, error) {
+	return decodeCIFARBatchInto(Split{}, r, size, maxBytes)
+}
+
+// decodeCIFARBatchInto is decodeCIFARBatch appending to into, an empty
+// split whose capacity holds the batch when size is known (a slot of a
+// buffer shared by the batches); without that capacity it allocates.
+func decodeCIFARBatchInto(into Split, r io.Reader, size int64, maxBytes int64) (Split, error) {
 	var s Split
-	if size >= 0 {
+	if size >= 0 && size%cifarRecordBytes == 0 && int64(cap(into.Labels)) >= size/cifarRecordBytes && int64(cap(into.Images)) >= size/cifarRecordBytes*cifarImageBytes {
+		s = Split{Images: into.Images[:0], Labels: into.Labels[:0]}
+	} else if size >= 0 {
 		if size%cifarRecordBytes != 0 {
 			return Split{}, fmt.Errorf("CIFAR batch truncated: %s is not a whole number of %s records (%d records and %s over)",
 				byteCount(size), byteCount(cifarRecordBytes), size/cifarRecordBytes, byteCount(size%cifarRecordBytes))
@@ -115,6 +124,64 @@ type cifarParts struct {
 	test    *Split
 	classes []string
 	bytes   int64 // pixels kept so far, against Limits.MaxBytes
+	// all is one buffer for five training batches of perBatch records,
+	// batch b in slot b-1, made when a second training batch comes: the
+	// official release's batches then decode straight into the training
+	// set (the first one copied in), instead of into five buffers joined
+	// by a copy that would hold the training pixels twice. A release of
+	// one batch (the CIFAR-10 sample) keeps its batch as it is. inAll
+	// marks the batches in the buffer.
+	all      Split
+	perBatch int
+	inAll    map[int]bool
+}
+
+// slot returns the empty split of all that training batch b of size bytes
+// decodes into, making all when a second batch comes; ok is false for the
+// first batch, and where the batch does not fit the buffer's layout
+// (another size, a number past 5) or the buffer would pass the pixel
+// limit (maxBytes, what the limit leaves).
+func (p *cifarParts) slot(b int, size, maxBytes int64) (into Split, ok bool) {
+	if size <= 0 || size%cifarRecordBytes != 0 || b < 1 || b > cifarTrainBatches || len(p.train) == 0 {
+		return Split{}, false
+	}
+	n := int(size / cifarRecordBytes)
+	if p.all.Images == nil {
+		// The batches decoded so far move in, so the buffer is only new
+		// pixels for the batches to come.
+		moving := int64(0)
+		for k, s := range p.train {
+			if k >= 1 && k <= cifarTrainBatches && s.Len() == n {
+				moving += int64(len(s.Images))
+			}
+		}
+		if int64(cifarTrainBatches*n*cifarImageBytes)-moving > maxBytes {
+			return Split{}, false
+		}
+		p.perBatch = n
+		p.all = Split{Images: make([]uint8, cifarTrainBatches*n*cifarImageBytes), Labels: make([]int32, cifarTrainBatches*n)}
+		p.inAll = map[int]bool{}
+		for k, s := range p.train {
+			if k >= 1 && k <= cifarTrainBatches && s.Len() == n {
+				dst := p.slotOf(k)
+				copy(dst.Images[:len(s.Images)], s.Images)
+				copy(dst.Labels[:n], s.Labels)
+				p.train[k] = Split{Images: dst.Images[:len(s.Images)], Labels: dst.Labels[:n]}
+				p.inAll[k] = true
+			}
+		}
+	}
+	if n != p.perBatch || p.inAll[b] {
+		return Split{}, false
+	}
+	return p.slotOf(b), true
+}
+
+// slotOf is batch b's empty slot in all.
+func (p *cifarParts) slotOf(b int) Split {
+	n := p.perBatch
+	img, lab := (b-1)*n*cifarImageBytes, (b-1)*n
+	return Split{Images: p.all.Images[img : img : img+n*cifarImageBytes], Labels: p.all.Labels[lab : lab : lab+n]}
 }
 
 // cifarFileKind says what a file name (any folder) is in a CIFAR-10 release:
@@ -151,9 +218,17 @@ func (p *cifarParts) add(name string, r io.Reader, size int64, lim Limits) error
 	case "":
 		return nil
 	}
-	s, err := decodeCIFARBatch(r, size, lim.MaxBytes-p.bytes)
+	var into Split
+	inAll := false
+	if kind == "train" {
+		into, inAll = p.slot(batch, size, lim.MaxBytes-p.bytes)
+	}
+	s, err := decodeCIFARBatchInto(into, r, size, lim.MaxBytes-p.bytes)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
+	}
+	if inAll && s.Len() == p.perBatch {
+		p.inAll[batch] = true
 	}
 	p.bytes += int64(len(s.Images))
 	if kind == "test" {
@@ -196,17 +271,27 @@ func (p *cifarParts) dataset() (*Dataset, error) {
 		n += s.Len()
 	}
 	sort.Ints(batches)
-	if len(batches) == 1 {
+	whole := len(batches) == cifarTrainBatches
+	for _, b := range batches {
+		whole = whole && p.inAll[b]
+	}
+	join := false
+	switch {
+	case whole:
+		// The five batches filled the shared buffer, in batch order.
+		d.Train = p.all
+	case len(batches) == 1:
 		// One batch is the training set as it is: a copy would double the
 		// pixels held while loading.
 		d.Train = p.train[batches[0]]
-	} else {
+	default:
+		join = true
 		d.Train = Split{Images: make([]uint8, 0, n*cifarImageBytes), Labels: make([]int32, 0, n)}
 	}
 	var short []string
 	for _, b := range batches {
 		s := p.train[b]
-		if len(batches) > 1 {
+		if join {
 			d.Train.Images = append(d.Train.Images, s.Images...)
 			d.Train.Labels = append(d.Train.Labels, s.Labels...)
 		}

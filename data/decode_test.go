@@ -2,6 +2,7 @@ package data
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"os"
 	"path/filepath"
@@ -296,5 +297,56 @@ func TestOneCIFARBatchIsNotCopied(t *testing.T) {
 	pixels := uint64(len(d.Train.Images) + len(d.Test.Images))
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > pixels*3/2 {
 		t.Errorf("decoding %d bytes of pixels allocated %d bytes", pixels, alloc)
+	}
+}
+
+// The five batches of a full release decode into the training set's own
+// buffer (the first one copied in when the second comes), so the training
+// pixels are not held twice for a join; batches in any order give the
+// same training set.
+func TestFiveCIFARBatchesAreNotJoinedByACopy(t *testing.T) {
+	const n = 1000
+	files := map[string][]byte{"cifar-10-batches-bin/test_batch.bin": cifarBatch(10, 9)}
+	inOrder := []string{}
+	for b := 1; b <= 5; b++ {
+		name := fmt.Sprintf("cifar-10-batches-bin/data_batch_%d.bin", b)
+		files[name] = cifarBatch(n, b)
+		inOrder = append(inOrder, name)
+	}
+	inOrder = append(inOrder, "cifar-10-batches-bin/test_batch.bin")
+	archive := tarGz(files, inOrder)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	d, err := Decode("cifar-10-binary.tar.gz", bytes.NewReader(archive), int64(len(archive)), LoadOptions{})
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Train.Len() != 5*n {
+		t.Fatalf("%d training images, want %d", d.Train.Len(), 5*n)
+	}
+	pixels := uint64(len(d.Train.Images) + len(d.Test.Images))
+	t.Logf("decoding %d bytes of pixels allocated %d bytes", pixels, after.TotalAlloc-before.TotalAlloc)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > pixels*3/2 {
+		t.Errorf("decoding %d bytes of pixels allocated %d bytes", pixels, alloc)
+	}
+	for _, order := range [][]int{{5, 3, 1, 2, 4}, {2, 1, 3}} {
+		var names []string
+		sub := map[string][]byte{"cifar-10-batches-bin/test_batch.bin": files["cifar-10-batches-bin/test_batch.bin"]}
+		for _, b := range order {
+			name := fmt.Sprintf("cifar-10-batches-bin/data_batch_%d.bin", b)
+			names = append(names, name)
+			sub[name] = files[name]
+		}
+		names = append(names, "cifar-10-batches-bin/test_batch.bin")
+		got, err := Decode("cifar-10-binary.tar.gz", bytes.NewReader(tarGz(sub, names)), -1, LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Batches 1..k in batch order, whatever the archive's order.
+		k := len(order)
+		if !bytes.Equal(got.Train.Images, d.Train.Images[:k*n*cifarImageBytes]) || !slices.Equal(got.Train.Labels, d.Train.Labels[:k*n]) {
+			t.Errorf("batches in the order %v give another training set", order)
+		}
 	}
 }
