@@ -1,15 +1,11 @@
 package e2e
 
-import (
-	"math"
-	"testing"
-)
+import "testing"
 
 // A run with two workers trains in the page: the second worker starts,
 // the progress says the run has two, the run pauses, resumes and ends
 // with a result, and a second two-worker run reuses the worker it
-// started. The tiny spec has no batch norm or dropout, so its test
-// accuracy is the one-worker run's up to rounding.
+// started, and it learns about as well as the run with one.
 func TestTwoWorkers(t *testing.T) {
 	p := start(t)
 	ctx := p.tab(t)
@@ -36,7 +32,11 @@ func TestTwoWorkers(t *testing.T) {
 	click(t, ctx, "#start")
 	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed") && document.querySelector("#progress-text").textContent.includes("2 workers")`, "the two-worker run to finish")
 	two := eval[float64](t, ctx, `parseFloat(document.querySelector("#run-result").textContent.match(/test accuracy ([0-9.]+)%/)[1])`)
-	if math.Abs(one-two) > 1.01 {
+	// The page's spec has dropout, whose masks differ between one worker
+	// and two, so the two runs agree only roughly; the parts' gradients
+	// are checked to add up exactly in the worker's own tests.
+	t.Logf("test accuracy %.2f%% with two workers, %.2f%% with one", two, one)
+	if two < one-15 || two < 30 {
 		t.Errorf("test accuracy %.2f%% with two workers, %.2f%% with one", two, one)
 	}
 }
