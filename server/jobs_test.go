@@ -531,3 +531,21 @@ func TestJobStartsFromAnotherJobsWeights(t *testing.T) {
 		}
 	}
 }
+
+// xlaNamed stands for a backend other than native.
+type xlaNamed struct{ nativeTrainer }
+
+func (xlaNamed) Name() string { return "xla:cuda" }
+
+// Workers split batches on the native backend only; another backend
+// refuses them with what to do.
+func TestJobWorkersNeedTheNativeBackend(t *testing.T) {
+	e := newJobsEnv(t, defaultJobLimits, "")
+	e.jobs.trainer = xlaNamed{}
+	code, b := e.do("POST", "/api/jobs", `{"spec":`+tinySpec+`,"dataset":"tiny","workers":2}`)
+	var ae apiError
+	json.Unmarshal(b, &ae)
+	if code != 400 || ae.Field != "workers" || !strings.Contains(ae.Error, "leave workers out") {
+		t.Errorf("workers on xla: %d %s", code, b)
+	}
+}
