@@ -23,7 +23,6 @@ import (
 
 	"plateau/data"
 	"plateau/doctor"
-	"plateau/kernels"
 	"plateau/nn"
 	"plateau/protocol"
 	"plateau/spec"
@@ -910,13 +909,7 @@ func (s *jobServer) train(ctx context.Context, j *job, sp *spec.Spec, folder str
 		}
 		cfg.Network = net
 	}
-	if n := j.status.Request.Workers; n > 1 {
-		// One job trains at a time, so the kernels' thread limit is the
-		// job's while it runs: the parts are the parallelism.
-		cfg.Shards = train.LocalShards(n - 1)
-		defer train.CloseShards(cfg.Shards)
-		defer kernels.SetThreads(kernels.SetThreads(1))
-	}
+	defer useWorkers(&cfg, j.status.Request.Workers)()
 	res, err := s.trainer.Train(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -146,13 +146,7 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	cfg := train.Config{Spec: s, Dataset: ds, Emit: emit, Doctor: doc.Observe}
-	if *workers > 1 {
-		// Each part runs its kernels on one thread: the parts are the
-		// parallelism.
-		cfg.Shards = train.LocalShards(*workers - 1)
-		defer train.CloseShards(cfg.Shards)
-		defer kernels.SetThreads(kernels.SetThreads(1))
-	}
+	defer useWorkers(&cfg, *workers)()
 	if *out != "" {
 		cfg.Checkpoint = filepath.Join(*out, checkpointFile)
 	}
@@ -252,4 +246,22 @@ func saveWeights(path string, res *train.Result) error {
 		return err
 	}
 	return f.Close()
+}
+
+// useWorkers makes a run of cfg cut every batch into workers parts trained
+// side by side on local goroutines (nothing for 1 or fewer), each part's
+// kernels on one thread, since the parts are the parallelism; the
+// function it returns ends that after the run. The thread limit is the
+// process's, so one such run at a time (the command line's, or the jobs
+// API's one job).
+func useWorkers(cfg *train.Config, workers int) (done func()) {
+	if workers <= 1 {
+		return func() {}
+	}
+	cfg.Shards = train.LocalShards(workers - 1)
+	threads := kernels.SetThreads(1)
+	return func() {
+		train.CloseShards(cfg.Shards)
+		kernels.SetThreads(threads)
+	}
 }

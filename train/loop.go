@@ -99,8 +99,8 @@ const (
 	streamValidation
 	streamLoader
 	streamDropout
-	// streamShardDropout+i draws the dropout masks of shard i's parts, one
-	// seed per step.
+	// streamShardDropout draws the dropout masks of the shards' parts, a
+	// seed per step and shard (shardSeed).
 	streamShardDropout
 )
 
@@ -457,20 +457,29 @@ func (t *trainer) trainStep(n int, lr float64) (loss float64, correct int, gradN
 // lossLimit).
 func (t *trainer) ownPart(rows int) (loss float64, ok bool) {
 	logits := t.net.Forward(t.x, rows, true)
-	for i := range rows {
-		row := logits[i*t.classes : (i+1)*t.classes]
-		if p := Argmax(row); p == int(t.y[i]) {
-			t.stepCorrect++
-		} else if confident(row, p) {
-			t.confidentWrong++
-		}
-	}
+	correct, wrong := tally(logits, t.y, rows, t.classes)
+	t.stepCorrect += correct
+	t.confidentWrong += wrong
 	loss = nn.SoftmaxCrossEntropy(t.dlogits, logits, t.y, t.classWeights, t.tr.LabelSmoothing, rows, t.classes)
 	if !finite(loss) || loss > t.lossLimit() {
 		return loss, false
 	}
 	t.net.Backward(t.dlogits)
 	return loss, true
+}
+
+// tally counts the rows of logits whose argmax is their label, and the
+// confidently wrong ones among the others.
+func tally(logits []float32, y []int32, rows, classes int) (correct, confidentWrong int) {
+	for i := range rows {
+		row := logits[i*classes : (i+1)*classes]
+		if p := Argmax(row); p == int(y[i]) {
+			correct++
+		} else if confident(row, p) {
+			confidentWrong++
+		}
+	}
+	return correct, confidentWrong
 }
 
 // confident reports whether the softmax of logits gives class p (the

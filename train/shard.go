@@ -97,14 +97,7 @@ func (r *Replica) Compute(values, x []float32, y []int32, n int, dropoutSeed uin
 	r.net.ZeroGrads()
 	logits := r.net.Forward(x, n, true)
 	var res ShardResult
-	for i := range n {
-		row := logits[i*r.classes : (i+1)*r.classes]
-		if p := Argmax(row); p == int(y[i]) {
-			res.Correct++
-		} else if confident(row, p) {
-			res.ConfidentWrong++
-		}
-	}
+	res.Correct, res.ConfidentWrong = tally(logits, y, n, r.classes)
 	res.Loss = nn.SoftmaxCrossEntropy(r.dlogits, logits, y, r.opts.ClassWeights, r.opts.LabelSmoothing, n, r.classes)
 	res.Weight = weightOf(y[:n], r.opts.ClassWeights)
 	if finite(res.Loss) {
@@ -208,6 +201,10 @@ func CloseShards(shards []Shard) {
 	}
 }
 
+// maxShards bounds Config.Shards; it also spaces the dropout seeds of a
+// step's shards, which draw from one stream: step·maxShards + shard.
+const maxShards = 64
+
 // workers is the number of parts a batch is cut into when it is, else 0.
 func (t *trainer) workers() int {
 	if len(t.cfg.Shards) == 0 {
@@ -221,6 +218,9 @@ func (t *trainer) initShards() error {
 	if len(t.cfg.Shards) == 0 {
 		return nil
 	}
+	if len(t.cfg.Shards) > maxShards {
+		return fmt.Errorf("%d shards: a batch takes at most %d", len(t.cfg.Shards), maxShards)
+	}
 	parts := len(t.cfg.Shards) + 1
 	rows := (t.tr.BatchSize + parts - 1) / parts
 	opts := ShardOptions{ClassWeights: t.classWeights, LabelSmoothing: t.tr.LabelSmoothing}
@@ -232,9 +232,6 @@ func (t *trainer) initShards() error {
 	t.shardGrads = make([]float32, len(t.net.Grads()))
 	return nil
 }
-
-// errShard wraps a shard's failure for the run's error.
-var errShard = errors.New("a shard of the batch failed")
 
 // shardedStep runs the parts of a batch of n rows on the shards and the
 // trainer: it starts the shards on their parts, computes the trainer's part
@@ -257,7 +254,7 @@ func (t *trainer) shardedStep(n int) (loss float64, ok bool, err error) {
 		if i+1 < extra {
 			rows++
 		}
-		seed := deriveSeed(t.tr.Seed, streamShardDropout+i, t.state.Step)
+		seed := deriveSeed(t.tr.Seed, streamShardDropout, t.state.Step*maxShards+i)
 		t.cfg.Shards[i].Start(values, t.x[off*size:(off+rows)*size], t.y[off:off+rows], rows, seed)
 		off += rows
 	}
@@ -272,7 +269,7 @@ func (t *trainer) shardedStep(n int) (loss float64, ok bool, err error) {
 		res, serr := t.cfg.Shards[i].Wait(t.shardGrads)
 		if serr != nil {
 			if err == nil {
-				err = fmt.Errorf("%w: %v", errShard, serr)
+				err = fmt.Errorf("a part of the batch failed: %v", serr)
 			}
 			continue
 		}

@@ -594,8 +594,12 @@ func (r *Root) WorkerChoices() []int {
 }
 
 // SetWorkers takes the workers select's change.
-func (r *Root) SetWorkers(e vugu.DOMEvent) {
-	if n, err := strconv.Atoi(e.PropString("target", "value")); err == nil && n >= 1 && n <= protocol.MaxWorkers {
+func (r *Root) SetWorkers(e vugu.DOMEvent) { r.UseWorkers(e.PropString("target", "value")) }
+
+// UseWorkers sets the workers from text (the select, the page's
+// ?workers=), when it is a count from 1 to protocol.MaxWorkers.
+func (r *Root) UseWorkers(text string) {
+	if n, err := strconv.Atoi(text); err == nil && n >= 1 && n <= protocol.MaxWorkers {
 		r.Workers = n
 	}
 }

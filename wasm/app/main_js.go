@@ -14,7 +14,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	sjs "syscall/js"
 	"time"
@@ -58,9 +57,7 @@ func main() {
 		if s, err := search.String(); err == nil {
 			if q, err := url.ParseQuery(strings.TrimPrefix(s, "?")); err == nil {
 				root.PreferDataset = q.Get("dataset")
-				if n, err := strconv.Atoi(q.Get("workers")); err == nil && n >= 1 && n <= protocol.MaxWorkers {
-					root.Workers = n
-				}
+				root.UseWorkers(q.Get("workers"))
 				h.token = q.Get("token")
 			}
 		}

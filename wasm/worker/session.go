@@ -421,10 +421,8 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 	var runNet *nn.Network
 	var runNorm *data.Normalizer
 	between := func() { s.serveEvaluation(ctx, r, p.Step, runNet, runNorm, d, splits, sp.Train.LabelSmoothing) }
-	// The other workers of a run with several, and their clocks at its
-	// start.
+	// The other workers of a run with several.
 	var remote []*remoteShard
-	var clocks [][2]time.Duration
 	sendProgress := func() {
 		m := protocol.NewMessage(r.id, protocol.KindProgress)
 		p.Seconds = time.Since(start).Seconds()
@@ -440,9 +438,9 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 		pp.Memory = s.memory()
 		if len(remote) > 0 && training > 0 {
 			var waited, busy time.Duration
-			for i, sh := range remote {
-				waited += sh.waited - clocks[i][0]
-				busy += sh.busy - clocks[i][1]
+			for _, sh := range remote {
+				waited += sh.waited
+				busy += sh.busy
 			}
 			pp.Waiting = waited.Seconds() / float64(len(remote)) / training
 			pp.OthersBusy = busy.Seconds() / float64(len(remote)) / training
@@ -528,12 +526,6 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 		for _, sh := range remote {
 			sh.forRun(r.id, sp)
 			cfg.Shards = append(cfg.Shards, sh)
-		}
-		// The shards' clocks run over their life; this run counts from
-		// here (a worker is started or reused by one run at a time).
-		clocks = make([][2]time.Duration, len(remote))
-		for i, sh := range remote {
-			clocks[i] = [2]time.Duration{sh.waited, sh.busy}
 		}
 	}
 	res, err := train.Run(ctx, cfg)

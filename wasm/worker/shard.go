@@ -25,8 +25,8 @@ const partTimeout = 2 * time.Minute
 // remoteShard is a train.Shard computed by another worker. send delivers a
 // command to it; its answers arrive on answers.
 type remoteShard struct {
-	// waited is the time spent in Wait, busy the parts' own time in the
-	// other worker; both grow over the worker's life.
+	// waited is the time the run spent in Wait, busy the parts' own time
+	// in the other worker; forRun sets both to 0.
 	waited, busy time.Duration
 
 	run     string
@@ -34,7 +34,6 @@ type remoteShard struct {
 	send    func(protocol.Command) error
 	answers chan protocol.Message
 	payload []byte
-	values  int
 	sent    bool
 	sendErr error
 }
@@ -55,8 +54,12 @@ func (r *remoteShard) deliver(m protocol.Message) {
 	}
 }
 
-// forRun sets the run and spec of the next Init.
-func (r *remoteShard) forRun(run string, sp *spec.Spec) { r.run, r.sp = run, sp }
+// forRun sets the run and spec of the next Init, and starts the run's
+// clocks.
+func (r *remoteShard) forRun(run string, sp *spec.Spec) {
+	r.run, r.sp = run, sp
+	r.waited, r.busy = 0, 0
+}
 
 func (r *remoteShard) Init(model spec.Model, maxRows int, opts train.ShardOptions) error {
 	// Answers of an earlier run that ended while a part was out.
@@ -106,7 +109,6 @@ func (r *remoteShard) Start(values, x []float32, y []int32, n int, seed uint64) 
 	c := protocol.NewCommand(r.run, protocol.CmdPart)
 	c.Part = &protocol.Part{Rows: n, Seed: seed, Values: len(values)}
 	c.Bytes = r.payload[:size]
-	r.values = len(values)
 	r.sendErr = r.send(c)
 	r.sent = r.sendErr == nil
 }
