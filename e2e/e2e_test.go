@@ -343,6 +343,17 @@ func TestCorruptFileKeepsThePageWorking(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector("#message") && document.querySelector("#message").textContent.includes("corrupt")`, "the error about the file")
 	set(t, ctx, "#dataset", "tiny")
 	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("tiny loaded")`, "the dataset to load again")
+
+	// A good archive chosen in the file input loads: the worker reads the
+	// File where it lies, a window at a time (its 7 MB of records take two).
+	good := filepath.Join(p.dir, "chosen-cifar.tar.gz")
+	if err := writeCIFARArchive(good, 2400, 300); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{good})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 2400 training and 300 test images of 32×32×3")`, "the chosen archive to load")
 }
 
 func TestScreenshots(t *testing.T) {

@@ -74,9 +74,15 @@ func writeCIFARArchive(path string, train, test int) error {
 // and a spec in the address, and waits for the samples.
 func (p *page) open(t *testing.T, dataset string, s *spec.Spec) context.Context {
 	t.Helper()
+	return p.openFor(t, dataset, s, 5*time.Minute)
+}
+
+// openFor is open with a tab that lives for d.
+func (p *page) openFor(t *testing.T, dataset string, s *spec.Spec, d time.Duration) context.Context {
+	t.Helper()
 	ctx, cancel := chromedp.NewContext(p.browser)
 	t.Cleanup(cancel)
-	ctx, cancel2 := context.WithTimeout(ctx, 5*time.Minute)
+	ctx, cancel2 := context.WithTimeout(ctx, d)
 	t.Cleanup(cancel2)
 	b, err := json.Marshal(s)
 	if err != nil {

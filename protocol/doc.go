@@ -9,13 +9,17 @@
 // Every command and every message is one JSON object. Inside the browser it
 // travels by postMessage as a plain JavaScript object with two properties:
 //
-//	{json: "<the JSON text>", bin: <Uint8Array or undefined>}
+//	{json: "<the JSON text>", bin: <Uint8Array or undefined>, blob: <File or undefined>}
 //
-// bin carries the one binary payload a message may have (the bytes of a
-// dropped dataset file, image pixels, safetensors weights). It is sent as a
+// bin carries the one binary payload a message may have (image pixels,
+// safetensors weights, a part's gradient). It is sent as a
 // transferable, so the bytes move between threads without a copy, and it is
 // left out of the JSON text: Frame and Unframe split a value into the two
-// parts and join them again. Over HTTP (server-sent events, one message per
+// parts and join them again. blob carries a dataset file the user chose or
+// dropped, by reference: the structured clone of a File is the same file,
+// which the worker reads a window at a time where it lies, so that an
+// archive of hundreds of megabytes never sits whole in the page's memory
+// or the worker's (Command.Blob). Over HTTP (server-sent events, one message per
 // "data:" line) there is no bin; the payload is in the JSON text, base64
 // encoded, under the field that holds it.
 //
@@ -33,8 +37,9 @@
 //
 // A Command's "cmd" field says what to do:
 //
-//	load     read a dataset: dataset.url (fetched by the worker) or the bin
-//	         payload (a dropped file named dataset.name); answers dataset,
+//	load     read a dataset: dataset.url (fetched by the worker), the blob
+//	         (a chosen or dropped file named dataset.name) or the bin
+//	         payload (the file's bytes); answers dataset,
 //	         samples and memory, or error
 //	spec     check a spec against the loaded dataset; answers spec_ok or error
 //	start    train spec on the loaded dataset, from the safetensors weights

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"unsafe"
@@ -104,13 +105,25 @@ type Command struct {
 	// Part describes the part of a batch of a part command, and the
 	// replica of a shard command.
 	Part *Part `json:"part,omitempty"`
-	// Bytes is the bin payload: a dropped dataset file, or safetensors
+	// Bytes is the bin payload: a dataset file's bytes, or safetensors
 	// weights to check, evaluate or start from.
 	Bytes []byte `json:"bytes,omitempty"`
+	// Blob is a load command's dataset file when it travels beside the
+	// frame by reference instead of in Bytes: in the page, the File the
+	// user chose or dropped (a JavaScript value the bridge posts as it
+	// is, never read into wasm memory); in the worker, a Source over it.
+	Blob any `json:"-"`
+}
+
+// A Source is a dataset file read in place, such as a load command's
+// Blob in the worker (a *bytes.Reader is one too).
+type Source interface {
+	io.ReaderAt
+	Size() int64
 }
 
 // DatasetRef says where a dataset comes from: a URL the worker fetches, or
-// the command's bytes, named Name.
+// the command's Blob or Bytes, named Name.
 type DatasetRef struct {
 	Name string `json:"name"`
 	URL  string `json:"url,omitempty"`

@@ -19,7 +19,9 @@ func (dv *DataView) PickDataset(e vugu.DOMEvent) { dv.LoadDataset(e.PropString("
 
 // DropFile handles a file chosen or dropped: the worker decodes it.
 func (dv *DataView) DropFile(e vugu.DOMEvent) {
-	dv.Host.ReadFile(e, dv.LoadBytes)
+	if name, file, ok := dv.Host.ChosenFile(e); ok {
+		dv.LoadFile(name, file)
+	}
 }
 
 // InputStats describes the dataset's pixels.

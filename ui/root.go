@@ -26,6 +26,10 @@ type Host interface {
 	Send(c protocol.Command)
 	// ReadFile reads the file chosen in a file input's change event.
 	ReadFile(e vugu.DOMEvent, done func(name string, b []byte, err error))
+	// ChosenFile takes the file chosen in a file input's change event
+	// without reading it (a dataset, which the worker reads in place);
+	// ok is false when none was chosen.
+	ChosenFile(e vugu.DOMEvent) (name string, file any, ok bool)
 	// SaveRun stores a run record; SaveWeights its weights; DeleteRun both.
 	SaveRun(id string, record []byte)
 	SaveWeights(id string, weights []byte)
@@ -411,16 +415,14 @@ func (r *Root) LoadDataset(name string) {
 	}
 }
 
-// LoadBytes sends a file's bytes to the worker.
-func (r *Root) LoadBytes(name string, b []byte, err error) {
-	if err != nil {
-		r.Message = fmt.Sprintf("reading %s: %v", name, err)
-		return
-	}
+// LoadFile has the worker load a dataset file the user chose or dropped:
+// file is the browser's File, which the worker reads where it lies, so
+// that a large archive never sits whole in the page's memory.
+func (r *Root) LoadFile(name string, file any) {
 	r.DatasetName, r.Loading, r.Message = name, true, ""
 	c := protocol.NewCommand("", protocol.CmdLoad)
 	c.Dataset = &protocol.DatasetRef{Name: name}
-	c.Bytes = b
+	c.Blob = file
 	r.Host.Send(c)
 }
 

@@ -161,10 +161,10 @@ func (h *host) startWorker() error {
 		return err
 	}
 	h.worker = w
-	return bridge.Listen(w, func(text, bin []byte, err error) {
+	return bridge.Listen(w, func(f bridge.Frame, err error) {
 		var m protocol.Message
 		if err == nil {
-			m, err = protocol.UnframeMessage(text, bin)
+			m, err = protocol.UnframeMessage(f.Text, f.Bin)
 		}
 		if err != nil {
 			go h.update(func() { h.root.Message = err.Error() })
@@ -175,9 +175,13 @@ func (h *host) startWorker() error {
 }
 
 func (h *host) Send(c protocol.Command) {
+	blob := safejs.Undefined()
+	if v, ok := c.Blob.(safejs.Value); ok {
+		blob, c.Blob = v, nil
+	}
 	text, bin, err := protocol.Frame(&c)
 	if err == nil {
-		err = bridge.Post(h.worker, text, bin)
+		err = bridge.PostBlob(h.worker, text, bin, blob)
 	}
 	if err != nil {
 		h.root.Message = "sending to the worker: " + err.Error()
@@ -262,6 +266,32 @@ func await(p safejs.Value) (safejs.Value, error) {
 	return r.v, r.err
 }
 
+// ChosenFile takes the file chosen in a file input's change event, as the
+// File itself: the worker reads it where it lies.
+func (h *host) ChosenFile(e vugu.DOMEvent) (name string, file any, ok bool) {
+	target := safejs.Safe(sjs.Value(e.JSEventTarget()))
+	files, err := target.Get("files")
+	if err != nil {
+		return "", nil, false
+	}
+	if n, _ := files.Length(); n == 0 {
+		return "", nil, false
+	}
+	f, err := files.Index(0)
+	if err != nil {
+		return "", nil, false
+	}
+	// Let the same file be chosen again; the File stays readable.
+	target.Set("value", "")
+	return fileName(f), f, true
+}
+
+func fileName(file safejs.Value) string {
+	v, _ := file.Get("name")
+	name, _ := v.String()
+	return name
+}
+
 func (h *host) ReadFile(e vugu.DOMEvent, done func(name string, b []byte, err error)) {
 	target := safejs.Safe(sjs.Value(e.JSEventTarget()))
 	files, err := target.Get("files")
@@ -280,7 +310,8 @@ func (h *host) ReadFile(e vugu.DOMEvent, done func(name string, b []byte, err er
 	})
 }
 
-// listenForDrops lets a dataset file be dropped anywhere on the page.
+// listenForDrops lets a dataset file be dropped anywhere on the page; the
+// worker reads the File where it lies.
 func (h *host) listenForDrops() {
 	doc, _ := bridge.Global().Get("document")
 	over, _ := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
@@ -302,9 +333,7 @@ func (h *host) listenForDrops() {
 			return nil
 		}
 		file, _ := files.Index(0)
-		go readFile(file, func(name string, b []byte, err error) {
-			h.update(func() { h.root.LoadBytes(name, b, err) })
-		})
+		go h.update(func() { h.root.LoadFile(fileName(file), file) })
 		return nil
 	})
 	doc.Call("addEventListener", "dragover", over.Value())

@@ -9,8 +9,6 @@ package bridge
 
 import (
 	"errors"
-	"fmt"
-	"strings"
 
 	"github.com/hack-pad/safejs"
 )
@@ -36,9 +34,21 @@ func Global() safejs.Value { return global }
 // Post sends one frame to target (a Worker, or a worker's self) with
 // postMessage, moving bin's bytes as a transferable.
 func Post(target safejs.Value, text, bin []byte) error {
+	return PostBlob(target, text, bin, safejs.Undefined())
+}
+
+// PostBlob is Post with a Blob (or File) beside the frame, unless blob is
+// undefined. The structured clone of a Blob is a reference to the same
+// bytes, wherever the browser keeps them: they are not copied, nor read.
+func PostBlob(target safejs.Value, text, bin []byte, blob safejs.Value) error {
 	msg, err := object.New()
 	if err != nil {
 		return err
+	}
+	if !blob.IsUndefined() {
+		if err := msg.Set("blob", blob); err != nil {
+			return err
+		}
 	}
 	if err := msg.Set("json", string(text)); err != nil {
 		return err
@@ -70,44 +80,56 @@ func Post(target safejs.Value, text, bin []byte) error {
 	return err
 }
 
+// A Frame is a message as Read takes it out of an event: the JSON text,
+// the binary payload and the Blob posted beside them (undefined if none).
+type Frame struct {
+	Text, Bin []byte
+	Blob      safejs.Value
+}
+
 // Read takes a frame out of a message event's data.
-func Read(data safejs.Value) (text, bin []byte, err error) {
+func Read(data safejs.Value) (Frame, error) {
+	f := Frame{Blob: safejs.Undefined()}
 	j, err := data.Get("json")
 	if err != nil {
-		return nil, nil, err
+		return f, err
 	}
 	if j.Type() != safejs.TypeString {
-		return nil, nil, errors.New("a message without its json text")
+		return f, errors.New("a message without its json text")
 	}
 	s, err := j.String()
 	if err != nil {
-		return nil, nil, err
+		return f, err
 	}
+	f.Text = []byte(s)
 	b, err := data.Get("bin")
 	if err == nil && !b.IsUndefined() && !b.IsNull() {
 		n, err := b.Length()
 		if err != nil {
-			return nil, nil, err
+			return f, err
 		}
-		bin = make([]byte, n)
-		if _, err := safejs.CopyBytesToGo(bin, b); err != nil {
-			return nil, nil, err
+		f.Bin = make([]byte, n)
+		if _, err := safejs.CopyBytesToGo(f.Bin, b); err != nil {
+			return f, err
 		}
 	}
-	return []byte(s), bin, nil
+	if v, err := data.Get("blob"); err == nil && !v.IsUndefined() && !v.IsNull() {
+		f.Blob = v
+	}
+	return f, nil
 }
 
 // Listen calls handle with every frame that target receives. Frames that
 // arrived before Go started wait in target's plateauQueue array (worker.js
 // fills it) and are handled first, in order.
-func Listen(target safejs.Value, handle func(text, bin []byte, err error)) error {
+func Listen(target safejs.Value, handle func(f Frame, err error)) error {
 	fn, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
 		if len(args) == 0 {
 			return nil
 		}
 		data, err := args[0].Get("data")
 		if err != nil {
-			handle(nil, nil, err)
+			handle(Frame{Blob: safejs.Undefined()}, err)
 			return nil
 		}
 		handle(Read(data))
@@ -210,67 +232,6 @@ func LinearMemory() int64 {
 		return 0
 	}
 	return int64(f)
-}
-
-// Fetch gets url's body with the browser's fetch and copies it into one
-// Go slice of exactly its size, refusing bodies over limit bytes. Go's
-// net/http under js/wasm reads a body in chunks that each become garbage,
-// and a bytes.Buffer doubles as it fills: both leave their peak in a
-// linear memory that never shrinks. Call it off the event loop's
-// goroutine.
-func Fetch(url string, limit int64) ([]byte, error) {
-	p, err := global.Call("fetch", url)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := await(p)
-	if err != nil {
-		return nil, err
-	}
-	if ok, err := resp.Get("ok"); err != nil {
-		return nil, err
-	} else if b, _ := ok.Bool(); !b {
-		status, _ := resp.Get("status")
-		code, _ := status.Int()
-		text := ""
-		if t, err := resp.Call("text"); err == nil {
-			if v, err := await(t); err == nil {
-				text, _ = v.String()
-			}
-		}
-		if len(text) > 1024 {
-			text = text[:1024]
-		}
-		return nil, fmt.Errorf("%s: status %d %s", url, code, strings.TrimSpace(text))
-	}
-	buf, err := resp.Call("arrayBuffer")
-	if err != nil {
-		return nil, err
-	}
-	ab, err := await(buf)
-	if err != nil {
-		return nil, err
-	}
-	n, err := ab.Get("byteLength")
-	if err != nil {
-		return nil, err
-	}
-	size, err := n.Int()
-	if err != nil {
-		return nil, err
-	}
-	if int64(size) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", url, limit)
-	}
-	u8, err := uint8Array.New(ab)
-	if err != nil {
-		return nil, err
-	}
-	b := make([]byte, size)
-	if _, err := safejs.CopyBytesToGo(b, u8); err != nil {
-		return nil, err
-	}
-	return b, nil
 }
 
 // await waits for a promise to settle.

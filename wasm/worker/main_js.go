@@ -40,17 +40,23 @@ func main() {
 	}
 	s := NewSession(post, yield)
 	s.linearMemory = bridge.LinearMemory
-	s.download = func(url string) ([]byte, error) { return bridge.Fetch(url, maxDownload) }
+	s.fetch = func(url string) (protocol.Source, error) { return bridge.FetchBlob(url, maxDownload) }
 	s.shards = spawnShards
-	err = bridge.Listen(self, func(text, bin []byte, err error) {
+	err = bridge.Listen(self, func(f bridge.Frame, err error) {
 		if err != nil {
 			post(protocol.ErrorMessage("", err))
 			return
 		}
-		c, err := protocol.UnframeCommand(text, bin)
+		c, err := protocol.UnframeCommand(f.Text, f.Bin)
 		if err != nil {
 			post(protocol.ErrorMessage(c.Run, err))
 			return
+		}
+		if !f.Blob.IsUndefined() {
+			if c.Blob, err = bridge.NewBlobReader(f.Blob); err != nil {
+				post(protocol.ErrorMessage(c.Run, fmt.Errorf("reading the file: %v", err)))
+				return
+			}
 		}
 		s.Handle(c)
 	})
@@ -85,10 +91,10 @@ func spawnShards(n int) ([]*remoteShard, error) {
 			}
 			return bridge.Post(worker, text, bin)
 		})
-		err = bridge.Listen(worker, func(text, bin []byte, err error) {
+		err = bridge.Listen(worker, func(f bridge.Frame, err error) {
 			if err == nil {
 				var m protocol.Message
-				if m, err = protocol.UnframeMessage(text, bin); err == nil {
+				if m, err = protocol.UnframeMessage(f.Text, f.Bin); err == nil {
 					r.deliver(m)
 					return
 				}

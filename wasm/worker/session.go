@@ -53,8 +53,8 @@ type Session struct {
 	// yield lets the host's event loop run (nil where goroutines are
 	// preemptive, as in tests on the host).
 	yield func()
-	// download fetches a dataset by URL; on the host it is httpGet.
-	download func(url string) ([]byte, error)
+	// fetch gets a dataset by URL; on the host it is httpGet.
+	fetch func(url string) (protocol.Source, error)
 	// linearMemory reports the size of the wasm linear memory (nil on
 	// the host).
 	linearMemory func() int64
@@ -95,7 +95,7 @@ type activeRun struct {
 // NewSession returns a session that posts its messages with post and
 // yields to the host's event loop with yield.
 func NewSession(post func(protocol.Message), yield func()) *Session {
-	return &Session{post: post, yield: yield, download: httpGet}
+	return &Session{post: post, yield: yield, fetch: httpGet}
 }
 
 // Handle acts on one command.
@@ -147,19 +147,26 @@ func (s *Session) load(c protocol.Command) {
 		return
 	}
 	name := c.Dataset.Name
-	b := c.Bytes
-	if c.Dataset.URL != "" {
+	var src protocol.Source = bytes.NewReader(c.Bytes)
+	switch {
+	case c.Dataset.URL != "":
 		var err error
-		if b, err = s.download(c.Dataset.URL); err != nil {
+		if src, err = s.fetch(c.Dataset.URL); err != nil {
 			s.post(protocol.ErrorMessage(c.Run, fmt.Errorf("loading %s: %v", name, err)))
 			return
 		}
+	case c.Blob != nil:
+		var ok bool
+		if src, ok = c.Blob.(protocol.Source); !ok {
+			s.post(protocol.ErrorMessage(c.Run, fmt.Errorf("loading %s: the worker cannot read a %T", name, c.Blob)))
+			return
+		}
 	}
-	if len(b) == 0 {
+	if src.Size() == 0 {
 		s.post(protocol.ErrorMessage(c.Run, fmt.Errorf("%s is empty: drop the dataset archive itself (a zip of class folders, the IDX files in a zip or tar, or cifar-10-binary.tar.gz)", name)))
 		return
 	}
-	d, err := data.Decode(datasetLabel(name), bytes.NewReader(b), int64(len(b)), data.LoadOptions{})
+	d, err := data.Decode(datasetLabel(name), src, src.Size(), data.LoadOptions{})
 	if err != nil {
 		s.post(protocol.ErrorMessage(c.Run, fmt.Errorf("%v; the page keeps the dataset it had", err)))
 		return
@@ -174,8 +181,9 @@ func (s *Session) load(c protocol.Command) {
 	m = protocol.NewMessage(c.Run, protocol.KindSamples)
 	m.Images = samples
 	s.post(m)
-	// The archive's bytes are garbage now: collect them before the
-	// dataset is measured, and so that what comes next reuses their room.
+	// The archive's bytes (or the windows read of it) are garbage now:
+	// collect them before the dataset is measured, and so that what comes
+	// next reuses their room.
 	runtime.GC()
 	s.postMemory(c.Run, true)
 }
@@ -220,7 +228,7 @@ func datasetLabel(name string) string {
 }
 
 // httpGet fetches url with net/http.
-func httpGet(url string) ([]byte, error) {
+func httpGet(url string) (protocol.Source, error) {
 	resp, err := http.Get(url)
 	if err != nil {
 		return nil, err
@@ -237,7 +245,7 @@ func httpGet(url string) ([]byte, error) {
 	if len(b) > maxDownload {
 		return nil, fmt.Errorf("%s is larger than %d bytes", url, maxDownload)
 	}
-	return b, nil
+	return bytes.NewReader(b), nil
 }
 
 func summarize(d *data.Dataset) *protocol.Dataset {

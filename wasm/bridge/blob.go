@@ -1,0 +1,170 @@
+//go:build js && wasm
+
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/hack-pad/safejs"
+)
+
+// blobWindow is how much of a Blob a BlobReader copies into Go memory at
+// a time: enough that a stream costs one promise per 4 MiB, little beside
+// a dataset.
+const blobWindow = 4 << 20
+
+// A BlobReader reads a JavaScript Blob (a File is one) in place: ReadAt
+// copies a window of the blob into Go memory at a time, so that an archive
+// is decoded without its bytes ever being whole in wasm memory, whose
+// growth is never given back. Reads wait for promises: call them off the
+// event loop's goroutine.
+type BlobReader struct {
+	blob safejs.Value
+	size int64
+
+	mu     sync.Mutex
+	window []byte // the blob's bytes from off
+	off    int64
+}
+
+// NewBlobReader reads blob, which must be a Blob or a File.
+func NewBlobReader(blob safejs.Value) (*BlobReader, error) {
+	v, err := blob.Get("size")
+	if err != nil {
+		return nil, err
+	}
+	if v.Type() != safejs.TypeNumber {
+		return nil, errors.New("not a Blob or File: it has no size")
+	}
+	size, err := v.Float()
+	if err != nil {
+		return nil, err
+	}
+	return &BlobReader{blob: blob, size: int64(size)}, nil
+}
+
+// Size is the blob's length in bytes.
+func (b *BlobReader) Size() int64 { return b.size }
+
+// ReadAt implements io.ReaderAt. Reads of a window or more go straight
+// into p; smaller ones are served from the window, refilled from off when
+// they fall outside it, which makes a sequential stream of small reads
+// cost one promise per window.
+func (b *BlobReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("bridge: negative offset")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for n < len(p) && off < b.size {
+		if off >= b.off && off < b.off+int64(len(b.window)) {
+			c := copy(p[n:], b.window[off-b.off:])
+			n, off = n+c, off+int64(c)
+			continue
+		}
+		if len(p)-n >= blobWindow {
+			end := min(b.size, off+int64(len(p)-n))
+			if err := b.read(p[n:n+int(end-off)], off); err != nil {
+				return n, err
+			}
+			n, off = n+int(end-off), end
+			continue
+		}
+		end := min(b.size, off+blobWindow)
+		if cap(b.window) < blobWindow {
+			b.window = make([]byte, blobWindow)
+		}
+		b.window = b.window[:end-off]
+		if err := b.read(b.window, off); err != nil {
+			b.window = b.window[:0]
+			return n, err
+		}
+		b.off = off
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// read copies len(dst) bytes of the blob from off into dst.
+func (b *BlobReader) read(dst []byte, off int64) error {
+	part, err := b.blob.Call("slice", float64(off), float64(off+int64(len(dst))))
+	if err != nil {
+		return err
+	}
+	p, err := part.Call("arrayBuffer")
+	if err != nil {
+		return err
+	}
+	ab, err := await(p)
+	if err != nil {
+		return fmt.Errorf("reading the file: %v", err)
+	}
+	u8, err := uint8Array.New(ab)
+	if err != nil {
+		return err
+	}
+	n, err := safejs.CopyBytesToGo(dst, u8)
+	if err != nil {
+		return err
+	}
+	if n != len(dst) {
+		return fmt.Errorf("reading the file: %d bytes at %d, want %d (did it change?)", n, off, len(dst))
+	}
+	return nil
+}
+
+// FetchBlob gets url's body with the browser's fetch as a Blob, refusing
+// bodies over limit bytes, and reads it in place. The body stays with the
+// browser, which may keep a large one on disk; only the windows a decoder
+// reads enter wasm memory, where Go's net/http would have read the whole
+// body into chunks that become garbage in a linear memory that never
+// shrinks. Call it off the event loop's goroutine.
+func FetchBlob(url string, limit int64) (*BlobReader, error) {
+	p, err := global.Call("fetch", url)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := await(p)
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := resp.Get("ok"); err != nil {
+		return nil, err
+	} else if b, _ := ok.Bool(); !b {
+		status, _ := resp.Get("status")
+		code, _ := status.Int()
+		text := ""
+		if t, err := resp.Call("text"); err == nil {
+			if v, err := await(t); err == nil {
+				text, _ = v.String()
+			}
+		}
+		if len(text) > 1024 {
+			text = text[:1024]
+		}
+		return nil, fmt.Errorf("%s: status %d %s", url, code, strings.TrimSpace(text))
+	}
+	bp, err := resp.Call("blob")
+	if err != nil {
+		return nil, err
+	}
+	blob, err := await(bp)
+	if err != nil {
+		return nil, err
+	}
+	r, err := NewBlobReader(blob)
+	if err != nil {
+		return nil, err
+	}
+	if r.Size() > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", url, limit)
+	}
+	return r, nil
+}
