@@ -21,6 +21,8 @@ func TestTwoWorkers(t *testing.T) {
 	set(t, ctx, "#epochs", "200")
 	click(t, ctx, "#start")
 	waitFor(t, ctx, `document.querySelector("#progress-text").textContent.includes("2 workers") && +document.querySelector("#progress-text").dataset.step > 10`, "two workers training")
+	// The memory line counts the other worker's memory too.
+	waitFor(t, ctx, `+document.querySelector("#memory").dataset.others > 1e6 && document.querySelector("#memory").textContent.includes("the other worker")`, "the other worker's memory")
 	click(t, ctx, "#pause")
 	waitFor(t, ctx, `document.querySelector("#progress-text").textContent.includes("paused")`, "the pause")
 	click(t, ctx, "#resume")

@@ -187,6 +187,9 @@ type Part struct {
 	// Seconds is the time the part took in the worker that computed it,
 	// from its command's arrival to its answer.
 	Seconds float64 `json:"seconds,omitempty"`
+	// Linear is the linear memory of the worker that computed the part
+	// (Memory.Linear) when it answered.
+	Linear int64 `json:"linear,omitempty"`
 }
 
 // littleEndian reports whether this machine stores numbers as the payloads
@@ -405,6 +408,12 @@ type Memory struct {
 	// Collected says the figures were taken right after a collection, so
 	// Heap and Live are what the worker holds.
 	Collected bool `json:"collected,omitempty"`
+	// OtherWorkers counts the workers a run with several hands parts of
+	// batches to, and Others is their linear memories' sum as their last
+	// parts reported it (they hold a replica of the network, not the
+	// dataset).
+	OtherWorkers int   `json:"other_workers,omitempty"`
+	Others       int64 `json:"others,omitempty"`
 }
 
 // Fraction is how much of the planned run is done, 0 to 1.

@@ -136,12 +136,11 @@ func (c LineChart) SVG() string {
 		}
 		var pts []string
 		for _, p := range s.Points {
-			if !finite(p.Y) || (c.LogY && p.Y <= 0) {
+			if !finite(p.Y) || (c.LogX && p.X <= 0) {
 				continue
 			}
-			if c.LogX && p.X <= 0 {
-				continue
-			}
+			// A zero on a log axis (a loss that reached 0) lies on its
+			// floor, with whatever fell below it, rather than vanishing.
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", tx(p.X), ty(clamp(p.Y, y0, y1))))
 		}
 		dash := ""
@@ -299,15 +298,21 @@ func Heatmap(m [][]int, classes []string, size int) string {
 			if sum > 0 {
 				share = float64(v) / float64(sum)
 			}
-			color := fmt.Sprintf("rgba(37,99,235,%.3f)", share)
+			alpha := share
+			color := fmt.Sprintf("rgba(37,99,235,%.3f)", alpha)
 			if i != j && v > 0 {
-				color = fmt.Sprintf("rgba(220,38,38,%.3f)", math.Min(1, 0.15+share*2))
+				alpha = math.Min(1, 0.15+share*2)
+				color = fmt.Sprintf("rgba(220,38,38,%.3f)", alpha)
 			}
 			x, y := label+cell*float64(j), 14+label-56+cell*float64(i)
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" stroke="#e5e7eb"><title>true %s, predicted %s: %d</title></rect>`,
 				x, y, cell, cell, color, html.EscapeString(name), html.EscapeString(className(classes, j)), v)
 			if cell >= 22 && v > 0 {
-				fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="cell" text-anchor="middle">%d</text>`, x+cell/2, y+cell/2+4, v)
+				ink := "" // the stylesheet's dark text, unless the cell is dark
+				if alpha > 0.55 {
+					ink = ` fill="white"`
+				}
+				fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="cell" text-anchor="middle"%s>%d</text>`, x+cell/2, y+cell/2+4, ink, v)
 			}
 		}
 	}

@@ -32,8 +32,15 @@ func (sb *StatusBar) MemoryText() string {
 	if m == nil {
 		return ""
 	}
-	return fmt.Sprintf("memory: worker %s (live Go heap %s, of which images %s) · page %s",
-		megabytes(m.Linear), megabytes(m.Live), megabytes(m.Dataset), megabytes(sb.PageMemory()))
+	others := ""
+	switch {
+	case m.OtherWorkers == 1:
+		others = fmt.Sprintf(" · the other worker %s", megabytes(m.Others))
+	case m.OtherWorkers > 1:
+		others = fmt.Sprintf(" · %d other workers %s", m.OtherWorkers, megabytes(m.Others))
+	}
+	return fmt.Sprintf("memory: worker %s (live Go heap %s, of which images %s)%s · page %s",
+		megabytes(m.Linear), megabytes(m.Live), megabytes(m.Dataset), others, megabytes(sb.PageMemory()))
 }
 
 func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }

@@ -64,6 +64,7 @@ func (c *StatusBar) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn.AddAttrInterface("data-dataset", c.WorkerMemory.Dataset)
 				vgn.AddAttrInterface("data-heap", c.WorkerMemory.Heap)
 				vgn.AddAttrInterface("data-live", c.WorkerMemory.Live)
+				vgn.AddAttrInterface("data-others", c.WorkerMemory.Others)
 				vgn.AddAttrInterface("data-page", c.PageMemory())
 				vgn.AddAttrInterface("data-worker", c.WorkerMemory.Linear)
 				vgn.SetInnerHTML(c.MemoryText())

@@ -453,6 +453,12 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 			pp.Waiting = waited.Seconds() / float64(len(remote)) / training
 			pp.OthersBusy = busy.Seconds() / float64(len(remote)) / training
 		}
+		if len(remote) > 0 {
+			pp.Memory.OtherWorkers = len(remote)
+			for _, sh := range remote {
+				pp.Memory.Others += sh.linear
+			}
+		}
 		m.Progress = &pp
 		s.post(m)
 	}

@@ -28,6 +28,8 @@ type remoteShard struct {
 	// waited is the time the run spent in Wait, busy the parts' own time
 	// in the other worker; forRun sets both to 0.
 	waited, busy time.Duration
+	// linear is the other worker's linear memory as its last part said.
+	linear int64
 
 	run     string
 	sp      *spec.Spec
@@ -132,6 +134,7 @@ func (r *remoteShard) Wait(grads []float32) (train.ShardResult, error) {
 	}
 	p := m.Part
 	r.busy += time.Duration(p.Seconds * float64(time.Second))
+	r.linear = p.Linear
 	loss := p.Loss
 	if p.NotFinite {
 		loss = math.NaN()
@@ -226,6 +229,9 @@ func (s *Session) part(c protocol.Command) {
 			m.Part.Loss = res.Loss
 		}
 		m.Bytes = srv.grads
+		if s.linearMemory != nil {
+			m.Part.Linear = s.linearMemory()
+		}
 		m.Part.Seconds = time.Since(arrived).Seconds()
 		s.post(m)
 		return nil

@@ -37,6 +37,7 @@ func linkedShards(t *testing.T, s *Session, fail func(k int) bool) {
 				}
 				r.deliver(got)
 			}, nil)
+			other.linearMemory = func() int64 { return 5 << 20 }
 			r = newRemoteShard(func(c protocol.Command) error {
 				text, bin, err := protocol.Frame(&c)
 				if err != nil {
@@ -115,6 +116,10 @@ func TestWorkersTrainAsOne(t *testing.T) {
 		// The others' share of the time is measured with several workers.
 		if (last.OthersBusy > 0) != (workers > 1) || last.OthersBusy > 1.5 || last.Waiting > 1.5 {
 			t.Errorf("%d workers: progress says the others were busy %g and this one waited %g of the time", workers, last.OthersBusy, last.Waiting)
+		}
+		// The progress counts the other workers' memory, as they report it.
+		if m := last.Memory; m == nil || m.OtherWorkers != workers-1 || m.Others != int64(workers-1)*5<<20 {
+			t.Errorf("%d workers: progress says %+v of memory; want the other %d workers' 5 MiB each", workers, m, workers-1)
 		}
 		results[workers] = res
 	}
