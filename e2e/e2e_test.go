@@ -448,14 +448,26 @@ func TestLRFinder(t *testing.T) {
 	click(t, ctx, "#apply-lr")
 	waitFor(t, ctx, `document.querySelector("#lr").value !== "0.5"`, "the suggested rate in the field")
 
-	// The layer editor edits a layer's activation, initializer and bias.
+	// The layer editor edits a layer's activation, initializer, padding
+	// (selects of the names the spec takes) and bias (a checkbox).
 	click(t, ctx, "#tab-Model")
-	set(t, ctx, "#layer-0-activation", "sigmoidal")
-	waitFor(t, ctx, `document.querySelector('.field-error[data-path="model.layers[0].activation"]')`, "the error at the activation field")
+	if got := eval[string](t, ctx, `[...document.querySelector("#layer-0-activation").options].map(o => o.value + "=" + o.textContent).join(",")`); got != "=none,relu=relu,leaky_relu=leaky_relu,elu=elu,sigmoid=sigmoid,tanh=tanh" {
+		t.Errorf("the activation select offers %s", got)
+	}
 	set(t, ctx, "#layer-0-activation", "tanh")
 	set(t, ctx, "#layer-0-init", "glorot_uniform")
+	set(t, ctx, "#layer-0-padding", "valid")
 	set(t, ctx, "#layer-0-use_bias", "false")
-	waitFor(t, ctx, `!document.querySelector(".field-error") && document.querySelector("#layer-0-use_bias").value === "false"`, "the layer edits to take")
+	waitFor(t, ctx, `!document.querySelector(".field-error") && document.querySelector("#layer-0-use_bias").checked === false`, "the layer edits to take")
+	s := pageSpec(t, ctx)
+	if l := s.Model.Layers[0]; l.Activation != "tanh" || l.Init != "glorot_uniform" || l.Padding.String() != "valid" || l.Bias() {
+		t.Errorf("after the edits the first layer is %+v", l)
+	}
+	for _, f := range []string{"activation", "init", "padding"} {
+		if got := eval[string](t, ctx, `document.querySelector("#layer-0-`+f+`").value`); got == "" {
+			t.Errorf("the %s select shows nothing after the edit", f)
+		}
+	}
 }
 
 // An experiment runs its arms one after another and overlays them; a run

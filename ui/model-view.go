@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -120,6 +121,39 @@ func LayerValue(l spec.Layer, field string) string {
 		return strconv.FormatBool(l.Bias())
 	}
 	return ""
+}
+
+// LayerChoices lists the values a layer field takes when they are a few
+// names, for a select: nil for a number or a flag. A value the spec holds
+// that is not among them (an imported spec's mistake) is listed too, so
+// that the field shows it beside its error.
+func LayerChoices(l spec.Layer, field string) []string {
+	var choices []string
+	switch field {
+	case "padding":
+		choices = []string{"same", "valid"}
+	case "activation":
+		choices = append([]string{""}, spec.Activations...)
+	case "init":
+		choices = append([]string{""}, spec.Initializers...)
+	default:
+		return nil
+	}
+	if v := LayerValue(l, field); !slices.Contains(choices, v) {
+		choices = append(choices, v)
+	}
+	return choices
+}
+
+// ChoiceLabel is how a select shows a choice of LayerChoices.
+func ChoiceLabel(field, v string) string {
+	if v != "" {
+		return v
+	}
+	if field == "init" {
+		return "default"
+	}
+	return "none"
 }
 
 func intText(v int) string {

@@ -154,16 +154,63 @@ func (c *ModelView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 										vgn.SetInnerHTML(f)
 										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
 										vgparent.AppendChild(vgn)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}, vugu.VGAttribute{Namespace: "", Key: "size", Val: "5"}}}
+										if f == "use_bias" {
+											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "checkbox"}}}
+											vgparent.AppendChild(vgn)
+											vgn.AddAttrInterface("id", "layer-"+FormatFloat(float64(row.Index))+"-"+f)
+											vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, LayerField(row.Index, f), LayerValue(row.Layer, f)) })
+											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
+												EventType: "change",
+												Func:      func(event vugu.DOMEvent) { c.SetFrom(LayerField(row.Index, f), event) },
+												// TODO: implement capture, etc. mostly need to decide syntax
+											})
+										}
+										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
 										vgparent.AppendChild(vgn)
-										vgn.AddAttrInterface("class", c.InputClass(LayerField(row.Index, f)))
-										vgn.AddAttrInterface("id", "layer-"+FormatFloat(float64(row.Index))+"-"+f)
-										vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, LayerField(row.Index, f), LayerValue(row.Layer, f)) })
-										vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-											EventType: "change",
-											Func:      func(event vugu.DOMEvent) { c.SetFrom(LayerField(row.Index, f), event) },
-											// TODO: implement capture, etc. mostly need to decide syntax
-										})
+										if LayerChoices(row.Layer, f) != nil {
+											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute(nil)}
+											vgparent.AppendChild(vgn)
+											vgn.AddAttrInterface("class", c.InputClass(LayerField(row.Index, f)))
+											vgn.AddAttrInterface("id", "layer-"+FormatFloat(float64(row.Index))+"-"+f)
+											vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, LayerField(row.Index, f), LayerValue(row.Layer, f)) })
+											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
+												EventType: "change",
+												Func:      func(event vugu.DOMEvent) { c.SetFrom(LayerField(row.Index, f), event) },
+												// TODO: implement capture, etc. mostly need to decide syntax
+											})
+											{
+												vgparent := vgn
+												_ = vgparent
+												vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n              "}
+												vgparent.AppendChild(vgn)
+												for vgiterkeyt, o := range LayerChoices(row.Layer, f) {
+													var vgiterkey interface{} = vgiterkeyt
+													_ = vgiterkey
+													o := o
+													_ = o
+													vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute(nil)}
+													vgparent.AppendChild(vgn)
+													vgn.AddAttrInterface("value", o)
+													vgn.SetInnerHTML(ChoiceLabel(f, o))
+												}
+												vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
+												vgparent.AppendChild(vgn)
+											}
+										}
+										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
+										vgparent.AppendChild(vgn)
+										if f != "use_bias" && LayerChoices(row.Layer, f) == nil {
+											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}, vugu.VGAttribute{Namespace: "", Key: "size", Val: "5"}}}
+											vgparent.AppendChild(vgn)
+											vgn.AddAttrInterface("class", c.InputClass(LayerField(row.Index, f)))
+											vgn.AddAttrInterface("id", "layer-"+FormatFloat(float64(row.Index))+"-"+f)
+											vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, LayerField(row.Index, f), LayerValue(row.Layer, f)) })
+											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
+												EventType: "change",
+												Func:      func(event vugu.DOMEvent) { c.SetFrom(LayerField(row.Index, f), event) },
+												// TODO: implement capture, etc. mostly need to decide syntax
+											})
+										}
 										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
 										vgparent.AppendChild(vgn)
 										if c.FieldError(LayerField(row.Index, f)) != "" {
