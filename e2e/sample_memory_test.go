@@ -65,8 +65,8 @@ func TestMemoryOnTheCIFARSample(t *testing.T) {
 		name, time.Since(opened).Seconds(), mb(loaded.Dataset), mb(loaded.Linear), mb(loaded.Live))
 
 	click(t, ctx, "#start")
-	var peakWorker, peakPage, peakJS, peakRSS, peakProc int64
-	peakKind := ""
+	var peakWorker, peakPage, peakJS int64
+	peakPss := map[string]int64{}
 	var samples int
 	started := time.Now()
 	for {
@@ -75,10 +75,8 @@ func TestMemoryOnTheCIFARSample(t *testing.T) {
 		if heap, err := chromedp.Call(ctx, cdpruntime.GetHeapUsage, cdp.Empty{}); err == nil {
 			peakJS = max(peakJS, int64(heap.UsedSize))
 		}
-		total, largest, kind := chromiumRSS(browserPID)
-		peakRSS = max(peakRSS, total)
-		if largest > peakProc {
-			peakProc, peakKind = largest, kind
+		for kind, pss := range chromiumMemory(browserPID) {
+			peakPss[kind] = max(peakPss[kind], pss)
 		}
 		samples++
 		done := eval[bool](t, ctx, `!!document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("stopped")`)
@@ -93,8 +91,8 @@ func TestMemoryOnTheCIFARSample(t *testing.T) {
 	result := eval[string](t, ctx, `document.querySelector("#run-result").textContent`)
 	progress := eval[string](t, ctx, `document.querySelector("#progress-text").textContent`)
 	t.Logf("trained %d epochs in %.0f s (%s; %s), %d samples every 0.5 s", s.Train.Epochs, time.Since(started).Seconds(), result, progress, samples)
-	t.Logf("peaks: worker linear memory %.1f MB; page linear memory %.1f MB; page JavaScript heap %.1f MB; resident memory of all of Chromium's processes together %.1f MB, of its largest process %.1f MB (%s)",
-		mb(peakWorker), mb(peakPage), mb(peakJS), mb(peakRSS), mb(peakProc), peakKind)
+	t.Logf("peaks: worker linear memory %.1f MB; page linear memory %.1f MB; page JavaScript heap %.1f MB; proportional resident memory (Pss) of Chromium's processes: all together %.1f MB, renderers %.1f MB, browser %.1f MB, GPU %.1f MB, utilities %.1f MB",
+		mb(peakWorker), mb(peakPage), mb(peakJS), mb(peakPss["all"]), mb(peakPss["renderer"]), mb(peakPss["browser"]), mb(peakPss["gpu-process"]), mb(peakPss["utility"]))
 }
 
 // writeFullSizeCIFAR writes a CIFAR-10 release of the official size (five
@@ -219,10 +217,13 @@ func copyFile(dst, src string) error {
 	return out.Close()
 }
 
-// chromiumRSS sums the resident memory (VmRSS) of the browser process and
-// all its descendants (GPU, network, utility and renderer processes, and
-// whichever holds the page's workers), and names the largest by its --type.
-func chromiumRSS(browser int) (total, largest int64, kind string) {
+// chromiumMemory sums the proportional set size (Pss: resident memory,
+// each shared page divided among the processes that share it, so that the
+// sum counts it once) of the browser process and all its descendants, by
+// kind (--type: renderer, gpu-process, utility; "browser" for the browser
+// process itself). Whichever renderer holds the page and its workers is
+// among them.
+func chromiumMemory(browser int) map[string]int64 {
 	parent := map[int]int{}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -240,6 +241,7 @@ func chromiumRSS(browser int) (total, largest int64, kind string) {
 			parent[pid], _ = strconv.Atoi(fields[1])
 		}
 	}
+	kinds := map[string]int64{}
 	for pid := range parent {
 		in := pid == browser
 		for p := parent[pid]; !in && p > 1; p = parent[p] {
@@ -248,24 +250,23 @@ func chromiumRSS(browser int) (total, largest int64, kind string) {
 		if !in {
 			continue
 		}
-		rss := procStatus(pid, "VmRSS")
-		total += rss
-		if rss > largest {
-			largest, kind = rss, "browser"
-			cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-			for _, arg := range strings.Split(string(cmd), "\x00") {
-				if t, ok := strings.CutPrefix(arg, "--type="); ok {
-					kind = t
-				}
+		kind := "browser"
+		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		for _, arg := range strings.Split(string(cmd), "\x00") {
+			if t, ok := strings.CutPrefix(arg, "--type="); ok {
+				kind = t
 			}
 		}
+		pss := procMemory(fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Pss")
+		kinds[kind] += pss
+		kinds["all"] += pss
 	}
-	return total, largest, kind
+	return kinds
 }
 
-// procStatus reads a memory line of /proc/PID/status in bytes.
-func procStatus(pid int, key string) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+// procMemory reads a memory line ("Key: N kB") of a /proc file in bytes.
+func procMemory(path, key string) int64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
