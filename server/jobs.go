@@ -41,9 +41,11 @@ import (
 //
 // A job lives in a folder of the jobs directory: job.json (the request and
 // state), spec.json, events.jsonl (one event per line, exactly as
-// plateau train -json writes them) and weights.safetensors. A restarted
-// server reads them back: finished jobs stay, queued and interrupted ones
-// train again.
+// plateau train -json writes them), weights.safetensors and, while the
+// native backend trains it, the checkpoint of its last finished epoch. A
+// restarted server reads them back: finished jobs stay, queued ones train,
+// and an interrupted one goes on from its checkpoint (when the trainer
+// resumes and the checkpoint's epoch is in the log; else it starts over).
 
 // jobRequest is the body of POST /api/jobs: the command line's knobs.
 type jobRequest struct {
@@ -152,6 +154,17 @@ func (nativeTrainer) Name() string { return "native" }
 func (nativeTrainer) Train(ctx context.Context, cfg train.Config) (*train.Result, error) {
 	return train.Run(ctx, cfg)
 }
+func (nativeTrainer) resumes() bool { return true }
+
+// A resumer is a trainer whose runs honour train.Config.Checkpoint and
+// ResumeFrom: a job it was running when the server stopped goes on after
+// a restart from its last finished epoch instead of starting over.
+type resumer interface{ resumes() bool }
+
+func (s *jobServer) canResume() bool {
+	r, ok := s.trainer.(resumer)
+	return ok && r.resumes()
+}
 
 // job is one job in memory: its status and its event lines.
 type job struct {
@@ -161,6 +174,9 @@ type job struct {
 	lines   [][]byte      // JSON events, without newline
 	changed chan struct{} // closed and replaced whenever lines or state change
 	cancel  context.CancelFunc
+	// resume says the job's next run goes on from its folder's checkpoint,
+	// after the events in lines.
+	resume bool
 }
 
 func (j *job) notifyLocked() {
@@ -281,9 +297,19 @@ func (s *jobServer) restore() error {
 				s.save(j)
 				break
 			}
-			// An interrupted run starts over: its events so far are dropped.
-			j.status.State, j.status.Started, j.status.Epoch, j.status.Result = jobQueued, nil, 0, nil
-			os.Remove(filepath.Join(folder, "events.jsonl"))
+			// An interrupted run goes on from its checkpoint, with its
+			// events up to the checkpoint's epoch; without one it starts
+			// over and its events so far are dropped.
+			j.status.State, j.status.Started, j.status.Result = jobQueued, nil, nil
+			if epoch, lines, ok := s.resumable(folder); ok {
+				j.resume, j.lines, j.status.Epoch = true, lines, epoch
+				writeLines(filepath.Join(folder, "events.jsonl"), lines)
+				s.logf("jobs: %s goes on after epoch %d", st.ID, epoch)
+			} else {
+				j.status.Epoch = 0
+				os.Remove(filepath.Join(folder, "events.jsonl"))
+				os.Remove(filepath.Join(folder, checkpointFile))
+			}
 			s.save(j)
 			requeue = append(requeue, j)
 		default:
@@ -299,6 +325,36 @@ func (s *jobServer) restore() error {
 		s.logf("jobs: %d waiting job(s) requeued from %s", len(requeue), s.dir)
 	}
 	return nil
+}
+
+// resumable says whether the interrupted job in folder can go on from its
+// checkpoint: this server's trainer resumes, the checkpoint is readable
+// and the event log holds its epoch's event. It returns that epoch and the
+// log's lines up to its event; what came after is redone.
+func (s *jobServer) resumable(folder string) (epoch int, lines [][]byte, ok bool) {
+	if !s.canResume() {
+		return 0, nil, false
+	}
+	epoch, err := train.CheckpointEpoch(filepath.Join(folder, checkpointFile))
+	if err != nil || epoch < 1 {
+		return 0, nil, false
+	}
+	all := readLines(filepath.Join(folder, "events.jsonl"))
+	for i, l := range all {
+		var e struct {
+			Event string `json:"event"`
+			Epoch int    `json:"epoch"`
+		}
+		if json.Unmarshal(l, &e) == nil && e.Event == train.EventEpoch && e.Epoch == epoch {
+			return epoch, all[:i+1], true
+		}
+	}
+	return 0, nil, false
+}
+
+// writeLines replaces a file with lines, one per line.
+func writeLines(name string, lines [][]byte) error {
+	return os.WriteFile(name, append(bytes.Join(lines, []byte("\n")), '\n'), 0o644)
 }
 
 func readLines(name string) [][]byte {
@@ -849,7 +905,8 @@ func (s *jobServer) runJob(serverCtx context.Context, j *job) {
 	j.cancel = nil
 	switch {
 	case serverCtx.Err() != nil:
-		// The server is stopping: the job trains again after a restart.
+		// The server is stopping: the job trains again after a restart,
+		// from its checkpoint when there is one.
 		j.status.State, j.status.Finished = jobRunning, nil
 	case err != nil:
 		j.status.State, j.status.Error = jobFailed, err.Error()
@@ -860,6 +917,11 @@ func (s *jobServer) runJob(serverCtx context.Context, j *job) {
 		if res.Final.Stopped == train.StoppedDiverged {
 			j.status.Error = "diverged: " + res.Final.Reason
 		}
+	}
+	if j.status.State != jobRunning {
+		// Only an interrupted run needs its checkpoint (weights and
+		// optimizer state, three times the weights with Adam).
+		os.Remove(filepath.Join(folder, checkpointFile))
 	}
 	if res != nil {
 		f := res.Final
@@ -876,14 +938,22 @@ func (s *jobServer) train(ctx context.Context, j *job, sp *spec.Spec, folder str
 	if err != nil {
 		return nil, err
 	}
-	log, err := os.Create(filepath.Join(folder, "events.jsonl"))
+	j.mu.Lock()
+	resume, before := j.resume, j.lines
+	j.resume = false
+	if !resume {
+		j.lines = nil
+	}
+	j.mu.Unlock()
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if resume {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	}
+	log, err := os.OpenFile(filepath.Join(folder, "events.jsonl"), flags, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	defer log.Close()
-	j.mu.Lock()
-	j.lines = nil
-	j.mu.Unlock()
 	emit := func(e train.Event) {
 		if e.Event == train.EventStart && e.Dataset == "" {
 			e.Dataset = ds.Name
@@ -901,7 +971,23 @@ func (s *jobServer) train(ctx context.Context, j *job, sp *spec.Spec, folder str
 		j.notifyLocked()
 		j.mu.Unlock()
 	}
-	cfg := train.Config{Spec: sp, Dataset: ds, Emit: emit, Doctor: doctor.Live(sp)} // findings carry their fix, so the page can retry a server run too
+	live := doctor.Live(sp) // findings carry their fix, so the page can retry a server run too
+	if resume {
+		// The doctor reads the whole run, not just the part that goes on.
+		for _, l := range before {
+			var e train.Event
+			if json.Unmarshal(l, &e) == nil {
+				live(e)
+			}
+		}
+	}
+	cfg := train.Config{Spec: sp, Dataset: ds, Emit: emit, Doctor: live}
+	if s.canResume() {
+		cfg.Checkpoint = filepath.Join(folder, checkpointFile)
+		if resume {
+			cfg.ResumeFrom = cfg.Checkpoint
+		}
+	}
 	if from := j.status.Request.FromJob; from != "" {
 		net, rerr := s.startingWeights(from, sp)
 		if rerr != nil {

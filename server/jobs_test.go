@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -547,5 +548,73 @@ func TestJobWorkersNeedTheNativeBackend(t *testing.T) {
 	json.Unmarshal(b, &ae)
 	if code != 400 || ae.Field != "workers" || !strings.Contains(ae.Error, "leave workers out") {
 		t.Errorf("workers on xla: %d %s", code, b)
+	}
+}
+
+// A job the server was running when it stopped goes on after a restart
+// from the checkpoint of its last finished epoch: its event stream holds
+// every epoch once, the doctor has read the whole run, and it ends where
+// the same job run without a break ends, to the bit.
+func TestJobGoesOnAfterARestart(t *testing.T) {
+	const epochs = 400
+	req := `{"spec":` + tinySpec + `,"dataset":"tiny","epochs":` + strconv.Itoa(epochs) + `}`
+	e := newJobsEnv(t, defaultJobLimits, "")
+	started := time.Now()
+	whole := e.submit(req)
+	want := e.waitState(whole, jobDone)
+	t.Logf("%d epochs in %.1f s", epochs, time.Since(started).Seconds())
+
+	broken := e.submit(req)
+	deadline := time.Now().Add(60 * time.Second)
+	for e.status(broken).Epoch < 3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	e.stop()
+	at := readLines(filepath.Join(e.jobsDir, broken, "events.jsonl"))
+	if len(at) == 0 {
+		t.Fatal("the interrupted job left no events")
+	}
+
+	e.start(defaultJobLimits)
+	st := e.status(broken)
+	if st.State != jobQueued && st.State != jobRunning && st.State != jobDone {
+		t.Fatalf("the interrupted job after the restart: %+v", st)
+	}
+	if st.State != jobDone && (st.Epoch < 1 || st.Epoch >= epochs) {
+		t.Errorf("the interrupted job goes on after epoch %d", st.Epoch)
+	}
+	got := e.waitState(broken, jobDone)
+	if got.Result == nil || want.Result == nil {
+		t.Fatalf("results: %+v and %+v", got.Result, want.Result)
+	}
+	if got.Result.TestLoss != want.Result.TestLoss || got.Result.TestAccuracy != want.Result.TestAccuracy {
+		t.Errorf("the job that went on after a restart ended with test loss %v accuracy %v; without the break %v %v",
+			got.Result.TestLoss, got.Result.TestAccuracy, want.Result.TestLoss, want.Result.TestAccuracy)
+	}
+	events, end, _, err := followSSE(e.srv.URL + "/api/jobs/" + broken + "/events")
+	if err != nil || end["state"] != jobDone {
+		t.Fatalf("stream: %v, end %v", err, end)
+	}
+	seen := map[int]int{}
+	starts := 0
+	for _, ev := range events {
+		switch ev["event"] {
+		case "epoch":
+			seen[int(ev["epoch"].(float64))]++
+		case "start":
+			starts++
+		}
+	}
+	for ep := 1; ep <= epochs; ep++ {
+		if seen[ep] != 1 {
+			t.Errorf("epoch %d is in the stream %d times", ep, seen[ep])
+			break
+		}
+	}
+	if starts != 2 {
+		t.Errorf("%d start events; want the run's and the one where it went on", starts)
+	}
+	if _, err := os.Stat(filepath.Join(e.jobsDir, broken, checkpointFile)); !os.IsNotExist(err) {
+		t.Errorf("the finished job's checkpoint is still there (%v)", err)
 	}
 }

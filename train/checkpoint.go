@@ -150,6 +150,16 @@ func CheckpointSpec(path string) (*spec.Spec, error) {
 	return st.Spec, nil
 }
 
+// CheckpointEpoch returns how many epochs the run in a checkpoint had
+// finished when it was written.
+func CheckpointEpoch(path string) (int, error) {
+	_, st, err := readCheckpoint(path)
+	if err != nil {
+		return 0, err
+	}
+	return st.Epoch, nil
+}
+
 // Resume continues the run checkpointed in the file at path (written after
 // every epoch when Config.Checkpoint names it). When
 // cfg.Spec is nil the checkpoint's spec is used; the dataset must be the one
