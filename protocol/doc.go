@@ -77,7 +77,11 @@
 //	shard    (from a worker to one it started) prepare a replica of
 //	         spec.model for parts of batches (Part); answers spec_ok
 //	part     (likewise) compute the gradient of a part of a batch on the
-//	         weights in bin (Part); answers part, with the gradient in bin
+//	         weights in bin (Part); answers part, with the gradient in bin.
+//	         With part.inference, a part of an evaluation: the logits of
+//	         its rows in inference mode, on the weights in bin or, when
+//	         part.values is 0, on those of the last part (an evaluation
+//	         sends them with its first part only)
 //
 // Commands that need a dataset or a run answer an error message when there
 // is none; the worker never stops answering.
@@ -107,7 +111,8 @@
 //	weights_ok  weights that fit the spec: tensors and parameters (WeightsInfo)
 //	evaluation  a run's loss, accuracy, per-class accuracy and confusion on
 //	          the validation and test splits (Evaluation)
-//	part      a part of a batch done: its loss and gradient (Part)
+//	part      a part of a batch done: its loss and gradient (Part), or
+//	          an evaluation's part: its logits
 //	error     something failed (Error): what, and what to change
 //
 // # Rates

@@ -190,6 +190,11 @@ type Part struct {
 	// Linear is the linear memory of the worker that computed the part
 	// (Memory.Linear) when it answered.
 	Linear int64 `json:"linear,omitempty"`
+	// Inference marks a part of an evaluation: the forward pass alone, in
+	// inference mode, whose answer carries the rows' logits instead of a
+	// gradient. Its payload has no labels, and no weights when Values is 0
+	// (the worker keeps those of its last part).
+	Inference bool `json:"inference,omitempty"`
 }
 
 // littleEndian reports whether this machine stores numbers as the payloads

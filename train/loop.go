@@ -213,6 +213,10 @@ type trainer struct {
 	stepCorrect int
 	shardGrads  []float32
 	shardErr    error
+	// evalLogits receives a shard's logits in an evaluation; hasValues
+	// says which shards hold the weights being evaluated.
+	evalLogits []float32
+	hasValues  []bool
 }
 
 // runState is what a checkpoint must carry besides weights and optimizer
@@ -835,8 +839,12 @@ func (t *trainer) observe(e Event) bool {
 	return true
 }
 
-// evaluate measures a split with the trainer's buffers.
+// evaluate measures a split with the trainer's buffers, and its shards
+// when it has some.
 func (t *trainer) evaluate(s data.Split) (loss, accuracy float64, conf *Confusion) {
+	if len(t.cfg.Shards) > 0 {
+		return t.shardedEvaluate(s)
+	}
 	return evaluate(t.net, t.norm, s, t.tr.LabelSmoothing, t.x)
 }
 

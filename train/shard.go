@@ -3,7 +3,9 @@ package train
 import (
 	"errors"
 	"fmt"
+	"math"
 
+	"plateau/data"
 	"plateau/nn"
 	"plateau/spec"
 )
@@ -37,6 +39,16 @@ type Shard interface {
 	// Wait returns when the pass Start began is done, with its gradient
 	// (the mean over its rows, aligned with Network.Grads) in grads.
 	Wait(grads []float32) (ShardResult, error)
+	// StartInference begins the forward pass of n rows of x in inference
+	// mode (no dropout; batch norm's running statistics) on a replica that
+	// holds values, or, when values is nil, the values of the shard's last
+	// pass. The trainer evaluates its validation and test images so, a
+	// share of every batch on each shard, sending the weights once per
+	// evaluation.
+	StartInference(values, x []float32, n int)
+	// WaitLogits returns when the pass StartInference began is done, with
+	// its rows' logits (n×classes) in logits.
+	WaitLogits(logits []float32) error
 }
 
 // ShardResult is what a part of a batch gives besides its gradient.
@@ -106,6 +118,23 @@ func (r *Replica) Compute(values, x []float32, y []int32, n int, dropoutSeed uin
 	return res, nil
 }
 
+// Infer runs the forward pass of n rows of x in inference mode on values,
+// or on the values of the last part when values is nil, and returns the
+// logits (n×classes; valid until the next part). It allocates nothing.
+func (r *Replica) Infer(values, x []float32, n int) ([]float32, error) {
+	if values != nil {
+		dst := r.net.Values()
+		if len(values) != len(dst) {
+			return nil, fmt.Errorf("a shard got %d weights for a network of %d", len(values), len(dst))
+		}
+		copy(dst, values)
+	}
+	if n < 1 || n > r.net.MaxBatch() || len(x) < n*r.net.InputSize() {
+		return nil, fmt.Errorf("a shard got %d rows; it takes 1 to %d", n, r.net.MaxBatch())
+	}
+	return r.net.Forward(x, n, false)[:n*r.classes], nil
+}
+
 // Grads returns the gradient of the last part Compute ran.
 func (r *Replica) Grads() []float32 { return r.net.Grads() }
 
@@ -135,11 +164,13 @@ type shardJob struct {
 	y         []int32
 	n         int
 	seed      uint64
+	infer     bool
 }
 
 type shardDone struct {
-	res ShardResult
-	err error
+	res    ShardResult
+	logits []float32
+	err    error
 }
 
 // Init builds the replica and starts the goroutine.
@@ -154,8 +185,13 @@ func (s *LocalShard) Init(model spec.Model, maxRows int, opts ShardOptions) erro
 	s.replica, s.start, s.done = r, make(chan shardJob), make(chan shardDone, 1)
 	go func() {
 		for j := range s.start {
+			if j.infer {
+				logits, err := r.Infer(j.values, j.x, j.n)
+				s.done <- shardDone{logits: logits, err: err}
+				continue
+			}
 			res, err := r.Compute(j.values, j.x, j.y, j.n, j.seed)
-			s.done <- shardDone{res, err}
+			s.done <- shardDone{res: res, err: err}
 		}
 	}()
 	return nil
@@ -163,7 +199,21 @@ func (s *LocalShard) Init(model spec.Model, maxRows int, opts ShardOptions) erro
 
 // Start hands a part to the shard's goroutine.
 func (s *LocalShard) Start(values, x []float32, y []int32, n int, dropoutSeed uint64) {
-	s.start <- shardJob{values, x, y, n, dropoutSeed}
+	s.start <- shardJob{values: values, x: x, y: y, n: n, seed: dropoutSeed}
+}
+
+// StartInference hands an inference pass to the shard's goroutine.
+func (s *LocalShard) StartInference(values, x []float32, n int) {
+	s.start <- shardJob{values: values, x: x, n: n, infer: true}
+}
+
+// WaitLogits waits for the inference pass and copies its logits.
+func (s *LocalShard) WaitLogits(logits []float32) error {
+	d := <-s.done
+	if d.err == nil {
+		copy(logits, d.logits)
+	}
+	return d.err
 }
 
 // Wait waits for the part and copies its gradient into grads.
@@ -294,6 +344,72 @@ func (t *trainer) shardedStep(n int) (loss float64, ok bool, err error) {
 		}
 	}
 	return loss, ok, nil
+}
+
+// shardedEvaluate is evaluate with the shards: every batch is cut into
+// parts as a training batch is, the shards compute theirs in inference mode
+// while the trainer computes the first, and the loss, accuracy and
+// confusion add up over all rows, so the figures are those of evaluate up
+// to float rounding. The weights go to a shard with its first part only.
+// A shard that fails has its rows computed here, and its failure ends the
+// run at the next step (t.shardErr).
+func (t *trainer) shardedEvaluate(s data.Split) (loss, accuracy float64, conf *Confusion) {
+	if s.Len() == 0 {
+		return math.NaN(), math.NaN(), nil
+	}
+	batch, size, classes := t.net.MaxBatch(), t.net.InputSize(), t.net.Classes()
+	parts := len(t.cfg.Shards) + 1
+	if t.evalLogits == nil {
+		t.evalLogits = make([]float32, ((batch+parts-1)/parts)*classes)
+		t.hasValues = make([]bool, len(t.cfg.Shards))
+	}
+	clear(t.hasValues)
+	values := t.net.Values()
+	conf = NewConfusion(classes)
+	var r Running
+	add := func(logits []float32, labels []int32, n int) {
+		l := nn.SoftmaxCrossEntropy(nil, logits, labels, nil, t.tr.LabelSmoothing, n, classes)
+		r.Add(l, conf.Add(logits, labels, n), n)
+	}
+	type out struct{ off, rows int }
+	var sent [maxShards]out
+	for i := 0; i < s.Len(); i += batch {
+		n := min(batch, s.Len()-i)
+		t.norm.Apply(t.x[:n*size], s.Images[i*size:(i+n)*size])
+		labels := s.Labels[i : i+n]
+		used := min(parts, n)
+		base, extra := n/used, n%used
+		own := base + min(extra, 1)
+		off := own
+		for k := range used - 1 {
+			rows := base
+			if k+1 < extra {
+				rows++
+			}
+			v := values
+			if t.hasValues[k] {
+				v = nil
+			}
+			t.cfg.Shards[k].StartInference(v, t.x[off*size:(off+rows)*size], rows)
+			t.hasValues[k] = true
+			sent[k] = out{off, rows}
+			off += rows
+		}
+		add(t.net.Forward(t.x, own, false), labels[:own], own)
+		for k := range used - 1 {
+			o := sent[k]
+			logits := t.evalLogits[:o.rows*classes]
+			if err := t.cfg.Shards[k].WaitLogits(logits); err != nil {
+				if t.shardErr == nil {
+					t.shardErr = fmt.Errorf("a part of an evaluation failed: %v", err)
+				}
+				t.hasValues[k] = false
+				logits = t.net.Forward(t.x[o.off*size:(o.off+o.rows)*size], o.rows, false)
+			}
+			add(logits, labels[o.off:o.off+o.rows], o.rows)
+		}
+	}
+	return r.Loss(), r.Accuracy(), conf
 }
 
 func scale(x []float32, a float32) {

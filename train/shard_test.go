@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"plateau/data"
 	"plateau/spec"
 )
 
@@ -98,12 +99,27 @@ func TestShardsCoverTheBatch(t *testing.T) {
 }
 
 // recordingShard computes nothing (a zero gradient, the loss of a uniform
-// guess) and records the parts it is given.
+// guess, zero logits) and records the parts it is given.
 type recordingShard struct {
 	rows  int
 	parts []int
 	n     int
 	fail  error
+	// inferred counts the rows of inference passes, withValues the passes
+	// that came with weights.
+	inferred, withValues int
+}
+
+func (r *recordingShard) StartInference(values, x []float32, n int) {
+	r.inferred += n
+	if values != nil {
+		r.withValues++
+	}
+}
+
+func (r *recordingShard) WaitLogits(logits []float32) error {
+	clear(logits)
+	return r.fail
 }
 
 func (r *recordingShard) Init(spec.Model, int, ShardOptions) error { return nil }
@@ -198,5 +214,66 @@ func TestReplicaRefusesBadParts(t *testing.T) {
 		if _, err := r.Compute(c.values, x, c.y, c.n, 1); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Compute(%d weights, %d rows, labels %v): %v, want an error about %s", len(c.values), c.n, c.y[:min(2, len(c.y))], err, c.want)
 		}
+	}
+}
+
+// An evaluation with shards gives the figures of one without: the same
+// loss, accuracy and confusion matrix, with batch norm (whose running
+// statistics travel with the weights) and dropout (off in inference), on a
+// split that does not fill its last batch and on one smaller than the
+// parts.
+func TestShardsEvaluateAsOne(t *testing.T) {
+	s := tinySpec(func(s *spec.Spec) {
+		s.Model.Layers = append([]spec.Layer{{Type: spec.Conv2D, Filters: 4, Kernel: 3}, {Type: spec.BatchNorm}, {Type: spec.ReLU}, {Type: spec.Dropout, Rate: 0.3}}, s.Model.Layers...)
+		s.Train.BatchSize = 10
+	})
+	for _, shards := range []int{1, 2, 3} {
+		whole, parts := shardedTrainer(t, s, 0), shardedTrainer(t, s, shards)
+		for range 3 {
+			n := whole.loader.Next(whole.x, whole.y)
+			whole.trainStep(n, 0.01)
+		}
+		copy(parts.net.Values(), whole.net.Values())
+		size := whole.net.InputSize()
+		test := whole.splits.Test
+		three := data.Split{Images: test.Images[:3*size], Labels: test.Labels[:3]}
+		for name, split := range map[string]data.Split{"test": test, "three images": three} {
+			lw, aw, cw := whole.evaluate(split)
+			lp, ap, cp := parts.evaluate(split)
+			if math.Abs(lw-lp) > 1e-5*math.Abs(lw) || aw != ap || !slices.EqualFunc(cw.Matrix(), cp.Matrix(), slices.Equal) {
+				t.Errorf("%d shards, %s: loss %g accuracy %g, %v; one trainer: %g %g, %v", shards, name, lp, ap, cp.Matrix(), lw, aw, cw.Matrix())
+			}
+		}
+		if parts.shardErr != nil {
+			t.Errorf("%d shards: %v", shards, parts.shardErr)
+		}
+	}
+}
+
+// The shards of an evaluation get the weights with their first part only,
+// and their share of every batch; a failing one has its rows computed by
+// the trainer, and its failure ends the run.
+func TestShardedEvaluationSendsWeightsOnce(t *testing.T) {
+	s := tinySpec(func(s *spec.Spec) { s.Train.BatchSize = 8 })
+	rec := &recordingShard{}
+	tr, err := newTrainer(Config{Spec: s, Dataset: tinyDataset(), Shards: []Shard{rec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	test := tr.splits.Test
+	tr.evaluate(test)
+	if rec.inferred != test.Len()/2 || rec.withValues != 1 {
+		t.Errorf("a shard computed %d of %d rows and got the weights %d times; want half the rows, weights once", rec.inferred, test.Len(), rec.withValues)
+	}
+	whole := shardedTrainer(t, s, 0)
+	copy(whole.net.Values(), tr.net.Values())
+	rec.fail = errors.New("the second worker stopped")
+	lp, ap, _ := tr.evaluate(test)
+	lw, aw, _ := whole.evaluate(test)
+	if math.Abs(lw-lp) > 1e-5*math.Abs(lw) || aw != ap {
+		t.Errorf("with a failing shard: loss %g accuracy %g; one trainer: %g %g", lp, ap, lw, aw)
+	}
+	if tr.shardErr == nil || !strings.Contains(tr.shardErr.Error(), "the second worker stopped") {
+		t.Errorf("the failure was not kept to end the run: %v", tr.shardErr)
 	}
 }

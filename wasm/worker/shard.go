@@ -115,6 +115,43 @@ func (r *remoteShard) Start(values, x []float32, y []int32, n int, seed uint64) 
 	r.sent = r.sendErr == nil
 }
 
+func (r *remoteShard) StartInference(values, x []float32, n int) {
+	size := 4 * (len(values) + len(x))
+	if cap(r.payload) < size {
+		r.payload = make([]byte, size)
+	}
+	b := protocol.PutFloats(r.payload[:size], values)
+	protocol.PutFloats(b, x)
+	c := protocol.NewCommand(r.run, protocol.CmdPart)
+	c.Part = &protocol.Part{Rows: n, Values: len(values), Inference: true}
+	c.Bytes = r.payload[:size]
+	r.sendErr = r.send(c)
+	r.sent = r.sendErr == nil
+}
+
+func (r *remoteShard) WaitLogits(logits []float32) error {
+	if !r.sent {
+		return r.sendErr
+	}
+	r.sent = false
+	start := time.Now()
+	m, err := r.answer()
+	r.waited += time.Since(start)
+	if err != nil {
+		return err
+	}
+	if m.Part == nil || m.Kind != protocol.KindPart || !m.Part.Inference {
+		return fmt.Errorf("the worker answered %s to a part of an evaluation", m.Kind)
+	}
+	r.busy += time.Duration(m.Part.Seconds * float64(time.Second))
+	r.linear = m.Part.Linear
+	if len(m.Bytes) != 4*len(logits) {
+		return fmt.Errorf("a part of an evaluation came back with %d bytes of logits, want %d", len(m.Bytes), 4*len(logits))
+	}
+	_, err = protocol.Floats(logits, m.Bytes)
+	return err
+}
+
 func (r *remoteShard) Wait(grads []float32) (train.ShardResult, error) {
 	if !r.sent {
 		return train.ShardResult{}, r.sendErr
@@ -151,6 +188,9 @@ type shardServer struct {
 	y       []int32
 	input   int
 	grads   []byte
+	logits  []byte
+	// hasValues says the replica holds the weights of a part.
+	hasValues bool
 }
 
 // shard prepares this worker's replica for parts of another worker's run.
@@ -180,6 +220,51 @@ func (s *Session) shard(c protocol.Command) {
 	s.post(protocol.NewMessage(c.Run, protocol.KindSpecOK))
 }
 
+// inferPart computes a part of an evaluation: the logits of its rows, on
+// the weights it brings or those of the last part.
+func (s *Session) inferPart(c protocol.Command, srv *shardServer, arrived time.Time) error {
+	p := c.Part
+	var values []float32
+	if p.Values > 0 {
+		if cap(srv.values) < p.Values {
+			srv.values = make([]float32, p.Values)
+		}
+		values = srv.values[:p.Values]
+	} else if !srv.hasValues {
+		return errors.New("a part of an evaluation came without weights before any part that had them")
+	}
+	x := srv.x[:p.Rows*srv.input]
+	rest, err := protocol.Floats(values, c.Bytes)
+	if err == nil {
+		rest, err = protocol.Floats(x, rest)
+	}
+	if err != nil {
+		return fmt.Errorf("a part's payload: %v", err)
+	}
+	if len(rest) != 0 {
+		return fmt.Errorf("a part's payload has %d bytes too many", len(rest))
+	}
+	logits, err := srv.replica.Infer(values, x, p.Rows)
+	if err != nil {
+		return err
+	}
+	srv.hasValues = true
+	if cap(srv.logits) < 4*len(logits) {
+		srv.logits = make([]byte, 4*len(logits))
+	}
+	out := srv.logits[:4*len(logits)]
+	protocol.PutFloats(out, logits)
+	m := protocol.NewMessage(c.Run, protocol.KindPart)
+	m.Part = &protocol.Part{Rows: p.Rows, Inference: true}
+	m.Bytes = out
+	if s.linearMemory != nil {
+		m.Part.Linear = s.linearMemory()
+	}
+	m.Part.Seconds = time.Since(arrived).Seconds()
+	s.post(m)
+	return nil
+}
+
 // part computes a part of a batch on the replica shard prepared.
 func (s *Session) part(c protocol.Command) {
 	arrived := time.Now()
@@ -193,6 +278,9 @@ func (s *Session) part(c protocol.Command) {
 		p := c.Part
 		if p == nil || p.Rows < 1 || p.Rows > len(srv.y) || p.Values < 0 {
 			return errors.New("a part command without its rows")
+		}
+		if p.Inference {
+			return s.inferPart(c, srv, arrived)
 		}
 		if cap(srv.values) < p.Values {
 			srv.values = make([]float32, p.Values)
@@ -215,6 +303,7 @@ func (s *Session) part(c protocol.Command) {
 		if err != nil {
 			return err
 		}
+		srv.hasValues = true
 		g := srv.replica.Grads()
 		if len(srv.grads) != 4*len(g) {
 			srv.grads = make([]byte, 4*len(g))

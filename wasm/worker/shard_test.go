@@ -208,4 +208,24 @@ func TestBadPartsAreRefused(t *testing.T) {
 	if m := c.next(t, protocol.KindError); !strings.Contains(m.Error, "payload") {
 		t.Errorf("a short part: %q", m.Error)
 	}
+	// A part of an evaluation without weights needs a part that had them.
+	infer := protocol.NewCommand("p", protocol.CmdPart)
+	infer.Part = &protocol.Part{Rows: 1, Inference: true}
+	infer.Bytes = make([]byte, 4*16)
+	s.Handle(infer)
+	if m := c.next(t, protocol.KindError); !strings.Contains(m.Error, "without weights") {
+		t.Errorf("a part of an evaluation without weights: %q", m.Error)
+	}
+	// With the weights (a 16×2 kernel and 2 biases) it answers logits.
+	values := make([]float32, 16*2+2)
+	values[32], values[33] = 1, -1
+	infer.Part.Values = len(values)
+	infer.Bytes = make([]byte, 4*(len(values)+16))
+	protocol.PutFloats(infer.Bytes, values)
+	s.Handle(infer)
+	m := c.next(t, protocol.KindPart)
+	logits := make([]float32, 2)
+	if _, err := protocol.Floats(logits, m.Bytes); err != nil || m.Part == nil || !m.Part.Inference || logits[0] != 1 || logits[1] != -1 {
+		t.Errorf("a part of an evaluation answered %+v with logits %v (%v), want [1 -1]", m.Part, logits, err)
+	}
 }
