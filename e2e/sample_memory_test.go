@@ -3,6 +3,7 @@ package e2e
 import (
 	"archive/tar"
 	"compress/gzip"
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ import (
 var (
 	memorySample = flag.String("memory-sample", "", "measure the page's and the worker's peak memory while they train convnetjs-cifar on this CIFAR-10 archive (the 3,000-image sample)")
 	memoryEpochs = flag.Int("memory-epochs", 0, "epochs of the -memory-sample run (0: the preset's)")
+	memoryChoose = flag.Bool("memory-choose", false, "load the -memory-sample archive through the page's file input, as a user's own file, instead of from the server's data folder")
 	memoryFull   = flag.Bool("memory-full", false, "measure with a full-size release made of the -memory-sample archive's images: 50,000 training and 10,000 test records, as the official archive holds (its accuracy means nothing)")
 )
 
@@ -59,7 +61,22 @@ func TestMemoryOnTheCIFARSample(t *testing.T) {
 		browserPID = proc.Pid
 	}
 	opened := time.Now()
-	ctx := p.openFor(t, name, s, 40*time.Minute)
+	var ctx context.Context
+	if *memoryChoose {
+		ctx = p.openFor(t, "tiny", s, 40*time.Minute)
+		opened = time.Now()
+		if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{filepath.Join(p.dir, "data", name)})); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("test images of 32×32×3")`, "the chosen archive to load")
+		click(t, ctx, "#tab-Model")
+		set(t, ctx, "#preset", "convnetjs-cifar")
+		click(t, ctx, "#tab-Training")
+		set(t, ctx, "#epochs", strconv.Itoa(s.Train.Epochs))
+		click(t, ctx, "#tab-Run")
+	} else {
+		ctx = p.openFor(t, name, s, 40*time.Minute)
+	}
 	loaded := readMemory(t, ctx)
 	t.Logf("loaded %s in %.1f s: %.1f MB of images and labels; worker linear memory %.1f MB, live heap %.1f MB",
 		name, time.Since(opened).Seconds(), mb(loaded.Dataset), mb(loaded.Linear), mb(loaded.Live))
@@ -252,7 +269,9 @@ func chromiumMemory(browser int) map[string]int64 {
 		}
 		kind := "browser"
 		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		for _, arg := range strings.Split(string(cmd), "\x00") {
+		// Arguments are NUL-separated, or space-separated where the
+		// process has rewritten its command line (zygote children do).
+		for _, arg := range strings.FieldsFunc(string(cmd), func(r rune) bool { return r == 0 || r == ' ' }) {
 			if t, ok := strings.CutPrefix(arg, "--type="); ok {
 				kind = t
 			}

@@ -1,10 +1,12 @@
 //go:build js && wasm
 
 // Package bridge carries protocol frames across postMessage: a JavaScript
-// object {json: string, bin: Uint8Array} whose bin travels as a
-// transferable (see package protocol). It also gives a worker a way to
-// yield to the JavaScript event loop. JS values are looked up once; a FuncOf
-// made here lives as long as the program unless it answers one promise.
+// object {json: string, bin: Uint8Array, blob: File} whose bin travels as a
+// transferable and whose blob, a dataset file, by reference (see package
+// protocol); BlobReader reads such a file, or a fetched body, in place. It
+// also gives a worker a way to yield to the JavaScript event loop. JS
+// values are looked up once; a FuncOf made here lives as long as the
+// program unless it answers one promise.
 package bridge
 
 import (
