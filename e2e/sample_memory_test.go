@@ -78,8 +78,9 @@ func TestMemoryOnTheCIFARSample(t *testing.T) {
 		ctx = p.openFor(t, name, s, 40*time.Minute)
 	}
 	loaded := readMemory(t, ctx)
-	t.Logf("loaded %s in %.1f s: %.1f MB of images and labels; worker linear memory %.1f MB, live heap %.1f MB",
-		name, time.Since(opened).Seconds(), mb(loaded.Dataset), mb(loaded.Linear), mb(loaded.Live))
+	atLoad := chromiumMemory(browserPID)
+	t.Logf("loaded %s in %.1f s: %.1f MB of images and labels; worker linear memory %.1f MB, live heap %.1f MB; Pss of the renderers %.1f MB, of all of Chromium %.1f MB",
+		name, time.Since(opened).Seconds(), mb(loaded.Dataset), mb(loaded.Linear), mb(loaded.Live), mb(atLoad["renderer"]), mb(atLoad["all"]))
 
 	click(t, ctx, "#start")
 	var peakWorker, peakPage, peakJS int64

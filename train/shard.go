@@ -88,13 +88,13 @@ func NewReplica(model spec.Model, maxRows int, opts ShardOptions) (*Replica, err
 	return &Replica{net: net, opts: opts, classes: model.Classes, dlogits: make([]float32, maxRows*model.Classes)}, nil
 }
 
-// Compute runs the forward and backward pass of n rows of x on values and
+// Compute runs the forward and backward pass of n rows of x on values (or,
+// when values is nil, on the values the replica holds: SetValues) and
 // returns the part's result; its gradient is then in Grads. It allocates
 // nothing.
 func (r *Replica) Compute(values, x []float32, y []int32, n int, dropoutSeed uint64) (ShardResult, error) {
-	dst := r.net.Values()
-	if len(values) != len(dst) {
-		return ShardResult{}, fmt.Errorf("a shard got %d weights for a network of %d", len(values), len(dst))
+	if err := r.SetValues(values); err != nil {
+		return ShardResult{}, err
 	}
 	if n < 1 || n > r.net.MaxBatch() || len(x) < n*r.net.InputSize() || len(y) < n {
 		return ShardResult{}, fmt.Errorf("a shard got %d rows; it takes 1 to %d", n, r.net.MaxBatch())
@@ -104,7 +104,6 @@ func (r *Replica) Compute(values, x []float32, y []int32, n int, dropoutSeed uin
 			return ShardResult{}, fmt.Errorf("a shard got label %d of a model with %d classes", v, r.classes)
 		}
 	}
-	copy(dst, values)
 	r.net.SetDropoutSeed(dropoutSeed)
 	r.net.ZeroGrads()
 	logits := r.net.Forward(x, n, true)
@@ -122,17 +121,27 @@ func (r *Replica) Compute(values, x []float32, y []int32, n int, dropoutSeed uin
 // or on the values of the last part when values is nil, and returns the
 // logits (n×classes; valid until the next part). It allocates nothing.
 func (r *Replica) Infer(values, x []float32, n int) ([]float32, error) {
-	if values != nil {
-		dst := r.net.Values()
-		if len(values) != len(dst) {
-			return nil, fmt.Errorf("a shard got %d weights for a network of %d", len(values), len(dst))
-		}
-		copy(dst, values)
+	if err := r.SetValues(values); err != nil {
+		return nil, err
 	}
 	if n < 1 || n > r.net.MaxBatch() || len(x) < n*r.net.InputSize() {
 		return nil, fmt.Errorf("a shard got %d rows; it takes 1 to %d", n, r.net.MaxBatch())
 	}
 	return r.net.Forward(x, n, false)[:n*r.classes], nil
+}
+
+// SetValues copies the trainer's values (Network.Values) into the replica;
+// nil leaves the replica's values as they are.
+func (r *Replica) SetValues(values []float32) error {
+	if values == nil {
+		return nil
+	}
+	dst := r.net.Values()
+	if len(values) != len(dst) {
+		return fmt.Errorf("a shard got %d weights for a network of %d", len(values), len(dst))
+	}
+	copy(dst, values)
+	return nil
 }
 
 // Grads returns the gradient of the last part Compute ran.
@@ -160,11 +169,12 @@ type LocalShard struct {
 }
 
 type shardJob struct {
-	values, x []float32
-	y         []int32
-	n         int
-	seed      uint64
-	infer     bool
+	x     []float32
+	y     []int32
+	n     int
+	seed  uint64
+	infer bool
+	err   error // copying the values failed
 }
 
 type shardDone struct {
@@ -185,26 +195,34 @@ func (s *LocalShard) Init(model spec.Model, maxRows int, opts ShardOptions) erro
 	s.replica, s.start, s.done = r, make(chan shardJob), make(chan shardDone, 1)
 	go func() {
 		for j := range s.start {
-			if j.infer {
-				logits, err := r.Infer(j.values, j.x, j.n)
+			switch {
+			case j.err != nil:
+				s.done <- shardDone{err: j.err}
+			case j.infer:
+				logits, err := r.Infer(nil, j.x, j.n)
 				s.done <- shardDone{logits: logits, err: err}
-				continue
+			default:
+				res, err := r.Compute(nil, j.x, j.y, j.n, j.seed)
+				s.done <- shardDone{res: res, err: err}
 			}
-			res, err := r.Compute(j.values, j.x, j.y, j.n, j.seed)
-			s.done <- shardDone{res: res, err: err}
 		}
 	}()
 	return nil
 }
 
-// Start hands a part to the shard's goroutine.
+// Start hands a part to the shard's goroutine. The values are copied
+// here, before Start returns: the trainer's own part goes on to update its
+// batch norm running statistics, which are among them.
 func (s *LocalShard) Start(values, x []float32, y []int32, n int, dropoutSeed uint64) {
-	s.start <- shardJob{values: values, x: x, y: y, n: n, seed: dropoutSeed}
+	err := s.replica.SetValues(values)
+	s.start <- shardJob{x: x, y: y, n: n, seed: dropoutSeed, err: err}
 }
 
-// StartInference hands an inference pass to the shard's goroutine.
+// StartInference hands an inference pass to the shard's goroutine, with
+// the values copied as Start copies them.
 func (s *LocalShard) StartInference(values, x []float32, n int) {
-	s.start <- shardJob{values: values, x: x, n: n, infer: true}
+	err := s.replica.SetValues(values)
+	s.start <- shardJob{x: x, n: n, infer: true, err: err}
 }
 
 // WaitLogits waits for the inference pass and copies its logits.

@@ -20,7 +20,8 @@ const evaluateChunk = 128
 
 // evaluate answers an evaluate command: weights sent with it are measured
 // at once; without weights, the run training in this worker is measured
-// by its own goroutine between two steps.
+// by its own goroutine between two steps, and the run that last finished
+// here (the page may not know yet that it has) on its final weights.
 func (s *Session) evaluate(c protocol.Command) {
 	if len(c.Bytes) > 0 {
 		s.evaluateWeights(c)
@@ -35,8 +36,41 @@ func (s *Session) evaluate(c protocol.Command) {
 		s.mu.Unlock()
 		return
 	}
+	res, sp := s.result, s.resultSpec
+	finished := res != nil && s.resultRun == c.Run
 	s.mu.Unlock()
+	if finished {
+		go s.evaluateResult(c, res, sp)
+		return
+	}
 	s.post(protocol.ErrorMessage(c.Run, fmt.Errorf("run %q is not training in this worker: send its weights with the evaluate command", c.Run)))
+}
+
+// evaluateResult measures the final weights of the run that last finished
+// in this worker, once the run has given its slot back.
+func (s *Session) evaluateResult(c protocol.Command, res *train.Result, sp *spec.Spec) {
+	for range 1000 {
+		s.mu.Lock()
+		ending := s.run != nil && s.run.id == c.Run
+		s.mu.Unlock()
+		if !ending {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.Spec = sp
+	ctx, r, sp, d, ok := s.claimRun(c, "a run is training in this worker: stop it before evaluating other weights")
+	if !ok {
+		return
+	}
+	ev, err := s.measureNetwork(ctx, r, sp, d, func(train.Splits) (*nn.Network, *data.Normalizer, error) {
+		return res.Network, res.Normalizer, nil
+	})
+	if err != nil {
+		s.post(protocol.ErrorMessage(r.id, err))
+		return
+	}
+	s.postEvaluation(r.id, ev)
 }
 
 // evaluateWeights measures the safetensors weights of a command for its
@@ -61,6 +95,22 @@ func (s *Session) evaluateWeights(c protocol.Command) {
 // measureWeights measures weights for sp on d and gives the run slot r
 // back.
 func (s *Session) measureWeights(ctx context.Context, r *activeRun, sp *spec.Spec, d *data.Dataset, weights []byte) (ev *protocol.Evaluation, err error) {
+	return s.measureNetwork(ctx, r, sp, d, func(splits train.Splits) (*nn.Network, *data.Normalizer, error) {
+		net, err := networkWithWeights(sp, weights, "", sp.Train.BatchSize)
+		if err != nil {
+			return nil, nil, err
+		}
+		norm, err := data.NewNormalizer(sp.Data.Normalization, splits.Train, d.C)
+		if err != nil {
+			return nil, nil, &spec.FieldError{Path: "data.normalization", Message: err.Error()}
+		}
+		return net, norm, nil
+	})
+}
+
+// measureNetwork measures the network and normalizer that build gives for
+// sp's splits of d, and gives the run slot r back.
+func (s *Session) measureNetwork(ctx context.Context, r *activeRun, sp *spec.Spec, d *data.Dataset, build func(train.Splits) (*nn.Network, *data.Normalizer, error)) (ev *protocol.Evaluation, err error) {
 	splits, restore := train.PrepareInPlace(d, sp.Data, sp.Train.Seed)
 	defer func() {
 		if p := recover(); p != nil {
@@ -72,13 +122,9 @@ func (s *Session) measureWeights(ctx context.Context, r *activeRun, sp *spec.Spe
 		s.mu.Unlock()
 		r.cancel()
 	}()
-	net, err := networkWithWeights(sp, weights, "", sp.Train.BatchSize)
+	net, norm, err := build(splits)
 	if err != nil {
 		return nil, err
-	}
-	norm, err := data.NewNormalizer(sp.Data.Normalization, splits.Train, d.C)
-	if err != nil {
-		return nil, &spec.FieldError{Path: "data.normalization", Message: err.Error()}
 	}
 	ev, err = s.measure(ctx, net, norm, splits, sp.Train.LabelSmoothing)
 	if ev != nil {

@@ -63,12 +63,13 @@ type Session struct {
 	// trains in this worker alone).
 	shards func(n int) ([]*remoteShard, error)
 
-	mu        sync.Mutex
-	dataset   *data.Dataset
-	samples   *protocol.Images
-	run       *activeRun
-	result    *train.Result
-	resultRun string
+	mu         sync.Mutex
+	dataset    *data.Dataset
+	samples    *protocol.Images
+	run        *activeRun
+	result     *train.Result
+	resultRun  string
+	resultSpec *spec.Spec
 	// shardSrv serves parts of another worker's batches.
 	shardSrv *shardServer
 }
@@ -403,9 +404,29 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 	// The splits are views of the dataset, reordered for the run; the
 	// run slot is given back only once the dataset is in order again.
 	splits, restore := train.PrepareInPlace(d, sp.Data, sp.Train.Seed)
+	p := protocol.Progress{Epochs: sp.Train.Epochs, Epoch: 1}
+	// The network and normalizer the run trains, for evaluations between
+	// two steps.
+	var runNet *nn.Network
+	var runNorm *data.Normalizer
+	between := func() { s.serveEvaluation(ctx, r, p.Step, runNet, runNorm, d, splits, sp.Train.LabelSmoothing) }
 	defer func() {
 		if p := recover(); p != nil {
 			s.post(protocol.ErrorMessage(r.id, fmt.Errorf("the run failed: %v", p)))
+		}
+		// An evaluation asked for after the last step, while the page
+		// still saw the run training, is served on the run's final
+		// weights; once training is false, evaluate answers for the
+		// finished run (evaluateResult).
+		for {
+			s.mu.Lock()
+			pending := r.evaluate
+			r.training = pending
+			s.mu.Unlock()
+			if !pending {
+				break
+			}
+			between()
 		}
 		restore()
 		s.mu.Lock()
@@ -416,7 +437,6 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 		s.state(r.id, protocol.StateDone)
 	}()
 	s.state(r.id, protocol.StateRunning)
-	p := protocol.Progress{Epochs: sp.Train.Epochs, Epoch: 1}
 	start := time.Now()
 	lastYield, lastProgress, lastStep := start, start, time.Time{}
 	firstReported := false
@@ -424,11 +444,6 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 	// run out, so the steps done are counted from its calls per epoch.
 	epochBase, calls := 0, 0
 	pausedFor := time.Duration(0)
-	// The network and normalizer the run trains, for evaluations between
-	// two steps.
-	var runNet *nn.Network
-	var runNorm *data.Normalizer
-	between := func() { s.serveEvaluation(ctx, r, p.Step, runNet, runNorm, d, splits, sp.Train.LabelSmoothing) }
 	// The other workers of a run with several.
 	var remote []*remoteShard
 	sendProgress := func() {
@@ -549,7 +564,7 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 	}
 	sendProgress()
 	s.mu.Lock()
-	s.result, s.resultRun = res, r.id
+	s.result, s.resultRun, s.resultSpec = res, r.id, sp
 	s.mu.Unlock()
 }
 

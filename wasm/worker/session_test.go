@@ -372,6 +372,13 @@ func TestEvaluateWeights(t *testing.T) {
 	if float64(ev.Val.Accuracy) != lastEpoch.ValAccuracy {
 		t.Errorf("validation accuracy %g, the last epoch measured %g", ev.Val.Accuracy, lastEpoch.ValAccuracy)
 	}
+	// Without weights, as the page asks while it still sees the run
+	// training, the run that last finished is measured on its final
+	// weights.
+	s.Handle(protocol.NewCommand("r6", protocol.CmdEvaluate))
+	if again := c.next(t, protocol.KindEvaluation).Evaluation; again.Test.Accuracy != ev.Test.Accuracy || again.Test.Loss != ev.Test.Loss || again.Val.Accuracy != ev.Val.Accuracy {
+		t.Errorf("the finished run evaluated without its weights: test %+v, validation %+v; with them %+v, %+v", *again.Test, *again.Val, *ev.Test, *ev.Val)
+	}
 	// The run slot is free again.
 	cmd.Run = "r7"
 	s.Handle(cmd)
