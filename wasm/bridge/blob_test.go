@@ -121,3 +121,27 @@ func TestNewBlobReaderRefusesWhatIsNotABlob(t *testing.T) {
 		t.Fatal("a plain object was taken for a Blob")
 	}
 }
+
+// A Blob whose slices have no byte stream is read through arrayBuffer.
+func TestBlobReaderWithoutStreams(t *testing.T) {
+	want := make([]byte, blobWindow+999)
+	for i := range want {
+		want[i] = byte(i * 7)
+	}
+	wrap, err := mustGet(global, "Function").New("blob", `return {size: blob.size, slice: (a, b) => { const p = blob.slice(a, b); return {arrayBuffer: () => p.arrayBuffer()}; }};`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := wrap.Invoke(newBlob(t, want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewBlobReader(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(want))
+	if n, err := r.ReadAt(got, 0); n != len(want) || err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes (%v), equal: %v", n, err, bytes.Equal(got, want))
+	}
+}
