@@ -313,15 +313,12 @@ func (t *trainer) shardedStep(n int) (loss float64, ok bool, err error) {
 		return loss, ok, nil
 	}
 	size := t.net.InputSize()
-	base, extra := n/parts, n%parts
-	own := base + min(extra, 1)
+	c := cutRows(n, parts)
+	own := c.part(0)
 	values := t.net.Values()
 	off := own
 	for i := range parts - 1 {
-		rows := base
-		if i+1 < extra {
-			rows++
-		}
+		rows := c.part(i + 1)
 		seed := deriveSeed(t.tr.Seed, streamShardDropout, t.state.Step*maxShards+i)
 		t.cfg.Shards[i].Start(values, t.x[off*size:(off+rows)*size], t.y[off:off+rows], rows, seed)
 		off += rows
@@ -396,14 +393,11 @@ func (t *trainer) shardedEvaluate(s data.Split) (loss, accuracy float64, conf *C
 		t.norm.Apply(t.x[:n*size], s.Images[i*size:(i+n)*size])
 		labels := s.Labels[i : i+n]
 		used := min(parts, n)
-		base, extra := n/used, n%used
-		own := base + min(extra, 1)
+		c := cutRows(n, used)
+		own := c.part(0)
 		off := own
 		for k := range used - 1 {
-			rows := base
-			if k+1 < extra {
-				rows++
-			}
+			rows := c.part(k + 1)
 			v := values
 			if t.hasValues[k] {
 				v = nil
@@ -428,6 +422,20 @@ func (t *trainer) shardedEvaluate(s data.Split) (loss, accuracy float64, conf *C
 		}
 	}
 	return r.Loss(), r.Accuracy(), conf
+}
+
+// A cut divides the rows of a batch into parts as evenly as it can: part
+// 0 is the trainer's, part i+1 shard i's, and the first parts take one
+// extra row each where the rows do not divide evenly.
+type cut struct{ base, extra int }
+
+func cutRows(n, parts int) cut { return cut{n / parts, n % parts} }
+
+func (c cut) part(i int) int {
+	if i < c.extra {
+		return c.base + 1
+	}
+	return c.base
 }
 
 func scale(x []float32, a float32) {

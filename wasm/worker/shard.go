@@ -101,50 +101,56 @@ func (r *remoteShard) answer() (protocol.Message, error) {
 }
 
 func (r *remoteShard) Start(values, x []float32, y []int32, n int, seed uint64) {
-	size := 4 * (len(values) + len(x) + n)
+	r.post(&protocol.Part{Rows: n, Seed: seed, Values: len(values)}, values, x, y[:n])
+}
+
+func (r *remoteShard) StartInference(values, x []float32, n int) {
+	r.post(&protocol.Part{Rows: n, Values: len(values), Inference: true}, values, x, nil)
+}
+
+// post sends a part command whose payload is values, x and y in turn.
+func (r *remoteShard) post(p *protocol.Part, values, x []float32, y []int32) {
+	size := 4 * (len(values) + len(x) + len(y))
 	if cap(r.payload) < size {
 		r.payload = make([]byte, size)
 	}
 	b := protocol.PutFloats(r.payload[:size], values)
 	b = protocol.PutFloats(b, x)
-	protocol.PutInts(b, y[:n])
+	protocol.PutInts(b, y)
 	c := protocol.NewCommand(r.run, protocol.CmdPart)
-	c.Part = &protocol.Part{Rows: n, Seed: seed, Values: len(values)}
+	c.Part = p
 	c.Bytes = r.payload[:size]
 	r.sendErr = r.send(c)
 	r.sent = r.sendErr == nil
 }
 
-func (r *remoteShard) StartInference(values, x []float32, n int) {
-	size := 4 * (len(values) + len(x))
-	if cap(r.payload) < size {
-		r.payload = make([]byte, size)
-	}
-	b := protocol.PutFloats(r.payload[:size], values)
-	protocol.PutFloats(b, x)
-	c := protocol.NewCommand(r.run, protocol.CmdPart)
-	c.Part = &protocol.Part{Rows: n, Values: len(values), Inference: true}
-	c.Bytes = r.payload[:size]
-	r.sendErr = r.send(c)
-	r.sent = r.sendErr == nil
-}
-
-func (r *remoteShard) WaitLogits(logits []float32) error {
+// receive waits for the answer to the part post sent (an evaluation's
+// when inference is set) and counts the wait and the other worker's time
+// and memory.
+func (r *remoteShard) receive(inference bool) (protocol.Message, error) {
 	if !r.sent {
-		return r.sendErr
+		return protocol.Message{}, r.sendErr
 	}
 	r.sent = false
 	start := time.Now()
 	m, err := r.answer()
 	r.waited += time.Since(start)
 	if err != nil {
-		return err
+		return m, err
 	}
-	if m.Part == nil || m.Kind != protocol.KindPart || !m.Part.Inference {
-		return fmt.Errorf("the worker answered %s to a part of an evaluation", m.Kind)
+	if m.Part == nil || m.Kind != protocol.KindPart || m.Part.Inference != inference {
+		return m, fmt.Errorf("the worker answered %s to a part", m.Kind)
 	}
 	r.busy += time.Duration(m.Part.Seconds * float64(time.Second))
 	r.linear = m.Part.Linear
+	return m, nil
+}
+
+func (r *remoteShard) WaitLogits(logits []float32) error {
+	m, err := r.receive(true)
+	if err != nil {
+		return err
+	}
 	if len(m.Bytes) != 4*len(logits) {
 		return fmt.Errorf("a part of an evaluation came back with %d bytes of logits, want %d", len(m.Bytes), 4*len(logits))
 	}
@@ -153,25 +159,14 @@ func (r *remoteShard) WaitLogits(logits []float32) error {
 }
 
 func (r *remoteShard) Wait(grads []float32) (train.ShardResult, error) {
-	if !r.sent {
-		return train.ShardResult{}, r.sendErr
-	}
-	r.sent = false
-	start := time.Now()
-	m, err := r.answer()
-	r.waited += time.Since(start)
+	m, err := r.receive(false)
 	if err != nil {
 		return train.ShardResult{}, err
-	}
-	if m.Part == nil || m.Kind != protocol.KindPart {
-		return train.ShardResult{}, fmt.Errorf("the worker answered %s to a part", m.Kind)
 	}
 	if _, err := protocol.Floats(grads, m.Bytes); err != nil {
 		return train.ShardResult{}, fmt.Errorf("a part's gradient: %v", err)
 	}
 	p := m.Part
-	r.busy += time.Duration(p.Seconds * float64(time.Second))
-	r.linear = p.Linear
 	loss := p.Loss
 	if p.NotFinite {
 		loss = math.NaN()
@@ -191,6 +186,48 @@ type shardServer struct {
 	logits  []byte
 	// hasValues says the replica holds the weights of a part.
 	hasValues bool
+}
+
+// unpack reads a part's payload: its weights (none when Values is 0:
+// the replica keeps those of the last part), its rows' inputs and, but
+// for a part of an evaluation, their labels.
+func (srv *shardServer) unpack(c protocol.Command) (values, x []float32, y []int32, err error) {
+	p := c.Part
+	if p.Values > 0 {
+		if cap(srv.values) < p.Values {
+			srv.values = make([]float32, p.Values)
+		}
+		values = srv.values[:p.Values]
+	} else if !srv.hasValues {
+		return nil, nil, nil, errors.New("a part came without weights before any part that had them")
+	}
+	x = srv.x[:p.Rows*srv.input]
+	rest, err := protocol.Floats(values, c.Bytes)
+	if err == nil {
+		rest, err = protocol.Floats(x, rest)
+	}
+	if err == nil && !p.Inference {
+		y = srv.y[:p.Rows]
+		rest, err = protocol.Ints(y, rest)
+	}
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("a part's payload: %v", err)
+	}
+	if len(rest) != 0 {
+		return nil, nil, nil, fmt.Errorf("a part's payload has %d bytes too many", len(rest))
+	}
+	return values, x, y, nil
+}
+
+// out writes xs into the buffer *buf, grown when it is too small, and
+// returns the bytes written.
+func (srv *shardServer) out(buf *[]byte, xs []float32) []byte {
+	if cap(*buf) < 4*len(xs) {
+		*buf = make([]byte, 4*len(xs))
+	}
+	b := (*buf)[:4*len(xs)]
+	protocol.PutFloats(b, xs)
+	return b
 }
 
 // shard prepares this worker's replica for parts of another worker's run.
@@ -220,52 +257,8 @@ func (s *Session) shard(c protocol.Command) {
 	s.post(protocol.NewMessage(c.Run, protocol.KindSpecOK))
 }
 
-// inferPart computes a part of an evaluation: the logits of its rows, on
-// the weights it brings or those of the last part.
-func (s *Session) inferPart(c protocol.Command, srv *shardServer, arrived time.Time) error {
-	p := c.Part
-	var values []float32
-	if p.Values > 0 {
-		if cap(srv.values) < p.Values {
-			srv.values = make([]float32, p.Values)
-		}
-		values = srv.values[:p.Values]
-	} else if !srv.hasValues {
-		return errors.New("a part of an evaluation came without weights before any part that had them")
-	}
-	x := srv.x[:p.Rows*srv.input]
-	rest, err := protocol.Floats(values, c.Bytes)
-	if err == nil {
-		rest, err = protocol.Floats(x, rest)
-	}
-	if err != nil {
-		return fmt.Errorf("a part's payload: %v", err)
-	}
-	if len(rest) != 0 {
-		return fmt.Errorf("a part's payload has %d bytes too many", len(rest))
-	}
-	logits, err := srv.replica.Infer(values, x, p.Rows)
-	if err != nil {
-		return err
-	}
-	srv.hasValues = true
-	if cap(srv.logits) < 4*len(logits) {
-		srv.logits = make([]byte, 4*len(logits))
-	}
-	out := srv.logits[:4*len(logits)]
-	protocol.PutFloats(out, logits)
-	m := protocol.NewMessage(c.Run, protocol.KindPart)
-	m.Part = &protocol.Part{Rows: p.Rows, Inference: true}
-	m.Bytes = out
-	if s.linearMemory != nil {
-		m.Part.Linear = s.linearMemory()
-	}
-	m.Part.Seconds = time.Since(arrived).Seconds()
-	s.post(m)
-	return nil
-}
-
-// part computes a part of a batch on the replica shard prepared.
+// part computes a part of a batch on the replica shard prepared: its
+// gradient, or for a part of an evaluation its logits.
 func (s *Session) part(c protocol.Command) {
 	arrived := time.Now()
 	s.mu.Lock()
@@ -279,45 +272,33 @@ func (s *Session) part(c protocol.Command) {
 		if p == nil || p.Rows < 1 || p.Rows > len(srv.y) || p.Values < 0 {
 			return errors.New("a part command without its rows")
 		}
-		if p.Inference {
-			return s.inferPart(c, srv, arrived)
-		}
-		if cap(srv.values) < p.Values {
-			srv.values = make([]float32, p.Values)
-		}
-		values, x, y := srv.values[:p.Values], srv.x[:p.Rows*srv.input], srv.y[:p.Rows]
-		rest, err := protocol.Floats(values, c.Bytes)
-		if err == nil {
-			rest, err = protocol.Floats(x, rest)
-		}
-		if err == nil {
-			rest, err = protocol.Ints(y, rest)
-		}
-		if err != nil {
-			return fmt.Errorf("a part's payload: %v", err)
-		}
-		if len(rest) != 0 {
-			return fmt.Errorf("a part's payload has %d bytes too many", len(rest))
-		}
-		res, err := srv.replica.Compute(values, x, y, p.Rows, p.Seed)
+		values, x, y, err := srv.unpack(c)
 		if err != nil {
 			return err
 		}
-		srv.hasValues = true
-		g := srv.replica.Grads()
-		if len(srv.grads) != 4*len(g) {
-			srv.grads = make([]byte, 4*len(g))
-		}
-		protocol.PutFloats(srv.grads, g)
 		m := protocol.NewMessage(c.Run, protocol.KindPart)
-		m.Part = &protocol.Part{Rows: p.Rows, Weight: res.Weight, Correct: res.Correct, ConfidentWrong: res.ConfidentWrong}
-		// JSON has no NaN or Inf: a loss that is not finite is a flag.
-		if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
-			m.Part.NotFinite = true
+		if p.Inference {
+			logits, err := srv.replica.Infer(values, x, p.Rows)
+			if err != nil {
+				return err
+			}
+			m.Part = &protocol.Part{Rows: p.Rows, Inference: true}
+			m.Bytes = srv.out(&srv.logits, logits)
 		} else {
-			m.Part.Loss = res.Loss
+			res, err := srv.replica.Compute(values, x, y, p.Rows, p.Seed)
+			if err != nil {
+				return err
+			}
+			m.Part = &protocol.Part{Rows: p.Rows, Weight: res.Weight, Correct: res.Correct, ConfidentWrong: res.ConfidentWrong}
+			// JSON has no NaN or Inf: a loss that is not finite is a flag.
+			if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
+				m.Part.NotFinite = true
+			} else {
+				m.Part.Loss = res.Loss
+			}
+			m.Bytes = srv.out(&srv.grads, srv.replica.Grads())
 		}
-		m.Bytes = srv.grads
+		srv.hasValues = true
 		if s.linearMemory != nil {
 			m.Part.Linear = s.linearMemory()
 		}
