@@ -3,5 +3,11 @@
 // through the page as a user would (chromedp). The tests skip when no
 // Chromium is installed; CI installs Debian's chromium.
 //
-// TestScreenshots, run with -screenshots, writes docs/*.png.
+// Measurements run only when asked for: TestScreenshots (-screenshots)
+// writes docs/*.png; TestTimeToFirstStep (-startup) times a first visit;
+// TestFashionMNISTInThreeMinutes (-fashion) measures the accuracy three
+// minutes of training reach; TestMemoryOnTheCIFARSample (-memory-sample,
+// with -memory-full for a full-size release made of the sample's records
+// and -memory-choose to load it through the file input) records the
+// worker's, the page's and Chromium's peak memory while a run trains.
 package e2e
