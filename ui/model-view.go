@@ -75,6 +75,10 @@ func shapeText(s []int) string {
 // LayerField is the path of a layer's field.
 func LayerField(i int, field string) string { return fmt.Sprintf("model.layers[%d].%s", i, field) }
 
+// LayerInputID is the id of the input of a layer's field, such as
+// layer-0-filters.
+func LayerInputID(i int, field string) string { return fmt.Sprintf("layer-%d-%s", i, field) }
+
 // LayerFields lists the editable fields of a layer type.
 func LayerFields(typ string) []string {
 	switch typ {

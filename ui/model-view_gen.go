@@ -157,7 +157,7 @@ func (c *ModelView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 										if f == "use_bias" {
 											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "checkbox"}}}
 											vgparent.AppendChild(vgn)
-											vgn.AddAttrInterface("id", "layer-"+FormatFloat(float64(row.Index))+"-"+f)
+											vgn.AddAttrInterface("id", LayerInputID(row.Index, f))
 											vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, LayerField(row.Index, f), LayerValue(row.Layer, f)) })
 											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 												EventType: "change",
@@ -171,7 +171,7 @@ func (c *ModelView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute(nil)}
 											vgparent.AppendChild(vgn)
 											vgn.AddAttrInterface("class", c.InputClass(LayerField(row.Index, f)))
-											vgn.AddAttrInterface("id", "layer-"+FormatFloat(float64(row.Index))+"-"+f)
+											vgn.AddAttrInterface("id", LayerInputID(row.Index, f))
 											vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, LayerField(row.Index, f), LayerValue(row.Layer, f)) })
 											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 												EventType: "change",
@@ -203,7 +203,7 @@ func (c *ModelView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}, vugu.VGAttribute{Namespace: "", Key: "size", Val: "5"}}}
 											vgparent.AppendChild(vgn)
 											vgn.AddAttrInterface("class", c.InputClass(LayerField(row.Index, f)))
-											vgn.AddAttrInterface("id", "layer-"+FormatFloat(float64(row.Index))+"-"+f)
+											vgn.AddAttrInterface("id", LayerInputID(row.Index, f))
 											vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, LayerField(row.Index, f), LayerValue(row.Layer, f)) })
 											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 												EventType: "change",

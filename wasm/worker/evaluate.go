@@ -49,14 +49,11 @@ func (s *Session) evaluate(c protocol.Command) {
 // evaluateResult measures the final weights of the run that last finished
 // in this worker, once the run has given its slot back.
 func (s *Session) evaluateResult(c protocol.Command, res *train.Result, sp *spec.Spec) {
-	for range 1000 {
-		s.mu.Lock()
-		ending := s.run != nil && s.run.id == c.Run
-		s.mu.Unlock()
-		if !ending {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	s.mu.Lock()
+	ending := s.run
+	s.mu.Unlock()
+	if ending != nil && ending.id == c.Run {
+		<-ending.released
 	}
 	c.Spec = sp
 	ctx, r, sp, d, ok := s.claimRun(c, "a run is training in this worker: stop it before evaluating other weights")
@@ -117,10 +114,7 @@ func (s *Session) measureNetwork(ctx context.Context, r *activeRun, sp *spec.Spe
 			err = fmt.Errorf("the evaluation failed: %v", p)
 		}
 		restore()
-		s.mu.Lock()
-		s.run = nil
-		s.mu.Unlock()
-		r.cancel()
+		s.releaseRun(r)
 	}()
 	net, norm, err := build(splits)
 	if err != nil {

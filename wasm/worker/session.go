@@ -91,6 +91,8 @@ type activeRun struct {
 	// evaluate is set.
 	training bool
 	evaluate bool
+	// released is closed when the run has given the slot back.
+	released chan struct{}
 }
 
 // NewSession returns a session that posts its messages with post and
@@ -381,7 +383,7 @@ func (s *Session) claimRun(c protocol.Command, busy string) (ctx context.Context
 	case err == nil:
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithCancel(context.Background())
-		r, d = &activeRun{id: c.Run, cancel: cancel, wake: make(chan struct{}), lrScale: 1, baseLR: sp.Train.LR}, s.dataset
+		r, d = &activeRun{id: c.Run, cancel: cancel, wake: make(chan struct{}), released: make(chan struct{}), lrScale: 1, baseLR: sp.Train.LR}, s.dataset
 		s.run = r
 	}
 	s.mu.Unlock()
@@ -390,6 +392,16 @@ func (s *Session) claimRun(c protocol.Command, busy string) (ctx context.Context
 		return nil, nil, nil, nil, false
 	}
 	return ctx, r, sp, d, true
+}
+
+// releaseRun gives the run slot back (the dataset must be in order again)
+// and cancels the run's context.
+func (s *Session) releaseRun(r *activeRun) {
+	s.mu.Lock()
+	s.run = nil
+	s.mu.Unlock()
+	r.cancel()
+	close(r.released)
 }
 
 func (s *Session) state(run, state string) {
@@ -429,10 +441,7 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 			between()
 		}
 		restore()
-		s.mu.Lock()
-		s.run = nil
-		s.mu.Unlock()
-		r.cancel()
+		s.releaseRun(r)
 		s.postMemory(r.id, false)
 		s.state(r.id, protocol.StateDone)
 	}()
@@ -583,10 +592,7 @@ func (s *Session) lrFind(c protocol.Command) {
 				s.post(protocol.ErrorMessage(r.id, fmt.Errorf("the LR range test failed: %v", p)))
 			}
 			restore()
-			s.mu.Lock()
-			s.run = nil
-			s.mu.Unlock()
-			r.cancel()
+			s.releaseRun(r)
 			s.state(r.id, protocol.StateDone)
 		}()
 		s.state(r.id, protocol.StateRunning)
