@@ -8,15 +8,17 @@
 # DATA_DIR holds fashion-mnist/ (the four IDX .gz files). It prints BENCH
 # lines for BENCHMARKS.md ("GoMLX on a GPU") within PLATEAU_GPU_SECONDS
 # (default 480; each stage's time limit shrinks to fit):
-#   1. gradient parity of the graph against nn on XLA, default lowering
-#      (asserted) and XLA's convolution ops (reported);
+#   1. gradient parity of the graph against nn on XLA in every lowering
+#      (asserted);
 #   2. the PyTorch twin's two nets (small28, resnet32; batch 256, Adam 1e-3,
 #      float32: TF32 off on both sides) in PyTorch, when torch is there;
-#   3. the same nets as GoMLX training steps with XLA autotuning off: the
-#      default im2col lowering with Triton's and with cuBLAS's matrix
-#      products, and XLA's convolution ops (PLATEAU_GPU_SKIP_XLA_CONV=1
-#      skips it; PLATEAU_GPU_TUNED=1 adds autotuning with a persistent cache,
-#      whose compile took over 100 s here);
+#   3. the same nets as GoMLX training steps: the default im2col lowering
+#      with XLA autotuning off, XLA's convolution ops (cuDNN, with convXLA's
+#      gradient) with autotuning off (both nets) and at level 1 (resnet32;
+#      PLATEAU_GPU_SKIP_XLA_CONV=1 skips both), im2col with cuBLAS's matrix
+#      products when PLATEAU_GPU_CUBLAS=1; PLATEAU_GPU_TUNED=1 adds
+#      autotuning at the default level with a persistent cache (its compile
+#      took over 100 s here);
 #   4. the default Fashion-MNIST preset through the jobs API (15 epochs,
 #      cosine schedule; PLATEAU_GPU_JOB overrides the request) under the
 #      configuration fastest on resnet32, with its test accuracy and time.
@@ -102,9 +104,14 @@ echo "== 3. GoMLX training steps"
 lower=(PLATEAU_GOMLX_CONV=gemm PLATEAU_GOMLX_POOL=reduce)
 plain=(PLATEAU_GOMLX_CONV=xla PLATEAU_GOMLX_POOL=window)
 gt notune-gemm "$(limit 75 300)" TestThroughputXLA "--xla_gpu_autotune_level=0" "${lower[@]}"
-gt notune-gemm-cublas "$(limit 75 230)" TestThroughputXLA "--xla_gpu_autotune_level=0 --xla_gpu_enable_triton_gemm=false --xla_dump_to=/tmp/hlo-notune-gemm-cublas --xla_dump_hlo_as_text" "${lower[@]}"
 if [ -z "${PLATEAU_GPU_SKIP_XLA_CONV:-}" ]; then
-	gt notune-xla "$(limit 60 170)" TestThroughputXLA "--xla_gpu_autotune_level=0" "${plain[@]}" PLATEAU_BENCH_NETS=resnet32
+	gt notune-xla "$(limit 60 240)" TestThroughputXLA "--xla_gpu_autotune_level=0 --xla_dump_to=/tmp/hlo-notune-xla --xla_dump_hlo_as_text" "${plain[@]}"
+	# cuDNN's algorithms tried, without the buffer checks of higher levels
+	# and without Triton's GEMM configurations.
+	gt tune1-xla "$(limit 90 170)" TestThroughputXLA "--xla_gpu_autotune_level=1 --xla_gpu_enable_triton_gemm=false" "${plain[@]}" PLATEAU_BENCH_NETS=resnet32
+fi
+if [ -n "${PLATEAU_GPU_CUBLAS:-}" ]; then
+	gt notune-gemm-cublas "$(limit 75 170)" TestThroughputXLA "--xla_gpu_autotune_level=0 --xla_gpu_enable_triton_gemm=false" "${lower[@]}"
 fi
 if [ -n "${PLATEAU_GPU_TUNED:-}" ]; then
 	cache=$(mktemp -d)
@@ -116,7 +123,7 @@ fi
 best=$(python3 - "$OUT" <<'PY'
 import re, sys, os
 best = None
-for name in ["notune-gemm", "notune-gemm-cublas", "notune-xla", "tuned-gemm"]:
+for name in ["notune-gemm", "notune-gemm-cublas", "notune-xla", "tune1-xla", "tuned-gemm"]:
     try:
         text = open(os.path.join(sys.argv[1], name + ".log")).read()
     except OSError:
@@ -130,6 +137,7 @@ PY
 echo "BENCH fastest on resnet32: $best"
 case $best in
 notune-gemm-cublas) flags="--xla_gpu_autotune_level=0 --xla_gpu_enable_triton_gemm=false" ;;
+tune1-*) flags="--xla_gpu_autotune_level=1 --xla_gpu_enable_triton_gemm=false" ;;
 tuned-*) flags="--xla_gpu_enable_triton_gemm=false --xla_gpu_per_fusion_autotune_cache_dir=$cache" ;;
 *) flags="--xla_gpu_autotune_level=0" ;;
 esac

@@ -92,7 +92,7 @@ func maxDiff(a, b []float32) (d float64) {
 // loss with label smoothing and class weights.
 func TestForwardParity(t *testing.T) {
 	tr := pureGo(t)
-	for _, js := range []struct{ name, spec string }{{"parity", paritySpec}, {"tiling", tilingSpec}} {
+	for _, js := range []struct{ name, spec string }{{"parity", paritySpec}, {"tiling", tilingSpec}, {"strides", strideSpec}} {
 		for _, low := range []Lowering{{}, {ConvGEMM: true}, {PoolReduce: true}, {ConvGEMM: true, PoolReduce: true}, {ConvShift: true, PoolReduce: true}} {
 			t.Run(fmt.Sprintf("%s/conv-gemm=%v/conv-shift=%v/pool-reduce=%v", js.name, low.ConvGEMM, low.ConvShift, low.PoolReduce), func(t *testing.T) {
 				checkForwardParity(t, tr, js.spec, low)
@@ -320,3 +320,30 @@ func gradientParity(t *testing.T, tr *Trainer, js string, low Lowering) (worst f
 	}
 	return worst, where
 }
+
+// TestGradientParityConv checks the gradients of XLA's convolution op as
+// convXLA differentiates it against nn's Backward on the pure-Go backend:
+// strided, 1×1, valid and asymmetrically padded convolutions (tilingSpec),
+// with tiling poolings as reductions.
+func TestGradientParityConv(t *testing.T) {
+	tr := pureGo(t)
+	for _, js := range []struct{ name, spec string }{{"tiling", tilingSpec}, {"strides", strideSpec}} {
+		worst, where := gradientParity(t, tr, js.spec, Lowering{PoolReduce: true})
+		if worst > 1e-5 {
+			t.Errorf("%s: gradients differ by %g (relative) at %s", js.name, worst, where)
+		}
+	}
+}
+
+// strideSpec has convolutions whose geometry a gradient gets wrong first:
+// a stride-2 "same" convolution padded on one side only, a stride that
+// leaves the last rows and columns unread, padding as wide as the kernel
+// allows, and a strided 1×1.
+const strideSpec = `{"model":{"input":[13,12,2],"classes":3,"layers":[
+ {"type":"conv2d","filters":4,"kernel":3,"stride":2,"name":"c1"},
+ {"type":"tanh"},
+ {"type":"conv2d","filters":3,"kernel":2,"stride":3,"padding":"valid","name":"c2"},
+ {"type":"conv2d","filters":3,"kernel":3,"padding":2,"name":"c3"},
+ {"type":"conv2d","filters":2,"kernel":1,"stride":2,"name":"c4"},
+ {"type":"dense","name":"out"}]},
+ "train":{"seed":3}}`
