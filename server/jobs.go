@@ -41,8 +41,8 @@ import (
 //
 // A job lives in a folder of the jobs directory: job.json (the request and
 // state), spec.json, events.jsonl (one event per line, exactly as
-// plateau train -json writes them), weights.safetensors and, while the
-// native backend trains it, the checkpoint of its last finished epoch. A
+// plateau train -json writes them), weights.safetensors and, while it
+// trains, the checkpoint of its last finished epoch. A
 // restarted server reads them back: finished jobs stay, queued ones train,
 // and an interrupted one goes on from its checkpoint (when the trainer
 // resumes and the checkpoint's epoch is in the log; else it starts over).
@@ -154,16 +154,17 @@ func (nativeTrainer) Name() string { return "native" }
 func (nativeTrainer) Train(ctx context.Context, cfg train.Config) (*train.Result, error) {
 	return train.Run(ctx, cfg)
 }
-func (nativeTrainer) resumes() bool { return true }
+func (nativeTrainer) Resumes() bool { return true }
 
 // A resumer is a trainer whose runs honour train.Config.Checkpoint and
-// ResumeFrom: a job it was running when the server stopped goes on after
-// a restart from its last finished epoch instead of starting over.
-type resumer interface{ resumes() bool }
+// ResumeFrom (train.Run's and gomlx.Trainer's do): a job it was running
+// when the server stopped goes on after a restart from its last finished
+// epoch instead of starting over.
+type resumer interface{ Resumes() bool }
 
 func (s *jobServer) canResume() bool {
 	r, ok := s.trainer.(resumer)
-	return ok && r.resumes()
+	return ok && r.Resumes()
 }
 
 // job is one job in memory: its status and its event lines.

@@ -22,6 +22,7 @@ import (
 
 	"plateau/nn"
 	"plateau/protocol"
+	"plateau/server/gomlx"
 )
 
 // tinyImages writes a folder dataset of two classes of 8×8 grey images
@@ -65,6 +66,7 @@ type jobsEnv struct {
 	jobs    *jobServer
 	srv     *httptest.Server
 	token   string
+	trainer trainer // nil: native
 }
 
 func newJobsEnv(t *testing.T, limits jobLimits, token string) *jobsEnv {
@@ -79,7 +81,7 @@ func newJobsEnv(t *testing.T, limits jobLimits, token string) *jobsEnv {
 func (e *jobsEnv) start(limits jobLimits) {
 	e.t.Helper()
 	jobs, err := newJobServer(jobServerOptions{Dir: e.jobsDir, DataDir: e.dataDir, Token: e.token, Limits: limits,
-		Heartbeat: 50 * time.Millisecond, Logf: e.t.Logf})
+		Heartbeat: 50 * time.Millisecond, Logf: e.t.Logf, Trainer: e.trainer})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -556,9 +558,31 @@ func TestJobWorkersNeedTheNativeBackend(t *testing.T) {
 // every epoch once, the doctor has read the whole run, and it ends where
 // the same job run without a break ends, to the bit.
 func TestJobGoesOnAfterARestart(t *testing.T) {
+	t.Run("native", func(t *testing.T) { jobGoesOnAfterARestart(t, nil, tinySpec) })
+	// GoMLX's pure-Go backend trains dense networks: the GoMLX trainer's
+	// checkpoints, as an XLA server writes them.
+	t.Run("gomlx", func(t *testing.T) {
+		tr, err := gomlx.New("go:ops_sequential")
+		if err != nil {
+			t.Skipf("GoMLX's pure-Go backend does not open: %v", err)
+		}
+		jobGoesOnAfterARestart(t, tr, denseSpec)
+	})
+}
+
+// denseSpec is tinySpec without convolutions, for GoMLX's pure-Go backend.
+const denseSpec = `{"model":{"input":[8,8,1],"classes":2,"layers":[
+ {"type":"dense","units":6,"activation":"relu"},{"type":"dropout","rate":0.2},{"type":"dense"}]},
+ "train":{"optimizer":"adam","lr":0.01,"batch_size":8,"epochs":2,"seed":1},
+ "data":{"normalization":"scale01","validation":0.2}}`
+
+func jobGoesOnAfterARestart(t *testing.T, tr trainer, js string) {
 	const epochs = 400
-	req := `{"spec":` + tinySpec + `,"dataset":"tiny","epochs":` + strconv.Itoa(epochs) + `}`
-	e := newJobsEnv(t, defaultJobLimits, "")
+	req := `{"spec":` + js + `,"dataset":"tiny","epochs":` + strconv.Itoa(epochs) + `}`
+	e := &jobsEnv{t: t, dataDir: t.TempDir(), trainer: tr}
+	tinyImages(t, e.dataDir, "tiny", 20)
+	e.jobsDir = filepath.Join(e.dataDir, ".plateau-jobs")
+	e.start(defaultJobLimits)
 	started := time.Now()
 	whole := e.submit(req)
 	want := e.waitState(whole, jobDone)

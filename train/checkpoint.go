@@ -76,12 +76,29 @@ func valueOr(p *float64, def float64) float64 {
 	return *p
 }
 
-// saveCheckpoint writes the run as it stands after an epoch.
-func (t *trainer) saveCheckpoint(path string) error {
-	st := t.state
+// A Checkpoint is a run as it stands after an epoch, in the terms any
+// trainer can give: train.Run's, and others that write the same file.
+type Checkpoint struct {
+	Spec      *spec.Spec
+	Optimizer string // the optimizer's name (Optimizer.Name)
+	// Network holds the parameters and batch-norm statistics.
+	Network *nn.Network
+	// Slots are the optimizer's state, each aligned with the trainable
+	// part of Network.Values.
+	Slots [][]float32
+	// Best is the best epoch's Network.Values when early stopping restores
+	// the best weights, else nil.
+	Best []float32
+	Progress
+}
+
+// WriteCheckpoint writes c to path, beside it first and then renamed over
+// it, so a crash leaves the previous checkpoint whole.
+func WriteCheckpoint(path string, c *Checkpoint) error {
+	st := c.Progress
 	state, err := json.Marshal(checkpointState{
-		Version: 1, Spec: t.spec,
-		Optimizer: t.opt.Name(), Slots: len(t.slots),
+		Version: 1, Spec: c.Spec,
+		Optimizer: c.Optimizer, Slots: len(c.Slots),
 		Epoch: st.Epoch, Step: st.Step,
 		Best: finitePtr(st.Best), BestEpoch: st.BestEpoch, Wait: st.Wait,
 		PlateauScale: st.Plateau.Scale, PlateauBest: finitePtr(st.Plateau.Best), PlateauWait: st.Plateau.Wait,
@@ -90,16 +107,16 @@ func (t *trainer) saveCheckpoint(path string) error {
 	if err != nil {
 		return err
 	}
-	params := t.net.Params()
-	tensors := make([]nn.Tensor, 0, len(params)+len(t.slots)+1)
+	params := c.Network.Params()
+	tensors := make([]nn.Tensor, 0, len(params)+len(c.Slots)+1)
 	for _, p := range params {
 		tensors = append(tensors, nn.Tensor{Name: p.Name, Shape: p.Shape, Data: p.Value})
 	}
-	for i, s := range t.slots {
+	for i, s := range c.Slots {
 		tensors = append(tensors, nn.Tensor{Name: fmt.Sprint(slotPrefix, i), Shape: []int{len(s)}, Data: s})
 	}
-	if t.bestValues != nil && st.BestEpoch > 0 {
-		tensors = append(tensors, nn.Tensor{Name: bestName, Shape: []int{len(t.bestValues)}, Data: t.bestValues})
+	if c.Best != nil && st.BestEpoch > 0 {
+		tensors = append(tensors, nn.Tensor{Name: bestName, Shape: []int{len(c.Best)}, Data: c.Best})
 	}
 	var b bytes.Buffer
 	if err := nn.WriteSafetensors(&b, tensors, map[string]string{"format": checkpointFormat, "state": string(state)}); err != nil {
@@ -115,6 +132,12 @@ func (t *trainer) saveCheckpoint(path string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// saveCheckpoint writes the run as it stands after an epoch.
+func (t *trainer) saveCheckpoint(path string) error {
+	return WriteCheckpoint(path, &Checkpoint{Spec: t.spec, Optimizer: t.opt.Name(), Network: t.net,
+		Slots: t.slots, Best: t.bestValues, Progress: t.state})
 }
 
 // readCheckpoint reads a checkpoint file's tensors and state.
@@ -177,15 +200,18 @@ func Resume(ctx context.Context, path string, cfg Config) (*Result, error) {
 	return Run(ctx, cfg)
 }
 
-// resume loads a checkpoint into a freshly built trainer. Everything is
-// checked before anything is copied.
-func (t *trainer) resume(path string) error {
+// ReadCheckpoint loads the checkpoint at path into c, whose Optimizer,
+// Network (built from the checkpoint's spec), Slots (as many as the
+// optimizer keeps, each as long as the trainable values) and Best (nil
+// unless the best weights are kept) say what the run needs. Everything is
+// checked before anything is copied; c.Progress is set from the file.
+func ReadCheckpoint(path string, c *Checkpoint) error {
 	tensors, st, err := readCheckpoint(path)
 	if err != nil {
 		return err
 	}
-	if st.Optimizer != t.opt.Name() || st.Slots != len(t.slots) {
-		return fmt.Errorf("the checkpoint was trained with %s; train.optimizer is now %s: resume with the same optimizer", st.Optimizer, t.opt.Name())
+	if st.Optimizer != c.Optimizer || st.Slots != len(c.Slots) {
+		return fmt.Errorf("the checkpoint was trained with %s; train.optimizer is now %s: resume with the same optimizer", st.Optimizer, c.Optimizer)
 	}
 	find := func(name string, shape []int) ([]float32, error) {
 		for _, t := range tensors {
@@ -200,37 +226,47 @@ func (t *trainer) resume(path string) error {
 	}
 	type copyJob struct{ dst, src []float32 }
 	var jobs []copyJob
-	for _, p := range t.net.Params() {
+	for _, p := range c.Network.Params() {
 		src, err := find(p.Name, p.Shape)
 		if err != nil {
 			return err
 		}
 		jobs = append(jobs, copyJob{p.Value, src})
 	}
-	for i, s := range t.slots {
+	for i, s := range c.Slots {
 		src, err := find(fmt.Sprint(slotPrefix, i), []int{len(s)})
 		if err != nil {
 			return err
 		}
 		jobs = append(jobs, copyJob{s, src})
 	}
-	if t.bestValues != nil && st.BestEpoch > 0 {
-		src, err := find(bestName, []int{len(t.bestValues)})
+	if c.Best != nil && st.BestEpoch > 0 {
+		src, err := find(bestName, []int{len(c.Best)})
 		if err != nil {
 			return err
 		}
-		jobs = append(jobs, copyJob{t.bestValues, src})
+		jobs = append(jobs, copyJob{c.Best, src})
 	}
 	for _, j := range jobs {
 		copy(j.dst, j.src)
 	}
-	t.state = runState{
+	c.Progress = Progress{
 		Epoch: st.Epoch, Step: st.Step,
 		Plateau:   PlateauState{Scale: st.PlateauScale, Best: valueOr(st.PlateauBest, math.Inf(1)), Wait: st.PlateauWait},
 		Best:      valueOr(st.Best, math.NaN()),
 		BestEpoch: st.BestEpoch, Wait: st.Wait,
 		Seconds: st.Seconds, TrainSeconds: st.TrainSeconds, Images: st.Images, FirstLoss: st.FirstLoss,
 	}
+	return nil
+}
+
+// resume loads a checkpoint into a freshly built trainer.
+func (t *trainer) resume(path string) error {
+	c := &Checkpoint{Optimizer: t.opt.Name(), Network: t.net, Slots: t.slots, Best: t.bestValues}
+	if err := ReadCheckpoint(path, c); err != nil {
+		return err
+	}
+	t.state = c.Progress
 	copy(t.goodValues, t.net.Values())
 	return nil
 }

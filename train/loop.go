@@ -198,7 +198,7 @@ type trainer struct {
 	y       []int32
 	dlogits []float32
 
-	state         runState
+	state         Progress
 	stepsPerEpoch int
 	bestValues    []float32 // the best epoch's weights, for restore_best
 	goodValues    []float32 // the weights at the last epoch end
@@ -219,9 +219,9 @@ type trainer struct {
 	hasValues  []bool
 }
 
-// runState is what a checkpoint must carry besides weights and optimizer
-// slots to continue a run exactly.
-type runState struct {
+// Progress is how far a run has come: what a checkpoint must carry besides
+// weights and optimizer slots to continue a run exactly.
+type Progress struct {
 	Epoch     int // completed epochs
 	Step      int // optimizer steps taken
 	Plateau   PlateauState
@@ -339,7 +339,7 @@ func newTrainer(cfg Config) (*trainer, error) {
 	if tr.EarlyStopping.RestoreBest {
 		t.bestValues = make([]float32, len(t.goodValues))
 	}
-	t.state = runState{Plateau: NewPlateauState(), Best: math.NaN()}
+	t.state = Progress{Plateau: NewPlateauState(), Best: math.NaN()}
 
 	if cfg.ResumeFrom != "" {
 		if err := t.resume(cfg.ResumeFrom); err != nil {

@@ -51,6 +51,9 @@ func New(config string) (*Trainer, error) {
 // Name is the configuration the trainer was opened with.
 func (t *Trainer) Name() string { return t.name }
 
+// Resumes says that Train honours train.Config.Checkpoint and ResumeFrom.
+func (t *Trainer) Resumes() bool { return true }
+
 // Backend is the open GoMLX backend.
 func (t *Trainer) Backend() backends.Backend { return t.backend }
 
@@ -64,7 +67,10 @@ func f32(x float64) float32 { return float32(x) }
 // fields as train.Run's; per-layer statistics come from a host pass over
 // a few images of each epoch's last batch. Schedules (with
 // reduce_on_plateau), Config.LRScale, early stopping and restore_best
-// follow train.Run; checkpoints and resuming do not exist here.
+// follow train.Run, and so do Config.Checkpoint (the same file, written
+// after every epoch) and Config.ResumeFrom. Dropout's random state is
+// drawn again from the seed and the epoch at each epoch's start, so a
+// resumed run goes on as the unbroken one would have.
 func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -104,6 +110,36 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	} else {
 		net = net.Copy()
 	}
+	opt, err := train.NewOptimizer(tr)
+	if err != nil {
+		return nil, err
+	}
+	var bestValues *nn.Network // the best epoch's weights, for restore_best
+	if tr.EarlyStopping.RestoreBest {
+		bestValues = net.Copy()
+	}
+	// checkpoint is the run as train.Checkpoint holds it: read from
+	// ResumeFrom, written after every epoch when Config.Checkpoint is set.
+	checkpoint := func() *train.Checkpoint {
+		trainable, _ := net.ParamCount()
+		c := &train.Checkpoint{Spec: s, Optimizer: opt.Name(), Network: net, Slots: make([][]float32, slotCount(tr))}
+		for i := range c.Slots {
+			c.Slots[i] = make([]float32, trainable)
+		}
+		if bestValues != nil {
+			c.Best = bestValues.Values()
+		}
+		return c
+	}
+	progress := train.Progress{Plateau: train.NewPlateauState(), Best: math.NaN()}
+	var resumed *train.Checkpoint
+	if cfg.ResumeFrom != "" {
+		resumed = checkpoint()
+		if err := train.ReadCheckpoint(cfg.ResumeFrom, resumed); err != nil {
+			return nil, err
+		}
+		progress = resumed.Progress
+	}
 	model, err := NewModel(s.Model, net)
 	if err != nil {
 		return nil, err
@@ -111,6 +147,9 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	st, err := newRunState(model, net, slotCount(tr), tr.Seed)
 	if err != nil {
 		return nil, err
+	}
+	if resumed != nil {
+		st.setSlots(resumed.Slots)
 	}
 	stepExec, err := model.StepExec(t.backend, tr, weights != nil)
 	if err != nil {
@@ -132,7 +171,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	if weights != nil {
 		cw = tensors.FromFlatDataAndDimensions(weights, classes)
 	}
-	step := 0
+	step := progress.Step
 	start := time.Now()
 	var history []train.Event
 	stopped := train.StoppedCompleted
@@ -145,16 +184,16 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		return nil, err
 	}
 	lastN := 0
-	plateau := train.NewPlateauState()
+	plateau := progress.Plateau
 	monitor := train.Monitor(tr.EarlyStopping, splits.Val.Len() > 0)
-	best, bestEpoch, wait := math.NaN(), 0, 0
-	var bestValues *nn.Network // the best epoch's weights, for restore_best
-	if tr.EarlyStopping.RestoreBest {
-		bestValues = net.Copy()
-	}
-	for epoch := 0; epoch < tr.Epochs && stopped == train.StoppedCompleted; epoch++ {
+	best, bestEpoch, wait := progress.Best, progress.BestEpoch, progress.Wait
+	done := progress.Epoch // epochs completed
+	for epoch := done; epoch < tr.Epochs && stopped == train.StoppedCompleted; epoch++ {
 		epochStart := time.Now()
 		loader.Epoch(epoch)
+		if err := st.seedEpoch(tr.Seed, epoch); err != nil {
+			return nil, err
+		}
 		acc := st.zeroMetrics()
 		images, sinceLog, logImages := 0, 0, 0
 		lastLoss, lastCorrect := 0.0, 0.0
@@ -243,7 +282,22 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			ev.Diagnoses = cfg.Doctor(ev)
 		}
 		history = append(history, ev)
+		done = epoch + 1
 		emit(ev)
+		if cfg.Checkpoint != "" {
+			c := checkpoint()
+			if err := st.copyTo(net); err != nil {
+				return nil, err
+			}
+			if err := st.readSlots(c.Slots); err != nil {
+				return nil, err
+			}
+			c.Progress = train.Progress{Epoch: done, Step: step, Plateau: plateau, Best: best, BestEpoch: bestEpoch, Wait: wait,
+				Seconds: progress.Seconds + time.Since(start).Seconds()}
+			if err := train.WriteCheckpoint(cfg.Checkpoint, c); err != nil {
+				return nil, fmt.Errorf("writing the checkpoint: %v", err)
+			}
+		}
 		if es := tr.EarlyStopping; es.Patience > 0 && wait >= es.Patience && stopped == train.StoppedCompleted {
 			stopped = train.StoppedEarlyStopping
 			reason = fmt.Sprintf("%s did not improve for %d epochs; the best was epoch %d", monitor, wait, bestEpoch)
@@ -252,15 +306,15 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	if err := st.copyTo(net); err != nil {
 		return nil, err
 	}
-	if bestValues != nil && bestEpoch > 0 && bestEpoch != len(history) && stopped != train.StoppedCanceled {
+	if bestValues != nil && bestEpoch > 0 && bestEpoch != done && stopped != train.StoppedCanceled {
 		net.CopyWeightsFrom(bestValues)
 		st.load(net)
 		if reason != "" {
 			reason += fmt.Sprintf("; restored the weights of epoch %d", bestEpoch)
 		}
 	}
-	final := train.Event{Event: train.EventResult, Epochs: len(history), BestEpoch: bestEpoch, Stopped: stopped, Reason: reason,
-		Seconds: time.Since(start).Seconds()}
+	final := train.Event{Event: train.EventResult, Epochs: done, BestEpoch: bestEpoch, Stopped: stopped, Reason: reason,
+		Seconds: progress.Seconds + time.Since(start).Seconds()}
 	if stopped != train.StoppedCanceled {
 		final.TestLoss, final.TestAccuracy, _, err = evaluate(evalExec, st, norm, splits.Test, d, classes, tr.BatchSize, tr.LabelSmoothing)
 		if err != nil {
@@ -317,6 +371,48 @@ func newRunState(m *Model, net *nn.Network, slots int, seed int64) (*runState, e
 	}
 	st.rng = rng
 	return st, nil
+}
+
+// seedEpoch restarts dropout's random state from the seed and the epoch.
+func (st *runState) seedEpoch(seed int64, epoch int) error {
+	rng, err := RNGStateFromSeed(seed ^ int64(uint64(epoch+1)*0x9e3779b97f4a7c15))
+	if err != nil {
+		return err
+	}
+	st.rng.FinalizeAll()
+	st.rng = rng
+	return nil
+}
+
+// readSlots copies the optimizer's state from the device into flat, as
+// train.Checkpoint holds it: slot i of every parameter, in nn's order, in
+// flat[i].
+func (st *runState) readSlots(flat [][]float32) error {
+	at := 0
+	for p, info := range st.model.Params {
+		n := shapes.Make(dtypes.Float32, info.Shape...).Size()
+		for i, t := range st.slots[p] {
+			if err := tensors.ConstFlatData(t, func(v []float32) { copy(flat[i][at:at+n], v) }); err != nil {
+				return err
+			}
+		}
+		at += n
+	}
+	return nil
+}
+
+// setSlots replaces the optimizer's state on the device by flat's (see
+// readSlots).
+func (st *runState) setSlots(flat [][]float32) {
+	at := 0
+	for p, info := range st.model.Params {
+		n := shapes.Make(dtypes.Float32, info.Shape...).Size()
+		for i := range st.slots[p] {
+			st.slots[p][i].FinalizeAll()
+			st.slots[p][i] = tensors.FromFlatDataAndDimensions(append([]float32(nil), flat[i][at:at+n]...), info.Shape...)
+		}
+		at += n
+	}
 }
 
 func (st *runState) zeroMetrics() *tensors.Tensor {

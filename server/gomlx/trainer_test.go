@@ -133,3 +133,105 @@ func TestEarlyStoppingRestoresBest(t *testing.T) {
 		t.Errorf("restored weights differ from the first epoch's by %g", d)
 	}
 }
+
+// TestResumeGoesOnAsTheUnbrokenRun stops a run after its second epoch and
+// resumes it from the checkpoint that epoch wrote: the last epochs, the
+// result and the weights are those of a run that was never stopped, with
+// dropout, a cosine schedule and early stopping's memory in play. The
+// checkpoint is train.Run's format, so the native engine reads it too.
+func TestResumeGoesOnAsTheUnbrokenRun(t *testing.T) {
+	tr := pureGo(t)
+	ds, err := data.Load("../../data/testdata/cifar", data.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := `{"model":{"input":[32,32,3],"classes":10,"layers":[{"type":"dense","units":8,"activation":"relu"},
+	  {"type":"dropout","rate":0.3},{"type":"dense"}]},
+	 "train":{"optimizer":"adam","lr":0.01,"batch_size":4,"epochs":4,"seed":1,
+	  "early_stopping":{"patience":3,"restore_best":true},"schedule":{"type":"cosine"}},
+	 "data":{"normalization":"scale01","validation":0.2}}`
+	s, err := spec.Parse([]byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Expand()
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	run := func(cfg train.Config) (*train.Result, []train.Event) {
+		var events []train.Event
+		emit := cfg.Emit
+		cfg.Spec, cfg.Dataset = s, ds
+		cfg.Emit = func(e train.Event) {
+			events = append(events, e)
+			if emit != nil {
+				emit(e)
+			}
+		}
+		res, err := tr.Train(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, events
+	}
+	unbroken, all := run(train.Config{})
+
+	path := t.TempDir() + "/checkpoint.safetensors"
+	ctx, cancel := context.WithCancel(context.Background())
+	var first []train.Event
+	res, err := tr.Train(ctx, train.Config{Spec: s, Dataset: ds, Checkpoint: path, Emit: func(e train.Event) {
+		first = append(first, e)
+		if e.Event == train.EventEpoch && e.Epoch == 2 {
+			cancel()
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Final.Stopped != train.StoppedCanceled || res.Final.Epochs != 2 {
+		t.Fatalf("the stopped run: %q after %d epochs", res.Final.Stopped, res.Final.Epochs)
+	}
+	if epoch, err := train.CheckpointEpoch(path); err != nil || epoch != 2 {
+		t.Fatalf("the checkpoint is at epoch %d (%v), want 2", epoch, err)
+	}
+	resumed, rest := run(train.Config{ResumeFrom: path})
+
+	epochs := func(events []train.Event) (out []train.Event) {
+		for _, e := range events {
+			if e.Event == train.EventEpoch {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	want, got := epochs(all)[2:], epochs(rest)
+	if len(got) != len(want) {
+		t.Fatalf("the resumed run had %d epochs, want %d", len(got), len(want))
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if g.Epoch != w.Epoch || g.Step != w.Step || g.LR != w.LR || g.TrainLoss != w.TrainLoss || g.ValLoss != w.ValLoss || g.Improved != w.Improved {
+			t.Errorf("resumed epoch %d (step %d, lr %g, train loss %g, val loss %g, improved %v), unbroken epoch %d (%d, %g, %g, %g, %v)",
+				g.Epoch, g.Step, g.LR, g.TrainLoss, g.ValLoss, g.Improved, w.Epoch, w.Step, w.LR, w.TrainLoss, w.ValLoss, w.Improved)
+		}
+	}
+	if g, w := resumed.Final, unbroken.Final; g.Epochs != w.Epochs || g.BestEpoch != w.BestEpoch || g.TestLoss != w.TestLoss || g.Stopped != w.Stopped {
+		t.Errorf("resumed result: %d epochs, best %d, test loss %g, %q; unbroken: %d, %d, %g, %q",
+			g.Epochs, g.BestEpoch, g.TestLoss, g.Stopped, w.Epochs, w.BestEpoch, w.TestLoss, w.Stopped)
+	}
+	if d := maxDiff(resumed.Network.Values(), unbroken.Network.Values()); d != 0 {
+		t.Errorf("resumed weights differ from the unbroken run's by %g", d)
+	}
+	if len(first) == 0 || len(rest) == 0 || rest[0].Event != train.EventStart {
+		t.Errorf("the resumed run's events start with %v", rest[:min(1, len(rest))])
+	}
+
+	// The native engine goes on from the same file.
+	native, err := train.Resume(context.Background(), path, train.Config{Dataset: ds})
+	if err != nil {
+		t.Fatalf("train.Resume of the GoMLX checkpoint: %v", err)
+	}
+	if native.Final.Epochs != 4 || len(native.History) != 2 || native.History[0].Epoch != 3 {
+		t.Errorf("native resume: %d epochs, history %d from epoch %d", native.Final.Epochs, len(native.History), native.History[0].Epoch)
+	}
+}
