@@ -14,7 +14,6 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
 	"plateau/nn"
-	"plateau/spec"
 )
 
 // These tests need a PJRT plugin: PLATEAU_XLA_PLUGIN names it (see
@@ -70,14 +69,7 @@ func TestThroughputXLA(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := spec.Parse(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Expand()
-		if err := s.Validate(); err != nil {
-			t.Fatal(err)
-		}
+		s := validSpec(t, b)
 		net, err := nn.New(s.Model, 1, 1)
 		if err != nil {
 			t.Fatal(err)

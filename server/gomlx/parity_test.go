@@ -38,9 +38,10 @@ const paritySpec = `{"model":{"input":[9,9,3],"classes":5,"layers":[
  {"type":"dense","name":"out"}]},
  "train":{"seed":3}}`
 
-func parityModel(t *testing.T, js string) (*spec.Spec, *nn.Network, *Model) {
+// validSpec parses, expands and validates a spec.
+func validSpec(t *testing.T, js []byte) *spec.Spec {
 	t.Helper()
-	s, err := spec.Parse([]byte(js))
+	s, err := spec.Parse(js)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +49,12 @@ func parityModel(t *testing.T, js string) (*spec.Spec, *nn.Network, *Model) {
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+func parityModel(t *testing.T, js string) (*spec.Spec, *nn.Network, *Model) {
+	t.Helper()
+	s := validSpec(t, []byte(js))
 	net, err := nn.New(s.Model, 8, 3)
 	if err != nil {
 		t.Fatal(err)

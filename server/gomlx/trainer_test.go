@@ -98,15 +98,8 @@ func TestEarlyStoppingRestoresBest(t *testing.T) {
 	  "schedule":{"type":"reduce_on_plateau","patience":1,"factor":0.5}},
 	 "data":{"normalization":"scale01","validation":0.2}}`
 	run := func(epochs int) (*train.Result, []train.Event) {
-		s, err := spec.Parse([]byte(js))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Expand()
+		s := validSpec(t, []byte(js))
 		s.Train.Epochs = epochs
-		if err := s.Validate(); err != nil {
-			t.Fatal(err)
-		}
 		var events []train.Event
 		res, err := tr.Train(context.Background(), train.Config{Spec: s, Dataset: ds, Emit: func(e train.Event) { events = append(events, e) }})
 		if err != nil {
@@ -150,14 +143,7 @@ func TestResumeGoesOnAsTheUnbrokenRun(t *testing.T) {
 	 "train":{"optimizer":"adam","lr":0.01,"batch_size":4,"epochs":4,"seed":1,
 	  "early_stopping":{"patience":3,"restore_best":true},"schedule":{"type":"cosine"}},
 	 "data":{"normalization":"scale01","validation":0.2}}`
-	s, err := spec.Parse([]byte(js))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Expand()
-	if err := s.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	s := validSpec(t, []byte(js))
 	run := func(cfg train.Config) (*train.Result, []train.Event) {
 		var events []train.Event
 		emit := cfg.Emit
