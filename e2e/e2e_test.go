@@ -403,6 +403,13 @@ func TestScreenshots(t *testing.T) {
 	shoot("fix.png")
 	click(t, ctx, "#tab-Experiments")
 	shoot("experiments.png")
+	// The same spec trained by the server's jobs API, streamed back.
+	click(t, ctx, "#tab-Data")
+	set(t, ctx, "#normalization", "scale01")
+	click(t, ctx, "#run-server")
+	waitFor(t, ctx, `document.querySelector("#run-backend").textContent.includes("backend")`, "the server's backend")
+	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("server") && document.querySelector("#run-result").textContent.includes("completed")`, "the server run")
+	shoot("server.png")
 }
 
 // A run planted with raw 0–255 inputs and a large learning rate: the
@@ -487,6 +494,8 @@ func TestExperimentAndServerRun(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector("#run-backend").textContent.includes("backend")`, "the server's backend")
 	waitFor(t, ctx, `document.querySelector("#run-result").textContent.includes("completed")`, "the server run to finish")
 	waitFor(t, ctx, `document.querySelector("#confusion svg")`, "the server run's confusion matrix")
+	// The arms stay overlaid and the server run is drawn with them.
+	waitFor(t, ctx, `document.querySelectorAll("#loss-chart text.legend").length >= 3`, "the server run beside the overlaid arms")
 	click(t, ctx, "#tab-Runs")
 	waitFor(t, ctx, `Array.from(document.querySelectorAll("#runs .run-row")).some(r => r.textContent.includes("server") && r.textContent.includes("test"))`, "the server run in the runs list")
 }
@@ -591,4 +600,6 @@ func TestServerRunSurvivesAReload(t *testing.T) {
 		t.Errorf("the reloaded page gave the server run up: %q", got)
 	}
 	waitFor(t, ctx, `document.querySelector("#confusion svg")`, "the server run's confusion matrix")
+	// The arms stay overlaid and the server run is drawn with them.
+	waitFor(t, ctx, `document.querySelectorAll("#loss-chart text.legend").length >= 3`, "the server run beside the overlaid arms")
 }
