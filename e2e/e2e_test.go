@@ -409,6 +409,9 @@ func TestScreenshots(t *testing.T) {
 	click(t, ctx, "#run-server")
 	waitFor(t, ctx, `document.querySelector("#run-backend").textContent.includes("backend")`, "the server's backend")
 	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("server") && document.querySelector("#run-result").textContent.includes("completed")`, "the server run")
+	waitFor(t, ctx, `!document.querySelector("#evaluate").disabled`, "the evaluate button")
+	click(t, ctx, "#evaluate")
+	waitFor(t, ctx, `document.querySelectorAll("#filters img").length > 0`, "the server run's filters")
 	shoot("server.png")
 }
 
@@ -496,6 +499,11 @@ func TestExperimentAndServerRun(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector("#confusion svg")`, "the server run's confusion matrix")
 	// The arms stay overlaid and the server run is drawn with them.
 	waitFor(t, ctx, `document.querySelectorAll("#loss-chart text.legend").length >= 3`, "the server run beside the overlaid arms")
+	// Its weights, evaluated in the worker, bring its filters.
+	waitFor(t, ctx, `document.querySelector("#filters").parentElement.textContent.includes("when the run is evaluated")`, "what the empty filters card says")
+	waitFor(t, ctx, `!document.querySelector("#evaluate").disabled`, "the evaluate button")
+	click(t, ctx, "#evaluate")
+	waitFor(t, ctx, `document.querySelectorAll("#filters img").length > 0`, "the server run's filters")
 	click(t, ctx, "#tab-Runs")
 	waitFor(t, ctx, `Array.from(document.querySelectorAll("#runs .run-row")).some(r => r.textContent.includes("server") && r.textContent.includes("test"))`, "the server run in the runs list")
 }
@@ -602,4 +610,9 @@ func TestServerRunSurvivesAReload(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector("#confusion svg")`, "the server run's confusion matrix")
 	// The arms stay overlaid and the server run is drawn with them.
 	waitFor(t, ctx, `document.querySelectorAll("#loss-chart text.legend").length >= 3`, "the server run beside the overlaid arms")
+	// Its weights, evaluated in the worker, bring its filters.
+	waitFor(t, ctx, `document.querySelector("#filters").parentElement.textContent.includes("when the run is evaluated")`, "what the empty filters card says")
+	waitFor(t, ctx, `!document.querySelector("#evaluate").disabled`, "the evaluate button")
+	click(t, ctx, "#evaluate")
+	waitFor(t, ctx, `document.querySelectorAll("#filters img").length > 0`, "the server run's filters")
 }

@@ -287,6 +287,31 @@ func (rv *RunView) FilterURLs() []string {
 }
 
 // WrongCaption labels a misclassified image.
+// WrongEmptyText says what the misclassified gallery shows, while it is
+// empty.
+func (rv *RunView) WrongEmptyText() string {
+	if rv.notInspected() && rv.Current.Wrong == nil {
+		return "The validation images these weights get wrong show here when the run is evaluated (Evaluate on validation and test)."
+	}
+	return "At the end of each epoch, up to 16 of the first 2,000 validation images that the network gets wrong show here, with what it predicted; none are wrong so far."
+}
+
+// FiltersEmptyText says what the filters card shows, while it is empty.
+func (rv *RunView) FiltersEmptyText() string {
+	if rv.notInspected() && rv.Current.Filters == nil {
+		return "The first convolution's kernels show here when the run is evaluated."
+	}
+	return "The first convolution's kernels show here at the end of each epoch (a model without convolutions has none)."
+}
+
+// notInspected says the current run was not trained in this worker, which
+// fills the galleries at each epoch, but on the server or elsewhere; its
+// galleries come when its weights are evaluated.
+func (rv *RunView) notInspected() bool {
+	run := rv.Current
+	return run != nil && (run.Server != "" || run.Imported != "")
+}
+
 func (rv *RunView) WrongCaption(i int) string {
 	w := rv.Current.Wrong
 	if w == nil || i >= len(w.Labels) || i >= len(w.Predicted) {

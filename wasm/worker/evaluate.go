@@ -124,6 +124,11 @@ func (s *Session) measureNetwork(ctx context.Context, r *activeRun, sp *spec.Spe
 	if ev != nil {
 		ev.Dataset = d.Name
 	}
+	if err == nil {
+		// The misclassified images and the filters of these weights: a
+		// server run or one stored before a reload has none of its own.
+		s.inspect(r.id, 0, net, norm, splits.Val, d)
+	}
 	return ev, err
 }
 

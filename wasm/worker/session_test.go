@@ -363,6 +363,14 @@ func TestEvaluateWeights(t *testing.T) {
 	eval := protocol.NewCommand("r6", protocol.CmdEvaluate)
 	eval.Spec, eval.Bytes = sp, weights
 	s.Handle(eval)
+	// The weights' misclassified validation images and filters come
+	// first, as a server run has none of its own.
+	if m := c.next(t, protocol.KindMisclassified, protocol.KindEvaluation); m.Kind != protocol.KindMisclassified || m.Run != "r6" || m.Images == nil {
+		t.Fatalf("%s for %q before the evaluation; want the misclassified images", m.Kind, m.Run)
+	}
+	if m := c.next(t, protocol.KindFilters, protocol.KindEvaluation); m.Kind != protocol.KindFilters || m.Images.N != 2 {
+		t.Fatalf("%s before the evaluation; want the 2 filters", m.Kind)
+	}
 	ev := c.next(t, protocol.KindEvaluation).Evaluation
 	checkScore(t, "validation", ev.Val, started.ValSize)
 	checkScore(t, "test", ev.Test, started.TestSize)
