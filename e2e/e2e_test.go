@@ -506,6 +506,15 @@ func TestExperimentAndServerRun(t *testing.T) {
 	waitFor(t, ctx, `document.querySelectorAll("#filters img").length > 0`, "the server run's filters")
 	click(t, ctx, "#tab-Runs")
 	waitFor(t, ctx, `Array.from(document.querySelectorAll("#runs .run-row")).some(r => r.textContent.includes("server") && r.textContent.includes("test"))`, "the server run in the runs list")
+
+	// The same experiment with its arms trained by the server.
+	click(t, ctx, "#tab-Experiments")
+	click(t, ctx, "#experiment-server-normalization")
+	click(t, ctx, "#tab-Runs")
+	waitFor(t, ctx, `Array.from(document.querySelectorAll("#runs .run-row")).filter(r => r.textContent.includes("normalization:") && r.textContent.includes("server") && r.textContent.includes("test")).length == 2`,
+		"both arms trained on the server")
+	click(t, ctx, "#tab-Run")
+	waitFor(t, ctx, `Array.from(document.querySelectorAll("#loss-chart text.legend")).filter(l => l.textContent.includes("normalization:")).length == 2`, "the server's arms overlaid")
 }
 
 // pageSpec reads the spec the page holds from its address.

@@ -29,25 +29,13 @@ func VariantText(v spec.Variant) string {
 // RunExperiment trains every arm of an experiment on the current spec and
 // dataset, one after another in the worker, and overlays their curves.
 func (ev *ExperimentsView) RunExperiment(name string) {
-	exp, ok := spec.FindExperiment(name)
-	if !ok || !ev.ready() {
+	exp, arms, ok := ev.arms(name)
+	if !ok {
 		return
 	}
 	if ev.Running() || len(ev.Queue) > 0 {
 		ev.Message = "a run is training: stop it before an experiment"
 		return
-	}
-	var arms []*spec.Spec
-	for _, v := range exp.Variants {
-		s, err := v.Apply(ev.Spec)
-		if err == nil {
-			err = s.Validate()
-		}
-		if err != nil {
-			ev.Message = fmt.Sprintf("experiment %s, arm %s: %v", exp.Name, v.Name, err)
-			return
-		}
-		arms = append(arms, s)
 	}
 	ev.Overlay = map[string]bool{}
 	for i, v := range exp.Variants {
@@ -59,4 +47,56 @@ func (ev *ExperimentsView) RunExperiment(name string) {
 	ev.Notice = fmt.Sprintf("experiment %s: %d runs, one after another; %s", exp.Name, len(arms), exp.Claim)
 	ev.Tab = "Run"
 	ev.startQueued()
+}
+
+// RunExperimentOnServer sends every arm of an experiment to the server's
+// jobs API, which trains them one after another, and overlays their curves
+// as they arrive; the worker stays free.
+func (ev *ExperimentsView) RunExperimentOnServer(name string) {
+	exp, arms, ok := ev.arms(name)
+	if !ok {
+		return
+	}
+	if !ev.OnServer() {
+		ev.Message = notOnServer
+		return
+	}
+	ev.Overlay = map[string]bool{}
+	var first *Run
+	for i, v := range exp.Variants {
+		run, err := ev.submitToServer(arms[i], fmt.Sprintf("%s: %s · server", exp.Name, v.Name))
+		if err != nil {
+			ev.Message = err.Error()
+			return
+		}
+		run.Experiment = exp.Name
+		ev.Overlay[run.ID] = true
+		if first == nil {
+			first = run
+		}
+	}
+	ev.Notice = fmt.Sprintf("experiment %s: %d runs on the server, one after another; %s", exp.Name, len(arms), exp.Claim)
+	ev.Current, ev.Tab = first, "Run"
+}
+
+// arms applies each arm of the experiment called name to the current spec,
+// or says in the page why it cannot.
+func (ev *ExperimentsView) arms(name string) (spec.Experiment, []*spec.Spec, bool) {
+	exp, ok := spec.FindExperiment(name)
+	if !ok || !ev.ready() {
+		return exp, nil, false
+	}
+	var arms []*spec.Spec
+	for _, v := range exp.Variants {
+		s, err := v.Apply(ev.Spec)
+		if err == nil {
+			err = s.Validate()
+		}
+		if err != nil {
+			ev.Message = fmt.Sprintf("experiment %s, arm %s: %v", exp.Name, v.Name, err)
+			return exp, nil, false
+		}
+		arms = append(arms, s)
+	}
+	return exp, arms, true
 }

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"plateau/protocol"
@@ -71,16 +70,13 @@ func (h *Header) RunOnServer() {
 		return
 	}
 	if !h.OnServer() {
-		h.Message = "the server does not have this dataset (it was dropped into the page): pick one of the server's datasets to train there"
+		h.Message = notOnServer
 		return
 	}
-	body, err := json.Marshal(map[string]any{"spec": h.Spec, "dataset": h.DatasetName})
+	run, err := h.submitToServer(h.Spec.Clone(), fmt.Sprintf("%s · %s · lr %g · server", h.Dataset.Name, h.Spec.Model.Name, h.Spec.Train.LR))
 	if err != nil {
 		h.Message = err.Error()
 		return
 	}
-	run := h.newRun(h.Spec.Clone(), h.Dataset.Name, fmt.Sprintf("%s · %s · lr %g · server", h.Dataset.Name, h.Spec.Model.Name, h.Spec.Train.LR))
-	run.queued, run.Server = false, "submitting"
 	h.Current, h.Tab = run, "Run"
-	h.Host.SubmitJob(run.ID, body)
 }

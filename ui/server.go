@@ -1,8 +1,28 @@
 package ui
 
 import (
+	"encoding/json"
+
 	"plateau/protocol"
+	"plateau/spec"
 )
+
+// submitToServer sends spec s with the loaded dataset to the server's jobs
+// API as a new run called name, which shows in the page like one in the
+// worker. The caller has checked OnServer.
+func (r *Root) submitToServer(s *spec.Spec, name string) (*Run, error) {
+	body, err := json.Marshal(map[string]any{"spec": s, "dataset": r.DatasetName})
+	if err != nil {
+		return nil, err
+	}
+	run := r.newRun(s, r.Dataset.Name, name)
+	run.queued, run.Server = false, "submitting"
+	r.Host.SubmitJob(run.ID, body)
+	return run, nil
+}
+
+// notOnServer is the message for a dataset the server does not have.
+const notOnServer = "the server does not have this dataset (it was dropped into the page): pick one of the server's datasets to train there"
 
 // OnServer reports whether the loaded dataset is one the server has, so a
 // run of it can train there.
