@@ -654,7 +654,7 @@ epochs:
 			ImagesPerSecond: Throughput(running.Count, trainTime),
 			GradNorm:        normSum / float64(max(i, 1)),
 			Layers:          layers,
-			WeightChange:    relativeChange(t.net.Values(), t.goodValues),
+			WeightChange:    RelativeChange(t.net.Values(), t.goodValues),
 		}
 		if running.Count > 0 {
 			e.ConfidentWrong = float64(t.confidentWrong) / float64(running.Count)
@@ -717,9 +717,9 @@ epochs:
 	return &Result{Network: t.net, Normalizer: t.norm, Final: final, History: t.emitted}, err
 }
 
-// relativeChange returns ‖now − before‖ / ‖before‖ (0 when before is all
-// zeros).
-func relativeChange(now, before []float32) float64 {
+// RelativeChange is ‖now − before‖ / ‖before‖, Event.WeightChange (0 when
+// before is all zero).
+func RelativeChange(now, before []float32) float64 {
 	var diff, base float64
 	for i, v := range before {
 		d := float64(now[i]) - float64(v)

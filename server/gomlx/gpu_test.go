@@ -122,7 +122,7 @@ func TestThroughputXLA(t *testing.T) {
 		}
 		slices.Sort(perStep)
 		ms := perStep[1]
-		loss, _, _ := readMetrics(acc)
+		loss := readMetrics(acc).loss
 		fmt.Printf("BENCH gomlx-xla %s batch %d: compile+first step %.1f s, %.2f ms/step, %.0f images/s (median of 3×%d steps, loss read every step; mean loss so far %.3f)\n",
 			name, batch, compile.Seconds(), ms, float64(batch)*1000/ms, steps, loss/float64(step))
 		lazy := run(steps, false).Seconds() * 1000 / float64(steps)

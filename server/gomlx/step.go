@@ -1,10 +1,13 @@
 package gomlx
 
 import (
+	"math"
+
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // graph code reads like maths
 
 	"plateau/spec"
+	"plateau/train"
 )
 
 // Loss builds the mean softmax cross-entropy of logits (N,K) against
@@ -32,6 +35,15 @@ func Loss(logits, labels, weights *Node, smoothing float64) (loss, correct *Node
 	correct = ReduceAllSum(ConvertDType(Equal(pred, labels), dtypes.Float32))
 	_ = g
 	return loss, correct
+}
+
+// confidentWrong counts the wrong predictions whose probability is at
+// least train.ConfidentProbability, as train.Run's epoch events do.
+func confidentWrong(logits, labels *Node) *Node {
+	logp := LogSoftmax(logits, -1)
+	wrong := NotEqual(ArgMax(logits, -1, dtypes.Int32), labels)
+	sure := GreaterOrEqual(ReduceMax(logp, -1), Scalar(logits.Graph(), dtypes.Float32, math.Log(train.ConfidentProbability)))
+	return ReduceAllSum(ConvertDType(LogicalAnd(wrong, sure), dtypes.Float32))
 }
 
 // slotCount is how many state tensors each optimizer keeps per parameter,

@@ -188,6 +188,8 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	monitor := train.Monitor(tr.EarlyStopping, splits.Val.Len() > 0)
 	best, bestEpoch, wait := progress.Best, progress.BestEpoch, progress.Wait
 	done := progress.Epoch // epochs completed
+	trainSeconds, trainImages := progress.TrainSeconds, progress.Images
+	before := append([]float32(nil), net.Values()...) // the weights at the last epoch's end
 	for epoch := done; epoch < tr.Epochs && stopped == train.StoppedCompleted; epoch++ {
 		epochStart := time.Now()
 		loader.Epoch(epoch)
@@ -228,7 +230,8 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			sinceLog++
 			logImages += n
 			if sinceLog == every {
-				loss, correct, _ := readMetrics(acc)
+				m := readMetrics(acc)
+				loss, correct := m.loss, m.correct
 				emit(train.Event{Event: train.EventStep, Epoch: epoch + 1, Step: step, LR: lr,
 					Loss: (loss - lastLoss) / float64(sinceLog), Accuracy: (correct - lastCorrect) / float64(logImages)})
 				if math.IsNaN(loss) || math.IsInf(loss, 0) {
@@ -241,11 +244,19 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		if stopped == train.StoppedCanceled {
 			break
 		}
-		lossSum, correct, gradSum := readMetrics(acc)
+		m := readMetrics(acc)
+		trainSeconds += time.Since(epochStart).Seconds()
+		trainImages += images
 		layers, err := layerStats(statsNet, st, x, y, lastN, classes, tr.LabelSmoothing)
 		if err != nil {
 			return nil, err
 		}
+		// How far the epoch moved the weights, as train.Run measures it.
+		if err := st.copyTo(net); err != nil {
+			return nil, err
+		}
+		change := train.RelativeChange(net.Values(), before)
+		copy(before, net.Values())
 		steps := float64(max(loader.Steps(), 1))
 		valLoss, valAcc, conf, err := evaluate(evalExec, st, norm, splits.Val, d, classes, tr.BatchSize, tr.LabelSmoothing)
 		if err != nil {
@@ -253,8 +264,12 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		}
 		secs := time.Since(epochStart).Seconds()
 		ev := train.Event{Event: train.EventEpoch, Epoch: epoch + 1, Step: step, LR: lr,
-			TrainLoss: lossSum / steps, TrainAccuracy: correct / float64(max(images, 1)), ValLoss: valLoss, ValAccuracy: valAcc,
-			GradNorm: gradSum / steps, Seconds: secs, ImagesPerSecond: train.Throughput(images, time.Since(epochStart)), Layers: layers}
+			TrainLoss: m.loss / steps, TrainAccuracy: m.correct / float64(max(images, 1)), ValLoss: valLoss, ValAccuracy: valAcc,
+			GradNorm: m.grad / steps, Seconds: secs, ImagesPerSecond: train.Throughput(images, time.Since(epochStart)), Layers: layers,
+			WeightChange: change}
+		if images > 0 {
+			ev.ConfidentWrong = m.confidentWrong / float64(images)
+		}
 		if conf != nil {
 			ev.Confusion, ev.PerClassAccuracy = conf.Matrix(), conf.Recall()
 		}
@@ -285,15 +300,12 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		done = epoch + 1
 		emit(ev)
 		if cfg.Checkpoint != "" {
-			c := checkpoint()
-			if err := st.copyTo(net); err != nil {
-				return nil, err
-			}
+			c := checkpoint() // net holds the epoch's weights (copied above)
 			if err := st.readSlots(c.Slots); err != nil {
 				return nil, err
 			}
 			c.Progress = train.Progress{Epoch: done, Step: step, Plateau: plateau, Best: best, BestEpoch: bestEpoch, Wait: wait,
-				Seconds: progress.Seconds + time.Since(start).Seconds()}
+				Seconds: progress.Seconds + time.Since(start).Seconds(), TrainSeconds: trainSeconds, Images: trainImages}
 			if err := train.WriteCheckpoint(cfg.Checkpoint, c); err != nil {
 				return nil, fmt.Errorf("writing the checkpoint: %v", err)
 			}
@@ -314,11 +326,16 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		}
 	}
 	final := train.Event{Event: train.EventResult, Epochs: done, BestEpoch: bestEpoch, Stopped: stopped, Reason: reason,
-		Seconds: progress.Seconds + time.Since(start).Seconds()}
+		Seconds:         progress.Seconds + time.Since(start).Seconds(),
+		ImagesPerSecond: train.Throughput(trainImages, time.Duration(trainSeconds*float64(time.Second)))}
 	if stopped != train.StoppedCanceled {
-		final.TestLoss, final.TestAccuracy, _, err = evaluate(evalExec, st, norm, splits.Test, d, classes, tr.BatchSize, tr.LabelSmoothing)
+		var conf *train.Confusion
+		final.TestLoss, final.TestAccuracy, conf, err = evaluate(evalExec, st, norm, splits.Test, d, classes, tr.BatchSize, tr.LabelSmoothing)
 		if err != nil {
 			return nil, err
+		}
+		if conf != nil {
+			final.PerClassAccuracy, final.Confusion = conf.Recall(), conf.Matrix()
 		}
 	}
 	if len(history) > 0 {
@@ -416,7 +433,7 @@ func (st *runState) setSlots(flat [][]float32) {
 }
 
 func (st *runState) zeroMetrics() *tensors.Tensor {
-	return tensors.FromFlatDataAndDimensions([]float32{0, 0, 0}, 3)
+	return tensors.FromFlatDataAndDimensions(make([]float32, numMetrics), numMetrics)
 }
 
 func (st *runState) stepArgs(x, y, cw *tensors.Tensor, lr, step float32, acc *tensors.Tensor) []any {
@@ -463,13 +480,19 @@ func (st *runState) takeStepOutputs(out []*tensors.Tensor) *tensors.Tensor {
 	return out[i+1]
 }
 
-// readMetrics reads the sums of loss, correct predictions and gradient
-// norms, one vector so one transfer.
-func readMetrics(acc *tensors.Tensor) (loss, correct, grad float64) {
+// metrics are the sums a training step adds to, on the device as one
+// vector (one transfer to read): loss, correct predictions, gradient norm
+// and confidently wrong predictions (train.ConfidentProbability).
+type metrics struct{ loss, correct, grad, confidentWrong float64 }
+
+const numMetrics = 4
+
+// readMetrics reads the sums.
+func readMetrics(acc *tensors.Tensor) (m metrics) {
 	tensors.ConstFlatData(acc, func(v []float32) {
-		loss, correct, grad = float64(v[0]), float64(v[1]), float64(v[2])
+		m = metrics{float64(v[0]), float64(v[1]), float64(v[2]), float64(v[3])}
 	})
-	return loss, correct, grad
+	return m
 }
 
 func (st *runState) copyTo(net *nn.Network) error {
@@ -634,7 +657,7 @@ func (m *Model) StepExec(b backends.Backend, tr spec.Train, classWeights bool) (
 		for _, p := range m.State {
 			out = append(out, state[p.Name])
 		}
-		out = append(out, rng, Add(acc, Stack([]*Node{loss, correct, norm}, 0)))
+		out = append(out, rng, Add(acc, Stack([]*Node{loss, correct, norm, confidentWrong(logits, y)}, 0)))
 		return out
 	})
 }

@@ -2,6 +2,7 @@ package gomlx
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -79,6 +80,21 @@ func TestTrainOnePureGoRun(t *testing.T) {
 		if math.Abs(a-b) > 1e-4*(1+math.Abs(b)) {
 			t.Errorf("epoch %d's training loss %g, native %g", e+1, a, b)
 		}
+		// What the doctor reads besides the curves: how far the epoch moved
+		// the weights and the confidently wrong predictions.
+		got, want := events[1+e], native.History[e]
+		if got.WeightChange <= 0 || math.Abs(got.WeightChange-want.WeightChange) > 1e-3*want.WeightChange {
+			t.Errorf("epoch %d's weight change %g, native %g", e+1, got.WeightChange, want.WeightChange)
+		}
+		if got.ConfidentWrong != want.ConfidentWrong {
+			t.Errorf("epoch %d's confidently wrong fraction %g, native %g", e+1, got.ConfidentWrong, want.ConfidentWrong)
+		}
+	}
+	// (Classes absent from the test split have a NaN recall: compared as text.)
+	if got, want := res.Final, native.Final; fmt.Sprint(got.PerClassAccuracy) != fmt.Sprint(want.PerClassAccuracy) ||
+		fmt.Sprint(got.Confusion) != fmt.Sprint(want.Confusion) || got.ImagesPerSecond <= 0 {
+		t.Errorf("result: per-class accuracy %v, %d confusion rows, %g images/s; native %v, %d rows",
+			got.PerClassAccuracy, len(got.Confusion), got.ImagesPerSecond, want.PerClassAccuracy, len(want.Confusion))
 	}
 }
 
