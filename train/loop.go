@@ -497,13 +497,17 @@ func confident(logits []float32, p int) bool {
 	return 1/sum >= ConfidentProbability
 }
 
-// lossLimit is the loss above which a run counts as diverged: explosion
-// times the first step's loss, no limit before the first step.
-func (t *trainer) lossLimit() float64 {
-	if t.state.FirstLoss == 0 {
+// lossLimit is the loss above which a run counts as diverged.
+func (t *trainer) lossLimit() float64 { return LossLimit(t.state.FirstLoss) }
+
+// LossLimit is the loss above which a run whose first step's loss was
+// firstLoss counts as diverged: explosion times it, no limit before the
+// first step (firstLoss 0).
+func LossLimit(firstLoss float64) float64 {
+	if firstLoss == 0 {
 		return math.Inf(1)
 	}
-	return explosion * t.state.FirstLoss
+	return explosion * firstLoss
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
@@ -642,7 +646,7 @@ epochs:
 		layers := t.layerStats()
 		if !finiteAll(t.net.Values()) {
 			stopped = StoppedDiverged
-			reason = fmt.Sprintf("the weights became NaN or Inf in epoch %d with lr %.3g; %s", epoch+1, lr, t.advice(lr))
+			reason = fmt.Sprintf("the weights became NaN or Inf in epoch %d with lr %.3g; %s", epoch+1, lr, DivergenceAdvice(t.spec))
 			break
 		}
 
@@ -748,16 +752,24 @@ func LayerStatsOf(net *nn.Network) []LayerStats {
 
 // divergence explains a non-finite loss or gradient and what to change.
 func (t *trainer) divergence(loss, norm float64, epoch int, lr float64) string {
+	return Divergence(t.spec, loss, norm, t.state.FirstLoss, t.state.Step+1, epoch, lr)
+}
+
+// Divergence explains why a run of s diverged at step (counted from 1) of
+// epoch (from 0) with learning rate lr, and what to change: a non-finite
+// loss, a loss above LossLimit(firstLoss), or else a non-finite gradient
+// norm.
+func Divergence(s *spec.Spec, loss, norm, firstLoss float64, step, epoch int, lr float64) string {
 	var what string
 	switch {
 	case !finite(loss):
 		what = fmt.Sprintf("loss became %s", nonFinite(loss))
-	case loss > t.lossLimit():
-		what = fmt.Sprintf("loss exploded to %.3g (first step: %.3g)", loss, t.state.FirstLoss)
+	case loss > LossLimit(firstLoss):
+		what = fmt.Sprintf("loss exploded to %.3g (first step: %.3g)", loss, firstLoss)
 	default:
 		what = fmt.Sprintf("gradient norm became %s", nonFinite(norm))
 	}
-	return fmt.Sprintf("%s at step %d (epoch %d) with lr %.3g; %s", what, t.state.Step+1, epoch+1, lr, t.advice(lr))
+	return fmt.Sprintf("%s at step %d (epoch %d) with lr %.3g; %s", what, step, epoch+1, lr, DivergenceAdvice(s))
 }
 
 func nonFinite(v float64) string {
@@ -767,12 +779,12 @@ func nonFinite(v float64) string {
 	return "Inf"
 }
 
-// advice is what to change after a divergence.
-func (t *trainer) advice(lr float64) string {
-	s := fmt.Sprintf("lower train.lr (try %.3g)", t.tr.LR/10)
-	if t.spec.Data.Normalization == data.Raw {
+// DivergenceAdvice is what to change in s after its run diverged.
+func DivergenceAdvice(sp *spec.Spec) string {
+	s := fmt.Sprintf("lower train.lr (try %.3g)", sp.Train.LR/10)
+	if sp.Data.Normalization == data.Raw {
 		s += " or normalize the inputs (data.normalization scale01 or standardize)"
-	} else if t.tr.GradClip == 0 {
+	} else if sp.Train.GradClip == 0 {
 		s += " or clip gradients (train.grad_clip 1)"
 	}
 	return s

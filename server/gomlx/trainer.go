@@ -59,6 +59,17 @@ func (t *Trainer) Backend() backends.Backend { return t.backend }
 
 func f32(x float64) float32 { return float32(x) }
 
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func finiteAll(xs []float32) bool {
+	for _, v := range xs {
+		if v-v != 0 { // NaN or ±Inf
+			return false
+		}
+	}
+	return true
+}
+
 // Train runs a spec as train.Run does, with the step compiled as one
 // graph: forward, loss, gradients, regularization and the optimizer's
 // update. Weights, optimizer state and the loss and accuracy sums stay on
@@ -68,9 +79,12 @@ func f32(x float64) float32 { return float32(x) }
 // a few images of each epoch's last batch. Schedules (with
 // reduce_on_plateau), Config.LRScale, early stopping and restore_best
 // follow train.Run, and so do Config.Checkpoint (the same file, written
-// after every epoch) and Config.ResumeFrom. Dropout's random state is
-// drawn again from the seed and the epoch at each epoch's start, so a
-// resumed run goes on as the unbroken one would have.
+// after every epoch) and Config.ResumeFrom. A loss that is not finite or
+// explodes (train.LossLimit; checked where the sums are read, every
+// MetricsEvery steps) stops the run as diverged with train.Run's
+// explanation, keeping the last finished epoch's weights. Dropout's
+// random state is drawn again from the seed and the epoch at each epoch's
+// start, so a resumed run goes on as the unbroken one would have.
 func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -188,6 +202,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	monitor := train.Monitor(tr.EarlyStopping, splits.Val.Len() > 0)
 	best, bestEpoch, wait := progress.Best, progress.BestEpoch, progress.Wait
 	done := progress.Epoch // epochs completed
+	firstLoss := progress.FirstLoss
 	trainSeconds, trainImages := progress.TrainSeconds, progress.Images
 	before := append([]float32(nil), net.Values()...) // the weights at the last epoch's end
 	for epoch := done; epoch < tr.Epochs && stopped == train.StoppedCompleted; epoch++ {
@@ -229,19 +244,29 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			images += n
 			sinceLog++
 			logImages += n
+			if firstLoss == 0 {
+				// The run's first step (the sums were zero): the yardstick
+				// of an exploding loss, as train.Run keeps it.
+				firstLoss = max(readMetrics(acc).loss, math.Log(float64(classes)))
+			}
 			if sinceLog == every {
 				m := readMetrics(acc)
 				loss, correct := m.loss, m.correct
+				mean := (loss - lastLoss) / float64(sinceLog)
 				emit(train.Event{Event: train.EventStep, Epoch: epoch + 1, Step: step, LR: lr,
-					Loss: (loss - lastLoss) / float64(sinceLog), Accuracy: (correct - lastCorrect) / float64(logImages)})
-				if math.IsNaN(loss) || math.IsInf(loss, 0) {
-					stopped, reason = train.StoppedDiverged, fmt.Sprintf("the loss became %v at step %d; lower train.lr", loss, step)
+					Loss: mean, Accuracy: (correct - lastCorrect) / float64(logImages)})
+				// train.Run checks every step; the sums here are read every
+				// `every` steps, so the check is of their mean.
+				if !finite(mean) || !finite(m.grad) || mean > train.LossLimit(firstLoss) {
+					stopped, reason = train.StoppedDiverged, train.Divergence(s, mean, m.grad, firstLoss, step, epoch, lr)
 					break
 				}
 				lastLoss, lastCorrect, sinceLog, logImages = loss, correct, 0, 0
 			}
 		}
-		if stopped == train.StoppedCanceled {
+		if stopped != train.StoppedCompleted {
+			// Canceled, or diverged: the epoch is not reported, and the
+			// weights go back to the last epoch's end.
 			break
 		}
 		m := readMetrics(acc)
@@ -254,6 +279,11 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		// How far the epoch moved the weights, as train.Run measures it.
 		if err := st.copyTo(net); err != nil {
 			return nil, err
+		}
+		if m := readMetrics(acc); !finite(m.loss) || !finite(m.grad) || !finiteAll(net.Values()) {
+			stopped = train.StoppedDiverged
+			reason = fmt.Sprintf("the weights became NaN or Inf in epoch %d with lr %.3g; %s", epoch+1, lr, train.DivergenceAdvice(s))
+			break
 		}
 		change := train.RelativeChange(net.Values(), before)
 		copy(before, net.Values())
@@ -272,9 +302,6 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		}
 		if conf != nil {
 			ev.Confusion, ev.PerClassAccuracy = conf.Matrix(), conf.Recall()
-		}
-		if math.IsNaN(ev.TrainLoss) || math.IsInf(ev.TrainLoss, 0) {
-			stopped, reason = train.StoppedDiverged, "the training loss is not finite; lower train.lr"
 		}
 		var v float64
 		v, ev.Improved = train.Improves(monitor, ev, best, tr.EarlyStopping.MinDelta)
@@ -305,7 +332,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 				return nil, err
 			}
 			c.Progress = train.Progress{Epoch: done, Step: step, Plateau: plateau, Best: best, BestEpoch: bestEpoch, Wait: wait,
-				Seconds: progress.Seconds + time.Since(start).Seconds(), TrainSeconds: trainSeconds, Images: trainImages}
+				Seconds: progress.Seconds + time.Since(start).Seconds(), TrainSeconds: trainSeconds, Images: trainImages, FirstLoss: firstLoss}
 			if err := train.WriteCheckpoint(cfg.Checkpoint, c); err != nil {
 				return nil, fmt.Errorf("writing the checkpoint: %v", err)
 			}
@@ -318,7 +345,11 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	if err := st.copyTo(net); err != nil {
 		return nil, err
 	}
-	if bestValues != nil && bestEpoch > 0 && bestEpoch != done && stopped != train.StoppedCanceled {
+	switch {
+	case stopped == train.StoppedDiverged:
+		copy(net.Values(), before)
+		st.load(net)
+	case bestValues != nil && bestEpoch > 0 && bestEpoch != done && stopped != train.StoppedCanceled:
 		net.CopyWeightsFrom(bestValues)
 		st.load(net)
 		if reason != "" {

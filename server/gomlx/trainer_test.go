@@ -237,3 +237,46 @@ func TestResumeGoesOnAsTheUnbrokenRun(t *testing.T) {
 		t.Errorf("native resume: %d epochs, history %d from epoch %d", native.Final.Epochs, len(native.History), native.History[0].Epoch)
 	}
 }
+
+// TestDivergenceStopsAndRestores trains raw pixels and, after the first
+// epoch, with a huge learning rate: the run stops as diverged with
+// train.Run's explanation and advice, the diverging epoch is not reported,
+// and the result holds the last finished epoch's weights, which are
+// finite.
+func TestDivergenceStopsAndRestores(t *testing.T) {
+	tr := pureGo(t)
+	tr.MetricsEvery = 1
+	ds, err := data.Load("../../data/testdata/cifar", data.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lr := range []float64{1e4, 1e30} {
+		s := validSpec(t, []byte(`{"model":{"input":[32,32,3],"classes":10,"layers":[{"type":"dense","units":8,"activation":"relu"},{"type":"dense"}]},
+	 "train":{"optimizer":"sgd","lr":0.001,"batch_size":2,"epochs":6,"seed":1,"log_every":1},
+	 "data":{"normalization":"raw","validation":0.2}}`))
+		var epochs int
+		// One quiet epoch, then the rate that blows it up.
+		scale := 1.0
+		res, err := tr.Train(context.Background(), train.Config{Spec: s, Dataset: ds, LRScale: func() float64 { return scale },
+			Emit: func(e train.Event) {
+				if e.Event == train.EventEpoch {
+					epochs++
+					scale = lr / s.Train.LR
+				}
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := res.Final
+		if f.Stopped != train.StoppedDiverged || !strings.Contains(f.Reason, "lower train.lr (try") || !strings.Contains(f.Reason, "normalize the inputs") {
+			t.Errorf("lr %g: stopped %q: %s", lr, f.Stopped, f.Reason)
+		}
+		if f.Epochs < 1 || f.Epochs != epochs || !strings.Contains(f.Reason, fmt.Sprintf("(epoch %d)", f.Epochs+1)) {
+			t.Errorf("lr %g: %d epochs in the result, %d epoch events; want those before the one that diverged", lr, f.Epochs, epochs)
+		}
+		if !finiteAll(res.Network.Values()) || math.IsNaN(f.TestLoss) {
+			t.Errorf("lr %g: the result's weights are not the finite ones of epoch %d (test loss %g)", lr, f.Epochs, f.TestLoss)
+		}
+		t.Logf("lr %g: %s", lr, f.Reason)
+	}
+}
