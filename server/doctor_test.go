@@ -113,6 +113,9 @@ func TestExperimentCommand(t *testing.T) {
 	if code, _, _ := runCLI(t, "experiment", "nonsense"); code != 2 {
 		t.Errorf("unknown experiment: exit %d, want 2", code)
 	}
+	if code, _, stderr := runCLI(t, "experiment", "normalization", "-dataset", tinyCIFAR, "-backend", "tpu"); code != 2 || !strings.Contains(stderr, "want auto, native or xla") {
+		t.Errorf("unknown backend: exit %d, want 2: %s", code, stderr)
+	}
 	for _, name := range []string{"normalization", "depth", "regularization"} {
 		code, stdout, stderr := runCLI(t, "experiment", name, "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-epochs", "1",
 			"-set", "train.batch_size=4", "-json")

@@ -58,15 +58,25 @@ func experimentCommand(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	rf := addRunFlags(fs)
 	jsonOut := fs.Bool("json", false, "print one JSON object per variant")
+	backend := fs.String("backend", "native", "where the variants train: native, xla[:PLUGIN_PATH] or auto (as plateau train -backend)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
+	trainer, note, err := chooseTrainer(*backend, func(string, ...any) {})
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	fmt.Fprintf(stderr, "experiment %s: %s\n", exp.Name, exp.Claim)
+	if note != "" {
+		fmt.Fprintf(stderr, "backend auto: %s\n", note)
+	} else if trainer.Name() != "native" {
+		fmt.Fprintf(stderr, "backend %s\n", trainer.Name())
+	}
 	var rows []experimentRow
 	for _, v := range exp.Variants {
 		s, err := rf.spec(v.Sets...)
@@ -94,7 +104,7 @@ func experimentCommand(args []string, stdout, stderr io.Writer) error {
 		begin := time.Now()
 		bar := newProgressBar(stderr)
 		bar.line("— %s", v.Name)
-		res, err := train.Run(ctx, train.Config{Spec: s, Dataset: ds, Emit: bar.report, Doctor: doctor.New(s).Observe})
+		res, err := trainer.Train(ctx, train.Config{Spec: s, Dataset: ds, Emit: bar.report, Doctor: doctor.New(s).Observe})
 		if err != nil {
 			return fmt.Errorf("%s: %w", v.Name, err)
 		}

@@ -1,5 +1,5 @@
 // Command plateau trains convolutional networks from a spec: headless
-// training runs, dataset downloads and, later, the page server.
+// training runs, dataset downloads, the page server and its jobs API.
 //
 //	plateau train (-preset NAME | -spec FILE) -dataset NAME|PATH [flags]
 //	plateau data fetch NAME [-data DIR]
@@ -20,14 +20,14 @@ const usage = `plateau trains convolutional networks and says why they stall.
 Usage:
   plateau train (-preset NAME | -spec FILE) -dataset NAME|PATH [-data DIR] [-epochs N]
                 [-train-limit N] [-test-limit N] [-seed N] [-set section.field=value ...]
-                [-out DIR] [-json]
+                [-out DIR] [-resume DIR] [-workers N] [-backend native|xla[:PLUGIN]|auto] [-json]
   plateau data fetch NAME [-data DIR]     download mnist, fashion-mnist or cifar-10
   plateau data info NAME|PATH [-data DIR] show what a dataset holds
   plateau presets                          list the model presets
   plateau diagnose -run DIR [-json]        re-diagnose a run saved by train -out
   plateau lr-find (-preset NAME | -spec FILE) -dataset NAME|PATH [-min LR] [-max LR] [-steps N] [-json]
                                            LR range test: loss against rate, suggested rate
-  plateau experiment NAME -dataset NAME|PATH [train's flags] [-json]
+  plateau experiment NAME -dataset NAME|PATH [train's flags] [-backend B] [-json]
                                            A/B runs of one checklist item (plateau experiment list)
   plateau bench [-net NAME] [-batch N] [-seconds S] [-threads N] [-workers N] [-json]  training images per second
   plateau serve [-addr 127.0.0.1:8080] [-data DIR] [-backend auto|native|xla[:PLUGIN]] [-token T] [-jobs DIR]

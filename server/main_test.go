@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"plateau/nn"
+	"plateau/server/gomlx"
 	"plateau/spec"
 )
 
@@ -133,6 +134,8 @@ func TestTrainErrors(t *testing.T) {
 		{"unknown preset", []string{"train", "-preset", "alexnet", "-dataset", tinyCIFAR}, 1, "alexnet"},
 		{"dataset path missing", []string{"train", "-dataset", "./no/such/folder"}, 1, "no/such/folder"},
 		{"spec does not fit data", []string{"train", "-spec", specFile, "-dataset", tinyCIFAR}, 1, "model.input"},
+		{"unknown backend", []string{"train", "-dataset", tinyCIFAR, "-backend", "tpu"}, 2, "want auto, native or xla"},
+		{"xla in a build without it", []string{"train", "-dataset", tinyCIFAR, "-backend", "xla"}, 1, "-tags xla"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,6 +147,18 @@ func TestTrainErrors(t *testing.T) {
 				t.Errorf("stderr does not mention %q:\n%s", tt.want, stderr)
 			}
 		})
+	}
+}
+
+// -backend auto trains with XLA when a PJRT plugin loads, and says why it
+// settles for the native engine when none does.
+func TestTrainBackendAuto(t *testing.T) {
+	if gomlx.XLACompiled {
+		t.Skip("this test binary has XLA: auto may find a plugin")
+	}
+	code, _, stderr := runCLI(t, "train", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-epochs", "1", "-backend", "auto")
+	if code != 0 || !strings.Contains(stderr, "backend auto: native: this binary was built without XLA") {
+		t.Errorf("exit %d; stderr:\n%s", code, stderr)
 	}
 }
 

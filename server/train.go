@@ -35,6 +35,7 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		jsonOut    = fs.Bool("json", false, "print one JSON event per line on stdout")
 		workers    = fs.Int("workers", 1, "cut every batch into N parts trained side by side on N cores (data parallelism; batch norm then normalizes each part by itself)")
 		resume     = fs.String("resume", "", "continue the run saved in this -out folder (its checkpoint); -epochs may extend it")
+		backend    = fs.String("backend", "native", "where to train: native (this project's kernels on all cores), xla[:PLUGIN_PATH] (GoMLX on XLA, a GPU with the CUDA plugin) or auto (xla when a PJRT plugin loads)")
 		sets       multiFlag
 	)
 	fs.Var(&sets, "set", "override a spec field, e.g. -set train.lr=0.01 (repeatable)")
@@ -49,6 +50,13 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	if *workers < 1 {
 		return usagef("-workers must be at least 1")
+	}
+	trainer, note, err := chooseTrainer(*backend, func(string, ...any) {})
+	if err != nil {
+		return err
+	}
+	if *workers > 1 && trainer.Name() != "native" {
+		return usagef("-workers applies to -backend native; %s trains every batch whole", trainer.Name())
 	}
 
 	var checkpoint string
@@ -126,6 +134,11 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	bar := newProgressBar(stderr)
 	bar.line("%s", ds.Summary())
+	if note != "" {
+		bar.line("backend auto: %s", note)
+	} else if trainer.Name() != "native" {
+		bar.line("backend %s", trainer.Name())
+	}
 	emit := func(e train.Event) {
 		if *jsonOut && e.Event != train.EventStep {
 			enc.Encode(e)
@@ -150,12 +163,8 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	if *out != "" {
 		cfg.Checkpoint = filepath.Join(*out, checkpointFile)
 	}
-	var res *train.Result
-	if checkpoint != "" {
-		res, err = train.Resume(ctx, checkpoint, cfg)
-	} else {
-		res, err = train.Run(ctx, cfg)
-	}
+	cfg.ResumeFrom = checkpoint
+	res, err := trainer.Train(ctx, cfg)
 	if err != nil {
 		return err
 	}
