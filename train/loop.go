@@ -512,7 +512,8 @@ func LossLimit(firstLoss float64) float64 {
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-func finiteAll(xs []float32) bool {
+// FiniteAll reports whether every value is neither NaN nor infinite.
+func FiniteAll(xs []float32) bool {
 	for _, v := range xs {
 		if v-v != 0 { // NaN or ±Inf
 			return false
@@ -644,7 +645,7 @@ epochs:
 		t.state.TrainSeconds += trainTime.Seconds()
 		t.state.Images += running.Count
 		layers := t.layerStats()
-		if !finiteAll(t.net.Values()) {
+		if !FiniteAll(t.net.Values()) {
 			stopped = StoppedDiverged
 			reason = fmt.Sprintf("the weights became NaN or Inf in epoch %d with lr %.3g; %s", epoch+1, lr, DivergenceAdvice(t.spec))
 			break

@@ -229,7 +229,7 @@ func TestDivergence(t *testing.T) {
 					t.Errorf("reason %q does not say %q", f.Reason, want)
 				}
 			}
-			if !finiteAll(res.Network.Values()) {
+			if !FiniteAll(res.Network.Values()) {
 				t.Error("the final weights are not finite")
 			}
 			if math.IsNaN(f.TestLoss) {

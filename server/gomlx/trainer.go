@@ -61,14 +61,6 @@ func f32(x float64) float32 { return float32(x) }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-func finiteAll(xs []float32) bool {
-	for _, v := range xs {
-		if v-v != 0 { // NaN or ±Inf
-			return false
-		}
-	}
-	return true
-}
 
 // Train runs a spec as train.Run does, with the step compiled as one
 // graph: forward, loss, gradients, regularization and the optimizer's
@@ -280,7 +272,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		if err := st.copyTo(net); err != nil {
 			return nil, err
 		}
-		if m := readMetrics(acc); !finite(m.loss) || !finite(m.grad) || !finiteAll(net.Values()) {
+		if m := readMetrics(acc); !finite(m.loss) || !finite(m.grad) || !train.FiniteAll(net.Values()) {
 			stopped = train.StoppedDiverged
 			reason = fmt.Sprintf("the weights became NaN or Inf in epoch %d with lr %.3g; %s", epoch+1, lr, train.DivergenceAdvice(s))
 			break

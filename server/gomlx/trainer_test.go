@@ -274,7 +274,7 @@ func TestDivergenceStopsAndRestores(t *testing.T) {
 		if f.Epochs < 1 || f.Epochs != epochs || !strings.Contains(f.Reason, fmt.Sprintf("(epoch %d)", f.Epochs+1)) {
 			t.Errorf("lr %g: %d epochs in the result, %d epoch events; want those before the one that diverged", lr, f.Epochs, epochs)
 		}
-		if !finiteAll(res.Network.Values()) || math.IsNaN(f.TestLoss) {
+		if !train.FiniteAll(res.Network.Values()) || math.IsNaN(f.TestLoss) {
 			t.Errorf("lr %g: the result's weights are not the finite ones of epoch %d (test loss %g)", lr, f.Epochs, f.TestLoss)
 		}
 		t.Logf("lr %g: %s", lr, f.Reason)
