@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"plateau/data"
@@ -66,7 +67,7 @@ func serveCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "serving the page on http://%s (datasets from %s; jobs train on %s)\n", displayAddr(ln.Addr().String()), srv.dataDir, jobs.trainer.Name())
 	hs := &http.Server{Handler: withJobs(srv, jobs), ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
 		<-ctx.Done()

@@ -361,12 +361,7 @@ func (r *Root) Restore(records [][]byte) {
 		case run.State == protocol.StateDone:
 		case run.Server != "" && run.Server != "submitting":
 			// The server trains on without the page: follow the job again.
-			// Its stream replays the run from the start, so the history
-			// is rebuilt from it.
-			run.StepLoss, run.StepAccuracy, run.StepLR = nil, nil, nil
-			run.Start, run.Epochs, run.Result, run.Error = nil, nil, nil, ""
-			run.Progress = protocol.Progress{}
-			run.State, run.started = protocol.StateRunning, true
+			run.forReplay()
 			follow = append(follow, &run)
 		default:
 			// The worker that trained it is gone with the old page.

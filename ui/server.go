@@ -72,6 +72,23 @@ func (r *Root) ApplyServerEnd(runID, state, errText string) {
 	r.Apply(m)
 }
 
+// ReplayServerRun forgets what a server run's event stream brought, before
+// the stream is read again from the start (after it broke).
+func (r *Root) ReplayServerRun(runID string) {
+	if run := r.run(runID); run != nil {
+		run.forReplay()
+	}
+}
+
+// forReplay empties a server run's history, which its job's stream
+// replays from the start.
+func (run *Run) forReplay() {
+	run.StepLoss, run.StepAccuracy, run.StepLR = nil, nil, nil
+	run.Start, run.Epochs, run.Result, run.Error = nil, nil, nil, ""
+	run.Progress = protocol.Progress{}
+	run.State, run.started = protocol.StateRunning, true
+}
+
 // ServerRun reports whether the current run trains on the server, where
 // it cannot pause.
 func (r *Root) ServerRun() bool { return r.Current != nil && r.Current.Server != "" }

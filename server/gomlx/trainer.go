@@ -61,7 +61,6 @@ func f32(x float64) float32 { return float32(x) }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-
 // Train runs a spec as train.Run does, with the step compiled as one
 // graph: forward, loss, gradients, regularization and the optimizer's
 // update. Weights, optimizer state and the loss and accuracy sums stay on

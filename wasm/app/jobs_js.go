@@ -6,10 +6,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"plateau/protocol"
 )
@@ -77,23 +79,62 @@ func (h *host) SubmitJob(run string, request []byte) {
 func (h *host) FollowJob(run, job string) { go h.follow(run, job) }
 
 // follow reads a job's event stream to its end, then its status and its
-// weights.
+// weights. A stream that breaks before its end (the server restarted, the
+// network dropped) is followed again for up to followAgainFor: the server
+// keeps the job, and its stream replays the run from the start.
 func (h *host) follow(run, job string) {
+	deadline := time.Now().Add(followAgainFor)
+	delay := time.Second
+	again := false
+	for {
+		end, fatal, err := h.stream(run, job, again)
+		if err == nil {
+			h.finish(run, job, end)
+			return
+		}
+		if fatal || time.Now().After(deadline) {
+			h.update(func() { h.root.ApplyServerEnd(run, "failed", "lost the server: "+err.Error()) })
+			return
+		}
+		h.update(func() { h.root.Notice = followingAgain })
+		time.Sleep(delay)
+		delay = min(2*delay, 10*time.Second)
+		again = true
+	}
+}
+
+// followAgainFor is how long a broken job stream is tried again: about a
+// server's restart.
+const followAgainFor = 2 * time.Minute
+
+const followingAgain = "lost the server's event stream; following the job again…"
+
+type streamEnd struct{ State, Error string }
+
+// stream reads a job's event stream once, to its end event. again says the
+// run already holds events of an earlier stream, which this one sends
+// again from the start. A refusal of the server (the job is unknown, the
+// token is wrong) is fatal; a lost connection is not.
+func (h *host) stream(run, job string, again bool) (end streamEnd, fatal bool, err error) {
 	resp, err := h.api("GET", "/api/jobs/"+job+"/events", nil)
 	if err != nil {
-		h.update(func() { h.root.ApplyServerEnd(run, "failed", "lost the server: "+err.Error()) })
-		return
+		return end, false, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		err := apiError(resp)
-		h.update(func() { h.root.ApplyServerEnd(run, "failed", err.Error()) })
-		return
+		return end, resp.StatusCode < 500, apiError(resp)
+	}
+	if again {
+		h.update(func() {
+			h.root.ReplayServerRun(run)
+			if h.root.Notice == followingAgain {
+				h.root.Notice = ""
+			}
+		})
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
 	event, backendKnown := "", false
-	var end struct{ State, Error string }
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
@@ -117,10 +158,18 @@ func (h *host) follow(run, job string) {
 			}
 		}
 	}
-	if err := sc.Err(); err != nil && end.State == "" {
-		h.update(func() { h.root.ApplyServerEnd(run, "failed", "the server's event stream broke: "+err.Error()) })
-		return
+	if end.State != "" {
+		return end, false, nil
 	}
+	if err := sc.Err(); err != nil {
+		return end, false, fmt.Errorf("the event stream broke: %v", err)
+	}
+	return end, false, errors.New("the event stream ended before the job did")
+}
+
+// finish ends a followed run: the job's status, its weights when it is
+// done, and its end state.
+func (h *host) finish(run, job string, end streamEnd) {
 	h.status(run, job)
 	if end.State == "done" {
 		if w, err := h.api("GET", "/api/jobs/"+job+"/weights", nil); err == nil {
