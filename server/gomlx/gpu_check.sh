@@ -96,6 +96,27 @@ twin=${TORCH_TWIN:-}
 for c in ../shared/gpu/torch_twin.py shared/gpu/torch_twin.py; do [ -z "$twin" ] && [ -f "$c" ] && twin=$c; done
 if [ -n "$twin" ] && python3 -c 'import torch' 2>/dev/null; then
 	timeout "$(limit 60 360)" python3 "$twin" --models small28,resnet32 --batch 256 --steps 200 --warmup 10 --tf32 off 2>&1 | sed 's/^/BENCH torch tf32-off: /'
+	# The twin's inference pass alone (eval mode, logits summed and read),
+	# beside TestThroughputXLA's: where the step's time goes.
+	timeout "$(limit 30 330)" python3 - "$twin" <<'PY' 2>&1
+import importlib.util, sys, time, torch
+spec = importlib.util.spec_from_file_location("twin", sys.argv[1])
+twin = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(twin)
+torch.backends.cudnn.allow_tf32 = False
+torch.backends.cuda.matmul.allow_tf32 = False
+dev = torch.device("cuda")
+for name, c, hw, make in (("small28", 1, 28, lambda: twin.SmallCNN(1, 28)), ("resnet32", 3, 32, lambda: twin.ResNetish(64))):
+    net = make().to(dev).eval()
+    x = torch.rand(256, c, hw, hw, device=dev)
+    with torch.no_grad():
+        for _ in range(10):
+            net(x).sum().item()
+        t, n = time.time(), 200
+        for _ in range(n):
+            net(x).sum().item()
+    print(f"BENCH torch tf32-off: {name} batch 256: inference pass {1000 * (time.time() - t) / n:.2f} ms", flush=True)
+PY
 else
 	echo "BENCH torch: skipped (no torch_twin.py or no torch)"
 fi

@@ -127,5 +127,38 @@ func TestThroughputXLA(t *testing.T) {
 			name, batch, compile.Seconds(), ms, float64(batch)*1000/ms, steps, loss/float64(step))
 		lazy := run(steps, false).Seconds() * 1000 / float64(steps)
 		fmt.Printf("BENCH gomlx-xla %s batch %d: %.2f ms/step with metrics read once per %d steps\n", name, batch, lazy, steps)
+
+		// The inference pass alone, logits read back: how the step's time
+		// splits between the forward pass and the rest.
+		eval, err := m.EvalExec(tr.Backend())
+		if err != nil {
+			t.Fatal(err)
+		}
+		infer := func(n int) time.Duration {
+			t0 := time.Now()
+			for range n {
+				args := []any{}
+				for _, p := range st.params {
+					args = append(args, p)
+				}
+				for _, p := range st.state {
+					args = append(args, p)
+				}
+				out, err := eval.Exec(append(args, xt)...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tensors.ConstFlatData(out[0], func([]float32) {})
+				out[0].FinalizeAll()
+			}
+			return time.Since(t0)
+		}
+		infer(2)
+		var perPass []float64
+		for range 3 {
+			perPass = append(perPass, infer(steps).Seconds()*1000/float64(steps))
+		}
+		slices.Sort(perPass)
+		fmt.Printf("BENCH gomlx-xla %s batch %d: inference pass %.2f ms (%.0f%% of the step)\n", name, batch, perPass[1], 100*perPass[1]/ms)
 	}
 }
