@@ -271,7 +271,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		if err := st.copyTo(net); err != nil {
 			return nil, err
 		}
-		if m := readMetrics(acc); !finite(m.loss) || !finite(m.grad) || !train.FiniteAll(net.Values()) {
+		if !finite(m.loss) || !finite(m.grad) || !train.FiniteAll(net.Values()) {
 			stopped = train.StoppedDiverged
 			reason = fmt.Sprintf("the weights became NaN or Inf in epoch %d with lr %.3g; %s", epoch+1, lr, train.DivergenceAdvice(s))
 			break
