@@ -430,6 +430,8 @@ func TestScreenshots(t *testing.T) {
 	click(t, ctx, "#evaluate")
 	waitFor(t, ctx, `document.querySelectorAll("#filters img").length > 0`, "the server run's filters")
 	shoot("server.png")
+	click(t, ctx, "#tab-Runs")
+	shoot("runs.png")
 }
 
 // A run planted with raw 0–255 inputs and a large learning rate: the

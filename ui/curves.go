@@ -32,20 +32,16 @@ func epochPoints(run *Run, f func(protocol.Event) float64) []Point {
 
 // series builds the lines: the current run's step curve and its epoch
 // train and validation curves, or, with runs ticked for overlay, the
-// train (solid) and validation (dashed) curves of each of them and of the
-// current run, which is always drawn.
+// train (solid) and validation (dashed) curves of each of them (a run
+// started while others are overlaid is ticked with them: see newRun).
 func (r *Root) series(get func(*Run) (step, train, val []Point)) []Series {
 	var overlay []*Run
-	ticked := false
 	for _, run := range r.Runs {
 		if r.Overlay[run.ID] {
-			ticked = true
-		}
-		if r.Overlay[run.ID] || run == r.Current {
 			overlay = append(overlay, run)
 		}
 	}
-	if !ticked {
+	if len(overlay) == 0 {
 		if r.Current == nil {
 			return nil
 		}

@@ -679,6 +679,10 @@ func (r *Root) newRun(s *spec.Spec, dataset, name string) *Run {
 	run := &Run{ID: id, Name: name, Dataset: dataset, Spec: s, Created: time.Now(), State: protocol.StateRunning, queued: true}
 	run.Progress.Epochs = s.Train.Epochs
 	r.Runs = append(r.Runs, run)
+	if r.overlaying() {
+		// Drawn beside the runs overlaid now, rather than not at all.
+		r.Overlay[run.ID] = true
+	}
 	r.Message = ""
 	return run
 }
