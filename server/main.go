@@ -20,7 +20,7 @@ const usage = `plateau trains convolutional networks and says why they stall.
 Usage:
   plateau train (-preset NAME | -spec FILE) -dataset NAME|PATH [-data DIR] [-epochs N]
                 [-train-limit N] [-test-limit N] [-seed N] [-set section.field=value ...]
-                [-out DIR] [-resume DIR] [-workers N] [-backend native|xla[:PLUGIN]|auto] [-json]
+                [-out DIR] [-resume DIR | -weights FILE] [-workers N] [-backend native|xla[:PLUGIN]|auto] [-json]
   plateau data fetch NAME [-data DIR]     download mnist, fashion-mnist or cifar-10
   plateau data info NAME|PATH [-data DIR] show what a dataset holds
   plateau presets                          list the model presets

@@ -12,6 +12,7 @@ import (
 	"plateau/nn"
 	"plateau/server/gomlx"
 	"plateau/spec"
+	"plateau/train"
 )
 
 // tinyCIFAR is a CIFAR-10 folder in the official layout with a handful of
@@ -185,4 +186,52 @@ func TestTrainResume(t *testing.T) {
 	if code, _, stderr := runCLI(t, "train", "-resume", dir, "-preset", "mnist-cnn"); code != 2 || !strings.Contains(stderr, "drop -preset") {
 		t.Errorf("-resume with -preset: exit %d, stderr %q", code, stderr)
 	}
+}
+
+// -weights starts a run from saved weights: with the model saved in the
+// file when no -spec or -preset is given. At lr 1e-30 the run ends where the
+// weights began (an update of 1e-30 moves no float32 weight), on the same
+// test images to the last digit.
+func TestTrainFromWeights(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, "train", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-epochs", "1", "-seed", "4",
+		"-set", "train.batch_size=4", "-out", dir, "-json")
+	if code != 0 {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	first := lastResult(t, stdout)
+	weights := filepath.Join(dir, "weights.safetensors")
+
+	code, stdout, stderr = runCLI(t, "train", "-weights", weights, "-dataset", tinyCIFAR, "-epochs", "1", "-seed", "4",
+		"-set", "train.batch_size=4", "-set", "train.lr=1e-30", "-json")
+	if code != 0 {
+		t.Fatalf("from the weights: exit %d\n%s", code, stderr)
+	}
+	if again := lastResult(t, stdout); again.TestLoss != first.TestLoss || again.TestAccuracy != first.TestAccuracy {
+		t.Errorf("at lr 1e-30 from the first run's weights: test loss %v accuracy %v; the first run ended with %v %v",
+			again.TestLoss, again.TestAccuracy, first.TestLoss, first.TestAccuracy)
+	}
+
+	if code, _, stderr := runCLI(t, "train", "-weights", weights, "-preset", "mnist-cnn", "-dataset", tinyCIFAR); code != 1 || !strings.Contains(stderr, "do not fit the model") {
+		t.Errorf("weights of another model: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "train", "-weights", weights, "-resume", dir, "-dataset", tinyCIFAR); code != 2 || !strings.Contains(stderr, "give one of them") {
+		t.Errorf("-weights with -resume: exit %d: %s", code, stderr)
+	}
+	bad := filepath.Join(dir, "bad.safetensors")
+	os.WriteFile(bad, []byte("not weights"), 0o644)
+	if code, _, stderr := runCLI(t, "train", "-weights", bad, "-dataset", tinyCIFAR); code != 1 || !strings.Contains(stderr, "not a safetensors file") {
+		t.Errorf("a file that is not weights: exit %d: %s", code, stderr)
+	}
+}
+
+// lastResult decodes the result line of plateau train -json.
+func lastResult(t *testing.T, stdout string) train.Event {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	var e train.Event
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &e); err != nil || e.Event != train.EventResult {
+		t.Fatalf("no result line (%v):\n%s", err, stdout)
+	}
+	return e
 }

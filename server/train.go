@@ -15,6 +15,7 @@ import (
 	"plateau/data"
 	"plateau/doctor"
 	"plateau/kernels"
+	"plateau/nn"
 	"plateau/spec"
 	"plateau/train"
 )
@@ -35,6 +36,7 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		jsonOut    = fs.Bool("json", false, "print one JSON event per line on stdout")
 		workers    = fs.Int("workers", 1, "cut every batch into N parts trained side by side on N cores (data parallelism; batch norm then normalizes each part by itself)")
 		resume     = fs.String("resume", "", "continue the run saved in this -out folder (its checkpoint); -epochs may extend it")
+		weights    = fs.String("weights", "", "start from these weights (safetensors, as the page downloads them or -out writes them); without -preset or -spec, the model is the one saved in the file")
 		backend    = fs.String("backend", "native", "where to train: native (this project's kernels on all cores), xla[:PLUGIN_PATH] (GoMLX on XLA, a GPU with the CUDA plugin) or auto (xla when a PJRT plugin loads)")
 		sets       multiFlag
 	)
@@ -59,6 +61,9 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		return usagef("-workers applies to -backend native; %s trains every batch whole", trainer.Name())
 	}
 
+	if *weights != "" && *resume != "" {
+		return usagef("-weights starts a new run from weights, -resume goes on with an interrupted one: give one of them")
+	}
 	var checkpoint string
 	if *resume != "" {
 		if *preset != "" || *specFile != "" || len(sets) > 0 {
@@ -72,6 +77,14 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	s, err := loadSpec(*preset, *specFile, *dataset, checkpoint)
 	if err != nil {
 		return err
+	}
+	modelFile := *specFile // where the model's numbers come from, when the user gave them
+	if *weights != "" && *preset == "" && *specFile == "" {
+		m, err := savedModel(*weights)
+		if err != nil {
+			return err
+		}
+		s.Model, modelFile = m, *weights
 	}
 	if *dataset != "" {
 		s.Data.Dataset = *dataset
@@ -109,12 +122,18 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := fitInput(s, ds, *preset, *specFile); err != nil {
+	if err := fitInput(s, ds, *preset, modelFile); err != nil {
 		return err
 	}
 	s.Expand()
 	if err := s.Validate(); err != nil {
 		return err
+	}
+	var from *nn.Network
+	if *weights != "" {
+		if from, err = loadWeights(*weights, s); err != nil {
+			return err
+		}
 	}
 
 	var log *os.File
@@ -158,7 +177,7 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 			doc.Epochs = before.Epochs
 		}
 	}
-	cfg := train.Config{Spec: s, Dataset: ds, Emit: emit, Doctor: doc.Observe}
+	cfg := train.Config{Spec: s, Dataset: ds, Emit: emit, Doctor: doc.Observe, Network: from}
 	defer useWorkers(&cfg, *workers)()
 	if *out != "" {
 		cfg.Checkpoint = filepath.Join(*out, checkpointFile)
@@ -243,6 +262,43 @@ func startRunFolder(dir string, s *spec.Spec, resumed bool) (*os.File, error) {
 		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
 	}
 	return os.OpenFile(filepath.Join(dir, "events.jsonl"), flags, 0o644)
+}
+
+// savedModel reads the model a weights file was saved with (nn.Network.Save
+// keeps it in the file's metadata).
+func savedModel(path string) (spec.Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return spec.Model{}, err
+	}
+	defer f.Close()
+	_, meta, err := nn.ReadSafetensors(f)
+	if err != nil {
+		return spec.Model{}, fmt.Errorf("%s is not a safetensors file of float32 weights: %v", path, err)
+	}
+	var m spec.Model
+	if meta[nn.MetadataSpec] == "" || json.Unmarshal([]byte(meta[nn.MetadataSpec]), &m) != nil || len(m.Layers) == 0 {
+		return spec.Model{}, fmt.Errorf("%s does not say which model it holds: give the -spec or -preset it was trained with", path)
+	}
+	return m, nil
+}
+
+// loadWeights reads a weights file into a network of s's model, or says
+// which tensors do not fit.
+func loadWeights(path string, s *spec.Spec) (*nn.Network, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	net, err := nn.New(s.Model, 1, uint64(s.Train.Seed))
+	if err != nil {
+		return nil, err
+	}
+	if err := net.Load(f); err != nil {
+		return nil, fmt.Errorf("the weights in %s do not fit the model: %v\ngive the -spec or -preset they were trained with, or neither to use the model saved in the file", path, err)
+	}
+	return net, nil
 }
 
 func saveWeights(path string, res *train.Result) error {
