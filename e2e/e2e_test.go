@@ -512,6 +512,13 @@ func TestExperimentAndServerRun(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("normalization: scale01") && document.querySelector("#run-result").textContent.includes("completed")`, "both arms of the experiment")
 	waitFor(t, ctx, `document.querySelectorAll("#loss-chart text.legend").length >= 2`, "the arms overlaid")
 
+	// The last arm, trained in the browser, goes on on the server from its
+	// weights.
+	waitFor(t, ctx, `!document.querySelector("#continue-server").disabled`, "Continue on the server to be enabled")
+	click(t, ctx, "#continue-server")
+	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("continues #") && document.querySelector("#run-name").textContent.includes("server") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`,
+		"the run continued on the server")
+
 	click(t, ctx, "#run-server")
 	waitFor(t, ctx, `document.querySelector("#run-backend").textContent.includes("backend")`, "the server's backend")
 	waitFor(t, ctx, `document.querySelector("#run-result").textContent.includes("completed")`, "the server run to finish")

@@ -60,6 +60,10 @@ type jobRequest struct {
 	// FromJob names a finished job whose weights the run starts from (the
 	// same model: every parameter with its shape).
 	FromJob string `json:"from_job,omitempty"`
+	// Weights are safetensors weights the run starts from (base64 in the
+	// JSON), as the page downloads them: a run trained elsewhere goes on
+	// here. They are kept in the job's folder, not in job.json.
+	Weights []byte `json:"weights,omitempty"`
 	// Workers cuts every batch into that many parts trained side by side,
 	// one per core, as plateau train -workers does; the native backend
 	// only (0 or 1: the kernels share the cores instead).
@@ -126,9 +130,10 @@ type jobLimits struct {
 	MaxParams      int // trainable parameters
 	MaxBatch       int
 	MaxEpochs      int
-	MaxImages      int // training plus test images after the limits
-	MaxQueue       int // queued jobs, not counting the running one
-	MaxRequestSize int64
+	MaxImages      int   // training plus test images after the limits
+	MaxQueue       int   // queued jobs, not counting the running one
+	MaxRequestSize int64 // the request without its weights
+	MaxWeightsSize int64 // the weights a request brings, decoded
 }
 
 var defaultJobLimits = jobLimits{
@@ -138,6 +143,7 @@ var defaultJobLimits = jobLimits{
 	MaxImages:      2_000_000,
 	MaxQueue:       16,
 	MaxRequestSize: 1 << 20,
+	MaxWeightsSize: 64 << 20,
 }
 
 // trainer trains one prepared run; native and GoMLX trainers implement it.
@@ -515,13 +521,19 @@ func tooLarge(field string, limit any, format string, args ...any) *requestError
 }
 
 func (s *jobServer) submit(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, s.limits.MaxRequestSize+1))
+	// Weights travel in base64: 4 bytes for every 3.
+	limit := s.limits.MaxRequestSize + (s.limits.MaxWeightsSize+2)/3*4
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		fail(w, http.StatusBadRequest, "", "reading the request: %v", err)
 		return
 	}
-	if int64(len(body)) > s.limits.MaxRequestSize {
-		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: fmt.Sprintf("the request is over %d bytes; send the spec without embedded data", s.limits.MaxRequestSize), Limit: s.limits.MaxRequestSize})
+	tooBig := func() {
+		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: fmt.Sprintf("the request is over %d bytes besides its weights (and weights up to %d bytes); send the spec without embedded data",
+			s.limits.MaxRequestSize, s.limits.MaxWeightsSize), Limit: s.limits.MaxRequestSize})
+	}
+	if int64(len(body)) > limit {
+		tooBig()
 		return
 	}
 	var req jobRequest
@@ -529,9 +541,26 @@ func (s *jobServer) submit(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "", "the request is not a job: %v; send {\"preset\": NAME} or {\"spec\": {...}} with \"dataset\"", err)
 		return
 	}
+	if int64(len(body))-int64(len(req.Weights)+2)/3*4 > s.limits.MaxRequestSize {
+		tooBig()
+		return
+	}
+	if int64(len(req.Weights)) > s.limits.MaxWeightsSize {
+		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: fmt.Sprintf("the weights are %d bytes, over this server's %d", len(req.Weights), s.limits.MaxWeightsSize),
+			Field: "weights", Limit: s.limits.MaxWeightsSize})
+		return
+	}
+	weights := req.Weights
+	req.Weights = nil // kept beside job.json, not in it
 	sp, params, dsName, rerr := s.prepare(req)
-	if rerr == nil && req.FromJob != "" {
+	switch {
+	case rerr != nil:
+	case req.FromJob != "" && weights != nil:
+		rerr = badRequest("weights", "give \"from_job\" or \"weights\", not both")
+	case req.FromJob != "":
 		_, rerr = s.startingWeights(req.FromJob, sp)
+	case weights != nil:
+		_, rerr = weightsFor(sp, bytes.NewReader(weights), "weights", "the weights sent")
 	}
 	if rerr != nil {
 		writeJSON(w, rerr.code, apiError{Error: rerr.msg, Field: rerr.field, Limit: rerr.limit})
@@ -560,6 +589,9 @@ func (s *jobServer) submit(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			err = os.WriteFile(filepath.Join(folder, "spec.json"), append(b, '\n'), 0o644)
 		}
+	}
+	if err == nil && weights != nil {
+		err = os.WriteFile(filepath.Join(folder, initialWeightsFile), weights, 0o644)
 	}
 	if err != nil {
 		s.mu.Unlock()
@@ -593,12 +625,22 @@ func (s *jobServer) startingWeights(id string, sp *spec.Spec) (*nn.Network, *req
 		return nil, badRequest("from_job", "job %s is %s and has no weights to start from; they are written when it finishes", id, state)
 	}
 	defer f.Close()
+	return weightsFor(sp, f, "from_job", "the weights of job "+id)
+}
+
+// initialWeightsFile holds, in a job's folder, the weights its request
+// brought.
+const initialWeightsFile = "initial.safetensors"
+
+// weightsFor loads safetensors weights into a network of sp's model, or
+// says, for the request's field, why they cannot start a run of it.
+func weightsFor(sp *spec.Spec, r io.Reader, field, what string) (*nn.Network, *requestError) {
 	net, err := nn.New(sp.Model, 1, uint64(sp.Train.Seed))
 	if err != nil {
 		return nil, badRequest("spec.model", "%v", err)
 	}
-	if err := net.Load(f); err != nil {
-		return nil, badRequest("from_job", "the weights of job %s do not fit this model: %v; start from a job of the same model", id, err)
+	if err := net.Load(r); err != nil {
+		return nil, badRequest(field, "%s do not fit this model: %v; start from weights of the same model", what, err)
 	}
 	return net, nil
 }
@@ -991,6 +1033,14 @@ func (s *jobServer) train(ctx context.Context, j *job, sp *spec.Spec, folder str
 	}
 	if from := j.status.Request.FromJob; from != "" {
 		net, rerr := s.startingWeights(from, sp)
+		if rerr != nil {
+			return nil, errors.New(rerr.msg)
+		}
+		cfg.Network = net
+	}
+	if f, err := os.Open(filepath.Join(folder, initialWeightsFile)); err == nil {
+		net, rerr := weightsFor(sp, f, "weights", "the weights sent")
+		f.Close()
 		if rerr != nil {
 			return nil, errors.New(rerr.msg)
 		}

@@ -535,6 +535,63 @@ func TestJobStartsFromAnotherJobsWeights(t *testing.T) {
 	}
 }
 
+// TestJobStartsFromWeightsSent continues a run trained elsewhere: a job
+// whose request brings weights (as the page sends a run of its own) with a
+// negligible learning rate ends where they were, survives a restart of the
+// server before it runs, and keeps them beside job.json, not in it;
+// weights that do not fit, or sent with from_job, are refused with the
+// field, and weights over the server's limit with 413.
+func TestJobStartsFromWeightsSent(t *testing.T) {
+	e := newJobsEnv(t, defaultJobLimits, "")
+	first := e.submit(`{"spec":` + tinySpec + `,"dataset":"tiny","epochs":3,"seed":2,"set":{"train.lr":0.02}}`)
+	a := e.waitState(first, jobDone)
+	code, weights := e.do("GET", "/api/jobs/"+first+"/weights", "")
+	if code != http.StatusOK {
+		t.Fatalf("weights: %d", code)
+	}
+	b64, _ := json.Marshal(weights)
+	body := `{"spec":` + tinySpec + `,"dataset":"tiny","epochs":1,"seed":5,"set":{"train.lr":1e-9},"weights":` + string(b64) + `}`
+	second := e.submit(body)
+	b := e.waitState(second, jobDone)
+	if d := math.Abs(a.Result.TestLoss - b.Result.TestLoss); d > 1e-5*(1+a.Result.TestLoss) {
+		t.Errorf("test loss %g from the weights sent, %g where they were", b.Result.TestLoss, a.Result.TestLoss)
+	}
+	if js, _ := os.ReadFile(filepath.Join(e.jobsDir, second, "job.json")); strings.Contains(string(js), string(b64[1:40])) || len(js) > 64<<10 {
+		t.Errorf("job.json holds the weights (%d bytes)", len(js))
+	}
+
+	// Queued behind a long job, stopped, and trained after the restart.
+	long := e.submit(`{"spec":` + tinySpec + `,"dataset":"tiny","epochs":400}`)
+	e.waitState(long, jobRunning)
+	third := e.submit(body)
+	e.stop()
+	e.start(defaultJobLimits)
+	e.do("DELETE", "/api/jobs/"+long, "")
+	if c := e.waitState(third, jobDone); math.Abs(a.Result.TestLoss-c.Result.TestLoss) > 1e-5*(1+a.Result.TestLoss) {
+		t.Errorf("after a restart: test loss %g from the weights sent, %g where they were", c.Result.TestLoss, a.Result.TestLoss)
+	}
+
+	for _, tt := range []struct{ body, want string }{
+		{`{"spec":` + strings.Replace(tinySpec, `"filters":4`, `"filters":5`, 1) + `,"dataset":"tiny","weights":` + string(b64) + `}`, "do not fit"},
+		{`{"spec":` + tinySpec + `,"dataset":"tiny","weights":"bm90IHdlaWdodHM="}`, "do not fit"},
+		{`{"spec":` + tinySpec + `,"dataset":"tiny","from_job":"` + first + `","weights":` + string(b64) + `}`, "not both"},
+	} {
+		code, body := e.do("POST", "/api/jobs", tt.body)
+		var ae apiError
+		json.Unmarshal(body, &ae)
+		if code != http.StatusBadRequest || ae.Field != "weights" || !strings.Contains(ae.Error, tt.want) {
+			t.Errorf("%.80s…: %d %s; want 400 on weights saying %q", tt.body, code, body, tt.want)
+		}
+	}
+	small := defaultJobLimits
+	small.MaxWeightsSize = int64(len(weights) - 1)
+	e.stop()
+	e.start(small)
+	if code, body := e.do("POST", "/api/jobs", body); code != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "weights") {
+		t.Errorf("weights over the limit: %d %s", code, body)
+	}
+}
+
 // xlaNamed stands for a backend other than native.
 type xlaNamed struct{ nativeTrainer }
 

@@ -64,7 +64,7 @@ func (ev *ExperimentsView) RunExperimentOnServer(name string) {
 	ev.Overlay = map[string]bool{}
 	var first *Run
 	for i, v := range exp.Variants {
-		run, err := ev.submitToServer(arms[i], fmt.Sprintf("%s: %s · server", exp.Name, v.Name))
+		run, err := ev.submitToServer(arms[i], fmt.Sprintf("%s: %s · server", exp.Name, v.Name), nil)
 		if err != nil {
 			ev.Message = err.Error()
 			return

@@ -73,7 +73,7 @@ func (h *Header) RunOnServer() {
 		h.Message = notOnServer
 		return
 	}
-	run, err := h.submitToServer(h.Spec.Clone(), fmt.Sprintf("%s · %s · lr %g · server", h.Dataset.Name, h.Spec.Model.Name, h.Spec.Train.LR))
+	run, err := h.submitToServer(h.Spec.Clone(), fmt.Sprintf("%s · %s · lr %g · server", h.Dataset.Name, h.Spec.Model.Name, h.Spec.Train.LR), nil)
 	if err != nil {
 		h.Message = err.Error()
 		return

@@ -196,6 +196,42 @@ func (rv *RunView) ContinueTraining() {
 	})
 }
 
+// ContinueOnServer sends the current run's model and weights, with the
+// current training and data settings, to the server's jobs API: a run
+// trained in this browser goes on there (on its GPU, when it has one).
+func (rv *RunView) ContinueOnServer() {
+	src := rv.Current
+	if !rv.CanContinueOnServer() || !rv.ready() {
+		return
+	}
+	rv.withWeights(src, func(b []byte) {
+		if b == nil {
+			rv.Message = "this run has no stored weights to continue from"
+			return
+		}
+		if !rv.CanContinueOnServer() {
+			return
+		}
+		s := rv.Spec.Clone()
+		s.Model = src.Spec.Clone().Model
+		run, err := rv.submitToServer(s, fmt.Sprintf("%s · %s · lr %g · continues #%d · server", rv.Dataset.Name, s.Model.Name, s.Train.LR, rv.index(src)), b)
+		if err != nil {
+			rv.Message = err.Error()
+			return
+		}
+		run.Parent = src.ID
+		rv.Current, rv.Tab = run, "Run"
+	})
+}
+
+// CanContinueOnServer reports whether the current run can go on on the
+// server now: it has finished with weights, and the server has the loaded
+// dataset.
+func (rv *RunView) CanContinueOnServer() bool {
+	run := rv.Current
+	return run != nil && run.State == protocol.StateDone && run.HasWeights && run.Spec != nil && rv.Valid() && rv.OnServer()
+}
+
 // CanContinue reports whether a run can start from the current run's
 // weights now.
 func (rv *RunView) CanContinue() bool {

@@ -9,9 +9,14 @@ import (
 
 // submitToServer sends spec s with the loaded dataset to the server's jobs
 // API as a new run called name, which shows in the page like one in the
-// worker. The caller has checked OnServer.
-func (r *Root) submitToServer(s *spec.Spec, name string) (*Run, error) {
-	body, err := json.Marshal(map[string]any{"spec": s, "dataset": r.DatasetName})
+// worker; weights, when not nil, are what it starts from. The caller has
+// checked OnServer.
+func (r *Root) submitToServer(s *spec.Spec, name string, weights []byte) (*Run, error) {
+	req := map[string]any{"spec": s, "dataset": r.DatasetName}
+	if weights != nil {
+		req["weights"] = weights // base64 in the JSON
+	}
+	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
 	}
