@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 
@@ -44,7 +45,22 @@ func (rv *RunView) BackendText() string {
 	if run.Backend == "" {
 		return "trained on the server"
 	}
-	return "trained on the server, backend " + run.Backend
+	return "trained on the server, backend " + backendLabel(run.Backend)
+}
+
+// backendLabel shortens a backend's name for the page: XLA with a plugin
+// by path ("xla:/…/jax_plugins/xla_cuda13/xla_cuda_plugin.so") is named by
+// the plugin's folder ("xla, xla_cuda13").
+func backendLabel(b string) string {
+	kind, plugin, ok := strings.Cut(b, ":")
+	if !ok || !strings.Contains(plugin, "/") {
+		return b
+	}
+	dir := path.Dir(plugin)
+	if name := path.Base(dir); name != "." && name != "/" {
+		return kind + ", " + name
+	}
+	return kind + ", " + path.Base(plugin)
 }
 
 // QueueText says what waits to train.
