@@ -519,6 +519,7 @@ func TestExperimentAndServerRun(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("continues #") && document.querySelector("#run-name").textContent.includes("server") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`,
 		"the run continued on the server")
 
+	waitFor(t, ctx, `document.querySelector("#server-backend") && document.querySelector("#server-backend").textContent == "on native"`, "where the server trains, beside Run on server")
 	click(t, ctx, "#run-server")
 	waitFor(t, ctx, `document.querySelector("#run-backend").textContent.includes("backend")`, "the server's backend")
 	waitFor(t, ctx, `document.querySelector("#run-result").textContent.includes("completed")`, "the server run to finish")

@@ -52,10 +52,11 @@ func startJobs(backend, dir, dataDir, token string, stderr io.Writer) (*jobServe
 	return newJobServer(jobServerOptions{Dir: dir, DataDir: dataDir, Token: token, Trainer: t, Note: note, Logf: logf})
 }
 
-// withJobs sends /api/jobs to the jobs API and the rest to the page server.
+// withJobs sends /api/jobs and /api/server to the jobs API and the rest to
+// the page server.
 func withJobs(page http.Handler, jobs *jobServer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/api/jobs" || strings.HasPrefix(r.URL.Path, "/api/jobs/") {
+		if r.URL.Path == "/api/jobs" || strings.HasPrefix(r.URL.Path, "/api/jobs/") || r.URL.Path == "/api/server" {
 			jobs.ServeHTTP(w, r)
 			return
 		}

@@ -38,6 +38,7 @@ import (
 //	GET    /api/jobs/{id}/events   its events, replayed from the start, then live
 //	DELETE /api/jobs/{id}          cancel it (queued or running)
 //	GET    /api/jobs/{id}/weights  its final weights as safetensors
+//	GET    /api/server             where jobs train (the backend, and why) and the limits
 //
 // A job lives in a folder of the jobs directory: job.json (the request and
 // state), spec.json, events.jsonl (one event per line, exactly as
@@ -46,6 +47,15 @@ import (
 // restarted server reads them back: finished jobs stay, queued ones train,
 // and an interrupted one goes on from its checkpoint (when the trainer
 // resumes and the checkpoint's epoch is in the log; else it starts over).
+
+// serverInfo is what GET /api/server answers: where jobs train, so a
+// client can say it before it sends one.
+type serverInfo struct {
+	Backend string    `json:"backend"`
+	Note    string    `json:"note,omitempty"` // why the backend is what it is
+	Queued  int       `json:"queued"`
+	Limits  jobLimits `json:"limits"`
+}
 
 // jobRequest is the body of POST /api/jobs: the command line's knobs.
 type jobRequest struct {
@@ -127,13 +137,13 @@ type jobStatus struct {
 // jobLimits bound what one job may ask for, so one request cannot take the
 // server's memory or its device for days.
 type jobLimits struct {
-	MaxParams      int // trainable parameters
-	MaxBatch       int
-	MaxEpochs      int
-	MaxImages      int   // training plus test images after the limits
-	MaxQueue       int   // queued jobs, not counting the running one
-	MaxRequestSize int64 // the request without its weights
-	MaxWeightsSize int64 // the weights a request brings, decoded
+	MaxParams      int   `json:"max_params"` // trainable parameters
+	MaxBatch       int   `json:"max_batch"`
+	MaxEpochs      int   `json:"max_epochs"`
+	MaxImages      int   `json:"max_images"`       // training plus test images after the limits
+	MaxQueue       int   `json:"max_queue"`        // queued jobs, not counting the running one
+	MaxRequestSize int64 `json:"max_request_size"` // the request without its weights
+	MaxWeightsSize int64 `json:"max_weights_size"` // the weights a request brings, decoded
 }
 
 var defaultJobLimits = jobLimits{
@@ -427,6 +437,17 @@ func (s *jobServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="plateau"`)
 		fail(w, http.StatusUnauthorized, "", "this server needs its token: send Authorization: Bearer TOKEN or add ?token=TOKEN")
+		return
+	}
+	if r.URL.Path == "/api/server" {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			fail(w, http.StatusMethodNotAllowed, "", "/api/server takes GET")
+			return
+		}
+		s.mu.Lock()
+		queued := len(s.queue)
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, serverInfo{Backend: s.trainer.Name(), Note: s.note, Queued: queued, Limits: s.limits})
 		return
 	}
 	rest := strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/jobs"), "/")

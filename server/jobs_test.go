@@ -699,3 +699,23 @@ func jobGoesOnAfterARestart(t *testing.T, tr trainer, js string) {
 		t.Errorf("the finished job's checkpoint is still there (%v)", err)
 	}
 }
+
+// GET /api/server says where jobs train and within which limits, behind
+// the token like the rest of the API.
+func TestServerInfo(t *testing.T) {
+	e := newJobsEnv(t, defaultJobLimits, "secret")
+	code, body := e.do("GET", "/api/server", "")
+	var info serverInfo
+	if err := json.Unmarshal(body, &info); code != http.StatusOK || err != nil || info.Backend != "native" ||
+		info.Limits.MaxParams != defaultJobLimits.MaxParams || info.Limits.MaxWeightsSize != defaultJobLimits.MaxWeightsSize {
+		t.Errorf("GET /api/server: %d %s", code, body)
+	}
+	res, err := http.Get(e.srv.URL + "/api/server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("without the token: %d", res.StatusCode)
+	}
+}

@@ -116,15 +116,19 @@ type Root struct {
 	Message string // the last error, shown until dismissed
 	Notice  string
 
-	Datasets    []protocol.Listing
-	DatasetName string
-	Loading     bool
-	Dataset     *protocol.Dataset
-	Samples     *protocol.Images
-	Preview     *protocol.Images
-	sampleURLs  []string
-	previewURLs []string
-	previewSeed int64
+	Datasets []protocol.Listing
+	// ServerBackend is where the server's jobs train (GET /api/server),
+	// ServerNote why, when it settled for less than asked; empty before
+	// the server answered, or without a jobs API.
+	ServerBackend, ServerNote string
+	DatasetName               string
+	Loading                   bool
+	Dataset                   *protocol.Dataset
+	Samples                   *protocol.Images
+	Preview                   *protocol.Images
+	sampleURLs                []string
+	previewURLs               []string
+	previewSeed               int64
 
 	Spec       *spec.Spec
 	Preset     string

@@ -135,7 +135,7 @@ func (c *RunView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "… on the server"}
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Continue on the server"}
 								vgparent.AppendChild(vgn)
 							}
 						}

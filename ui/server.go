@@ -94,6 +94,22 @@ func (run *Run) forReplay() {
 	run.State, run.started = protocol.StateRunning, true
 }
 
+// ServerBackendText says where a run on the server would train.
+func (r *Root) ServerBackendText() string {
+	if r.ServerBackend == "" {
+		return ""
+	}
+	return "on " + backendLabel(r.ServerBackend)
+}
+
+// ServerBackendTitle is the full backend and why, for the label's tooltip.
+func (r *Root) ServerBackendTitle() string {
+	if r.ServerNote == "" {
+		return "the server's jobs train on " + r.ServerBackend
+	}
+	return "the server's jobs train on " + r.ServerBackend + " (" + r.ServerNote + ")"
+}
+
 // ServerRun reports whether the current run trains on the server, where
 // it cannot pause.
 func (r *Root) ServerRun() bool { return r.Current != nil && r.Current.Server != "" }

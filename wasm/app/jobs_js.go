@@ -198,6 +198,20 @@ func (h *host) status(run, job string) {
 	}
 }
 
+// loadServer learns where the server's jobs train, to say it beside Run
+// on server; a page served without the jobs API leaves it unsaid.
+func (h *host) loadServer() {
+	resp, err := h.api("GET", "/api/server", nil)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	var info struct{ Backend, Note string }
+	if resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&info) == nil {
+		h.update(func() { h.root.ServerBackend, h.root.ServerNote = info.Backend, info.Note })
+	}
+}
+
 func (h *host) CancelJob(job string) {
 	go func() {
 		if resp, err := h.api("DELETE", "/api/jobs/"+job, nil); err == nil {

@@ -65,6 +65,7 @@ func main() {
 	h.listenForDrops()
 	go h.openStore()
 	go h.loadDatasets()
+	go h.loadServer()
 	if hash != "" {
 		root.ImportHash(hash)
 	}
