@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -667,4 +669,31 @@ func TestServerRunSurvivesAReload(t *testing.T) {
 		t.Errorf("the reloaded page gave the server run up: %q", got)
 	}
 	waitFor(t, ctx, `document.querySelector("#confusion svg")`, "the server run's confusion matrix")
+}
+
+// A job sent to the server by another program shows in the Runs tab and,
+// shown, plays in the run view like a run sent from the page.
+func TestFollowAJobSentElsewhere(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	resp, err := http.Post(p.url+"/api/jobs", "application/json", strings.NewReader(`{"dataset":"tiny","epochs":2,"train_limit":200}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct{ ID string }
+	json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || created.ID == "" {
+		t.Fatalf("POST /api/jobs: %s", resp.Status)
+	}
+	click(t, ctx, "#tab-Runs")
+	row := "#job-" + created.ID
+	waitFor(t, ctx, `document.querySelector("`+row+` .show")`, "the job in the Runs tab")
+	click(t, ctx, row+" .show")
+	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("job `+created.ID+`") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed after 2 epochs")`,
+		"the job played in the run view")
+	waitFor(t, ctx, `document.querySelector("#confusion svg")`, "its confusion matrix")
+	click(t, ctx, "#tab-Runs")
+	waitFor(t, ctx, `!document.querySelector("`+row+`") && Array.from(document.querySelectorAll("#runs .run-row")).some(r => r.textContent.includes("job `+created.ID+`"))`,
+		"the job among the page's runs, no longer among the others")
 }

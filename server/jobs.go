@@ -123,6 +123,7 @@ type jobStatus struct {
 	Backend  string       `json:"backend,omitempty"`
 	Note     string       `json:"note,omitempty"` // why the backend is what it is
 	Request  jobRequest   `json:"request"`
+	Model    string       `json:"model,omitempty"` // the model's name
 	Dataset  string       `json:"dataset"`
 	Params   int          `json:"params"`
 	Created  time.Time    `json:"created"`
@@ -479,9 +480,14 @@ func (s *jobServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.cancel(w, j)
 	case what == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		j.mu.Lock()
-		st := j.status
+		st, sp := j.status, j.spec
 		j.mu.Unlock()
-		writeJSON(w, http.StatusOK, st)
+		// With the expanded spec the job trains, so a client that did not
+		// submit it (another page, the command line) can show it.
+		writeJSON(w, http.StatusOK, struct {
+			jobStatus
+			Spec *spec.Spec `json:"spec"`
+		}{st, sp})
 	case what == "events" && r.Method == http.MethodGet:
 		s.events(w, r, j)
 	case what == "weights" && r.Method == http.MethodGet:
@@ -601,7 +607,7 @@ func (s *jobServer) submit(w http.ResponseWriter, r *http.Request) {
 		id = newJobID()
 	}
 	j := &job{spec: sp, changed: make(chan struct{}), status: jobStatus{ID: id, State: jobQueued, Request: req,
-		Dataset: dsName, Params: params, Created: time.Now().UTC(), Epochs: sp.Train.Epochs}}
+		Model: sp.Model.Name, Dataset: dsName, Params: params, Created: time.Now().UTC(), Epochs: sp.Train.Epochs}}
 	folder := filepath.Join(s.dir, id)
 	err = os.MkdirAll(folder, 0o755)
 	if err == nil {

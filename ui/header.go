@@ -63,6 +63,14 @@ func (h *Header) Control(cmd string) {
 	h.Host.Send(protocol.NewCommand(cur.ID, cmd))
 }
 
+// OpenTab shows a tab; the Runs tab lists the server's jobs again.
+func (h *Header) OpenTab(t string) {
+	h.Tab = t
+	if t == "Runs" && h.ServerBackend != "" {
+		h.RefreshJobs()
+	}
+}
+
 // RunOnServer sends the current spec and dataset to the server's jobs
 // API; the run shows in the page like one in the worker.
 func (h *Header) RunOnServer() {

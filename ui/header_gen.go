@@ -53,7 +53,7 @@ func (c *Header) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn.SetInnerHTML(t)
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Tab = t },
+					Func:      func(event vugu.DOMEvent) { c.OpenTab(t) },
 					// TODO: implement capture, etc. mostly need to decide syntax
 				})
 			}

@@ -44,6 +44,10 @@ type Host interface {
 	// FollowJob follows a job submitted by an earlier visit of the page as
 	// SubmitJob does, its stream from the first event.
 	FollowJob(run, job string)
+	// ListJobs reads the server's jobs, newest first; OpenJob one job's
+	// expanded spec. done runs on the page's goroutine.
+	ListJobs(done func([]ServerJob, error))
+	OpenJob(job string, done func(*spec.Spec, error))
 	// LoadWeights reads a run's stored weights (nil when there are none).
 	LoadWeights(id string, done func([]byte))
 	// Download offers bytes as a file.
@@ -121,14 +125,16 @@ type Root struct {
 	// ServerNote why, when it settled for less than asked; empty before
 	// the server answered, or without a jobs API.
 	ServerBackend, ServerNote string
-	DatasetName               string
-	Loading                   bool
-	Dataset                   *protocol.Dataset
-	Samples                   *protocol.Images
-	Preview                   *protocol.Images
-	sampleURLs                []string
-	previewURLs               []string
-	previewSeed               int64
+	// ServerJobs are the server's jobs as last listed (Runs tab).
+	ServerJobs  []ServerJob
+	DatasetName string
+	Loading     bool
+	Dataset     *protocol.Dataset
+	Samples     *protocol.Images
+	Preview     *protocol.Images
+	sampleURLs  []string
+	previewURLs []string
+	previewSeed int64
 
 	Spec       *spec.Spec
 	Preset     string

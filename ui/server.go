@@ -2,6 +2,8 @@ package ui
 
 import (
 	"encoding/json"
+	"fmt"
+	"time"
 
 	"plateau/protocol"
 	"plateau/spec"
@@ -113,3 +115,100 @@ func (r *Root) ServerBackendTitle() string {
 // ServerRun reports whether the current run trains on the server, where
 // it cannot pause.
 func (r *Root) ServerRun() bool { return r.Current != nil && r.Current.Server != "" }
+
+// ServerJob is a job of the server's jobs API as GET /api/jobs lists it.
+type ServerJob struct {
+	ID      string `json:"id"`
+	State   string `json:"state"`
+	Backend string `json:"backend"`
+	Model   string `json:"model"`
+	Dataset string `json:"dataset"`
+	Epoch   int    `json:"epoch"`
+	Epochs  int    `json:"epochs"`
+	Error   string `json:"error"`
+	Result  *struct {
+		TestAccuracy float64 `json:"test_accuracy"`
+	} `json:"result"`
+}
+
+// RefreshJobs lists the server's jobs again.
+func (r *Root) RefreshJobs() {
+	r.Host.ListJobs(func(jobs []ServerJob, err error) {
+		if err != nil {
+			r.Message = "listing the server's jobs: " + err.Error()
+			return
+		}
+		r.ServerJobs = jobs
+	})
+}
+
+// OtherJobs are the server's jobs that no run of this page follows: those
+// sent by another page, the command line or another program.
+func (r *Root) OtherJobs() []ServerJob {
+	shown := map[string]bool{}
+	for _, run := range r.Runs {
+		if run.Server != "" {
+			shown[run.Server] = true
+		}
+	}
+	var out []ServerJob
+	for _, j := range r.ServerJobs {
+		if !shown[j.ID] {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// JobText says where a server job stands.
+func JobText(j ServerJob) string {
+	switch {
+	case j.Result != nil && j.State == "done":
+		return fmt.Sprintf("done, test %.1f%% after %d epochs", 100*j.Result.TestAccuracy, j.Epochs)
+	case j.State == "running":
+		return fmt.Sprintf("running, epoch %d of %d", j.Epoch, j.Epochs)
+	case j.Error != "":
+		return j.State + ": " + j.Error
+	}
+	return j.State
+}
+
+// ShowServerJob makes a run of the page follow a server job it did not
+// send: its stream from the first event into the run view, then its
+// weights, as for a run sent from here.
+func (r *Root) ShowServerJob(id string) {
+	var job *ServerJob
+	for i := range r.ServerJobs {
+		if r.ServerJobs[i].ID == id {
+			job = &r.ServerJobs[i]
+		}
+	}
+	if job == nil {
+		return
+	}
+	j := *job
+	r.Host.OpenJob(j.ID, func(s *spec.Spec, err error) {
+		if err != nil {
+			r.Message = "opening job " + j.ID + ": " + err.Error()
+			return
+		}
+		for _, run := range r.Runs {
+			if run.Server == j.ID { // opened twice
+				r.Current, r.Tab = run, "Run"
+				return
+			}
+		}
+		r.counter++
+		run := &Run{ID: fmt.Sprintf("run-%d-%d", time.Now().UnixMilli(), r.counter),
+			Name: fmt.Sprintf("%s · %s · job %s · server", j.Dataset, s.Model.Name, j.ID), Dataset: j.Dataset, Spec: s,
+			Created: time.Now(), Server: j.ID, Backend: j.Backend}
+		run.forReplay()
+		r.Runs = append(r.Runs, run)
+		if r.overlaying() {
+			r.Overlay[run.ID] = true
+		}
+		r.Current, r.Tab = run, "Run"
+		r.save(run)
+		r.Host.FollowJob(run.ID, j.ID)
+	})
+}

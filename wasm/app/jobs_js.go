@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"plateau/protocol"
+	"plateau/spec"
+	"plateau/ui"
 )
 
 // The page's side of the server's jobs API: a run sent to the server is
@@ -208,8 +210,43 @@ func (h *host) loadServer() {
 	defer resp.Body.Close()
 	var info struct{ Backend, Note string }
 	if resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&info) == nil {
-		h.update(func() { h.root.ServerBackend, h.root.ServerNote = info.Backend, info.Note })
+		h.update(func() {
+			h.root.ServerBackend, h.root.ServerNote = info.Backend, info.Note
+			h.root.RefreshJobs()
+		})
 	}
+}
+
+func (h *host) ListJobs(done func([]ui.ServerJob, error)) {
+	go func() {
+		var jobs []ui.ServerJob
+		err := h.getJSON("/api/jobs", &jobs)
+		h.update(func() { done(jobs, err) })
+	}()
+}
+
+func (h *host) OpenJob(job string, done func(*spec.Spec, error)) {
+	go func() {
+		var st struct{ Spec *spec.Spec }
+		err := h.getJSON("/api/jobs/"+job, &st)
+		if err == nil && st.Spec == nil {
+			err = fmt.Errorf("the server sent no spec for job %s", job)
+		}
+		h.update(func() { done(st.Spec, err) })
+	}()
+}
+
+// getJSON decodes the jobs API's answer to GET path into v.
+func (h *host) getJSON(path string, v any) error {
+	resp, err := h.api("GET", path, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return apiError(resp)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
 }
 
 func (h *host) CancelJob(job string) {
