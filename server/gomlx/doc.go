@@ -13,8 +13,9 @@
 // The pure-Go backend ("go") is always built in; in v0.26 it runs every
 // forward op and the gradients of dense networks, of XLA's convolution op
 // as convXLA differentiates it and of tiling poolings, but not those of
-// slices (im2col, depthwise) or reduce-windows, so it checks parity in
-// tests and trains nothing real. The XLA backend is built with -tags xla (cgo, dlopen of a
+// slices (im2col, depthwise) or reduce-windows: it checks parity and
+// trains small networks in tests (PLATEAU_GOMLX_CONV=xla for CNNs), and
+// nothing real. The XLA backend is built with -tags xla (cgo, dlopen of a
 // PJRT plugin; FindPlugin looks for JAX's CUDA plugin). Nothing ever
 // downloads a plugin: GOMLX_NO_AUTO_INSTALL is set before any backend
 // opens.

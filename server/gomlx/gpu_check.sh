@@ -9,7 +9,7 @@
 # lines for BENCHMARKS.md ("GoMLX on a GPU") within PLATEAU_GPU_SECONDS
 # (default 480; each stage's time limit shrinks to fit):
 #   1. gradient parity of the graph against nn on XLA in every lowering
-#      (asserted);
+#      (asserted), and a run resumed from its checkpoint on XLA;
 #   2. the PyTorch twin's two nets (small28, resnet32; batch 256, Adam 1e-3,
 #      float32: TF32 off on both sides) in PyTorch, when torch is there;
 #   3. the same nets as GoMLX training steps: the default im2col lowering
@@ -87,9 +87,9 @@ gt() {
 	return $rc
 }
 
-echo "== 1. gradient parity"
+echo "== 1. gradient parity, resuming"
 # Triton's matrix products ignore NVIDIA_TF32_OVERRIDE; cuBLAS's honour it.
-gt parity "$(limit 60 400)" TestGradientParityXLA "--xla_gpu_autotune_level=0 --xla_gpu_enable_triton_gemm=false"
+gt parity "$(limit 75 400)" 'TestGradientParityXLA|TestResumeXLA' "--xla_gpu_autotune_level=0 --xla_gpu_enable_triton_gemm=false"
 
 echo "== 2. PyTorch twin"
 twin=${TORCH_TWIN:-}

@@ -53,6 +53,19 @@ func TestGradientParityXLA(t *testing.T) {
 	}
 }
 
+// TestResumeXLA resumes a convolutional run on XLA from the checkpoint its
+// second epoch wrote, as a restarted server does: it goes on as the
+// unbroken run, to float32 rounding (GPU reductions need not repeat to the
+// bit), and the native engine reads the checkpoint too.
+func TestResumeXLA(t *testing.T) {
+	checkResume(t, xlaTrainer(t), `{"model":{"input":[32,32,3],"classes":10,"layers":[
+	  {"type":"conv2d","filters":8,"kernel":3,"activation":"relu"},{"type":"batchnorm"},{"type":"maxpool"},
+	  {"type":"dropout","rate":0.3},{"type":"dense"}]},
+	 "train":{"optimizer":"adam","lr":0.01,"batch_size":4,"epochs":4,"seed":1,
+	  "early_stopping":{"patience":3,"restore_best":true},"schedule":{"type":"cosine"}},
+	 "data":{"normalization":"scale01","validation":0.2}}`, 1e-4)
+}
+
 // TestThroughputXLA times the training step of the PyTorch twin's nets
 // (batch 256, Adam 1e-3, float32, random data), the loss read back every
 // step as the twin does. PLATEAU_BENCH_NETS picks nets (comma-separated;

@@ -149,17 +149,23 @@ func TestEarlyStoppingRestoresBest(t *testing.T) {
 // dropout, a cosine schedule and early stopping's memory in play. The
 // checkpoint is train.Run's format, so the native engine reads it too.
 func TestResumeGoesOnAsTheUnbrokenRun(t *testing.T) {
-	tr := pureGo(t)
+	checkResume(t, pureGo(t), `{"model":{"input":[32,32,3],"classes":10,"layers":[{"type":"dense","units":8,"activation":"relu"},
+	  {"type":"dropout","rate":0.3},{"type":"dense"}]},
+	 "train":{"optimizer":"adam","lr":0.01,"batch_size":4,"epochs":4,"seed":1,
+	  "early_stopping":{"patience":3,"restore_best":true},"schedule":{"type":"cosine"}},
+	 "data":{"normalization":"scale01","validation":0.2}}`, 0)
+}
+
+// checkResume stops a run of js after its second epoch and resumes it:
+// its losses, result and weights must be the unbroken run's, within tol
+// (relative; 0: to the bit).
+func checkResume(t *testing.T, tr *Trainer, js string, tol float64) {
 	ds, err := data.Load("../../data/testdata/cifar", data.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	js := `{"model":{"input":[32,32,3],"classes":10,"layers":[{"type":"dense","units":8,"activation":"relu"},
-	  {"type":"dropout","rate":0.3},{"type":"dense"}]},
-	 "train":{"optimizer":"adam","lr":0.01,"batch_size":4,"epochs":4,"seed":1,
-	  "early_stopping":{"patience":3,"restore_best":true},"schedule":{"type":"cosine"}},
-	 "data":{"normalization":"scale01","validation":0.2}}`
 	s := validSpec(t, []byte(js))
+	near := func(a, b float64) bool { return a == b || math.Abs(a-b) <= tol*(1+math.Abs(b)) }
 	run := func(cfg train.Config) (*train.Result, []train.Event) {
 		var events []train.Event
 		emit := cfg.Emit
@@ -212,16 +218,16 @@ func TestResumeGoesOnAsTheUnbrokenRun(t *testing.T) {
 	}
 	for i := range got {
 		g, w := got[i], want[i]
-		if g.Epoch != w.Epoch || g.Step != w.Step || g.LR != w.LR || g.TrainLoss != w.TrainLoss || g.ValLoss != w.ValLoss || g.Improved != w.Improved {
+		if g.Epoch != w.Epoch || g.Step != w.Step || g.LR != w.LR || !near(g.TrainLoss, w.TrainLoss) || !near(g.ValLoss, w.ValLoss) || g.Improved != w.Improved {
 			t.Errorf("resumed epoch %d (step %d, lr %g, train loss %g, val loss %g, improved %v), unbroken epoch %d (%d, %g, %g, %g, %v)",
 				g.Epoch, g.Step, g.LR, g.TrainLoss, g.ValLoss, g.Improved, w.Epoch, w.Step, w.LR, w.TrainLoss, w.ValLoss, w.Improved)
 		}
 	}
-	if g, w := resumed.Final, unbroken.Final; g.Epochs != w.Epochs || g.BestEpoch != w.BestEpoch || g.TestLoss != w.TestLoss || g.Stopped != w.Stopped {
+	if g, w := resumed.Final, unbroken.Final; g.Epochs != w.Epochs || g.BestEpoch != w.BestEpoch || !near(g.TestLoss, w.TestLoss) || g.Stopped != w.Stopped {
 		t.Errorf("resumed result: %d epochs, best %d, test loss %g, %q; unbroken: %d, %d, %g, %q",
 			g.Epochs, g.BestEpoch, g.TestLoss, g.Stopped, w.Epochs, w.BestEpoch, w.TestLoss, w.Stopped)
 	}
-	if d := maxDiff(resumed.Network.Values(), unbroken.Network.Values()); d != 0 {
+	if d := maxDiff(resumed.Network.Values(), unbroken.Network.Values()); d > tol {
 		t.Errorf("resumed weights differ from the unbroken run's by %g", d)
 	}
 	if len(first) == 0 || len(rest) == 0 || rest[0].Event != train.EventStart {
@@ -279,4 +285,19 @@ func TestDivergenceStopsAndRestores(t *testing.T) {
 		}
 		t.Logf("lr %g: %s", lr, f.Reason)
 	}
+}
+
+// TestResumeConvNet trains a small CNN on the pure-Go backend, whose
+// convolutions have a gradient in XLA's convolution lowering (convXLA),
+// and resumes it from its checkpoint as TestResumeGoesOnAsTheUnbrokenRun
+// does a dense one.
+func TestResumeConvNet(t *testing.T) {
+	t.Setenv("PLATEAU_GOMLX_CONV", "xla")
+	t.Setenv("PLATEAU_GOMLX_POOL", "reduce")
+	checkResume(t, pureGo(t), `{"model":{"input":[32,32,3],"classes":10,"layers":[
+	  {"type":"conv2d","filters":4,"kernel":3,"stride":2,"activation":"relu"},{"type":"batchnorm"},{"type":"maxpool"},
+	  {"type":"dropout","rate":0.3},{"type":"dense"}]},
+	 "train":{"optimizer":"adam","lr":0.01,"batch_size":4,"epochs":4,"seed":1,
+	  "early_stopping":{"patience":3,"restore_best":true},"schedule":{"type":"cosine"}},
+	 "data":{"normalization":"scale01","validation":0.2}}`, 0)
 }
