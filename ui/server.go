@@ -3,7 +3,6 @@ package ui
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"plateau/protocol"
 	"plateau/spec"
@@ -198,15 +197,9 @@ func (r *Root) ShowServerJob(id string) {
 				return
 			}
 		}
-		r.counter++
-		run := &Run{ID: fmt.Sprintf("run-%d-%d", time.Now().UnixMilli(), r.counter),
-			Name: fmt.Sprintf("%s · %s · job %s · server", j.Dataset, s.Model.Name, j.ID), Dataset: j.Dataset, Spec: s,
-			Created: time.Now(), Server: j.ID, Backend: j.Backend}
+		run := r.newRun(s, j.Dataset, fmt.Sprintf("%s · %s · job %s · server", j.Dataset, s.Model.Name, j.ID))
+		run.queued, run.Server, run.Backend = false, j.ID, j.Backend
 		run.forReplay()
-		r.Runs = append(r.Runs, run)
-		if r.overlaying() {
-			r.Overlay[run.ID] = true
-		}
 		r.Current, r.Tab = run, "Run"
 		r.save(run)
 		r.Host.FollowJob(run.ID, j.ID)
