@@ -153,6 +153,9 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	if err != nil {
 		return nil, err
 	}
+	// The device's memory goes back when the run ends, however it ends
+	// (a canceled job frees the GPU for the next one).
+	defer st.finalize()
 	if resumed != nil {
 		st.setSlots(resumed.Slots)
 	}
@@ -160,10 +163,12 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	if err != nil {
 		return nil, err
 	}
+	defer stepExec.Finalize()
 	evalExec, err := model.EvalExec(t.backend)
 	if err != nil {
 		return nil, err
 	}
+	defer evalExec.Finalize()
 	params, _ := s.Model.ParamCount()
 	emit(train.Event{Event: train.EventStart, Dataset: d.Name, Classes: d.Classes, InputShape: []int{d.H, d.W, d.C},
 		TrainSize: splits.Train.Len(), ValSize: splits.Val.Len(), TestSize: splits.Test.Len(),
@@ -371,7 +376,6 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		final.Diagnoses = []train.Diagnosis{}
 	}
 	emit(final)
-	st.finalize()
 	return &train.Result{Network: net, Normalizer: norm, Final: final, History: history}, nil
 }
 
@@ -579,6 +583,9 @@ func (st *runState) finalize() {
 	}
 	for _, t := range st.state {
 		t.FinalizeAll()
+	}
+	if st.rng != nil {
+		st.rng.FinalizeAll()
 	}
 }
 
