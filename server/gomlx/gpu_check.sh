@@ -123,13 +123,15 @@ fi
 
 echo "== 3. GoMLX training steps"
 lower=(PLATEAU_GOMLX_CONV=gemm PLATEAU_GOMLX_POOL=reduce)
-plain=(PLATEAU_GOMLX_CONV=xla PLATEAU_GOMLX_POOL=window)
+# XLA's convolution op with the default (reduction) poolings: the
+# difference to im2col is the convolutions alone.
+xconv=(PLATEAU_GOMLX_CONV=xla PLATEAU_GOMLX_POOL=reduce)
 gt notune-gemm "$(limit 75 300)" TestThroughputXLA "--xla_gpu_autotune_level=0" "${lower[@]}"
 if [ -z "${PLATEAU_GPU_SKIP_XLA_CONV:-}" ]; then
-	gt notune-xla "$(limit 60 240)" TestThroughputXLA "--xla_gpu_autotune_level=0 --xla_dump_to=/tmp/hlo-notune-xla --xla_dump_hlo_as_text" "${plain[@]}"
+	gt notune-xla "$(limit 60 240)" TestThroughputXLA "--xla_gpu_autotune_level=0 --xla_dump_to=/tmp/hlo-notune-xla --xla_dump_hlo_as_text" "${xconv[@]}"
 	# cuDNN's algorithms tried, without the buffer checks of higher levels
 	# and without Triton's GEMM configurations.
-	gt tune1-xla "$(limit 90 170)" TestThroughputXLA "--xla_gpu_autotune_level=1 --xla_gpu_enable_triton_gemm=false" "${plain[@]}" PLATEAU_BENCH_NETS=resnet32
+	gt tune1-xla "$(limit 90 170)" TestThroughputXLA "--xla_gpu_autotune_level=1 --xla_gpu_enable_triton_gemm=false" "${xconv[@]}" PLATEAU_BENCH_NETS=resnet32
 fi
 if [ -n "${PLATEAU_GPU_CUBLAS:-}" ]; then
 	gt notune-gemm-cublas "$(limit 75 170)" TestThroughputXLA "--xla_gpu_autotune_level=0 --xla_gpu_enable_triton_gemm=false" "${lower[@]}"
@@ -163,7 +165,7 @@ tuned-*) flags="--xla_gpu_enable_triton_gemm=false --xla_gpu_per_fusion_autotune
 *) flags="--xla_gpu_autotune_level=0" ;;
 esac
 case $best in
-*-xla) envs=("${plain[@]}") ;;
+*-xla) envs=("${xconv[@]}") ;;
 *) envs=("${lower[@]}") ;;
 esac
 
