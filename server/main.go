@@ -21,6 +21,7 @@ Usage:
   plateau train (-preset NAME | -spec FILE) -dataset NAME|PATH [-data DIR] [-epochs N]
                 [-train-limit N] [-test-limit N] [-seed N] [-set section.field=value ...]
                 [-out DIR] [-resume DIR | -weights FILE] [-workers N] [-backend native|xla[:PLUGIN]|auto] [-json]
+                [-server URL [-token T]]      (train on a plateau serve's jobs API, shown here)
   plateau data fetch NAME [-data DIR]     download mnist, fashion-mnist or cifar-10
   plateau data info NAME|PATH [-data DIR] show what a dataset holds
   plateau presets                          list the model presets

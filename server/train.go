@@ -37,6 +37,8 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		workers    = fs.Int("workers", 1, "cut every batch into N parts trained side by side on N cores (data parallelism; batch norm then normalizes each part by itself)")
 		resume     = fs.String("resume", "", "continue the run saved in this -out folder (its checkpoint); -epochs may extend it")
 		weights    = fs.String("weights", "", "start from these weights (safetensors, as the page downloads them or -out writes them); without -preset or -spec, the model is the one saved in the file")
+		server     = fs.String("server", "", "train on the plateau serve at this URL (its jobs API, its datasets) and show the run here: the same output, -out folder and doctor")
+		token      = fs.String("token", os.Getenv("PLATEAU_TOKEN"), "the -server's token (default $PLATEAU_TOKEN)")
 		backend    = fs.String("backend", "native", "where to train: native (this project's kernels on all cores), xla[:PLUGIN_PATH] (GoMLX on XLA, a GPU with the CUDA plugin) or auto (xla when a PJRT plugin loads)")
 		sets       multiFlag
 	)
@@ -63,6 +65,26 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 
 	if *weights != "" && *resume != "" {
 		return usagef("-weights starts a new run from weights, -resume goes on with an interrupted one: give one of them")
+	}
+	if *server != "" {
+		var conflict []string
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "resume", "backend", "data":
+				conflict = append(conflict, "-"+f.Name)
+			}
+		})
+		if len(conflict) > 0 {
+			return usagef("-server trains where the server's data and backend are: drop %s", strings.Join(conflict, " "))
+		}
+		if *preset != "" && *specFile != "" {
+			return usagef("give -preset or -spec, not both")
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		return trainRemote(ctx, remoteRun{url: strings.TrimRight(*server, "/"), token: *token, preset: *preset, specFile: *specFile,
+			dataset: *dataset, epochs: *epochs, trainLimit: *trainLimit, testLimit: *testLimit, seed: *seed, sets: sets,
+			weights: *weights, workers: *workers, out: *out, jsonOut: *jsonOut}, stdout, stderr)
 	}
 	var checkpoint string
 	if *resume != "" {
@@ -136,36 +158,17 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	var log *os.File
-	if *out != "" {
-		if log, err = startRunFolder(*out, s, checkpoint != ""); err != nil {
-			return err
-		}
-		defer log.Close()
+	ro, err := openRunOutput(*out, s, checkpoint != "", *jsonOut, stdout, stderr)
+	if err != nil {
+		return err
 	}
-	enc := json.NewEncoder(stdout)
-	var logEnc *json.Encoder
-	var logBuf *bufio.Writer
-	if log != nil {
-		logBuf = bufio.NewWriter(log)
-		defer logBuf.Flush()
-		logEnc = json.NewEncoder(logBuf)
-	}
-	bar := newProgressBar(stderr)
+	defer ro.close()
+	bar, emit := ro.bar, ro.emit
 	bar.line("%s", ds.Summary())
 	if note != "" {
 		bar.line("backend auto: %s", note)
 	} else if trainer.Name() != "native" {
 		bar.line("backend %s", trainer.Name())
-	}
-	emit := func(e train.Event) {
-		if *jsonOut && e.Event != train.EventStep {
-			enc.Encode(e)
-		}
-		if logEnc != nil {
-			logEnc.Encode(e)
-		}
-		bar.report(e)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -197,6 +200,44 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("run diverged: %s", res.Final.Reason)
 	}
 	return nil
+}
+
+// runOutput is where a run's events go: the progress bar on stderr, JSON
+// lines on stdout with -json, and the -out folder's event log.
+type runOutput struct {
+	bar   *progressBar
+	emit  func(train.Event)
+	close func()
+}
+
+// openRunOutput starts the -out folder (when out is set) for spec s and
+// returns the run's outputs; close flushes the event log.
+func openRunOutput(out string, s *spec.Spec, resumed, jsonOut bool, stdout, stderr io.Writer) (*runOutput, error) {
+	ro := &runOutput{bar: newProgressBar(stderr), close: func() {}}
+	enc := json.NewEncoder(stdout)
+	var logEnc *json.Encoder
+	if out != "" {
+		log, err := startRunFolder(out, s, resumed)
+		if err != nil {
+			return nil, err
+		}
+		buf := bufio.NewWriter(log)
+		logEnc = json.NewEncoder(buf)
+		ro.close = func() {
+			buf.Flush()
+			log.Close()
+		}
+	}
+	ro.emit = func(e train.Event) {
+		if jsonOut && e.Event != train.EventStep {
+			enc.Encode(e)
+		}
+		if logEnc != nil {
+			logEnc.Encode(e)
+		}
+		ro.bar.report(e)
+	}
+	return ro, nil
 }
 
 // checkpointFile is the checkpoint's name in a run folder, rewritten after

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"plateau/nn"
+	"plateau/spec"
+	"plateau/train"
+)
+
+// plateau train -server trains on a jobs API and shows the run as a local
+// one: the same -json lines, an -out folder with the spec, the events and
+// the weights, and the server's refusals as errors that say what to change.
+func TestTrainOnServer(t *testing.T) {
+	e := newJobsEnv(t, defaultJobLimits, "secret")
+	specFile := filepath.Join(t.TempDir(), "spec.json")
+	os.WriteFile(specFile, []byte(tinySpec), 0o644)
+	dir := filepath.Join(t.TempDir(), "run")
+	code, stdout, stderr := runCLI(t, "train", "-server", e.srv.URL, "-token", "secret", "-spec", specFile, "-dataset", "tiny",
+		"-epochs", "3", "-seed", "2", "-set", "train.lr=0.02", "-json", "-out", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "job ") || !strings.Contains(stderr, "epoch 3/3") {
+		t.Errorf("the progress on stderr does not show the job's epochs:\n%s", stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	var kinds []string
+	for _, l := range lines {
+		var ev train.Event
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("not an event line: %q", l)
+		}
+		kinds = append(kinds, ev.Event)
+	}
+	if strings.Join(kinds, " ") != "start epoch epoch epoch result" {
+		t.Errorf("stdout events %v; want start, 3 epochs, result", kinds)
+	}
+	// The same run as the job API's own: its result and its weights.
+	var jobs []jobStatus
+	_, b := e.do("GET", "/api/jobs", "")
+	json.Unmarshal(b, &jobs)
+	if len(jobs) != 1 || jobs[0].State != jobDone || jobs[0].Result == nil {
+		t.Fatalf("jobs: %s", b)
+	}
+	if got := lastResult(t, stdout); got.TestLoss != jobs[0].Result.TestLoss {
+		t.Errorf("test loss %v here, %v in the job", got.TestLoss, jobs[0].Result.TestLoss)
+	}
+	f, err := os.Open(filepath.Join(dir, "weights.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sb, _ := os.ReadFile(filepath.Join(dir, "spec.json"))
+	s, err := spec.Parse(sb)
+	if err != nil {
+		t.Fatalf("spec.json: %v", err)
+	}
+	net, err := nn.New(s.Model, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := net.Load(f); err != nil {
+		t.Errorf("the weights in the -out folder do not load into its spec: %v", err)
+	}
+	if log, _ := os.ReadFile(filepath.Join(dir, "events.jsonl")); strings.Count(string(log), `"event":"epoch"`) != 3 {
+		t.Errorf("events.jsonl:\n%s", log)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"-token", "wrong", "-dataset", "tiny"}, 1, "token"},
+		{[]string{"-token", "secret", "-dataset", "tiny", "-set", "train.lr=-1"}, 1, "train.lr"},
+		{[]string{"-token", "secret", "-dataset", "../etc"}, 1, "refused"},
+		{[]string{"-token", "secret", "-dataset", "tiny", "-resume", dir}, 2, "drop -resume"},
+		{[]string{"-token", "secret"}, 2, "-dataset is required"},
+	} {
+		code, _, stderr := runCLI(t, append([]string{"train", "-server", e.srv.URL}, tt.args...)...)
+		if code != tt.code || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, want %d mentioning %q:\n%s", tt.args, code, tt.code, tt.want, stderr)
+		}
+	}
+}
+
+// Interrupting plateau train -server cancels its job on the server.
+func TestTrainOnServerInterrupted(t *testing.T) {
+	e := newJobsEnv(t, defaultJobLimits, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		done <- trainRemote(ctx, remoteRun{url: e.srv.URL, specFile: "", preset: "", dataset: "tiny", epochs: 400, seed: -1}, io.Discard, io.Discard)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	var jobs []jobStatus
+	for time.Now().Before(deadline) {
+		_, b := e.do("GET", "/api/jobs", "")
+		json.Unmarshal(b, &jobs)
+		if len(jobs) == 1 && jobs[0].Epoch >= 1 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "canceled") {
+		t.Errorf("interrupted: %v", err)
+	}
+	if len(jobs) != 1 {
+		t.Fatalf("jobs: %v", jobs)
+	}
+	if st := e.waitState(jobs[0].ID, jobCanceled, jobDone); st.State != jobCanceled {
+		t.Errorf("the job is %s after the interrupt", st.State)
+	}
+}
