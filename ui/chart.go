@@ -58,8 +58,31 @@ var Palette = []string{"#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#
 func (c LineChart) SVG() string {
 	w, h := float64(max(c.Width, 200)), float64(max(c.Height, 120))
 	const left, right, top, bottom = 52.0, 12.0, 24.0, 34.0
+	// The legend goes under the x axis, in rows as wide as the chart, so
+	// it never hides the lines (a loss curve starts at the top).
+	type entry struct {
+		x, y float64
+		i    int
+	}
+	var legend []entry
+	lx, ly := left, h+8
+	for i, s := range c.Series {
+		if s.Name == "" {
+			continue
+		}
+		width := 26 + 6.5*float64(len([]rune(s.Name)))
+		if lx > left && lx+width > w-right {
+			lx, ly = left, ly+14
+		}
+		legend = append(legend, entry{lx, ly, i})
+		lx += width
+	}
+	total := h
+	if _, _, _, _, ok := c.bounds(); ok && len(legend) > 0 {
+		total = ly + 8
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %g %g" width="%g" height="%g" role="img" aria-label="%s">`, w, h, w, h, html.EscapeString(c.Title))
+	fmt.Fprintf(&b, `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %g %g" width="%g" height="%g" role="img" aria-label="%s">`, w, total, w, total, html.EscapeString(c.Title))
 	fmt.Fprintf(&b, `<text x="%g" y="15" class="chart-title">%s</text>`, left, html.EscapeString(c.Title))
 	x0, x1, y0, y1, ok := c.bounds()
 	if !ok {
@@ -127,13 +150,15 @@ func (c LineChart) SVG() string {
 		}
 		fmt.Fprintf(&b, `<text x="%.1f" y="%g" class="evidence-label" text-anchor="%s">%s</text>`, x+dx, h-bottom-6, anchor, html.EscapeString(m.Label))
 	}
-	// Lines and the legend, wrapped into rows.
-	lx, ly := left+8, top+8
-	for i, s := range c.Series {
-		color := s.Color
-		if color == "" {
-			color = Palette[i%len(Palette)]
+	// Lines, then the legend.
+	color := func(i int) string {
+		if c := c.Series[i].Color; c != "" {
+			return c
 		}
+		return Palette[i%len(Palette)]
+	}
+	for i, s := range c.Series {
+		color := color(i)
 		var pts []string
 		for _, p := range s.Points {
 			if !finite(p.Y) || (c.LogX && p.X <= 0) {
@@ -153,15 +178,15 @@ func (c LineChart) SVG() string {
 		} else if len(pts) > 1 {
 			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="1.8"%s/>`, strings.Join(pts, " "), color, dash)
 		}
-		if s.Name != "" {
-			width := 26 + 6.5*float64(len([]rune(s.Name)))
-			if lx > left+8 && lx+width > w-right {
-				lx, ly = left+8, ly+14
-			}
-			fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="%s" stroke-width="2"%s/>`, lx, ly, lx+14, ly, color, dash)
-			fmt.Fprintf(&b, `<text x="%g" y="%g" class="legend">%s</text>`, lx+18, ly+4, html.EscapeString(s.Name))
-			lx += width
+	}
+	for _, e := range legend {
+		s := c.Series[e.i]
+		dash := ""
+		if s.Dashed {
+			dash = ` stroke-dasharray="5 3"`
 		}
+		fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="%s" stroke-width="2"%s/>`, e.x, e.y, e.x+14, e.y, color(e.i), dash)
+		fmt.Fprintf(&b, `<text x="%g" y="%g" class="legend">%s</text>`, e.x+18, e.y+4, html.EscapeString(s.Name))
 	}
 	b.WriteString(`</svg>`)
 	return b.String()
