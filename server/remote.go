@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"plateau/protocol"
 	"plateau/spec"
 	"plateau/train"
 )
@@ -157,33 +157,28 @@ func (o remoteRun) follow(ctx context.Context, id string, ro *runOutput) (result
 		return nil, end, err
 	}
 	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	event := ""
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "":
-			event = ""
-		case strings.HasPrefix(line, "event: "):
-			event = strings.TrimPrefix(line, "event: ")
-		case strings.HasPrefix(line, "data: "):
-			data := []byte(strings.TrimPrefix(line, "data: "))
-			if event == "end" {
-				err := json.Unmarshal(data, &end)
-				return result, end, err
+	ended := errors.New("end")
+	err = protocol.ReadEvents(resp.Body, func(event string, data []byte) error {
+		if event == "end" {
+			if err := json.Unmarshal(data, &end); err != nil {
+				return err
 			}
-			var e train.Event
-			if err := json.Unmarshal(data, &e); err != nil {
-				return nil, end, fmt.Errorf("the server sent an event that is not one: %v", err)
-			}
-			if e.Event == train.EventResult {
-				result = &e
-			}
-			ro.emit(e)
+			return ended
 		}
-	}
-	if err := sc.Err(); err != nil {
+		var e train.Event
+		if err := json.Unmarshal(data, &e); err != nil {
+			return fmt.Errorf("the server sent an event that is not one: %v", err)
+		}
+		if e.Event == train.EventResult {
+			result = &e
+		}
+		ro.emit(e)
+		return nil
+	})
+	switch {
+	case err == ended:
+		return result, end, nil
+	case err != nil:
 		return result, end, fmt.Errorf("the server's event stream broke: %v", err)
 	}
 	return result, end, errors.New("the server's event stream ended before the job did")

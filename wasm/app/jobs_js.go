@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -134,36 +133,27 @@ func (h *host) stream(run, job string, again bool) (end streamEnd, fatal bool, e
 			}
 		})
 	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	event, backendKnown := "", false
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "":
-			event = ""
-		case strings.HasPrefix(line, "event: "):
-			event = strings.TrimPrefix(line, "event: ")
-		case strings.HasPrefix(line, "data: "):
-			data := []byte(strings.TrimPrefix(line, "data: "))
-			if event == "end" {
-				json.Unmarshal(data, &end)
-				continue
-			}
-			m := protocol.NewMessage(run, protocol.KindEvent)
-			m.Event = json.RawMessage(data)
-			h.update(func() { h.root.Apply(m) })
-			if !backendKnown {
-				// The backend is known once the job runs.
-				backendKnown = true
-				go h.status(run, job)
-			}
+	ended := errors.New("end")
+	backendKnown := false
+	err = protocol.ReadEvents(resp.Body, func(event string, data []byte) error {
+		if event == "end" {
+			json.Unmarshal(data, &end)
+			return ended
 		}
-	}
-	if end.State != "" {
+		m := protocol.NewMessage(run, protocol.KindEvent)
+		m.Event = json.RawMessage(bytes.Clone(data)) // data is the scanner's until the next line
+		h.update(func() { h.root.Apply(m) })
+		if !backendKnown {
+			// The backend is known once the job runs.
+			backendKnown = true
+			go h.status(run, job)
+		}
+		return nil
+	})
+	if err == ended {
 		return end, false, nil
 	}
-	if err := sc.Err(); err != nil {
+	if err != nil {
 		return end, false, fmt.Errorf("the event stream broke: %v", err)
 	}
 	return end, false, errors.New("the event stream ended before the job did")
