@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"plateau/protocol"
+	"plateau/spec"
 )
 
 // RunView is the Run tab: the current run's result, evaluation, curves,
@@ -192,22 +193,9 @@ func (rv *RunView) EvaluationConfusion(split string) string {
 // ContinueTraining starts a run from the current run's weights: its model,
 // with the current training and data settings.
 func (rv *RunView) ContinueTraining() {
-	src := rv.Current
-	if !rv.CanContinue() || !rv.ready() {
-		return
-	}
-	rv.withWeights(src, func(b []byte) {
-		if b == nil {
-			rv.Message = "this run has no stored weights to continue from"
-			return
-		}
-		if !rv.CanContinue() {
-			return
-		}
-		s := rv.Spec.Clone()
-		s.Model = src.Spec.Clone().Model
-		run := rv.newRun(s, rv.Dataset.Name, fmt.Sprintf("%s · %s · lr %g · continues #%d", rv.Dataset.Name, s.Model.Name, s.Train.LR, rv.index(src)))
-		run.Parent, run.from = src.ID, b
+	rv.continueRun(rv.CanContinue, "", func(src *Run, s *spec.Spec, name string, weights []byte) {
+		run := rv.newRun(s, rv.Dataset.Name, name)
+		run.Parent, run.from = src.ID, weights
 		rv.enqueue(run)
 	})
 }
@@ -216,8 +204,24 @@ func (rv *RunView) ContinueTraining() {
 // current training and data settings, to the server's jobs API: a run
 // trained in this browser goes on there (on its GPU, when it has one).
 func (rv *RunView) ContinueOnServer() {
+	rv.continueRun(rv.CanContinueOnServer, " · server", func(src *Run, s *spec.Spec, name string, weights []byte) {
+		run, err := rv.submitToServer(s, name, weights)
+		if err != nil {
+			rv.Message = err.Error()
+			return
+		}
+		run.Parent = src.ID
+		rv.Current, rv.Tab = run, "Run"
+	})
+}
+
+// continueRun reads the current run's stored weights and hands start the
+// spec a run continuing it trains (its model, the current training and
+// data settings) and that run's name; can says whether it still may once
+// the weights are read.
+func (rv *RunView) continueRun(can func() bool, where string, start func(src *Run, s *spec.Spec, name string, weights []byte)) {
 	src := rv.Current
-	if !rv.CanContinueOnServer() || !rv.ready() {
+	if !can() || !rv.ready() {
 		return
 	}
 	rv.withWeights(src, func(b []byte) {
@@ -225,18 +229,12 @@ func (rv *RunView) ContinueOnServer() {
 			rv.Message = "this run has no stored weights to continue from"
 			return
 		}
-		if !rv.CanContinueOnServer() {
+		if !can() {
 			return
 		}
 		s := rv.Spec.Clone()
 		s.Model = src.Spec.Clone().Model
-		run, err := rv.submitToServer(s, fmt.Sprintf("%s · %s · lr %g · continues #%d · server", rv.Dataset.Name, s.Model.Name, s.Train.LR, rv.index(src)), b)
-		if err != nil {
-			rv.Message = err.Error()
-			return
-		}
-		run.Parent = src.ID
-		rv.Current, rv.Tab = run, "Run"
+		start(src, s, fmt.Sprintf("%s · %s · lr %g · continues #%d%s", rv.Dataset.Name, s.Model.Name, s.Train.LR, rv.index(src), where), b)
 	})
 }
 
