@@ -268,11 +268,8 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		m := readMetrics(acc)
 		trainSeconds += time.Since(epochStart).Seconds()
 		trainImages += images
-		layers, err := layerStats(statsNet, st, x, y, lastN, classes, tr.LabelSmoothing)
-		if err != nil {
-			return nil, err
-		}
-		// How far the epoch moved the weights, as train.Run measures it.
+		// The epoch's weights on the host: how far they moved, as train.Run
+		// measures it, and the per-layer statistics.
 		if err := st.copyTo(net); err != nil {
 			return nil, err
 		}
@@ -281,6 +278,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			reason = fmt.Sprintf("the weights became NaN or Inf in epoch %d with lr %.3g; %s", epoch+1, lr, train.DivergenceAdvice(s))
 			break
 		}
+		layers := layerStats(statsNet, net, x, y, lastN, classes, tr.LabelSmoothing)
 		change := train.RelativeChange(net.Values(), before)
 		copy(before, net.Values())
 		steps := float64(max(loader.Steps(), 1))
@@ -539,20 +537,18 @@ func (st *runState) copyTo(net *nn.Network) error {
 
 // layerStats copies the trained weights into net and runs one forward and
 // backward pass of the first images of batch x, y (n images) on the host.
-func layerStats(net *nn.Network, st *runState, x []float32, y []int32, n, classes int, smoothing float64) ([]train.LayerStats, error) {
+func layerStats(net, trained *nn.Network, x []float32, y []int32, n, classes int, smoothing float64) []train.LayerStats {
 	n = min(n, net.MaxBatch())
 	if n == 0 {
-		return nil, nil
+		return nil
 	}
-	if err := st.copyTo(net); err != nil {
-		return nil, err
-	}
+	net.CopyWeightsFrom(trained)
 	net.ZeroGrads() // before Forward, which keeps what Backward needs beside the gradients
 	logits := net.Forward(x[:n*net.InputSize()], n, true)
 	dlogits := make([]float32, len(logits))
 	nn.SoftmaxCrossEntropy(dlogits, logits, y[:n], nil, smoothing, n, classes)
 	net.Backward(dlogits)
-	return train.LayerStatsOf(net), nil
+	return train.LayerStatsOf(net)
 }
 
 // load replaces the parameters and batch-norm statistics on the device
