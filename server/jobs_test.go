@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -67,6 +68,7 @@ type jobsEnv struct {
 	srv     *httptest.Server
 	token   string
 	trainer trainer // nil: native
+	addr    string  // the first start's, which a restart listens on again
 }
 
 func newJobsEnv(t *testing.T, limits jobLimits, token string) *jobsEnv {
@@ -86,12 +88,24 @@ func (e *jobsEnv) start(limits jobLimits) {
 		e.t.Fatal(err)
 	}
 	e.jobs = jobs
-	e.srv = httptest.NewServer(withJobs(newPageServer("..", e.dataDir), jobs))
+	e.srv = httptest.NewUnstartedServer(withJobs(newPageServer("..", e.dataDir), jobs))
+	if e.addr != "" {
+		// A restart: the same address, as a restarted plateau serve has.
+		l, err := net.Listen("tcp", e.addr)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		e.srv.Listener.Close()
+		e.srv.Listener = l
+	}
+	e.srv.Start()
+	e.addr = e.srv.Listener.Addr().String()
 	e.t.Cleanup(e.stop)
 }
 
 func (e *jobsEnv) stop() {
 	if e.srv != nil {
+		e.srv.CloseClientConnections() // event streams end, as when a server stops
 		e.srv.Close()
 		e.jobs.Close()
 		e.srv = nil

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"plateau/protocol"
 	"plateau/spec"
@@ -29,6 +30,9 @@ type remoteRun struct {
 	weights                   string
 	out                       string
 	jsonOut                   bool
+	// retry is the wait between tries to follow a broken event stream
+	// again (a second when 0).
+	retry time.Duration
 }
 
 // trainRemote submits the run, shows its event stream as a local run shows
@@ -150,38 +154,140 @@ func (o remoteRun) request() (map[string]any, error) {
 	return req, nil
 }
 
-// follow reads the job's event stream into ro to its end event.
+// followAgainFor is how long a broken event stream is followed again (the
+// server restarting, a network that drops the connection) before the run
+// is given up on here; the page waits as long.
+const followAgainFor = 2 * time.Minute
+
+// follow reads the job's event stream into ro to its end event. When the
+// stream breaks it follows the job again: a server replays a job's events
+// from its start, and a restarted one goes on from the job's last finished
+// epoch, so what was shown already is skipped (shownEvents).
 func (o remoteRun) follow(ctx context.Context, id string, ro *runOutput) (result *train.Event, end struct{ State, Error string }, err error) {
+	var shown shownEvents
+	var brokeAt time.Time
+	for {
+		var done bool
+		done, err = o.followOnce(ctx, id, &shown, func(e train.Event) {
+			brokeAt = time.Time{}
+			if e.Event == train.EventResult {
+				result = &e
+			}
+			ro.emit(e)
+		}, &end)
+		if done || ctx.Err() != nil {
+			return result, end, err
+		}
+		var refused *refusal
+		if errors.As(err, &refused) {
+			return result, end, err
+		}
+		if brokeAt.IsZero() {
+			brokeAt = time.Now()
+			ro.bar.line("%v; following job %s again", err, id)
+		}
+		if time.Since(brokeAt) > followAgainFor {
+			return result, end, fmt.Errorf("%v, and job %s could not be followed again for %v", err, id, followAgainFor)
+		}
+		select {
+		case <-ctx.Done():
+			return result, end, ctx.Err()
+		case <-time.After(o.retryEvery()):
+		}
+	}
+}
+
+// followOnce reads one connection's event stream, passing on the events
+// shown does not hold yet; done is set when the end event came.
+func (o remoteRun) followOnce(ctx context.Context, id string, shown *shownEvents, emit func(train.Event), end *struct{ State, Error string }) (done bool, err error) {
 	resp, err := o.do(ctx, "GET", "/api/jobs/"+id+"/events", nil)
 	if err != nil {
-		return nil, end, err
+		return false, err
 	}
 	defer resp.Body.Close()
 	ended := errors.New("end")
+	starts := 0
 	err = protocol.ReadEvents(resp.Body, func(event string, data []byte) error {
 		if event == "end" {
-			if err := json.Unmarshal(data, &end); err != nil {
+			if err := json.Unmarshal(data, end); err != nil {
 				return err
 			}
 			return ended
 		}
 		var e train.Event
 		if err := json.Unmarshal(data, &e); err != nil {
-			return fmt.Errorf("the server sent an event that is not one: %v", err)
+			return &refusal{fmt.Errorf("the server sent an event that is not one: %v", err)}
 		}
-		if e.Event == train.EventResult {
-			result = &e
+		if e.Event == train.EventStart {
+			starts++
 		}
-		ro.emit(e)
+		if shown.fresh(e, starts) {
+			emit(e)
+		}
 		return nil
 	})
 	switch {
 	case err == ended:
-		return result, end, nil
+		return true, nil
+	case errors.As(err, new(*refusal)):
+		return false, err
 	case err != nil:
-		return result, end, fmt.Errorf("the server's event stream broke: %v", err)
+		return false, fmt.Errorf("the server's event stream broke: %v", err)
 	}
-	return result, end, errors.New("the server's event stream ended before the job did")
+	return false, errors.New("the server's event stream ended before the job did")
+}
+
+// shownEvents is how far a job's events have been shown: its start events,
+// its last step and epoch, its result.
+type shownEvents struct {
+	starts, step, epoch int
+	result              bool
+}
+
+// fresh says whether e, the event after starts start events in its
+// connection's stream, has not been shown yet, and counts it as shown. A
+// stream that is followed again replays the job from its start; after a
+// restart of the server the job went on from its last finished epoch, with
+// a start event of its own, so the epochs after that one may come twice.
+func (s *shownEvents) fresh(e train.Event, starts int) bool {
+	switch e.Event {
+	case train.EventStart:
+		if starts <= s.starts {
+			return false
+		}
+		s.starts = starts
+	case train.EventStep:
+		if e.Step <= s.step {
+			return false
+		}
+		s.step = e.Step
+	case train.EventEpoch:
+		if e.Epoch <= s.epoch {
+			return false
+		}
+		s.epoch = e.Epoch
+		s.step = max(s.step, e.Step)
+	case train.EventResult:
+		if s.result {
+			return false
+		}
+		s.result = true
+	}
+	return true
+}
+
+// refusal is an answer of the server's that following the job again
+// would not change: a refused request, an event that is not one.
+type refusal struct{ error }
+
+func (r *refusal) Unwrap() error { return r.error }
+
+// retryEvery is the wait between two tries to follow a job again.
+func (o remoteRun) retryEvery() time.Duration {
+	if o.retry > 0 {
+		return o.retry
+	}
+	return time.Second
 }
 
 // call sends a request to the jobs API and decodes its JSON answer into
@@ -221,11 +327,14 @@ func (o remoteRun) do(ctx context.Context, method, path string, body []byte) (*h
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
 			if e.Field != "" {
-				return nil, fmt.Errorf("%s (%s)", e.Error, e.Field)
+				return nil, &refusal{fmt.Errorf("%s (%s)", e.Error, e.Field)}
 			}
-			return nil, errors.New(e.Error)
+			return nil, &refusal{errors.New(e.Error)}
 		}
-		return nil, fmt.Errorf("%s %s: %s", method, path, resp.Status)
+		if resp.StatusCode >= 500 {
+			return nil, fmt.Errorf("%s %s: %s", method, path, resp.Status)
+		}
+		return nil, &refusal{fmt.Errorf("%s %s: %s", method, path, resp.Status)}
 	}
 	return resp, nil
 }

@@ -121,3 +121,84 @@ func TestTrainOnServerInterrupted(t *testing.T) {
 		t.Errorf("the job is %s after the interrupt", st.State)
 	}
 }
+
+// plateau train -server follows its job through a restart of the server:
+// the job goes on from its last finished epoch, and the command line shows
+// every epoch once and the job's result, as the page does.
+func TestTrainOnServerThroughARestart(t *testing.T) {
+	const epochs = 300
+	e := newJobsEnv(t, defaultJobLimits, "")
+	dir := filepath.Join(t.TempDir(), "run")
+	var stdout, stderr strings.Builder
+	done := make(chan error)
+	go func() {
+		done <- trainRemote(context.Background(), remoteRun{url: e.srv.URL, dataset: "tiny", epochs: epochs, seed: 3,
+			out: dir, jsonOut: true, retry: 50 * time.Millisecond}, &stdout, &stderr)
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	var jobs []jobStatus
+	for time.Now().Before(deadline) {
+		_, b := e.do("GET", "/api/jobs", "")
+		json.Unmarshal(b, &jobs)
+		if len(jobs) == 1 && jobs[0].Epoch >= 3 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if len(jobs) != 1 || jobs[0].Epoch < 3 {
+		t.Fatalf("jobs: %+v", jobs)
+	}
+	e.stop()
+	time.Sleep(200 * time.Millisecond) // the command line finds no server for a while
+	e.start(defaultJobLimits)
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(90 * time.Second):
+		t.Fatal("plateau train -server did not end after the server came back")
+	}
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "following job") {
+		t.Errorf("the progress does not say the stream broke:\n%s", stderr.String())
+	}
+	st := e.status(jobs[0].ID)
+	if st.State != jobDone || st.Result == nil {
+		t.Fatalf("the job: %+v", st)
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "events.jsonl"))
+	for name, text := range map[string]string{"stdout": stdout.String(), "events.jsonl": string(log)} {
+		seen := map[int]int{}
+		starts, results := 0, 0
+		for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+			var ev train.Event
+			if err := json.Unmarshal([]byte(l), &ev); err != nil {
+				t.Fatalf("%s: not an event line: %q", name, l)
+			}
+			switch ev.Event {
+			case train.EventStart:
+				starts++
+			case train.EventEpoch:
+				seen[ev.Epoch]++
+			case train.EventResult:
+				results++
+				if ev.TestLoss != st.Result.TestLoss {
+					t.Errorf("%s: test loss %v, the job's %v", name, ev.TestLoss, st.Result.TestLoss)
+				}
+			}
+		}
+		for ep := 1; ep <= epochs; ep++ {
+			if seen[ep] != 1 {
+				t.Errorf("%s: epoch %d shown %d times", name, ep, seen[ep])
+				break
+			}
+		}
+		if starts < 1 || starts > 2 || results != 1 {
+			t.Errorf("%s: %d start and %d result events", name, starts, results)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "weights.safetensors")); err != nil {
+		t.Errorf("no final weights: %v", err)
+	}
+}
