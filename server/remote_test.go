@@ -100,24 +100,12 @@ func TestTrainOnServerInterrupted(t *testing.T) {
 	go func() {
 		done <- trainRemote(ctx, remoteRun{url: e.srv.URL, specFile: "", preset: "", dataset: "tiny", epochs: 400, seed: -1}, io.Discard, io.Discard)
 	}()
-	deadline := time.Now().Add(20 * time.Second)
-	var jobs []jobStatus
-	for time.Now().Before(deadline) {
-		_, b := e.do("GET", "/api/jobs", "")
-		json.Unmarshal(b, &jobs)
-		if len(jobs) == 1 && jobs[0].Epoch >= 1 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	job := e.onlyJobAt(1)
 	cancel()
 	if err := <-done; err == nil || !strings.Contains(err.Error(), "canceled") {
 		t.Errorf("interrupted: %v", err)
 	}
-	if len(jobs) != 1 {
-		t.Fatalf("jobs: %v", jobs)
-	}
-	if st := e.waitState(jobs[0].ID, jobCanceled, jobDone); st.State != jobCanceled {
+	if st := e.waitState(job.ID, jobCanceled, jobDone); st.State != jobCanceled {
 		t.Errorf("the job is %s after the interrupt", st.State)
 	}
 }
@@ -135,19 +123,7 @@ func TestTrainOnServerThroughARestart(t *testing.T) {
 		done <- trainRemote(context.Background(), remoteRun{url: e.srv.URL, dataset: "tiny", epochs: epochs, seed: 3,
 			out: dir, jsonOut: true, retry: 50 * time.Millisecond}, &stdout, &stderr)
 	}()
-	deadline := time.Now().Add(60 * time.Second)
-	var jobs []jobStatus
-	for time.Now().Before(deadline) {
-		_, b := e.do("GET", "/api/jobs", "")
-		json.Unmarshal(b, &jobs)
-		if len(jobs) == 1 && jobs[0].Epoch >= 3 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if len(jobs) != 1 || jobs[0].Epoch < 3 {
-		t.Fatalf("jobs: %+v", jobs)
-	}
+	job := e.onlyJobAt(3)
 	e.stop()
 	time.Sleep(200 * time.Millisecond) // the command line finds no server for a while
 	e.start(defaultJobLimits)
@@ -163,7 +139,7 @@ func TestTrainOnServerThroughARestart(t *testing.T) {
 	if !strings.Contains(stderr.String(), "following job") {
 		t.Errorf("the progress does not say the stream broke:\n%s", stderr.String())
 	}
-	st := e.status(jobs[0].ID)
+	st := e.status(job.ID)
 	if st.State != jobDone || st.Result == nil {
 		t.Fatalf("the job: %+v", st)
 	}
@@ -201,4 +177,19 @@ func TestTrainOnServerThroughARestart(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "weights.safetensors")); err != nil {
 		t.Errorf("no final weights: %v", err)
 	}
+}
+
+// onlyJobAt waits until the server's one job has finished epoch (or more).
+func (e *jobsEnv) onlyJobAt(epoch int) jobStatus {
+	e.t.Helper()
+	var jobs []jobStatus
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		_, b := e.do("GET", "/api/jobs", "")
+		json.Unmarshal(b, &jobs)
+		if len(jobs) == 1 && jobs[0].Epoch >= epoch {
+			return jobs[0]
+		}
+	}
+	e.t.Fatalf("the server's one job never finished epoch %d: %+v", epoch, jobs)
+	return jobStatus{}
 }
