@@ -1,18 +1,22 @@
 package kernels
 
-import "math/rand/v2"
-
 // Dropout zeroes each element with probability rate and scales the
 // survivors by 1/(1-rate) (inverted dropout, so inference needs no
-// rescaling): mask[i] = 0 or 1/(1-rate), y = x·mask. One Float32 is drawn
-// from rng per element, in order, so a seeded rng gives the same mask on
-// every platform. rate 0 draws nothing and keeps every element.
-// y, mask, x have the same length.
-func Dropout(y, mask, x []float32, rate float32, rng *rand.Rand) {
+// rescaling): mask[i] = 0 or 1/(1-rate), y = x·mask. Element i is dropped
+// when DropoutUniform(key, first+i) < rate: a hash of the key and the
+// element's counter, not a stream, so any part of a tensor draws the mask
+// the whole tensor would, on any thread and any backend that computes the
+// same hash (the GoMLX trainer does, in its graph). rate 0 keeps every
+// element. y, mask, x have the same length.
+func Dropout(y, mask, x []float32, rate float32, key, first uint32) {
 	if !(rate >= 0 && rate < 1) {
 		panic(errBadRate)
 	}
 	checkSame(len(y), mask, x)
+	runElementwise(&partTask{op: partDropout, dst: y, a: mask, b: x, alpha: rate, key: key, first: first}, len(y), 3)
+}
+
+func dropout(y, mask, x []float32, rate float32, key, first uint32) {
 	mask, x = mask[:len(y)], x[:len(y)]
 	if rate == 0 {
 		for i := range mask {
@@ -23,13 +27,14 @@ func Dropout(y, mask, x []float32, rate float32, rng *rand.Rand) {
 	}
 	keep := 1 / (1 - rate)
 	for i, v := range x {
-		if rng.Float32() < rate {
-			mask[i] = 0
-			y[i] = 0
-		} else {
-			mask[i] = keep
-			y[i] = v * keep
+		// A conditional move, not a branch: half the elements at rate
+		// 0.5 would be mispredicted.
+		m := keep
+		if DropoutUniform(key, first+uint32(i)) < rate {
+			m = 0
 		}
+		mask[i] = m
+		y[i] = v * m
 	}
 }
 
@@ -44,4 +49,41 @@ func dropoutGrad(dx, dy, mask []float32) {
 	for i, g := range dy {
 		dx[i] = g * mask[i]
 	}
+}
+
+// Mix32 is a bijective 32-bit integer hash (Wellons' lowbias32: xor-shifts
+// and two odd multiplications, wrapping), of which dropout's masks are
+// made. Every operation is one a compiled graph has on uint32, so another
+// backend computes the same bits.
+func Mix32(x uint32) uint32 {
+	x ^= x >> 16
+	x *= 0x7feb352d
+	x ^= x >> 15
+	x *= 0x846ca68b
+	x ^= x >> 16
+	return x
+}
+
+// DropoutStepKey is the key of one training step's masks: a hash of the
+// run's two seed words and the step's number.
+func DropoutStepKey(seed0, seed1, step uint32) uint32 {
+	return Mix32(seed0 ^ Mix32(step+seed1))
+}
+
+// DropoutLayerKey is the key of one layer's mask in a step: a hash of the
+// step's key and the layer's salt.
+func DropoutLayerKey(stepKey uint32, layer int) uint32 {
+	return Mix32(stepKey ^ DropoutLayerSalt(layer))
+}
+
+// DropoutLayerSalt is what a layer's index (in the expanded spec) mixes
+// into a step's key.
+func DropoutLayerSalt(layer int) uint32 {
+	return Mix32(uint32(layer)*0x9e3779b9 + 0x7f4a7c15)
+}
+
+// DropoutUniform is the number in [0, 1) that decides element counter's
+// fate under key: the top 24 bits of a two-round hash, exact in float32.
+func DropoutUniform(key, counter uint32) float32 {
+	return float32(Mix32(Mix32(counter+key)^key)>>8) * (1.0 / (1 << 24))
 }

@@ -44,6 +44,7 @@ const (
 	partSigmoidGrad
 	partTanh
 	partTanhGrad
+	partDropout
 	partDropoutGrad
 	partAdd
 	partAddTo
@@ -72,6 +73,7 @@ type partTask struct {
 	dst        []float32
 	a, b, c    []float32
 	alpha      float32
+	key, first uint32 // Dropout's key and first element's counter
 	rows, cols int
 	argmax     []int32
 	pool       PoolParams
@@ -102,6 +104,8 @@ func (t *partTask) run() {
 		tanh(t.dst[lo:hi], t.a[lo:hi])
 	case partTanhGrad:
 		tanhGrad(t.dst[lo:hi], t.a[lo:hi], t.b[lo:hi])
+	case partDropout:
+		dropout(t.dst[lo:hi], t.a[lo:hi], t.b[lo:hi], t.alpha, t.key, t.first+uint32(lo))
 	case partDropoutGrad:
 		dropoutGrad(t.dst[lo:hi], t.a[lo:hi], t.b[lo:hi])
 	case partAdd:

@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"math"
-	"math/rand/v2"
 	"runtime"
 	"testing"
 )
@@ -131,41 +130,65 @@ func TestBatchNormTrainUpdatesRunningStatistics(t *testing.T) {
 	}
 }
 
-func TestDropoutIsDeterministic(t *testing.T) {
-	const n, rate = 10000, 0.25
+// Dropout's masks are a function of the key and each element's counter:
+// the same key gives the same mask, a part of a tensor the whole's, other
+// keys other masks; about rate of the elements are dropped, and neighbours,
+// the same element in the next step and the same element in the next layer
+// are dropped independently.
+func TestDropoutMasks(t *testing.T) {
+	const n, rate = 100000, 0.25
 	x := make([]float32, n)
 	for i := range x {
 		x[i] = 1
 	}
-	run := func(seed uint64) (y, mask []float32) {
+	run := func(key uint32) (y, mask []float32) {
 		y, mask = make([]float32, n), make([]float32, n)
-		Dropout(y, mask, x, rate, rand.New(rand.NewPCG(seed, 0)))
+		Dropout(y, mask, x, rate, key, 0)
 		return y, mask
 	}
-	y1, mask1 := run(42)
-	y2, mask2 := run(42)
-	_, mask3 := run(43)
-	dropped, differ := 0, 0
+	k1 := DropoutLayerKey(DropoutStepKey(1, 2, 1), 0)
+	y1, mask1 := run(k1)
+	y2, mask2 := run(k1)
 	for i := range mask1 {
 		if mask1[i] != mask2[i] || y1[i] != y2[i] {
-			t.Fatalf("same seed, different masks at %d", i)
+			t.Fatalf("same key, different masks at %d", i)
 		}
-		if mask1[i] != mask3[i] {
-			differ++
-		}
-		switch mask1[i] {
-		case 0:
-			dropped++
-		case 1 / (1 - float32(rate)):
-		default:
+		if mask1[i] != 0 && mask1[i] != 1/(1-float32(rate)) {
 			t.Fatalf("mask[%d] = %v, want 0 or %v", i, mask1[i], 1/(1-rate))
 		}
 	}
-	if frac := float64(dropped) / n; math.Abs(frac-rate) > 0.02 {
-		t.Errorf("dropped fraction = %v, want about %v", frac, rate)
+	// The part of the tensor from element 777 on, on its own.
+	part, pmask := make([]float32, n-777), make([]float32, n-777)
+	Dropout(part, pmask, x[777:], rate, k1, 777)
+	for i := range pmask {
+		if pmask[i] != mask1[777+i] {
+			t.Fatalf("element %d of a part from 777 differs from the whole tensor's", 777+i)
+		}
 	}
-	if differ == 0 {
-		t.Errorf("different seeds gave the same mask")
+	frac := func(a, b []float32) (dropped, both float64) {
+		for i := range a {
+			if a[i] == 0 {
+				dropped++
+				if b[i] == 0 {
+					both++
+				}
+			}
+		}
+		return dropped / float64(len(a)), both / float64(len(a))
+	}
+	_, nextStep := run(DropoutLayerKey(DropoutStepKey(1, 2, 2), 0))
+	_, nextLayer := run(DropoutLayerKey(DropoutStepKey(1, 2, 1), 1))
+	_, otherSeed := run(DropoutLayerKey(DropoutStepKey(3, 2, 1), 0))
+	for name, other := range map[string][]float32{"neighbour": mask1[1:], "next step": nextStep, "next layer": nextLayer, "other seed": otherSeed} {
+		a := mask1[:len(other)]
+		dropped, both := frac(a, other)
+		if math.Abs(dropped-rate) > 0.01 {
+			t.Errorf("%s: dropped fraction %.4f, want about %v", name, dropped, rate)
+		}
+		// Independent draws: both dropped rate² of the time (±4σ).
+		if sigma := math.Sqrt(rate * rate * (1 - rate*rate) / float64(len(a))); math.Abs(both-rate*rate) > 4*sigma {
+			t.Errorf("%s: both dropped %.4f of the time, want about %.4f", name, both, rate*rate)
+		}
 	}
 }
 

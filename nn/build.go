@@ -163,7 +163,7 @@ func build(l spec.Layer, in [][]int, maxBatch int, ws *workspace) (built, error)
 		if l.Rate < 0 || l.Rate >= 1 {
 			return built{}, fmt.Errorf("rate %v must be in [0, 1)", l.Rate)
 		}
-		return built{impl: &dropout{rate: float32(l.Rate), mask: make([]float32, maxBatch*shapeSize(x)), ws: ws}, shape: x}, nil
+		return built{impl: &dropout{rate: float32(l.Rate), mask: make([]float32, maxBatch*shapeSize(x)), ws: ws, rowSize: shapeSize(x)}, shape: x}, nil
 
 	case spec.ReLU, spec.Sigmoid, spec.Tanh:
 		return built{impl: &activation{kind: l.Type}, shape: x, relu: l.Type == spec.ReLU}, nil

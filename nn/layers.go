@@ -2,7 +2,6 @@ package nn
 
 import (
 	"math"
-	"math/rand/v2"
 
 	"plateau/kernels"
 )
@@ -25,7 +24,7 @@ type paramRef struct {
 // workspace is memory the layers share because they run one at a time.
 type workspace struct {
 	convScratch []float32
-	dropout     *rand.Rand
+	dropout     DropoutKey
 }
 
 type conv2D struct {
@@ -230,13 +229,16 @@ type dropout struct {
 	rate    float32
 	mask    []float32
 	ws      *workspace
+	index   int  // the layer's, in the expanded spec: part of its masks' key
+	rowSize int  // floats of one example's activation
 	dropped bool // the last forward applied a mask
 }
 
 func (l *dropout) forward(y []float32, x [][]float32, batch int, training bool) {
 	l.dropped = training && l.rate > 0
 	if l.dropped {
-		kernels.Dropout(y, l.mask, x[0], l.rate, l.ws.dropout)
+		k := l.ws.dropout
+		kernels.Dropout(y, l.mask, x[0], l.rate, kernels.DropoutLayerKey(k.Step, l.index), uint32(k.FirstRow*l.rowSize))
 	} else {
 		copy(y, x[0])
 	}

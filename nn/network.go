@@ -54,8 +54,7 @@ type Network struct {
 	state     int // floats of state values
 	params    []Param
 
-	ws         *workspace
-	dropoutPCG *rand.PCG
+	ws *workspace
 	// edgeScratch receives the gradient of a layer's input when that input
 	// feeds several layers and the gradients must be summed. Only add has
 	// several inputs, and its gradients are routed without scratch.
@@ -104,8 +103,8 @@ type paramDecl struct {
 // spec.Model.Validate. New expands a copy of it first (spec.Model.Expand:
 // names, defaults, activation shorthands as layers of their own), and the
 // network's Spec is that expanded copy. maxBatch sizes the activation
-// buffers; seed draws the initial weights (and the first dropout masks)
-// deterministically.
+// buffers; seed draws the initial weights (and keys the dropout masks until
+// SetDropout) deterministically.
 func New(m spec.Model, maxBatch int, seed uint64) (*Network, error) {
 	m = m.Clone()
 	m.Expand()
@@ -133,9 +132,7 @@ func New(m spec.Model, maxBatch int, seed uint64) (*Network, error) {
 		seed:      seed,
 		ws:        &workspace{},
 	}
-	n.dropoutPCG = rand.NewPCG(0, 0)
-	n.ws.dropout = rand.New(n.dropoutPCG)
-	n.SetDropoutSeed(seed)
+	n.SetDropout(DropoutKey{Step: uint32(seed) ^ uint32(seed>>32)})
 
 	input := &node{shape: slices.Clone(m.Input), size: n.inputSize}
 	n.nodes = []*node{input}
@@ -166,6 +163,9 @@ func New(m spec.Model, maxBatch int, seed uint64) (*Network, error) {
 			inShapes[k] = n.nodes[j].shape
 		}
 		b, err := build(l, inShapes, maxBatch, n.ws)
+		if d, ok := b.impl.(*dropout); ok {
+			d.index = i
+		}
 		if err != nil {
 			return nil, fmt.Errorf("layer %q (%s): %v", l.Name, l.Type, err)
 		}
@@ -359,10 +359,38 @@ func (n *Network) OptimizerSlots(k int) [][]float32 {
 // ZeroGrads clears the gradients; Backward adds to them.
 func (n *Network) ZeroGrads() { clear(n.Grads()) }
 
-// SetDropoutSeed restarts the stream dropout masks are drawn from, so a run
-// from the same seed draws the same masks.
-func (n *Network) SetDropoutSeed(seed uint64) {
-	n.dropoutPCG.Seed(seed, 0x64726f706f7574) // "dropout"
+// DropoutKey says which masks the dropout layers of a training pass
+// apply. The mask of layer l (its index in the expanded spec) is
+// kernels.Dropout's with key kernels.DropoutLayerKey(Step, l), its first
+// element's counter being FirstRow times the floats of one example's
+// activation: a batch's masks are a function of the step's key, so a part
+// of the batch computed on its own (train.Shard) gets the rows' masks the
+// whole batch would, and the GoMLX trainer, hashing the same way in its
+// graph, the engine's.
+type DropoutKey struct {
+	// Step is the training step's key, kernels.DropoutStepKey of the run's
+	// seed words and the step's number.
+	Step uint32
+	// FirstRow is the row of the whole batch that the pass's first row is.
+	FirstRow int
+}
+
+// DropoutStepKey is the key of step's masks (the optimizer step's number)
+// in a run whose seed words are s0 and s1: kernels.DropoutStepKey.
+func DropoutStepKey(s0, s1, step uint32) uint32 {
+	return kernels.DropoutStepKey(s0, s1, step)
+}
+
+// DropoutLayerSalt is what layer l's index mixes into a step's key to key
+// the layer's mask: kernels.Mix32(Step ^ DropoutLayerSalt(l)).
+func DropoutLayerSalt(l int) uint32 {
+	return kernels.DropoutLayerSalt(l)
+}
+
+// SetDropout sets the key of the next training passes' dropout masks (New
+// sets one from the seed).
+func (n *Network) SetDropout(k DropoutKey) {
+	n.ws.dropout = k
 }
 
 // Forward runs the network on batch examples x (batch, H, W, C) and returns

@@ -93,10 +93,10 @@ func randomBatch(n *Network, batch int, seed uint64) ([]float32, []int32) {
 	return x, y
 }
 
-// loss runs a forward pass with the dropout stream reset, so repeated calls
-// see the same masks.
+// loss runs a forward pass with the same dropout key, so repeated calls see
+// the same masks.
 func loss(n *Network, x []float32, y []int32, batch int, training bool, dlogits []float32) float32 {
-	n.SetDropoutSeed(7)
+	n.SetDropout(DropoutKey{Step: 7})
 	logits := n.Forward(x, batch, training)
 	return kernels.SoftmaxCrossEntropy(dlogits, nil, logits, y, nil, 0, batch, n.Classes())
 }
@@ -307,7 +307,7 @@ func TestDeterminism(t *testing.T) {
 		initial := slices.Clone(n.Values())
 		x, y := randomBatch(n, 4, 9)
 		dlogits := make([]float32, 4*n.Classes())
-		n.SetDropoutSeed(seed)
+		n.SetDropout(DropoutKey{Step: uint32(seed)})
 		for range 3 {
 			logits := n.Forward(x, 4, true)
 			kernels.SoftmaxCrossEntropy(dlogits, nil, logits, y, nil, 0, 4, n.Classes())

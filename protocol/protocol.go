@@ -166,21 +166,24 @@ type Message struct {
 //
 // The shard command prepares a replica of spec.model for parts of up to
 // Rows rows, computing the loss with ClassWeights and spec.train's label
-// smoothing. A part command carries Rows rows and Seed for dropout; its
+// smoothing. A part command carries Rows rows and their dropout key; its
 // bin is the weights (Values floats), the rows' network inputs and their
 // labels, each little-endian (float32, float32, int32). The answer, a part
 // message, carries the part's mean Loss, its Weight (the sum of its rows'
 // class weights), Correct and ConfidentWrong, with the part's gradient as
 // little-endian float32 in bin.
 type Part struct {
-	Rows           int       `json:"rows"`
-	ClassWeights   []float32 `json:"class_weights,omitempty"`
-	Seed           uint64    `json:"seed,omitempty"`
-	Values         int       `json:"values,omitempty"`
-	Loss           float64   `json:"loss,omitempty"`
-	Weight         float64   `json:"weight,omitempty"`
-	Correct        int       `json:"correct,omitempty"`
-	ConfidentWrong int       `json:"confident_wrong,omitempty"`
+	Rows         int       `json:"rows"`
+	ClassWeights []float32 `json:"class_weights,omitempty"`
+	// DropoutKey and FirstRow are the part's dropout masks (nn.DropoutKey:
+	// the step's key, the part's first row in the batch).
+	DropoutKey     uint32  `json:"dropout_key,omitempty"`
+	FirstRow       int     `json:"first_row,omitempty"`
+	Values         int     `json:"values,omitempty"`
+	Loss           float64 `json:"loss,omitempty"`
+	Weight         float64 `json:"weight,omitempty"`
+	Correct        int     `json:"correct,omitempty"`
+	ConfidentWrong int     `json:"confident_wrong,omitempty"`
 	// NotFinite stands for a Loss that is NaN or infinite, which JSON
 	// cannot carry.
 	NotFinite bool `json:"not_finite,omitempty"`

@@ -224,7 +224,7 @@ func TestPartPayload(t *testing.T) {
 		t.Fatalf("%d bytes left over", len(rest))
 	}
 	c := protocol.NewCommand("r1", protocol.CmdPart)
-	c.Part = &protocol.Part{Rows: 3, Seed: 1 << 60, Values: len(values)}
+	c.Part = &protocol.Part{Rows: 3, DropoutKey: 1<<31 + 5, FirstRow: 4, Values: len(values)}
 	c.Bytes = b
 	text, bin, err := protocol.Frame(&c)
 	if err != nil {
@@ -234,7 +234,7 @@ func TestPartPayload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Part == nil || got.Part.Seed != 1<<60 || got.Part.Rows != 3 {
+	if got.Part == nil || got.Part.DropoutKey != 1<<31+5 || got.Part.FirstRow != 4 || got.Part.Rows != 3 {
 		t.Fatalf("part %+v after framing", got.Part)
 	}
 	v := make([]float32, len(values))

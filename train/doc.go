@@ -41,8 +41,9 @@
 // each part's Σ w[y], which is the whole batch's gradient up to rounding;
 // steps 2–5 run once, in the trainer. Batch norm normalizes each part by
 // its own statistics and keeps running statistics from the trainer's part;
-// dropout draws each shard's masks from a stream of its own per step. The
-// start event says how many parts (workers).
+// dropout's masks are keyed by the step and the row (nn.DropoutKey), so a
+// part applies the rows' masks of the whole batch. The start event says how
+// many parts (workers).
 //
 // # Events
 //
@@ -69,9 +70,10 @@
 // A run is a function of its spec and data: the same seed gives the same
 // events (but for the timing fields) and the same weights, bit for bit.
 // Every random stream (initialization, imbalance, validation split, batch
-// order, augmentation, dropout) is derived from the seed and, where it
-// changes per epoch, from the epoch alone, so a run resumed from a
-// checkpoint continues exactly as the uninterrupted one.
+// order, augmentation) is derived from the seed and, where it changes per
+// epoch, from the epoch alone, and dropout's masks from the seed and the
+// step (DropoutSeeds), so a run resumed from a checkpoint continues exactly
+// as the uninterrupted one.
 //
 // # Divergence
 //

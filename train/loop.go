@@ -98,23 +98,42 @@ const (
 	streamImbalance
 	streamValidation
 	streamLoader
+	// streamDropout gives the two seed words of the dropout masks' keys
+	// (DropoutSeeds).
 	streamDropout
-	// streamShardDropout draws the dropout masks of the shards' parts, a
-	// seed per step and shard (shardSeed).
-	streamShardDropout
+	// streamShardDropout gave each shard's part a dropout stream of its
+	// own, before the masks were keyed by the step and the row; it keeps
+	// its place so the streams after it keep theirs.
+	_
 )
 
 // deriveSeed derives the seed of one random stream of a run (splitmix64 of
 // the run seed, the stream and the epoch). The loader draws epoch e's order
-// and augmentations from its seed and e, dropout from deriveSeed(seed,
-// streamDropout, e), so a run resumed at an epoch boundary draws what the
-// uninterrupted run would have.
+// and augmentations from its seed and e, and dropout's masks are keyed by
+// the step (DropoutSeeds), so a run resumed at an epoch boundary draws what
+// the uninterrupted run would have.
 func deriveSeed(seed int64, stream, epoch int) uint64 {
 	x := uint64(seed) ^ uint64(stream)<<48 ^ uint64(epoch)*0x9e3779b97f4a7c15
 	x += 0x9e3779b97f4a7c15
 	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
 	x = (x ^ x>>27) * 0x94d049bb133111eb
 	return x ^ x>>31
+}
+
+// DropoutSeeds are the two words of a run's seed that key its dropout
+// masks: the masks of step s (counted from 1, the optimizer's step) are
+// nn.DropoutKey{Step: nn.DropoutStepKey(s0, s1, s)}. The GoMLX trainer
+// keys its masks so too, and draws the engine's.
+func DropoutSeeds(seed int64) (s0, s1 uint32) {
+	x := deriveSeed(seed, streamDropout, 0)
+	return uint32(x), uint32(x >> 32)
+}
+
+// dropoutKey is the key of the masks of the step the trainer takes next,
+// for the batch's rows from firstRow on.
+func (t *trainer) dropoutKey(firstRow int) nn.DropoutKey {
+	s0, s1 := DropoutSeeds(t.tr.Seed)
+	return nn.DropoutKey{Step: nn.DropoutStepKey(s0, s1, uint32(t.state.Step+1)), FirstRow: firstRow}
 }
 
 // LoaderSeed is the seed of a run's data loader (shuffling, oversampling
@@ -460,6 +479,7 @@ func (t *trainer) trainStep(n int, lr float64) (loss float64, correct int, gradN
 // backward pass ran (not for a loss that is not finite or above
 // lossLimit).
 func (t *trainer) ownPart(rows int) (loss float64, ok bool) {
+	t.net.SetDropout(t.dropoutKey(0))
 	logits := t.net.Forward(t.x, rows, true)
 	correct, wrong := tally(logits, t.y, rows, t.classes)
 	t.stepCorrect += correct
@@ -594,7 +614,6 @@ epochs:
 	for epoch := t.state.Epoch; epoch < t.tr.Epochs; epoch++ {
 		epochStart := time.Now()
 		t.loader.Epoch(epoch)
-		t.net.SetDropoutSeed(deriveSeed(t.tr.Seed, streamDropout, epoch))
 		// Step events average over the steps since the previous one in the
 		// same epoch, so a resumed run reports what the whole run did.
 		var running, window Running

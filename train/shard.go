@@ -18,11 +18,12 @@ import (
 // before regularization, clipping and the optimizer's update, which only
 // the trainer runs.
 //
-// Without batch norm or dropout a sharded step computes the gradient of the
-// whole batch, up to float rounding. Batch norm normalizes each part by its
-// own statistics (as with several devices) and its running statistics come
-// from the trainer's part; dropout draws each part's masks from the part's
-// own stream.
+// Without batch norm a sharded step computes the gradient of the whole
+// batch, up to float rounding: dropout's masks are keyed by the step and
+// each row's place in the batch (nn.DropoutKey), so every part applies the
+// masks the whole batch would. Batch norm normalizes each part by its own
+// statistics (as with several devices) and its running statistics come
+// from the trainer's part.
 //
 // A LocalShard runs on a goroutine of this process; the browser worker
 // hands parts to another worker through the same interface.
@@ -33,9 +34,10 @@ type Shard interface {
 	Init(model spec.Model, maxRows int, opts ShardOptions) error
 	// Start begins the forward and backward pass of n rows of x with labels
 	// y on a replica that holds values (the trainer's Network.Values),
-	// drawing dropout masks from dropoutSeed. The caller does not change
-	// values, x or y until Wait returns.
-	Start(values, x []float32, y []int32, n int, dropoutSeed uint64)
+	// applying the dropout masks of dropout (the step's, from the part's
+	// first row in the batch on). The caller does not change values, x or
+	// y until Wait returns.
+	Start(values, x []float32, y []int32, n int, dropout nn.DropoutKey)
 	// Wait returns when the pass Start began is done, with its gradient
 	// (the mean over its rows, aligned with Network.Grads) in grads.
 	Wait(grads []float32) (ShardResult, error)
@@ -92,7 +94,7 @@ func NewReplica(model spec.Model, maxRows int, opts ShardOptions) (*Replica, err
 // when values is nil, on the values the replica holds: SetValues) and
 // returns the part's result; its gradient is then in Grads. It allocates
 // nothing.
-func (r *Replica) Compute(values, x []float32, y []int32, n int, dropoutSeed uint64) (ShardResult, error) {
+func (r *Replica) Compute(values, x []float32, y []int32, n int, dropout nn.DropoutKey) (ShardResult, error) {
 	if err := r.SetValues(values); err != nil {
 		return ShardResult{}, err
 	}
@@ -104,7 +106,7 @@ func (r *Replica) Compute(values, x []float32, y []int32, n int, dropoutSeed uin
 			return ShardResult{}, fmt.Errorf("a shard got label %d of a model with %d classes", v, r.classes)
 		}
 	}
-	r.net.SetDropoutSeed(dropoutSeed)
+	r.net.SetDropout(dropout)
 	r.net.ZeroGrads()
 	logits := r.net.Forward(x, n, true)
 	var res ShardResult
@@ -169,12 +171,12 @@ type LocalShard struct {
 }
 
 type shardJob struct {
-	x     []float32
-	y     []int32
-	n     int
-	seed  uint64
-	infer bool
-	err   error // copying the values failed
+	x       []float32
+	y       []int32
+	n       int
+	dropout nn.DropoutKey
+	infer   bool
+	err     error // copying the values failed
 }
 
 type shardDone struct {
@@ -202,7 +204,7 @@ func (s *LocalShard) Init(model spec.Model, maxRows int, opts ShardOptions) erro
 				logits, err := r.Infer(nil, j.x, j.n)
 				s.done <- shardDone{logits: logits, err: err}
 			default:
-				res, err := r.Compute(nil, j.x, j.y, j.n, j.seed)
+				res, err := r.Compute(nil, j.x, j.y, j.n, j.dropout)
 				s.done <- shardDone{res: res, err: err}
 			}
 		}
@@ -213,9 +215,9 @@ func (s *LocalShard) Init(model spec.Model, maxRows int, opts ShardOptions) erro
 // Start hands a part to the shard's goroutine. The values are copied
 // here, before Start returns: the trainer's own part goes on to update its
 // batch norm running statistics, which are among them.
-func (s *LocalShard) Start(values, x []float32, y []int32, n int, dropoutSeed uint64) {
+func (s *LocalShard) Start(values, x []float32, y []int32, n int, dropout nn.DropoutKey) {
 	err := s.replica.SetValues(values)
-	s.start <- shardJob{x: x, y: y, n: n, seed: dropoutSeed, err: err}
+	s.start <- shardJob{x: x, y: y, n: n, dropout: dropout, err: err}
 }
 
 // StartInference hands an inference pass to the shard's goroutine, with
@@ -269,8 +271,7 @@ func CloseShards(shards []Shard) {
 	}
 }
 
-// maxShards bounds Config.Shards; it also spaces the dropout seeds of a
-// step's shards, which draw from one stream: step·maxShards + shard.
+// maxShards bounds Config.Shards.
 const maxShards = 64
 
 // workers is the number of parts a batch is cut into when it is, else 0.
@@ -319,8 +320,7 @@ func (t *trainer) shardedStep(n int) (loss float64, ok bool, err error) {
 	off := own
 	for i := range parts - 1 {
 		rows := c.part(i + 1)
-		seed := deriveSeed(t.tr.Seed, streamShardDropout, t.state.Step*maxShards+i)
-		t.cfg.Shards[i].Start(values, t.x[off*size:(off+rows)*size], t.y[off:off+rows], rows, seed)
+		t.cfg.Shards[i].Start(values, t.x[off*size:(off+rows)*size], t.y[off:off+rows], rows, t.dropoutKey(off))
 		off += rows
 	}
 	loss, ok = t.ownPart(own)

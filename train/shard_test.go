@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"plateau/data"
+	"plateau/nn"
 	"plateau/spec"
 )
 
@@ -34,10 +35,11 @@ func maxRelDiff(a, b []float32) float64 {
 	return d / max(m, 1e-12)
 }
 
-// Without batch norm or dropout, a batch cut into parts gives the gradient
-// of the whole batch: the same loss, accuracy and weights after several
-// steps, with and without class weights and label smoothing, and with a
-// batch that does not divide evenly.
+// Without batch norm, a batch cut into parts gives the gradient of the
+// whole batch: the same loss, accuracy and weights after several steps,
+// with and without class weights and label smoothing, with a batch that
+// does not divide evenly, and with dropout (each part applies the masks of
+// its rows in the whole batch).
 func TestShardsComputeTheWholeBatch(t *testing.T) {
 	cases := map[string]func(*spec.Spec){
 		"plain": nil,
@@ -47,6 +49,11 @@ func TestShardsComputeTheWholeBatch(t *testing.T) {
 			s.Train.LabelSmoothing = 0.1
 			s.Train.BatchSize = 13
 			s.Train.L2, s.Train.GradClip = 1e-3, 0.5
+		},
+		"dropout": func(s *spec.Spec) {
+			s.Model.Layers = slices.Insert(s.Model.Layers, 1, spec.Layer{Type: spec.Dropout, Rate: 0.3})
+			s.Model.Layers = slices.Insert(s.Model.Layers, 4, spec.Layer{Type: spec.Dropout, Rate: 0.5})
+			s.Train.BatchSize = 13
 		},
 	}
 	for name, change := range cases {
@@ -124,7 +131,7 @@ func (r *recordingShard) WaitLogits(logits []float32) error {
 
 func (r *recordingShard) Init(spec.Model, int, ShardOptions) error { return nil }
 
-func (r *recordingShard) Start(values, x []float32, y []int32, n int, seed uint64) {
+func (r *recordingShard) Start(values, x []float32, y []int32, n int, dropout nn.DropoutKey) {
 	r.rows += n
 	r.parts = append(r.parts, n)
 	r.n = n
@@ -145,8 +152,8 @@ func TestShardFailureEndsTheRun(t *testing.T) {
 	}
 }
 
-// A sharded run learns as the whole-batch run does, with batch norm and
-// dropout too (their parts differ, so only the outcome is compared).
+// A sharded run learns as the whole-batch run does, with batch norm too
+// (its parts normalize differently, so only the outcome is compared).
 func TestShardedRunLearns(t *testing.T) {
 	s := tinySpec(func(s *spec.Spec) {
 		s.Train.Epochs = 6
@@ -211,7 +218,7 @@ func TestReplicaRefusesBadParts(t *testing.T) {
 		{values, 5, y, "rows"},
 		{values, 2, []int32{0, 9}, "label 9"},
 	} {
-		if _, err := r.Compute(c.values, x, c.y, c.n, 1); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := r.Compute(c.values, x, c.y, c.n, nn.DropoutKey{}); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Compute(%d weights, %d rows, labels %v): %v, want an error about %s", len(c.values), c.n, c.y[:min(2, len(c.y))], err, c.want)
 		}
 	}

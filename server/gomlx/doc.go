@@ -1,7 +1,9 @@
 // Package gomlx trains a spec with GoMLX, the one package of the project
 // that imports it. Model builds a spec's network as a graph with nn's
 // parameter names, shapes and layer semantics (NHWC, "same" padding as
-// TensorFlow, Keras-style batch norm, inverted dropout); Loss is nn's
+// TensorFlow, Keras-style batch norm, inverted dropout with the engine's
+// masks, hashed in the graph from the seed, the step and each element's
+// place as nn hashes them); Loss is nn's
 // softmax cross-entropy with label smoothing and class weights; StepExec
 // compiles a whole training step (forward, loss, gradients, L1/L2,
 // clipping, decoupled weight decay and the optimizer of package train)

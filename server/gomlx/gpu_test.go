@@ -88,7 +88,7 @@ func TestThroughputXLA(t *testing.T) {
 			t.Fatal(err)
 		}
 		m, _ := NewModel(s.Model, net)
-		st, _ := newRunState(m, net, slotCount(s.Train), 1)
+		st := newRunState(m, net, slotCount(s.Train))
 		start := time.Now()
 		exec, err := m.StepExec(tr.Backend(), s.Train, false)
 		if err != nil {

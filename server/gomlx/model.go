@@ -119,22 +119,22 @@ type ForwardConfig struct {
 	Params   map[string]*Node
 	State    map[string]*Node
 	Training bool
-	// RNG is the random state dropout draws from in training; the pass
-	// returns its successor.
-	RNG *Node
+	// Dropout is the training step's key of dropout's masks, a uint32
+	// scalar (DropoutStepKey); nil applies no dropout.
+	Dropout *Node
 }
 
 // Forward builds the logits (N, classes) of x (N,H,W,C). In training, batch
 // norm uses the batch's statistics and the returned state holds the
 // updated running mean and variance (running = m·running + (1−m)·batch,
-// with the unbiased batch variance, as nn does); dropout draws from RNG.
-func (m *Model) Forward(x *Node, fc ForwardConfig) (logits *Node, state map[string]*Node, rng *Node) {
+// with the unbiased batch variance, as nn does); dropout applies nn's masks
+// of the key fc.Dropout (dropoutMask).
+func (m *Model) Forward(x *Node, fc ForwardConfig) (logits *Node, state map[string]*Node) {
 	outs := make([]*Node, len(m.infos))
 	state = map[string]*Node{}
 	for k, v := range fc.State {
 		state[k] = v
 	}
-	rng = fc.RNG
 	for i, info := range m.infos {
 		l := m.spec.Layers[i]
 		in := x
@@ -223,11 +223,8 @@ func (m *Model) Forward(x *Node, fc ForwardConfig) (logits *Node, state map[stri
 			y = Add(Mul(Div(Sub(in, ExpandLeftToRank(mean, r)), std), ExpandLeftToRank(p("scale"), r)), ExpandLeftToRank(p("offset"), r))
 		case spec.Dropout:
 			y = in
-			if fc.Training && l.Rate > 0 {
-				var u *Node
-				rng, u = RandomUniform(rng, in.Shape())
-				keep := GreaterOrEqual(u, Scalar(in.Graph(), dtypes.Float32, l.Rate))
-				y = Where(keep, MulScalar(in, 1/(1-l.Rate)), ZerosLike(in))
+			if fc.Training && l.Rate > 0 && fc.Dropout != nil {
+				y = Mul(in, dropoutMask(fc.Dropout, i, in.Shape(), float32(l.Rate)))
 			}
 		case spec.ReLU:
 			y = MaxScalar(in, 0)
@@ -254,7 +251,42 @@ func (m *Model) Forward(x *Node, fc ForwardConfig) (logits *Node, state map[stri
 		}
 		outs[i] = y
 	}
-	return outs[len(outs)-1], state, rng
+	return outs[len(outs)-1], state
+}
+
+// dropoutMask is nn's dropout mask for layer (its index in the expanded
+// spec) under the step's key (nn.DropoutKey): 0 where the element's hash
+// (of the layer's key and the element's row-major index in the batch, as
+// kernels.Dropout hashes) is under rate, 1/(1−rate) elsewhere. Integer
+// multiplications wrap and a division by a power of two is a shift, on
+// uint32, as in Go, so the mask is nn's to the bit.
+func dropoutMask(stepKey *Node, layer int, shape shapes.Shape, rate float32) *Node {
+	g := stepKey.Graph()
+	key := mix32(BitwiseXor(stepKey, Scalar(g, dtypes.Uint32, nn.DropoutLayerSalt(layer))))
+	counter := IotaFull(g, shapes.Make(dtypes.Uint32, shape.Dimensions...))
+	h := mix32(BitwiseXor(mix32(Add(counter, key)), key))
+	u := MulScalar(ConvertDType(Div(h, Scalar(g, dtypes.Uint32, 1<<8)), dtypes.Float32), 1.0/(1<<24))
+	keep := 1 / (1 - rate) // in float32, as kernels.Dropout scales
+	return Where(LessThan(u, Scalar(g, dtypes.Float32, rate)), ZerosLike(u), MulScalar(OnesLike(u), float64(keep)))
+}
+
+// DropoutStepKey is nn.DropoutStepKey in the graph, for the step
+// numbered step (float32, exact below 2²⁴) of a run whose seed words are s0
+// and s1 (train.DropoutSeeds).
+func DropoutStepKey(step *Node, s0, s1 uint32) *Node {
+	g := step.Graph()
+	n := ConvertDType(step, dtypes.Uint32)
+	return mix32(BitwiseXor(Scalar(g, dtypes.Uint32, s0), mix32(Add(n, Scalar(g, dtypes.Uint32, s1)))))
+}
+
+// mix32 is the engine's hash (kernels.Mix32) on uint32 nodes (a right shift by k is a division
+// by 2^k: GoMLX's pure-Go backend has no logical shift).
+func mix32(x *Node) *Node {
+	g := x.Graph()
+	c := func(v uint32) *Node { return Scalar(g, dtypes.Uint32, v) }
+	x = Mul(BitwiseXor(x, Div(x, c(1<<16))), c(0x7feb352d))
+	x = Mul(BitwiseXor(x, Div(x, c(1<<15))), c(0x846ca68b))
+	return BitwiseXor(x, Div(x, c(1<<16)))
 }
 
 // depthwise is a depthwise convolution written with slices, multiplies

@@ -28,15 +28,22 @@ const paritySpec = `{"model":{"input":[9,9,3],"classes":5,"layers":[
  {"type":"add","inputs":["r1","leaky_relu1"]},
  {"type":"depthwise_conv2d","kernel":3,"multiplier":2,"stride":2,"name":"dw"},
  {"type":"elu"},
+ {"type":"dropout","rate":0.3},
  {"type":"conv2d","filters":8,"kernel":2,"padding":"valid","stride":1,"name":"c3"},
  {"type":"sigmoid"},
  {"type":"maxpool","kernel":2,"stride":1,"padding":"same"},
  {"type":"avgpool","kernel":3,"stride":2,"padding":1},
  {"type":"tanh","name":"t1"},
  {"type":"dense","units":7,"name":"d1"},
+ {"type":"dropout","rate":0.5},
  {"type":"batchnorm","name":"bn2"},
  {"type":"dense","name":"out"}]},
  "train":{"seed":3}}`
+
+// parityDropoutKey keys the dropout masks of the training-mode passes the
+// parity tests compare: the graph's masks are nn's, so dropout layers with
+// a rate above 0 are compared as the others are.
+const parityDropoutKey = 0x9e3779b9
 
 // validSpec parses, expands and validates a spec.
 func validSpec(t *testing.T, js []byte) *spec.Spec {
@@ -140,10 +147,7 @@ func checkForwardParity(t *testing.T, tr *Trainer, js string, low Lowering) {
 	}
 	weights = weights[:classes]
 
-	st, err := newRunState(m, net, 0, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := newRunState(m, net, 0)
 	eval, err := m.EvalExec(tr.Backend())
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +181,8 @@ func checkForwardParity(t *testing.T, tr *Trainer, js string, low Lowering) {
 			fc.State[p.Name] = in[np+i]
 		}
 		rest := in[np+len(m.State):]
-		logits, state, _ := m.Forward(rest[0], fc)
+		fc.Dropout = Const(rest[0].Graph(), uint32(parityDropoutKey))
+		logits, state := m.Forward(rest[0], fc)
 		loss, correct := Loss(logits, rest[1], rest[2], 0.1)
 		outs := []*Node{logits, loss, correct}
 		for _, p := range m.State {
@@ -192,6 +197,7 @@ func checkForwardParity(t *testing.T, tr *Trainer, js string, low Lowering) {
 	if err != nil {
 		t.Fatalf("training-mode graph on the pure-Go backend: %v", err)
 	}
+	net.SetDropout(nn.DropoutKey{Step: parityDropoutKey})
 	wantLogits := net.Forward(x, batch, true)
 	if d := maxDiff(flatten(out[0].Value().([][]float32)), wantLogits); d > 1e-5 {
 		t.Errorf("training-mode logits differ by %g (relative)", d)
@@ -259,7 +265,7 @@ func TestGradientParityDense(t *testing.T) {
  {"type":"leaky_relu","alpha":0.1},
  {"type":"dense","units":6,"name":"d4"},
  {"type":"sigmoid"},
- {"type":"dropout","rate":0},
+ {"type":"dropout","rate":0.4},
  {"type":"dense","name":"out"}]},
  "train":{"seed":3}}`
 	worst, where := gradientParity(t, tr, js, Lowering{})
@@ -282,7 +288,7 @@ func gradientParity(t *testing.T, tr *Trainer, js string, low Lowering) (worst f
 	for i := range labels {
 		labels[i] %= int32(classes)
 	}
-	st, _ := newRunState(m, net, 0, 1)
+	st := newRunState(m, net, 0)
 	np := len(m.Params)
 	exec := MustNewExec(tr.Backend(), func(in []*Node) []*Node {
 		fc := ForwardConfig{Params: map[string]*Node{}, State: map[string]*Node{}, Training: true}
@@ -293,7 +299,8 @@ func gradientParity(t *testing.T, tr *Trainer, js string, low Lowering) (worst f
 			fc.State[p.Name] = in[np+i]
 		}
 		rest := in[np+len(m.State):]
-		logits, _, _ := m.Forward(rest[0], fc)
+		fc.Dropout = Const(rest[0].Graph(), uint32(parityDropoutKey))
+		logits, _ := m.Forward(rest[0], fc)
 		loss, _ := Loss(logits, rest[1], nil, 0.1)
 		return append([]*Node{loss}, Gradient(loss, in[:np]...)...)
 	})
@@ -309,6 +316,7 @@ func gradientParity(t *testing.T, tr *Trainer, js string, low Lowering) (worst f
 	if err != nil {
 		t.Fatal(err)
 	}
+	net.SetDropout(nn.DropoutKey{Step: parityDropoutKey})
 	logits := net.Forward(x, batch, true)
 	dlogits := make([]float32, len(logits))
 	nn.SoftmaxCrossEntropy(dlogits, logits, labels, nil, 0.1, batch, classes)
@@ -349,6 +357,7 @@ func TestGradientParityConv(t *testing.T) {
 const strideSpec = `{"model":{"input":[13,12,2],"classes":3,"layers":[
  {"type":"conv2d","filters":4,"kernel":3,"stride":2,"name":"c1"},
  {"type":"tanh"},
+ {"type":"dropout","rate":0.25},
  {"type":"conv2d","filters":3,"kernel":2,"stride":3,"padding":"valid","name":"c2"},
  {"type":"conv2d","filters":3,"kernel":3,"padding":2,"name":"c3"},
  {"type":"conv2d","filters":2,"kernel":1,"stride":2,"name":"c4"},

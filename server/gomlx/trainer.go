@@ -149,10 +149,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	if err != nil {
 		return nil, err
 	}
-	st, err := newRunState(model, net, slotCount(tr), tr.Seed)
-	if err != nil {
-		return nil, err
-	}
+	st := newRunState(model, net, slotCount(tr))
 	// The device's memory goes back when the run ends, however it ends
 	// (a canceled job frees the GPU for the next one).
 	defer st.finalize()
@@ -204,9 +201,6 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	for epoch := done; epoch < tr.Epochs && stopped == train.StoppedCompleted; epoch++ {
 		epochStart := time.Now()
 		loader.Epoch(epoch)
-		if err := st.seedEpoch(tr.Seed, epoch); err != nil {
-			return nil, err
-		}
 		acc := st.zeroMetrics()
 		images, sinceLog, logImages := 0, 0, 0
 		lastLoss, lastCorrect := 0.0, 0.0
@@ -378,16 +372,15 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 }
 
 // runState is the trained state on the device, in the order the step
-// graph takes it: parameters, optimizer slots, batch-norm state, RNG.
+// graph takes it: parameters, optimizer slots, batch-norm state.
 type runState struct {
 	model  *Model
 	params []*tensors.Tensor
 	slots  [][]*tensors.Tensor
 	state  []*tensors.Tensor
-	rng    *tensors.Tensor
 }
 
-func newRunState(m *Model, net *nn.Network, slots int, seed int64) (*runState, error) {
+func newRunState(m *Model, net *nn.Network, slots int) *runState {
 	st := &runState{model: m}
 	for _, p := range m.Params {
 		var s []*tensors.Tensor
@@ -406,23 +399,7 @@ func newRunState(m *Model, net *nn.Network, slots int, seed int64) (*runState, e
 	for _, p := range m.State {
 		st.state = append(st.state, tensors.FromFlatDataAndDimensions(append([]float32(nil), byName[p.Name].Value...), p.Shape...))
 	}
-	rng, err := RNGStateFromSeed(seed)
-	if err != nil {
-		return nil, err
-	}
-	st.rng = rng
-	return st, nil
-}
-
-// seedEpoch restarts dropout's random state from the seed and the epoch.
-func (st *runState) seedEpoch(seed int64, epoch int) error {
-	rng, err := RNGStateFromSeed(seed ^ int64(uint64(epoch+1)*0x9e3779b97f4a7c15))
-	if err != nil {
-		return err
-	}
-	st.rng.FinalizeAll()
-	st.rng = rng
-	return nil
+	return st
 }
 
 // readSlots copies the optimizer's state from the device into flat, as
@@ -475,7 +452,7 @@ func (st *runState) stepArgs(x, y, cw *tensors.Tensor, lr, step float32, acc *te
 	}
 	// The learning rate and the step count travel as one vector: one
 	// transfer per step instead of two.
-	args = append(args, st.rng, x, y, tensors.FromFlatDataAndDimensions([]float32{lr, step}, 2))
+	args = append(args, x, y, tensors.FromFlatDataAndDimensions([]float32{lr, step}, 2))
 	if cw != nil {
 		args = append(args, cw)
 	}
@@ -500,8 +477,7 @@ func (st *runState) takeStepOutputs(out []*tensors.Tensor) *tensors.Tensor {
 		st.state[k] = out[i]
 		i++
 	}
-	st.rng = out[i]
-	return out[i+1]
+	return out[i]
 }
 
 // metrics are the sums a training step adds to, on the device as one
@@ -580,9 +556,6 @@ func (st *runState) finalize() {
 	for _, t := range st.state {
 		t.FinalizeAll()
 	}
-	if st.rng != nil {
-		st.rng.FinalizeAll()
-	}
 }
 
 // evaluate measures a split in inference mode: mean loss, accuracy and
@@ -633,17 +606,19 @@ func (m *Model) EvalExec(b backends.Backend) (*Exec, error) {
 		for i, p := range m.State {
 			fc.State[p.Name] = in[np+i]
 		}
-		logits, _, _ := m.Forward(in[np+ns], fc)
+		logits, _ := m.Forward(in[np+ns], fc)
 		return []*Node{logits}
 	})
 }
 
 // StepExec compiles one training step. Inputs: params..., slots (per
-// parameter, slotCount of them)..., batch-norm state..., rng, x, y, lr,
-// step, [class weights], loss sum, correct sum, gradient-norm sum.
-// Outputs: the same state, updated, then the three sums.
+// parameter, slotCount of them)..., batch-norm state..., x, y, (lr, step),
+// [class weights], the metric sums. Outputs: the same state, updated, then
+// the sums. Dropout applies the engine's masks of the step
+// (train.DropoutSeeds of tr.Seed, the step's number).
 func (m *Model) StepExec(b backends.Backend, tr spec.Train, classWeights bool) (*Exec, error) {
 	np, ns, k := len(m.Params), len(m.State), slotCount(tr)
+	s0, s1 := train.DropoutSeeds(tr.Seed)
 	return NewExec(b, func(in []*Node) []*Node {
 		i := 0
 		values := in[i : i+np]
@@ -661,17 +636,17 @@ func (m *Model) StepExec(b backends.Backend, tr spec.Train, classWeights bool) (
 			fc.State[p.Name] = in[i+j]
 		}
 		i += ns
-		fc.RNG = in[i]
-		x, y, hyper := in[i+1], in[i+2], in[i+3]
+		x, y, hyper := in[i], in[i+1], in[i+2]
 		lr, step := Reshape(Slice(hyper, AxisElem(0))), Reshape(Slice(hyper, AxisElem(1)))
-		i += 4
+		fc.Dropout = DropoutStepKey(step, s0, s1)
+		i += 3
 		var cw *Node
 		if classWeights {
 			cw = in[i]
 			i++
 		}
 		acc := in[i]
-		logits, state, rng := m.Forward(x, fc)
+		logits, state := m.Forward(x, fc)
 		loss, correct := Loss(logits, y, cw, tr.LabelSmoothing)
 		grads := Gradient(loss, values...)
 		newValues, newSlots, norm := update(tr, m.Params, values, grads, slots, lr, step)
@@ -682,7 +657,7 @@ func (m *Model) StepExec(b backends.Backend, tr spec.Train, classWeights bool) (
 		for _, p := range m.State {
 			out = append(out, state[p.Name])
 		}
-		out = append(out, rng, Add(acc, Stack([]*Node{loss, correct, norm, confidentWrong(logits, y)}, 0)))
+		out = append(out, Add(acc, Stack([]*Node{loss, correct, norm, confidentWrong(logits, y)}, 0)))
 		return out
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -13,17 +14,69 @@ import (
 	"plateau/train"
 )
 
-// TestTrainOnePureGoRun trains a dense network on the pure-Go backend
-// (convolutions and pooling have no gradient there in v0.26) and checks
-// that the run reports like train.Run and that Adam's first step matches
-// the native engine's.
+// A run on GoMLX is the engine's run: with the same initial weights, batch
+// order and dropout masks (keyed by the seed and the step on both sides),
+// every epoch's training loss and the final weights agree to float32
+// rounding over several epochs of several steps.
+func TestRunsAsTheEngine(t *testing.T) {
+	tr := pureGo(t)
+	// 60 training images of three classes, each brighter in its own third.
+	rng := rand.New(rand.NewPCG(4, 2))
+	ds := &data.Dataset{Name: "thirds", Classes: []string{"a", "b", "c"}, H: 6, W: 6, C: 1}
+	for _, sp := range []*data.Split{&ds.Train, &ds.Test} {
+		for i := range 60 {
+			c := int32(i % 3)
+			for p := range 36 {
+				v := rng.IntN(128)
+				if p/12 == int(c) {
+					v += 100
+				}
+				sp.Images = append(sp.Images, uint8(v))
+			}
+			sp.Labels = append(sp.Labels, c)
+		}
+	}
+	s := validSpec(t, []byte(`{"model":{"input":[6,6,1],"classes":3,"layers":[
+	  {"type":"dense","units":16,"activation":"relu"},{"type":"dropout","rate":0.4},
+	  {"type":"dense","units":12,"activation":"tanh"},{"type":"dropout","rate":0.2},{"type":"dense"}]},
+	 "train":{"optimizer":"sgd","momentum":0.9,"lr":0.05,"batch_size":8,"epochs":4,"seed":5},
+	 "data":{"normalization":"standardize","validation":0.2}}`))
+	init, err := nn.New(s.Model, 8, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tr.Train(context.Background(), train.Config{Spec: s, Dataset: ds, Network: init})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := train.Run(context.Background(), train.Config{Spec: s, Dataset: ds, Network: init})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.History[0].Step < 3 {
+		t.Fatalf("%d steps per epoch; the test wants several", want.History[0].Step)
+	}
+	for e := range want.History {
+		a, b := got.History[e].TrainLoss, want.History[e].TrainLoss
+		if math.Abs(a-b) > 1e-4*(1+math.Abs(b)) {
+			t.Errorf("epoch %d's training loss %g, the engine's %g", e+1, a, b)
+		}
+	}
+	if d := maxDiff(got.Network.Values(), want.Network.Values()); d > 1e-4 {
+		t.Errorf("the final weights differ from the engine's by %g (relative)", d)
+	}
+}
+
+// TestTrainOnePureGoRun trains a dense network with dropout on the pure-Go
+// backend and checks that the run reports like train.Run and that Adam's
+// first step matches the native engine's.
 func TestTrainOnePureGoRun(t *testing.T) {
 	tr := pureGo(t)
 	ds, err := data.Load("../../data/testdata/cifar", data.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	js := `{"model":{"input":[32,32,3],"classes":10,"layers":[{"type":"dense","units":8,"activation":"relu"},{"type":"dense"}]},
+	js := `{"model":{"input":[32,32,3],"classes":10,"layers":[{"type":"dense","units":8,"activation":"relu"},{"type":"dropout","rate":0.3},{"type":"dense"}]},
 	 "train":{"optimizer":"adam","lr":0.001,"batch_size":4,"epochs":2,"seed":1,"l2":0.001,"weight_decay":0.01,"label_smoothing":0.1},
 	 "data":{"normalization":"scale01","validation":0.2}}`
 	s, err := spec.Parse([]byte(js))

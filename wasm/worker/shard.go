@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"plateau/nn"
 	"plateau/protocol"
 	"plateau/spec"
 	"plateau/train"
@@ -100,8 +101,8 @@ func (r *remoteShard) answer() (protocol.Message, error) {
 	}
 }
 
-func (r *remoteShard) Start(values, x []float32, y []int32, n int, seed uint64) {
-	r.post(&protocol.Part{Rows: n, Seed: seed, Values: len(values)}, values, x, y[:n])
+func (r *remoteShard) Start(values, x []float32, y []int32, n int, dropout nn.DropoutKey) {
+	r.post(&protocol.Part{Rows: n, DropoutKey: dropout.Step, FirstRow: dropout.FirstRow, Values: len(values)}, values, x, y[:n])
 }
 
 func (r *remoteShard) StartInference(values, x []float32, n int) {
@@ -285,7 +286,7 @@ func (s *Session) part(c protocol.Command) {
 			m.Part = &protocol.Part{Rows: p.Rows, Inference: true}
 			m.Bytes = srv.out(&srv.logits, logits)
 		} else {
-			res, err := srv.replica.Compute(values, x, y, p.Rows, p.Seed)
+			res, err := srv.replica.Compute(values, x, y, p.Rows, nn.DropoutKey{Step: p.DropoutKey, FirstRow: p.FirstRow})
 			if err != nil {
 				return err
 			}
