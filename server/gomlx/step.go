@@ -16,7 +16,14 @@ import (
 // each example: Σ w[y]·loss / Σ w[y]. weights may be nil. It also returns
 // the number of examples whose largest logit is their label.
 func Loss(logits, labels, weights *Node, smoothing float64) (loss, correct *Node) {
-	g := logits.Graph()
+	loss, correct, _ = lossAndCounts(logits, labels, weights, smoothing)
+	return loss, correct
+}
+
+// lossAndCounts is Loss, and the count of wrong predictions whose
+// probability is at least train.ConfidentProbability, as train.Run's epoch
+// events count them, from the same log-softmax and argmax.
+func lossAndCounts(logits, labels, weights *Node, smoothing float64) (loss, correct, confidentWrong *Node) {
 	k := logits.Shape().Dimensions[1]
 	logp := LogSoftmax(logits, -1)
 	onehot := OneHot(labels, k, dtypes.Float32)
@@ -33,17 +40,10 @@ func Loss(logits, labels, weights *Node, smoothing float64) (loss, correct *Node
 	}
 	pred := ArgMax(logits, -1, dtypes.Int32)
 	correct = ReduceAllSum(ConvertDType(Equal(pred, labels), dtypes.Float32))
-	_ = g
-	return loss, correct
-}
-
-// confidentWrong counts the wrong predictions whose probability is at
-// least train.ConfidentProbability, as train.Run's epoch events do.
-func confidentWrong(logits, labels *Node) *Node {
-	logp := LogSoftmax(logits, -1)
-	wrong := NotEqual(ArgMax(logits, -1, dtypes.Int32), labels)
+	wrong := NotEqual(pred, labels)
 	sure := GreaterOrEqual(ReduceMax(logp, -1), Scalar(logits.Graph(), dtypes.Float32, math.Log(train.ConfidentProbability)))
-	return ReduceAllSum(ConvertDType(LogicalAnd(wrong, sure), dtypes.Float32))
+	confidentWrong = ReduceAllSum(ConvertDType(LogicalAnd(wrong, sure), dtypes.Float32))
+	return loss, correct, confidentWrong
 }
 
 // slotCount is how many state tensors each optimizer keeps per parameter,

@@ -647,7 +647,7 @@ func (m *Model) StepExec(b backends.Backend, tr spec.Train, classWeights bool) (
 		}
 		acc := in[i]
 		logits, state := m.Forward(x, fc)
-		loss, correct := Loss(logits, y, cw, tr.LabelSmoothing)
+		loss, correct, confident := lossAndCounts(logits, y, cw, tr.LabelSmoothing)
 		grads := Gradient(loss, values...)
 		newValues, newSlots, norm := update(tr, m.Params, values, grads, slots, lr, step)
 		out := append([]*Node(nil), newValues...)
@@ -657,7 +657,7 @@ func (m *Model) StepExec(b backends.Backend, tr spec.Train, classWeights bool) (
 		for _, p := range m.State {
 			out = append(out, state[p.Name])
 		}
-		out = append(out, Add(acc, Stack([]*Node{loss, correct, norm, confidentWrong(logits, y)}, 0)))
+		out = append(out, Add(acc, Stack([]*Node{loss, correct, norm, confident}, 0)))
 		return out
 	})
 }
