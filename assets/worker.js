@@ -7,5 +7,5 @@ importScripts("wasm_exec.js");
 const go = new Go();
 WebAssembly.instantiateStreaming(fetch("worker.wasm"), go.importObject)
   .then((r) => { self.plateauMemory = r.instance.exports.mem; return go.run(r.instance); })
-  .catch((err) => self.postMessage({json: JSON.stringify({v: 1, run: "", kind: "error",
+  .catch((err) => self.postMessage({json: JSON.stringify({v: 2, run: "", kind: "error",
     error: "the training worker could not start: " + err + "; rebuild it with make wasm"})}));

@@ -14,7 +14,9 @@ import (
 )
 
 // Version is the protocol version every object carries in "v".
-const Version = 1
+// Version 2: a part carries its dropout key and first row instead of a
+// seed.
+const Version = 2
 
 // ProgressPerSecond bounds the progress messages a worker posts.
 const ProgressPerSecond = 5

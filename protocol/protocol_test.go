@@ -68,9 +68,9 @@ func TestVersionAndCommandChecks(t *testing.T) {
 	tests := []struct {
 		name, text, want string
 	}{
-		{"old version", `{"v":0,"run":"a","cmd":"start"}`, "version 0"},
-		{"unknown command", `{"v":1,"run":"a","cmd":"fly"}`, `unknown command "fly"`},
-		{"not json", `{"v":1,`, "not JSON"},
+		{"old version", `{"v":1,"run":"a","cmd":"start"}`, "version 1"},
+		{"unknown command", `{"v":2,"run":"a","cmd":"fly"}`, `unknown command "fly"`},
+		{"not json", `{"v":2,`, "not JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,7 +80,7 @@ func TestVersionAndCommandChecks(t *testing.T) {
 			}
 		})
 	}
-	if _, err := protocol.UnframeMessage([]byte(`{"v":2,"run":"a","kind":"ready"}`), nil); err == nil {
+	if _, err := protocol.UnframeMessage([]byte(`{"v":1,"run":"a","kind":"ready"}`), nil); err == nil {
 		t.Error("a message of another version was accepted")
 	}
 }
