@@ -2,6 +2,7 @@
 // training runs, dataset downloads, the page server and its jobs API.
 //
 //	plateau train (-preset NAME | -spec FILE) -dataset NAME|PATH [flags]
+//	plateau jobs [-server URL] [-follow ID | -cancel ID]
 //	plateau data fetch NAME [-data DIR]
 //	plateau data info NAME|PATH [-data DIR]
 //	plateau presets
@@ -22,6 +23,8 @@ Usage:
                 [-train-limit N] [-test-limit N] [-seed N] [-set section.field=value ...]
                 [-out DIR] [-resume DIR | -weights FILE] [-workers N] [-backend native|xla[:PLUGIN]|auto] [-json]
                 [-server URL [-token T]]      (train on a plateau serve's jobs API, shown here)
+  plateau jobs [-server URL] [-token T] [-follow ID [-out DIR] | -cancel ID] [-json]
+                                           a plateau serve's jobs: listed, followed live, canceled
   plateau data fetch NAME [-data DIR]     download mnist, fashion-mnist or cifar-10
   plateau data info NAME|PATH [-data DIR] show what a dataset holds
   plateau presets                          list the model presets
@@ -66,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = benchCommand(args[1:], stdout, stderr)
 	case "serve":
 		err = serveCommand(args[1:], stdout, stderr)
+	case "jobs":
+		err = jobsCommand(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"plateau/protocol"
@@ -51,37 +55,45 @@ func trainRemote(ctx context.Context, o remoteRun, stdout, stderr io.Writer) err
 	if err := o.call(ctx, "POST", "/api/jobs", body, &created); err != nil {
 		return fmt.Errorf("the server refused the run: %w", err)
 	}
+	err = o.show(ctx, created.ID, stdout, stderr)
+	if ctx.Err() != nil {
+		// Interrupted here: the job stops there too.
+		o.call(context.Background(), "DELETE", "/api/jobs/"+created.ID, nil, nil)
+		return fmt.Errorf("interrupted; job %s canceled", created.ID)
+	}
+	return err
+}
+
+// show follows job id's run from its start and shows it as a local run:
+// progress, -json lines, the -out folder with the final weights, the
+// doctor's findings.
+func (o remoteRun) show(ctx context.Context, id string, stdout, stderr io.Writer) error {
 	var job struct {
 		Backend string
 		Spec    *spec.Spec
 	}
-	if err := o.call(ctx, "GET", "/api/jobs/"+created.ID, nil, &job); err != nil {
+	if err := o.call(ctx, "GET", "/api/jobs/"+id, nil, &job); err != nil {
 		return err
 	}
 	if job.Spec == nil {
-		return fmt.Errorf("the server sent no spec for job %s: is it a plateau serve of this version?", created.ID)
+		return fmt.Errorf("the server sent no spec for job %s: is it a plateau serve of this version?", id)
 	}
 	ro, err := openRunOutput(o.out, job.Spec, false, o.jsonOut, stdout, stderr)
 	if err != nil {
 		return err
 	}
 	defer ro.close()
-	ro.bar.line("job %s on %s", created.ID, o.url)
+	ro.bar.line("job %s on %s", id, o.url)
 
-	result, end, err := o.follow(ctx, created.ID, ro)
-	if ctx.Err() != nil {
-		// Interrupted here: the job stops there too.
-		o.call(context.Background(), "DELETE", "/api/jobs/"+created.ID, nil, nil)
-		return fmt.Errorf("interrupted; job %s canceled", created.ID)
-	}
+	result, end, err := o.follow(ctx, id, ro)
 	if err != nil {
 		return err
 	}
 	if end.State != "done" {
-		return fmt.Errorf("job %s ended %s: %s", created.ID, end.State, end.Error)
+		return fmt.Errorf("job %s ended %s: %s", id, end.State, end.Error)
 	}
 	if o.out != "" {
-		resp, err := o.do(ctx, "GET", "/api/jobs/"+created.ID+"/weights", nil)
+		resp, err := o.do(ctx, "GET", "/api/jobs/"+id+"/weights", nil)
 		if err != nil {
 			return err
 		}
@@ -337,4 +349,79 @@ func (o remoteRun) do(ctx context.Context, method, path string, body []byte) (*h
 		return nil, &refusal{fmt.Errorf("%s %s: %s", method, path, resp.Status)}
 	}
 	return resp, nil
+}
+
+// jobsCommand is plateau jobs: the jobs of a plateau serve, listed,
+// followed (shown as plateau train -server shows its own) or canceled.
+func jobsCommand(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("jobs", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	defaultServer := os.Getenv("PLATEAU_SERVER")
+	if defaultServer == "" {
+		defaultServer = "http://127.0.0.1:8080"
+	}
+	var (
+		server  = fs.String("server", defaultServer, "the plateau serve's URL (default $PLATEAU_SERVER, else http://127.0.0.1:8080)")
+		token   = fs.String("token", os.Getenv("PLATEAU_TOKEN"), "the server's token (default $PLATEAU_TOKEN)")
+		follow  = fs.String("follow", "", "show this job's run from its start, live, as plateau train -server does (Ctrl-C stops following, not the job)")
+		cancel  = fs.String("cancel", "", "cancel this queued or running job")
+		out     = fs.String("out", "", "with -follow: folder for the spec, the event log and the final weights")
+		jsonOut = fs.Bool("json", false, "the list as the API's JSON; with -follow, one JSON event per line on stdout")
+	)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *follow != "" && *cancel != "" {
+		return usagef("give -follow or -cancel, not both")
+	}
+	if *out != "" && *follow == "" {
+		return usagef("-out saves a followed job's run: give -follow ID")
+	}
+	o := remoteRun{url: strings.TrimRight(*server, "/"), token: *token, out: *out, jsonOut: *jsonOut}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	switch {
+	case *follow != "":
+		err := o.show(ctx, *follow, stdout, stderr)
+		if ctx.Err() != nil {
+			return fmt.Errorf("stopped following job %s; it goes on there (plateau jobs -cancel %s stops it)", *follow, *follow)
+		}
+		return err
+	case *cancel != "":
+		if err := o.call(ctx, "DELETE", "/api/jobs/"+*cancel, nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "job %s canceled\n", *cancel)
+		return nil
+	}
+	var jobs []jobStatus
+	if err := o.call(ctx, "GET", "/api/jobs", nil, &jobs); err != nil {
+		return err
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(jobs)
+	}
+	if len(jobs) == 0 {
+		fmt.Fprintf(stdout, "no jobs on %s\n", o.url)
+		return nil
+	}
+	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tSTATE\tBACKEND\tMODEL\tDATASET\tEPOCH\tTEST ACCURACY")
+	for _, j := range jobs {
+		acc := "—"
+		if j.Result != nil && !math.IsNaN(j.Result.TestAccuracy) {
+			acc = fmt.Sprintf("%.2f%%", 100*j.Result.TestAccuracy)
+		}
+		state := j.State
+		if j.Error != "" {
+			state += ": " + j.Error
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", j.ID, state, j.Backend, j.Model, j.Dataset, j.Epoch, j.Epochs, acc)
+	}
+	return w.Flush()
 }

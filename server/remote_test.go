@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -192,4 +193,80 @@ func (e *jobsEnv) onlyJobAt(epoch int) jobStatus {
 	}
 	e.t.Fatalf("the server's one job never finished epoch %d: %+v", epoch, jobs)
 	return jobStatus{}
+}
+
+// plateau jobs lists a server's jobs, follows one as plateau train -server
+// shows its own (the events from the start, the -out folder) and cancels
+// one; an unknown job or a wrong token is an error that says so.
+func TestJobsCommand(t *testing.T) {
+	e := newJobsEnv(t, defaultJobLimits, "secret")
+	done := e.submit(`{"dataset":"tiny","epochs":3,"seed":4}`)
+	finished := e.waitState(done, jobDone)
+	running := e.submit(`{"dataset":"tiny","epochs":400}`)
+	e.waitState(running, jobRunning)
+
+	code, stdout, stderr := runCLI(t, "jobs", "-server", e.srv.URL, "-token", "secret")
+	if code != 0 {
+		t.Fatalf("list: exit %d\n%s", code, stderr)
+	}
+	acc := fmt.Sprintf("%.2f%%", 100*finished.Result.TestAccuracy)
+	for _, want := range []string{"STATE", done, "done", running, "running", "3/3", acc, "native", "tiny"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("the list does not show %q:\n%s", want, stdout)
+		}
+	}
+	code, stdout, _ = runCLI(t, "jobs", "-server", e.srv.URL, "-token", "secret", "-json")
+	var jobs []jobStatus
+	if err := json.Unmarshal([]byte(stdout), &jobs); code != 0 || err != nil || len(jobs) != 2 {
+		t.Errorf("-json: exit %d, %v, %d jobs:\n%s", code, err, len(jobs), stdout)
+	}
+
+	dir := filepath.Join(t.TempDir(), "followed")
+	code, stdout, stderr = runCLI(t, "jobs", "-server", e.srv.URL, "-token", "secret", "-follow", done, "-json", "-out", dir)
+	if code != 0 {
+		t.Fatalf("follow: exit %d\n%s", code, stderr)
+	}
+	var kinds []string
+	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var ev train.Event
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("not an event line: %q", l)
+		}
+		kinds = append(kinds, ev.Event)
+	}
+	if strings.Join(kinds, " ") != "start epoch epoch epoch result" {
+		t.Errorf("followed events %v; want start, 3 epochs, result", kinds)
+	}
+	if got := lastResult(t, stdout); got.TestLoss != finished.Result.TestLoss {
+		t.Errorf("followed result's test loss %v, the job's %v", got.TestLoss, finished.Result.TestLoss)
+	}
+	for _, f := range []string{"spec.json", "events.jsonl", "weights.safetensors"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("the -out folder lacks %s: %v", f, err)
+		}
+	}
+
+	code, stdout, stderr = runCLI(t, "jobs", "-server", e.srv.URL, "-token", "secret", "-cancel", running)
+	if code != 0 || !strings.Contains(stdout, "canceled") {
+		t.Errorf("cancel: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if st := e.waitState(running, jobCanceled, jobDone); st.State != jobCanceled {
+		t.Errorf("the job is %s after plateau jobs -cancel", st.State)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"-token", "secret", "-follow", "nosuchjob"}, 1, "nosuchjob"},
+		{[]string{"-token", "wrong"}, 1, "token"},
+		{[]string{"-token", "secret", "-out", dir}, 2, "-follow"},
+		{[]string{"-token", "secret", "-follow", done, "-cancel", done}, 2, "not both"},
+	} {
+		code, _, stderr := runCLI(t, append([]string{"jobs", "-server", e.srv.URL}, tt.args...)...)
+		if code != tt.code || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, want %d mentioning %q:\n%s", tt.args, code, tt.code, tt.want, stderr)
+		}
+	}
 }
