@@ -157,6 +157,16 @@ func TestDropoutMasks(t *testing.T) {
 			t.Fatalf("mask[%d] = %v, want 0 or %v", i, mask1[i], 1/(1-rate))
 		}
 	}
+	// The kernel decides in integers what DropoutUniform < rate says.
+	for _, rate := range []float32{1e-7, 0.1, 0.3, 1.0 / 3, 0.5, 0.999} {
+		mask := make([]float32, n)
+		Dropout(make([]float32, n), mask, x, rate, k1, 5)
+		for i := range mask {
+			if want := DropoutUniform(k1, uint32(5+i)) < rate; (mask[i] == 0) != want {
+				t.Fatalf("rate %v, element %d: dropped %v, DropoutUniform %v says %v", rate, i, mask[i] == 0, DropoutUniform(k1, uint32(5+i)), want)
+			}
+		}
+	}
 	// The part of the tensor from element 777 on, on its own.
 	part, pmask := make([]float32, n-777), make([]float32, n-777)
 	Dropout(part, pmask, x[777:], rate, k1, 777)
