@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -73,16 +74,20 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 // after every epoch) and Config.ResumeFrom. A loss that is not finite or
 // explodes (train.LossLimit; checked where the sums are read, every
 // MetricsEvery steps) stops the run as diverged with train.Run's
-// explanation, keeping the last finished epoch's weights. Dropout's
-// random state is drawn again from the seed and the epoch at each epoch's
-// start, so a resumed run goes on as the unbroken one would have.
+// explanation, keeping the last finished epoch's weights. Dropout applies
+// the engine's masks (keyed by the seed and the step), so a resumed run
+// goes on as the unbroken one would have. A device that runs out of memory
+// fails the run with what to lower (outOfMemory).
 func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Result, err error) {
+	s, d := cfg.Spec, cfg.Dataset
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("gomlx: %v", r)
 		}
+		if err != nil {
+			err = outOfMemory(err, s)
+		}
 	}()
-	s, d := cfg.Spec, cfg.Dataset
 	tr := s.Train
 	emit := cfg.Emit
 	if emit == nil {
@@ -660,4 +665,18 @@ func (m *Model) StepExec(b backends.Backend, tr spec.Train, classWeights bool) (
 		out = append(out, Add(acc, Stack([]*Node{loss, correct, norm, confident}, 0)))
 		return out
 	})
+}
+
+// outOfMemory explains an error of XLA's or CUDA's that says the device ran
+// out of memory: the batch's activations (and the model's weights and
+// optimizer state) did not fit, and what to lower. Other errors pass as
+// they are.
+func outOfMemory(err error, s *spec.Spec) error {
+	msg := err.Error()
+	if !strings.Contains(msg, "RESOURCE_EXHAUSTED") && !strings.Contains(msg, "OUT_OF_MEMORY") &&
+		!strings.Contains(strings.ToLower(msg), "out of memory") {
+		return err
+	}
+	b := s.Train.BatchSize
+	return fmt.Errorf("the device ran out of memory training this model with batch %d: lower train.batch_size (to %d, say) or the model's width and depth (%w)", b, max(b/2, 1), err)
 }

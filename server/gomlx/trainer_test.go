@@ -2,6 +2,7 @@ package gomlx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -353,4 +354,31 @@ func TestResumeConvNet(t *testing.T) {
 	 "train":{"optimizer":"adam","lr":0.01,"batch_size":4,"epochs":4,"seed":1,
 	  "early_stopping":{"patience":3,"restore_best":true},"schedule":{"type":"cosine"}},
 	 "data":{"normalization":"scale01","validation":0.2}}`, 0)
+}
+
+// A device out of memory fails a run with what to lower; other errors pass
+// as they are.
+func TestOutOfMemorySaysWhatToLower(t *testing.T) {
+	s := &spec.Spec{Train: spec.Train{BatchSize: 256}}
+	for _, tt := range []struct {
+		name, err string
+		explained bool
+	}{
+		{"XLA", "RESOURCE_EXHAUSTED: Out of memory while trying to allocate 4294967296 bytes.", true},
+		{"CUDA", "CUDA_ERROR_OUT_OF_MEMORY: out of memory", true},
+		{"PJRT", "failed to execute: Out of memory allocating 123 bytes", true},
+		{"other", "INVALID_ARGUMENT: shapes differ", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cause := errors.New(tt.err)
+			got := outOfMemory(cause, s)
+			if !errors.Is(got, cause) {
+				t.Errorf("%v does not wrap the device's error", got)
+			}
+			said := strings.Contains(got.Error(), "train.batch_size (to 128")
+			if said != tt.explained {
+				t.Errorf("%q explained as %q", tt.err, got)
+			}
+		})
+	}
 }
