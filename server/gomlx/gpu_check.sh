@@ -27,8 +27,8 @@
 # PLATEAU_BIN (default bin):
 #   go test -c -tags xla -o bin/gomlx.test ./server/gomlx
 #   go build -tags xla -o bin/plateau-xla ./server
-# Optimized HLO of one configuration, and the logs, go to $OUT (default
-# /tmp/plateau-gpu).
+# The optimized HLO of the im2col and cuDNN configurations without
+# autotuning, and the logs, go to $OUT (default /tmp/plateau-gpu).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -126,7 +126,7 @@ lower=(PLATEAU_GOMLX_CONV=gemm PLATEAU_GOMLX_POOL=reduce)
 # XLA's convolution op with the default (reduction) poolings: the
 # difference to im2col is the convolutions alone.
 xconv=(PLATEAU_GOMLX_CONV=xla PLATEAU_GOMLX_POOL=reduce)
-gt notune-gemm "$(limit 75 300)" TestThroughputXLA "--xla_gpu_autotune_level=0" "${lower[@]}"
+gt notune-gemm "$(limit 75 300)" TestThroughputXLA "--xla_gpu_autotune_level=0 --xla_dump_to=/tmp/hlo-notune-gemm --xla_dump_hlo_as_text" "${lower[@]}"
 if [ -z "${PLATEAU_GPU_SKIP_XLA_CONV:-}" ]; then
 	gt notune-xla "$(limit 60 240)" TestThroughputXLA "--xla_gpu_autotune_level=0 --xla_dump_to=/tmp/hlo-notune-xla --xla_dump_hlo_as_text" "${xconv[@]}"
 	# cuDNN's algorithms tried, without the buffer checks of higher levels
