@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"plateau/spec"
@@ -525,6 +526,26 @@ func UnframeMessage(text, bin []byte) (Message, error) {
 // Listing); each listing's URL serves the dataset as one archive that a
 // load command's dataset.url can name.
 const DatasetsPath = "/api/datasets"
+
+// UploadName is the name a dataset file named fileName takes in a server's
+// data folder when the page or the command line sends it (PUT
+// DatasetsPath/NAME): letters, digits, '.', '_' and '-', other characters
+// becoming '-', without a leading '.' or '-', at most 100 bytes. The
+// extension, which says the archive's format, is kept.
+func UploadName(fileName string) string {
+	name := strings.Map(func(c rune) rune {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {
+			return c
+		}
+		return '-'
+	}, fileName)
+	name = strings.TrimLeft(name, ".-")
+	if len(name) > 100 {
+		name = name[len(name)-100:]
+		name = strings.TrimLeft(name, ".-")
+	}
+	return name
+}
 
 // Listing is one dataset the server offers.
 type Listing struct {

@@ -253,3 +253,18 @@ func TestPartPayload(t *testing.T) {
 		t.Errorf("3 labels from 4 bytes: %v", err)
 	}
 }
+
+func TestUploadName(t *testing.T) {
+	for _, tt := range []struct{ file, want string }{
+		{"flowers.zip", "flowers.zip"},
+		{"My Photos (2024).tar.gz", "My-Photos--2024-.tar.gz"},
+		{"../../etc/passwd.zip", "etc-passwd.zip"},
+		{".hidden.tgz", "hidden.tgz"},
+		{"fleurs-été.zip", "fleurs--t-.zip"},
+		{strings.Repeat("a", 150) + ".zip", strings.Repeat("a", 96) + ".zip"},
+	} {
+		if got := protocol.UploadName(tt.file); got != tt.want {
+			t.Errorf("UploadName(%q) = %q, want %q", tt.file, got, tt.want)
+		}
+	}
+}

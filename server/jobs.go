@@ -39,6 +39,7 @@ import (
 //	DELETE /api/jobs/{id}          cancel it (queued or running)
 //	GET    /api/jobs/{id}/weights  its final weights as safetensors
 //	GET    /api/server             where jobs train (the backend, and why) and the limits
+//	PUT    /api/datasets/{name}    a dataset file into the data folder, for jobs to name
 //
 // A job lives in a folder of the jobs directory: job.json (the request and
 // state), spec.json, events.jsonl (one event per line, exactly as
@@ -145,6 +146,7 @@ type jobLimits struct {
 	MaxQueue       int   `json:"max_queue"`        // queued jobs, not counting the running one
 	MaxRequestSize int64 `json:"max_request_size"` // the request without its weights
 	MaxWeightsSize int64 `json:"max_weights_size"` // the weights a request brings, decoded
+	MaxDatasetSize int64 `json:"max_dataset_size"` // a dataset file sent to the server
 }
 
 var defaultJobLimits = jobLimits{
@@ -155,6 +157,7 @@ var defaultJobLimits = jobLimits{
 	MaxQueue:       16,
 	MaxRequestSize: 1 << 20,
 	MaxWeightsSize: 64 << 20,
+	MaxDatasetSize: 1 << 30,
 }
 
 // trainer trains one prepared run; native and GoMLX trainers implement it.
@@ -222,6 +225,7 @@ type jobServer struct {
 	queue []string
 	wake  chan struct{}
 
+	uploadMu sync.Mutex // one dataset file kept at a time
 	loadMu   sync.Mutex // one dataset load at a time
 	cacheKey string
 	cached   *data.Dataset
@@ -449,6 +453,10 @@ func (s *jobServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		queued := len(s.queue)
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, serverInfo{Backend: s.trainer.Name(), Note: s.note, Queued: queued, Limits: s.limits})
+		return
+	}
+	if isUpload(r) {
+		s.upload(w, r, strings.TrimPrefix(r.URL.Path, protocol.DatasetsPath+"/"))
 		return
 	}
 	rest := strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/jobs"), "/")

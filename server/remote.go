@@ -43,6 +43,15 @@ type remoteRun struct {
 // its events (progress bar, -json lines, the -out folder with the final
 // weights) and cancels the job when ctx is (Ctrl-C).
 func trainRemote(ctx context.Context, o remoteRun, stdout, stderr io.Writer) error {
+	if st, err := os.Stat(o.dataset); err == nil && st.Mode().IsRegular() {
+		name, err := o.sendDataset(ctx, o.dataset, stderr)
+		if err != nil {
+			return err
+		}
+		o.dataset = name
+	} else if err == nil && st.IsDir() && strings.ContainsAny(o.dataset, `/\`) {
+		return usagef("-dataset %s is a folder here: zip it (its class folders at the top) and give the zip, which is sent to the server", o.dataset)
+	}
 	req, err := o.request()
 	if err != nil {
 		return err
@@ -113,6 +122,40 @@ func (o remoteRun) show(ctx context.Context, id string, stdout, stderr io.Writer
 		}
 	}
 	return nil
+}
+
+// sendDataset sends the dataset file at path to the server's data folder
+// (PUT /api/datasets/NAME, streamed from the disk) and returns the name
+// jobs give it there.
+func (o remoteRun) sendDataset(ctx context.Context, path string, stderr io.Writer) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	name := protocol.UploadName(filepath.Base(path))
+	fmt.Fprintf(stderr, "sending %s (%.1f MB) to %s as %s\n", path, float64(st.Size())/1e6, o.url, name)
+	req, err := http.NewRequestWithContext(ctx, "PUT", o.url+protocol.DatasetsPath+"/"+name, f)
+	if err != nil {
+		return "", err
+	}
+	req.ContentLength = st.Size()
+	resp, err := o.send(req)
+	if err != nil {
+		return "", fmt.Errorf("the server refused the dataset: %w", err)
+	}
+	defer resp.Body.Close()
+	var l protocol.Listing
+	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
+		return "", fmt.Errorf("the server's answer to the dataset: %v", err)
+	}
+	shape := strings.Trim(strings.ReplaceAll(fmt.Sprint(l.Shape), " ", "×"), "[]")
+	fmt.Fprintf(stderr, "the server has %s: %d training and %d test images of %s, %d classes\n", l.Name, l.TrainSize, l.TestSize, shape, l.Classes)
+	return l.Name, nil
 }
 
 // request is the job for POST /api/jobs.
@@ -323,11 +366,17 @@ func (o remoteRun) do(ctx context.Context, method, path string, body []byte) (*h
 	if err != nil {
 		return nil, err
 	}
-	if o.token != "" {
-		req.Header.Set("Authorization", "Bearer "+o.token)
-	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	return o.send(req)
+}
+
+// send sends req with the token; see do.
+func (o remoteRun) send(req *http.Request) (*http.Response, error) {
+	method, path := req.Method, req.URL.Path
+	if o.token != "" {
+		req.Header.Set("Authorization", "Bearer "+o.token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

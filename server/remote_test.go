@@ -270,3 +270,34 @@ func TestJobsCommand(t *testing.T) {
 		}
 	}
 }
+
+// plateau train -server with a dataset file of this machine sends it to
+// the server, which trains on it; a folder is refused with what to do.
+func TestTrainOnServerWithALocalDataset(t *testing.T) {
+	e := newJobsEnv(t, defaultJobLimits, "")
+	src := t.TempDir()
+	tinyImages(t, src, "mine", 20)
+	zipPath := filepath.Join(src, "my data.zip")
+	os.WriteFile(zipPath, zipFolder(t, filepath.Join(src, "mine")), 0o644)
+	specFile := filepath.Join(src, "spec.json")
+	os.WriteFile(specFile, []byte(tinySpec), 0o644)
+	for range 2 { // the second time, the server has it already
+		code, stdout, stderr := runCLI(t, "train", "-server", e.srv.URL, "-spec", specFile, "-dataset", zipPath, "-epochs", "2", "-json")
+		if code != 0 {
+			t.Fatalf("exit %d\n%s", code, stderr)
+		}
+		if !strings.Contains(stderr, "the server has my-data.zip: 32 training and 8 test images of 8×8×1, 2 classes") {
+			t.Errorf("stderr does not say what the server got:\n%s", stderr)
+		}
+		if r := lastResult(t, stdout); !(r.TestAccuracy >= 0) {
+			t.Errorf("result %+v", r)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(e.dataDir, "my-data.zip")); err != nil {
+		t.Errorf("the server's data folder: %v", err)
+	}
+	code, _, stderr := runCLI(t, "train", "-server", e.srv.URL, "-dataset", filepath.Join(src, "mine"))
+	if code != 2 || !strings.Contains(stderr, "zip it") {
+		t.Errorf("a folder: exit %d\n%s", code, stderr)
+	}
+}

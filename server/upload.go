@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"plateau/data"
+	"plateau/protocol"
+)
+
+// upload is PUT /api/datasets/{name}: a dataset file (a zip of class
+// folders, a CIFAR-10 tar.gz, any archive data.Load reads) into the data
+// folder, where jobs name it, so a dataset a user has (dropped into the
+// page, on the command line's machine) trains on the server. The name is
+// protocol.UploadName's; the file is read whole before it counts: one that
+// does not decode is refused with the decoder's reason and leaves nothing
+// behind. A name that is taken by another file is refused; the same bytes
+// again are the dataset already there. Answers 201 (200 when it was there)
+// with the dataset's listing.
+func (s *jobServer) upload(w http.ResponseWriter, r *http.Request, name string) {
+	if r.Method != http.MethodPut {
+		fail(w, http.StatusMethodNotAllowed, "", "PUT a dataset file to %s/NAME; GET %s lists the datasets", protocol.DatasetsPath, protocol.DatasetsPath)
+		return
+	}
+	if name == "" || name != protocol.UploadName(name) || !isArchive(name) {
+		like := protocol.UploadName(name)
+		if !isArchive(like) {
+			like += ".zip"
+		}
+		fail(w, http.StatusBadRequest, "name", "dataset name %q: use letters, digits, '.', '_' and '-', ending in .zip, .tar, .tar.gz or .tgz (the archive's format), e.g. %q", name, like)
+		return
+	}
+	limit := s.limits.MaxDatasetSize
+	if r.ContentLength > limit {
+		fail(w, http.StatusRequestEntityTooLarge, "", "the file is %d bytes, over this server's %d for a dataset", r.ContentLength, limit)
+		return
+	}
+	tmp, err := os.CreateTemp(s.dataDir, ".upload-*-"+name)
+	if err != nil {
+		fail(w, http.StatusInternalServerError, "", "the server cannot write to its data folder: %v", err)
+		return
+	}
+	defer os.Remove(tmp.Name()) // a no-op once it is renamed
+	sum := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, sum), http.MaxBytesReader(w, r.Body, limit))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		fail(w, http.StatusRequestEntityTooLarge, "", "the file is over this server's %d bytes for a dataset", limit)
+		return
+	case err != nil:
+		fail(w, http.StatusBadRequest, "", "reading the file: %v", err)
+		return
+	}
+	ds, err := data.Load(tmp.Name(), data.LoadOptions{DataDir: s.dataDir})
+	if err != nil {
+		fail(w, http.StatusBadRequest, "dataset", "%s is not a dataset this server reads: %v", name, err)
+		return
+	}
+	listing := protocol.Listing{Name: name, Title: name + " (data folder)", URL: "/datasets/" + name,
+		Shape: []int{ds.H, ds.W, ds.C}, Classes: len(ds.Classes), TrainSize: ds.Train.Len(), TestSize: ds.Test.Len()}
+
+	s.uploadMu.Lock()
+	defer s.uploadMu.Unlock()
+	final := filepath.Join(s.dataDir, name)
+	if st, err := os.Stat(final); err == nil {
+		if st.IsDir() || !sameSum(final, sum.Sum(nil)) {
+			fail(w, http.StatusConflict, "name", "the server has another dataset called %s; rename the file and send it again", name)
+			return
+		}
+		writeJSON(w, http.StatusOK, listing)
+		return
+	}
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		fail(w, http.StatusInternalServerError, "", "the server cannot keep the file: %v", err)
+		return
+	}
+	s.logf("jobs: dataset %s received (%d bytes: %d training and %d test images)", name, n, listing.TrainSize, listing.TestSize)
+	writeJSON(w, http.StatusCreated, listing)
+}
+
+// sameSum reports whether the file at path has the SHA-256 sum want.
+func sameSum(path string, want []byte) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return false
+	}
+	return bytes.Equal(h.Sum(nil), want)
+}
+
+// isUpload reports whether r sends a dataset to the server, which the jobs
+// API takes (behind its token) rather than the page server.
+func isUpload(r *http.Request) bool {
+	return r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, protocol.DatasetsPath+"/")
+}

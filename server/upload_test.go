@@ -1,0 +1,130 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"plateau/protocol"
+)
+
+// zipFolder zips the files under dir, paths relative to it.
+func zipFolder(t *testing.T, dir string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		w, err := zw.Create(filepath.ToSlash(rel))
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	})
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// put sends body to path with the env's token.
+func (e *jobsEnv) put(path string, body []byte) (int, []byte) {
+	e.t.Helper()
+	req, _ := http.NewRequest("PUT", e.srv.URL+path, bytes.NewReader(body))
+	if e.token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+// A dataset file sent to the server lands in its data folder, where jobs
+// train on it; a file that does not decode, a name that is taken, a name
+// that is not a name and a file over the limit are refused with what to
+// change, and leave nothing behind.
+func TestUploadADataset(t *testing.T) {
+	limits := defaultJobLimits
+	limits.MaxDatasetSize = 1 << 20
+	e := newJobsEnv(t, limits, "secret")
+	src := t.TempDir()
+	tinyImages(t, src, "mine", 20)
+	archive := zipFolder(t, filepath.Join(src, "mine"))
+
+	code, b := e.put(protocol.DatasetsPath+"/mine.zip", archive)
+	var l protocol.Listing
+	if json.Unmarshal(b, &l); code != http.StatusCreated || l.Name != "mine.zip" || l.Classes != 2 || l.TrainSize+l.TestSize != 40 {
+		t.Fatalf("PUT: %d %s", code, b)
+	}
+	if got, _ := os.ReadFile(filepath.Join(e.dataDir, "mine.zip")); !bytes.Equal(got, archive) {
+		t.Error("the data folder does not hold the file sent")
+	}
+	_, b = e.do("GET", protocol.DatasetsPath, "")
+	if !strings.Contains(string(b), `"mine.zip"`) {
+		t.Errorf("the listing does not show the new dataset: %s", b)
+	}
+	id := e.submit(`{"spec":` + tinySpec + `,"dataset":"mine.zip","epochs":2}`)
+	if st := e.waitState(id, jobDone, jobFailed); st.State != jobDone || st.Result == nil || !(st.Result.TestAccuracy >= 0) {
+		t.Errorf("a job on the sent dataset: %s, %s", st.State, st.Error)
+	}
+
+	// The same bytes again are the dataset already there.
+	if code, b := e.put(protocol.DatasetsPath+"/mine.zip", archive); code != http.StatusOK {
+		t.Errorf("the same file again: %d %s", code, b)
+	}
+	tinyImages(t, src, "other", 15)
+	for _, tt := range []struct {
+		name, path string
+		body       []byte
+		code       int
+		want       string
+	}{
+		{"taken name", "/mine.zip", zipFolder(t, filepath.Join(src, "other")), http.StatusConflict, "another dataset called mine.zip"},
+		{"not a dataset", "/broken.zip", []byte("PK\x03\x04 not a zip"), http.StatusBadRequest, "not a dataset"},
+		{"a path", "/..%2Fup.zip", archive, http.StatusBadRequest, `e.g. \"up.zip\"`},
+		{"no format", "/photos", archive, http.StatusBadRequest, `e.g. \"photos.zip\"`},
+		{"over the limit", "/big.zip", make([]byte, 2<<20), http.StatusRequestEntityTooLarge, "over this server's"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, b := e.put(protocol.DatasetsPath+tt.path, tt.body)
+			if code != tt.code || !strings.Contains(string(b), tt.want) {
+				t.Errorf("%d %s; want %d mentioning %s", code, b, tt.code, tt.want)
+			}
+		})
+	}
+	entries, _ := os.ReadDir(e.dataDir)
+	var names []string
+	for _, en := range entries {
+		names = append(names, en.Name())
+	}
+	if strings.Join(names, " ") != ".plateau-jobs mine.zip tiny" {
+		t.Errorf("the data folder holds %v; want the jobs, mine.zip and tiny", names)
+	}
+
+	e.token = "wrong"
+	if code, _ := e.put(protocol.DatasetsPath+"/x.zip", archive); code != http.StatusUnauthorized {
+		t.Errorf("without the token: %d", code)
+	}
+}
