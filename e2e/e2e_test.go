@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"archive/zip"
 	"bufio"
 	"context"
 	"encoding/base64"
@@ -8,6 +9,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -373,6 +377,69 @@ func TestCorruptFileKeepsThePageWorking(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 2400 training and 300 test images of 32×32×3")`, "the chosen archive to load")
+}
+
+// A dataset file chosen in the page trains on the server: the page sends
+// the file to the server's data folder, then the run, and lists the
+// dataset among the server's.
+func TestRunOnServerWithAChosenFile(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	chosen := filepath.Join(p.dir, "my shapes.zip")
+	if err := writeShapesZip(chosen, 40); err != nil {
+		t.Fatal(err)
+	}
+	kept := filepath.Join(p.dir, "data", "my-shapes.zip")
+	t.Cleanup(func() { os.Remove(kept) }) // the other tests' listing stays as it was
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{chosen})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 64 training and 16 test images")`, "the chosen zip to load")
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#epochs", "1")
+	waitFor(t, ctx, `!document.querySelector("#run-server").disabled`, "Run on server for a chosen file")
+	click(t, ctx, "#run-server")
+	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the server run on the sent dataset")
+	if _, err := os.Stat(kept); err != nil {
+		t.Errorf("the server's data folder: %v", err)
+	}
+	click(t, ctx, "#tab-Data")
+	waitFor(t, ctx, `Array.from(document.querySelectorAll("#dataset option")).some(o => o.value == "my-shapes.zip")`, "the sent dataset among the server's")
+}
+
+// writeShapesZip writes a zip of two class folders of 28×28 PNGs, perClass
+// each: a bar across the top or the bottom half.
+func writeShapesZip(path string, perClass int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	zw := zip.NewWriter(f)
+	for c, class := range []string{"top", "bottom"} {
+		for i := range perClass {
+			img := image.NewGray(image.Rect(0, 0, 28, 28))
+			for y := range 28 {
+				for x := range 28 {
+					v := uint8((x*7 + y*13 + i*31) % 50)
+					if (y < 14) == (c == 0) && y%14 > 4 && y%14 < 9 {
+						v = 220
+					}
+					img.SetGray(x, y, color.Gray{v})
+				}
+			}
+			w, err := zw.Create(fmt.Sprintf("%s/%03d.png", class, i))
+			if err != nil {
+				return err
+			}
+			if err := png.Encode(w, img); err != nil {
+				return err
+			}
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 func TestScreenshots(t *testing.T) {

@@ -35,10 +35,11 @@ type Host interface {
 	SaveWeights(id string, weights []byte)
 	DeleteRun(id string)
 	// SubmitJob sends a run to the server's jobs API (request is the body
-	// of POST /api/jobs) and feeds what the server reports into Apply as
+	// of POST /api/jobs), after the dataset file when there is one (its
+	// answer goes to DatasetSent), and feeds what the server reports into Apply as
 	// the worker's messages for run: events, state done, weights, errors;
 	// ServerJob learns the job's id and backend.
-	SubmitJob(run string, request []byte)
+	SubmitJob(run string, request []byte, dataset *Upload)
 	// CancelJob cancels a server job.
 	CancelJob(job string)
 	// FollowJob follows a job submitted by an earlier visit of the page as
@@ -128,6 +129,9 @@ type Root struct {
 	// ServerJobs are the server's jobs as last listed (Runs tab).
 	ServerJobs  []ServerJob
 	DatasetName string
+	// localFile is the browser's File of a dataset the user chose or
+	// dropped, kept to send it to the server for a run there.
+	localFile   any
 	Loading     bool
 	Dataset     *protocol.Dataset
 	Samples     *protocol.Images
@@ -412,6 +416,7 @@ func (r *Root) LoadDataset(name string) {
 	for _, l := range r.Datasets {
 		if l.Name == name {
 			r.DatasetName, r.Loading, r.Message = name, true, ""
+			r.localFile = nil
 			c := protocol.NewCommand("", protocol.CmdLoad)
 			c.Dataset = &protocol.DatasetRef{Name: name, URL: l.URL}
 			r.Host.Send(c)
@@ -425,6 +430,7 @@ func (r *Root) LoadDataset(name string) {
 // that a large archive never sits whole in the page's memory.
 func (r *Root) LoadFile(name string, file any) {
 	r.DatasetName, r.Loading, r.Message = name, true, ""
+	r.localFile = file
 	c := protocol.NewCommand("", protocol.CmdLoad)
 	c.Dataset = &protocol.DatasetRef{Name: name}
 	c.Blob = file

@@ -2,7 +2,9 @@ package ui
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 
 	"plateau/protocol"
 	"plateau/spec"
@@ -13,7 +15,16 @@ import (
 // worker; weights, when not nil, are what it starts from. The caller has
 // checked OnServer.
 func (r *Root) submitToServer(s *spec.Spec, name string, weights []byte) (*Run, error) {
-	req := map[string]any{"spec": s, "dataset": r.DatasetName}
+	dataset, upload := r.DatasetName, (*Upload)(nil)
+	if !r.serverHas() {
+		if r.localFile == nil {
+			return nil, errors.New(notOnServer)
+		}
+		dataset = protocol.UploadName(r.DatasetName)
+		upload = &Upload{Name: dataset, File: r.localFile}
+		r.Notice = fmt.Sprintf("sending %s to the server's data folder, then the run", r.DatasetName)
+	}
+	req := map[string]any{"spec": s, "dataset": dataset}
 	if weights != nil {
 		req["weights"] = weights // base64 in the JSON
 	}
@@ -23,16 +34,42 @@ func (r *Root) submitToServer(s *spec.Spec, name string, weights []byte) (*Run, 
 	}
 	run := r.newRun(s, r.Dataset.Name, name)
 	run.queued, run.Server = false, "submitting"
-	r.Host.SubmitJob(run.ID, body)
+	r.Host.SubmitJob(run.ID, body, upload)
 	return run, nil
 }
 
-// notOnServer is the message for a dataset the server does not have.
-const notOnServer = "the server does not have this dataset (it was dropped into the page): pick one of the server's datasets to train there"
+// Upload is a dataset file of the user's that goes to the server's data
+// folder before the job that trains on it (PUT protocol.DatasetsPath/Name).
+type Upload struct {
+	Name string // its name there: protocol.UploadName of the file's
+	File any    // the browser's File, sent from where it lies
+}
 
-// OnServer reports whether the loaded dataset is one the server has, so a
-// run of it can train there.
+// notOnServer is the message for a dataset neither the server nor the
+// page has a file of.
+const notOnServer = "the server does not have this dataset and the page no longer has its file: choose the file again to send it to the server"
+
+// OnServer reports whether a run of the loaded dataset can train on the
+// server: the server has it, or it came from a file of the user's, which
+// goes to the server first.
 func (r *Root) OnServer() bool {
+	return r.Dataset != nil && (r.serverHas() || r.localFile != nil)
+}
+
+// DatasetSent records that the server keeps the page's dataset file as
+// l.Name: runs of it train there without sending it again.
+func (r *Root) DatasetSent(l protocol.Listing) {
+	if !slices.ContainsFunc(r.Datasets, func(d protocol.Listing) bool { return d.Name == l.Name }) {
+		r.Datasets = append(r.Datasets, l)
+	}
+	if protocol.UploadName(r.DatasetName) == l.Name {
+		r.DatasetName = l.Name
+	}
+	r.Notice = fmt.Sprintf("the server has %s now: %d training and %d test images", l.Name, l.TrainSize, l.TestSize)
+}
+
+// serverHas reports whether the server lists the loaded dataset.
+func (r *Root) serverHas() bool {
 	if r.Dataset == nil {
 		return false
 	}

@@ -12,9 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hack-pad/safejs"
+
 	"plateau/protocol"
 	"plateau/spec"
 	"plateau/ui"
+	"plateau/wasm/bridge"
 )
 
 // The page's side of the server's jobs API: a run sent to the server is
@@ -48,10 +51,18 @@ func apiError(resp *http.Response) error {
 	return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
 }
 
-func (h *host) SubmitJob(run string, request []byte) {
+func (h *host) SubmitJob(run string, request []byte, dataset *ui.Upload) {
 	go func() {
 		fail := func(err error) {
 			h.update(func() { h.root.ApplyServerEnd(run, "failed", err.Error()) })
+		}
+		if dataset != nil {
+			l, err := h.sendDataset(dataset)
+			if err != nil {
+				fail(fmt.Errorf("sending the dataset to the server: %v", err))
+				return
+			}
+			h.update(func() { h.root.DatasetSent(l) })
 		}
 		resp, err := h.api("POST", "/api/jobs", request)
 		if err != nil {
@@ -74,6 +85,31 @@ func (h *host) SubmitJob(run string, request []byte) {
 		h.update(func() { h.root.ServerJob(run, created.ID, "", "") })
 		h.follow(run, created.ID)
 	}()
+}
+
+// sendDataset puts the user's dataset file in the server's data folder
+// (PUT /api/datasets/NAME), streamed by the browser from where it lies.
+func (h *host) sendDataset(u *ui.Upload) (protocol.Listing, error) {
+	var l protocol.Listing
+	file, ok := u.File.(safejs.Value)
+	if !ok {
+		return l, errors.New("the page has no file to send")
+	}
+	status, text, err := bridge.PutBlob(protocol.DatasetsPath+"/"+u.Name, h.token, file)
+	if err != nil {
+		return l, err
+	}
+	var e struct{ Error, Field string }
+	if status >= 300 {
+		if json.Unmarshal([]byte(text), &e) == nil && e.Error != "" {
+			return l, errors.New(e.Error)
+		}
+		return l, fmt.Errorf("status %d: %s", status, strings.TrimSpace(text))
+	}
+	if err := json.Unmarshal([]byte(text), &l); err != nil || l.Name == "" {
+		return l, fmt.Errorf("the server's answer is not a dataset listing: %q", text)
+	}
+	return l, nil
 }
 
 // FollowJob follows a job an earlier visit of the page submitted.

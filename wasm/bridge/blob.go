@@ -231,6 +231,47 @@ func FetchBlob(url string, limit int64) (*BlobReader, error) {
 	return r, nil
 }
 
+// PutBlob sends blob (a File the user chose, say) as the body of a PUT to
+// url with the browser's fetch, which streams it from where it lies: none
+// of it enters wasm memory. It returns the answer's status and text (up to
+// 64 KB). A token, when given, goes as a bearer token. Call it off the
+// event loop's goroutine.
+func PutBlob(url, token string, blob safejs.Value) (status int, text string, err error) {
+	headers := map[string]any{}
+	if token != "" {
+		headers["Authorization"] = "Bearer " + token
+	}
+	opts, err := safejs.ValueOf(map[string]any{"method": "PUT", "headers": headers})
+	if err != nil {
+		return 0, "", err
+	}
+	if err := opts.Set("body", blob); err != nil {
+		return 0, "", err
+	}
+	p, err := global.Call("fetch", url, opts)
+	if err != nil {
+		return 0, "", err
+	}
+	resp, err := await(p)
+	if err != nil {
+		return 0, "", err
+	}
+	st, err := resp.Get("status")
+	if err != nil {
+		return 0, "", err
+	}
+	status, _ = st.Int()
+	if t, err := resp.Call("text"); err == nil {
+		if v, err := await(t); err == nil {
+			text, _ = v.String()
+		}
+	}
+	if len(text) > 64<<10 {
+		text = text[:64<<10]
+	}
+	return status, text, nil
+}
+
 func truthy(v safejs.Value) bool {
 	b, err := v.Bool()
 	return err == nil && b
