@@ -405,6 +405,23 @@ func TestRunOnServerWithAChosenFile(t *testing.T) {
 	}
 	click(t, ctx, "#tab-Data")
 	waitFor(t, ctx, `Array.from(document.querySelectorAll("#dataset option")).some(o => o.value == "my-shapes.zip")`, "the sent dataset among the server's")
+
+	// An experiment's arms on the server, with another chosen file: the
+	// three arms wait for the one sending of it.
+	chosen = filepath.Join(p.dir, "more shapes.zip")
+	if err := writeShapesZip(chosen, 30); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(filepath.Join(p.dir, "data", "more-shapes.zip")) })
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{chosen})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 48 training")`, "the second chosen zip to load")
+	click(t, ctx, "#tab-Experiments")
+	click(t, ctx, "#experiment-server-optimizer")
+	click(t, ctx, "#tab-Runs")
+	waitFor(t, ctx, `Array.from(document.querySelectorAll("#runs .run-row")).filter(r => r.textContent.includes("optimizer:") && r.textContent.includes("server") && r.textContent.includes("test")).length == 3`,
+		"the three arms trained on the server on the sent dataset")
 }
 
 // writeShapesZip writes a zip of two class folders of 28×28 PNGs, perClass

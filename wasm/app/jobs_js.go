@@ -57,7 +57,7 @@ func (h *host) SubmitJob(run string, request []byte, dataset *ui.Upload) {
 			h.update(func() { h.root.ApplyServerEnd(run, "failed", err.Error()) })
 		}
 		if dataset != nil {
-			l, err := h.sendDataset(dataset)
+			l, err := h.sendDatasetOnce(dataset)
 			if err != nil {
 				fail(fmt.Errorf("sending the dataset to the server: %v", err))
 				return
@@ -85,6 +85,41 @@ func (h *host) SubmitJob(run string, request []byte, dataset *ui.Upload) {
 		h.update(func() { h.root.ServerJob(run, created.ID, "", "") })
 		h.follow(run, created.ID)
 	}()
+}
+
+// sending is a dataset file on its way to the server: done closes when
+// the server answered.
+type sending struct {
+	done chan struct{}
+	l    protocol.Listing
+	err  error
+}
+
+// sendDatasetOnce sends a dataset file unless it is on its way already,
+// and waits for the server's answer; a failed send is tried again by the
+// next run.
+func (h *host) sendDatasetOnce(u *ui.Upload) (protocol.Listing, error) {
+	h.sendMu.Lock()
+	s := h.sends[u.Name]
+	if s == nil {
+		s = &sending{done: make(chan struct{})}
+		if h.sends == nil {
+			h.sends = map[string]*sending{}
+		}
+		h.sends[u.Name] = s
+		h.sendMu.Unlock()
+		s.l, s.err = h.sendDataset(u)
+		close(s.done)
+		if s.err != nil {
+			h.sendMu.Lock()
+			delete(h.sends, u.Name)
+			h.sendMu.Unlock()
+		}
+		return s.l, s.err
+	}
+	h.sendMu.Unlock()
+	<-s.done
+	return s.l, s.err
 }
 
 // sendDataset puts the user's dataset file in the server's data folder

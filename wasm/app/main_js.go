@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	sjs "syscall/js"
 	"time"
 
@@ -109,6 +110,10 @@ type host struct {
 	// renderPending is set while a render of frequent messages is due
 	// (apply); guarded by env's lock.
 	renderPending bool
+	// sends are the dataset files sent or being sent to the server, by
+	// name, so that the runs of an experiment send the file once.
+	sendMu sync.Mutex
+	sends  map[string]*sending
 }
 
 // renderEvery bounds the renders that progress messages and step events
