@@ -524,7 +524,9 @@ func UnframeMessage(text, bin []byte) (Message, error) {
 
 // DatasetsPath is where the server lists its datasets (GET, JSON array of
 // Listing); each listing's URL serves the dataset as one archive that a
-// load command's dataset.url can name.
+// load command's dataset.url can name. A PUT of a dataset file to
+// DatasetsPath/NAME (NAME from UploadName) keeps it in the server's data
+// folder, answered with its Listing, for jobs to train on.
 const DatasetsPath = "/api/datasets"
 
 // UploadName is the name a dataset file named fileName takes in a server's
