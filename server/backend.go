@@ -56,7 +56,7 @@ func startJobs(backend, dir, dataDir, token string, stderr io.Writer) (*jobServe
 // the page server.
 func withJobs(page http.Handler, jobs *jobServer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/api/jobs" || strings.HasPrefix(r.URL.Path, "/api/jobs/") || r.URL.Path == "/api/server" || isUpload(r) {
+		if r.URL.Path == "/api/jobs" || strings.HasPrefix(r.URL.Path, "/api/jobs/") || r.URL.Path == "/api/server" || isDatasetWrite(r) {
 			jobs.ServeHTTP(w, r)
 			return
 		}

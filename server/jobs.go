@@ -40,6 +40,7 @@ import (
 //	GET    /api/jobs/{id}/weights  its final weights as safetensors
 //	GET    /api/server             where jobs train (the backend, and why) and the limits
 //	PUT    /api/datasets/{name}    a dataset file into the data folder, for jobs to name
+//	DELETE /api/datasets/{name}    a dataset file out of it, unless a job waits for it
 //
 // A job lives in a folder of the jobs directory: job.json (the request and
 // state), spec.json, events.jsonl (one event per line, exactly as
@@ -455,8 +456,13 @@ func (s *jobServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, serverInfo{Backend: s.trainer.Name(), Note: s.note, Queued: queued, Limits: s.limits})
 		return
 	}
-	if isUpload(r) {
-		s.upload(w, r, strings.TrimPrefix(r.URL.Path, protocol.DatasetsPath+"/"))
+	if isDatasetWrite(r) {
+		name := strings.TrimPrefix(r.URL.Path, protocol.DatasetsPath+"/")
+		if r.Method == http.MethodDelete {
+			s.deleteDataset(w, name)
+		} else {
+			s.upload(w, r, name)
+		}
 		return
 	}
 	rest := strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/jobs"), "/")

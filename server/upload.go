@@ -24,10 +24,6 @@ import (
 // again are the dataset already there. Answers 201 (200 when it was there)
 // with the dataset's listing.
 func (s *jobServer) upload(w http.ResponseWriter, r *http.Request, name string) {
-	if r.Method != http.MethodPut {
-		fail(w, http.StatusMethodNotAllowed, "", "PUT a dataset file to %s/NAME; GET %s lists the datasets", protocol.DatasetsPath, protocol.DatasetsPath)
-		return
-	}
 	if name == "" || name != protocol.UploadName(name) || !isArchive(name) {
 		like := protocol.UploadName(name)
 		if !isArchive(like) {
@@ -88,6 +84,42 @@ func (s *jobServer) upload(w http.ResponseWriter, r *http.Request, name string) 
 	writeJSON(w, http.StatusCreated, listing)
 }
 
+// deleteDataset is DELETE /api/datasets/{name}: a dataset file of the data
+// folder (one sent with PUT, or an archive put there) goes, unless a job
+// that waits or runs trains on it. Folders, the registry's datasets among
+// them, stay. Answers 204.
+func (s *jobServer) deleteDataset(w http.ResponseWriter, name string) {
+	p := filepath.Join(s.dataDir, name)
+	st, err := os.Lstat(p)
+	if name != protocol.UploadName(name) || !isArchive(name) || err != nil || !st.Mode().IsRegular() {
+		fail(w, http.StatusNotFound, "name", "no dataset file %q in the server's data folder (folders are not deleted here)", name)
+		return
+	}
+	s.mu.Lock()
+	jobs := make([]*job, 0, len(s.jobs))
+	for _, j := range s.jobs {
+		jobs = append(jobs, j)
+	}
+	s.mu.Unlock()
+	for _, j := range jobs {
+		j.mu.Lock()
+		st := j.status
+		j.mu.Unlock()
+		if (st.State == jobQueued || st.State == jobRunning) && st.Request.Dataset == name {
+			fail(w, http.StatusConflict, "name", "job %s trains on %s; cancel it first (DELETE /api/jobs/%s)", st.ID, name, st.ID)
+			return
+		}
+	}
+	s.uploadMu.Lock()
+	defer s.uploadMu.Unlock()
+	if err := os.Remove(p); err != nil {
+		fail(w, http.StatusInternalServerError, "", "the server cannot delete %s: %v", name, err)
+		return
+	}
+	s.logf("jobs: dataset %s deleted", name)
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // sameSum reports whether the file at path has the SHA-256 sum want.
 func sameSum(path string, want []byte) bool {
 	f, err := os.Open(path)
@@ -102,8 +134,9 @@ func sameSum(path string, want []byte) bool {
 	return bytes.Equal(h.Sum(nil), want)
 }
 
-// isUpload reports whether r sends a dataset to the server, which the jobs
-// API takes (behind its token) rather than the page server.
-func isUpload(r *http.Request) bool {
-	return r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, protocol.DatasetsPath+"/")
+// isDatasetWrite reports whether r sends a dataset to the server or
+// deletes one, which the jobs API takes (behind its token) rather than the
+// page server.
+func isDatasetWrite(r *http.Request) bool {
+	return (r.Method == http.MethodPut || r.Method == http.MethodDelete) && strings.HasPrefix(r.URL.Path, protocol.DatasetsPath+"/")
 }

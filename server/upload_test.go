@@ -128,3 +128,41 @@ func TestUploadADataset(t *testing.T) {
 		t.Errorf("without the token: %d", code)
 	}
 }
+
+// A dataset file goes from the data folder with DELETE, unless a job that
+// waits or runs trains on it; folders stay.
+func TestDeleteADataset(t *testing.T) {
+	e := newJobsEnv(t, defaultJobLimits, "")
+	src := t.TempDir()
+	tinyImages(t, src, "mine", 20)
+	archive := zipFolder(t, filepath.Join(src, "mine"))
+	if code, b := e.put(protocol.DatasetsPath+"/mine.zip", archive); code != http.StatusCreated {
+		t.Fatalf("PUT: %d %s", code, b)
+	}
+	id := e.submit(`{"spec":` + tinySpec + `,"dataset":"mine.zip","epochs":400}`)
+	e.waitState(id, jobRunning)
+	if code, b := e.do("DELETE", protocol.DatasetsPath+"/mine.zip", ""); code != http.StatusConflict || !strings.Contains(string(b), id) {
+		t.Errorf("DELETE while a job trains on it: %d %s", code, b)
+	}
+	e.do("DELETE", "/api/jobs/"+id, "")
+	e.waitState(id, jobCanceled)
+	if code, b := e.do("DELETE", protocol.DatasetsPath+"/mine.zip", ""); code != http.StatusNoContent {
+		t.Errorf("DELETE: %d %s", code, b)
+	}
+	if _, err := os.Stat(filepath.Join(e.dataDir, "mine.zip")); !os.IsNotExist(err) {
+		t.Errorf("the file is still there: %v", err)
+	}
+	// Sent again after the delete, other bytes under the name are taken.
+	tinyImages(t, src, "other", 15)
+	if code, b := e.put(protocol.DatasetsPath+"/mine.zip", zipFolder(t, filepath.Join(src, "other"))); code != http.StatusCreated {
+		t.Errorf("PUT after DELETE: %d %s", code, b)
+	}
+	for _, name := range []string{"tiny", "nosuch.zip", "..%2Fmine.zip"} {
+		if code, _ := e.do("DELETE", protocol.DatasetsPath+"/"+name, ""); code != http.StatusNotFound {
+			t.Errorf("DELETE %s: %d", name, code)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(e.dataDir, "tiny")); err != nil {
+		t.Errorf("the folder dataset: %v", err)
+	}
+}
