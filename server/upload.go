@@ -70,7 +70,7 @@ func (s *jobServer) upload(w http.ResponseWriter, r *http.Request, name string) 
 	final := filepath.Join(s.dataDir, name)
 	if st, err := os.Stat(final); err == nil {
 		if st.IsDir() || !sameSum(final, sum.Sum(nil)) {
-			fail(w, http.StatusConflict, "name", "the server has another dataset called %s; rename the file and send it again", name)
+			fail(w, http.StatusConflict, "name", "the server has another dataset called %s; rename the file and send it again, or delete the server's first (DELETE %s/%s)", name, protocol.DatasetsPath, name)
 			return
 		}
 		writeJSON(w, http.StatusOK, listing)
