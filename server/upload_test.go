@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/json"
-	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -45,22 +44,6 @@ func zipFolder(t *testing.T, dir string) []byte {
 	return buf.Bytes()
 }
 
-// put sends body to path with the env's token.
-func (e *jobsEnv) put(path string, body []byte) (int, []byte) {
-	e.t.Helper()
-	req, _ := http.NewRequest("PUT", e.srv.URL+path, bytes.NewReader(body))
-	if e.token != "" {
-		req.Header.Set("Authorization", "Bearer "+e.token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, b
-}
-
 // A dataset file sent to the server lands in its data folder, where jobs
 // train on it; a file that does not decode, a name that is taken, a name
 // that is not a name and a file over the limit are refused with what to
@@ -73,7 +56,7 @@ func TestUploadADataset(t *testing.T) {
 	tinyImages(t, src, "mine", 20)
 	archive := zipFolder(t, filepath.Join(src, "mine"))
 
-	code, b := e.put(protocol.DatasetsPath+"/mine.zip", archive)
+	code, b := e.do("PUT", protocol.DatasetsPath+"/mine.zip", string(archive))
 	var l protocol.Listing
 	if json.Unmarshal(b, &l); code != http.StatusCreated || l.Name != "mine.zip" || l.Classes != 2 || l.TrainSize+l.TestSize != 40 {
 		t.Fatalf("PUT: %d %s", code, b)
@@ -91,7 +74,7 @@ func TestUploadADataset(t *testing.T) {
 	}
 
 	// The same bytes again are the dataset already there.
-	if code, b := e.put(protocol.DatasetsPath+"/mine.zip", archive); code != http.StatusOK {
+	if code, b := e.do("PUT", protocol.DatasetsPath+"/mine.zip", string(archive)); code != http.StatusOK {
 		t.Errorf("the same file again: %d %s", code, b)
 	}
 	tinyImages(t, src, "other", 15)
@@ -108,7 +91,7 @@ func TestUploadADataset(t *testing.T) {
 		{"over the limit", "/big.zip", make([]byte, 2<<20), http.StatusRequestEntityTooLarge, "over this server's"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			code, b := e.put(protocol.DatasetsPath+tt.path, tt.body)
+			code, b := e.do("PUT", protocol.DatasetsPath+tt.path, string(tt.body))
 			if code != tt.code || !strings.Contains(string(b), tt.want) {
 				t.Errorf("%d %s; want %d mentioning %s", code, b, tt.code, tt.want)
 			}
@@ -124,7 +107,7 @@ func TestUploadADataset(t *testing.T) {
 	}
 
 	e.token = "wrong"
-	if code, _ := e.put(protocol.DatasetsPath+"/x.zip", archive); code != http.StatusUnauthorized {
+	if code, _ := e.do("PUT", protocol.DatasetsPath+"/x.zip", string(archive)); code != http.StatusUnauthorized {
 		t.Errorf("without the token: %d", code)
 	}
 }
@@ -136,7 +119,7 @@ func TestDeleteADataset(t *testing.T) {
 	src := t.TempDir()
 	tinyImages(t, src, "mine", 20)
 	archive := zipFolder(t, filepath.Join(src, "mine"))
-	if code, b := e.put(protocol.DatasetsPath+"/mine.zip", archive); code != http.StatusCreated {
+	if code, b := e.do("PUT", protocol.DatasetsPath+"/mine.zip", string(archive)); code != http.StatusCreated {
 		t.Fatalf("PUT: %d %s", code, b)
 	}
 	id := e.submit(`{"spec":` + tinySpec + `,"dataset":"mine.zip","epochs":400}`)
@@ -154,7 +137,7 @@ func TestDeleteADataset(t *testing.T) {
 	}
 	// Sent again after the delete, other bytes under the name are taken.
 	tinyImages(t, src, "other", 15)
-	if code, b := e.put(protocol.DatasetsPath+"/mine.zip", zipFolder(t, filepath.Join(src, "other"))); code != http.StatusCreated {
+	if code, b := e.do("PUT", protocol.DatasetsPath+"/mine.zip", string(zipFolder(t, filepath.Join(src, "other")))); code != http.StatusCreated {
 		t.Errorf("PUT after DELETE: %d %s", code, b)
 	}
 	for _, name := range []string{"tiny", "nosuch.zip", "..%2Fmine.zip"} {
