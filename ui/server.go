@@ -56,6 +56,19 @@ func (r *Root) OnServer() bool {
 	return r.Dataset != nil && (r.serverHas() || r.localFile != nil)
 }
 
+// SendingDataset shows how far the page's dataset file has gone to the
+// server (bytes sent of total).
+func (r *Root) SendingDataset(name string, sent, total int64) {
+	if total <= 0 {
+		return
+	}
+	if sent >= total {
+		r.Notice = fmt.Sprintf("sent %s (%.1f MB); the server is reading it", name, float64(total)/1e6)
+		return
+	}
+	r.Notice = fmt.Sprintf("sending %s to the server: %d%% of %.1f MB", name, 100*sent/total, float64(total)/1e6)
+}
+
 // DatasetSent records that the server keeps the page's dataset file as
 // l.Name: runs of it train there without sending it again.
 func (r *Root) DatasetSent(l protocol.Listing) {

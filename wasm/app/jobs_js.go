@@ -130,7 +130,30 @@ func (h *host) sendDataset(u *ui.Upload) (protocol.Listing, error) {
 	if !ok {
 		return l, errors.New("the page has no file to send")
 	}
-	status, text, err := bridge.PutBlob(protocol.DatasetsPath+"/"+u.Name, h.token, file)
+	// The browser reports the bytes sent on its event loop, which must
+	// not wait for the page's lock: the latest count goes through a
+	// channel of one to a goroutine that shows it.
+	moved := make(chan [2]int64, 1)
+	shown := make(chan struct{})
+	go func() {
+		defer close(shown)
+		for m := range moved {
+			h.update(func() { h.root.SendingDataset(u.Name, m[0], m[1]) })
+			time.Sleep(250 * time.Millisecond)
+		}
+	}()
+	status, text, err := bridge.PutBlob(protocol.DatasetsPath+"/"+u.Name, h.token, file, func(sent, total int64) {
+		select {
+		case <-moved: // an older count not shown yet: this one replaces it
+		default:
+		}
+		select {
+		case moved <- [2]int64{sent, total}:
+		default:
+		}
+	})
+	close(moved)
+	<-shown
 	if err != nil {
 		return l, err
 	}

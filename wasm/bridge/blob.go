@@ -232,42 +232,81 @@ func FetchBlob(url string, limit int64) (*BlobReader, error) {
 }
 
 // PutBlob sends blob (a File the user chose, say) as the body of a PUT to
-// url with the browser's fetch, which streams it from where it lies: none
-// of it enters wasm memory. It returns the answer's status and text (up to
-// 64 KB). A token, when given, goes as a bearer token. Call it off the
-// event loop's goroutine.
-func PutBlob(url, token string, blob safejs.Value) (status int, text string, err error) {
-	headers := map[string]any{}
+// url with an XMLHttpRequest, which streams it from where it lies: none of
+// it enters wasm memory. progress, when not nil, learns the bytes sent so
+// far and the total as the browser reports them (a few times a second; it
+// runs on the event loop and must not block). It returns the answer's
+// status and text. A token, when given, goes as a bearer token. Call it
+// off the event loop's goroutine.
+func PutBlob(url, token string, blob safejs.Value, progress func(sent, total int64)) (status int, text string, err error) {
+	ctor, err := global.Get("XMLHttpRequest")
+	if err != nil {
+		return 0, "", err
+	}
+	xhr, err := ctor.New()
+	if err != nil {
+		return 0, "", err
+	}
+	if _, err := xhr.Call("open", "PUT", url); err != nil {
+		return 0, "", err
+	}
 	if token != "" {
-		headers["Authorization"] = "Bearer " + token
+		if _, err := xhr.Call("setRequestHeader", "Authorization", "Bearer "+token); err != nil {
+			return 0, "", err
+		}
 	}
-	opts, err := safejs.ValueOf(map[string]any{"method": "PUT", "headers": headers})
+	done := make(chan error, 1)
+	loaded, err := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		done <- nil
+		return nil
+	})
 	if err != nil {
 		return 0, "", err
 	}
-	if err := opts.Set("body", blob); err != nil {
-		return 0, "", err
-	}
-	p, err := global.Call("fetch", url, opts)
+	defer loaded.Release()
+	failed, err := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		done <- errors.New("the connection to the server failed")
+		return nil
+	})
 	if err != nil {
 		return 0, "", err
 	}
-	resp, err := await(p)
-	if err != nil {
+	defer failed.Release()
+	xhr.Set("onload", loaded.Value())
+	xhr.Set("onerror", failed.Value())
+	xhr.Set("onabort", failed.Value())
+	if progress != nil {
+		moved, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+			if len(args) > 0 {
+				sent, _ := args[0].Get("loaded")
+				total, _ := args[0].Get("total")
+				s, _ := sent.Float()
+				t, _ := total.Float()
+				progress(int64(s), int64(t))
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, "", err
+		}
+		defer moved.Release()
+		if up, err := xhr.Get("upload"); err == nil {
+			up.Set("onprogress", moved.Value())
+		}
+	}
+	if _, err := xhr.Call("send", blob); err != nil {
 		return 0, "", err
 	}
-	st, err := resp.Get("status")
+	if err := <-done; err != nil {
+		return 0, "", err
+	}
+	st, err := xhr.Get("status")
 	if err != nil {
 		return 0, "", err
 	}
 	status, _ = st.Int()
-	if t, err := resp.Call("text"); err == nil {
-		if v, err := await(t); err == nil {
-			text, _ = v.String()
-		}
-	}
-	if len(text) > 64<<10 {
-		text = text[:64<<10]
+	if t, err := xhr.Get("responseText"); err == nil {
+		text, _ = t.String()
 	}
 	return status, text, nil
 }
