@@ -11,9 +11,11 @@ import (
 // FindPlugin looks for a PJRT plugin without downloading anything: a CUDA
 // plugin first (JAX's jax_plugins/xla_cuda*/xla_cuda_plugin.so in the
 // Python site-packages of $VIRTUAL_ENV, of the environment of the python3
-// on $PATH, of ~/.local and of /usr), then any
-// pjrt_c_api_*_plugin.so in $PJRT_PLUGIN_LIBRARY_PATH. It returns the
-// absolute path, or "" when there is none.
+// on $PATH, of ~/.local and of /usr), then any pjrt_c_api_*_plugin.so in
+// $PJRT_PLUGIN_LIBRARY_PATH or, without it, in ~/.local/lib/go-xla and
+// /usr/local/lib/go-xla, where go-xla's installer puts them (a CUDA one
+// before a CPU one). It returns the absolute path, or "" when there is
+// none.
 func FindPlugin() string {
 	var roots []string
 	if v := os.Getenv("VIRTUAL_ENV"); v != "" {
@@ -36,7 +38,16 @@ func FindPlugin() string {
 			return matches[0]
 		}
 	}
-	for _, dir := range filepath.SplitList(os.Getenv("PJRT_PLUGIN_LIBRARY_PATH")) {
+	// Then where go-xla looks: $PJRT_PLUGIN_LIBRARY_PATH, or the folders
+	// its installer fills (the XLA CPU plugin, say).
+	dirs := filepath.SplitList(os.Getenv("PJRT_PLUGIN_LIBRARY_PATH"))
+	if len(dirs) == 0 {
+		if home, err := os.UserHomeDir(); err == nil {
+			dirs = append(dirs, filepath.Join(home, ".local", "lib", "go-xla"))
+		}
+		dirs = append(dirs, "/usr/local/lib/go-xla")
+	}
+	for _, dir := range dirs {
 		matches, _ := filepath.Glob(filepath.Join(dir, "pjrt_c_api_*_plugin.so"))
 		sort.Slice(matches, func(i, j int) bool { // cuda before cpu
 			return strings.Contains(matches[i], "cuda") && !strings.Contains(matches[j], "cuda")
