@@ -148,6 +148,10 @@ type jobLimits struct {
 	MaxRequestSize int64 `json:"max_request_size"` // the request without its weights
 	MaxWeightsSize int64 `json:"max_weights_size"` // the weights a request brings, decoded
 	MaxDatasetSize int64 `json:"max_dataset_size"` // a dataset file sent to the server
+	// MaxMemory bounds what a job on the native backend holds (its
+	// networks for the batch, the dataset); 0 is three fifths of the
+	// machine's memory.
+	MaxMemory int64 `json:"max_memory"`
 }
 
 var defaultJobLimits = jobLimits{
@@ -259,6 +263,9 @@ func newJobServer(o jobServerOptions) (*jobServer, error) {
 	}
 	if o.Limits == (jobLimits{}) {
 		o.Limits = defaultJobLimits
+	}
+	if o.Limits.MaxMemory == 0 {
+		o.Limits.MaxMemory = machineMemory() / 5 * 3
 	}
 	if o.Heartbeat == 0 {
 		o.Heartbeat = 15 * time.Second
@@ -786,6 +793,11 @@ func (s *jobServer) prepare(req jobRequest) (*spec.Spec, int, string, *requestEr
 	}
 	if params > l.MaxParams {
 		return nil, 0, "", tooLarge("spec.model", l.MaxParams, "the model has %d parameters, over this server's limit of %d; use fewer filters or units", params, l.MaxParams)
+	}
+	if s.trainer.Name() == "native" {
+		if rerr := checkMemory(sp, max(req.Workers, 1), ds, l.MaxMemory); rerr != nil {
+			return nil, 0, "", rerr
+		}
 	}
 	// The run reads the dataset from where it was found, never from a path
 	// the request named.
