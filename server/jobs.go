@@ -795,7 +795,7 @@ func (s *jobServer) prepare(req jobRequest) (*spec.Spec, int, string, *requestEr
 		return nil, 0, "", tooLarge("spec.model", l.MaxParams, "the model has %d parameters, over this server's limit of %d; use fewer filters or units", params, l.MaxParams)
 	}
 	if s.trainer.Name() == "native" {
-		if rerr := checkMemory(sp, max(req.Workers, 1), ds, l.MaxMemory); rerr != nil {
+		if rerr := checkMemory(sp, max(req.Workers, 1), ds, l.MaxMemory, "this server's %s for a job"); rerr != nil {
 			return nil, 0, "", rerr
 		}
 	}

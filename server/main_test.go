@@ -235,3 +235,12 @@ func lastResult(t *testing.T, stdout string) train.Event {
 	}
 	return e
 }
+
+// plateau train refuses a run that would not fit the machine's memory,
+// with the batch size that would, before the Go runtime ends the process.
+func TestTrainRefusesARunOverTheMemory(t *testing.T) {
+	code, _, stderr := runCLI(t, "train", "-preset", "mobilenet-small", "-dataset", tinyCIFAR, "-set", "train.batch_size=60000", "-epochs", "1")
+	if code != 1 || !strings.Contains(stderr, "set train.batch_size to ") || !strings.Contains(stderr, "this machine") {
+		t.Errorf("exit %d:\n%s", code, stderr)
+	}
+}

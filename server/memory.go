@@ -15,8 +15,9 @@ import (
 // in limit bytes (a Go program out of memory dies with every job it
 // holds), saying which batch size would: the trainer's network holds the
 // batch, each other worker's a part of it (nn.TrainingBytes), and the
-// dataset sits in memory as bytes.
-func checkMemory(sp *spec.Spec, workers int, ds *data.Dataset, limit int64) *requestError {
+// dataset sits in memory as bytes. budget names the limit for the message,
+// with %s for its size ("this server's %s for a job").
+func checkMemory(sp *spec.Spec, workers int, ds *data.Dataset, limit int64, budget string) *requestError {
 	bytesFor := func(batch int) int64 {
 		part := (batch + workers - 1) / workers
 		b, err := nn.TrainingBytes(sp.Model, batch)
@@ -48,11 +49,11 @@ func checkMemory(sp *spec.Spec, workers int, ds *data.Dataset, limit int64) *req
 	perExample := (need - bytesFor(1) - images) / int64(max(batch-1, 1))
 	fixed := bytesFor(1) - perExample + images
 	if fits == 0 {
-		return tooLarge("spec.model", limit, "this job needs about %s of memory (the data %s, the model's weights and their optimizer state %s), over this server's %s even for a batch of one: use a smaller model, or train_limit and test_limit",
-			size(need), size(images), size(fixed-images), size(limit))
+		return tooLarge("spec.model", limit, "this run needs about %s of memory (the data %s, the model's weights and their optimizer state %s), over %s even for a batch of one: use a smaller model, or fewer images (train_limit, test_limit)",
+			size(need), size(images), size(fixed-images), fmt.Sprintf(budget, size(limit)))
 	}
-	return tooLarge("train.batch_size", limit, "this job needs about %s of memory for a batch of %d (%s for each image of the batch), over this server's %s: set train.batch_size to %d or less, or use a smaller model",
-		size(need), batch, size(perExample), size(limit), fits)
+	return tooLarge("train.batch_size", limit, "this run needs about %s of memory for a batch of %d (%s for each image of the batch), over %s: set train.batch_size to %d or less, or use a smaller model",
+		size(need), batch, size(perExample), fmt.Sprintf(budget, size(limit)), fits)
 }
 
 // size says a number of bytes in GB, MB or kB.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -150,6 +151,13 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	s.Expand()
 	if err := s.Validate(); err != nil {
 		return err
+	}
+	if trainer.Name() == "native" {
+		// Refused here rather than by the Go runtime, which ends the
+		// process when it runs out of memory.
+		if e := checkMemory(s, *workers, ds, machineMemory()/5*4, "the %s this machine can give it (four fifths of its memory)"); e != nil {
+			return errors.New(e.msg)
+		}
 	}
 	var from *nn.Network
 	if *weights != "" {
