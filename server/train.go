@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -155,8 +154,8 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	if trainer.Name() == "native" {
 		// Refused here rather than by the Go runtime, which ends the
 		// process when it runs out of memory.
-		if e := checkMemory(s, *workers, ds, machineMemory()/5*4, "the %s this machine can give it (four fifths of its memory)"); e != nil {
-			return errors.New(e.msg)
+		if err := train.CheckMemory(s, *workers, ds, machineMemory()/5*4, "the %s this machine can give it (four fifths of its memory)"); err != nil {
+			return err
 		}
 	}
 	var from *nn.Network

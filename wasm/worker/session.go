@@ -333,9 +333,17 @@ func (s *Session) prepareSpec(in *spec.Spec) (*spec.Spec, error) {
 		if sp.Model.Classes != len(d.Classes) {
 			return nil, &spec.FieldError{Path: "model.classes", Message: fmt.Sprintf("the model has %d classes but %s has %d", sp.Model.Classes, d.Name, len(d.Classes))}
 		}
+		if err := train.CheckMemory(sp, 1, d, workerMemory, "the %s a page's worker can hold"); err != nil {
+			return nil, err
+		}
 	}
 	return sp, nil
 }
+
+// workerMemory is what a run in the worker may hold: wasm's linear memory
+// ends at 4 GB, and Go's heap needs room past its live data (gcPercent)
+// and for the pages of memory that garbage left behind.
+const workerMemory = 2e9
 
 // start begins a run, from the weights the command carries when it
 // carries some.

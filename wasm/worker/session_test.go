@@ -118,6 +118,23 @@ func TestInvalidSpecNamesTheField(t *testing.T) {
 	}
 }
 
+// A batch the worker's memory cannot hold is refused at the field, with
+// the batch size that fits, before anything is built.
+func TestBatchOverTheWorkersMemory(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	sp := shapesSpec(d, 1)
+	sp.Model.Layers[0].Filters = 64
+	sp.Train.BatchSize = 65536
+	cmd := protocol.NewCommand("r1", protocol.CmdSpec)
+	cmd.Spec = sp
+	s.Handle(cmd)
+	m := c.next(t, protocol.KindError)
+	if m.Field != "train.batch_size" || !strings.Contains(m.Error, "set train.batch_size to ") || !strings.Contains(m.Error, "worker") {
+		t.Errorf("field %q, error %q", m.Field, m.Error)
+	}
+}
+
 func TestPauseResumeStop(t *testing.T) {
 	s, c := newSession(t)
 	d := loadShapes(t, s, c)
