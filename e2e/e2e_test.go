@@ -424,6 +424,82 @@ func TestRunOnServerWithAChosenFile(t *testing.T) {
 		"the three arms trained on the server on the sent dataset")
 }
 
+// Stop, pressed while a chosen dataset is still on its way to the server,
+// cancels the run's job as soon as the server names it.
+func TestStopWhileTheDatasetIsSent(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	chosen := filepath.Join(p.dir, "noise.zip")
+	if err := writeNoiseZip(chosen, 60); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(filepath.Join(p.dir, "data", "noise.zip")) })
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{chosen})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 96 training")`, "the chosen zip to load")
+	before := len(serverJobs(t, p))
+	click(t, ctx, "#run-server")
+	click(t, ctx, "#stop")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		jobs := serverJobs(t, p)
+		if len(jobs) > before && jobs[0].State == "canceled" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job was not canceled: %+v", jobs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("canceled")`, "the run shown as canceled")
+}
+
+// serverJobs lists the server's jobs, newest first.
+func serverJobs(t *testing.T, p *page) []struct{ ID, State string } {
+	t.Helper()
+	resp, err := http.Get(p.url + "/api/jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var jobs []struct{ ID, State string }
+	if err := json.NewDecoder(resp.Body).Decode(&jobs); err != nil {
+		t.Fatal(err)
+	}
+	return jobs
+}
+
+// writeNoiseZip writes a zip of two class folders of perClass 256×256
+// colour PNGs of noise, stored: about 200 kB an image.
+func writeNoiseZip(path string, perClass int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	zw := zip.NewWriter(f)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, class := range []string{"a", "b"} {
+		for i := range perClass {
+			img := image.NewRGBA(image.Rect(0, 0, 256, 256))
+			for k := range img.Pix {
+				img.Pix[k] = uint8(rng.IntN(256))
+			}
+			w, err := zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("%s/%03d.png", class, i), Method: zip.Store})
+			if err != nil {
+				return err
+			}
+			if err := png.Encode(w, img); err != nil {
+				return err
+			}
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
 // writeShapesZip writes a zip of two class folders of 28×28 PNGs, perClass
 // each: a bar across the top or the bottom half.
 func writeShapesZip(path string, perClass int) error {

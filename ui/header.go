@@ -49,7 +49,14 @@ func (h *Header) Control(cmd string) {
 		h.Queue = nil
 	}
 	if cur.Server != "" {
-		if cmd == protocol.CmdStop {
+		switch {
+		case cmd != protocol.CmdStop:
+		case cur.Server == serverSubmitting:
+			// No job yet (its dataset may still be on its way): the job
+			// is canceled as soon as the server names it (ServerJob).
+			cur.stopAsked = true
+			h.Notice = "the run stops as soon as the server has it"
+		default:
 			h.Host.CancelJob(cur.Server)
 		}
 		return

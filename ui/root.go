@@ -102,6 +102,9 @@ type Run struct {
 	// queued runs wait for the worker to start; started ones have
 	// heard from it.
 	queued, started bool
+	// stopAsked is set when Stop was pressed before the server named the
+	// run's job.
+	stopAsked bool
 	// weights are the run's weights when the page holds them (an import);
 	// from are the weights a queued run starts from.
 	weights, from []byte
@@ -373,7 +376,7 @@ func (r *Root) Restore(records [][]byte) {
 		}
 		switch {
 		case run.State == protocol.StateDone:
-		case run.Server != "" && run.Server != "submitting":
+		case run.Server != "" && run.Server != serverSubmitting:
 			// The server trains on without the page: follow the job again.
 			run.forReplay()
 			follow = append(follow, &run)

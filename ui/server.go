@@ -33,10 +33,14 @@ func (r *Root) submitToServer(s *spec.Spec, name string, weights []byte) (*Run, 
 		return nil, err
 	}
 	run := r.newRun(s, r.Dataset.Name, name)
-	run.queued, run.Server = false, "submitting"
+	run.queued, run.Server = false, serverSubmitting
 	r.Host.SubmitJob(run.ID, body, upload)
 	return run, nil
 }
+
+// serverSubmitting is a server run's Server before the server named its
+// job: the request, and the dataset file before it, are on their way.
+const serverSubmitting = "submitting"
 
 // Upload is a dataset file of the user's that goes to the server's data
 // folder before the job that trains on it (PUT protocol.DatasetsPath/Name).
@@ -101,6 +105,10 @@ func (r *Root) ServerJob(runID, job, backend, note string) {
 		return
 	}
 	run.Server = job
+	if run.stopAsked {
+		r.Host.CancelJob(job)
+		run.stopAsked = false
+	}
 	if backend != "" {
 		run.Backend = backend
 	}
