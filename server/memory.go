@@ -26,18 +26,27 @@ func checkMemory(sp *spec.Spec, workers int, ds *data.Dataset, limit int64, budg
 	return nil
 }
 
-// machineMemory is the machine's memory in bytes (MemTotal in
-// /proc/meminfo), or 8 GiB where it cannot be read.
+// machineMemory is the memory this process may use, in bytes: the
+// machine's (MemTotal in /proc/meminfo), or less where a control group
+// (a container) limits it; 8 GiB where neither can be read.
 func machineMemory() int64 {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err == nil {
+	total := int64(8 << 30)
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
 				if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil && kb > 0 {
-					return kb << 10
+					total = kb << 10
 				}
 			}
 		}
 	}
-	return 8 << 30
+	// cgroup v2, then v1; "max" or a huge number means no limit.
+	for _, p := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		if b, err := os.ReadFile(p); err == nil {
+			if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n > 0 && n < total {
+				return n
+			}
+		}
+	}
+	return total
 }
