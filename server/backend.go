@@ -1,11 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -40,7 +44,7 @@ func chooseTrainer(backend string, logf func(string, ...any)) (trainer, string, 
 }
 
 // startJobs starts the jobs API's worker for plateau serve.
-func startJobs(backend, dir, dataDir, token string, stderr io.Writer) (*jobServer, error) {
+func startJobs(backend, dir, dataDir, token string, limits jobLimits, stderr io.Writer) (*jobServer, error) {
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
 	t, note, err := chooseTrainer(backend, logf)
 	if err != nil {
@@ -49,7 +53,7 @@ func startJobs(backend, dir, dataDir, token string, stderr io.Writer) (*jobServe
 	if dir == "" {
 		dir = filepath.Join(dataDir, ".plateau-jobs")
 	}
-	return newJobServer(jobServerOptions{Dir: dir, DataDir: dataDir, Token: token, Trainer: t, Note: note, Logf: logf})
+	return newJobServer(jobServerOptions{Dir: dir, DataDir: dataDir, Token: token, Limits: limits, Trainer: t, Note: note, Logf: logf})
 }
 
 // withJobs sends /api/jobs and /api/server to the jobs API and the rest to
@@ -76,4 +80,37 @@ func isLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// parseLimits applies -limit name=value flags, named as GET /api/server
+// names the limits, to the default limits.
+func parseLimits(flags []string) (jobLimits, error) {
+	limits := defaultJobLimits
+	if len(flags) == 0 {
+		return limits, nil
+	}
+	var byName map[string]any
+	b, _ := json.Marshal(limits)
+	json.Unmarshal(b, &byName)
+	names := make([]string, 0, len(byName))
+	for n := range byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, kv := range flags {
+		name, value, ok := strings.Cut(kv, "=")
+		if _, known := byName[name]; !ok || !known {
+			return limits, usagef("-limit %q: want name=value, a name among %s", kv, strings.Join(names, ", "))
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil || v < 1 || v != math.Trunc(v) || v > math.MaxInt64/2 {
+			return limits, usagef("-limit %s: %q is not a whole number of at least 1", name, value)
+		}
+		byName[name] = int64(v)
+	}
+	b, _ = json.Marshal(byName)
+	if err := json.Unmarshal(b, &limits); err != nil {
+		return limits, err
+	}
+	return limits, nil
 }

@@ -40,7 +40,13 @@ func serveCommand(args []string, stdout, stderr io.Writer) error {
 	backend := fs.String("backend", "auto", "where jobs train: auto, native, or xla[:PLUGIN_PATH] (see README)")
 	token := fs.String("token", "", "token the jobs API requires (Authorization: Bearer T or ?token=T); required when -addr is not a loopback address")
 	jobsDir := fs.String("jobs", "", "folder keeping the jobs (default <data folder>/.plateau-jobs)")
+	var limitFlags multiFlag
+	fs.Var(&limitFlags, "limit", "change a per-job limit, e.g. -limit max_epochs=1000 -limit max_memory=8e9 (repeatable; GET /api/server lists them)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	limits, err := parseLimits(limitFlags)
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -56,7 +62,7 @@ func serveCommand(args []string, stdout, stderr io.Writer) error {
 		return usagef("-addr %s is reachable from other machines: give -token to protect the jobs API", *addr)
 	}
 	srv := newPageServer(*root, *dataDir)
-	jobs, err := startJobs(*backend, *jobsDir, srv.dataDir, *token, stderr)
+	jobs, err := startJobs(*backend, *jobsDir, srv.dataDir, *token, limits, stderr)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
@@ -148,41 +147,5 @@ func TestDeleteADataset(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(e.dataDir, "tiny")); err != nil {
 		t.Errorf("the folder dataset: %v", err)
-	}
-}
-
-// A native job whose networks and data would not fit the server's memory
-// is refused before it starts, with the batch size that fits, which is
-// then accepted; a model too large for a batch of one says so.
-func TestJobMemoryLimit(t *testing.T) {
-	limits := defaultJobLimits
-	limits.MaxMemory = 1 << 20
-	e := newJobsEnv(t, limits, "")
-	code, b := e.do("POST", "/api/jobs", `{"spec":`+tinySpec+`,"dataset":"tiny","set":{"train.batch_size":"4000"}}`)
-	var refused struct {
-		Error, Field string
-	}
-	json.Unmarshal(b, &refused)
-	if code != http.StatusUnprocessableEntity || refused.Field != "train.batch_size" || !strings.Contains(refused.Error, "set train.batch_size to ") {
-		t.Fatalf("batch 4000 in 1 MB: %d %s", code, b)
-	}
-	var fits int
-	fmt.Sscanf(refused.Error[strings.Index(refused.Error, "set train.batch_size to ")+len("set train.batch_size to "):], "%d", &fits)
-	if fits < 1 || fits >= 4000 {
-		t.Fatalf("the batch that fits: %d (%s)", fits, refused.Error)
-	}
-	for _, batch := range []int{fits, fits + fits/10 + 1} {
-		code, b := e.do("POST", "/api/jobs", fmt.Sprintf(`{"spec":%s,"dataset":"tiny","epochs":1,"set":{"train.batch_size":"%d"}}`, tinySpec, batch))
-		if want := batch == fits; (code == http.StatusCreated) != want {
-			t.Errorf("batch %d, said to fit up to %d: %d %s", batch, fits, code, b)
-		}
-	}
-
-	e.stop()
-	limits.MaxMemory = 1 << 10
-	e.start(limits)
-	code, b = e.do("POST", "/api/jobs", `{"spec":`+tinySpec+`,"dataset":"tiny"}`)
-	if json.Unmarshal(b, &refused); code != http.StatusUnprocessableEntity || refused.Field != "spec.model" || !strings.Contains(refused.Error, "even for a batch of one") {
-		t.Errorf("1 KB: %d %s", code, b)
 	}
 }
