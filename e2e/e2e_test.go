@@ -856,4 +856,26 @@ func TestFollowAJobSentElsewhere(t *testing.T) {
 	click(t, ctx, "#tab-Runs")
 	waitFor(t, ctx, `!document.querySelector("`+row+`") && Array.from(document.querySelectorAll("#runs .run-row")).some(r => r.textContent.includes("job `+created.ID+`"))`,
 		"the job among the page's runs, no longer among the others")
+
+	// A long job sent elsewhere is canceled from the list.
+	resp, err = http.Post(p.url+"/api/jobs", "application/json", strings.NewReader(`{"dataset":"tiny","epochs":400}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	row = "#job-" + created.ID
+	click(t, ctx, "#jobs-refresh")
+	waitFor(t, ctx, `document.querySelector("`+row+` .cancel")`, "the running job's cancel button")
+	click(t, ctx, row+" .cancel")
+	waitFor(t, ctx, `document.querySelector("`+row+`").textContent.includes("canceling")`, "the job marked as canceling")
+	deadline := time.Now().Add(30 * time.Second)
+	for serverJobs(t, p)[0].State != "canceled" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the job was not canceled: %+v", serverJobs(t, p)[0])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	click(t, ctx, "#jobs-refresh")
+	waitFor(t, ctx, `document.querySelector("`+row+`").textContent.includes("canceled") && !document.querySelector("`+row+` .cancel")`, "the job listed as canceled")
 }

@@ -230,6 +230,18 @@ func JobText(j ServerJob) string {
 	return j.State
 }
 
+// CancelServerJob cancels a job of the server's that the page did not
+// send (a classroom's other pages, a script); the list says so until it
+// is read again.
+func (r *Root) CancelServerJob(id string) {
+	r.Host.CancelJob(id)
+	for i := range r.ServerJobs {
+		if r.ServerJobs[i].ID == id {
+			r.ServerJobs[i].State = "canceling"
+		}
+	}
+}
+
 // ShowServerJob makes a run of the page follow a server job it did not
 // send: its stream from the first event into the run view, then its
 // weights, as for a run sent from here.
