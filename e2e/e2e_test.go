@@ -406,6 +406,27 @@ func TestRunOnServerWithAChosenFile(t *testing.T) {
 	click(t, ctx, "#tab-Data")
 	waitFor(t, ctx, `Array.from(document.querySelectorAll("#dataset option")).some(o => o.value == "my-shapes.zip")`, "the sent dataset among the server's")
 
+	// Another file named as the server's my-shapes.zip is not that dataset:
+	// it is sent too, and kept under a numbered name.
+	chosen = filepath.Join(p.dir, "my-shapes.zip")
+	if err := writeShapesZip(chosen, 25); err != nil {
+		t.Fatal(err)
+	}
+	renamed := filepath.Join(p.dir, "data", "my-shapes-2.zip")
+	t.Cleanup(func() { os.Remove(renamed) })
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{chosen})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 40 training")`, "the other file to load")
+	click(t, ctx, "#run-server")
+	click(t, ctx, "#tab-Runs")
+	waitFor(t, ctx, `Array.from(document.querySelectorAll("#runs .run-row")).filter(r => r.textContent.includes("shapes") && r.textContent.includes("server") && r.textContent.includes("test")).length == 2`,
+		"the server run on the other file")
+	if _, err := os.Stat(renamed); err != nil {
+		t.Errorf("the other file under a numbered name: %v", err)
+	}
+	click(t, ctx, "#tab-Data")
+
 	// An experiment's arms on the server, with another chosen file: the
 	// three arms wait for the one sending of it.
 	chosen = filepath.Join(p.dir, "more shapes.zip")

@@ -139,7 +139,8 @@ func (o remoteRun) sendDataset(ctx context.Context, path string, stderr io.Write
 	}
 	name := protocol.UploadName(filepath.Base(path))
 	fmt.Fprintf(stderr, "sending %s (%.1f MB) to %s as %s\n", path, float64(st.Size())/1e6, o.url, name)
-	req, err := http.NewRequestWithContext(ctx, "PUT", o.url+protocol.DatasetsPath+"/"+name, f)
+	// rename: a name taken by another file is numbered rather than refused.
+	req, err := http.NewRequestWithContext(ctx, "PUT", o.url+protocol.DatasetsPath+"/"+name+"?rename=1", f)
 	if err != nil {
 		return "", err
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"plateau/data"
@@ -20,9 +21,10 @@ import (
 // page, on the command line's machine) trains on the server. The name is
 // protocol.UploadName's; the file is read whole before it counts: one that
 // does not decode is refused with the decoder's reason and leaves nothing
-// behind. A name that is taken by another file is refused; the same bytes
-// again are the dataset already there. Answers 201 (200 when it was there)
-// with the dataset's listing.
+// behind. A name that is taken by another file is refused, or with
+// ?rename=1 numbered (numbered); the same bytes again are the dataset
+// already there. Answers 201 (200 when it was there) with the dataset's
+// listing, whose name is the one jobs give it.
 func (s *jobServer) upload(w http.ResponseWriter, r *http.Request, name string) {
 	if name == "" || name != protocol.UploadName(name) || !isArchive(name) {
 		like := protocol.UploadName(name)
@@ -67,15 +69,28 @@ func (s *jobServer) upload(w http.ResponseWriter, r *http.Request, name string) 
 
 	s.uploadMu.Lock()
 	defer s.uploadMu.Unlock()
-	final := filepath.Join(s.dataDir, name)
-	if st, err := os.Stat(final); err == nil {
-		if st.IsDir() || !sameSum(final, sum.Sum(nil)) {
+	// With ?rename=1 a name taken by other bytes gives way to name-2,
+	// name-3, … (a classroom's many data.zip), the first free one or the
+	// one holding these bytes already.
+	rename, asked := r.URL.Query().Get("rename") != "", name
+	for k := 2; ; k++ {
+		final := filepath.Join(s.dataDir, name)
+		st, err := os.Stat(final)
+		if err != nil {
+			break
+		}
+		if !st.IsDir() && sameSum(final, sum.Sum(nil)) {
+			writeJSON(w, http.StatusOK, listing)
+			return
+		}
+		if !rename || k > 99 {
 			fail(w, http.StatusConflict, "name", "the server has another dataset called %s; rename the file and send it again, or delete the server's first (DELETE %s/%s)", name, protocol.DatasetsPath, name)
 			return
 		}
-		writeJSON(w, http.StatusOK, listing)
-		return
+		name = numbered(asked, k)
+		listing.Name, listing.Title, listing.URL = name, name+" (data folder)", "/datasets/"+name
 	}
+	final := filepath.Join(s.dataDir, name)
 	if err := os.Rename(tmp.Name(), final); err != nil {
 		fail(w, http.StatusInternalServerError, "", "the server cannot keep the file: %v", err)
 		return
@@ -118,6 +133,17 @@ func (s *jobServer) deleteDataset(w http.ResponseWriter, name string) {
 	}
 	s.logf("jobs: dataset %s deleted", name)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// numbered is an archive's name with -k before its extension:
+// data.tar.gz, 2 → data-2.tar.gz.
+func numbered(name string, k int) string {
+	for _, ext := range []string{".tar.gz", ".tgz", ".zip", ".tar"} {
+		if base, ok := strings.CutSuffix(name, ext); ok {
+			return base + "-" + strconv.Itoa(k) + ext
+		}
+	}
+	return name + "-" + strconv.Itoa(k)
 }
 
 // sameSum reports whether the file at path has the SHA-256 sum want.

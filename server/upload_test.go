@@ -149,3 +149,35 @@ func TestDeleteADataset(t *testing.T) {
 		t.Errorf("the folder dataset: %v", err)
 	}
 }
+
+// With ?rename=1 a name taken by other bytes is numbered, and the same
+// bytes sent again find the numbered copy.
+func TestUploadRenames(t *testing.T) {
+	e := newJobsEnv(t, defaultJobLimits, "")
+	src := t.TempDir()
+	tinyImages(t, src, "one", 20)
+	tinyImages(t, src, "two", 15)
+	tinyImages(t, src, "three", 10)
+	one, two, three := zipFolder(t, filepath.Join(src, "one")), zipFolder(t, filepath.Join(src, "two")), zipFolder(t, filepath.Join(src, "three"))
+	for _, tt := range []struct {
+		body []byte
+		code int
+		name string
+	}{
+		{one, http.StatusCreated, "data.zip"},
+		{two, http.StatusCreated, "data-2.zip"},
+		{three, http.StatusCreated, "data-3.zip"},
+		{two, http.StatusOK, "data-2.zip"},
+		{one, http.StatusOK, "data.zip"},
+	} {
+		code, b := e.do("PUT", protocol.DatasetsPath+"/data.zip?rename=1", string(tt.body))
+		var l protocol.Listing
+		json.Unmarshal(b, &l)
+		if code != tt.code || l.Name != tt.name {
+			t.Errorf("%d %s; want %d naming %s", code, b, tt.code, tt.name)
+		}
+	}
+	if got := numbered("x.tar.gz", 7); got != "x-7.tar.gz" {
+		t.Errorf("numbered: %s", got)
+	}
+}

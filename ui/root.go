@@ -133,8 +133,12 @@ type Root struct {
 	ServerJobs  []ServerJob
 	DatasetName string
 	// localFile is the browser's File of a dataset the user chose or
-	// dropped, kept to send it to the server for a run there.
+	// dropped, kept to send it to the server for a run there; fileGen
+	// counts the files loaded, sentAs is the name the server gave the
+	// loaded one once it was sent.
 	localFile   any
+	fileGen     int
+	sentAs      string
 	Loading     bool
 	Dataset     *protocol.Dataset
 	Samples     *protocol.Images
@@ -419,7 +423,7 @@ func (r *Root) LoadDataset(name string) {
 	for _, l := range r.Datasets {
 		if l.Name == name {
 			r.DatasetName, r.Loading, r.Message = name, true, ""
-			r.localFile = nil
+			r.localFile, r.sentAs = nil, ""
 			c := protocol.NewCommand("", protocol.CmdLoad)
 			c.Dataset = &protocol.DatasetRef{Name: name, URL: l.URL}
 			r.Host.Send(c)
@@ -433,7 +437,8 @@ func (r *Root) LoadDataset(name string) {
 // that a large archive never sits whole in the page's memory.
 func (r *Root) LoadFile(name string, file any) {
 	r.DatasetName, r.Loading, r.Message = name, true, ""
-	r.localFile = file
+	r.localFile, r.sentAs = file, ""
+	r.fileGen++
 	c := protocol.NewCommand("", protocol.CmdLoad)
 	c.Dataset = &protocol.DatasetRef{Name: name}
 	c.Blob = file

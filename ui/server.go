@@ -16,13 +16,15 @@ import (
 // checked OnServer.
 func (r *Root) submitToServer(s *spec.Spec, name string, weights []byte) (*Run, error) {
 	dataset, upload := r.DatasetName, (*Upload)(nil)
-	if !r.serverHas() {
-		if r.localFile == nil {
-			return nil, errors.New(notOnServer)
-		}
+	switch {
+	case r.localFile != nil && r.sentAs != "":
+		dataset = r.sentAs
+	case r.localFile != nil:
 		dataset = protocol.UploadName(r.DatasetName)
-		upload = &Upload{Name: dataset, File: r.localFile}
+		upload = &Upload{Name: dataset, File: r.localFile, Gen: r.fileGen}
 		r.Notice = fmt.Sprintf("sending %s to the server's data folder, then the run", r.DatasetName)
+	case !r.serverHas():
+		return nil, errors.New(notOnServer)
 	}
 	req := map[string]any{"spec": s, "dataset": dataset}
 	if weights != nil {
@@ -47,6 +49,8 @@ const serverSubmitting = "submitting"
 type Upload struct {
 	Name string // its name there: protocol.UploadName of the file's
 	File any    // the browser's File, sent from where it lies
+	// Gen tells the files the user loaded apart (two of the same name).
+	Gen int
 }
 
 // notOnServer is the message for a dataset neither the server nor the
@@ -73,22 +77,28 @@ func (r *Root) SendingDataset(name string, sent, total int64) {
 	r.Notice = fmt.Sprintf("sending %s to the server: %d%% of %.1f MB", name, 100*sent/total, float64(total)/1e6)
 }
 
-// DatasetSent records that the server keeps the page's dataset file as
-// l.Name: runs of it train there without sending it again.
-func (r *Root) DatasetSent(l protocol.Listing) {
+// DatasetSent records that the server keeps the dataset file u as l.Name
+// (another name than u's when that was another file's): while it is the
+// loaded dataset, runs of it train there without sending it again.
+func (r *Root) DatasetSent(u *Upload, l protocol.Listing) {
 	if !slices.ContainsFunc(r.Datasets, func(d protocol.Listing) bool { return d.Name == l.Name }) {
 		r.Datasets = append(r.Datasets, l)
 	}
-	if protocol.UploadName(r.DatasetName) == l.Name {
-		r.DatasetName = l.Name
+	if r.localFile != nil && u.Gen == r.fileGen {
+		r.sentAs = l.Name
 	}
 	r.Notice = fmt.Sprintf("the server has %s now: %d training and %d test images", l.Name, l.TrainSize, l.TestSize)
 }
 
-// serverHas reports whether the server lists the loaded dataset.
+// serverHas reports whether the server has the loaded dataset: one of its
+// own, or the user's file once sent. A file of the user's named as one of
+// the server's datasets is not that dataset.
 func (r *Root) serverHas() bool {
 	if r.Dataset == nil {
 		return false
+	}
+	if r.localFile != nil {
+		return r.sentAs != ""
 	}
 	for _, l := range r.Datasets {
 		if l.Name == r.DatasetName {

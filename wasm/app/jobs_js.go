@@ -62,7 +62,14 @@ func (h *host) SubmitJob(run string, request []byte, dataset *ui.Upload) {
 				fail(fmt.Errorf("sending the dataset to the server: %v", err))
 				return
 			}
-			h.update(func() { h.root.DatasetSent(l) })
+			if l.Name != dataset.Name {
+				// The server numbered it: its name was another file's.
+				if request, err = withDataset(request, l.Name); err != nil {
+					fail(err)
+					return
+				}
+			}
+			h.update(func() { h.root.DatasetSent(dataset, l) })
 		}
 		resp, err := h.api("POST", "/api/jobs", request)
 		if err != nil {
@@ -99,20 +106,21 @@ type sending struct {
 // and waits for the server's answer; a failed send is tried again by the
 // next run.
 func (h *host) sendDatasetOnce(u *ui.Upload) (protocol.Listing, error) {
+	key := fmt.Sprintf("%d %s", u.Gen, u.Name)
 	h.sendMu.Lock()
-	s := h.sends[u.Name]
+	s := h.sends[key]
 	if s == nil {
 		s = &sending{done: make(chan struct{})}
 		if h.sends == nil {
 			h.sends = map[string]*sending{}
 		}
-		h.sends[u.Name] = s
+		h.sends[key] = s
 		h.sendMu.Unlock()
 		s.l, s.err = h.sendDataset(u)
 		close(s.done)
 		if s.err != nil {
 			h.sendMu.Lock()
-			delete(h.sends, u.Name)
+			delete(h.sends, key)
 			h.sendMu.Unlock()
 		}
 		return s.l, s.err
@@ -142,7 +150,9 @@ func (h *host) sendDataset(u *ui.Upload) (protocol.Listing, error) {
 			time.Sleep(250 * time.Millisecond)
 		}
 	}()
-	status, text, err := bridge.PutBlob(protocol.DatasetsPath+"/"+u.Name, h.token, file, func(sent, total int64) {
+	// rename: a name taken by another file (a classroom's many data.zip)
+	// is numbered rather than refused.
+	status, text, err := bridge.PutBlob(protocol.DatasetsPath+"/"+u.Name+"?rename=1", h.token, file, func(sent, total int64) {
 		select {
 		case <-moved: // an older count not shown yet: this one replaces it
 		default:
@@ -168,6 +178,20 @@ func (h *host) sendDataset(u *ui.Upload) (protocol.Listing, error) {
 		return l, fmt.Errorf("the server's answer is not a dataset listing: %q", text)
 	}
 	return l, nil
+}
+
+// withDataset is a jobs API request with its dataset replaced.
+func withDataset(request []byte, name string) ([]byte, error) {
+	var req map[string]json.RawMessage
+	if err := json.Unmarshal(request, &req); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(name)
+	if err != nil {
+		return nil, err
+	}
+	req["dataset"] = b
+	return json.Marshal(req)
 }
 
 // FollowJob follows a job an earlier visit of the page submitted.

@@ -111,7 +111,7 @@ type host struct {
 	// (apply); guarded by env's lock.
 	renderPending bool
 	// sends are the dataset files sent or being sent to the server, by
-	// name, so that the runs of an experiment send the file once.
+	// load and name, so that the runs of an experiment send the file once.
 	sendMu sync.Mutex
 	sends  map[string]*sending
 }
