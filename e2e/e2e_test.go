@@ -494,58 +494,49 @@ func serverJobs(t *testing.T, p *page) []struct{ ID, State string } {
 // writeNoiseZip writes a zip of two class folders of perClass 256×256
 // colour PNGs of noise, stored: about 200 kB an image.
 func writeNoiseZip(path string, perClass int) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	zw := zip.NewWriter(f)
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, class := range []string{"a", "b"} {
-		for i := range perClass {
-			img := image.NewRGBA(image.Rect(0, 0, 256, 256))
-			for k := range img.Pix {
-				img.Pix[k] = uint8(rng.IntN(256))
-			}
-			w, err := zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("%s/%03d.png", class, i), Method: zip.Store})
-			if err != nil {
-				return err
-			}
-			if err := png.Encode(w, img); err != nil {
-				return err
-			}
+	return writeImageZip(path, perClass, zip.Store, func(int, int) image.Image {
+		img := image.NewRGBA(image.Rect(0, 0, 256, 256))
+		for k := range img.Pix {
+			img.Pix[k] = uint8(rng.IntN(256))
 		}
-	}
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	return f.Close()
+		return img
+	})
 }
 
 // writeShapesZip writes a zip of two class folders of 28×28 PNGs, perClass
 // each: a bar across the top or the bottom half.
 func writeShapesZip(path string, perClass int) error {
+	return writeImageZip(path, perClass, zip.Deflate, func(c, i int) image.Image {
+		img := image.NewGray(image.Rect(0, 0, 28, 28))
+		for y := range 28 {
+			for x := range 28 {
+				v := uint8((x*7 + y*13 + i*31) % 50)
+				if (y < 14) == (c == 0) && y%14 > 4 && y%14 < 9 {
+					v = 220
+				}
+				img.SetGray(x, y, color.Gray{v})
+			}
+		}
+		return img
+	})
+}
+
+// writeImageZip writes a zip of two class folders, c0 and c1, of perClass
+// PNGs each, image i of class c drawn by draw(c, i).
+func writeImageZip(path string, perClass int, method uint16, draw func(c, i int) image.Image) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	zw := zip.NewWriter(f)
-	for c, class := range []string{"top", "bottom"} {
+	for c := range 2 {
 		for i := range perClass {
-			img := image.NewGray(image.Rect(0, 0, 28, 28))
-			for y := range 28 {
-				for x := range 28 {
-					v := uint8((x*7 + y*13 + i*31) % 50)
-					if (y < 14) == (c == 0) && y%14 > 4 && y%14 < 9 {
-						v = 220
-					}
-					img.SetGray(x, y, color.Gray{v})
-				}
-			}
-			w, err := zw.Create(fmt.Sprintf("%s/%03d.png", class, i))
+			w, err := zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("c%d/%03d.png", c, i), Method: method})
 			if err != nil {
 				return err
 			}
-			if err := png.Encode(w, img); err != nil {
+			if err := png.Encode(w, draw(c, i)); err != nil {
 				return err
 			}
 		}
