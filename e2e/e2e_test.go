@@ -221,6 +221,15 @@ func (p *page) tab(t *testing.T) context.Context {
 	return ctx
 }
 
+// chooseFile picks a dataset file in the Data tab's file input, as a user
+// does.
+func chooseFile(t *testing.T, ctx context.Context, path string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{path})); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // waitFor polls a JavaScript condition until it holds.
 func waitFor(t *testing.T, ctx context.Context, cond, what string) {
 	t.Helper()
@@ -360,9 +369,7 @@ func TestCorruptFileKeepsThePageWorking(t *testing.T) {
 	ctx := p.tab(t)
 	bad := filepath.Join(p.dir, "corrupt.zip")
 	os.WriteFile(bad, []byte("PK\x03\x04 not really a zip file"), 0o644)
-	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{bad})); err != nil {
-		t.Fatal(err)
-	}
+	chooseFile(t, ctx, bad)
 	waitFor(t, ctx, `document.querySelector("#message") && document.querySelector("#message").textContent.includes("corrupt")`, "the error about the file")
 	set(t, ctx, "#dataset", "tiny")
 	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("tiny loaded")`, "the dataset to load again")
@@ -373,9 +380,7 @@ func TestCorruptFileKeepsThePageWorking(t *testing.T) {
 	if err := writeCIFARArchive(good, 2400, 300); err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{good})); err != nil {
-		t.Fatal(err)
-	}
+	chooseFile(t, ctx, good)
 	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 2400 training and 300 test images of 32×32×3")`, "the chosen archive to load")
 }
 
@@ -391,9 +396,7 @@ func TestRunOnServerWithAChosenFile(t *testing.T) {
 	}
 	kept := filepath.Join(p.dir, "data", "my-shapes.zip")
 	t.Cleanup(func() { os.Remove(kept) }) // the other tests' listing stays as it was
-	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{chosen})); err != nil {
-		t.Fatal(err)
-	}
+	chooseFile(t, ctx, chosen)
 	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 64 training and 16 test images")`, "the chosen zip to load")
 	click(t, ctx, "#tab-Training")
 	set(t, ctx, "#epochs", "1")
@@ -414,9 +417,7 @@ func TestRunOnServerWithAChosenFile(t *testing.T) {
 	}
 	renamed := filepath.Join(p.dir, "data", "my-shapes-2.zip")
 	t.Cleanup(func() { os.Remove(renamed) })
-	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{chosen})); err != nil {
-		t.Fatal(err)
-	}
+	chooseFile(t, ctx, chosen)
 	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 40 training")`, "the other file to load")
 	click(t, ctx, "#run-server")
 	click(t, ctx, "#tab-Runs")
@@ -434,9 +435,7 @@ func TestRunOnServerWithAChosenFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(filepath.Join(p.dir, "data", "more-shapes.zip")) })
-	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{chosen})); err != nil {
-		t.Fatal(err)
-	}
+	chooseFile(t, ctx, chosen)
 	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 48 training")`, "the second chosen zip to load")
 	click(t, ctx, "#tab-Experiments")
 	click(t, ctx, "#experiment-server-optimizer")
@@ -455,9 +454,7 @@ func TestStopWhileTheDatasetIsSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(filepath.Join(p.dir, "data", "noise.zip")) })
-	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{chosen})); err != nil {
-		t.Fatal(err)
-	}
+	chooseFile(t, ctx, chosen)
 	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 96 training")`, "the chosen zip to load")
 	before := len(serverJobs(t, p))
 	click(t, ctx, "#run-server")
