@@ -138,9 +138,11 @@ func (o remoteRun) sendDataset(ctx context.Context, path string, stderr io.Write
 		return "", err
 	}
 	name := protocol.UploadName(filepath.Base(path))
-	fmt.Fprintf(stderr, "sending %s (%.1f MB) to %s as %s\n", path, float64(st.Size())/1e6, o.url, name)
+	bar := newProgressBar(stderr)
+	bar.line("sending %s (%.1f MB) to %s as %s", path, float64(st.Size())/1e6, o.url, name)
+	body := &sentReader{r: f, report: func(sent int64) { bar.bytes("sending "+name, sent, st.Size()) }}
 	// rename: a name taken by another file is numbered rather than refused.
-	req, err := http.NewRequestWithContext(ctx, "PUT", o.url+protocol.DatasetsPath+"/"+name+"?rename=1", f)
+	req, err := http.NewRequestWithContext(ctx, "PUT", o.url+protocol.DatasetsPath+"/"+name+"?rename=1", body)
 	if err != nil {
 		return "", err
 	}
@@ -155,8 +157,22 @@ func (o remoteRun) sendDataset(ctx context.Context, path string, stderr io.Write
 		return "", fmt.Errorf("the server's answer to the dataset: %v", err)
 	}
 	shape := strings.Trim(strings.ReplaceAll(fmt.Sprint(l.Shape), " ", "×"), "[]")
-	fmt.Fprintf(stderr, "the server has %s: %d training and %d test images of %s, %d classes\n", l.Name, l.TrainSize, l.TestSize, shape, l.Classes)
+	bar.line("the server has %s: %d training and %d test images of %s, %d classes", l.Name, l.TrainSize, l.TestSize, shape, l.Classes)
 	return l.Name, nil
+}
+
+// sentReader reports how much of a request's body has been read (sent).
+type sentReader struct {
+	r      io.Reader
+	sent   int64
+	report func(sent int64)
+}
+
+func (s *sentReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.sent += int64(n)
+	s.report(s.sent)
+	return n, err
 }
 
 // request is the job for POST /api/jobs.
