@@ -52,10 +52,14 @@ func (h *Header) Control(cmd string) {
 		switch {
 		case cmd != protocol.CmdStop:
 		case cur.Server == serverSubmitting:
-			// No job yet (its dataset may still be on its way): the job
-			// is canceled as soon as the server names it (ServerJob).
+			// No job yet: a dataset file on its way stops there, and a job
+			// already asked for is canceled as soon as the server names it
+			// (ServerJob).
 			cur.stopAsked = true
-			h.Notice = "the run stops as soon as the server has it"
+			if cur.upload != nil {
+				h.Host.StopSending(cur.upload)
+			}
+			h.Notice = "the run stops before the server trains it"
 		default:
 			h.Host.CancelJob(cur.Server)
 		}

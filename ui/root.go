@@ -40,6 +40,9 @@ type Host interface {
 	// the worker's messages for run: events, state done, weights, errors;
 	// ServerJob learns the job's id and backend.
 	SubmitJob(run string, request []byte, dataset *Upload)
+	// StopSending aborts the sending of a dataset file SubmitJob began;
+	// the runs waiting for it end as stopped.
+	StopSending(dataset *Upload)
 	// CancelJob cancels a server job.
 	CancelJob(job string)
 	// FollowJob follows a job submitted by an earlier visit of the page as
@@ -103,8 +106,9 @@ type Run struct {
 	// heard from it.
 	queued, started bool
 	// stopAsked is set when Stop was pressed before the server named the
-	// run's job.
+	// run's job; upload is the dataset file sent before the job, if any.
 	stopAsked bool
+	upload    *Upload
 	// weights are the run's weights when the page holds them (an import);
 	// from are the weights a queued run starts from.
 	weights, from []byte

@@ -35,7 +35,7 @@ func (r *Root) submitToServer(s *spec.Spec, name string, weights []byte) (*Run, 
 		return nil, err
 	}
 	run := r.newRun(s, r.Dataset.Name, name)
-	run.queued, run.Server = false, serverSubmitting
+	run.queued, run.Server, run.upload = false, serverSubmitting, upload
 	r.Host.SubmitJob(run.ID, body, upload)
 	return run, nil
 }
@@ -138,7 +138,10 @@ func (r *Root) ApplyServerEnd(runID, state, errText string) {
 		run.Error = errText
 		r.Message = "the server run failed: " + errText
 	}
-	if run.Result == nil && state != "" && state != "done" {
+	switch {
+	case run.Result == nil && state == "canceled" && errText == "":
+		run.Error = "stopped before the server trained it"
+	case run.Result == nil && state != "" && state != "done":
 		run.Error = "the server job ended " + state + ": " + errText
 	}
 	m := protocol.NewMessage(runID, protocol.KindState)

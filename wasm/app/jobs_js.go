@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hack-pad/safejs"
@@ -58,6 +59,10 @@ func (h *host) SubmitJob(run string, request []byte, dataset *ui.Upload) {
 		}
 		if dataset != nil {
 			l, err := h.sendDatasetOnce(dataset)
+			if errors.Is(err, bridge.ErrStopped) {
+				h.update(func() { h.root.ApplyServerEnd(run, "canceled", "") })
+				return
+			}
 			if err != nil {
 				fail(fmt.Errorf("sending the dataset to the server: %v", err))
 				return
@@ -95,28 +100,43 @@ func (h *host) SubmitJob(run string, request []byte, dataset *ui.Upload) {
 }
 
 // sending is a dataset file on its way to the server: done closes when
-// the server answered.
+// the server answered; closing stop (once) aborts it.
 type sending struct {
-	done chan struct{}
-	l    protocol.Listing
-	err  error
+	done, stop chan struct{}
+	stopOnce   sync.Once
+	l          protocol.Listing
+	err        error
 }
+
+// StopSending aborts the sending of a dataset file, if it is on its way:
+// the runs waiting for it end as stopped.
+func (h *host) StopSending(u *ui.Upload) {
+	h.sendMu.Lock()
+	s := h.sends[sendKey(u)]
+	h.sendMu.Unlock()
+	if s != nil {
+		s.stopOnce.Do(func() { close(s.stop) })
+	}
+}
+
+// sendKey tells the files the page sends apart: by load and name.
+func sendKey(u *ui.Upload) string { return fmt.Sprintf("%d %s", u.Gen, u.Name) }
 
 // sendDatasetOnce sends a dataset file unless it is on its way already,
 // and waits for the server's answer; a failed send is tried again by the
 // next run.
 func (h *host) sendDatasetOnce(u *ui.Upload) (protocol.Listing, error) {
-	key := fmt.Sprintf("%d %s", u.Gen, u.Name)
+	key := sendKey(u)
 	h.sendMu.Lock()
 	s := h.sends[key]
 	if s == nil {
-		s = &sending{done: make(chan struct{})}
+		s = &sending{done: make(chan struct{}), stop: make(chan struct{})}
 		if h.sends == nil {
 			h.sends = map[string]*sending{}
 		}
 		h.sends[key] = s
 		h.sendMu.Unlock()
-		s.l, s.err = h.sendDataset(u)
+		s.l, s.err = h.sendDataset(u, s.stop)
 		close(s.done)
 		if s.err != nil {
 			h.sendMu.Lock()
@@ -132,7 +152,7 @@ func (h *host) sendDatasetOnce(u *ui.Upload) (protocol.Listing, error) {
 
 // sendDataset puts the user's dataset file in the server's data folder
 // (PUT /api/datasets/NAME), streamed by the browser from where it lies.
-func (h *host) sendDataset(u *ui.Upload) (protocol.Listing, error) {
+func (h *host) sendDataset(u *ui.Upload, stop <-chan struct{}) (protocol.Listing, error) {
 	var l protocol.Listing
 	file, ok := u.File.(safejs.Value)
 	if !ok {
@@ -152,7 +172,7 @@ func (h *host) sendDataset(u *ui.Upload) (protocol.Listing, error) {
 	}()
 	// rename: a name taken by another file (a classroom's many data.zip)
 	// is numbered rather than refused.
-	status, text, err := bridge.PutBlob(protocol.DatasetsPath+"/"+u.Name+"?rename=1", h.token, file, func(sent, total int64) {
+	status, text, err := bridge.PutBlob(protocol.DatasetsPath+"/"+u.Name+"?rename=1", h.token, file, stop, func(sent, total int64) {
 		select {
 		case <-moved: // an older count not shown yet: this one replaces it
 		default:

@@ -231,14 +231,18 @@ func FetchBlob(url string, limit int64) (*BlobReader, error) {
 	return r, nil
 }
 
+// ErrStopped is PutBlob's error when its stop channel closed first.
+var ErrStopped = errors.New("stopped")
+
 // PutBlob sends blob (a File the user chose, say) as the body of a PUT to
 // url with an XMLHttpRequest, which streams it from where it lies: none of
 // it enters wasm memory. progress, when not nil, learns the bytes sent so
 // far and the total as the browser reports them (a few times a second; it
-// runs on the event loop and must not block). It returns the answer's
-// status and text. A token, when given, goes as a bearer token. Call it
-// off the event loop's goroutine.
-func PutBlob(url, token string, blob safejs.Value, progress func(sent, total int64)) (status int, text string, err error) {
+// runs on the event loop and must not block). Closing stop aborts the
+// request (ErrStopped). It returns the answer's status and text. A token,
+// when given, goes as a bearer token. Call it off the event loop's
+// goroutine.
+func PutBlob(url, token string, blob safejs.Value, stop <-chan struct{}, progress func(sent, total int64)) (status int, text string, err error) {
 	ctor, err := global.Get("XMLHttpRequest")
 	if err != nil {
 		return 0, "", err
@@ -297,8 +301,15 @@ func PutBlob(url, token string, blob safejs.Value, progress func(sent, total int
 	if _, err := xhr.Call("send", blob); err != nil {
 		return 0, "", err
 	}
-	if err := <-done; err != nil {
-		return 0, "", err
+	select {
+	case err := <-done:
+		if err != nil {
+			return 0, "", err
+		}
+	case <-stop:
+		xhr.Call("abort")
+		<-done // onabort
+		return 0, "", ErrStopped
 	}
 	st, err := xhr.Get("status")
 	if err != nil {
