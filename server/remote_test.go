@@ -32,16 +32,7 @@ func TestTrainOnServer(t *testing.T) {
 	if !strings.Contains(stderr, "job ") || !strings.Contains(stderr, "epoch 3/3") {
 		t.Errorf("the progress on stderr does not show the job's epochs:\n%s", stderr)
 	}
-	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	var kinds []string
-	for _, l := range lines {
-		var ev train.Event
-		if err := json.Unmarshal([]byte(l), &ev); err != nil {
-			t.Fatalf("not an event line: %q", l)
-		}
-		kinds = append(kinds, ev.Event)
-	}
-	if strings.Join(kinds, " ") != "start epoch epoch epoch result" {
+	if kinds := eventKinds(t, stdout); strings.Join(kinds, " ") != "start epoch epoch epoch result" {
 		t.Errorf("stdout events %v; want start, 3 epochs, result", kinds)
 	}
 	// The same run as the job API's own: its result and its weights.
@@ -226,15 +217,7 @@ func TestJobsCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("follow: exit %d\n%s", code, stderr)
 	}
-	var kinds []string
-	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
-		var ev train.Event
-		if err := json.Unmarshal([]byte(l), &ev); err != nil {
-			t.Fatalf("not an event line: %q", l)
-		}
-		kinds = append(kinds, ev.Event)
-	}
-	if strings.Join(kinds, " ") != "start epoch epoch epoch result" {
+	if kinds := eventKinds(t, stdout); strings.Join(kinds, " ") != "start epoch epoch epoch result" {
 		t.Errorf("followed events %v; want start, 3 epochs, result", kinds)
 	}
 	if got := lastResult(t, stdout); got.TestLoss != finished.Result.TestLoss {
@@ -300,4 +283,18 @@ func TestTrainOnServerWithALocalDataset(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "zip it") {
 		t.Errorf("a folder: exit %d\n%s", code, stderr)
 	}
+}
+
+// eventKinds reads -json output, one event a line, into the events' kinds.
+func eventKinds(t *testing.T, stdout string) []string {
+	t.Helper()
+	var kinds []string
+	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var ev train.Event
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("not an event line: %q", l)
+		}
+		kinds = append(kinds, ev.Event)
+	}
+	return kinds
 }

@@ -132,8 +132,7 @@ func DropoutSeeds(seed int64) (s0, s1 uint32) {
 // dropoutKey is the key of the masks of the step the trainer takes next,
 // for the batch's rows from firstRow on.
 func (t *trainer) dropoutKey(firstRow int) nn.DropoutKey {
-	s0, s1 := DropoutSeeds(t.tr.Seed)
-	return nn.DropoutKey{Step: nn.DropoutStepKey(s0, s1, uint32(t.state.Step+1)), FirstRow: firstRow}
+	return nn.DropoutKey{Step: nn.DropoutStepKey(t.dropoutSeeds[0], t.dropoutSeeds[1], uint32(t.state.Step+1)), FirstRow: firstRow}
 }
 
 // LoaderSeed is the seed of a run's data loader (shuffling, oversampling
@@ -206,6 +205,7 @@ type trainer struct {
 	splits  Splits
 
 	net          *nn.Network
+	dropoutSeeds [2]uint32 // DropoutSeeds of the run's seed
 	opt          Optimizer
 	groups       []Group
 	slots        [][]float32 // the optimizer's state, aligned with Grads
@@ -299,6 +299,7 @@ func newTrainer(cfg Config) (*trainer, error) {
 	}
 
 	t := &trainer{cfg: cfg, spec: s, tr: tr, classes: m.Classes, opt: opt}
+	t.dropoutSeeds[0], t.dropoutSeeds[1] = DropoutSeeds(tr.Seed)
 	if cfg.Splits != nil {
 		t.splits = *cfg.Splits
 	} else {
