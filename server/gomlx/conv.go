@@ -48,7 +48,7 @@ func init() {
 // kernel dilated by the stride, batch and channels swapped (the kernel's).
 // Where the padding exceeds the kernel (no such convolution gives the
 // input gradient without cropping), it is built as convGEMM.
-func convXLA(x, kernel *Node, stride int, pad [4]int, outShape []int) *Node {
+func convXLA(x, kernel *Node, stride int, pad [4]int, outShape []int, wholeK bool) *Node {
 	geo := &convGeometry{x: x, kernel: kernel, stride: stride}
 	for a := range 2 {
 		size, k, out := x.Shape().Dimensions[1+a], kernel.Shape().Dimensions[a], outShape[a]
@@ -56,7 +56,7 @@ func convXLA(x, kernel *Node, stride int, pad [4]int, outShape []int) *Node {
 		reach := (out-1)*stride + k - lo // x's rows the last window ends at
 		in := [2]int{k - 1 - lo, size + lo - 1 - (out-1)*stride}
 		if in[0] < 0 || in[1] < 0 {
-			return convGEMM(x, kernel, stride, pad, outShape)
+			return convGEMM(x, kernel, stride, pad, outShape, wholeK)
 		}
 		geo.inputPad = append(geo.inputPad, in)
 		geo.rows[a] = min(reach, size)

@@ -13,7 +13,8 @@
 #   2. the PyTorch twin's two nets (small28, resnet32; batch 256, Adam 1e-3,
 #      float32: TF32 off on both sides) in PyTorch, when torch is there;
 #   3. the same nets as GoMLX training steps: the default im2col lowering
-#      with XLA autotuning off; im2col autotuned at level 1 into a
+#      with XLA autotuning off, and the same without split-K weight
+#      gradients (PLATEAU_GOMLX_SPLITK=0); im2col autotuned at level 1 into a
 #      persistent cache, then again with the cache warm; XLA's convolution
 #      ops (cuDNN, with convXLA's gradient) at level 1
 #      (PLATEAU_GPU_SKIP_XLA_CONV=1 skips it; PLATEAU_GPU_XLA_NOTUNE=1 adds
@@ -129,6 +130,9 @@ lower=(PLATEAU_GOMLX_CONV=gemm PLATEAU_GOMLX_POOL=reduce)
 # difference to im2col is the convolutions alone.
 xconv=(PLATEAU_GOMLX_CONV=xla PLATEAU_GOMLX_POOL=reduce)
 gt notune-gemm "$(limit 75 330)" TestThroughputXLA "--xla_gpu_autotune_level=0 --xla_dump_to=/tmp/hlo-notune-gemm --xla_dump_hlo_as_text" "${lower[@]}"
+# The weight gradients as one product over all rows (no split-K), as in
+# runs 1-5: what the split changes.
+gt notune-gemm-wholek "$(limit 45 290)" TestThroughputXLA "--xla_gpu_autotune_level=0" "${lower[@]}" PLATEAU_GOMLX_SPLITK=0 PLATEAU_BENCH_NETS=resnet32,small28
 # Autotuning at level 1 (configurations tried, without the buffer checks of
 # higher levels) into a persistent cache, as the server keeps one in its
 # jobs folder: im2col with Triton's GEMM configurations searched, then the
@@ -136,8 +140,8 @@ gt notune-gemm "$(limit 75 330)" TestThroughputXLA "--xla_gpu_autotune_level=0 -
 # shapes pays). resnet32 first (the net below target), then small28, so
 # that a default chosen from these figures is known to keep small28 fast.
 cache=$(mktemp -d)
-gt tune1-gemm "$(limit 100 230)" TestThroughputXLA "--xla_gpu_autotune_level=1 --xla_gpu_per_fusion_autotune_cache_dir=$cache --xla_dump_to=/tmp/hlo-tune1-gemm --xla_dump_hlo_as_text" "${lower[@]}" PLATEAU_BENCH_NETS=resnet32,small28
-gt tune1-gemm-cached "$(limit 40 190)" TestThroughputXLA "--xla_gpu_autotune_level=1 --xla_gpu_per_fusion_autotune_cache_dir=$cache" "${lower[@]}" PLATEAU_BENCH_NETS=resnet32
+gt tune1-gemm "$(limit 100 200)" TestThroughputXLA "--xla_gpu_autotune_level=1 --xla_gpu_per_fusion_autotune_cache_dir=$cache --xla_dump_to=/tmp/hlo-tune1-gemm --xla_dump_hlo_as_text" "${lower[@]}" PLATEAU_BENCH_NETS=resnet32,small28
+gt tune1-gemm-cached "$(limit 40 160)" TestThroughputXLA "--xla_gpu_autotune_level=1 --xla_gpu_per_fusion_autotune_cache_dir=$cache" "${lower[@]}" PLATEAU_BENCH_NETS=resnet32
 if [ -z "${PLATEAU_GPU_SKIP_XLA_CONV:-}" ]; then
 	# cuDNN's algorithms tried, without Triton's GEMM configurations.
 	gt tune1-xla "$(limit 100 90)" TestThroughputXLA "--xla_gpu_autotune_level=1 --xla_gpu_enable_triton_gemm=false --xla_dump_to=/tmp/hlo-tune1-xla --xla_dump_hlo_as_text" "${xconv[@]}" PLATEAU_BENCH_NETS=resnet32,small28
@@ -159,7 +163,7 @@ best=$(python3 - "$OUT" <<'PY'
 import re, sys, os
 best = None
 # A configuration whose compile took over a minute is no default.
-for name in ["notune-gemm", "notune-gemm-cublas", "notune-xla", "tune1-gemm", "tune1-gemm-cached", "tune1-xla", "tuned-gemm"]:
+for name in ["notune-gemm", "notune-gemm-wholek", "notune-gemm-cublas", "notune-xla", "tune1-gemm", "tune1-gemm-cached", "tune1-xla", "tuned-gemm"]:
     try:
         text = open(os.path.join(sys.argv[1], name + ".log")).read()
     except OSError:
@@ -180,6 +184,7 @@ tuned-*) flags="--xla_gpu_enable_triton_gemm=false --xla_gpu_per_fusion_autotune
 esac
 case $best in
 *-xla) envs=("${xconv[@]}") ;;
+*-wholek) envs=("${lower[@]}" PLATEAU_GOMLX_SPLITK=0) ;;
 *) envs=("${lower[@]}") ;;
 esac
 

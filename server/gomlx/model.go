@@ -43,10 +43,15 @@ type Lowering struct {
 	// instead of a reduce-window (whose max gradient is a
 	// select-and-scatter).
 	PoolReduce bool
+	// WholeK computes the weight gradient of a matrix product over many
+	// rows as one product, instead of a batch of partial products summed
+	// (see splitK).
+	WholeK bool
 }
 
-// LoweringFromEnv reads PLATEAU_GOMLX_CONV ("gemm", "shift" or "xla") and
-// PLATEAU_GOMLX_POOL ("reduce" or "window") over the defaults.
+// LoweringFromEnv reads PLATEAU_GOMLX_CONV ("gemm", "shift" or "xla"),
+// PLATEAU_GOMLX_POOL ("reduce" or "window") and PLATEAU_GOMLX_SPLITK ("0"
+// for WholeK) over the defaults.
 func LoweringFromEnv() Lowering {
 	l := DefaultLowering
 	switch os.Getenv("PLATEAU_GOMLX_CONV") {
@@ -62,6 +67,9 @@ func LoweringFromEnv() Lowering {
 		l.PoolReduce = true
 	case "window":
 		l.PoolReduce = false
+	}
+	if os.Getenv("PLATEAU_GOMLX_SPLITK") == "0" {
+		l.WholeK = true
 	}
 	return l
 }
@@ -153,11 +161,11 @@ func (m *Model) Forward(x *Node, fc ForwardConfig) (logits *Node, state map[stri
 		case spec.Conv2D:
 			s := l.Stride
 			if m.Lowering.ConvShift {
-				y = convShift(in, p("kernel"), s, info.Pad, info.Shape)
+				y = convShift(in, p("kernel"), s, info.Pad, info.Shape, m.Lowering.WholeK)
 			} else if m.Lowering.ConvGEMM {
-				y = convGEMM(in, p("kernel"), s, info.Pad, info.Shape)
+				y = convGEMM(in, p("kernel"), s, info.Pad, info.Shape, m.Lowering.WholeK)
 			} else {
-				y = convXLA(in, p("kernel"), s, info.Pad, info.Shape)
+				y = convXLA(in, p("kernel"), s, info.Pad, info.Shape, m.Lowering.WholeK)
 			}
 			if l.Bias() {
 				y = Add(y, ExpandLeftToRank(p("bias"), y.Rank()))
@@ -189,7 +197,7 @@ func (m *Model) Forward(x *Node, fc ForwardConfig) (logits *Node, state map[stri
 			y = ReduceMean(in, 1, 2)
 		case spec.Dense:
 			flat := Reshape(in, in.Shape().Dimensions[0], -1)
-			y = matmul(flat, p("kernel"))
+			y = matmul(flat, p("kernel"), m.Lowering.WholeK)
 			if l.Bias() {
 				y = Add(y, ExpandLeftToRank(p("bias"), y.Rank()))
 			}
@@ -361,7 +369,7 @@ func padSpatial(x *Node, pad [4]int) *Node {
 // of the padded input stacked on the channel axis, times the kernel
 // reshaped to (KH·KW·C, OC), which is nn's (KH,KW,C,OC) order. Its
 // gradients are matrix products, slices and pads.
-func convGEMM(x, kernel *Node, stride int, pad [4]int, outShape []int) *Node {
+func convGEMM(x, kernel *Node, stride int, pad [4]int, outShape []int, wholeK bool) *Node {
 	x = padSpatial(x, pad)
 	n, c := x.Shape().Dimensions[0], x.Shape().Dimensions[3]
 	kd := kernel.Shape().Dimensions
@@ -380,7 +388,7 @@ func convGEMM(x, kernel *Node, stride int, pad [4]int, outShape []int) *Node {
 			cols = Concatenate(parts, 3)
 		}
 	}
-	y := matmul(Reshape(cols, n*oh*ow, kh*kw*c), Reshape(kernel, kh*kw*c, oc))
+	y := matmul(Reshape(cols, n*oh*ow, kh*kw*c), Reshape(kernel, kh*kw*c, oc), wholeK)
 	return Reshape(y, n, oh, ow, oc)
 }
 
@@ -391,8 +399,10 @@ func convGEMM(x, kernel *Node, stride int, pad [4]int, outShape []int) *Node {
 // backward pass ten times slower than the forward one. The identities
 // around the product carry the gradient: the outer one keeps dY for the
 // inner ones, which the reverse pass reaches after it, and GoMLX's own
-// gradient of the product is left unused, so XLA drops it.
-func matmul(a, b *Node) *Node {
+// gradient of the product is left unused, so XLA drops it. dB sums over
+// A's rows, which for a convolution are every pixel of the batch: unless
+// wholeK, it is a batch of partial products summed (see splitK).
+func matmul(a, b *Node, wholeK bool) *Node {
 	var dy *Node
 	grad := func(f func() *Node) func(x, v *Node) *Node {
 		return func(_, _ *Node) *Node {
@@ -403,17 +413,48 @@ func matmul(a, b *Node) *Node {
 		}
 	}
 	ga := IdentityWithCustomGradient(a, grad(func() *Node { return Dot(dy, Transpose(b, 0, 1)) }))
-	gb := IdentityWithCustomGradient(b, grad(func() *Node { return Dot(Transpose(a, 0, 1), dy) }))
+	gb := IdentityWithCustomGradient(b, grad(func() *Node {
+		k, m, n := a.Shape().Dimensions[0], a.Shape().Dimensions[1], dy.Shape().Dimensions[1]
+		if s := splitK(k, m, n); s > 1 && !wholeK {
+			parts := DotGeneral(Reshape(a, s, k/s, m), []int{1}, []int{0}, Reshape(dy, s, k/s, n), []int{1}, []int{0})
+			return ReduceSum(parts, 0)
+		}
+		return Dot(Transpose(a, 0, 1), dy)
+	}))
 	return IdentityWithCustomGradient(Dot(ga, gb), func(_, v *Node) *Node {
 		dy = v
 		return v
 	})
 }
 
+// splitK is how many parts the k rows of a matrix product with an (m,n)
+// result are cut into, each part's product computed side by side and the
+// parts summed ("split-K"). A convolution's weight gradient is such a
+// product: (KH·KW·C, OC) from the N·OH·OW rows of im2col, 262,144 for a
+// 32×32 image at batch 256, against 576×64 outputs, a handful of a GPU's
+// output tiles, each looping over every row while most of its cores
+// idle. The rows are halved while the result has fewer than splitTiles
+// tiles of 64×64 per part and each part keeps minSplitRows rows.
+func splitK(k, m, n int) int {
+	tiles := ((m + 63) / 64) * ((n + 63) / 64)
+	s := 1
+	for tiles*s < splitTiles && k%(2*s) == 0 && k/(2*s) >= minSplitRows {
+		s *= 2
+	}
+	return s
+}
+
+// splitTiles and minSplitRows bound splitK: enough tiles to fill a large
+// GPU twice over, parts long enough that each is a real product. Tests
+// lower minSplitRows to cut small products too.
+const splitTiles = 512
+
+var minSplitRows = 1024
+
 // convShift is a convolution as the sum over kernel positions (i,j) of the
 // shifted, strided window of the padded input times kernel[i,j] (C,OC):
 // KH·KW matrix products and no stacked copy of the input.
-func convShift(x, kernel *Node, stride int, pad [4]int, outShape []int) *Node {
+func convShift(x, kernel *Node, stride int, pad [4]int, outShape []int, wholeK bool) *Node {
 	x = padSpatial(x, pad)
 	n, c := x.Shape().Dimensions[0], x.Shape().Dimensions[3]
 	kd := kernel.Shape().Dimensions
@@ -424,7 +465,7 @@ func convShift(x, kernel *Node, stride int, pad [4]int, outShape []int) *Node {
 		for j := range kw {
 			win := window(x, i, j, oh, ow, stride)
 			k := Reshape(Slice(kernel, AxisElem(i), AxisElem(j), AxisRange(), AxisRange()), c, oc)
-			t := matmul(Reshape(win, n*oh*ow, c), k)
+			t := matmul(Reshape(win, n*oh*ow, c), k, wholeK)
 			if sum == nil {
 				sum = t
 			} else {

@@ -268,13 +268,20 @@ func TestGradientParityDense(t *testing.T) {
  {"type":"dropout","rate":0.4},
  {"type":"dense","name":"out"}]},
  "train":{"seed":3}}`
-	worst, where := gradientParity(t, tr, js, Lowering{})
-	if worst > 1e-5 {
-		t.Errorf("gradients differ by %g (relative) at %s", worst, where)
+	for _, low := range []Lowering{{}, {WholeK: true}} {
+		worst, where := gradientParity(t, tr, js, low)
+		if worst > 1e-5 {
+			t.Errorf("whole-k=%v: gradients differ by %g (relative) at %s", low.WholeK, worst, where)
+		}
 	}
 }
 
+// gradientParity compares the graph's gradients with nn's for one batch of
+// 6. Products of a few rows are cut into parts as a batch of 256 images
+// would cut them (splitK), unless low.WholeK.
 func gradientParity(t *testing.T, tr *Trainer, js string, low Lowering) (worst float64, where string) {
+	defer func(v int) { minSplitRows = v }(minSplitRows)
+	minSplitRows = 2
 	s, net, m := parityModel(t, js)
 	m.Lowering = low
 	in, classes := s.Model.Input, s.Model.Classes
@@ -363,3 +370,52 @@ const strideSpec = `{"model":{"input":[13,12,2],"classes":3,"layers":[
  {"type":"conv2d","filters":2,"kernel":1,"stride":2,"name":"c4"},
  {"type":"dense","name":"out"}]},
  "train":{"seed":3}}`
+
+// TestSplitK checks matmul's gradients against sums in float64 when the
+// weight gradient is cut into parts (at the default part size: 4,096 rows
+// make 4 parts of 1,024) and when it is not.
+func TestSplitK(t *testing.T) {
+	tr := pureGo(t)
+	const k, m, n = 4096, 9, 5
+	if s := splitK(k, m, n); s != 4 {
+		t.Fatalf("splitK(%d, %d, %d) = %d, want 4", k, m, n, s)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	fill := func(size int) []float32 {
+		v := make([]float32, size)
+		for i := range v {
+			v[i] = rng.Float32()*2 - 1
+		}
+		return v
+	}
+	a, b, c := fill(k*m), fill(m*n), fill(k*n)
+	// loss = Σ (A·B) ⊙ C: dA = C·Bᵀ, dB = Aᵀ·C.
+	wantA, wantB := make([]float64, k*m), make([]float64, m*n)
+	for r := range k {
+		for i := range m {
+			for j := range n {
+				wantA[r*m+i] += float64(c[r*n+j]) * float64(b[i*n+j])
+				wantB[i*n+j] += float64(a[r*m+i]) * float64(c[r*n+j])
+			}
+		}
+	}
+	for _, wholeK := range []bool{false, true} {
+		exec := MustNewExec(tr.Backend(), func(in []*Node) []*Node {
+			loss := ReduceAllSum(Mul(matmul(in[0], in[1], wholeK), in[2]))
+			return Gradient(loss, in[0], in[1])
+		})
+		out, err := exec.Exec(tensors.FromFlatDataAndDimensions(a, k, m), tensors.FromFlatDataAndDimensions(b, m, n), tensors.FromFlatDataAndDimensions(c, k, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for g, want := range [][]float64{wantA, wantB} {
+			tensors.ConstFlatData(out[g], func(got []float32) {
+				for i := range want {
+					if d := math.Abs(float64(got[i])-want[i]) / (1 + math.Abs(want[i])); d > 1e-4 {
+						t.Fatalf("whole-k=%v: gradient %d, element %d: %g, want %g", wholeK, g, i, got[i], want[i])
+					}
+				}
+			})
+		}
+	}
+}
