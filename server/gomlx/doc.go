@@ -22,6 +22,16 @@
 // downloads a plugin: GOMLX_NO_AUTO_INSTALL is set before any backend
 // opens.
 //
+// # Lowering
+//
+// Convolutions are im2col matrix products and tiling poolings reshapes and
+// reductions by default (Lowering; PLATEAU_GOMLX_CONV and
+// PLATEAU_GOMLX_POOL choose XLA's own ops for measurement). Every matrix
+// product is differentiated as two matrix products (matmul), and a weight
+// gradient that sums over many rows, a convolution's over every pixel of
+// the batch, as a batch of partial products summed (splitK), so that a GPU
+// computes it on all its multiprocessors.
+//
 // gpu_check.sh runs, on a GPU machine, the gradient parity, the
 // throughput beside the PyTorch twin and a Fashion-MNIST job.
 package gomlx
