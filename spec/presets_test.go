@@ -179,8 +179,10 @@ func TestFashionCNNIsCheap(t *testing.T) {
 
 // fashion-fast is sized for a few minutes of a single-threaded wasm
 // worker: its planned epochs cost at most what such a worker computes in
-// three minutes at 2 GFLOP/s (the small nets' rate in headless Chromium on
-// a 2-core machine), and its rate anneals over exactly those epochs.
+// three minutes at 2.4 GFLOP/s (in headless Chromium on a 2-core machine,
+// one worker trained it at 1,107–1,198 images/s, batch 128, 2.5–2.7
+// GFLOP/s, and ended its three epochs in 136–147 s), and its rate anneals
+// over exactly those epochs.
 func TestFashionFastFitsAFewMinutes(t *testing.T) {
 	s, err := Preset("fashion-fast")
 	if err != nil {
@@ -194,7 +196,7 @@ func TestFashionFastFitsAFewMinutes(t *testing.T) {
 	// Forward and the two products of the backward pass, over the 54,000
 	// training images Fashion-MNIST keeps after a 10% validation split.
 	planned := float64(s.Train.Epochs) * 54000 * 3 * float64(flops)
-	if budget := 180 * 2e9; planned > budget {
+	if budget := 180 * 2.4e9; planned > budget {
 		t.Errorf("fashion-fast plans %.0f GFLOP of training (%.2f MFLOP per image, %d epochs), more than the %.0f GFLOP of three minutes",
 			planned/1e9, float64(flops)/1e6, s.Train.Epochs, budget/1e9)
 	}
