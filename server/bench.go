@@ -45,11 +45,8 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 		record  = fs.String("record", "", "Markdown file whose results table gets a row for this measurement")
 		jsonOut = fs.Bool("json", false, "print the result as one JSON object")
 	)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	if *threads < 0 || *runs < 1 {
 		return usagef("-threads must be 0 (all cores) or more and -runs at least 1")

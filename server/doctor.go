@@ -200,11 +200,8 @@ func lrFindCommand(args []string, stdout, stderr io.Writer) error {
 		steps   = fs.Int("steps", 200, "training steps of the sweep")
 		jsonOut = fs.Bool("json", false, "print the sweep and the suggestion as JSON")
 	)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	s, err := rf.spec()
 	if err != nil {

@@ -59,11 +59,8 @@ func experimentCommand(args []string, stdout, stderr io.Writer) error {
 	rf := addRunFlags(fs)
 	jsonOut := fs.Bool("json", false, "print one JSON object per variant")
 	backend := fs.String("backend", "native", "where the variants train: native, xla[:PLUGIN_PATH] or auto (as plateau train -backend)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	trainer, note, err := chooseTrainer(*backend, func(string, ...any) {})
 	if err != nil {

@@ -100,6 +100,18 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+// parseFlags parses a command's flags and refuses anything after them: no
+// command takes arguments besides its flags.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q (every option is a -flag, given before nothing else)", fs.Arg(0))
+	}
+	return nil
+}
+
 // multiFlag collects a repeatable flag such as -set.
 type multiFlag []string
 

@@ -244,3 +244,21 @@ func TestTrainRefusesARunOverTheMemory(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, stderr)
 	}
 }
+
+// Every command takes only flags: a word after them is refused with exit
+// status 2 and names the word, before anything runs.
+func TestCommandsRefuseArguments(t *testing.T) {
+	for _, args := range [][]string{
+		{"train", "-dataset", "mnist", "stray"},
+		{"lr-find", "stray"},
+		{"experiment", "normalization", "stray"},
+		{"bench", "stray"},
+		{"serve", "stray"},
+		{"jobs", "stray"},
+	} {
+		var out, errOut strings.Builder
+		if code := run(args, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), `unexpected argument "stray"`) {
+			t.Errorf("plateau %s: exit %d, %q; want 2 and the stray argument named", strings.Join(args, " "), code, errOut.String())
+		}
+	}
+}

@@ -434,11 +434,8 @@ func jobsCommand(args []string, stdout, stderr io.Writer) error {
 		out     = fs.String("out", "", "with -follow: folder for the spec, the event log and the final weights")
 		jsonOut = fs.Bool("json", false, "the list as the API's JSON; with -follow, one JSON event per line on stdout")
 	)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	if *follow != "" && *cancel != "" {
 		return usagef("give -follow or -cancel, not both")

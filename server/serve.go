@@ -42,15 +42,12 @@ func serveCommand(args []string, stdout, stderr io.Writer) error {
 	jobsDir := fs.String("jobs", "", "folder keeping the jobs (default <data folder>/.plateau-jobs)")
 	var limitFlags multiFlag
 	fs.Var(&limitFlags, "limit", "change a per-job limit, e.g. -limit max_epochs=1000 -limit max_memory=8e9 (repeatable; GET /api/server lists them)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	limits, err := parseLimits(limitFlags)
 	if err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected arguments %v", fs.Args())
 	}
 	if _, err := os.Stat(filepath.Join(*root, "index.html")); err != nil {
 		return fmt.Errorf("no index.html in %s: run plateau serve from the repository root or give -root", *root)

@@ -43,11 +43,8 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		sets       multiFlag
 	)
 	fs.Var(&sets, "set", "override a spec field, e.g. -set train.lr=0.01 (repeatable)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q (flags go before nothing else)", fs.Arg(0))
 	}
 	if *preset != "" && *specFile != "" {
 		return usagef("give -preset or -spec, not both")
