@@ -82,41 +82,54 @@ func (m affine) then(n affine) affine {
 // pixels; rotation and zoom sample bilinearly; pixels from outside the
 // image are 0.
 func (a *Augmenter) Apply(dst, src []uint8, rng *rand.Rand) {
-	n := a.h * a.w * a.c
-	if len(dst) != n || len(src) != n {
-		panic("data: Augmenter.Apply needs dst and src of h*w*c bytes")
-	}
+	d := a.draw(rng)
+	a.render(dst, src, a.tmp, &d)
+}
+
+// drawn is everything Apply draws for one image, before it touches a
+// pixel: drawing is sequential and cheap, rendering is where the time goes
+// and can run on many images at once (Loader's Workers).
+type drawn struct {
+	m                 affine
+	geometric, smooth bool
+	photo             photometric
+	cutout            bool
+	cutoutY, cutoutX  int
+}
+
+// draw takes one image's random choices from rng, in the order Apply has
+// always drawn them.
+func (a *Augmenter) draw(rng *rand.Rand) (d drawn) {
 	s := &a.spec
-	m := affine{a: 1, d: 1}
-	geometric, smooth := false, false
+	d.m = affine{a: 1, d: 1}
 	if fires(s.FlipHorizontal, rng) {
-		m, geometric = m.then(affine{a: -1, d: 1}), true
+		d.m, d.geometric = d.m.then(affine{a: -1, d: 1}), true
 	}
 	if fires(s.FlipVertical, rng) {
-		m, geometric = m.then(affine{a: 1, d: -1}), true
+		d.m, d.geometric = d.m.then(affine{a: 1, d: -1}), true
 	}
 	if fires(s.Crop, rng) {
 		// Padding by p and cropping back at a random offset is a shift by
 		// a whole number of pixels in [-p, p] with zeros coming in.
 		p := int(math.Round(s.Crop.Strength))
 		dx, dy := rng.IntN(2*p+1)-p, rng.IntN(2*p+1)-p
-		m, geometric = m.then(affine{a: 1, d: 1, tx: float64(dx), ty: float64(dy)}), true
+		d.m, d.geometric = d.m.then(affine{a: 1, d: 1, tx: float64(dx), ty: float64(dy)}), true
 	}
 	if fires(s.Shift, rng) {
 		dx := math.Round(uniform(rng) * s.Shift.Strength * float64(a.w))
 		dy := math.Round(uniform(rng) * s.Shift.Strength * float64(a.h))
-		m, geometric = m.then(affine{a: 1, d: 1, tx: dx, ty: dy}), true
+		d.m, d.geometric = d.m.then(affine{a: 1, d: 1, tx: dx, ty: dy}), true
 	}
 	if fires(s.Rotation, rng) {
 		theta := uniform(rng) * s.Rotation.Strength * math.Pi / 180
 		sin, cos := math.Sincos(theta)
-		m, geometric, smooth = m.then(affine{a: cos, b: -sin, c: sin, d: cos}), true, true
+		d.m, d.geometric, d.smooth = d.m.then(affine{a: cos, b: -sin, c: sin, d: cos}), true, true
 	}
 	if fires(s.Zoom, rng) {
 		z := 1 + uniform(rng)*s.Zoom.Strength
-		m, geometric, smooth = m.then(affine{a: z, d: z}), true, true
+		d.m, d.geometric, d.smooth = d.m.then(affine{a: z, d: z}), true, true
 	}
-	var photo photometric
+	photo := &d.photo
 	if fires(s.Brightness, rng) {
 		photo.on, photo.brightness = true, float32(uniform(rng)*s.Brightness.Strength*255)
 	}
@@ -131,25 +144,35 @@ func (a *Augmenter) Apply(dst, src []uint8, rng *rand.Rand) {
 		photo.on, photo.doHue = true, true
 		photo.hue = hueMatrix(uniform(rng) * s.Hue.Strength * math.Pi)
 	}
-	cutout := fires(s.Cutout, rng)
-	var cy, cx int
-	if cutout {
-		cy, cx = rng.IntN(a.h), rng.IntN(a.w)
+	d.cutout = fires(s.Cutout, rng)
+	if d.cutout {
+		d.cutoutY, d.cutoutX = rng.IntN(a.h), rng.IntN(a.w)
 	}
+	return d
+}
 
+// render writes src under d's transforms into dst, with tmp (h·w·c bytes,
+// not dst) for the geometric stage. It reads the Augmenter's settings
+// only, so goroutines with their own tmp may render at once.
+func (a *Augmenter) render(dst, src, tmp []uint8, d *drawn) {
+	n := a.h * a.w * a.c
+	if len(dst) != n || len(src) != n || len(tmp) != n {
+		panic("data: Augmenter.Apply needs dst and src of h*w*c bytes")
+	}
 	cur := src
-	if geometric {
-		a.warp(a.tmp, src, m, smooth)
-		cur = a.tmp
+	if d.geometric {
+		a.warp(tmp, src, d.m, d.smooth)
+		cur = tmp
 	}
 	switch {
-	case photo.on:
-		photo.apply(dst, cur, a.c)
+	case d.photo.on:
+		d.photo.apply(dst, cur, a.c)
 	case &cur[0] != &dst[0]:
 		copy(dst, cur)
 	}
-	if cutout {
-		side := int(math.Round(s.Cutout.Strength * float64(min(a.h, a.w))))
+	if d.cutout {
+		side := int(math.Round(a.spec.Cutout.Strength * float64(min(a.h, a.w))))
+		cy, cx := d.cutoutY, d.cutoutX
 		y0, x0 := max(cy-side/2, 0), max(cx-side/2, 0)
 		y1, x1 := min(cy-side/2+side, a.h), min(cx-side/2+side, a.w)
 		for y := y0; y < y1; y++ {

@@ -71,5 +71,9 @@
 // the seed and the epoch number (shuffled for training, in order for
 // validation and test); with Oversample every class appears as often as
 // the largest one. It augments (training only) and normalizes into the
-// caller's float32 buffer, and Next allocates nothing.
+// caller's float32 buffer, and Next allocates nothing. For a trainer whose
+// steps run on another device, LoaderOptions.Workers fills each batch on
+// several goroutines (each image's random draws still taken in order, so
+// the bytes are the same) and Prefetch fills an epoch's batches ahead of
+// their use in a goroutine of its own.
 package data

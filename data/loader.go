@@ -2,6 +2,7 @@ package data
 
 import (
 	"math/rand/v2"
+	"sync"
 )
 
 // LoaderOptions configure a Loader.
@@ -19,6 +20,11 @@ type LoaderOptions struct {
 	Seed uint64
 	// H, W, C is the image size.
 	H, W, C int
+	// Workers above 1 fill each batch with that many goroutines, for a
+	// trainer whose steps run elsewhere (a GPU) and would otherwise wait
+	// for augmentation on one core. The random draws are still taken in
+	// order, so the batches are the same to the byte.
+	Workers int
 }
 
 // Loader yields the batches of one split, epoch after epoch. Next
@@ -41,6 +47,11 @@ type Loader struct {
 	orderSource, augSource *rand.PCG
 	orderRNG, augRNG       *rand.Rand
 	pixels                 []uint8 // the augmented image before normalization
+
+	// With Workers > 1: each image's draws, and each worker's pixels and
+	// geometric scratch.
+	draws   []drawn
+	scratch [][2][]uint8
 }
 
 // Streams of the loader's generators, so the order and the augmentation
@@ -102,6 +113,13 @@ func NewLoader(s Split, batch int, norm *Normalizer, aug *Augmenter, opt LoaderO
 	l.augRNG = rand.New(l.augSource)
 	if aug != nil {
 		l.pixels = make([]uint8, size)
+	}
+	if w := min(opt.Workers, batch); w > 1 {
+		l.draws = make([]drawn, batch)
+		l.scratch = make([][2][]uint8, w)
+		for i := range l.scratch {
+			l.scratch[i] = [2][]uint8{make([]uint8, size), make([]uint8, size)}
+		}
 	}
 	l.Epoch(0)
 	return l
@@ -179,6 +197,11 @@ func (l *Loader) Next(x []float32, y []int32) int {
 		panic("data: Loader.Next needs room for a whole batch")
 	}
 	n := min(l.batch, len(l.order)-l.pos)
+	if len(l.scratch) > 1 && n > 1 {
+		l.nextParallel(x, y, n)
+		l.pos += n
+		return n
+	}
 	for i := 0; i < n; i++ {
 		idx := int(l.order[l.pos+i])
 		img := l.split.Images[idx*l.size : (idx+1)*l.size]
@@ -191,4 +214,115 @@ func (l *Loader) Next(x []float32, y []int32) int {
 	}
 	l.pos += n
 	return n
+}
+
+// nextParallel is Next's work for n examples on the Workers goroutines:
+// the draws first, in order, then the pixels in parts.
+func (l *Loader) nextParallel(x []float32, y []int32, n int) {
+	aug := l.aug
+	if aug != nil {
+		for i := range n {
+			l.draws[i] = aug.draw(l.augRNG)
+		}
+	}
+	if len(l.norm.table) != 256*len(l.norm.Mean) {
+		l.norm.build() // before the goroutines share it
+	}
+	parts := min(len(l.scratch), n)
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := p*n/parts, (p+1)*n/parts
+		pixels, tmp := l.scratch[p][0], l.scratch[p][1]
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				idx := int(l.order[l.pos+i])
+				img := l.split.Images[idx*l.size : (idx+1)*l.size]
+				if aug != nil {
+					aug.render(pixels, img, tmp, &l.draws[i])
+					img = pixels
+				}
+				l.norm.Apply(x[i*l.size:(i+1)*l.size], img)
+				y[i] = l.split.Labels[idx]
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// Prefetcher serves one epoch's batches from a goroutine that fills them
+// ahead of their use (Loader.Prefetch).
+type Prefetcher struct {
+	size         int
+	filled, free chan *filledBatch
+	stop, done   chan struct{}
+	held         *filledBatch // the batch the caller has, until its next call
+	stopped      bool
+}
+
+type filledBatch struct {
+	x []float32
+	y []int32
+	n int
+}
+
+// Prefetch starts epoch e and fills its batches in a goroutine, up to
+// depth of them ahead of the caller, so that a trainer whose steps run on
+// another device finds the next batch ready instead of waiting for it.
+// The batches are Next's, in Next's order. The Loader belongs to the
+// Prefetcher until the epoch's batches run out or Stop returns.
+func (l *Loader) Prefetch(e, depth int) *Prefetcher {
+	depth = max(depth, 1)
+	p := &Prefetcher{size: l.size, filled: make(chan *filledBatch, depth), free: make(chan *filledBatch, depth+1),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	for range depth + 1 {
+		p.free <- &filledBatch{x: make([]float32, l.batch*l.size), y: make([]int32, l.batch)}
+	}
+	go func() {
+		defer close(p.done)
+		defer close(p.filled)
+		l.Epoch(e)
+		for {
+			var b *filledBatch
+			select {
+			case b = <-p.free:
+			case <-p.stop:
+				return
+			}
+			if b.n = l.Next(b.x, b.y); b.n == 0 {
+				return
+			}
+			select {
+			case p.filled <- b:
+			case <-p.stop:
+				return
+			}
+		}
+	}()
+	return p
+}
+
+// Next returns the epoch's next batch, n images in x and their labels in
+// y, or n = 0 at its end. The slices are valid until the next call to Next
+// or Stop.
+func (p *Prefetcher) Next() (x []float32, y []int32, n int) {
+	if p.held != nil {
+		p.free <- p.held
+		p.held = nil
+	}
+	b, ok := <-p.filled
+	if !ok {
+		return nil, nil, 0
+	}
+	p.held = b
+	return b.x[:b.n*p.size], b.y[:b.n], b.n
+}
+
+// Stop ends the filling, if it has not ended, and waits for the goroutine:
+// the Loader is the caller's again. Stopping twice is harmless.
+func (p *Prefetcher) Stop() {
+	if !p.stopped {
+		p.stopped = true
+		close(p.stop)
+	}
+	<-p.done
 }

@@ -1,8 +1,11 @@
 package data
 
 import (
+	"fmt"
 	"slices"
 	"testing"
+
+	"plateau/spec"
 )
 
 // epochOrder runs one epoch and returns the example served at each position
@@ -120,6 +123,147 @@ func TestLoaderAugmentDeterministic(t *testing.T) {
 	}
 }
 
+// everyBatch returns every batch of epochs 0 and 1 as next serves them,
+// the images and labels of each batch concatenated.
+func everyBatch(l *Loader, next func(e int, x []float32, y []int32) int) (xs [][]float32, ys [][]int32) {
+	for e := range 2 {
+		for i := 0; ; i++ {
+			x := make([]float32, l.Batch()*l.size)
+			y := make([]int32, l.Batch())
+			n := next(e, x, y)
+			if n == 0 {
+				break
+			}
+			xs, ys = append(xs, x[:n*l.size]), append(ys, y[:n])
+		}
+	}
+	return xs, ys
+}
+
+// coinFlips is every transform with probability one half, so that how
+// many draws an image takes varies from image to image.
+func coinFlips() spec.Augment {
+	half := func(strength float64) spec.Transform { return spec.Transform{P: 0.5, Strength: strength} }
+	return spec.Augment{
+		FlipHorizontal: half(0), FlipVertical: half(0), Crop: half(2), Shift: half(0.1), Rotation: half(15),
+		Zoom: half(0.1), Brightness: half(0.2), Contrast: half(0.2), Saturation: half(0.2), Hue: half(0.1),
+		Cutout: half(0.25),
+	}
+}
+
+// TestLoaderWorkersSameBatches: batches filled by several goroutines, and
+// batches prefetched, are the one-goroutine batches to the byte, with
+// augmentation that draws a different number of values per image and a
+// short last batch.
+func TestLoaderWorkersSameBatches(t *testing.T) {
+	const h, w, c = 8, 8, 3
+	var s Split
+	for i := range 23 {
+		img := testImage(h, w, c)
+		for j := range img {
+			img[j] += uint8(i * 7)
+		}
+		s.Images = append(s.Images, img...)
+		s.Labels = append(s.Labels, int32(i%3))
+	}
+	norm, _ := NewNormalizer(Standardize, s, c)
+	loader := func(workers int) *Loader {
+		aug, err := NewAugmenter(coinFlips(), h, w, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := *norm // each loader builds its own lookup table
+		return NewLoader(s, 5, &n, aug, LoaderOptions{Shuffle: true, Oversample: true, Classes: 3, Seed: 9, H: h, W: w, C: c, Workers: workers})
+	}
+	direct := func(l *Loader) func(e int, x []float32, y []int32) int {
+		return func(e int, x []float32, y []int32) int {
+			if n := l.Next(x, y); n > 0 {
+				return n
+			}
+			if e == 0 {
+				l.Epoch(1)
+				return 0
+			}
+			return 0
+		}
+	}
+	prefetched := func(l *Loader) func(e int, x []float32, y []int32) int {
+		var p *Prefetcher
+		epoch := -1
+		return func(e int, x []float32, y []int32) int {
+			if e != epoch {
+				p, epoch = l.Prefetch(e, 2), e
+			}
+			bx, by, n := p.Next()
+			copy(x, bx)
+			copy(y, by)
+			return n
+		}
+	}
+	l0 := loader(0)
+	l0.Epoch(0)
+	wantX, wantY := everyBatch(l0, direct(l0))
+	if len(wantX) != 2*5 || len(wantX[4]) != 4*h*w*c {
+		t.Fatalf("%d batches, the fifth of %d floats; the test wants 5 per epoch (24 oversampled images), the last of 4", len(wantX), len(wantX[4]))
+	}
+	for _, tc := range []struct {
+		name string
+		l    *Loader
+		next func(*Loader) func(int, []float32, []int32) int
+	}{
+		{"3 workers", loader(3), direct},
+		{"8 workers (more than a batch)", loader(8), direct},
+		{"prefetched", loader(0), prefetched},
+		{"prefetched, 2 workers", loader(2), prefetched},
+	} {
+		tc.l.Epoch(0)
+		gotX, gotY := everyBatch(tc.l, tc.next(tc.l))
+		if len(gotX) != len(wantX) {
+			t.Errorf("%s: %d batches, want %d", tc.name, len(gotX), len(wantX))
+			continue
+		}
+		for i := range wantX {
+			if !slices.Equal(gotX[i], wantX[i]) || !slices.Equal(gotY[i], wantY[i]) {
+				t.Errorf("%s: batch %d differs from one goroutine's", tc.name, i)
+				break
+			}
+		}
+	}
+}
+
+// TestPrefetchStop: stopping mid-epoch returns the Loader to the caller,
+// and a new epoch started after it is the epoch a fresh Loader serves.
+func TestPrefetchStop(t *testing.T) {
+	s := labelledSplit([]int{20, 13, 7})
+	l := NewLoader(s, 4, nil, nil, LoaderOptions{Shuffle: true, Seed: 5, H: 1, W: 1, C: 1})
+	p := l.Prefetch(0, 3)
+	if _, _, n := p.Next(); n != 4 {
+		t.Fatalf("first batch of %d, want 4", n)
+	}
+	p.Stop()
+	p.Stop()
+	got, _ := epochOrder(l, 1)
+	want, _ := epochOrder(NewLoader(s, 4, nil, nil, LoaderOptions{Shuffle: true, Seed: 5, H: 1, W: 1, C: 1}), 1)
+	if !slices.Equal(got, want) {
+		t.Errorf("epoch 1 after a stopped prefetch is %v, want %v", got, want)
+	}
+	p = l.Prefetch(1, 1)
+	var order []int
+	for {
+		x, _, n := p.Next()
+		if n == 0 {
+			break
+		}
+		for _, v := range x {
+			order = append(order, int(v))
+		}
+	}
+	p.Stop()
+	if !slices.Equal(order, want) {
+		t.Errorf("epoch 1 prefetched is %v, want %v", order, want)
+	}
+}
+
 func TestLoaderNoAllocation(t *testing.T) {
 	const h, w, c = 8, 8, 3
 	var s Split
@@ -144,7 +288,22 @@ func TestLoaderNoAllocation(t *testing.T) {
 	}
 }
 
+// BenchmarkLoaderNext fills batches of 64 CIFAR-sized images under every
+// transform and under the CIFAR presets' flip and crop, on one goroutine
+// and on two.
 func BenchmarkLoaderNext(b *testing.B) {
+	flipCrop := spec.Augment{FlipHorizontal: spec.Transform{P: 0.5}, Crop: spec.Transform{P: 0.5, Strength: 4}}
+	for _, a := range []struct {
+		name string
+		aug  spec.Augment
+	}{{"every", everything()}, {"flip+crop", flipCrop}} {
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/workers=%d", a.name, workers), func(b *testing.B) { benchmarkLoaderNext(b, a.aug, workers) })
+		}
+	}
+}
+
+func benchmarkLoaderNext(b *testing.B, a spec.Augment, workers int) {
 	const h, w, c = 32, 32, 3
 	var s Split
 	for i := range 256 {
@@ -152,8 +311,8 @@ func BenchmarkLoaderNext(b *testing.B) {
 		s.Labels = append(s.Labels, int32(i%10))
 	}
 	norm, _ := NewNormalizer(Standardize, s, c)
-	aug, _ := NewAugmenter(everything(), h, w, c)
-	l := NewLoader(s, 64, norm, aug, LoaderOptions{Shuffle: true, Seed: 1, H: h, W: w, C: c})
+	aug, _ := NewAugmenter(a, h, w, c)
+	l := NewLoader(s, 64, norm, aug, LoaderOptions{Shuffle: true, Seed: 1, H: h, W: w, C: c, Workers: workers})
 	x := make([]float32, 64*h*w*c)
 	y := make([]int32, 64)
 	for b.Loop() {

@@ -8,7 +8,9 @@
 // compiles a whole training step (forward, loss, gradients, L1/L2,
 // clipping, decoupled weight decay and the optimizer of package train)
 // with the learning rate as an input, so a schedule never recompiles it.
-// Trainer.Train runs a spec as train.Run does and emits the same events.
+// Trainer.Train runs a spec as train.Run does and emits the same events;
+// its batches are augmented and normalized on the host's other cores, two
+// steps ahead of the device (data.Loader's Workers and Prefetch).
 //
 // # Backends
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -58,6 +59,14 @@ func (t *Trainer) Resumes() bool { return true }
 // Backend is the open GoMLX backend.
 func (t *Trainer) Backend() backends.Backend { return t.backend }
 
+// prefetchDepth is how many training batches are filled ahead of the
+// step that takes them.
+const prefetchDepth = 2
+
+// loaderWorkers is how many goroutines fill a training batch: the cores
+// but one, which runs the steps and the device's host side, at most 8.
+func loaderWorkers() int { return min(max(runtime.GOMAXPROCS(0)-1, 1), 8) }
+
 func f32(x float64) float32 { return float32(x) }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
@@ -110,8 +119,12 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	if s.Data.Balance == "class_weights" {
 		weights = data.ClassWeights(data.ClassCounts(splits.Train, classes))
 	}
+	// The batches are filled on the host's cores while the device runs the
+	// step before (prefetchDepth ahead): augmentation on one core can take
+	// longer than a GPU's step.
 	loader := data.NewLoader(splits.Train, tr.BatchSize, norm, aug, data.LoaderOptions{Shuffle: true,
-		Oversample: s.Data.Balance == "oversample", Classes: classes, Seed: train.LoaderSeed(tr.Seed), H: d.H, W: d.W, C: d.C})
+		Oversample: s.Data.Balance == "oversample", Classes: classes, Seed: train.LoaderSeed(tr.Seed), H: d.H, W: d.W, C: d.C,
+		Workers: loaderWorkers()})
 	net := cfg.Network
 	if net == nil {
 		if net, err = nn.New(s.Model, 1, uint64(tr.Seed)); err != nil {
@@ -176,9 +189,8 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		TrainSize: splits.Train.Len(), ValSize: splits.Val.Len(), TestSize: splits.Test.Len(),
 		ClassCounts: data.ClassCounts(splits.Train, classes), Params: params, BatchSize: tr.BatchSize, StepsPerEpoch: loader.Steps()})
 
-	size := d.H * d.W * d.C
-	x := make([]float32, tr.BatchSize*size)
-	y := make([]int32, tr.BatchSize)
+	var x []float32 // the last batch, for the per-layer statistics
+	var y []int32
 	var cw *tensors.Tensor
 	if weights != nil {
 		cw = tensors.FromFlatDataAndDimensions(weights, classes)
@@ -203,9 +215,15 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	firstLoss := progress.FirstLoss
 	trainSeconds, trainImages := progress.TrainSeconds, progress.Images
 	before := append([]float32(nil), net.Values()...) // the weights at the last epoch's end
+	var batches *data.Prefetcher
+	defer func() {
+		if batches != nil {
+			batches.Stop() // a failed step returns with the epoch's filling under way
+		}
+	}()
 	for epoch := done; epoch < tr.Epochs && stopped == train.StoppedCompleted; epoch++ {
 		epochStart := time.Now()
-		loader.Epoch(epoch)
+		batches = loader.Prefetch(epoch, prefetchDepth)
 		acc := st.zeroMetrics()
 		images, sinceLog, logImages := 0, 0, 0
 		lastLoss, lastCorrect := 0.0, 0.0
@@ -215,19 +233,19 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 				stopped = train.StoppedCanceled
 				break
 			}
-			n := loader.Next(x, y)
+			bx, by, n := batches.Next()
 			if n == 0 {
 				break
 			}
-			lastN = n
+			x, y, lastN = bx, by, n
 			step++
 			lr = train.LR(tr.Schedule, tr.LR, float64(epoch)+float64(i)/float64(loader.Steps()), tr.Epochs)
 			if cfg.LRScale != nil {
 				lr *= cfg.LRScale()
 			}
 			lr = plateau.Apply(tr.Schedule, lr)
-			xt := tensors.FromFlatDataAndDimensions(x[:n*size], n, d.H, d.W, d.C)
-			yt := tensors.FromFlatDataAndDimensions(y[:n], n)
+			xt := tensors.FromFlatDataAndDimensions(bx, n, d.H, d.W, d.C)
+			yt := tensors.FromFlatDataAndDimensions(by, n)
 			args := st.stepArgs(xt, yt, cw, f32(lr), float32(step), acc)
 			out, err := stepExec.Exec(args...)
 			xt.FinalizeAll()
@@ -259,6 +277,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 				lastLoss, lastCorrect, sinceLog, logImages = loss, correct, 0, 0
 			}
 		}
+		batches.Stop()
 		if stopped != train.StoppedCompleted {
 			// Canceled, or diverged: the epoch is not reported, and the
 			// weights go back to the last epoch's end.

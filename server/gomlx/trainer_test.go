@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"plateau/data"
 	"plateau/nn"
@@ -18,9 +20,15 @@ import (
 // A run on GoMLX is the engine's run: with the same initial weights, batch
 // order and dropout masks (keyed by the seed and the step on both sides),
 // every epoch's training loss and the final weights agree to float32
-// rounding over several epochs of several steps.
+// rounding over several epochs of several steps. The batches, augmented,
+// are filled ahead of the steps by several goroutines (loaderWorkers),
+// the engine's by one.
 func TestRunsAsTheEngine(t *testing.T) {
 	tr := pureGo(t)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	if loaderWorkers() < 2 {
+		t.Fatalf("loaderWorkers is %d with 4 procs; the test wants batches filled in parallel", loaderWorkers())
+	}
 	// 60 training images of three classes, each brighter in its own third.
 	rng := rand.New(rand.NewPCG(4, 2))
 	ds := &data.Dataset{Name: "thirds", Classes: []string{"a", "b", "c"}, H: 6, W: 6, C: 1}
@@ -41,7 +49,8 @@ func TestRunsAsTheEngine(t *testing.T) {
 	  {"type":"dense","units":16,"activation":"relu"},{"type":"dropout","rate":0.4},
 	  {"type":"dense","units":12,"activation":"tanh"},{"type":"dropout","rate":0.2},{"type":"dense"}]},
 	 "train":{"optimizer":"sgd","momentum":0.9,"lr":0.05,"batch_size":8,"epochs":4,"seed":5},
-	 "data":{"normalization":"standardize","validation":0.2}}`))
+	 "data":{"normalization":"standardize","validation":0.2,
+	  "augment":{"flip_horizontal":{"p":0.5},"crop":{"p":0.5,"strength":1},"brightness":{"p":0.5,"strength":0.2}}}}`))
 	init, err := nn.New(s.Model, 8, 11)
 	if err != nil {
 		t.Fatal(err)
@@ -253,6 +262,7 @@ func checkResume(t *testing.T, tr *Trainer, js string, tol float64) {
 	if res.Final.Stopped != train.StoppedCanceled || res.Final.Epochs != 2 {
 		t.Fatalf("the stopped run: %q after %d epochs", res.Final.Stopped, res.Final.Epochs)
 	}
+	noFilling(t)
 	if epoch, err := train.CheckpointEpoch(path); err != nil || epoch != 2 {
 		t.Fatalf("the checkpoint is at epoch %d (%v), want 2", epoch, err)
 	}
@@ -338,7 +348,57 @@ func TestDivergenceStopsAndRestores(t *testing.T) {
 			t.Errorf("lr %g: the result's weights are not the finite ones of epoch %d (test loss %g)", lr, f.Epochs, f.TestLoss)
 		}
 		t.Logf("lr %g: %s", lr, f.Reason)
+		noFilling(t)
 	}
+}
+
+// TestCancelMidEpochStopsFilling cancels a run at a step of an epoch of
+// many batches, with the next ones filled ahead: the run stops, and so
+// does the goroutine filling them.
+func TestCancelMidEpochStopsFilling(t *testing.T) {
+	tr := pureGo(t)
+	tr.MetricsEvery = 1
+	ds := &data.Dataset{Name: "noise", Classes: []string{"a", "b"}, H: 4, W: 4, C: 1}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, sp := range []*data.Split{&ds.Train, &ds.Test} {
+		for i := range 80 {
+			for range 16 {
+				sp.Images = append(sp.Images, uint8(rng.IntN(256)))
+			}
+			sp.Labels = append(sp.Labels, int32(i%2))
+		}
+	}
+	s := validSpec(t, []byte(`{"model":{"input":[4,4,1],"classes":2,"layers":[{"type":"dense"}]},
+	 "train":{"optimizer":"sgd","lr":0.01,"batch_size":2,"epochs":3,"seed":1,"log_every":1},
+	 "data":{"normalization":"scale01","validation":0}}`))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res, err := tr.Train(ctx, train.Config{Spec: s, Dataset: ds, Emit: func(e train.Event) {
+		if e.Event == train.EventStep && e.Epoch == 2 && e.Step == 45 {
+			cancel()
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Final.Stopped != train.StoppedCanceled || res.Final.Epochs != 1 {
+		t.Fatalf("%q after %d epochs; want canceled in epoch 2 of 40 steps", res.Final.Stopped, res.Final.Epochs)
+	}
+	noFilling(t)
+}
+
+// noFilling fails the test when a batch-filling goroutine outlives the run
+// that started it (a run stopped mid-epoch stops its Prefetcher).
+func noFilling(t *testing.T) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	for range 100 {
+		if !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "(*Loader).Prefetch") {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("a goroutine of Loader.Prefetch is still running after the run returned")
 }
 
 // TestResumeConvNet trains a small CNN on the pure-Go backend, whose
