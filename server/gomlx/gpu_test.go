@@ -107,22 +107,22 @@ func TestThroughputXLA(t *testing.T) {
 		}
 		xt := tensors.FromFlatDataAndDimensions(x, batch, in[0], in[1], in[2])
 		yt := tensors.FromFlatDataAndDimensions(y, batch)
-		acc := st.zeroMetrics()
+		st.zeroMetrics()
 		step := 0
 		run := func(n int, readEvery bool) time.Duration {
 			t0 := time.Now()
 			for range n {
 				step++
-				out, err := exec.Exec(st.stepArgs(xt, yt, nil, 1e-3, float32(step), acc)...)
+				out, err := exec.Exec(st.stepArgs(xt, yt, nil, 1e-3, float32(step))...)
 				if err != nil {
 					t.Fatal(err)
 				}
-				acc = st.takeStepOutputs(out)
+				st.takeStepOutputs(out)
 				if readEvery {
-					readMetrics(acc)
+					readMetrics(st.acc)
 				}
 			}
-			readMetrics(acc)
+			readMetrics(st.acc)
 			return time.Since(t0)
 		}
 		run(1, true)
@@ -135,7 +135,7 @@ func TestThroughputXLA(t *testing.T) {
 		}
 		slices.Sort(perStep)
 		ms := perStep[1]
-		loss := readMetrics(acc).loss
+		loss := readMetrics(st.acc).loss
 		fmt.Printf("BENCH gomlx-xla %s batch %d: compile+first step %.1f s, %.2f ms/step, %.0f images/s (median of 3×%d steps, loss read every step; mean loss so far %.3f)\n",
 			name, batch, compile.Seconds(), ms, float64(batch)*1000/ms, steps, loss/float64(step))
 		lazy := run(steps, false).Seconds() * 1000 / float64(steps)

@@ -224,7 +224,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	for epoch := done; epoch < tr.Epochs && stopped == train.StoppedCompleted; epoch++ {
 		epochStart := time.Now()
 		batches = loader.Prefetch(epoch, prefetchDepth)
-		acc := st.zeroMetrics()
+		st.zeroMetrics()
 		images, sinceLog, logImages := 0, 0, 0
 		lastLoss, lastCorrect := 0.0, 0.0
 		lr := 0.0
@@ -246,24 +246,24 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			lr = plateau.Apply(tr.Schedule, lr)
 			xt := tensors.FromFlatDataAndDimensions(bx, n, d.H, d.W, d.C)
 			yt := tensors.FromFlatDataAndDimensions(by, n)
-			args := st.stepArgs(xt, yt, cw, f32(lr), float32(step), acc)
+			args := st.stepArgs(xt, yt, cw, f32(lr), float32(step))
 			out, err := stepExec.Exec(args...)
 			xt.FinalizeAll()
 			yt.FinalizeAll()
 			if err != nil {
 				return nil, err
 			}
-			acc = st.takeStepOutputs(out)
+			st.takeStepOutputs(out)
 			images += n
 			sinceLog++
 			logImages += n
 			if firstLoss == 0 {
 				// The run's first step (the sums were zero): the yardstick
 				// of an exploding loss, as train.Run keeps it.
-				firstLoss = max(readMetrics(acc).loss, math.Log(float64(classes)))
+				firstLoss = max(readMetrics(st.acc).loss, math.Log(float64(classes)))
 			}
 			if sinceLog == every {
-				m := readMetrics(acc)
+				m := readMetrics(st.acc)
 				loss, correct := m.loss, m.correct
 				mean := (loss - lastLoss) / float64(sinceLog)
 				emit(train.Event{Event: train.EventStep, Epoch: epoch + 1, Step: step, LR: lr,
@@ -283,7 +283,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			// weights go back to the last epoch's end.
 			break
 		}
-		m := readMetrics(acc)
+		m := readMetrics(st.acc)
 		trainSeconds += time.Since(epochStart).Seconds()
 		trainImages += images
 		// The epoch's weights on the host: how far they moved, as train.Run
@@ -396,12 +396,18 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 }
 
 // runState is the trained state on the device, in the order the step
-// graph takes it: parameters, optimizer slots, batch-norm state.
+// graph takes it: parameters, optimizer slots, batch-norm state; and the
+// metric sums. Each step's outputs replace it, and what they replace is
+// released at once (takeStepOutputs): device memory is not the Go heap,
+// so a garbage collection, which would release it otherwise, need not come
+// before the device runs out.
 type runState struct {
 	model  *Model
 	params []*tensors.Tensor
 	slots  [][]*tensors.Tensor
 	state  []*tensors.Tensor
+	acc    *tensors.Tensor // the metric sums (metrics)
+	hyper  *tensors.Tensor // the step's (learning rate, step count), until its outputs are taken
 }
 
 func newRunState(m *Model, net *nn.Network, slots int) *runState {
@@ -457,11 +463,17 @@ func (st *runState) setSlots(flat [][]float32) {
 	}
 }
 
-func (st *runState) zeroMetrics() *tensors.Tensor {
-	return tensors.FromFlatDataAndDimensions(make([]float32, numMetrics), numMetrics)
+// zeroMetrics starts the metric sums again.
+func (st *runState) zeroMetrics() {
+	if st.acc != nil {
+		st.acc.FinalizeAll()
+	}
+	st.acc = tensors.FromFlatDataAndDimensions(make([]float32, numMetrics), numMetrics)
 }
 
-func (st *runState) stepArgs(x, y, cw *tensors.Tensor, lr, step float32, acc *tensors.Tensor) []any {
+// stepArgs are the step's inputs: the state, the batch, the learning rate
+// and step count, the class weights if any, the metric sums.
+func (st *runState) stepArgs(x, y, cw *tensors.Tensor, lr, step float32) []any {
 	var args []any
 	for _, p := range st.params {
 		args = append(args, p)
@@ -476,32 +488,42 @@ func (st *runState) stepArgs(x, y, cw *tensors.Tensor, lr, step float32, acc *te
 	}
 	// The learning rate and the step count travel as one vector: one
 	// transfer per step instead of two.
-	args = append(args, x, y, tensors.FromFlatDataAndDimensions([]float32{lr, step}, 2))
+	if st.hyper != nil {
+		st.hyper.FinalizeAll()
+	}
+	st.hyper = tensors.FromFlatDataAndDimensions([]float32{lr, step}, 2)
+	args = append(args, x, y, st.hyper)
 	if cw != nil {
 		args = append(args, cw)
 	}
-	return append(args, acc)
+	return append(args, st.acc)
 }
 
-// takeStepOutputs replaces the state by the step's outputs and returns
-// the metric sums (loss, correct, gradient norm), still on the device.
-func (st *runState) takeStepOutputs(out []*tensors.Tensor) *tensors.Tensor {
+// takeStepOutputs replaces the state and the metric sums by the step's
+// outputs and releases what they replace, with the step's learning-rate
+// tensor. A device's runtime keeps a buffer released while a step that
+// reads it is still queued (PJRT frees it after its uses complete).
+func (st *runState) takeStepOutputs(out []*tensors.Tensor) {
 	i := 0
-	for k := range st.params {
-		st.params[k] = out[i]
+	take := func(t **tensors.Tensor) {
+		(*t).FinalizeAll()
+		*t = out[i]
 		i++
+	}
+	for k := range st.params {
+		take(&st.params[k])
 	}
 	for k := range st.slots {
 		for j := range st.slots[k] {
-			st.slots[k][j] = out[i]
-			i++
+			take(&st.slots[k][j])
 		}
 	}
 	for k := range st.state {
-		st.state[k] = out[i]
-		i++
+		take(&st.state[k])
 	}
-	return out[i]
+	take(&st.acc)
+	st.hyper.FinalizeAll()
+	st.hyper = nil
 }
 
 // metrics are the sums a training step adds to, on the device as one
@@ -579,6 +601,11 @@ func (st *runState) finalize() {
 	}
 	for _, t := range st.state {
 		t.FinalizeAll()
+	}
+	for _, t := range []*tensors.Tensor{st.acc, st.hyper} {
+		if t != nil {
+			t.FinalizeAll()
+		}
 	}
 }
 

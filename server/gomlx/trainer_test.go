@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
 	"plateau/data"
 	"plateau/nn"
 	"plateau/spec"
@@ -385,6 +387,64 @@ func TestCancelMidEpochStopsFilling(t *testing.T) {
 		t.Fatalf("%q after %d epochs; want canceled in epoch 2 of 40 steps", res.Final.Stopped, res.Final.Epochs)
 	}
 	noFilling(t)
+}
+
+// TestStepReleasesWhatItReplaces: after a training step, the parameters,
+// optimizer slots, batch-norm statistics, metric sums and learning-rate
+// tensor it replaced are released (on a GPU their memory goes back to the
+// device at once, not at the next garbage collection), and the next step
+// runs on its outputs.
+func TestStepReleasesWhatItReplaces(t *testing.T) {
+	tr := pureGo(t)
+	s := validSpec(t, []byte(`{"model":{"input":[2,2,1],"classes":2,"layers":[
+	  {"type":"dense","units":3},{"type":"batchnorm"},{"type":"dense"}]},
+	 "train":{"optimizer":"adam","lr":0.01,"batch_size":2,"epochs":1,"seed":1}}`))
+	net, err := nn.New(s.Model, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewModel(s.Model, net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newRunState(m, net, slotCount(s.Train))
+	defer st.finalize()
+	if len(st.state) == 0 || len(st.slots[0]) != 2 {
+		t.Fatalf("%d state tensors, %d slots per parameter; the test wants batch-norm state and Adam's two slots", len(st.state), len(st.slots[0]))
+	}
+	exec, err := m.StepExec(tr.Backend(), s.Train, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exec.Finalize()
+	xt := tensors.FromFlatDataAndDimensions([]float32{0.1, 0.9, 0.3, 0.2, 0.8, 0.1, 0.5, 0.7}, 2, 2, 2, 1)
+	yt := tensors.FromFlatDataAndDimensions([]int32{0, 1}, 2)
+	st.zeroMetrics()
+	for step := 1; step <= 2; step++ {
+		args := st.stepArgs(xt, yt, nil, 0.01, float32(step))
+		var before []*tensors.Tensor
+		for _, a := range args {
+			if a != xt && a != yt {
+				before = append(before, a.(*tensors.Tensor))
+			}
+		}
+		out, err := exec.Exec(args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.takeStepOutputs(out)
+		for i, b := range before {
+			if b.Ok() {
+				t.Errorf("step %d: input %d of %d (%s) is still held after the step replaced it", step, i, len(before), b.Shape())
+			}
+		}
+		if loss := readMetrics(st.acc).loss; !finite(loss) || loss <= 0 {
+			t.Fatalf("step %d: loss sum %g", step, loss)
+		}
+	}
+	if !xt.Ok() || !yt.Ok() {
+		t.Errorf("the batch was released by the step; it is the caller's")
+	}
 }
 
 // noFilling fails the test when a batch-filling goroutine outlives the run
