@@ -446,7 +446,7 @@ func TestRunOnServerWithAChosenFile(t *testing.T) {
 
 // Stop, pressed while a chosen dataset is still on its way to the server
 // (sent, or read there), aborts the sending: no job is made, and the run
-// says it stopped.
+// says it stopped. Of an experiment's arms, it stops the one in view.
 func TestStopWhileTheDatasetIsSent(t *testing.T) {
 	p := start(t)
 	ctx := p.tab(t)
@@ -466,6 +466,29 @@ func TestStopWhileTheDatasetIsSent(t *testing.T) {
 		t.Errorf("%d jobs on the server after the stop, %d before: %+v", len(jobs), before, jobs[0])
 	}
 	waitFor(t, ctx, `!document.querySelector("#start").disabled`, "the page ready for another run")
+
+	// An experiment's arms wait for one sending of the file: Stop stops
+	// the arm in view, and the sending goes on for the others, which the
+	// server is then asked to train.
+	click(t, ctx, "#tab-Experiments")
+	click(t, ctx, "#experiment-server-optimizer")
+	click(t, ctx, "#stop")
+	waitFor(t, ctx, `Array.from(document.querySelectorAll("#view-run .field-error")).some(e => e.textContent.includes("stopped before the server trained it"))`, "the arm in view shown as stopped")
+	var jobs []struct{ ID, State string }
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		if jobs = serverJobs(t, p); len(jobs) >= before+2 {
+			break
+		}
+	}
+	if len(jobs) != before+2 {
+		t.Fatalf("%d jobs on the server after one arm of three stopped, %d before; want the other two", len(jobs), before)
+	}
+	for _, j := range jobs[:2] {
+		req, _ := http.NewRequest(http.MethodDelete, p.url+"/api/jobs/"+j.ID, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}
 }
 
 // serverJobs lists the server's jobs, newest first.

@@ -57,7 +57,7 @@ func (h *Header) Control(cmd string) {
 			// (ServerJob).
 			cur.stopAsked = true
 			if cur.upload != nil {
-				h.Host.StopSending(cur.upload)
+				h.Host.StopSending(cur.ID, cur.upload)
 			}
 			h.Notice = "the run stops before the server trains it"
 		default:

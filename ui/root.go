@@ -40,9 +40,10 @@ type Host interface {
 	// the worker's messages for run: events, state done, weights, errors;
 	// ServerJob learns the job's id and backend.
 	SubmitJob(run string, request []byte, dataset *Upload)
-	// StopSending aborts the sending of a dataset file SubmitJob began;
-	// the runs waiting for it end as stopped.
-	StopSending(dataset *Upload)
+	// StopSending stops run's waiting for the dataset file SubmitJob
+	// began to send, and the run ends as stopped; the sending is aborted
+	// when no other run waits for it.
+	StopSending(run string, dataset *Upload)
 	// CancelJob cancels a server job.
 	CancelJob(job string)
 	// FollowJob follows a job submitted by an earlier visit of the page as

@@ -58,7 +58,7 @@ func (h *host) SubmitJob(run string, request []byte, dataset *ui.Upload) {
 			h.update(func() { h.root.ApplyServerEnd(run, "failed", err.Error()) })
 		}
 		if dataset != nil {
-			l, err := h.sendDatasetOnce(dataset)
+			l, err := h.sendDatasetOnce(run, dataset)
 			if errors.Is(err, bridge.ErrStopped) {
 				h.update(func() { h.root.ApplyServerEnd(run, "canceled", "") })
 				return
@@ -100,21 +100,41 @@ func (h *host) SubmitJob(run string, request []byte, dataset *ui.Upload) {
 }
 
 // sending is a dataset file on its way to the server: done closes when
-// the server answered; closing stop (once) aborts it.
+// the server answered; closing stop (once) aborts it. waiting holds the
+// runs that wait for it, each with a channel that its Stop closes.
 type sending struct {
 	done, stop chan struct{}
 	stopOnce   sync.Once
+	waiting    map[string]chan struct{}
 	l          protocol.Listing
 	err        error
 }
 
-// StopSending aborts the sending of a dataset file, if it is on its way:
-// the runs waiting for it end as stopped.
-func (h *host) StopSending(u *ui.Upload) {
+// StopSending takes run off the runs waiting for a dataset file on its
+// way to the server, and the run ends as stopped; the sending itself is
+// aborted when no other run waits for it (an experiment's arms wait for
+// one sending, and stopping one arm leaves the others theirs).
+// A Stop that comes before the run waits is kept for sendDatasetOnce.
+func (h *host) StopSending(run string, u *ui.Upload) {
 	h.sendMu.Lock()
 	s := h.sends[sendKey(u)]
-	h.sendMu.Unlock()
+	var c chan struct{}
 	if s != nil {
+		c = s.waiting[run]
+	}
+	abort := false
+	if c != nil {
+		close(c)
+		delete(s.waiting, run)
+		abort = len(s.waiting) == 0
+	} else {
+		if h.stopped == nil {
+			h.stopped = map[string]bool{}
+		}
+		h.stopped[run] = true
+	}
+	h.sendMu.Unlock()
+	if abort {
 		s.stopOnce.Do(func() { close(s.stop) })
 	}
 }
@@ -122,32 +142,47 @@ func (h *host) StopSending(u *ui.Upload) {
 // sendKey tells the files the page sends apart: by load and name.
 func sendKey(u *ui.Upload) string { return fmt.Sprintf("%d %s", u.Gen, u.Name) }
 
-// sendDatasetOnce sends a dataset file unless it is on its way already,
-// and waits for the server's answer; a failed send is tried again by the
-// next run.
-func (h *host) sendDatasetOnce(u *ui.Upload) (protocol.Listing, error) {
+// sendDatasetOnce sends a dataset file for run unless it is on its way
+// already, and waits for the server's answer or for the run's Stop
+// (bridge.ErrStopped); a failed or aborted send is tried again by the next
+// run.
+func (h *host) sendDatasetOnce(run string, u *ui.Upload) (protocol.Listing, error) {
 	key := sendKey(u)
+	mine := make(chan struct{})
 	h.sendMu.Lock()
+	if h.stopped[run] {
+		delete(h.stopped, run)
+		h.sendMu.Unlock()
+		return protocol.Listing{}, bridge.ErrStopped
+	}
 	s := h.sends[key]
 	if s == nil {
-		s = &sending{done: make(chan struct{}), stop: make(chan struct{})}
+		s = &sending{done: make(chan struct{}), stop: make(chan struct{}), waiting: map[string]chan struct{}{}}
 		if h.sends == nil {
 			h.sends = map[string]*sending{}
 		}
 		h.sends[key] = s
-		h.sendMu.Unlock()
-		s.l, s.err = h.sendDataset(u, s.stop)
-		close(s.done)
-		if s.err != nil {
+		go func() {
+			s.l, s.err = h.sendDataset(u, s.stop)
 			h.sendMu.Lock()
-			delete(h.sends, key)
+			if s.err != nil && h.sends[key] == s {
+				delete(h.sends, key)
+			}
 			h.sendMu.Unlock()
-		}
-		return s.l, s.err
+			close(s.done)
+		}()
 	}
+	s.waiting[run] = mine
 	h.sendMu.Unlock()
-	<-s.done
-	return s.l, s.err
+	select {
+	case <-s.done:
+		h.sendMu.Lock()
+		delete(s.waiting, run)
+		h.sendMu.Unlock()
+		return s.l, s.err
+	case <-mine:
+		return protocol.Listing{}, bridge.ErrStopped
+	}
 }
 
 // sendDataset puts the user's dataset file in the server's data folder

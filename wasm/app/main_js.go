@@ -114,6 +114,8 @@ type host struct {
 	// load and name, so that the runs of an experiment send the file once.
 	sendMu sync.Mutex
 	sends  map[string]*sending
+	// stopped are the runs stopped before they waited for a sending.
+	stopped map[string]bool
 }
 
 // renderEvery bounds the renders that progress messages and step events
