@@ -379,58 +379,23 @@ func (w *jsonObject) optionalBool(k string, v bool) {
 	}
 }
 
-func (w *jsonObject) strings(k string, vs []string) {
+// list writes the array vs under k, each element by each; nothing when vs
+// is nil.
+func list[T any](w *jsonObject, k string, vs []T, each func([]byte, T) []byte) {
 	if vs == nil {
 		return
 	}
 	w.key(k)
-	w.b = append(w.b, '[')
-	for i, v := range vs {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.b = appendString(w.b, v)
-	}
-	w.b = append(w.b, ']')
+	w.b = appendList(w.b, vs, each)
 }
 
-func (w *jsonObject) ints(k string, vs []int) {
-	if vs == nil {
-		return
-	}
-	w.key(k)
-	w.b = appendInts(w.b, vs)
-}
+func (w *jsonObject) strings(k string, vs []string) { list(w, k, vs, appendString) }
 
-func (w *jsonObject) floats(k string, vs []float64) {
-	if vs == nil {
-		return
-	}
-	w.key(k)
-	w.b = append(w.b, '[')
-	for i, v := range vs {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.b = appendFloat(w.b, v)
-	}
-	w.b = append(w.b, ']')
-}
+func (w *jsonObject) ints(k string, vs []int) { list(w, k, vs, appendInt) }
 
-func (w *jsonObject) matrix(k string, rows [][]int) {
-	if rows == nil {
-		return
-	}
-	w.key(k)
-	w.b = append(w.b, '[')
-	for i, r := range rows {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.b = appendInts(w.b, r)
-	}
-	w.b = append(w.b, ']')
-}
+func (w *jsonObject) floats(k string, vs []float64) { list(w, k, vs, appendFloat) }
+
+func (w *jsonObject) matrix(k string, rows [][]int) { list(w, k, rows, appendInts) }
 
 func (w *jsonObject) layers(ls []LayerStats) {
 	if ls == nil {
@@ -500,16 +465,21 @@ func appendInputStats(b []byte, s InputStats) []byte {
 	return o.b
 }
 
-func appendInts(b []byte, vs []int) []byte {
+// appendList writes vs as a JSON array, each element by each.
+func appendList[T any](b []byte, vs []T, each func([]byte, T) []byte) []byte {
 	b = append(b, '[')
 	for i, v := range vs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendInt(b, int64(v), 10)
+		b = each(b, v)
 	}
 	return append(b, ']')
 }
+
+func appendInt(b []byte, v int) []byte { return strconv.AppendInt(b, int64(v), 10) }
+
+func appendInts(b []byte, vs []int) []byte { return appendList(b, vs, appendInt) }
 
 // appendString quotes s as JSON (strconv.AppendQuote writes Go escapes
 // such as \x00 that JSON does not allow).
