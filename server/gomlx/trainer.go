@@ -202,7 +202,8 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	reason := ""
 	every := max(tr.LogEvery, t.MetricsEvery)
 	// Per-layer statistics come from one host forward and backward pass of
-	// the epoch's last batch (at most 32 images) with the epoch's weights.
+	// the epoch's last batch (at most 32 images) with the epoch's weights,
+	// beside the validation pass on the device.
 	statsNet, err := nn.New(s.Model, min(32, tr.BatchSize), uint64(tr.Seed))
 	if err != nil {
 		return nil, err
@@ -296,11 +297,17 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			reason = fmt.Sprintf("the weights became NaN or Inf in epoch %d with lr %.3g; %s", epoch+1, lr, train.DivergenceAdvice(s))
 			break
 		}
-		layers := layerStats(statsNet, net, x, y, lastN, classes, tr.LabelSmoothing)
+		// The per-layer statistics (a pass on the host's cores) are taken
+		// while the device measures the validation split.
+		statsDone := make(chan []train.LayerStats, 1)
+		go func(x []float32, y []int32, n int) {
+			statsDone <- layerStats(statsNet, net, x, y, n, classes, tr.LabelSmoothing)
+		}(x, y, lastN)
 		change := train.RelativeChange(net.Values(), before)
 		copy(before, net.Values())
 		steps := float64(max(loader.Steps(), 1))
 		valLoss, valAcc, conf, err := evaluate(evalExec, st, norm, splits.Val, d, classes, tr.BatchSize, tr.LabelSmoothing)
+		layers := <-statsDone
 		if err != nil {
 			return nil, err
 		}
