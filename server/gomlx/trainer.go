@@ -624,12 +624,16 @@ func evaluate(exec *Exec, st *runState, norm *data.Normalizer, s data.Split, d *
 		return math.NaN(), math.NaN(), nil, nil
 	}
 	conf = train.NewConfusion(classes)
-	size := d.H * d.W * d.C
-	x := make([]float32, batch*size)
+	// In order, normalized ahead of the device as the training batches are.
+	loader := data.NewLoader(s, batch, norm, nil, data.LoaderOptions{H: d.H, W: d.W, C: d.C, Workers: loaderWorkers()})
+	batches := loader.Prefetch(0, prefetchDepth)
+	defer batches.Stop()
 	var total float64
-	for i := 0; i < n; i += batch {
-		m := min(batch, n-i)
-		norm.Apply(x[:m*size], s.Images[i*size:(i+m)*size])
+	for {
+		x, y, m := batches.Next()
+		if m == 0 {
+			break
+		}
 		args := []any{}
 		for _, p := range st.params {
 			args = append(args, p)
@@ -637,7 +641,7 @@ func evaluate(exec *Exec, st *runState, norm *data.Normalizer, s data.Split, d *
 		for _, p := range st.state {
 			args = append(args, p)
 		}
-		xt := tensors.FromFlatDataAndDimensions(x[:m*size], m, d.H, d.W, d.C)
+		xt := tensors.FromFlatDataAndDimensions(x, m, d.H, d.W, d.C)
 		args = append(args, xt)
 		out, err := exec.Exec(args...)
 		xt.FinalizeAll()
@@ -647,8 +651,8 @@ func evaluate(exec *Exec, st *runState, norm *data.Normalizer, s data.Split, d *
 		var logits []float32
 		tensors.ConstFlatData(out[0], func(flat []float32) { logits = append(logits, flat...) })
 		out[0].FinalizeAll()
-		conf.Add(logits, s.Labels[i:i+m], m)
-		total += float64(nn.SoftmaxCrossEntropy(nil, logits, s.Labels[i:i+m], nil, smoothing, m, classes)) * float64(m)
+		conf.Add(logits, y, m)
+		total += float64(nn.SoftmaxCrossEntropy(nil, logits, y, nil, smoothing, m, classes)) * float64(m)
 	}
 	return total / float64(n), conf.Accuracy(), conf, nil
 }

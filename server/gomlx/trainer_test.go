@@ -68,11 +68,19 @@ func TestRunsAsTheEngine(t *testing.T) {
 	if want.History[0].Step < 3 {
 		t.Fatalf("%d steps per epoch; the test wants several", want.History[0].Step)
 	}
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-4*(1+math.Abs(b)) }
 	for e := range want.History {
-		a, b := got.History[e].TrainLoss, want.History[e].TrainLoss
-		if math.Abs(a-b) > 1e-4*(1+math.Abs(b)) {
-			t.Errorf("epoch %d's training loss %g, the engine's %g", e+1, a, b)
+		g, w := got.History[e], want.History[e]
+		if !near(g.TrainLoss, w.TrainLoss) {
+			t.Errorf("epoch %d's training loss %g, the engine's %g", e+1, g.TrainLoss, w.TrainLoss)
 		}
+		// 12 validation images in batches of 8: a short last batch.
+		if !near(g.ValLoss, w.ValLoss) || g.ValAccuracy != w.ValAccuracy {
+			t.Errorf("epoch %d's validation loss and accuracy %g, %g; the engine's %g, %g", e+1, g.ValLoss, g.ValAccuracy, w.ValLoss, w.ValAccuracy)
+		}
+	}
+	if g, w := got.Final, want.Final; !near(g.TestLoss, w.TestLoss) || g.TestAccuracy != w.TestAccuracy {
+		t.Errorf("test loss and accuracy %g, %g; the engine's %g, %g", g.TestLoss, g.TestAccuracy, w.TestLoss, w.TestAccuracy)
 	}
 	if d := maxDiff(got.Network.Values(), want.Network.Values()); d > 1e-4 {
 		t.Errorf("the final weights differ from the engine's by %g (relative)", d)
