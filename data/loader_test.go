@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"plateau/spec"
 )
@@ -319,5 +320,47 @@ func benchmarkLoaderNext(b *testing.B, a spec.Augment, workers int) {
 		if l.Next(x, y) == 0 {
 			l.Epoch(1)
 		}
+	}
+}
+
+// BenchmarkPrefetch serves batches of 64 CIFAR-sized images under the
+// CIFAR presets' flip and crop to a consumer that waits 1 ms a batch, as a
+// trainer waits for its device: read directly, each batch costs the
+// filling and the wait; prefetched, the larger of the two.
+func BenchmarkPrefetch(b *testing.B) {
+	const h, w, c = 32, 32, 3
+	var s Split
+	for i := range 512 {
+		s.Images = append(s.Images, testImage(h, w, c)...)
+		s.Labels = append(s.Labels, int32(i%10))
+	}
+	norm, _ := NewNormalizer(Standardize, s, c)
+	a := spec.Augment{FlipHorizontal: spec.Transform{P: 0.5}, Crop: spec.Transform{P: 0.5, Strength: 4}}
+	device := func() { time.Sleep(time.Millisecond) }
+	for _, prefetch := range []bool{false, true} {
+		b.Run(fmt.Sprintf("prefetch=%v", prefetch), func(b *testing.B) {
+			aug, _ := NewAugmenter(a, h, w, c)
+			l := NewLoader(s, 64, norm, aug, LoaderOptions{Shuffle: true, Seed: 1, H: h, W: w, C: c})
+			x := make([]float32, 64*h*w*c)
+			y := make([]int32, 64)
+			batches := 0
+			for e := 0; b.Loop(); e++ {
+				if !prefetch {
+					l.Epoch(e)
+					for l.Next(x, y) > 0 {
+						device()
+						batches++
+					}
+					continue
+				}
+				p := l.Prefetch(e, 2)
+				for _, _, n := p.Next(); n > 0; _, _, n = p.Next() {
+					device()
+					batches++
+				}
+				p.Stop()
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(batches), "µs/batch")
+		})
 	}
 }
