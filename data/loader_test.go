@@ -93,14 +93,21 @@ func TestLoaderOversample(t *testing.T) {
 	}
 }
 
-func TestLoaderAugmentDeterministic(t *testing.T) {
-	const h, w, c = 8, 8, 3
+// copies is a split of n copies of testImage(h, w, c), labelled in turn
+// with the classes, and its standardizing Normalizer.
+func copies(n, h, w, c, classes int) (Split, *Normalizer) {
 	var s Split
-	for i := range 10 {
+	for i := range n {
 		s.Images = append(s.Images, testImage(h, w, c)...)
-		s.Labels = append(s.Labels, int32(i%2))
+		s.Labels = append(s.Labels, int32(i%classes))
 	}
 	norm, _ := NewNormalizer(Standardize, s, c)
+	return s, norm
+}
+
+func TestLoaderAugmentDeterministic(t *testing.T) {
+	const h, w, c = 8, 8, 3
+	s, norm := copies(10, h, w, c, 2)
 	run := func(epochs ...int) [][]float32 {
 		aug, _ := NewAugmenter(everything(), h, w, c)
 		l := NewLoader(s, 4, norm, aug, LoaderOptions{Shuffle: true, Seed: 3, H: h, W: w, C: c})
@@ -306,12 +313,7 @@ func BenchmarkLoaderNext(b *testing.B) {
 
 func benchmarkLoaderNext(b *testing.B, a spec.Augment, workers int) {
 	const h, w, c = 32, 32, 3
-	var s Split
-	for i := range 256 {
-		s.Images = append(s.Images, testImage(h, w, c)...)
-		s.Labels = append(s.Labels, int32(i%10))
-	}
-	norm, _ := NewNormalizer(Standardize, s, c)
+	s, norm := copies(256, h, w, c, 10)
 	aug, _ := NewAugmenter(a, h, w, c)
 	l := NewLoader(s, 64, norm, aug, LoaderOptions{Shuffle: true, Seed: 1, H: h, W: w, C: c, Workers: workers})
 	x := make([]float32, 64*h*w*c)
@@ -329,12 +331,7 @@ func benchmarkLoaderNext(b *testing.B, a spec.Augment, workers int) {
 // filling and the wait; prefetched, the larger of the two.
 func BenchmarkPrefetch(b *testing.B) {
 	const h, w, c = 32, 32, 3
-	var s Split
-	for i := range 512 {
-		s.Images = append(s.Images, testImage(h, w, c)...)
-		s.Labels = append(s.Labels, int32(i%10))
-	}
-	norm, _ := NewNormalizer(Standardize, s, c)
+	s, norm := copies(512, h, w, c, 10)
 	a := spec.Augment{FlipHorizontal: spec.Transform{P: 0.5}, Crop: spec.Transform{P: 0.5, Strength: 4}}
 	device := func() { time.Sleep(time.Millisecond) }
 	for _, prefetch := range []bool{false, true} {
