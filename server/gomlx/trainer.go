@@ -508,8 +508,8 @@ func (st *runState) stepArgs(x, y, cw *tensors.Tensor, lr, step float32) []any {
 
 // takeStepOutputs replaces the state and the metric sums by the step's
 // outputs and releases what they replace, with the step's learning-rate
-// tensor. A device's runtime keeps a buffer released while a step that
-// reads it is still queued (PJRT frees it after its uses complete).
+// tensor. Nothing reads them any more: Exec returns when the device has
+// finished the step (go-xla awaits PJRT's completion events).
 func (st *runState) takeStepOutputs(out []*tensors.Tensor) {
 	i := 0
 	take := func(t **tensors.Tensor) {
