@@ -624,6 +624,7 @@ func evaluate(exec *Exec, st *runState, norm *data.Normalizer, s data.Split, d *
 		return math.NaN(), math.NaN(), nil, nil
 	}
 	conf = train.NewConfusion(classes)
+	size := d.H * d.W * d.C
 	// In order, normalized ahead of the device as the training batches are.
 	loader := data.NewLoader(s, batch, norm, nil, data.LoaderOptions{H: d.H, W: d.W, C: d.C, Workers: loaderWorkers()})
 	batches := loader.Prefetch(0, prefetchDepth)
@@ -641,7 +642,14 @@ func evaluate(exec *Exec, st *runState, norm *data.Normalizer, s data.Split, d *
 		for _, p := range st.state {
 			args = append(args, p)
 		}
-		xt := tensors.FromFlatDataAndDimensions(x, m, d.H, d.W, d.C)
+		// A short last batch goes in padded with zeros to the whole batch,
+		// whose graph is compiled already (in inference every image's
+		// logits are its own), and its padding's logits are dropped.
+		if m < batch {
+			x = x[:batch*size]
+			clear(x[m*size:])
+		}
+		xt := tensors.FromFlatDataAndDimensions(x, batch, d.H, d.W, d.C)
 		args = append(args, xt)
 		out, err := exec.Exec(args...)
 		xt.FinalizeAll()
@@ -649,7 +657,7 @@ func evaluate(exec *Exec, st *runState, norm *data.Normalizer, s data.Split, d *
 			return 0, 0, nil, err
 		}
 		var logits []float32
-		tensors.ConstFlatData(out[0], func(flat []float32) { logits = append(logits, flat...) })
+		tensors.ConstFlatData(out[0], func(flat []float32) { logits = append(logits, flat[:m*classes]...) })
 		out[0].FinalizeAll()
 		conf.Add(logits, y, m)
 		total += float64(nn.SoftmaxCrossEntropy(nil, logits, y, nil, smoothing, m, classes)) * float64(m)
@@ -658,9 +666,10 @@ func evaluate(exec *Exec, st *runState, norm *data.Normalizer, s data.Split, d *
 }
 
 // EvalExec compiles the inference pass: (params..., state..., x) → logits.
+// It compiles one batch shape: evaluate pads a short batch to it.
 func (m *Model) EvalExec(b backends.Backend) (*Exec, error) {
 	np, ns := len(m.Params), len(m.State)
-	return NewExec(b, func(in []*Node) []*Node {
+	e, err := NewExec(b, func(in []*Node) []*Node {
 		fc := ForwardConfig{Params: map[string]*Node{}, State: map[string]*Node{}}
 		for i, p := range m.Params {
 			fc.Params[p.Name] = in[i]
@@ -671,6 +680,10 @@ func (m *Model) EvalExec(b backends.Backend) (*Exec, error) {
 		logits, _ := m.Forward(in[np+ns], fc)
 		return []*Node{logits}
 	})
+	if err != nil {
+		return nil, err
+	}
+	return e.SetMaxCache(1), nil // a second shape would be a second compile: an error
 }
 
 // StepExec compiles one training step. Inputs: params..., slots (per
