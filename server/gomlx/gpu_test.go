@@ -113,7 +113,7 @@ func TestThroughputXLA(t *testing.T) {
 			t0 := time.Now()
 			for range n {
 				step++
-				out, err := exec.Exec(st.stepArgs(xt, yt, nil, 1e-3, float32(step))...)
+				out, err := exec.Exec(st.stepArgs(xt, yt, nil, 1e-3, float32(step), batch)...)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -137,7 +137,7 @@ func TestThroughputXLA(t *testing.T) {
 		ms := perStep[1]
 		loss := readMetrics(st.acc).loss
 		fmt.Printf("BENCH gomlx-xla %s batch %d: compile+first step %.1f s, %.2f ms/step, %.0f images/s (median of 3×%d steps, loss read every step; mean loss so far %.3f)\n",
-			name, batch, compile.Seconds(), ms, float64(batch)*1000/ms, steps, loss/float64(step))
+			name, batch, compile.Seconds(), ms, float64(batch)*1000/ms, steps, loss/float64(step*batch))
 		lazy := run(steps, false).Seconds() * 1000 / float64(steps)
 		fmt.Printf("BENCH gomlx-xla %s batch %d: %.2f ms/step with metrics read once per %d steps\n", name, batch, lazy, steps)
 

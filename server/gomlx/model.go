@@ -130,6 +130,24 @@ type ForwardConfig struct {
 	// Dropout is the training step's key of dropout's masks, a uint32
 	// scalar (DropoutStepKey); nil applies no dropout.
 	Dropout *Node
+	// Rows, in training, is how many of the batch's first rows are
+	// examples (a float32 scalar): the others pad a short batch to the
+	// compiled shape and take no part in batch norm's statistics. nil:
+	// every row is an example.
+	Rows *Node
+}
+
+// rowMask is 1 for the first rows (a float32 scalar) of n and 0 for the
+// rest, shaped (n, 1, …, 1) to rank.
+func rowMask(rows *Node, n, rank int) *Node {
+	idx := Iota(rows.Graph(), shapes.Make(dtypes.Float32, n), 0)
+	mask := ConvertDType(LessThan(idx, rows), dtypes.Float32)
+	dims := make([]int, rank)
+	for i := range dims {
+		dims[i] = 1
+	}
+	dims[0] = n
+	return Reshape(mask, dims...)
 }
 
 // Forward builds the logits (N, classes) of x (N,H,W,C). In training, batch
@@ -210,14 +228,27 @@ func (m *Model) Forward(x *Node, fc ForwardConfig) (logits *Node, state map[stri
 				axes[a] = a
 			}
 			if fc.Training {
-				mean = ReduceMean(in, axes...)
-				centered := Sub(in, ExpandLeftToRank(mean, in.Rank()))
-				variance = ReduceMean(Square(centered), axes...)
 				rows := in.Shape().Size() / in.Shape().Dimensions[in.Rank()-1]
 				mom := l.Momentum
-				unbiased := variance
-				if rows > 1 {
-					unbiased = MulScalar(variance, float64(rows)/float64(rows-1))
+				var unbiased *Node
+				if fc.Rows == nil {
+					mean = ReduceMean(in, axes...)
+					centered := Sub(in, ExpandLeftToRank(mean, in.Rank()))
+					variance = ReduceMean(Square(centered), axes...)
+					unbiased = variance
+					if rows > 1 {
+						unbiased = MulScalar(variance, float64(rows)/float64(rows-1))
+					}
+				} else {
+					// The statistics of the examples' rows alone: count of
+					// them per channel, as nn counts a batch of that many.
+					n := in.Shape().Dimensions[0]
+					mask := rowMask(fc.Rows, n, in.Rank())
+					count := MulScalar(fc.Rows, float64(rows/n))
+					mean = Div(ReduceSum(Mul(in, mask), axes...), count)
+					centered := Sub(in, ExpandLeftToRank(mean, in.Rank()))
+					variance = Div(ReduceSum(Mul(Square(centered), mask), axes...), count)
+					unbiased = Mul(variance, Div(count, MaxScalar(AddScalar(count, -1), 1)))
 				}
 				rm, rv := fc.State[info.Name+"/mean"], fc.State[info.Name+"/variance"]
 				state[info.Name+"/mean"] = Add(MulScalar(rm, mom), MulScalar(StopGradient(mean), 1-mom))

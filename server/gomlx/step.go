@@ -16,14 +16,16 @@ import (
 // each example: Σ w[y]·loss / Σ w[y]. weights may be nil. It also returns
 // the number of examples whose largest logit is their label.
 func Loss(logits, labels, weights *Node, smoothing float64) (loss, correct *Node) {
-	loss, correct, _ = lossAndCounts(logits, labels, weights, smoothing)
+	loss, correct, _ = lossAndCounts(logits, labels, weights, nil, smoothing)
 	return loss, correct
 }
 
 // lossAndCounts is Loss, and the count of wrong predictions whose
 // probability is at least train.ConfidentProbability, as train.Run's epoch
-// events count them, from the same log-softmax and argmax.
-func lossAndCounts(logits, labels, weights *Node, smoothing float64) (loss, correct, confidentWrong *Node) {
+// events count them, from the same log-softmax and argmax. rows, when not
+// nil, is how many of the first rows are examples (a float32 scalar): the
+// rest pad a short batch and count for nothing.
+func lossAndCounts(logits, labels, weights, rows *Node, smoothing float64) (loss, correct, confidentWrong *Node) {
 	k := logits.Shape().Dimensions[1]
 	logp := LogSoftmax(logits, -1)
 	onehot := OneHot(labels, k, dtypes.Float32)
@@ -32,17 +34,29 @@ func lossAndCounts(logits, labels, weights *Node, smoothing float64) (loss, corr
 		target = AddScalar(MulScalar(onehot, 1-smoothing), smoothing/float64(k))
 	}
 	perExample := Neg(ReduceSum(Mul(target, logp), -1))
-	if weights != nil {
+	count := func(b *Node) *Node { return ConvertDType(b, dtypes.Float32) }
+	if rows != nil {
+		mask := rowMask(rows, logits.Shape().Dimensions[0], 1)
+		count = func(b *Node) *Node { return Mul(ConvertDType(b, dtypes.Float32), mask) }
+		perExample = Mul(perExample, mask)
+	}
+	switch {
+	case weights != nil:
 		w := ReduceSum(Mul(onehot, ExpandLeftToRank(weights, 2)), -1)
+		if rows != nil {
+			w = Mul(w, rowMask(rows, w.Shape().Dimensions[0], 1))
+		}
 		loss = Div(ReduceAllSum(Mul(w, perExample)), ReduceAllSum(w))
-	} else {
+	case rows != nil:
+		loss = Div(ReduceAllSum(perExample), rows)
+	default:
 		loss = ReduceAllMean(perExample)
 	}
 	pred := ArgMax(logits, -1, dtypes.Int32)
-	correct = ReduceAllSum(ConvertDType(Equal(pred, labels), dtypes.Float32))
+	correct = ReduceAllSum(count(Equal(pred, labels)))
 	wrong := NotEqual(pred, labels)
 	sure := GreaterOrEqual(ReduceMax(logp, -1), Scalar(logits.Graph(), dtypes.Float32, math.Log(train.ConfidentProbability)))
-	confidentWrong = ReduceAllSum(ConvertDType(LogicalAnd(wrong, sure), dtypes.Float32))
+	confidentWrong = ReduceAllSum(count(LogicalAnd(wrong, sure)))
 	return loss, correct, confidentWrong
 }
 

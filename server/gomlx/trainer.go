@@ -178,6 +178,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	if err != nil {
 		return nil, err
 	}
+	stepExec.SetMaxCache(1) // one shape: a short batch comes padded
 	defer stepExec.Finalize()
 	evalExec, err := model.EvalExec(t.backend)
 	if err != nil {
@@ -245,9 +246,17 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 				lr *= cfg.LRScale()
 			}
 			lr = plateau.Apply(tr.Schedule, lr)
-			xt := tensors.FromFlatDataAndDimensions(bx, n, d.H, d.W, d.C)
-			yt := tensors.FromFlatDataAndDimensions(by, n)
-			args := st.stepArgs(xt, yt, cw, f32(lr), float32(step))
+			if n < tr.BatchSize {
+				// The epoch's short last batch, padded to the compiled
+				// shape; the step counts its first n rows only.
+				size := d.H * d.W * d.C
+				bx, by = bx[:tr.BatchSize*size], by[:tr.BatchSize]
+				clear(bx[n*size:])
+				clear(by[n:])
+			}
+			xt := tensors.FromFlatDataAndDimensions(bx, tr.BatchSize, d.H, d.W, d.C)
+			yt := tensors.FromFlatDataAndDimensions(by, tr.BatchSize)
+			args := st.stepArgs(xt, yt, cw, f32(lr), float32(step), n)
 			out, err := stepExec.Exec(args...)
 			xt.FinalizeAll()
 			yt.FinalizeAll()
@@ -261,12 +270,12 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			if firstLoss == 0 {
 				// The run's first step (the sums were zero): the yardstick
 				// of an exploding loss, as train.Run keeps it.
-				firstLoss = max(readMetrics(st.acc).loss, math.Log(float64(classes)))
+				firstLoss = max(readMetrics(st.acc).loss/float64(n), math.Log(float64(classes)))
 			}
 			if sinceLog == every {
 				m := readMetrics(st.acc)
 				loss, correct := m.loss, m.correct
-				mean := (loss - lastLoss) / float64(sinceLog)
+				mean := (loss - lastLoss) / float64(logImages)
 				emit(train.Event{Event: train.EventStep, Epoch: epoch + 1, Step: step, LR: lr,
 					Loss: mean, Accuracy: (correct - lastCorrect) / float64(logImages)})
 				// train.Run checks every step; the sums here are read every
@@ -313,7 +322,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		}
 		secs := time.Since(epochStart).Seconds()
 		ev := train.Event{Event: train.EventEpoch, Epoch: epoch + 1, Step: step, LR: lr,
-			TrainLoss: m.loss / steps, TrainAccuracy: m.correct / float64(max(images, 1)), ValLoss: valLoss, ValAccuracy: valAcc,
+			TrainLoss: m.loss / float64(max(images, 1)), TrainAccuracy: m.correct / float64(max(images, 1)), ValLoss: valLoss, ValAccuracy: valAcc,
 			GradNorm: m.grad / steps, Seconds: secs, ImagesPerSecond: train.Throughput(images, time.Since(epochStart)), Layers: layers,
 			WeightChange: change}
 		if images > 0 {
@@ -478,9 +487,10 @@ func (st *runState) zeroMetrics() {
 	st.acc = tensors.FromFlatDataAndDimensions(make([]float32, numMetrics), numMetrics)
 }
 
-// stepArgs are the step's inputs: the state, the batch, the learning rate
-// and step count, the class weights if any, the metric sums.
-func (st *runState) stepArgs(x, y, cw *tensors.Tensor, lr, step float32) []any {
+// stepArgs are the step's inputs: the state, the batch (its first rows
+// examples, the rest padding), the learning rate and step count, the class
+// weights if any, the metric sums.
+func (st *runState) stepArgs(x, y, cw *tensors.Tensor, lr, step float32, rows int) []any {
 	var args []any
 	for _, p := range st.params {
 		args = append(args, p)
@@ -493,12 +503,12 @@ func (st *runState) stepArgs(x, y, cw *tensors.Tensor, lr, step float32) []any {
 	for _, s := range st.state {
 		args = append(args, s)
 	}
-	// The learning rate and the step count travel as one vector: one
-	// transfer per step instead of two.
+	// The learning rate, the step count and the rows travel as one vector:
+	// one transfer per step instead of three.
 	if st.hyper != nil {
 		st.hyper.FinalizeAll()
 	}
-	st.hyper = tensors.FromFlatDataAndDimensions([]float32{lr, step}, 2)
+	st.hyper = tensors.FromFlatDataAndDimensions([]float32{lr, step, float32(rows)}, 3)
 	args = append(args, x, y, st.hyper)
 	if cw != nil {
 		args = append(args, cw)
@@ -534,8 +544,9 @@ func (st *runState) takeStepOutputs(out []*tensors.Tensor) {
 }
 
 // metrics are the sums a training step adds to, on the device as one
-// vector (one transfer to read): loss, correct predictions, gradient norm
-// and confidently wrong predictions (train.ConfidentProbability).
+// vector (one transfer to read): loss (each step's mean times its
+// examples), correct predictions, gradient norm and confidently wrong
+// predictions (train.ConfidentProbability).
 type metrics struct{ loss, correct, grad, confidentWrong float64 }
 
 const numMetrics = 4
@@ -687,10 +698,13 @@ func (m *Model) EvalExec(b backends.Backend) (*Exec, error) {
 }
 
 // StepExec compiles one training step. Inputs: params..., slots (per
-// parameter, slotCount of them)..., batch-norm state..., x, y, (lr, step),
-// [class weights], the metric sums. Outputs: the same state, updated, then
-// the sums. Dropout applies the engine's masks of the step
-// (train.DropoutSeeds of tr.Seed, the step's number).
+// parameter, slotCount of them)..., batch-norm state..., x, y, (lr, step,
+// rows), [class weights], the metric sums. rows is how many of the batch's
+// first rows are examples: an epoch's short last batch comes padded to the
+// whole batch, so that a job compiles one step (the rest count for
+// nothing). Outputs: the same state, updated, then the sums. Dropout
+// applies the engine's masks of the step (train.DropoutSeeds of tr.Seed,
+// the step's number).
 func (m *Model) StepExec(b backends.Backend, tr spec.Train, classWeights bool) (*Exec, error) {
 	np, ns, k := len(m.Params), len(m.State), slotCount(tr)
 	s0, s1 := train.DropoutSeeds(tr.Seed)
@@ -712,8 +726,9 @@ func (m *Model) StepExec(b backends.Backend, tr spec.Train, classWeights bool) (
 		}
 		i += ns
 		x, y, hyper := in[i], in[i+1], in[i+2]
-		lr, step := Reshape(Slice(hyper, AxisElem(0))), Reshape(Slice(hyper, AxisElem(1)))
+		lr, step, rows := Reshape(Slice(hyper, AxisElem(0))), Reshape(Slice(hyper, AxisElem(1))), Reshape(Slice(hyper, AxisElem(2)))
 		fc.Dropout = DropoutStepKey(step, s0, s1)
+		fc.Rows = rows
 		i += 3
 		var cw *Node
 		if classWeights {
@@ -722,7 +737,7 @@ func (m *Model) StepExec(b backends.Backend, tr spec.Train, classWeights bool) (
 		}
 		acc := in[i]
 		logits, state := m.Forward(x, fc)
-		loss, correct, confident := lossAndCounts(logits, y, cw, tr.LabelSmoothing)
+		loss, correct, confident := lossAndCounts(logits, y, cw, rows, tr.LabelSmoothing)
 		grads := Gradient(loss, values...)
 		newValues, newSlots, norm := update(tr, m.Params, values, grads, slots, lr, step)
 		out := append([]*Node(nil), newValues...)
@@ -732,7 +747,9 @@ func (m *Model) StepExec(b backends.Backend, tr spec.Train, classWeights bool) (
 		for _, p := range m.State {
 			out = append(out, state[p.Name])
 		}
-		out = append(out, Add(acc, Stack([]*Node{loss, correct, norm, confident}, 0)))
+		// The loss is summed weighted by the batch's examples, as
+		// train.Running sums it: an epoch's mean is per example.
+		out = append(out, Add(acc, Stack([]*Node{Mul(loss, rows), correct, norm, confident}, 0)))
 		return out
 	})
 }

@@ -24,7 +24,9 @@ import (
 // every epoch's training loss and the final weights agree to float32
 // rounding over several epochs of several steps. The batches, augmented,
 // are filled ahead of the steps by several goroutines (loaderWorkers),
-// the engine's by one.
+// the engine's by one; each epoch ends with a short batch (48 images in
+// batches of 10), which the step takes padded to 10 with batch norm's
+// statistics of its 8 images.
 func TestRunsAsTheEngine(t *testing.T) {
 	tr := pureGo(t)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
@@ -48,9 +50,9 @@ func TestRunsAsTheEngine(t *testing.T) {
 		}
 	}
 	s := validSpec(t, []byte(`{"model":{"input":[6,6,1],"classes":3,"layers":[
-	  {"type":"dense","units":16,"activation":"relu"},{"type":"dropout","rate":0.4},
+	  {"type":"dense","units":16},{"type":"batchnorm"},{"type":"relu"},{"type":"dropout","rate":0.4},
 	  {"type":"dense","units":12,"activation":"tanh"},{"type":"dropout","rate":0.2},{"type":"dense"}]},
-	 "train":{"optimizer":"sgd","momentum":0.9,"lr":0.05,"batch_size":8,"epochs":4,"seed":5},
+	 "train":{"optimizer":"sgd","momentum":0.9,"lr":0.05,"batch_size":10,"epochs":4,"seed":5},
 	 "data":{"normalization":"standardize","validation":0.2,
 	  "augment":{"flip_horizontal":{"p":0.5},"crop":{"p":0.5,"strength":1},"brightness":{"p":0.5,"strength":0.2}}}}`))
 	init, err := nn.New(s.Model, 8, 11)
@@ -74,7 +76,7 @@ func TestRunsAsTheEngine(t *testing.T) {
 		if !near(g.TrainLoss, w.TrainLoss) {
 			t.Errorf("epoch %d's training loss %g, the engine's %g", e+1, g.TrainLoss, w.TrainLoss)
 		}
-		// 12 validation images in batches of 8: a short last batch.
+		// 12 validation images in batches of 10: a short last batch.
 		if !near(g.ValLoss, w.ValLoss) || g.ValAccuracy != w.ValAccuracy {
 			t.Errorf("epoch %d's validation loss and accuracy %g, %g; the engine's %g, %g", e+1, g.ValLoss, g.ValAccuracy, w.ValLoss, w.ValAccuracy)
 		}
@@ -429,7 +431,7 @@ func TestStepReleasesWhatItReplaces(t *testing.T) {
 	yt := tensors.FromFlatDataAndDimensions([]int32{0, 1}, 2)
 	st.zeroMetrics()
 	for step := 1; step <= 2; step++ {
-		args := st.stepArgs(xt, yt, nil, 0.01, float32(step))
+		args := st.stepArgs(xt, yt, nil, 0.01, float32(step), 2)
 		var before []*tensors.Tensor
 		for _, a := range args {
 			if a != xt && a != yt {
