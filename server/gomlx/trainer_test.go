@@ -26,7 +26,7 @@ import (
 // are filled ahead of the steps by several goroutines (loaderWorkers),
 // the engine's by one; each epoch ends with a short batch (48 images in
 // batches of 10), which the step takes padded to 10 with batch norm's
-// statistics of its 8 images.
+// statistics of its 8 images; with and without class weights.
 func TestRunsAsTheEngine(t *testing.T) {
 	tr := pureGo(t)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
@@ -49,43 +49,49 @@ func TestRunsAsTheEngine(t *testing.T) {
 			sp.Labels = append(sp.Labels, c)
 		}
 	}
-	s := validSpec(t, []byte(`{"model":{"input":[6,6,1],"classes":3,"layers":[
-	  {"type":"dense","units":16},{"type":"batchnorm"},{"type":"relu"},{"type":"dropout","rate":0.4},
-	  {"type":"dense","units":12,"activation":"tanh"},{"type":"dropout","rate":0.2},{"type":"dense"}]},
-	 "train":{"optimizer":"sgd","momentum":0.9,"lr":0.05,"batch_size":10,"epochs":4,"seed":5},
-	 "data":{"normalization":"standardize","validation":0.2,
-	  "augment":{"flip_horizontal":{"p":0.5},"crop":{"p":0.5,"strength":1},"brightness":{"p":0.5,"strength":0.2}}}}`))
-	init, err := nn.New(s.Model, 8, 11)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := tr.Train(context.Background(), train.Config{Spec: s, Dataset: ds, Network: init})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := train.Run(context.Background(), train.Config{Spec: s, Dataset: ds, Network: init})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want.History[0].Step < 3 {
-		t.Fatalf("%d steps per epoch; the test wants several", want.History[0].Step)
-	}
-	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-4*(1+math.Abs(b)) }
-	for e := range want.History {
-		g, w := got.History[e], want.History[e]
-		if !near(g.TrainLoss, w.TrainLoss) {
-			t.Errorf("epoch %d's training loss %g, the engine's %g", e+1, g.TrainLoss, w.TrainLoss)
-		}
-		// 12 validation images in batches of 10: a short last batch.
-		if !near(g.ValLoss, w.ValLoss) || g.ValAccuracy != w.ValAccuracy {
-			t.Errorf("epoch %d's validation loss and accuracy %g, %g; the engine's %g, %g", e+1, g.ValLoss, g.ValAccuracy, w.ValLoss, w.ValAccuracy)
-		}
-	}
-	if g, w := got.Final, want.Final; !near(g.TestLoss, w.TestLoss) || g.TestAccuracy != w.TestAccuracy {
-		t.Errorf("test loss and accuracy %g, %g; the engine's %g, %g", g.TestLoss, g.TestAccuracy, w.TestLoss, w.TestAccuracy)
-	}
-	if d := maxDiff(got.Network.Values(), want.Network.Values()); d > 1e-4 {
-		t.Errorf("the final weights differ from the engine's by %g (relative)", d)
+	// Class weights weigh the loss: the padding of a short batch must weigh
+	// nothing there too.
+	for _, balance := range []string{"none", "class_weights"} {
+		t.Run(balance, func(t *testing.T) {
+			s := validSpec(t, []byte(`{"model":{"input":[6,6,1],"classes":3,"layers":[
+			  {"type":"dense","units":16},{"type":"batchnorm"},{"type":"relu"},{"type":"dropout","rate":0.4},
+			  {"type":"dense","units":12,"activation":"tanh"},{"type":"dropout","rate":0.2},{"type":"dense"}]},
+			 "train":{"optimizer":"sgd","momentum":0.9,"lr":0.05,"batch_size":10,"epochs":4,"seed":5},
+			 "data":{"normalization":"standardize","validation":0.2,"balance":"`+balance+`",
+			  "augment":{"flip_horizontal":{"p":0.5},"crop":{"p":0.5,"strength":1},"brightness":{"p":0.5,"strength":0.2}}}}`))
+			init, err := nn.New(s.Model, 8, 11)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := tr.Train(context.Background(), train.Config{Spec: s, Dataset: ds, Network: init})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := train.Run(context.Background(), train.Config{Spec: s, Dataset: ds, Network: init})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want.History[0].Step < 3 {
+				t.Fatalf("%d steps per epoch; the test wants several", want.History[0].Step)
+			}
+			near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-4*(1+math.Abs(b)) }
+			for e := range want.History {
+				g, w := got.History[e], want.History[e]
+				if !near(g.TrainLoss, w.TrainLoss) {
+					t.Errorf("epoch %d's training loss %g, the engine's %g", e+1, g.TrainLoss, w.TrainLoss)
+				}
+				// 12 validation images in batches of 10: a short last batch.
+				if !near(g.ValLoss, w.ValLoss) || g.ValAccuracy != w.ValAccuracy {
+					t.Errorf("epoch %d's validation loss and accuracy %g, %g; the engine's %g, %g", e+1, g.ValLoss, g.ValAccuracy, w.ValLoss, w.ValAccuracy)
+				}
+			}
+			if g, w := got.Final, want.Final; !near(g.TestLoss, w.TestLoss) || g.TestAccuracy != w.TestAccuracy {
+				t.Errorf("test loss and accuracy %g, %g; the engine's %g, %g", g.TestLoss, g.TestAccuracy, w.TestLoss, w.TestAccuracy)
+			}
+			if d := maxDiff(got.Network.Values(), want.Network.Values()); d > 1e-4 {
+				t.Errorf("the final weights differ from the engine's by %g (relative)", d)
+			}
+		})
 	}
 }
 
