@@ -34,17 +34,23 @@ func lossAndCounts(logits, labels, weights, rows *Node, smoothing float64) (loss
 		target = AddScalar(MulScalar(onehot, 1-smoothing), smoothing/float64(k))
 	}
 	perExample := Neg(ReduceSum(Mul(target, logp), -1))
-	count := func(b *Node) *Node { return ConvertDType(b, dtypes.Float32) }
+	var mask *Node // with rows: 1 for the examples, 0 for the padding
 	if rows != nil {
-		mask := rowMask(rows, logits.Shape().Dimensions[0], 1)
-		count = func(b *Node) *Node { return Mul(ConvertDType(b, dtypes.Float32), mask) }
+		mask = rowMask(rows, logits.Shape().Dimensions[0], 1)
 		perExample = Mul(perExample, mask)
+	}
+	count := func(b *Node) *Node {
+		c := ConvertDType(b, dtypes.Float32)
+		if mask != nil {
+			c = Mul(c, mask)
+		}
+		return c
 	}
 	switch {
 	case weights != nil:
 		w := ReduceSum(Mul(onehot, ExpandLeftToRank(weights, 2)), -1)
-		if rows != nil {
-			w = Mul(w, rowMask(rows, w.Shape().Dimensions[0], 1))
+		if mask != nil {
+			w = Mul(w, mask)
 		}
 		loss = Div(ReduceAllSum(Mul(w, perExample)), ReduceAllSum(w))
 	case rows != nil:
