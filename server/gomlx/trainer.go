@@ -185,6 +185,17 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		return nil, err
 	}
 	defer evalExec.Finalize()
+	// The inference graph compiles on the host while the device trains
+	// the first epoch. It is an Exec of its own, so the step's Execs do not
+	// wait for it; the first evaluation finds it compiled, or waits on the
+	// Exec's lock for it to be. Its dummy inputs take the memory of the
+	// weights once more while it compiles.
+	evalCompiled := make(chan struct{})
+	go func() {
+		defer close(evalCompiled)
+		precompileEval(evalExec, model, tr.BatchSize, d.H, d.W, d.C)
+	}()
+	defer func() { <-evalCompiled }() // before evalExec.Finalize
 	params, _ := s.Model.ParamCount()
 	emit(train.Event{Event: train.EventStart, Dataset: d.Name, Classes: d.Classes, InputShape: []int{d.H, d.W, d.C},
 		TrainSize: splits.Train.Len(), ValSize: splits.Val.Len(), TestSize: splits.Test.Len(),
@@ -674,6 +685,21 @@ func evaluate(exec *Exec, st *runState, norm *data.Normalizer, s data.Split, d *
 		total += float64(nn.SoftmaxCrossEntropy(nil, logits, y, nil, smoothing, m, classes)) * float64(m)
 	}
 	return total / float64(n), conf.Accuracy(), conf, nil
+}
+
+// precompileEval compiles exec, m's inference pass, for batches of batch
+// images of h×w×c, with zeros for the weights (an error is left for the
+// evaluation that compiles it again to report).
+func precompileEval(exec *Exec, m *Model, batch, h, w, c int) {
+	var args []any
+	for _, p := range append(append([]ParamInfo(nil), m.Params...), m.State...) {
+		args = append(args, tensors.FromShape(shapes.Make(dtypes.Float32, p.Shape...)))
+	}
+	args = append(args, tensors.FromShape(shapes.Make(dtypes.Float32, batch, h, w, c)))
+	_ = exec.PreCompile(args...)
+	for _, a := range args {
+		a.(*tensors.Tensor).FinalizeAll()
+	}
 }
 
 // EvalExec compiles the inference pass: (params..., state..., x) → logits.

@@ -463,6 +463,44 @@ func TestStepReleasesWhatItReplaces(t *testing.T) {
 	}
 }
 
+// TestPrecompiledEvalIsTheOneUsed: the inference graph a job compiles in
+// the background (precompileEval) is the one its evaluations then run, not
+// a second one, which the Exec's cache of one would refuse.
+func TestPrecompiledEvalIsTheOneUsed(t *testing.T) {
+	tr := pureGo(t)
+	s := validSpec(t, []byte(`{"model":{"input":[2,2,1],"classes":2,"layers":[
+	  {"type":"dense","units":3},{"type":"batchnorm"},{"type":"dense"}]},
+	 "train":{"optimizer":"adam","lr":0.01,"batch_size":2,"epochs":1,"seed":1}}`))
+	net, err := nn.New(s.Model, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewModel(s.Model, net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec, err := m.EvalExec(tr.Backend())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exec.Finalize()
+	precompileEval(exec, m, 2, 2, 2, 1)
+	st := newRunState(m, net, 0)
+	defer st.finalize()
+	ds := data.Split{Images: []uint8{1, 200, 3, 90, 250, 0, 40, 7, 9, 9, 9, 9}, Labels: []int32{0, 1, 1}}
+	norm, err := data.NewNormalizer(data.Standardize, ds, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss, _, _, err := evaluate(exec, st, norm, ds, &data.Dataset{H: 2, W: 2, C: 1}, 2, 2, 0)
+	if err != nil {
+		t.Fatalf("evaluating after the background compile: %v", err)
+	}
+	if !finite(loss) {
+		t.Errorf("loss %g", loss)
+	}
+}
+
 // noFilling fails the test when a batch-filling goroutine outlives the run
 // that started it (a run stopped mid-epoch stops its Prefetcher).
 func noFilling(t *testing.T) {
