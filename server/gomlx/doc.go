@@ -13,7 +13,7 @@
 // steps ahead of the device (data.Loader's Workers and Prefetch), and an
 // epoch's short last batch is padded to the whole batch (the step counts
 // its real rows only), so that a job compiles one training and one
-// inference graph.
+// inference graph, the second in the background during the first epoch.
 //
 // # Backends
 //
