@@ -257,14 +257,9 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 				lr *= cfg.LRScale()
 			}
 			lr = plateau.Apply(tr.Schedule, lr)
-			if n < tr.BatchSize {
-				// The epoch's short last batch, padded to the compiled
-				// shape; the step counts its first n rows only.
-				size := d.H * d.W * d.C
-				bx, by = bx[:tr.BatchSize*size], by[:tr.BatchSize]
-				clear(bx[n*size:])
-				clear(by[n:])
-			}
+			// The epoch's short last batch goes padded to the compiled
+			// shape; the step counts its first n rows only.
+			bx, by = padBatch(bx, n, tr.BatchSize), padBatch(by, n, tr.BatchSize)
 			xt := tensors.FromFlatDataAndDimensions(bx, tr.BatchSize, d.H, d.W, d.C)
 			yt := tensors.FromFlatDataAndDimensions(by, tr.BatchSize)
 			args := st.stepArgs(xt, yt, cw, f32(lr), float32(step), n)
@@ -646,7 +641,6 @@ func evaluate(exec *Exec, st *runState, norm *data.Normalizer, s data.Split, d *
 		return math.NaN(), math.NaN(), nil, nil
 	}
 	conf = train.NewConfusion(classes)
-	size := d.H * d.W * d.C
 	// In order, normalized ahead of the device as the training batches are.
 	loader := data.NewLoader(s, batch, norm, nil, data.LoaderOptions{H: d.H, W: d.W, C: d.C, Workers: loaderWorkers()})
 	batches := loader.Prefetch(0, prefetchDepth)
@@ -667,11 +661,7 @@ func evaluate(exec *Exec, st *runState, norm *data.Normalizer, s data.Split, d *
 		// A short last batch goes in padded with zeros to the whole batch,
 		// whose graph is compiled already (in inference every image's
 		// logits are its own), and its padding's logits are dropped.
-		if m < batch {
-			x = x[:batch*size]
-			clear(x[m*size:])
-		}
-		xt := tensors.FromFlatDataAndDimensions(x, batch, d.H, d.W, d.C)
+		xt := tensors.FromFlatDataAndDimensions(padBatch(x, m, batch), batch, d.H, d.W, d.C)
 		args = append(args, xt)
 		out, err := exec.Exec(args...)
 		xt.FinalizeAll()
@@ -685,6 +675,18 @@ func evaluate(exec *Exec, st *runState, norm *data.Normalizer, s data.Split, d *
 		total += float64(nn.SoftmaxCrossEntropy(nil, logits, y, nil, smoothing, m, classes)) * float64(m)
 	}
 	return total / float64(n), conf.Accuracy(), conf, nil
+}
+
+// padBatch extends v, the data of n examples (in its length) to that of
+// full, with zeros, within its capacity: a data.Prefetcher's batch.
+func padBatch[T float32 | int32](v []T, n, full int) []T {
+	if n == full {
+		return v
+	}
+	per := len(v) / n
+	v = v[:full*per]
+	clear(v[n*per:])
+	return v
 }
 
 // precompileEval compiles exec, m's inference pass, for batches of batch

@@ -405,13 +405,10 @@ func TestCancelMidEpochStopsFilling(t *testing.T) {
 	noFilling(t)
 }
 
-// TestStepReleasesWhatItReplaces: after a training step, the parameters,
-// optimizer slots, batch-norm statistics, metric sums and learning-rate
-// tensor it replaced are released (on a GPU their memory goes back to the
-// device at once, not at the next garbage collection), and the next step
-// runs on its outputs.
-func TestStepReleasesWhatItReplaces(t *testing.T) {
-	tr := pureGo(t)
+// tinyModel is a dense network with batch norm on 2×2 images, trained
+// with Adam in batches of 2: state, slots and statistics, small.
+func tinyModel(t *testing.T) (*spec.Spec, *nn.Network, *Model) {
+	t.Helper()
 	s := validSpec(t, []byte(`{"model":{"input":[2,2,1],"classes":2,"layers":[
 	  {"type":"dense","units":3},{"type":"batchnorm"},{"type":"dense"}]},
 	 "train":{"optimizer":"adam","lr":0.01,"batch_size":2,"epochs":1,"seed":1}}`))
@@ -423,6 +420,17 @@ func TestStepReleasesWhatItReplaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, net, m
+}
+
+// TestStepReleasesWhatItReplaces: after a training step, the parameters,
+// optimizer slots, batch-norm statistics, metric sums and learning-rate
+// tensor it replaced are released (on a GPU their memory goes back to the
+// device at once, not at the next garbage collection), and the next step
+// runs on its outputs.
+func TestStepReleasesWhatItReplaces(t *testing.T) {
+	tr := pureGo(t)
+	s, net, m := tinyModel(t)
 	st := newRunState(m, net, slotCount(s.Train))
 	defer st.finalize()
 	if len(st.state) == 0 || len(st.slots[0]) != 2 {
@@ -468,17 +476,7 @@ func TestStepReleasesWhatItReplaces(t *testing.T) {
 // a second one, which the Exec's cache of one would refuse.
 func TestPrecompiledEvalIsTheOneUsed(t *testing.T) {
 	tr := pureGo(t)
-	s := validSpec(t, []byte(`{"model":{"input":[2,2,1],"classes":2,"layers":[
-	  {"type":"dense","units":3},{"type":"batchnorm"},{"type":"dense"}]},
-	 "train":{"optimizer":"adam","lr":0.01,"batch_size":2,"epochs":1,"seed":1}}`))
-	net, err := nn.New(s.Model, 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := NewModel(s.Model, net)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, net, m := tinyModel(t)
 	exec, err := m.EvalExec(tr.Backend())
 	if err != nil {
 		t.Fatal(err)
