@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 	"testing"
@@ -37,19 +38,26 @@ func TestBenchmark(t *testing.T) {
 // step still allocates nothing.
 func TestBenchmarkWorkers(t *testing.T) {
 	defer kernels.SetThreads(kernels.SetThreads(1))
-	got, err := Benchmark("fashion-fast", 16, 0.05, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Workers != 2 || got.Steps < 1 || !(got.ImagesPerSecond > 0) {
-		t.Errorf("result %+v does not describe a run with two workers", got)
-	}
 	// The step allocates nothing (TestShardedTrainStepAllocs); the
 	// runtime allocates now and then when goroutines hand work to each
-	// other, a few times per hundred steps, more on a busy machine. A step
-	// that allocated would do so every time.
-	if !raceEnabled && got.AllocsPerStep >= 1 {
-		t.Errorf("%v allocations per training step with two workers, want about 0", got.AllocsPerStep)
+	// other, more on a busy machine, where a run of 0.05 s may time only a
+	// few steps. So the fewest of four runs: a step that allocated would
+	// do so every time, in every run.
+	least := math.Inf(1)
+	for range 4 {
+		got, err := Benchmark("fashion-fast", 16, 0.05, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Workers != 2 || got.Steps < 1 || !(got.ImagesPerSecond > 0) {
+			t.Fatalf("result %+v does not describe a run with two workers", got)
+		}
+		if least = min(least, got.AllocsPerStep); least < 1 {
+			break
+		}
+	}
+	if !raceEnabled && least >= 1 {
+		t.Errorf("%v allocations per training step with two workers, want about 0", least)
 	}
 }
 
