@@ -10,21 +10,33 @@
 # (default 540; each stage's time limit shrinks to fit):
 #   1. gradient parity of the graph against nn on XLA in every lowering
 #      (asserted), and a run resumed from its checkpoint on XLA;
-#   2. the PyTorch twin's two nets (small28, resnet32; batch 256, Adam 1e-3,
-#      float32: TF32 off on both sides) in PyTorch, when torch is there;
+#   2. the PyTorch twin's two nets (small28, resnet32; batch 256, Adam 1e-3)
+#      in PyTorch, when torch is there, twice: in float32 (TF32 off in cuDNN
+#      and cuBLAS) and with TF32 on for convolutions and matrix products;
 #   3. the same nets as GoMLX training steps: the default im2col lowering
 #      with XLA autotuning off, and the same without split-K weight
 #      gradients (PLATEAU_GOMLX_SPLITK=0); im2col autotuned at level 1 into a
 #      persistent cache, then again with the cache warm; XLA's convolution
 #      ops (cuDNN, with convXLA's gradient) at level 1
 #      (PLATEAU_GPU_SKIP_XLA_CONV=1 skips it; PLATEAU_GPU_XLA_NOTUNE=1 adds
-#      them with autotuning off); im2col with cuBLAS's matrix products when
-#      PLATEAU_GPU_CUBLAS=1; PLATEAU_GPU_TUNED=1 adds autotuning at the
+#      them with autotuning off); in float32, im2col with cuBLAS's matrix
+#      products when PLATEAU_GPU_CUBLAS=1 and XLA's convolution ops at level
+#      1 when PLATEAU_GPU_FP32=1; PLATEAU_GPU_TUNED=1 adds autotuning at the
 #      default level (its compile took over 100 s here);
-#   4. the default Fashion-MNIST preset through the jobs API (15 epochs,
+#   4. each GoMLX configuration's resnet32 and small28 step against the
+#      twin's of the same precision;
+#   5. the default Fashion-MNIST preset through the jobs API (15 epochs,
 #      cosine schedule; PLATEAU_GPU_JOB overrides the request) under the
 #      configuration fastest on resnet32 among those that compiled within
 #      a minute, with its test accuracy and time.
+# Precision: XLA computes a float32 dot or convolution at its default
+# precision, which on a GPU of compute capability 8.0 or more (A100, H100)
+# is TF32, and GoMLX v0.26 asks for no other. NVIDIA_TF32_OVERRIDE=0 turns
+# TF32 off in cuBLAS and cuDNN, not in the matrix products XLA generates
+# with Triton. So the configurations with Triton's GEMMs (XLA's default)
+# are TF32 whatever the environment; those with cuBLAS and cuDNN alone are
+# float32 under NVIDIA_TF32_OVERRIDE=0 and TF32 without it. Each is set
+# beside the twin of its precision.
 # Nothing is downloaded: GOMLX_NO_AUTO_INSTALL=1. Without a Go toolchain
 # there, build the two binaries here and bring them (gzip'd or not) in
 # PLATEAU_BIN (default bin):
@@ -39,8 +51,10 @@ DATA_DIR=${1:-${PLATEAU_DATA:-}}
 OUT=${OUT:-/tmp/plateau-gpu}
 mkdir -p "$OUT"
 export GOMLX_NO_AUTO_INSTALL=1 PYTHONUNBUFFERED=1
-# TF32 off for cuDNN and cuBLAS on both sides: compare float32 with float32.
-export NVIDIA_TF32_OVERRIDE=0
+# TF32 off in cuBLAS and cuDNN, for the runs meant to be float32 (fp32=...
+# before a command).
+fp32=(NVIDIA_TF32_OVERRIDE=0)
+unset NVIDIA_TF32_OVERRIDE
 deadline=$((SECONDS + ${PLATEAU_GPU_SECONDS:-540}))
 # limit N RESERVE: at most N seconds, leaving RESERVE for what follows.
 limit() { local l=$((deadline - SECONDS - $2)); [ "$l" -gt "$1" ] && l=$1; [ "$l" -lt 5 ] && l=5; echo "$l"; }
@@ -91,14 +105,16 @@ gt() {
 }
 
 echo "== 1. gradient parity, resuming"
-# Triton's matrix products ignore NVIDIA_TF32_OVERRIDE; cuBLAS's honour it.
-gt parity "$(limit 75 460)" 'TestGradientParityXLA|TestResumeXLA' "--xla_gpu_autotune_level=0 --xla_gpu_enable_triton_gemm=false"
+# In float32: cuBLAS's and cuDNN's products under NVIDIA_TF32_OVERRIDE=0
+# (Triton's would be TF32, 2.4e-4 from nn's in run 1).
+gt parity "$(limit 75 470)" 'TestGradientParityXLA|TestResumeXLA' "--xla_gpu_autotune_level=0 --xla_gpu_enable_triton_gemm=false" "${fp32[@]}"
 
 echo "== 2. PyTorch twin"
 twin=${TORCH_TWIN:-}
 for c in ../shared/gpu/torch_twin.py shared/gpu/torch_twin.py; do [ -z "$twin" ] && [ -f "$c" ] && twin=$c; done
 if [ -n "$twin" ] && python3 -c 'import torch' 2>/dev/null; then
-	timeout "$(limit 60 420)" python3 "$twin" --models small28,resnet32 --batch 256 --steps 200 --warmup 10 --tf32 off 2>&1 | sed 's/^/BENCH torch tf32-off: /'
+	timeout "$(limit 50 440)" env "${fp32[@]}" python3 "$twin" --models small28,resnet32 --batch 256 --steps 200 --warmup 10 --tf32 off 2>&1 | sed 's/^/BENCH torch fp32: /' | tee "$OUT/torch.log"
+	timeout "$(limit 40 420)" python3 "$twin" --models small28,resnet32 --batch 256 --steps 200 --warmup 10 --tf32 on 2>&1 | sed 's/^/BENCH torch tf32: /' | tee -a "$OUT/torch.log"
 	# The twin's inference pass alone (eval mode, logits summed and read),
 	# beside TestThroughputXLA's: where the step's time goes.
 	timeout "$(limit 30 400)" python3 - "$twin" <<'PY' 2>&1
@@ -106,8 +122,9 @@ import importlib.util, sys, time, torch
 spec = importlib.util.spec_from_file_location("twin", sys.argv[1])
 twin = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(twin)
-torch.backends.cudnn.allow_tf32 = False
-torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = True
+torch.backends.cuda.matmul.allow_tf32 = True
+torch.backends.cudnn.benchmark = True
 dev = torch.device("cuda")
 for name, c, hw, make in (("small28", 1, 28, lambda: twin.SmallCNN(1, 28)), ("resnet32", 3, 32, lambda: twin.ResNetish(64))):
     net = make().to(dev).eval()
@@ -118,13 +135,13 @@ for name, c, hw, make in (("small28", 1, 28, lambda: twin.SmallCNN(1, 28)), ("re
         t, n = time.time(), 200
         for _ in range(n):
             net(x).sum().item()
-    print(f"BENCH torch tf32-off: {name} batch 256: inference pass {1000 * (time.time() - t) / n:.2f} ms", flush=True)
+    print(f"BENCH torch tf32: {name} batch 256: inference pass {1000 * (time.time() - t) / n:.2f} ms", flush=True)
 PY
 else
 	echo "BENCH torch: skipped (no torch_twin.py or no torch)"
 fi
 
-echo "== 3. GoMLX training steps"
+echo "== 3. GoMLX training steps (TF32 unless named fp32)"
 lower=(PLATEAU_GOMLX_CONV=gemm PLATEAU_GOMLX_POOL=reduce)
 # XLA's convolution op with the default (reduction) poolings: the
 # difference to im2col is the convolutions alone.
@@ -143,7 +160,8 @@ cache=$(mktemp -d)
 gt tune1-gemm "$(limit 100 200)" TestThroughputXLA "--xla_gpu_autotune_level=1 --xla_gpu_per_fusion_autotune_cache_dir=$cache --xla_dump_to=/tmp/hlo-tune1-gemm --xla_dump_hlo_as_text" "${lower[@]}" PLATEAU_BENCH_NETS=resnet32,small28
 gt tune1-gemm-cached "$(limit 40 160)" TestThroughputXLA "--xla_gpu_autotune_level=1 --xla_gpu_per_fusion_autotune_cache_dir=$cache" "${lower[@]}" PLATEAU_BENCH_NETS=resnet32
 if [ -z "${PLATEAU_GPU_SKIP_XLA_CONV:-}" ]; then
-	# cuDNN's algorithms tried, without Triton's GEMM configurations.
+	# cuDNN's algorithms tried, without Triton's GEMM configurations: TF32,
+	# as the twin's TF32 line.
 	gt tune1-xla "$(limit 100 90)" TestThroughputXLA "--xla_gpu_autotune_level=1 --xla_gpu_enable_triton_gemm=false --xla_dump_to=/tmp/hlo-tune1-xla --xla_dump_hlo_as_text" "${xconv[@]}" PLATEAU_BENCH_NETS=resnet32,small28
 fi
 if [ -n "${PLATEAU_GPU_XLA_NOTUNE:-}" ]; then
@@ -151,7 +169,13 @@ if [ -n "${PLATEAU_GPU_XLA_NOTUNE:-}" ]; then
 	gt notune-xla "$(limit 60 90)" TestThroughputXLA "--xla_gpu_autotune_level=0" "${xconv[@]}"
 fi
 if [ -n "${PLATEAU_GPU_CUBLAS:-}" ]; then
-	gt notune-gemm-cublas "$(limit 75 90)" TestThroughputXLA "--xla_gpu_autotune_level=0 --xla_gpu_enable_triton_gemm=false" "${lower[@]}"
+	# float32 throughout, as the twin's fp32 line.
+	gt notune-gemm-cublas-fp32 "$(limit 75 90)" TestThroughputXLA "--xla_gpu_autotune_level=0 --xla_gpu_enable_triton_gemm=false" "${lower[@]}" "${fp32[@]}"
+fi
+if [ -n "${PLATEAU_GPU_FP32:-}" ]; then
+	# XLA's convolution ops in float32 (cuDNN under NVIDIA_TF32_OVERRIDE=0),
+	# as the twin's fp32 line.
+	gt tune1-xla-fp32 "$(limit 100 90)" TestThroughputXLA "--xla_gpu_autotune_level=1 --xla_gpu_enable_triton_gemm=false" "${xconv[@]}" "${fp32[@]}" PLATEAU_BENCH_NETS=resnet32,small28
 fi
 if [ -n "${PLATEAU_GPU_TUNED:-}" ]; then
 	gt tuned-gemm "$(limit 100 90)" TestThroughputXLA "--xla_gpu_enable_triton_gemm=false --xla_gpu_per_fusion_autotune_cache_dir=$cache" "${lower[@]}"
@@ -162,8 +186,10 @@ fi
 best=$(python3 - "$OUT" <<'PY'
 import re, sys, os
 best = None
-# A configuration whose compile took over a minute is no default.
-for name in ["notune-gemm", "notune-gemm-wholek", "notune-gemm-cublas", "notune-xla", "tune1-gemm", "tune1-gemm-cached", "tune1-xla", "tuned-gemm"]:
+# A configuration whose compile took over a minute is no default; the
+# float32 ones are not candidates (the server runs at XLA's default
+# precision).
+for name in ["notune-gemm", "notune-gemm-wholek", "notune-xla", "tune1-gemm", "tune1-gemm-cached", "tune1-xla", "tuned-gemm"]:
     try:
         text = open(os.path.join(sys.argv[1], name + ".log")).read()
     except OSError:
@@ -175,8 +201,27 @@ print(best[0] if best else "notune-gemm")
 PY
 )
 echo "BENCH fastest on resnet32: $best"
+
+echo "== 4. GoMLX against the twin of the same precision (images/s ratio)"
+python3 - "$OUT" <<'PY'
+import glob, os, re, sys
+out = sys.argv[1]
+try:
+    torch = open(os.path.join(out, "torch.log")).read()
+except OSError:
+    torch = ""
+twin = {(p, n): float(ms) for p, n, ms in re.findall(r"BENCH torch (fp32|tf32): RESULT torch (\w+): ([\d.]+) ms/step", torch)}
+for log in sorted(glob.glob(os.path.join(out, "*.log"))):
+    name = os.path.basename(log)[:-4]
+    if name in ("parity", "serve", "torch"):
+        continue
+    prec = "fp32" if name.endswith("-fp32") else "tf32"
+    for net, ms in re.findall(r"gomlx-xla (\w+) batch \d+: compile\+first step [\d.]+ s, ([\d.]+) ms/step", open(log).read()):
+        ref = twin.get((prec, net))
+        ratio = "%.2f×" % (ref / float(ms)) if ref else "no twin figure"
+        print("BENCH ratio %s %s (%s): GoMLX %s ms/step, PyTorch %s ms/step: %s" % (name, net, prec, ms, ref if ref else "-", ratio))
+PY
 case $best in
-notune-gemm-cublas) flags="--xla_gpu_autotune_level=0 --xla_gpu_enable_triton_gemm=false" ;;
 tune1-gemm*) flags="--xla_gpu_autotune_level=1 --xla_gpu_per_fusion_autotune_cache_dir=$cache" ;;
 tune1-xla) flags="--xla_gpu_autotune_level=1 --xla_gpu_enable_triton_gemm=false" ;;
 tuned-*) flags="--xla_gpu_enable_triton_gemm=false --xla_gpu_per_fusion_autotune_cache_dir=$cache" ;;
@@ -212,7 +257,7 @@ PY
 	}
 fi
 
-echo "== 4. Fashion-MNIST, default preset, through the jobs API ($best)"
+echo "== 5. Fashion-MNIST, default preset, through the jobs API ($best)"
 jobs=$(mktemp -d)
 port=8097
 env "${envs[@]}" XLA_FLAGS="$base $flags" "$bin/plateau-xla" serve -addr 127.0.0.1:$port -backend "${PLATEAU_BACKEND:-xla:$plugin}" -jobs "$jobs" ${DATA_DIR:+-data "$DATA_DIR"} >"$OUT/serve.log" 2>&1 &
