@@ -10,8 +10,9 @@
 // with the learning rate as an input, so a schedule never recompiles it.
 // Trainer.Train runs a spec as train.Run does and emits the same events;
 // its batches are augmented and normalized on the host's other cores, two
-// steps ahead of the device (data.Loader's Workers and Prefetch), and an
-// epoch's short last batch is padded to the whole batch (the step counts
+// steps ahead of the device (data.Loader's Workers and Prefetch), then
+// copied to the device one step ahead (uploadAhead), and an epoch's short
+// last batch is padded to the whole batch (the step counts
 // its real rows only), so that a job compiles one training and one
 // inference graph, the second in the background during the first epoch.
 //

@@ -201,8 +201,6 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		TrainSize: splits.Train.Len(), ValSize: splits.Val.Len(), TestSize: splits.Test.Len(),
 		ClassCounts: data.ClassCounts(splits.Train, classes), Params: params, BatchSize: tr.BatchSize, StepsPerEpoch: loader.Steps()})
 
-	var x []float32 // the last batch, for the per-layer statistics
-	var y []int32
 	var cw *tensors.Tensor
 	if weights != nil {
 		cw = tensors.FromFlatDataAndDimensions(weights, classes)
@@ -220,7 +218,6 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	if err != nil {
 		return nil, err
 	}
-	lastN := 0
 	plateau := progress.Plateau
 	monitor := train.Monitor(tr.EarlyStopping, splits.Val.Len() > 0)
 	best, bestEpoch, wait := progress.Best, progress.BestEpoch, progress.Wait
@@ -228,15 +225,17 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	firstLoss := progress.FirstLoss
 	trainSeconds, trainImages := progress.TrainSeconds, progress.Images
 	before := append([]float32(nil), net.Values()...) // the weights at the last epoch's end
-	var batches *data.Prefetcher
+	var batches *uploader
+	var last upload // the epoch's latest batch, for the per-layer statistics
 	defer func() {
 		if batches != nil {
 			batches.Stop() // a failed step returns with the epoch's filling under way
 		}
+		last.release()
 	}()
 	for epoch := done; epoch < tr.Epochs && stopped == train.StoppedCompleted; epoch++ {
 		epochStart := time.Now()
-		batches = loader.Prefetch(epoch, prefetchDepth)
+		batches = uploadAhead(t.backend, loader.Prefetch(epoch, prefetchDepth), tr.BatchSize, []int{d.H, d.W, d.C}, true)
 		st.zeroMetrics()
 		images, sinceLog, logImages := 0, 0, 0
 		lastLoss, lastCorrect := 0.0, 0.0
@@ -246,26 +245,25 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 				stopped = train.StoppedCanceled
 				break
 			}
-			bx, by, n := batches.Next()
-			if n == 0 {
+			b, ok := batches.Next()
+			if !ok {
+				if err := batches.Err(); err != nil {
+					return nil, err
+				}
 				break
 			}
-			x, y, lastN = bx, by, n
+			last.release()
+			last = b
+			n := b.n
 			step++
 			lr = train.LR(tr.Schedule, tr.LR, float64(epoch)+float64(i)/float64(loader.Steps()), tr.Epochs)
 			if cfg.LRScale != nil {
 				lr *= cfg.LRScale()
 			}
 			lr = plateau.Apply(tr.Schedule, lr)
-			// The epoch's short last batch goes padded to the compiled
+			// The epoch's short last batch comes padded to the compiled
 			// shape; the step counts its first n rows only.
-			bx, by = padBatch(bx, n, tr.BatchSize), padBatch(by, n, tr.BatchSize)
-			xt := tensors.FromFlatDataAndDimensions(bx, tr.BatchSize, d.H, d.W, d.C)
-			yt := tensors.FromFlatDataAndDimensions(by, tr.BatchSize)
-			args := st.stepArgs(xt, yt, cw, f32(lr), float32(step), n)
-			out, err := stepExec.Exec(args...)
-			xt.FinalizeAll()
-			yt.FinalizeAll()
+			out, err := stepExec.Exec(st.stepArgs(b.x, b.y, cw, f32(lr), float32(step), n)...)
 			if err != nil {
 				return nil, err
 			}
@@ -315,13 +313,20 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		// The per-layer statistics (a pass on the host's cores) are taken
 		// while the device measures the validation split.
 		statsDone := make(chan []train.LayerStats, 1)
-		go func(x []float32, y []int32, n int) {
-			statsDone <- layerStats(statsNet, net, x, y, n, classes, tr.LabelSmoothing)
-		}(x, y, lastN)
+		go func(b upload) {
+			var stats []train.LayerStats
+			if b.n > 0 {
+				// The batch's images are still on the host beside the device's copy.
+				tensors.ConstFlatData(b.x, func(x []float32) {
+					stats = layerStats(statsNet, net, x, b.labels, b.n, classes, tr.LabelSmoothing)
+				})
+			}
+			statsDone <- stats
+		}(last)
 		change := train.RelativeChange(net.Values(), before)
 		copy(before, net.Values())
 		steps := float64(max(loader.Steps(), 1))
-		valLoss, valAcc, conf, err := evaluate(evalExec, st, norm, splits.Val, d, classes, tr.BatchSize, tr.LabelSmoothing)
+		valLoss, valAcc, conf, err := evaluate(t.backend, evalExec, st, norm, splits.Val, d, classes, tr.BatchSize, tr.LabelSmoothing)
 		layers := <-statsDone
 		if err != nil {
 			return nil, err
@@ -395,7 +400,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		ImagesPerSecond: train.Throughput(trainImages, time.Duration(trainSeconds*float64(time.Second)))}
 	if stopped != train.StoppedCanceled {
 		var conf *train.Confusion
-		final.TestLoss, final.TestAccuracy, conf, err = evaluate(evalExec, st, norm, splits.Test, d, classes, tr.BatchSize, tr.LabelSmoothing)
+		final.TestLoss, final.TestAccuracy, conf, err = evaluate(t.backend, evalExec, st, norm, splits.Test, d, classes, tr.BatchSize, tr.LabelSmoothing)
 		if err != nil {
 			return nil, err
 		}
@@ -635,7 +640,7 @@ func (st *runState) finalize() {
 
 // evaluate measures a split in inference mode: mean loss, accuracy and
 // the confusion matrix.
-func evaluate(exec *Exec, st *runState, norm *data.Normalizer, s data.Split, d *data.Dataset, classes, batch int, smoothing float64) (loss, accuracy float64, conf *train.Confusion, err error) {
+func evaluate(backend backends.Backend, exec *Exec, st *runState, norm *data.Normalizer, s data.Split, d *data.Dataset, classes, batch int, smoothing float64) (loss, accuracy float64, conf *train.Confusion, err error) {
 	n := s.Len()
 	if n == 0 {
 		return math.NaN(), math.NaN(), nil, nil
@@ -643,14 +648,21 @@ func evaluate(exec *Exec, st *runState, norm *data.Normalizer, s data.Split, d *
 	conf = train.NewConfusion(classes)
 	// In order, normalized ahead of the device as the training batches are.
 	loader := data.NewLoader(s, batch, norm, nil, data.LoaderOptions{H: d.H, W: d.W, C: d.C, Workers: loaderWorkers()})
-	batches := loader.Prefetch(0, prefetchDepth)
+	// A short last batch comes padded with zeros to the whole batch, whose
+	// graph is compiled already (in inference every image's logits are its
+	// own), and its padding's logits are dropped.
+	batches := uploadAhead(backend, loader.Prefetch(0, prefetchDepth), batch, []int{d.H, d.W, d.C}, false)
 	defer batches.Stop()
 	var total float64
 	for {
-		x, y, m := batches.Next()
-		if m == 0 {
+		b, ok := batches.Next()
+		if !ok {
+			if err := batches.Err(); err != nil {
+				return 0, 0, nil, err
+			}
 			break
 		}
+		m, y := b.n, b.labels
 		args := []any{}
 		for _, p := range st.params {
 			args = append(args, p)
@@ -658,13 +670,9 @@ func evaluate(exec *Exec, st *runState, norm *data.Normalizer, s data.Split, d *
 		for _, p := range st.state {
 			args = append(args, p)
 		}
-		// A short last batch goes in padded with zeros to the whole batch,
-		// whose graph is compiled already (in inference every image's
-		// logits are its own), and its padding's logits are dropped.
-		xt := tensors.FromFlatDataAndDimensions(padBatch(x, m, batch), batch, d.H, d.W, d.C)
-		args = append(args, xt)
+		args = append(args, b.x)
 		out, err := exec.Exec(args...)
-		xt.FinalizeAll()
+		b.release()
 		if err != nil {
 			return 0, 0, nil, err
 		}

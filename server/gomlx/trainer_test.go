@@ -490,7 +490,7 @@ func TestPrecompiledEvalIsTheOneUsed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loss, _, _, err := evaluate(exec, st, norm, ds, &data.Dataset{H: 2, W: 2, C: 1}, 2, 2, 0)
+	loss, _, _, err := evaluate(tr.Backend(), exec, st, norm, ds, &data.Dataset{H: 2, W: 2, C: 1}, 2, 2, 0)
 	if err != nil {
 		t.Fatalf("evaluating after the background compile: %v", err)
 	}
@@ -499,18 +499,26 @@ func TestPrecompiledEvalIsTheOneUsed(t *testing.T) {
 	}
 }
 
-// noFilling fails the test when a batch-filling goroutine outlives the run
-// that started it (a run stopped mid-epoch stops its Prefetcher).
+// noFilling fails the test when a goroutine filling or uploading batches
+// outlives the run that started it (a run stopped mid-epoch stops them).
 func noFilling(t *testing.T) {
 	t.Helper()
 	buf := make([]byte, 1<<20)
+	var left string
 	for range 100 {
-		if !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "(*Loader).Prefetch") {
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		left = ""
+		for _, f := range []string{"(*Loader).Prefetch", "uploadAhead"} {
+			if strings.Contains(stacks, f) {
+				left = f
+			}
+		}
+		if left == "" {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Errorf("a goroutine of Loader.Prefetch is still running after the run returned")
+	t.Errorf("a goroutine of %s is still running after the run returned", left)
 }
 
 // TestResumeConvNet trains a small CNN on the pure-Go backend, whose
