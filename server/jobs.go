@@ -414,16 +414,20 @@ func newJobID() string {
 	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
 }
 
-// save writes job.json atomically. The caller holds j.mu or owns j.
+// save writes job.json atomically. The caller holds j.mu or owns j. A
+// job that cannot be saved goes on in memory; the log says that a restart
+// would not find its latest state, and why.
 func (s *jobServer) save(j *job) {
 	b, err := json.MarshalIndent(j.status, "", "  ")
-	if err != nil {
-		return
+	if err == nil {
+		folder := filepath.Join(s.dir, j.status.ID)
+		tmp := filepath.Join(folder, "job.json.tmp")
+		if err = os.WriteFile(tmp, append(b, '\n'), 0o644); err == nil {
+			err = os.Rename(tmp, filepath.Join(folder, "job.json"))
+		}
 	}
-	folder := filepath.Join(s.dir, j.status.ID)
-	tmp := filepath.Join(folder, "job.json.tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err == nil {
-		err = os.Rename(tmp, filepath.Join(folder, "job.json"))
+	if err != nil {
+		s.logf("jobs: %s: saving its state failed (a restart would not find its latest state): %v", j.status.ID, err)
 	}
 }
 

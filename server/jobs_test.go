@@ -733,3 +733,26 @@ func TestServerInfo(t *testing.T) {
 		t.Errorf("without the token: %d", res.StatusCode)
 	}
 }
+
+// A job whose state cannot be written goes on, and the log says so.
+func TestSaveFailureIsLogged(t *testing.T) {
+	var mu sync.Mutex
+	var logged []string
+	s, err := newJobServer(jobServerOptions{Dir: t.TempDir(), DataDir: t.TempDir(),
+		Logf: func(format string, args ...any) {
+			mu.Lock()
+			defer mu.Unlock()
+			logged = append(logged, fmt.Sprintf(format, args...))
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	j := &job{status: jobStatus{ID: "no-such-folder"}} // its folder was never made
+	s.save(j)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(logged) != 1 || !strings.Contains(logged[0], "no-such-folder") || !strings.Contains(logged[0], "saving its state failed") {
+		t.Errorf("log %q, want one line naming the job and the failure", logged)
+	}
+}
