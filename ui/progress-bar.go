@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"plateau/protocol"
@@ -35,6 +36,11 @@ func (pb *ProgressBar) ProgressText() string {
 		if p.OthersBusy > 0 {
 			s += fmt.Sprintf(" (the others busy %.0f%% of the time, this one waiting %.0f%%)", 100*p.OthersBusy, 100*p.Waiting)
 		}
+	}
+	if run.State == protocol.StateRunning && run.Start != nil && p.Step == 0 && strings.HasPrefix(run.Backend, "xla") {
+		// XLA compiles the step before it runs it: seconds, or minutes
+		// with autotuning.
+		s += " · compiling the training step on the server"
 	}
 	if run.State == protocol.StateRunning && p.ETA > 0 {
 		s += " · ETA " + duration(p.ETA)

@@ -1,6 +1,11 @@
 package ui
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"plateau/protocol"
+)
 
 func TestBackendLabel(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
@@ -12,5 +17,23 @@ func TestBackendLabel(t *testing.T) {
 		if got := backendLabel(tt.in); got != tt.want {
 			t.Errorf("backendLabel(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// A server run on XLA says that it compiles until its first step.
+func TestProgressTextCompiling(t *testing.T) {
+	run := &Run{State: protocol.StateRunning, Backend: "xla:cuda", Start: &protocol.Event{},
+		Progress: protocol.Progress{Epoch: 1, Epochs: 2, StepsPerEpoch: 10}}
+	pb := &ProgressBar{&Root{Current: run}}
+	if got := pb.ProgressText(); !strings.Contains(got, "compiling") {
+		t.Errorf("before the first step on XLA: %q, want it to say the step compiles", got)
+	}
+	run.Progress.Step = 1
+	if got := pb.ProgressText(); strings.Contains(got, "compiling") {
+		t.Errorf("after the first step: %q", got)
+	}
+	run.Progress.Step, run.Backend = 0, "native"
+	if got := pb.ProgressText(); strings.Contains(got, "compiling") {
+		t.Errorf("on the native backend: %q", got)
 	}
 }
