@@ -67,8 +67,9 @@ func TestResumeXLA(t *testing.T) {
 }
 
 // TestThroughputXLA times the training step of the PyTorch twin's nets
-// (batch 256, Adam 1e-3, float32, random data), the loss read back every
-// step as the twin does. PLATEAU_BENCH_NETS picks nets (comma-separated;
+// (batch 256, Adam 1e-3, float32 tensors at XLA's default precision, which
+// is TF32 products on an A100 or H100: gpu_check.sh; random data), the
+// loss read back every step as the twin does. PLATEAU_BENCH_NETS picks nets (comma-separated;
 // both by default). Each timed repetition runs at least 5 steps and about
 // 2 s, at most 200 steps, so a slow configuration still finishes.
 func TestThroughputXLA(t *testing.T) {
