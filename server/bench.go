@@ -102,8 +102,8 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 	if r.Workers > 1 {
 		workersNote = fmt.Sprintf(", %d workers", r.Workers)
 	}
-	_, err := fmt.Fprintf(stdout, "%s, batch %d, %s (%s), %d thread(s)%s: %.1f images/s, %.2f GFLOP/s (%.1f MFLOP per image; median of %d runs of %d steps in about %.1f s; %.2g allocations per step)\n",
-		r.Net, r.Batch, rep.In, r.Platform, r.Threads, workersNote, r.ImagesPerSecond, r.GFLOPS, r.MFLOPPerImage, len(rep.Runs), r.Steps, r.Seconds, r.AllocsPerStep)
+	_, err := fmt.Fprintf(stdout, "%s, batch %d, %s (%s, %s GEMM), %d thread(s)%s: %.1f images/s, %.2f GFLOP/s (%.1f MFLOP per image; median of %d runs of %d steps in about %.1f s; %.2g allocations per step)\n",
+		r.Net, r.Batch, rep.In, r.Platform, r.Kernel, r.Threads, workersNote, r.ImagesPerSecond, r.GFLOPS, r.MFLOPPerImage, len(rep.Runs), r.Steps, r.Seconds, r.AllocsPerStep)
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"plateau/data"
+	"plateau/kernels"
 	"plateau/spec"
 )
 
@@ -37,6 +38,8 @@ type BenchResult struct {
 	AllocsPerStep float64 `json:"allocs_per_step"`
 	// Platform is GOOS/GOARCH of the binary.
 	Platform string `json:"platform"`
+	// Kernel names the GEMM micro-kernel the binary runs on this CPU.
+	Kernel string `json:"kernel"`
 }
 
 // benchStep returns one training step of the named preset on random
@@ -156,5 +159,6 @@ func Benchmark(net string, batch int, seconds float64, workers int) (BenchResult
 		Seconds:         elapsed,
 		AllocsPerStep:   float64(after.Mallocs-before.Mallocs) / float64(steps),
 		Platform:        runtime.GOOS + "/" + runtime.GOARCH,
+		Kernel:          kernels.GemmKernel(),
 	}, nil
 }

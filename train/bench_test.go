@@ -18,7 +18,7 @@ func TestBenchmark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Net != "mnist-cnn" || got.Batch != 8 || got.Steps < 1 || got.Workers != 1 {
+	if got.Net != "mnist-cnn" || got.Batch != 8 || got.Steps < 1 || got.Workers != 1 || got.Kernel != kernels.GemmKernel() {
 		t.Errorf("result %+v does not describe the run asked for", got)
 	}
 	if !(got.ImagesPerSecond > 0) || !(got.GFLOPS > 0) {

@@ -1,0 +1,123 @@
+//go:build !(goexperiment.simd && amd64)
+
+package kernels
+
+// The micro-kernel's tile in scalar code (wasm, and native builds without
+// GOEXPERIMENT=simd): eight accumulators in Go's sixteen float registers.
+const (
+	Mr = 2
+	Nr = 4
+)
+
+// GemmKernel names the GEMM's micro-kernel in this build.
+func GemmKernel() string { return "scalar 2×4" }
+
+// microKernel computes rows/Mr tiles of Mr×Nr (2×4): for each pair of rows
+// i, i+1 of A (starting lda apart in a, each kc long), acc = [a_i; a_i+1]·Bₛ
+// over kc in registers, then C = alpha·acc + beta·C on the first k-panel
+// (C unread when beta is 0) or C += alpha·acc on later ones, C's rows ldc
+// apart. One call covers a sliver's whole column of tiles: under wasm a
+// call passes its arguments through memory, which costs as much as the
+// products of a tile when k is short (the Winograd path's products have k
+// = input channels, 8 for a small network).
+//
+// Eight accumulators, four values of B and two of A fit the sixteen float
+// registers of amd64 and of Go's wasm backend without spilling; a 4×4 tile
+// does not, and 3×4 is no faster. The k loop is unrolled four times and
+// walks the slivers by re-slicing, which removes every bounds check from
+// the loop body: under wasm each loop iteration is a branch through the
+// function's dispatch table, so the unrolling doubles the speed there, and
+// natively it lets the eight fused multiply-adds per step overlap. With
+// GOAMD64=v3 the compiler fuses each c += a*b into one VFMADD231SS.
+func microKernel(kc, rows int, a []float32, lda int, sliver, c []float32, ldc int, alpha, beta float32, first bool) {
+	sliver = sliver[:kc*Nr]
+	for i := 0; i+Mr <= rows; i += Mr {
+		var c00, c01, c02, c03 float32
+		var c10, c11, c12, c13 float32
+		a0 := a[i*lda : i*lda+kc]
+		a1 := a[(i+1)*lda : (i+1)*lda+kc]
+		pb := sliver
+		for len(a0) >= 4 && len(a1) >= 4 && len(pb) >= 4*Nr {
+			x := a0[:4:4]
+			y := a1[:4:4]
+			b := pb[: 4*Nr : 4*Nr]
+			c00 += x[0] * b[0]
+			c01 += x[0] * b[1]
+			c02 += x[0] * b[2]
+			c03 += x[0] * b[3]
+			c10 += y[0] * b[0]
+			c11 += y[0] * b[1]
+			c12 += y[0] * b[2]
+			c13 += y[0] * b[3]
+			c00 += x[1] * b[4]
+			c01 += x[1] * b[5]
+			c02 += x[1] * b[6]
+			c03 += x[1] * b[7]
+			c10 += y[1] * b[4]
+			c11 += y[1] * b[5]
+			c12 += y[1] * b[6]
+			c13 += y[1] * b[7]
+			c00 += x[2] * b[8]
+			c01 += x[2] * b[9]
+			c02 += x[2] * b[10]
+			c03 += x[2] * b[11]
+			c10 += y[2] * b[8]
+			c11 += y[2] * b[9]
+			c12 += y[2] * b[10]
+			c13 += y[2] * b[11]
+			c00 += x[3] * b[12]
+			c01 += x[3] * b[13]
+			c02 += x[3] * b[14]
+			c03 += x[3] * b[15]
+			c10 += y[3] * b[12]
+			c11 += y[3] * b[13]
+			c12 += y[3] * b[14]
+			c13 += y[3] * b[15]
+			a0, a1, pb = a0[4:], a1[4:], pb[4*Nr:]
+		}
+		for len(a0) >= 1 && len(a1) >= 1 && len(pb) >= Nr {
+			x, y := a0[0], a1[0]
+			b0, b1, b2, b3 := pb[0], pb[1], pb[2], pb[3]
+			c00 += x * b0
+			c01 += x * b1
+			c02 += x * b2
+			c03 += x * b3
+			c10 += y * b0
+			c11 += y * b1
+			c12 += y * b2
+			c13 += y * b3
+			a0, a1, pb = a0[1:], a1[1:], pb[Nr:]
+		}
+		r0 := c[i*ldc : i*ldc+4 : i*ldc+4]
+		r1 := c[(i+1)*ldc : (i+1)*ldc+4 : (i+1)*ldc+4]
+		switch {
+		case !first || beta == 1:
+			r0[0] += alpha * c00
+			r0[1] += alpha * c01
+			r0[2] += alpha * c02
+			r0[3] += alpha * c03
+			r1[0] += alpha * c10
+			r1[1] += alpha * c11
+			r1[2] += alpha * c12
+			r1[3] += alpha * c13
+		case beta == 0:
+			r0[0] = alpha * c00
+			r0[1] = alpha * c01
+			r0[2] = alpha * c02
+			r0[3] = alpha * c03
+			r1[0] = alpha * c10
+			r1[1] = alpha * c11
+			r1[2] = alpha * c12
+			r1[3] = alpha * c13
+		default:
+			r0[0] = alpha*c00 + beta*r0[0]
+			r0[1] = alpha*c01 + beta*r0[1]
+			r0[2] = alpha*c02 + beta*r0[2]
+			r0[3] = alpha*c03 + beta*r0[3]
+			r1[0] = alpha*c10 + beta*r1[0]
+			r1[1] = alpha*c11 + beta*r1[1]
+			r1[2] = alpha*c12 + beta*r1[2]
+			r1[3] = alpha*c13 + beta*r1[3]
+		}
+	}
+}
