@@ -341,7 +341,6 @@ func packB(dst []float32, trans bool, b []float32, ldb, p0, j0, kc, nc int) {
 // whose products are then dropped.
 func macroKernel(mc, nc, kc int, alpha, beta float32, first bool, a []float32, lda int, pb, c []float32, ldc int) {
 	var edge [Mr * Nr]float32
-	var edgeA [Mr * Kc]float32
 	whole := mc - mc%Mr
 	for jr := 0; jr < nc; jr += Nr {
 		cols := min(Nr, nc-jr)
@@ -353,23 +352,31 @@ func macroKernel(mc, nc, kc int, alpha, beta float32, first bool, a []float32, l
 		}
 		for ; ir < mc; ir += Mr {
 			rows := min(Mr, mc-ir)
-			rowsA, stride := a[ir*lda:], lda
-			switch {
-			case rows == 1:
-				stride = 0
-			case rows < Mr:
-				for r := range Mr {
-					copy(edgeA[r*kc:(r+1)*kc], a[(ir+min(r, rows-1))*lda:])
-				}
-				rowsA, stride = edgeA[:], kc
-			}
 			for r := range rows {
 				copy(edge[r*Nr:r*Nr+cols], c[(ir+r)*ldc+jr:])
 			}
-			microKernel(kc, Mr, rowsA, stride, bs, edge[:], Nr, alpha, beta, first)
+			switch {
+			case rows == Mr:
+				microKernel(kc, Mr, a[ir*lda:], lda, bs, edge[:], Nr, alpha, beta, first)
+			case rows == 1:
+				microKernel(kc, Mr, a[ir*lda:], 0, bs, edge[:], Nr, alpha, beta, first)
+			default:
+				shortTile(kc, rows, a[ir*lda:], lda, bs, edge[:], alpha, beta, first)
+			}
 			for r := range rows {
 				copy(c[(ir+r)*ldc+jr:(ir+r)*ldc+jr+cols], edge[r*Nr:])
 			}
 		}
 	}
+}
+
+// shortTile runs the micro-kernel on the rows (more than one, fewer than
+// Mr) of A left at the end of a block, copied with the last one repeated
+// to a whole tile: a tile of 4×16 can leave two or three rows.
+func shortTile(kc, rows int, a []float32, lda int, bs, edge []float32, alpha, beta float32, first bool) {
+	var tile [Mr * Kc]float32
+	for r := range Mr {
+		copy(tile[r*kc:(r+1)*kc], a[min(r, rows-1)*lda:])
+	}
+	microKernel(kc, Mr, tile[:], kc, bs, edge, Nr, alpha, beta, first)
 }

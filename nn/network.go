@@ -485,3 +485,7 @@ func (n *Network) Backward(dlogits []float32) {
 func (n *Network) inputGrad() []float32 {
 	return n.nodes[0].grad[:n.lastBatch*n.inputSize]
 }
+
+// GemmKernel names the micro-kernel of the matrix products the network's
+// layers run on in this build and on this CPU (kernels.GemmKernel).
+func GemmKernel() string { return kernels.GemmKernel() }

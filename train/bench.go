@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"plateau/data"
-	"plateau/kernels"
+	"plateau/nn"
 	"plateau/spec"
 )
 
@@ -159,6 +159,6 @@ func Benchmark(net string, batch int, seconds float64, workers int) (BenchResult
 		Seconds:         elapsed,
 		AllocsPerStep:   float64(after.Mallocs-before.Mallocs) / float64(steps),
 		Platform:        runtime.GOOS + "/" + runtime.GOARCH,
-		Kernel:          kernels.GemmKernel(),
+		Kernel:          nn.GemmKernel(),
 	}, nil
 }
