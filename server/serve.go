@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"plateau/data"
+	"plateau/nn"
 	"plateau/protocol"
 )
 
@@ -68,7 +69,11 @@ func serveCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "serving the page on http://%s (datasets from %s; jobs train on %s)\n", displayAddr(ln.Addr().String()), srv.dataDir, jobs.trainer.Name())
+	where := jobs.trainer.Name()
+	if _, ok := jobs.trainer.(nativeTrainer); ok {
+		where += fmt.Sprintf(": %d cores, %s GEMM", runtime.NumCPU(), nn.GemmKernel())
+	}
+	fmt.Fprintf(stdout, "serving the page on http://%s (datasets from %s; jobs train on %s)\n", displayAddr(ln.Addr().String()), srv.dataDir, where)
 	hs := &http.Server{Handler: withJobs(srv, jobs), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
