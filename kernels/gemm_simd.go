@@ -154,3 +154,92 @@ func microKernelScalar(kc, rows int, a []float32, lda int, sliver, c []float32, 
 		}
 	}
 }
+
+// winogradInputTile writes Bᵀ d B of one tile, eight channels at a time
+// (per channel the same additions in the same order as
+// winogradInputTileScalar, which does the channels left over): one row of
+// Bᵀ d at a time, then · B, so that a row's vectors stay in registers.
+func winogradInputTile(o []float32, d *[16][]float32) {
+	c := len(d[0])
+	v := c &^ 7
+	if !simdKernel || v == 0 {
+		winogradInputTileScalar(o, d, 0)
+		return
+	}
+	defer archsimd.ClearAVXUpperBits()
+	o = o[:16*c]
+	for k := 0; k < v; k += 8 {
+		// The rows of Bᵀ d are d0−d2, d1+d2, d2−d1 and d1−d3, d_i being
+		// row i of the tile (inputs 4i to 4i+3).
+		for r := range 4 {
+			var r0, r1, r2, r3 archsimd.Float32x8
+			switch r {
+			case 0:
+				r0 = load8(d[0], k).Sub(load8(d[8], k))
+				r1 = load8(d[1], k).Sub(load8(d[9], k))
+				r2 = load8(d[2], k).Sub(load8(d[10], k))
+				r3 = load8(d[3], k).Sub(load8(d[11], k))
+			case 1:
+				r0 = load8(d[4], k).Add(load8(d[8], k))
+				r1 = load8(d[5], k).Add(load8(d[9], k))
+				r2 = load8(d[6], k).Add(load8(d[10], k))
+				r3 = load8(d[7], k).Add(load8(d[11], k))
+			case 2:
+				r0 = load8(d[8], k).Sub(load8(d[4], k))
+				r1 = load8(d[9], k).Sub(load8(d[5], k))
+				r2 = load8(d[10], k).Sub(load8(d[6], k))
+				r3 = load8(d[11], k).Sub(load8(d[7], k))
+			default:
+				r0 = load8(d[4], k).Sub(load8(d[12], k))
+				r1 = load8(d[5], k).Sub(load8(d[13], k))
+				r2 = load8(d[6], k).Sub(load8(d[14], k))
+				r3 = load8(d[7], k).Sub(load8(d[15], k))
+			}
+			// · B: x0−x2, x1+x2, x2−x1, x1−x3.
+			out := 4 * r * c
+			r0.Sub(r2).StoreSlice(o[out+k : out+k+8])
+			r1.Add(r2).StoreSlice(o[out+c+k : out+c+k+8])
+			r2.Sub(r1).StoreSlice(o[out+2*c+k : out+2*c+k+8])
+			r1.Sub(r3).StoreSlice(o[out+3*c+k : out+3*c+k+8])
+		}
+	}
+	winogradInputTileScalar(o, d, v)
+}
+
+// winogradOutputTile writes Aᵀ M A (+ bias) of one tile into its four
+// output vectors, eight channels at a time (per channel the same additions
+// in the same order as winogradOutputTileScalar, a zero bias included,
+// which does the channels left over).
+func winogradOutputTile(o *[4][]float32, m, bias []float32) {
+	c := len(o[0])
+	v := c &^ 7
+	if !simdKernel || v == 0 {
+		winogradOutputTileScalar(o, m, bias, 0)
+		return
+	}
+	defer archsimd.ClearAVXUpperBits()
+	m = m[:16*c]
+	for k := 0; k < v; k += 8 {
+		var add archsimd.Float32x8
+		if bias != nil {
+			add = load8(bias, k)
+		}
+		// Aᵀ M: two rows of four.
+		a0 := load8(m, k).Add(load8(m, 4*c+k)).Add(load8(m, 8*c+k))
+		a1 := load8(m, c+k).Add(load8(m, 5*c+k)).Add(load8(m, 9*c+k))
+		a2 := load8(m, 2*c+k).Add(load8(m, 6*c+k)).Add(load8(m, 10*c+k))
+		a3 := load8(m, 3*c+k).Add(load8(m, 7*c+k)).Add(load8(m, 11*c+k))
+		a0.Add(a1).Add(a2).Add(add).StoreSlice(o[0][k : k+8])
+		a1.Sub(a2).Sub(a3).Add(add).StoreSlice(o[1][k : k+8])
+		b0 := load8(m, 4*c+k).Sub(load8(m, 8*c+k)).Sub(load8(m, 12*c+k))
+		b1 := load8(m, 5*c+k).Sub(load8(m, 9*c+k)).Sub(load8(m, 13*c+k))
+		b2 := load8(m, 6*c+k).Sub(load8(m, 10*c+k)).Sub(load8(m, 14*c+k))
+		b3 := load8(m, 7*c+k).Sub(load8(m, 11*c+k)).Sub(load8(m, 15*c+k))
+		b0.Add(b1).Add(b2).Add(add).StoreSlice(o[2][k : k+8])
+		b1.Sub(b2).Sub(b3).Add(add).StoreSlice(o[3][k : k+8])
+	}
+	winogradOutputTileScalar(o, m, bias, v)
+}
+
+// load8 is s[k:k+8] as a vector.
+func load8(s []float32, k int) archsimd.Float32x8 { return archsimd.LoadFloat32x8Slice(s[k : k+8]) }

@@ -12,6 +12,13 @@ const (
 // GemmKernel names the GEMM's micro-kernel in this build.
 func GemmKernel() string { return "scalar 2×4" }
 
+// winogradInputTile writes Bᵀ d B of one tile, channel by channel.
+func winogradInputTile(o []float32, d *[16][]float32) { winogradInputTileScalar(o, d, 0) }
+
+// winogradOutputTile writes Aᵀ M A (+ bias) of one tile into its four
+// output vectors.
+func winogradOutputTile(o *[4][]float32, m, bias []float32) { winogradOutputTileScalar(o, m, bias, 0) }
+
 // microKernel computes rows/Mr tiles of Mr×Nr (2×4): for each pair of rows
 // i, i+1 of A (starting lda apart in a, each kc long), acc = [a_i; a_i+1]·Bₛ
 // over kc in registers, then C = alpha·acc + beta·C on the first k-panel

@@ -264,8 +264,10 @@ func winogradInputTiles(v, x, zero []float32, images, h, w, c, th, tw, padTop, p
 	}
 }
 
-// winogradInputTile writes Bᵀ d B of one tile, channel by channel.
-func winogradInputTile(o []float32, d *[16][]float32) {
+// winogradInputTileScalar writes Bᵀ d B of one tile for channels from on,
+// channel by channel (winogradInputTile, in each build's file, calls it
+// for the channels it does not do with vectors).
+func winogradInputTileScalar(o []float32, d *[16][]float32, from int) {
 	c := len(d[0])
 	o = o[:16*c]
 	d00, d01, d02, d03 := d[0], d[1][:c], d[2][:c], d[3][:c]
@@ -276,7 +278,7 @@ func winogradInputTile(o []float32, d *[16][]float32) {
 	o4, o5, o6, o7 := o[4*c:5*c], o[5*c:6*c], o[6*c:7*c], o[7*c:8*c]
 	o8, o9, o10, o11 := o[8*c:9*c], o[9*c:10*c], o[10*c:11*c], o[11*c:12*c]
 	o12, o13, o14, o15 := o[12*c:13*c], o[13*c:14*c], o[14*c:15*c], o[15*c:16*c]
-	for k := range d00 {
+	for k := from; k < len(d00); k++ {
 		// Rows of Bᵀ d.
 		r0, r1, r2, r3 := d00[k]-d20[k], d01[k]-d21[k], d02[k]-d22[k], d03[k]-d23[k]
 		s0, s1, s2, s3 := d10[k]+d20[k], d11[k]+d21[k], d12[k]+d22[k], d13[k]+d23[k]
@@ -321,9 +323,10 @@ func winogradOutputTiles(y, m, bias, sink []float32, images, h, w, c, th, tw int
 	}
 }
 
-// winogradOutputTile writes Aᵀ M A (+ bias) of one tile into its four
-// output vectors.
-func winogradOutputTile(o *[4][]float32, m, bias []float32) {
+// winogradOutputTileScalar writes Aᵀ M A (+ bias) of one tile into its
+// four output vectors for channels from on (winogradOutputTile, in each
+// build's file, calls it for the channels it does not do with vectors).
+func winogradOutputTileScalar(o *[4][]float32, m, bias []float32, from int) {
 	c := len(o[0])
 	m = m[:16*c]
 	y00, y01, y10, y11 := o[0], o[1][:c], o[2][:c], o[3][:c]
@@ -331,7 +334,7 @@ func winogradOutputTile(o *[4][]float32, m, bias []float32) {
 	m4, m5, m6, m7 := m[4*c:5*c], m[5*c:6*c], m[6*c:7*c], m[7*c:8*c]
 	m8, m9, m10, m11 := m[8*c:9*c], m[9*c:10*c], m[10*c:11*c], m[11*c:12*c]
 	m12, m13, m14, m15 := m[12*c:13*c], m[13*c:14*c], m[14*c:15*c], m[15*c:16*c]
-	for k := range y00 {
+	for k := from; k < len(y00); k++ {
 		// Aᵀ M: two rows of four.
 		a0, a1, a2, a3 := m0[k]+m4[k]+m8[k], m1[k]+m5[k]+m9[k], m2[k]+m6[k]+m10[k], m3[k]+m7[k]+m11[k]
 		b0, b1, b2, b3 := m4[k]-m8[k]-m12[k], m5[k]-m9[k]-m13[k], m6[k]-m10[k]-m14[k], m7[k]-m11[k]-m15[k]
