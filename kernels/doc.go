@@ -43,13 +43,16 @@
 // holds one chunk buffer per range. Under js/wasm GOMAXPROCS is 1 and
 // everything runs on the calling goroutine.
 //
-// # The GEMM's micro-kernel
+// # Vectors
 //
 // Built with GOEXPERIMENT=simd on amd64 (make build does, where the CPU
-// has AVX2 and FMA), the micro-kernel computes 4×16 tiles with 8-wide
-// vectors of Go's experimental simd/archsimd package (gemm_simd.go), and a
-// scalar loop of the same tile on a CPU without them; every other build,
-// wasm included, computes 2×4 tiles in scalar code (gemm_tile.go). Each
-// element of C is still summed in k's order with fused multiply-adds, as
-// a scalar build with GOAMD64=v3 sums it.
+// has AVX2 and FMA), the GEMM's micro-kernel computes 4×16 tiles with
+// 8-wide vectors of Go's experimental simd/archsimd package, and
+// Winograd's input and output transforms take eight channels at a time
+// (simd.go); on a CPU without AVX2 and FMA the same build runs scalar
+// loops. Every other build, wasm included, computes 2×4 tiles and the
+// transforms in scalar code (scalar.go). The vector code does the same
+// operations in the same order per element (each element of C summed in
+// k's order with fused multiply-adds), so it computes the bits a scalar
+// build with GOAMD64=v3 computes.
 package kernels

@@ -6,8 +6,8 @@ import (
 )
 
 // Cache parameters of the packed GEMM. The micro-kernel computes an Mr×Nr
-// tile of C in registers (Mr and Nr depend on the build: gemm_tile.go,
-// gemm_simd.go); a Kc-long sliver of A (Mr×Kc) and of B (Kc×Nr) stays in
+// tile of C in registers (Mr and Nr depend on the build: scalar.go,
+// simd.go); a Kc-long sliver of A (Mr×Kc) and of B (Kc×Nr) stays in
 // L1, the Mc×Kc block of A (read in place, or copied when A is transposed)
 // in L2 and the packed Kc×Nc panel of B in the last-level cache. Mc and Nc
 // are multiples of every build's Mr and Nr. BENCHMARKS.md has their
