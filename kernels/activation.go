@@ -37,7 +37,9 @@ func keepIf(v float32, mask uint32) float32 {
 	return math.Float32frombits(math.Float32bits(v) & mask)
 }
 
-func relu(y, x []float32) {
+// reluScalar is relu one element at a time (relu, in each build's file,
+// calls it for what it does not do with vectors).
+func reluScalar(y, x []float32) {
 	x = x[:len(y)]
 	for i, v := range x {
 		y[i] = keepIf(v, positive(v))
@@ -50,7 +52,8 @@ func ReLUGrad(dx, dy, y []float32) {
 	runElementwise(&partTask{op: partReLUGrad, dst: dx, a: dy, b: y}, len(dx), 3)
 }
 
-func reluGrad(dx, dy, y []float32) {
+// reluGradScalar is reluGrad one element at a time.
+func reluGradScalar(dx, dy, y []float32) {
 	dy, y = dy[:len(dx)], y[:len(dx)]
 	for i, g := range dy {
 		dx[i] = keepIf(g, positive(y[i]))

@@ -15,6 +15,12 @@ func GemmKernel() string { return "scalar 2×4" }
 // winogradInputTile writes Bᵀ d B of one tile, channel by channel.
 func winogradInputTile(o []float32, d *[16][]float32) { winogradInputTileScalar(o, d, 0) }
 
+// relu sets y = x where x > 0 and +0 elsewhere (NaN included).
+func relu(y, x []float32) { reluScalar(y, x) }
+
+// reluGrad sets dx = dy where y > 0 and +0 elsewhere.
+func reluGrad(dx, dy, y []float32) { reluGradScalar(dx, dy, y) }
+
 // winogradOutputTile writes Aᵀ M A (+ bias) of one tile into its four
 // output vectors.
 func winogradOutputTile(o *[4][]float32, m, bias []float32) { winogradOutputTileScalar(o, m, bias, 0) }

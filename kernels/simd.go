@@ -241,5 +241,41 @@ func winogradOutputTile(o *[4][]float32, m, bias []float32) {
 	winogradOutputTileScalar(o, m, bias, v)
 }
 
+// relu sets y = x where x > 0 and +0 elsewhere (NaN included), eight
+// elements at a time: the comparison keeps what reluScalar's sign and
+// exponent test keeps, to the bit.
+func relu(y, x []float32) {
+	v := len(y) &^ 7
+	if !simdKernel || v == 0 {
+		reluScalar(y, x)
+		return
+	}
+	defer archsimd.ClearAVXUpperBits()
+	x = x[:len(y)]
+	var zero archsimd.Float32x8
+	for i := 0; i < v; i += 8 {
+		e := load8(x, i)
+		e.Masked(e.Greater(zero)).StoreSlice(y[i : i+8])
+	}
+	reluScalar(y[v:], x[v:])
+}
+
+// reluGrad sets dx = dy where y > 0 and +0 elsewhere, eight elements at a
+// time.
+func reluGrad(dx, dy, y []float32) {
+	v := len(dx) &^ 7
+	if !simdKernel || v == 0 {
+		reluGradScalar(dx, dy, y)
+		return
+	}
+	defer archsimd.ClearAVXUpperBits()
+	dy, y = dy[:len(dx)], y[:len(dx)]
+	var zero archsimd.Float32x8
+	for i := 0; i < v; i += 8 {
+		load8(dy, i).Masked(load8(y, i).Greater(zero)).StoreSlice(dx[i : i+8])
+	}
+	reluGradScalar(dx[v:], dy[v:], y[v:])
+}
+
 // load8 is s[k:k+8] as a vector.
 func load8(s []float32, k int) archsimd.Float32x8 { return archsimd.LoadFloat32x8Slice(s[k : k+8]) }
