@@ -104,7 +104,7 @@ const maxPoolCells = 16
 // when greater, or when it is a NaN and the maximum is not yet one. Each
 // channel's maximum stays in a register across the window, which the
 // common 2×2 window unrolls.
-func maxPoolWindow(out []float32, arg []int32, x []float32, cells []int) {
+func maxPoolWindowScalar(out []float32, arg []int32, x []float32, cells []int) {
 	c0 := cells[0]
 	first := x[c0 : c0+len(out)]
 	arg = arg[:len(out)]

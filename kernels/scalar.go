@@ -15,6 +15,12 @@ func GemmKernel() string { return "scalar 2×4" }
 // winogradInputTile writes Bᵀ d B of one tile, channel by channel.
 func winogradInputTile(o []float32, d *[16][]float32) { winogradInputTileScalar(o, d, 0) }
 
+// maxPoolWindow writes the maximum of the window's cells, channel by
+// channel, and where it was (maxPoolWindowScalar).
+func maxPoolWindow(out []float32, arg []int32, x []float32, cells []int) {
+	maxPoolWindowScalar(out, arg, x, cells)
+}
+
 // relu sets y = x where x > 0 and +0 elsewhere (NaN included).
 func relu(y, x []float32) { reluScalar(y, x) }
 

@@ -277,5 +277,40 @@ func reluGrad(dx, dy, y []float32) {
 	reluGradScalar(dx[v:], dy[v:], y[v:])
 }
 
+// maxPoolWindow writes the maximum of the window's cells, channel by
+// channel, and where it was; a 2×2 window (four cells) eight channels at a
+// time, by maxPoolWindowScalar's rule: the first cell starts the maximum,
+// a later one replaces it where greater, or where it is a NaN and the
+// maximum is not yet one (ties keep the earlier cell).
+func maxPoolWindow(out []float32, arg []int32, x []float32, cells []int) {
+	v := len(out) &^ 7
+	if !simdKernel || len(cells) != 4 || v == 0 {
+		maxPoolWindowScalar(out, arg, x, cells)
+		return
+	}
+	defer archsimd.ClearAVXUpperBits()
+	arg = arg[:len(out)]
+	lanes := archsimd.LoadInt32x8Slice(laneIndex[:])
+	for c := 0; c < v; c += 8 {
+		best := load8(x, cells[0]+c)
+		at := lanes.Add(archsimd.BroadcastInt32x8(int32(cells[0] + c)))
+		for _, cell := range cells[1:] {
+			e := load8(x, cell+c)
+			// Greater, or a NaN over a maximum that is not one (a
+			// value equals itself unless it is a NaN).
+			take := e.Greater(best).Or(e.IsNaN().And(best.Equal(best)))
+			best = e.Merge(best, take)
+			at = lanes.Add(archsimd.BroadcastInt32x8(int32(cell+c))).Merge(at, take)
+		}
+		best.StoreSlice(out[c : c+8])
+		at.StoreSlice(arg[c : c+8])
+	}
+	rest := [4]int{cells[0] + v, cells[1] + v, cells[2] + v, cells[3] + v}
+	maxPoolWindowScalar(out[v:], arg[v:], x, rest[:])
+}
+
+// laneIndex is each lane's place in a vector.
+var laneIndex = [8]int32{0, 1, 2, 3, 4, 5, 6, 7}
+
 // load8 is s[k:k+8] as a vector.
 func load8(s []float32, k int) archsimd.Float32x8 { return archsimd.LoadFloat32x8Slice(s[k : k+8]) }
