@@ -125,6 +125,7 @@ const (
 // half is the 8 values of row r at offset 0 or 8.
 func half(r *[Nr]float32, at int) *[8]float32 { return (*[8]float32)(r[at : at+8]) }
 
+// load is half(r, at) as a vector.
 func load(r *[Nr]float32, at int) archsimd.Float32x8 { return archsimd.LoadFloat32x8(half(r, at)) }
 
 // microKernelScalar is microKernel's work in scalar code, for a CPU
