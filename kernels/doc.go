@@ -48,8 +48,8 @@
 // Built with GOEXPERIMENT=simd on amd64 (make build does, where the CPU
 // has AVX2 and FMA), the GEMM's micro-kernel computes 4×16 tiles with
 // 8-wide vectors of Go's experimental simd/archsimd package, and
-// Winograd's input and output transforms and a 2×2 max pooling (eight
-// channels at a time), ReLU and its gradient (eight elements) use them too
+// Winograd's three tile transforms and a 2×2 max pooling (eight channels
+// at a time), ReLU and its gradient (eight elements) use them too
 // (simd.go); on a CPU without AVX2 and FMA the same build runs scalar
 // loops. Every other build, wasm included, computes 2×4 tiles and the
 // transforms in scalar code (scalar.go). The vector code does the same

@@ -21,6 +21,9 @@ func maxPoolWindow(out []float32, arg []int32, x []float32, cells []int) {
 	maxPoolWindowScalar(out, arg, x, cells)
 }
 
+// winogradGradTile writes A dY Aᵀ of one tile.
+func winogradGradTile(o []float32, d *[4][]float32) { winogradGradTileScalar(o, d, 0) }
+
 // relu sets y = x where x > 0 and +0 elsewhere (NaN included).
 func relu(y, x []float32) { reluScalar(y, x) }
 

@@ -2,7 +2,10 @@
 
 package kernels
 
-import "simd/archsimd"
+import (
+	"math"
+	"simd/archsimd"
+)
 
 // The micro-kernel's tile with AVX2 (native builds with GOEXPERIMENT=simd,
 // which make build uses where the CPU has AVX2 and FMA): four rows of two
@@ -312,6 +315,47 @@ func maxPoolWindow(out []float32, arg []int32, x []float32, cells []int) {
 
 // laneIndex is each lane's place in a vector.
 var laneIndex = [8]int32{0, 1, 2, 3, 4, 5, 6, 7}
+
+// winogradGradTile writes A dY Aᵀ of one tile, A = [1 0; 1 1; 1 -1;
+// 0 -1], eight channels at a time (per channel the same operations as
+// winogradGradTileScalar, negation a flip of the sign bit as Go's is).
+func winogradGradTile(o []float32, d *[4][]float32) {
+	c := len(d[0])
+	v := c &^ 7
+	if !simdKernel || v == 0 {
+		winogradGradTileScalar(o, d, 0)
+		return
+	}
+	defer archsimd.ClearAVXUpperBits()
+	o = o[:16*c]
+	sign := archsimd.BroadcastInt32x8(math.MinInt32)
+	neg := func(x archsimd.Float32x8) archsimd.Float32x8 { return x.AsInt32x8().Xor(sign).AsFloat32x8() }
+	put := func(i, k int, x archsimd.Float32x8) { x.StoreSlice(o[i*c+k : i*c+k+8]) }
+	for k := 0; k < v; k += 8 {
+		a, b, e, f := load8(d[0], k), load8(d[1], k), load8(d[2], k), load8(d[3], k)
+		// Rows of A dY: (a,b), (a+e,b+f), (a-e,b-f), (-e,-f); each row
+		// (u,v) becomes (u, u+v, u-v, -v).
+		p, q := a.Add(e), b.Add(f)
+		r, s := a.Sub(e), b.Sub(f)
+		put(0, k, a)
+		put(1, k, a.Add(b))
+		put(2, k, a.Sub(b))
+		put(3, k, neg(b))
+		put(4, k, p)
+		put(5, k, p.Add(q))
+		put(6, k, p.Sub(q))
+		put(7, k, neg(q))
+		put(8, k, r)
+		put(9, k, r.Add(s))
+		put(10, k, r.Sub(s))
+		put(11, k, neg(s))
+		put(12, k, neg(e))
+		put(13, k, neg(e).Sub(f))
+		put(14, k, f.Sub(e))
+		put(15, k, f)
+	}
+	winogradGradTileScalar(o, d, v)
+}
 
 // load8 is s[k:k+8] as a vector.
 func load8(s []float32, k int) archsimd.Float32x8 { return archsimd.LoadFloat32x8Slice(s[k : k+8]) }

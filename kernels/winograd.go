@@ -376,12 +376,14 @@ func winogradGradTiles(m, dy, zero []float32, images, h, w, c, th, tw int) {
 	}
 }
 
-// winogradGradTile writes A dY Aᵀ of one tile, A = [1 0; 1 1; 1 -1; 0 -1].
-func winogradGradTile(o []float32, d *[4][]float32) {
+// winogradGradTileScalar writes A dY Aᵀ of one tile, A = [1 0; 1 1; 1 -1;
+// 0 -1], for channels from on (winogradGradTile, in each build's file,
+// calls it for the channels it does not do with vectors).
+func winogradGradTileScalar(o []float32, d *[4][]float32, from int) {
 	c := len(d[0])
 	o = o[:16*c]
 	da, db, dc, dd := d[0], d[1][:c], d[2][:c], d[3][:c]
-	for k := range da {
+	for k := from; k < len(da); k++ {
 		a, b, e, f := da[k], db[k], dc[k], dd[k]
 		// Rows of A dY: (a,b), (a+e,b+f), (a-e,b-f), (-e,-f); each row
 		// (u,v) becomes (u, u+v, u-v, -v).
