@@ -7,8 +7,8 @@ WASM_EXEC := $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
 # Native builds use FMA and AVX2 where the CPU has them (the kernels' inner
 # loops fuse multiply-adds); tests build for the baseline.
 GOAMD64_NATIVE := $(shell grep -qw fma /proc/cpuinfo 2>/dev/null && grep -qw avx2 /proc/cpuinfo && echo v3 || echo v1)
-# With AVX2 and FMA the GEMM's micro-kernel is 8-wide vectors (Go's
-# experimental simd/archsimd package, kernels/simd.go).
+# With AVX2 and FMA the GEMM's micro-kernel and a few other kernels are
+# 8-wide vectors (Go's experimental simd/archsimd package, kernels/simd.go).
 GOEXPERIMENT_NATIVE := $(shell [ "$(GOAMD64_NATIVE)" = v3 ] && echo simd)
 
 .PHONY: all build run train wasm vugugen vugugen-check mnist test test-native test-simd test-race test-wasm vet fmt-check bench bench-assets bench-kernels clean
