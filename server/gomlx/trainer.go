@@ -685,18 +685,6 @@ func evaluate(backend backends.Backend, exec *Exec, st *runState, norm *data.Nor
 	return total / float64(n), conf.Accuracy(), conf, nil
 }
 
-// padBatch extends v, the data of n examples (in its length) to that of
-// full, with zeros, within its capacity: a data.Prefetcher's batch.
-func padBatch[T float32 | int32](v []T, n, full int) []T {
-	if n == full {
-		return v
-	}
-	per := len(v) / n
-	v = v[:full*per]
-	clear(v[n*per:])
-	return v
-}
-
 // precompileEval compiles exec, m's inference pass, for batches of batch
 // images of h×w×c, with zeros for the weights (an error is left for the
 // evaluation that compiles it again to report).

@@ -105,3 +105,15 @@ func (u *uploader) Stop() {
 	}
 	<-u.done
 }
+
+// padBatch extends v, the data of n examples (in its length) to that of
+// full, with zeros, within its capacity: a data.Prefetcher's batch.
+func padBatch[T float32 | int32](v []T, n, full int) []T {
+	if n == full {
+		return v
+	}
+	per := len(v) / n
+	v = v[:full*per]
+	clear(v[n*per:])
+	return v
+}
