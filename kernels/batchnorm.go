@@ -58,28 +58,20 @@ func BatchNormTrain(y, xhat, mean, invStd []float32, x, scale, offset, runMean, 
 
 // train is BatchNormTrain over channels [c1, c2).
 func (a *batchNormArgs) train(c1, c2 int) {
-	rows, c, x := a.rows, a.c, a.x
+	rows, c := a.rows, a.c
 	var acc [columnBlock]float64
 	for c0 := c1; c0 < c2; c0 += columnBlock {
 		width := min(columnBlock, c2-c0)
+		x := a.x[c0:]
 		sums := acc[:width]
 		clear(sums)
-		for r := range rows {
-			for j, v := range x[r*c+c0 : r*c+c0+width] {
-				sums[j] += float64(v)
-			}
-		}
+		bnSums(sums, x, rows, c)
 		for j := range sums {
 			a.mean[c0+j] = float32(sums[j] / float64(rows))
 			sums[j] = 0
 		}
 		m := a.mean[c0 : c0+width]
-		for r := range rows {
-			for j, v := range x[r*c+c0 : r*c+c0+width] {
-				d := float64(v - m[j])
-				sums[j] += d * d
-			}
-		}
+		bnSquares(sums, x, m, rows, c)
 		for j, s := range sums {
 			variance := s / float64(rows)
 			a.invStd[c0+j] = float32(1 / math.Sqrt(variance+float64(a.eps)))
@@ -91,17 +83,105 @@ func (a *batchNormArgs) train(c1, c2 int) {
 			a.runMean[ch] = a.momentum*a.runMean[ch] + (1-a.momentum)*m[j]
 			a.runVar[ch] = a.momentum*a.runVar[ch] + (1-a.momentum)*float32(unbiased)
 		}
-		is, sc, of := a.invStd[c0:c0+width], a.scale[c0:c0+width], a.offset[c0:c0+width]
-		for r := range rows {
-			in := x[r*c+c0 : r*c+c0+width]
-			h := a.xhat[r*c+c0 : r*c+c0+width]
-			out := a.y[r*c+c0 : r*c+c0+width]
-			h, out = h[:len(in)], out[:len(in)]
-			for j, v := range in {
-				n := (v - m[j]) * is[j]
-				h[j] = n
-				out[j] = sc[j]*n + of[j]
-			}
+		bnNormalize(a.xhat[c0:], a.y[c0:], x, m, a.invStd[c0:c0+width], a.scale[c0:c0+width], a.offset[c0:c0+width], rows, c)
+	}
+}
+
+// The row loops of batch norm. Each walks a block of len(sums) (or
+// len(m), len(p)) channels, starting at the slices' first element, in rows
+// c apart; the Scalar forms do channels [from, width), so that a vector
+// form can leave them the channels past its last whole vector. Products
+// are rounded before they are added (float32(a*b) + c, never fused), so
+// the native builds, with or without fused multiply-adds or vectors, and
+// WebAssembly all compute the same bits. (A product of two float32s is
+// exact in float64, so the sums in float64 are the same either way.)
+
+// bnSumsScalar adds each row's x[j] to sums[j].
+func bnSumsScalar(sums []float64, x []float32, rows, c, from int) {
+	s := sums[from:]
+	for r := range rows {
+		in := x[r*c+from : r*c+len(sums)]
+		s := s[:len(in)]
+		for j, v := range in {
+			s[j] += float64(v)
+		}
+	}
+}
+
+// bnSquaresScalar adds each row's (x[j]−m[j])² to sums[j].
+func bnSquaresScalar(sums []float64, x, m []float32, rows, c, from int) {
+	s, mean := sums[from:], m[from:len(sums)]
+	for r := range rows {
+		in := x[r*c+from : r*c+len(sums)]
+		s, mean := s[:len(in)], mean[:len(in)]
+		for j, v := range in {
+			d := float64(v - mean[j])
+			s[j] += d * d
+		}
+	}
+}
+
+// bnNormalizeScalar writes xhat = (x−m)·is and y = sc·xhat + of.
+func bnNormalizeScalar(xhat, y, x, m, is, sc, of []float32, rows, c, from int) {
+	width := len(m)
+	m, is, sc, of = m[from:width], is[from:width], sc[from:width], of[from:width]
+	for r := range rows {
+		in := x[r*c+from : r*c+width]
+		h := xhat[r*c+from : r*c+width]
+		out := y[r*c+from : r*c+width]
+		h, out = h[:len(in)], out[:len(in)]
+		m, is, sc, of := m[:len(in)], is[:len(in)], sc[:len(in)], of[:len(in)]
+		for j, v := range in {
+			n := (v - m[j]) * is[j]
+			h[j] = n
+			out[j] = float32(sc[j]*n) + of[j]
+		}
+	}
+}
+
+// bnInferScalar writes y = (x−m)·s + o.
+func bnInferScalar(y, x, m, s, o []float32, rows, c, from int) {
+	width := len(m)
+	m, s, o = m[from:width], s[from:width], o[from:width]
+	for r := range rows {
+		in := x[r*c+from : r*c+width]
+		out := y[r*c+from : r*c+width]
+		out = out[:len(in)]
+		m, s, o := m[:len(in)], s[:len(in)], o[:len(in)]
+		for j, v := range in {
+			out[j] = float32((v-m[j])*s[j]) + o[j]
+		}
+	}
+}
+
+// bnGradSumsScalar adds each row's dy[j] to sd[j] and dy[j]·xhat[j] to
+// sdx[j].
+func bnGradSumsScalar(sd, sdx []float64, dy, xhat []float32, rows, c, from int) {
+	width := len(sd)
+	s, t := sd[from:width], sdx[from:width]
+	for r := range rows {
+		g := dy[r*c+from : r*c+width]
+		h := xhat[r*c+from : r*c+width]
+		h, s, t := h[:len(g)], s[:len(g)], t[:len(g)]
+		for j, v := range g {
+			s[j] += float64(v)
+			t[j] += float64(v) * float64(h[j])
+		}
+	}
+}
+
+// bnGradScalar writes dx = p·dy − q − e·xhat.
+func bnGradScalar(dx, dy, xhat, p, q, e []float32, rows, c, from int) {
+	width := len(p)
+	p, q, e = p[from:width], q[from:width], e[from:width]
+	for r := range rows {
+		g := dy[r*c+from : r*c+width]
+		h := xhat[r*c+from : r*c+width]
+		d := dx[r*c+from : r*c+width]
+		h, d = h[:len(g)], d[:len(g)]
+		p, q, e := p[:len(g)], q[:len(g)], e[:len(g)]
+		for j, v := range g {
+			d[j] = float32(p[j]*v) - q[j] - float32(e[j]*h[j])
 		}
 	}
 }
@@ -126,15 +206,7 @@ func (a *batchNormArgs) inference(c1, c2 int) {
 		for j := range width {
 			inv[j] = float32(1/math.Sqrt(float64(a.runVar[c0+j])+float64(a.eps))) * a.scale[c0+j]
 		}
-		m, o, s := a.runMean[c0:c0+width], a.offset[c0:c0+width], inv[:width]
-		for r := range a.rows {
-			in := a.x[r*a.c+c0 : r*a.c+c0+width]
-			out := a.y[r*a.c+c0 : r*a.c+c0+width]
-			out = out[:len(in)]
-			for j, v := range in {
-				out[j] = (v-m[j])*s[j] + o[j]
-			}
-		}
+		bnInfer(a.y[c0:], a.x[c0:], a.runMean[c0:c0+width], inv[:width], a.offset[c0:c0+width], a.rows, a.c)
 	}
 }
 
@@ -166,15 +238,7 @@ func (a *batchNormArgs) grad(c1, c2 int) {
 		sd, sdx := sumDy[:width], sumDyXhat[:width]
 		clear(sd)
 		clear(sdx)
-		for r := range rows {
-			g := dy[r*c+c0 : r*c+c0+width]
-			h := xhat[r*c+c0 : r*c+c0+width]
-			h = h[:len(g)]
-			for j, v := range g {
-				sd[j] += float64(v)
-				sdx[j] += float64(v) * float64(h[j])
-			}
-		}
+		bnGradSums(sd, sdx, dy[c0:], xhat[c0:], rows, c)
 		for j := range width {
 			ch := c0 + j
 			doffset[ch] += float32(sd[j])
@@ -184,15 +248,6 @@ func (a *batchNormArgs) grad(c1, c2 int) {
 			k2[j] = float32(f * sd[j] / float64(rows))
 			k3[j] = float32(f * sdx[j] / float64(rows))
 		}
-		p, q, e := k1[:width], k2[:width], k3[:width]
-		for r := range rows {
-			g := dy[r*c+c0 : r*c+c0+width]
-			h := xhat[r*c+c0 : r*c+c0+width]
-			d := dx[r*c+c0 : r*c+c0+width]
-			h, d = h[:len(g)], d[:len(g)]
-			for j, v := range g {
-				d[j] = p[j]*v - q[j] - e[j]*h[j]
-			}
-		}
+		bnGrad(dx[c0:], dy[c0:], xhat[c0:], k1[:width], k2[:width], k3[:width], rows, c)
 	}
 }

@@ -52,14 +52,6 @@ func DepthwiseConv2D(y, x, w, bias []float32, p ConvParams) {
 						}
 						in := xi[(ih*p.W+iw)*p.C : (ih*p.W+iw+1)*p.C]
 						wk := w[(kh*p.KW+kw)*p.OC : (kh*p.KW+kw+1)*p.OC]
-						if mult == 1 {
-							wk = wk[:len(in)]
-							out := out[:len(in)]
-							for c, v := range in {
-								out[c] += v * wk[c]
-							}
-							continue
-						}
 						for c, v := range in {
 							o := out[c*mult : (c+1)*mult]
 							for m, wv := range wk[c*mult : (c+1)*mult] {
@@ -98,11 +90,7 @@ func DepthwiseConv2DGradInput(dx, dy, w []float32, p ConvParams) {
 						d := di[(ih*p.W+iw)*p.C : (ih*p.W+iw+1)*p.C]
 						wk := w[(kh*p.KW+kw)*p.OC : (kh*p.KW+kw+1)*p.OC]
 						if mult == 1 {
-							wk = wk[:len(d)]
-							g := g[:len(d)]
-							for c := range d {
-								d[c] += g[c] * wk[c]
-							}
+							dwAxpy(d, g, wk)
 							continue
 						}
 						for c := range d {
@@ -153,14 +141,6 @@ func DepthwiseConv2DGradFilter(dw, dbias, dy, x []float32, p ConvParams) {
 						}
 						in := xi[(ih*p.W+iw)*p.C : (ih*p.W+iw+1)*p.C]
 						dk := dw[(kh*p.KW+kw)*p.OC : (kh*p.KW+kw+1)*p.OC]
-						if mult == 1 {
-							dk = dk[:len(in)]
-							g := g[:len(in)]
-							for c, v := range in {
-								dk[c] += v * g[c]
-							}
-							continue
-						}
 						for c, v := range in {
 							d := dk[c*mult : (c+1)*mult]
 							for m, gv := range g[c*mult : (c+1)*mult] {

@@ -12,7 +12,10 @@ package kernels
 // of input and of output stays in the L1 cache across the blocks. The
 // input's gradient keeps the general loop, which scatters each output
 // position's products: gathering them per input position, with the
-// stride's divisions, measured slower.
+// stride's divisions, measured slower. Each product is rounded before it
+// is added (float32(a*b), never a fused multiply-add), so the SIMD build's
+// vector loops (simd.go), 32 or 8 channels at a time, give these loops'
+// bits.
 
 // dwBlock is the channels one register block holds: eight accumulators,
 // and a product's two operands, fit the sixteen float registers.
@@ -25,8 +28,9 @@ func span(o, stride, pad, kernel, n int) (lo, hi int) {
 	return max(0, -base), min(kernel, n-base)
 }
 
-// depthwise1 is DepthwiseConv2D with multiplier 1.
-func depthwise1(y, x, w, bias []float32, p ConvParams) {
+// depthwise1Scalar is DepthwiseConv2D with multiplier 1, for channels
+// [from, C).
+func depthwise1Scalar(y, x, w, bias []float32, p ConvParams, from int) {
 	C := p.C
 	for n := range p.N {
 		xi := x[n*p.H*p.W*C : (n+1)*p.H*p.W*C]
@@ -35,7 +39,7 @@ func depthwise1(y, x, w, bias []float32, p ConvParams) {
 			for ow := range p.OW {
 				kwLo, kwHi := span(ow, p.StrideW, p.PadLeft, p.KW, p.W)
 				out := y[((n*p.OH+oh)*p.OW+ow)*C : ((n*p.OH+oh)*p.OW+ow+1)*C]
-				c := 0
+				c := from
 				for ; c+dwBlock <= C; c += dwBlock {
 					var a0, a1, a2, a3, a4, a5, a6, a7 float32
 					if bias != nil {
@@ -48,14 +52,14 @@ func depthwise1(y, x, w, bias []float32, p ConvParams) {
 							iw := ow*p.StrideW - p.PadLeft + kw
 							v := xi[(ih*p.W+iw)*C+c : (ih*p.W+iw)*C+c+dwBlock : (ih*p.W+iw)*C+c+dwBlock]
 							k := w[(kh*p.KW+kw)*C+c : (kh*p.KW+kw)*C+c+dwBlock : (kh*p.KW+kw)*C+c+dwBlock]
-							a0 += v[0] * k[0]
-							a1 += v[1] * k[1]
-							a2 += v[2] * k[2]
-							a3 += v[3] * k[3]
-							a4 += v[4] * k[4]
-							a5 += v[5] * k[5]
-							a6 += v[6] * k[6]
-							a7 += v[7] * k[7]
+							a0 += float32(v[0] * k[0])
+							a1 += float32(v[1] * k[1])
+							a2 += float32(v[2] * k[2])
+							a3 += float32(v[3] * k[3])
+							a4 += float32(v[4] * k[4])
+							a5 += float32(v[5] * k[5])
+							a6 += float32(v[6] * k[6])
+							a7 += float32(v[7] * k[7])
 						}
 					}
 					o := out[c : c+dwBlock : c+dwBlock]
@@ -70,7 +74,7 @@ func depthwise1(y, x, w, bias []float32, p ConvParams) {
 						ih := oh*p.StrideH - p.PadTop + kh
 						for kw := kwLo; kw < kwHi; kw++ {
 							iw := ow*p.StrideW - p.PadLeft + kw
-							a += xi[(ih*p.W+iw)*C+c] * w[(kh*p.KW+kw)*C+c]
+							a += float32(xi[(ih*p.W+iw)*C+c] * w[(kh*p.KW+kw)*C+c])
 						}
 					}
 					out[c] = a
@@ -80,10 +84,11 @@ func depthwise1(y, x, w, bias []float32, p ConvParams) {
 	}
 }
 
-// depthwise1GradFilter accumulates dw with multiplier 1: for each row of
-// output positions and each kernel cell, a block of channels sums its
-// products over the row in registers, then adds them to dw once.
-func depthwise1GradFilter(dw, dy, x []float32, p ConvParams) {
+// depthwise1GradFilterScalar accumulates dw with multiplier 1, for
+// channels [from, C): for each row of output positions and each kernel
+// cell, a block of channels sums its products over the row in registers,
+// then adds them to dw once.
+func depthwise1GradFilterScalar(dw, dy, x []float32, p ConvParams, from int) {
 	C := p.C
 	for n := range p.N {
 		xi := x[n*p.H*p.W*C : (n+1)*p.H*p.W*C]
@@ -100,21 +105,21 @@ func depthwise1GradFilter(dw, dy, x []float32, p ConvParams) {
 						continue
 					}
 					dk := dw[(kh*p.KW+kw)*C : (kh*p.KW+kw+1)*C]
-					c := 0
+					c := from
 					for ; c+dwBlock <= C; c += dwBlock {
 						var a0, a1, a2, a3, a4, a5, a6, a7 float32
 						for ow := owLo; ow < owHi; ow++ {
 							iw := ow*p.StrideW - p.PadLeft + kw
 							v := row[iw*C+c : iw*C+c+dwBlock : iw*C+c+dwBlock]
 							e := g[ow*C+c : ow*C+c+dwBlock : ow*C+c+dwBlock]
-							a0 += v[0] * e[0]
-							a1 += v[1] * e[1]
-							a2 += v[2] * e[2]
-							a3 += v[3] * e[3]
-							a4 += v[4] * e[4]
-							a5 += v[5] * e[5]
-							a6 += v[6] * e[6]
-							a7 += v[7] * e[7]
+							a0 += float32(v[0] * e[0])
+							a1 += float32(v[1] * e[1])
+							a2 += float32(v[2] * e[2])
+							a3 += float32(v[3] * e[3])
+							a4 += float32(v[4] * e[4])
+							a5 += float32(v[5] * e[5])
+							a6 += float32(v[6] * e[6])
+							a7 += float32(v[7] * e[7])
 						}
 						d := dk[c : c+dwBlock : c+dwBlock]
 						d[0] += a0
@@ -129,12 +134,20 @@ func depthwise1GradFilter(dw, dy, x []float32, p ConvParams) {
 					for ; c < C; c++ {
 						var a float32
 						for ow := owLo; ow < owHi; ow++ {
-							a += row[(ow*p.StrideW-p.PadLeft+kw)*C+c] * g[ow*C+c]
+							a += float32(row[(ow*p.StrideW-p.PadLeft+kw)*C+c] * g[ow*C+c])
 						}
 						dk[c] += a
 					}
 				}
 			}
 		}
+	}
+}
+
+// dwAxpyScalar adds g·w to d, element by element.
+func dwAxpyScalar(d, g, w []float32) {
+	g, w = g[:len(d)], w[:len(d)]
+	for c := range d {
+		d[c] += float32(g[c] * w[c])
 	}
 }

@@ -675,6 +675,8 @@ var ops = []op{
 			{N: 1, H: 8, W: 7, C: 17, KH: 5, KW: 5, Mult: 1, Pad: [4]int{2, 1, 1, 2}, NoBias: true},
 			{N: 2, H: 6, W: 9, C: 8, KH: 3, KW: 2, Mult: 1, S: 3},
 			{N: 1, H: 5, W: 5, C: 16, KH: 3, KW: 3, Mult: 1, S: 2, Pad: [4]int{0, 2, 2, 0}},
+			// Four vectors, one, and a tail in the SIMD build.
+			{N: 2, H: 5, W: 4, C: 43, KH: 3, KW: 3, Mult: 1, Same: true},
 		},
 		benches: []shape{{N: 32, H: 16, W: 16, C: 64, KH: 3, KW: 3, Mult: 1, Same: true}},
 	},

@@ -143,3 +143,41 @@ func microKernel(kc, rows int, a []float32, lda int, sliver, c []float32, ldc in
 		}
 	}
 }
+
+// bnSums adds each row's x[j] to sums[j] (bnSumsScalar).
+func bnSums(sums []float64, x []float32, rows, c int) { bnSumsScalar(sums, x, rows, c, 0) }
+
+// bnSquares adds each row's (x[j]−m[j])² to sums[j] (bnSquaresScalar).
+func bnSquares(sums []float64, x, m []float32, rows, c int) { bnSquaresScalar(sums, x, m, rows, c, 0) }
+
+// bnNormalize writes xhat = (x−m)·is and y = sc·xhat + of
+// (bnNormalizeScalar).
+func bnNormalize(xhat, y, x, m, is, sc, of []float32, rows, c int) {
+	bnNormalizeScalar(xhat, y, x, m, is, sc, of, rows, c, 0)
+}
+
+// bnInfer writes y = (x−m)·s + o (bnInferScalar).
+func bnInfer(y, x, m, s, o []float32, rows, c int) { bnInferScalar(y, x, m, s, o, rows, c, 0) }
+
+// bnGradSums adds each row's dy[j] to sd[j] and dy[j]·xhat[j] to sdx[j]
+// (bnGradSumsScalar).
+func bnGradSums(sd, sdx []float64, dy, xhat []float32, rows, c int) {
+	bnGradSumsScalar(sd, sdx, dy, xhat, rows, c, 0)
+}
+
+// bnGrad writes dx = p·dy − q − e·xhat (bnGradScalar).
+func bnGrad(dx, dy, xhat, p, q, e []float32, rows, c int) {
+	bnGradScalar(dx, dy, xhat, p, q, e, rows, c, 0)
+}
+
+// depthwise1 is DepthwiseConv2D with multiplier 1 (depthwise1Scalar).
+func depthwise1(y, x, w, bias []float32, p ConvParams) { depthwise1Scalar(y, x, w, bias, p, 0) }
+
+// depthwise1GradFilter accumulates dw with multiplier 1
+// (depthwise1GradFilterScalar).
+func depthwise1GradFilter(dw, dy, x []float32, p ConvParams) {
+	depthwise1GradFilterScalar(dw, dy, x, p, 0)
+}
+
+// dwAxpy adds g·w to d, element by element (dwAxpyScalar).
+func dwAxpy(d, g, w []float32) { dwAxpyScalar(d, g, w) }

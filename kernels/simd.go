@@ -360,3 +360,264 @@ func winogradGradTile(o []float32, d *[4][]float32) {
 
 // load8 is s[k:k+8] as a vector.
 func load8(s []float32, k int) archsimd.Float32x8 { return archsimd.LoadFloat32x8Slice(s[k : k+8]) }
+
+// bnSums adds each row's x[j] to sums[j], four channels at a time in
+// float64 (per channel the same additions in the same order as
+// bnSumsScalar, which does the channels left over).
+func bnSums(sums []float64, x []float32, rows, c int) {
+	v := len(sums) &^ 3
+	if !simdKernel || v == 0 {
+		bnSumsScalar(sums, x, rows, c, 0)
+		return
+	}
+	defer archsimd.ClearAVXUpperBits()
+	for r := range rows {
+		in := x[r*c : r*c+v]
+		for j := 0; j < v; j += 4 {
+			e := archsimd.LoadFloat32x4Slice(in[j : j+4]).ConvertToFloat64()
+			archsimd.LoadFloat64x4Slice(sums[j : j+4]).Add(e).StoreSlice(sums[j : j+4])
+		}
+	}
+	bnSumsScalar(sums, x, rows, c, v)
+}
+
+// bnSquares adds each row's (x[j]−m[j])² to sums[j], four channels at a
+// time (bnSquaresScalar's operations).
+func bnSquares(sums []float64, x, m []float32, rows, c int) {
+	v := len(sums) &^ 3
+	if !simdKernel || v == 0 {
+		bnSquaresScalar(sums, x, m, rows, c, 0)
+		return
+	}
+	defer archsimd.ClearAVXUpperBits()
+	mv := m[:v]
+	for r := range rows {
+		in := x[r*c : r*c+v]
+		for j := 0; j < v; j += 4 {
+			d := archsimd.LoadFloat32x4Slice(in[j : j+4]).Sub(archsimd.LoadFloat32x4Slice(mv[j : j+4])).ConvertToFloat64()
+			archsimd.LoadFloat64x4Slice(sums[j : j+4]).Add(d.Mul(d)).StoreSlice(sums[j : j+4])
+		}
+	}
+	bnSquaresScalar(sums, x, m, rows, c, v)
+}
+
+// bnNormalize writes xhat = (x−m)·is and y = sc·xhat + of, eight channels
+// at a time (bnNormalizeScalar's operations: the product rounded, then the
+// sum).
+func bnNormalize(xhat, y, x, m, is, sc, of []float32, rows, c int) {
+	width := len(m)
+	v := width &^ 7
+	if !simdKernel || v == 0 {
+		bnNormalizeScalar(xhat, y, x, m, is, sc, of, rows, c, 0)
+		return
+	}
+	defer archsimd.ClearAVXUpperBits()
+	for r := range rows {
+		at := r * c
+		in, h, out := x[at:at+v], xhat[at:at+v], y[at:at+v]
+		for j := 0; j < v; j += 8 {
+			n := load8(in, j).Sub(load8(m, j)).Mul(load8(is, j))
+			n.StoreSlice(h[j : j+8])
+			load8(sc, j).Mul(n).Add(load8(of, j)).StoreSlice(out[j : j+8])
+		}
+	}
+	bnNormalizeScalar(xhat, y, x, m, is, sc, of, rows, c, v)
+}
+
+// bnInfer writes y = (x−m)·s + o, eight channels at a time
+// (bnInferScalar's operations).
+func bnInfer(y, x, m, s, o []float32, rows, c int) {
+	v := len(m) &^ 7
+	if !simdKernel || v == 0 {
+		bnInferScalar(y, x, m, s, o, rows, c, 0)
+		return
+	}
+	defer archsimd.ClearAVXUpperBits()
+	for r := range rows {
+		at := r * c
+		in, out := x[at:at+v], y[at:at+v]
+		for j := 0; j < v; j += 8 {
+			load8(in, j).Sub(load8(m, j)).Mul(load8(s, j)).Add(load8(o, j)).StoreSlice(out[j : j+8])
+		}
+	}
+	bnInferScalar(y, x, m, s, o, rows, c, v)
+}
+
+// bnGradSums adds each row's dy[j] to sd[j] and dy[j]·xhat[j] to sdx[j],
+// four channels at a time (bnGradSumsScalar's operations).
+func bnGradSums(sd, sdx []float64, dy, xhat []float32, rows, c int) {
+	v := len(sd) &^ 3
+	if !simdKernel || v == 0 {
+		bnGradSumsScalar(sd, sdx, dy, xhat, rows, c, 0)
+		return
+	}
+	defer archsimd.ClearAVXUpperBits()
+	s, t := sd[:v], sdx[:v]
+	for r := range rows {
+		at := r * c
+		g, h := dy[at:at+v], xhat[at:at+v]
+		for j := 0; j < v; j += 4 {
+			e := archsimd.LoadFloat32x4Slice(g[j : j+4]).ConvertToFloat64()
+			f := archsimd.LoadFloat32x4Slice(h[j : j+4]).ConvertToFloat64()
+			archsimd.LoadFloat64x4Slice(s[j : j+4]).Add(e).StoreSlice(s[j : j+4])
+			archsimd.LoadFloat64x4Slice(t[j : j+4]).Add(e.Mul(f)).StoreSlice(t[j : j+4])
+		}
+	}
+	bnGradSumsScalar(sd, sdx, dy, xhat, rows, c, v)
+}
+
+// bnGrad writes dx = p·dy − q − e·xhat, eight channels at a time
+// (bnGradScalar's operations: each product rounded, then the
+// differences from the left).
+func bnGrad(dx, dy, xhat, p, q, e []float32, rows, c int) {
+	v := len(p) &^ 7
+	if !simdKernel || v == 0 {
+		bnGradScalar(dx, dy, xhat, p, q, e, rows, c, 0)
+		return
+	}
+	defer archsimd.ClearAVXUpperBits()
+	for r := range rows {
+		at := r * c
+		g, h, d := dy[at:at+v], xhat[at:at+v], dx[at:at+v]
+		for j := 0; j < v; j += 8 {
+			load8(p, j).Mul(load8(g, j)).Sub(load8(q, j)).Sub(load8(e, j).Mul(load8(h, j))).StoreSlice(d[j : j+8])
+		}
+	}
+	bnGradScalar(dx, dy, xhat, p, q, e, rows, c, v)
+}
+
+// depthwise1 is DepthwiseConv2D with multiplier 1, 32 and then 8 channels
+// at a time, each output element's sum over the kernel cells in a vector
+// register (per channel depthwise1Scalar's operations in the same order,
+// each product rounded before it is added; it does the channels left
+// over).
+func depthwise1(y, x, w, bias []float32, p ConvParams) {
+	C := p.C
+	v := C &^ 7
+	if !simdKernel || v == 0 {
+		depthwise1Scalar(y, x, w, bias, p, 0)
+		return
+	}
+	defer archsimd.ClearAVXUpperBits()
+	for n := range p.N {
+		xi := x[n*p.H*p.W*C : (n+1)*p.H*p.W*C]
+		for oh := range p.OH {
+			khLo, khHi := span(oh, p.StrideH, p.PadTop, p.KH, p.H)
+			for ow := range p.OW {
+				kwLo, kwHi := span(ow, p.StrideW, p.PadLeft, p.KW, p.W)
+				out := y[((n*p.OH+oh)*p.OW+ow)*C : ((n*p.OH+oh)*p.OW+ow+1)*C]
+				for c := 0; c < v; {
+					// Four vectors when four are left, to keep four
+					// chains of additions in flight; else one.
+					wide := c+32 <= v
+					var a0, a1, a2, a3 archsimd.Float32x8
+					if bias != nil {
+						a0 = load8(bias, c)
+						if wide {
+							a1, a2, a3 = load8(bias, c+8), load8(bias, c+16), load8(bias, c+24)
+						}
+					}
+					for kh := khLo; kh < khHi; kh++ {
+						ih := oh*p.StrideH - p.PadTop + kh
+						for kw := kwLo; kw < kwHi; kw++ {
+							xo := (ih*p.W+ow*p.StrideW-p.PadLeft+kw)*C + c
+							wo := (kh*p.KW+kw)*C + c
+							a0 = a0.Add(load8(xi, xo).Mul(load8(w, wo)))
+							if wide {
+								a1 = a1.Add(load8(xi, xo+8).Mul(load8(w, wo+8)))
+								a2 = a2.Add(load8(xi, xo+16).Mul(load8(w, wo+16)))
+								a3 = a3.Add(load8(xi, xo+24).Mul(load8(w, wo+24)))
+							}
+						}
+					}
+					a0.StoreSlice(out[c : c+8])
+					if !wide {
+						c += 8
+						continue
+					}
+					a1.StoreSlice(out[c+8 : c+16])
+					a2.StoreSlice(out[c+16 : c+24])
+					a3.StoreSlice(out[c+24 : c+32])
+					c += 32
+				}
+			}
+		}
+	}
+	if v < C {
+		depthwise1Scalar(y, x, w, bias, p, v)
+	}
+}
+
+// depthwise1GradFilter accumulates dw with multiplier 1, 32 and then 8
+// channels at a time: for each row of output positions and each kernel
+// cell, the products summed over the row in vector registers, then added
+// to dw (per channel depthwise1GradFilterScalar's operations in the same
+// order; it does the channels left over).
+func depthwise1GradFilter(dw, dy, x []float32, p ConvParams) {
+	C := p.C
+	v := C &^ 7
+	if !simdKernel || v == 0 {
+		depthwise1GradFilterScalar(dw, dy, x, p, 0)
+		return
+	}
+	defer archsimd.ClearAVXUpperBits()
+	for n := range p.N {
+		xi := x[n*p.H*p.W*C : (n+1)*p.H*p.W*C]
+		for oh := range p.OH {
+			khLo, khHi := span(oh, p.StrideH, p.PadTop, p.KH, p.H)
+			g := dy[(n*p.OH+oh)*p.OW*C : (n*p.OH+oh+1)*p.OW*C]
+			for kh := khLo; kh < khHi; kh++ {
+				row := xi[(oh*p.StrideH-p.PadTop+kh)*p.W*C : (oh*p.StrideH-p.PadTop+kh+1)*p.W*C]
+				for kw := range p.KW {
+					owLo := max(0, (p.PadLeft-kw+p.StrideW-1)/p.StrideW)
+					owHi := min(p.OW, (p.W-1+p.PadLeft-kw)/p.StrideW+1)
+					if owLo >= owHi {
+						continue
+					}
+					dk := dw[(kh*p.KW+kw)*C : (kh*p.KW+kw+1)*C]
+					for c := 0; c < v; {
+						wide := c+32 <= v
+						var a0, a1, a2, a3 archsimd.Float32x8
+						for ow := owLo; ow < owHi; ow++ {
+							xo := (ow*p.StrideW-p.PadLeft+kw)*C + c
+							gi := ow*C + c
+							a0 = a0.Add(load8(row, xo).Mul(load8(g, gi)))
+							if wide {
+								a1 = a1.Add(load8(row, xo+8).Mul(load8(g, gi+8)))
+								a2 = a2.Add(load8(row, xo+16).Mul(load8(g, gi+16)))
+								a3 = a3.Add(load8(row, xo+24).Mul(load8(g, gi+24)))
+							}
+						}
+						load8(dk, c).Add(a0).StoreSlice(dk[c : c+8])
+						if !wide {
+							c += 8
+							continue
+						}
+						load8(dk, c+8).Add(a1).StoreSlice(dk[c+8 : c+16])
+						load8(dk, c+16).Add(a2).StoreSlice(dk[c+16 : c+24])
+						load8(dk, c+24).Add(a3).StoreSlice(dk[c+24 : c+32])
+						c += 32
+					}
+				}
+			}
+		}
+	}
+	if v < C {
+		depthwise1GradFilterScalar(dw, dy, x, p, v)
+	}
+}
+
+// dwAxpy adds g·w to d, eight elements at a time (dwAxpyScalar's
+// operations, which does the elements left over).
+func dwAxpy(d, g, w []float32) {
+	v := len(d) &^ 7
+	if !simdKernel || v == 0 {
+		dwAxpyScalar(d, g, w)
+		return
+	}
+	defer archsimd.ClearAVXUpperBits()
+	for c := 0; c < v; c += 8 {
+		load8(d, c).Add(load8(g, c).Mul(load8(w, c))).StoreSlice(d[c : c+8])
+	}
+	dwAxpyScalar(d[v:], g[v:], w[v:])
+}

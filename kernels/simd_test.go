@@ -103,3 +103,117 @@ func TestWinogradTilesVectorBits(t *testing.T) {
 	winogradGradTileScalar(want, &dy, 0)
 	same("gradient transform", got, want)
 }
+
+// Batch norm's row loops with vectors give the scalar ones' bits, for 19
+// channels in rows 23 apart (vectors of four and eight, and a tail), on
+// values of many magnitudes with signed zeros among them.
+func TestBatchNormVectorBits(t *testing.T) {
+	const rows, c, width = 7, 23, 19
+	r := rand.New(rand.NewPCG(7, 8))
+	values := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			switch r.IntN(8) {
+			case 0:
+				s[i] = float32(math.Copysign(0, -1))
+			case 1:
+				s[i] = 0
+			default:
+				s[i] = float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(9)-4)))
+			}
+		}
+		return s
+	}
+	x, dy, xhat := values(rows*c), values(rows*c), values(rows*c)
+	m, is, sc, of := values(width), values(width), values(width), values(width)
+	sums64 := func(f func(a, b []float64)) (got, want []float64) {
+		got, want = make([]float64, width), make([]float64, width)
+		for i := range got {
+			got[i] = float64(i) / 3
+			want[i] = got[i]
+		}
+		f(got, want)
+		return got, want
+	}
+	same64 := func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
+
+	got, want := sums64(func(g, w []float64) { bnSums(g, x, rows, c); bnSumsScalar(w, x, rows, c, 0) })
+	if !slices.EqualFunc(got, want, same64) {
+		t.Errorf("bnSums = %v, want %v", got, want)
+	}
+	got, want = sums64(func(g, w []float64) { bnSquares(g, x, m, rows, c); bnSquaresScalar(w, x, m, rows, c, 0) })
+	if !slices.EqualFunc(got, want, same64) {
+		t.Errorf("bnSquares = %v, want %v", got, want)
+	}
+	sdx, sdxWant := sums64(func(g, w []float64) {})
+	got, want = sums64(func(g, w []float64) {
+		bnGradSums(g, sdx, dy, xhat, rows, c)
+		bnGradSumsScalar(w, sdxWant, dy, xhat, rows, c, 0)
+	})
+	if !slices.EqualFunc(got, want, same64) || !slices.EqualFunc(sdx, sdxWant, same64) {
+		t.Errorf("bnGradSums = %v, %v, want %v, %v", got, sdx, want, sdxWant)
+	}
+
+	// The outputs' channels past the block keep their fill.
+	fill := func() []float32 { return slices.Repeat([]float32{sentinel}, rows*c) }
+	h, y, hw, yw := fill(), fill(), fill(), fill()
+	bnNormalize(h, y, x, m, is, sc, of, rows, c)
+	bnNormalizeScalar(hw, yw, x, m, is, sc, of, rows, c, 0)
+	if !slices.EqualFunc(h, hw, sameBits) || !slices.EqualFunc(y, yw, sameBits) {
+		t.Errorf("bnNormalize = %v, %v, want %v, %v", h, y, hw, yw)
+	}
+	y, yw = fill(), fill()
+	bnInfer(y, x, m, is, of, rows, c)
+	bnInferScalar(yw, x, m, is, of, rows, c, 0)
+	if !slices.EqualFunc(y, yw, sameBits) {
+		t.Errorf("bnInfer = %v, want %v", y, yw)
+	}
+	y, yw = fill(), fill()
+	bnGrad(y, dy, xhat, m, is, sc, rows, c)
+	bnGradScalar(yw, dy, xhat, m, is, sc, rows, c, 0)
+	if !slices.EqualFunc(y, yw, sameBits) {
+		t.Errorf("bnGrad = %v, want %v", y, yw)
+	}
+}
+
+// The depthwise kernels with vectors give the scalar ones' bits (each
+// product rounded before it is added, in both), channel tails included:
+// 43 channels are one block of four vectors, one vector and three left
+// over.
+func TestDepthwiseVectorBits(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	values := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = float32(r.NormFloat64())
+		}
+		return s
+	}
+	for _, s := range []shape{
+		{N: 2, H: 5, W: 4, C: 43, KH: 3, KW: 3, Mult: 1, Same: true},
+		{N: 1, H: 7, W: 6, C: 40, KH: 3, KW: 3, Mult: 1, S: 2, Pad: [4]int{0, 2, 2, 0}},
+	} {
+		p := s.conv()
+		x, w, bias, dy := values(p.N*p.H*p.W*p.C), values(p.KH*p.KW*p.C), values(p.C), values(p.N*p.OH*p.OW*p.C)
+		got, want := make([]float32, len(dy)), make([]float32, len(dy))
+		depthwise1(got, x, w, bias, p)
+		depthwise1Scalar(want, x, w, bias, p, 0)
+		if !slices.EqualFunc(got, want, sameBits) {
+			t.Errorf("%v: depthwise1 differs from depthwise1Scalar", s)
+		}
+		got = values(len(w))
+		want = slices.Clone(got)
+		depthwise1GradFilter(got, dy, x, p)
+		depthwise1GradFilterScalar(want, dy, x, p, 0)
+		if !slices.EqualFunc(got, want, sameBits) {
+			t.Errorf("%v: depthwise1GradFilter differs from depthwise1GradFilterScalar", s)
+		}
+		got = slices.Clone(x[:p.C])
+		want = slices.Clone(got)
+		dwAxpy(got, dy, w)
+		dwAxpyScalar(want, dy, w)
+		if !slices.EqualFunc(got, want, sameBits) {
+			t.Errorf("dwAxpy(%d) differs from dwAxpyScalar", p.C)
+		}
+	}
+}
