@@ -27,7 +27,10 @@ func DepthwiseConv2D(y, x, w, bias []float32, p ConvParams) {
 		panic(errShortBias)
 	}
 	if mult == 1 {
-		depthwise1(y, x, w, bias, p)
+		// Output rows in parts, each row's work about OW·C·KH·KW
+		// products.
+		runParts(&partTask{op: partDepthwise, dst: y, a: x, b: w, c: bias, conv: p},
+			p.N*p.OH, 2*p.OW*p.C*p.KH*p.KW, 1)
 		return
 	}
 	for n := range p.N {
@@ -69,10 +72,21 @@ func DepthwiseConv2D(y, x, w, bias []float32, p ConvParams) {
 // dy is (N,OH,OW,C*M); w is (KH,KW,C,M); dx is (N,H,W,C).
 func DepthwiseConv2DGradInput(dx, dy, w []float32, p ConvParams) {
 	p.check()
-	mult := p.multiplier()
+	p.multiplier()
 	p.checkLengths(dx, dy, w, p.KH*p.KW*p.OC)
-	clear(dx[:p.N*p.H*p.W*p.C])
-	for n := range p.N {
+	// Images in parts: an output row's products land in several input
+	// rows, an image's only in its own.
+	runParts(&partTask{op: partDepthwiseGradInput, dst: dx, a: dy, b: w, conv: p},
+		p.N, 2*p.OH*p.OW*p.OC*p.KH*p.KW, 1)
+}
+
+// depthwiseGradInputImages is DepthwiseConv2DGradInput for images
+// [lo, hi): each output position adds its products to the input positions
+// its window read, one kernel cell at a time.
+func depthwiseGradInputImages(dx, dy, w []float32, p ConvParams, lo, hi int) {
+	mult := p.multiplier()
+	clear(dx[lo*p.H*p.W*p.C : hi*p.H*p.W*p.C])
+	for n := lo; n < hi; n++ {
 		di := dx[n*p.H*p.W*p.C : (n+1)*p.H*p.W*p.C]
 		for oh := range p.OH {
 			for ow := range p.OW {
@@ -118,7 +132,10 @@ func DepthwiseConv2DGradFilter(dw, dbias, dy, x []float32, p ConvParams) {
 		panic(errShortBias)
 	}
 	if mult == 1 {
-		depthwise1GradFilter(dw, dy, x, p)
+		// Channels in parts (each channel's sums in the serial order),
+		// whole vectors of eight each.
+		runParts(&partTask{op: partDepthwiseGradFilter, dst: dw, a: dy, b: x, conv: p},
+			p.C, 2*p.N*p.OH*p.OW*p.KH*p.KW, 8)
 		if dbias != nil {
 			addColumnSumsParallel(dbias[:p.OC], dy, p.N*p.OH*p.OW, p.OC)
 		}

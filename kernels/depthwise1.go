@@ -28,67 +28,66 @@ func span(o, stride, pad, kernel, n int) (lo, hi int) {
 	return max(0, -base), min(kernel, n-base)
 }
 
-// depthwise1Scalar is DepthwiseConv2D with multiplier 1, for channels
-// [from, C).
-func depthwise1Scalar(y, x, w, bias []float32, p ConvParams, from int) {
+// depthwise1Scalar is DepthwiseConv2D with multiplier 1, for the output
+// rows [lo, hi) of N·OH and channels [from, C).
+func depthwise1Scalar(y, x, w, bias []float32, p ConvParams, lo, hi, from int) {
 	C := p.C
-	for n := range p.N {
+	for r := lo; r < hi; r++ {
+		n, oh := r/p.OH, r%p.OH
 		xi := x[n*p.H*p.W*C : (n+1)*p.H*p.W*C]
-		for oh := range p.OH {
-			khLo, khHi := span(oh, p.StrideH, p.PadTop, p.KH, p.H)
-			for ow := range p.OW {
-				kwLo, kwHi := span(ow, p.StrideW, p.PadLeft, p.KW, p.W)
-				out := y[((n*p.OH+oh)*p.OW+ow)*C : ((n*p.OH+oh)*p.OW+ow+1)*C]
-				c := from
-				for ; c+dwBlock <= C; c += dwBlock {
-					var a0, a1, a2, a3, a4, a5, a6, a7 float32
-					if bias != nil {
-						b := bias[c : c+dwBlock : c+dwBlock]
-						a0, a1, a2, a3, a4, a5, a6, a7 = b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]
-					}
-					for kh := khLo; kh < khHi; kh++ {
-						ih := oh*p.StrideH - p.PadTop + kh
-						for kw := kwLo; kw < kwHi; kw++ {
-							iw := ow*p.StrideW - p.PadLeft + kw
-							v := xi[(ih*p.W+iw)*C+c : (ih*p.W+iw)*C+c+dwBlock : (ih*p.W+iw)*C+c+dwBlock]
-							k := w[(kh*p.KW+kw)*C+c : (kh*p.KW+kw)*C+c+dwBlock : (kh*p.KW+kw)*C+c+dwBlock]
-							a0 += float32(v[0] * k[0])
-							a1 += float32(v[1] * k[1])
-							a2 += float32(v[2] * k[2])
-							a3 += float32(v[3] * k[3])
-							a4 += float32(v[4] * k[4])
-							a5 += float32(v[5] * k[5])
-							a6 += float32(v[6] * k[6])
-							a7 += float32(v[7] * k[7])
-						}
-					}
-					o := out[c : c+dwBlock : c+dwBlock]
-					o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = a0, a1, a2, a3, a4, a5, a6, a7
+		khLo, khHi := span(oh, p.StrideH, p.PadTop, p.KH, p.H)
+		for ow := range p.OW {
+			kwLo, kwHi := span(ow, p.StrideW, p.PadLeft, p.KW, p.W)
+			out := y[((n*p.OH+oh)*p.OW+ow)*C : ((n*p.OH+oh)*p.OW+ow+1)*C]
+			c := from
+			for ; c+dwBlock <= C; c += dwBlock {
+				var a0, a1, a2, a3, a4, a5, a6, a7 float32
+				if bias != nil {
+					b := bias[c : c+dwBlock : c+dwBlock]
+					a0, a1, a2, a3, a4, a5, a6, a7 = b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]
 				}
-				for ; c < C; c++ {
-					var a float32
-					if bias != nil {
-						a = bias[c]
+				for kh := khLo; kh < khHi; kh++ {
+					ih := oh*p.StrideH - p.PadTop + kh
+					for kw := kwLo; kw < kwHi; kw++ {
+						iw := ow*p.StrideW - p.PadLeft + kw
+						v := xi[(ih*p.W+iw)*C+c : (ih*p.W+iw)*C+c+dwBlock : (ih*p.W+iw)*C+c+dwBlock]
+						k := w[(kh*p.KW+kw)*C+c : (kh*p.KW+kw)*C+c+dwBlock : (kh*p.KW+kw)*C+c+dwBlock]
+						a0 += float32(v[0] * k[0])
+						a1 += float32(v[1] * k[1])
+						a2 += float32(v[2] * k[2])
+						a3 += float32(v[3] * k[3])
+						a4 += float32(v[4] * k[4])
+						a5 += float32(v[5] * k[5])
+						a6 += float32(v[6] * k[6])
+						a7 += float32(v[7] * k[7])
 					}
-					for kh := khLo; kh < khHi; kh++ {
-						ih := oh*p.StrideH - p.PadTop + kh
-						for kw := kwLo; kw < kwHi; kw++ {
-							iw := ow*p.StrideW - p.PadLeft + kw
-							a += float32(xi[(ih*p.W+iw)*C+c] * w[(kh*p.KW+kw)*C+c])
-						}
-					}
-					out[c] = a
 				}
+				o := out[c : c+dwBlock : c+dwBlock]
+				o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = a0, a1, a2, a3, a4, a5, a6, a7
+			}
+			for ; c < C; c++ {
+				var a float32
+				if bias != nil {
+					a = bias[c]
+				}
+				for kh := khLo; kh < khHi; kh++ {
+					ih := oh*p.StrideH - p.PadTop + kh
+					for kw := kwLo; kw < kwHi; kw++ {
+						iw := ow*p.StrideW - p.PadLeft + kw
+						a += float32(xi[(ih*p.W+iw)*C+c] * w[(kh*p.KW+kw)*C+c])
+					}
+				}
+				out[c] = a
 			}
 		}
 	}
 }
 
 // depthwise1GradFilterScalar accumulates dw with multiplier 1, for
-// channels [from, C): for each row of output positions and each kernel
+// channels [c1, c2): for each row of output positions and each kernel
 // cell, a block of channels sums its products over the row in registers,
 // then adds them to dw once.
-func depthwise1GradFilterScalar(dw, dy, x []float32, p ConvParams, from int) {
+func depthwise1GradFilterScalar(dw, dy, x []float32, p ConvParams, c1, c2 int) {
 	C := p.C
 	for n := range p.N {
 		xi := x[n*p.H*p.W*C : (n+1)*p.H*p.W*C]
@@ -105,8 +104,8 @@ func depthwise1GradFilterScalar(dw, dy, x []float32, p ConvParams, from int) {
 						continue
 					}
 					dk := dw[(kh*p.KW+kw)*C : (kh*p.KW+kw+1)*C]
-					c := from
-					for ; c+dwBlock <= C; c += dwBlock {
+					c := c1
+					for ; c+dwBlock <= c2; c += dwBlock {
 						var a0, a1, a2, a3, a4, a5, a6, a7 float32
 						for ow := owLo; ow < owHi; ow++ {
 							iw := ow*p.StrideW - p.PadLeft + kw
@@ -131,7 +130,7 @@ func depthwise1GradFilterScalar(dw, dy, x []float32, p ConvParams, from int) {
 						d[6] += a6
 						d[7] += a7
 					}
-					for ; c < C; c++ {
+					for ; c < c2; c++ {
 						var a float32
 						for ow := owLo; ow < owHi; ow++ {
 							a += float32(row[(ow*p.StrideW-p.PadLeft+kw)*C+c] * g[ow*C+c])

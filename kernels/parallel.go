@@ -7,7 +7,8 @@ import (
 
 // Parallel loops. Besides the GEMM and the convolutions, a training step
 // spends its time in loops that read and write each element once or a few
-// times: activations, pooling, dropout's gradient, bias sums, batch norm.
+// times: activations, pooling, dropout's gradient, bias sums, batch norm,
+// depthwise convolutions.
 // Their iterations are independent, so with more than one thread such a
 // loop is cut in contiguous parts (of elements, rows, images or channels),
 // one per goroutine: the caller runs the first and the GEMM workers of
@@ -61,6 +62,12 @@ const (
 	partBatchNormTrain
 	partBatchNormInference
 	partBatchNormGrad
+	// Depthwise convolutions with multiplier 1 over output rows [lo, hi)
+	// of N·OH and over channels [lo, hi) for the filter's gradient; the
+	// input's gradient (any multiplier) over images [lo, hi).
+	partDepthwise
+	partDepthwiseGradFilter
+	partDepthwiseGradInput
 )
 
 // partTask is the part [lo, hi) of a loop. Which fields it reads depends
@@ -78,6 +85,7 @@ type partTask struct {
 	argmax     []int32
 	pool       PoolParams
 	bn         batchNormArgs
+	conv       ConvParams
 }
 
 // run computes the task's part.
@@ -131,6 +139,12 @@ func (t *partTask) run() {
 		t.bn.inference(lo, hi)
 	case partBatchNormGrad:
 		t.bn.grad(lo, hi)
+	case partDepthwise:
+		depthwise1(t.dst, t.a, t.b, t.c, t.conv, lo, hi)
+	case partDepthwiseGradFilter:
+		depthwise1GradFilter(t.dst, t.a, t.b, t.conv, lo, hi)
+	case partDepthwiseGradInput:
+		depthwiseGradInputImages(t.dst, t.a, t.b, t.conv, lo, hi)
 	}
 }
 

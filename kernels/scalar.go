@@ -170,13 +170,16 @@ func bnGrad(dx, dy, xhat, p, q, e []float32, rows, c int) {
 	bnGradScalar(dx, dy, xhat, p, q, e, rows, c, 0)
 }
 
-// depthwise1 is DepthwiseConv2D with multiplier 1 (depthwise1Scalar).
-func depthwise1(y, x, w, bias []float32, p ConvParams) { depthwise1Scalar(y, x, w, bias, p, 0) }
+// depthwise1 is DepthwiseConv2D with multiplier 1 for the output rows
+// [lo, hi) of N·OH (depthwise1Scalar).
+func depthwise1(y, x, w, bias []float32, p ConvParams, lo, hi int) {
+	depthwise1Scalar(y, x, w, bias, p, lo, hi, 0)
+}
 
-// depthwise1GradFilter accumulates dw with multiplier 1
-// (depthwise1GradFilterScalar).
-func depthwise1GradFilter(dw, dy, x []float32, p ConvParams) {
-	depthwise1GradFilterScalar(dw, dy, x, p, 0)
+// depthwise1GradFilter accumulates dw with multiplier 1 for channels
+// [c1, c2) (depthwise1GradFilterScalar).
+func depthwise1GradFilter(dw, dy, x []float32, p ConvParams, c1, c2 int) {
+	depthwise1GradFilterScalar(dw, dy, x, p, c1, c2)
 }
 
 // dwAxpy adds g·w to d, element by element (dwAxpyScalar).

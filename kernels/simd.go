@@ -486,78 +486,78 @@ func bnGrad(dx, dy, xhat, p, q, e []float32, rows, c int) {
 	bnGradScalar(dx, dy, xhat, p, q, e, rows, c, v)
 }
 
-// depthwise1 is DepthwiseConv2D with multiplier 1, 32 and then 8 channels
+// depthwise1 is DepthwiseConv2D with multiplier 1 for the output rows
+// [lo, hi) of N·OH, 32 and then 8 channels
 // at a time, each output element's sum over the kernel cells in a vector
 // register (per channel depthwise1Scalar's operations in the same order,
 // each product rounded before it is added; it does the channels left
 // over).
-func depthwise1(y, x, w, bias []float32, p ConvParams) {
+func depthwise1(y, x, w, bias []float32, p ConvParams, lo, hi int) {
 	C := p.C
 	v := C &^ 7
 	if !simdKernel || v == 0 {
-		depthwise1Scalar(y, x, w, bias, p, 0)
+		depthwise1Scalar(y, x, w, bias, p, lo, hi, 0)
 		return
 	}
 	defer archsimd.ClearAVXUpperBits()
-	for n := range p.N {
+	for r := lo; r < hi; r++ {
+		n, oh := r/p.OH, r%p.OH
 		xi := x[n*p.H*p.W*C : (n+1)*p.H*p.W*C]
-		for oh := range p.OH {
-			khLo, khHi := span(oh, p.StrideH, p.PadTop, p.KH, p.H)
-			for ow := range p.OW {
-				kwLo, kwHi := span(ow, p.StrideW, p.PadLeft, p.KW, p.W)
-				out := y[((n*p.OH+oh)*p.OW+ow)*C : ((n*p.OH+oh)*p.OW+ow+1)*C]
-				for c := 0; c < v; {
-					// Four vectors when four are left, to keep four
-					// chains of additions in flight; else one.
-					wide := c+32 <= v
-					var a0, a1, a2, a3 archsimd.Float32x8
-					if bias != nil {
-						a0 = load8(bias, c)
-						if wide {
-							a1, a2, a3 = load8(bias, c+8), load8(bias, c+16), load8(bias, c+24)
-						}
+		khLo, khHi := span(oh, p.StrideH, p.PadTop, p.KH, p.H)
+		for ow := range p.OW {
+			kwLo, kwHi := span(ow, p.StrideW, p.PadLeft, p.KW, p.W)
+			out := y[((n*p.OH+oh)*p.OW+ow)*C : ((n*p.OH+oh)*p.OW+ow+1)*C]
+			for c := 0; c < v; {
+				// Four vectors when four are left, to keep four
+				// chains of additions in flight; else one.
+				wide := c+32 <= v
+				var a0, a1, a2, a3 archsimd.Float32x8
+				if bias != nil {
+					a0 = load8(bias, c)
+					if wide {
+						a1, a2, a3 = load8(bias, c+8), load8(bias, c+16), load8(bias, c+24)
 					}
-					for kh := khLo; kh < khHi; kh++ {
-						ih := oh*p.StrideH - p.PadTop + kh
-						for kw := kwLo; kw < kwHi; kw++ {
-							xo := (ih*p.W+ow*p.StrideW-p.PadLeft+kw)*C + c
-							wo := (kh*p.KW+kw)*C + c
-							a0 = a0.Add(load8(xi, xo).Mul(load8(w, wo)))
-							if wide {
-								a1 = a1.Add(load8(xi, xo+8).Mul(load8(w, wo+8)))
-								a2 = a2.Add(load8(xi, xo+16).Mul(load8(w, wo+16)))
-								a3 = a3.Add(load8(xi, xo+24).Mul(load8(w, wo+24)))
-							}
-						}
-					}
-					a0.StoreSlice(out[c : c+8])
-					if !wide {
-						c += 8
-						continue
-					}
-					a1.StoreSlice(out[c+8 : c+16])
-					a2.StoreSlice(out[c+16 : c+24])
-					a3.StoreSlice(out[c+24 : c+32])
-					c += 32
 				}
+				for kh := khLo; kh < khHi; kh++ {
+					ih := oh*p.StrideH - p.PadTop + kh
+					for kw := kwLo; kw < kwHi; kw++ {
+						xo := (ih*p.W+ow*p.StrideW-p.PadLeft+kw)*C + c
+						wo := (kh*p.KW+kw)*C + c
+						a0 = a0.Add(load8(xi, xo).Mul(load8(w, wo)))
+						if wide {
+							a1 = a1.Add(load8(xi, xo+8).Mul(load8(w, wo+8)))
+							a2 = a2.Add(load8(xi, xo+16).Mul(load8(w, wo+16)))
+							a3 = a3.Add(load8(xi, xo+24).Mul(load8(w, wo+24)))
+						}
+					}
+				}
+				a0.StoreSlice(out[c : c+8])
+				if !wide {
+					c += 8
+					continue
+				}
+				a1.StoreSlice(out[c+8 : c+16])
+				a2.StoreSlice(out[c+16 : c+24])
+				a3.StoreSlice(out[c+24 : c+32])
+				c += 32
 			}
 		}
 	}
 	if v < C {
-		depthwise1Scalar(y, x, w, bias, p, v)
+		depthwise1Scalar(y, x, w, bias, p, lo, hi, v)
 	}
 }
 
-// depthwise1GradFilter accumulates dw with multiplier 1, 32 and then 8
-// channels at a time: for each row of output positions and each kernel
+// depthwise1GradFilter accumulates dw with multiplier 1 for channels
+// [c1, c2), 32 and then 8 at a time: for each row of output positions and each kernel
 // cell, the products summed over the row in vector registers, then added
 // to dw (per channel depthwise1GradFilterScalar's operations in the same
 // order; it does the channels left over).
-func depthwise1GradFilter(dw, dy, x []float32, p ConvParams) {
+func depthwise1GradFilter(dw, dy, x []float32, p ConvParams, c1, c2 int) {
 	C := p.C
-	v := C &^ 7
-	if !simdKernel || v == 0 {
-		depthwise1GradFilterScalar(dw, dy, x, p, 0)
+	v := c1 + (c2-c1)&^7
+	if !simdKernel || v == c1 {
+		depthwise1GradFilterScalar(dw, dy, x, p, c1, c2)
 		return
 	}
 	defer archsimd.ClearAVXUpperBits()
@@ -575,7 +575,7 @@ func depthwise1GradFilter(dw, dy, x []float32, p ConvParams) {
 						continue
 					}
 					dk := dw[(kh*p.KW+kw)*C : (kh*p.KW+kw+1)*C]
-					for c := 0; c < v; {
+					for c := c1; c < v; {
 						wide := c+32 <= v
 						var a0, a1, a2, a3 archsimd.Float32x8
 						for ow := owLo; ow < owHi; ow++ {
@@ -602,8 +602,8 @@ func depthwise1GradFilter(dw, dy, x []float32, p ConvParams) {
 			}
 		}
 	}
-	if v < C {
-		depthwise1GradFilterScalar(dw, dy, x, p, v)
+	if v < c2 {
+		depthwise1GradFilterScalar(dw, dy, x, p, v, c2)
 	}
 }
 

@@ -196,15 +196,15 @@ func TestDepthwiseVectorBits(t *testing.T) {
 		p := s.conv()
 		x, w, bias, dy := values(p.N*p.H*p.W*p.C), values(p.KH*p.KW*p.C), values(p.C), values(p.N*p.OH*p.OW*p.C)
 		got, want := make([]float32, len(dy)), make([]float32, len(dy))
-		depthwise1(got, x, w, bias, p)
-		depthwise1Scalar(want, x, w, bias, p, 0)
+		depthwise1(got, x, w, bias, p, 0, p.N*p.OH)
+		depthwise1Scalar(want, x, w, bias, p, 0, p.N*p.OH, 0)
 		if !slices.EqualFunc(got, want, sameBits) {
 			t.Errorf("%v: depthwise1 differs from depthwise1Scalar", s)
 		}
 		got = values(len(w))
 		want = slices.Clone(got)
-		depthwise1GradFilter(got, dy, x, p)
-		depthwise1GradFilterScalar(want, dy, x, p, 0)
+		depthwise1GradFilter(got, dy, x, p, 0, p.C)
+		depthwise1GradFilterScalar(want, dy, x, p, 0, p.C)
 		if !slices.EqualFunc(got, want, sameBits) {
 			t.Errorf("%v: depthwise1GradFilter differs from depthwise1GradFilterScalar", s)
 		}
