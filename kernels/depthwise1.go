@@ -1,5 +1,7 @@
 package kernels
 
+import "iter"
+
 // Depthwise convolutions with one filter per channel (multiplier 1, as in
 // MobileNet) take these paths forward and for the filter's gradient. The
 // general loops (depthwise.go) add one kernel cell's products into a whole
@@ -83,62 +85,85 @@ func depthwise1Scalar(y, x, w, bias []float32, p ConvParams, lo, hi, from int) {
 	}
 }
 
-// depthwise1GradFilterScalar accumulates dw with multiplier 1, for
-// channels [c1, c2): for each row of output positions and each kernel
-// cell, a block of channels sums its products over the row in registers,
-// then adds them to dw once.
-func depthwise1GradFilterScalar(dw, dy, x []float32, p ConvParams, c1, c2 int) {
-	C := p.C
-	for n := range p.N {
-		xi := x[n*p.H*p.W*C : (n+1)*p.H*p.W*C]
-		for oh := range p.OH {
-			khLo, khHi := span(oh, p.StrideH, p.PadTop, p.KH, p.H)
-			g := dy[(n*p.OH+oh)*p.OW*C : (n*p.OH+oh+1)*p.OW*C]
-			for kh := khLo; kh < khHi; kh++ {
-				row := xi[(oh*p.StrideH-p.PadTop+kh)*p.W*C : (oh*p.StrideH-p.PadTop+kh+1)*p.W*C]
-				for kw := range p.KW {
-					// Output columns whose window puts cell kw inside the row.
-					owLo := max(0, (p.PadLeft-kw+p.StrideW-1)/p.StrideW)
-					owHi := min(p.OW, (p.W-1+p.PadLeft-kw)/p.StrideW+1)
-					if owLo >= owHi {
-						continue
-					}
-					dk := dw[(kh*p.KW+kw)*C : (kh*p.KW+kw+1)*C]
-					c := c1
-					for ; c+dwBlock <= c2; c += dwBlock {
-						var a0, a1, a2, a3, a4, a5, a6, a7 float32
-						for ow := owLo; ow < owHi; ow++ {
-							iw := ow*p.StrideW - p.PadLeft + kw
-							v := row[iw*C+c : iw*C+c+dwBlock : iw*C+c+dwBlock]
-							e := g[ow*C+c : ow*C+c+dwBlock : ow*C+c+dwBlock]
-							a0 += float32(v[0] * e[0])
-							a1 += float32(v[1] * e[1])
-							a2 += float32(v[2] * e[2])
-							a3 += float32(v[3] * e[3])
-							a4 += float32(v[4] * e[4])
-							a5 += float32(v[5] * e[5])
-							a6 += float32(v[6] * e[6])
-							a7 += float32(v[7] * e[7])
+// dwFilterRun is one run of a depthwise filter gradient's sums: output
+// positions [owLo, owHi) of the output row g, each against the input
+// position its window puts under kernel cell (kh, kw) in the input row
+// row, the products going to that cell's gradient dk.
+type dwFilterRun struct {
+	dk, row, g []float32
+	kw         int
+	owLo, owHi int
+}
+
+// dwFilterRuns yields the runs of a depthwise filter gradient with
+// multiplier 1 in order: image, output row, kernel row, kernel column.
+func dwFilterRuns(dw, dy, x []float32, p ConvParams) iter.Seq[dwFilterRun] {
+	return func(yield func(dwFilterRun) bool) {
+		C := p.C
+		for n := range p.N {
+			xi := x[n*p.H*p.W*C : (n+1)*p.H*p.W*C]
+			for oh := range p.OH {
+				khLo, khHi := span(oh, p.StrideH, p.PadTop, p.KH, p.H)
+				g := dy[(n*p.OH+oh)*p.OW*C : (n*p.OH+oh+1)*p.OW*C]
+				for kh := khLo; kh < khHi; kh++ {
+					row := xi[(oh*p.StrideH-p.PadTop+kh)*p.W*C : (oh*p.StrideH-p.PadTop+kh+1)*p.W*C]
+					for kw := range p.KW {
+						// Output columns whose window puts cell kw inside the row.
+						owLo := max(0, (p.PadLeft-kw+p.StrideW-1)/p.StrideW)
+						owHi := min(p.OW, (p.W-1+p.PadLeft-kw)/p.StrideW+1)
+						if owLo >= owHi {
+							continue
 						}
-						d := dk[c : c+dwBlock : c+dwBlock]
-						d[0] += a0
-						d[1] += a1
-						d[2] += a2
-						d[3] += a3
-						d[4] += a4
-						d[5] += a5
-						d[6] += a6
-						d[7] += a7
-					}
-					for ; c < c2; c++ {
-						var a float32
-						for ow := owLo; ow < owHi; ow++ {
-							a += float32(row[(ow*p.StrideW-p.PadLeft+kw)*C+c] * g[ow*C+c])
+						dk := dw[(kh*p.KW+kw)*C : (kh*p.KW+kw+1)*C]
+						if !yield(dwFilterRun{dk: dk, row: row, g: g, kw: kw, owLo: owLo, owHi: owHi}) {
+							return
 						}
-						dk[c] += a
 					}
 				}
 			}
+		}
+	}
+}
+
+// depthwise1GradFilterScalar accumulates dw with multiplier 1, for
+// channels [c1, c2): for each run (dwFilterRuns), a block of channels sums
+// its products over the run in registers, then adds them to dw once.
+func depthwise1GradFilterScalar(dw, dy, x []float32, p ConvParams, c1, c2 int) {
+	C := p.C
+	for r := range dwFilterRuns(dw, dy, x, p) {
+		row, g, dk := r.row, r.g, r.dk
+		c := c1
+		for ; c+dwBlock <= c2; c += dwBlock {
+			var a0, a1, a2, a3, a4, a5, a6, a7 float32
+			for ow := r.owLo; ow < r.owHi; ow++ {
+				iw := ow*p.StrideW - p.PadLeft + r.kw
+				v := row[iw*C+c : iw*C+c+dwBlock : iw*C+c+dwBlock]
+				e := g[ow*C+c : ow*C+c+dwBlock : ow*C+c+dwBlock]
+				a0 += float32(v[0] * e[0])
+				a1 += float32(v[1] * e[1])
+				a2 += float32(v[2] * e[2])
+				a3 += float32(v[3] * e[3])
+				a4 += float32(v[4] * e[4])
+				a5 += float32(v[5] * e[5])
+				a6 += float32(v[6] * e[6])
+				a7 += float32(v[7] * e[7])
+			}
+			d := dk[c : c+dwBlock : c+dwBlock]
+			d[0] += a0
+			d[1] += a1
+			d[2] += a2
+			d[3] += a3
+			d[4] += a4
+			d[5] += a5
+			d[6] += a6
+			d[7] += a7
+		}
+		for ; c < c2; c++ {
+			var a float32
+			for ow := r.owLo; ow < r.owHi; ow++ {
+				a += float32(row[(ow*p.StrideW-p.PadLeft+r.kw)*C+c] * g[ow*C+c])
+			}
+			dk[c] += a
 		}
 	}
 }

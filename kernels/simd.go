@@ -561,45 +561,30 @@ func depthwise1GradFilter(dw, dy, x []float32, p ConvParams, c1, c2 int) {
 		return
 	}
 	defer archsimd.ClearAVXUpperBits()
-	for n := range p.N {
-		xi := x[n*p.H*p.W*C : (n+1)*p.H*p.W*C]
-		for oh := range p.OH {
-			khLo, khHi := span(oh, p.StrideH, p.PadTop, p.KH, p.H)
-			g := dy[(n*p.OH+oh)*p.OW*C : (n*p.OH+oh+1)*p.OW*C]
-			for kh := khLo; kh < khHi; kh++ {
-				row := xi[(oh*p.StrideH-p.PadTop+kh)*p.W*C : (oh*p.StrideH-p.PadTop+kh+1)*p.W*C]
-				for kw := range p.KW {
-					owLo := max(0, (p.PadLeft-kw+p.StrideW-1)/p.StrideW)
-					owHi := min(p.OW, (p.W-1+p.PadLeft-kw)/p.StrideW+1)
-					if owLo >= owHi {
-						continue
-					}
-					dk := dw[(kh*p.KW+kw)*C : (kh*p.KW+kw+1)*C]
-					for c := c1; c < v; {
-						wide := c+32 <= v
-						var a0, a1, a2, a3 archsimd.Float32x8
-						for ow := owLo; ow < owHi; ow++ {
-							xo := (ow*p.StrideW-p.PadLeft+kw)*C + c
-							gi := ow*C + c
-							a0 = a0.Add(load8(row, xo).Mul(load8(g, gi)))
-							if wide {
-								a1 = a1.Add(load8(row, xo+8).Mul(load8(g, gi+8)))
-								a2 = a2.Add(load8(row, xo+16).Mul(load8(g, gi+16)))
-								a3 = a3.Add(load8(row, xo+24).Mul(load8(g, gi+24)))
-							}
-						}
-						load8(dk, c).Add(a0).StoreSlice(dk[c : c+8])
-						if !wide {
-							c += 8
-							continue
-						}
-						load8(dk, c+8).Add(a1).StoreSlice(dk[c+8 : c+16])
-						load8(dk, c+16).Add(a2).StoreSlice(dk[c+16 : c+24])
-						load8(dk, c+24).Add(a3).StoreSlice(dk[c+24 : c+32])
-						c += 32
-					}
+	for r := range dwFilterRuns(dw, dy, x, p) {
+		row, g, dk := r.row, r.g, r.dk
+		for c := c1; c < v; {
+			wide := c+32 <= v
+			var a0, a1, a2, a3 archsimd.Float32x8
+			for ow := r.owLo; ow < r.owHi; ow++ {
+				xo := (ow*p.StrideW-p.PadLeft+r.kw)*C + c
+				gi := ow*C + c
+				a0 = a0.Add(load8(row, xo).Mul(load8(g, gi)))
+				if wide {
+					a1 = a1.Add(load8(row, xo+8).Mul(load8(g, gi+8)))
+					a2 = a2.Add(load8(row, xo+16).Mul(load8(g, gi+16)))
+					a3 = a3.Add(load8(row, xo+24).Mul(load8(g, gi+24)))
 				}
 			}
+			load8(dk, c).Add(a0).StoreSlice(dk[c : c+8])
+			if !wide {
+				c += 8
+				continue
+			}
+			load8(dk, c+8).Add(a1).StoreSlice(dk[c+8 : c+16])
+			load8(dk, c+16).Add(a2).StoreSlice(dk[c+16 : c+24])
+			load8(dk, c+24).Add(a3).StoreSlice(dk[c+24 : c+32])
+			c += 32
 		}
 	}
 	if v < c2 {
