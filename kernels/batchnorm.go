@@ -25,7 +25,7 @@ func checkBatchNorm(rows, c int, data [][]float32, channels [][]float32) {
 type batchNormArgs struct {
 	rows, c         int
 	momentum, eps   float32
-	x, y, xhat      []float32 // (rows, c)
+	x, y            []float32 // (rows, c)
 	dy, dx          []float32 // (rows, c)
 	mean, invStd    []float32 // (c)
 	scale, offset   []float32 // (c)
@@ -34,7 +34,7 @@ type batchNormArgs struct {
 }
 
 // BatchNormTrain normalizes each channel with the statistics of the batch.
-// x, y, xhat are (rows, c) with rows = N*H*W; mean, invStd, scale, offset,
+// x, y are (rows, c) with rows = N*H*W; mean, invStd, scale, offset,
 // runMean, runVar are (c).
 //
 //	mean = Σx/rows, var = Σ(x-mean)²/rows (biased), invStd = 1/√(var+eps)
@@ -43,17 +43,22 @@ type batchNormArgs struct {
 //	runVar  = momentum·runVar + (1-momentum)·var·rows/(rows-1)
 //
 // Sums run in float64 so that large batches keep float32 precision.
-func BatchNormTrain(y, xhat, mean, invStd []float32, x, scale, offset, runMean, runVar []float32, rows, c int, momentum, eps float32) {
-	checkBatchNorm(rows, c, [][]float32{y, xhat, x}, [][]float32{mean, invStd, scale, offset, runMean, runVar})
+//
+// xhat is not kept: BatchNormGrad computes it again from x, mean and
+// invStd, which costs a subtraction and a product per element where
+// storing it cost a tensor's memory and a write and a read of it, in
+// loops bound by memory.
+func BatchNormTrain(y, mean, invStd []float32, x, scale, offset, runMean, runVar []float32, rows, c int, momentum, eps float32) {
+	checkBatchNorm(rows, c, [][]float32{y, x}, [][]float32{mean, invStd, scale, offset, runMean, runVar})
 	if rows == 0 {
 		return
 	}
-	// Five passes over (rows, c) floats per channel: two sums, then x in
-	// and xhat, y out.
+	// Four passes over (rows, c) floats per channel: two sums, then x in
+	// and y out.
 	runParts(&partTask{op: partBatchNormTrain, bn: batchNormArgs{
-		rows: rows, c: c, momentum: momentum, eps: eps, y: y, xhat: xhat, x: x,
+		rows: rows, c: c, momentum: momentum, eps: eps, y: y, x: x,
 		mean: mean, invStd: invStd, scale: scale, offset: offset, runMean: runMean, runVar: runVar,
-	}}, c, 5*rows, 1)
+	}}, c, 4*rows, 1)
 }
 
 // train is BatchNormTrain over channels [c1, c2).
@@ -83,7 +88,7 @@ func (a *batchNormArgs) train(c1, c2 int) {
 			a.runMean[ch] = a.momentum*a.runMean[ch] + (1-a.momentum)*m[j]
 			a.runVar[ch] = a.momentum*a.runVar[ch] + (1-a.momentum)*float32(unbiased)
 		}
-		bnNormalize(a.xhat[c0:], a.y[c0:], x, m, a.invStd[c0:c0+width], a.scale[c0:c0+width], a.offset[c0:c0+width], rows, c)
+		bnNormalize(a.y[c0:], x, m, a.invStd[c0:c0+width], a.scale[c0:c0+width], a.offset[c0:c0+width], rows, c)
 	}
 }
 
@@ -121,19 +126,17 @@ func bnSquaresScalar(sums []float64, x, m []float32, rows, c, from int) {
 	}
 }
 
-// bnNormalizeScalar writes xhat = (x−m)·is and y = sc·xhat + of.
-func bnNormalizeScalar(xhat, y, x, m, is, sc, of []float32, rows, c, from int) {
+// bnNormalizeScalar writes y = sc·xhat + of, xhat = (x−m)·is.
+func bnNormalizeScalar(y, x, m, is, sc, of []float32, rows, c, from int) {
 	width := len(m)
 	m, is, sc, of = m[from:width], is[from:width], sc[from:width], of[from:width]
 	for r := range rows {
 		in := x[r*c+from : r*c+width]
-		h := xhat[r*c+from : r*c+width]
 		out := y[r*c+from : r*c+width]
-		h, out = h[:len(in)], out[:len(in)]
+		out = out[:len(in)]
 		m, is, sc, of := m[:len(in)], is[:len(in)], sc[:len(in)], of[:len(in)]
 		for j, v := range in {
 			n := (v - m[j]) * is[j]
-			h[j] = n
 			out[j] = float32(sc[j]*n) + of[j]
 		}
 	}
@@ -155,33 +158,36 @@ func bnInferScalar(y, x, m, s, o []float32, rows, c, from int) {
 }
 
 // bnGradSumsScalar adds each row's dy[j] to sd[j] and dy[j]·xhat[j] to
-// sdx[j].
-func bnGradSumsScalar(sd, sdx []float64, dy, xhat []float32, rows, c, from int) {
+// sdx[j], xhat = (x−m)·is as bnNormalizeScalar computes it.
+func bnGradSumsScalar(sd, sdx []float64, dy, x, m, is []float32, rows, c, from int) {
 	width := len(sd)
 	s, t := sd[from:width], sdx[from:width]
+	m, is = m[from:width], is[from:width]
 	for r := range rows {
 		g := dy[r*c+from : r*c+width]
-		h := xhat[r*c+from : r*c+width]
-		h, s, t := h[:len(g)], s[:len(g)], t[:len(g)]
+		in := x[r*c+from : r*c+width]
+		in, s, t, m, is := in[:len(g)], s[:len(g)], t[:len(g)], m[:len(g)], is[:len(g)]
 		for j, v := range g {
+			h := (in[j] - m[j]) * is[j]
 			s[j] += float64(v)
-			t[j] += float64(v) * float64(h[j])
+			t[j] += float64(v) * float64(h)
 		}
 	}
 }
 
-// bnGradScalar writes dx = p·dy − q − e·xhat.
-func bnGradScalar(dx, dy, xhat, p, q, e []float32, rows, c, from int) {
+// bnGradScalar writes dx = p·dy − q − e·xhat, xhat = (x−m)·is.
+func bnGradScalar(dx, dy, x, m, is, p, q, e []float32, rows, c, from int) {
 	width := len(p)
-	p, q, e = p[from:width], q[from:width], e[from:width]
+	m, is, p, q, e = m[from:width], is[from:width], p[from:width], q[from:width], e[from:width]
 	for r := range rows {
 		g := dy[r*c+from : r*c+width]
-		h := xhat[r*c+from : r*c+width]
+		in := x[r*c+from : r*c+width]
 		d := dx[r*c+from : r*c+width]
-		h, d = h[:len(g)], d[:len(g)]
-		p, q, e := p[:len(g)], q[:len(g)], e[:len(g)]
+		in, d = in[:len(g)], d[:len(g)]
+		m, is, p, q, e := m[:len(g)], is[:len(g)], p[:len(g)], q[:len(g)], e[:len(g)]
 		for j, v := range g {
-			d[j] = float32(p[j]*v) - q[j] - float32(e[j]*h[j])
+			h := (in[j] - m[j]) * is[j]
+			d[j] = float32(p[j]*v) - q[j] - float32(e[j]*h)
 		}
 	}
 }
@@ -210,19 +216,21 @@ func (a *batchNormArgs) inference(c1, c2 int) {
 	}
 }
 
-// BatchNormGrad computes dx (assigned) and accumulates dscale, doffset.
-// dy, xhat, dx are (rows, c); scale, invStd, dscale, doffset are (c).
+// BatchNormGrad computes dx (assigned) and accumulates dscale, doffset,
+// for the x, mean and invStd of a BatchNormTrain. dy, x, dx are (rows, c);
+// mean, scale, invStd, dscale, doffset are (c).
 //
+//	xhat = (x-mean)·invStd (to the bit as BatchNormTrain computed it)
 //	doffset += Σdy, dscale += Σdy·xhat
 //	dx = scale·invStd/rows · (rows·dy - Σdy - xhat·Σdy·xhat)
-func BatchNormGrad(dx, dscale, doffset, dy, xhat, scale, invStd []float32, rows, c int) {
-	checkBatchNorm(rows, c, [][]float32{dx, dy, xhat}, [][]float32{dscale, doffset, scale, invStd})
+func BatchNormGrad(dx, dscale, doffset, dy, x, mean, scale, invStd []float32, rows, c int) {
+	checkBatchNorm(rows, c, [][]float32{dx, dy, x}, [][]float32{dscale, doffset, mean, scale, invStd})
 	if rows == 0 {
 		return
 	}
-	// Five passes: dy and xhat for the sums, then again with dx out.
+	// Five passes: dy and x for the sums, then again with dx out.
 	runParts(&partTask{op: partBatchNormGrad, bn: batchNormArgs{
-		rows: rows, c: c, dx: dx, dy: dy, xhat: xhat, scale: scale, invStd: invStd,
+		rows: rows, c: c, dx: dx, dy: dy, x: x, mean: mean, scale: scale, invStd: invStd,
 		dscale: dscale, doffset: doffset,
 	}}, c, 5*rows, 1)
 }
@@ -230,7 +238,7 @@ func BatchNormGrad(dx, dscale, doffset, dy, xhat, scale, invStd []float32, rows,
 // grad is BatchNormGrad over channels [c1, c2).
 func (a *batchNormArgs) grad(c1, c2 int) {
 	rows, c := a.rows, a.c
-	dx, dy, xhat, dscale, doffset := a.dx, a.dy, a.xhat, a.dscale, a.doffset
+	dx, dy, x, dscale, doffset := a.dx, a.dy, a.x, a.dscale, a.doffset
 	var sumDy, sumDyXhat [columnBlock]float64
 	var k1, k2, k3 [columnBlock]float32
 	for c0 := c1; c0 < c2; c0 += columnBlock {
@@ -238,7 +246,8 @@ func (a *batchNormArgs) grad(c1, c2 int) {
 		sd, sdx := sumDy[:width], sumDyXhat[:width]
 		clear(sd)
 		clear(sdx)
-		bnGradSums(sd, sdx, dy[c0:], xhat[c0:], rows, c)
+		m, is := a.mean[c0:c0+width], a.invStd[c0:c0+width]
+		bnGradSums(sd, sdx, dy[c0:], x[c0:], m, is, rows, c)
 		for j := range width {
 			ch := c0 + j
 			doffset[ch] += float32(sd[j])
@@ -248,6 +257,6 @@ func (a *batchNormArgs) grad(c1, c2 int) {
 			k2[j] = float32(f * sd[j] / float64(rows))
 			k3[j] = float32(f * sdx[j] / float64(rows))
 		}
-		bnGrad(dx[c0:], dy[c0:], xhat[c0:], k1[:width], k2[:width], k3[:width], rows, c)
+		bnGrad(dx[c0:], dy[c0:], x[c0:], m, is, k1[:width], k2[:width], k3[:width], rows, c)
 	}
 }

@@ -421,12 +421,12 @@ func buildBatchNorm(r *rand.Rand, s shape) *opRun {
 		run.refForward = func(y []float32) { refBatchNormInference(y, x, scale, offset, runMean, runVar, rows, c, eps) }
 		return run
 	}
-	xhat, mean, invStd := make([]float32, rows*c), make([]float32, c), make([]float32, c)
+	mean, invStd := make([]float32, c), make([]float32, c)
 	run.forward = func(y []float32) {
-		BatchNormTrain(y, xhat, mean, invStd, x, scale, offset, runMean, runVar, rows, c, 0.9, eps)
+		BatchNormTrain(y, mean, invStd, x, scale, offset, runMean, runVar, rows, c, 0.9, eps)
 	}
 	run.backward = func(g [][]float32, dy []float32) {
-		BatchNormGrad(g[0], g[1], g[2], dy, xhat, scale, invStd, rows, c)
+		BatchNormGrad(g[0], g[1], g[2], dy, x, mean, scale, invStd, rows, c)
 	}
 	run.refForward = func(y []float32) { refBatchNormTrain(y, x, scale, offset, rows, c, eps) }
 	run.refBackward = func(g [][]float32, dy []float32) {

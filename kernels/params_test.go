@@ -105,8 +105,8 @@ func TestBatchNormTrainUpdatesRunningStatistics(t *testing.T) {
 	x := []float32{1, 10, 2, 20, 3, 30, 6, 40}
 	scale, offset := []float32{1, 1}, []float32{0, 0}
 	runMean, runVar := []float32{1, 2}, []float32{3, 4}
-	y, xhat, mean, invStd := make([]float32, 8), make([]float32, 8), make([]float32, 2), make([]float32, 2)
-	BatchNormTrain(y, xhat, mean, invStd, x, scale, offset, runMean, runVar, rows, c, momentum, eps)
+	y, mean, invStd := make([]float32, 8), make([]float32, 2), make([]float32, 2)
+	BatchNormTrain(y, mean, invStd, x, scale, offset, runMean, runVar, rows, c, momentum, eps)
 	// Channel 0: mean 3, biased variance 3.5, unbiased 14/3.
 	// Channel 1: mean 25, biased variance 125, unbiased 500/3.
 	wantMean := []float64{3, 25}

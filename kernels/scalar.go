@@ -150,24 +150,24 @@ func bnSums(sums []float64, x []float32, rows, c int) { bnSumsScalar(sums, x, ro
 // bnSquares adds each row's (x[j]−m[j])² to sums[j] (bnSquaresScalar).
 func bnSquares(sums []float64, x, m []float32, rows, c int) { bnSquaresScalar(sums, x, m, rows, c, 0) }
 
-// bnNormalize writes xhat = (x−m)·is and y = sc·xhat + of
+// bnNormalize writes y = sc·xhat + of, xhat = (x−m)·is
 // (bnNormalizeScalar).
-func bnNormalize(xhat, y, x, m, is, sc, of []float32, rows, c int) {
-	bnNormalizeScalar(xhat, y, x, m, is, sc, of, rows, c, 0)
+func bnNormalize(y, x, m, is, sc, of []float32, rows, c int) {
+	bnNormalizeScalar(y, x, m, is, sc, of, rows, c, 0)
 }
 
 // bnInfer writes y = (x−m)·s + o (bnInferScalar).
 func bnInfer(y, x, m, s, o []float32, rows, c int) { bnInferScalar(y, x, m, s, o, rows, c, 0) }
 
-// bnGradSums adds each row's dy[j] to sd[j] and dy[j]·xhat[j] to sdx[j]
-// (bnGradSumsScalar).
-func bnGradSums(sd, sdx []float64, dy, xhat []float32, rows, c int) {
-	bnGradSumsScalar(sd, sdx, dy, xhat, rows, c, 0)
+// bnGradSums adds each row's dy[j] to sd[j] and dy[j]·xhat[j] to sdx[j],
+// xhat = (x−m)·is (bnGradSumsScalar).
+func bnGradSums(sd, sdx []float64, dy, x, m, is []float32, rows, c int) {
+	bnGradSumsScalar(sd, sdx, dy, x, m, is, rows, c, 0)
 }
 
-// bnGrad writes dx = p·dy − q − e·xhat (bnGradScalar).
-func bnGrad(dx, dy, xhat, p, q, e []float32, rows, c int) {
-	bnGradScalar(dx, dy, xhat, p, q, e, rows, c, 0)
+// bnGrad writes dx = p·dy − q − e·xhat, xhat = (x−m)·is (bnGradScalar).
+func bnGrad(dx, dy, x, m, is, p, q, e []float32, rows, c int) {
+	bnGradScalar(dx, dy, x, m, is, p, q, e, rows, c, 0)
 }
 
 // depthwise1 is DepthwiseConv2D with multiplier 1 for the output rows

@@ -401,27 +401,26 @@ func bnSquares(sums []float64, x, m []float32, rows, c int) {
 	bnSquaresScalar(sums, x, m, rows, c, v)
 }
 
-// bnNormalize writes xhat = (x−m)·is and y = sc·xhat + of, eight channels
-// at a time (bnNormalizeScalar's operations: the product rounded, then the
+// bnNormalize writes y = sc·xhat + of, xhat = (x−m)·is, eight channels at
+// a time (bnNormalizeScalar's operations: the product rounded, then the
 // sum).
-func bnNormalize(xhat, y, x, m, is, sc, of []float32, rows, c int) {
+func bnNormalize(y, x, m, is, sc, of []float32, rows, c int) {
 	width := len(m)
 	v := width &^ 7
 	if !simdKernel || v == 0 {
-		bnNormalizeScalar(xhat, y, x, m, is, sc, of, rows, c, 0)
+		bnNormalizeScalar(y, x, m, is, sc, of, rows, c, 0)
 		return
 	}
 	defer archsimd.ClearAVXUpperBits()
 	for r := range rows {
 		at := r * c
-		in, h, out := x[at:at+v], xhat[at:at+v], y[at:at+v]
+		in, out := x[at:at+v], y[at:at+v]
 		for j := 0; j < v; j += 8 {
 			n := load8(in, j).Sub(load8(m, j)).Mul(load8(is, j))
-			n.StoreSlice(h[j : j+8])
 			load8(sc, j).Mul(n).Add(load8(of, j)).StoreSlice(out[j : j+8])
 		}
 	}
-	bnNormalizeScalar(xhat, y, x, m, is, sc, of, rows, c, v)
+	bnNormalizeScalar(y, x, m, is, sc, of, rows, c, v)
 }
 
 // bnInfer writes y = (x−m)·s + o, eight channels at a time
@@ -444,46 +443,49 @@ func bnInfer(y, x, m, s, o []float32, rows, c int) {
 }
 
 // bnGradSums adds each row's dy[j] to sd[j] and dy[j]·xhat[j] to sdx[j],
-// four channels at a time (bnGradSumsScalar's operations).
-func bnGradSums(sd, sdx []float64, dy, xhat []float32, rows, c int) {
+// xhat = (x−m)·is, four channels at a time (bnGradSumsScalar's
+// operations).
+func bnGradSums(sd, sdx []float64, dy, x, m, is []float32, rows, c int) {
 	v := len(sd) &^ 3
 	if !simdKernel || v == 0 {
-		bnGradSumsScalar(sd, sdx, dy, xhat, rows, c, 0)
+		bnGradSumsScalar(sd, sdx, dy, x, m, is, rows, c, 0)
 		return
 	}
 	defer archsimd.ClearAVXUpperBits()
-	s, t := sd[:v], sdx[:v]
+	s, t, mv, iv := sd[:v], sdx[:v], m[:v], is[:v]
 	for r := range rows {
 		at := r * c
-		g, h := dy[at:at+v], xhat[at:at+v]
+		g, in := dy[at:at+v], x[at:at+v]
 		for j := 0; j < v; j += 4 {
 			e := archsimd.LoadFloat32x4Slice(g[j : j+4]).ConvertToFloat64()
-			f := archsimd.LoadFloat32x4Slice(h[j : j+4]).ConvertToFloat64()
+			h := archsimd.LoadFloat32x4Slice(in[j : j+4]).Sub(archsimd.LoadFloat32x4Slice(mv[j : j+4])).
+				Mul(archsimd.LoadFloat32x4Slice(iv[j : j+4])).ConvertToFloat64()
 			archsimd.LoadFloat64x4Slice(s[j : j+4]).Add(e).StoreSlice(s[j : j+4])
-			archsimd.LoadFloat64x4Slice(t[j : j+4]).Add(e.Mul(f)).StoreSlice(t[j : j+4])
+			archsimd.LoadFloat64x4Slice(t[j : j+4]).Add(e.Mul(h)).StoreSlice(t[j : j+4])
 		}
 	}
-	bnGradSumsScalar(sd, sdx, dy, xhat, rows, c, v)
+	bnGradSumsScalar(sd, sdx, dy, x, m, is, rows, c, v)
 }
 
-// bnGrad writes dx = p·dy − q − e·xhat, eight channels at a time
-// (bnGradScalar's operations: each product rounded, then the
+// bnGrad writes dx = p·dy − q − e·xhat, xhat = (x−m)·is, eight channels at
+// a time (bnGradScalar's operations: each product rounded, then the
 // differences from the left).
-func bnGrad(dx, dy, xhat, p, q, e []float32, rows, c int) {
+func bnGrad(dx, dy, x, m, is, p, q, e []float32, rows, c int) {
 	v := len(p) &^ 7
 	if !simdKernel || v == 0 {
-		bnGradScalar(dx, dy, xhat, p, q, e, rows, c, 0)
+		bnGradScalar(dx, dy, x, m, is, p, q, e, rows, c, 0)
 		return
 	}
 	defer archsimd.ClearAVXUpperBits()
 	for r := range rows {
 		at := r * c
-		g, h, d := dy[at:at+v], xhat[at:at+v], dx[at:at+v]
+		g, in, d := dy[at:at+v], x[at:at+v], dx[at:at+v]
 		for j := 0; j < v; j += 8 {
-			load8(p, j).Mul(load8(g, j)).Sub(load8(q, j)).Sub(load8(e, j).Mul(load8(h, j))).StoreSlice(d[j : j+8])
+			h := load8(in, j).Sub(load8(m, j)).Mul(load8(is, j))
+			load8(p, j).Mul(load8(g, j)).Sub(load8(q, j)).Sub(load8(e, j).Mul(h)).StoreSlice(d[j : j+8])
 		}
 	}
-	bnGradScalar(dx, dy, xhat, p, q, e, rows, c, v)
+	bnGradScalar(dx, dy, x, m, is, p, q, e, rows, c, v)
 }
 
 // depthwise1 is DepthwiseConv2D with multiplier 1 for the output rows

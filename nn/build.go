@@ -149,7 +149,7 @@ func build(l spec.Layer, in [][]int, maxBatch int, ws *workspace) (built, error)
 		}
 		bn := &batchNorm{
 			pixels: shapeSize(x) / c, c: c, momentum: float32(momentum), eps: float32(eps),
-			xhat: make([]float32, maxBatch*shapeSize(x)), mean: make([]float32, c), invStd: make([]float32, c),
+			mean: make([]float32, c), invStd: make([]float32, c),
 		}
 		shape := []int{c}
 		return built{impl: bn, shape: x, params: []paramDecl{

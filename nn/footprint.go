@@ -26,8 +26,8 @@ func TrainingBytes(m spec.Model, maxBatch int) (int64, error) {
 		switch l.Type {
 		case spec.Flatten:
 			// Its output is its input's; its gradient is its own.
-		case spec.BatchNorm, spec.Dropout, spec.MaxPool:
-			e *= 3 // the normalized input, the mask, the winners
+		case spec.Dropout, spec.MaxPool:
+			e *= 3 // the mask, the winners
 		default:
 			e *= 2
 		}
@@ -52,7 +52,7 @@ func (n *Network) bytes() int64 {
 		floats += len(nd.out) + len(nd.grad)
 		switch l := nd.impl.(type) {
 		case *batchNorm:
-			floats += len(l.xhat) + len(l.spareGrad)
+			floats += len(l.spareGrad)
 		case *dropout:
 			floats += len(l.mask)
 		case *pool:

@@ -138,19 +138,19 @@ func (l *dense) backward(dx [][]float32, dy, y []float32, x [][]float32, batch i
 // batchNorm normalizes each channel (the last axis) over the batch and the
 // spatial positions.
 type batchNorm struct {
-	pixels, c          int // pixels per example: H*W, or 1 for a vector
-	momentum, eps      float32
-	scale, offset      paramRef
-	runMean, runVar    paramRef
-	xhat, mean, invStd []float32
-	trained            bool      // the last forward used batch statistics
-	spareGrad          []float32 // dx for a first layer, whose input needs no gradient
+	pixels, c       int // pixels per example: H*W, or 1 for a vector
+	momentum, eps   float32
+	scale, offset   paramRef
+	runMean, runVar paramRef
+	mean, invStd    []float32 // the last training batch's
+	trained         bool      // the last forward used batch statistics
+	spareGrad       []float32 // dx for a first layer, whose input needs no gradient
 }
 
 func (l *batchNorm) forward(y []float32, x [][]float32, batch int, training bool) {
 	l.trained = training
 	if training {
-		kernels.BatchNormTrain(y, l.xhat, l.mean, l.invStd, x[0], l.scale.value, l.offset.value,
+		kernels.BatchNormTrain(y, l.mean, l.invStd, x[0], l.scale.value, l.offset.value,
 			l.runMean.value, l.runVar.value, batch*l.pixels, l.c, l.momentum, l.eps)
 		return
 	}
@@ -166,7 +166,7 @@ func (l *batchNorm) backward(dx [][]float32, dy, y []float32, x [][]float32, bat
 		if d == nil {
 			d = l.spareGrad
 		}
-		kernels.BatchNormGrad(d, l.scale.grad, l.offset.grad, dy, l.xhat, l.scale.value, l.invStd, rows, l.c)
+		kernels.BatchNormGrad(d, l.scale.grad, l.offset.grad, dy, x[0], l.mean, l.scale.value, l.invStd, rows, l.c)
 		return
 	}
 	// With running statistics the layer is a fixed affine map per channel.
