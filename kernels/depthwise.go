@@ -72,8 +72,12 @@ func DepthwiseConv2D(y, x, w, bias []float32, p ConvParams) {
 // dy is (N,OH,OW,C*M); w is (KH,KW,C,M); dx is (N,H,W,C).
 func DepthwiseConv2DGradInput(dx, dy, w []float32, p ConvParams) {
 	p.check()
-	p.multiplier()
+	mult := p.multiplier()
 	p.checkLengths(dx, dy, w, p.KH*p.KW*p.OC)
+	if mult == 1 && p.StrideH == 1 && p.StrideW == 1 && p.KH*p.KW*p.C <= Kc*Nc {
+		depthwise1GradInput(dx, dy, w, p)
+		return
+	}
 	// Images in parts: an output row's products land in several input
 	// rows, an image's only in its own.
 	runParts(&partTask{op: partDepthwiseGradInput, dst: dx, a: dy, b: w, conv: p},
@@ -172,4 +176,30 @@ func DepthwiseConv2DGradFilter(dw, dbias, dy, x []float32, p ConvParams) {
 	if dbias != nil {
 		addColumnSumsParallel(dbias[:p.OC], dy, p.N*p.OH*p.OW, p.OC)
 	}
+}
+
+// depthwise1GradInput is DepthwiseConv2DGradInput with multiplier 1 and
+// stride 1, where dx is dy convolved with the kernel turned by 180°: input
+// position i reads output position i + pad − k through cell k, that is
+// i − (K−1−pad) + k′ through cell k′ = K−1−k. It runs the forward loops,
+// which keep each element's sum in registers, instead of adding every
+// product into dx.
+func depthwise1GradInput(dx, dy, w []float32, p ConvParams) {
+	ws := workspaces.get()
+	turned := ws.packedB[:p.KH*p.KW*p.C]
+	for k := range p.KH * p.KW {
+		copy(turned[k*p.C:(k+1)*p.C], w[(p.KH*p.KW-1-k)*p.C:(p.KH*p.KW-k)*p.C])
+	}
+	// Padding past K−1 on a side turns negative here, which the forward
+	// loops take as it comes: they read only PadTop and PadLeft, and the
+	// output's size is given.
+	q := ConvParams{
+		N: p.N, H: p.OH, W: p.OW, C: p.C, KH: p.KH, KW: p.KW, OC: p.C, StrideH: 1, StrideW: 1,
+		PadTop: p.KH - 1 - p.PadTop, PadLeft: p.KW - 1 - p.PadLeft,
+		PadBottom: p.KH - 1 - p.PadBottom, PadRight: p.KW - 1 - p.PadRight,
+		OH: p.H, OW: p.W, Multiplier: 1,
+	}
+	runParts(&partTask{op: partDepthwise, dst: dx, a: dy, b: turned, conv: q},
+		q.N*q.OH, 2*q.OW*q.C*q.KH*q.KW, 1)
+	workspaces.put(ws)
 }

@@ -677,6 +677,10 @@ var ops = []op{
 			{N: 1, H: 5, W: 5, C: 16, KH: 3, KW: 3, Mult: 1, S: 2, Pad: [4]int{0, 2, 2, 0}},
 			// Four vectors, one, and a tail in the SIMD build.
 			{N: 2, H: 5, W: 4, C: 43, KH: 3, KW: 3, Mult: 1, Same: true},
+			// Padding as wide as the kernel: past K−1 cells, which the
+			// input's gradient at stride 1 (the forward loops on the
+			// turned kernel) takes as negative padding.
+			{N: 2, H: 4, W: 5, C: 9, KH: 3, KW: 3, Mult: 1, Pad: [4]int{3, 0, 1, 3}},
 		},
 		benches: []shape{{N: 32, H: 16, W: 16, C: 64, KH: 3, KW: 3, Mult: 1, Same: true}},
 	},
