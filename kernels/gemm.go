@@ -267,11 +267,15 @@ func gemmSerial(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha float
 	}
 }
 
-// transposeA copies op(A)[i0:i0+mc, p0:p0+kc] = A[p0:p0+kc, i0:i0+mc]ᵀ
-// into dst as an mc×kc row-major matrix. It reads four rows of A at a time
-// so that each row of dst receives four contiguous values.
-func transposeA(dst, a []float32, lda, i0, p0, mc, kc int) {
-	dst = dst[:mc*kc]
+// transposeAScalar copies op(A)[i0:i0+mc, p0:p0+kc] = A[p0:p0+kc,
+// i0:i0+mc]ᵀ into dst as an mc×kc row-major matrix whose rows start ldd
+// apart. It reads four rows of A at a time so that each row of dst
+// receives four contiguous values.
+func transposeAScalar(dst []float32, ldd int, a []float32, lda, i0, p0, mc, kc int) {
+	if mc == 0 || kc == 0 {
+		return
+	}
+	dst = dst[:(mc-1)*ldd+kc]
 	p := 0
 	for ; p+4 <= kc; p += 4 {
 		r0 := a[(p0+p)*lda+i0 : (p0+p)*lda+i0+mc]
@@ -280,14 +284,14 @@ func transposeA(dst, a []float32, lda, i0, p0, mc, kc int) {
 		r3 := a[(p0+p+3)*lda+i0 : (p0+p+3)*lda+i0+mc]
 		r1, r2, r3 = r1[:len(r0)], r2[:len(r0)], r3[:len(r0)]
 		for i, v := range r0 {
-			d := dst[i*kc+p : i*kc+p+4 : i*kc+p+4]
+			d := dst[i*ldd+p : i*ldd+p+4 : i*ldd+p+4]
 			d[0], d[1], d[2], d[3] = v, r1[i], r2[i], r3[i]
 		}
 	}
 	for ; p < kc; p++ {
 		r := a[(p0+p)*lda+i0 : (p0+p)*lda+i0+mc]
 		for i, v := range r {
-			dst[i*kc+p] = v
+			dst[i*ldd+p] = v
 		}
 	}
 }

@@ -184,3 +184,9 @@ func depthwise1GradFilter(dw, dy, x []float32, p ConvParams, c1, c2 int) {
 
 // dwAxpy adds g·w to d, element by element (dwAxpyScalar).
 func dwAxpy(d, g, w []float32) { dwAxpyScalar(d, g, w) }
+
+// transposeA copies op(A)[i0:i0+mc, p0:p0+kc] = A[p0:p0+kc, i0:i0+mc]ᵀ
+// into dst as an mc×kc row-major matrix (transposeAScalar).
+func transposeA(dst, a []float32, lda, i0, p0, mc, kc int) {
+	transposeAScalar(dst, kc, a, lda, i0, p0, mc, kc)
+}

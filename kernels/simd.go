@@ -608,3 +608,51 @@ func dwAxpy(d, g, w []float32) {
 	}
 	dwAxpyScalar(d[v:], g[v:], w[v:])
 }
+
+// transposeA copies op(A)[i0:i0+mc, p0:p0+kc] = A[p0:p0+kc, i0:i0+mc]ᵀ
+// into dst as an mc×kc row-major matrix, in 8×8 blocks transposed in
+// registers (two rounds of VSHUFPS within the 128-bit halves, then
+// VPERM2F128 across them); transposeAScalar copies the rows and columns
+// past the last whole block.
+func transposeA(dst, a []float32, lda, i0, p0, mc, kc int) {
+	mv, kv := mc&^7, kc&^7
+	if !simdKernel || mv == 0 || kv == 0 {
+		transposeAScalar(dst, kc, a, lda, i0, p0, mc, kc)
+		return
+	}
+	defer archsimd.ClearAVXUpperBits()
+	dst = dst[:mc*kc]
+	for p := 0; p < kv; p += 8 {
+		at := (p0+p)*lda + i0
+		for i := 0; i < mv; i += 8 {
+			// Rows p..p+7 of A, columns i..i+7.
+			r0, r1 := load8(a, at+i), load8(a, at+lda+i)
+			r2, r3 := load8(a, at+2*lda+i), load8(a, at+3*lda+i)
+			r4, r5 := load8(a, at+4*lda+i), load8(a, at+5*lda+i)
+			r6, r7 := load8(a, at+6*lda+i), load8(a, at+7*lda+i)
+			// In each half: s0 = (r0₀ r0₁ r1₀ r1₁), s1 = (r0₂ r0₃ r1₂ r1₃), …
+			s0, s1 := r0.SelectFromPairGrouped(0, 1, 4, 5, r1), r0.SelectFromPairGrouped(2, 3, 6, 7, r1)
+			s2, s3 := r2.SelectFromPairGrouped(0, 1, 4, 5, r3), r2.SelectFromPairGrouped(2, 3, 6, 7, r3)
+			s4, s5 := r4.SelectFromPairGrouped(0, 1, 4, 5, r5), r4.SelectFromPairGrouped(2, 3, 6, 7, r5)
+			s6, s7 := r6.SelectFromPairGrouped(0, 1, 4, 5, r7), r6.SelectFromPairGrouped(2, 3, 6, 7, r7)
+			// u0 = (r0₀ r1₀ r2₀ r3₀) in the low half and the same of
+			// column 4 in the high one; u1 columns 1 and 5, …
+			u0, u1 := s0.SelectFromPairGrouped(0, 2, 4, 6, s2), s0.SelectFromPairGrouped(1, 3, 5, 7, s2)
+			u2, u3 := s1.SelectFromPairGrouped(0, 2, 4, 6, s3), s1.SelectFromPairGrouped(1, 3, 5, 7, s3)
+			u4, u5 := s4.SelectFromPairGrouped(0, 2, 4, 6, s6), s4.SelectFromPairGrouped(1, 3, 5, 7, s6)
+			u6, u7 := s5.SelectFromPairGrouped(0, 2, 4, 6, s7), s5.SelectFromPairGrouped(1, 3, 5, 7, s7)
+			// Column j of the block, rows p..p+7, is row i+j of dst.
+			put := func(j int, x archsimd.Float32x8) { x.StoreSlice(dst[(i+j)*kc+p : (i+j)*kc+p+8]) }
+			put(0, u0.Select128FromPair(0, 2, u4))
+			put(1, u1.Select128FromPair(0, 2, u5))
+			put(2, u2.Select128FromPair(0, 2, u6))
+			put(3, u3.Select128FromPair(0, 2, u7))
+			put(4, u0.Select128FromPair(1, 3, u4))
+			put(5, u1.Select128FromPair(1, 3, u5))
+			put(6, u2.Select128FromPair(1, 3, u6))
+			put(7, u3.Select128FromPair(1, 3, u7))
+		}
+	}
+	transposeAScalar(dst[mv*kc:], kc, a, lda, i0+mv, p0, mc-mv, kc)
+	transposeAScalar(dst[kv:], kc, a, lda, i0, p0+kv, mv, kc-kv)
+}
