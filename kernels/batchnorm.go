@@ -45,9 +45,9 @@ type batchNormArgs struct {
 // Sums run in float64 so that large batches keep float32 precision.
 //
 // xhat is not kept: BatchNormGrad computes it again from x, mean and
-// invStd, which costs a subtraction and a product per element where
-// storing it cost a tensor's memory and a write and a read of it, in
-// loops bound by memory.
+// invStd (a subtraction and a product per element in both of its
+// passes), which trains as fast as writing it here and reading it there
+// did, with a tensor less to hold per layer.
 func BatchNormTrain(y, mean, invStd []float32, x, scale, offset, runMean, runVar []float32, rows, c int, momentum, eps float32) {
 	checkBatchNorm(rows, c, [][]float32{y, x}, [][]float32{mean, invStd, scale, offset, runMean, runVar})
 	if rows == 0 {
