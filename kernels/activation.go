@@ -38,11 +38,23 @@ func keepIf(v float32, mask uint32) float32 {
 }
 
 // reluScalar is relu one element at a time (relu, in each build's file,
-// calls it for what it does not do with vectors).
+// calls it for what it does not do with vectors). It, reluGradScalar,
+// add and addTo take four elements per iteration: under wasm every
+// iteration is a branch through the function's dispatch table, which costs
+// more than the element's work (in node, 38% less time for reluGrad and
+// half for add and addTo; natively the same speed).
 func reluScalar(y, x []float32) {
 	x = x[:len(y)]
-	for i, v := range x {
-		y[i] = keepIf(v, positive(v))
+	i := 0
+	for ; i+4 <= len(y); i += 4 {
+		a, b := x[i:i+4:i+4], y[i:i+4:i+4]
+		b[0] = keepIf(a[0], positive(a[0]))
+		b[1] = keepIf(a[1], positive(a[1]))
+		b[2] = keepIf(a[2], positive(a[2]))
+		b[3] = keepIf(a[3], positive(a[3]))
+	}
+	for ; i < len(y); i++ {
+		y[i] = keepIf(x[i], positive(x[i]))
 	}
 }
 
@@ -55,8 +67,16 @@ func ReLUGrad(dx, dy, y []float32) {
 // reluGradScalar is reluGrad one element at a time.
 func reluGradScalar(dx, dy, y []float32) {
 	dy, y = dy[:len(dx)], y[:len(dx)]
-	for i, g := range dy {
-		dx[i] = keepIf(g, positive(y[i]))
+	i := 0
+	for ; i+4 <= len(dx); i += 4 {
+		d, g, o := dx[i:i+4:i+4], dy[i:i+4:i+4], y[i:i+4:i+4]
+		d[0] = keepIf(g[0], positive(o[0]))
+		d[1] = keepIf(g[1], positive(o[1]))
+		d[2] = keepIf(g[2], positive(o[2]))
+		d[3] = keepIf(g[3], positive(o[3]))
+	}
+	for ; i < len(dx); i++ {
+		dx[i] = keepIf(dy[i], positive(y[i]))
 	}
 }
 

@@ -9,8 +9,13 @@ func Add(y, a, b []float32) {
 
 func add(y, a, b []float32) {
 	a, b = a[:len(y)], b[:len(y)]
-	for i, v := range a {
-		y[i] = v + b[i]
+	i := 0
+	for ; i+4 <= len(y); i += 4 {
+		d, u, v := y[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		d[0], d[1], d[2], d[3] = u[0]+v[0], u[1]+v[1], u[2]+v[2], u[3]+v[3]
+	}
+	for ; i < len(y); i++ {
+		y[i] = a[i] + b[i]
 	}
 }
 

@@ -349,8 +349,13 @@ func col2im(dx, col []float32, p ConvParams, images int) {
 // addTo sets dst[i] += src[i] for the length of dst.
 func addTo(dst, src []float32) {
 	src = src[:len(dst)]
-	for i, v := range src {
-		dst[i] += v
+	i := 0
+	for ; i+4 <= len(dst); i += 4 {
+		d, v := dst[i:i+4:i+4], src[i:i+4:i+4]
+		d[0], d[1], d[2], d[3] = d[0]+v[0], d[1]+v[1], d[2]+v[2], d[3]+v[3]
+	}
+	for ; i < len(dst); i++ {
+		dst[i] += src[i]
 	}
 }
 
