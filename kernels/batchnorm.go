@@ -70,7 +70,7 @@ func (a *batchNormArgs) train(c1, c2 int) {
 		x := a.x[c0:]
 		sums := acc[:width]
 		clear(sums)
-		bnSums(sums, x, rows, c)
+		columnSums(sums, x, rows, c)
 		for j := range sums {
 			a.mean[c0+j] = float32(sums[j] / float64(rows))
 			sums[j] = 0
@@ -101,8 +101,9 @@ func (a *batchNormArgs) train(c1, c2 int) {
 // WebAssembly all compute the same bits. (A product of two float32s is
 // exact in float64, so the sums in float64 are the same either way.)
 
-// bnSumsScalar adds each row's x[j] to sums[j].
-func bnSumsScalar(sums []float64, x []float32, rows, c, from int) {
+// columnSumsScalar adds each row's x[j] to sums[j] (batch norm's mean, and
+// the bias gradients' sums over rows, addColumnSumsRange).
+func columnSumsScalar(sums []float64, x []float32, rows, c, from int) {
 	s := sums[from:]
 	for r := range rows {
 		in := x[r*c+from : r*c+len(sums)]

@@ -398,12 +398,7 @@ func addColumnSumsRange(dst, m []float32, rows, cols, c1, c2 int) {
 		width := min(columnBlock, c2-c0)
 		sums := acc[:width]
 		clear(sums)
-		for r := range rows {
-			row := m[r*cols+c0 : r*cols+c0+width]
-			for j, v := range row {
-				sums[j] += float64(v)
-			}
-		}
+		columnSums(sums, m[c0:], rows, cols)
 		for j, s := range sums {
 			dst[c0+j] += float32(s)
 		}

@@ -144,8 +144,8 @@ func microKernel(kc, rows int, a []float32, lda int, sliver, c []float32, ldc in
 	}
 }
 
-// bnSums adds each row's x[j] to sums[j] (bnSumsScalar).
-func bnSums(sums []float64, x []float32, rows, c int) { bnSumsScalar(sums, x, rows, c, 0) }
+// columnSums adds each row's x[j] to sums[j] (columnSumsScalar).
+func columnSums(sums []float64, x []float32, rows, c int) { columnSumsScalar(sums, x, rows, c, 0) }
 
 // bnSquares adds each row's (x[j]−m[j])² to sums[j] (bnSquaresScalar).
 func bnSquares(sums []float64, x, m []float32, rows, c int) { bnSquaresScalar(sums, x, m, rows, c, 0) }

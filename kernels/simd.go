@@ -361,13 +361,13 @@ func winogradGradTile(o []float32, d *[4][]float32) {
 // load8 is s[k:k+8] as a vector.
 func load8(s []float32, k int) archsimd.Float32x8 { return archsimd.LoadFloat32x8Slice(s[k : k+8]) }
 
-// bnSums adds each row's x[j] to sums[j], four channels at a time in
+// columnSums adds each row's x[j] to sums[j], four channels at a time in
 // float64 (per channel the same additions in the same order as
-// bnSumsScalar, which does the channels left over).
-func bnSums(sums []float64, x []float32, rows, c int) {
+// columnSumsScalar, which does the channels left over).
+func columnSums(sums []float64, x []float32, rows, c int) {
 	v := len(sums) &^ 3
 	if !simdKernel || v == 0 {
-		bnSumsScalar(sums, x, rows, c, 0)
+		columnSumsScalar(sums, x, rows, c, 0)
 		return
 	}
 	defer archsimd.ClearAVXUpperBits()
@@ -378,7 +378,7 @@ func bnSums(sums []float64, x []float32, rows, c int) {
 			archsimd.LoadFloat64x4Slice(sums[j : j+4]).Add(e).StoreSlice(sums[j : j+4])
 		}
 	}
-	bnSumsScalar(sums, x, rows, c, v)
+	columnSumsScalar(sums, x, rows, c, v)
 }
 
 // bnSquares adds each row's (x[j]−m[j])² to sums[j], four channels at a

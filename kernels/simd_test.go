@@ -137,9 +137,9 @@ func TestBatchNormVectorBits(t *testing.T) {
 	}
 	same64 := func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
 
-	got, want := sums64(func(g, w []float64) { bnSums(g, x, rows, c); bnSumsScalar(w, x, rows, c, 0) })
+	got, want := sums64(func(g, w []float64) { columnSums(g, x, rows, c); columnSumsScalar(w, x, rows, c, 0) })
 	if !slices.EqualFunc(got, want, same64) {
-		t.Errorf("bnSums = %v, want %v", got, want)
+		t.Errorf("columnSums = %v, want %v", got, want)
 	}
 	got, want = sums64(func(g, w []float64) { bnSquares(g, x, m, rows, c); bnSquaresScalar(w, x, m, rows, c, 0) })
 	if !slices.EqualFunc(got, want, same64) {
