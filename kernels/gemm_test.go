@@ -165,3 +165,14 @@ func TestGemmPanicsOnBadArguments(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkPackB times packing a 256×64 block of B into slivers, what a
+// product with few rows of A (a weight gradient with a short kernel, a
+// dense layer's batch) pays beside its multiply-adds.
+func BenchmarkPackB(b *testing.B) {
+	src := make([]float32, 256*64)
+	dst := make([]float32, 256*64)
+	for b.Loop() {
+		packB(dst, false, src, 64, 0, 0, 256, 64)
+	}
+}
