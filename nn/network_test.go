@@ -52,6 +52,27 @@ func everyLayerModel() spec.Model {
 	}
 }
 
+// bnFirstModel normalizes the network's input itself: batch norm's
+// backward pass reads the input again (it keeps no xhat), here the batch
+// the caller passed, whose gradient goes nowhere. Its depthwise layer has
+// multiplier 1 and stride 1, whose input gradient is the forward pass on
+// the turned kernel.
+func bnFirstModel() spec.Model {
+	return spec.Model{
+		Input:   []int{5, 4, 3},
+		Classes: 3,
+		Init:    GlorotUniform,
+		Layers: []spec.Layer{
+			{Type: spec.BatchNorm, Name: "bn0", Momentum: 0.9, Epsilon: 1e-3},
+			{Type: spec.Conv2D, Name: "conv1", Filters: 9, Kernel: 3, Stride: 1, Padding: spec.Padding{Mode: spec.PadSame}},
+			{Type: spec.DepthwiseConv2D, Name: "dw1", Kernel: 3, Stride: 1, Multiplier: 1, Padding: spec.Padding{Mode: spec.PadSame}},
+			{Type: spec.BatchNorm, Name: "bn1", Momentum: 0.9, Epsilon: 1e-3},
+			{Type: spec.Flatten, Name: "flatten1"},
+			{Type: spec.Dense, Name: "logits", Units: 3},
+		},
+	}
+}
+
 // smallCNN is a typical small model: conv, batch norm, pooling, dropout.
 func smallCNN() spec.Model {
 	return spec.Model{
@@ -145,6 +166,7 @@ func TestGradients(t *testing.T) {
 	}{
 		{"every layer", everyLayerModel()},
 		{"branchy", branchyModel()},
+		{"batch norm first", bnFirstModel()},
 	}
 	for _, tt := range models {
 		for _, training := range []bool{true, false} {
