@@ -489,11 +489,10 @@ func bnGrad(dx, dy, x, m, is, p, q, e []float32, rows, c int) {
 }
 
 // depthwise1 is DepthwiseConv2D with multiplier 1 for the output rows
-// [lo, hi) of N·OH, 32 and then 8 channels
-// at a time, each output element's sum over the kernel cells in a vector
-// register (per channel depthwise1Scalar's operations in the same order,
-// each product rounded before it is added; it does the channels left
-// over).
+// [lo, hi) of N·OH, 32 and then 8 channels at a time, each output
+// element's sum over the kernel cells in a vector register (per channel
+// depthwise1Scalar's operations in the same order, each product rounded
+// before it is added; it does the channels left over).
 func depthwise1(y, x, w, bias []float32, p ConvParams, lo, hi int) {
 	C := p.C
 	v := C &^ 7
@@ -551,10 +550,10 @@ func depthwise1(y, x, w, bias []float32, p ConvParams, lo, hi int) {
 }
 
 // depthwise1GradFilter accumulates dw with multiplier 1 for channels
-// [c1, c2), 32 and then 8 at a time: for each row of output positions and each kernel
-// cell, the products summed over the row in vector registers, then added
-// to dw (per channel depthwise1GradFilterScalar's operations in the same
-// order; it does the channels left over).
+// [c1, c2), 32 and then 8 at a time: for each run (dwFilterRuns), the
+// products summed over the run in vector registers, then added to dw (per
+// channel depthwise1GradFilterScalar's operations in the same order; it
+// does the channels left over).
 func depthwise1GradFilter(dw, dy, x []float32, p ConvParams, c1, c2 int) {
 	C := p.C
 	v := c1 + (c2-c1)&^7
