@@ -11,10 +11,12 @@ import "iter"
 // (1.6× the general loop's speed on a 16×16×64 batch of 32, natively), and
 // the filter's gradient sums a row of output positions in registers before
 // it touches dw (2×). NHWC keeps a block's channels contiguous, and a row
-// of input and of output stays in the L1 cache across the blocks. The
-// input's gradient keeps the general loop, which scatters each output
-// position's products: gathering them per input position, with the
-// stride's divisions, measured slower. Each product is rounded before it
+// of input and of output stays in the L1 cache across the blocks. At
+// stride 1 the input's gradient is the forward loops on the kernel turned
+// by 180° (depthwise1GradInput, depthwise.go); at other strides it keeps
+// the general loop, which scatters each output position's products
+// (gathering them per input position, with the stride's divisions,
+// measured slower than that). Each product is rounded before it
 // is added (float32(a*b), never a fused multiply-add), so the SIMD build's
 // vector loops (simd.go), 32 or 8 channels at a time, give these loops'
 // bits.
