@@ -315,7 +315,8 @@ func im2col(col, x []float32, p ConvParams, images int) {
 }
 
 // copyFloats is copy(d, s) for len(d) <= len(s). A kernel row of a
-// one-channel input (MNIST's first convolution) is a handful of floats,
+// one-channel input (the Fashion-MNIST presets' first, 5×5 convolution) is
+// a handful of floats,
 // for which a call to memmove costs more than the copy under wasm: up to
 // sixteen go four per iteration.
 func copyFloats(d, s []float32) {

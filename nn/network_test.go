@@ -305,7 +305,7 @@ func TestNoAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
-	for _, m := range []spec.Model{smallCNN(), everyLayerModel(), branchyModel()} {
+	for _, m := range []spec.Model{smallCNN(), everyLayerModel(), branchyModel(), bnFirstModel()} {
 		n := mustNew(t, m, 8, 1)
 		x, y := randomBatch(n, 8, 1)
 		dlogits := make([]float32, 8*n.Classes())
