@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"plateau/kernels"
+	"plateau/spec"
 	"plateau/train"
 )
 
@@ -34,6 +35,7 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var (
 		netName = fs.String("net", "convnetjs-cifar", "model preset to train (see plateau presets)")
+		file    = fs.String("spec", "", "spec file whose model and training settings to train instead of a preset's (as plateau train -spec); batch: its batch size unless -batch is given")
 		batch   = fs.Int("batch", 32, "examples per training step")
 		seconds = fs.Float64("seconds", 5, "timed seconds per run, after a warm-up of at most one second")
 		threads = fs.Int("threads", 0, "goroutines the kernels may use natively (GOMAXPROCS); 0: all cores")
@@ -57,6 +59,28 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 	if *workers < 1 || (*workers > 1 && *in != "native") {
 		return usagef("-workers must be at least 1, and above 1 only natively")
 	}
+	// With -spec the model is the file's, the name the file's too, and
+	// the batch its batch size unless -batch says otherwise; wasm runs get
+	// the spec as JSON text.
+	var specJSON []byte
+	if *file != "" {
+		s, err := loadSpec("", *file, "", "")
+		if err != nil {
+			return err
+		}
+		if err := s.Validate(); err != nil {
+			return fmt.Errorf("%s: %w", *file, err)
+		}
+		if specJSON, err = json.Marshal(s); err != nil {
+			return err
+		}
+		if !flagGiven(fs, "net") {
+			*netName = strings.TrimSuffix(filepath.Base(*file), filepath.Ext(*file))
+		}
+		if !flagGiven(fs, "batch") {
+			*batch = s.Train.BatchSize
+		}
+	}
 	if *threads > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(*threads))
 	}
@@ -70,11 +94,18 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 		var err error
 		switch *in {
 		case "native":
-			r, err = train.Benchmark(*netName, *batch, *seconds, *workers)
+			if specJSON != nil {
+				var s *spec.Spec
+				if s, err = spec.Parse(specJSON); err == nil {
+					r, err = train.BenchmarkSpec(s, *netName, *batch, *seconds, *workers)
+				}
+			} else {
+				r, err = train.Benchmark(*netName, *batch, *seconds, *workers)
+			}
 		case "node":
-			r, err = benchInNode(*wasm, *netName, *batch, *seconds)
+			r, err = benchInNode(*wasm, *netName, specJSON, *batch, *seconds)
 		default:
-			r, err = benchInBrowser(*in, filepath.Join(*root, "assets"), *netName, *batch, *seconds)
+			r, err = benchInBrowser(*in, filepath.Join(*root, "assets"), *netName, specJSON, *batch, *seconds)
 		}
 		if err != nil {
 			return err
@@ -125,10 +156,14 @@ func median(rs []train.BenchResult) train.BenchResult {
 }
 
 // benchInNode runs bench.wasm under node with Go's wasm_exec_node.js.
-func benchInNode(wasm, netName string, batch int, seconds float64) (train.BenchResult, error) {
+func benchInNode(wasm, netName string, specJSON []byte, batch int, seconds float64) (train.BenchResult, error) {
 	var r train.BenchResult
 	runner := filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec_node.js")
-	cmd := exec.Command("node", runner, wasm, "-net", netName, "-batch", fmt.Sprint(batch), "-seconds", fmt.Sprint(seconds), "-json")
+	args := []string{runner, wasm, "-net", netName, "-batch", fmt.Sprint(batch), "-seconds", fmt.Sprint(seconds), "-json"}
+	if specJSON != nil {
+		args = append(args, "-spec-json", string(specJSON))
+	}
+	cmd := exec.Command("node", args...)
 	var errOut strings.Builder
 	cmd.Stderr = &errOut
 	out, err := cmd.Output()
@@ -220,7 +255,7 @@ const benchResultPath = "/bench-result"
 // benchInBrowser serves assets on a free local port, opens bench.html in
 // a headless browser and waits for the page to post its result. The
 // browser's flags keep it from fetching anything but the page.
-func benchInBrowser(browser, assets, netName string, batch int, seconds float64) (train.BenchResult, error) {
+func benchInBrowser(browser, assets, netName string, specJSON []byte, batch int, seconds float64) (train.BenchResult, error) {
 	var r train.BenchResult
 	for _, name := range []string{"bench.html", "bench_worker.js", "bench.wasm"} {
 		if _, err := os.Stat(filepath.Join(assets, name)); err != nil {
@@ -263,9 +298,11 @@ func benchInBrowser(browser, assets, netName string, batch int, seconds float64)
 		return r, err
 	}
 	defer os.RemoveAll(profile)
-	page := fmt.Sprintf("http://%s/bench.html?%s", ln.Addr(), url.Values{
-		"net": {netName}, "batch": {fmt.Sprint(batch)}, "seconds": {fmt.Sprint(seconds)},
-	}.Encode())
+	query := url.Values{"net": {netName}, "batch": {fmt.Sprint(batch)}, "seconds": {fmt.Sprint(seconds)}}
+	if specJSON != nil {
+		query.Set("spec", string(specJSON))
+	}
+	page := fmt.Sprintf("http://%s/bench.html?%s", ln.Addr(), query.Encode())
 	cmd := exec.Command(browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 		"--no-first-run", "--disable-background-networking", "--disable-component-update",
 		"--disable-sync", "--user-data-dir="+profile, page)
@@ -304,4 +341,11 @@ func benchInBrowser(browser, assets, netName string, batch int, seconds float64)
 	case <-ctx.Done():
 		return r, errors.New("no result from the page in time")
 	}
+}
+
+// flagGiven reports whether the command line set the named flag.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,5 +50,48 @@ func TestMedianRun(t *testing.T) {
 	}
 	if got := median(runs[:3]).ImagesPerSecond; got != 2 {
 		t.Errorf("median of 3, 1, 2 = %v, want 2", got)
+	}
+}
+
+// plateau bench -spec trains the file's model under the file's name, at
+// its batch size unless -batch is given, and a bad file is refused with
+// the file named.
+func TestBenchSpecFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tiny-net.json")
+	text := `{"model": {"input": [8, 8, 1], "classes": 3, "layers": [{"type": "conv2d", "filters": 4, "kernel": 3}, {"type": "relu"}, {"type": "dense", "units": 3}]},
+		"train": {"batch_size": 6}}`
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args  []string
+		net   string
+		batch int
+	}{
+		{[]string{"-spec", file}, "tiny-net", 6},
+		{[]string{"-spec", file, "-batch", "3", "-net", "other"}, "other", 3},
+	} {
+		var out, errOut strings.Builder
+		args := append([]string{"-seconds", "0.05", "-threads", "1", "-json"}, tc.args...)
+		if err := benchCommand(args, &out, &errOut); err != nil {
+			t.Fatalf("bench %v: %v %s", args, err, errOut.String())
+		}
+		var rep benchReport
+		if err := json.Unmarshal([]byte(out.String()), &rep); err != nil {
+			t.Fatalf("bench %v printed %q: %v", args, out.String(), err)
+		}
+		if rep.Net != tc.net || rep.Batch != tc.batch || rep.MFLOPPerImage > 0.1 || rep.Steps < 1 {
+			t.Errorf("bench %v: %+v, want net %s at batch %d with the file's tiny model", args, rep.BenchResult, tc.net, tc.batch)
+		}
+	}
+
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"model": {"input": [8, 8, 1], "classes": 3, "layers": [{"type": "dense"}]}, "train": {"optimizer": "adamx"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut strings.Builder
+	if err := benchCommand([]string{"-spec", bad, "-seconds", "0.05"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "bad.json") {
+		t.Errorf("bench -spec with optimizer adamx: %v, want an error naming the file", err)
 	}
 }

@@ -33,7 +33,8 @@ Usage:
                                            LR range test: loss against rate, suggested rate
   plateau experiment NAME -dataset NAME|PATH [train's flags] [-backend B] [-json]
                                            A/B runs of one checklist item (plateau experiment list)
-  plateau bench [-net NAME] [-batch N] [-seconds S] [-threads N] [-workers N] [-json]  training images per second
+  plateau bench [-net NAME | -spec FILE] [-batch N] [-seconds S] [-threads N] [-workers N] [-in native|node|chromium] [-json]
+                                           training images per second
   plateau serve [-addr 127.0.0.1:8080] [-data DIR] [-backend auto|native|xla[:PLUGIN]] [-token T] [-jobs DIR] [-limit name=value]
                                            serve the page and the jobs API on http://localhost:8080
 

@@ -48,16 +48,25 @@ type BenchResult struct {
 // into that many parts computed side by side by local shards; done
 // releases them.
 func benchStep(net string, batch, workers int) (step func() int, flops int64, done func(), err error) {
-	if batch < 1 {
-		return nil, 0, nil, errors.New("batch must be at least 1")
-	}
 	s, err := spec.Preset(net)
 	if err != nil {
 		return nil, 0, nil, err
 	}
+	return specStep(s, batch, workers)
+}
+
+// specStep is benchStep for a spec, which it changes: batch, one epoch,
+// no validation split.
+func specStep(s *spec.Spec, batch, workers int) (step func() int, flops int64, done func(), err error) {
+	if batch < 1 {
+		return nil, 0, nil, errors.New("batch must be at least 1")
+	}
 	s.Train.BatchSize = batch
 	s.Train.Epochs = 1
 	s.Data.Validation = 0
+	if err := s.Validate(); err != nil {
+		return nil, 0, nil, err
+	}
 	infos, err := s.Model.Shapes()
 	if err != nil {
 		return nil, 0, nil, err
@@ -119,11 +128,22 @@ const benchExamples = 512
 // by side on their own goroutines (Shard); the caller lets each kernel call
 // run on one thread (kernels.SetThreads(1)), as `plateau bench` does.
 func Benchmark(net string, batch int, seconds float64, workers int) (BenchResult, error) {
+	s, err := spec.Preset(net)
+	if err != nil {
+		return BenchResult{}, err
+	}
+	return BenchmarkSpec(s, net, batch, seconds, workers)
+}
+
+// BenchmarkSpec is Benchmark for a model of one's own: it trains s's model
+// with s's training settings (batch replacing its batch size) and reports
+// the result under the name net. It changes s.
+func BenchmarkSpec(s *spec.Spec, net string, batch int, seconds float64, workers int) (BenchResult, error) {
 	if !(seconds > 0) {
 		return BenchResult{}, errors.New("seconds must be positive")
 	}
 	workers = max(workers, 1)
-	step, flops, done, err := benchStep(net, batch, workers)
+	step, flops, done, err := specStep(s, batch, workers)
 	if err != nil {
 		return BenchResult{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"plateau/kernels"
+	"plateau/spec"
 )
 
 func TestBenchmark(t *testing.T) {
@@ -103,5 +104,45 @@ func BenchmarkTrainStep(b *testing.B) {
 				b.ReportMetric(perSecond*3*float64(flops)/1e9, "GFLOP/s")
 			})
 		}
+	}
+}
+
+// A spec of one's own trains its own model: the cost per image is its
+// layers', the name and batch the caller's, and a spec that makes no sense
+// is refused with the validator's message.
+func TestBenchmarkSpec(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	s, err := spec.Parse([]byte(`{"model": {"input": [8, 8, 1], "classes": 3, "layers": [
+		{"type": "conv2d", "filters": 4, "kernel": 3}, {"type": "relu"},
+		{"type": "dense", "units": 3}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, err := s.Model.Shapes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flops int64
+	for _, l := range infos {
+		flops += l.FLOPs
+	}
+	got, err := BenchmarkSpec(s, "mine", 4, 0.05, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Net != "mine" || got.Batch != 4 || got.Steps < 1 || !(got.ImagesPerSecond > 0) {
+		t.Errorf("result %+v does not describe the run asked for", got)
+	}
+	if want := 3 * float64(flops) / 1e6; got.MFLOPPerImage != want || want > 0.1 {
+		t.Errorf("%v MFLOP per training image, want the spec's %v", got.MFLOPPerImage, want)
+	}
+
+	bad, err := spec.Parse([]byte(`{"model": {"input": [8, 8, 1], "classes": 3, "layers": [{"type": "dense", "units": 3}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad.Train.Optimizer = "adamx"
+	if _, err := BenchmarkSpec(bad, "bad", 4, 0.05, 1); err == nil || !strings.Contains(err.Error(), "optimizer") {
+		t.Errorf("a spec with optimizer adamx: %v, want the validator's error about the optimizer", err)
 	}
 }
