@@ -360,6 +360,11 @@ func TestTrainingInThePage(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector("#tab-Runs")`, "the page after reload")
 	click(t, ctx, "#tab-Runs")
 	waitFor(t, ctx, `document.querySelectorAll("#runs .run-row").length >= 2`, "the runs after reload")
+	// The stopped run was saved as it ended, although it has no test
+	// loss (a missing number, which JSON cannot write as NaN).
+	if got := eval[string](t, ctx, `Array.from(document.querySelectorAll("#runs .run-row")).map(r => r.textContent).join(" | ")`); !strings.Contains(got, "canceled") {
+		t.Errorf("the runs after reload: %q, want the stopped one listed as canceled", got)
+	}
 	eval[bool](t, ctx, `(() => { const boxes = document.querySelectorAll("#runs .overlay"); boxes[boxes.length-1].click(); boxes[boxes.length-2].click(); return true; })()`)
 	waitFor(t, ctx, `document.querySelectorAll("#overlay-loss polyline").length >= 2`, "two overlaid curves")
 }

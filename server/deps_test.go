@@ -16,7 +16,7 @@ var allowedImports = map[string][]string{
 	"plateau/spec":     {},
 	"plateau/nn":       {"plateau/kernels", "plateau/spec"},
 	"plateau/data":     {"plateau/spec"},
-	"plateau/train":    {"plateau/nn", "plateau/data", "plateau/spec"},
+	"plateau/train":    {"plateau/nn", "plateau/data", "plateau/spec", "plateau/protocol"},
 	"plateau/doctor":   {"plateau/spec", "plateau/train"},
 	"plateau/protocol": {"plateau/spec"},
 	// The page renders events; it never trains, so it never sees kernels.

@@ -1,14 +1,37 @@
 package ui
 
 import (
+	"encoding/json"
 	"fmt"
 	"html"
 	"math"
 	"strings"
+
+	"plateau/protocol"
 )
 
 // Point is one (x, y) of a series.
 type Point struct{ X, Y float64 }
+
+// pointJSON is a Point as a saved run holds it: a number that is missing
+// (a diverged step's loss) is null, which JSON can write, and reads back
+// as NaN.
+type pointJSON struct{ X, Y protocol.Number }
+
+// MarshalJSON writes {"X":x,"Y":y}, null for NaN and infinities.
+func (p Point) MarshalJSON() ([]byte, error) {
+	return json.Marshal(pointJSON{protocol.Number(p.X), protocol.Number(p.Y)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (p *Point) UnmarshalJSON(b []byte) error {
+	var q pointJSON
+	if err := json.Unmarshal(b, &q); err != nil {
+		return err
+	}
+	p.X, p.Y = float64(q.X), float64(q.Y)
+	return nil
+}
 
 // Series is one line of a chart.
 type Series struct {

@@ -1,4 +1,4 @@
-package train
+package protocol
 
 import (
 	"encoding/json"
