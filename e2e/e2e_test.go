@@ -659,6 +659,53 @@ func TestDoctorPanelAndFix(t *testing.T) {
 	waitFor(t, ctx, `Array.from(document.querySelectorAll("#runs .run-row")).some(r => r.textContent.includes("fix unnormalized_input"))`, "the fix in the runs list")
 }
 
+// A run that diverges ends as diverged, the doctor says the rate is too
+// high, and the run is kept as it ended through a reload, the doctor's
+// finding included; so is a run without a validation split, whose
+// validation measurements are missing numbers.
+func TestRunsAreKeptAsTheyEnded(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	set(t, ctx, "#normalization", "raw")
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#lr", "50")
+	set(t, ctx, "#epochs", "3")
+	click(t, ctx, "#start")
+	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("diverged")`, "the run to diverge")
+	waitFor(t, ctx, `document.querySelector('#doctor .finding[data-cause="lr_too_high"]')`, "the lr_too_high finding")
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector("#tab-Runs")`, "the page after reload")
+	click(t, ctx, "#tab-Runs")
+	waitFor(t, ctx, `document.querySelectorAll("#runs .run-row").length >= 1`, "the runs after reload")
+	if got := eval[string](t, ctx, `document.querySelector("#runs .run-row").textContent`); !strings.Contains(got, "diverged") {
+		t.Fatalf("the diverged run after reload: %q, want it listed as diverged", got)
+	}
+	click(t, ctx, "#runs .run-row a")
+	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("diverged")`, "the reloaded run's result")
+	waitFor(t, ctx, `document.querySelector('#doctor .finding[data-cause="lr_too_high"]')`, "the lr_too_high finding after reload")
+
+	click(t, ctx, "#tab-Data")
+	set(t, ctx, "#validation", "0")
+	set(t, ctx, "#normalization", "scale01")
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#lr", "0.003")
+	set(t, ctx, "#epochs", "1")
+	waitFor(t, ctx, `!document.querySelector("#start").disabled`, "Start, with the dataset loaded again")
+	click(t, ctx, "#start")
+	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("lr 0.003") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the run without validation to end")
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector("#tab-Runs")`, "the page after the second reload")
+	click(t, ctx, "#tab-Runs")
+	waitFor(t, ctx, `document.querySelectorAll("#runs .run-row").length >= 2`, "both runs after the second reload")
+	if got := eval[string](t, ctx, `document.querySelectorAll("#runs .run-row")[1].textContent`); !strings.Contains(got, "completed, test") {
+		t.Errorf("the run without validation after reload: %q, want it listed as completed with its test accuracy", got)
+	}
+}
+
 // The LR range test plots loss against the rate and sets the suggestion.
 func TestLRFinder(t *testing.T) {
 	p := start(t)
