@@ -661,11 +661,16 @@ func TestDoctorPanelAndFix(t *testing.T) {
 
 // A run that diverges ends as diverged, the doctor says the rate is too
 // high, and the run is kept as it ended through a reload, the doctor's
-// finding included; so is a run without a validation split, whose
+// finding and the loss that exploded at its second step included; so is a run without a validation split, whose
 // validation measurements are missing numbers.
 func TestRunsAreKeptAsTheyEnded(t *testing.T) {
 	p := start(t)
 	ctx := p.tab(t)
+	// The browser keeps the other tests' runs too: these two are told
+	// apart by their learning rates, which name them.
+	row := func(name string) string {
+		return eval[string](t, ctx, fmt.Sprintf(`(Array.from(document.querySelectorAll("#runs .run-row")).find(r => r.textContent.includes(%q)) || {textContent: ""}).textContent`, name))
+	}
 	set(t, ctx, "#normalization", "raw")
 	click(t, ctx, "#tab-Training")
 	set(t, ctx, "#lr", "50")
@@ -678,30 +683,30 @@ func TestRunsAreKeptAsTheyEnded(t *testing.T) {
 	}
 	waitFor(t, ctx, `document.querySelector("#tab-Runs")`, "the page after reload")
 	click(t, ctx, "#tab-Runs")
-	waitFor(t, ctx, `document.querySelectorAll("#runs .run-row").length >= 1`, "the runs after reload")
-	if got := eval[string](t, ctx, `document.querySelector("#runs .run-row").textContent`); !strings.Contains(got, "diverged") {
+	waitFor(t, ctx, `Array.from(document.querySelectorAll("#runs .run-row")).some(r => r.textContent.includes("lr 50"))`, "the diverged run after reload")
+	if got := row("lr 50"); !strings.Contains(got, "diverged") {
 		t.Fatalf("the diverged run after reload: %q, want it listed as diverged", got)
 	}
-	click(t, ctx, "#runs .run-row a")
-	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("diverged")`, "the reloaded run's result")
+	eval[bool](t, ctx, `(Array.from(document.querySelectorAll("#runs .run-row")).find(r => r.textContent.includes("lr 50")).querySelector("a").click(), true)`)
+	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("diverged") && document.querySelector("#loss-chart circle, #loss-chart polyline")`, "the reloaded run's result and the exploding loss on its curve")
 	waitFor(t, ctx, `document.querySelector('#doctor .finding[data-cause="lr_too_high"]')`, "the lr_too_high finding after reload")
 
 	click(t, ctx, "#tab-Data")
 	set(t, ctx, "#validation", "0")
 	set(t, ctx, "#normalization", "scale01")
 	click(t, ctx, "#tab-Training")
-	set(t, ctx, "#lr", "0.003")
+	set(t, ctx, "#lr", "0.0031")
 	set(t, ctx, "#epochs", "1")
 	waitFor(t, ctx, `!document.querySelector("#start").disabled`, "Start, with the dataset loaded again")
 	click(t, ctx, "#start")
-	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("lr 0.003") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the run without validation to end")
+	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("lr 0.0031") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the run without validation to end")
 	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, `document.querySelector("#tab-Runs")`, "the page after the second reload")
 	click(t, ctx, "#tab-Runs")
-	waitFor(t, ctx, `document.querySelectorAll("#runs .run-row").length >= 2`, "both runs after the second reload")
-	if got := eval[string](t, ctx, `document.querySelectorAll("#runs .run-row")[1].textContent`); !strings.Contains(got, "completed, test") {
+	waitFor(t, ctx, `Array.from(document.querySelectorAll("#runs .run-row")).some(r => r.textContent.includes("lr 0.0031"))`, "the run without validation after the second reload")
+	if got := row("lr 0.0031"); !strings.Contains(got, "completed, test") {
 		t.Errorf("the run without validation after reload: %q, want it listed as completed with its test accuracy", got)
 	}
 }

@@ -79,5 +79,8 @@
 //
 // A NaN or infinite loss, gradient or weight, or a loss a thousand times
 // the first step's, stops the run with stopped "diverged", a reason that
-// says what to change, and the weights of the last finished epoch.
+// says what to change, and the weights of the last finished epoch. Before
+// its result it reports the steps since the last step event in one more,
+// with the exploding loss when that is a number, so that even a run that
+// diverges at its second step has a curve that shows it.
 package train

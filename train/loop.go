@@ -647,6 +647,15 @@ epochs:
 			}
 			if !finite(loss) || !finite(norm) || loss > t.lossLimit() {
 				stopped, reason = StoppedDiverged, t.divergence(loss, norm, epoch, lr)
+				// The steps since the last step event, the exploding
+				// loss among them when it is a number: the curve shows
+				// the explosion, however early it came.
+				if finite(loss) {
+					window.Add(loss, correct, n)
+				}
+				if window.Count > 0 {
+					t.emit(Event{Event: EventStep, Epoch: epoch + 1, Step: t.state.Step, Loss: window.Loss(), Accuracy: window.Accuracy(), LR: lr})
+				}
 				break epochs
 			}
 			if t.state.FirstLoss == 0 {

@@ -238,6 +238,24 @@ func TestDivergence(t *testing.T) {
 			if events[len(events)-1].Event != EventResult {
 				t.Error("no result event")
 			}
+			// The steps before the divergence (step 2 or later) are on the
+			// curve, the exploding loss with them when it is a number.
+			var steps []Event
+			for _, e := range events {
+				if e.Event == EventStep {
+					steps = append(steps, e)
+				}
+			}
+			if len(steps) == 0 {
+				t.Fatal("no step event before the result: the loss curve is empty")
+			}
+			last := steps[len(steps)-1]
+			if !finite(last.Loss) || last.Epoch < 1 || last.Step < 1 {
+				t.Errorf("the last step event %+v, want a finite loss at the step that diverged", last)
+			}
+			if tt.name == "exploding loss" && !(last.Loss > 1e3*math.Log(2)) {
+				t.Errorf("the last step event's loss %g does not show the explosion", last.Loss)
+			}
 			if _, err := json.Marshal(f); err != nil {
 				t.Errorf("result does not encode: %v", err)
 			}

@@ -383,16 +383,29 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
+// EmptyBarChart is a bar chart's place before it has bars: its title and
+// a note that says when they come.
+func EmptyBarChart(title, note string, width int) string {
+	const h = 40.0
+	w := float64(width)
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="bars" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %g %g" width="%g" height="%g" role="img" aria-label="%s">`, w, h, w, h, html.EscapeString(title))
+	fmt.Fprintf(&b, `<text x="0" y="12" class="chart-title">%s</text>`, html.EscapeString(title))
+	fmt.Fprintf(&b, `<text x="0" y="32" class="chart-empty">%s</text></svg>`, html.EscapeString(note))
+	return b.String()
+}
+
 // Bar is one bar of a bar chart.
 type Bar struct {
 	Label string
 	Value float64
 }
 
-// BarChart renders horizontal bars, on a log scale when logX is set.
+// BarChart renders horizontal bars, on a log scale when logX is set;
+// without bars, the title and "no data yet".
 func BarChart(title string, bars []Bar, width int, logX bool, format func(float64) string) string {
 	if len(bars) == 0 {
-		return ""
+		return EmptyBarChart(title, "no data yet", width)
 	}
 	const label, rowH = 90.0, 16.0
 	w := float64(width)

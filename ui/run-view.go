@@ -278,22 +278,27 @@ func (rv *RunView) Confusion() string {
 
 // PerClass charts per-class accuracy.
 func (rv *RunView) PerClass() string {
+	const title = "validation accuracy per class"
 	e := rv.LastEpoch()
-	if e == nil {
-		return ""
+	switch {
+	case e == nil:
+		return EmptyBarChart(title, "after the first epoch", 340)
+	case len(e.PerClassAccuracy) == 0:
+		return EmptyBarChart(title, "none: the run has no validation split (Data tab)", 340)
 	}
 	bars := make([]Bar, len(e.PerClassAccuracy))
 	for i, v := range e.PerClassAccuracy {
 		bars[i] = Bar{className(rv.classes(), i), v}
 	}
-	return BarChart("validation accuracy per class", bars, 340, false, func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) })
+	return BarChart(title, bars, 340, false, func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) })
 }
 
 // GradNorms and DeadReLUs chart the layer statistics of the last epoch.
 func (rv *RunView) GradNorms() string {
+	const title = "gradient norm per layer (log scale)"
 	e := rv.LastEpoch()
 	if e == nil {
-		return ""
+		return EmptyBarChart(title, "after the first epoch", 340)
 	}
 	var bars []Bar
 	for _, l := range e.Layers {
@@ -301,7 +306,7 @@ func (rv *RunView) GradNorms() string {
 			bars = append(bars, Bar{l.Name, l.GradNorm})
 		}
 	}
-	return BarChart("gradient norm per layer (log scale)", bars, 340, true, func(v float64) string { return fmt.Sprintf("%.2g", v) })
+	return BarChart(title, bars, 340, true, func(v float64) string { return fmt.Sprintf("%.2g", v) })
 }
 
 func (rv *RunView) DeadReLUs() string {

@@ -37,3 +37,27 @@ func TestProgressTextCompiling(t *testing.T) {
 		t.Errorf("on the native backend: %q", got)
 	}
 }
+
+// The per-class and gradient-norm cards say when their bars come instead
+// of standing empty, and why per-class accuracy never comes for a run
+// without a validation split.
+func TestLayerAndClassCardsBeforeTheirData(t *testing.T) {
+	run := &Run{State: protocol.StateRunning, Start: &protocol.Event{}}
+	rv := &RunView{&Root{Current: run}}
+	for name, got := range map[string]string{"per class": rv.PerClass(), "gradient norms": rv.GradNorms()} {
+		if !strings.Contains(got, "after the first epoch") || !strings.Contains(got, "<svg") {
+			t.Errorf("%s before the first epoch: %q, want a titled chart that says after the first epoch", name, got)
+		}
+	}
+	run.Epochs = []protocol.Event{{Event: protocol.EventEpoch, Epoch: 1, Layers: []protocol.LayerStats{{Name: "conv1", WeightNorm: 1, GradNorm: 0.5}}}}
+	if got := rv.PerClass(); !strings.Contains(got, "no validation split") {
+		t.Errorf("per class without a validation split: %q", got)
+	}
+	if got := rv.GradNorms(); !strings.Contains(got, "conv1") || strings.Contains(got, "after the first epoch") {
+		t.Errorf("gradient norms after an epoch: %q, want conv1's bar", got)
+	}
+	run.Epochs[0].PerClassAccuracy = []float64{0.5, 1}
+	if got := rv.PerClass(); strings.Contains(got, "validation split") || strings.Count(got, "<rect") < 2 {
+		t.Errorf("per class with two classes measured: %q", got)
+	}
+}
