@@ -726,6 +726,7 @@ epochs:
 	switch {
 	case stopped == StoppedDiverged:
 		copy(t.net.Values(), t.goodValues)
+		reason += "; " + DivergedWeights(t.state.Epoch)
 	case t.bestValues != nil && t.state.BestEpoch > 0 && t.state.BestEpoch != t.state.Epoch:
 		copy(t.net.Values(), t.bestValues)
 		if reason != "" {
@@ -807,6 +808,16 @@ func nonFinite(v float64) string {
 		return "NaN"
 	}
 	return "Inf"
+}
+
+// DivergedWeights says which weights a diverged run ends with, and so
+// what its test measures: those of its last finished epoch, epochs, or the
+// initial ones when it finished none.
+func DivergedWeights(epochs int) string {
+	if epochs == 0 {
+		return "the test measures the initial weights, since no epoch finished"
+	}
+	return fmt.Sprintf("the test measures the weights of epoch %d, the last one finished", epochs)
 }
 
 // DivergenceAdvice is what to change in s after its run diverged.

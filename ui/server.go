@@ -234,7 +234,7 @@ func (r *Root) OtherJobs() []ServerJob {
 func JobText(j ServerJob) string {
 	switch {
 	case j.Result != nil && j.State == "done":
-		return fmt.Sprintf("done, test %.1f%% after %d epochs", 100*j.Result.TestAccuracy, j.Epochs)
+		return fmt.Sprintf("done, test %.1f%% after %d epoch%s", 100*j.Result.TestAccuracy, j.Epochs, plural(j.Epochs))
 	case j.State == "running":
 		return fmt.Sprintf("running, epoch %d of %d", j.Epoch, j.Epochs)
 	case j.Error != "":

@@ -388,6 +388,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	case stopped == train.StoppedDiverged:
 		copy(net.Values(), before)
 		st.load(net)
+		reason += "; " + train.DivergedWeights(done)
 	case bestValues != nil && bestEpoch > 0 && bestEpoch != done && stopped != train.StoppedCanceled:
 		net.CopyWeightsFrom(bestValues)
 		st.load(net)
