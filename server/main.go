@@ -1,11 +1,3 @@
-// Command plateau trains convolutional networks from a spec: headless
-// training runs, dataset downloads, the page server and its jobs API.
-//
-//	plateau train (-preset NAME | -spec FILE) -dataset NAME|PATH [flags]
-//	plateau jobs [-server URL] [-follow ID | -cancel ID]
-//	plateau data fetch NAME [-data DIR]
-//	plateau data info NAME|PATH [-data DIR]
-//	plateau presets
 package main
 
 import (

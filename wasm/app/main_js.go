@@ -1,9 +1,5 @@
 //go:build js && wasm
 
-// Command app is the page: the vugu components of package ui, rendered
-// into index.html, with a training worker (assets/worker.js) beside them.
-// This file is the glue to the browser: the worker, IndexedDB, files and
-// the URL.
 package main
 
 import (
