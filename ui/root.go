@@ -337,6 +337,11 @@ func (run *Run) add(e protocol.Event) {
 			run.Progress.Step = e.Step
 			run.Progress.Epoch = e.Step/max(1, run.Progress.StepsPerEpoch) + 1
 			run.Progress.LR = e.LR
+		} else if e.Step > run.Progress.Step {
+			// The worker's progress messages come at most a few times a
+			// second: a step event can be ahead of the last one, as the
+			// last steps of a run that diverged are.
+			run.Progress.Step, run.Progress.Epoch = e.Step, e.Epoch
 		}
 		x := float64(e.Step) / spe
 		run.StepLoss = append(run.StepLoss, Point{x, e.Loss})

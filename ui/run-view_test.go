@@ -61,3 +61,18 @@ func TestLayerAndClassCardsBeforeTheirData(t *testing.T) {
 		t.Errorf("per class with two classes measured: %q", got)
 	}
 }
+
+// A step event ahead of the worker's last progress message moves the
+// progress on: a run that diverges at its second step says step 2.
+func TestStepEventAheadOfProgress(t *testing.T) {
+	run := &Run{State: protocol.StateDone, Progress: protocol.Progress{Epoch: 1, Epochs: 3, StepsPerEpoch: 27, Step: 1}}
+	run.add(protocol.Event{Event: protocol.EventStep, Epoch: 1, Step: 2, Loss: 8e14})
+	pb := &ProgressBar{&Root{Current: run}}
+	if got := pb.ProgressText(); !strings.Contains(got, "step 2/81") {
+		t.Errorf("after a step event at step 2: %q", got)
+	}
+	run.add(protocol.Event{Event: protocol.EventStep, Epoch: 1, Step: 1})
+	if run.Progress.Step != 2 {
+		t.Errorf("an older step event moved the progress back to step %d", run.Progress.Step)
+	}
+}
