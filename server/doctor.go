@@ -118,6 +118,7 @@ type runFlags struct {
 	epochs, trainLimit, testLimit      *int
 	seed                               *int64
 	sets                               multiFlag
+	fs                                 *flag.FlagSet
 }
 
 func addRunFlags(fs *flag.FlagSet) *runFlags {
@@ -130,6 +131,7 @@ func addRunFlags(fs *flag.FlagSet) *runFlags {
 		trainLimit: fs.Int("train-limit", 0, "use only the first N training images"),
 		testLimit:  fs.Int("test-limit", 0, "use only the first N test images"),
 		seed:       fs.Int64("seed", -1, "random seed (overrides the spec)"),
+		fs:         fs,
 	}
 	fs.Var(&f.sets, "set", "override a spec field, e.g. -set train.lr=0.01 (repeatable)")
 	return f
@@ -140,6 +142,12 @@ func addRunFlags(fs *flag.FlagSet) *runFlags {
 func (f *runFlags) spec(extra ...string) (*spec.Spec, error) {
 	if *f.preset != "" && *f.specFile != "" {
 		return nil, usagef("give -preset or -spec, not both")
+	}
+	if *f.epochs < 0 || (*f.epochs == 0 && flagGiven(f.fs, "epochs")) {
+		return nil, usagef("-epochs must be at least 1 (leave it out to train the spec's train.epochs)")
+	}
+	if *f.trainLimit < 0 || *f.testLimit < 0 {
+		return nil, usagef("-train-limit and -test-limit must be 0 (all images) or more")
 	}
 	s, err := loadSpec(*f.preset, *f.specFile, *f.dataset, "")
 	if err != nil {

@@ -262,3 +262,25 @@ func TestCommandsRefuseArguments(t *testing.T) {
 		}
 	}
 }
+
+// Numbers that make no sense are refused before anything loads, with what
+// to give instead: an explicit -epochs 0 does not silently mean the spec's.
+func TestTrainRefusesNonsenseNumbers(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "-dataset", "mnist", "-epochs", "0"}, "-epochs must be at least 1"},
+		{[]string{"train", "-dataset", "mnist", "-epochs", "-3"}, "-epochs must be at least 1"},
+		{[]string{"train", "-dataset", "mnist", "-train-limit", "-5"}, "-train-limit and -test-limit"},
+		{[]string{"train", "-dataset", "mnist", "-test-limit", "-1"}, "-train-limit and -test-limit"},
+		{[]string{"train", "-dataset", "mnist", "-workers", "0"}, "-workers must be at least 1"},
+		{[]string{"experiment", "normalization", "-dataset", "mnist", "-epochs", "0"}, "-epochs must be at least 1"},
+		{[]string{"lr-find", "-dataset", "mnist", "-train-limit", "-1"}, "-train-limit and -test-limit"},
+	} {
+		var out, errOut strings.Builder
+		if code := run(tc.args, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("plateau %s: exit %d, %q; want 2 and %q", strings.Join(tc.args, " "), code, errOut.String(), tc.want)
+		}
+	}
+}

@@ -52,6 +52,12 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	if *workers < 1 {
 		return usagef("-workers must be at least 1")
 	}
+	if *epochs < 0 || (*epochs == 0 && flagGiven(fs, "epochs")) {
+		return usagef("-epochs must be at least 1 (leave it out to train the spec's train.epochs)")
+	}
+	if *trainLimit < 0 || *testLimit < 0 {
+		return usagef("-train-limit and -test-limit must be 0 (all images) or more")
+	}
 	trainer, note, err := chooseTrainer(*backend, func(string, ...any) {})
 	if err != nil {
 		return err
