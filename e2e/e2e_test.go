@@ -667,9 +667,17 @@ func TestRunsAreKeptAsTheyEnded(t *testing.T) {
 	p := start(t)
 	ctx := p.tab(t)
 	// The browser keeps the other tests' runs too: these two are told
-	// apart by their learning rates, which name them.
-	row := func(name string) string {
-		return eval[string](t, ctx, fmt.Sprintf(`(Array.from(document.querySelectorAll("#runs .run-row")).find(r => r.textContent.includes(%q)) || {textContent: ""}).textContent`, name))
+	// apart by their learning rates, which name them. reloaded reloads the
+	// page and returns the Runs tab's line of the run so named.
+	reloaded := func(name string) string {
+		if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, ctx, `document.querySelector("#tab-Runs")`, "the page after reload")
+		click(t, ctx, "#tab-Runs")
+		row := fmt.Sprintf(`Array.from(document.querySelectorAll("#runs .run-row")).find(r => r.textContent.includes(%q))`, name)
+		waitFor(t, ctx, row, "the run named "+name+" after reload")
+		return eval[string](t, ctx, row+".textContent")
 	}
 	set(t, ctx, "#normalization", "raw")
 	click(t, ctx, "#tab-Training")
@@ -678,13 +686,7 @@ func TestRunsAreKeptAsTheyEnded(t *testing.T) {
 	click(t, ctx, "#start")
 	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("diverged")`, "the run to diverge")
 	waitFor(t, ctx, `document.querySelector('#doctor .finding[data-cause="lr_too_high"]')`, "the lr_too_high finding")
-	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, ctx, `document.querySelector("#tab-Runs")`, "the page after reload")
-	click(t, ctx, "#tab-Runs")
-	waitFor(t, ctx, `Array.from(document.querySelectorAll("#runs .run-row")).some(r => r.textContent.includes("lr 50"))`, "the diverged run after reload")
-	if got := row("lr 50"); !strings.Contains(got, "diverged") {
+	if got := reloaded("lr 50"); !strings.Contains(got, "diverged") {
 		t.Fatalf("the diverged run after reload: %q, want it listed as diverged", got)
 	}
 	eval[bool](t, ctx, `(Array.from(document.querySelectorAll("#runs .run-row")).find(r => r.textContent.includes("lr 50")).querySelector("a").click(), true)`)
@@ -700,13 +702,7 @@ func TestRunsAreKeptAsTheyEnded(t *testing.T) {
 	waitFor(t, ctx, `!document.querySelector("#start").disabled`, "Start, with the dataset loaded again")
 	click(t, ctx, "#start")
 	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("lr 0.0031") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the run without validation to end")
-	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, ctx, `document.querySelector("#tab-Runs")`, "the page after the second reload")
-	click(t, ctx, "#tab-Runs")
-	waitFor(t, ctx, `Array.from(document.querySelectorAll("#runs .run-row")).some(r => r.textContent.includes("lr 0.0031"))`, "the run without validation after the second reload")
-	if got := row("lr 0.0031"); !strings.Contains(got, "completed, test") {
+	if got := reloaded("lr 0.0031"); !strings.Contains(got, "completed, test") {
 		t.Errorf("the run without validation after reload: %q, want it listed as completed with its test accuracy", got)
 	}
 }
