@@ -2,7 +2,11 @@
 // workers and the server: what the page asks a worker to do (commands) and
 // what a worker reports back (messages). A run in a browser worker and a run
 // on the server speak the same protocol, so the page renders both with the
-// same components.
+// same components. The training event (Event) is defined here too, with its
+// JSON form: package train writes it (train.Event is this type), and the
+// command line's -json lines, the worker's event messages and the server's
+// event streams all carry it, so that one decoder reads them and the page
+// needs no training code.
 //
 // # Framing
 //
