@@ -648,6 +648,20 @@ func TestDoctorPanelAndFix(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll('#doctor .finding[data-cause="unnormalized_input"] table.evidence tr').length`); n == 0 {
 		t.Error("the finding shows no evidence numbers")
 	}
+	// On a narrow screen, one column: the findings come right under the
+	// run's result, before the charts; on a phone nothing is wider than
+	// the screen but the cards' own scrolling content.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(760, 900)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `(() => { const d = document.querySelector("#doctor").getBoundingClientRect(), r = document.querySelector("#run-result").getBoundingClientRect(), l = document.querySelector("#loss-chart").getBoundingClientRect(); return d.left === l.left && r.bottom <= d.top && d.bottom <= l.top; })()`, "the doctor between the run's result and its charts at 760 px")
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 800)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.documentElement.scrollWidth <= 390 && document.querySelector("#tab-Experiments").getBoundingClientRect().right <= 390 && document.querySelector("#run-server").getBoundingClientRect().right <= 390`, "a page no wider than a 390 px phone, every tab and button on it")
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		t.Fatal(err)
+	}
 	runs := eval[int](t, ctx, `document.querySelectorAll("#doctor .finding").length`)
 	t.Logf("%d findings: %s", runs, eval[string](t, ctx, `Array.from(document.querySelectorAll("#doctor .finding")).map(f => f.dataset.cause + " " + f.querySelector(".muted").textContent).join(", ")`))
 
