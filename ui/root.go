@@ -370,9 +370,13 @@ func (r *Root) run(id string) *Run {
 
 func (r *Root) save(run *Run) {
 	b, err := json.Marshal(run)
-	if err == nil {
-		r.Host.SaveRun(run.ID, b)
+	if err != nil {
+		// Said, not swallowed: a run that cannot be written would be
+		// missing, or stale, after a reload.
+		r.Message = "saving the run " + run.Name + " failed, so a reload will not show it as it is now: " + err.Error()
+		return
 	}
+	r.Host.SaveRun(run.ID, b)
 }
 
 // Restore puts back the runs stored by an earlier visit.
