@@ -26,7 +26,9 @@ type Variant struct {
 }
 
 // Apply returns the base spec changed by the variant, expanded. Layer
-// names are given again after an edit, so they follow the new list.
+// names are given again after an edit, so they follow the new list, unless
+// a layer names its inputs (a residual network's graph): then the names
+// stay, and only new layers get theirs.
 func (v Variant) Apply(base *Spec) (*Spec, error) {
 	s := base.Clone()
 	for _, kv := range v.Sets {
@@ -41,8 +43,10 @@ func (v Variant) Apply(base *Spec) (*Spec, error) {
 	if v.Edit != nil {
 		s.Model.Expand() // name layers before editing, so edits see the final list
 		v.Edit(s)
-		for i := range s.Model.Layers {
-			s.Model.Layers[i].Name = ""
+		if !slices.ContainsFunc(s.Model.Layers, func(l Layer) bool { return len(l.Inputs) > 0 }) {
+			for i := range s.Model.Layers {
+				s.Model.Layers[i].Name = ""
+			}
 		}
 	}
 	s.Expand()
