@@ -116,7 +116,7 @@ func TestExperimentCommand(t *testing.T) {
 	if code, _, stderr := runCLI(t, "experiment", "normalization", "-dataset", tinyCIFAR, "-backend", "tpu"); code != 2 || !strings.Contains(stderr, "want auto, native or xla") {
 		t.Errorf("unknown backend: exit %d, want 2: %s", code, stderr)
 	}
-	for _, name := range []string{"normalization", "depth", "regularization"} {
+	for _, name := range []string{"normalization", "depth", "regularization", "architecture"} {
 		code, stdout, stderr := runCLI(t, "experiment", name, "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-epochs", "1",
 			"-set", "train.batch_size=4", "-json")
 		if code != 0 {

@@ -87,13 +87,7 @@ func experimentCommand(args []string, stdout, stderr io.Writer) error {
 		if err := fitInput(s, ds, *rf.preset, *rf.specFile); err != nil {
 			return err
 		}
-		if v.Edit != nil {
-			s.Model.Expand() // name layers before editing, so edits see the final list
-			v.Edit(s)
-			for i := range s.Model.Layers {
-				s.Model.Layers[i].Name = ""
-			}
-		}
+		v.EditModel(s)
 		s.Expand()
 		if err := s.Validate(); err != nil {
 			return fmt.Errorf("%s: %w", v.Name, err)

@@ -40,17 +40,26 @@ func (v Variant) Apply(base *Spec) (*Spec, error) {
 			return nil, fmt.Errorf("%s: %w", v.Name, err)
 		}
 	}
-	if v.Edit != nil {
-		s.Model.Expand() // name layers before editing, so edits see the final list
-		v.Edit(s)
-		if !slices.ContainsFunc(s.Model.Layers, func(l Layer) bool { return len(l.Inputs) > 0 }) {
-			for i := range s.Model.Layers {
-				s.Model.Layers[i].Name = ""
-			}
-		}
-	}
+	v.EditModel(s)
 	s.Expand()
 	return s, nil
+}
+
+// EditModel applies the variant's edit of the model to s, if it has one,
+// in place: Apply's second half, for a caller that fits the model to its
+// data between the Sets and the edit (an edit that builds layers for the
+// input needs the input it will have). s is left to expand.
+func (v Variant) EditModel(s *Spec) {
+	if v.Edit == nil {
+		return
+	}
+	s.Model.Expand() // name layers before editing, so edits see the final list
+	v.Edit(s)
+	if !slices.ContainsFunc(s.Model.Layers, func(l Layer) bool { return len(l.Inputs) > 0 }) {
+		for i := range s.Model.Layers {
+			s.Model.Layers[i].Name = ""
+		}
+	}
 }
 
 func cut(kv string) (path, value string, ok bool) {
@@ -109,6 +118,12 @@ var Experiments = []Experiment{
 		{Name: "deep + batch norm", Edit: deepNet(10, true), Note: "the same with batchnorm after every conv"},
 		{Name: "shallow (2 conv)", Edit: deepNet(2, false), Note: "2 conv layers"},
 	}},
+	{"architecture", "on the same data and training, VGG- and ResNet-like stages with batch norm beat a plain two-conv net; MobileNet-like bottlenecks of depthwise convolutions come close with fewer multiply-adds", []Variant{
+		{Name: "plain (2 conv)", Edit: deepNet(2, false), Note: "2 conv layers of 16 filters, relu, max pooling"},
+		{Name: "vgg-like", Edit: presetNet("vgg-small"), Note: "vgg-small's layers: stages of two 3×3 convs with batch norm, max pooling"},
+		{Name: "resnet-like", Edit: presetNet("resnet-small"), Note: "resnet-small's layers: residual blocks with batch norm and 1×1 shortcuts"},
+		{Name: "mobilenet-like", Edit: presetNet("mobilenet-small"), Note: "mobilenet-small's layers: inverted bottlenecks of 1×1 and depthwise 3×3 convs"},
+	}},
 	{"batch", "batch 64 balances speed and generalization; 8 is slow and noisy, 512 takes too few steps", []Variant{
 		{Name: "batch 8", Sets: []string{"train.batch_size=8"}},
 		{Name: "batch 64", Sets: []string{"train.batch_size=64"}},
@@ -149,5 +164,20 @@ func deepNet(depth int, batchNorm bool) func(*Spec) {
 		}
 		layers = append(layers, Layer{Type: Flatten}, Layer{Type: Dense, Units: s.Model.Classes})
 		s.Model.Layers = layers
+	}
+}
+
+// presetNet replaces the model with the named scalable preset's layers
+// built for the spec's input and classes (width 16), with as many of its
+// three stages as the input's size allows.
+func presetNet(name string) func(*Spec) {
+	return func(s *Spec) {
+		for depth := 3; depth >= 1; depth-- {
+			p, err := Preset(name, PresetOptions{Depth: depth, Input: s.Model.Input, Classes: s.Model.Classes})
+			if err == nil {
+				s.Model.Layers = p.Model.Layers
+				return
+			}
+		}
 	}
 }
