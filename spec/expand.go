@@ -285,3 +285,42 @@ func orDefault(v, def float64) float64 {
 	}
 	return v
 }
+
+// RemoveLayer deletes layer i and gives its readers what it read, so that
+// a network whose layers name their inputs stays connected: a layer that
+// named it as an input names its input instead, and the layer after it,
+// which read it implicitly, names its input explicitly where that was not
+// the layer before. A layer with several inputs (add) leaves its readers
+// pointing at its name, for Validate to report, and so does a layer
+// without a name (only named layers can be read by name).
+func (m *Model) RemoveLayer(i int) {
+	if i < 0 || i >= len(m.Layers) {
+		return
+	}
+	removed := m.Layers[i]
+	input := ""
+	switch {
+	case len(removed.Inputs) == 1:
+		input = removed.Inputs[0]
+	case len(removed.Inputs) == 0 && i > 0:
+		input = m.Layers[i-1].Name
+	}
+	m.Layers = append(m.Layers[:i:i], m.Layers[i+1:]...)
+	if input == "" || removed.Name == "" {
+		return
+	}
+	for j := range m.Layers {
+		for k, in := range m.Layers[j].Inputs {
+			if in == removed.Name {
+				m.Layers[j].Inputs = append([]string(nil), m.Layers[j].Inputs...)
+				m.Layers[j].Inputs[k] = input
+			}
+		}
+	}
+	// The next layer read the removed one implicitly; it now reads the
+	// layer before it implicitly, which is right only if that was the
+	// removed layer's input.
+	if i < len(m.Layers) && len(m.Layers[i].Inputs) == 0 && (i == 0 || m.Layers[i-1].Name != input) {
+		m.Layers[i].Inputs = []string{input}
+	}
+}

@@ -2,6 +2,8 @@ package spec
 
 import (
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -138,5 +140,50 @@ func TestExpandDoesNotTouchTheOriginalsInputs(t *testing.T) {
 	}
 	if layers[1].Inputs[0] != "a" {
 		t.Errorf("Validate rewrote the caller's inputs to %v", layers[1].Inputs)
+	}
+}
+
+// Removing a layer of a residual network keeps it connected: its readers,
+// named or implicit, read what it read.
+func TestRemoveLayerRewires(t *testing.T) {
+	for _, name := range []string{"stage1_bn2", "stage2_shortcut", "stage2_pool", "stage1_relu1", "stem_bn"} {
+		s, err := Preset("resnet-small")
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(s.Model.Layers, func(l Layer) bool { return l.Name == name })
+		if i < 0 {
+			t.Fatalf("resnet-small has no layer %s", name)
+		}
+		s.Model.RemoveLayer(i)
+		err = s.Validate()
+		if name == "stage2_shortcut" {
+			// The add then joins 32 channels and 16: the one error left
+			// is the user's to mend, and says so.
+			if err == nil || !strings.Contains(err.Error(), "equal shape") || strings.Contains(err.Error(), "no layer is named") {
+				t.Errorf("resnet-small without its projection: %v, want only the add's shapes refused", err)
+			}
+		} else if err != nil {
+			t.Errorf("resnet-small without %s: %v", name, err)
+		}
+		for _, l := range s.Model.Layers {
+			if l.Name == name || slices.Contains(l.Inputs, name) {
+				t.Errorf("resnet-small without %s still has it in %s %v", name, l.Name, l.Inputs)
+			}
+		}
+	}
+	// A plain stack stays a plain stack: nothing gains named inputs.
+	s, err := Preset("mnist-cnn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Model.RemoveLayer(2)
+	for _, l := range s.Model.Layers {
+		if len(l.Inputs) > 0 {
+			t.Errorf("mnist-cnn without a layer: %s names inputs %v", l.Name, l.Inputs)
+		}
+	}
+	if err := s.Validate(); err != nil {
+		t.Errorf("mnist-cnn without its first pooling: %v", err)
 	}
 }

@@ -214,13 +214,14 @@ func uniqueName(layers []spec.Layer, typ string) string {
 	}
 }
 
-// RemoveLayer deletes layer i.
+// RemoveLayer deletes layer i; the layers that read it read its input
+// (spec.Model.RemoveLayer).
 func (mv *ModelView) RemoveLayer(i int) {
 	s := mv.Spec.Clone()
 	if i < 0 || i >= len(s.Model.Layers) {
 		return
 	}
-	s.Model.Layers = append(s.Model.Layers[:i], s.Model.Layers[i+1:]...)
+	s.Model.RemoveLayer(i)
 	mv.Spec = s
 	mv.validate()
 }
