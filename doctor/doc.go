@@ -48,7 +48,8 @@
 // Some rules defer to others that name a root cause: a divergence with
 // raw inputs is unnormalized_input first, zero gradients behind dead ReLUs
 // are dead_relu rather than vanishing_gradients, underfitting yields to
-// the more specific rules.
+// the more specific rules, and a train–validation gap in a short run with
+// batch norm is batchnorm_statistics before overfitting.
 //
 // # Telemetry
 //

@@ -15,7 +15,9 @@ import (
 // Thresholds: needs 3 epochs and a validation split; fires when the gap
 // exceeds 0.1 and either the validation loss rose 10% above its minimum or
 // the minimum is 2 or more epochs old. Confidence 0.45 + 0.35 × ramp(gap,
-// 0.1, 0.35) + 0.1 when the validation loss rose by 25% or more.
+// 0.1, 0.35) + 0.1 when the validation loss rose by 25% or more; at most
+// batchnorm_statistics' confidence less 0.1 when that rule fires, since
+// running averages that lag the weights open the same gap in a short run.
 //
 // Advice: early stopping with restore_best, more data or augmentation,
 // dropout, L2 or weight decay, a smaller model: whichever the spec does
@@ -37,6 +39,10 @@ func checkOverfitting(t *Telemetry) *train.Diagnosis {
 		return nil
 	}
 	conf := 0.45 + 0.35*ramp(gap, 0.1, 0.35) + 0.1*b2f(rise >= 0.25)
+	if bn := checkBatchNormStatistics(t); bn != nil {
+		// A gap batch norm's lagging averages explain is theirs first.
+		conf = min(conf, bn.Confidence-0.1)
+	}
 	s := t.Spec
 	var first []string
 	if s.Train.EarlyStopping.Patience == 0 {
