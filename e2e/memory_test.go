@@ -201,7 +201,10 @@ func TestWorkerMemory(t *testing.T) {
 	// Twice the images: the live heap grows by the added images, once, not
 	// twice (a copy for the run) or four times (float32); linear memory,
 	// which also keeps the peak of loading (the archive and the images
-	// side by side), by one to three times as much.
+	// side by side), by up to three times as much, and by a little less
+	// than the images now and then: the smaller set's linear memory had
+	// free pages (17.5 MiB against a live heap of 7.1), which the added
+	// images may partly fill (5.2 MiB grown for 5.3 added, once).
 	added := atSteps[1].Dataset - atSteps[0].Dataset
 	live := atSteps[1].Live - atSteps[0].Live
 	linear := atSteps[1].Linear - atSteps[0].Linear
@@ -209,7 +212,7 @@ func TestWorkerMemory(t *testing.T) {
 	if live < added*9/10 || live > added*5/4 {
 		t.Errorf("the live heap grew by %.1f MiB, want between 0.9 and 1.25 times the added %.1f MiB", float64(live)/mib, float64(added)/mib)
 	}
-	if linear < added || linear > 3*added {
-		t.Errorf("linear memory grew by %.1f MiB, want between 1 and 3 times the added %.1f MiB", float64(linear)/mib, float64(added)/mib)
+	if linear < added*9/10 || linear > 3*added {
+		t.Errorf("linear memory grew by %.1f MiB, want between 0.9 and 3 times the added %.1f MiB", float64(linear)/mib, float64(added)/mib)
 	}
 }
