@@ -115,7 +115,7 @@ var Experiments = []Experiment{
 	}},
 	{"depth", "a too-deep plain net trains badly; batch norm or fewer layers fix it", []Variant{
 		{Name: "deep plain (10 conv)", Edit: deepNet(10, false), Note: "10 conv layers of 16 filters, relu, no batch norm"},
-		{Name: "deep + batch norm", Edit: deepNet(10, true), Note: "the same with batchnorm after every conv"},
+		{Name: "deep + batch norm", Edit: deepNet(10, true), Note: "the same with batchnorm (momentum 0.9) after every conv"},
 		{Name: "shallow (2 conv)", Edit: deepNet(2, false), Note: "2 conv layers"},
 	}},
 	{"architecture", "deeper nets with batch norm (VGG-, ResNet-, MobileNet-like) beat a plain two-conv net when the data and epochs allow; on a few thousand images a small net can match them", []Variant{
@@ -154,7 +154,10 @@ func deepNet(depth int, batchNorm bool) func(*Spec) {
 		for i := range depth {
 			layers = append(layers, Layer{Type: Conv2D, Filters: 16, Kernel: 3})
 			if batchNorm {
-				layers = append(layers, Layer{Type: BatchNorm})
+				// The presets' momentum: at the default 0.99 the
+				// running averages of a short run lag the weights, and
+				// the arm would measure that instead of depth.
+				layers = append(layers, Layer{Type: BatchNorm, Momentum: deepMomentum})
 			}
 			layers = append(layers, Layer{Type: ReLU})
 			if (i+1)%every == 0 && pools < 3 {
