@@ -721,6 +721,23 @@ func TestRunsAreKeptAsTheyEnded(t *testing.T) {
 	}
 }
 
+// The architecture experiment trains its four nets in the page, the
+// residual ones (whose layers name their inputs) included, and overlays
+// them.
+func TestArchitectureExperiment(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#epochs", "1")
+	click(t, ctx, "#tab-Experiments")
+	click(t, ctx, "#experiment-architecture")
+	waitFor(t, ctx, `document.querySelector("#run-name") && document.querySelector("#run-name").textContent.includes("architecture: mobilenet-like") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the last arm")
+	waitFor(t, ctx, `Array.from(document.querySelectorAll("#loss-chart text.legend")).filter(l => l.textContent.includes("architecture:")).length == 4`, "the four arms overlaid")
+	if msg := eval[string](t, ctx, `(document.querySelector("#message") || {textContent: ""}).textContent`); msg != "" {
+		t.Errorf("the page says %q", msg)
+	}
+}
+
 // The LR range test plots loss against the rate and sets the suggestion.
 func TestLRFinder(t *testing.T) {
 	p := start(t)
