@@ -357,11 +357,7 @@ type Number float64
 
 // MarshalJSON writes a finite number, or null.
 func (n Number) MarshalJSON() ([]byte, error) {
-	v := float64(n)
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return []byte("null"), nil
-	}
-	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
+	return appendFloat(nil, float64(n)), nil
 }
 
 // UnmarshalJSON reads a number; null reads as NaN.

@@ -62,23 +62,24 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 	// With -spec the model is the file's, the name the file's too, and
 	// the batch its batch size unless -batch says otherwise; wasm runs get
 	// the spec as JSON text.
+	var own *spec.Spec
 	var specJSON []byte
 	if *file != "" {
-		s, err := loadSpec("", *file, "", "")
-		if err != nil {
+		var err error
+		if own, err = loadSpec("", *file, "", ""); err != nil {
 			return err
 		}
-		if err := s.Validate(); err != nil {
+		if err := own.Validate(); err != nil {
 			return fmt.Errorf("%s: %w", *file, err)
 		}
-		if specJSON, err = json.Marshal(s); err != nil {
+		if specJSON, err = json.Marshal(own); err != nil {
 			return err
 		}
 		if !flagGiven(fs, "net") {
 			*netName = strings.TrimSuffix(filepath.Base(*file), filepath.Ext(*file))
 		}
 		if !flagGiven(fs, "batch") {
-			*batch = s.Train.BatchSize
+			*batch = own.Train.BatchSize
 		}
 	}
 	if *threads > 0 {
@@ -94,11 +95,9 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 		var err error
 		switch *in {
 		case "native":
-			if specJSON != nil {
-				var s *spec.Spec
-				if s, err = spec.Parse(specJSON); err == nil {
-					r, err = train.BenchmarkSpec(s, *netName, *batch, *seconds, *workers)
-				}
+			if own != nil {
+				// BenchmarkSpec changes the spec it trains: each run a copy.
+				r, err = train.BenchmarkSpec(own.Clone(), *netName, *batch, *seconds, *workers)
 			} else {
 				r, err = train.Benchmark(*netName, *batch, *seconds, *workers)
 			}
