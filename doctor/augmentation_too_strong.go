@@ -18,7 +18,9 @@ import (
 // the last epoch's training accuracy (on augmented images) against its
 // validation accuracy (on clean ones).
 //
-// Thresholds: needs augmentation and 2 epochs. With a strong transform
+// Thresholds: needs augmentation and 2 epochs, and a validation accuracy
+// under 0.98 (when the clean images are all but all right, the
+// augmentation is not what holds them back). With a strong transform
 // on, fires when training accuracy stays under 0.8, or validation
 // accuracy exceeds it by 0.03 or more with training accuracy under 0.9:
 // confidence 0.7 + 0.25 × ramp(val − train, 0.03, 0.2). With mild
@@ -41,6 +43,9 @@ func checkAugmentationTooStrong(t *Telemetry) *train.Diagnosis {
 	ev := map[string]float64{"train_accuracy": ta, "strong_transforms": float64(len(strong))}
 	inverted := 0.0
 	if t.hasVal() {
+		if last.ValAccuracy >= 0.98 {
+			return nil
+		}
 		inverted = last.ValAccuracy - ta
 		ev["val_accuracy"], ev["val_minus_train"] = last.ValAccuracy, inverted
 	}

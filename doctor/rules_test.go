@@ -94,6 +94,9 @@ func TestRulesOnHandMadeTelemetry(t *testing.T) {
 		{"augmented training below clean validation", telemetry(func(s *spec.Spec, _ *train.Event) {
 			s.Data.Augment.Rotation = spec.Transform{P: 1, Strength: 90}
 		}, epoch(1.2, 0.45, 0.9, 0.6), epoch(1.1, 0.5, 0.8, 0.66), epoch(1.1, 0.5, 0.8, 0.67)), AugmentationTooStrong},
+		{"augmented training below a validation set it gets right", telemetry(func(s *spec.Spec, _ *train.Event) {
+			s.Data.Augment.Rotation = spec.Transform{P: 0.8, Strength: 20}
+		}, epoch(1.0, 0.7, 0.2, 0.95), epoch(0.8, 0.8, 0.1, 1), epoch(0.7, 0.85, 0.1, 1), epoch(0.7, 0.86, 0.1, 1)), ""},
 		{"gradients vanish on the way back", func() *Telemetry {
 			e := epoch(1.38, 0.26, 1.38, 0.26)
 			e.Layers = []train.LayerStats{{Name: "dense1", Type: "dense", GradNorm: 1e-6, WeightNorm: 5},
