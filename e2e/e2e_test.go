@@ -386,7 +386,7 @@ func TestCorruptFileKeepsThePageWorking(t *testing.T) {
 		t.Fatal(err)
 	}
 	chooseFile(t, ctx, good)
-	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 2400 training and 300 test images of 32×32×3")`, "the chosen archive to load")
+	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 2,400 training and 300 test images of 32×32×3")`, "the chosen archive to load")
 }
 
 // A dataset file chosen in the page trains on the server: the page sends

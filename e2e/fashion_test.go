@@ -190,8 +190,8 @@ func measureFashion(t *testing.T, p *page, s *spec.Spec, seed int64) fashionRun 
 	}
 	r.steps = step(t, ctx)
 	r.progress = eval[string](t, ctx, `document.querySelector("#progress-text").textContent`)
-	if m := regexp.MustCompile(`([0-9]+) img/s`).FindStringSubmatch(r.progress); m != nil {
-		r.imagesPerSec, _ = strconv.ParseFloat(m[1], 64)
+	if m := regexp.MustCompile(`([0-9,]+) img/s`).FindStringSubmatch(r.progress); m != nil {
+		r.imagesPerSec, _ = strconv.ParseFloat(strings.ReplaceAll(m[1], ",", ""), 64)
 	}
 	click(t, ctx, "#evaluate")
 	waitForLong(t, ctx, `document.querySelector("#evaluation tr.eval-test .accuracy") && !document.querySelector("#evaluate").disabled`, "the evaluation", 5*time.Minute)

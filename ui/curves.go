@@ -133,7 +133,7 @@ func (r *Root) AccuracyBands() []Band {
 		}
 		acc := run.Epochs[len(run.Epochs)-1].ValAccuracy
 		lo, hi := wilson(acc, run.Start.ValSize)
-		label := fmt.Sprintf("95%% interval of val accuracy (%d images)", run.Start.ValSize)
+		label := fmt.Sprintf("95%% interval of val accuracy (%s images)", Count(run.Start.ValSize))
 		if d.Cause == "overfitting" {
 			if gap, ok := d.Evidence["accuracy_gap"]; ok {
 				ta := run.Epochs[len(run.Epochs)-1].TrainAccuracy

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -27,9 +28,9 @@ func (pb *ProgressBar) ProgressText() string {
 		return ""
 	}
 	p := run.Progress
-	s := fmt.Sprintf("epoch %d/%d · step %d/%d", max(p.Epoch, 1), p.Epochs, p.Step, p.Epochs*p.StepsPerEpoch)
+	s := fmt.Sprintf("epoch %d/%d · step %s/%s", max(p.Epoch, 1), p.Epochs, Count(p.Step), Count(p.Epochs*p.StepsPerEpoch))
 	if p.ImagesPerSecond > 0 {
-		s += fmt.Sprintf(" · %.0f img/s", p.ImagesPerSecond)
+		s += fmt.Sprintf(" · %s img/s", Count(int(math.Round(p.ImagesPerSecond))))
 	}
 	if run.Start != nil && run.Start.Workers > 1 {
 		s += fmt.Sprintf(" · %d workers", run.Start.Workers)

@@ -245,7 +245,7 @@ func (r *Root) Apply(m protocol.Message) {
 	case protocol.KindDataset:
 		r.Loading = false
 		r.Dataset = m.Dataset
-		r.Notice = fmt.Sprintf("%s loaded: %d training and %d test images of %d×%d×%d.", m.Dataset.Name, m.Dataset.TrainSize, m.Dataset.TestSize, m.Dataset.Shape[0], m.Dataset.Shape[1], m.Dataset.Shape[2])
+		r.Notice = fmt.Sprintf("%s loaded: %s training and %s test images of %d×%d×%d.", m.Dataset.Name, Count(m.Dataset.TrainSize), Count(m.Dataset.TestSize), m.Dataset.Shape[0], m.Dataset.Shape[1], m.Dataset.Shape[2])
 		r.fitSpecToDataset()
 	case protocol.KindSamples:
 		r.Samples = m.Images
@@ -777,7 +777,7 @@ func (r *Root) addImported(p *pendingImport, info *protocol.WeightsInfo) {
 	r.Host.SaveWeights(run.ID, p.bytes)
 	r.save(run)
 	r.Current, r.Tab = run, "Run"
-	r.Notice = fmt.Sprintf("%s fits %s: %d tensors, %d parameters.", p.file, p.spec.Model.Name, info.Tensors, info.Params)
+	r.Notice = fmt.Sprintf("%s fits %s: %d tensors, %s parameters.", p.file, p.spec.Model.Name, info.Tensors, Count(info.Params))
 }
 
 // evaluated ends an evaluation and starts the runs that waited for it.
@@ -863,6 +863,22 @@ func (r *Root) classes() []string {
 
 // FormatFloat writes a setting compactly.
 func FormatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// Count writes a whole number with its thousands grouped: 421,642.
+func Count(n int) string {
+	s := strconv.Itoa(n)
+	neg := n < 0
+	if neg {
+		s = s[1:]
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
 
 // FormatBool writes a checkbox's setting for Show.
 func FormatBool(b bool) string { return strconv.FormatBool(b) }

@@ -81,7 +81,7 @@ func (rv *RunView) ImportedText() string {
 	run := rv.Current
 	s := "weights imported from " + run.Imported
 	if w := run.Weights; w != nil {
-		s += fmt.Sprintf(": %d tensors, %d trainable parameters", w.Tensors, w.Params)
+		s += fmt.Sprintf(": %d tensors, %s trainable parameters", w.Tensors, Count(w.Params))
 		if w.State > 0 {
 			s += fmt.Sprintf(" and %d running statistics", w.State)
 		}
@@ -153,7 +153,7 @@ func (rv *RunView) EvaluationTitle() string {
 	ev := rv.Current.Evaluation
 	s := "Evaluation on " + ev.Dataset
 	if ev.Step > 0 {
-		s += fmt.Sprintf(" after %d steps", ev.Step)
+		s += fmt.Sprintf(" after %s steps", Count(ev.Step))
 	} else {
 		s += ", stored weights"
 	}

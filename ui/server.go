@@ -87,7 +87,7 @@ func (r *Root) DatasetSent(u *Upload, l protocol.Listing) {
 	if r.localFile != nil && u.Gen == r.fileGen {
 		r.sentAs = l.Name
 	}
-	r.Notice = fmt.Sprintf("the server has %s now: %d training and %d test images", l.Name, l.TrainSize, l.TestSize)
+	r.Notice = fmt.Sprintf("the server has %s now: %s training and %s test images", l.Name, Count(l.TrainSize), Count(l.TestSize))
 }
 
 // serverHas reports whether the server has the loaded dataset: one of its
