@@ -64,6 +64,9 @@ func TestFieldsShowTheSpecAfterThePageChangesIt(t *testing.T) {
 	first := pageSpec(t, ctx)
 	shows(t, ctx, "#dataset", "tiny")
 	shows(t, ctx, "#normalization", first.Data.Normalization)
+	if first.Data.Imbalance == 0 {
+		shows(t, ctx, "#imbalance", "1") // the last class keeps all its images
+	}
 
 	// A layer edited by hand, then another preset.
 	click(t, ctx, "#tab-Model")

@@ -94,6 +94,15 @@ func (dv *DataView) Transform(field string) spec.Transform {
 	return dv.Spec.Data.Augment.Transform(field)
 }
 
+// Imbalance is the simulated imbalance as its field shows it: the
+// fraction the last class keeps, 1 when the spec leaves it unset (0).
+func (dv *DataView) Imbalance() string {
+	if dv.Spec.Data.Imbalance == 0 {
+		return "1"
+	}
+	return FormatFloat(dv.Spec.Data.Imbalance)
+}
+
 // Balance is the balancing the select shows; an empty one is none.
 func (dv *DataView) Balance() string {
 	if dv.Spec.Data.Balance == "" {

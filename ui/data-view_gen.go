@@ -271,7 +271,7 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "imbalance"}, vugu.VGAttribute{Namespace: "", Key: "type", Val: "number"}, vugu.VGAttribute{Namespace: "", Key: "step", Val: "0.05"}, vugu.VGAttribute{Namespace: "", Key: "min", Val: "0"}, vugu.VGAttribute{Namespace: "", Key: "max", Val: "1"}}}
 				vgparent.AppendChild(vgn)
-				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "data.imbalance", FormatFloat(c.Spec.Data.Imbalance)) })
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Show(value, "data.imbalance", c.Imbalance()) })
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "change",
 					Func:      func(event vugu.DOMEvent) { c.SetFrom("data.imbalance", event) },
