@@ -732,7 +732,8 @@ func TestArchitectureExperiment(t *testing.T) {
 	click(t, ctx, "#tab-Experiments")
 	click(t, ctx, "#experiment-architecture")
 	waitFor(t, ctx, `document.querySelector("#run-name") && document.querySelector("#run-name").textContent.includes("architecture: mobilenet-like") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the last arm")
-	waitFor(t, ctx, `Array.from(document.querySelectorAll("#loss-chart text.legend")).filter(l => l.textContent.includes("architecture:")).length == 4`, "the four arms overlaid")
+	exp, _ := spec.FindExperiment("architecture")
+	waitFor(t, ctx, fmt.Sprintf(`Array.from(document.querySelectorAll("#loss-chart text.legend")).filter(l => l.textContent.includes("architecture:")).length == %d`, len(exp.Variants)), "every arm overlaid")
 	if msg := eval[string](t, ctx, `(document.querySelector("#message") || {textContent: ""}).textContent`); msg != "" {
 		t.Errorf("the page says %q", msg)
 	}

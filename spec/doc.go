@@ -106,8 +106,9 @@
 // # Presets
 //
 // Preset builds an expanded, valid spec by name: mnist-cnn, fashion-cnn,
-// fashion-fast, convnetjs-cifar, keras-cifar10, and the scalable vgg-small, resnet-small
-// and mobilenet-small, whose width and depth PresetOptions sets.
+// fashion-fast, convnetjs-cifar, keras-cifar10, and the scalable vgg-small, resnet-small,
+// resnet-bottleneck and mobilenet-small (ScalablePresets), whose width and
+// depth PresetOptions sets.
 // DefaultPreset picks one per dataset, and PresetOptions.Input or
 // Spec.SetInput fits a preset to data of another shape.
 package spec

@@ -118,10 +118,11 @@ var Experiments = []Experiment{
 		{Name: "deep + batch norm", Edit: deepNet(10, true), Note: "the same with batchnorm (momentum 0.9) after every conv"},
 		{Name: "shallow (2 conv)", Edit: deepNet(2, false), Note: "2 conv layers"},
 	}},
-	{"architecture", "deeper nets with batch norm (VGG-, ResNet-, MobileNet-like) beat a plain two-conv net when the data and epochs allow; on a few thousand images a small net can match them", []Variant{
+	{"architecture", "deeper nets with batch norm (VGG-, ResNet-, bottleneck ResNet-, MobileNet-like) beat a plain two-conv net when the data and epochs allow; on a few thousand images a small net can match them", []Variant{
 		{Name: "plain (2 conv)", Edit: deepNet(2, false), Note: "2 conv layers of 16 filters, relu, max pooling"},
 		{Name: "vgg-like", Edit: presetNet("vgg-small"), Note: "vgg-small's layers: stages of two 3×3 convs with batch norm, max pooling"},
 		{Name: "resnet-like", Edit: presetNet("resnet-small"), Note: "resnet-small's layers: residual blocks with batch norm and 1×1 shortcuts"},
+		{Name: "bottleneck-like", Edit: presetNet("resnet-bottleneck"), Note: "resnet-bottleneck's layers: residual blocks of 1×1, 3×3 and 1×1 convs that widen fourfold"},
 		{Name: "mobilenet-like", Edit: presetNet("mobilenet-small"), Note: "mobilenet-small's layers: inverted bottlenecks of 1×1 and depthwise 3×3 convs"},
 	}},
 	{"batch", "batch 64 balances speed and generalization; 8 is slow and noisy, 512 takes too few steps", []Variant{

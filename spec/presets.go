@@ -1,7 +1,9 @@
 package spec
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -119,6 +121,15 @@ var presets = []preset{
 		settings:    deepSettings,
 	},
 	{
+		name:        "resnet-bottleneck",
+		description: "A small ResNet of bottleneck blocks, as in ResNet-50: a 1×1 conv narrows the channels, a 3×3 conv works at that width, a 1×1 conv widens them fourfold, each with batch norm, and a skip connection (a 1×1 projection where channels change); max pooling between stages, as in resnet-small. Width (of the narrow 3×3 convs) and depth are adjustable.",
+		dataset:     "cifar-10",
+		input:       []int{32, 32, 3},
+		scalable:    true,
+		layers:      resnetBottleneck,
+		settings:    deepSettings,
+	},
+	{
 		name:        "mobilenet-small",
 		description: "MobileNetV2-style inverted residual blocks: 1×1 expansion, 3×3 depthwise conv, linear 1×1 projection, skip connections where shapes allow. Width and depth are adjustable.",
 		dataset:     "cifar-10",
@@ -146,6 +157,18 @@ func deepSettings(s *Spec) {
 	s.Data.Augment.Crop = Transform{P: 0.5}
 }
 
+// ScalablePresets lists the presets whose width and depth PresetOptions
+// sets.
+func ScalablePresets() []string {
+	var names []string
+	for _, p := range presets {
+		if p.scalable {
+			names = append(names, p.name)
+		}
+	}
+	return names
+}
+
 // PresetNames lists the presets, the small classics first.
 func PresetNames() []string {
 	names := make([]string, len(presets))
@@ -166,6 +189,37 @@ func PresetDescription(name string) string {
 	return ""
 }
 
+// PresetScale finds the width and depth with which the scalable preset
+// m.Name builds m's layers for m's input and classes. ok is false when m
+// is not named after a scalable preset or its layers have been edited
+// since.
+func PresetScale(m Model) (width, depth int, ok bool) {
+	if !slices.Contains(ScalablePresets(), m.Name) || len(m.Input) != 3 {
+		return 0, 0, false
+	}
+	// Every scalable preset starts with a conv layer of the first
+	// stage's width.
+	i := slices.IndexFunc(m.Layers, func(l Layer) bool { return l.Type == Conv2D })
+	if i < 0 {
+		return 0, 0, false
+	}
+	want, err := json.Marshal(m.Layers)
+	if err != nil {
+		return 0, 0, false
+	}
+	width = m.Layers[i].Filters
+	for depth = 1; depth <= maxPresetDepth; depth++ {
+		s, err := Preset(m.Name, PresetOptions{Width: width, Depth: depth, Input: m.Input, Classes: m.Classes})
+		if err != nil {
+			continue
+		}
+		if got, err := json.Marshal(s.Model.Layers); err == nil && string(got) == string(want) {
+			return width, depth, true
+		}
+	}
+	return 0, 0, false
+}
+
 // DefaultPreset names the preset a dataset starts with: mnist-cnn for
 // mnist, fashion-cnn for fashion-mnist, and convnetjs-cifar for cifar-10
 // and for anything else, since it is small and works on any input of at
@@ -179,6 +233,12 @@ func DefaultPreset(dataset string) string {
 	}
 	return "convnetjs-cifar"
 }
+
+// The widths and depths Preset takes.
+const (
+	maxPresetWidth = 1024
+	maxPresetDepth = 8
+)
 
 // Preset returns a new, expanded and validated spec built from the named
 // preset, for its own dataset unless opts (at most one) give another input.
@@ -202,7 +262,7 @@ func Preset(name string, opts ...PresetOptions) (*Spec, error) {
 		o = opts[0]
 	}
 	if !p.scalable && (o.Width != 0 || o.Depth != 0) {
-		return nil, fmt.Errorf("preset %s has a fixed width and depth; vgg-small, resnet-small and mobilenet-small take them", name)
+		return nil, fmt.Errorf("preset %s has a fixed width and depth; %s take them", name, strings.Join(ScalablePresets(), ", "))
 	}
 	if o.Width == 0 {
 		o.Width = 16
@@ -210,11 +270,11 @@ func Preset(name string, opts ...PresetOptions) (*Spec, error) {
 	if o.Depth == 0 {
 		o.Depth = 3
 	}
-	if o.Width < 1 || o.Width > 1024 {
-		return nil, fmt.Errorf("preset %s: width %d must be between 1 and 1024", name, o.Width)
+	if o.Width < 1 || o.Width > maxPresetWidth {
+		return nil, fmt.Errorf("preset %s: width %d must be between 1 and %d", name, o.Width, maxPresetWidth)
 	}
-	if o.Depth < 1 || o.Depth > 8 {
-		return nil, fmt.Errorf("preset %s: depth %d must be between 1 and 8", name, o.Depth)
+	if o.Depth < 1 || o.Depth > maxPresetDepth {
+		return nil, fmt.Errorf("preset %s: depth %d must be between 1 and %d", name, o.Depth, maxPresetDepth)
 	}
 	if o.Input == nil {
 		o.Input = p.input
@@ -414,6 +474,58 @@ func resnetSmall(o PresetOptions) ([]Layer, error) {
 			Layer{Type: ReLU, Name: p + "out"},
 		)
 		prev, in = p+"out", ch
+	}
+	return append(l,
+		Layer{Type: GlobalAvgPool, Name: "global_pool"},
+		Layer{Type: Dense, Name: "logits", Units: o.Classes},
+	), nil
+}
+
+// bottleneckExpansion is how many times wider a bottleneck block's output
+// is than its 3×3 conv, 4 as in ResNet-50.
+const bottleneckExpansion = 4
+
+// resnetBottleneck is resnetSmall with bottleneck blocks: 1×1 down to the
+// stage's width, 3×3, 1×1 up to four times it.
+func resnetBottleneck(o PresetOptions) ([]Layer, error) {
+	if err := checkHalvings(o, o.Depth-1); err != nil {
+		return nil, err
+	}
+	w := o.Width
+	l := []Layer{
+		{Type: Conv2D, Name: "stem_conv", Filters: w, Kernel: 3, UseBias: noBias()},
+		{Type: BatchNorm, Name: "stem_bn", Momentum: deepMomentum},
+		{Type: ReLU, Name: "stem_relu"},
+	}
+	prev, in := "stem_relu", w
+	for stage := range o.Depth {
+		ch := w << stage
+		out := ch * bottleneckExpansion
+		p := fmt.Sprintf("stage%d_", stage+1)
+		if stage > 0 {
+			l = append(l, Layer{Type: MaxPool, Name: p + "pool", Kernel: 2})
+			prev = p + "pool"
+		}
+		l = append(l,
+			Layer{Type: Conv2D, Name: p + "reduce", Filters: ch, Kernel: 1, UseBias: noBias()},
+			Layer{Type: BatchNorm, Name: p + "reduce_bn", Momentum: deepMomentum},
+			Layer{Type: ReLU, Name: p + "reduce_relu"},
+			Layer{Type: Conv2D, Name: p + "conv", Filters: ch, Kernel: 3, UseBias: noBias()},
+			Layer{Type: BatchNorm, Name: p + "conv_bn", Momentum: deepMomentum},
+			Layer{Type: ReLU, Name: p + "conv_relu"},
+			Layer{Type: Conv2D, Name: p + "expand", Filters: out, Kernel: 1, UseBias: noBias()},
+			Layer{Type: BatchNorm, Name: p + "expand_bn", Momentum: deepMomentum},
+		)
+		shortcut := prev
+		if in != out {
+			shortcut = p + "shortcut"
+			l = append(l, Layer{Type: Conv2D, Name: shortcut, Inputs: []string{prev}, Filters: out, Kernel: 1, UseBias: noBias()})
+		}
+		l = append(l,
+			Layer{Type: Add, Name: p + "add", Inputs: []string{p + "expand_bn", shortcut}},
+			Layer{Type: ReLU, Name: p + "out"},
+		)
+		prev, in = p+"out", out
 	}
 	return append(l,
 		Layer{Type: GlobalAvgPool, Name: "global_pool"},

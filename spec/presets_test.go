@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"cmp"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -90,7 +92,7 @@ func TestPresetsOnOtherInputs(t *testing.T) {
 }
 
 func TestPresetWidthAndDepth(t *testing.T) {
-	for _, name := range []string{"vgg-small", "resnet-small", "mobilenet-small"} {
+	for _, name := range ScalablePresets() {
 		for _, o := range []PresetOptions{{Width: 8, Depth: 1}, {Width: 8, Depth: 2}, {Width: 32, Depth: 4}, {Width: 4, Depth: 5}} {
 			t.Run(name+shapeString([]int{o.Width, o.Depth}), func(t *testing.T) {
 				s, err := Preset(name, o)
@@ -105,7 +107,11 @@ func TestPresetWidthAndDepth(t *testing.T) {
 						widest = max(widest, l.Shape[2])
 					}
 				}
-				if want := o.Width << (o.Depth - 1); widest != want {
+				want := o.Width << (o.Depth - 1)
+				if name == "resnet-bottleneck" {
+					want *= bottleneckExpansion // its 1×1 convs widen each block's output
+				}
+				if widest != want {
 					t.Errorf("widest conv has %d channels, want %d", widest, want)
 				}
 			})
@@ -114,7 +120,7 @@ func TestPresetWidthAndDepth(t *testing.T) {
 }
 
 func TestPresetWiderIsLarger(t *testing.T) {
-	for _, name := range []string{"vgg-small", "resnet-small", "mobilenet-small"} {
+	for _, name := range ScalablePresets() {
 		t.Run(name, func(t *testing.T) {
 			narrow, err := Preset(name, PresetOptions{Width: 8})
 			if err != nil {
@@ -277,5 +283,38 @@ func TestSetInput(t *testing.T) {
 	}
 	if got := infos[len(infos)-1].Shape; !reflect.DeepEqual(got, []int{100}) {
 		t.Errorf("output shape %v, want (100)", got)
+	}
+}
+
+// PresetScale finds the width and depth a scalable preset was built with,
+// on its own input and on another, and nothing once a layer is edited.
+func TestPresetScale(t *testing.T) {
+	for _, name := range ScalablePresets() {
+		for _, o := range []PresetOptions{{}, {Width: 8, Depth: 2}, {Width: 24, Depth: 4, Input: []int{64, 48, 1}, Classes: 3}} {
+			s, err := Preset(name, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Through JSON, as a shared link or a saved run brings it.
+			b, _ := json.Marshal(s)
+			parsed, err := Parse(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, d, ok := PresetScale(parsed.Model)
+			wantW, wantD := cmp.Or(o.Width, 16), cmp.Or(o.Depth, 3)
+			if !ok || w != wantW || d != wantD {
+				t.Errorf("%s %+v: PresetScale = %d, %d, %v; want %d, %d", name, o, w, d, ok, wantW, wantD)
+			}
+			edited := parsed.Clone()
+			edited.Model.Layers[0].Kernel = 5
+			if _, _, ok := PresetScale(edited.Model); ok {
+				t.Errorf("%s: PresetScale found a scale for a model whose first layer was edited", name)
+			}
+		}
+	}
+	mnist, _ := Preset("mnist-cnn")
+	if _, _, ok := PresetScale(mnist.Model); ok {
+		t.Error("PresetScale found a scale for mnist-cnn, which has none")
 	}
 }

@@ -26,12 +26,95 @@ func layerTypes() []string { return spec.LayerTypes }
 // PickPreset handles the preset select.
 func (mv *ModelView) PickPreset(e vugu.DOMEvent) { mv.ChoosePreset(e.PropString("target", "value")) }
 
+// Scalable reports whether the model is a preset with a width and depth.
+func (mv *ModelView) Scalable() bool { return slices.Contains(spec.ScalablePresets(), mv.Preset) }
+
+// Scale is the width and depth the model was built with, zeros when its
+// layers were edited since.
+func (mv *ModelView) Scale() (width, depth int) {
+	if mv.scaleOf != mv.Spec {
+		w, d, _ := spec.PresetScale(mv.Spec.Model)
+		mv.scale, mv.scaleOf = [2]int{w, d}, mv.Spec
+	}
+	return mv.scale[0], mv.scale[1]
+}
+
+// ScaleText is what the width ("width") or depth field shows: empty when
+// the layers were edited since the preset built them.
+func (mv *ModelView) ScaleText(field string) string {
+	w, d := mv.Scale()
+	v := w
+	if field == "depth" {
+		v = d
+	}
+	if v == 0 {
+		return ""
+	}
+	return strconv.Itoa(v)
+}
+
+// ScaleNote says what the width and depth are, or that the layers no
+// longer follow them.
+func (mv *ModelView) ScaleNote() string {
+	if w, _ := mv.Scale(); w == 0 {
+		return "The layers were edited since the preset built them: a width or depth builds them again, without the edits."
+	}
+	note := "Width: the channels of the first stage; each later stage doubles them. Depth: the stages; each after the first halves the image."
+	if mv.Preset == "resnet-bottleneck" {
+		note = "Width: the channels of the first stage's 3×3 conv (its block's output has four times as many); each later stage doubles them. Depth: the stages; each after the first halves the image."
+	}
+	return note
+}
+
+// SetScale builds the preset's layers again at the width or depth
+// ("width", "depth") the event's field gives, keeping the training and
+// data settings; a number the preset cannot take stays in the field with
+// the reason.
+func (mv *ModelView) SetScale(field string, e vugu.DOMEvent) {
+	text := strings.TrimSpace(e.PropString("target", "value"))
+	path := "preset." + field
+	refuse := func(msg string) {
+		mv.validate()
+		mv.SpecErrors[path] = msg
+		mv.Refused = map[string]string{path: text}
+	}
+	n, err := strconv.Atoi(text)
+	if err != nil {
+		refuse(fmt.Sprintf("%s must be a whole number", field))
+		return
+	}
+	w, d := mv.Scale()
+	o := spec.PresetOptions{Width: w, Depth: d, Input: mv.Spec.Model.Input, Classes: mv.Spec.Model.Classes}
+	if field == "depth" {
+		o.Depth = n
+	} else {
+		o.Width = n
+	}
+	if n < 1 {
+		refuse(fmt.Sprintf("%s must be at least 1", field))
+		return
+	}
+	p, err := spec.Preset(mv.Preset, o)
+	if err != nil {
+		refuse(strings.TrimPrefix(err.Error(), "preset "+mv.Preset+": "))
+		return
+	}
+	s := mv.Spec.Clone()
+	s.Model = p.Model
+	s.Expand()
+	mv.Spec = s
+	mv.validate()
+}
+
 // LayerRow is one layer of the model with its output shape and size.
 type LayerRow struct {
 	Index  int
 	Layer  spec.Layer
 	Shape  string
 	Params int
+	// Reads names the layers it reads when it names them (an add, a
+	// shortcut), rather than the layer above it.
+	Reads string
 }
 
 // LayerRows describes every layer of the model as shape inference sees it.
@@ -40,6 +123,12 @@ func (mv *ModelView) LayerRows() []LayerRow {
 	rows := make([]LayerRow, len(mv.Spec.Model.Layers))
 	for i, l := range mv.Spec.Model.Layers {
 		rows[i] = LayerRow{Index: i, Layer: l, Shape: "?"}
+		if len(l.Inputs) > 0 {
+			rows[i].Reads = "← " + strings.Join(l.Inputs, " + ")
+			if l.Type != spec.Add {
+				rows[i].Reads = "← " + strings.Join(l.Inputs, ", ")
+			}
+		}
 		if i < len(infos) && infos[i].Shape != nil {
 			rows[i].Shape = shapeText(infos[i].Shape)
 			rows[i].Params = infos[i].Params

@@ -160,6 +160,9 @@ type Root struct {
 	// spec changes.
 	Refused  map[string]string
 	specText string
+	// scale caches spec.PresetScale of scaleOf, the spec it was found for.
+	scale   [2]int
+	scaleOf *spec.Spec
 
 	Current *Run
 	Runs    []*Run

@@ -1,0 +1,81 @@
+package e2e
+
+import (
+	"fmt"
+	"testing"
+
+	"plateau/spec"
+)
+
+// A scalable preset's width and depth build its layers again in the Model
+// tab, for the loaded data, keeping the training settings; a depth the
+// input cannot take stays in its field with the reason; an edited model
+// shows no width or depth, and a new one builds the preset again.
+func TestPresetWidthAndDepthInThePage(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#lr", "0.005")
+	click(t, ctx, "#tab-Model")
+	set(t, ctx, "#preset", "resnet-bottleneck")
+	waitFor(t, ctx, `document.querySelector("#preset-width")`, "the width field")
+	shows(t, ctx, "#preset-width", "16")
+	shows(t, ctx, "#preset-depth", "3")
+	// The layers that name what they read say so: the skip connections.
+	waitFor(t, ctx, `[...document.querySelectorAll(".layers .reads")].some(e => e.textContent === "← stage1_expand_bn + stage1_shortcut")`, "the first add's inputs")
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#lr", "0.005") // the preset brought its own training settings
+	click(t, ctx, "#tab-Model")
+
+	// The tiny dataset's 28×28×1 images, as the page fits presets to them.
+	in := pageSpec(t, ctx).Model.Input
+	for _, o := range []spec.PresetOptions{{Width: 8, Depth: 3}, {Width: 8, Depth: 2}} {
+		if o.Depth == 3 {
+			set(t, ctx, "#preset-width", "8")
+		} else {
+			set(t, ctx, "#preset-depth", "2")
+		}
+		o.Input, o.Classes = in, 10
+		want, err := spec.Preset("resnet-bottleneck", o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantParams, _ := want.Model.ParamCount()
+		waitFor(t, ctx, fmt.Sprintf(`document.querySelector("#total-params").textContent.replaceAll(",", "") === "%d"`, wantParams),
+			fmt.Sprintf("the parameters of width %d, depth %d", o.Width, o.Depth))
+		s := pageSpec(t, ctx)
+		if len(s.Model.Layers) != len(want.Model.Layers) || s.Train.LR != 0.005 {
+			t.Errorf("width %d, depth %d: the page's spec has %d layers (want %d) and lr %g (want the 0.005 set before)",
+				o.Width, o.Depth, len(s.Model.Layers), len(want.Model.Layers), s.Train.LR)
+		}
+	}
+	shows(t, ctx, "#preset-width", "8")
+	shows(t, ctx, "#preset-depth", "2")
+
+	// 28 halves four times at most: depth 6 would pool below one pixel.
+	layers := len(pageSpec(t, ctx).Model.Layers)
+	set(t, ctx, "#preset-depth", "6")
+	waitFor(t, ctx, `document.querySelector(".scale .field-error") && document.querySelector(".scale .field-error").textContent.includes("below one pixel")`, "the depth's error")
+	shows(t, ctx, "#preset-depth", "6")
+	if n := len(pageSpec(t, ctx).Model.Layers); n != layers {
+		t.Errorf("a refused depth changed the model: %d layers, not %d", n, layers)
+	}
+	set(t, ctx, "#preset-depth", "1")
+	waitFor(t, ctx, `!document.querySelector(".scale .field-error")`, "the error to go with a depth that fits")
+
+	// A layer edited by hand: the model no longer has a width or depth; a
+	// width builds the preset again, at its own depth.
+	set(t, ctx, "#layer-0-filters", "5")
+	shows(t, ctx, "#preset-width", "")
+	waitFor(t, ctx, `document.querySelector(".scale").textContent.includes("edited")`, "the note that the layers were edited")
+	set(t, ctx, "#preset-width", "4")
+	shows(t, ctx, "#preset-width", "4")
+	shows(t, ctx, "#preset-depth", "3")
+	if f := pageSpec(t, ctx).Model.Layers[0].Filters; f != 4 {
+		t.Errorf("width 4 gave a first conv of %d filters", f)
+	}
+
+	// Presets without a width and depth show no fields.
+	set(t, ctx, "#preset", "mnist-cnn")
+	waitFor(t, ctx, `!document.querySelector("#preset-width")`, "the width field to go")
+}
