@@ -66,7 +66,7 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 	var specJSON []byte
 	if *file != "" {
 		var err error
-		if own, err = loadSpec("", *file, "", ""); err != nil {
+		if own, err = loadSpec("", *file, "", "", spec.PresetOptions{}); err != nil {
 			return err
 		}
 		if err := own.Validate(); err != nil {

@@ -118,6 +118,7 @@ type runFlags struct {
 	epochs, trainLimit, testLimit      *int
 	seed                               *int64
 	sets                               multiFlag
+	scale                              scaleFlags
 	fs                                 *flag.FlagSet
 }
 
@@ -131,6 +132,7 @@ func addRunFlags(fs *flag.FlagSet) *runFlags {
 		trainLimit: fs.Int("train-limit", 0, "use only the first N training images"),
 		testLimit:  fs.Int("test-limit", 0, "use only the first N test images"),
 		seed:       fs.Int64("seed", -1, "random seed (overrides the spec)"),
+		scale:      addScaleFlags(fs),
 		fs:         fs,
 	}
 	fs.Var(&f.sets, "set", "override a spec field, e.g. -set train.lr=0.01 (repeatable)")
@@ -149,7 +151,10 @@ func (f *runFlags) spec(extra ...string) (*spec.Spec, error) {
 	if *f.trainLimit < 0 || *f.testLimit < 0 {
 		return nil, usagef("-train-limit and -test-limit must be 0 (all images) or more")
 	}
-	s, err := loadSpec(*f.preset, *f.specFile, *f.dataset, "")
+	if err := f.scale.check(f.fs, *f.specFile); err != nil {
+		return nil, err
+	}
+	s, err := loadSpec(*f.preset, *f.specFile, *f.dataset, "", f.scale.options())
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +195,7 @@ func (f *runFlags) load(s *spec.Spec) (*data.Dataset, error) {
 
 // fit makes s match the dataset, expands and validates it.
 func (f *runFlags) fit(s *spec.Spec, ds *data.Dataset) error {
-	if err := fitInput(s, ds, *f.preset, *f.specFile); err != nil {
+	if err := fitInput(s, ds, *f.specFile, f.scale.options(), f.sets); err != nil {
 		return err
 	}
 	s.Expand()

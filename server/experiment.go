@@ -84,7 +84,7 @@ func experimentCommand(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := fitInput(s, ds, *rf.preset, *rf.specFile); err != nil {
+		if err := fitInput(s, ds, *rf.specFile, rf.scale.options(), append(append([]string(nil), rf.sets...), v.Sets...)); err != nil {
 			return err
 		}
 		v.EditModel(s)

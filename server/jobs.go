@@ -61,8 +61,11 @@ type serverInfo struct {
 
 // jobRequest is the body of POST /api/jobs: the command line's knobs.
 type jobRequest struct {
-	Spec       json.RawMessage   `json:"spec,omitempty"`
-	Preset     string            `json:"preset,omitempty"`
+	Spec   json.RawMessage `json:"spec,omitempty"`
+	Preset string          `json:"preset,omitempty"`
+	// Width and Depth size a scalable preset (0: its own).
+	Width      int               `json:"width,omitempty"`
+	Depth      int               `json:"depth,omitempty"`
 	Dataset    string            `json:"dataset"`
 	Epochs     int               `json:"epochs,omitempty"`
 	TrainLimit int               `json:"train_limit,omitempty"`
@@ -704,6 +707,10 @@ func (s *jobServer) prepare(req jobRequest) (*spec.Spec, int, string, *requestEr
 	switch {
 	case len(req.Spec) > 0 && req.Preset != "":
 		return nil, 0, "", badRequest("preset", "give \"spec\" or \"preset\", not both")
+	case len(req.Spec) > 0 && (req.Width != 0 || req.Depth != 0):
+		return nil, 0, "", badRequest("width", "\"width\" and \"depth\" size a preset; a \"spec\" gives its own layers")
+	case req.Width < 0 || req.Depth < 0:
+		return nil, 0, "", badRequest("width", "\"width\" and \"depth\" must be at least 1, not %d and %d (leave them out for the preset's own)", req.Width, req.Depth)
 	case len(req.Spec) > 0:
 		var err error
 		if sp, err = spec.Parse(req.Spec); err != nil {
@@ -715,7 +722,7 @@ func (s *jobServer) prepare(req jobRequest) (*spec.Spec, int, string, *requestEr
 			name = spec.DefaultPreset(req.Dataset)
 		}
 		var err error
-		if sp, err = spec.Preset(name); err != nil {
+		if sp, err = spec.Preset(name, spec.PresetOptions{Width: req.Width, Depth: req.Depth}); err != nil {
 			return nil, 0, "", badRequest("preset", "%v; plateau presets lists them", err)
 		}
 	}
@@ -781,11 +788,17 @@ func (s *jobServer) prepare(req jobRequest) (*spec.Spec, int, string, *requestEr
 		return nil, 0, "", tooLarge("train_limit", l.MaxImages, "dataset %s has %d images, over this server's limit of %d; set train_limit and test_limit", sp.Data.Dataset, n, l.MaxImages)
 	}
 	if len(req.Spec) > 0 {
-		if err := fitInput(sp, ds, "", "spec"); err != nil {
+		if err := fitInput(sp, ds, "spec", spec.PresetOptions{}, nil); err != nil {
 			return nil, 0, "", badRequest("spec.model.input", "%v", err)
 		}
 	} else {
-		fitInput(sp, ds, sp.Model.Name, "")
+		sets := make([]string, len(keys))
+		for i, k := range keys {
+			sets[i] = k + "=" + req.Set[k]
+		}
+		if err := fitInput(sp, ds, "", spec.PresetOptions{Width: req.Width, Depth: req.Depth}, sets); err != nil {
+			return nil, 0, "", badRequest("preset", "%v", err)
+		}
 	}
 	sp.Expand()
 	if err := sp.Validate(); err != nil {

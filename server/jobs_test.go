@@ -24,6 +24,7 @@ import (
 	"plateau/nn"
 	"plateau/protocol"
 	"plateau/server/gomlx"
+	"plateau/spec"
 )
 
 // tinyImages writes a folder dataset of two classes of 8×8 grey images
@@ -364,6 +365,10 @@ func TestJobRequestErrors(t *testing.T) {
 		{"images", `{"spec":` + tinySpec + `,"dataset":"big"}`, 422, "train_limit"},
 		{"wrong input", `{"spec":` + strings.Replace(tinySpec, `[8,8,1]`, `[28,28,1]`, 1) + `,"dataset":"tiny"}`, 400, "model.input"},
 		{"workers", `{"spec":` + tinySpec + `,"dataset":"tiny","workers":4096}`, 400, "workers must be 1 to"},
+		{"width of a spec", `{"spec":` + tinySpec + `,"dataset":"tiny","width":8}`, 400, `a "spec" gives its own layers`},
+		{"negative depth", `{"preset":"vgg-small","dataset":"tiny","depth":-1}`, 400, "must be at least 1"},
+		{"width of a fixed preset", `{"preset":"mnist-cnn","dataset":"tiny","width":8}`, 400, "fixed width and depth"},
+		{"too deep for the images", `{"preset":"vgg-small","dataset":"tiny","width":2,"depth":5}`, 400, "this input allows 3 halvings"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, b := e.do("POST", "/api/jobs", c.body)
@@ -375,6 +380,15 @@ func TestJobRequestErrors(t *testing.T) {
 				t.Errorf("got %d %q, want %d mentioning %q", code, ae.Error, c.code, c.want)
 			}
 		})
+	}
+	// A scalable preset at a width and depth, built for the 8×8 images.
+	id := e.submit(`{"preset":"resnet-bottleneck","width":2,"depth":2,"dataset":"tiny","epochs":1,"set":{"data.augment.crop.strength":1}}`)
+	want, err := spec.Preset("resnet-bottleneck", spec.PresetOptions{Width: 2, Depth: 2, Input: []int{8, 8, 1}, Classes: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := want.Model.ParamCount(); e.status(id).Params != n {
+		t.Errorf("resnet-bottleneck at width 2, depth 2 has %d parameters, want %d", e.status(id).Params, n)
 	}
 	// A limit that the request's knobs bring under the bound is accepted.
 	e.submit(`{"spec":` + tinySpec + `,"dataset":"big","train_limit":100,"test_limit":50,"epochs":1}`)

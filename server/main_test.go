@@ -284,3 +284,56 @@ func TestTrainRefusesNonsenseNumbers(t *testing.T) {
 		}
 	}
 }
+
+// -width and -depth size a scalable preset, built for the dataset's shape
+// as the page builds it, with the -set pairs that edit its model applied
+// to it; numbers it cannot take are refused with what to give.
+func TestPresetWidthAndDepthFlags(t *testing.T) {
+	for _, tc := range []struct {
+		dataset string
+		input   []int
+		classes int
+	}{{tinyCIFAR, []int{32, 32, 3}, 10}, {"../data/testdata/idx", []int{6, 5, 1}, 3}} {
+		dir := t.TempDir()
+		code, _, stderr := runCLI(t, "train", "-preset", "resnet-bottleneck", "-width", "4", "-depth", "2", "-dataset", tc.dataset,
+			"-epochs", "1", "-train-limit", "20", "-test-limit", "10", "-set", "model.layers[0].kernel=5", "-set", "train.batch_size=4", "-set", "data.augment.crop.strength=1", "-out", dir)
+		if code != 0 {
+			t.Fatalf("%s: exit %d; stderr:\n%s", tc.dataset, code, stderr)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "spec.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := spec.Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := spec.Preset("resnet-bottleneck", spec.PresetOptions{Width: 4, Depth: 2, Input: tc.input, Classes: tc.classes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.Model.Layers[0].Kernel = 5
+		gb, _ := json.Marshal(got.Model.Layers)
+		wb, _ := json.Marshal(want.Model.Layers)
+		if string(gb) != string(wb) {
+			t.Errorf("%s: the run's layers are\n%s\nwant\n%s", tc.dataset, gb, wb)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"train", "-preset", "vgg-small", "-dataset", tinyCIFAR, "-width", "0"}, 2, "-width and -depth must be at least 1"},
+		{[]string{"lr-find", "-preset", "vgg-small", "-dataset", tinyCIFAR, "-depth", "-2"}, 2, "-width and -depth must be at least 1"},
+		{[]string{"train", "-spec", "testdata/small-cnn.json", "-dataset", tinyCIFAR, "-width", "8"}, 2, "a -spec file gives its own layers"},
+		{[]string{"train", "-preset", "mnist-cnn", "-dataset", tinyCIFAR, "-width", "8"}, 1, "fixed width and depth"},
+		{[]string{"train", "-preset", "vgg-small", "-dataset", "../data/testdata/idx", "-depth", "4"}, 1, "this input allows 2 halvings"},
+		{[]string{"experiment", "architecture", "-preset", "vgg-small", "-dataset", tinyCIFAR, "-width", "2000"}, 1, "width 2000 must be between 1 and 1024"},
+	} {
+		var out, errOut strings.Builder
+		if code := run(tc.args, &out, &errOut); code != tc.code || !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("plateau %s: exit %d, %q; want %d and %q", strings.Join(tc.args, " "), code, errOut.String(), tc.code, tc.want)
+		}
+	}
+}

@@ -27,6 +27,7 @@ import (
 type remoteRun struct {
 	url, token                string
 	preset, specFile, dataset string
+	scale                     spec.PresetOptions
 	epochs, trainLimit        int
 	testLimit, workers        int
 	seed                      int64
@@ -193,6 +194,12 @@ func (o remoteRun) request() (map[string]any, error) {
 		req["spec"] = json.RawMessage(b)
 	case o.preset != "":
 		req["preset"] = o.preset
+	}
+	if o.scale.Width > 0 {
+		req["width"] = o.scale.Width
+	}
+	if o.scale.Depth > 0 {
+		req["depth"] = o.scale.Depth
 	}
 	for k, v := range map[string]int{"epochs": o.epochs, "train_limit": o.trainLimit, "test_limit": o.testLimit} {
 		if v > 0 {

@@ -39,6 +39,7 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		weights    = fs.String("weights", "", "start from these weights (safetensors, as the page downloads them or -out writes them); without -preset or -spec, the model is the one saved in the file")
 		server     = fs.String("server", "", "train on the plateau serve at this URL (its jobs API, its datasets) and show the run here: the same output, -out folder and doctor")
 		token      = fs.String("token", os.Getenv("PLATEAU_TOKEN"), "the -server's token (default $PLATEAU_TOKEN)")
+		scale      = addScaleFlags(fs)
 		backend    = fs.String("backend", "native", "where to train: native (this project's kernels on all cores), xla[:PLUGIN_PATH] (GoMLX on XLA, a GPU with the CUDA plugin) or auto (xla when a PJRT plugin loads)")
 		sets       multiFlag
 	)
@@ -57,6 +58,12 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	if *trainLimit < 0 || *testLimit < 0 {
 		return usagef("-train-limit and -test-limit must be 0 (all images) or more")
+	}
+	if err := scale.check(fs, *specFile); err != nil {
+		return err
+	}
+	if scale.given(fs) && *preset == "" && *weights != "" {
+		return usagef("-width and -depth size a preset: give -preset (the model comes from the saved weights otherwise)")
 	}
 	trainer, note, err := chooseTrainer(*backend, func(string, ...any) {})
 	if err != nil {
@@ -85,21 +92,21 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer stop()
-		return trainRemote(ctx, remoteRun{url: strings.TrimRight(*server, "/"), token: *token, preset: *preset, specFile: *specFile,
+		return trainRemote(ctx, remoteRun{url: strings.TrimRight(*server, "/"), token: *token, preset: *preset, scale: scale.options(), specFile: *specFile,
 			dataset: *dataset, epochs: *epochs, trainLimit: *trainLimit, testLimit: *testLimit, seed: *seed, sets: sets,
 			weights: *weights, workers: *workers, out: *out, jsonOut: *jsonOut}, stdout, stderr)
 	}
 	var checkpoint string
 	if *resume != "" {
-		if *preset != "" || *specFile != "" || len(sets) > 0 {
-			return usagef("-resume continues a run as it was: drop -preset, -spec and -set")
+		if *preset != "" || *specFile != "" || len(sets) > 0 || scale.given(fs) {
+			return usagef("-resume continues a run as it was: drop -preset, -spec, -set, -width and -depth")
 		}
 		checkpoint = filepath.Join(*resume, checkpointFile)
 		if *out == "" {
 			*out = *resume
 		}
 	}
-	s, err := loadSpec(*preset, *specFile, *dataset, checkpoint)
+	s, err := loadSpec(*preset, *specFile, *dataset, checkpoint, scale.options())
 	if err != nil {
 		return err
 	}
@@ -147,7 +154,7 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := fitInput(s, ds, *preset, modelFile); err != nil {
+	if err := fitInput(s, ds, modelFile, scale.options(), sets); err != nil {
 		return err
 	}
 	s.Expand()
@@ -254,9 +261,39 @@ func openRunOutput(out string, s *spec.Spec, resumed, jsonOut bool, stdout, stde
 // every epoch so that -resume can continue an interrupted run.
 const checkpointFile = "checkpoint.safetensors"
 
+// scaleFlags are -width and -depth, which size a scalable preset.
+type scaleFlags struct{ width, depth *int }
+
+func addScaleFlags(fs *flag.FlagSet) scaleFlags {
+	return scaleFlags{
+		width: fs.Int("width", 0, "channels of the first stage of a scalable preset ("+strings.Join(spec.ScalablePresets(), ", ")+"); default: the preset's own"),
+		depth: fs.Int("depth", 0, "stages of a scalable preset, each after the first halving the image; default: the preset's own"),
+	}
+}
+
+func (f scaleFlags) options() spec.PresetOptions {
+	return spec.PresetOptions{Width: *f.width, Depth: *f.depth}
+}
+
+func (f scaleFlags) given(fs *flag.FlagSet) bool {
+	return flagGiven(fs, "width") || flagGiven(fs, "depth")
+}
+
+// check refuses a width or depth under 1 and one given with a spec file.
+func (f scaleFlags) check(fs *flag.FlagSet, specFile string) error {
+	if *f.width < 0 || *f.depth < 0 || (*f.width == 0 && flagGiven(fs, "width")) || (*f.depth == 0 && flagGiven(fs, "depth")) {
+		return usagef("-width and -depth must be at least 1 (leave them out for the preset's own)")
+	}
+	if specFile != "" && f.given(fs) {
+		return usagef("-width and -depth size a preset; a -spec file gives its own layers")
+	}
+	return nil
+}
+
 // loadSpec reads the spec from a checkpoint, a file, a named preset, or the
-// dataset's default preset, in that order.
-func loadSpec(preset, file, dataset, checkpoint string) (*spec.Spec, error) {
+// dataset's default preset, in that order; a preset is built at the width
+// and depth scale gives (zeros: its own).
+func loadSpec(preset, file, dataset, checkpoint string, scale spec.PresetOptions) (*spec.Spec, error) {
 	if checkpoint != "" {
 		return train.CheckpointSpec(checkpoint)
 	}
@@ -274,13 +311,15 @@ func loadSpec(preset, file, dataset, checkpoint string) (*spec.Spec, error) {
 	if preset == "" {
 		preset = spec.DefaultPreset(dataset)
 	}
-	return spec.Preset(preset)
+	return spec.Preset(preset, scale)
 }
 
 // fitInput makes the model's input and class count match the dataset. A
-// preset adapts silently; a spec file that disagrees is an error, since the
-// user wrote those numbers.
-func fitInput(s *spec.Spec, ds *data.Dataset, preset, file string) error {
+// preset's model is built again for the dataset's shape (at the width and
+// depth scale gives), as the page builds it, and the sets that change the
+// model ("model.…=…") are applied to it again; a model from a file that
+// disagrees is an error, since the user wrote those numbers.
+func fitInput(s *spec.Spec, ds *data.Dataset, file string, scale spec.PresetOptions, sets []string) error {
 	in := []int{ds.H, ds.W, ds.C}
 	classes := len(ds.Classes)
 	same := len(s.Model.Input) == 3 && s.Model.Input[0] == in[0] && s.Model.Input[1] == in[1] && s.Model.Input[2] == in[2] && s.Model.Classes == classes
@@ -291,7 +330,22 @@ func fitInput(s *spec.Spec, ds *data.Dataset, preset, file string) error {
 		return fmt.Errorf("%s: model.input %v with %d classes does not match dataset %s (%v, %d classes); set model.input to %v and model.classes to %d",
 			file, s.Model.Input, s.Model.Classes, ds.Name, in, classes, in, classes)
 	}
-	s.SetInput(ds.H, ds.W, ds.C, classes)
+	if spec.PresetDescription(s.Model.Name) == "" {
+		s.SetInput(ds.H, ds.W, ds.C, classes)
+		return nil
+	}
+	p, err := spec.Preset(s.Model.Name, spec.PresetOptions{Width: scale.Width, Depth: scale.Depth, Input: in, Classes: classes})
+	if err != nil {
+		return fmt.Errorf("%w; dataset %s has %d×%d×%d images", err, ds.Name, ds.H, ds.W, ds.C)
+	}
+	s.Model = p.Model
+	for _, kv := range sets {
+		if path, value, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(path, "model.") {
+			if err := s.Set(path, value); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
