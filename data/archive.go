@@ -12,6 +12,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"plateau/spec"
 )
 
 // budget counts the uncompressed bytes read from one archive, so that no
@@ -114,7 +116,7 @@ func decodeZip(name string, r io.ReaderAt, size int64, lim Limits) (*Dataset, er
 		return nil, fmt.Errorf("%s: zip: %w", name, err)
 	}
 	if len(zr.File) > lim.MaxFiles {
-		return nil, fmt.Errorf("%s: zip holds %s members, more than the limit of %s", name, thousands(len(zr.File)), thousands(lim.MaxFiles))
+		return nil, fmt.Errorf("%s: zip holds %s members, more than the limit of %s", name, spec.Thousands(len(zr.File)), spec.Thousands(lim.MaxFiles))
 	}
 	var total uint64
 	for _, f := range zr.File {
@@ -169,7 +171,7 @@ func decodeTar(name string, r io.Reader, lim Limits) (*Dataset, error) {
 		}
 		files++
 		if files > lim.MaxFiles {
-			return nil, fmt.Errorf("%s: tar holds more than the limit of %s members", name, thousands(lim.MaxFiles))
+			return nil, fmt.Errorf("%s: tar holds more than the limit of %s members", name, spec.Thousands(lim.MaxFiles))
 		}
 		if h.Typeflag != tar.TypeReg {
 			continue
@@ -234,7 +236,7 @@ func decodeFS(fsys fs.FS, name string, lim Limits, b *budget) (*Dataset, error) 
 		if e.Type().IsRegular() {
 			files = append(files, p)
 			if len(files) > lim.MaxFiles {
-				return fmt.Errorf("more than the limit of %s files", thousands(lim.MaxFiles))
+				return fmt.Errorf("more than the limit of %s files", spec.Thousands(lim.MaxFiles))
 			}
 		}
 		return nil

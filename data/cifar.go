@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"plateau/spec"
 )
 
 // CIFAR-10 binary format: each record is one label byte followed by the
@@ -52,7 +54,7 @@ func decodeCIFARBatchInto(into Split, r io.Reader, size int64, maxBytes int64) (
 		}
 		n := size / cifarRecordBytes
 		if n*cifarImageBytes > maxBytes {
-			return Split{}, fmt.Errorf("CIFAR batch of %s records would need more than the limit of %s", thousands(int(n)), byteCount(maxBytes))
+			return Split{}, fmt.Errorf("CIFAR batch of %s records would need more than the limit of %s", spec.Thousands(int(n)), byteCount(maxBytes))
 		}
 		s.Images = make([]uint8, 0, n*cifarImageBytes)
 		s.Labels = make([]int32, 0, n)
@@ -296,7 +298,7 @@ func (p *cifarParts) dataset() (*Dataset, error) {
 			d.Train.Labels = append(d.Train.Labels, s.Labels...)
 		}
 		if s.Len() != cifarBatchImages {
-			short = append(short, fmt.Sprintf("data_batch_%d.bin holds %s", b, thousands(s.Len())))
+			short = append(short, fmt.Sprintf("data_batch_%d.bin holds %s", b, spec.Thousands(s.Len())))
 		}
 	}
 	if len(batches) != cifarTrainBatches || len(short) > 0 {
@@ -306,12 +308,12 @@ func (p *cifarParts) dataset() (*Dataset, error) {
 		}
 		note := fmt.Sprintf("train from %d of %d batches (%s)", len(batches), cifarTrainBatches, strings.Join(names, ", "))
 		if len(short) > 0 {
-			note += ", " + strings.Join(short, ", ") + fmt.Sprintf(" of %s images", thousands(cifarBatchImages))
+			note += ", " + strings.Join(short, ", ") + fmt.Sprintf(" of %s images", spec.Thousands(cifarBatchImages))
 		}
 		d.Notes = append(d.Notes, note)
 	}
 	if d.Test.Len() != cifarBatchImages {
-		d.Notes = append(d.Notes, fmt.Sprintf("test_batch.bin holds %s of %s images", thousands(d.Test.Len()), thousands(cifarBatchImages)))
+		d.Notes = append(d.Notes, fmt.Sprintf("test_batch.bin holds %s of %s images", spec.Thousands(d.Test.Len()), spec.Thousands(cifarBatchImages)))
 	}
 	return d, nil
 }

@@ -3,6 +3,8 @@ package data
 import (
 	"fmt"
 	"strings"
+
+	"plateau/spec"
 )
 
 // Dataset is a labelled image dataset held as uint8 pixels, NHWC.
@@ -35,7 +37,7 @@ func (s Split) Len() int { return len(s.Labels) }
 func (d *Dataset) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s train and %s test images, %d×%d×%d, %d classes",
-		d.Name, thousands(d.Train.Len()), thousands(d.Test.Len()), d.H, d.W, d.C, len(d.Classes))
+		d.Name, spec.Thousands(d.Train.Len()), spec.Thousands(d.Test.Len()), d.H, d.W, d.C, len(d.Classes))
 	if len(d.Notes) > 0 {
 		fmt.Fprintf(&b, " (%s)", strings.Join(d.Notes, "; "))
 	}
@@ -58,11 +60,11 @@ func (s Split) limit(n, imageSize int) Split {
 func (d *Dataset) applyLimits(opt LoadOptions) {
 	size := d.H * d.W * d.C
 	if opt.TrainLimit > 0 && opt.TrainLimit < d.Train.Len() {
-		d.Notes = append(d.Notes, fmt.Sprintf("kept the first %s of %s training images", thousands(opt.TrainLimit), thousands(d.Train.Len())))
+		d.Notes = append(d.Notes, fmt.Sprintf("kept the first %s of %s training images", spec.Thousands(opt.TrainLimit), spec.Thousands(d.Train.Len())))
 		d.Train = d.Train.limit(opt.TrainLimit, size)
 	}
 	if opt.TestLimit > 0 && opt.TestLimit < d.Test.Len() {
-		d.Notes = append(d.Notes, fmt.Sprintf("kept the first %s of %s test images", thousands(opt.TestLimit), thousands(d.Test.Len())))
+		d.Notes = append(d.Notes, fmt.Sprintf("kept the first %s of %s test images", spec.Thousands(opt.TestLimit), spec.Thousands(d.Test.Len())))
 		d.Test = d.Test.limit(opt.TestLimit, size)
 	}
 }
@@ -96,30 +98,10 @@ func (d *Dataset) check() error {
 	return nil
 }
 
-// thousands formats n with comma separators: 60000 → "60,000".
-func thousands(n int) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 // byteCount formats a size for error messages: 47040000 → "47,040,000 bytes".
 func byteCount(n int64) string {
 	if n == 1 {
 		return "1 byte"
 	}
-	return thousands(int(n)) + " bytes"
+	return spec.Thousands(int(n)) + " bytes"
 }

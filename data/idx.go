@@ -9,6 +9,8 @@ import (
 	"io"
 	"path"
 	"strings"
+
+	"plateau/spec"
 )
 
 // IDX is one array read from an IDX file, the format of MNIST and
@@ -170,7 +172,7 @@ func idxSplit(images, labels *IDX) (s Split, h, w, c int, err error) {
 		return Split{}, 0, 0, 0, fmt.Errorf("label file has shape %s; want one dimension", shapeString(labels.Dims))
 	}
 	if images.Dims[0] != labels.Dims[0] {
-		return Split{}, 0, 0, 0, fmt.Errorf("image file holds %s images but label file holds %s labels", thousands(images.Dims[0]), thousands(labels.Dims[0]))
+		return Split{}, 0, 0, 0, fmt.Errorf("image file holds %s images but label file holds %s labels", spec.Thousands(images.Dims[0]), spec.Thousands(labels.Dims[0]))
 	}
 	s.Images = images.Data
 	s.Labels = make([]int32, len(labels.Data))

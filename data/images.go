@@ -12,6 +12,8 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+
+	"plateau/spec"
 )
 
 // testEvery is the fraction of each class held out for test when an image
@@ -166,7 +168,7 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim Limits, b *
 	d.H, d.W = first.h, first.w
 	size := int64(d.H * d.W * d.C)
 	if size*int64(len(images)) > lim.MaxBytes {
-		return nil, fmt.Errorf("%s: %s images of %d×%d×%d would need more than the limit of %s", name, thousands(len(images)), d.H, d.W, d.C, byteCount(lim.MaxBytes))
+		return nil, fmt.Errorf("%s: %s images of %d×%d×%d would need more than the limit of %s", name, spec.Thousands(len(images)), d.H, d.W, d.C, byteCount(lim.MaxBytes))
 	}
 	var train, test []imageFile
 	for _, f := range images {
@@ -206,20 +208,20 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim Limits, b *
 		d.Notes = append(d.Notes, fmt.Sprintf("no train/ and test/ folders: every %dth image of each class is held out for test", testEvery))
 	}
 	if resized > 0 {
-		d.Notes = append(d.Notes, fmt.Sprintf("resized %s images to %d×%d", thousands(resized), d.H, d.W))
+		d.Notes = append(d.Notes, fmt.Sprintf("resized %s images to %d×%d", spec.Thousands(resized), d.H, d.W))
 	}
 	if converted > 0 {
 		kind := "RGB"
 		if d.C == 1 {
 			kind = "grayscale"
 		}
-		d.Notes = append(d.Notes, fmt.Sprintf("converted %s images to %s", thousands(converted), kind))
+		d.Notes = append(d.Notes, fmt.Sprintf("converted %s images to %s", spec.Thousands(converted), kind))
 	}
 	if ignored > 0 {
-		d.Notes = append(d.Notes, fmt.Sprintf("ignored %s images outside train/ and test/", thousands(ignored)))
+		d.Notes = append(d.Notes, fmt.Sprintf("ignored %s images outside train/ and test/", spec.Thousands(ignored)))
 	}
 	if other > 0 {
-		d.Notes = append(d.Notes, fmt.Sprintf("skipped %s files that are not PNG or JPEG", thousands(other)))
+		d.Notes = append(d.Notes, fmt.Sprintf("skipped %s files that are not PNG or JPEG", spec.Thousands(other)))
 	}
 	return &d, nil
 }

@@ -4,7 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
+	"strings"
+	"unicode/utf8"
 
 	"plateau/data"
 	"plateau/spec"
@@ -65,12 +68,36 @@ func presetsCommand(stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		s.Expand()
 		count, err := s.Model.ParamCount()
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%-18s input %v, %d parameters\n", n, s.Model.Input, count)
+		in := s.Model.Input
+		line := fmt.Sprintf("%-18s %d×%d×%d, %s parameters", n, in[0], in[1], in[2], spec.Thousands(count))
+		if slices.Contains(spec.ScalablePresets(), n) {
+			line += " (-width 16 -depth 3)"
+		}
+		fmt.Fprintln(stdout, line)
+		fmt.Fprintln(stdout, wrap(spec.PresetDescription(n), "    ", 96))
 	}
 	return nil
+}
+
+// wrap breaks text into lines of at most width characters, each starting
+// with indent.
+func wrap(text, indent string, width int) string {
+	var b strings.Builder
+	line := indent
+	for _, w := range strings.Fields(text) {
+		if line != indent && utf8.RuneCountInString(line)+1+utf8.RuneCountInString(w) > width {
+			b.WriteString(line + "\n")
+			line = indent
+		}
+		if line != indent {
+			line += " "
+		}
+		line += w
+	}
+	b.WriteString(line)
+	return b.String()
 }

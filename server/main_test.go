@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -335,5 +337,31 @@ func TestPresetWidthAndDepthFlags(t *testing.T) {
 		if code := run(tc.args, &out, &errOut); code != tc.code || !strings.Contains(errOut.String(), tc.want) {
 			t.Errorf("plateau %s: exit %d, %q; want %d and %q", strings.Join(tc.args, " "), code, errOut.String(), tc.code, tc.want)
 		}
+	}
+}
+
+// plateau presets lists every preset with its size, says which take
+// -width and -depth, and what each is.
+func TestPresetsCommand(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "presets")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, name := range spec.PresetNames() {
+		s, _ := spec.Preset(name)
+		n, _ := s.Model.ParamCount()
+		line := fmt.Sprintf("%s parameters", spec.Thousands(n))
+		i := strings.Index(stdout, name+" ")
+		if i < 0 || !strings.Contains(stdout[i:], line) {
+			t.Errorf("plateau presets does not list %s with %s:\n%s", name, line, stdout)
+			continue
+		}
+		first := stdout[i : i+strings.IndexByte(stdout[i:], '\n')]
+		if scalable := slices.Contains(spec.ScalablePresets(), name); scalable != strings.Contains(first, "-width") {
+			t.Errorf("%s: %q (scalable %v)", name, first, scalable)
+		}
+	}
+	if !strings.Contains(stdout, "bottleneck blocks, as in ResNet-50") {
+		t.Errorf("plateau presets does not describe them:\n%s", stdout)
 	}
 }

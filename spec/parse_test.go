@@ -197,3 +197,11 @@ func TestCloneIsDeep(t *testing.T) {
 		t.Error("changing the clone changed the original")
 	}
 }
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 421642: "421,642", 1234567: "1,234,567", -1500: "-1,500", -999: "-999"} {
+		if got := Thousands(n); got != want {
+			t.Errorf("Thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

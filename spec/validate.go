@@ -369,4 +369,20 @@ func orList(items []string) string {
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }
 
+// Thousands writes n with its thousands grouped, for messages and pages:
+// 60000 → "60,000".
+func Thousands(n int) string {
+	s := strconv.Itoa(n)
+	digits := strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	b.WriteString(s[:len(s)-len(digits)])
+	for i, r := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

@@ -868,20 +868,7 @@ func (r *Root) classes() []string {
 func FormatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 // Count writes a whole number with its thousands grouped: 421,642.
-func Count(n int) string {
-	s := strconv.Itoa(n)
-	neg := n < 0
-	if neg {
-		s = s[1:]
-	}
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
+var Count = spec.Thousands
 
 // FormatBool writes a checkbox's setting for Show.
 func FormatBool(b bool) string { return strconv.FormatBool(b) }

@@ -76,11 +76,3 @@ func TestStepEventAheadOfProgress(t *testing.T) {
 		t.Errorf("an older step event moved the progress back to step %d", run.Progress.Step)
 	}
 }
-
-func TestCount(t *testing.T) {
-	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 421642: "421,642", 1234567: "1,234,567", -1500: "-1,500"} {
-		if got := Count(n); got != want {
-			t.Errorf("Count(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
