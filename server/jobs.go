@@ -658,7 +658,7 @@ func (s *jobServer) submit(w http.ResponseWriter, r *http.Request) {
 	s.queue = append(s.queue, id)
 	s.mu.Unlock()
 	s.poke()
-	s.logf("jobs: %s queued (%s on %s, %d parameters)", id, sp.Model.Name, dsName, params)
+	s.logf("jobs: %s queued (%s on %s, %s parameters)", id, sp.Model.Name, dsName, spec.Thousands(params))
 	w.Header().Set("Location", "/api/jobs/"+id)
 	writeJSON(w, http.StatusCreated, map[string]string{"id": id})
 }
@@ -785,7 +785,7 @@ func (s *jobServer) prepare(req jobRequest) (*spec.Spec, int, string, *requestEr
 		return nil, 0, "", badRequest("dataset", "dataset %s: %v", sp.Data.Dataset, err)
 	}
 	if n := ds.Train.Len() + ds.Test.Len(); n > l.MaxImages {
-		return nil, 0, "", tooLarge("train_limit", l.MaxImages, "dataset %s has %d images, over this server's limit of %d; set train_limit and test_limit", sp.Data.Dataset, n, l.MaxImages)
+		return nil, 0, "", tooLarge("train_limit", l.MaxImages, "dataset %s has %s images, over this server's limit of %s; set train_limit and test_limit", sp.Data.Dataset, spec.Thousands(n), spec.Thousands(l.MaxImages))
 	}
 	if len(req.Spec) > 0 {
 		if err := fitInput(sp, ds, "spec", spec.PresetOptions{}, nil); err != nil {
@@ -809,7 +809,7 @@ func (s *jobServer) prepare(req jobRequest) (*spec.Spec, int, string, *requestEr
 		return nil, 0, "", badRequest("spec.model", "%v", err)
 	}
 	if params > l.MaxParams {
-		return nil, 0, "", tooLarge("spec.model", l.MaxParams, "the model has %d parameters, over this server's limit of %d; use fewer filters or units", params, l.MaxParams)
+		return nil, 0, "", tooLarge("spec.model", l.MaxParams, "the model has %s parameters, over this server's limit of %s; use fewer filters or units", spec.Thousands(params), spec.Thousands(l.MaxParams))
 	}
 	if s.trainer.Name() == "native" {
 		if rerr := checkMemory(sp, max(req.Workers, 1), ds, l.MaxMemory, "this server's %s for a job"); rerr != nil {

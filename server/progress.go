@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"plateau/spec"
 	"plateau/train"
 )
 
@@ -40,8 +41,8 @@ func (p *progressBar) report(e train.Event) {
 	case train.EventStart:
 		p.epochs, p.stepsPerEpoch, p.firstStep, p.batch = e.Epochs, e.StepsPerEpoch, e.Step, e.BatchSize
 		p.start = time.Now()
-		p.line("%s: %d train, %d validation, %d test images; %d parameters; %d steps per epoch",
-			e.Dataset, e.TrainSize, e.ValSize, e.TestSize, e.Params, e.StepsPerEpoch)
+		p.line("%s: %s train, %s validation, %s test images; %s parameters; %s steps per epoch", e.Dataset,
+			spec.Thousands(e.TrainSize), spec.Thousands(e.ValSize), spec.Thousands(e.TestSize), spec.Thousands(e.Params), spec.Thousands(e.StepsPerEpoch))
 	case train.EventStep:
 		total := p.epochs * p.stepsPerEpoch
 		p.step(e.Epoch, e.Step-p.firstStep, total-p.firstStep, e.Loss, e.Accuracy)

@@ -28,6 +28,7 @@ import (
 	"plateau/data"
 	"plateau/nn"
 	"plateau/protocol"
+	"plateau/spec"
 )
 
 // serveCommand serves the page, its assets and the datasets of the data
@@ -280,7 +281,7 @@ func (s *pageServer) listDatasets(w http.ResponseWriter) {
 			continue
 		}
 		l := info.listing
-		l.Title = fmt.Sprintf("%s · %d images", registryTitles[name], l.TrainSize+l.TestSize)
+		l.Title = fmt.Sprintf("%s · %s images", registryTitles[name], spec.Thousands(l.TrainSize+l.TestSize))
 		l.URL = "/datasets/" + name
 		list = append(list, l)
 	}
