@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"plateau/spec"
@@ -74,6 +76,37 @@ func TestPresetWidthAndDepthInThePage(t *testing.T) {
 	if f := pageSpec(t, ctx).Model.Layers[0].Filters; f != 4 {
 		t.Errorf("width 4 gave a first conv of %d filters", f)
 	}
+
+	// Data of another shape keeps an unedited scalable preset at its width
+	// and depth, built for the new images, with the training settings.
+	set(t, ctx, "#preset", "vgg-small")
+	waitFor(t, ctx, `document.querySelector("#preset-width")`, "the width field")
+	set(t, ctx, "#preset-width", "8")
+	set(t, ctx, "#preset-depth", "2")
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#lr", "0.004")
+	click(t, ctx, "#tab-Data")
+	archive := filepath.Join(p.dir, "presets-cifar.tar.gz")
+	if err := writeCIFARArchive(archive, 200, 50); err != nil {
+		t.Fatal(err)
+	}
+	chooseFile(t, ctx, archive)
+	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("of 32×32×3")`, "the archive to load")
+	s := pageSpec(t, ctx)
+	want, err := spec.Preset("vgg-small", spec.PresetOptions{Width: 8, Depth: 2, Input: []int{32, 32, 3}, Classes: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gb, _ := json.Marshal(s.Model.Layers)
+	wb, _ := json.Marshal(want.Model.Layers)
+	if s.Model.Name != "vgg-small" || string(gb) != string(wb) || s.Train.LR != 0.004 {
+		t.Errorf("after the CIFAR archive the model is %s with layers\n%s\nand lr %g; want vgg-small at width 8, depth 2:\n%s\nand lr 0.004",
+			s.Model.Name, gb, s.Train.LR, wb)
+	}
+	click(t, ctx, "#tab-Model")
+	shows(t, ctx, "#preset", "vgg-small")
+	shows(t, ctx, "#preset-width", "8")
+	shows(t, ctx, "#preset-depth", "2")
 
 	// Presets without a width and depth show no fields.
 	set(t, ctx, "#preset", "mnist-cnn")

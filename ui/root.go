@@ -462,9 +462,11 @@ func (r *Root) LoadFile(name string, file any) {
 	r.Host.Send(c)
 }
 
-// fitSpecToDataset adapts the model to the loaded data: the preset made
-// for that dataset when there is one, else the current model with the
-// dataset's input shape and classes.
+// fitSpecToDataset adapts the model to the loaded data: a scalable preset
+// the user chose (its layers unedited) built again for the data at the
+// same width and depth, keeping the training settings; else the preset
+// made for that dataset when there is one, else the current model with
+// the dataset's input shape and classes.
 func (r *Root) fitSpecToDataset() {
 	d := r.Dataset
 	if d == nil || len(d.Shape) != 3 {
@@ -475,6 +477,18 @@ func (r *Root) fitSpecToDataset() {
 		r.Spec.Data.Dataset = d.Name
 		r.validate()
 		return
+	}
+	if w, depth, ok := spec.PresetScale(m); ok {
+		p, err := spec.Preset(m.Name, spec.PresetOptions{Width: w, Depth: depth, Input: d.Shape, Classes: len(d.Classes)})
+		if err == nil {
+			s := r.Spec.Clone()
+			s.Model = p.Model
+			s.Data.Dataset = d.Name
+			s.Expand()
+			r.Spec, r.Preset = s, m.Name
+			r.validate()
+			return
+		}
 	}
 	name := spec.DefaultPreset(d.Name)
 	s, err := spec.Preset(name, spec.PresetOptions{Input: d.Shape, Classes: len(d.Classes)})
