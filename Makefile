@@ -91,7 +91,7 @@ test-wasm:
 # of BENCH_SECONDS each. The kernels' Go benchmarks are bench-kernels.
 BENCH_RUNS    ?= 5
 BENCH_SECONDS ?= 5
-BENCH_NETS    ?= mnist-cnn fashion-cnn convnetjs-cifar keras-cifar10 vgg-small resnet-small mobilenet-small
+BENCH_NETS    ?= mnist-cnn fashion-cnn convnetjs-cifar keras-cifar10 vgg-small resnet-small resnet-bottleneck mobilenet-small
 BENCH_WASM_NETS ?= convnetjs-cifar mnist-cnn
 BROWSER       ?= chromium
 # Natively, also every batch in parts, one per core (plateau bench -workers).
