@@ -336,7 +336,7 @@ func fitInput(s *spec.Spec, ds *data.Dataset, file string, scale spec.PresetOpti
 	}
 	p, err := spec.Preset(s.Model.Name, spec.PresetOptions{Width: scale.Width, Depth: scale.Depth, Input: in, Classes: classes})
 	if err != nil {
-		return fmt.Errorf("%w; dataset %s has %d×%d×%d images", err, ds.Name, ds.H, ds.W, ds.C)
+		return fmt.Errorf("dataset %s: %w", ds.Name, err)
 	}
 	s.Model = p.Model
 	for _, kv := range sets {
