@@ -440,45 +440,15 @@ func vggSmall(o PresetOptions) ([]Layer, error) {
 // stages, a 1×1 projection without batch norm where channels change), so
 // that with width 64 both time the same network.
 func resnetSmall(o PresetOptions) ([]Layer, error) {
-	if err := checkHalvings(o, o.Depth-1); err != nil {
-		return nil, err
-	}
-	w := o.Width
-	l := []Layer{
-		{Type: Conv2D, Name: "stem_conv", Filters: w, Kernel: 3, UseBias: noBias()},
-		{Type: BatchNorm, Name: "stem_bn", Momentum: deepMomentum},
-		{Type: ReLU, Name: "stem_relu"},
-	}
-	prev, in := "stem_relu", w
-	for stage := range o.Depth {
-		ch := w << stage
-		p := fmt.Sprintf("stage%d_", stage+1)
-		if stage > 0 {
-			l = append(l, Layer{Type: MaxPool, Name: p + "pool", Kernel: 2})
-			prev = p + "pool"
-		}
-		l = append(l,
-			Layer{Type: Conv2D, Name: p + "conv1", Filters: ch, Kernel: 3, UseBias: noBias()},
-			Layer{Type: BatchNorm, Name: p + "bn1", Momentum: deepMomentum},
-			Layer{Type: ReLU, Name: p + "relu1"},
-			Layer{Type: Conv2D, Name: p + "conv2", Filters: ch, Kernel: 3, UseBias: noBias()},
-			Layer{Type: BatchNorm, Name: p + "bn2", Momentum: deepMomentum},
-		)
-		shortcut := prev
-		if in != ch {
-			shortcut = p + "shortcut"
-			l = append(l, Layer{Type: Conv2D, Name: shortcut, Inputs: []string{prev}, Filters: ch, Kernel: 1, UseBias: noBias()})
-		}
-		l = append(l,
-			Layer{Type: Add, Name: p + "add", Inputs: []string{p + "bn2", shortcut}},
-			Layer{Type: ReLU, Name: p + "out"},
-		)
-		prev, in = p+"out", ch
-	}
-	return append(l,
-		Layer{Type: GlobalAvgPool, Name: "global_pool"},
-		Layer{Type: Dense, Name: "logits", Units: o.Classes},
-	), nil
+	return residualNet(o, func(p string, ch int) ([]Layer, string, int) {
+		return []Layer{
+			{Type: Conv2D, Name: p + "conv1", Filters: ch, Kernel: 3, UseBias: noBias()},
+			{Type: BatchNorm, Name: p + "bn1", Momentum: deepMomentum},
+			{Type: ReLU, Name: p + "relu1"},
+			{Type: Conv2D, Name: p + "conv2", Filters: ch, Kernel: 3, UseBias: noBias()},
+			{Type: BatchNorm, Name: p + "bn2", Momentum: deepMomentum},
+		}, p + "bn2", ch
+	})
 }
 
 // bottleneckExpansion is how many times wider a bottleneck block's output
@@ -488,6 +458,27 @@ const bottleneckExpansion = 4
 // resnetBottleneck is resnetSmall with bottleneck blocks: 1×1 down to the
 // stage's width, 3×3, 1×1 up to four times it.
 func resnetBottleneck(o PresetOptions) ([]Layer, error) {
+	return residualNet(o, func(p string, ch int) ([]Layer, string, int) {
+		return []Layer{
+			{Type: Conv2D, Name: p + "reduce", Filters: ch, Kernel: 1, UseBias: noBias()},
+			{Type: BatchNorm, Name: p + "reduce_bn", Momentum: deepMomentum},
+			{Type: ReLU, Name: p + "reduce_relu"},
+			{Type: Conv2D, Name: p + "conv", Filters: ch, Kernel: 3, UseBias: noBias()},
+			{Type: BatchNorm, Name: p + "conv_bn", Momentum: deepMomentum},
+			{Type: ReLU, Name: p + "conv_relu"},
+			{Type: Conv2D, Name: p + "expand", Filters: ch * bottleneckExpansion, Kernel: 1, UseBias: noBias()},
+			{Type: BatchNorm, Name: p + "expand_bn", Momentum: deepMomentum},
+		}, p + "expand_bn", ch * bottleneckExpansion
+	})
+}
+
+// residualNet builds the ResNet presets: a 3×3 conv stem with batch norm,
+// then one residual block per stage, max pooling before every stage but
+// the first, global average pooling and the logits. block gives a stage's
+// layers for its width ch, their names prefixed with p, with the name of
+// the last and its channels; residualNet adds the skip connection (a 1×1
+// projection where the channels change), the add and its relu.
+func residualNet(o PresetOptions, block func(p string, ch int) (layers []Layer, last string, out int)) ([]Layer, error) {
 	if err := checkHalvings(o, o.Depth-1); err != nil {
 		return nil, err
 	}
@@ -499,30 +490,20 @@ func resnetBottleneck(o PresetOptions) ([]Layer, error) {
 	}
 	prev, in := "stem_relu", w
 	for stage := range o.Depth {
-		ch := w << stage
-		out := ch * bottleneckExpansion
 		p := fmt.Sprintf("stage%d_", stage+1)
 		if stage > 0 {
 			l = append(l, Layer{Type: MaxPool, Name: p + "pool", Kernel: 2})
 			prev = p + "pool"
 		}
-		l = append(l,
-			Layer{Type: Conv2D, Name: p + "reduce", Filters: ch, Kernel: 1, UseBias: noBias()},
-			Layer{Type: BatchNorm, Name: p + "reduce_bn", Momentum: deepMomentum},
-			Layer{Type: ReLU, Name: p + "reduce_relu"},
-			Layer{Type: Conv2D, Name: p + "conv", Filters: ch, Kernel: 3, UseBias: noBias()},
-			Layer{Type: BatchNorm, Name: p + "conv_bn", Momentum: deepMomentum},
-			Layer{Type: ReLU, Name: p + "conv_relu"},
-			Layer{Type: Conv2D, Name: p + "expand", Filters: out, Kernel: 1, UseBias: noBias()},
-			Layer{Type: BatchNorm, Name: p + "expand_bn", Momentum: deepMomentum},
-		)
+		layers, last, out := block(p, w<<stage)
+		l = append(l, layers...)
 		shortcut := prev
 		if in != out {
 			shortcut = p + "shortcut"
 			l = append(l, Layer{Type: Conv2D, Name: shortcut, Inputs: []string{prev}, Filters: out, Kernel: 1, UseBias: noBias()})
 		}
 		l = append(l,
-			Layer{Type: Add, Name: p + "add", Inputs: []string{p + "expand_bn", shortcut}},
+			Layer{Type: Add, Name: p + "add", Inputs: []string{last, shortcut}},
 			Layer{Type: ReLU, Name: p + "out"},
 		)
 		prev, in = p+"out", out
