@@ -671,6 +671,14 @@ func TestDoctorPanelAndFix(t *testing.T) {
 	waitFor(t, ctx, `document.querySelectorAll("#loss-chart polyline").length >= 4 && document.querySelectorAll("#loss-chart text.legend").length >= 2`, "both runs overlaid (train and validation of each)")
 	click(t, ctx, "#tab-Runs")
 	waitFor(t, ctx, `Array.from(document.querySelectorAll("#runs .run-row")).some(r => r.textContent.includes("fix unnormalized_input"))`, "the fix in the runs list")
+
+	// With only the planted run ticked (the row before its fix), the fix's
+	// row says what it changed from it.
+	eval[bool](t, ctx, `(() => { document.querySelectorAll("#runs .overlay").forEach(b => { if (b.checked) b.click(); }); return true; })()`)
+	eval[bool](t, ctx, `(() => { const rows = Array.from(document.querySelectorAll("#runs .run-row")); const i = rows.findIndex(r => r.textContent.includes("fix unnormalized_input")); rows[i-1].querySelector(".overlay").click(); return true; })()`)
+	waitFor(t, ctx, `(() => { const rows = Array.from(document.querySelectorAll("#runs .run-row")); const i = rows.findIndex(r => r.textContent.includes("fix unnormalized_input"));
+		return rows[i].querySelector(".changes").textContent === "data.normalization=scale01" && rows[i-1].querySelector(".changes").textContent === "the baseline"
+			&& document.querySelector("#runs th:nth-child(5)").textContent === "settings changed from #" + i; })()`, "the fix's row to name its change from the planted run")
 }
 
 // A run that diverges ends as diverged, the doctor says the rate is too
