@@ -27,6 +27,7 @@ const (
 	ValSetTooSmall        = "val_set_too_small"
 	LabelNoise            = "label_noise"
 	TrainValLeakage       = "train_val_leakage"
+	ClassConfusion        = "class_confusion"
 )
 
 // Threshold is the confidence below which a finding is not reported: a
@@ -57,6 +58,7 @@ var Rules = []Rule{
 	{Overfitting, checkOverfitting},
 	{PlateauNeedsLRDrop, checkPlateauNeedsLRDrop},
 	{Underfitting, checkUnderfitting},
+	{ClassConfusion, checkClassConfusion},
 	{ValSetTooSmall, checkValSetTooSmall},
 }
 

@@ -23,7 +23,11 @@ import (
 // (class_imbalance); confidence 0.25 + 0.35 × ramp(confident_share,
 // 0.55, 0.85) + 0.3 × ramp(confident_wrong, 0.1, 0.2), × 0.7 with
 // augmentation on (the mistakes are counted on augmented images), halved at a high constant rate (relative_lr ≥ 5), where the
-// network's confidence jumps from batch to batch.
+// network's confidence jumps from batch to batch, and × 0.5 when with 4
+// classes or more 60% or more of the validation mistakes are between two
+// classes: random label noise spreads its mistakes over every pair, two
+// classes that look alike (or whose labels are swapped systematically)
+// hold them, which is class_confusion's finding.
 //
 // Advice: inspect the most confidently misclassified training images and
 // fix their labels; train.label_smoothing 0.1 and early stopping keep the
@@ -65,6 +69,12 @@ func checkLabelNoise(t *Telemetry) *train.Diagnosis {
 		// At a high constant rate the network jumps between confident
 		// answers, so its confident mistakes say less about the labels.
 		conf *= 0.5
+	}
+	if len(l.Confusion) >= 4 {
+		if a, _, share, _, _ := topPair(l.Confusion); a >= 0 && share >= 0.6 {
+			ev["pair_share"] = share
+			conf *= 0.5
+		}
 	}
 	return &train.Diagnosis{Confidence: conf, Evidence: ev,
 		Advice: fmt.Sprintf("about %.0f%% of the training examples are predicted as another class with conviction: check their labels "+

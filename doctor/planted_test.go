@@ -21,14 +21,24 @@ import (
 // every split shares them); an image is its class's template at the given
 // contrast plus Gaussian noise, so noise/contrast sets the difficulty.
 func synthetic(n, k, size int, contrast, noise float64, seed uint64) data.Split {
+	return fromTemplates(templates(k, size), n, size, contrast, noise, seed)
+}
+
+// templates are k random patterns of ±1, the same for every call.
+func templates(k, size int) [][]float64 {
 	tmpl := rand.New(rand.NewPCG(1, 99))
-	templates := make([][]float64, k)
-	for c := range templates {
-		templates[c] = make([]float64, size*size)
-		for i := range templates[c] {
-			templates[c][i] = float64(tmpl.IntN(2)*2 - 1)
+	out := make([][]float64, k)
+	for c := range out {
+		out[c] = make([]float64, size*size)
+		for i := range out[c] {
+			out[c][i] = float64(tmpl.IntN(2)*2 - 1)
 		}
 	}
+	return out
+}
+
+func fromTemplates(templates [][]float64, n, size int, contrast, noise float64, seed uint64) data.Split {
+	k := len(templates)
 	rng := rand.New(rand.NewPCG(seed, 7))
 	s := data.Split{Images: make([]uint8, n*size*size), Labels: make([]int32, n)}
 	for i := range n {
@@ -45,12 +55,28 @@ func synthetic(n, k, size int, contrast, noise float64, seed uint64) data.Split 
 // dataset is a synthetic dataset of k classes: train training images and
 // 200 test images.
 func dataset(k, size, train int, contrast, noise float64) *data.Dataset {
-	classes := make([]string, k)
+	return fromClassTemplates(templates(k, size), size, train, contrast, noise)
+}
+
+// lookalike is dataset with class 1's template class 0's but for the
+// given number of pixels: the two classes differ in those pixels alone
+// (0: not at all, so no network can tell them apart).
+func lookalike(k, size, train int, contrast, noise float64, pixels int) *data.Dataset {
+	t := templates(k, size)
+	copy(t[1], t[0])
+	for p := range pixels {
+		t[1][p*7%(size*size)] *= -1
+	}
+	return fromClassTemplates(t, size, train, contrast, noise)
+}
+
+func fromClassTemplates(t [][]float64, size, train int, contrast, noise float64) *data.Dataset {
+	classes := make([]string, len(t))
 	for i := range classes {
 		classes[i] = fmt.Sprintf("class %d", i)
 	}
 	return &data.Dataset{Name: "synthetic", Classes: classes, H: size, W: size, C: 1,
-		Train: synthetic(train, k, size, contrast, noise, 2), Test: synthetic(200, k, size, contrast, noise, 3)}
+		Train: fromTemplates(t, train, size, contrast, noise, 2), Test: fromTemplates(t, 200, size, contrast, noise, 3)}
 }
 
 // baseSpec is a small conv net that learns the synthetic classes in a few
@@ -212,6 +238,8 @@ var plantedCases = []plantedCase{
 		}
 		return d
 	}, func() *spec.Spec { return baseSpec(4, 8) }},
+	{"two classes drawn from one template", ClassConfusion, func() *data.Dataset { return lookalike(4, 8, 1000, 0.5, 0.8, 0) },
+		func() *spec.Spec { return baseSpec(4, 8) }},
 	{"duplicates across the split", TrainValLeakage, func() *data.Dataset {
 		d := dataset(4, 8, 300, 0.5, 0.6)
 		for range 2 {

@@ -32,6 +32,7 @@ var Causes = map[string]string{
 	"val_set_too_small":       "Validation set too small to tell",
 	"label_noise":             "Label noise",
 	"train_val_leakage":       "Validation images also in training",
+	"class_confusion":         "Classes mixed up",
 }
 
 // CauseTitle is a finding's name for people.
