@@ -322,8 +322,10 @@ func tickLabel(v float64) string {
 }
 
 // Heatmap renders a confusion matrix, rows the true class and columns the
-// predicted one, each cell shaded by its share of the row.
-func Heatmap(m [][]int, classes []string, size int) string {
+// predicted one, each cell shaded by its share of the row. mark outlines
+// the doctor's evidence: with two classes the two cells where each is
+// taken for the other, with one class its row and its column.
+func Heatmap(m [][]int, classes []string, size int, mark ...int) string {
 	k := len(m)
 	if k == 0 {
 		return `<p class="muted">no confusion matrix yet</p>`
@@ -363,6 +365,21 @@ func Heatmap(m [][]int, classes []string, size int) string {
 				fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="cell" text-anchor="middle"%s>%d</text>`, x+cell/2, y+cell/2+4, ink, v)
 			}
 		}
+	}
+	// The outlines go over the cells; rect draws one at row i, column j,
+	// h rows high and w columns wide.
+	top := 14 + label - 56
+	rect := func(i, j, h, w int) {
+		fmt.Fprintf(&b, `<rect class="mark" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="#f59e0b" stroke-width="2.5"></rect>`,
+			label+cell*float64(j), top+cell*float64(i), cell*float64(w), cell*float64(h))
+	}
+	switch {
+	case len(mark) == 2 && mark[0] >= 0 && mark[0] < k && mark[1] >= 0 && mark[1] < k:
+		rect(mark[0], mark[1], 1, 1)
+		rect(mark[1], mark[0], 1, 1)
+	case len(mark) == 1 && mark[0] >= 0 && mark[0] < k:
+		rect(mark[0], 0, 1, k)
+		rect(0, mark[0], k, 1)
 	}
 	b.WriteString(`</svg>`)
 	return b.String()

@@ -273,7 +273,24 @@ func (rv *RunView) Confusion() string {
 	if e == nil {
 		return `<p class="muted">after the first epoch</p>`
 	}
-	return Heatmap(e.Confusion, rv.classes(), 340)
+	return Heatmap(e.Confusion, rv.classes(), 340, rv.confusionMark()...)
+}
+
+// confusionMark is what the doctor's class_confusion finding outlines on
+// the heatmap: its two classes, or its one.
+func (rv *RunView) confusionMark() []int {
+	for _, d := range rv.Diagnoses() {
+		if d.Cause != "class_confusion" {
+			continue
+		}
+		if a, ok := d.Evidence["class_a"]; ok {
+			return []int{int(a), int(d.Evidence["class_b"])}
+		}
+		if c, ok := d.Evidence["class"]; ok {
+			return []int{int(c)}
+		}
+	}
+	return nil
 }
 
 // PerClass charts per-class accuracy.

@@ -76,3 +76,28 @@ func TestStepEventAheadOfProgress(t *testing.T) {
 		t.Errorf("an older step event moved the progress back to step %d", run.Progress.Step)
 	}
 }
+
+// The doctor's class_confusion finding is outlined on the confusion
+// matrix: the two cells of a pair, the row and column of one class.
+func TestConfusionMarks(t *testing.T) {
+	m := [][]int{{8, 2, 0}, {3, 7, 0}, {0, 1, 9}}
+	e := protocol.Event{Event: protocol.EventEpoch, Epoch: 3, Confusion: m}
+	run := &Run{State: protocol.StateRunning, Start: &protocol.Event{Classes: []string{"a", "b", "c"}}, Epochs: []protocol.Event{e}}
+	rv := &RunView{&Root{Current: run}}
+	if got := strings.Count(rv.Confusion(), `class="mark"`); got != 0 {
+		t.Errorf("%d outlines without a finding", got)
+	}
+	run.Epochs[0].Diagnoses = []protocol.Diagnosis{{Cause: "class_confusion", Evidence: map[string]float64{"class_a": 0, "class_b": 1}}}
+	got := rv.Confusion()
+	// Cells are 90 px in a 340 px chart with 70 px of labels: (0, 1) at
+	// x 160, y 28 and (1, 0) at x 70, y 118.
+	if strings.Count(got, `class="mark"`) != 2 || !strings.Contains(got, `class="mark" x="160.0" y="28.0" width="90.0" height="90.0"`) ||
+		!strings.Contains(got, `class="mark" x="70.0" y="118.0" width="90.0" height="90.0"`) {
+		t.Errorf("a pair's outlines:\n%s", got)
+	}
+	run.Epochs[0].Diagnoses[0].Evidence = map[string]float64{"class": 2}
+	got = rv.Confusion()
+	if !strings.Contains(got, `class="mark" x="70.0" y="208.0" width="270.0" height="90.0"`) || !strings.Contains(got, `class="mark" x="250.0" y="28.0" width="90.0" height="270.0"`) {
+		t.Errorf("a class's row and column:\n%s", got)
+	}
+}
