@@ -294,3 +294,72 @@ func plotLR(w io.Writer, res *train.LRFindResult) {
 	}
 	fmt.Fprintln(w)
 }
+
+// diffCommand prints what the second spec changes from the first, one
+// setting per line in -set's syntax. Each is a run folder (its
+// spec.json), a spec file or a preset name.
+func diffCommand(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	jsonOut := fs.Bool("json", false, "print the changes as one JSON list")
+	// The flag may come before the two specs or after them.
+	var names []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		names, args = append(names, fs.Arg(0)), fs.Args()[1:]
+	}
+	if len(names) != 2 {
+		return usagef("want two specs (plateau diff A B): run folders (plateau train -out), spec files or preset names")
+	}
+	var specs [2]*spec.Spec
+	for i, arg := range names {
+		s, err := specFrom(arg)
+		if err != nil {
+			return err
+		}
+		s.Expand()
+		specs[i] = s
+	}
+	changes := spec.Diff(specs[0], specs[1])
+	if *jsonOut {
+		if changes == nil {
+			changes = []string{}
+		}
+		return json.NewEncoder(stdout).Encode(changes)
+	}
+	if len(changes) == 0 {
+		fmt.Fprintln(stdout, "the same settings")
+	}
+	for _, c := range changes {
+		fmt.Fprintln(stdout, c)
+	}
+	return nil
+}
+
+// specFrom reads a spec from a run folder's spec.json, a spec file, or a
+// preset's name.
+func specFrom(arg string) (*spec.Spec, error) {
+	path := arg
+	if st, err := os.Stat(arg); err == nil && st.IsDir() {
+		path = filepath.Join(arg, "spec.json")
+	} else if err != nil {
+		if s, perr := spec.Preset(arg); perr == nil {
+			return s, nil
+		}
+		return nil, fmt.Errorf("%s is neither a run folder, a spec file nor a preset (plateau presets lists them)", arg)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := spec.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}

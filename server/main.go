@@ -11,7 +11,7 @@ import (
 const usage = `plateau trains convolutional networks and says why they stall.
 
 Usage:
-  plateau train (-preset NAME | -spec FILE) -dataset NAME|PATH [-data DIR] [-epochs N]
+  plateau train (-preset NAME [-width N] [-depth N] | -spec FILE) -dataset NAME|PATH [-data DIR] [-epochs N]
                 [-train-limit N] [-test-limit N] [-seed N] [-set section.field=value ...]
                 [-out DIR] [-resume DIR | -weights FILE] [-workers N] [-backend native|xla[:PLUGIN]|auto] [-json]
                 [-server URL [-token T]]      (train on a plateau serve's jobs API, shown here)
@@ -21,7 +21,8 @@ Usage:
   plateau data info NAME|PATH [-data DIR] show what a dataset holds
   plateau presets                          list the model presets
   plateau diagnose -run DIR [-json]        re-diagnose a run saved by train -out
-  plateau lr-find (-preset NAME | -spec FILE) -dataset NAME|PATH [-min LR] [-max LR] [-steps N] [-json]
+  plateau diff A B [-json]                 what spec B changes from A (run folders, spec files, presets)
+  plateau lr-find (-preset NAME [-width N] [-depth N] | -spec FILE) -dataset NAME|PATH [-min LR] [-max LR] [-steps N] [-json]
                                            LR range test: loss against rate, suggested rate
   plateau experiment NAME -dataset NAME|PATH [train's flags] [-backend B] [-json]
                                            A/B runs of one checklist item (plateau experiment list)
@@ -58,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = experimentCommand(args[1:], stdout, stderr)
 	case "presets":
 		err = presetsCommand(stdout)
+	case "diff":
+		err = diffCommand(args[1:], stdout, stderr)
 	case "bench":
 		err = benchCommand(args[1:], stdout, stderr)
 	case "serve":

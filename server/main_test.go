@@ -365,3 +365,32 @@ func TestPresetsCommand(t *testing.T) {
 		t.Errorf("plateau presets does not describe them:\n%s", stdout)
 	}
 }
+
+// plateau diff says what one spec changes from another: run folders,
+// spec files and presets, the flag before or after them.
+func TestDiffCommand(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := runCLI(t, "train", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-epochs", "1",
+		"-set", "train.batch_size=2", "-set", "train.lr=0.01", "-out", dir)
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := runCLI(t, "diff", "convnetjs-cifar", dir)
+	if code != 0 || stdout != "data.dataset=../data/testdata/cifar\ntrain.batch_size=2\ntrain.epochs=1\ntrain.lr=0.01\n" {
+		t.Errorf("diff preset run: exit %d, %q %s", code, stdout, stderr)
+	}
+	code, stdout, _ = runCLI(t, "diff", "-json", filepath.Join(dir, "spec.json"), dir)
+	if code != 0 || stdout != "[]\n" {
+		t.Errorf("diff -json of a run with its own spec: exit %d, %q", code, stdout)
+	}
+	code, stdout, _ = runCLI(t, "diff", "mnist-cnn", "mnist-cnn", "-json")
+	if code != 0 || stdout != "[]\n" {
+		t.Errorf("diff A A -json: exit %d, %q", code, stdout)
+	}
+	if code, _, stderr := runCLI(t, "diff", "mnist-cnn"); code != 2 || !strings.Contains(stderr, "want two specs") {
+		t.Errorf("diff with one spec: exit %d, %q", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "diff", "mnist-cnn", "alexnet"); code != 1 || !strings.Contains(stderr, "alexnet is neither") {
+		t.Errorf("diff with an unknown name: exit %d, %q", code, stderr)
+	}
+}
