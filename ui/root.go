@@ -163,6 +163,9 @@ type Root struct {
 	// scale caches spec.PresetScale of scaleOf, the spec it was found for.
 	scale   [2]int
 	scaleOf *spec.Spec
+	// diffs caches spec.Diff by the two specs compared (a run's spec does
+	// not change), for the Runs tab's renders.
+	diffs map[[2]*spec.Spec][]string
 
 	Current *Run
 	Runs    []*Run

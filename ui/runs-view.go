@@ -83,10 +83,18 @@ func (rs *RunsView) changes(b, run *Run) []string {
 	if b == nil || b.Spec == nil || run.Spec == nil {
 		return nil
 	}
+	key := [2]*spec.Spec{b.Spec, run.Spec}
+	if d, ok := rs.diffs[key]; ok {
+		return d
+	}
 	d := spec.Diff(b.Spec, run.Spec)
 	if d == nil {
 		d = []string{}
 	}
+	if rs.diffs == nil {
+		rs.diffs = map[[2]*spec.Spec][]string{}
+	}
+	rs.diffs[key] = d
 	return d
 }
 
