@@ -13,7 +13,8 @@ import (
 // "model.layers[3].filters=64". A setting b leaves out that a has reads as
 // its zero ("train.l2=0"). Layers are compared by position; when the
 // models have different numbers of layers, one entry says so
-// ("model.layers: 10 → 12") and the rest of the model is not compared.
+// ("model.layers: 10 → 12") and the rest of the model is not compared; a
+// layer of another type is given whole ("model.layers[6]={…}").
 // Specs that are equal give nil. Both should be expanded, so that defaults
 // do not read as changes.
 func Diff(a, b *Spec) []string {
@@ -58,7 +59,18 @@ func diffValues(out *[]string, path string, a, b any) {
 			return
 		}
 		for i := range al {
-			diffValues(out, fmt.Sprintf("%s[%d]", path, i), al[i], bl[i])
+			p := fmt.Sprintf("%s[%d]", path, i)
+			am, _ := al[i].(map[string]any)
+			bm, _ := bl[i].(map[string]any)
+			if am == nil || bm == nil || am["type"] != bm["type"] {
+				// Another kind of layer: the whole layer, not a
+				// field-by-field comparison of unrelated settings.
+				if jsonText(al[i]) != jsonText(bl[i]) {
+					*out = append(*out, p+"="+jsonText(bl[i]))
+				}
+				continue
+			}
+			diffValues(out, p, al[i], bl[i])
 		}
 		return
 	}
