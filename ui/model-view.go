@@ -147,6 +147,31 @@ func (mv *ModelView) RowClass(i int) string {
 
 func fmtLayerPath(i int) string { return fmt.Sprintf("model.layers[%d]", i) }
 
+// Cost is what one image costs the model: forward MFLOP (two per
+// multiply-add, as shape inference counts them), and about three times
+// that to train on it (forward, and the two products of the backward
+// pass); empty while the model's shapes do not fit.
+func (mv *ModelView) Cost() string {
+	infos, err := mv.Spec.Model.Shapes()
+	if err != nil {
+		return ""
+	}
+	var flops int64
+	for _, l := range infos {
+		flops += l.FLOPs
+	}
+	return fmt.Sprintf("%s MFLOP per image forward, about %s MFLOP to train on it", mflop(flops), mflop(3*flops))
+}
+
+// mflop writes FLOPs in millions with two or three significant digits.
+func mflop(f int64) string {
+	m := float64(f) / 1e6
+	if m >= 100 {
+		return strconv.FormatFloat(m, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(m, 'g', 2, 64)
+}
+
 // TotalParams counts the model's trainable parameters.
 func (mv *ModelView) TotalParams() int {
 	n, _ := mv.Spec.Model.ParamCount()

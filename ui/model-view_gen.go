@@ -408,7 +408,22 @@ func (c *ModelView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "b", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "total-params"}}}
 				vgparent.AppendChild(vgn)
 				vgn.SetInnerHTML(Count(c.TotalParams()))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: " trainable parameters.\n      Add a layer before the output:\n      "}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: " trainable parameters"}
+				vgparent.AppendChild(vgn)
+				if c.Cost() != "" {
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute(nil)}
+					vgparent.AppendChild(vgn)
+					{
+						vgparent := vgn
+						_ = vgparent
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "; "}
+						vgparent.AppendChild(vgn)
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "cost"}}}
+						vgparent.AppendChild(vgn)
+						vgn.SetInnerHTML(c.Cost())
+					}
+				}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: ".\n      Add a layer before the output:\n      "}
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "add-layer"}}}
 				vgparent.AppendChild(vgn)

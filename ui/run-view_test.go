@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"plateau/protocol"
+	"plateau/spec"
 )
 
 func TestBackendLabel(t *testing.T) {
@@ -99,5 +100,18 @@ func TestConfusionMarks(t *testing.T) {
 	got = rv.Confusion()
 	if !strings.Contains(got, `class="mark" x="70.0" y="208.0" width="270.0" height="90.0"`) || !strings.Contains(got, `class="mark" x="250.0" y="28.0" width="90.0" height="270.0"`) {
 		t.Errorf("a class's row and column:\n%s", got)
+	}
+}
+
+// The Model tab says what an image costs the model: mnist-cnn's forward
+// pass is 8.6 MFLOP (its benchmark's 25.7 MFLOP to train, a third).
+func TestModelCost(t *testing.T) {
+	s, err := spec.Preset("mnist-cnn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mv := &ModelView{&Root{Spec: s}}
+	if got := mv.Cost(); got != "8.6 MFLOP per image forward, about 26 MFLOP to train on it" {
+		t.Errorf("mnist-cnn's cost: %q", got)
 	}
 }
