@@ -44,7 +44,8 @@
 //	val_set_too_small        a validation accuracy whose interval swallows the changes
 //	label_noise              confident disagreement with the labels
 //	train_val_leakage        held-out images that also appear in training
-//	class_confusion          a stalled run whose mistakes are mostly two classes taken for each other
+//	class_confusion          a stalled run's mistakes gather on two classes, or on one
+//	test_shift               the test split scores far below validation, beyond the noise
 //
 // Some rules defer to others that name a root cause: a divergence with
 // raw inputs is unnormalized_input first, zero gradients behind dead ReLUs

@@ -28,6 +28,7 @@ const (
 	LabelNoise            = "label_noise"
 	TrainValLeakage       = "train_val_leakage"
 	ClassConfusion        = "class_confusion"
+	TestShift             = "test_shift"
 )
 
 // Threshold is the confidence below which a finding is not reported: a
@@ -60,6 +61,7 @@ var Rules = []Rule{
 	{Underfitting, checkUnderfitting},
 	{ClassConfusion, checkClassConfusion},
 	{ValSetTooSmall, checkValSetTooSmall},
+	{TestShift, checkTestShift},
 }
 
 // Telemetry is what the doctor reads: the spec and the events of a run so

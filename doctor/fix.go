@@ -13,8 +13,8 @@ import (
 // change and compare: the first remedy of the finding's advice that a
 // setting can express. It returns nil when the remedy is a change to the
 // model's layers or to the data itself (vanishing gradients, duplicates
-// across the split, two classes mixed up), which the advice describes
-// instead. s is the run's
+// across the split, two classes mixed up, a test split unlike the
+// training data), which the advice describes instead. s is the run's
 // expanded spec.
 func Fix(d train.Diagnosis, s *spec.Spec) []string {
 	tr := s.Train

@@ -240,6 +240,13 @@ var plantedCases = []plantedCase{
 	}, func() *spec.Spec { return baseSpec(4, 8) }},
 	{"two classes drawn from one template", ClassConfusion, func() *data.Dataset { return lookalike(4, 8, 1000, 0.5, 0.8, 0) },
 		func() *spec.Spec { return baseSpec(4, 8) }},
+	{"test images from a noisier camera", TestShift, func() *data.Dataset {
+		// The same classes, the test images with two and a half times
+		// the noise.
+		d := dataset(4, 8, 600, 0.5, 0.6)
+		d.Test = synthetic(200, 4, 8, 0.5, 1.5, 3)
+		return d
+	}, func() *spec.Spec { return baseSpec(4, 8) }},
 	{"duplicates across the split", TrainValLeakage, func() *data.Dataset {
 		d := dataset(4, 8, 300, 0.5, 0.6)
 		for range 2 {

@@ -243,7 +243,7 @@ func TestFixesApply(t *testing.T) {
 		s.Expand()
 		d := train.Diagnosis{Cause: c.want}
 		fix := Fix(d, s)
-		if fix == nil && c.want != VanishingGradients && c.want != TrainValLeakage && c.want != ClassConfusion {
+		if fix == nil && c.want != VanishingGradients && c.want != TrainValLeakage && c.want != ClassConfusion && c.want != TestShift {
 			t.Errorf("%s: no fix", c.want)
 		}
 		for _, kv := range fix {
@@ -291,5 +291,42 @@ func TestClassConfusionAdvice(t *testing.T) {
 	if d.Evidence["class"] != 6 || !strings.Contains(d.Advice, "class 6 (Shirt) is in 60% of the validation mistakes") ||
 		!strings.Contains(d.Advice, "class 0 (T-shirt/top) 131 times, class 2 (Pullover) 85 times, class 4 (Coat) 72 times") {
 		t.Errorf("advice %q, evidence %v", d.Advice, d.Evidence)
+	}
+}
+
+// test_shift compares the test accuracy with the validation accuracy of
+// the weights it measured, beyond both splits' noise, and names a class
+// mix that differs beyond sampling.
+func TestTestShift(t *testing.T) {
+	result := func(acc float64, confusion [][]int, best int) train.Event {
+		return train.Event{Event: train.EventResult, TestAccuracy: acc, Confusion: confusion, BestEpoch: best, Stopped: train.StoppedCompleted}
+	}
+	even := [][]int{{40, 5, 3, 2}, {5, 40, 3, 2}, {3, 2, 40, 5}, {2, 3, 5, 40}} // 50 a class, 80%
+	skewed := [][]int{{140, 5, 3, 2}, {5, 20, 3, 2}, {3, 2, 10, 5}, {2, 3, 5, 0}}
+	for _, tc := range []struct {
+		name    string
+		restore bool
+		res     train.Event
+		want    string // "" for no finding; else a part of the advice
+	}{
+		{"within the noise", false, result(0.91, even, 0), ""},
+		{"far below validation", false, result(0.80, even, 0), "the test split scores 80.0% against 95.5% on validation"},
+		{"far below, another class mix", false, result(0.85, skewed, 0), "the test split's classes are mixed otherwise"},
+		{"the restored epoch's validation accuracy", true, result(0.70, even, 2), "against 86.0% on validation"},
+	} {
+		tel := telemetry(func(s *spec.Spec, st *train.Event) {
+			s.Train.EarlyStopping = spec.EarlyStopping{Patience: 3, RestoreBest: tc.restore}
+		}, healthyEpochs()...)
+		tel.Add(tc.res)
+		d := checkTestShift(tel)
+		switch {
+		case tc.want == "" && d != nil:
+			t.Errorf("%s: %+v", tc.name, d)
+		case tc.want != "" && (d == nil || !strings.Contains(d.Advice, tc.want)):
+			t.Errorf("%s: %+v, want advice with %q", tc.name, d, tc.want)
+		}
+		if tc.name == "far below validation" && d != nil && strings.Contains(d.Advice, "mixed otherwise") {
+			t.Errorf("an even test split's mix named as different: %s", d.Advice)
+		}
 	}
 }

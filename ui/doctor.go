@@ -33,6 +33,7 @@ var Causes = map[string]string{
 	"label_noise":             "Label noise",
 	"train_val_leakage":       "Validation images also in training",
 	"class_confusion":         "Classes mixed up",
+	"test_shift":              "Test images unlike the training ones",
 }
 
 // CauseTitle is a finding's name for people.
