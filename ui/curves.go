@@ -128,6 +128,15 @@ func (r *Root) AccuracyBands() []Band {
 	}
 	var bands []Band
 	for _, d := range r.Diagnoses() {
+		if d.Cause == "test_shift" {
+			// The two intervals that do not overlap.
+			ev := d.Evidence
+			if _, ok := ev["test_ci_low"]; ok {
+				bands = append(bands, Band{Y0: ev["val_ci_low"], Y1: ev["val_ci_high"], Label: "val accuracy, 95% interval"},
+					Band{Y0: ev["test_ci_low"], Y1: ev["test_ci_high"], Label: "test accuracy, 95% interval", Color: "#dc2626"})
+			}
+			continue
+		}
 		if d.Cause != "val_set_too_small" && d.Cause != "overfitting" {
 			continue
 		}

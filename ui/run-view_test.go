@@ -115,3 +115,17 @@ func TestModelCost(t *testing.T) {
 		t.Errorf("mnist-cnn's cost: %q", got)
 	}
 }
+
+// A test split unlike validation shows as the two intervals on the
+// accuracy chart.
+func TestTestShiftBands(t *testing.T) {
+	run := &Run{ID: "r", State: protocol.StateDone, Start: &protocol.Event{ValSize: 300, TestSize: 200},
+		Epochs: []protocol.Event{{Event: protocol.EventEpoch, Epoch: 1, ValAccuracy: 0.95, TrainAccuracy: 0.96}},
+		Result: &protocol.Event{Event: protocol.EventResult, TestAccuracy: 0.7, Diagnoses: []protocol.Diagnosis{{Cause: "test_shift",
+			Evidence: map[string]float64{"val_ci_low": 0.92, "val_ci_high": 0.97, "test_ci_low": 0.63, "test_ci_high": 0.76}}}}}
+	r := &Root{Current: run, Runs: []*Run{run}, Overlay: map[string]bool{}}
+	b := r.AccuracyBands()
+	if len(b) != 2 || b[0].Y0 != 0.92 || b[1].Y1 != 0.76 || !strings.Contains(b[1].Label, "test") {
+		t.Errorf("bands %+v, want the validation and the test intervals", b)
+	}
+}
