@@ -745,6 +745,12 @@ func TestArchitectureExperiment(t *testing.T) {
 	if msg := eval[string](t, ctx, `(document.querySelector("#message") || {textContent: ""}).textContent`); msg != "" {
 		t.Errorf("the page says %q", msg)
 	}
+	// The Experiments tab tabulates the arms: each with a test accuracy
+	// and the doctor's word.
+	click(t, ctx, "#tab-Experiments")
+	waitFor(t, ctx, fmt.Sprintf(`document.querySelectorAll("#results-architecture tr").length == %d + 1 &&
+		Array.from(document.querySelectorAll("#results-architecture tr")).slice(1).every(r => /%%$/.test(r.children[2].textContent) && r.children[4].textContent !== "")`, len(exp.Variants)),
+		"a row per arm with its test accuracy and the doctor's finding")
 }
 
 // The LR range test plots loss against the rate and sets the suggestion.

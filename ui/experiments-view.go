@@ -100,3 +100,62 @@ func (ev *ExperimentsView) arms(name string) (spec.Experiment, []*spec.Spec, boo
 	}
 	return exp, arms, true
 }
+
+// ArmResult is one arm's latest run, as an experiment's table shows it.
+type ArmResult struct {
+	Arm, State           string
+	Val, Test, MinRecall string
+	Finding              string
+	run                  *Run
+}
+
+// ID is the arm's run.
+func (a ArmResult) ID() string { return a.run.ID }
+
+// Results lists, for each arm of the experiment, its latest run in this
+// browser (in the worker or on the server): its validation and test
+// accuracy, the test recall of its weakest class and the doctor's top
+// finding. Arms not run yet are left out.
+func (ev *ExperimentsView) Results(name string) []ArmResult {
+	exp, ok := spec.FindExperiment(name)
+	if !ok {
+		return nil
+	}
+	var out []ArmResult
+	for _, v := range exp.Variants {
+		prefix := exp.Name + ": " + v.Name
+		var latest *Run
+		for _, run := range ev.Runs {
+			if run.Experiment == exp.Name && (run.Name == prefix || strings.HasPrefix(run.Name, prefix+" · ")) {
+				latest = run
+			}
+		}
+		if latest == nil {
+			continue
+		}
+		a := ArmResult{Arm: v.Name, State: latest.State, Val: "–", Test: "–", MinRecall: "–", Finding: "", run: latest}
+		if n := len(latest.Epochs); n > 0 {
+			a.Val = Percent(latest.Epochs[n-1].ValAccuracy)
+		}
+		if r := latest.Result; r != nil {
+			a.State = r.Stopped
+			a.Test = Percent(r.TestAccuracy)
+			if len(r.PerClassAccuracy) > 0 {
+				low := r.PerClassAccuracy[0]
+				for _, x := range r.PerClassAccuracy {
+					low = min(low, x)
+				}
+				a.MinRecall = Percent(low)
+			}
+		}
+		ds := latest.diagnoses()
+		switch {
+		case len(ds) > 0:
+			a.Finding = fmt.Sprintf("%s %.2f", CauseTitle(ds[0].Cause), ds[0].Confidence)
+		case latest.Result != nil || len(latest.Epochs) > 0:
+			a.Finding = "healthy"
+		}
+		out = append(out, a)
+	}
+	return out
+}

@@ -858,15 +858,28 @@ func (r *Root) LastEpoch() *protocol.Event {
 // Diagnoses are the doctor's findings on the current run so far: those
 // of the result once it has ended, else of the latest epoch.
 func (r *Root) Diagnoses() []protocol.Diagnosis {
-	run := r.Current
-	if run == nil {
+	if r.Current == nil {
 		return nil
 	}
+	return r.Current.diagnoses()
+}
+
+// ShowRun makes a stored run the current one, in the Run tab.
+func (r *Root) ShowRun(id string) {
+	if run := r.run(id); run != nil {
+		r.Current = run
+		r.Tab = "Run"
+	}
+}
+
+// diagnoses are the doctor's latest findings on a run: its result's, else
+// its last epoch's.
+func (run *Run) diagnoses() []protocol.Diagnosis {
 	if run.Result != nil && run.Result.Diagnoses != nil {
 		return run.Result.Diagnoses
 	}
-	if e := r.LastEpoch(); e != nil {
-		return e.Diagnoses
+	if n := len(run.Epochs); n > 0 {
+		return run.Epochs[n-1].Diagnoses
 	}
 	return nil
 }

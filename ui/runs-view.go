@@ -11,14 +11,6 @@ import (
 // overlay, download and delete.
 type RunsView struct{ *Root }
 
-// ShowRun makes a stored run the current one.
-func (rs *RunsView) ShowRun(id string) {
-	if run := rs.run(id); run != nil {
-		rs.Current = run
-		rs.Tab = "Run"
-	}
-}
-
 // ToggleOverlay adds a run to the overlay chart or removes it.
 func (rs *RunsView) ToggleOverlay(id string) { rs.Overlay[id] = !rs.Overlay[id] }
 

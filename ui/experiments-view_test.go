@@ -1,0 +1,37 @@
+package ui
+
+import (
+	"testing"
+
+	"plateau/protocol"
+)
+
+// An experiment's table shows each arm's latest run: its accuracies, its
+// weakest class and the doctor's top finding; arms not run are left out.
+func TestExperimentResults(t *testing.T) {
+	done := func(name string, val, test float64, recall []float64, d []protocol.Diagnosis) *Run {
+		return &Run{ID: name, Name: name, Experiment: "normalization", State: protocol.StateDone,
+			Epochs: []protocol.Event{{Event: protocol.EventEpoch, Epoch: 1, ValAccuracy: val}},
+			Result: &protocol.Event{Event: protocol.EventResult, TestAccuracy: test, PerClassAccuracy: recall, Stopped: "completed", Diagnoses: d}}
+	}
+	runs := []*Run{
+		done("normalization: raw", 0.5, 0.45, []float64{0.2, 0.7}, []protocol.Diagnosis{{Cause: "unnormalized_input", Confidence: 0.95}}),
+		done("normalization: raw · server", 0.6, 0.55, []float64{0.3, 0.8}, []protocol.Diagnosis{{Cause: "unnormalized_input", Confidence: 0.9}}),
+		{ID: "other", Name: "normalization: raw", Experiment: "", State: protocol.StateDone},
+	}
+	ev := &ExperimentsView{&Root{Runs: runs}}
+	got := ev.Results("normalization")
+	if len(got) != 1 {
+		t.Fatalf("results %+v, want the raw arm alone", got)
+	}
+	a := got[0]
+	if a.Arm != "raw" || a.ID() != "normalization: raw · server" || a.Val != "60.0%" || a.Test != "55.0%" || a.MinRecall != "30.0%" ||
+		a.Finding != "Inputs are not normalized 0.90" || a.State != "completed" {
+		t.Errorf("the raw arm's row: %+v", a)
+	}
+	runs = append(runs, done("normalization: scale01", 0.9, 0.88, []float64{0.8, 0.95}, []protocol.Diagnosis{}))
+	ev.Runs = runs
+	if got := ev.Results("normalization"); len(got) != 2 || got[1].Finding != "healthy" {
+		t.Errorf("with the scale01 arm: %+v", got)
+	}
+}
