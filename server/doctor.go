@@ -54,13 +54,9 @@ func diagnoseCommand(args []string, stdout, stderr io.Writer) error {
 
 // readRun loads the spec and the events of a run folder.
 func readRun(dir string) (*doctor.Telemetry, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "spec.json"))
+	s, err := readSpecFile(filepath.Join(dir, "spec.json"))
 	if err != nil {
 		return nil, err
-	}
-	s, err := spec.Parse(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "spec.json"), err)
 	}
 	s.Expand()
 	f, err := os.Open(filepath.Join(dir, "events.jsonl"))
@@ -353,13 +349,5 @@ func specFrom(arg string) (*spec.Spec, error) {
 		}
 		return nil, fmt.Errorf("%s is neither a run folder, a spec file nor a preset (plateau presets lists them)", arg)
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	s, err := spec.Parse(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return s, nil
+	return readSpecFile(path)
 }

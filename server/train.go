@@ -298,20 +298,25 @@ func loadSpec(preset, file, dataset, checkpoint string, scale spec.PresetOptions
 		return train.CheckpointSpec(checkpoint)
 	}
 	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, err
-		}
-		s, err := spec.Parse(b)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-		return s, nil
+		return readSpecFile(file)
 	}
 	if preset == "" {
 		preset = spec.DefaultPreset(dataset)
 	}
 	return spec.Preset(preset, scale)
+}
+
+// readSpecFile parses the spec in a file; its errors name the file.
+func readSpecFile(path string) (*spec.Spec, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := spec.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
 }
 
 // fitInput makes the model's input and class count match the dataset. A
