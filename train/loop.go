@@ -570,34 +570,43 @@ func (t *trainer) lr(epoch, i int) float64 {
 	return t.state.Plateau.Apply(s, r)
 }
 
-func (t *trainer) run(ctx context.Context) (*Result, error) {
-	d := t.cfg.Dataset
-	trainable, _ := t.net.ParamCount()
+// StartEvent is the start event of a run of spec s on d's splits, with
+// trainable parameters and steps per epoch: the splits' sizes, the
+// training class counts, the statistics of the first batch as the
+// normalizer gives it to the network, and duplicates across the splits.
+// Every trainer emits it; the caller sets what only it knows (workers, the
+// epoch and step a resumed run goes on from).
+func StartEvent(d *data.Dataset, splits Splits, norm *data.Normalizer, s *spec.Spec, trainable, stepsPerEpoch int) Event {
 	size := d.H * d.W * d.C
-	first := min(t.splits.Train.Len(), t.tr.BatchSize)
+	first := min(splits.Train.Len(), s.Train.BatchSize)
 	sample := make([]float32, first*size)
-	t.norm.Apply(sample, t.splits.Train.Images[:first*size])
+	norm.Apply(sample, splits.Train.Images[:first*size])
 	stats := InputStatistics(sample)
-	t.emit(Event{
+	return Event{
 		Event:          EventStart,
 		Dataset:        d.Name,
 		Classes:        d.Classes,
 		InputShape:     []int{d.H, d.W, d.C},
-		TrainSize:      t.splits.Train.Len(),
-		ValSize:        t.splits.Val.Len(),
-		TestSize:       t.splits.Test.Len(),
-		ClassCounts:    data.ClassCounts(t.splits.Train, t.classes),
+		TrainSize:      splits.Train.Len(),
+		ValSize:        splits.Val.Len(),
+		TestSize:       splits.Test.Len(),
+		ClassCounts:    data.ClassCounts(splits.Train, s.Model.Classes),
 		Params:         trainable,
-		BatchSize:      t.tr.BatchSize,
-		StepsPerEpoch:  t.stepsPerEpoch,
-		Workers:        t.workers(),
-		Epochs:         t.tr.Epochs,
+		BatchSize:      s.Train.BatchSize,
+		StepsPerEpoch:  stepsPerEpoch,
+		Epochs:         s.Train.Epochs,
 		Input:          &stats,
-		ValDuplicates:  Duplicates(t.splits.Train, t.splits.Val),
-		TestDuplicates: Duplicates(t.splits.Train, t.splits.Test),
-		Epoch:          t.state.Epoch,
-		Step:           t.state.Step,
-	})
+		ValDuplicates:  Duplicates(splits.Train, splits.Val),
+		TestDuplicates: Duplicates(splits.Train, splits.Test),
+	}
+}
+
+func (t *trainer) run(ctx context.Context) (*Result, error) {
+	d := t.cfg.Dataset
+	trainable, _ := t.net.ParamCount()
+	start := StartEvent(d, t.splits, t.norm, t.spec, trainable, t.stepsPerEpoch)
+	start.Workers, start.Epoch, start.Step = t.workers(), t.state.Epoch, t.state.Step
+	t.emit(start)
 
 	if t.cfg.Started != nil {
 		t.cfg.Started(t.net, t.norm)

@@ -102,6 +102,18 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	if emit == nil {
 		emit = func(train.Event) {}
 	}
+	// The doctor reads every event, as train.Run gives them: the start
+	// event's sizes, class counts and input statistics, the steps; the
+	// epochs and the result below take its findings.
+	if cfg.Doctor != nil {
+		out := emit
+		emit = func(e train.Event) {
+			if e.Event == train.EventStart || e.Event == train.EventStep {
+				cfg.Doctor(e)
+			}
+			out(e)
+		}
+	}
 	classes := s.Model.Classes
 	splits := train.Prepare(d, s.Data, tr.Seed)
 	if cfg.Splits != nil {
@@ -197,9 +209,9 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	}()
 	defer func() { <-evalCompiled }() // before evalExec.Finalize
 	params, _ := s.Model.ParamCount()
-	emit(train.Event{Event: train.EventStart, Dataset: d.Name, Classes: d.Classes, InputShape: []int{d.H, d.W, d.C},
-		TrainSize: splits.Train.Len(), ValSize: splits.Val.Len(), TestSize: splits.Test.Len(),
-		ClassCounts: data.ClassCounts(splits.Train, classes), Params: params, BatchSize: tr.BatchSize, StepsPerEpoch: loader.Steps()})
+	startEvent := train.StartEvent(d, splits, norm, s, params, loader.Steps())
+	startEvent.Epoch, startEvent.Step = progress.Epoch, progress.Step
+	emit(startEvent)
 
 	var cw *tensors.Tensor
 	if weights != nil {

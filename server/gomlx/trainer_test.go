@@ -2,6 +2,7 @@ package gomlx
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -63,13 +64,35 @@ func TestRunsAsTheEngine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := tr.Train(context.Background(), train.Config{Spec: s, Dataset: ds, Network: init})
+			// Both trainers emit the same start event and give the doctor
+			// every kind of event.
+			var starts [2]train.Event
+			var seen [2]map[string]int
+			cfg := func(i int) train.Config {
+				seen[i] = map[string]int{}
+				return train.Config{Spec: s, Dataset: ds, Network: init,
+					Emit: func(e train.Event) {
+						if e.Event == train.EventStart {
+							starts[i] = e
+						}
+					},
+					Doctor: func(e train.Event) []train.Diagnosis { seen[i][e.Event]++; return nil }}
+			}
+			got, err := tr.Train(context.Background(), cfg(0))
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := train.Run(context.Background(), train.Config{Spec: s, Dataset: ds, Network: init})
+			want, err := train.Run(context.Background(), cfg(1))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if g, w := mustJSON(t, starts[0]), mustJSON(t, starts[1]); g != w {
+				t.Errorf("start event\n%s\nthe engine's\n%s", g, w)
+			}
+			for _, kind := range []string{train.EventStart, train.EventStep, train.EventEpoch, train.EventResult} {
+				if (seen[0][kind] == 0 && kind != train.EventStep) || seen[0][kind] != seen[1][kind] {
+					t.Errorf("the doctor saw %d %s events, with the engine %d", seen[0][kind], kind, seen[1][kind])
+				}
 			}
 			if want.History[0].Step < 3 {
 				t.Fatalf("%d steps per epoch; the test wants several", want.History[0].Step)
@@ -561,4 +584,13 @@ func TestOutOfMemorySaysWhatToLower(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
