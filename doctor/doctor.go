@@ -137,11 +137,13 @@ type Doctor struct {
 // New returns a doctor for a run of s (expanded).
 func New(s *spec.Spec) *Doctor { return &Doctor{Telemetry{Spec: s}} }
 
-// Observe records e and, for epoch and result events, returns the
-// diagnosis so far; other events return nil.
+// Observe records e and, for start, epoch and result events, returns the
+// diagnosis so far (at the start, what the data and the spec show before
+// any training: raw inputs, duplicates across the split); other events
+// return nil.
 func (d *Doctor) Observe(e train.Event) []train.Diagnosis {
 	d.Add(e)
-	if e.Event != train.EventEpoch && e.Event != train.EventResult {
+	if e.Event != train.EventStart && e.Event != train.EventEpoch && e.Event != train.EventResult {
 		return nil
 	}
 	return Diagnose(&d.Telemetry)

@@ -330,3 +330,20 @@ func TestTestShift(t *testing.T) {
 		}
 	}
 }
+
+// The start event is diagnosed too: raw inputs and duplicates across the
+// split are known before any epoch.
+func TestObserveTheStart(t *testing.T) {
+	s := baseSpec(4, 8)
+	s.Data.Normalization = "raw"
+	s.Expand()
+	d := New(s)
+	got := d.Observe(train.Event{Event: train.EventStart, Classes: []string{"a", "b", "c", "d"}, TrainSize: 700, ValSize: 300, TestSize: 200,
+		ClassCounts: []int{175, 175, 175, 175}, Input: &train.InputStats{Mean: 120, Std: 70, Min: 0, Max: 255}, ValDuplicates: 60})
+	if c := causes(got); len(c) != 2 || c[0] != TrainValLeakage || c[1] != UnnormalizedInput {
+		t.Errorf("findings at the start: %v", describe(got))
+	}
+	if got := d.Observe(train.Event{Event: train.EventStep, Epoch: 1, Step: 5}); got != nil {
+		t.Errorf("a step event returned findings: %v", describe(got))
+	}
+}

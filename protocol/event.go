@@ -172,7 +172,8 @@ func (m Message) DecodeEvent() (Event, error) {
 //	start:  event dataset classes input_shape train_size val_size test_size class_counts
 //	        params batch_size steps_per_epoch epochs, then when set: epoch step (a resumed
 //	        run's starting point, epochs and steps already done) workers input
-//	        val_duplicates test_duplicates
+//	        val_duplicates test_duplicates diagnoses (what the doctor finds
+//	        before any epoch)
 //	step:   event epoch step loss accuracy lr
 //	epoch:  event epoch step train_loss train_accuracy val_loss val_accuracy lr
 //	        images_per_second seconds grad_norm, then when set: improved lr_reduced
@@ -212,6 +213,9 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		if e.ValDuplicates > 0 || e.TestDuplicates > 0 {
 			w.int("val_duplicates", e.ValDuplicates)
 			w.int("test_duplicates", e.TestDuplicates)
+		}
+		if len(e.Diagnoses) > 0 {
+			w.diagnoses(e.Diagnoses)
 		}
 	case EventStep:
 		w.int("epoch", e.Epoch)

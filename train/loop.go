@@ -426,7 +426,7 @@ func groupsOf(net *nn.Network, slots [][]float32) []Group {
 // what it sent.
 func (t *trainer) emit(e Event) Event {
 	if t.cfg.Doctor != nil {
-		if d := t.cfg.Doctor(e); e.Event == EventEpoch || e.Event == EventResult {
+		if d := t.cfg.Doctor(e); e.Event == EventStart || e.Event == EventEpoch || e.Event == EventResult {
 			e.Diagnoses = d
 		}
 	}

@@ -50,6 +50,9 @@ func (doc *Doctor) DoctorStatus() string {
 	switch {
 	case run == nil:
 		return ""
+	case len(run.Epochs) == 0 && run.Result == nil && len(doc.Diagnoses()) > 0:
+		n := len(doc.Diagnoses())
+		return fmt.Sprintf("%d finding%s from the data and the spec before the first epoch; more may come with every epoch.", n, plural(n))
 	case len(run.Epochs) == 0 && run.Result == nil:
 		return "Findings appear after the first epoch and update with every epoch."
 	case len(doc.Diagnoses()) > 0:

@@ -873,13 +873,17 @@ func (r *Root) ShowRun(id string) {
 }
 
 // diagnoses are the doctor's latest findings on a run: its result's, else
-// its last epoch's.
+// its last epoch's, else its start's (what the data and the spec show
+// before any epoch).
 func (run *Run) diagnoses() []protocol.Diagnosis {
 	if run.Result != nil && run.Result.Diagnoses != nil {
 		return run.Result.Diagnoses
 	}
 	if n := len(run.Epochs); n > 0 {
 		return run.Epochs[n-1].Diagnoses
+	}
+	if run.Start != nil {
+		return run.Start.Diagnoses
 	}
 	return nil
 }

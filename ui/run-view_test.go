@@ -129,3 +129,21 @@ func TestTestShiftBands(t *testing.T) {
 		t.Errorf("bands %+v, want the validation and the test intervals", b)
 	}
 }
+
+// Before the first epoch the doctor panel shows what the start event's
+// findings say (raw inputs are known before any training).
+func TestFindingsBeforeTheFirstEpoch(t *testing.T) {
+	run := &Run{State: protocol.StateRunning, Start: &protocol.Event{Event: protocol.EventStart,
+		Diagnoses: []protocol.Diagnosis{{Cause: "unnormalized_input", Confidence: 0.5}}}}
+	doc := &Doctor{&Root{Current: run}}
+	if d := doc.Diagnoses(); len(d) != 1 || d[0].Cause != "unnormalized_input" {
+		t.Errorf("findings before the first epoch: %+v", d)
+	}
+	if got := doc.DoctorStatus(); !strings.Contains(got, "1 finding from the data and the spec before the first epoch") {
+		t.Errorf("status %q", got)
+	}
+	run.Epochs = []protocol.Event{{Event: protocol.EventEpoch, Epoch: 1}}
+	if d := doc.Diagnoses(); len(d) != 0 {
+		t.Errorf("after an epoch without findings, the start's still show: %+v", d)
+	}
+}

@@ -103,12 +103,16 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		emit = func(train.Event) {}
 	}
 	// The doctor reads every event, as train.Run gives them: the start
-	// event's sizes, class counts and input statistics, the steps; the
-	// epochs and the result below take its findings.
+	// event's sizes, class counts and input statistics (and what it finds
+	// from them alone, before any epoch), the steps; the epochs and the
+	// result below take its findings.
 	if cfg.Doctor != nil {
 		out := emit
 		emit = func(e train.Event) {
-			if e.Event == train.EventStart || e.Event == train.EventStep {
+			switch e.Event {
+			case train.EventStart:
+				e.Diagnoses = cfg.Doctor(e)
+			case train.EventStep:
 				cfg.Doctor(e)
 			}
 			out(e)
