@@ -585,3 +585,16 @@ func TestPrepareInPlace(t *testing.T) {
 		})
 	}
 }
+
+// The doctor's findings ride on the start, epoch and result events, and
+// on no other kind.
+func TestDiagnosesRideOnTheirEvents(t *testing.T) {
+	finding := []Diagnosis{{Cause: "something", Confidence: 0.5}}
+	_, events := run(t, context.Background(), Config{Spec: tinySpec(nil), Doctor: func(Event) []Diagnosis { return finding }})
+	for _, e := range events {
+		carries := len(e.Diagnoses) > 0
+		if want := e.Event == EventStart || e.Event == EventEpoch || e.Event == EventResult; carries != want {
+			t.Errorf("a %s event carries findings: %v, want %v", e.Event, carries, want)
+		}
+	}
+}
