@@ -81,16 +81,23 @@ func ConfidencePercent(d protocol.Diagnosis) string { return fmt.Sprintf("%.0f",
 // EvidenceItem is one number a finding read.
 type EvidenceItem struct{ Name, Value string }
 
-// Evidence lists a finding's numbers, by name.
-func Evidence(d protocol.Diagnosis) []EvidenceItem {
+// Evidence lists a finding's numbers, by name; a class's number comes
+// with its name ("6 (Shirt)").
+func (doc *Doctor) Evidence(d protocol.Diagnosis) []EvidenceItem {
 	keys := make([]string, 0, len(d.Evidence))
 	for k := range d.Evidence {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	classes := doc.classes()
 	out := make([]EvidenceItem, len(keys))
 	for i, k := range keys {
-		out[i] = EvidenceItem{strings.ReplaceAll(k, "_", " "), evidenceValue(d.Evidence[k])}
+		v := evidenceValue(d.Evidence[k])
+		if c := int(d.Evidence[k]); (k == "class" || strings.HasSuffix(k, "_class") || strings.HasPrefix(k, "class_") && len(k) == len("class_a")) &&
+			float64(c) == d.Evidence[k] && c >= 0 && c < len(classes) && classes[c] != v {
+			v += " (" + classes[c] + ")"
+		}
+		out[i] = EvidenceItem{strings.ReplaceAll(k, "_", " "), v}
 	}
 	return out
 }

@@ -98,7 +98,7 @@ func (c *Doctor) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					{
 						vgparent := vgn
 						_ = vgparent
-						for vgiterkeyt, ev := range Evidence(d) {
+						for vgiterkeyt, ev := range c.Evidence(d) {
 							var vgiterkey interface{} = vgiterkeyt
 							_ = vgiterkey
 							ev := ev

@@ -147,3 +147,16 @@ func TestFindingsBeforeTheFirstEpoch(t *testing.T) {
 		t.Errorf("after an epoch without findings, the start's still show: %+v", d)
 	}
 }
+
+// A finding's class numbers come with the classes' names.
+func TestEvidenceNamesClasses(t *testing.T) {
+	run := &Run{Start: &protocol.Event{Classes: []string{"T-shirt/top", "Trouser", "Shirt"}}}
+	doc := &Doctor{&Root{Current: run}}
+	got := doc.Evidence(protocol.Diagnosis{Evidence: map[string]float64{"class": 2, "class_recall": 0.5, "class_a": 0, "rare_class": 1, "pair_share": 1}})
+	want := map[string]string{"class": "2 (Shirt)", "class recall": "0.5", "class a": "0 (T-shirt/top)", "rare class": "1 (Trouser)", "pair share": "1"}
+	for _, e := range got {
+		if want[e.Name] != e.Value {
+			t.Errorf("%s: %q, want %q", e.Name, e.Value, want[e.Name])
+		}
+	}
+}
