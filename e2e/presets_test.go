@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"plateau/spec"
@@ -111,4 +112,28 @@ func TestPresetWidthAndDepthInThePage(t *testing.T) {
 	// Presets without a width and depth show no fields.
 	set(t, ctx, "#preset", "mnist-cnn")
 	waitFor(t, ctx, `!document.querySelector("#preset-width")`, "the width field to go")
+}
+
+// What the data shows before any training is said before the first epoch:
+// raw 0–255 inputs, on 2,400 CIFAR-sized images whose first epoch takes
+// many seconds in the worker.
+func TestFindingsBeforeTheFirstEpoch(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	archive := filepath.Join(p.dir, "raw-cifar.tar.gz")
+	if err := writeCIFARArchive(archive, 2400, 100); err != nil {
+		t.Fatal(err)
+	}
+	chooseFile(t, ctx, archive)
+	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 2,400 training")`, "the archive to load")
+	set(t, ctx, "#normalization", "raw")
+	click(t, ctx, "#start")
+	waitFor(t, ctx, `document.querySelector('#doctor .finding[data-cause="unnormalized_input"]')`, "the raw inputs' finding")
+	status := eval[string](t, ctx, `document.querySelector("#doctor-status").textContent`)
+	epochs := eval[string](t, ctx, `document.querySelector("#progress-text").textContent`)
+	if !strings.Contains(status, "before the first epoch") {
+		t.Errorf("the finding showed with the status %q (progress %q), not before the first epoch", status, epochs)
+	}
+	click(t, ctx, "#stop")
+	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("canceled")`, "the stop")
 }
