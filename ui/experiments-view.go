@@ -103,7 +103,7 @@ func (ev *ExperimentsView) arms(name string) (spec.Experiment, []*spec.Spec, boo
 
 // ArmResult is one arm's latest run, as an experiment's table shows it.
 type ArmResult struct {
-	Arm, State           string
+	Arm                  string
 	Val, Test, MinRecall string
 	Finding              string
 	run                  *Run
@@ -133,12 +133,11 @@ func (ev *ExperimentsView) Results(name string) []ArmResult {
 		if latest == nil {
 			continue
 		}
-		a := ArmResult{Arm: v.Name, State: latest.State, Val: "–", Test: "–", MinRecall: "–", Finding: "", run: latest}
+		a := ArmResult{Arm: v.Name, Val: "–", Test: "–", MinRecall: "–", run: latest}
 		if n := len(latest.Epochs); n > 0 {
 			a.Val = Percent(latest.Epochs[n-1].ValAccuracy)
 		}
 		if r := latest.Result; r != nil {
-			a.State = r.Stopped
 			a.Test = Percent(r.TestAccuracy)
 			if len(r.PerClassAccuracy) > 0 {
 				low := r.PerClassAccuracy[0]
