@@ -140,8 +140,8 @@ var presets = []preset{
 	},
 }
 
-// deepMomentum is the batch-norm momentum of vgg-small, resnet-small and
-// mobilenet-small: 0.9 (PyTorch's default) rather than the spec's default
+// deepMomentum is the batch-norm momentum of the scalable presets
+// (vgg-small, resnet-small, resnet-bottleneck, mobilenet-small): 0.9 (PyTorch's default) rather than the spec's default
 // 0.99 (Keras's), since these nets often train for a few hundred steps on
 // a sample of CIFAR-10 in the page, where averages that forget their start
 // over ~100 steps left inference far behind the weights (the doctor's
