@@ -79,8 +79,8 @@ func (mv *ModelView) SetScale(field string, e vugu.DOMEvent) {
 		mv.Refused = map[string]string{path: text}
 	}
 	n, err := strconv.Atoi(text)
-	if err != nil {
-		refuse(fmt.Sprintf("%s must be a whole number", field))
+	if err != nil || n < 1 {
+		refuse(fmt.Sprintf("%s must be a whole number, 1 or more", field))
 		return
 	}
 	w, d := mv.Scale()
@@ -89,10 +89,6 @@ func (mv *ModelView) SetScale(field string, e vugu.DOMEvent) {
 		o.Depth = n
 	} else {
 		o.Width = n
-	}
-	if n < 1 {
-		refuse(fmt.Sprintf("%s must be at least 1", field))
-		return
 	}
 	p, err := spec.Preset(mv.Preset, o)
 	if err != nil {

@@ -152,6 +152,9 @@ type Root struct {
 	previewURLs []string
 	previewSeed int64
 
+	// Spec is the spec the controls edit. A change replaces it with a
+	// changed copy, never edits it in place: runs hold the spec they were
+	// started with, and the caches below are kept by pointer.
 	Spec       *spec.Spec
 	Preset     string
 	SpecErrors map[string]string
@@ -477,7 +480,9 @@ func (r *Root) fitSpecToDataset() {
 	}
 	m := r.Spec.Model
 	if len(m.Input) == 3 && m.Input[0] == d.Shape[0] && m.Input[1] == d.Shape[1] && m.Input[2] == d.Shape[2] && m.Classes == len(d.Classes) {
-		r.Spec.Data.Dataset = d.Name
+		s := r.Spec.Clone()
+		s.Data.Dataset = d.Name
+		r.Spec = s
 		r.validate()
 		return
 	}
@@ -496,13 +501,15 @@ func (r *Root) fitSpecToDataset() {
 	name := spec.DefaultPreset(d.Name)
 	s, err := spec.Preset(name, spec.PresetOptions{Input: d.Shape, Classes: len(d.Classes)})
 	if err != nil {
-		r.Spec.SetInput(d.Shape[0], d.Shape[1], d.Shape[2], len(d.Classes))
+		s = r.Spec.Clone()
+		s.SetInput(d.Shape[0], d.Shape[1], d.Shape[2], len(d.Classes))
 	} else {
 		s.Train.LogEvery = 10
 		s.Data = r.Spec.Data
-		r.Spec, r.Preset = s, name
+		r.Preset = name
 	}
-	r.Spec.Data.Dataset = d.Name
+	s.Data.Dataset = d.Name
+	r.Spec = s
 	r.validate()
 }
 
