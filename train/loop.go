@@ -679,6 +679,11 @@ epochs:
 				window.Reset()
 			}
 		}
+		// The epoch's steps since its last step event: the step curves
+		// reach the end of every epoch, not the last multiple of LogEvery.
+		if window.Count > 0 {
+			t.emit(Event{Event: EventStep, Epoch: epoch + 1, Step: t.state.Step, Loss: window.Loss(), Accuracy: window.Accuracy(), LR: lr})
+		}
 		trainTime := time.Since(epochStart)
 		t.state.TrainSeconds += trainTime.Seconds()
 		t.state.Images += running.Count

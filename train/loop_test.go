@@ -118,17 +118,20 @@ func TestRunLearns(t *testing.T) {
 	if !(last.ValAccuracy > 0.9) || !(last.TrainLoss < res.History[0].TrainLoss) {
 		t.Errorf("val accuracy %.3f, train loss %.3f after %.3f: not learning", last.ValAccuracy, last.TrainLoss, res.History[0].TrainLoss)
 	}
-	steps := 0
+	// Every fifth step, and each epoch's last (16 steps an epoch): the
+	// step curves reach the end of every epoch.
+	steps, lastStep := 0, 0
 	for _, e := range events {
 		if e.Event == EventStep {
 			steps++
-			if e.Step%5 != 0 || math.IsNaN(e.Loss) || e.LR != 0.01 {
+			lastStep = e.Step
+			if (e.Step%5 != 0 && e.Step%16 != 0) || math.IsNaN(e.Loss) || e.LR != 0.01 {
 				t.Errorf("step event %+v", e)
 			}
 		}
 	}
-	if steps != 64/5 {
-		t.Errorf("%d step events, want %d", steps, 64/5)
+	if steps != 64/5+4 || lastStep != 64 {
+		t.Errorf("%d step events, the last at step %d; want %d, the last at step 64", steps, lastStep, 64/5+4)
 	}
 	for _, e := range events {
 		if _, err := json.Marshal(e); err != nil {

@@ -314,6 +314,12 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			break
 		}
 		m := readMetrics(st.acc)
+		if sinceLog > 0 {
+			// The epoch's steps since its last step event, as train.Run
+			// reports them.
+			emit(train.Event{Event: train.EventStep, Epoch: epoch + 1, Step: step, LR: lr,
+				Loss: (m.loss - lastLoss) / float64(logImages), Accuracy: (m.correct - lastCorrect) / float64(logImages)})
+		}
 		trainSeconds += time.Since(epochStart).Seconds()
 		trainImages += images
 		// The epoch's weights on the host: how far they moved, as train.Run

@@ -152,16 +152,24 @@ func TestTrainOnePureGoRun(t *testing.T) {
 	for _, e := range events {
 		kinds = append(kinds, e.Event)
 	}
-	if len(events) != 4 || events[0].Event != "start" || events[3].Event != "result" {
+	// Each epoch's steps end with a step event, as train.Run's do; with
+	// one batch an epoch it reports the epoch's training loss.
+	if strings.Join(kinds, " ") != "start step epoch step epoch result" {
 		t.Fatalf("events %v", kinds)
 	}
+	for _, i := range []int{1, 3} {
+		if st, ep := events[i], events[i+1]; st.Step != ep.Step || math.Abs(st.Loss-ep.TrainLoss) > 1e-5*(1+ep.TrainLoss) || st.Accuracy != ep.TrainAccuracy {
+			t.Errorf("epoch %d: step event at step %d, loss %g, accuracy %g; the epoch's step %d, %g, %g", ep.Epoch, st.Step, st.Loss, st.Accuracy, ep.Step, ep.TrainLoss, ep.TrainAccuracy)
+		}
+	}
+	epochs := []train.Event{events[2], events[4]}
 	if math.IsNaN(res.Final.TestAccuracy) || res.Network == nil {
 		t.Errorf("result %+v", res.Final)
 	}
 	// Per-layer statistics, as train.Run's epoch events carry them: the
 	// same layers and weight norms (the same weights after each epoch),
 	// and gradients where the batch reaches them (the output layer always).
-	for _, e := range events[1:3] {
+	for _, e := range epochs {
 		want := native.History[e.Epoch-1].Layers
 		if len(e.Layers) != len(want) {
 			t.Fatalf("epoch %d: %d layer statistics, native %d", e.Epoch, len(e.Layers), len(want))
@@ -180,13 +188,13 @@ func TestTrainOnePureGoRun(t *testing.T) {
 	// after one Adam step with L2 and weight decay, agree with the native
 	// engine's to float32 precision.
 	for e := range 2 {
-		a, b := events[1+e].TrainLoss, native.History[e].TrainLoss
+		a, b := epochs[e].TrainLoss, native.History[e].TrainLoss
 		if math.Abs(a-b) > 1e-4*(1+math.Abs(b)) {
 			t.Errorf("epoch %d's training loss %g, native %g", e+1, a, b)
 		}
 		// What the doctor reads besides the curves: how far the epoch moved
 		// the weights and the confidently wrong predictions.
-		got, want := events[1+e], native.History[e]
+		got, want := epochs[e], native.History[e]
 		if got.WeightChange <= 0 || math.Abs(got.WeightChange-want.WeightChange) > 1e-3*want.WeightChange {
 			t.Errorf("epoch %d's weight change %g, native %g", e+1, got.WeightChange, want.WeightChange)
 		}
