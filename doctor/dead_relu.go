@@ -53,7 +53,7 @@ func checkDeadReLU(t *Telemetry) *train.Diagnosis {
 	}
 	advice := fmt.Sprintf("%.0f%% of %s's units never fire: ", 100*worst, worstName)
 	if t.relativeLR() >= 3 {
-		advice += fmt.Sprintf("lower train.lr (try %.3g), ", t.Spec.Train.LR/10)
+		advice += fmt.Sprintf("lower %s, ", rateText(t.Spec, 0.1))
 	}
 	advice += "use leaky_relu, put batchnorm before the activations, and keep he_normal init"
 	return &train.Diagnosis{Confidence: conf,

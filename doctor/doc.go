@@ -30,7 +30,7 @@
 //
 //	unnormalized_input       inputs far from mean 0, std 1 (raw pixels)
 //	lr_too_high              divergence, NaN, a rising loss, stuck at chance, oscillation
-//	lr_too_low               weights barely move and the loss creeps
+//	lr_too_low               weights barely move, or a small rate still falling fast at the end
 //	overfitting              train–validation gap with a rising validation loss
 //	underfitting             low training accuracy on a flat loss
 //	class_imbalance          rare classes sacrificed, or collapse onto the majority
@@ -49,7 +49,8 @@
 //
 // Some rules defer to others that name a root cause: a divergence with
 // raw inputs is unnormalized_input first, zero gradients behind dead ReLUs
-// are dead_relu rather than vanishing_gradients, underfitting yields to
+// are dead_relu rather than vanishing_gradients, weights that do not move
+// at a high rate are never lr_too_low, underfitting yields to
 // the more specific rules, and a train–validation gap in a short run with
 // batch norm is batchnorm_statistics before overfitting.
 //

@@ -3,6 +3,7 @@ package doctor
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"plateau/spec"
 	"plateau/train"
@@ -23,9 +24,9 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 	case UnnormalizedInput:
 		return []string{"data.normalization=scale01"}
 	case LRTooHigh:
-		return []string{"train.lr=" + num(tr.LR/10)}
+		return s.RateSets(0.1)
 	case LRTooLow:
-		return []string{"train.lr=" + num(tr.LR*10)}
+		return s.RateSets(10)
 	case Overfitting:
 		switch {
 		case tr.EarlyStopping.Patience == 0:
@@ -96,4 +97,16 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 		return []string{"train.label_smoothing=0.1"}
 	}
 	return nil
+}
+
+// rateText says what s.RateSets(f) sets, for advice: "train.lr to 0.0001",
+// and "and train.schedule.max_lr to 0.002" where the schedule has rates of
+// its own.
+func rateText(s *spec.Spec, f float64) string {
+	var parts []string
+	for _, kv := range s.RateSets(f) {
+		path, value, _ := strings.Cut(kv, "=")
+		parts = append(parts, path+" to "+value)
+	}
+	return strings.Join(parts, " and ")
 }

@@ -8,60 +8,83 @@ import (
 )
 
 // checkLRTooLow: the optimizer barely moves the weights, so the loss
-// creeps down.
+// creeps down; or the rate is a fraction of the usual one and the run
+// ended while its loss was still falling fast: it crawls.
 //
 // Evidence: the median over epochs of weight_change (‖Δw‖/‖w‖ per
 // epoch), the relative drop of the training loss from the first to the
-// last epoch, the last training accuracy and relative_lr (the rate over
-// the optimizer's usual one).
+// last epoch, the last training accuracy, relative_lr (the rate over the
+// optimizer's usual one) and, for a crawling run, the last epoch's
+// relative change of the training loss (last_loss_change).
 //
-// Thresholds: needs 2 epochs, a run that did not diverge, a loss drop
-// under 30% and a training accuracy under 0.9. Confidence 0.85 when the
-// median weight change is under 0.003 per epoch, 0.7 under 0.01; when the
-// run carries no weight changes, 0.6 for relative_lr ≤ 0.1. A
-// relative_lr above 0.3 halves the confidence: the rate is ordinary.
+// Thresholds: needs 2 epochs and a run that did not diverge; silent when
+// relative_lr is 3 or more (weights that do not move at a high rate are
+// dead units or saturation, which dead_relu and lr_too_high explain).
+// Frozen: a loss drop under 30% and a training accuracy under 0.9;
+// confidence 0.85 when the median weight change is under 0.003 per
+// epoch, 0.7 under 0.01; when the run carries no weight changes, 0.6 for
+// relative_lr ≤ 0.1; a relative_lr above 0.3 halves it (the rate is
+// ordinary). Crawling: 3 epochs or more, relative_lr ≤ 0.2, the last
+// epoch's training loss 5% or more below the one before and a training
+// accuracy under 0.95: 0.5 (0.4 above relative_lr 0.1).
 //
-// Advice: multiply train.lr by 10 (the value is given) or run plateau
-// lr-find; a warm-up or one_cycle schedule reaches a high rate safely.
+// Advice: multiply train.lr, and the schedule's own rates, by 10 (the
+// values are given) or run plateau lr-find; a warm-up or one_cycle
+// schedule reaches a high rate safely.
 func checkLRTooLow(t *Telemetry) *train.Diagnosis {
 	losses := t.trainLoss()
-	if len(losses) < 2 || t.diverged() {
-		return nil
-	}
-	drop := (losses[0] - losses[len(losses)-1]) / losses[0]
-	acc := t.last().TrainAccuracy
-	if !(drop < 0.3) || !(acc < 0.9) {
-		return nil
-	}
-	var changes []float64
-	for _, e := range t.Epochs {
-		if e.WeightChange > 0 {
-			changes = append(changes, e.WeightChange)
-		}
-	}
 	rel := t.relativeLR()
-	ev := map[string]float64{"lr": t.Spec.Train.LR, "relative_lr": rel, "loss_drop": drop, "train_accuracy": acc}
-	conf := 0.0
-	if len(changes) > 0 {
-		slices.Sort(changes)
-		median := changes[len(changes)/2]
-		ev["weight_change"] = median
-		switch {
-		case median < 0.003:
-			conf = 0.85
-		case median < 0.01:
-			conf = 0.7
-		}
-	} else if rel <= 0.1 {
-		conf = 0.6
-	}
-	if rel > 0.3 {
-		conf /= 2
-	}
-	if conf == 0 {
+	if len(losses) < 2 || t.diverged() || !(rel < 3) {
 		return nil
+	}
+	n := len(losses)
+	drop := (losses[0] - losses[n-1]) / losses[0]
+	acc := t.last().TrainAccuracy
+	ev := map[string]float64{"lr": t.Spec.Train.LR, "relative_lr": rel, "loss_drop": drop, "train_accuracy": acc}
+	raise := fmt.Sprintf("raise %s (ten times) or run plateau lr-find and use its suggested rate", rateText(t.Spec, 10))
+	if drop < 0.3 && acc < 0.9 {
+		var changes []float64
+		for _, e := range t.Epochs {
+			if e.WeightChange > 0 {
+				changes = append(changes, e.WeightChange)
+			}
+		}
+		conf := 0.0
+		if len(changes) > 0 {
+			slices.Sort(changes)
+			median := changes[len(changes)/2]
+			ev["weight_change"] = median
+			switch {
+			case median < 0.003:
+				conf = 0.85
+			case median < 0.01:
+				conf = 0.7
+			}
+		} else if rel <= 0.1 {
+			conf = 0.6
+		}
+		if rel > 0.3 {
+			conf /= 2
+		}
+		if conf > 0 {
+			return &train.Diagnosis{Confidence: conf, Evidence: ev,
+				Advice: fmt.Sprintf("%s; the weights moved %.2g%% per epoch", raise, 100*ev["weight_change"])}
+		}
+	}
+	// Crawling: still learning fast when the run ended, at a small rate.
+	if n < 3 || rel > 0.2 || !(acc < 0.95) {
+		return nil
+	}
+	change := losses[n-1]/losses[n-2] - 1
+	if !(change <= -0.05) {
+		return nil
+	}
+	ev["last_loss_change"] = change
+	conf := 0.5
+	if rel > 0.1 {
+		conf = 0.4
 	}
 	return &train.Diagnosis{Confidence: conf, Evidence: ev,
-		Advice: fmt.Sprintf("raise train.lr to %.3g (ten times) or run plateau lr-find and use its suggested rate; the weights moved %.2g%% per epoch",
-			t.Spec.Train.LR*10, 100*ev["weight_change"])}
+		Advice: fmt.Sprintf("%s: at %.2g times the usual rate for %s the training loss still fell %.0f%% in the last epoch, so the run ended long before it would have converged",
+			raise, rel, t.Spec.Train.Optimizer, -100*change)}
 }

@@ -81,6 +81,12 @@ func TestRulesOnHandMadeTelemetry(t *testing.T) {
 			}
 			return telemetry(func(s *spec.Spec, _ *train.Event) { s.Train.Optimizer, s.Train.LR = "sgd", 1e-5 }, es...)
 		}(), LRTooLow},
+		// The lr experiment's first arm, Adam at 1e-4: the weights move
+		// (several percent an epoch), the loss falls fast to the end.
+		{"crawling at a tenth of Adam's usual rate", telemetry(func(s *spec.Spec, _ *train.Event) { s.Train.LR = 1e-4 },
+			epoch(1.3, 0.4, 1.2, 0.45), epoch(1.1, 0.52, 1.05, 0.55), epoch(0.95, 0.6, 0.92, 0.62), epoch(0.85, 0.66, 0.84, 0.66)), LRTooLow},
+		{"the same descent at Adam's usual rate", telemetry(nil,
+			epoch(1.3, 0.4, 1.2, 0.45), epoch(1.1, 0.52, 1.05, 0.55), epoch(0.95, 0.6, 0.92, 0.62), epoch(0.85, 0.66, 0.84, 0.66)), ""},
 		{"memorizing", telemetry(nil, epoch(1.0, 0.6, 0.9, 0.65), epoch(0.5, 0.85, 0.8, 0.7), epoch(0.2, 0.95, 0.85, 0.7),
 			epoch(0.05, 0.99, 1.0, 0.68), epoch(0.02, 1, 1.2, 0.67)), Overfitting},
 		{"flat at low accuracy", telemetry(nil, epoch(1.2, 0.45, 1.2, 0.45), epoch(1.15, 0.48, 1.15, 0.47), epoch(1.14, 0.48, 1.14, 0.48),
@@ -345,5 +351,55 @@ func TestObserveTheStart(t *testing.T) {
 	}
 	if got := d.Observe(train.Event{Event: train.EventStep, Epoch: 1, Step: 5}); got != nil {
 		t.Errorf("a step event returned findings: %v", describe(got))
+	}
+}
+
+// Weights that do not move at a hundred times Adam's usual rate are not
+// a rate too low: the doctor must not say both "lower" and "raise".
+func TestNoRaiseAtAHighRate(t *testing.T) {
+	es := []train.Event{epoch(1.39, 0.25, 1.39, 0.25), epoch(1.39, 0.25, 1.39, 0.25), epoch(1.39, 0.25, 1.39, 0.25)}
+	for i := range es {
+		es[i].WeightChange = 0.004
+	}
+	got := Diagnose(telemetry(func(s *spec.Spec, _ *train.Event) { s.Train.LR = 0.1 }, es...))
+	if len(got) == 0 || got[0].Cause != LRTooHigh {
+		t.Errorf("got %v, want %s first:%s", causes(got), LRTooHigh, describe(got))
+	}
+	for _, d := range got {
+		if d.Cause == LRTooLow {
+			t.Errorf("%s at lr 0.1 with Adam:%s", LRTooLow, describe(got))
+		}
+	}
+}
+
+// A rate fix changes one-cycle's peak with the rate: raising train.lr
+// alone would put it above the peak (a spec Validate refuses), lowering
+// it alone would leave the peak, the rate that matters, where it was.
+func TestRateFixesKeepTheSchedule(t *testing.T) {
+	base, err := spec.Preset("fashion-fast", spec.PresetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base.Expand()
+	for _, c := range []struct {
+		cause  string
+		factor float64
+	}{{LRTooLow, 10}, {LRTooHigh, 0.1}} {
+		s := base.Clone()
+		fix := Fix(train.Diagnosis{Cause: c.cause}, s)
+		for _, kv := range fix {
+			path, value, _ := strings.Cut(kv, "=")
+			if err := s.Set(path, value); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Expand()
+		if err := s.Validate(); err != nil {
+			t.Errorf("%s: %v gives an invalid spec: %v", c.cause, fix, err)
+		}
+		if got, want := s.Train.Schedule.MaxLR, base.Train.Schedule.MaxLR*c.factor; math.Abs(got-want) > 1e-9*want ||
+			math.Abs(s.Train.LR-base.Train.LR*c.factor) > 1e-9*base.Train.LR {
+			t.Errorf("%s: %v: lr %g, peak %g; want both × %g", c.cause, fix, s.Train.LR, got, c.factor)
+		}
 	}
 }

@@ -87,7 +87,7 @@ func experimentCommand(args []string, stdout, stderr io.Writer) error {
 		if err := fitInput(s, ds, *rf.specFile, rf.scale.options(), append(append([]string(nil), rf.sets...), v.Sets...)); err != nil {
 			return err
 		}
-		v.EditModel(s)
+		v.ApplyEdits(s)
 		s.Expand()
 		if err := s.Validate(); err != nil {
 			return fmt.Errorf("%s: %w", v.Name, err)

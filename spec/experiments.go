@@ -20,8 +20,11 @@ type Experiment struct {
 type Variant struct {
 	Name string
 	Sets []string
-	Edit func(s *Spec)
-	// Note says what Edit does, for listings.
+	// LRFactor, when not 0, multiplies the learning rate the spec has
+	// after Sets: arms relative to the rate the user chose.
+	LRFactor float64
+	Edit     func(s *Spec)
+	// Note says what LRFactor and Edit do, for listings.
 	Note string
 }
 
@@ -40,16 +43,23 @@ func (v Variant) Apply(base *Spec) (*Spec, error) {
 			return nil, fmt.Errorf("%s: %w", v.Name, err)
 		}
 	}
-	v.EditModel(s)
+	v.ApplyEdits(s)
 	s.Expand()
 	return s, nil
 }
 
-// EditModel applies the variant's edit of the model to s, if it has one,
-// in place: Apply's second half, for a caller that fits the model to its
-// data between the Sets and the edit (an edit that builds layers for the
-// input needs the input it will have). s is left to expand.
-func (v Variant) EditModel(s *Spec) {
+// ApplyEdits applies what the variant changes beyond its Sets, its
+// learning-rate factor and its edit of the model, to s in place: Apply's
+// second half, for a caller that fits the model to its data between the
+// Sets and the edit (an edit that builds layers for the input needs the
+// input it will have). s is left to expand.
+func (v Variant) ApplyEdits(s *Spec) {
+	if v.LRFactor != 0 {
+		for _, kv := range s.RateSets(v.LRFactor) {
+			path, value, _ := cut(kv)
+			s.Set(path, value) // numbers RateSets formatted: Set takes them
+		}
+	}
 	if v.Edit == nil {
 		return
 	}
@@ -91,6 +101,12 @@ var Experiments = []Experiment{
 		{Name: "flip+crop+jitter", Sets: []string{"data.augment={}", "data.augment.flip_horizontal.p=0.5", "data.augment.crop.p=0.5", "data.augment.crop.strength=2",
 			"data.augment.brightness.p=0.5", "data.augment.brightness.strength=0.1", "data.augment.contrast.p=0.5", "data.augment.contrast.strength=0.1"}},
 		{Name: "rotation 180", Sets: []string{"data.augment={}", "data.augment.rotation.p=1", "data.augment.rotation.strength=180"}},
+	}},
+	{"lr", "ten times too small a rate crawls and a hundred times too large stalls at chance or diverges; the range between them trains", []Variant{
+		{Name: "lr ÷ 10", LRFactor: 0.1, Note: "the spec's learning rate ÷ 10"},
+		{Name: "lr as set", Note: "the spec's learning rate"},
+		{Name: "lr × 10", LRFactor: 10, Note: "the spec's learning rate × 10"},
+		{Name: "lr × 100", LRFactor: 100, Note: "the spec's learning rate × 100"},
 	}},
 	{"schedule", "step decay (×0.1 every 5 epochs) or one-cycle beat a constant rate", []Variant{
 		{Name: "constant", Sets: []string{"train.schedule={\"type\":\"constant\"}"}},

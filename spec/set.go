@@ -171,3 +171,21 @@ func parseValue(value string, t reflect.Type) any {
 	}
 	return value
 }
+
+// RateSets returns the Set pairs that multiply the learning rate by f, and
+// the schedule's own rates with it (one-cycle's peak, the floor of cosine
+// and one-cycle): the same schedule, all of it f times, where changing
+// train.lr alone would leave one-cycle's peak where it was (or below the
+// new rate, which Validate refuses). Values have four significant digits:
+// 1e-3 ÷ 10 is 0.0001, not 0.00010000000000000002.
+func (s *Spec) RateSets(f float64) []string {
+	num := func(v float64) string { return strconv.FormatFloat(v*f, 'g', 4, 64) }
+	out := []string{"train.lr=" + num(s.Train.LR)}
+	if sc := s.Train.Schedule; sc.MaxLR != 0 {
+		out = append(out, "train.schedule.max_lr="+num(sc.MaxLR))
+	}
+	if sc := s.Train.Schedule; sc.MinLR != 0 {
+		out = append(out, "train.schedule.min_lr="+num(sc.MinLR))
+	}
+	return out
+}

@@ -14,11 +14,15 @@ type ExperimentsView struct{ *Root }
 // Experiments are the checklist's A/B comparisons the page offers.
 func Experiments() []spec.Experiment { return spec.Experiments }
 
-// VariantText says what an arm changes.
-func VariantText(v spec.Variant) string {
+// VariantText says what an arm changes; an arm that scales the learning
+// rate says to what, from the current spec.
+func (ev *ExperimentsView) VariantText(v spec.Variant) string {
 	what := strings.Join(v.Sets, ", ")
 	if v.Note != "" {
 		what = strings.TrimPrefix(what+"; "+v.Note, "; ")
+	}
+	if v.LRFactor != 0 && ev.Spec != nil {
+		what += ": " + strings.Join(ev.Spec.RateSets(v.LRFactor), ", ")
 	}
 	if what == "" {
 		return "the spec as it is"

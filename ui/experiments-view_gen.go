@@ -80,7 +80,7 @@ func (c *ExperimentsView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								vgparent.AppendChild(vgn)
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute(nil)}
 								vgparent.AppendChild(vgn)
-								vgn.SetInnerHTML(VariantText(v))
+								vgn.SetInnerHTML(c.VariantText(v))
 							}
 						}
 					}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"plateau/protocol"
+	"plateau/spec"
 )
 
 // An experiment's table shows each arm's latest run: its accuracies, its
@@ -33,5 +34,29 @@ func TestExperimentResults(t *testing.T) {
 	ev.Runs = runs
 	if got := ev.Results("normalization"); len(got) != 2 || got[1].Finding != "healthy" {
 		t.Errorf("with the scale01 arm: %+v", got)
+	}
+}
+
+// An arm that scales the learning rate says the rates it gives the
+// current spec; the others say their settings.
+func TestVariantText(t *testing.T) {
+	s, err := spec.Preset("fashion-fast", spec.PresetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &ExperimentsView{&Root{Spec: s}}
+	lr, _ := spec.FindExperiment("lr")
+	norm, _ := spec.FindExperiment("normalization")
+	for _, c := range []struct {
+		v    spec.Variant
+		want string
+	}{
+		{lr.Variants[0], "the spec's learning rate ÷ 10: train.lr=0.0001, train.schedule.max_lr=0.002"},
+		{lr.Variants[1], "the spec's learning rate"},
+		{norm.Variants[0], "data.normalization=raw"},
+	} {
+		if got := ev.VariantText(c.v); got != c.want {
+			t.Errorf("%s: %q, want %q", c.v.Name, got, c.want)
+		}
 	}
 }
