@@ -256,9 +256,16 @@ func (t *Telemetry) countLayers(types ...string) int {
 
 // relativeLR compares the rate with what the optimizer usually
 // wants: ordinary rates for sgd are 0.01–0.1, for adaptive optimizers
-// 1e-4–1e-2. It returns lr divided by the middle of that range.
+// 1e-4–1e-2. It returns lr divided by the middle of that range. For a
+// one-cycle schedule it weighs the peak, whose usual value is ten times
+// the usual constant rate (fast.ai's and PyTorch's OneCycleLR's practice):
+// train.lr is only where such a run starts.
 func (t *Telemetry) relativeLR() float64 {
 	tr := t.Spec.Train
+	lr := tr.LR
+	if tr.Schedule.Type == "one_cycle" && tr.Schedule.MaxLR > 0 {
+		lr = tr.Schedule.MaxLR / 10
+	}
 	typical := 1e-3
 	if tr.Optimizer == "sgd" {
 		typical = 0.03
@@ -266,7 +273,7 @@ func (t *Telemetry) relativeLR() float64 {
 			typical = 0.01
 		}
 	}
-	return tr.LR / typical
+	return lr / typical
 }
 
 // constantSchedule reports whether the rate never decays on its own.

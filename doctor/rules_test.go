@@ -87,6 +87,10 @@ func TestRulesOnHandMadeTelemetry(t *testing.T) {
 			epoch(1.3, 0.4, 1.2, 0.45), epoch(1.1, 0.52, 1.05, 0.55), epoch(0.95, 0.6, 0.92, 0.62), epoch(0.85, 0.66, 0.84, 0.66)), LRTooLow},
 		{"the same descent at Adam's usual rate", telemetry(nil,
 			epoch(1.3, 0.4, 1.2, 0.45), epoch(1.1, 0.52, 1.05, 0.55), epoch(0.95, 0.6, 0.92, 0.62), epoch(0.85, 0.66, 0.84, 0.66)), ""},
+		// train.lr is where a one-cycle run starts; its peak is the rate.
+		{"one-cycle to a peak far too high, stuck at chance", telemetry(func(s *spec.Spec, _ *train.Event) {
+			s.Train.Schedule = spec.Schedule{Type: "one_cycle", MaxLR: 0.5}
+		}, epoch(1.39, 0.25, 1.39, 0.25), epoch(1.39, 0.25, 1.39, 0.25), epoch(1.39, 0.26, 1.39, 0.25)), LRTooHigh},
 		{"memorizing", telemetry(nil, epoch(1.0, 0.6, 0.9, 0.65), epoch(0.5, 0.85, 0.8, 0.7), epoch(0.2, 0.95, 0.85, 0.7),
 			epoch(0.05, 0.99, 1.0, 0.68), epoch(0.02, 1, 1.2, 0.67)), Overfitting},
 		{"flat at low accuracy", telemetry(nil, epoch(1.2, 0.45, 1.2, 0.45), epoch(1.15, 0.48, 1.15, 0.47), epoch(1.14, 0.48, 1.14, 0.48),
