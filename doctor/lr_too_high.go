@@ -30,8 +30,9 @@ import (
 //     epoch transitions, by 10% or more on average, with relative_lr ≥ 2:
 //     0.6.
 //
-// Advice: divide train.lr by 10 (the value is given), run plateau lr-find
-// for a measured rate, and add train.grad_clip when the loss spikes.
+// Advice: divide train.lr, and the schedule's own rates, by 10 (the
+// values are given), run plateau lr-find for a measured rate, and add
+// train.grad_clip when the loss spikes.
 func checkLRTooHigh(t *Telemetry) *train.Diagnosis {
 	lr := t.Spec.Train.LR
 	rel := t.relativeLR()
