@@ -41,7 +41,7 @@ func checkLRTooHigh(t *Telemetry) *train.Diagnosis {
 	if len(losses) > 0 {
 		ev["first_train_loss"], ev["last_train_loss"] = losses[0], losses[len(losses)-1]
 	}
-	advice := fmt.Sprintf("lower %s (a tenth), or run plateau lr-find and use its suggested rate", rateText(t.Spec, 0.1))
+	advice := fmt.Sprintf("lower %s (a tenth), or run the LR range test (Find a learning rate in the Training tab, plateau lr-find on the command line) and use its suggested rate", rateText(t.Spec, 0.1))
 	if t.Spec.Train.GradClip == 0 {
 		advice += "; train.grad_clip 1 tames occasional spikes"
 	}

@@ -41,7 +41,7 @@ func checkLRTooLow(t *Telemetry) *train.Diagnosis {
 	drop := (losses[0] - losses[n-1]) / losses[0]
 	acc := t.last().TrainAccuracy
 	ev := map[string]float64{"lr": t.Spec.Train.LR, "relative_lr": rel, "loss_drop": drop, "train_accuracy": acc}
-	raise := fmt.Sprintf("raise %s (ten times) or run plateau lr-find and use its suggested rate", rateText(t.Spec, 10))
+	raise := fmt.Sprintf("raise %s (ten times) or run the LR range test (Find a learning rate in the Training tab, plateau lr-find on the command line) and use its suggested rate", rateText(t.Spec, 10))
 	if drop < 0.3 && acc < 0.9 {
 		var changes []float64
 		for _, e := range t.Epochs {
