@@ -74,7 +74,7 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 		}
 		return []string{"train.lr=" + num(tr.LR/10)}
 	case DeadReLU:
-		return []string{"train.lr=" + num(tr.LR/10)}
+		return s.RateSets(0.1)
 	case PlateauNeedsLRDrop:
 		every := max(2, tr.Epochs/3)
 		return []string{fmt.Sprintf(`train.schedule={"type":"step","factor":0.1,"every":%d}`, every)}

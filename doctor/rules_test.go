@@ -388,7 +388,7 @@ func TestRateFixesKeepTheSchedule(t *testing.T) {
 	for _, c := range []struct {
 		cause  string
 		factor float64
-	}{{LRTooLow, 10}, {LRTooHigh, 0.1}} {
+	}{{LRTooLow, 10}, {LRTooHigh, 0.1}, {DeadReLU, 0.1}} {
 		s := base.Clone()
 		fix := Fix(train.Diagnosis{Cause: c.cause}, s)
 		for _, kv := range fix {
