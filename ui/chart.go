@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"math"
+	"strconv"
 	"strings"
 
 	"plateau/protocol"
@@ -357,12 +358,20 @@ func Heatmap(m [][]int, classes []string, size int, mark ...int) string {
 			x, y := label+cell*float64(j), 14+label-56+cell*float64(i)
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" stroke="#e5e7eb"><title>true %s, predicted %s: %d</title></rect>`,
 				x, y, cell, cell, color, html.EscapeString(name), html.EscapeString(className(classes, j)), v)
-			if cell >= 22 && v > 0 {
+			// The count, at the stylesheet's 10 px where it fits the cell
+			// (digits are up to 0.64 em wide: DejaVu Sans), smaller down to 7 px for
+			// counts in the thousands, left out below that.
+			digits := float64(len(strconv.Itoa(v)))
+			if font := math.Min(10, (cell-4)/(0.64*digits)); cell >= 22 && v > 0 && font >= 7 {
 				ink := "" // the stylesheet's dark text, unless the cell is dark
 				if alpha > 0.55 {
 					ink = ` fill="white"`
 				}
-				fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="cell" text-anchor="middle"%s>%d</text>`, x+cell/2, y+cell/2+4, ink, v)
+				size := ""
+				if font < 10 {
+					size = fmt.Sprintf(` style="font-size:%.1fpx"`, font)
+				}
+				fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="cell" text-anchor="middle"%s%s>%d</text>`, x+cell/2, y+cell/2+4, ink, size, v)
 			}
 		}
 	}

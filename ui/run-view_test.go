@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -158,5 +159,26 @@ func TestEvidenceNamesClasses(t *testing.T) {
 		if want[e.Name] != e.Value {
 			t.Errorf("%s: %q, want %q", e.Name, e.Value, want[e.Name])
 		}
+	}
+}
+
+// A count in the thousands is drawn smaller to stay inside its cell; a
+// count that cannot fit is left to the cell's tooltip.
+func TestHeatmapCountsFitTheirCells(t *testing.T) {
+	m := make([][]int, 10)
+	for i := range m {
+		m[i] = make([]int, 10)
+		m[i][i] = 7
+	}
+	m[0][0], m[1][1] = 1000, 123456
+	svg := Heatmap(m, nil, 340)
+	if !strings.Contains(svg, `class="cell" text-anchor="middle" fill="white">7</text>`) {
+		t.Errorf("a one-digit count is not drawn at the stylesheet's size:\n%s", svg)
+	}
+	if !regexp.MustCompile(`style="font-size:[7-9]\.\dpx">1000</text>`).MatchString(svg) {
+		t.Errorf("1000 is not drawn smaller:\n%s", svg)
+	}
+	if strings.Contains(svg, ">123456</text>") || !strings.Contains(svg, "predicted 1: 123456</title>") {
+		t.Errorf("a six-digit count is drawn in its cell, or missing from its tooltip")
 	}
 }
