@@ -103,10 +103,10 @@ var Experiments = []Experiment{
 		{Name: "rotation 180", Sets: []string{"data.augment={}", "data.augment.rotation.p=1", "data.augment.rotation.strength=180"}},
 	}},
 	{"lr", "ten times too small a rate crawls and a hundred times too large stalls at chance or diverges; the range between them trains", []Variant{
-		{Name: "lr ÷ 10", LRFactor: 0.1, Note: "the spec's learning rate ÷ 10"},
-		{Name: "lr as set", Note: "the spec's learning rate"},
-		{Name: "lr × 10", LRFactor: 10, Note: "the spec's learning rate × 10"},
-		{Name: "lr × 100", LRFactor: 100, Note: "the spec's learning rate × 100"},
+		{Name: "÷ 10", LRFactor: 0.1, Note: "the spec's learning rate ÷ 10"},
+		{Name: "as set", Note: "the spec's learning rate"},
+		{Name: "× 10", LRFactor: 10, Note: "the spec's learning rate × 10"},
+		{Name: "× 100", LRFactor: 100, Note: "the spec's learning rate × 100"},
 	}},
 	{"schedule", "step decay (×0.1 every 5 epochs) or one-cycle beat a constant rate", []Variant{
 		{Name: "constant", Sets: []string{"train.schedule={\"type\":\"constant\"}"}},
