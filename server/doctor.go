@@ -233,13 +233,14 @@ func lrFindCommand(args []string, stdout, stderr io.Writer) error {
 	if *jsonOut {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	plotLR(stdout, res)
+	plotLR(stdout, res, s)
 	return nil
 }
 
 // plotLR draws the smoothed loss against log10(lr) in text, 64 columns by
-// 16 rows, and the suggestion under it.
-func plotLR(w io.Writer, res *train.LRFindResult) {
+// 16 rows, and the suggestion under it as the -set pairs that apply it to
+// s: train.lr, or one-cycle's peak with its start and floor scaled alike.
+func plotLR(w io.Writer, res *train.LRFindResult, s *spec.Spec) {
 	const cols, rows = 64, 16
 	pts := res.Points
 	loX, hiX := math.Log10(pts[0].LR), math.Log10(pts[len(pts)-1].LR)
@@ -284,7 +285,8 @@ func plotLR(w io.Writer, res *train.LRFindResult) {
 	fmt.Fprintf(w, "         +%s\n", strings.Repeat("-", cols))
 	fmt.Fprintf(w, "          %-*s%s\n", cols-8, fmt.Sprintf("%.0e", pts[0].LR), fmt.Sprintf("%.0e", pts[len(pts)-1].LR))
 	fmt.Fprintf(w, "steepest descent at lr %.3g; lowest loss at lr %.3g (a tenth: %.3g)\n", res.Steepest, res.MinLoss, res.MinLoss/10)
-	fmt.Fprintf(w, "suggested: -set train.lr=%.3g", res.Suggested)
+	rate := s.RangeTestRate(res.Suggested, res.MinLoss)
+	fmt.Fprintf(w, "suggested: -set %s", strings.Join(s.RateSets(rate/s.PeakLR()), " -set "))
 	if res.Diverged {
 		fmt.Fprintf(w, " (the loss blew up past lr %.3g)", pts[len(pts)-1].LR)
 	}

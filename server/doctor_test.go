@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -91,6 +92,12 @@ func TestLRFindCommand(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "suggested: -set train.lr=") || !strings.Contains(stdout, "*") {
 		t.Errorf("text output:\n%s", stdout)
+	}
+	// With one-cycle the suggestion is the peak: the start goes with it.
+	code, stdout, stderr = runCLI(t, "lr-find", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-steps", "30", "-min", "1e-5", "-max", "1",
+		"-set", "train.batch_size=4", "-set", `train.schedule={"type":"one_cycle","max_lr":0.05}`)
+	if code != 0 || !regexp.MustCompile(`suggested: -set train.lr=\S+ -set train.schedule.max_lr=\S+\n`).MatchString(stdout) {
+		t.Errorf("one-cycle: exit %d, %s\n%s", code, stderr, stdout)
 	}
 	code, stdout, stderr = runCLI(t, "lr-find", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-steps", "30", "-json", "-set", "train.batch_size=4")
 	if code != 0 {

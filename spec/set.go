@@ -189,3 +189,34 @@ func (s *Spec) RateSets(f float64) []string {
 	}
 	return out
 }
+
+// RangeTestRate is the rate an LR range test (train.LRFind) suggests for
+// the spec's schedule, to two significant digits: suggested (its
+// steepest descent, or a tenth of the rate of the lowest loss) for a
+// schedule that starts at its highest rate; for one-cycle, whose peak is
+// passed only briefly, a tenth of the rate of the lowest loss (Smith's
+// and fast.ai's practice), never below suggested. RateSets(rate /
+// PeakLR()) applies it.
+func (s *Spec) RangeTestRate(suggested, minLoss float64) float64 {
+	r := suggested
+	if s.Train.Schedule.Type == "one_cycle" {
+		r = max(r, minLoss/10)
+	}
+	r, _ = strconv.ParseFloat(strconv.FormatFloat(r, 'g', 2, 64), 64)
+	return r
+}
+
+// PeakLR is the highest rate the schedule reaches before any decay:
+// one-cycle's max_lr (ten times train.lr when unset), else train.lr. It
+// is the rate an LR range test's suggestion stands for (fast.ai's
+// practice for one-cycle), so RateSets(suggestion / PeakLR()) applies a
+// suggestion to any schedule.
+func (s *Spec) PeakLR() float64 {
+	if sc := s.Train.Schedule; sc.Type == "one_cycle" {
+		if sc.MaxLR > 0 {
+			return sc.MaxLR
+		}
+		return 10 * s.Train.LR
+	}
+	return s.Train.LR
+}

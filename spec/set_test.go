@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -100,5 +101,37 @@ func TestSetErrors(t *testing.T) {
 				t.Error("a failed Set changed the spec")
 			}
 		})
+	}
+}
+
+// A range test's suggestion is train.lr for a schedule that starts at its
+// peak, and one-cycle's peak otherwise: a tenth of the lowest loss's rate,
+// never below the suggestion; RateSets applies it with the start scaled.
+func TestRangeTestRate(t *testing.T) {
+	constant, err := Preset("mnist-cnn", PresetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cycle, err := Preset("fashion-fast", PresetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		s                  *Spec
+		suggested, minLoss float64
+		want               float64
+		sets               string
+	}{
+		{constant, 0.00187, 0.142, 0.0019, "[train.lr=0.0019]"},
+		{cycle, 0.00187, 0.142, 0.014, "[train.lr=0.0007 train.schedule.max_lr=0.014]"},
+		{cycle, 0.03, 0.1, 0.03, "[train.lr=0.0015 train.schedule.max_lr=0.03]"},
+	} {
+		got := c.s.RangeTestRate(c.suggested, c.minLoss)
+		if got != c.want {
+			t.Errorf("%s: rate %g, want %g", c.s.Model.Name, got, c.want)
+		}
+		if sets := fmt.Sprint(c.s.RateSets(got / c.s.PeakLR())); sets != c.sets {
+			t.Errorf("%s: %s, want %s", c.s.Model.Name, sets, c.sets)
+		}
 	}
 }

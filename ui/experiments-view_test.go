@@ -60,3 +60,35 @@ func TestVariantText(t *testing.T) {
 		}
 	}
 }
+
+// quietHost is a Host for tests of what the page does to its spec: it
+// takes the address and commands and does nothing else.
+type quietHost struct{ Host }
+
+func (quietHost) SetHash(string)        {}
+func (quietHost) Send(protocol.Command) {}
+
+// The range test's suggestion is train.lr for a constant rate, its
+// steepest descent; for one-cycle it is the peak, a tenth of the rate of
+// the lowest loss, with the start and floor scaled alike.
+func TestApplySuggestedLR(t *testing.T) {
+	for _, c := range []struct {
+		preset   string
+		lr, peak float64
+		notice   string
+	}{
+		{"mnist-cnn", 0.0019, 0, "train.lr=0.0019 from the LR range test"},
+		{"fashion-fast", 0.0007, 0.014, "train.lr=0.0007, train.schedule.max_lr=0.014 from the LR range test"},
+	} {
+		s, err := spec.Preset(c.preset, spec.PresetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &Root{Spec: s, Host: quietHost{}, LRFind: &protocol.LRFind{Suggested: 0.00187, Steepest: 0.00187, MinLoss: 0.142}}
+		(&TrainingView{r}).ApplySuggestedLR()
+		if r.Spec.Train.LR != c.lr || r.Spec.Train.Schedule.MaxLR != c.peak || r.Notice != c.notice || !r.Valid() || r.Message != "" {
+			t.Errorf("%s: lr %g, peak %g, notice %q, errors %v, message %q; want %g, %g, %q", c.preset, r.Spec.Train.LR, r.Spec.Train.Schedule.MaxLR,
+				r.Notice, r.SpecErrors, r.Message, c.lr, c.peak, c.notice)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/vugu/vugu"
 
@@ -59,30 +60,56 @@ func (tv *TrainingView) LRFindChart() string {
 	}
 	return LineChart{Title: "LR range test: smoothed loss", XLabel: "learning rate (log scale)", Width: 420, Height: 200, LogX: true,
 		Series: []Series{{Name: "loss", Points: pts}},
-		Marks:  []Mark{{X: f.Suggested, Label: "suggested " + FormatFloat(roundLR(f.Suggested)), Color: "#16a34a"}}}.SVG()
+		Marks:  []Mark{{X: tv.suggestedRate(), Label: "suggested " + FormatFloat(tv.suggestedRate()), Color: "#16a34a"}}}.SVG()
 }
 
-// SuggestedLR is the range test's rate, rounded for the field.
+// suggestedRate is the range test's rate for the spec's schedule: one-cycle's
+// peak, or train.lr.
+func (tv *TrainingView) suggestedRate() float64 {
+	if tv.LRFind == nil || tv.Spec == nil {
+		return 0
+	}
+	return tv.Spec.RangeTestRate(tv.LRFind.Suggested, tv.LRFind.MinLoss)
+}
+
+// SuggestedLR names the range test's rate for the button that applies it.
 func (tv *TrainingView) SuggestedLR() string {
-	if tv.LRFind == nil {
+	if tv.LRFind == nil || tv.Spec == nil {
 		return ""
 	}
-	return FormatFloat(roundLR(tv.LRFind.Suggested))
-}
-
-// ApplySuggestedLR sets the learning rate to the range test's suggestion.
-func (tv *TrainingView) ApplySuggestedLR() {
-	if tv.LRFind != nil && tv.LRFind.Suggested > 0 {
-		tv.Set("train.lr", FormatFloat(roundLR(tv.LRFind.Suggested)))
-		tv.Notice = "learning rate set to " + FormatFloat(roundLR(tv.LRFind.Suggested)) + " from the LR range test"
+	if tv.Spec.Train.Schedule.Type == "one_cycle" {
+		return "a one-cycle peak of " + FormatFloat(tv.suggestedRate())
 	}
+	return "lr " + FormatFloat(tv.suggestedRate())
 }
 
-// roundLR keeps two significant digits.
-func roundLR(v float64) float64 {
-	var f float64
-	fmt.Sscanf(fmt.Sprintf("%.2g", v), "%g", &f)
-	return f
+// ApplySuggestedLR sets the learning rate to the range test's suggestion
+// (spec.RangeTestRate): train.lr, or one-cycle's peak with its start and
+// floor scaled alike (setting train.lr alone would leave the peak, or put
+// the start above it).
+func (tv *TrainingView) ApplySuggestedLR() {
+	rate := tv.suggestedRate()
+	if !(rate > 0) || !(tv.Spec.PeakLR() > 0) {
+		return
+	}
+	sets := tv.Spec.RateSets(rate / tv.Spec.PeakLR())
+	tv.Notice = strings.Join(sets, ", ") + " from the LR range test"
+	if len(sets) == 1 {
+		// train.lr alone: as its field sets it, a running run included.
+		path, value, _ := strings.Cut(sets[0], "=")
+		tv.Set(path, value)
+		return
+	}
+	s, err := applySets(tv.Spec, sets)
+	if err == nil {
+		err = s.Validate()
+	}
+	if err != nil {
+		tv.Notice, tv.Message = "", "the suggested rate could not be applied: "+err.Error()
+		return
+	}
+	tv.Spec = s
+	tv.validate()
 }
 
 // ImportSpec handles the spec file input.
