@@ -30,7 +30,7 @@
 //
 //	unnormalized_input       inputs far from mean 0, std 1 (raw pixels)
 //	lr_too_high              divergence, NaN, a rising loss, stuck at chance, oscillation
-//	lr_too_low               weights barely move, or a small rate still falling fast at the end
+//	lr_too_low               weights barely move, or a small rate still descending at the end
 //	overfitting              train–validation gap with a rising validation loss
 //	underfitting             low training accuracy on a flat loss
 //	class_imbalance          rare classes sacrificed, or collapse onto the majority

@@ -9,13 +9,13 @@ import (
 
 // checkLRTooLow: the optimizer barely moves the weights, so the loss
 // creeps down; or the rate is a fraction of the usual one and the run
-// ended while its loss was still falling fast: it crawls.
+// ended while its loss was still falling: it crawls.
 //
 // Evidence: the median over epochs of weight_change (‖Δw‖/‖w‖ per
 // epoch), the relative drop of the training loss from the first to the
 // last epoch, the last training accuracy, relative_lr (the rate over the
-// optimizer's usual one) and, for a crawling run, the last epoch's
-// relative change of the training loss (last_loss_change).
+// optimizer's usual one) and, for a crawling run, the relative change of
+// the training loss per epoch over the last two (loss_change_per_epoch).
 //
 // Thresholds: needs 2 epochs and a run that did not diverge; silent when
 // relative_lr is 3 or more (weights that do not move at a high rate are
@@ -24,9 +24,10 @@ import (
 // confidence 0.85 when the median weight change is under 0.003 per
 // epoch, 0.7 under 0.01; when the run carries no weight changes, 0.6 for
 // relative_lr ≤ 0.1; a relative_lr above 0.3 halves it (the rate is
-// ordinary). Crawling: 3 epochs or more, relative_lr ≤ 0.2, the last
-// epoch's training loss 5% or more below the one before and a training
-// accuracy under 0.95: 0.5 (0.4 above relative_lr 0.1).
+// ordinary). Crawling: 3 epochs or more, relative_lr ≤ 0.2, a training
+// loss that fell in each of the last two epochs, by 1% an epoch or more,
+// and a training accuracy under 0.95: 0.6, above underfitting's 0.55,
+// since a larger model would crawl as well (0.45 above relative_lr 0.1).
 //
 // Advice: multiply train.lr, and the schedule's own rates, by 10 (the
 // values are given) or run plateau lr-find; a warm-up or one_cycle
@@ -71,20 +72,20 @@ func checkLRTooLow(t *Telemetry) *train.Diagnosis {
 				Advice: fmt.Sprintf("%s; the weights moved %.2g%% per epoch", raise, 100*ev["weight_change"])}
 		}
 	}
-	// Crawling: still learning fast when the run ended, at a small rate.
+	// Crawling: still descending when the run ended, at a small rate.
 	if n < 3 || rel > 0.2 || !(acc < 0.95) {
 		return nil
 	}
-	change := losses[n-1]/losses[n-2] - 1
-	if !(change <= -0.05) {
+	change := relChange(losses, 2) / 2 // per epoch, over the last two
+	if !(change <= -0.01) || !(losses[n-1] < losses[n-2]) || !(losses[n-2] < losses[n-3]) {
 		return nil
 	}
-	ev["last_loss_change"] = change
-	conf := 0.5
+	ev["loss_change_per_epoch"] = change
+	conf := 0.6
 	if rel > 0.1 {
-		conf = 0.4
+		conf = 0.45
 	}
 	return &train.Diagnosis{Confidence: conf, Evidence: ev,
-		Advice: fmt.Sprintf("%s: at %.2g times the usual rate for %s the training loss still fell %.0f%% in the last epoch, so the run ended long before it would have converged",
+		Advice: fmt.Sprintf("%s: at %.2g times the usual rate for %s the training loss still fell %.1f%% an epoch when the run ended, so it stopped long before it would have converged",
 			raise, rel, t.Spec.Train.Optimizer, -100*change)}
 }

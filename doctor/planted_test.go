@@ -141,6 +141,13 @@ var plantedCases = []plantedCase{
 		s.Train.Optimizer, s.Train.LR = "sgd", 1e-4
 		return s
 	}},
+	// Adam at a tenth of its usual rate: the weights move, the loss falls
+	// steadily, and the run ends far from where it would converge.
+	{"adam at a tenth of its usual rate, still falling", LRTooLow, func() *data.Dataset { return dataset(4, 8, 600, 0.5, 0.6) }, func() *spec.Spec {
+		s := baseSpec(4, 8)
+		s.Train.LR, s.Train.BatchSize, s.Train.Epochs = 1e-4, 4, 10
+		return s
+	}},
 	{"overfitting a small noisy set", Overfitting, func() *data.Dataset { return dataset(4, 8, 160, 0.25, 1) }, func() *spec.Spec {
 		s := baseSpec(4, 8)
 		s.Model.Layers = []spec.Layer{{Type: spec.Flatten}, dense(256, spec.ReLU), dense(256, spec.ReLU), {Type: spec.Dense}}
