@@ -23,8 +23,8 @@ import (
 // Thresholds: needs 5 epochs, a constant schedule, no divergence,
 // relative_lr ≥ 5, a run that learned something (progress > 0.3) but not
 // everything (training accuracy < 0.97) and a train–validation accuracy
-// gap, averaged over the last 3 epochs, under 0.1 (a wider one is
-// overfitting); then either stalled (the
+// gap under 0.1 in one of the last 3 epochs at least (one that stays
+// wider is overfitting); then either stalled (the
 // monitored loss's best is 2 or more epochs old and the training loss did
 // not fall more than 15% over the last 2 epochs) or bouncing (the weights
 // still move more than 10% of their norm per epoch and the training loss
@@ -49,12 +49,14 @@ func checkPlateauNeedsLRDrop(t *Telemetry) *train.Diagnosis {
 	last := t.last()
 	acc := last.TrainAccuracy
 	rel := t.relativeLR()
-	// The gap over the last 3 epochs: a bouncing run has single epochs
-	// with a wide one.
+	// The narrowest gap of the last 3 epochs: a bouncing run has single
+	// epochs with a wide one (its validation loss jumps up and falls
+	// back), an overfitting run a gap that stays wide.
 	gap := 0.0
 	if t.hasVal() {
+		gap = math.Inf(1)
 		for _, e := range t.Epochs[n-3:] {
-			gap += (e.TrainAccuracy - e.ValAccuracy) / 3
+			gap = min(gap, e.TrainAccuracy-e.ValAccuracy)
 		}
 	}
 	if best < 0 || t.progress() <= 0.3 || !(acc < 0.97) || rel < 5 || gap >= 0.1 {
