@@ -17,13 +17,17 @@ import (
 // without conviction; mislabelled ones are wrong with it.
 //
 // Thresholds: needs 2 epochs, progress > 0.2 (the task is being learned),
-// confident_wrong ≥ 0.1, a training error ≥ 0.1, training accuracy no
+// confident_wrong ≥ 0.1, a training error ≥ 0.1, confident_share ≥ 0.5
+// (a network that is unsure of most of its mistakes is still learning, or
+// too small), training accuracy no
 // more than 0.1 above validation accuracy (noisy validation labels cap
 // both alike; a wider gap is overfitting) and no collapse onto one class
 // (class_imbalance); confidence 0.25 + 0.35 × ramp(confident_share,
 // 0.55, 0.85) + 0.3 × ramp(confident_wrong, 0.1, 0.2), × 0.7 with
 // augmentation on (the mistakes are counted on augmented images), halved at a high constant rate (relative_lr ≥ 5), where the
-// network's confidence jumps from batch to batch, and × 0.5 when with 4
+// network's confidence jumps from batch to batch, × 0.5 when the training
+// loss fell 10% or more in the last epoch (still learning fast, short of
+// the floor wrong labels set: last_loss_fall), and × 0.5 when with 4
 // classes or more 60% or more of the validation mistakes are between two
 // classes: random label noise spreads its mistakes over every pair, two
 // classes that look alike (or whose labels are swapped systematically)
@@ -43,6 +47,11 @@ func checkLabelNoise(t *Telemetry) *train.Diagnosis {
 		return nil
 	}
 	share := cw / errRate
+	if !(share >= 0.5) {
+		// Most mistakes are unsure: a network still learning, or too
+		// small for the task, not labels it disagrees with.
+		return nil
+	}
 	ev := map[string]float64{"confident_wrong": cw, "train_error": errRate, "confident_share": share}
 	if t.hasVal() {
 		// The validation labels are as noisy as the training ones, so early
@@ -69,6 +78,14 @@ func checkLabelNoise(t *Telemetry) *train.Diagnosis {
 		// At a high constant rate the network jumps between confident
 		// answers, so its confident mistakes say less about the labels.
 		conf *= 0.5
+	}
+	if tl := t.trainLoss(); len(tl) >= 2 {
+		if fall := 1 - tl[len(tl)-1]/tl[len(tl)-2]; fall >= 0.1 {
+			// Still learning fast: the labels' floor is not reached yet,
+			// and the mistakes may yet be learned.
+			ev["last_loss_fall"] = fall
+			conf *= 0.5
+		}
 	}
 	if len(l.Confusion) >= 4 {
 		if a, _, share, _, _ := topPair(l.Confusion); a >= 0 && share >= 0.6 {
