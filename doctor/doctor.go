@@ -29,6 +29,7 @@ const (
 	TrainValLeakage       = "train_val_leakage"
 	ClassConfusion        = "class_confusion"
 	TestShift             = "test_shift"
+	StillLearning         = "still_learning"
 )
 
 // Threshold is the confidence below which a finding is not reported: a
@@ -62,6 +63,7 @@ var Rules = []Rule{
 	{ClassConfusion, checkClassConfusion},
 	{ValSetTooSmall, checkValSetTooSmall},
 	{TestShift, checkTestShift},
+	{StillLearning, checkStillLearning},
 }
 
 // Telemetry is what the doctor reads: the spec and the events of a run so

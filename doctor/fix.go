@@ -95,6 +95,8 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 		return []string{"data.validation=" + num(max(0.2, min(0.3, s.Data.Validation*2)))}
 	case LabelNoise:
 		return []string{"train.label_smoothing=0.1"}
+	case StillLearning:
+		return []string{fmt.Sprintf("train.epochs=%d", 2*tr.Epochs)}
 	}
 	return nil
 }

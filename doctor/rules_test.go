@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -433,6 +434,28 @@ func TestRateFixesKeepTheSchedule(t *testing.T) {
 		if got, want := s.Train.Schedule.MaxLR, base.Train.Schedule.MaxLR*c.factor; math.Abs(got-want) > 1e-9*want ||
 			math.Abs(s.Train.LR-base.Train.LR*c.factor) > 1e-9*base.Train.LR {
 			t.Errorf("%s: %v: lr %g, peak %g; want both × %g", c.cause, fix, s.Train.LR, got, c.factor)
+		}
+	}
+}
+
+// still_learning speaks of a run that ended as planned: not while it
+// trains (every learning run is still learning), nor of one the user
+// stopped.
+func TestStillLearningOnlyAtThePlannedEnd(t *testing.T) {
+	run := func(stopped string) []string {
+		tt := telemetry(nil, healthyEpochs()[:4]...)
+		if stopped != "" {
+			tt.Add(train.Event{Event: train.EventResult, Stopped: stopped})
+		}
+		return causes(Diagnose(tt))
+	}
+	for _, c := range []struct {
+		stopped string
+		want    bool
+	}{{train.StoppedCompleted, true}, {"", false}, {train.StoppedCanceled, false}} {
+		got := run(c.stopped)
+		if has := slices.Contains(got, StillLearning); has != c.want {
+			t.Errorf("stopped %q: findings %v, want %s: %v", c.stopped, got, StillLearning, c.want)
 		}
 	}
 }

@@ -34,6 +34,7 @@ var Causes = map[string]string{
 	"train_val_leakage":       "Validation images also in training",
 	"class_confusion":         "Classes mixed up",
 	"test_shift":              "Test images unlike the training ones",
+	"still_learning":          "Still learning when it ended",
 }
 
 // CauseTitle is a finding's name for people.

@@ -1,0 +1,48 @@
+package doctor
+
+import (
+	"fmt"
+
+	"plateau/train"
+)
+
+// checkStillLearning: the run ended, as planned, while it was still
+// learning: its validation accuracy is not stuck, the run was too short.
+//
+// Evidence: the relative change per epoch of the training loss and of the
+// validation loss over the last two epochs (train_loss_change,
+// val_loss_change), the validation accuracy and its rise over them, and
+// the epochs the run had.
+//
+// Thresholds: only on a completed run (the planned epochs done; a run
+// that early stopping ended stopped improving) of 3 epochs or more with a
+// validation split; the training loss fell 3% an epoch or more over the
+// last two epochs and the validation loss fell in each of them, the
+// validation accuracy no lower than two epochs before and under 0.98 (a
+// run that gets its validation images right has little left to gain), and
+// the training accuracy under 0.99. Confidence 0.35 + 0.15 × ramp(training-loss fall,
+// 0.03, 0.1): it says the run is not done, below every rule that names
+// something wrong.
+//
+// Advice: more epochs (the value is given: twice as many), or continue
+// from the weights (the Run tab's Continue training, plateau train
+// -resume); a higher rate or a one_cycle schedule covers more ground in
+// the same epochs.
+func checkStillLearning(t *Telemetry) *train.Diagnosis {
+	n := len(t.Epochs)
+	if t.Result == nil || t.Result.Stopped != train.StoppedCompleted || n < 3 || !t.hasVal() {
+		return nil
+	}
+	tl, vl, va := t.trainLoss(), t.valLoss(), t.valAcc()
+	fall := -relChange(tl, 2) / 2
+	valFall := -relChange(vl, 2) / 2
+	if !(fall >= 0.03) || !(vl[n-1] < vl[n-2] && vl[n-2] < vl[n-3]) || !(va[n-1] >= va[n-3]) || !(va[n-1] < 0.98) || !(t.last().TrainAccuracy < 0.99) {
+		return nil
+	}
+	return &train.Diagnosis{Confidence: 0.35 + 0.15*ramp(fall, 0.03, 0.1),
+		Evidence: map[string]float64{"train_loss_change": -fall, "val_loss_change": -valFall, "val_accuracy": va[n-1],
+			"val_accuracy_rise": va[n-1] - va[n-3], "epochs": float64(n)},
+		Advice: fmt.Sprintf("the run ended while still learning: over its last two epochs the training loss fell %.0f%% an epoch and the validation loss %.0f%%; "+
+			"train longer (train.epochs %d) or go on from these weights (Continue training in the Run tab, plateau train -resume); "+
+			"a higher rate or a one_cycle schedule covers more ground in the same epochs", 100*fall, 100*valFall, 2*t.Spec.Train.Epochs)}
+}
