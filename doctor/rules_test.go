@@ -344,18 +344,26 @@ func TestTestShift(t *testing.T) {
 	even := [][]int{{40, 5, 3, 2}, {5, 40, 3, 2}, {3, 2, 40, 5}, {2, 3, 5, 40}} // 50 a class, 80%
 	skewed := [][]int{{140, 5, 3, 2}, {5, 20, 3, 2}, {3, 2, 10, 5}, {2, 3, 5, 0}}
 	for _, tc := range []struct {
-		name    string
-		restore bool
-		res     train.Event
-		want    string // "" for no finding; else a part of the advice
+		name      string
+		restore   bool
+		imbalance float64
+		res       train.Event
+		want      string // "" for no finding; else a part of the advice
 	}{
-		{"within the noise", false, result(0.91, even, 0), ""},
-		{"far below validation", false, result(0.80, even, 0), "the test split scores 80.0% against 95.5% on validation"},
-		{"far below, another class mix", false, result(0.85, skewed, 0), "the test split's classes are mixed otherwise"},
-		{"the restored epoch's validation accuracy", true, result(0.70, even, 2), "against 86.0% on validation"},
+		{"within the noise", false, 0, result(0.91, even, 0), ""},
+		{"far below validation", false, 0, result(0.80, even, 0), "the test split scores 80.0% against 95.5% on validation"},
+		{"far below, another class mix", false, 0, result(0.85, skewed, 0), "the test split's classes are mixed otherwise"},
+		{"the restored epoch's validation accuracy", true, 0, result(0.70, even, 2), "against 86.0% on validation"},
+		// The spec's simulated imbalance thinned training and validation:
+		// the gap is the imbalance's cost, not another source.
+		{"a simulated imbalance", false, 0.1, result(0.80, even, 0), "data.imbalance 0.1 thins classes in the training and validation splits only"},
 	} {
 		tel := telemetry(func(s *spec.Spec, st *train.Event) {
 			s.Train.EarlyStopping = spec.EarlyStopping{Patience: 3, RestoreBest: tc.restore}
+			if tc.imbalance > 0 {
+				s.Data.Imbalance = tc.imbalance
+				st.ClassCounts = []int{175, 100, 50, 18}
+			}
 		}, healthyEpochs()...)
 		tel.Add(tc.res)
 		d := checkTestShift(tel)

@@ -24,7 +24,9 @@ import (
 // Thresholds: needs the result of a run that measured both splits, 100
 // images or more in each; fires when the test interval's top is below the
 // validation interval's bottom and the gap is 0.05 or more. Confidence
-// 0.5 + 0.4 × ramp(gap, 0.05, 0.25).
+// 0.5 + 0.4 × ramp(gap, 0.05, 0.25), × 0.6 when the spec's simulated
+// imbalance (data.imbalance) made the mix differ: the gap is then the
+// imbalance's cost, class_imbalance's finding, and the advice says so.
 //
 // Advice: look at test images beside training images; hold out validation
 // images that come from where the test images come from (or mix the
@@ -64,14 +66,27 @@ func checkTestShift(t *Telemetry) *train.Diagnosis {
 	advice := fmt.Sprintf("the test split scores %.1f%% against %.1f%% on validation, beyond what %d and %d images allow: "+
 		"the test images are not like the training images the validation ones were held out from; look at test images beside training images, "+
 		"and hold out validation images from where the test images come from (or mix the sources before splitting)", 100*ta, 100*va, nv, nt)
+	conf := 0.5 + 0.4*ramp(gap, 0.05, 0.25)
 	if tv, noise, ok := classMixDistance(t.Start.ClassCounts, r.Confusion); ok {
 		ev["class_mix_tv"] = tv
 		if tv >= 0.1 && tv >= 3*noise {
+			if im := t.Spec.Data.Imbalance; im > 0 && im < 1 {
+				// The spec thinned the training and validation classes
+				// itself: the test split keeps the original mix, and the
+				// gap is what the imbalance costs the thinned classes.
+				ev["imbalance"] = im
+				conf *= 0.6
+				advice = fmt.Sprintf("the test split scores %.1f%% against %.1f%% on validation: data.imbalance %g thins classes in the training and validation splits only, "+
+					"so validation shares the imbalance and the test split, with every class at full strength, shows what it costs the thinned classes "+
+					"(%.0f%% of the test images would have to change class to match the training mix); balance the classes (data.balance oversample or class_weights) "+
+					"and judge by per-class recall", 100*ta, 100*va, im, 100*tv)
+				return &train.Diagnosis{Confidence: conf, Evidence: ev, Advice: advice}
+			}
 			advice += fmt.Sprintf("; the test split's classes are mixed otherwise (%.0f%% of its images would have to change class to match the training split's mix), so per-class recall says more than accuracy", 100*tv)
 		}
 	}
 	advice += "; a validation split used to pick settings over many runs flatters them, so confirm a choice on data not used for it"
-	return &train.Diagnosis{Confidence: 0.5 + 0.4*ramp(gap, 0.05, 0.25), Evidence: ev, Advice: advice}
+	return &train.Diagnosis{Confidence: conf, Evidence: ev, Advice: advice}
 }
 
 // classMixDistance is the total variation distance between the class
