@@ -735,6 +735,9 @@ func TestRunsAreKeptAsTheyEnded(t *testing.T) {
 func TestArchitectureExperiment(t *testing.T) {
 	p := start(t)
 	ctx := p.tab(t)
+	// 270 training images, five steps an arm: the MobileNet-like arm, at
+	// full resolution, trains at about 20 images a second in the page.
+	set(t, ctx, "#train-limit", "300")
 	click(t, ctx, "#tab-Training")
 	set(t, ctx, "#epochs", "1")
 	click(t, ctx, "#tab-Experiments")

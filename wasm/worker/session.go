@@ -580,9 +580,39 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 		return
 	}
 	sendProgress()
+	// The finished run's network is kept for its evaluation and export,
+	// at a small batch: the training batch's activations (hundreds of
+	// megabytes for a wide network at full resolution) would otherwise
+	// stay beside the next run's.
+	if lean, err := leanNetwork(res.Network, sp, keptBatch); err == nil {
+		res.Network = lean
+	}
 	s.mu.Lock()
 	s.result, s.resultRun, s.resultSpec = res, r.id, sp
 	s.mu.Unlock()
+}
+
+// keptBatch is the batch of the network a finished run keeps.
+const keptBatch = 8
+
+// leanNetwork copies net's weights, batch-norm averages included, into a
+// network of s's model built for batches of at most batch images.
+func leanNetwork(net *nn.Network, s *spec.Spec, batch int) (*nn.Network, error) {
+	if net.MaxBatch() <= batch {
+		return net, nil
+	}
+	var buf bytes.Buffer
+	if err := net.Save(&buf); err != nil {
+		return nil, err
+	}
+	lean, err := nn.New(s.Model, batch, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := lean.Load(&buf); err != nil {
+		return nil, err
+	}
+	return lean, nil
 }
 
 // lrFind runs the LR range test of the command's spec on the loaded

@@ -590,3 +590,35 @@ func TestSetAugmentMidRun(t *testing.T) {
 	for c.next(t, protocol.KindState).State != protocol.StateDone {
 	}
 }
+
+// A finished run keeps its network at a small batch: the same weights and
+// batch-norm averages, so the same logits, without the training batch's
+// activations.
+func TestLeanNetwork(t *testing.T) {
+	s, err := spec.Preset("resnet-small", spec.PresetOptions{Depth: 1, Width: 4, Input: []int{8, 8, 1}, Classes: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := nn.New(s.Model, 64, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range net.Values() {
+		net.Values()[i] = v + float32(i%7)*0.01 // running averages away from their start too
+	}
+	lean, err := leanNetwork(net, s, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lean.MaxBatch() != 8 || !slices.Equal(lean.Values(), net.Values()) {
+		t.Fatalf("lean network: batch %d, values equal %v", lean.MaxBatch(), slices.Equal(lean.Values(), net.Values()))
+	}
+	x := make([]float32, 2*64)
+	for i := range x {
+		x[i] = float32(i%13) / 13
+	}
+	want := slices.Clone(net.Forward(x, 2, false))
+	if got := lean.Forward(x, 2, false); !slices.Equal(got, want) {
+		t.Errorf("logits %v, want %v", got, want)
+	}
+}
