@@ -50,8 +50,12 @@ func (p *progressBar) report(e train.Event) {
 		p.line("epoch %d/%d  train loss %.4f acc %.4f  val loss %.4f acc %.4f  lr %.3g  %.0f img/s  %.1fs",
 			e.Epoch, p.epochs, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.LR, e.ImagesPerSecond, e.Seconds)
 	case train.EventResult:
-		p.line("test loss %.4f acc %.4f  after %d epochs, %.1fs, %.0f img/s  (%s)",
-			e.TestLoss, e.TestAccuracy, e.Epochs, e.Seconds, e.ImagesPerSecond, e.Stopped)
+		epochs := fmt.Sprintf("%d epochs", e.Epochs)
+		if e.Epochs == 1 {
+			epochs = "1 epoch"
+		}
+		p.line("test loss %.4f acc %.4f  after %s, %.1fs, %.0f img/s  (%s)",
+			e.TestLoss, e.TestAccuracy, epochs, e.Seconds, e.ImagesPerSecond, e.Stopped)
 		if e.Reason != "" {
 			p.line("%s", e.Reason)
 		}
