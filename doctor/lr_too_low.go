@@ -30,8 +30,8 @@ import (
 // since a larger model would crawl as well (0.45 above relative_lr 0.1).
 //
 // Advice: multiply train.lr, and the schedule's own rates, by 10 (the
-// values are given) or run plateau lr-find; a warm-up or one_cycle
-// schedule reaches a high rate safely.
+// values are given) or run the LR range test (the page's Find a learning
+// rate, plateau lr-find).
 func checkLRTooLow(t *Telemetry) *train.Diagnosis {
 	losses := t.trainLoss()
 	rel := t.relativeLR()

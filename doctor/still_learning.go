@@ -17,14 +17,13 @@ import (
 // Thresholds: only on a completed run (the planned epochs done; a run
 // that early stopping ended stopped improving) of 3 epochs or more with a
 // validation split; the training loss fell 3% an epoch or more over the
-// last two epochs and the validation loss fell in each of them to its
-// lowest yet (a validation loss above an earlier minimum is overfitting's
-// evidence), the
-// validation accuracy no lower than two epochs before and under 0.98 (a
-// run that gets its validation images right has little left to gain), and
-// the training accuracy under 0.99. Confidence 0.35 + 0.15 × ramp(training-loss fall,
-// 0.03, 0.1): it says the run is not done, below every rule that names
-// something wrong.
+// last two epochs, the validation loss fell in each of them to its lowest
+// yet (one above an earlier minimum is overfitting's evidence), the
+// validation accuracy is no lower than two epochs before and under 0.98
+// (a run that gets its validation images right has little left to gain),
+// and the training accuracy under 0.99. Confidence 0.35 + 0.15 ×
+// ramp(training-loss fall, 0.03, 0.1): it says the run is not done, below
+// every rule that names something wrong.
 //
 // Advice: more epochs (the value is given: twice as many), or continue
 // from the weights (the Run tab's Continue training, plateau train
@@ -38,7 +37,8 @@ func checkStillLearning(t *Telemetry) *train.Diagnosis {
 	tl, vl, va := t.trainLoss(), t.valLoss(), t.valAcc()
 	fall := -relChange(tl, 2) / 2
 	valFall := -relChange(vl, 2) / 2
-	if !(fall >= 0.03) || !(vl[n-1] < vl[n-2] && vl[n-2] < vl[n-3]) || argmin(vl) != n-1 || !(va[n-1] >= va[n-3]) || !(va[n-1] < 0.98) || !(t.last().TrainAccuracy < 0.99) {
+	falling := vl[n-1] < vl[n-2] && vl[n-2] < vl[n-3] && argmin(vl) == n-1
+	if !(fall >= 0.03) || !falling || !(va[n-1] >= va[n-3]) || !(va[n-1] < 0.98) || !(t.last().TrainAccuracy < 0.99) {
 		return nil
 	}
 	return &train.Diagnosis{Confidence: 0.35 + 0.15*ramp(fall, 0.03, 0.1),

@@ -14,10 +14,11 @@ import (
 // accuracy is under 0.8, the training loss moved less than 5% over the
 // last 3 epochs (a plateau, not a slow descent) and validation accuracy is
 // not more than 0.05 below training accuracy; with strong regularization
-// (l2 above 0.01 or weight_decay above 0.1) under 0.9 and 0.08. Confidence 0.55: it is the
-// generic verdict, and the more specific rules (rate, gradients,
-// augmentation, batch size) outrank it. It drops to 0.4 when the rate is
-// high and constant, which plateau_needs_lr_drop explains better.
+// (l2 above 0.01 or weight_decay above 0.1) under 0.9 and 0.08.
+// Confidence 0.55: it is the generic verdict, and the more specific rules
+// (rate, gradients, augmentation, batch size) outrank it. It drops to 0.4
+// when the rate is high and constant, which plateau_needs_lr_drop
+// explains better.
 //
 // Advice: a larger model (more filters, another conv block), less
 // regularization (lower l2, weight decay, dropout), more epochs.
