@@ -24,9 +24,9 @@ import (
 // relative_lr ≥ 5, a run that learned something (progress > 0.3) but not
 // everything (training accuracy < 0.97) and a train–validation accuracy
 // gap under 0.1 in one of the last 3 epochs at least (one that stays
-// wider is overfitting); then either stalled (the
-// monitored loss's best is 2 or more epochs old and the training loss did
-// not fall more than 15% over the last 2 epochs) or bouncing (the weights
+// wider is overfitting); then either stalled (the monitored loss's best
+// is 2 or more epochs old and the training loss did not fall more than
+// 15% over the last 2 epochs) or bouncing (the weights
 // still move more than 10% of their norm per epoch and the training loss
 // jumped up by more than 10%). Confidence 0.55 + 0.2 ×
 // ramp(relative_lr, 5, 30) + 0.1 when both hold.
