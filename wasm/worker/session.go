@@ -601,17 +601,14 @@ func leanNetwork(net *nn.Network, s *spec.Spec, batch int) (*nn.Network, error) 
 	if net.MaxBatch() <= batch {
 		return net, nil
 	}
-	var buf bytes.Buffer
-	if err := net.Save(&buf); err != nil {
-		return nil, err
-	}
 	lean, err := nn.New(s.Model, batch, 0)
 	if err != nil {
 		return nil, err
 	}
-	if err := lean.Load(&buf); err != nil {
-		return nil, err
+	if len(lean.Values()) != len(net.Values()) {
+		return nil, fmt.Errorf("the kept network has %d values, the run's %d", len(lean.Values()), len(net.Values()))
 	}
+	copy(lean.Values(), net.Values()) // one model: the same layout at any batch
 	return lean, nil
 }
 
