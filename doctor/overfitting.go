@@ -1,6 +1,8 @@
 package doctor
 
 import (
+	"fmt"
+
 	"plateau/train"
 )
 
@@ -19,6 +21,14 @@ import (
 // batchnorm_statistics' confidence less 0.1 when that rule fires, since
 // running averages that lag the weights open the same gap in a short run.
 //
+// Before the gap opens, the first sign is in the losses (stalled): after 6
+// epochs or more, the validation loss's minimum is 4 or more epochs and a
+// quarter of the run old while the training loss fell 10% or more since
+// it, and the gap is over 0.03. That is the plateau users ask about — the
+// validation accuracy stopped improving while training goes on — and gets
+// 0.4 + 0.15 × ramp(training loss fall, 0.1, 0.3), below the rules that
+// name a setting.
+//
 // Advice: early stopping with restore_best, more data or augmentation,
 // dropout, L2 or weight decay, a smaller model: whichever the spec does
 // not use yet comes first.
@@ -35,10 +45,17 @@ func checkOverfitting(t *Telemetry) *train.Diagnosis {
 	}
 	rise := (vl[n-1] - vl[best]) / vl[best]
 	since := n - 1 - best
-	if !(gap > 0.1) || !(rise > 0.1 || since >= 2) {
+	tl := t.trainLoss()
+	fall := 1 - tl[n-1]/tl[best]
+	var conf float64
+	switch {
+	case gap > 0.1 && (rise > 0.1 || since >= 2):
+		conf = 0.45 + 0.35*ramp(gap, 0.1, 0.35) + 0.1*b2f(rise >= 0.25)
+	case n >= 6 && since >= max(4, n/4) && fall >= 0.1 && gap > 0.03:
+		conf = 0.4 + 0.15*ramp(fall, 0.1, 0.3)
+	default:
 		return nil
 	}
-	conf := 0.45 + 0.35*ramp(gap, 0.1, 0.35) + 0.1*b2f(rise >= 0.25)
 	if bn := checkBatchNormStatistics(t); bn != nil {
 		// A gap batch norm's lagging averages explain is theirs first.
 		conf = min(conf, bn.Confidence-0.1)
@@ -66,6 +83,8 @@ func checkOverfitting(t *Telemetry) *train.Diagnosis {
 			"val_loss_rise":         rise,
 			"best_val_loss_epoch":   float64(best + 1),
 			"epochs_since_val_best": float64(since),
+			"train_loss_fall_since": fall,
 		},
-		Advice: "regularize: " + joinAdvice(first...)}
+		Advice: fmt.Sprintf("the validation loss has not improved since epoch %d while the training loss fell %.0f%% and the training accuracy is %.0f points above validation: "+
+			"the network fits the training images better without generalizing better; regularize: %s", best+1, 100*fall, 100*gap, joinAdvice(first...))}
 }

@@ -94,6 +94,19 @@ func TestRulesOnHandMadeTelemetry(t *testing.T) {
 		}, epoch(1.39, 0.25, 1.39, 0.25), epoch(1.39, 0.25, 1.39, 0.25), epoch(1.39, 0.26, 1.39, 0.25)), LRTooHigh},
 		{"memorizing", telemetry(nil, epoch(1.0, 0.6, 0.9, 0.65), epoch(0.5, 0.85, 0.8, 0.7), epoch(0.2, 0.95, 0.85, 0.7),
 			epoch(0.05, 0.99, 1.0, 0.68), epoch(0.02, 1, 1.2, 0.67)), Overfitting},
+		// The CIFAR-10 sample's run with convnetjs-cifar: the validation
+		// loss flat for six epochs while the training loss falls 14%,
+		// before the accuracy gap reaches 0.1.
+		{"validation stalled while training goes on", telemetry(nil,
+			epoch(1.85, 0.33, 1.76, 0.37), epoch(1.67, 0.4, 1.67, 0.38), epoch(1.53, 0.45, 1.63, 0.42), epoch(1.44, 0.48, 1.57, 0.46),
+			epoch(1.37, 0.51, 1.53, 0.49), epoch(1.33, 0.54, 1.42, 0.49), epoch(1.28, 0.53, 1.45, 0.49), epoch(1.23, 0.56, 1.43, 0.52),
+			epoch(1.25, 0.56, 1.43, 0.48), epoch(1.22, 0.57, 1.46, 0.47), epoch(1.18, 0.58, 1.44, 0.52), epoch(1.15, 0.59, 1.42, 0.51)), Overfitting},
+		// The same, its training loss flat too: a plateau of both at low
+		// accuracy, not a widening gap.
+		{"both losses flat", telemetry(nil,
+			epoch(1.85, 0.33, 1.76, 0.37), epoch(1.67, 0.4, 1.67, 0.38), epoch(1.53, 0.45, 1.63, 0.42), epoch(1.44, 0.48, 1.57, 0.46),
+			epoch(1.37, 0.51, 1.53, 0.49), epoch(1.33, 0.54, 1.42, 0.49), epoch(1.32, 0.53, 1.45, 0.49), epoch(1.31, 0.54, 1.43, 0.52),
+			epoch(1.31, 0.54, 1.43, 0.48), epoch(1.30, 0.54, 1.46, 0.47), epoch(1.30, 0.54, 1.44, 0.52), epoch(1.29, 0.55, 1.42, 0.51)), Underfitting},
 		{"flat at low accuracy", telemetry(nil, epoch(1.2, 0.45, 1.2, 0.45), epoch(1.15, 0.48, 1.15, 0.47), epoch(1.14, 0.48, 1.14, 0.48),
 			epoch(1.14, 0.49, 1.14, 0.48)), Underfitting},
 		{"collapse onto the majority class", func() *Telemetry {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,9 +36,12 @@ func diagnoseCommand(args []string, stdout, stderr io.Writer) error {
 	if *dir == "" || fs.NArg() > 0 {
 		return usagef("want -run DIR (a folder written by plateau train -out)")
 	}
-	tel, err := readRun(*dir)
+	tel, cut, err := readRun(*dir)
 	if err != nil {
 		return err
+	}
+	if cut {
+		fmt.Fprintf(stderr, "%s: the last line of events.jsonl is incomplete (the run is still being written, or was cut off); diagnosing the events before it\n", *dir)
 	}
 	found := doctor.Diagnose(tel)
 	if *jsonOut {
@@ -52,38 +56,49 @@ func diagnoseCommand(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// readRun loads the spec and the events of a run folder.
-func readRun(dir string) (*doctor.Telemetry, error) {
+// readRun loads the spec and the events of a run folder. A last line cut
+// short (a run still writing its log, or one killed mid-write) is left out
+// and reported as cut; a malformed line anywhere else is an error.
+func readRun(dir string) (tel *doctor.Telemetry, cut bool, err error) {
 	s, err := readSpecFile(filepath.Join(dir, "spec.json"))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	s.Expand()
 	f, err := os.Open(filepath.Join(dir, "events.jsonl"))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer f.Close()
-	tel := &doctor.Telemetry{Spec: s}
+	tel = &doctor.Telemetry{Spec: s}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
+	var bad error
 	for line := 1; sc.Scan(); line++ {
 		if len(strings.TrimSpace(sc.Text())) == 0 {
 			continue
 		}
+		if bad != nil {
+			return nil, false, bad
+		}
 		var e train.Event
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return nil, fmt.Errorf("%s line %d: %v", f.Name(), line, err)
+			bad = fmt.Errorf("%s line %d: %v", f.Name(), line, err)
+			var syn *json.SyntaxError
+			if !errors.As(err, &syn) || syn.Offset != int64(len(sc.Bytes())) {
+				return nil, false, bad
+			}
+			continue // JSON cut short: fine only as the last line
 		}
 		tel.Add(e)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if tel.Start == nil {
-		return nil, fmt.Errorf("%s has no start event", f.Name())
+		return nil, false, fmt.Errorf("%s has no start event", f.Name())
 	}
-	return tel, nil
+	return tel, bad != nil, nil
 }
 
 // printDiagnoses writes findings for people: cause, confidence, advice and

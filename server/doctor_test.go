@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -81,6 +82,20 @@ func TestDiagnoseErrors(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "events.jsonl"), []byte("{\"event\":\"start\"}\nnot json\n"), 0o644)
 	if code, _, stderr := runCLI(t, "diagnose", "-run", dir); code != 1 || !strings.Contains(stderr, "line 2") {
 		t.Errorf("diagnose of a broken log: exit %d, %s", code, stderr)
+	}
+	// A log whose last line was cut mid-write (a run still writing, or
+	// killed): the lines before it are diagnosed, and the cut is said.
+	start := `{"event":"start","params":10,"train_size":40,"val_size":8}`
+	epoch := `{"event":"epoch","epoch":%d,"train_loss":0.5,"train_accuracy":0.8,"val_loss":0.6,"val_accuracy":0.7}`
+	os.WriteFile(filepath.Join(dir, "events.jsonl"), []byte(start+"\n"+fmt.Sprintf(epoch, 1)+"\n"+fmt.Sprintf(epoch, 2)[:40]), 0o644)
+	code, out, stderr := runCLI(t, "diagnose", "-run", dir)
+	if code != 0 || !strings.Contains(out, ": 1 epochs") || !strings.Contains(stderr, "incomplete") {
+		t.Errorf("diagnose of a log cut short: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	// Cut short in the middle is damage, not a run being written.
+	os.WriteFile(filepath.Join(dir, "events.jsonl"), []byte(start+"\n"+fmt.Sprintf(epoch, 1)[:40]+"\n"+fmt.Sprintf(epoch, 2)+"\n"), 0o644)
+	if code, _, stderr := runCLI(t, "diagnose", "-run", dir); code != 1 || !strings.Contains(stderr, "line 2") {
+		t.Errorf("diagnose of a log with a line cut short before others: exit %d, %s", code, stderr)
 	}
 }
 

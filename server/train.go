@@ -193,7 +193,7 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	doc := doctor.New(s)
 	if checkpoint != "" {
 		// The doctor reads the whole run, not just the part resumed now.
-		if before, err := readRun(*resume); err == nil {
+		if before, _, err := readRun(*resume); err == nil {
 			doc.Epochs = before.Epochs
 		}
 	}
