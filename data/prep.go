@@ -72,6 +72,29 @@ func Imbalance(s Split, classes int, ratio float64, seed uint64) Split {
 	return gather(s, keep)
 }
 
+// LabelNoise gives a fraction frac of the examples a wrong label: round(frac·Len)
+// examples chosen at random from seed, each relabelled with one of the
+// other classes, uniformly. The images are shared with s and the labels
+// are a copy, so s is unchanged. frac 0, fewer than two classes or an
+// empty split return s itself.
+func LabelNoise(s Split, classes int, frac float64, seed uint64) Split {
+	n := int(math.Round(frac * float64(s.Len())))
+	if n <= 0 || classes < 2 {
+		return s
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x1abe15))
+	labels := slices.Clone(s.Labels)
+	for _, i := range rng.Perm(len(labels))[:min(n, len(labels))] {
+		// One of the other classes-1 classes: skip over the true one.
+		l := int32(rng.IntN(classes - 1))
+		if l >= labels[i] {
+			l++
+		}
+		labels[i] = l
+	}
+	return Split{Images: s.Images, Labels: labels}
+}
+
 // SplitValidation holds out a fraction frac of s for validation, stratified
 // by class and chosen at random from seed. The held-out count is
 // round(frac·Len) in total; each class gives its share, with the remainders

@@ -46,6 +46,57 @@ func TestImbalance(t *testing.T) {
 	}
 }
 
+func TestLabelNoise(t *testing.T) {
+	s := labelledSplit([]int{100, 100, 100, 100, 100})
+	before := slices.Clone(s.Labels)
+	got := LabelNoise(s, 5, 0.3, 7)
+	if !slices.Equal(s.Labels, before) {
+		t.Fatal("LabelNoise changed the split it was given")
+	}
+	if &got.Images[0] != &s.Images[0] {
+		t.Error("LabelNoise copied the images")
+	}
+	changed := 0
+	counts := make([]int, 5)
+	for i, l := range got.Labels {
+		if l < 0 || l >= 5 {
+			t.Fatalf("label %d outside the classes", l)
+		}
+		if l != before[i] {
+			changed++
+			counts[l]++
+		}
+	}
+	if changed != 150 {
+		t.Errorf("%d labels changed, want 150 (30%% of 500)", changed)
+	}
+	// Every wrong label is another class at random: each class receives
+	// about 150/5 = 30 of them (a class's own 30 or so relabelled examples
+	// go elsewhere).
+	for k, n := range counts {
+		if n < 12 || n > 50 {
+			t.Errorf("class %d received %d wrong labels, want about 30: %v", k, n, counts)
+		}
+	}
+	if again := LabelNoise(s, 5, 0.3, 7); !slices.Equal(again.Labels, got.Labels) {
+		t.Error("same seed, different labels")
+	}
+	if other := LabelNoise(s, 5, 0.3, 8); slices.Equal(other.Labels, got.Labels) {
+		t.Error("another seed, the same labels")
+	}
+	if same := LabelNoise(s, 5, 0, 7); &same.Labels[0] != &s.Labels[0] {
+		t.Error("no noise still copied the labels")
+	}
+	// Two classes: every chosen label flips.
+	two := labelledSplit([]int{50, 50})
+	flipped := LabelNoise(two, 2, 1, 3)
+	for i := range flipped.Labels {
+		if flipped.Labels[i] == two.Labels[i] {
+			t.Fatalf("label %d kept its class with noise 1 and two classes", i)
+		}
+	}
+}
+
 func TestSplitValidation(t *testing.T) {
 	s := labelledSplit([]int{50, 30, 20, 7})
 	train, val := SplitValidation(s, 0.1, 3)

@@ -94,6 +94,9 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 	case ValSetTooSmall:
 		return []string{"data.validation=" + num(max(0.2, min(0.3, s.Data.Validation*2)))}
 	case LabelNoise:
+		if s.Data.LabelNoise > 0 {
+			return []string{"data.label_noise=0"}
+		}
 		return []string{"train.label_smoothing=0.1"}
 	case StillLearning:
 		return []string{fmt.Sprintf("train.epochs=%d", 2*tr.Epochs)}

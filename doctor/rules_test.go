@@ -107,6 +107,19 @@ func TestRulesOnHandMadeTelemetry(t *testing.T) {
 			epoch(1.85, 0.33, 1.76, 0.37), epoch(1.67, 0.4, 1.67, 0.38), epoch(1.53, 0.45, 1.63, 0.42), epoch(1.44, 0.48, 1.57, 0.46),
 			epoch(1.37, 0.51, 1.53, 0.49), epoch(1.33, 0.54, 1.42, 0.49), epoch(1.32, 0.53, 1.45, 0.49), epoch(1.31, 0.54, 1.43, 0.52),
 			epoch(1.31, 0.54, 1.43, 0.48), epoch(1.30, 0.54, 1.46, 0.47), epoch(1.30, 0.54, 1.44, 0.52), epoch(1.29, 0.55, 1.42, 0.51)), Underfitting},
+		// 30% of Fashion-MNIST's labels made wrong (the labels
+		// experiment): the training accuracy flat near 60%, with 16% of
+		// the training images predicted as another class with
+		// conviction. Underfitting also reads a flat, low accuracy.
+		{"wrong labels hold the training accuracy down", func() *Telemetry {
+			// Its losses scaled from ten classes' chance level to four's.
+			es := []train.Event{epoch(1.12, 0.41, 0.9, 0.51), epoch(0.98, 0.54, 0.9, 0.52), epoch(0.945, 0.56, 0.87, 0.55), epoch(0.915, 0.57, 0.86, 0.55),
+				epoch(0.897, 0.58, 0.855, 0.58), epoch(0.879, 0.59, 0.855, 0.58), epoch(0.861, 0.6, 0.85, 0.56), epoch(0.849, 0.6, 0.85, 0.55)}
+			for i := range es {
+				es[i].ConfidentWrong = min(0.165, 0.05*float64(i+1))
+			}
+			return telemetry(nil, es...)
+		}(), LabelNoise},
 		{"flat at low accuracy", telemetry(nil, epoch(1.2, 0.45, 1.2, 0.45), epoch(1.15, 0.48, 1.15, 0.47), epoch(1.14, 0.48, 1.14, 0.48),
 			epoch(1.14, 0.49, 1.14, 0.48)), Underfitting},
 		{"collapse onto the majority class", func() *Telemetry {

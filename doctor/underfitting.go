@@ -18,7 +18,9 @@ import (
 // Confidence 0.55: it is the generic verdict, and the more specific rules
 // (rate, gradients, augmentation, batch size) outrank it. It drops to 0.4
 // when the rate is high and constant, which plateau_needs_lr_drop
-// explains better.
+// explains better, and to below label_noise's confidence when that rule
+// fires: wrong labels cap the training accuracy of a network that is
+// large enough.
 //
 // Advice: a larger model (more filters, another conv block), less
 // regularization (lower l2, weight decay, dropout), more epochs.
@@ -56,6 +58,12 @@ func checkUnderfitting(t *Telemetry) *train.Diagnosis {
 	conf := 0.55
 	if t.constantSchedule() && t.relativeLR() >= 3 {
 		conf = 0.4
+	}
+	if ln := checkLabelNoise(t); ln != nil {
+		// Wrong labels hold the training accuracy down too, and a network
+		// that is sure of the other class is not too small: theirs first.
+		ev["label_noise_confidence"] = ln.Confidence
+		conf = min(conf, ln.Confidence-0.05)
 	}
 	var advice []string
 	if t.Spec.Train.L2 > 1e-3 || t.Spec.Train.WeightDecay > 1e-2 {

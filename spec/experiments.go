@@ -129,6 +129,12 @@ var Experiments = []Experiment{
 		{Name: "oversample", Sets: []string{"data.imbalance=0.1", "data.balance=oversample"}},
 		{Name: "class_weights", Sets: []string{"data.imbalance=0.1", "data.balance=class_weights"}},
 	}},
+	{"labels", "wrong labels cap validation accuracy and the network memorizes them as it trains on; early stopping and label smoothing limit the harm", []Variant{
+		{Name: "clean", Sets: []string{"data.label_noise=0"}},
+		{Name: "30% wrong", Sets: []string{"data.label_noise=0.3"}},
+		{Name: "30% wrong + early stopping", Sets: []string{"data.label_noise=0.3", "train.early_stopping={\"patience\":2,\"restore_best\":true}"}},
+		{Name: "30% wrong + label smoothing", Sets: []string{"data.label_noise=0.3", "train.label_smoothing=0.2"}},
+	}},
 	{"depth", "a too-deep plain net trains badly; batch norm or fewer layers fix it", []Variant{
 		{Name: "deep plain (10 conv)", Edit: deepNet(10, false), Note: "10 conv layers of 16 filters, relu, no batch norm"},
 		{Name: "deep + batch norm", Edit: deepNet(10, true), Note: "the same with batchnorm (momentum 0.9) after every conv"},

@@ -241,6 +241,11 @@ type Data struct {
 	// Imbalance^(k/(K-1)) of its training examples, so the last class keeps
 	// Imbalance of them. 0 or 1 leaves the data as it is.
 	Imbalance float64 `json:"imbalance,omitempty"`
+	// LabelNoise gives this fraction of the training and of the validation
+	// examples a wrong label, another class drawn at random: the noisy
+	// labels of collected data, to study. The test split keeps its labels.
+	// 0 leaves the labels as they are.
+	LabelNoise float64 `json:"label_noise,omitempty"`
 	// Balance is none, oversample or class_weights.
 	Balance string  `json:"balance,omitempty"`
 	Augment Augment `json:"augment,omitzero"`

@@ -105,6 +105,7 @@ const (
 	// own, before the masks were keyed by the step and the row; it keeps
 	// its place so the streams after it keep theirs.
 	_
+	streamLabelNoise
 )
 
 // deriveSeed derives the seed of one random stream of a run (splitmix64 of
@@ -142,7 +143,8 @@ func LoaderSeed(seed int64) uint64 { return deriveSeed(seed, streamLoader, 0) }
 
 // Prepare applies the data spec to a dataset: the train and test limits,
 // then the class imbalance and the validation split of the training set,
-// both drawn from the seed. The test set is left balanced, as collected.
+// then the label noise of both parts, each drawn from the seed. The test set is left
+// balanced and correctly labelled, as collected.
 func Prepare(d *data.Dataset, s spec.Data, seed int64) Splits {
 	size := d.H * d.W * d.C
 	train, test := limit(d.Train, s.TrainLimit, size), limit(d.Test, s.TestLimit, size)
@@ -151,15 +153,16 @@ func Prepare(d *data.Dataset, s spec.Data, seed int64) Splits {
 	if s.Validation > 0 && s.Validation < 1 {
 		train, val = data.SplitValidation(train, s.Validation, deriveSeed(seed, streamValidation, 0))
 	}
-	return Splits{Train: train, Val: val, Test: test}
+	return noisy(Splits{Train: train, Val: val, Test: test}, len(d.Classes), s.LabelNoise, seed)
 }
 
 // PrepareInPlace gives the splits Prepare gives without copying the
 // training set: the validation examples are moved to the end of d's
 // training images in place (data.HoldOut), and the splits are views of
 // d's arrays. A class imbalance, when the spec asks for one, is still a
-// copy of the examples it keeps. restore puts d back in its original
-// order; until it is called, d must not be prepared or read again.
+// copy of the examples it keeps, and label noise a copy of the labels.
+// restore puts d back in its original order; until it is called, d must
+// not be prepared or read again.
 func PrepareInPlace(d *data.Dataset, s spec.Data, seed int64) (splits Splits, restore func()) {
 	size := d.H * d.W * d.C
 	train, test := limit(d.Train, s.TrainLimit, size), limit(d.Test, s.TestLimit, size)
@@ -169,7 +172,16 @@ func PrepareInPlace(d *data.Dataset, s spec.Data, seed int64) (splits Splits, re
 	if s.Validation > 0 && s.Validation < 1 {
 		train, val, restore = data.HoldOut(train, s.Validation, deriveSeed(seed, streamValidation, 0))
 	}
-	return Splits{Train: train, Val: val, Test: test}, restore
+	return noisy(Splits{Train: train, Val: val, Test: test}, len(d.Classes), s.LabelNoise, seed), restore
+}
+
+// noisy gives frac of the training and of the validation labels another
+// class (data.LabelNoise, each split from a seed of its own), after the
+// split, so that the same examples are held out as without noise.
+func noisy(s Splits, classes int, frac float64, seed int64) Splits {
+	s.Train = data.LabelNoise(s.Train, classes, frac, deriveSeed(seed, streamLabelNoise, 0))
+	s.Val = data.LabelNoise(s.Val, classes, frac, deriveSeed(seed, streamLabelNoise, 1))
+	return s
 }
 
 func limit(s data.Split, n, size int) data.Split {

@@ -564,11 +564,12 @@ func TestPrepareInPlace(t *testing.T) {
 		{"no validation", spec.Data{}},
 		{"limits", spec.Data{Validation: 0.3, TrainLimit: 100, TestLimit: 10}},
 		{"imbalance", spec.Data{Validation: 0.1, Imbalance: 0.2}},
+		{"label noise", spec.Data{Validation: 0.2, LabelNoise: 0.3}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			d := tinyDataset()
 			want := Prepare(d, tt.data, 7)
-			original := slices.Clone(d.Train.Images)
+			original, labels := slices.Clone(d.Train.Images), slices.Clone(d.Train.Labels)
 			got, restore := PrepareInPlace(d, tt.data, 7)
 			for _, part := range []struct {
 				name      string
@@ -582,8 +583,30 @@ func TestPrepareInPlace(t *testing.T) {
 				t.Error("the training split is a copy")
 			}
 			restore()
-			if !slices.Equal(d.Train.Images, original) {
-				t.Error("restore did not give the dataset back in its order")
+			if !slices.Equal(d.Train.Images, original) || !slices.Equal(d.Train.Labels, labels) {
+				t.Error("restore did not give the dataset back as it was")
+			}
+			if tt.data.LabelNoise > 0 {
+				// The same split as without noise (the noise has a seed
+				// stream of its own), with 30% of the labels changed across
+				// training and validation, and the test labels kept.
+				clean := tt.data
+				clean.LabelNoise = 0
+				c := Prepare(d, clean, 7)
+				if !slices.Equal(c.Train.Images, want.Train.Images) || !slices.Equal(c.Val.Images, want.Val.Images) || !slices.Equal(c.Test.Labels, want.Test.Labels) {
+					t.Fatal("label noise moved examples between the splits, or touched the test labels")
+				}
+				wrong := 0
+				for _, p := range [][2]data.Split{{c.Train, want.Train}, {c.Val, want.Val}} {
+					for i := range p[0].Labels {
+						if p[0].Labels[i] != p[1].Labels[i] {
+							wrong++
+						}
+					}
+				}
+				if n := c.Train.Len() + c.Val.Len(); wrong != int(math.Round(0.3*float64(n))) {
+					t.Errorf("%d of %d labels changed, want 30%%", wrong, n)
+				}
 			}
 		})
 	}

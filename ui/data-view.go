@@ -103,6 +103,11 @@ func (dv *DataView) Imbalance() string {
 	return FormatFloat(dv.Spec.Data.Imbalance)
 }
 
+// LabelNoise is the simulated label noise as its field shows it.
+func (dv *DataView) LabelNoise() string {
+	return FormatFloat(dv.Spec.Data.LabelNoise)
+}
+
 // Balance is the balancing the select shows; an empty one is none.
 func (dv *DataView) Balance() string {
 	if dv.Spec.Data.Balance == "" {
