@@ -94,6 +94,9 @@ func TestFieldsShowTheSpecAfterThePageChangesIt(t *testing.T) {
 	set(t, ctx, "#train-limit", "400")
 	set(t, ctx, "#normalization", "raw")
 	set(t, ctx, "#normalization", "standardize")
+	set(t, ctx, "#label-noise", "0.95")
+	waitFor(t, ctx, `Array.from(document.querySelectorAll(".field-error")).some(p => p.textContent.includes("0.95 must be in [0, 0.9]"))`, "the refusal of label noise 0.95 at its field")
+	set(t, ctx, "#label-noise", "0.2")
 	click(t, ctx, "#tab-Training")
 	set(t, ctx, "#optimizer", "sgd")
 	set(t, ctx, "#optimizer", "rmsprop")
@@ -109,8 +112,8 @@ func TestFieldsShowTheSpecAfterThePageChangesIt(t *testing.T) {
 	set(t, ctx, "#l1", "lots")
 	waitFor(t, ctx, `Array.from(document.querySelectorAll(".errors li")).some(li => li.textContent.startsWith("train.l1"))`, "the refusal of the L1 text")
 	edited := pageSpec(t, ctx)
-	if edited.Train.Momentum != 0.5 || edited.Train.L2 != 0.01 || !edited.Train.EarlyStopping.RestoreBest {
-		t.Fatalf("the edits did not reach the spec: %+v", edited.Train)
+	if edited.Train.Momentum != 0.5 || edited.Train.L2 != 0.01 || !edited.Train.EarlyStopping.RestoreBest || edited.Data.LabelNoise != 0.2 {
+		t.Fatalf("the edits did not reach the spec: %+v %+v", edited.Train, edited.Data)
 	}
 
 	imported := edited.Clone()
@@ -127,6 +130,7 @@ func TestFieldsShowTheSpecAfterThePageChangesIt(t *testing.T) {
 	imported.Data.Validation = 0.2
 	imported.Data.TrainLimit = 500
 	imported.Data.Normalization = "raw"
+	imported.Data.LabelNoise = 0.1
 	b, err := json.Marshal(imported)
 	if err != nil {
 		t.Fatal(err)
@@ -161,6 +165,7 @@ func TestFieldsShowTheSpecAfterThePageChangesIt(t *testing.T) {
 	shows(t, ctx, "#validation", number(s.Data.Validation))
 	shows(t, ctx, "#train-limit", strconv.Itoa(s.Data.TrainLimit))
 	shows(t, ctx, "#normalization", s.Data.Normalization)
+	shows(t, ctx, "#label-noise", number(s.Data.LabelNoise))
 }
 
 // Text being typed in a field stays there through the renders of a

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"plateau/doctor"
 	"plateau/spec"
@@ -140,7 +141,11 @@ func jsonSafe(r experimentRow) experimentRow {
 
 func printExperiment(w io.Writer, exp spec.Experiment, rows []experimentRow) {
 	fmt.Fprintf(w, "%s: %s\n", exp.Name, exp.Claim)
-	fmt.Fprintf(w, "%-22s %6s %7s %7s %8s %7s %10s %7s  %s\n", "variant", "epochs", "train", "val", "best val", "test", "min recall", "seconds", "doctor")
+	width := 22
+	for _, r := range rows {
+		width = max(width, utf8.RuneCountInString(r.Variant))
+	}
+	fmt.Fprintf(w, "%-*s %6s %7s %7s %8s %7s %10s %7s  %s\n", width, "variant", "epochs", "train", "val", "best val", "test", "min recall", "seconds", "doctor")
 	for _, r := range rows {
 		top := "healthy"
 		if len(r.Diagnoses) > 0 {
@@ -149,7 +154,7 @@ func printExperiment(w io.Writer, exp spec.Experiment, rows []experimentRow) {
 		if r.Stopped != train.StoppedCompleted {
 			top = r.Stopped + "; " + top
 		}
-		fmt.Fprintf(w, "%-22s %6d %7s %7s %8s %7s %10s %7.0f  %s\n", r.Variant, r.Epochs, pct(r.TrainAccuracy), pct(r.ValAccuracy), pct(r.BestVal),
+		fmt.Fprintf(w, "%-*s %6d %7s %7s %8s %7s %10s %7.0f  %s\n", width, r.Variant, r.Epochs, pct(r.TrainAccuracy), pct(r.ValAccuracy), pct(r.BestVal),
 			pct(r.TestAccuracy), pct(r.MinRecall), r.Seconds, top)
 	}
 }
