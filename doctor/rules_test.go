@@ -493,3 +493,16 @@ func TestStillLearningOnlyAtThePlannedEnd(t *testing.T) {
 		}
 	}
 }
+
+// A run whose weights barely move is told to raise the rate, not also to
+// grow the model: underfitting is silent beside lr_too_low.
+func TestNoUnderfittingWhileTheRateCrawls(t *testing.T) {
+	es := []train.Event{epoch(1.38, 0.27, 1.38, 0.27), epoch(1.37, 0.28, 1.37, 0.28), epoch(1.36, 0.29, 1.36, 0.29)}
+	for i := range es {
+		es[i].WeightChange = 0.001
+	}
+	got := causes(Diagnose(telemetry(func(s *spec.Spec, _ *train.Event) { s.Train.Optimizer, s.Train.LR = "sgd", 1e-5 }, es...)))
+	if len(got) == 0 || got[0] != LRTooLow || slices.Contains(got, Underfitting) {
+		t.Errorf("findings %v, want lr_too_low without underfitting", got)
+	}
+}

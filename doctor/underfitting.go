@@ -20,7 +20,8 @@ import (
 // when the rate is high and constant, which plateau_needs_lr_drop
 // explains better, and to below label_noise's confidence when that rule
 // fires: wrong labels cap the training accuracy of a network that is
-// large enough.
+// large enough. Silent when lr_too_low fires: a run that crawls says
+// nothing about capacity.
 //
 // Advice: a larger model (more filters, another conv block), less
 // regularization (lower l2, weight decay, dropout), more epochs.
@@ -58,6 +59,11 @@ func checkUnderfitting(t *Telemetry) *train.Diagnosis {
 	conf := 0.55
 	if t.constantSchedule() && t.relativeLR() >= 3 {
 		conf = 0.4
+	}
+	if checkLRTooLow(t) != nil {
+		// Weights that crawl say nothing about the model's capacity: a
+		// larger model at the same rate would crawl too.
+		return nil
 	}
 	if ln := checkLabelNoise(t); ln != nil {
 		// Wrong labels hold the training accuracy down too, and a network
