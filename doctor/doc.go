@@ -31,7 +31,8 @@
 //	unnormalized_input       inputs far from mean 0, std 1 (raw pixels)
 //	lr_too_high              divergence, NaN, a rising loss, stuck at chance, oscillation
 //	lr_too_low               weights barely move, or a small rate still descending at the end
-//	overfitting              train–validation gap with a rising validation loss
+//	overfitting              train–validation gap with a rising validation loss, or a
+//	                         validation loss stalled while the training loss falls
 //	underfitting             low training accuracy on a flat loss
 //	class_imbalance          rare classes sacrificed, or collapse onto the majority
 //	augmentation_too_strong  augmented images no longer look like their class
@@ -52,8 +53,9 @@
 // raw inputs is unnormalized_input first, zero gradients behind dead ReLUs
 // are dead_relu rather than vanishing_gradients, weights that do not move
 // at a high rate are never lr_too_low, underfitting yields to
-// the more specific rules, and a train–validation gap in a short run with
-// batch norm is batchnorm_statistics before overfitting.
+// the more specific rules (to label_noise, and to lr_too_low entirely),
+// and a train–validation gap in a short run with batch norm is
+// batchnorm_statistics before overfitting.
 //
 // # Telemetry
 //
