@@ -85,6 +85,18 @@ func checkOverfitting(t *Telemetry) *train.Diagnosis {
 			"epochs_since_val_best": float64(since),
 			"train_loss_fall_since": fall,
 		},
-		Advice: fmt.Sprintf("the validation loss has not improved since epoch %d while the training loss fell %.0f%% and the training accuracy is %.0f points above validation: "+
-			"the network fits the training images better without generalizing better; regularize: %s", best+1, 100*fall, 100*gap, joinAdvice(first...))}
+		Advice: overfittingText(best+1, rise, fall, gap) + "; regularize: " + joinAdvice(first...)}
+}
+
+// overfittingText says what the curves show: how the validation loss
+// moved since its best epoch, against the training loss and accuracy.
+func overfittingText(bestEpoch int, rise, fall, gap float64) string {
+	val := fmt.Sprintf("the validation loss has not improved since epoch %d", bestEpoch)
+	if rise > 0.1 {
+		val = fmt.Sprintf("the validation loss rose %.0f%% above its best (epoch %d)", 100*rise, bestEpoch)
+	}
+	if fall >= 0.01 {
+		val += fmt.Sprintf(" while the training loss fell %.0f%%", 100*fall)
+	}
+	return fmt.Sprintf("%s, and the training accuracy is %.0f points above validation: the network fits its training images better without generalizing better", val, 100*gap)
 }
