@@ -108,18 +108,37 @@ func TestRulesOnHandMadeTelemetry(t *testing.T) {
 			epoch(1.37, 0.51, 1.53, 0.49), epoch(1.33, 0.54, 1.42, 0.49), epoch(1.32, 0.53, 1.45, 0.49), epoch(1.31, 0.54, 1.43, 0.52),
 			epoch(1.31, 0.54, 1.43, 0.48), epoch(1.30, 0.54, 1.46, 0.47), epoch(1.30, 0.54, 1.44, 0.52), epoch(1.29, 0.55, 1.42, 0.51)), Underfitting},
 		// 30% of Fashion-MNIST's labels made wrong (the labels
-		// experiment): the training accuracy flat near 60%, with 16% of
-		// the training images predicted as another class with
-		// conviction. Underfitting also reads a flat, low accuracy.
+		// experiment): the training accuracy flat near 60%, 16% of the
+		// training images predicted as another class with conviction
+		// (four in ten of the mistakes), the validation mistakes in every
+		// cell of the confusion matrix. Underfitting also reads a flat,
+		// low accuracy.
 		{"wrong labels hold the training accuracy down", func() *Telemetry {
-			// Its losses scaled from ten classes' chance level to four's.
-			es := []train.Event{epoch(1.12, 0.41, 0.9, 0.51), epoch(0.98, 0.54, 0.9, 0.52), epoch(0.945, 0.56, 0.87, 0.55), epoch(0.915, 0.57, 0.86, 0.55),
-				epoch(0.897, 0.58, 0.855, 0.58), epoch(0.879, 0.59, 0.855, 0.58), epoch(0.861, 0.6, 0.85, 0.56), epoch(0.849, 0.6, 0.85, 0.55)}
+			es := []train.Event{epoch(1.86, 0.41, 1.5, 0.51), epoch(1.63, 0.54, 1.5, 0.52), epoch(1.57, 0.56, 1.45, 0.55), epoch(1.52, 0.57, 1.43, 0.55),
+				epoch(1.49, 0.58, 1.42, 0.58), epoch(1.46, 0.59, 1.42, 0.58), epoch(1.43, 0.6, 1.41, 0.56), epoch(1.41, 0.6, 1.41, 0.55)}
 			for i := range es {
 				es[i].ConfidentWrong = min(0.165, 0.05*float64(i+1))
+				es[i].Confusion = noisyConfusion(10, 30, 3)
+				es[i].PerClassAccuracy = nil
 			}
-			return telemetry(nil, es...)
+			return telemetry(tenClasses, es...)
 		}(), LabelNoise},
+		// The same curves with the mistakes on look-alike classes, as a
+		// clean run's are: four in ten of them confident is not enough.
+		{"confident mistakes on look-alike classes", func() *Telemetry {
+			es := []train.Event{epoch(1.86, 0.41, 1.5, 0.51), epoch(1.63, 0.54, 1.5, 0.52), epoch(1.57, 0.56, 1.45, 0.55), epoch(1.52, 0.57, 1.43, 0.55),
+				epoch(1.49, 0.58, 1.42, 0.58), epoch(1.46, 0.59, 1.42, 0.58), epoch(1.43, 0.6, 1.41, 0.56), epoch(1.41, 0.6, 1.41, 0.55)}
+			for i := range es {
+				es[i].ConfidentWrong = min(0.165, 0.05*float64(i+1))
+				c := noisyConfusion(10, 30, 0)
+				for k := 0; k < 10; k += 2 {
+					c[k][k+1], c[k+1][k] = 12, 12
+				}
+				es[i].Confusion = c
+				es[i].PerClassAccuracy = nil
+			}
+			return telemetry(tenClasses, es...)
+		}(), Underfitting},
 		{"flat at low accuracy", telemetry(nil, epoch(1.2, 0.45, 1.2, 0.45), epoch(1.15, 0.48, 1.15, 0.47), epoch(1.14, 0.48, 1.14, 0.48),
 			epoch(1.14, 0.49, 1.14, 0.48)), Underfitting},
 		{"collapse onto the majority class", func() *Telemetry {
@@ -505,4 +524,25 @@ func TestNoUnderfittingWhileTheRateCrawls(t *testing.T) {
 	if len(got) == 0 || got[0] != LRTooLow || slices.Contains(got, Underfitting) {
 		t.Errorf("findings %v, want lr_too_low without underfitting", got)
 	}
+}
+
+// tenClasses makes telemetry's run one of ten classes.
+func tenClasses(s *spec.Spec, st *train.Event) {
+	s.Model.Classes = 10
+	st.Classes = []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+	st.ClassCounts = slices.Repeat([]int{70}, 10)
+}
+
+// noisyConfusion is a confusion matrix of k classes with diag examples
+// right in each and off in every other cell.
+func noisyConfusion(k, diag, off int) [][]int {
+	c := make([][]int, k)
+	for i := range c {
+		c[i] = make([]int, k)
+		for j := range c[i] {
+			c[i][j] = off
+		}
+		c[i][i] = diag
+	}
+	return c
 }
