@@ -356,7 +356,7 @@ func Heatmap(m [][]int, classes []string, size int, mark ...int) string {
 				color = fmt.Sprintf("rgba(220,38,38,%.3f)", alpha)
 			}
 			x, y := label+cell*float64(j), 14+label-56+cell*float64(i)
-			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" stroke="#e5e7eb"><title>true %s, predicted %s: %d</title></rect>`,
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" stroke="#e5e7eb"><title>labelled %s, predicted %s: %d</title></rect>`,
 				x, y, cell, cell, color, html.EscapeString(name), html.EscapeString(className(classes, j)), v)
 			// The count, at the stylesheet's 10 px where it fits the cell
 			// (digits are up to 0.64 em wide: DejaVu Sans), smaller down to 7 px for

@@ -384,10 +384,12 @@ func (rv *RunView) notInspected() bool {
 	return run != nil && (run.Server != "" || run.Imported != "")
 }
 
+// WrongCaption says what a misclassified image is labelled (which need
+// not be its true class: the labels may be wrong) and what was predicted.
 func (rv *RunView) WrongCaption(i int) string {
 	w := rv.Current.Wrong
 	if w == nil || i >= len(w.Labels) || i >= len(w.Predicted) {
 		return ""
 	}
-	return fmt.Sprintf("true %s, predicted %s", className(rv.classes(), w.Labels[i]), className(rv.classes(), w.Predicted[i]))
+	return fmt.Sprintf("labelled %s, predicted %s", className(rv.classes(), w.Labels[i]), className(rv.classes(), w.Predicted[i]))
 }
