@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"plateau/protocol"
+	"plateau/spec"
 )
 
 // Header is the top of the page: its title, the tabs and the run bar
@@ -30,7 +31,7 @@ func (h *Header) Start() {
 		h.Message = "a run is training: stop it first"
 		return
 	}
-	run := h.newRun(h.Spec.Clone(), h.Dataset.Name, fmt.Sprintf("%s · %s · lr %g", h.Dataset.Name, h.Spec.Model.Name, h.Spec.Train.LR))
+	run := h.newRun(h.Spec.Clone(), h.Dataset.Name, RunName(h.Dataset.Name, h.Spec))
 	h.enqueue(run)
 }
 
@@ -92,10 +93,25 @@ func (h *Header) RunOnServer() {
 		h.Message = notOnServer
 		return
 	}
-	run, err := h.submitToServer(h.Spec.Clone(), fmt.Sprintf("%s · %s · lr %g · server", h.Dataset.Name, h.Spec.Model.Name, h.Spec.Train.LR), nil)
+	run, err := h.submitToServer(h.Spec.Clone(), RunName(h.Dataset.Name, h.Spec)+" · server", nil)
 	if err != nil {
 		h.Message = err.Error()
 		return
 	}
 	h.Current, h.Tab = run, "Run"
+}
+
+// RunName names a run for the run view and the runs list: the dataset,
+// the model and the rate, and what the data spec plants on purpose
+// (label noise, an imbalance), so that such a run is not taken for one on
+// the data as collected.
+func RunName(dataset string, s *spec.Spec) string {
+	name := fmt.Sprintf("%s · %s · lr %g", dataset, s.Model.Name, s.Train.LR)
+	if d := s.Data; d.LabelNoise > 0 {
+		name += fmt.Sprintf(" · %.0f%% labels wrong", 100*d.LabelNoise)
+	}
+	if d := s.Data; d.Imbalance > 0 && d.Imbalance < 1 {
+		name += fmt.Sprintf(" · imbalance %g", d.Imbalance)
+	}
+	return name
 }

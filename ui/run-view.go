@@ -234,7 +234,7 @@ func (rv *RunView) continueRun(can func() bool, where string, start func(src *Ru
 		}
 		s := rv.Spec.Clone()
 		s.Model = src.Spec.Clone().Model
-		start(src, s, fmt.Sprintf("%s · %s · lr %g · continues #%d%s", rv.Dataset.Name, s.Model.Name, s.Train.LR, rv.index(src), where), b)
+		start(src, s, fmt.Sprintf("%s · continues #%d%s", RunName(rv.Dataset.Name, s), rv.index(src), where), b)
 	})
 }
 

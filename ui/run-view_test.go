@@ -182,3 +182,18 @@ func TestHeatmapCountsFitTheirCells(t *testing.T) {
 		t.Errorf("a six-digit count is drawn in its cell, or missing from its tooltip")
 	}
 }
+
+// A run's name says what its data spec plants.
+func TestRunNameSaysWhatTheDataPlants(t *testing.T) {
+	s, err := spec.Preset("fashion-fast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := RunName("fashion-mnist", s), "fashion-mnist · fashion-fast · lr 0.001"; got != want {
+		t.Errorf("RunName = %q, want %q", got, want)
+	}
+	s.Data.LabelNoise, s.Data.Imbalance = 0.3, 0.1
+	if got, want := RunName("fashion-mnist", s), "fashion-mnist · fashion-fast · lr 0.001 · 30% labels wrong · imbalance 0.1"; got != want {
+		t.Errorf("RunName = %q, want %q", got, want)
+	}
+}
