@@ -93,7 +93,12 @@ func (r *Root) LossMarks() []Mark {
 		switch d.Cause {
 		case "overfitting":
 			if e, ok := d.Evidence["best_val_loss_epoch"]; ok {
-				marks = append(marks, Mark{X: e, Label: "val loss turns up after epoch " + evidenceValue(e), Color: "#dc2626"})
+				label := "val loss turns up after epoch "
+				if d.Evidence["val_loss_rise"] < 0.05 {
+					// The stalled case: flat since its best, not rising.
+					label = "val loss no lower since epoch "
+				}
+				marks = append(marks, Mark{X: e, Label: label + evidenceValue(e), Color: "#dc2626"})
 			}
 		case "plateau_needs_lr_drop":
 			if since, ok := d.Evidence["epochs_since_best"]; ok && len(run.Epochs) > 0 {

@@ -131,6 +131,24 @@ func TestTestShiftBands(t *testing.T) {
 	}
 }
 
+// Overfitting's mark says whether the validation loss turned up after its
+// best epoch or stalled there.
+func TestOverfittingMark(t *testing.T) {
+	for _, tt := range []struct {
+		rise float64
+		want string
+	}{{0.3, "val loss turns up after epoch 4"}, {0.002, "val loss no lower since epoch 4"}} {
+		run := &Run{ID: "r", State: protocol.StateDone, Start: &protocol.Event{ValSize: 300},
+			Epochs: []protocol.Event{{Event: protocol.EventEpoch, Epoch: 8}},
+			Result: &protocol.Event{Event: protocol.EventResult, Diagnoses: []protocol.Diagnosis{{Cause: "overfitting",
+				Evidence: map[string]float64{"best_val_loss_epoch": 4, "val_loss_rise": tt.rise}}}}}
+		r := &Root{Current: run, Runs: []*Run{run}, Overlay: map[string]bool{}}
+		if m := r.LossMarks(); len(m) != 1 || m[0].X != 4 || m[0].Label != tt.want {
+			t.Errorf("rise %g: marks %+v, want %q at 4", tt.rise, m, tt.want)
+		}
+	}
+}
+
 // Before the first epoch the doctor panel shows what the start event's
 // findings say (raw inputs are known before any training).
 func TestFindingsBeforeTheFirstEpoch(t *testing.T) {
