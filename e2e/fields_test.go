@@ -97,6 +97,7 @@ func TestFieldsShowTheSpecAfterThePageChangesIt(t *testing.T) {
 	set(t, ctx, "#label-noise", "0.95")
 	waitFor(t, ctx, `Array.from(document.querySelectorAll(".field-error")).some(p => p.textContent.includes("0.95 must be in [0, 0.9]"))`, "the refusal of label noise 0.95 at its field")
 	set(t, ctx, "#label-noise", "0.2")
+	waitFor(t, ctx, `document.querySelector("#samples-note") && document.querySelector("#samples-note").textContent.includes("20% of the training and validation images another class")`, "the samples' note on label noise")
 	click(t, ctx, "#tab-Training")
 	set(t, ctx, "#optimizer", "sgd")
 	set(t, ctx, "#optimizer", "rmsprop")

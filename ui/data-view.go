@@ -108,6 +108,12 @@ func (dv *DataView) LabelNoise() string {
 	return FormatFloat(dv.Spec.Data.LabelNoise)
 }
 
+// LabelNoiseNote says that the samples carry their labels as collected,
+// and what a run will do to them.
+func (dv *DataView) LabelNoiseNote() string {
+	return fmt.Sprintf("Labels as collected: a run gives %.0f%% of the training and validation images another class (simulated label noise); the test labels stay right.", 100*dv.Spec.Data.LabelNoise)
+}
+
 // Balance is the balancing the select shows; an empty one is none.
 func (dv *DataView) Balance() string {
 	if dv.Spec.Data.Balance == "" {
