@@ -35,12 +35,11 @@ import (
 // look-alike classes), training accuracy no more than 0.1 above
 // validation accuracy (noisy validation labels cap both alike; a wider
 // gap is overfitting) and no collapse onto one class (class_imbalance);
-// confidence 0.25 + 0.35 × ramp(confident_share,
-// 0.55, 0.85) + 0.3 × ramp(confident_wrong, 0.1, 0.2) + 0.15 ×
-// ramp(mistake_spread, 0.4, 0.8), × 0.7 with
-// augmentation on (the mistakes are counted on augmented images), halved
-// at a high constant rate (relative_lr ≥ 5), where the network's
-// confidence jumps from batch to batch, × 0.5 when the training
+// confidence 0.25 + 0.35 × ramp(confident_share, 0.55, 0.85) + 0.3 ×
+// ramp(confident_wrong, 0.1, 0.2) + 0.15 × ramp(mistake_spread, 0.4,
+// 0.8), × 0.7 with augmentation on (the mistakes are counted on augmented
+// images), halved at a high constant rate (relative_lr ≥ 5), where the
+// network's confidence jumps from batch to batch, × 0.5 when the training
 // loss fell 10% or more in the last epoch (still learning fast, short of
 // the floor wrong labels set: last_loss_fall), and × 0.5 when with 4
 // classes or more 60% or more of the validation mistakes are between two
