@@ -50,9 +50,11 @@
 // # Preprocessing
 //
 // Imbalance subsamples class k to ratio^(k/(K-1)) of its examples, to study
-// imbalance; SplitValidation holds out a stratified, seeded validation set
-// (HoldOut the same one in place, without copying the training set, for a
-// browser worker that keeps one dataset for many runs); ClassCounts and ClassWeights support the class_weights balance. A
+// imbalance; LabelNoise gives a fraction of the examples another class at
+// random, to study wrong labels; SplitValidation holds out a stratified,
+// seeded validation set (HoldOut the same one in place, without copying
+// the training set, for a browser worker that keeps one dataset for many
+// runs); ClassCounts and ClassWeights support the class_weights balance. A
 // Normalizer maps bytes to floats as (x - mean) / std per channel: raw,
 // scale01 (÷255) or standardize (the training split's statistics).
 //

@@ -72,9 +72,9 @@ func Imbalance(s Split, classes int, ratio float64, seed uint64) Split {
 	return gather(s, keep)
 }
 
-// LabelNoise gives a fraction frac of the examples a wrong label: round(frac·Len)
-// examples chosen at random from seed, each relabelled with one of the
-// other classes, uniformly. The images are shared with s and the labels
+// LabelNoise gives a fraction frac of the examples a wrong label:
+// round(frac·Len) examples chosen at random from seed, each relabelled
+// with one of the other classes, uniformly. The images are shared with s and the labels
 // are a copy, so s is unchanged. frac 0, fewer than two classes or an
 // empty split return s itself.
 func LabelNoise(s Split, classes int, frac float64, seed uint64) Split {
