@@ -390,6 +390,7 @@ func writeLines(name string, lines [][]byte) error {
 	return os.WriteFile(name, append(bytes.Join(lines, []byte("\n")), '\n'), 0o644)
 }
 
+// readLines reads a job's event log, one event a line.
 func readLines(name string) [][]byte {
 	f, err := os.Open(name)
 	if err != nil {
@@ -400,8 +401,11 @@ func readLines(name string) [][]byte {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
-		if len(bytes.TrimSpace(sc.Bytes())) > 0 {
-			lines = append(lines, bytes.Clone(sc.Bytes()))
+		// A line that is not one whole JSON value (a write cut short by
+		// a crash, a damaged file) would reach every stream's decoder:
+		// it is left out.
+		if b := sc.Bytes(); len(bytes.TrimSpace(b)) > 0 && json.Valid(b) {
+			lines = append(lines, bytes.Clone(b))
 		}
 	}
 	return lines

@@ -446,6 +446,14 @@ func TestJobsSurviveARestart(t *testing.T) {
 	e.waitState(running, jobRunning)
 	doneEvents, _, _, _ := followSSE(e.srv.URL + "/api/jobs/" + done + "/events")
 	e.stop()
+	// A line cut short at the end of the finished job's log (a write the
+	// machine's crash interrupted) must not reach the streams.
+	logFile, err := os.OpenFile(filepath.Join(e.jobsDir, done, "events.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logFile.WriteString(`{"event":"epoch","epo`)
+	logFile.Close()
 
 	e.start(defaultJobLimits)
 	st := e.status(done)
