@@ -38,6 +38,9 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 		}
 		return nil
 	case Underfitting:
+		if tr.L1 > 1e-4 {
+			return []string{"train.l1=" + num(tr.L1/10)}
+		}
 		if tr.L2 > 1e-3 {
 			return []string{"train.l2=" + num(tr.L2/10)}
 		}

@@ -14,7 +14,11 @@ import (
 // accuracy is under 0.8, the training loss moved less than 5% over the
 // last 3 epochs (a plateau, not a slow descent) and validation accuracy is
 // not more than 0.05 below training accuracy; with strong regularization
-// (l2 above 0.01 or weight_decay above 0.1) under 0.9 and 0.08.
+// (l1 above 0.001, l2 above 0.01 or weight_decay above 0.1) under 0.9 and
+// 0.08, the loss flat up to a fall of 10% (small-cnn on 3,000
+// Fashion-MNIST images with l1 0.01: 71% on the training images against
+// 88% without, its loss falling 5.5% over two epochs as the penalty and
+// the data pull against each other).
 // Confidence 0.55: it is the generic verdict, and the more specific rules
 // (rate, gradients, augmentation, batch size) outrank it. It drops to 0.4
 // when the rate is high and constant, which plateau_needs_lr_drop
@@ -24,7 +28,7 @@ import (
 // nothing about capacity.
 //
 // Advice: a larger model (more filters, another conv block), less
-// regularization (lower l2, weight decay, dropout), more epochs.
+// regularization (lower l1, l2, weight decay, dropout), more epochs.
 func checkUnderfitting(t *Telemetry) *train.Diagnosis {
 	n := len(t.Epochs)
 	if n < 3 || t.diverged() {
@@ -33,19 +37,24 @@ func checkUnderfitting(t *Telemetry) *train.Diagnosis {
 	ta, tl := t.trainAcc(), t.trainLoss()
 	trend := relChange(tl, 2)
 	acc := ta[n-1]
-	// Strong L2 or weight decay holds the training accuracy back where a
-	// network would otherwise fit well: the bar is higher, and the gap
-	// allowed wider (a small validation split's noise).
+	// Strong L1, L2 or weight decay holds the training accuracy back where
+	// a network would otherwise fit well: the bar is higher, the gap
+	// allowed wider (a small validation split's noise), and the loss,
+	// whose penalty the weights keep trading against the data, counts as
+	// flat up to a fall of 10% over two epochs.
 	tr := t.Spec.Train
-	strong := tr.L2 > 1e-2 || tr.WeightDecay > 0.1
-	bar, slack := 0.8, 0.05
+	strong := tr.L2 > 1e-2 || tr.WeightDecay > 0.1 || tr.L1 > 1e-3
+	bar, slack, flat := 0.8, 0.05, -0.05
 	if strong {
-		bar, slack = 0.9, 0.08
+		bar, slack, flat = 0.9, 0.08, -0.1
 	}
-	if !(acc < bar) || !(trend > -0.05) {
+	if !(acc < bar) || !(trend > flat) {
 		return nil
 	}
 	ev := map[string]float64{"train_accuracy": acc, "loss_trend": trend, "l2": tr.L2}
+	if tr.L1 > 0 {
+		ev["l1"] = tr.L1
+	}
 	if t.Start != nil {
 		ev["params"] = float64(t.Start.Params)
 	}
@@ -72,7 +81,10 @@ func checkUnderfitting(t *Telemetry) *train.Diagnosis {
 		conf = min(conf, ln.Confidence-0.05)
 	}
 	var advice []string
-	if t.Spec.Train.L2 > 1e-3 || t.Spec.Train.WeightDecay > 1e-2 {
+	if tr.L1 > 1e-4 {
+		advice = append(advice, "lower train.l1, which pulls the weights to zero")
+	}
+	if tr.L2 > 1e-3 || tr.WeightDecay > 1e-2 {
 		advice = append(advice, "lower train.l2 / train.weight_decay, which hold the weights back")
 	}
 	advice = append(advice, "give the model more capacity (more filters, another conv block, a wider dense layer)",
