@@ -38,6 +38,16 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 		}
 		return nil
 	case Underfitting:
+		if d.Evidence["dropout_rate"] >= 0.5 {
+			// Held back by dropout: halve the heavy rates.
+			var out []string
+			for i, l := range s.Model.Layers {
+				if l.Type == spec.Dropout && l.Rate >= 0.5 {
+					out = append(out, fmt.Sprintf("model.layers[%d].rate=%s", i, num(l.Rate/2)))
+				}
+			}
+			return out
+		}
 		if tr.L1 > 1e-4 {
 			return []string{"train.l1=" + num(tr.L1/10)}
 		}
