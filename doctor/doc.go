@@ -33,7 +33,8 @@
 //	lr_too_low               weights barely move, or a small rate still descending at the end
 //	overfitting              train–validation gap with a rising validation loss, or a
 //	                         validation loss stalled while the training loss falls
-//	underfitting             low training accuracy on a flat loss
+//	underfitting             low training accuracy on a flat loss, or held back by
+//	                         heavy dropout
 //	class_imbalance          rare classes sacrificed, or collapse onto the majority
 //	augmentation_too_strong  augmented images no longer look like their class
 //	vanishing_gradients      first layers' relative gradient ≪ last layer's
