@@ -93,10 +93,11 @@ func (r *Root) LossMarks() []Mark {
 		switch d.Cause {
 		case "overfitting":
 			if e, ok := d.Evidence["best_val_loss_epoch"]; ok {
-				label := "val loss turns up after epoch "
-				if d.Evidence["val_loss_rise"] < 0.05 {
-					// The stalled case: flat since its best, not rising.
-					label = "val loss no lower since epoch "
+				// As the finding's advice says it: risen past a tenth
+				// above its best, or stalled there.
+				label := "val loss no lower since epoch "
+				if d.Evidence["val_loss_rise"] > 0.1 {
+					label = "val loss turns up after epoch "
 				}
 				marks = append(marks, Mark{X: e, Label: label + evidenceValue(e), Color: "#dc2626"})
 			}

@@ -137,7 +137,7 @@ func TestOverfittingMark(t *testing.T) {
 	for _, tt := range []struct {
 		rise float64
 		want string
-	}{{0.3, "val loss turns up after epoch 4"}, {0.002, "val loss no lower since epoch 4"}} {
+	}{{0.3, "val loss turns up after epoch 4"}, {0.002, "val loss no lower since epoch 4"}, {0.06, "val loss no lower since epoch 4"}} {
 		run := &Run{ID: "r", State: protocol.StateDone, Start: &protocol.Event{ValSize: 300},
 			Epochs: []protocol.Event{{Event: protocol.EventEpoch, Epoch: 8}},
 			Result: &protocol.Event{Event: protocol.EventResult, Diagnoses: []protocol.Diagnosis{{Cause: "overfitting",
