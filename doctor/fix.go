@@ -110,7 +110,13 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 		if s.Data.LabelNoise > 0 {
 			return []string{"data.label_noise=0"}
 		}
-		return []string{"train.label_smoothing=0.1"}
+		switch {
+		case tr.LabelSmoothing < 0.1:
+			return []string{"train.label_smoothing=0.1"}
+		case tr.EarlyStopping.Patience == 0:
+			return []string{`train.early_stopping={"patience":2,"restore_best":true}`}
+		}
+		return nil
 	case StillLearning:
 		return []string{fmt.Sprintf("train.epochs=%d", 2*tr.Epochs)}
 	}

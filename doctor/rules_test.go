@@ -123,6 +123,21 @@ func TestRulesOnHandMadeTelemetry(t *testing.T) {
 			}
 			return telemetry(tenClasses, stalledNearSixty(c)...)
 		}(), Underfitting},
+		// 45% of Fashion-MNIST's labels made wrong: both accuracies flat
+		// near 45%, 12.5% of the training images predicted as another
+		// class with conviction, a quarter of the mistakes, spread over
+		// every cell. The network is not too small: it was called
+		// underfitting, with "give the model more capacity".
+		{"nearly half the labels wrong", telemetry(tenClasses, nearFortyFive(noisyConfusion(10, 30, 3))...), LabelNoise},
+		// The same curves with the mistakes gathered as a clean CIFAR-10
+		// run's are (spread 0.46): a quarter confident is too few.
+		{"a quarter of the mistakes confident, on look-alike classes", func() *Telemetry {
+			c := noisyConfusion(10, 30, 1)
+			for k := 0; k < 10; k += 2 {
+				c[k][k+1], c[k+1][k] = 14, 14
+			}
+			return telemetry(tenClasses, nearFortyFive(c)...)
+		}(), Underfitting},
 		{"flat at low accuracy", telemetry(nil, epoch(1.2, 0.45, 1.2, 0.45), epoch(1.15, 0.48, 1.15, 0.47), epoch(1.14, 0.48, 1.14, 0.48),
 			epoch(1.14, 0.49, 1.14, 0.48)), Underfitting},
 		{"collapse onto the majority class", func() *Telemetry {
@@ -590,6 +605,57 @@ func stalledNearSixty(confusion [][]int) []train.Event {
 		es[i].PerClassAccuracy = nil
 	}
 	return es
+}
+
+// nearFortyFive is the labels experiment's run with 45% of the labels
+// wrong, ten classes: both accuracies flat near 45%, 12.5% of the
+// training images predicted as another class with conviction, and the
+// given validation confusion in every epoch.
+func nearFortyFive(confusion [][]int) []train.Event {
+	es := []train.Event{epoch(2.05, 0.32, 1.95, 0.4), epoch(1.9, 0.42, 1.93, 0.4), epoch(1.84, 0.44, 1.92, 0.42), epoch(1.8, 0.45, 1.91, 0.44),
+		epoch(1.78, 0.46, 1.9, 0.44), epoch(1.77, 0.46, 1.91, 0.42), epoch(1.76, 0.47, 1.91, 0.42), epoch(1.75, 0.48, 1.9, 0.43)}
+	for i := range es {
+		es[i].ConfidentWrong = min(0.125, 0.03*float64(i+1))
+		es[i].Confusion = confusion
+		es[i].PerClassAccuracy = nil
+	}
+	return es
+}
+
+// With label smoothing or early stopping already on, label_noise's advice
+// and fix turn to what the spec does not do yet.
+func TestLabelNoiseAdviceKnowsTheSpec(t *testing.T) {
+	tests := []struct {
+		name      string
+		smoothing float64
+		patience  int
+		advice    string
+		fix       []string
+	}{
+		{"neither", 0, 0, "train.label_smoothing 0.1 and early stopping keep", []string{"train.label_smoothing=0.1"}},
+		{"smoothing", 0.2, 0, "train.label_smoothing 0.2 softens the answers but leaves the labels wrong", []string{`train.early_stopping={"patience":2,"restore_best":true}`}},
+		{"early stopping", 0, 2, "early stopping (on) keeps", []string{"train.label_smoothing=0.1"}},
+		{"both", 0.1, 3, "both on, limit the harm but cannot make the labels right", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tm := telemetry(func(s *spec.Spec, st *train.Event) {
+				tenClasses(s, st)
+				s.Train.LabelSmoothing, s.Train.EarlyStopping.Patience = tt.smoothing, tt.patience
+			}, stalledNearSixty(noisyConfusion(10, 30, 3))...)
+			d := checkLabelNoise(tm)
+			if d == nil {
+				t.Fatal("label_noise silent")
+			}
+			d.Cause = LabelNoise
+			if !strings.Contains(d.Advice, tt.advice) {
+				t.Errorf("advice %q does not say %q", d.Advice, tt.advice)
+			}
+			if got := Fix(*d, tm.Spec); !slices.Equal(got, tt.fix) {
+				t.Errorf("fix %v, want %v", got, tt.fix)
+			}
+		})
+	}
 }
 
 // Underfitting's fix lowers the regularization that holds the weights
