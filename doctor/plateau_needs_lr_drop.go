@@ -21,8 +21,9 @@ import (
 // validation accuracy.
 //
 // Thresholds: needs 5 epochs, a constant schedule, no divergence,
-// relative_lr ≥ 5, a run that learned something (progress > 0.3) but not
-// everything (training accuracy < 0.97) and a train–validation accuracy
+// relative_lr ≥ 5, a run that learned something (progress > 0.3) and has
+// not lost it again (the last training loss under 0.9·ln K) but did not
+// learn everything (training accuracy < 0.97) and a train–validation accuracy
 // gap under 0.1 in one of the last 3 epochs at least (one that stays
 // wider is overfitting); then either stalled (the monitored loss's best
 // is 2 or more epochs old and the training loss did not fall more than
@@ -60,6 +61,13 @@ func checkPlateauNeedsLRDrop(t *Telemetry) *train.Diagnosis {
 		}
 	}
 	if best < 0 || t.progress() <= 0.3 || !(acc < 0.97) || rel < 5 || gap >= 0.1 {
+		return nil
+	}
+	if tl[n-1] > 0.9*t.chanceLoss() {
+		// Back at chance: the rate threw away what the network had
+		// learned (SGD at 0.1 with momentum 0.99 left every ReLU of the
+		// first layer dead). There is no minimum to settle into; the
+		// run needs a lower rate from the start (lr_too_high).
 		return nil
 	}
 	stalled := since >= 2 && trend > -0.15

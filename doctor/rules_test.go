@@ -607,6 +607,45 @@ func stalledNearSixty(confusion [][]int) []train.Event {
 	return es
 }
 
+// A rate that threw away what the network had learned (small-cnn on
+// Fashion-MNIST with SGD at 0.1 and momentum 0.99: 64% after the second
+// epoch, then back to chance with every ReLU dead) is named by lr_too_high
+// and dead_relu; the findings that followed from it (more capacity,
+// batch norm against vanishing gradients, a decaying rate to settle into
+// a minimum it no longer has) are not.
+func TestBackAtChanceNamesTheRateNotItsConsequences(t *testing.T) {
+	losses := []float64{1.0, 0.8, 1.2, 1.3, 1.4, 1.42, 1.41, 1.40}
+	accs := []float64{0.55, 0.65, 0.45, 0.35, 0.26, 0.25, 0.25, 0.25}
+	var es []train.Event
+	for i := range losses {
+		e := epoch(losses[i], accs[i], losses[i]+0.02, accs[i])
+		dead := min(1, 0.4+0.15*float64(i))
+		grad := 0.0
+		if dead < 1 {
+			grad = 0.5
+		}
+		e.Layers = []train.LayerStats{{Name: "conv1", Type: "conv2d", GradNorm: grad, WeightNorm: 16 + 8*float64(i)},
+			{Name: "relu1", Type: "relu", DeadFraction: dead}, {Name: "conv2", Type: "conv2d", GradNorm: grad, WeightNorm: 15 + 9*float64(i)},
+			{Name: "relu2", Type: "relu", DeadFraction: dead}, {Name: "dense1", Type: "dense", GradNorm: 0.3, WeightNorm: 20 + 5*float64(i)}}
+		e.WeightChange = 0.1
+		es = append(es, e)
+	}
+	tm := telemetry(func(s *spec.Spec, _ *train.Event) {
+		s.Train.Optimizer, s.Train.LR, s.Train.Momentum = "sgd", 0.1, 0.99
+	}, es...)
+	got := causes(Diagnose(tm))
+	for _, want := range []string{LRTooHigh, DeadReLU} {
+		if !slices.Contains(got, want) {
+			t.Errorf("findings %v lack %s", got, want)
+		}
+	}
+	for _, not := range []string{Underfitting, VanishingGradients, PlateauNeedsLRDrop} {
+		if slices.Contains(got, not) {
+			t.Errorf("findings %v include %s, a consequence of the rate", got, not)
+		}
+	}
+}
+
 // nearFortyFive is the labels experiment's run with 45% of the labels
 // wrong, ten classes: both accuracies flat near 45%, 12.5% of the
 // training images predicted as another class with conviction, and the

@@ -27,8 +27,9 @@ import (
 // when the rate is high and constant, which plateau_needs_lr_drop
 // explains better, and to below label_noise's confidence when that rule
 // fires: wrong labels cap the training accuracy of a network that is
-// large enough. Silent when lr_too_low fires: a run that crawls says
-// nothing about capacity.
+// large enough. Silent when lr_too_low or lr_too_high fires: a run that
+// crawls, or that its rate throws around (SGD at 0.1 with momentum 0.99,
+// back at chance after its first epoch), says nothing about capacity.
 //
 // Held back by dropout (heavyDropout): a dropout rate of 0.5 or more,
 // no augmentation, and training accuracy (dropout on) 0.1 or more below
@@ -83,9 +84,10 @@ func checkUnderfitting(t *Telemetry) *train.Diagnosis {
 	if t.constantSchedule() && t.relativeLR() >= 3 {
 		conf = 0.4
 	}
-	if checkLRTooLow(t) != nil {
-		// Weights that crawl say nothing about the model's capacity: a
-		// larger model at the same rate would crawl too.
+	if checkLRTooLow(t) != nil || checkLRTooHigh(t) != nil {
+		// Weights that crawl, or that the rate throws around, say nothing
+		// about the model's capacity: a larger model at the same rate
+		// would do the same.
 		return nil
 	}
 	if ln := checkLabelNoise(t); ln != nil {

@@ -17,7 +17,7 @@ import (
 //
 // Thresholds: fires when gradient_ratio < 0.01. Confidence 0.6 + 0.3 ×
 // ramp(−log10 ratio, 2, 4), + 0.05 when the model uses sigmoid or tanh;
-// × 0.6 when the run learned anyway (progress > 0.5); × 0.5 when more
+// × 0.6 when the run learned anyway (progress > 0.5); silent when more
 // than half the ReLU units are dead, which zeroes gradients for another
 // reason (dead_relu).
 //
@@ -35,8 +35,9 @@ func checkVanishingGradients(t *Telemetry) *train.Diagnosis {
 		conf *= 0.6
 	}
 	if d := checkDeadReLU(t); d != nil && d.Evidence["mean_dead_fraction"] > 0.5 {
-		// Dead units pass no gradient at all: that rule names the cause.
-		conf *= 0.5
+		// Dead units pass no gradient at all: that rule names the cause,
+		// and batch norm or residual connections would not revive them.
+		return nil
 	}
 	ls := t.weightedLayers()
 	advice := fmt.Sprintf("the first layer's relative gradient is %.2g times the last layer's: ", ratio)
