@@ -26,6 +26,15 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 	case LRTooHigh:
 		return s.RateSets(0.1)
 	case LRTooLow:
+		if plainSGD(s) {
+			// Momentum 0.9 moves the weights ten times as far; a rate
+			// under a tenth of momentum's usual 0.01 is raised as well.
+			out := []string{"train.momentum=0.9"}
+			if tr.LR < 1e-3 {
+				out = append(out, s.RateSets(10)...)
+			}
+			return out
+		}
 		return s.RateSets(10)
 	case Overfitting:
 		switch {

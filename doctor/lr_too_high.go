@@ -13,8 +13,8 @@ import (
 // Evidence: whether the run diverged (NaN, Inf or an exploding loss), the
 // training loss of the first and last epochs against the chance loss
 // ln K, how often the epoch training loss rose, the rate relative to what
-// the optimizer usually wants (0.01–0.03 for sgd, 1e-3 for adaptive
-// optimizers: relative_lr), and the step losses.
+// the optimizer usually wants (0.01 for sgd with momentum, 0.1 without,
+// 1e-3 for adaptive optimizers: relative_lr), and the step losses.
 //
 // Thresholds:
 //   - divergence: confidence 0.9 (0.75 when the inputs are unnormalized

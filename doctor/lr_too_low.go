@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"plateau/spec"
 	"plateau/train"
 )
 
@@ -31,7 +32,7 @@ import (
 //
 // Advice: multiply train.lr, and the schedule's own rates, by 10 (the
 // values are given) or run the LR range test (the page's Find a learning
-// rate, plateau lr-find).
+// rate, plateau lr-find); for sgd without momentum, momentum 0.9 first.
 func checkLRTooLow(t *Telemetry) *train.Diagnosis {
 	losses := t.trainLoss()
 	rel := t.relativeLR()
@@ -43,6 +44,9 @@ func checkLRTooLow(t *Telemetry) *train.Diagnosis {
 	acc := t.last().TrainAccuracy
 	ev := map[string]float64{"lr": t.Spec.Train.LR, "relative_lr": rel, "loss_drop": drop, "train_accuracy": acc}
 	raise := fmt.Sprintf("raise %s (ten times) or run the LR range test (Find a learning rate in the Training tab, plateau lr-find on the command line) and use its suggested rate", rateText(t.Spec, 10))
+	if plainSGD(t.Spec) {
+		raise = "add train.momentum 0.9, which carries each step on and moves the weights ten times as far at the same rate, damping the noise of single batches; or " + raise
+	}
 	if drop < 0.3 && acc < 0.9 {
 		var changes []float64
 		for _, e := range t.Epochs {
@@ -89,3 +93,6 @@ func checkLRTooLow(t *Telemetry) *train.Diagnosis {
 		Advice: fmt.Sprintf("%s: at %.2g times the usual rate for %s the training loss still fell %.1f%% an epoch when the run ended, so it stopped long before it would have converged",
 			raise, rel, t.Spec.Train.Optimizer, -100*change)}
 }
+
+// plainSGD reports whether the spec trains with sgd without momentum.
+func plainSGD(s *spec.Spec) bool { return s.Train.Optimizer == "sgd" && s.Train.Momentum < 0.5 }
