@@ -64,7 +64,8 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 			return []string{"train.l2=" + num(tr.L2/10)}
 		}
 		// More capacity: double the width of every conv layer (to at least
-		// 8 filters) and of every hidden dense layer.
+		// 8 filters) and of every hidden dense layer (to at least twice
+		// the classes: a narrower one is a bottleneck).
 		var out []string
 		last := len(s.Model.Layers) - 1
 		for i, l := range s.Model.Layers {
@@ -72,7 +73,7 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 			case l.Type == spec.Conv2D:
 				out = append(out, fmt.Sprintf("model.layers[%d].filters=%d", i, max(8, 2*l.Filters)))
 			case l.Type == spec.Dense && i != last && l.Units > 0:
-				out = append(out, fmt.Sprintf("model.layers[%d].units=%d", i, 2*l.Units))
+				out = append(out, fmt.Sprintf("model.layers[%d].units=%d", i, max(2*l.Units, 2*s.Model.Classes)))
 			}
 		}
 		return append(out, "train.epochs="+strconv.Itoa(2*tr.Epochs))
