@@ -128,6 +128,16 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 		}
 		return nil
 	case StillLearning:
+		if d.Evidence["stopped_early"] == 1 {
+			out := []string{fmt.Sprintf("train.early_stopping.patience=%d", max(3, 2*tr.EarlyStopping.Patience))}
+			if tr.EarlyStopping.Monitor == "val_accuracy" {
+				out = append(out, "train.early_stopping.monitor=val_loss")
+			}
+			if tr.EarlyStopping.MinDelta > 0 {
+				out = append(out, "train.early_stopping.min_delta=0")
+			}
+			return out
+		}
 		return []string{fmt.Sprintf("train.epochs=%d", 2*tr.Epochs)}
 	}
 	return nil

@@ -584,6 +584,42 @@ func TestStillLearningAfterTwoEpochs(t *testing.T) {
 	}
 }
 
+// Early stopping with patience 1 on the validation accuracy ended a run
+// of 20 epochs at its third, the accuracy tied while the validation loss
+// still fell: still_learning says it stopped too soon, and the fix gives
+// it patience and the loss to watch. A run stopped after its validation
+// loss rose was stopped for a reason.
+func TestEarlyStoppingTooSoon(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		third train.Event
+		want  bool
+	}{
+		{"validation loss still falling", epoch(0.52, 0.81, 0.63, 0.75), true},
+		{"validation loss rising", epoch(0.52, 0.81, 0.72, 0.74), false},
+	} {
+		tm := telemetry(func(s *spec.Spec, _ *train.Event) {
+			s.Train.Epochs = 20
+			s.Train.EarlyStopping = spec.EarlyStopping{Patience: 1, Monitor: "val_accuracy", RestoreBest: true}
+		}, epoch(1.155, 0.6, 0.894, 0.72), epoch(0.659, 0.77, 0.675, 0.75), c.third)
+		tm.Add(train.Event{Event: train.EventResult, Stopped: train.StoppedEarlyStopping, TestAccuracy: 0.75})
+		got := Diagnose(tm)
+		i := slices.IndexFunc(got, func(d train.Diagnosis) bool { return d.Cause == StillLearning })
+		if has := i >= 0; has != c.want {
+			t.Errorf("%s: findings %v, want %s: %v", c.name, causes(got), StillLearning, c.want)
+		}
+		if i < 0 {
+			continue
+		}
+		if !strings.Contains(got[i].Advice, "early stopping ended the run at epoch 3 of 20") || !strings.Contains(got[i].Advice, "monitor val_loss") {
+			t.Errorf("advice %q", got[i].Advice)
+		}
+		if fix := Fix(got[i], tm.Spec); !slices.Equal(fix, []string{"train.early_stopping.patience=3", "train.early_stopping.monitor=val_loss"}) {
+			t.Errorf("fix %v", fix)
+		}
+	}
+}
+
 // A run whose weights barely move is told to raise the rate, not also to
 // grow the model: underfitting is silent beside lr_too_low.
 func TestNoUnderfittingWhileTheRateCrawls(t *testing.T) {

@@ -27,12 +27,18 @@ import (
 // ramp(training-loss fall, 0.03, 0.1): it says the run is not done, below
 // every rule that names something wrong.
 //
+// Stopped by early stopping while the validation loss was still falling
+// to its lowest: stoppedTooSoon.
+//
 // Advice: more epochs (the value is given: twice as many), or continue
 // from the weights (the Run tab's Continue training, plateau train
 // -resume); a higher rate or a one_cycle schedule covers more ground in
 // the same epochs.
 func checkStillLearning(t *Telemetry) *train.Diagnosis {
 	n := len(t.Epochs)
+	if t.Result != nil && t.Result.Stopped == train.StoppedEarlyStopping {
+		return stoppedTooSoon(t)
+	}
 	if t.Result == nil || t.Result.Stopped != train.StoppedCompleted || n < 2 || !t.hasVal() {
 		return nil
 	}
@@ -58,4 +64,52 @@ func checkStillLearning(t *Telemetry) *train.Diagnosis {
 		Advice: fmt.Sprintf("the run ended while still learning: %s; "+
 			"train longer (train.epochs %d) or go on from these weights (Continue training in the Run tab, plateau train -resume); "+
 			"a higher rate or a one_cycle schedule covers more ground in the same epochs", over, 2*t.Spec.Train.Epochs)}
+}
+
+// stoppedTooSoon is a run that early stopping ended while its validation
+// loss was still at its lowest, falling in the last epoch, and its
+// training loss fell 3% or more: the monitored number stood still for
+// patience epochs by chance (a validation accuracy that ties on a few
+// hundred images, or a min_delta larger than the loss's steps), not
+// because the network stopped learning. small-cnn on 3,000 Fashion-MNIST
+// images with patience 1 on val_accuracy stopped at epoch 3 of 20, its
+// validation accuracy tied at 75.3% while the validation loss fell 6%
+// and the training loss 21%: 76.8% test, against 83.5% after 8 epochs.
+// Confidence 0.5; the fix raises the patience to at least 3 and monitors
+// the validation loss.
+func stoppedTooSoon(t *Telemetry) *train.Diagnosis {
+	n := len(t.Epochs)
+	es := t.Spec.Train.EarlyStopping
+	if n < 2 || n >= t.Spec.Train.Epochs || !t.hasVal() {
+		return nil
+	}
+	tl, vl := t.trainLoss(), t.valLoss()
+	fall, valFall := 1-tl[n-1]/tl[n-2], 1-vl[n-1]/vl[n-2]
+	if !(fall >= 0.03) || !(valFall > 0) || argmin(vl) != n-1 {
+		return nil
+	}
+	monitor := es.Monitor
+	if monitor == "" {
+		monitor = "val_loss"
+	}
+	epochs := fmt.Sprintf("%d epochs", es.Patience)
+	if es.Patience == 1 {
+		epochs = "1 epoch"
+	}
+	why := fmt.Sprintf("%s did not improve for %s", monitor, epochs)
+	if es.MinDelta > 0 {
+		why = fmt.Sprintf("%s did not improve by min_delta %g for %s", monitor, es.MinDelta, epochs)
+	}
+	advice := fmt.Sprintf("early stopping ended the run at epoch %d of %d while it was still learning: the validation loss fell %.0f%% in the last epoch to its lowest yet "+
+		"and the training loss %.0f%%, but %s; raise train.early_stopping.patience to %d", n, t.Spec.Train.Epochs, 100*valFall, 100*fall, why, max(3, 2*es.Patience))
+	if monitor == "val_accuracy" {
+		advice += " or monitor val_loss"
+		if t.Start != nil && t.Start.ValSize > 0 {
+			advice += fmt.Sprintf(": on %d validation images the accuracy moves in steps of %.2g points and ties often", t.Start.ValSize, 100/float64(t.Start.ValSize))
+		}
+	}
+	return &train.Diagnosis{Confidence: 0.5,
+		Evidence: map[string]float64{"stopped_early": 1, "epochs": float64(n), "planned_epochs": float64(t.Spec.Train.Epochs),
+			"patience": float64(es.Patience), "train_loss_change": -fall, "val_loss_change": -valFall},
+		Advice: advice}
 }
