@@ -138,6 +138,13 @@ func TestRulesOnHandMadeTelemetry(t *testing.T) {
 			}
 			return telemetry(tenClasses, nearFortyFive(c)...)
 		}(), Underfitting},
+		// convnetjs-cifar on the CIFAR-10 sample, its first 7 epochs: the
+		// loss falls 2–3% an epoch, 4.2% over the last two; a slow
+		// descent, which the rule called a plateau at this epoch and not
+		// at the next.
+		{"a slow descent at low accuracy", telemetry(tenClasses,
+			epoch(2.241, 0.166, 2.074, 0.2), epoch(1.991, 0.277, 1.888, 0.295), epoch(1.85, 0.325, 1.763, 0.375), epoch(1.765, 0.366, 1.753, 0.37),
+			epoch(1.673, 0.397, 1.671, 0.385), epoch(1.621, 0.414, 1.674, 0.405), epoch(1.603, 0.422, 1.607, 0.415)), ""},
 		{"flat at low accuracy", telemetry(nil, epoch(1.2, 0.45, 1.2, 0.45), epoch(1.15, 0.48, 1.15, 0.47), epoch(1.14, 0.48, 1.14, 0.48),
 			epoch(1.14, 0.49, 1.14, 0.48)), Underfitting},
 		{"collapse onto the majority class", func() *Telemetry {
