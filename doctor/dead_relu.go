@@ -17,7 +17,10 @@ import (
 // Thresholds: fires when the mean dead fraction exceeds 0.5 or one layer
 // exceeds 0.8 (small networks measured on one batch show 30–45% dead
 // units while they learn well). Confidence 0.35 + 0.5 × ramp(mean, 0.5,
-// 0.9), × 0.6 when the run learned anyway (progress > 0.7).
+// 0.9), × 0.6 when the run learned anyway (progress > 0.7); at least 0.8
+// when a whole layer is dead and the run learned nothing (progress < 0.1:
+// no signal passes it), halved when that layer follows a hidden dense
+// layer narrower than the classes, which underfitting names.
 //
 // Advice: a lower rate (a large update pushes biases negative for good),
 // leaky_relu, batchnorm before the activation, he_normal init.
@@ -51,12 +54,22 @@ func checkDeadReLU(t *Telemetry) *train.Diagnosis {
 		// The network learns with what is left alive.
 		conf *= 0.6
 	}
+	ev := map[string]float64{"mean_dead_fraction": mean, "max_dead_fraction": worst, "relu_layers": float64(n), "relative_lr": t.relativeLR(), "progress": t.progress()}
+	if worst >= 0.999 && t.progress() < 0.1 {
+		// A whole layer dead cuts every path through it: the network
+		// answers the same for every image and nothing below it learns.
+		ev["layer_dead"] = 1
+		conf = max(conf, 0.8)
+	}
+	if i, _ := narrowLayer(t); i >= 0 && i+1 < len(t.Spec.Model.Layers) && t.Spec.Model.Layers[i+1].Name == worstName {
+		// The dead units are those of a layer narrower than the classes,
+		// where a few units die at once: underfitting names the cure.
+		conf *= 0.5
+	}
 	advice := fmt.Sprintf("%.0f%% of %s's units never fire: ", 100*worst, worstName)
 	if t.relativeLR() >= 3 {
 		advice += fmt.Sprintf("lower %s, ", rateText(t.Spec, 0.1))
 	}
 	advice += "use leaky_relu, put batchnorm before the activations, and keep he_normal init"
-	return &train.Diagnosis{Confidence: conf,
-		Evidence: map[string]float64{"mean_dead_fraction": mean, "max_dead_fraction": worst, "relu_layers": float64(n), "relative_lr": t.relativeLR(), "progress": t.progress()},
-		Advice:   advice}
+	return &train.Diagnosis{Confidence: conf, Evidence: ev, Advice: advice}
 }

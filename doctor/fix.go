@@ -57,6 +57,17 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 			}
 			return out
 		}
+		if d.Evidence["narrow_units"] > 0 {
+			// A bottleneck: widen the hidden dense layers narrower than
+			// the classes, and nothing else.
+			var out []string
+			for i, l := range s.Model.Layers {
+				if l.Type == spec.Dense && i != lastDense(s) && l.Units > 0 && l.Units < s.Model.Classes {
+					out = append(out, fmt.Sprintf("model.layers[%d].units=%d", i, 2*s.Model.Classes))
+				}
+			}
+			return out
+		}
 		if tr.L1 > 1e-4 {
 			return []string{"train.l1=" + num(tr.L1/10)}
 		}
@@ -153,4 +164,16 @@ func rateText(s *spec.Spec, f float64) string {
 		parts = append(parts, path+" to "+value)
 	}
 	return strings.Join(parts, " and ")
+}
+
+// lastDense is the index of the spec's last dense layer, the one that
+// makes the logits; -1 without one.
+func lastDense(s *spec.Spec) int {
+	last := -1
+	for i, l := range s.Model.Layers {
+		if l.Type == spec.Dense {
+			last = i
+		}
+	}
+	return last
 }

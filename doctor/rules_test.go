@@ -802,14 +802,43 @@ func TestNarrowLayerIsUnderfitting(t *testing.T) {
 		if !strings.HasPrefix(got[i].Advice, "widen dense1 (dense, 2 units) to 8 or more") {
 			t.Errorf("advice %q", got[i].Advice)
 		}
-		if fix := Fix(got[i], tm.Spec); !slices.Contains(fix, "model.layers[3].units=8") {
-			t.Errorf("fix %v does not widen the narrow layer to 8", fix)
+		if fix := Fix(got[i], tm.Spec); !slices.Equal(fix, []string{"model.layers[3].units=8"}) {
+			t.Errorf("fix %v, want the narrow layer widened to 8 and nothing else", fix)
 		}
 		// Before the first epoch, from the spec alone.
 		tm = telemetry(func(s *spec.Spec, _ *train.Event) { *s = *tm.Spec })
 		if got := Diagnose(tm); len(got) != 1 || got[0].Cause != Underfitting || got[0].Confidence != 0.45 {
 			t.Errorf("before the first epoch: %v", describe(got))
 		}
+	}
+}
+
+// mnist-cnn with a dense layer of 3 units in the page: all three died,
+// the network answered one class for every image, and no gradient passed
+// the layer. The doctor said vanishing_gradients 0.90 ("add batchnorm"),
+// underfitting 0.55 and dead_relu 0.35; the narrow layer is the cause.
+func TestNarrowLayerAllDead(t *testing.T) {
+	var es []train.Event
+	for range 4 {
+		e := epoch(1.386, 0.25, 1.386, 0.25)
+		e.Layers = []train.LayerStats{{Name: "conv1", Type: "conv2d", WeightNorm: 3}, {Name: "relu1", Type: "relu"},
+			{Name: "dense1", Type: "dense", WeightNorm: 2}, {Name: "relu2", Type: "relu", DeadFraction: 1},
+			{Name: "dense2", Type: "dense", GradNorm: 0.2, WeightNorm: 1}}
+		es = append(es, e)
+	}
+	tm := telemetry(func(s *spec.Spec, _ *train.Event) {
+		s.Model.Layers = []spec.Layer{{Type: spec.Conv2D, Filters: 8, Kernel: 3}, {Type: spec.ReLU}, {Type: spec.Flatten},
+			{Type: spec.Dense, Units: 3}, {Type: spec.ReLU}, {Type: spec.Dense}}
+	}, es...)
+	got := Diagnose(tm)
+	if len(got) == 0 || got[0].Cause != Underfitting || got[0].Confidence < 0.8 {
+		t.Fatalf("findings %s, want underfitting at 0.8 first", describe(got))
+	}
+	if slices.Contains(causes(got), VanishingGradients) {
+		t.Errorf("findings %v: vanishing_gradients behind a dead layer", causes(got))
+	}
+	if want := "dense1's 3 units are all dead (relu2 never fires), so nothing reaches the output: widen dense1 (dense, 3 units) to 8 or more"; !strings.HasPrefix(got[0].Advice, want) {
+		t.Errorf("advice %q, want it to start %q", got[0].Advice, want)
 	}
 }
 

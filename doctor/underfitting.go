@@ -25,7 +25,8 @@ import (
 // narrower than the number of classes, whatever the loss does: small-cnn
 // with a dense layer of 4 units on 3,000 Fashion-MNIST images tested 36.5%,
 // of 8 units 46.6%, of 16 82.3%, of 64 83.5%, its loss still falling 3%
-// an epoch after 8; said before the first epoch too, at 0.45) and
+// an epoch after 8; said before the first epoch too, at 0.45, and at
+// 0.8 when its units are all dead and the run learned nothing) and
 // validation accuracy is not more than 0.05 below training accuracy; with strong regularization
 // (l1 above 0.001, l2 above 0.01 or weight_decay above 0.1) under 0.9 and
 // 0.08, the loss flat up to a fall of 5% an epoch (small-cnn on 3,000
@@ -107,6 +108,12 @@ func checkUnderfitting(t *Telemetry) *train.Diagnosis {
 	if t.constantSchedule() && t.relativeLR() >= 3 {
 		conf = 0.4
 	}
+	if narrow >= 0 && deadAfter(t, narrow) >= 0.999 && t.progress() < 0.1 {
+		// The narrow layer's few units all died: nothing reaches the
+		// output (a dense layer of 3 units in mnist-cnn, at chance).
+		ev["narrow_dead"] = 1
+		conf = 0.8
+	}
 	if checkLRTooLow(t) != nil || checkLRTooHigh(t) != nil {
 		// Weights that crawl, or that the rate throws around, say nothing
 		// about the model's capacity: a larger model at the same rate
@@ -121,7 +128,13 @@ func checkUnderfitting(t *Telemetry) *train.Diagnosis {
 	}
 	var advice []string
 	if narrow >= 0 {
-		advice = append(advice, narrowText(t, narrow, units))
+		text := narrowText(t, narrow, units)
+		if ev["narrow_dead"] == 1 {
+			text = fmt.Sprintf("%s's %d units are all dead (%s never fires), so nothing reaches the output: %s", t.Spec.Model.Layers[narrow].Name, units, t.Spec.Model.Layers[narrow+1].Name, text)
+		}
+		// The bottleneck is the finding; the generic remedies follow
+		// only what the spec holds back besides.
+		advice = append(advice, text)
 	}
 	if tr.L1 > 1e-4 {
 		advice = append(advice, "lower train.l1, which pulls the weights to zero")
@@ -129,8 +142,10 @@ func checkUnderfitting(t *Telemetry) *train.Diagnosis {
 	if tr.L2 > 1e-3 || tr.WeightDecay > 1e-2 {
 		advice = append(advice, "lower train.l2 / train.weight_decay, which hold the weights back")
 	}
-	advice = append(advice, "give the model more capacity (more filters, another conv block, a wider dense layer)",
-		"train longer", "remove dropout until the training accuracy rises")
+	if narrow < 0 {
+		advice = append(advice, "give the model more capacity (more filters, another conv block, a wider dense layer)",
+			"train longer", "remove dropout until the training accuracy rises")
+	}
 	return &train.Diagnosis{Confidence: conf, Evidence: ev, Advice: joinAdvice(advice...)}
 }
 
@@ -160,6 +175,22 @@ func heavyDropout(t *Telemetry, acc float64) *train.Diagnosis {
 			"and %.0f%% on the validation images without it, so dropout, not the model's size, holds it back", rate, 100*acc, 100*va)}
 }
 
+// deadAfter is the last epoch's dead fraction of the ReLU layer right
+// after layer i of the spec, 0 when there is none.
+func deadAfter(t *Telemetry, i int) float64 {
+	layers := t.Spec.Model.Layers
+	l := t.last()
+	if l == nil || i+1 >= len(layers) {
+		return 0
+	}
+	for _, s := range l.Layers {
+		if s.Name == layers[i+1].Name && s.Type == "relu" {
+			return s.DeadFraction
+		}
+	}
+	return 0
+}
+
 // narrowText is the advice on a hidden dense layer narrower than the
 // classes.
 func narrowText(t *Telemetry, narrow, units int) string {
@@ -176,14 +207,8 @@ func narrowText(t *Telemetry, narrow, units int) string {
 // dense layer, which makes the logits, does not count.
 func narrowLayer(t *Telemetry) (index, units int) {
 	index, units = -1, t.classes()
-	layers := t.Spec.Model.Layers
-	last := -1
-	for i, l := range layers {
-		if l.Type == spec.Dense {
-			last = i
-		}
-	}
-	for i, l := range layers {
+	last := lastDense(t.Spec)
+	for i, l := range t.Spec.Model.Layers {
 		if l.Type == spec.Dense && i != last && l.Units > 0 && l.Units < units {
 			index, units = i, l.Units
 		}

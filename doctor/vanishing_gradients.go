@@ -20,8 +20,8 @@ import (
 // (progress < 0.3: confidence 0.5). Confidence 0.6 + 0.3 ×
 // ramp(−log10 ratio, 2, 4), + 0.05 when the model uses sigmoid or tanh;
 // × 0.6 when the run learned anyway (progress > 0.5); silent when more
-// than half the ReLU units are dead, which zeroes gradients for another
-// reason (dead_relu).
+// than half the ReLU units are dead, or a whole ReLU layer, which zeroes
+// gradients for another reason (dead_relu).
 //
 // Advice: relu (or leaky_relu) with he_normal init instead of saturating
 // activations, batch norm after each conv or dense layer, residual
@@ -46,7 +46,7 @@ func checkVanishingGradients(t *Telemetry) *train.Diagnosis {
 	if t.progress() > 0.5 {
 		conf *= 0.6
 	}
-	if d := checkDeadReLU(t); d != nil && d.Evidence["mean_dead_fraction"] > 0.5 {
+	if d := checkDeadReLU(t); d != nil && (d.Evidence["mean_dead_fraction"] > 0.5 || d.Evidence["max_dead_fraction"] >= 0.999) {
 		// Dead units pass no gradient at all: that rule names the cause,
 		// and batch norm or residual connections would not revive them.
 		return nil
