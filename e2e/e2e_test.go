@@ -296,6 +296,11 @@ func TestTrainingInThePage(t *testing.T) {
 	}
 	set(t, ctx, "#layer-0-kernel", "3")
 	waitFor(t, ctx, `!document.querySelector(".field-error") && !document.querySelector("#start").disabled`, "the error to clear")
+	// A hidden dense layer narrower than the classes is valid, with a note.
+	set(t, ctx, "#layer-6-units", "4")
+	waitFor(t, ctx, `(document.querySelector(".layer-note")||{textContent:""}).textContent.includes("fewer units than the 10 classes") && !document.querySelector("#start").disabled`, "the bottleneck's note")
+	set(t, ctx, "#layer-6-units", "128")
+	waitFor(t, ctx, `!document.querySelector(".layer-note")`, "the note to go")
 
 	// Start, pause, resume, stop.
 	click(t, ctx, "#start")

@@ -111,14 +111,26 @@ type LayerRow struct {
 	// Reads names the layers it reads when it names them (an add, a
 	// shortcut), rather than the layer above it.
 	Reads string
+	// Note warns of a layer that will hold the network back: a hidden
+	// dense layer narrower than the classes.
+	Note string
 }
 
 // LayerRows describes every layer of the model as shape inference sees it.
 func (mv *ModelView) LayerRows() []LayerRow {
 	infos, _ := mv.Spec.Model.Shapes()
 	rows := make([]LayerRow, len(mv.Spec.Model.Layers))
+	last := -1
+	for i, l := range mv.Spec.Model.Layers {
+		if l.Type == spec.Dense {
+			last = i
+		}
+	}
 	for i, l := range mv.Spec.Model.Layers {
 		rows[i] = LayerRow{Index: i, Layer: l, Shape: "?"}
+		if k := mv.Spec.Model.Classes; l.Type == spec.Dense && i != last && l.Units > 0 && l.Units < k {
+			rows[i].Note = fmt.Sprintf("fewer units than the %d classes: a bottleneck every class must pass through (%d or more)", k, 2*k)
+		}
 		if len(l.Inputs) > 0 {
 			rows[i].Reads = "← " + strings.Join(l.Inputs, " + ")
 			if l.Type != spec.Add {

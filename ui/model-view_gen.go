@@ -320,6 +320,13 @@ func (c *ModelView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgn.AddAttrInterface("data-path", fmtLayerPath(row.Index))
 									vgn.SetInnerHTML(c.FieldError(fmtLayerPath(row.Index)))
 								}
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
+								vgparent.AppendChild(vgn)
+								if row.Note != "" {
+									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "small", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "layer-note"}}}
+									vgparent.AppendChild(vgn)
+									vgn.SetInnerHTML(row.Note)
+								}
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 								vgparent.AppendChild(vgn)
 							}

@@ -215,3 +215,25 @@ func TestRunNameSaysWhatTheDataPlants(t *testing.T) {
 		t.Errorf("RunName = %q, want %q", got, want)
 	}
 }
+
+// A hidden dense layer narrower than the classes carries a note in the
+// Model tab; the output layer and wide layers do not.
+func TestNarrowLayerNote(t *testing.T) {
+	s, err := spec.Preset("mnist-cnn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Expand()
+	mv := &ModelView{&Root{Spec: s}}
+	for _, r := range mv.LayerRows() {
+		if r.Note != "" {
+			t.Errorf("mnist-cnn's layer %d has a note: %q", r.Index, r.Note)
+		}
+	}
+	s.Model.Layers[6].Units = 4
+	for _, r := range mv.LayerRows() {
+		if want := r.Index == 6; (r.Note != "") != want {
+			t.Errorf("dense1 of 4 units: layer %d note %q", r.Index, r.Note)
+		}
+	}
+}
