@@ -95,7 +95,7 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 		return []string{"data.balance=oversample"}
 	case AugmentationTooStrong:
 		var out []string
-		for _, name := range strongTransformNames(s.Data.Augment, s.Model.Input) {
+		for _, name := range strongTransformNames(s) {
 			out = append(out, "data.augment."+name+".p=0")
 		}
 		if out == nil {
