@@ -33,10 +33,11 @@
 //	lr_too_low               weights barely move, or a small rate still descending at the end
 //	overfitting              train–validation gap with a rising validation loss, or a
 //	                         validation loss stalled while the training loss falls
-//	underfitting             low training accuracy on a flat loss, or held back by
-//	                         heavy dropout
+//	underfitting             low training accuracy on a flat loss, held back by heavy
+//	                         dropout, or a hidden dense layer narrower than the classes
 //	class_imbalance          rare classes sacrificed, or collapse onto the majority
-//	augmentation_too_strong  augmented images no longer look like their class
+//	augmentation_too_strong  augmented images no longer look like their class (mirrored
+//	                         digits among them)
 //	vanishing_gradients      first layers' relative gradient ≪ last layer's
 //	exploding_gradients      deep unnormalized stacks that blow up, growing gradient norms
 //	dead_relu                ReLU units that never fire
@@ -48,7 +49,8 @@
 //	train_val_leakage        held-out images that also appear in training
 //	class_confusion          a stalled run's mistakes gather on two classes, or on one
 //	test_shift               the test split scores far below validation, beyond the noise
-//	still_learning           a run that ended as planned while both losses still fell
+//	still_learning           a run that ended as planned while both losses still fell,
+//	                         or that early stopping ended while the validation loss fell
 //
 // Some rules defer to others that name a root cause: a divergence with
 // raw inputs is unnormalized_input first, zero gradients behind dead ReLUs
@@ -56,9 +58,8 @@
 // at a high rate are never lr_too_low, underfitting yields to
 // the more specific rules (to label_noise, and to lr_too_low and
 // lr_too_high entirely), a rate decay is not advised to a run its rate
-// threw back to chance,
-// and a train–validation gap in a short run with batch norm is
-// batchnorm_statistics before overfitting.
+// threw back to chance, and a train–validation gap in a short run with
+// batch norm is batchnorm_statistics before overfitting.
 //
 // # Telemetry
 //
