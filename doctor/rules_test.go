@@ -627,6 +627,18 @@ func TestEarlyStoppingTooSoon(t *testing.T) {
 	}
 }
 
+// mobilenet-small on the CIFAR-10 sample after 8 epochs: the training
+// loss fell 2.9% an epoch, the validation loss to its lowest in each of
+// the last two; a slow run, but not a finished one.
+func TestStillLearningSlowly(t *testing.T) {
+	tm := telemetry(tenClasses, epoch(1.6205, 0.3994, 1.6155, 0.36), epoch(1.5632, 0.4144, 1.5725, 0.43),
+		epoch(1.5117, 0.4628, 1.5137, 0.455), epoch(1.4742, 0.465, 1.503, 0.44))
+	tm.Add(train.Event{Event: train.EventResult, Stopped: train.StoppedCompleted, TestAccuracy: 0.408})
+	if got := causes(Diagnose(tm)); !slices.Contains(got, StillLearning) {
+		t.Errorf("findings %v, want %s", got, StillLearning)
+	}
+}
+
 // A run whose weights barely move is told to raise the rate, not also to
 // grow the model: underfitting is silent beside lr_too_low.
 func TestNoUnderfittingWhileTheRateCrawls(t *testing.T) {
