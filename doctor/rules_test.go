@@ -639,6 +639,27 @@ func TestStillLearningSlowly(t *testing.T) {
 	}
 }
 
+// convnetjs-cifar at Adam 0.01 on the CIFAR-10 sample: 61% of its ReLU
+// units dead, 38% on its training images, the loss falling 1.2% an epoch.
+// dead_relu names the rate; underfitting does not also ask for a larger
+// model, which would lose its units the same way.
+func TestNoUnderfittingWithMostUnitsDead(t *testing.T) {
+	var es []train.Event
+	for i, l := range []float64{1.975, 1.926, 1.864, 1.844, 1.847, 1.812, 1.782} {
+		e := epoch(l, 0.29+0.013*float64(i), l+0.05, 0.28+0.01*float64(i))
+		e.Layers = []train.LayerStats{{Name: "relu1", Type: "relu", DeadFraction: 0.45}, {Name: "relu2", Type: "relu", DeadFraction: 0.8},
+			{Name: "relu3", Type: "relu", DeadFraction: 0.6}}
+		es = append(es, e)
+	}
+	got := causes(Diagnose(telemetry(func(s *spec.Spec, st *train.Event) {
+		tenClasses(s, st)
+		s.Train.LR = 0.01
+	}, es...)))
+	if !slices.Contains(got, DeadReLU) || slices.Contains(got, Underfitting) {
+		t.Errorf("findings %v, want dead_relu and no underfitting", got)
+	}
+}
+
 // A run whose weights barely move is told to raise the rate, not also to
 // grow the model: underfitting is silent beside lr_too_low.
 func TestNoUnderfittingWhileTheRateCrawls(t *testing.T) {

@@ -41,7 +41,8 @@ import (
 // fires: wrong labels cap the training accuracy of a network that is
 // large enough. Silent when lr_too_low or lr_too_high fires: a run that
 // crawls, or that its rate throws around (SGD at 0.1 with momentum 0.99,
-// back at chance after its first epoch), says nothing about capacity.
+// back at chance after its first epoch), says nothing about capacity;
+// nor does one with most of its ReLU units dead (dead_relu).
 //
 // Held back by dropout (heavyDropout): a dropout rate of 0.5 or more,
 // no augmentation, and training accuracy (dropout on) 0.1 or more below
@@ -119,6 +120,12 @@ func checkUnderfitting(t *Telemetry) *train.Diagnosis {
 		// Weights that crawl, or that the rate throws around, say nothing
 		// about the model's capacity: a larger model at the same rate
 		// would do the same.
+		return nil
+	}
+	if d := checkDeadReLU(t); narrow < 0 && d != nil && d.Evidence["mean_dead_fraction"] > 0.5 {
+		// Most units dead: the capacity is there but unused, and a larger
+		// model would lose its units the same way (convnetjs-cifar at
+		// Adam 0.01, 61% of its units dead, was told to grow).
 		return nil
 	}
 	if ln := checkLabelNoise(t); ln != nil {
