@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -26,6 +27,20 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 	case LRTooHigh:
 		return s.RateSets(0.1)
 	case LRTooLow:
+		if d.Evidence["decayed_epoch"] > 0 {
+			// A schedule that froze the weights early: spread its decay
+			// over the run.
+			n := float64(max(1, tr.Epochs))
+			switch tr.Schedule.Type {
+			case "step":
+				return []string{"train.schedule.every=" + num(max(2, math.Round(n/3)))}
+			case "exponential":
+				return []string{"train.schedule.gamma=" + num(math.Pow(0.1, 1/n))}
+			case "reduce_on_plateau":
+				return []string{fmt.Sprintf("train.schedule.patience=%d", max(3, 2*tr.Schedule.Patience))}
+			}
+			return nil
+		}
 		if plainSGD(s) {
 			// Momentum 0.9 moves the weights ten times as far; a rate
 			// under a tenth of momentum's usual 0.01 is raised as well.

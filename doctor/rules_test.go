@@ -660,6 +660,46 @@ func TestNoUnderfittingWithMostUnitsDead(t *testing.T) {
 	}
 }
 
+// A step schedule of factor 0.1 every epoch froze small-cnn at 79% on its
+// training images by epoch 3 of 8: lr_too_low names the schedule, not
+// underfitting the model, and the fix steps every third of the run. Every
+// 3 epochs, the rate reaches a hundredth only for the last two.
+func TestScheduleDecayedTooSoon(t *testing.T) {
+	losses := []float64{1.155, 0.721, 0.636, 0.632, 0.6318, 0.6317, 0.6317, 0.6317}
+	for _, c := range []struct {
+		every float64
+		want  bool
+	}{{1, true}, {3, false}} {
+		var es []train.Event
+		for i, l := range losses {
+			e := epoch(l, min(0.79, 0.6+0.1*float64(i)), l+0.05, 0.75)
+			e.LR = 1e-3 * math.Pow(0.1, math.Floor(float64(i)/c.every))
+			es = append(es, e)
+		}
+		tm := telemetry(func(s *spec.Spec, _ *train.Event) {
+			s.Train.Epochs = 8
+			s.Train.Schedule = spec.Schedule{Type: "step", Factor: 0.1, Every: c.every}
+		}, es...)
+		got := Diagnose(tm)
+		i := slices.IndexFunc(got, func(d train.Diagnosis) bool { return d.Cause == LRTooLow })
+		if has := i >= 0; has != c.want {
+			t.Errorf("step every %g: findings %v, want %s: %v", c.every, causes(got), LRTooLow, c.want)
+		}
+		if i < 0 {
+			continue
+		}
+		if slices.Contains(causes(got), Underfitting) {
+			t.Errorf("step every %g: findings %v include underfitting", c.every, causes(got))
+		}
+		if !strings.HasPrefix(got[i].Advice, "the step schedule cut the rate to 1e-05 by epoch 3 of 8") {
+			t.Errorf("advice %q", got[i].Advice)
+		}
+		if fix := Fix(got[i], tm.Spec); !slices.Equal(fix, []string{"train.schedule.every=3"}) {
+			t.Errorf("fix %v", fix)
+		}
+	}
+}
+
 // A run whose weights barely move is told to raise the rate, not also to
 // grow the model: underfitting is silent beside lr_too_low.
 func TestNoUnderfittingWhileTheRateCrawls(t *testing.T) {
