@@ -20,8 +20,9 @@ import (
 // the training loss per epoch over the last two (loss_change_per_epoch).
 //
 // Thresholds: needs 2 epochs and a run that did not diverge; but for a
-// schedule decayed too soon (below), silent when relative_lr is 3 or more (weights that do not move at a high rate are
-// dead units or saturation, which dead_relu and lr_too_high explain).
+// schedule decayed too soon (below), silent when relative_lr is 3 or
+// more (weights that do not move at a high rate are dead units or
+// saturation, which dead_relu and lr_too_high explain).
 // Frozen: a loss drop under 30% and a training accuracy under 0.9;
 // confidence 0.85 when the median weight change is under 0.003 per
 // epoch, 0.7 under 0.01; when the run carries no weight changes, 0.6 for
