@@ -30,7 +30,8 @@
 //
 //	unnormalized_input       inputs far from mean 0, std 1 (raw pixels)
 //	lr_too_high              divergence, NaN, a rising loss, stuck at chance, oscillation
-//	lr_too_low               weights barely move, or a small rate still descending at the end
+//	lr_too_low               weights barely move, a small rate still descending at the end,
+//	                         or a schedule that cut the rate a hundredfold early
 //	overfitting              train–validation gap with a rising validation loss, or a
 //	                         validation loss stalled while the training loss falls
 //	underfitting             low training accuracy on a flat loss, held back by heavy
