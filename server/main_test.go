@@ -178,6 +178,19 @@ func TestTrainSaysWhatTheDataSpecPlants(t *testing.T) {
 	}
 }
 
+// What the doctor sees before any training (raw pixels) is printed before
+// the first epoch's line, not only with the findings at the end.
+func TestTrainSaysTheFindingsBeforeTheFirstEpoch(t *testing.T) {
+	code, _, stderr := runCLI(t, "train", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-epochs", "1", "-set", "data.normalization=raw")
+	before, _, ok := strings.Cut(stderr, "epoch 1/1")
+	if code != 0 || !ok || !strings.Contains(before, "doctor, before the first epoch: unnormalized_input (confidence") {
+		t.Errorf("exit %d; stderr:\n%s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "train", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-epochs", "1"); code != 0 || strings.Contains(stderr, "before the first epoch") {
+		t.Errorf("a run with scaled inputs: exit %d; stderr:\n%s", code, stderr)
+	}
+}
+
 func TestTrainResume(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"train", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-seed", "5", "-set", "train.batch_size=2", "-json"}

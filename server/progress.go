@@ -43,6 +43,12 @@ func (p *progressBar) report(e train.Event) {
 		p.start = time.Now()
 		p.line("%s: %s train, %s validation, %s test images; %s parameters; %s steps per epoch", e.Dataset,
 			spec.Thousands(e.TrainSize), spec.Thousands(e.ValSize), spec.Thousands(e.TestSize), spec.Thousands(e.Params), spec.Thousands(e.StepsPerEpoch))
+		// What the data and the spec show before any training, said now:
+		// a long run can be stopped and set right before it spends its
+		// time.
+		for _, d := range e.Diagnoses {
+			p.line("doctor, before the first epoch: %s (confidence %.2f): %s", d.Cause, d.Confidence, d.Advice)
+		}
 	case train.EventStep:
 		total := p.epochs * p.stepsPerEpoch
 		p.step(e.Epoch, e.Step-p.firstStep, total-p.firstStep, e.Loss, e.Accuracy)
