@@ -27,7 +27,8 @@ import (
 // wrong 0.56–0.77.
 //
 // Thresholds: needs 2 epochs, progress > 0.2 (the task is being learned),
-// confident_wrong ≥ 0.1, a training error ≥ 0.1, confident_share ≥ 0.5
+// confident_wrong ≥ 0.1 (× 1 − train.label_smoothing), a training error
+// ≥ 0.1, confident_share ≥ 0.5
 // (a network that is unsure of most of its mistakes is still learning, or
 // too small), lowered by 0.3 × ramp(mistake_spread, 0.4, 0.55): to 0.3
 // at a spread of 0.5 (30% of Fashion-MNIST's labels wrong: the network is
@@ -68,7 +69,11 @@ func checkLabelNoise(t *Telemetry) *train.Diagnosis {
 	l := t.last()
 	cw := l.ConfidentWrong
 	errRate := 1 - l.TrainAccuracy
-	if !(cw >= 0.1 && errRate >= 0.1) {
+	// Label smoothing ε pulls every answer toward 1/K, so fewer cross the
+	// bar of conviction: the bar is 0.1·(1−ε) (30% wrong with smoothing
+	// 0.2 put 9–10% of the training images there, epoch after epoch, and
+	// the finding came and went at 0.1).
+	if !(cw >= 0.1*(1-t.Spec.Train.LabelSmoothing) && errRate >= 0.1) {
 		return nil
 	}
 	share := cw / errRate

@@ -989,6 +989,28 @@ func nearFortyFive(confusion [][]int) []train.Event {
 	return es
 }
 
+// Label smoothing 0.2 with 30% of the labels wrong left 9–10% of the
+// training images confidently wrong: enough under smoothing, whose
+// answers rarely reach the bar of conviction, not without it.
+func TestLabelNoiseUnderSmoothing(t *testing.T) {
+	for _, c := range []struct {
+		smoothing float64
+		want      bool
+	}{{0.2, true}, {0, false}} {
+		es := stalledNearSixty(noisyConfusion(10, 30, 3))
+		for i := range es {
+			es[i].ConfidentWrong = min(es[i].ConfidentWrong, 0.095)
+		}
+		tm := telemetry(func(s *spec.Spec, st *train.Event) {
+			tenClasses(s, st)
+			s.Train.LabelSmoothing = c.smoothing
+		}, es...)
+		if got := checkLabelNoise(tm) != nil; got != c.want {
+			t.Errorf("smoothing %g: label_noise %v, want %v", c.smoothing, got, c.want)
+		}
+	}
+}
+
 // With label smoothing or early stopping already on, label_noise's advice
 // and fix turn to what the spec does not do yet.
 func TestLabelNoiseAdviceKnowsTheSpec(t *testing.T) {
