@@ -48,6 +48,11 @@ func healthyEpochs() []train.Event {
 		epoch(0.2, 0.95, 0.22, 0.94), epoch(0.15, 0.96, 0.18, 0.95), epoch(0.12, 0.97, 0.16, 0.955)}
 }
 
+// indexOf is the place of the finding of cause in ds, -1 without one.
+func indexOf(ds []train.Diagnosis, cause string) int {
+	return slices.IndexFunc(ds, func(d train.Diagnosis) bool { return d.Cause == cause })
+}
+
 func causes(ds []train.Diagnosis) []string {
 	var out []string
 	for _, d := range ds {
@@ -116,13 +121,7 @@ func TestRulesOnHandMadeTelemetry(t *testing.T) {
 		{"wrong labels hold the training accuracy down", telemetry(tenClasses, stalledNearSixty(noisyConfusion(10, 30, 3))...), LabelNoise},
 		// The same curves with the mistakes on look-alike classes, as a
 		// clean run's are: four in ten of them confident is not enough.
-		{"confident mistakes on look-alike classes", func() *Telemetry {
-			c := noisyConfusion(10, 30, 0)
-			for k := 0; k < 10; k += 2 {
-				c[k][k+1], c[k+1][k] = 12, 12
-			}
-			return telemetry(tenClasses, stalledNearSixty(c)...)
-		}(), Underfitting},
+		{"confident mistakes on look-alike classes", telemetry(tenClasses, stalledNearSixty(lookalikePairs(0, 12))...), Underfitting},
 		// 45% of Fashion-MNIST's labels made wrong: both accuracies flat
 		// near 45%, 12.5% of the training images predicted as another
 		// class with conviction, a quarter of the mistakes, spread over
@@ -131,13 +130,7 @@ func TestRulesOnHandMadeTelemetry(t *testing.T) {
 		{"nearly half the labels wrong", telemetry(tenClasses, nearFortyFive(noisyConfusion(10, 30, 3))...), LabelNoise},
 		// The same curves with the mistakes gathered as a clean CIFAR-10
 		// run's are (spread 0.46): a quarter confident is too few.
-		{"a quarter of the mistakes confident, on look-alike classes", func() *Telemetry {
-			c := noisyConfusion(10, 30, 1)
-			for k := 0; k < 10; k += 2 {
-				c[k][k+1], c[k+1][k] = 14, 14
-			}
-			return telemetry(tenClasses, nearFortyFive(c)...)
-		}(), Underfitting},
+		{"a quarter of the mistakes confident, on look-alike classes", telemetry(tenClasses, nearFortyFive(lookalikePairs(1, 14))...), Underfitting},
 		// convnetjs-cifar on the CIFAR-10 sample, its first 7 epochs: the
 		// loss falls 2–3% an epoch, 4.2% over the last two; a slow
 		// descent, which the rule called a plateau at this epoch and not
@@ -264,10 +257,7 @@ func TestRulesOnHandMadeTelemetry(t *testing.T) {
 		// training images, 10% of them confidently wrong (over half the
 		// mistakes), the validation mistakes on a few look-alike pairs.
 		{"confident mistakes of a clean run", func() *Telemetry {
-			c := noisyConfusion(10, 30, 0)
-			for k := 0; k < 10; k += 2 {
-				c[k][k+1], c[k+1][k] = 6, 6
-			}
+			c := lookalikePairs(0, 6)
 			es := []train.Event{epoch(0.75, 0.72, 0.75, 0.75), epoch(0.62, 0.77, 0.66, 0.79), epoch(0.57, 0.8, 0.63, 0.81), epoch(0.53, 0.81, 0.62, 0.8),
 				epoch(0.5, 0.82, 0.61, 0.8), epoch(0.47, 0.83, 0.61, 0.79)}
 			for i := range es {
@@ -607,7 +597,7 @@ func TestStillLearningAfterTwoEpochs(t *testing.T) {
 		tt := telemetry(nil, epoch(1.155, 0.6, 0.894, 0.72), c.second)
 		tt.Add(train.Event{Event: train.EventResult, Stopped: train.StoppedCompleted, TestAccuracy: c.second.ValAccuracy})
 		got := Diagnose(tt)
-		i := slices.IndexFunc(got, func(d train.Diagnosis) bool { return d.Cause == StillLearning })
+		i := indexOf(got, StillLearning)
 		if has := i >= 0; has != c.want {
 			t.Errorf("%s: findings %v, want %s: %v", c.name, causes(got), StillLearning, c.want)
 		}
@@ -637,7 +627,7 @@ func TestEarlyStoppingTooSoon(t *testing.T) {
 		}, epoch(1.155, 0.6, 0.894, 0.72), epoch(0.659, 0.77, 0.675, 0.75), c.third)
 		tm.Add(train.Event{Event: train.EventResult, Stopped: train.StoppedEarlyStopping, TestAccuracy: 0.75})
 		got := Diagnose(tm)
-		i := slices.IndexFunc(got, func(d train.Diagnosis) bool { return d.Cause == StillLearning })
+		i := indexOf(got, StillLearning)
 		if has := i >= 0; has != c.want {
 			t.Errorf("%s: findings %v, want %s: %v", c.name, causes(got), StillLearning, c.want)
 		}
@@ -707,7 +697,7 @@ func TestScheduleDecayedTooSoon(t *testing.T) {
 			s.Train.Schedule = spec.Schedule{Type: "step", Factor: 0.1, Every: c.every}
 		}, es...)
 		got := Diagnose(tm)
-		i := slices.IndexFunc(got, func(d train.Diagnosis) bool { return d.Cause == LRTooLow })
+		i := indexOf(got, LRTooLow)
 		if has := i >= 0; has != c.want {
 			t.Errorf("step every %g: findings %v, want %s: %v", c.every, causes(got), LRTooLow, c.want)
 		}
@@ -760,15 +750,30 @@ func noisyConfusion(k, diag, off int) [][]int {
 	return c
 }
 
+// lookalikePairs is a ten-class confusion matrix whose mistakes gather
+// on five pairs of classes (pair each way), off in every other cell.
+func lookalikePairs(off, pair int) [][]int {
+	c := noisyConfusion(10, 30, off)
+	for k := 0; k < 10; k += 2 {
+		c[k][k+1], c[k+1][k] = pair, pair
+	}
+	return c
+}
+
 // stalledNearSixty is the labels experiment's run with 30% of the labels
 // wrong, ten classes: both accuracies flat near 60%, up to 16.5% of the
 // training images predicted as another class with conviction, and the
 // given validation confusion in every epoch.
 func stalledNearSixty(confusion [][]int) []train.Event {
-	es := []train.Event{epoch(1.86, 0.41, 1.5, 0.51), epoch(1.63, 0.54, 1.5, 0.52), epoch(1.57, 0.56, 1.45, 0.55), epoch(1.52, 0.57, 1.43, 0.55),
-		epoch(1.49, 0.58, 1.42, 0.58), epoch(1.46, 0.59, 1.42, 0.58), epoch(1.43, 0.6, 1.41, 0.56), epoch(1.41, 0.6, 1.41, 0.55)}
+	return withWrongLabels(confusion, 0.05, 0.165, epoch(1.86, 0.41, 1.5, 0.51), epoch(1.63, 0.54, 1.5, 0.52), epoch(1.57, 0.56, 1.45, 0.55),
+		epoch(1.52, 0.57, 1.43, 0.55), epoch(1.49, 0.58, 1.42, 0.58), epoch(1.46, 0.59, 1.42, 0.58), epoch(1.43, 0.6, 1.41, 0.56), epoch(1.41, 0.6, 1.41, 0.55))
+}
+
+// withWrongLabels gives each epoch the validation confusion and a
+// confidently wrong share that grows by step an epoch up to most.
+func withWrongLabels(confusion [][]int, step, most float64, es ...train.Event) []train.Event {
 	for i := range es {
-		es[i].ConfidentWrong = min(0.165, 0.05*float64(i+1))
+		es[i].ConfidentWrong = min(most, step*float64(i+1))
 		es[i].Confusion = confusion
 		es[i].PerClassAccuracy = nil
 	}
@@ -835,7 +840,7 @@ func TestPlainSGDIsToldToUseMomentum(t *testing.T) {
 			s.Train.Optimizer, s.Train.LR, s.Train.Momentum = "sgd", c.lr, c.momentum
 		}, crawl...)
 		got := Diagnose(tm)
-		i := slices.IndexFunc(got, func(d train.Diagnosis) bool { return d.Cause == LRTooLow })
+		i := indexOf(got, LRTooLow)
 		if has := i >= 0; has != c.want {
 			t.Errorf("sgd %g, momentum %g: findings %v, want %s: %v", c.lr, c.momentum, causes(got), LRTooLow, c.want)
 			continue
@@ -891,7 +896,7 @@ func TestNarrowLayerIsUnderfitting(t *testing.T) {
 				{Type: spec.Dense, Units: c.units}, {Type: spec.ReLU}, {Type: spec.Dense}}
 		}, es...)
 		got := Diagnose(tm)
-		i := slices.IndexFunc(got, func(d train.Diagnosis) bool { return d.Cause == Underfitting })
+		i := indexOf(got, Underfitting)
 		if has := i >= 0; has != c.want {
 			t.Errorf("dense of %d units: findings %v, want %s: %v", c.units, causes(got), Underfitting, c.want)
 		}
@@ -979,14 +984,8 @@ func TestMirroredDigits(t *testing.T) {
 // training images predicted as another class with conviction, and the
 // given validation confusion in every epoch.
 func nearFortyFive(confusion [][]int) []train.Event {
-	es := []train.Event{epoch(2.05, 0.32, 1.95, 0.4), epoch(1.9, 0.42, 1.93, 0.4), epoch(1.84, 0.44, 1.92, 0.42), epoch(1.8, 0.45, 1.91, 0.44),
-		epoch(1.78, 0.46, 1.9, 0.44), epoch(1.77, 0.46, 1.91, 0.42), epoch(1.76, 0.47, 1.91, 0.42), epoch(1.75, 0.48, 1.9, 0.43)}
-	for i := range es {
-		es[i].ConfidentWrong = min(0.125, 0.03*float64(i+1))
-		es[i].Confusion = confusion
-		es[i].PerClassAccuracy = nil
-	}
-	return es
+	return withWrongLabels(confusion, 0.03, 0.125, epoch(2.05, 0.32, 1.95, 0.4), epoch(1.9, 0.42, 1.93, 0.4), epoch(1.84, 0.44, 1.92, 0.42),
+		epoch(1.8, 0.45, 1.91, 0.44), epoch(1.78, 0.46, 1.9, 0.44), epoch(1.77, 0.46, 1.91, 0.42), epoch(1.76, 0.47, 1.91, 0.42), epoch(1.75, 0.48, 1.9, 0.43))
 }
 
 // Label smoothing 0.2 with 30% of the labels wrong left 9–10% of the
