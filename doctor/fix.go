@@ -76,8 +76,9 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 			// A bottleneck: widen the hidden dense layers narrower than
 			// the classes, and nothing else.
 			var out []string
+			last := lastDense(s)
 			for i, l := range s.Model.Layers {
-				if l.Type == spec.Dense && i != lastDense(s) && l.Units > 0 && l.Units < s.Model.Classes {
+				if l.Type == spec.Dense && i != last && l.Units > 0 && l.Units < s.Model.Classes {
 					out = append(out, fmt.Sprintf("model.layers[%d].units=%d", i, 2*s.Model.Classes))
 				}
 			}
@@ -93,7 +94,7 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 		// 8 filters) and of every hidden dense layer (to at least twice
 		// the classes: a narrower one is a bottleneck).
 		var out []string
-		last := len(s.Model.Layers) - 1
+		last := lastDense(s)
 		for i, l := range s.Model.Layers {
 			switch {
 			case l.Type == spec.Conv2D:
