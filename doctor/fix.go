@@ -76,11 +76,8 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 			// A bottleneck: widen the hidden dense layers narrower than
 			// the classes, and nothing else.
 			var out []string
-			last := lastDense(s)
-			for i, l := range s.Model.Layers {
-				if l.Type == spec.Dense && i != last && l.Units > 0 && l.Units < s.Model.Classes {
-					out = append(out, fmt.Sprintf("model.layers[%d].units=%d", i, 2*s.Model.Classes))
-				}
+			for _, i := range s.Model.Bottlenecks() {
+				out = append(out, fmt.Sprintf("model.layers[%d].units=%d", i, 2*s.Model.Classes))
 			}
 			return out
 		}
@@ -94,7 +91,7 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 		// 8 filters) and of every hidden dense layer (to at least twice
 		// the classes: a narrower one is a bottleneck).
 		var out []string
-		last := lastDense(s)
+		last := len(s.Model.Layers) - 1
 		for i, l := range s.Model.Layers {
 			switch {
 			case l.Type == spec.Conv2D:
@@ -180,16 +177,4 @@ func rateText(s *spec.Spec, f float64) string {
 		parts = append(parts, path+" to "+value)
 	}
 	return strings.Join(parts, " and ")
-}
-
-// lastDense is the index of the spec's last dense layer, the one that
-// makes the logits; -1 without one.
-func lastDense(s *spec.Spec) int {
-	last := -1
-	for i, l := range s.Model.Layers {
-		if l.Type == spec.Dense {
-			last = i
-		}
-	}
-	return last
 }

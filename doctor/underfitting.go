@@ -82,7 +82,7 @@ func checkUnderfitting(t *Telemetry) *train.Diagnosis {
 	// flat up to a fall of 5% an epoch.
 	tr := t.Spec.Train
 	strong := tr.L2 > 1e-2 || tr.WeightDecay > 0.1 || tr.L1 > 1e-3
-	bar, slack, flat := 0.8, 0.05, -0.02
+	bar, slack, flat := 0.8, 0.05, -learningFall
 	if strong {
 		bar, slack, flat = 0.9, 0.08, -0.05
 	}
@@ -210,15 +210,14 @@ func narrowText(t *Telemetry, narrow, units int) string {
 		"and %d numbers are too few to tell %d classes apart", name, units, 2*t.classes(), units, t.classes())
 }
 
-// narrowLayer is the narrowest hidden dense layer with fewer units than
-// the task has classes, and its units; -1 when there is none. The last
-// dense layer, which makes the logits, does not count.
+// narrowLayer is the narrowest of the model's bottlenecks (hidden dense
+// layers with fewer units than classes) and its units; -1 when there is
+// none.
 func narrowLayer(t *Telemetry) (index, units int) {
-	index, units = -1, t.classes()
-	last := lastDense(t.Spec)
-	for i, l := range t.Spec.Model.Layers {
-		if l.Type == spec.Dense && i != last && l.Units > 0 && l.Units < units {
-			index, units = i, l.Units
+	index = -1
+	for _, i := range t.Spec.Model.Bottlenecks() {
+		if u := t.Spec.Model.Layers[i].Units; index < 0 || u < units {
+			index, units = i, u
 		}
 	}
 	return index, units

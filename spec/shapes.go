@@ -69,6 +69,20 @@ func (m Model) ParamCount() (int, error) {
 	return n, err
 }
 
+// Bottlenecks lists the hidden dense layers of an expanded model (every
+// dense layer but the final one, which gives the class scores) with fewer
+// units than model.classes: every class's evidence has to pass through
+// their few numbers.
+func (m Model) Bottlenecks() []int {
+	var out []int
+	for i, l := range m.Layers {
+		if l.Type == Dense && i != len(m.Layers)-1 && l.Units > 0 && l.Units < m.Classes {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 // model checks an expanded model and infers its shapes.
 func (c *checker) model(m *Model) []LayerInfo {
 	c.layers = m.Layers

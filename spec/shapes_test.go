@@ -218,3 +218,20 @@ func TestMulSatSaturates(t *testing.T) {
 		t.Errorf("mulSat(3, 5, 7) = %d, want 105", got)
 	}
 }
+
+// A hidden dense layer narrower than the classes is a bottleneck; the
+// final one, which gives the class scores, and wide ones are not.
+func TestBottlenecks(t *testing.T) {
+	s, err := Preset("mnist-cnn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Expand()
+	if got := s.Model.Bottlenecks(); len(got) != 0 {
+		t.Errorf("mnist-cnn: %v", got)
+	}
+	s.Model.Layers[6].Units = 4
+	if got := s.Model.Bottlenecks(); len(got) != 1 || got[0] != 6 {
+		t.Errorf("dense1 of 4 units: %v, want [6]", got)
+	}
+}

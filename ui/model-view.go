@@ -120,17 +120,8 @@ type LayerRow struct {
 func (mv *ModelView) LayerRows() []LayerRow {
 	infos, _ := mv.Spec.Model.Shapes()
 	rows := make([]LayerRow, len(mv.Spec.Model.Layers))
-	last := -1
-	for i, l := range mv.Spec.Model.Layers {
-		if l.Type == spec.Dense {
-			last = i
-		}
-	}
 	for i, l := range mv.Spec.Model.Layers {
 		rows[i] = LayerRow{Index: i, Layer: l, Shape: "?"}
-		if k := mv.Spec.Model.Classes; l.Type == spec.Dense && i != last && l.Units > 0 && l.Units < k {
-			rows[i].Note = fmt.Sprintf("fewer units than the %d classes: a bottleneck every class must pass through (%d or more)", k, 2*k)
-		}
 		if len(l.Inputs) > 0 {
 			rows[i].Reads = "← " + strings.Join(l.Inputs, " + ")
 			if l.Type != spec.Add {
@@ -141,6 +132,10 @@ func (mv *ModelView) LayerRows() []LayerRow {
 			rows[i].Shape = shapeText(infos[i].Shape)
 			rows[i].Params = infos[i].Params
 		}
+	}
+	for _, i := range mv.Spec.Model.Bottlenecks() {
+		k := mv.Spec.Model.Classes
+		rows[i].Note = fmt.Sprintf("fewer units than the %d classes: a bottleneck every class must pass through (%d or more)", k, 2*k)
 	}
 	return rows
 }
