@@ -37,8 +37,8 @@
 //	underfitting             low training accuracy on a flat loss, held back by heavy
 //	                         dropout, or a hidden dense layer narrower than the classes
 //	class_imbalance          rare classes sacrificed, or collapse onto the majority
-//	augmentation_too_strong  augmented images no longer look like their class (mirrored
-//	                         digits among them)
+//	augmentation_too_strong  augmented images no longer look like their class (a flip
+//	                         among them, judged on the data: mirrored digits)
 //	vanishing_gradients      first layers' relative gradient ≪ last layer's
 //	exploding_gradients      deep unnormalized stacks that blow up, growing gradient norms
 //	dead_relu                ReLU units that never fire

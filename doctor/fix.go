@@ -58,7 +58,11 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 		case tr.L2 == 0 && tr.WeightDecay == 0:
 			return []string{"train.l2=0.0005"}
 		case !augmentOn(s.Data.Augment):
-			return []string{"data.augment.flip_horizontal.p=0.5", "data.augment.shift.p=0.5", "data.augment.shift.strength=0.1"}
+			shift := []string{"data.augment.shift.p=0.5", "data.augment.shift.strength=0.1"}
+			if kept, ok := d.Evidence["flip_horizontal_kept"]; ok && kept < flipKeepBar {
+				return shift // mirrored, these images are another class's or none
+			}
+			return append([]string{"data.augment.flip_horizontal.p=0.5"}, shift...)
 		}
 		return nil
 	case Underfitting:
@@ -108,7 +112,7 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 		return []string{"data.balance=oversample"}
 	case AugmentationTooStrong:
 		var out []string
-		for _, name := range strongTransformNames(s) {
+		for _, name := range strongTransformNames(s, d.Evidence) {
 			out = append(out, "data.augment."+name+".p=0")
 		}
 		if out == nil {

@@ -31,7 +31,9 @@ import (
 //
 // Advice: early stopping with restore_best, more data or augmentation,
 // dropout, L2 or weight decay, a smaller model: whichever the spec does
-// not use yet comes first.
+// not use yet comes first. The augmentation advised leaves out horizontal
+// flips when mirrored training images lose their class (flip_horizontal_kept
+// under flipKeepBar, see augmentation_too_strong): digits, for one.
 func checkOverfitting(t *Telemetry) *train.Diagnosis {
 	n := len(t.Epochs)
 	if n < 3 || !t.hasVal() {
@@ -65,8 +67,13 @@ func checkOverfitting(t *Telemetry) *train.Diagnosis {
 	if s.Train.EarlyStopping.Patience == 0 {
 		first = append(first, "early stopping (train.early_stopping.patience 3, restore_best true)")
 	}
+	kept, mirrorKnown := t.flipKept("flip_horizontal")
 	if !augmentOn(s.Data.Augment) {
-		first = append(first, "augmentation (data.augment.flip_horizontal, crop)")
+		if mirrorKnown && kept < flipKeepBar {
+			first = append(first, "augmentation (data.augment.shift, crop; no flips: mirrored, these images no longer look like their class)")
+		} else {
+			first = append(first, "augmentation (data.augment.flip_horizontal, crop)")
+		}
 	}
 	if !t.hasLayer("dropout") {
 		first = append(first, "dropout before the dense layers")
@@ -75,16 +82,19 @@ func checkOverfitting(t *Telemetry) *train.Diagnosis {
 		first = append(first, "L2 (train.l2 1e-4) or train.weight_decay")
 	}
 	first = append(first, "more training data or a smaller model")
-	return &train.Diagnosis{Confidence: conf,
-		Evidence: map[string]float64{
-			"accuracy_gap":          gap,
-			"train_accuracy":        ta[n-1],
-			"val_accuracy":          va[n-1],
-			"val_loss_rise":         rise,
-			"best_val_loss_epoch":   float64(best + 1),
-			"epochs_since_val_best": float64(since),
-			"train_loss_fall_since": fall,
-		},
+	ev := map[string]float64{
+		"accuracy_gap":          gap,
+		"train_accuracy":        ta[n-1],
+		"val_accuracy":          va[n-1],
+		"val_loss_rise":         rise,
+		"best_val_loss_epoch":   float64(best + 1),
+		"epochs_since_val_best": float64(since),
+		"train_loss_fall_since": fall,
+	}
+	if mirrorKnown {
+		ev["flip_horizontal_kept"] = kept
+	}
+	return &train.Diagnosis{Confidence: conf, Evidence: ev,
 		Advice: overfittingText(best+1, rise, fall, gap) + "; regularize: " + joinAdvice(first...)}
 }
 

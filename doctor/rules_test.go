@@ -946,22 +946,54 @@ func TestNarrowLayerAllDead(t *testing.T) {
 	}
 }
 
-// Horizontal flips on MNIST (mnist-cnn on 3,000 images: 88.5% test
-// against 95.4%) showed no gap between augmented training and clean
-// validation accuracy; the doctor names them from the dataset, before the
-// first epoch too, and keeps saying so after it. On Fashion-MNIST a
-// mirrored shirt is a shirt.
-func TestMirroredDigits(t *testing.T) {
+// Flips judged on the data: the start event's Mirror statistics keep
+// the shares of the matches above chance measured on 3,000 training
+// images of each dataset (MNIST mirrored 50%, upside down 16%;
+// Fashion-MNIST 81% and 50%; the CIFAR-10 sample 100% and 51%), here
+// over four classes' chance. Mirrored digits (mnist-cnn on 3,000 images:
+// 88.5% test against 95.4%) and upside-down clothes (79.7% against 83.5%)
+// showed no gap between augmented training and clean validation accuracy;
+// the doctor names them from the data, before the first epoch too, and
+// keeps saying so after it. A mirrored shirt is a shirt; without the
+// measurement a vertical flip counts as strong (the curves must show it)
+// and a horizontal one does not.
+func TestFlipsUnlikeTheirClass(t *testing.T) {
 	es := []train.Event{epoch(1.4, 0.54, 0.61, 0.8), epoch(0.68, 0.78, 0.4, 0.88), epoch(0.49, 0.85, 0.35, 0.9),
 		epoch(0.42, 0.87, 0.29, 0.92), epoch(0.38, 0.89, 0.28, 0.92), epoch(0.32, 0.9, 0.28, 0.91)}
+	digits := &train.MirrorStats{Sample: 1000, Match: 0.84, Horizontal: 0.56, Vertical: 0.42}
+	clothes := &train.MirrorStats{Sample: 1000, Match: 0.75, Horizontal: 0.67, Vertical: 0.5}
+	photos := &train.MirrorStats{Sample: 1000, Match: 0.45, Horizontal: 0.45, Vertical: 0.36}
+	both := []string{"flip_horizontal", "flip_vertical"}
 	for _, c := range []struct {
-		dataset string
-		epochs  []train.Event
-		want    float64
-	}{{"mnist", es, 0.6}, {"mnist", nil, 0.5}, {"mnist", es[:1], 0.5}, {"fashion-mnist", es, 0}} {
-		tm := telemetry(func(s *spec.Spec, _ *train.Event) {
-			s.Data.Dataset = c.dataset
-			s.Data.Augment.FlipHorizontal = spec.Transform{P: 0.5}
+		name   string
+		mirror *train.MirrorStats
+		flips  []string
+		epochs []train.Event
+		want   float64
+		advice string
+	}{
+		{"digits mirrored", digits, both[:1], es, 0.6, "remove data.augment.flip_horizontal: mirrored, these images no longer look like their class (56% of 1,000 sampled"},
+		{"digits mirrored, no epoch", digits, both[:1], nil, 0.5, "remove data.augment.flip_horizontal: mirrored"},
+		{"digits mirrored, one epoch", digits, both[:1], es[:1], 0.5, "remove data.augment.flip_horizontal: mirrored"},
+		{"digits both ways", digits, both, es, 0.6, "remove data.augment.flip_horizontal and data.augment.flip_vertical: mirrored and upside down, these images no longer look like their class (56% and 42% of 1,000"},
+		{"clothes mirrored", clothes, both[:1], es, 0, ""},
+		{"clothes upside down", clothes, both[1:], es, 0.6, "remove data.augment.flip_vertical: upside down"},
+		{"photographs mirrored", photos, both[:1], es, 0, ""},
+		{"photographs upside down", photos, both[1:], nil, 0.5, "remove data.augment.flip_vertical: upside down"},
+		{"aerial views upside down", &train.MirrorStats{Sample: 1000, Match: 0.6, Horizontal: 0.61, Vertical: 0.58}, both[1:], es, 0, ""},
+		{"unmeasured, mirrored", nil, both[:1], es, 0, ""},
+		{"unmeasured, upside down, curves without a gap", nil, both[1:], es, 0, ""},
+		{"too few matches above chance to tell", &train.MirrorStats{Sample: 1000, Match: 0.3, Horizontal: 0.2, Vertical: 0.2}, both[:1], es, 0, ""},
+	} {
+		tm := telemetry(func(s *spec.Spec, start *train.Event) {
+			start.Mirror = c.mirror
+			for _, f := range c.flips {
+				if f == "flip_vertical" {
+					s.Data.Augment.FlipVertical = spec.Transform{P: 0.5}
+				} else {
+					s.Data.Augment.FlipHorizontal = spec.Transform{P: 0.5}
+				}
+			}
 		}, c.epochs...)
 		var d *train.Diagnosis
 		for _, f := range Diagnose(tm) {
@@ -969,13 +1001,52 @@ func TestMirroredDigits(t *testing.T) {
 				d = &f
 			}
 		}
+		var fix []string
+		for _, f := range c.flips {
+			fix = append(fix, "data.augment."+f+".p=0")
+		}
 		switch {
 		case c.want == 0 && d != nil:
-			t.Errorf("%s: %s", c.dataset, describe([]train.Diagnosis{*d}))
-		case c.want > 0 && (d == nil || d.Confidence != c.want || !strings.HasPrefix(d.Advice, "remove data.augment.flip_horizontal: a mirrored digit")):
-			t.Errorf("%s after %d epochs: %+v, want augmentation_too_strong at %g", c.dataset, len(c.epochs), d, c.want)
-		case d != nil && !slices.Equal(Fix(*d, tm.Spec), []string{"data.augment.flip_horizontal.p=0"}):
-			t.Errorf("fix %v", Fix(*d, tm.Spec))
+			t.Errorf("%s: %s", c.name, describe([]train.Diagnosis{*d}))
+		case c.want > 0 && (d == nil || d.Confidence != c.want || !strings.HasPrefix(d.Advice, c.advice)):
+			t.Errorf("%s: %+v, want augmentation_too_strong at %g saying %q", c.name, d, c.want, c.advice)
+		case d != nil && !slices.Equal(Fix(*d, tm.Spec), fix):
+			t.Errorf("%s: fix %v, want %v", c.name, Fix(*d, tm.Spec), fix)
+		}
+	}
+}
+
+// Overfitting advises horizontal flips only where mirrored images keep
+// their class.
+func TestOverfittingAdvisesFlipsThatKeepTheClass(t *testing.T) {
+	over := []train.Event{epoch(1.0, 0.6, 0.9, 0.6), epoch(0.6, 0.8, 0.8, 0.66), epoch(0.3, 0.92, 0.85, 0.67),
+		epoch(0.15, 0.97, 0.95, 0.66), epoch(0.05, 0.99, 1.1, 0.66)}
+	for _, c := range []struct {
+		name   string
+		mirror *train.MirrorStats
+		flip   bool
+	}{
+		{"digits", &train.MirrorStats{Sample: 1000, Match: 0.84, Horizontal: 0.56, Vertical: 0.42}, false},
+		{"photographs", &train.MirrorStats{Sample: 1000, Match: 0.45, Horizontal: 0.45, Vertical: 0.36}, true},
+		{"unmeasured", nil, true},
+	} {
+		tm := telemetry(func(s *spec.Spec, start *train.Event) {
+			start.Mirror = c.mirror
+			s.Train.EarlyStopping.Patience = 3
+			s.Train.L2 = 1e-4
+		}, over...)
+		got := Diagnose(tm)
+		i := indexOf(got, Overfitting)
+		if i < 0 {
+			t.Fatalf("%s: %s, want overfitting", c.name, describe(got))
+		}
+		d := got[i]
+		fix := Fix(d, tm.Spec)
+		if strings.Contains(d.Advice, "flip_horizontal") != c.flip || slices.Contains(fix, "data.augment.flip_horizontal.p=0.5") != c.flip {
+			t.Errorf("%s: advice %q, fix %v; want horizontal flips advised: %v", c.name, d.Advice, fix, c.flip)
+		}
+		if !slices.Contains(fix, "data.augment.shift.p=0.5") {
+			t.Errorf("%s: fix %v, want shifts", c.name, fix)
 		}
 	}
 }

@@ -282,6 +282,10 @@ func TestTrainingInThePage(t *testing.T) {
 	before := eval[string](t, ctx, `Array.from(document.querySelectorAll("#preview img")).map(i => i.src).join()`)
 	set(t, ctx, "#aug-flip_vertical-p", "1")
 	waitFor(t, ctx, fmt.Sprintf(`Array.from(document.querySelectorAll("#preview img")).map(i => i.src).join() !== %q`, before), "the augmentation preview to change")
+	// The flip rows say what a flip does to these images: a bar's height
+	// is its class, so upside down it is another class; mirrored, the same.
+	waitFor(t, ctx, `(document.querySelector("#note-flip_vertical.layer-note")||{textContent:""}).textContent.startsWith("upside down, images lose their class") &&
+		(document.querySelector("#note-flip_horizontal")||{textContent:""}).textContent.startsWith("mirrored, images keep their class")`, "the flips' notes")
 	click(t, ctx, "#tab-Training")
 	set(t, ctx, "#lr", "0.003")
 	set(t, ctx, "#epochs", "200")

@@ -55,6 +55,9 @@ type Event struct {
 	// optimistic.
 	ValDuplicates  int `json:"val_duplicates,omitempty"`
 	TestDuplicates int `json:"test_duplicates,omitempty"`
+	// Mirror says whether flipped training images still look like their
+	// class (see MirrorStats); nil when too few images or classes to tell.
+	Mirror *MirrorStats `json:"mirror,omitempty"`
 
 	// step and epoch. Epoch counts from 1; Step counts optimizer steps from
 	// 1 over the whole run.
@@ -160,6 +163,47 @@ type InputStats struct {
 	Max  float64 `json:"max"`
 }
 
+// MirrorStats measures, on a sample of training images, whether a flip
+// keeps an image looking like its class: Match is the share of the
+// sampled images whose pixels lie nearer their own class's mean image than
+// any other class's, Horizontal and Vertical the same share after a
+// left–right and an upside-down flip. The class means come from the
+// other half of the sample. A flip that costs most of Match above chance
+// (mirrored digits, upside-down clothes) shows the network views its
+// test images never have; one that costs nothing (photographs of objects
+// seen from either side) preserves the label.
+type MirrorStats struct {
+	Sample     int     `json:"sample"` // images classified
+	Match      float64 `json:"match"`
+	Horizontal float64 `json:"horizontal"`
+	Vertical   float64 `json:"vertical"`
+}
+
+// FlipKeepBar is the share of its matches above chance (see
+// MirrorStats.Kept) a flip must keep to preserve the label: the doctor
+// names a flip below it, and advises none.
+const FlipKeepBar = 0.7
+
+// Kept returns the share of the matches above chance (1/classes) that a
+// flip keeps, from 0 (flipped images are no likelier to match their class
+// than chance) to 1 (no fewer matches than unflipped); false when m is
+// nil or Match is under 0.1 above chance, too few to tell.
+func (m *MirrorStats) Kept(classes int, vertical bool) (float64, bool) {
+	if m == nil || classes < 2 {
+		return 0, false
+	}
+	chance := 1 / float64(classes)
+	above := m.Match - chance
+	if !(above >= 0.1) {
+		return 0, false
+	}
+	flipped := m.Horizontal
+	if vertical {
+		flipped = m.Vertical
+	}
+	return max(0, min(1, (flipped-chance)/above)), true
+}
+
 // DecodeEvent reads the event a message of kind event carries.
 func (m Message) DecodeEvent() (Event, error) {
 	var e Event
@@ -172,8 +216,8 @@ func (m Message) DecodeEvent() (Event, error) {
 //	start:  event dataset classes input_shape train_size val_size test_size class_counts
 //	        params batch_size steps_per_epoch epochs, then when set: epoch step (a resumed
 //	        run's starting point, epochs and steps already done) workers input
-//	        val_duplicates test_duplicates diagnoses (what the doctor finds
-//	        before any epoch)
+//	        val_duplicates test_duplicates mirror diagnoses (what the doctor
+//	        finds before any epoch)
 //	step:   event epoch step loss accuracy lr
 //	epoch:  event epoch step train_loss train_accuracy val_loss val_accuracy lr
 //	        images_per_second seconds grad_norm, then when set: improved lr_reduced
@@ -213,6 +257,10 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		if e.ValDuplicates > 0 || e.TestDuplicates > 0 {
 			w.int("val_duplicates", e.ValDuplicates)
 			w.int("test_duplicates", e.TestDuplicates)
+		}
+		if e.Mirror != nil {
+			w.key("mirror")
+			w.b = appendMirrorStats(w.b, *e.Mirror)
 		}
 		if len(e.Diagnoses) > 0 {
 			w.diagnoses(e.Diagnoses)
@@ -470,6 +518,16 @@ func appendInputStats(b []byte, s InputStats) []byte {
 	o.float("std", s.Std)
 	o.float("min", s.Min)
 	o.float("max", s.Max)
+	o.close()
+	return o.b
+}
+
+func appendMirrorStats(b []byte, m MirrorStats) []byte {
+	o := jsonObject{b: b}
+	o.int("sample", m.Sample)
+	o.float("match", m.Match)
+	o.float("horizontal", m.Horizontal)
+	o.float("vertical", m.Vertical)
 	o.close()
 	return o.b
 }

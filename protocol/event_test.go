@@ -61,6 +61,12 @@ func TestEventJSON(t *testing.T) {
 				`"diagnoses":[{"cause":"lr_too_low","confidence":0.75,"evidence":{"lr":0.00001,"weight_change":0.001},"advice":"raise train.lr","fix":["train.lr=0.0001"]}]}`,
 		},
 		{
+			"start with mirror statistics",
+			Event{Event: EventStart, Dataset: "d", TrainSize: 9, Mirror: &MirrorStats{Sample: 500, Match: 0.78, Horizontal: 0.45, Vertical: 0.25}},
+			`{"event":"start","dataset":"d","train_size":9,"val_size":0,"test_size":0,"params":0,"batch_size":0,"steps_per_epoch":0,"epochs":0,` +
+				`"mirror":{"sample":500,"match":0.78,"horizontal":0.45,"vertical":0.25}}`,
+		},
+		{
 			"start with duplicates",
 			Event{Event: EventStart, Dataset: "d", TrainSize: 9, ValSize: 1, ValDuplicates: 1},
 			`{"event":"start","dataset":"d","train_size":9,"val_size":1,"test_size":0,"params":0,"batch_size":0,"steps_per_epoch":0,"epochs":0,"val_duplicates":1,"test_duplicates":0}`,
@@ -118,6 +124,31 @@ func TestAppendFloat(t *testing.T) {
 	for _, tt := range tests {
 		if got := string(appendFloat(nil, tt.v)); got != tt.want {
 			t.Errorf("appendFloat(%g) = %s, want %s", tt.v, got, tt.want)
+		}
+	}
+}
+
+func TestMirrorKept(t *testing.T) {
+	digits := &MirrorStats{Sample: 1000, Match: 0.786, Horizontal: 0.429, Vertical: 0.25}
+	for _, c := range []struct {
+		name     string
+		m        *MirrorStats
+		classes  int
+		vertical bool
+		want     float64
+		ok       bool
+	}{
+		{"digits mirrored", digits, 10, false, (0.429 - 0.1) / (0.786 - 0.1), true},
+		{"digits upside down", digits, 10, true, (0.25 - 0.1) / (0.786 - 0.1), true},
+		{"below chance", &MirrorStats{Match: 0.5, Horizontal: 0.05}, 10, false, 0, true},
+		{"above the unflipped", &MirrorStats{Match: 0.5, Vertical: 0.55}, 10, true, 1, true},
+		{"too few matches above chance", &MirrorStats{Match: 0.19, Horizontal: 0.19}, 10, false, 0, false},
+		{"unmeasured", nil, 10, false, 0, false},
+		{"one class", digits, 1, false, 0, false},
+	} {
+		got, ok := c.m.Kept(c.classes, c.vertical)
+		if ok != c.ok || math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("%s: %g, %v; want %g, %v", c.name, got, ok, c.want, c.ok)
 		}
 	}
 }

@@ -286,6 +286,9 @@ type Dataset struct {
 	Notes       []string  `json:"notes,omitempty"`
 	// Bytes is the memory the images take in the worker.
 	Bytes int64 `json:"bytes"`
+	// Mirror says whether flipped training images still look like their
+	// class; nil when too few images or classes to tell.
+	Mirror *MirrorStats `json:"mirror,omitempty"`
 }
 
 // Images is a set of small images, NHWC uint8, with labels: samples,

@@ -53,8 +53,9 @@
 // the -json output of the command line and travel unchanged to the page.
 //
 // Besides the curves, the events carry what package doctor reads to say
-// why a run stalls: input statistics, class counts and duplicates across
-// the split (Duplicates) in the start event; per-layer statistics, the
+// why a run stalls: input statistics, class counts, duplicates across
+// the split (Duplicates) and whether flips keep the images' class (Mirror)
+// in the start event; per-layer statistics, the
 // relative weight change and the share of confident mistakes in every
 // epoch event. Config.Doctor, when set, reads each event before it is
 // emitted and fills the Diagnoses of epoch and result events.

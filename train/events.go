@@ -7,12 +7,18 @@ import "plateau/protocol"
 // channel, server-sent events, the page).
 type Event = protocol.Event
 
-// Diagnosis, LayerStats and InputStats are the parts of an Event.
+// Diagnosis, LayerStats, InputStats and MirrorStats are the parts of an
+// Event.
 type (
-	Diagnosis  = protocol.Diagnosis
-	LayerStats = protocol.LayerStats
-	InputStats = protocol.InputStats
+	Diagnosis   = protocol.Diagnosis
+	LayerStats  = protocol.LayerStats
+	InputStats  = protocol.InputStats
+	MirrorStats = protocol.MirrorStats
 )
+
+// FlipKeepBar is the share of its class matches above chance a flip must
+// keep to preserve the label (see MirrorStats.Kept).
+const FlipKeepBar = protocol.FlipKeepBar
 
 // Event kinds, the value of Event.Event.
 const (

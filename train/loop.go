@@ -585,7 +585,8 @@ func (t *trainer) lr(epoch, i int) float64 {
 // StartEvent is the start event of a run of spec s on d's splits, with
 // trainable parameters and steps per epoch: the splits' sizes, the
 // training class counts, the statistics of the first batch as the
-// normalizer gives it to the network, and duplicates across the splits.
+// normalizer gives it to the network, duplicates across the splits, and
+// whether flipped training images still look like their class (Mirror).
 // Every trainer emits it; the caller sets what only it knows (workers, the
 // epoch and step a resumed run goes on from).
 func StartEvent(d *data.Dataset, splits Splits, norm *data.Normalizer, s *spec.Spec, trainable, stepsPerEpoch int) Event {
@@ -610,6 +611,7 @@ func StartEvent(d *data.Dataset, splits Splits, norm *data.Normalizer, s *spec.S
 		Input:          &stats,
 		ValDuplicates:  Duplicates(splits.Train, splits.Val),
 		TestDuplicates: Duplicates(splits.Train, splits.Test),
+		Mirror:         Mirror(splits.Train, d.H, d.W, d.C, s.Model.Classes),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vugu/vugu"
 
+	"plateau/protocol"
 	"plateau/spec"
 )
 
@@ -92,6 +93,51 @@ func StrengthMax(field string) string {
 // Transform is a transform's current setting.
 func (dv *DataView) Transform(field string) spec.Transform {
 	return dv.Spec.Data.Augment.Transform(field)
+}
+
+// FlipNote says, on a flip's row, whether flipped images of the loaded
+// dataset still look like their class, as the worker measured it (see
+// protocol.MirrorStats): "" for the other transforms, or before a dataset
+// is measured.
+func (dv *DataView) FlipNote(field string) string {
+	kept, ok := dv.flipKept(field)
+	if !ok {
+		return ""
+	}
+	m := dv.Dataset.Mirror
+	view, flipped := "mirrored", m.Horizontal
+	if field == "flip_vertical" {
+		view, flipped = "upside down", m.Vertical
+	}
+	verdict := "images keep their class"
+	if kept < protocol.FlipKeepBar {
+		verdict = "images lose their class"
+	}
+	return fmt.Sprintf("%s, %s: %.0f%% lie nearest their class's mean image, %.0f%% as they are",
+		view, verdict, 100*flipped, 100*m.Match)
+}
+
+// FlipLosesClass reports whether the flip of a row makes the loaded
+// dataset's images unlike their class (the doctor names such a flip).
+func (dv *DataView) FlipLosesClass(field string) bool {
+	kept, ok := dv.flipKept(field)
+	return ok && kept < protocol.FlipKeepBar
+}
+
+// FlipNoteClass is the style of a flip's note: a warning when the flip
+// loses the class.
+func FlipNoteClass(loses bool) string {
+	if loses {
+		return "flip-note layer-note"
+	}
+	return "flip-note"
+}
+
+func (dv *DataView) flipKept(field string) (float64, bool) {
+	if dv.Dataset == nil || field != "flip_horizontal" && field != "flip_vertical" {
+		return 0, false
+	}
+	return dv.Dataset.Mirror.Kept(len(dv.Dataset.Classes), field == "flip_vertical")
 }
 
 // Imbalance is the simulated imbalance as its field shows it: the

@@ -536,6 +536,13 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 										vgn.SetInnerHTML(FormatFloat(c.Transform(a.Field).Strength) + " " + a.Strength)
 									}
 								}
+								if c.FlipNote(a.Field) != "" {
+									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "small", Attr: []vugu.VGAttribute(nil)}
+									vgparent.AppendChild(vgn)
+									vgn.AddAttrInterface("class", FlipNoteClass(c.FlipLosesClass(a.Field)))
+									vgn.AddAttrInterface("id", "note-"+a.Field)
+									vgn.SetInnerHTML(c.FlipNote(a.Field))
+								}
 							}
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 							vgparent.AppendChild(vgn)
