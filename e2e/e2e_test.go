@@ -1017,3 +1017,20 @@ func TestFollowAJobSentElsewhere(t *testing.T) {
 	click(t, ctx, "#jobs-refresh")
 	waitFor(t, ctx, `document.querySelector("`+row+`").textContent.includes("canceled") && !document.querySelector("`+row+` .cancel")`, "the job listed as canceled")
 }
+
+// A finding the doctor made and then dropped stays in its panel as one
+// made earlier: upside down, a bar's height names another class, which
+// the doctor says from the data before the first epoch; the network then
+// learns both views and the clean validation images are all right.
+func TestFindingsMadeEarlier(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	set(t, ctx, "#aug-flip_vertical-p", "0.5")
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#epochs", "4")
+	click(t, ctx, "#start")
+	waitFor(t, ctx, `document.querySelector("#doctor .finding[data-cause=augmentation_too_strong]")`, "the flip's finding before the first epoch")
+	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the run to finish")
+	waitFor(t, ctx, `!document.querySelector("#doctor .finding[data-cause=augmentation_too_strong]") &&
+		(document.querySelector("#doctor-earlier")||{textContent:""}).textContent.includes("Augmentation too strong (before the first epoch")`, "the finding among the earlier ones")
+}

@@ -159,6 +159,13 @@ func (c *Doctor) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
+		if c.EarlierText() != "" {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "doctor-earlier"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "muted small"}}}
+			vgparent.AppendChild(vgn)
+			vgn.SetInnerHTML(c.EarlierText())
+		}
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "muted small"}}}
 		vgparent.AppendChild(vgn)
 		vgn.SetInnerHTML(vugu.HTML("Marks on the curves show the evidence: where the validation loss turned up or stopped falling, where progress stopped, the noise band of the validation accuracy, or its interval beside the test accuracy\x26#39;s; outlines on the confusion matrix, the classes mixed up. Try the fix trains the same spec with the change and overlays both runs."))
