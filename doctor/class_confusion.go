@@ -26,6 +26,8 @@ import (
 // than half its 95% interval (and at least 0.01) above the best before
 // them (small-cnn on 300 validation images, read on the last epoch
 // against 0.01, had the finding at epochs 3, 6 and 8 and not between),
+// after the last epoch and, from the fourth, the one before it too (read
+// after one epoch, ten saved runs had the finding at one epoch alone),
 // and not in a run that still_learning finds still learning. Fires for the pair when it holds 30% of the mistakes or more
 // and a tenth of its images or more go to the other class; else for the
 // class when it is in 40% of the mistakes or more (and in twice the 2/K
@@ -54,15 +56,21 @@ func checkClassConfusion(t *Telemetry) *train.Diagnosis {
 	rise := va[n-1] - max(va[n-3], va[n-2])
 	// Stalled: the best of the last two epochs no more than half the
 	// validation accuracy's 95% interval (at least a point) above the
-	// best before them. Read on the last epoch alone, 300 images' noise
-	// turned the finding on and off from epoch to epoch.
-	recent, before := max(va[n-1], va[n-2]), slices.Max(va[:n-2])
-	bar := 0.01
-	if t.Start != nil && t.Start.ValSize > 0 {
-		low, high := ValCI(va[n-1], t.Start.ValSize)
-		bar = max(bar, (high-low)/4)
+	// best before them, after this epoch and the one before. Read on the
+	// last epoch alone, 300 images' noise turned the finding on and off
+	// from epoch to epoch; read after one epoch, a dip that the next
+	// epoch made up turned it on for that epoch only.
+	stalled := func(va []float64) bool {
+		m := len(va)
+		recent, before := max(va[m-1], va[m-2]), slices.Max(va[:m-2])
+		bar := 0.01
+		if t.Start != nil && t.Start.ValSize > 0 {
+			low, high := ValCI(va[m-1], t.Start.ValSize)
+			bar = max(bar, (high-low)/4)
+		}
+		return recent-before < bar
 	}
-	if !(recent-before < bar) || checkStillLearning(t) != nil {
+	if !stalled(va) || n >= 4 && !stalled(va[:n-1]) || checkStillLearning(t) != nil {
 		// Not stalled, or a run that ended while its losses still fell:
 		// its accuracy within the noise says less than its losses do.
 		return nil

@@ -56,9 +56,9 @@
 // Some rules defer to others that name a root cause: a divergence with
 // raw inputs is unnormalized_input first, zero gradients behind dead ReLUs
 // are dead_relu rather than vanishing_gradients, weights that do not move
-// at a high rate are never lr_too_low, underfitting yields to
-// the more specific rules (to label_noise, and to lr_too_low and
-// lr_too_high entirely), a rate decay is not advised to a run its rate
+// at a high rate are never lr_too_low, underfitting yields entirely to
+// the more specific rules (label_noise, lr_too_low, lr_too_high), a rate
+// decay is not advised to a run its rate
 // threw back to chance, and a train–validation gap in a short run with
 // batch norm is batchnorm_statistics before overfitting.
 //

@@ -153,7 +153,7 @@ func TestRulesOnHandMadeTelemetry(t *testing.T) {
 			e := epoch(0.45, 0.86, 0.5, 0.84)
 			e.Confusion = [][]int{{50, 25, 0, 0}, {20, 55, 0, 0}, {0, 0, 73, 2}, {0, 0, 1, 74}}
 			e.PerClassAccuracy = []float64{50.0 / 75, 55.0 / 75, 73.0 / 75, 74.0 / 75}
-			return telemetry(nil, epoch(0.6, 0.8, 0.55, 0.8), e, e, e)
+			return telemetry(nil, epoch(0.6, 0.8, 0.55, 0.8), e, e, e, e)
 		}(), ClassConfusion},
 		{"two classes mixed up while the accuracy still rises", func() *Telemetry {
 			e := epoch(0.45, 0.86, 0.5, 0.84)
@@ -410,27 +410,40 @@ func fashionShirts() *Telemetry {
 
 // small-cnn's validation accuracy on 300 images, epoch by epoch, its
 // mistakes on shirts: read as the page's live doctor reads it, the
-// finding comes once the accuracy stalls (epoch 6) and stays; it was on
-// at epochs 3, 6 and 8 and off between when one epoch's rise decided.
+// finding comes once the accuracy has stalled for two epochs (6 and 7)
+// and stays; it was on at epochs 3, 6 and 8 and off between when one
+// epoch's rise decided.
 func TestClassConfusionDoesNotFlicker(t *testing.T) {
-	va := []float64{0.72, 0.7533, 0.7533, 0.8067, 0.8233, 0.81, 0.8333, 0.8233}
-	shirts := fashionShirts().Epochs[0].Confusion
-	var got []bool
-	for n := 1; n <= len(va); n++ {
-		var es []train.Event
-		for i := range n {
-			e := epoch(1.0-0.07*float64(i), va[i]+0.03, 0.7-0.01*float64(i), va[i])
-			e.PerClassAccuracy, e.Confusion = nil, shirts
-			es = append(es, e)
+	for _, c := range []struct {
+		name string
+		va   []float64
+		want []bool
+	}{
+		{"small-cnn", []float64{0.72, 0.7533, 0.7533, 0.8067, 0.8233, 0.81, 0.8333, 0.8233},
+			[]bool{false, false, false, false, false, false, true, true}},
+		// One epoch level with the one before, then rising again: it was
+		// on at that epoch alone.
+		{"a pause", []float64{0.6, 0.7, 0.75, 0.78, 0.8, 0.8, 0.84, 0.87},
+			[]bool{false, false, false, false, false, false, false, false}},
+	} {
+		shirts := fashionShirts().Epochs[0].Confusion
+		var got []bool
+		for n := 1; n <= len(c.va); n++ {
+			var es []train.Event
+			for i := range n {
+				e := epoch(1.0-0.07*float64(i), c.va[i]+0.03, 0.7-0.01*float64(i), c.va[i])
+				e.PerClassAccuracy, e.Confusion = nil, shirts
+				es = append(es, e)
+			}
+			tm := telemetry(func(s *spec.Spec, st *train.Event) {
+				tenClasses(s, st)
+				st.ValSize = 300
+			}, es...)
+			got = append(got, checkClassConfusion(tm) != nil)
 		}
-		tm := telemetry(func(s *spec.Spec, st *train.Event) {
-			tenClasses(s, st)
-			st.ValSize = 300
-		}, es...)
-		got = append(got, checkClassConfusion(tm) != nil)
-	}
-	if want := []bool{false, false, false, false, false, true, true, true}; !slices.Equal(got, want) {
-		t.Errorf("class_confusion by epoch %v, want %v", got, want)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: class_confusion by epoch %v, want %v", c.name, got, c.want)
+		}
 	}
 }
 
@@ -1145,5 +1158,54 @@ func withDropout(rate float64) func(s *spec.Spec, _ *train.Event) {
 	return func(s *spec.Spec, _ *train.Event) {
 		n := len(s.Model.Layers)
 		s.Model.Layers = slices.Insert(s.Model.Layers, n-1, spec.Layer{Type: spec.Dropout, Rate: rate})
+	}
+}
+
+// With 30% of the labels wrong (small-cnn on 3,000 Fashion-MNIST images),
+// underfitting was capped under label_noise and came and went near the
+// reporting threshold (at epoch 7 alone); wrong labels explain the low
+// training accuracy, and more capacity would learn them by heart, so it
+// is silent wherever label_noise fires.
+func TestNoCapacityAdviceOverWrongLabels(t *testing.T) {
+	es := stalledNearSixty(noisyConfusion(10, 30, 3))
+	for n := 3; n <= len(es); n++ {
+		got := Diagnose(telemetry(tenClasses, es[:n]...))
+		if indexOf(got, LabelNoise) >= 0 && indexOf(got, Underfitting) >= 0 {
+			t.Errorf("after epoch %d: %s", n, describe(got))
+		}
+	}
+}
+
+// One epoch's dip of a small validation split below the training
+// accuracy does not turn underfitting off (a CIFAR-10 sample run at 29%
+// training accuracy lost the finding at its last epoch, validation 27%
+// then 24%).
+func TestUnderfittingThroughAValidationDip(t *testing.T) {
+	es := []train.Event{epoch(2.31, 0.12, 2.26, 0.19), epoch(2.23, 0.18, 2.27, 0.15), epoch(2.17, 0.2, 2.12, 0.25), epoch(2.11, 0.23, 2.15, 0.25),
+		epoch(2.11, 0.25, 2.13, 0.24), epoch(2.09, 0.28, 2.09, 0.26), epoch(2.08, 0.29, 2.04, 0.27), epoch(2.07, 0.29, 2.07, 0.235)}
+	for n := 6; n <= len(es); n++ {
+		if got := Diagnose(telemetry(tenClasses, es[:n]...)); indexOf(got, Underfitting) < 0 {
+			t.Errorf("after epoch %d: %s, want underfitting", n, describe(got))
+		}
+	}
+}
+
+// 45% of the labels wrong (the labels experiment, small-cnn on 3,000
+// Fashion-MNIST images): the confidently wrong share of the training
+// images, epoch by epoch, dipped at epoch 6 and the finding went with it
+// for that epoch alone; read on the better of two epochs, it stays.
+func TestLabelNoiseThroughADip(t *testing.T) {
+	es := nearFortyFive(noisyConfusion(10, 30, 3))
+	for i, cw := range []float64{0.009, 0.057, 0.082, 0.097, 0.124, 0.105, 0.123, 0.129} {
+		es[i].ConfidentWrong = cw
+	}
+	for n := 5; n <= len(es); n++ {
+		got := Diagnose(telemetry(func(s *spec.Spec, st *train.Event) {
+			tenClasses(s, st)
+			s.Data.LabelNoise = 0.45
+		}, es[:n]...))
+		if indexOf(got, LabelNoise) < 0 {
+			t.Errorf("after epoch %d: %s, want label_noise", n, describe(got))
+		}
 	}
 }
