@@ -233,17 +233,27 @@ func narrowLayer(t *Telemetry) (index, units int) {
 // their index: about the relative change per step. NaN for fewer than two
 // values or one that is not positive.
 func logSlope(xs []float64) float64 {
+	logs := make([]float64, len(xs))
+	for i, x := range xs {
+		if !(x > 0) {
+			return math.NaN()
+		}
+		logs[i] = math.Log(x)
+	}
+	return slope(logs)
+}
+
+// slope is the least-squares slope of xs against their index; NaN for
+// fewer than two values.
+func slope(xs []float64) float64 {
 	if len(xs) < 2 {
 		return math.NaN()
 	}
 	mx := float64(len(xs)-1) / 2
 	var sxy, sxx float64
 	for i, x := range xs {
-		if !(x > 0) {
-			return math.NaN()
-		}
 		dx := float64(i) - mx
-		sxy += dx * math.Log(x)
+		sxy += dx * x
 		sxx += dx * dx
 	}
 	return sxy / sxx
