@@ -1,6 +1,7 @@
 package train
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -46,6 +47,11 @@ func TestMirror(t *testing.T) {
 	if m == nil || m.Match != 1 || m.Horizontal != 1 || m.Vertical != 0 {
 		t.Errorf("top and bottom halves: %+v, want match 1, horizontal 1, vertical 0", m)
 	}
+	// Large images are read as thumbnails, to the same answer.
+	m = Mirror(halves(200, 64, 48, 6, false), 64, 48, 6, 2)
+	if m == nil || m.Match != 1 || m.Horizontal != 0 || m.Vertical != 1 {
+		t.Errorf("64×48×6 halves: %+v, want match 1, horizontal 0, vertical 1", m)
+	}
 	// A sample spread over a split sorted by class sees every class.
 	big := halves(5000, 4, 4, 1, false)
 	if m := Mirror(big, 4, 4, 1, 2); m == nil || m.Sample != mirrorSample/2 || m.Match != 1 {
@@ -69,6 +75,7 @@ func TestMirror(t *testing.T) {
 		{"too few images", halves(30, 4, 4, 1, false), 2},
 		{"one class", halves(300, 4, 4, 1, false), 1},
 		{"one class present", data.Split{Images: make([]uint8, 100*16), Labels: make([]int32, 100)}, 2},
+		{"too many classes for a sample", halves(300, 4, 4, 1, false), mirrorClasses + 1},
 	} {
 		if m := Mirror(c.split, 4, 4, 1, c.classes); m != nil {
 			t.Errorf("%s: %+v, want nil", c.name, m)
@@ -89,5 +96,38 @@ func BenchmarkMirror(b *testing.B) {
 	}
 	for b.Loop() {
 		Mirror(s, 32, 32, 3, 10)
+	}
+}
+
+// Large images are read as thumbnails of box means: a 70×45×5 image
+// (five channels, averaged into one) of constant boxes comes out as
+// those constants.
+func TestThumbnail(t *testing.T) {
+	for _, c := range []struct{ n, m int }{{70, 32}, {45, 32}, {33, 32}, {64, 32}, {5, 5}} {
+		total := 0
+		for b := range c.m {
+			total += boxLen(b, c.n, c.m)
+		}
+		if total != c.n {
+			t.Errorf("boxes of %d pixels into %d hold %d", c.n, c.m, total)
+		}
+	}
+	h, w, ch := 70, 45, 5
+	src := make([]uint8, h*w*ch)
+	for y := range h {
+		for x := range w {
+			for k := range ch {
+				// Each box's pixels share a value; channels differ around it.
+				src[(y*w+x)*ch+k] = uint8(3*(y*32/h) + (x * 32 / w) + k)
+			}
+		}
+	}
+	got := thumbnail(make([]float64, 32*32), src, h, w, ch, 32, 32, 1)
+	for ty := range 32 {
+		for tx := range 32 {
+			if want := float64(3*ty + tx + 2); math.Abs(got[ty*32+tx]-want) > 1e-9 {
+				t.Fatalf("box (%d, %d) = %g, want %g", ty, tx, got[ty*32+tx], want)
+			}
+		}
 	}
 }
