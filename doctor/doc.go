@@ -35,7 +35,8 @@
 //	overfitting              train–validation gap with a rising validation loss, or a
 //	                         validation loss stalled while the training loss falls
 //	underfitting             low training accuracy on a flat loss, held back by heavy
-//	                         dropout, or a hidden dense layer narrower than the classes
+//	                         dropout, a hidden dense layer narrower than the classes,
+//	                         or local features pooled to 1×1 (where they are is lost)
 //	class_imbalance          rare classes sacrificed, or collapse onto the majority
 //	augmentation_too_strong  augmented images no longer look like their class (a flip
 //	                         among them, judged on the data: mirrored digits)

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -76,12 +77,18 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 			}
 			return out
 		}
-		if d.Evidence["narrow_units"] > 0 {
-			// A bottleneck: widen the hidden dense layers narrower than
-			// the classes, and nothing else.
+		if narrow, pools := s.Model.Bottlenecks(), s.Model.LocalPools(); len(narrow) > 0 || len(pools) > 0 {
+			// What the spec holds back, and nothing else: widen the
+			// hidden dense layers narrower than the classes, and flatten
+			// where local features were pooled to 1×1.
 			var out []string
-			for _, i := range s.Model.Bottlenecks() {
+			for _, i := range narrow {
 				out = append(out, fmt.Sprintf("model.layers[%d].units=%d", i, 2*s.Model.Classes))
+			}
+			for _, p := range pools {
+				// Named as it was: a later layer may read it by name.
+				layer, _ := json.Marshal(spec.Layer{Type: spec.Flatten, Name: s.Model.Layers[p.Index].Name})
+				out = append(out, fmt.Sprintf("model.layers[%d]=%s", p.Index, layer))
 			}
 			return out
 		}

@@ -163,6 +163,9 @@ var plantedCases = []plantedCase{
 		return s
 	}},
 	{"underfitting with one filter", Underfitting, func() *data.Dataset { return dataset(8, 8, 600, 0.5, 0.6) }, func() *spec.Spec {
+		// One 3×3 feature averaged over the image: where the template's
+		// pixels are is lost (underfitting names the pooling; its fix, a
+		// flatten, took the validation accuracy from 16% to 94%).
 		s := baseSpec(8, 8)
 		s.Model.Layers = []spec.Layer{{Type: spec.Conv2D, Filters: 1, Kernel: 3, Activation: spec.ReLU}, {Type: spec.GlobalAvgPool}, {Type: spec.Dense}}
 		return s
@@ -438,10 +441,6 @@ const (
 )
 
 var cureExceptions = map[string]int{
-	// Global average pooling after one conv layer discards where the
-	// template's pixels are; widening the layer (all Fix can say) does not
-	// bring that back. The advice names the real remedy, more layers.
-	"underfitting with one filter": notCured,
 	// Early stopping, then L2, then flips and shifts: the shifts move the
 	// position-coded synthetic classes, so the third round costs a few
 	// points on 160 noisy images.

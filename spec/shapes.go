@@ -83,6 +83,62 @@ func (m Model) Bottlenecks() []int {
 	return out
 }
 
+// LocalPool is a pooling layer of an expanded model that shrinks its
+// feature maps to 1×1 while each feature it pools sees at most half the
+// image's side: the layers after it learn which local patterns occur, not
+// where.
+type LocalPool struct {
+	Index    int // the pooling layer
+	Field    int // receptive field of the pooled features, in input pixels
+	Side     int // the input image's smaller side
+	Map      int // the smaller side of the maps it pools
+	Channels int // the features it keeps
+}
+
+// LocalPools lists the model's pooling layers (global average pooling, or
+// a max or average pooling whose output is 1×1) whose input features see
+// at most half of the image's smaller side, counting each convolution's
+// and pooling's window and stride on the way (the widest path through a
+// residual addition). Networks that pool globally (ResNets, MobileNets)
+// do so after features that see most of the image: vgg-small's see 36
+// pixels of 32, mobilenet-small's 25. small-cnn pooled globally after its
+// second convolution (features of 8×8 pixels of 28×28) tested 54.1% on
+// 3,000 Fashion-MNIST images against 83.5% with its flatten, and 66.6%
+// after 30 epochs.
+func (m Model) LocalPools() []LocalPool {
+	infos, err := m.Shapes()
+	if err != nil || len(m.Input) < 2 || len(infos) != len(m.Layers) {
+		return nil
+	}
+	side := min(m.Input[0], m.Input[1])
+	field, jump := make([]int, len(infos)), make([]int, len(infos))
+	var out []LocalPool
+	for i, info := range infos {
+		f, j := 1, 1
+		for _, in := range info.InputIndex {
+			if in >= 0 {
+				f, j = max(f, field[in]), max(j, jump[in])
+			}
+		}
+		l := m.Layers[i]
+		in := info.InputShape
+		spatial := len(in) == 3 && (in[0] > 1 || in[1] > 1)
+		switch l.Type {
+		case Conv2D, DepthwiseConv2D, MaxPool, AvgPool:
+			k, stride := max(l.Kernel, 1), max(l.Stride, 1)
+			field[i], jump[i] = f+(k-1)*j, j*stride
+		default:
+			field[i], jump[i] = f, j
+		}
+		collapses := l.Type == GlobalAvgPool ||
+			(l.Type == MaxPool || l.Type == AvgPool) && len(info.Shape) == 3 && info.Shape[0] == 1 && info.Shape[1] == 1
+		if spatial && collapses && 2*f <= side {
+			out = append(out, LocalPool{Index: i, Field: f, Side: side, Map: min(in[0], in[1]), Channels: in[2]})
+		}
+	}
+	return out
+}
+
 // model checks an expanded model and infers its shapes.
 func (c *checker) model(m *Model) []LayerInfo {
 	c.layers = m.Layers

@@ -235,3 +235,38 @@ func TestBottlenecks(t *testing.T) {
 		t.Errorf("dense1 of 4 units: %v, want [6]", got)
 	}
 }
+
+// A pooling to 1×1 of features that see a small part of the image is a
+// local pool; the presets' global poolings come after features that see
+// most of it.
+func TestLocalPools(t *testing.T) {
+	for _, name := range PresetNames() {
+		s, err := Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Expand()
+		if got := s.Model.LocalPools(); len(got) != 0 {
+			t.Errorf("%s: %+v", name, got)
+		}
+	}
+	conv := func(filters int) Layer { return Layer{Type: Conv2D, Filters: filters, Kernel: 3, Activation: ReLU} }
+	for _, c := range []struct {
+		name   string
+		layers []Layer
+		want   []LocalPool
+	}{
+		{"global pooling after two convolutions", []Layer{conv(8), {Type: MaxPool}, conv(16), {Type: GlobalAvgPool}, {Type: Dense, Units: 64, Activation: ReLU}, {Type: Dense}},
+			[]LocalPool{{Index: 5, Field: 8, Side: 28, Map: 14, Channels: 16}}},
+		{"a pooling of 4, then of 7", []Layer{conv(8), {Type: MaxPool, Kernel: 4}, conv(16), {Type: MaxPool, Kernel: 7}, {Type: Flatten}, {Type: Dense}},
+			[]LocalPool{{Index: 5, Field: 14, Side: 28, Map: 7, Channels: 16}}},
+		{"flatten keeps the places", []Layer{conv(8), {Type: MaxPool}, conv(16), {Type: MaxPool}, {Type: Flatten}, {Type: Dense}}, nil},
+		{"features that see most of the image", []Layer{conv(8), {Type: MaxPool}, conv(16), {Type: MaxPool}, conv(32), {Type: MaxPool}, conv(32), {Type: GlobalAvgPool}, {Type: Dense}}, nil},
+	} {
+		s := &Spec{Model: Model{Input: []int{28, 28, 1}, Classes: 10, Layers: c.layers}}
+		s.Expand()
+		if got := s.Model.LocalPools(); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
+		}
+	}
+}

@@ -112,7 +112,8 @@ type LayerRow struct {
 	// shortcut), rather than the layer above it.
 	Reads string
 	// Note warns of a layer that will hold the network back: a hidden
-	// dense layer narrower than the classes.
+	// dense layer narrower than the classes, or a pooling to 1×1 of local
+	// features.
 	Note string
 }
 
@@ -136,6 +137,12 @@ func (mv *ModelView) LayerRows() []LayerRow {
 	for _, i := range mv.Spec.Model.Bottlenecks() {
 		k := mv.Spec.Model.Classes
 		rows[i].Note = fmt.Sprintf("fewer units than the %d classes: a bottleneck every class must pass through (%d or more)", k, 2*k)
+	}
+	for _, p := range mv.Spec.Model.LocalPools() {
+		if p.Index < len(rows) {
+			rows[p.Index].Note = fmt.Sprintf("pools %d×%d maps to 1×1 while each feature sees %d×%d of the %d pixels: which patterns, not where (flatten instead, or add conv blocks first)",
+				p.Map, p.Map, p.Field, p.Field, p.Side)
+		}
 	}
 	return rows
 }

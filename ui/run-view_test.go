@@ -2,6 +2,7 @@ package ui
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -234,6 +235,27 @@ func TestNarrowLayerNote(t *testing.T) {
 	for _, r := range mv.LayerRows() {
 		if want := r.Index == 6; (r.Note != "") != want {
 			t.Errorf("dense1 of 4 units: layer %d note %q", r.Index, r.Note)
+		}
+	}
+}
+
+// A pooling to 1×1 of features that see little of the image carries a
+// note in the Model tab.
+func TestLocalPoolNote(t *testing.T) {
+	s, err := spec.Preset("mnist-cnn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Expand()
+	mv := &ModelView{&Root{Spec: s}}
+	// Its second max pooling made global: 14×14 maps of features that see
+	// 8×8 pixels.
+	i := slices.IndexFunc(s.Model.Layers, func(l spec.Layer) bool { return l.Type == spec.Dense }) - 1
+	s.Model.Layers[i] = spec.Layer{Type: spec.GlobalAvgPool, Name: "gap"}
+	want := "pools 14×14 maps to 1×1 while each feature sees 8×8 of the 28 pixels"
+	for _, r := range mv.LayerRows() {
+		if (r.Index == i) != strings.HasPrefix(r.Note, want) {
+			t.Errorf("layer %d (%s): note %q", r.Index, r.Layer.Type, r.Note)
 		}
 	}
 }
