@@ -96,11 +96,12 @@ var Experiments = []Experiment{
 		{Name: "raw", Sets: []string{"data.normalization=raw"}},
 		{Name: "scale01", Sets: []string{"data.normalization=scale01"}},
 	}},
-	{"augmentation", "flip/crop/jitter narrows the train–validation gap; excessive rotation hurts", []Variant{
+	{"augmentation", "flip/crop/jitter narrows the train–validation gap; excessive rotation hurts, and so does a flip to views the data never shows", []Variant{
 		{Name: "none", Sets: []string{"data.augment={}"}},
 		{Name: "flip+crop+jitter", Sets: []string{"data.augment={}", "data.augment.flip_horizontal.p=0.5", "data.augment.crop.p=0.5", "data.augment.crop.strength=2",
 			"data.augment.brightness.p=0.5", "data.augment.brightness.strength=0.1", "data.augment.contrast.p=0.5", "data.augment.contrast.strength=0.1"}},
 		{Name: "rotation 180", Sets: []string{"data.augment={}", "data.augment.rotation.p=1", "data.augment.rotation.strength=180"}},
+		{Name: "flip upside down", Sets: []string{"data.augment={}", "data.augment.flip_vertical.p=0.5"}},
 	}},
 	{"lr", "ten times too small a rate crawls and a hundred times too large stalls at chance or diverges; the range between them trains", []Variant{
 		{Name: "÷ 10", LRFactor: 0.1, Note: "the spec's learning rate ÷ 10"},
