@@ -36,22 +36,21 @@ import (
 // generic underfitting; a pooling of 4 then of 7, 67.6%, and 78.0% with
 // 81.5% of the training images after 30 epochs; flattened instead, 84.1%
 // and 83.3%), with a training accuracy under 0.9. With strong
-// regularization
-// (l1 above 0.001, l2 above 0.01 or weight_decay above 0.1) under 0.9 and
-// 0.08, the loss flat up to a fall of 5% an epoch (small-cnn on 3,000
-// Fashion-MNIST images with l1 0.01: 71% on the training images against
-// 88% without, its loss falling 5.5% over two epochs as the penalty and
-// the data pull against each other).
+// regularization (l1 above 0.001, l2 above 0.01 or weight_decay above
+// 0.1) under 0.9 and 0.08, the loss flat up to a fall of 5% an epoch
+// (small-cnn on 3,000 Fashion-MNIST images with l1 0.01: 71% on the
+// training images against 88% without, its loss falling 5.5% over two
+// epochs as the penalty and the data pull against each other).
 // Confidence 0.55: it is the generic verdict, and the more specific rules
 // (rate, gradients, augmentation, batch size) outrank it. It drops to 0.4
 // when the rate is high and constant, which plateau_needs_lr_drop
 // explains better (not for the structure). Silent when label_noise fires
-// (but for the structure): wrong labels cap the training accuracy of a network that is
-// large enough, and more capacity would learn them by heart. Silent
-// when lr_too_low or lr_too_high fires: a run that
-// crawls, or that its rate throws around (SGD at 0.1 with momentum 0.99,
-// back at chance after its first epoch), says nothing about capacity;
-// nor does one with most of its ReLU units dead (dead_relu).
+// (but for the structure): wrong labels cap the training accuracy of a
+// network that is large enough, and more capacity would learn them by
+// heart. Silent when lr_too_low or lr_too_high fires: a run that crawls,
+// or that its rate throws around (SGD at 0.1 with momentum 0.99, back at
+// chance after its first epoch), says nothing about capacity; nor does
+// one with most of its ReLU units dead (dead_relu).
 //
 // Held back by dropout (heavyDropout): a dropout rate of 0.5 or more,
 // no augmentation, and training accuracy (dropout on) 0.1 or more below
