@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -1033,4 +1034,56 @@ func TestFindingsMadeEarlier(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the run to finish")
 	waitFor(t, ctx, `!document.querySelector("#doctor .finding[data-cause=augmentation_too_strong]") &&
 		(document.querySelector("#doctor-earlier")||{textContent:""}).textContent.includes("Augmentation too strong (before the first epoch")`, "the finding among the earlier ones")
+}
+
+// A spec that pools its features globally before they see the image:
+// the Model tab notes the layer, the doctor names it from the start, and
+// its fix, a flatten in its place, trains a second run that tells the
+// tiny dataset's bars apart (their height is their class, which a
+// global pooling throws away).
+func TestLocalPoolFix(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	s := pageSpec(t, ctx)
+	i := slices.IndexFunc(s.Model.Layers, func(l spec.Layer) bool { return l.Type == spec.Dense }) - 1
+	if i < 1 || s.Model.Layers[i].Type != spec.MaxPool {
+		t.Fatalf("the page's spec has no pooling before its first dense layer: %+v", s.Model.Layers)
+	}
+	s.Model.Layers[i] = spec.Layer{Type: spec.GlobalAvgPool, Name: "gap"}
+	s.Train.Epochs = 3
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(p.dir, "gap-spec.json")
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	click(t, ctx, "#tab-Training")
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#import-spec"), []string{file})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("spec imported")`, "the imported spec")
+	click(t, ctx, "#tab-Model")
+	waitFor(t, ctx, `(document.querySelector(".layer-note")||{textContent:""}).textContent.includes("to 1×1 while each feature sees")`, "the pooling's note")
+	click(t, ctx, "#start")
+	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the run to finish")
+	waitFor(t, ctx, `document.querySelector("#doctor .try-fix[data-cause=underfitting]")`, "underfitting's fix")
+	before := eval[string](t, ctx, `document.querySelector("#run-result").textContent`)
+	click(t, ctx, `#doctor .try-fix[data-cause=underfitting]`)
+	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("fix underfitting") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the fixed run")
+	after := eval[string](t, ctx, `document.querySelector("#run-result").textContent`)
+	if fixed := pageSpec(t, ctx); fixed.Model.Layers[i].Type != spec.Flatten {
+		t.Errorf("the fixed run's layer %d is %s, want a flatten", i, fixed.Model.Layers[i].Type)
+	}
+	accuracy := func(text string) float64 {
+		var v float64
+		if _, err := fmt.Sscanf(text[strings.LastIndex(text, "test accuracy ")+len("test accuracy "):], "%f%%", &v); err != nil {
+			t.Fatalf("no test accuracy in %q: %v", text, err)
+		}
+		return v
+	}
+	if b, a := accuracy(before), accuracy(after); !(b < 50 && a > 90) {
+		t.Errorf("pooled globally: %s; flattened: %s; want under 50%% and over 90%%", before, after)
+	}
 }
