@@ -152,3 +152,21 @@ func TestMirrorKept(t *testing.T) {
 		}
 	}
 }
+
+func TestEpochSpans(t *testing.T) {
+	for _, c := range []struct {
+		epochs []int
+		want   string
+	}{
+		{[]int{0}, "before the first epoch"},
+		{[]int{3}, "epoch 3"},
+		{[]int{2, 3}, "epochs 2–3"},
+		{[]int{4, 6}, "epochs 4 and 6"},
+		{[]int{0, 1}, "before the first epoch and epoch 1"},
+		{[]int{1, 2, 3, 5, 8, 9}, "epochs 1–3, 5 and 8–9"},
+	} {
+		if got := EpochSpans(c.epochs); got != c.want {
+			t.Errorf("EpochSpans(%v) = %q, want %q", c.epochs, got, c.want)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"plateau/data"
 	"plateau/doctor"
+	"plateau/protocol"
 	"plateau/spec"
 	"plateau/train"
 )
@@ -120,6 +121,21 @@ func printDiagnoses(w io.Writer, found []train.Diagnosis) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// earlierLine names the findings made during a run and dropped by its
+// end, with their epochs ("doctor, earlier in the run and not now:
+// label_noise (epochs 4–6)"); "" when there are none.
+func earlierLine(start *train.Event, epochs []train.Event, now []train.Diagnosis) string {
+	earlier := protocol.Earlier(start, epochs, now)
+	if len(earlier) == 0 {
+		return ""
+	}
+	parts := make([]string, len(earlier))
+	for i, f := range earlier {
+		parts[i] = fmt.Sprintf("%s (%s)", f.Cause, protocol.EpochSpans(f.Epochs))
+	}
+	return "doctor, earlier in the run and not now: " + strings.Join(parts, "; ")
 }
 
 // runFlags are the flags that choose a spec and a dataset, shared by

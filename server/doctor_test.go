@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"plateau/spec"
+	"plateau/train"
 )
 
 // lastJSONLine decodes the last line of a command's stdout.
@@ -150,5 +151,19 @@ func TestExperimentCommand(t *testing.T) {
 		if len(lines) != want {
 			t.Errorf("%s: %d rows, want %d:\n%s", name, len(lines), want, stdout)
 		}
+	}
+}
+
+// plateau train ends with the findings it made and dropped.
+func TestEarlierLine(t *testing.T) {
+	d := func(cause string) []train.Diagnosis { return []train.Diagnosis{{Cause: cause, Confidence: 0.5}} }
+	start := &train.Event{Event: train.EventStart, Diagnoses: d("augmentation_too_strong")}
+	epochs := []train.Event{{Diagnoses: d("augmentation_too_strong")}, {}, {Diagnoses: d("label_noise")}, {Diagnoses: d("label_noise")}, {Diagnoses: d("class_confusion")}}
+	want := "doctor, earlier in the run and not now: augmentation_too_strong (before the first epoch and epoch 1); label_noise (epochs 3–4)"
+	if got := earlierLine(start, epochs, d("class_confusion")); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if got := earlierLine(nil, epochs[4:], d("class_confusion")); got != "" {
+		t.Errorf("nothing dropped: %q", got)
 	}
 }

@@ -200,7 +200,21 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 			doc.Epochs = before.Epochs
 		}
 	}
-	cfg := train.Config{Spec: s, Dataset: ds, Emit: emit, Doctor: doc.Observe, Network: from}
+	// The findings as they were made, for the ones dropped by the end.
+	var seen struct {
+		start  *train.Event
+		epochs []train.Event
+	}
+	record := func(e train.Event) {
+		switch e.Event {
+		case train.EventStart:
+			seen.start = &e
+		case train.EventEpoch:
+			seen.epochs = append(seen.epochs, e)
+		}
+		emit(e)
+	}
+	cfg := train.Config{Spec: s, Dataset: ds, Emit: record, Doctor: doc.Observe, Network: from}
 	defer useWorkers(&cfg, *workers)()
 	if *out != "" {
 		cfg.Checkpoint = filepath.Join(*out, checkpointFile)
@@ -216,6 +230,9 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	printDiagnoses(stderr, res.Final.Diagnoses)
+	if line := earlierLine(seen.start, seen.epochs, res.Final.Diagnoses); line != "" {
+		fmt.Fprintln(stderr, line)
+	}
 	if res.Final.Stopped == train.StoppedDiverged {
 		return fmt.Errorf("run diverged: %s", res.Final.Reason)
 	}

@@ -175,81 +175,13 @@ func (doc *Doctor) EarlierText() string {
 	if run == nil {
 		return ""
 	}
-	now := map[string]bool{}
-	for _, d := range run.diagnoses() {
-		now[d.Cause] = true
-	}
-	var order []string
-	seen := map[string][]int{} // epochs, 0 for before the first
-	note := func(ds []protocol.Diagnosis, epoch int) {
-		for _, d := range ds {
-			if now[d.Cause] {
-				continue
-			}
-			if _, ok := seen[d.Cause]; !ok {
-				order = append(order, d.Cause)
-			}
-			seen[d.Cause] = append(seen[d.Cause], epoch)
-		}
-	}
-	if run.Start != nil {
-		note(run.Start.Diagnoses, 0)
-	}
-	for i, e := range run.Epochs {
-		note(e.Diagnoses, i+1)
-	}
-	if len(order) == 0 {
+	earlier := protocol.Earlier(run.Start, run.Epochs, run.diagnoses())
+	if len(earlier) == 0 {
 		return ""
 	}
-	parts := make([]string, len(order))
-	for i, cause := range order {
-		parts[i] = fmt.Sprintf("%s (%s)", CauseTitle(cause), epochSpans(seen[cause]))
+	parts := make([]string, len(earlier))
+	for i, f := range earlier {
+		parts[i] = fmt.Sprintf("%s (%s)", CauseTitle(f.Cause), protocol.EpochSpans(f.Epochs))
 	}
 	return "Named earlier in this run, not now: " + strings.Join(parts, "; ") + "."
-}
-
-// epochSpans writes ascending epoch numbers as runs: "epoch 6", "epochs
-// 2–4 and 6", "before the first epoch and epoch 1" (0 is before the first
-// epoch).
-func epochSpans(epochs []int) string {
-	var before bool
-	if len(epochs) > 0 && epochs[0] == 0 {
-		before, epochs = true, epochs[1:]
-	}
-	var spans []string
-	for i := 0; i < len(epochs); {
-		j := i
-		for j+1 < len(epochs) && epochs[j+1] == epochs[j]+1 {
-			j++
-		}
-		if j > i {
-			spans = append(spans, fmt.Sprintf("%d–%d", epochs[i], epochs[j]))
-		} else {
-			spans = append(spans, fmt.Sprint(epochs[i]))
-		}
-		i = j + 1
-	}
-	var out string
-	switch {
-	case len(spans) == 0:
-	case len(spans) == 1 && !strings.Contains(spans[0], "–"):
-		out = "epoch " + spans[0]
-	default:
-		out = "epochs " + joinAnd(spans)
-	}
-	switch {
-	case before && out == "":
-		return "before the first epoch"
-	case before:
-		return "before the first epoch and " + out
-	}
-	return out
-}
-
-// joinAnd joins words as a list: "a", "a and b", "a, b and c".
-func joinAnd(words []string) string {
-	if len(words) <= 1 {
-		return strings.Join(words, "")
-	}
-	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }

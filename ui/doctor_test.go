@@ -39,16 +39,4 @@ func TestEarlierText(t *testing.T) {
 	if got := doc.EarlierText(); got != want {
 		t.Errorf("after the result:\ngot  %q\nwant %q", got, want)
 	}
-	for _, c := range []struct {
-		epochs []int
-		want   string
-	}{
-		{[]int{0}, "before the first epoch"},
-		{[]int{3}, "epoch 3"},
-		{[]int{1, 2, 3, 5, 8, 9}, "epochs 1–3, 5 and 8–9"},
-	} {
-		if got := epochSpans(c.epochs); got != c.want {
-			t.Errorf("epochSpans(%v) = %q, want %q", c.epochs, got, c.want)
-		}
-	}
 }
