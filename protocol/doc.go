@@ -6,7 +6,9 @@
 // JSON form: package train writes it (train.Event is this type), and the
 // command line's -json lines, the worker's event messages and the server's
 // event streams all carry it, so that one decoder reads them and the page
-// needs no training code.
+// needs no training code. What every reader of events derives alike lives
+// here too: the findings a run made and dropped (Earlier, EpochSpans), and
+// what a flip keeps of the images' class (MirrorStats.Kept).
 //
 // # Framing
 //
