@@ -846,6 +846,24 @@ func TestExperimentAndServerRun(t *testing.T) {
 }
 
 // pageSpec reads the spec the page holds from its address.
+// importSpec writes s to a file and imports it in the Training tab, as a
+// user does, waiting for the page to take it.
+func importSpec(t *testing.T, ctx context.Context, p *page, s *spec.Spec, name string) {
+	t.Helper()
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(p.dir, name)
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#import-spec"), []string{file})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("spec imported")`, "the imported spec")
+}
+
 func pageSpec(t *testing.T, ctx context.Context) *spec.Spec {
 	t.Helper()
 	hash := eval[string](t, ctx, `location.hash`)
@@ -1051,19 +1069,8 @@ func TestLocalPoolFix(t *testing.T) {
 	}
 	s.Model.Layers[i] = spec.Layer{Type: spec.GlobalAvgPool, Name: "gap"}
 	s.Train.Epochs = 3
-	b, err := json.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(p.dir, "gap-spec.json")
-	if err := os.WriteFile(file, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	click(t, ctx, "#tab-Training")
-	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#import-spec"), []string{file})); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("spec imported")`, "the imported spec")
+	importSpec(t, ctx, p, s, "gap-spec.json")
 	click(t, ctx, "#tab-Model")
 	waitFor(t, ctx, `(document.querySelector(".layer-note")||{textContent:""}).textContent.includes("to 1×1 while each feature sees")`, "the pooling's note")
 	click(t, ctx, "#start")

@@ -2,10 +2,7 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -132,18 +129,7 @@ func TestFieldsShowTheSpecAfterThePageChangesIt(t *testing.T) {
 	imported.Data.TrainLimit = 500
 	imported.Data.Normalization = "raw"
 	imported.Data.LabelNoise = 0.1
-	b, err := json.Marshal(imported)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(p.dir, "imported-spec.json")
-	if err := os.WriteFile(file, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#import-spec"), []string{file})); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("spec imported")`, "the imported spec")
+	importSpec(t, ctx, p, imported, "imported-spec.json")
 	s = pageSpec(t, ctx)
 	if s.Train.Momentum != 0.8 || s.Data.Validation != 0.2 {
 		t.Fatalf("the page holds another spec than the imported one: %+v", s.Train)
