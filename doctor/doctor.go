@@ -96,6 +96,10 @@ func (t *Telemetry) Add(e train.Event) {
 	}
 }
 
+// testHookEvidence, when a test sets it, sees every number a finding
+// reports.
+var testHookEvidence func(cause, key string, v float64)
+
 // Diagnose runs every rule over the telemetry and returns the findings at
 // or above Threshold, most confident first. A healthy run gets an empty,
 // non-nil list.
@@ -114,6 +118,8 @@ func Diagnose(t *Telemetry) []train.Diagnosis {
 		for k, v := range d.Evidence {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				delete(d.Evidence, k)
+			} else if testHookEvidence != nil {
+				testHookEvidence(r.Cause, k, v)
 			}
 		}
 		out = append(out, *d)

@@ -99,12 +99,12 @@ func (r *Root) LossMarks() []Mark {
 				if d.Evidence["val_loss_rise"] > 0.1 {
 					label = "val loss turns up after epoch "
 				}
-				marks = append(marks, Mark{X: e, Label: label + evidenceValue(e), Color: "#dc2626"})
+				marks = append(marks, Mark{X: e, Label: label + FormatFloat(e), Color: "#dc2626"})
 			}
 		case "plateau_needs_lr_drop":
 			if since, ok := d.Evidence["epochs_since_best"]; ok && len(run.Epochs) > 0 {
 				e := float64(run.Epochs[len(run.Epochs)-1].Epoch) - since
-				marks = append(marks, Mark{X: e, Label: "no progress since epoch " + evidenceValue(e), Color: "#ca8a04"})
+				marks = append(marks, Mark{X: e, Label: "no progress since epoch " + FormatFloat(e), Color: "#ca8a04"})
 			}
 		case "lr_too_high", "exploding_gradients":
 			if first := firstRise(run); first > 0 {

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 
@@ -82,35 +81,28 @@ func ConfidencePercent(d protocol.Diagnosis) string { return fmt.Sprintf("%.0f",
 // EvidenceItem is one number a finding read.
 type EvidenceItem struct{ Name, Value string }
 
-// Evidence lists a finding's numbers, by name; a class's number comes
-// with its name ("6 (Shirt)").
+// Evidence lists a finding's numbers, by name, each with a label and in
+// its unit (protocol.EvidenceText): "validation accuracy 77.3%", "class
+// 6 (Shirt)".
 func (doc *Doctor) Evidence(d protocol.Diagnosis) []EvidenceItem {
 	keys := make([]string, 0, len(d.Evidence))
 	for k := range d.Evidence {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	classes := doc.classes()
+	names := protocol.EvidenceNames{Classes: doc.classes()}
+	if run := doc.Current; run != nil && run.Spec != nil {
+		m := run.Spec.Clone().Model
+		m.Expand()
+		for _, l := range m.Layers {
+			names.Layers = append(names.Layers, l.Name)
+		}
+	}
 	out := make([]EvidenceItem, len(keys))
 	for i, k := range keys {
-		v := evidenceValue(d.Evidence[k])
-		if c := int(d.Evidence[k]); (k == "class" || strings.HasSuffix(k, "_class") || strings.HasPrefix(k, "class_") && len(k) == len("class_a")) &&
-			float64(c) == d.Evidence[k] && c >= 0 && c < len(classes) && classes[c] != v {
-			v += " (" + classes[c] + ")"
-		}
-		out[i] = EvidenceItem{strings.ReplaceAll(k, "_", " "), v}
+		out[i].Name, out[i].Value = protocol.EvidenceText(k, d.Evidence[k], names)
 	}
 	return out
-}
-
-func evidenceValue(v float64) string {
-	switch a := math.Abs(v); {
-	case v == math.Trunc(v) && a < 1e6:
-		return fmt.Sprintf("%.0f", v)
-	case a >= 1e-3 && a < 1e4:
-		return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", v), "0"), ".")
-	}
-	return fmt.Sprintf("%.3g", v)
 }
 
 // FixText shows a finding's fix as the settings it changes.

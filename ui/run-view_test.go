@@ -168,12 +168,21 @@ func TestFindingsBeforeTheFirstEpoch(t *testing.T) {
 	}
 }
 
-// A finding's class numbers come with the classes' names.
-func TestEvidenceNamesClasses(t *testing.T) {
-	run := &Run{Start: &protocol.Event{Classes: []string{"T-shirt/top", "Trouser", "Shirt"}}}
+// A finding's numbers read with labels and units, a class's number with
+// the class's name and a layer's index as the layer's name.
+func TestEvidenceLabelsAndNames(t *testing.T) {
+	s := &spec.Spec{Model: spec.Model{Input: []int{28, 28, 1}, Classes: 3, Layers: []spec.Layer{
+		{Type: spec.Conv2D, Filters: 4, Kernel: 3, Activation: spec.ReLU}, {Type: spec.GlobalAvgPool, Name: "gap"}, {Type: spec.Dense}}}}
+	run := &Run{Spec: s, Start: &protocol.Event{Classes: []string{"T-shirt/top", "Trouser", "Shirt"}}}
 	doc := &Doctor{&Root{Current: run}}
-	got := doc.Evidence(protocol.Diagnosis{Evidence: map[string]float64{"class": 2, "class_recall": 0.5, "class_a": 0, "rare_class": 1, "pair_share": 1}})
-	want := map[string]string{"class": "2 (Shirt)", "class recall": "0.5", "class a": "0 (T-shirt/top)", "rare class": "1 (Trouser)", "pair share": "1"}
+	got := doc.Evidence(protocol.Diagnosis{Evidence: map[string]float64{"class": 2, "class_recall": 0.5, "class_a": 0,
+		"rare_class": 1, "pair_share": 1, "local_pool_layer": 2, "raw": 1, "val_minus_train": -0.023}})
+	want := map[string]string{"class": "2 (Shirt)", "class's recall": "50%", "first class": "0 (T-shirt/top)",
+		"smallest class": "1 (Trouser)", "the pair's share of the mistakes": "100%", "layer pooling to 1×1": "gap",
+		"raw pixels (0–255)": "yes", "validation minus training accuracy": "−2.3 points"}
+	if len(got) != len(want) {
+		t.Errorf("%d rows, want %d: %v", len(got), len(want), got)
+	}
 	for _, e := range got {
 		if want[e.Name] != e.Value {
 			t.Errorf("%s: %q, want %q", e.Name, e.Value, want[e.Name])
