@@ -72,6 +72,32 @@ func Imbalance(s Split, classes int, ratio float64, seed uint64) Split {
 	return gather(s, keep)
 }
 
+// Subsample keeps a fraction frac of each class's examples (round(frac·n),
+// at least one), chosen at random from seed, in their original order: a
+// learning curve's smaller training sets. The choice is nested: with the
+// same seed, the examples a smaller fraction keeps are among those a
+// larger one keeps, so the arms of a learning curve differ in the
+// examples added, not in which were drawn. frac ≤ 0 or ≥ 1 returns s.
+func Subsample(s Split, classes int, frac float64, seed uint64) Split {
+	if frac <= 0 || frac >= 1 || s.Len() == 0 {
+		return s
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x5b5a3b1e))
+	var keep []int
+	for _, idx := range byClass(s, max(classes, numClasses(s))) {
+		if len(idx) == 0 {
+			continue
+		}
+		// A permutation that depends only on the class's size, so that
+		// every fraction takes a prefix of the same order.
+		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+		n := min(max(int(math.Round(frac*float64(len(idx)))), 1), len(idx))
+		keep = append(keep, idx[:n]...)
+	}
+	sort.Ints(keep)
+	return gather(s, keep)
+}
+
 // LabelNoise gives a fraction frac of the examples a wrong label:
 // round(frac·Len) examples chosen at random from seed, each relabelled
 // with one of the other classes, uniformly. The images are shared with s and the labels

@@ -46,6 +46,43 @@ func TestImbalance(t *testing.T) {
 	}
 }
 
+func TestSubsample(t *testing.T) {
+	s := labelledSplit([]int{100, 60, 40, 3}) // 203 examples: each pixel names its example
+	quarter, half := Subsample(s, 4, 0.25, 7), Subsample(s, 4, 0.5, 7)
+	if got, want := ClassCounts(quarter, 4), []int{25, 15, 10, 1}; !slices.Equal(got, want) {
+		t.Errorf("quarter: counts %v, want %v", got, want)
+	}
+	if got, want := ClassCounts(half, 4), []int{50, 30, 20, 2}; !slices.Equal(got, want) {
+		t.Errorf("half: counts %v, want %v (round half away from zero: 1.5 → 2)", got, want)
+	}
+	for _, part := range []Split{quarter, half} {
+		if !slices.IsSorted(part.Images) {
+			t.Error("the examples kept are not in their original order")
+		}
+		for i, px := range part.Images {
+			if part.Labels[i] != s.Labels[px] {
+				t.Fatalf("example %d has label %d, its original %d", px, part.Labels[i], s.Labels[px])
+			}
+		}
+	}
+	for _, px := range quarter.Images {
+		if !slices.Contains(half.Images, px) {
+			t.Fatalf("example %d is in the quarter but not in the half: the fractions are not nested", px)
+		}
+	}
+	if a := Subsample(s, 4, 0.25, 7); !slices.Equal(a.Images, quarter.Images) {
+		t.Error("same seed, different examples kept")
+	}
+	if b := Subsample(s, 4, 0.25, 8); slices.Equal(b.Images, quarter.Images) {
+		t.Error("another seed kept the same examples")
+	}
+	for _, f := range []float64{0, 1, 1.5} {
+		if got := Subsample(s, 4, f, 1); got.Len() != s.Len() {
+			t.Errorf("fraction %g changed the split", f)
+		}
+	}
+}
+
 func TestLabelNoise(t *testing.T) {
 	s := labelledSplit([]int{100, 100, 100, 100, 100})
 	before := slices.Clone(s.Labels)

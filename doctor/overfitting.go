@@ -81,7 +81,7 @@ func checkOverfitting(t *Telemetry) *train.Diagnosis {
 	if s.Train.L2 == 0 && s.Train.WeightDecay == 0 {
 		first = append(first, "L2 (train.l2 1e-4) or train.weight_decay")
 	}
-	first = append(first, "more training data or a smaller model")
+	first = append(first, "more training data (whether more would help, the data experiment shows: Experiments tab, plateau experiment data) or a smaller model")
 	ev := map[string]float64{
 		"accuracy_gap":          gap,
 		"train_accuracy":        ta[n-1],

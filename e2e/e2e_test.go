@@ -845,6 +845,26 @@ func TestExperimentAndServerRun(t *testing.T) {
 	waitFor(t, ctx, `Array.from(document.querySelectorAll("#loss-chart text.legend")).filter(l => l.textContent.includes("normalization:")).length == 2`, "the server's arms overlaid")
 }
 
+// The data experiment trains its arms in the worker on a quarter, half and
+// all of each class's training images, with the same validation images.
+func TestDataExperiment(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#epochs", "1")
+	click(t, ctx, "#tab-Experiments")
+	click(t, ctx, "#experiment-data")
+	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("data: all") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the three arms")
+	// tiny: 60 images a class, 6 of each held out; a quarter of 54 is 14.
+	for _, a := range [][2]string{{"all", "540 training, 60 validation"}, {"a quarter", "140 training, 60 validation"}, {"half", "270 training, 60 validation"}} {
+		arm, want := a[0], a[1]
+		click(t, ctx, "#tab-Runs")
+		waitFor(t, ctx, `Array.from(document.querySelectorAll("#runs .run-row a")).some(a => a.textContent.includes("data: `+arm+`"))`, "the arm in the runs list")
+		eval[bool](t, ctx, `(Array.from(document.querySelectorAll("#runs .run-row a")).find(a => a.textContent.includes("data: `+arm+`")).click(), true)`)
+		waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("data: `+arm+`") && document.querySelector("#run-backend").textContent.includes("`+want+`")`, "arm "+arm+" on "+want+" images")
+	}
+}
+
 // pageSpec reads the spec the page holds from its address.
 // importSpec writes s to a file and imports it in the Training tab, as a
 // user does, waiting for the page to take it.

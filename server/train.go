@@ -182,8 +182,8 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	defer ro.close()
 	bar, emit := ro.bar, ro.emit
 	bar.line("%s", ds.Summary())
-	for _, planted := range plantedData(s.Data) {
-		bar.line("%s", planted)
+	for _, p := range s.Data.Planted() {
+		bar.line("%s", p.Long)
 	}
 	if note != "" {
 		bar.line("backend auto: %s", note)
@@ -459,18 +459,4 @@ func useWorkers(cfg *train.Config, workers int) (done func()) {
 		train.CloseShards(cfg.Shards)
 		kernels.SetThreads(threads)
 	}
-}
-
-// plantedData says what the data spec does to the dataset on purpose, to
-// study a cause: a run trained on them should not be mistaken for one on
-// the data as collected.
-func plantedData(d spec.Data) []string {
-	var out []string
-	if d.Imbalance > 0 && d.Imbalance < 1 {
-		out = append(out, fmt.Sprintf("data.imbalance %g: the first class keeps all its training images, the last %.0f%%, the classes between fewer from first to last", d.Imbalance, 100*d.Imbalance))
-	}
-	if d.LabelNoise > 0 {
-		out = append(out, fmt.Sprintf("data.label_noise %g: %.0f%% of the training and validation labels are made wrong (the test labels are right)", d.LabelNoise, 100*d.LabelNoise))
-	}
-	return out
 }

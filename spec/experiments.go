@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -103,6 +104,11 @@ var Experiments = []Experiment{
 		{Name: "rotation 180", Sets: []string{"data.augment={}", "data.augment.rotation.p=1", "data.augment.rotation.strength=180"}},
 		{Name: "flip upside down", Sets: []string{"data.augment={}", "data.augment.flip_vertical.p=0.5"}},
 	}},
+	{"data", "at the same steps, each doubling of the training images gains about as much accuracy as the last until the model or its training is the limit: a gain from half to all as large as from a quarter to half says more images (or augmentation, which makes more of them) would help; none says they would not", []Variant{
+		{Name: "a quarter", Edit: fewerImages(0.25), Note: "a quarter of each class's training images, 4× the epochs"},
+		{Name: "half", Edit: fewerImages(0.5), Note: "half of each class's training images, 2× the epochs"},
+		{Name: "all", Edit: fewerImages(1), Note: "every training image"},
+	}},
 	{"lr", "ten times too small a rate crawls and a hundred times too large stalls at chance or diverges; the range between them trains", []Variant{
 		{Name: "÷ 10", LRFactor: 0.1, Note: "the spec's learning rate ÷ 10"},
 		{Name: "as set", Note: "the spec's learning rate"},
@@ -153,6 +159,35 @@ var Experiments = []Experiment{
 		{Name: "batch 64", Sets: []string{"train.batch_size=64"}},
 		{Name: "batch 512", Sets: []string{"train.batch_size=512"}},
 	}},
+}
+
+// fewerImages trains on frac of each class's training images
+// (data.train_fraction; the validation and test images stay the same) for
+// 1/frac times the epochs, with the schedule's and early stopping's epoch
+// counts stretched alike, so that every arm of a learning curve takes
+// about the same steps at the same rates: the arms differ in the images
+// they learn from, not in how long they train.
+func fewerImages(frac float64) func(*Spec) {
+	return func(s *Spec) {
+		s.Expand() // the schedule's defaults depend on the epochs: fix them first
+		s.Data.TrainFraction = frac
+		if frac >= 1 {
+			s.Data.TrainFraction = 0
+			return
+		}
+		k := 1 / frac
+		stretch := func(n int) int { return int(math.Round(float64(n) * k)) }
+		t := &s.Train
+		t.Epochs = stretch(t.Epochs)
+		t.EarlyStopping.Patience = stretch(t.EarlyStopping.Patience)
+		sc := &t.Schedule
+		sc.Every *= k
+		sc.WarmupEpochs *= k
+		sc.Patience = stretch(sc.Patience)
+		if sc.Gamma > 0 {
+			sc.Gamma = math.Pow(sc.Gamma, frac) // per epoch: the same decay per step
+		}
+	}
 }
 
 func withoutDropout(s *Spec) {

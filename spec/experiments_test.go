@@ -71,3 +71,52 @@ func TestLRExperimentScalesTheSchedule(t *testing.T) {
 		}
 	}
 }
+
+// The data arms thin the training images and stretch every epoch count of
+// the run alike, and change nothing else.
+func TestDataExperimentKeepsTheSteps(t *testing.T) {
+	base, err := Preset("fashion-fast", PresetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base.Train.Epochs = 6
+	base.Train.Schedule = Schedule{Type: "step"} // every: the default, 2 epochs
+	base.Train.EarlyStopping = EarlyStopping{Patience: 3}
+	base.Expand()
+	e, ok := FindExperiment("data")
+	if !ok {
+		t.Fatal("no data experiment")
+	}
+	want := map[string]struct {
+		frac          float64
+		epochs, every float64
+		patience      int
+	}{"a quarter": {0.25, 24, 8, 12}, "half": {0.5, 12, 4, 6}, "all": {0, 6, 2, 3}}
+	for _, v := range e.Variants {
+		s, err := v.Apply(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, ok := want[v.Name]
+		if !ok {
+			t.Fatalf("unexpected arm %q", v.Name)
+		}
+		if s.Data.TrainFraction != w.frac || float64(s.Train.Epochs) != w.epochs || s.Train.Schedule.Every != w.every || s.Train.EarlyStopping.Patience != w.patience {
+			t.Errorf("%s: fraction %g, epochs %d, every %g, patience %d; want %+v", v.Name, s.Data.TrainFraction, s.Train.Epochs,
+				s.Train.Schedule.Every, s.Train.EarlyStopping.Patience, w)
+		}
+		s.Data.TrainFraction, s.Train.Epochs, s.Train.Schedule, s.Train.EarlyStopping = 0, base.Train.Epochs, base.Train.Schedule, base.Train.EarlyStopping
+		if d := Diff(base, s); len(d) != 0 {
+			t.Errorf("%s changes more than the data and the epochs: %v", v.Name, d)
+		}
+	}
+	// An exponential decay per epoch decays as much per step.
+	base.Train.Schedule = Schedule{Type: "exponential", Gamma: 0.81}
+	s, err := e.Variants[1].Apply(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := s.Train.Schedule.Gamma; math.Abs(g-0.9) > 1e-12 {
+		t.Errorf("half the images: gamma %g, want 0.9", g)
+	}
+}

@@ -241,6 +241,12 @@ type Data struct {
 	// Imbalance^(k/(K-1)) of its training examples, so the last class keeps
 	// Imbalance of them. 0 or 1 leaves the data as it is.
 	Imbalance float64 `json:"imbalance,omitempty"`
+	// TrainFraction trains on this fraction of each class's training
+	// images, drawn at random, after the validation images are held out:
+	// the validation and test images stay the same whatever the fraction,
+	// so runs at different fractions draw a learning curve (would more
+	// data help?). 0 or 1 trains on all of them.
+	TrainFraction float64 `json:"train_fraction,omitempty"`
 	// LabelNoise gives this fraction of the training and of the validation
 	// examples a wrong label, another class drawn at random: the noisy
 	// labels of collected data, to study. The test split keeps its labels.
@@ -249,6 +255,30 @@ type Data struct {
 	// Balance is none, oversample or class_weights.
 	Balance string  `json:"balance,omitempty"`
 	Augment Augment `json:"augment,omitzero"`
+}
+
+// Planted is one change the data spec makes to a dataset on purpose, to
+// study a cause: a run trained on it should not be taken for one on the
+// data as collected. Short names it in a run's name, Long says it in full.
+type Planted struct{ Short, Long string }
+
+// Planted lists what d does to the dataset on purpose: a class imbalance,
+// wrong labels, a fraction of the training images.
+func (d Data) Planted() []Planted {
+	var out []Planted
+	if d.LabelNoise > 0 {
+		out = append(out, Planted{fmt.Sprintf("%.0f%% labels wrong", 100*d.LabelNoise),
+			fmt.Sprintf("data.label_noise %g: %.0f%% of the training and validation labels are made wrong (the test labels are right)", d.LabelNoise, 100*d.LabelNoise)})
+	}
+	if d.Imbalance > 0 && d.Imbalance < 1 {
+		out = append(out, Planted{fmt.Sprintf("imbalance %g", d.Imbalance),
+			fmt.Sprintf("data.imbalance %g: the first class keeps all its training images, the last %.0f%%, the classes between fewer from first to last", d.Imbalance, 100*d.Imbalance)})
+	}
+	if d.TrainFraction > 0 && d.TrainFraction < 1 {
+		out = append(out, Planted{fmt.Sprintf("%.0f%% of the training images", 100*d.TrainFraction),
+			fmt.Sprintf("data.train_fraction %g: trains on %.0f%% of each class's training images (the validation and test images are all there)", d.TrainFraction, 100*d.TrainFraction)})
+	}
+	return out
 }
 
 // Transform is one augmentation: applied to each training image with

@@ -294,6 +294,7 @@ func (c *checker) data(d *Data, input []int) {
 		c.add("data.test_limit", "test_limit %d must be ≥ 0 (0 keeps every example)", d.TestLimit)
 	}
 	c.inRange("data.imbalance", d.Imbalance, 0, 1, false, "0 or 1 keeps the classes as they are; 0.1 keeps 10% of the last class")
+	c.inRange("data.train_fraction", d.TrainFraction, 0, 1, false, "0 or 1 trains on every training image; 0.5 on half of each class's")
 	c.inRange("data.label_noise", d.LabelNoise, 0, 0.9, false, "0 keeps the labels; 0.2 gives a fifth of the training and validation labels another class")
 	c.oneOf("data.balance", "balance", d.Balance, BalanceMethods)
 

@@ -120,6 +120,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"imbalance above 1", "", func(s *Spec) { s.Data.Imbalance = 1.5 }, []string{"data.imbalance", "[0, 1]"}},
 		{"label noise above 0.9", "", func(s *Spec) { s.Data.LabelNoise = 0.95 }, []string{"data.label_noise", "[0, 0.9]"}},
 		{"negative label noise", "", func(s *Spec) { s.Data.LabelNoise = -0.1 }, []string{"data.label_noise", "[0, 0.9]"}},
+		{"training fraction above 1", "", func(s *Spec) { s.Data.TrainFraction = 1.5 }, []string{"data.train_fraction", "[0, 1]"}},
 		{"unknown balance", "", func(s *Spec) { s.Data.Balance = "undersample" }, []string{"data.balance", `"class_weights"`}},
 		{"augment probability", "", func(s *Spec) { s.Data.Augment.FlipHorizontal.P = 1.5 }, []string{"data.augment.flip_horizontal.p", "[0, 1]"}},
 		{"shift strength", "", func(s *Spec) { s.Data.Augment.Shift = Transform{P: 1, Strength: 0.9} }, []string{"data.augment.shift.strength", "[0, 0.5]"}},

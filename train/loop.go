@@ -106,6 +106,7 @@ const (
 	// its place so the streams after it keep theirs.
 	_
 	streamLabelNoise
+	streamSubsample
 )
 
 // deriveSeed derives the seed of one random stream of a run (splitmix64 of
@@ -143,7 +144,8 @@ func LoaderSeed(seed int64) uint64 { return deriveSeed(seed, streamLoader, 0) }
 
 // Prepare applies the data spec to a dataset: the train and test limits,
 // then the class imbalance and the validation split of the training set,
-// then the label noise of both parts, each drawn from the seed. The test set is left
+// then the training fraction of what is left for training, then the
+// label noise of both parts, each drawn from the seed. The test set is left
 // balanced and correctly labelled, as collected.
 func Prepare(d *data.Dataset, s spec.Data, seed int64) Splits {
 	size := d.H * d.W * d.C
@@ -153,14 +155,16 @@ func Prepare(d *data.Dataset, s spec.Data, seed int64) Splits {
 	if s.Validation > 0 && s.Validation < 1 {
 		train, val = data.SplitValidation(train, s.Validation, deriveSeed(seed, streamValidation, 0))
 	}
+	train = subsample(train, len(d.Classes), s.TrainFraction, seed)
 	return noisy(Splits{Train: train, Val: val, Test: test}, len(d.Classes), s.LabelNoise, seed)
 }
 
 // PrepareInPlace gives the splits Prepare gives without copying the
 // training set: the validation examples are moved to the end of d's
 // training images in place (data.HoldOut), and the splits are views of
-// d's arrays. A class imbalance, when the spec asks for one, is still a
-// copy of the examples it keeps, and label noise a copy of the labels.
+// d's arrays. A class imbalance or a training fraction, when the spec asks
+// for one, is still a copy of the examples it keeps, and label noise a
+// copy of the labels.
 // restore puts d back in its original order; until it is called, d must
 // not be prepared or read again.
 func PrepareInPlace(d *data.Dataset, s spec.Data, seed int64) (splits Splits, restore func()) {
@@ -172,7 +176,14 @@ func PrepareInPlace(d *data.Dataset, s spec.Data, seed int64) (splits Splits, re
 	if s.Validation > 0 && s.Validation < 1 {
 		train, val, restore = data.HoldOut(train, s.Validation, deriveSeed(seed, streamValidation, 0))
 	}
+	train = subsample(train, len(d.Classes), s.TrainFraction, seed)
 	return noisy(Splits{Train: train, Val: val, Test: test}, len(d.Classes), s.LabelNoise, seed), restore
+}
+
+// subsample keeps data.train_fraction of the training split (a copy,
+// when it keeps less than all).
+func subsample(train data.Split, classes int, frac float64, seed int64) data.Split {
+	return data.Subsample(train, classes, frac, deriveSeed(seed, streamSubsample, 0))
 }
 
 // noisy gives frac of the training and of the validation labels another

@@ -553,6 +553,27 @@ func TestHooks(t *testing.T) {
 	})
 }
 
+// A training fraction thins the training split only: the validation and
+// test images are those of the whole run, so runs at several fractions are
+// measured on the same images.
+func TestPrepareTrainFraction(t *testing.T) {
+	d := tinyDataset()
+	all := Prepare(d, spec.Data{Validation: 0.2}, 7)
+	half := Prepare(d, spec.Data{Validation: 0.2, TrainFraction: 0.5}, 7)
+	if !slices.Equal(half.Val.Images, all.Val.Images) || !slices.Equal(half.Val.Labels, all.Val.Labels) ||
+		!slices.Equal(half.Test.Images, all.Test.Images) {
+		t.Error("the training fraction changed the validation or test split")
+	}
+	counts := data.ClassCounts(all.Train, 4)
+	want := make([]int, len(counts))
+	for k, n := range counts {
+		want[k] = int(math.Round(float64(n) / 2))
+	}
+	if got := data.ClassCounts(half.Train, 4); !slices.Equal(got, want) {
+		t.Errorf("class counts %v, want half of %v each, %v", got, counts, want)
+	}
+}
+
 // PrepareInPlace gives Prepare's splits as views of the dataset, and
 // restore gives the dataset back as it was.
 func TestPrepareInPlace(t *testing.T) {
@@ -565,6 +586,7 @@ func TestPrepareInPlace(t *testing.T) {
 		{"limits", spec.Data{Validation: 0.3, TrainLimit: 100, TestLimit: 10}},
 		{"imbalance", spec.Data{Validation: 0.1, Imbalance: 0.2}},
 		{"label noise", spec.Data{Validation: 0.2, LabelNoise: 0.3}},
+		{"training fraction", spec.Data{Validation: 0.2, TrainFraction: 0.5, LabelNoise: 0.3}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			d := tinyDataset()
@@ -579,7 +601,7 @@ func TestPrepareInPlace(t *testing.T) {
 					t.Errorf("%s split differs from Prepare's", part.name)
 				}
 			}
-			if tt.data.Imbalance == 0 && got.Train.Len() > 0 && &got.Train.Images[0] != &d.Train.Images[0] {
+			if tt.data.Imbalance == 0 && tt.data.TrainFraction == 0 && got.Train.Len() > 0 && &got.Train.Images[0] != &d.Train.Images[0] {
 				t.Error("the training split is a copy")
 			}
 			restore()

@@ -149,6 +149,15 @@ func (dv *DataView) Imbalance() string {
 	return FormatFloat(dv.Spec.Data.Imbalance)
 }
 
+// TrainFraction is the fraction of the training images a run trains on,
+// as its field shows it: 1 when it trains on all of them.
+func (dv *DataView) TrainFraction() string {
+	if dv.Spec.Data.TrainFraction == 0 {
+		return "1"
+	}
+	return FormatFloat(dv.Spec.Data.TrainFraction)
+}
+
 // LabelNoise is the simulated label noise as its field shows it.
 func (dv *DataView) LabelNoise() string {
 	return FormatFloat(dv.Spec.Data.LabelNoise)

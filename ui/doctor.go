@@ -63,7 +63,7 @@ func (doc *Doctor) DoctorStatus() string {
 		}
 		return fmt.Sprintf("%d finding%s %s, most confident first.", n, plural(n), when)
 	case run.Result != nil:
-		return "No problem found above a low confidence: the run looks healthy."
+		return "No problem found above a low confidence: the run looks healthy. Whether more images would lift it further, the data experiment (Experiments tab) shows."
 	}
 	return fmt.Sprintf("Nothing found after epoch %d; some rules need a few epochs of evidence.", len(run.Epochs))
 }

@@ -103,15 +103,13 @@ func (h *Header) RunOnServer() {
 
 // RunName names a run for the run view and the runs list: the dataset,
 // the model and the rate, and what the data spec plants on purpose
-// (label noise, an imbalance), so that such a run is not taken for one on
-// the data as collected.
+// (spec.Data.Planted: label noise, an imbalance, a fraction of the
+// training images), so that such a run is not taken for one on the data
+// as collected.
 func RunName(dataset string, s *spec.Spec) string {
 	name := fmt.Sprintf("%s · %s · lr %g", dataset, s.Model.Name, s.Train.LR)
-	if d := s.Data; d.LabelNoise > 0 {
-		name += fmt.Sprintf(" · %.0f%% labels wrong", 100*d.LabelNoise)
-	}
-	if d := s.Data; d.Imbalance > 0 && d.Imbalance < 1 {
-		name += fmt.Sprintf(" · imbalance %g", d.Imbalance)
+	for _, p := range s.Data.Planted() {
+		name += " · " + p.Short
 	}
 	return name
 }

@@ -31,7 +31,8 @@ func (rv *RunView) ResultText() string {
 	return s
 }
 
-// BackendText says where the current run trains.
+// BackendText says where the current run trains, and on how many images
+// once it has started.
 func (rv *RunView) BackendText() string {
 	run := rv.Current
 	if run == nil {
@@ -40,13 +41,27 @@ func (rv *RunView) BackendText() string {
 	if run.Imported != "" {
 		return "weights from a file, not trained here"
 	}
-	if run.Server == "" {
-		return "trained in this browser's worker"
+	where := "trained in this browser's worker"
+	switch {
+	case run.Server == "":
+	case run.Backend == "":
+		where = "trained on the server"
+	default:
+		where = "trained on the server, backend " + backendLabel(run.Backend)
 	}
-	if run.Backend == "" {
-		return "trained on the server"
+	return where + splitText(run.Start)
+}
+
+// splitText says how many images a run trains, validates and tests on.
+func splitText(start *protocol.Event) string {
+	if start == nil || start.TrainSize == 0 {
+		return ""
 	}
-	return "trained on the server, backend " + backendLabel(run.Backend)
+	s := " · " + Count(start.TrainSize) + " training"
+	if start.ValSize > 0 {
+		s += ", " + Count(start.ValSize) + " validation"
+	}
+	return s + " and " + Count(start.TestSize) + " test images"
 }
 
 // backendLabel shortens a backend's name for the page: XLA with a plugin

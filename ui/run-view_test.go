@@ -23,6 +23,23 @@ func TestBackendLabel(t *testing.T) {
 	}
 }
 
+// Once a run has started, the run view says on how many images it trains.
+func TestBackendTextSaysTheSplits(t *testing.T) {
+	run := &Run{}
+	rv := &RunView{&Root{Current: run}}
+	if got, want := rv.BackendText(), "trained in this browser's worker"; got != want {
+		t.Errorf("before the start: %q, want %q", got, want)
+	}
+	run.Start = &protocol.Event{TrainSize: 13500, ValSize: 6000, TestSize: 10000}
+	if got, want := rv.BackendText(), "trained in this browser's worker · 13,500 training, 6,000 validation and 10,000 test images"; got != want {
+		t.Errorf("started: %q, want %q", got, want)
+	}
+	run.Server, run.Backend, run.Start.ValSize = "job-1", "native", 0
+	if got, want := rv.BackendText(), "trained on the server, backend native · 13,500 training and 10,000 test images"; got != want {
+		t.Errorf("on the server, no validation: %q, want %q", got, want)
+	}
+}
+
 // A server run on XLA says that it compiles until its first step.
 func TestProgressTextCompiling(t *testing.T) {
 	run := &Run{State: protocol.StateRunning, Backend: "xla:cuda", Start: &protocol.Event{},
@@ -220,8 +237,8 @@ func TestRunNameSaysWhatTheDataPlants(t *testing.T) {
 	if got, want := RunName("fashion-mnist", s), "fashion-mnist · fashion-fast · lr 0.001"; got != want {
 		t.Errorf("RunName = %q, want %q", got, want)
 	}
-	s.Data.LabelNoise, s.Data.Imbalance = 0.3, 0.1
-	if got, want := RunName("fashion-mnist", s), "fashion-mnist · fashion-fast · lr 0.001 · 30% labels wrong · imbalance 0.1"; got != want {
+	s.Data.LabelNoise, s.Data.Imbalance, s.Data.TrainFraction = 0.3, 0.1, 0.25
+	if got, want := RunName("fashion-mnist", s), "fashion-mnist · fashion-fast · lr 0.001 · 30% labels wrong · imbalance 0.1 · 25% of the training images"; got != want {
 		t.Errorf("RunName = %q, want %q", got, want)
 	}
 }
