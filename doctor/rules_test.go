@@ -106,6 +106,19 @@ func TestRulesOnHandMadeTelemetry(t *testing.T) {
 			epoch(1.85, 0.33, 1.76, 0.37), epoch(1.67, 0.4, 1.67, 0.38), epoch(1.53, 0.45, 1.63, 0.42), epoch(1.44, 0.48, 1.57, 0.46),
 			epoch(1.37, 0.51, 1.53, 0.49), epoch(1.33, 0.54, 1.42, 0.49), epoch(1.28, 0.53, 1.45, 0.49), epoch(1.23, 0.56, 1.43, 0.52),
 			epoch(1.25, 0.56, 1.43, 0.48), epoch(1.22, 0.57, 1.46, 0.47), epoch(1.18, 0.58, 1.44, 0.52), epoch(1.15, 0.59, 1.42, 0.51)), Overfitting},
+		// convnetjs-cifar on the CIFAR-10 sample without augmentation, 8
+		// epochs (1,800 training, 200 validation images): the validation
+		// loss best the epoch before, but the training accuracy pulling
+		// away from validation 1.3 points an epoch, 12 points apart.
+		// Called healthy before; the finding came the epoch after.
+		{"the gap opening", telemetry(nil,
+			epoch(2.234, 0.169, 2.093, 0.215), epoch(1.981, 0.283, 1.853, 0.335), epoch(1.749, 0.373, 1.744, 0.355), epoch(1.634, 0.419, 1.725, 0.39),
+			epoch(1.503, 0.467, 1.667, 0.375), epoch(1.412, 0.501, 1.686, 0.4), epoch(1.365, 0.522, 1.597, 0.425), epoch(1.252, 0.551, 1.65, 0.415)), Overfitting},
+		// The same accuracies with validation keeping pace: a gap of 12
+		// points that does not widen is no onset.
+		{"a steady gap", telemetry(nil,
+			epoch(2.234, 0.169, 2.093, 0.215), epoch(1.981, 0.283, 1.853, 0.335), epoch(1.749, 0.373, 1.744, 0.355), epoch(1.634, 0.419, 1.725, 0.39),
+			epoch(1.503, 0.467, 1.667, 0.347), epoch(1.412, 0.501, 1.630, 0.38), epoch(1.365, 0.522, 1.597, 0.40), epoch(1.252, 0.551, 1.55, 0.43)), ""},
 		// The same, its training loss flat too: a plateau of both at low
 		// accuracy, not a widening gap.
 		{"both losses flat", telemetry(nil,

@@ -68,6 +68,7 @@ var evidenceTable = map[string]evidenceEntry{
 	"flip_horizontal_kept":      {"mirrored images that keep their class", share},
 	"flip_vertical_kept":        {"upside-down images that keep their class", share},
 	"gap":                       {"validation minus test accuracy", points},
+	"gap_widening":              {"training pulling away from validation, per epoch (fit)", points},
 	"grad_clip":                 {"gradient clipping", setting},
 	"grad_norm_growth":          {"gradient norm growth", times},
 	"gradient_divergence":       {"gradients blew up", flag},
