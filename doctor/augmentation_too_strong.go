@@ -47,7 +47,7 @@ import (
 // horizontal flip for natural images).
 func checkAugmentationTooStrong(t *Telemetry) *train.Diagnosis {
 	a := t.Spec.Data.Augment
-	if !augmentOn(a) {
+	if !a.On() {
 		return nil
 	}
 	ev := map[string]float64{}
@@ -143,16 +143,6 @@ func (t *Telemetry) flipText(flips []string) string {
 		"so the network learns views its test images never show; flips suit images seen both ways, such as photographs of objects from either side",
 		strings.Join(names, " and "), strings.Join(views, " and "), strings.Join(shares, " and "),
 		spec.Thousands(m.Sample), 100*m.Match, 100/float64(t.classes()))
-}
-
-func augmentOn(a spec.Augment) bool {
-	for _, tr := range []spec.Transform{a.FlipHorizontal, a.FlipVertical, a.Crop, a.Shift, a.Rotation, a.Zoom,
-		a.Brightness, a.Contrast, a.Saturation, a.Hue, a.Cutout} {
-		if tr.On() {
-			return true
-		}
-	}
-	return false
 }
 
 // strongTransforms describes the transforms set beyond what usually

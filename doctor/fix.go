@@ -58,7 +58,7 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 			return []string{`train.early_stopping={"patience":3,"restore_best":true}`}
 		case tr.L2 == 0 && tr.WeightDecay == 0:
 			return []string{"train.l2=0.0005"}
-		case !augmentOn(s.Data.Augment):
+		case !s.Data.Augment.On():
 			shift := []string{"data.augment.shift.p=0.5", "data.augment.shift.strength=0.1"}
 			if kept, ok := d.Evidence["flip_horizontal_kept"]; ok && kept < flipKeepBar {
 				return shift // mirrored, these images are another class's or none

@@ -133,7 +133,7 @@ func checkLabelNoise(t *Telemetry) *train.Diagnosis {
 			conf *= 0.5
 		}
 	}
-	if augmentOn(t.Spec.Data.Augment) {
+	if t.Spec.Data.Augment.On() {
 		// Training accuracy is measured on augmented images: some of the
 		// confident mistakes are the augmentation's, not the labels'.
 		conf *= 0.7

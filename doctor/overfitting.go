@@ -87,7 +87,7 @@ func checkOverfitting(t *Telemetry) *train.Diagnosis {
 		first = append(first, "early stopping (train.early_stopping.patience 3, restore_best true)")
 	}
 	kept, mirrorKnown := t.flipKept("flip_horizontal")
-	if !augmentOn(s.Data.Augment) {
+	if !s.Data.Augment.On() {
 		if mirrorKnown && kept < flipKeepBar {
 			first = append(first, "augmentation (data.augment.shift, crop; no flips: mirrored, these images no longer look like their class)")
 		} else {

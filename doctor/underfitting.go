@@ -219,7 +219,7 @@ func heavyDropout(t *Telemetry, acc float64) *train.Diagnosis {
 			rate = max(rate, l.Rate)
 		}
 	}
-	if rate < 0.5 || !t.hasVal() || augmentOn(t.Spec.Data.Augment) {
+	if rate < 0.5 || !t.hasVal() || t.Spec.Data.Augment.On() {
 		return nil
 	}
 	va := t.last().ValAccuracy

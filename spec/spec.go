@@ -315,6 +315,17 @@ type Augment struct {
 	Cutout Transform `json:"cutout,omitzero"`
 }
 
+// On reports whether any transform can change an image.
+func (a Augment) On() bool {
+	for _, tr := range []Transform{a.FlipHorizontal, a.FlipVertical, a.Crop, a.Shift, a.Rotation, a.Zoom,
+		a.Brightness, a.Contrast, a.Saturation, a.Hue, a.Cutout} {
+		if tr.On() {
+			return true
+		}
+	}
+	return false
+}
+
 // Transform returns the transform of a JSON field name ("flip_vertical",
 // "rotation", …); the zero Transform for a name that is none.
 func (a Augment) Transform(name string) Transform {

@@ -349,7 +349,7 @@ func newTrainer(cfg Config) (*trainer, error) {
 		return nil, fmt.Errorf("data.normalization: %v", err)
 	}
 	var aug *data.Augmenter
-	if augments(s.Data.Augment) {
+	if s.Data.Augment.On() {
 		aug, err = data.NewAugmenter(s.Data.Augment, d.H, d.W, d.C)
 		if err != nil {
 			return nil, err
@@ -400,16 +400,6 @@ func copyWeights(dst, src *nn.Network) (err error) {
 	}()
 	dst.CopyWeightsFrom(src)
 	return nil
-}
-
-func augments(a spec.Augment) bool {
-	for _, tr := range []spec.Transform{a.FlipHorizontal, a.FlipVertical, a.Crop, a.Shift, a.Rotation, a.Zoom,
-		a.Brightness, a.Contrast, a.Saturation, a.Hue, a.Cutout} {
-		if tr.On() {
-			return true
-		}
-	}
-	return false
 }
 
 // groupsOf cuts the network's trainable arena into runs of parameters with
@@ -569,7 +559,7 @@ func FiniteAll(xs []float32) bool {
 // setAugment replaces the loader's augmentation from the next batch on.
 func (t *trainer) setAugment(a spec.Augment) error {
 	var aug *data.Augmenter
-	if augments(a) {
+	if a.On() {
 		var err error
 		d := t.cfg.Dataset
 		if aug, err = data.NewAugmenter(a, d.H, d.W, d.C); err != nil {

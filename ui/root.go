@@ -471,8 +471,9 @@ func (r *Root) LoadFile(name string, file any) {
 // fitSpecToDataset adapts the model to the loaded data: a scalable preset
 // the user chose (its layers unedited) built again for the data at the
 // same width and depth, keeping the training settings; else the preset
-// made for that dataset when there is one, else the current model with
-// the dataset's input shape and classes.
+// made for that dataset when there is one (with its augmentation, unless
+// the user has some on), else the current model with the dataset's input
+// shape and classes.
 func (r *Root) fitSpecToDataset() {
 	d := r.Dataset
 	if d == nil || len(d.Shape) != 3 {
@@ -505,7 +506,14 @@ func (r *Root) fitSpecToDataset() {
 		s.SetInput(d.Shape[0], d.Shape[1], d.Shape[2], len(d.Classes))
 	} else {
 		s.Train.LogEvery = 10
+		// The data settings are the user's; the preset's augmentation,
+		// made for this data (flips and shifts for photographs), comes
+		// along when the user has none on.
+		own := s.Data.Augment
 		s.Data = r.Spec.Data
+		if !s.Data.Augment.On() {
+			s.Data.Augment = own
+		}
 		r.Preset = name
 	}
 	s.Data.Dataset = d.Name

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"plateau/protocol"
+	"plateau/spec"
 )
 
 // A run keeps what it measured through a save and a reload, missing
@@ -44,5 +45,40 @@ func TestRunSavesMissingNumbers(t *testing.T) {
 	var old Run
 	if err := json.Unmarshal([]byte(`{"id":"r0","step_loss":[{"X":0.5,"Y":2}]}`), &old); err != nil || len(old.StepLoss) != 1 || old.StepLoss[0] != (Point{0.5, 2}) {
 		t.Errorf("an older saved run: %v, %+v", err, old.StepLoss)
+	}
+}
+
+// Loading a dataset of another shape takes the preset made for it with
+// the preset's augmentation, unless the user has augmentation on: flips
+// and shifts for the CIFAR-10 sample after MNIST, not the digits' none.
+func TestDatasetPresetBringsItsAugmentation(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		before spec.Augment
+		flip   bool
+	}{
+		{"none on", spec.Augment{Rotation: spec.Transform{Strength: 20}}, true},
+		{"the user's rotation", spec.Augment{Rotation: spec.Transform{P: 0.5, Strength: 20}}, false},
+	} {
+		s, err := spec.Preset(spec.DefaultPreset("mnist"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Data.Augment, s.Data.Validation = c.before, 0.2
+		r := &Root{Spec: s, Host: quietHost{}, Dataset: &protocol.Dataset{Name: "cifar-10", Shape: []int{32, 32, 3},
+			Classes: []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}}}
+		r.fitSpecToDataset()
+		if r.Spec.Model.Name != spec.DefaultPreset("cifar-10") {
+			t.Errorf("%s: model %q, want the dataset's preset", c.name, r.Spec.Model.Name)
+		}
+		if got := r.Spec.Data.Augment.FlipHorizontal.On(); got != c.flip {
+			t.Errorf("%s: augmentation %+v, want the preset's flips: %v", c.name, r.Spec.Data.Augment, c.flip)
+		}
+		if !c.flip && r.Spec.Data.Augment != c.before {
+			t.Errorf("%s: the user's augmentation became %+v", c.name, r.Spec.Data.Augment)
+		}
+		if r.Spec.Data.Validation != 0.2 {
+			t.Errorf("%s: validation %g, want the user's 0.2", c.name, r.Spec.Data.Validation)
+		}
 	}
 }
