@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"slices"
@@ -25,7 +26,8 @@ func TestMain(m *testing.M) {
 	slices.Sort(missing)
 	switch {
 	case code != 0:
-	case len(seen) < 50:
+	case len(seen) < 50 && flag.Lookup("test.run").Value.String() == "":
+		// All the tests ran (no -run) and saw few keys: the hook is lost.
 		fmt.Printf("FAIL: the rules' tests reported only %d evidence keys; is testHookEvidence called?\n", len(seen))
 		code = 1
 	case len(missing) > 0:
