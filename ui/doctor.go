@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -63,7 +64,7 @@ func (doc *Doctor) DoctorStatus() string {
 		}
 		return fmt.Sprintf("%d finding%s %s, most confident first.", n, plural(n), when)
 	case run.Result != nil:
-		return "No problem found above a low confidence: the run looks healthy. Whether more images would lift it further, the data experiment (Experiments tab) shows."
+		return "No problem found above a low confidence: the run looks healthy."
 	}
 	return fmt.Sprintf("Nothing found after epoch %d; some rules need a few epochs of evidence.", len(run.Epochs))
 }
@@ -103,6 +104,38 @@ func (doc *Doctor) Evidence(d protocol.Diagnosis) []EvidenceItem {
 		out[i].Name, out[i].Value = protocol.EvidenceText(k, d.Evidence[k], names)
 	}
 	return out
+}
+
+// DataQuestion offers the data experiment on a finished run that looks
+// healthy or overfits, where what limits it may be the number of images;
+// "" for other runs (training, with another finding, trained on another
+// dataset than the one loaded, or an arm of the experiment already).
+func (doc *Doctor) DataQuestion() string {
+	run := doc.Current
+	if run == nil || run.Result == nil || run.Spec == nil || run.Imported != "" || run.Experiment == "data" ||
+		doc.Dataset == nil || doc.Dataset.Name != run.Dataset {
+		return ""
+	}
+	found := doc.Diagnoses()
+	if len(found) == 0 {
+		return "Would more images lift it further? The data experiment trains this spec on a quarter, half and all of the training images."
+	}
+	if slices.ContainsFunc(found, func(d protocol.Diagnosis) bool { return d.Cause == "overfitting" }) {
+		return "Would more images help it generalize? The data experiment trains this spec on a quarter, half and all of the training images."
+	}
+	return ""
+}
+
+// RunDataExperiment trains the current run's spec on a quarter, half and
+// all of the training images (the data experiment), in the worker; the
+// spec becomes the page's, as a fix's does.
+func (doc *Doctor) RunDataExperiment() {
+	if doc.DataQuestion() == "" {
+		return
+	}
+	doc.Spec = doc.Current.Spec.Clone()
+	doc.validate()
+	(&ExperimentsView{doc.Root}).RunExperiment("data")
 }
 
 // FixText shows a finding's fix as the settings it changes.

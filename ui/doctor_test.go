@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"plateau/protocol"
+	"plateau/spec"
 )
 
 // The doctor's panel names the findings made earlier in a run and not
@@ -38,5 +39,40 @@ func TestEarlierText(t *testing.T) {
 		"Classes mixed up (epochs 2–3); Overfitting (epochs 6–7)."
 	if got := doc.EarlierText(); got != want {
 		t.Errorf("after the result:\ngot  %q\nwant %q", got, want)
+	}
+}
+
+// The data experiment is offered on a finished run that looks healthy or
+// overfits, trained on the dataset loaded, and not on an arm of it.
+func TestDataQuestion(t *testing.T) {
+	finished := func(found ...string) *Run {
+		run := &Run{Spec: &spec.Spec{}, Dataset: "tiny", Result: &protocol.Event{Event: protocol.EventResult}}
+		for _, c := range found {
+			run.Result.Diagnoses = append(run.Result.Diagnoses, protocol.Diagnosis{Cause: c, Confidence: 0.5})
+		}
+		return run
+	}
+	training := finished()
+	training.Result = nil
+	arm := finished()
+	arm.Experiment = "data"
+	elsewhere := finished()
+	elsewhere.Dataset = "mnist"
+	for _, c := range []struct {
+		name string
+		run  *Run
+		want bool
+	}{
+		{"healthy", finished(), true},
+		{"overfitting", finished("class_confusion", "overfitting"), true},
+		{"another finding", finished("lr_too_low"), false},
+		{"still training", training, false},
+		{"an arm of the data experiment", arm, false},
+		{"trained on another dataset", elsewhere, false},
+	} {
+		doc := &Doctor{&Root{Current: c.run, Dataset: &protocol.Dataset{Name: "tiny"}}}
+		if got := doc.DataQuestion() != ""; got != c.want {
+			t.Errorf("%s: offered %v, want %v", c.name, got, c.want)
+		}
 	}
 }
