@@ -845,20 +845,15 @@ func TestExperimentAndServerRun(t *testing.T) {
 	waitFor(t, ctx, `Array.from(document.querySelectorAll("#loss-chart text.legend")).filter(l => l.textContent.includes("normalization:")).length == 2`, "the server's arms overlaid")
 }
 
-// A finished run that looks healthy offers the data experiment in the
-// doctor's panel; its arms train in the worker on a quarter, half and all
-// of each class's training images, with the same validation images.
+// The data experiment trains its arms in the worker on a quarter, half and
+// all of each class's training images, with the same validation images.
 func TestDataExperiment(t *testing.T) {
 	p := start(t)
 	ctx := p.tab(t)
 	click(t, ctx, "#tab-Training")
 	set(t, ctx, "#epochs", "1")
-	click(t, ctx, "#start")
-	click(t, ctx, "#tab-Run")
-	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the run")
-	waitFor(t, ctx, `document.querySelector("#doctor-data-experiment")`, "the data experiment offered in the doctor's panel (status: "+
-		eval[string](t, ctx, `document.querySelector("#doctor-status").textContent`)+")")
-	click(t, ctx, "#doctor-data-experiment")
+	click(t, ctx, "#tab-Experiments")
+	click(t, ctx, "#experiment-data")
 	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("data: all") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the three arms")
 	// tiny: 60 images a class, 6 of each held out; a quarter of 54 is 14.
 	for _, a := range [][2]string{{"all", "540 training, 60 validation"}, {"a quarter", "140 training, 60 validation"}, {"half", "270 training, 60 validation"}} {

@@ -107,7 +107,9 @@ func (doc *Doctor) Evidence(d protocol.Diagnosis) []EvidenceItem {
 }
 
 // DataQuestion offers the data experiment on a finished run that looks
-// healthy or overfits, where what limits it may be the number of images;
+// healthy (under 98% validation accuracy: one that gets its validation
+// images right has little left to gain) or overfits, where what limits
+// it may be the number of images;
 // "" for other runs (training, with another finding, trained on another
 // dataset than the one loaded, or an arm of the experiment already).
 func (doc *Doctor) DataQuestion() string {
@@ -117,7 +119,7 @@ func (doc *Doctor) DataQuestion() string {
 		return ""
 	}
 	found := doc.Diagnoses()
-	if len(found) == 0 {
+	if n := len(run.Epochs); len(found) == 0 && n > 0 && run.Epochs[n-1].ValAccuracy < 0.98 {
 		return "Would more images lift it further? The data experiment trains this spec on a quarter, half and all of the training images."
 	}
 	if slices.ContainsFunc(found, func(d protocol.Diagnosis) bool { return d.Cause == "overfitting" }) {

@@ -46,7 +46,8 @@ func TestEarlierText(t *testing.T) {
 // overfits, trained on the dataset loaded, and not on an arm of it.
 func TestDataQuestion(t *testing.T) {
 	finished := func(found ...string) *Run {
-		run := &Run{Spec: &spec.Spec{}, Dataset: "tiny", Result: &protocol.Event{Event: protocol.EventResult}}
+		run := &Run{Spec: &spec.Spec{}, Dataset: "tiny", Result: &protocol.Event{Event: protocol.EventResult},
+			Epochs: []protocol.Event{{Event: protocol.EventEpoch, Epoch: 1, ValAccuracy: 0.8}}}
 		for _, c := range found {
 			run.Result.Diagnoses = append(run.Result.Diagnoses, protocol.Diagnosis{Cause: c, Confidence: 0.5})
 		}
@@ -58,6 +59,8 @@ func TestDataQuestion(t *testing.T) {
 	arm.Experiment = "data"
 	elsewhere := finished()
 	elsewhere.Dataset = "mnist"
+	solved := finished()
+	solved.Epochs[0].ValAccuracy = 0.99
 	for _, c := range []struct {
 		name string
 		run  *Run
@@ -69,10 +72,42 @@ func TestDataQuestion(t *testing.T) {
 		{"still training", training, false},
 		{"an arm of the data experiment", arm, false},
 		{"trained on another dataset", elsewhere, false},
+		{"healthy at 99% validation accuracy", solved, false},
 	} {
 		doc := &Doctor{&Root{Current: c.run, Dataset: &protocol.Dataset{Name: "tiny"}}}
 		if got := doc.DataQuestion() != ""; got != c.want {
 			t.Errorf("%s: offered %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// Run the data experiment trains the finished run's spec, which becomes
+// the page's, on a quarter, half and all of the training images.
+func TestRunDataExperiment(t *testing.T) {
+	trained, err := spec.Preset("mnist-cnn", spec.PresetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trained.Train.Epochs = 2
+	edited := trained.Clone()
+	edited.Train.LR = 0.05
+	run := &Run{ID: "r1", Spec: trained, Dataset: "tiny", State: protocol.StateDone, Result: &protocol.Event{Event: protocol.EventResult},
+		Epochs: []protocol.Event{{Event: protocol.EventEpoch, Epoch: 2, ValAccuracy: 0.8}}}
+	r := &Root{Spec: edited, Host: quietHost{}, Current: run, Runs: []*Run{run}, Dataset: &protocol.Dataset{Name: "tiny", Shape: []int{28, 28, 1}}}
+	(&Doctor{r}).RunDataExperiment()
+	if r.Spec.Train.LR != trained.Train.LR {
+		t.Errorf("the page's spec has lr %g, want the run's %g", r.Spec.Train.LR, trained.Train.LR)
+	}
+	arms := append([]*Run{r.Current}, r.Queue...)
+	if len(arms) != 3 {
+		t.Fatalf("%d arms started or queued, want 3", len(arms))
+	}
+	for i, want := range []struct {
+		frac   float64
+		epochs int
+	}{{0.25, 8}, {0.5, 4}, {0, 2}} {
+		if s := arms[i].Spec; s.Data.TrainFraction != want.frac || s.Train.Epochs != want.epochs || arms[i].Experiment != "data" {
+			t.Errorf("arm %s: fraction %g, %d epochs, experiment %q; want %g, %d", arms[i].Name, s.Data.TrainFraction, s.Train.Epochs, arms[i].Experiment, want.frac, want.epochs)
 		}
 	}
 }
