@@ -27,9 +27,9 @@ import (
 // rate still at half its peak or more, fell 1% an epoch or more on a
 // line fitted over the last four epochs, ending within 2% of its lowest,
 // the validation accuracy rising half a point an epoch or more over them
-// (the wobbles of a few hundred
-// validation images: convnetjs-cifar on the CIFAR-10 sample, 8 epochs,
-// 44.6% test against 50.5% after 20, was called healthy), the
+// (the wobbles of a few hundred validation images: convnetjs-cifar on
+// the CIFAR-10 sample, 8 epochs, 44.6% test against 50.5% after 20, was
+// called healthy), the
 // validation accuracy is no lower than two epochs before and under 0.98
 // (a run that gets its validation images right has little left to gain),
 // and the training accuracy under 0.99. Confidence 0.35 + 0.15 ×

@@ -109,9 +109,9 @@ func (doc *Doctor) Evidence(d protocol.Diagnosis) []EvidenceItem {
 // DataQuestion offers the data experiment on a finished run that looks
 // healthy (under 98% validation accuracy: one that gets its validation
 // images right has little left to gain) or overfits, where what limits
-// it may be the number of images;
-// "" for other runs (training, with another finding, trained on another
-// dataset than the one loaded, or an arm of the experiment already).
+// it may be the number of images; "" for other runs (training, with
+// another finding, trained on another dataset than the one loaded, or an
+// arm of the experiment already).
 func (doc *Doctor) DataQuestion() string {
 	run := doc.Current
 	if run == nil || run.Result == nil || run.Spec == nil || run.Imported != "" || run.Experiment == "data" ||
