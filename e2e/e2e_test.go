@@ -863,6 +863,9 @@ func TestDataExperiment(t *testing.T) {
 		eval[bool](t, ctx, `(Array.from(document.querySelectorAll("#runs .run-row a")).find(a => a.textContent.includes("data: `+arm+`")).click(), true)`)
 		waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("data: `+arm+`") && document.querySelector("#run-backend").textContent.includes("`+want+`")`, "arm "+arm+" on "+want+" images")
 	}
+	// The card reads the arms against the noise of the 100 test images.
+	click(t, ctx, "#tab-Experiments")
+	waitFor(t, ctx, `document.querySelector("#reading-data") && document.querySelector("#reading-data").textContent.includes("100 test images tell apart")`, "the data experiment's reading")
 }
 
 // pageSpec reads the spec the page holds from its address.

@@ -152,6 +152,11 @@ func TestExperimentCommand(t *testing.T) {
 			t.Errorf("%s: %d rows, want %d:\n%s", name, len(lines), want, stdout)
 		}
 	}
+	// The data experiment's table ends with its reading of the arms.
+	code, stdout, stderr := runCLI(t, "experiment", "data", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-epochs", "1", "-set", "train.batch_size=4")
+	if code != 0 || !strings.Contains(stdout, "a quarter") || !strings.Contains(stdout, "test images tell apart about ±") {
+		t.Errorf("data: exit %d:\n%s%s", code, stdout, stderr)
+	}
 }
 
 // plateau train ends with the findings it made and dropped.

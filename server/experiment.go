@@ -28,6 +28,7 @@ type experimentRow struct {
 	ValAccuracy   float64           `json:"val_accuracy"`
 	BestVal       float64           `json:"best_val_accuracy"`
 	TestAccuracy  float64           `json:"test_accuracy"`
+	TestImages    int               `json:"test_images"`
 	MinRecall     float64           `json:"min_class_recall"`
 	Seconds       float64           `json:"seconds"`
 	Diagnoses     []train.Diagnosis `json:"diagnoses"`
@@ -101,7 +102,7 @@ func experimentCommand(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%s: %w", v.Name, err)
 		}
 		row := experimentRow{Experiment: exp.Name, Variant: v.Name, Epochs: res.Final.Epochs, Stopped: res.Final.Stopped,
-			TrainAccuracy: math.NaN(), ValAccuracy: math.NaN(), BestVal: math.NaN(), TestAccuracy: res.Final.TestAccuracy,
+			TrainAccuracy: math.NaN(), ValAccuracy: math.NaN(), BestVal: math.NaN(), TestAccuracy: res.Final.TestAccuracy, TestImages: ds.Test.Len(),
 			MinRecall: math.NaN(), Seconds: time.Since(begin).Seconds(), Diagnoses: res.Final.Diagnoses}
 		for _, e := range res.History {
 			row.TrainAccuracy, row.ValAccuracy = e.TrainAccuracy, e.ValAccuracy
@@ -156,6 +157,15 @@ func printExperiment(w io.Writer, exp spec.Experiment, rows []experimentRow) {
 		}
 		fmt.Fprintf(w, "%-*s %6d %7s %7s %8s %7s %10s %7.0f  %s\n", width, r.Variant, r.Epochs, pct(r.TrainAccuracy), pct(r.ValAccuracy), pct(r.BestVal),
 			pct(r.TestAccuracy), pct(r.MinRecall), r.Seconds, top)
+	}
+	if len(rows) == len(exp.Variants) {
+		test := make([]float64, len(rows))
+		for i, r := range rows {
+			test[i] = r.TestAccuracy
+		}
+		if reading := exp.Reading(test, rows[len(rows)-1].TestImages); reading != "" {
+			fmt.Fprintln(w, reading)
+		}
 	}
 }
 

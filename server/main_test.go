@@ -168,9 +168,10 @@ func TestTrainBackendAuto(t *testing.T) {
 // A run on data changed on purpose says so before it trains.
 func TestTrainSaysWhatTheDataSpecPlants(t *testing.T) {
 	code, _, stderr := runCLI(t, "train", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-epochs", "1",
-		"-set", "data.label_noise=0.2", "-set", "data.imbalance=0.5")
+		"-set", "data.label_noise=0.2", "-set", "data.imbalance=0.5", "-set", "data.train_fraction=0.5")
 	if code != 0 || !strings.Contains(stderr, "data.label_noise 0.2: 20% of the training and validation labels are made wrong") ||
-		!strings.Contains(stderr, "data.imbalance 0.5: the first class keeps all its training images, the last 50%") {
+		!strings.Contains(stderr, "data.imbalance 0.5: the first class keeps all its training images, the last 50%") ||
+		!strings.Contains(stderr, "data.train_fraction 0.5: trains on 50% of each class's training images") {
 		t.Errorf("exit %d; stderr:\n%s", code, stderr)
 	}
 	if code, _, stderr := runCLI(t, "train", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-epochs", "1"); code != 0 || strings.Contains(stderr, "made wrong") || strings.Contains(stderr, "keeps all its") {

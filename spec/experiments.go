@@ -15,6 +15,48 @@ type Experiment struct {
 	Variants    []Variant
 }
 
+// readings say, for the experiments that have one, what the arms' test
+// accuracies (in the order of the variants) on n test images say about
+// the claim.
+var readings = map[string]func(test []float64, n int) string{"data": readDataCurve}
+
+// Reading says what the arms' test accuracies, in the order of the
+// variants, measured on n test images, say about the experiment's claim;
+// "" for an experiment without a reading, or when an arm has none yet.
+func (e Experiment) Reading(test []float64, n int) string {
+	read := readings[e.Name]
+	if read == nil || len(test) != len(e.Variants) || n <= 0 {
+		return ""
+	}
+	for _, a := range test {
+		if !(a >= 0 && a <= 1) {
+			return ""
+		}
+	}
+	return read(test, n)
+}
+
+// readDataCurve reads the data experiment's test accuracies (a quarter,
+// half and all of the training images) against the noise of n test
+// images: the half-width of the 95% interval of the last arm's accuracy
+// (the arms share the test images, so this overstates the noise of their
+// differences a little, and a gain past it is a real one).
+func readDataCurve(test []float64, n int) string {
+	p := test[2]
+	noise := 1.96 * math.Sqrt(max(p*(1-p), 0.01)/float64(n))
+	first, second := test[1]-test[0], test[2]-test[1]
+	gains := fmt.Sprintf("%+.1f points of test accuracy from a quarter to half of the images, %+.1f from half to all (%s test images tell apart about ±%.1f)",
+		100*first, 100*second, Thousands(n), 100*noise)
+	switch {
+	case second > noise:
+		return "The last doubling still paid: " + gains + ". More images, or augmentation that makes more of them, should lift it further."
+	case first > noise:
+		return "Levelling off: " + gains + ". More images of the same kind would add little; the model or its training is the limit now."
+	}
+	return "Flat within the noise: " + gains + ". At these steps the model or its training is the limit, not the number of images."
+}
+
+
 // Variant is one arm of an experiment: Set pairs ("path=value", as
 // Spec.Set reads them) applied to the base spec and, for model changes
 // that Set cannot say briefly, an edit of the expanded model.

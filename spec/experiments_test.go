@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -118,5 +119,38 @@ func TestDataExperimentKeepsTheSteps(t *testing.T) {
 	}
 	if g := s.Train.Schedule.Gamma; math.Abs(g-0.9) > 1e-12 {
 		t.Errorf("half the images: gamma %g, want 0.9", g)
+	}
+}
+
+// The data experiment's reading weighs each doubling's gain in test
+// accuracy against what the test images can tell apart.
+func TestDataReading(t *testing.T) {
+	e, _ := FindExperiment("data")
+	for _, c := range []struct {
+		name string
+		test []float64
+		n    int
+		want string
+	}{
+		// The CIFAR-10 sample: 39.6%, 46.0%, 50.5% on 1,000 test images (±3.1).
+		{"still paying", []float64{0.396, 0.46, 0.505}, 1000, "The last doubling still paid: +6.4 points of test accuracy from a quarter to half of the images, +4.5 from half to all (1,000 test images tell apart about ±3.1)."},
+		// 12,000 Fashion-MNIST images: 85.2%, 87.2%, 87.0% on 2,000 (±1.5).
+		{"levelling off", []float64{0.852, 0.872, 0.87}, 2000, "Levelling off: +2.0 points"},
+		// 3,000: 83.5%, 84.2%, 83.5%.
+		{"flat", []float64{0.835, 0.842, 0.835}, 2000, "Flat within the noise: +0.7 points"},
+	} {
+		if got := e.Reading(c.test, c.n); !strings.HasPrefix(got, c.want) {
+			t.Errorf("%s: %q, want it to begin %q", c.name, got, c.want)
+		}
+	}
+	if got := e.Reading([]float64{0.4, 0.5}, 1000); got != "" {
+		t.Errorf("two arms of three: %q, want no reading", got)
+	}
+	if got := e.Reading([]float64{0.4, math.NaN(), 0.5}, 1000); got != "" {
+		t.Errorf("an arm without a test accuracy: %q, want no reading", got)
+	}
+	lr, _ := FindExperiment("lr")
+	if got := lr.Reading([]float64{0.1, 0.8, 0.85, 0.1}, 1000); got != "" {
+		t.Errorf("the lr experiment: %q, want no reading", got)
 	}
 }

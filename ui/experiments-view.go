@@ -162,3 +162,28 @@ func (ev *ExperimentsView) Results(name string) []ArmResult {
 	}
 	return out
 }
+
+// Reading says what the arms' latest runs say about the experiment's
+// claim (spec.Experiment.Reading: the data experiment's doubling gains
+// against the test images' noise), once every arm has its test accuracy;
+// "" before, and for experiments without a reading.
+func (ev *ExperimentsView) Reading(name string) string {
+	exp, ok := spec.FindExperiment(name)
+	if !ok {
+		return ""
+	}
+	arms := ev.Results(name)
+	if len(arms) != len(exp.Variants) {
+		return ""
+	}
+	test := make([]float64, len(arms))
+	n := 0
+	for i, a := range arms {
+		r := a.run
+		if r.Result == nil || r.Start == nil {
+			return ""
+		}
+		test[i], n = r.Result.TestAccuracy, r.Start.TestSize
+	}
+	return exp.Reading(test, n)
+}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strings"
 	"testing"
 
 	"plateau/protocol"
@@ -90,5 +91,26 @@ func TestApplySuggestedLR(t *testing.T) {
 			t.Errorf("%s: lr %g, peak %g, notice %q, errors %v, message %q; want %g, %g, %q", c.preset, r.Spec.Train.LR, r.Spec.Train.Schedule.MaxLR,
 				r.Notice, r.SpecErrors, r.Message, c.lr, c.peak, c.notice)
 		}
+	}
+}
+
+// The data experiment's card reads its arms once all three have a test
+// accuracy.
+func TestDataExperimentReading(t *testing.T) {
+	arm := func(name string, test float64) *Run {
+		return &Run{ID: name, Name: "data: " + name, Experiment: "data", State: protocol.StateDone,
+			Start:  &protocol.Event{Event: protocol.EventStart, TestSize: 1000},
+			Result: &protocol.Event{Event: protocol.EventResult, TestAccuracy: test, Stopped: "completed"}}
+	}
+	ev := &ExperimentsView{&Root{Runs: []*Run{arm("a quarter", 0.396), arm("half", 0.46)}}}
+	if got := ev.Reading("data"); got != "" {
+		t.Errorf("two arms of three: %q", got)
+	}
+	ev.Runs = append(ev.Runs, arm("all", 0.505))
+	if got := ev.Reading("data"); !strings.HasPrefix(got, "The last doubling still paid: +6.4 points") || !strings.Contains(got, "1,000 test images") {
+		t.Errorf("three arms: %q", got)
+	}
+	if got := ev.Reading("normalization"); got != "" {
+		t.Errorf("normalization: %q, want no reading", got)
 	}
 }
