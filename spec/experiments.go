@@ -56,7 +56,6 @@ func readDataCurve(test []float64, n int) string {
 	return "Flat within the noise: " + gains + ". At these steps the model or its training is the limit, not the number of images."
 }
 
-
 // Variant is one arm of an experiment: Set pairs ("path=value", as
 // Spec.Set reads them) applied to the base spec and, for model changes
 // that Set cannot say briefly, an edit of the expanded model.
