@@ -140,21 +140,46 @@ func Diagnose(t *Telemetry) []train.Diagnosis {
 // Observe (train.Config.Doctor takes Observe as it is).
 type Doctor struct {
 	Telemetry
+	// before holds the causes the rules found at the previous epoch,
+	// shown or not (see Observe).
+	before map[string]bool
 }
 
+// firstSighting is the confidence under which a finding the rules did not
+// make at the previous epoch waits an epoch before it shows: a low
+// finding that holds for one epoch only, as a stall read on a few hundred
+// validation images can, is noise to the person watching.
+const firstSighting = 0.45
+
 // New returns a doctor for a run of s (expanded).
-func New(s *spec.Spec) *Doctor { return &Doctor{Telemetry{Spec: s}} }
+func New(s *spec.Spec) *Doctor { return &Doctor{Telemetry: Telemetry{Spec: s}} }
 
 // Observe records e and, for start, epoch and result events, returns the
 // diagnosis so far (at the start, what the data and the spec show before
 // any training: raw inputs, duplicates across the split); other events
 // return nil.
+//
+// At an epoch, a finding under firstSighting that the rules did not also
+// make at the previous epoch (or, at the first, at the start) waits for
+// the next one; the start's and the result's findings show as they are.
 func (d *Doctor) Observe(e train.Event) []train.Diagnosis {
 	d.Add(e)
 	if e.Event != train.EventStart && e.Event != train.EventEpoch && e.Event != train.EventResult {
 		return nil
 	}
-	return Diagnose(&d.Telemetry)
+	found := Diagnose(&d.Telemetry)
+	if e.Event == train.EventResult {
+		return found
+	}
+	before := d.before
+	d.before = map[string]bool{}
+	for _, f := range found {
+		d.before[f.Cause] = true
+	}
+	if e.Event == train.EventStart {
+		return found
+	}
+	return slices.DeleteFunc(found, func(f train.Diagnosis) bool { return f.Confidence < firstSighting && !before[f.Cause] })
 }
 
 // ValCI returns the 95% Wilson score interval of an accuracy measured on n

@@ -535,6 +535,54 @@ func TestObserveTheStart(t *testing.T) {
 	}
 }
 
+// replay feeds a doctor the start event of tm and then its epochs one by
+// one, and returns what Observe said at each epoch.
+func replay(tm *Telemetry) (*Doctor, [][]train.Diagnosis) {
+	d := New(tm.Spec)
+	d.Observe(*tm.Start)
+	var said [][]train.Diagnosis
+	for _, e := range tm.Epochs {
+		said = append(said, d.Observe(e))
+	}
+	return d, said
+}
+
+// While a run trains, a finding under firstSighting shows from the second
+// epoch running that the rules make it: the onset of a gap read at the
+// last of eight epochs waits (a low finding that holds one epoch is noise
+// to the person watching); the result shows it; a confident finding shows
+// at once.
+func TestObserveWaitsOnALowFirstSighting(t *testing.T) {
+	onset := telemetry(nil,
+		epoch(2.234, 0.169, 2.093, 0.215), epoch(1.981, 0.283, 1.853, 0.335), epoch(1.749, 0.373, 1.744, 0.355), epoch(1.634, 0.419, 1.725, 0.39),
+		epoch(1.503, 0.467, 1.667, 0.375), epoch(1.412, 0.501, 1.686, 0.4), epoch(1.365, 0.522, 1.597, 0.425), epoch(1.252, 0.551, 1.65, 0.415))
+	if got := Diagnose(onset); indexOf(got, Overfitting) < 0 || got[indexOf(got, Overfitting)].Confidence >= firstSighting {
+		t.Fatalf("the rules at epoch 8: %s, want a low overfitting", describe(got))
+	}
+	d, said := replay(onset)
+	if got := said[7]; indexOf(got, Overfitting) >= 0 {
+		t.Errorf("epoch 8 showed the gap's first sighting: %s", describe(got))
+	}
+	if got := d.Observe(train.Event{Event: train.EventResult, Stopped: train.StoppedCompleted, TestAccuracy: 0.426}); indexOf(got, Overfitting) < 0 {
+		t.Errorf("the result: %s, want overfitting", describe(got))
+	}
+	memorizing := telemetry(nil, epoch(1.0, 0.6, 0.9, 0.65), epoch(0.5, 0.85, 0.8, 0.7), epoch(0.2, 0.95, 0.85, 0.7),
+		epoch(0.05, 0.99, 1.0, 0.68), epoch(0.02, 1, 1.2, 0.67))
+	_, said = replay(memorizing)
+	first := slices.IndexFunc(said, func(f []train.Diagnosis) bool { return indexOf(f, Overfitting) >= 0 })
+	raw := -1
+	for n := 1; n <= len(memorizing.Epochs) && raw < 0; n++ {
+		tm := *memorizing
+		tm.Epochs = memorizing.Epochs[:n]
+		if got := Diagnose(&tm); indexOf(got, Overfitting) >= 0 && got[indexOf(got, Overfitting)].Confidence >= firstSighting {
+			raw = n - 1
+		}
+	}
+	if raw < 0 || first != raw {
+		t.Errorf("a confident overfitting first shown at epoch %d, made at %d", first+1, raw+1)
+	}
+}
+
 // Weights that do not move at a hundred times Adam's usual rate are not
 // a rate too low: the doctor must not say both "lower" and "raise".
 func TestNoRaiseAtAHighRate(t *testing.T) {
