@@ -290,6 +290,8 @@ func TestTrainingInThePage(t *testing.T) {
 	click(t, ctx, "#tab-Training")
 	set(t, ctx, "#lr", "0.003")
 	set(t, ctx, "#epochs", "200")
+	// Validation checks within an epoch after every 50 ms of training.
+	set(t, ctx, "#val-check", "0.05")
 	waitFor(t, ctx, `document.querySelector("#lr-plot svg polyline")`, "the LR plot")
 
 	// An invalid layer edit shows its error at the field.
@@ -312,6 +314,7 @@ func TestTrainingInThePage(t *testing.T) {
 	waitFor(t, ctx, `+document.querySelector("#progress-text").dataset.step > 5`, "training steps")
 	waitFor(t, ctx, `document.querySelector("#loss-chart polyline")`, "the loss curve")
 	waitFor(t, ctx, `parseFloat(document.querySelector("#progress-bar").style.width) > 0`, "the progress bar")
+	waitFor(t, ctx, `document.querySelector("#accuracy-chart").textContent.includes("validation (checks)") && /validation [0-9.]+%/.test(document.querySelector("#progress-text").textContent)`, "the validation checks on the curves and in the progress")
 	click(t, ctx, "#pause")
 	waitFor(t, ctx, `document.querySelector("#progress-text").textContent.includes("paused")`, "the pause")
 	time.Sleep(300 * time.Millisecond)

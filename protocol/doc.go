@@ -101,7 +101,8 @@
 //	samples   sample images of the dataset, with their labels (Images)
 //	preview   the same samples augmented (Images)
 //	event     a training event (Event): exactly the JSON object the command
-//	          line writes with -json (start, step, epoch, result); epoch
+//	          line writes with -json (start, step, val_check, epoch,
+//	          result); epoch
 //	          and result events carry the doctor's findings so far, each
 //	          with its fix as spec changes when a setting can express it
 //	progress  where a run is, at most a few times a second (Progress), with
@@ -124,7 +125,8 @@
 // # Rates
 //
 // A worker posts at most ProgressPerSecond progress messages a second and
-// forwards step events as the spec's train.log_every produces them; epoch
+// forwards step events as the spec's train.log_every produces them;
+// validation checks come at most every train.val_check_seconds; epoch
 // and result events and images come once per epoch. The page can therefore
 // render every message it gets.
 package protocol

@@ -13,6 +13,10 @@ const (
 	EventStep   = "step"
 	EventEpoch  = "epoch"
 	EventResult = "result"
+	// EventValCheck is a validation check within an epoch (see
+	// spec.Train.ValCheckSeconds): the validation loss and accuracy of the
+	// weights at that step, on a stratified part of the validation split.
+	EventValCheck = "val_check"
 )
 
 // Why a run stopped, the value of Event.Stopped in a result event.
@@ -35,16 +39,18 @@ type Event struct {
 	Event string `json:"event"`
 
 	// start: the run as planned.
-	Dataset       string   `json:"dataset,omitempty"`
-	Classes       []string `json:"classes,omitempty"`
-	InputShape    []int    `json:"input_shape,omitempty"`
-	TrainSize     int      `json:"train_size,omitempty"`
-	ValSize       int      `json:"val_size,omitempty"`
-	TestSize      int      `json:"test_size,omitempty"`
-	ClassCounts   []int    `json:"class_counts,omitempty"` // training split, after imbalance
-	Params        int      `json:"params,omitempty"`       // trainable parameters
-	BatchSize     int      `json:"batch_size,omitempty"`
-	StepsPerEpoch int      `json:"steps_per_epoch,omitempty"`
+	Dataset    string   `json:"dataset,omitempty"`
+	Classes    []string `json:"classes,omitempty"`
+	InputShape []int    `json:"input_shape,omitempty"`
+	TrainSize  int      `json:"train_size,omitempty"`
+	// ValSize is the validation split's size in start, and the number of
+	// validation images measured in val_check.
+	ValSize       int   `json:"val_size,omitempty"`
+	TestSize      int   `json:"test_size,omitempty"`
+	ClassCounts   []int `json:"class_counts,omitempty"` // training split, after imbalance
+	Params        int   `json:"params,omitempty"`       // trainable parameters
+	BatchSize     int   `json:"batch_size,omitempty"`
+	StepsPerEpoch int   `json:"steps_per_epoch,omitempty"`
 	// Workers is the number of parts every batch is cut into (Shard); 0
 	// for a run that does not cut its batches.
 	Workers int         `json:"workers,omitempty"`
@@ -70,7 +76,8 @@ type Event struct {
 	LR float64 `json:"lr,omitempty"`
 
 	// epoch: training metrics are means over the epoch's batches in
-	// training mode (dropout on), validation metrics are measured after it.
+	// training mode (dropout on), validation metrics are measured after it
+	// (val_check: at its step, on ValSize images).
 	// Losses are the data loss, without the L1/L2 penalty.
 	TrainLoss     float64 `json:"train_loss,omitempty"`
 	TrainAccuracy float64 `json:"train_accuracy,omitempty"`
@@ -222,6 +229,7 @@ func (m Message) DecodeEvent() (Event, error) {
 //	epoch:  event epoch step train_loss train_accuracy val_loss val_accuracy lr
 //	        images_per_second seconds grad_norm, then when set: improved lr_reduced
 //	        weight_change confident_wrong per_class_accuracy confusion layers diagnoses
+//	val_check: event epoch step val_loss val_accuracy val_size
 //	result: event test_loss test_accuracy epochs best_epoch seconds images_per_second
 //	        stopped, then when set: reason per_class_accuracy confusion, and always
 //	        diagnoses ([] when none)
@@ -296,6 +304,12 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		if e.Diagnoses != nil {
 			w.diagnoses(e.Diagnoses)
 		}
+	case EventValCheck:
+		w.int("epoch", e.Epoch)
+		w.int("step", e.Step)
+		w.float("val_loss", e.ValLoss)
+		w.float("val_accuracy", e.ValAccuracy)
+		w.int("val_size", e.ValSize)
 	case EventResult:
 		w.float("test_loss", e.TestLoss)
 		w.float("test_accuracy", e.TestAccuracy)

@@ -67,6 +67,11 @@ func TestEventJSON(t *testing.T) {
 				`"mirror":{"sample":500,"match":0.78,"horizontal":0.45,"vertical":0.25}}`,
 		},
 		{
+			"validation check",
+			Event{Event: EventValCheck, Epoch: 2, Step: 450, ValLoss: 0.25, ValAccuracy: 0.875, ValSize: 1000, TrainLoss: 9},
+			`{"event":"val_check","epoch":2,"step":450,"val_loss":0.25,"val_accuracy":0.875,"val_size":1000}`,
+		},
+		{
 			"start with duplicates",
 			Event{Event: EventStart, Dataset: "d", TrainSize: 9, ValSize: 1, ValDuplicates: 1},
 			`{"event":"start","dataset":"d","train_size":9,"val_size":1,"test_size":0,"params":0,"batch_size":0,"steps_per_epoch":0,"epochs":0,"val_duplicates":1,"test_duplicates":0}`,

@@ -52,6 +52,9 @@ func (p *progressBar) report(e train.Event) {
 	case train.EventStep:
 		total := p.epochs * p.stepsPerEpoch
 		p.step(e.Epoch, e.Step-p.firstStep, total-p.firstStep, e.Loss, e.Accuracy)
+	case train.EventValCheck:
+		p.line("epoch %d/%d, step %s  val loss %.4f acc %.4f  (a check on %s validation images)",
+			e.Epoch, p.epochs, spec.Thousands(e.Step), e.ValLoss, e.ValAccuracy, spec.Thousands(e.ValSize))
 	case train.EventEpoch:
 		p.line("epoch %d/%d  train loss %.4f acc %.4f  val loss %.4f acc %.4f  lr %.3g  %.0f img/s  %.1fs",
 			e.Epoch, p.epochs, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.LR, e.ImagesPerSecond, e.Seconds)

@@ -20,3 +20,30 @@ func TestProgressResultLine(t *testing.T) {
 		}
 	}
 }
+
+// A validation check within an epoch gets a line of its own, with its
+// epoch, step and the images it measured.
+func TestProgressValCheckLine(t *testing.T) {
+	var b strings.Builder
+	p := newProgressBar(&b)
+	p.report(train.Event{Event: train.EventStart, Epochs: 5, StepsPerEpoch: 844})
+	p.report(train.Event{Event: train.EventValCheck, Epoch: 1, Step: 1200, ValLoss: 0.1234, ValAccuracy: 0.9651, ValSize: 1000})
+	if want := "epoch 1/5, step 1,200  val loss 0.1234 acc 0.9651  (a check on 1,000 validation images)"; !strings.Contains(b.String(), want) {
+		t.Errorf("%q, want %q", b.String(), want)
+	}
+}
+
+// A stream followed again shows each check once, and the checks of a job
+// that went on after a restart from its last epoch.
+func TestShownEventsValChecks(t *testing.T) {
+	var s shownEvents
+	check := func(step int) train.Event { return train.Event{Event: train.EventValCheck, Epoch: 1, Step: step} }
+	for _, c := range []struct {
+		e    train.Event
+		want bool
+	}{{check(100), true}, {check(200), true}, {check(100), false}, {check(200), false}, {check(250), true}} {
+		if got := s.fresh(c.e, 1); got != c.want {
+			t.Errorf("check at step %d: fresh %v, want %v", c.e.Step, got, c.want)
+		}
+	}
+}

@@ -319,8 +319,8 @@ func (o remoteRun) followOnce(ctx context.Context, id string, shown *shownEvents
 // shownEvents is how far a job's events have been shown: its start events,
 // its last step and epoch, its result.
 type shownEvents struct {
-	starts, step, epoch int
-	result              bool
+	starts, step, check, epoch int
+	result                     bool
 }
 
 // fresh says whether e, the event after starts start events in its
@@ -340,6 +340,11 @@ func (s *shownEvents) fresh(e train.Event, starts int) bool {
 			return false
 		}
 		s.step = e.Step
+	case train.EventValCheck:
+		if e.Step <= s.check {
+			return false
+		}
+		s.check = e.Step
 	case train.EventEpoch:
 		if e.Epoch <= s.epoch {
 			return false

@@ -249,6 +249,9 @@ func (t *Train) expand() {
 	if t.LogEvery == 0 {
 		t.LogEvery = 50
 	}
+	if t.ValCheckSeconds == 0 {
+		t.ValCheckSeconds = DefaultValCheckSeconds
+	}
 }
 
 func (d *Data) expand(input []int) {

@@ -66,8 +66,8 @@ func TestExpandShorthands(t *testing.T) {
 	}
 	tr := s.Train
 	if tr.Beta1 != 0.9 || tr.Beta2 != 0.999 || tr.Epsilon != 1e-7 || tr.Schedule.Type != "constant" ||
-		tr.EarlyStopping.Monitor != "val_loss" || tr.LogEvery != 50 {
-		t.Errorf("train = %+v, want adam defaults, constant schedule, val_loss, log_every 50", tr)
+		tr.EarlyStopping.Monitor != "val_loss" || tr.LogEvery != 50 || tr.ValCheckSeconds != DefaultValCheckSeconds {
+		t.Errorf("train = %+v, want adam defaults, constant schedule, val_loss, log_every 50, val_check_seconds 30", tr)
 	}
 	if s.Data.Balance != "none" || s.Data.Normalization != "scale01" {
 		t.Errorf("data = %+v, want balance none and scale01", s.Data)

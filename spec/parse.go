@@ -23,13 +23,14 @@ const MaxSize = 1 << 20
 func Default() *Spec {
 	return &Spec{
 		Train: Train{
-			Optimizer: "adam",
-			LR:        1e-3,
-			BatchSize: 32,
-			Epochs:    10,
-			Schedule:  Schedule{Type: "constant"},
-			Seed:      1,
-			LogEvery:  50,
+			Optimizer:       "adam",
+			LR:              1e-3,
+			BatchSize:       32,
+			Epochs:          10,
+			Schedule:        Schedule{Type: "constant"},
+			Seed:            1,
+			LogEvery:        50,
+			ValCheckSeconds: DefaultValCheckSeconds,
 		},
 		Data: Data{
 			Normalization: "scale01",

@@ -188,7 +188,23 @@ type Train struct {
 	Seed          int64         `json:"seed"`
 	// LogEvery is the number of steps between step events (default 50).
 	LogEvery int `json:"log_every,omitempty"`
+	// ValCheckSeconds is the training time between validation checks within
+	// an epoch (default DefaultValCheckSeconds; negative turns them off):
+	// in a long epoch the validation curve gets points before the epoch
+	// ends, measured on up to ValCheckImages validation images. A check
+	// reads the weights and changes nothing, so a run trains the same
+	// with or without them.
+	ValCheckSeconds float64 `json:"val_check_seconds,omitempty"`
 }
+
+// DefaultValCheckSeconds is train.val_check_seconds when a spec leaves it
+// out, and ValCheckImages the most validation images a check measures (a
+// stratified sample of the split): about a second of a browser worker's
+// time for a small network, and a 95% interval of ±2 points or less.
+const (
+	DefaultValCheckSeconds = 30
+	ValCheckImages         = 1000
+)
 
 // Schedule sets the learning rate over the run. Epoch counts are fractional:
 // the rate is updated every step.

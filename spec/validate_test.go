@@ -111,6 +111,7 @@ func TestValidateNamesTheField(t *testing.T) {
 			s.Data.Validation = 0
 		}, []string{"train.early_stopping.patience", "data.validation is 0"}},
 		{"negative log_every", "", func(s *Spec) { s.Train.LogEvery = -1 }, []string{"train.log_every"}},
+		{"infinite val_check_seconds", "", func(s *Spec) { s.Train.ValCheckSeconds = math.Inf(1) }, []string{"train.val_check_seconds"}},
 
 		// Data.
 		{"unknown normalization", "", func(s *Spec) { s.Data.Normalization = "zscore" }, []string{"data.normalization", `"raw", "scale01" or "standardize"`}},

@@ -26,6 +26,8 @@ const (
 	EventStep   = protocol.EventStep
 	EventEpoch  = protocol.EventEpoch
 	EventResult = protocol.EventResult
+	// EventValCheck is a validation check within an epoch.
+	EventValCheck = protocol.EventValCheck
 )
 
 // Why a run stopped, the value of Event.Stopped in a result event.

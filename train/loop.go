@@ -107,6 +107,7 @@ const (
 	_
 	streamLabelNoise
 	streamSubsample
+	streamValCheck
 )
 
 // deriveSeed derives the seed of one random stream of a run (splitmix64 of
@@ -259,6 +260,9 @@ type trainer struct {
 	// says which shards hold the weights being evaluated.
 	evalLogits []float32
 	hasValues  []bool
+	// checkSplit is the part of the validation split a check within an
+	// epoch measures (ValCheckSplit).
+	checkSplit data.Split
 }
 
 // Progress is how far a run has come: what a checkpoint must carry besides
@@ -635,6 +639,14 @@ func (t *trainer) run(ctx context.Context) (*Result, error) {
 	priorSeconds := t.state.Seconds
 	var err error
 	lr := t.lr(t.state.Epoch, 0)
+	// Validation checks within an epoch come after checkEvery of training
+	// time (pauses and the checks themselves not counted), until the last
+	// tenth of the epoch, whose end measures the whole split anyway.
+	var checkEvery time.Duration
+	if t.tr.ValCheckSeconds > 0 && t.splits.Val.Len() > 0 {
+		checkEvery = time.Duration(t.tr.ValCheckSeconds * float64(time.Second))
+		t.checkSplit = ValCheckSplit(t.splits.Val, t.classes, t.tr.Seed)
+	}
 epochs:
 	for epoch := t.state.Epoch; epoch < t.tr.Epochs; epoch++ {
 		epochStart := time.Now()
@@ -643,6 +655,7 @@ epochs:
 		// same epoch, so a resumed run reports what the whole run did.
 		var running, window Running
 		var normSum float64
+		var sinceCheck, checking time.Duration
 		t.confidentWrong = 0
 		i := 0
 		for {
@@ -660,12 +673,14 @@ epochs:
 				stopped = StoppedCanceled
 				break epochs
 			}
+			stepStart := time.Now()
 			n := t.loader.Next(t.x, t.y)
 			if n == 0 {
 				break
 			}
 			lr = t.lr(epoch, i)
 			loss, correct, norm := t.trainStep(n, lr)
+			sinceCheck += time.Since(stepStart)
 			if t.shardErr != nil {
 				return nil, t.shardErr
 			}
@@ -693,13 +708,23 @@ epochs:
 				t.emit(Event{Event: EventStep, Epoch: epoch + 1, Step: t.state.Step, Loss: window.Loss(), Accuracy: window.Accuracy(), LR: lr})
 				window.Reset()
 			}
+			if checkEvery > 0 && sinceCheck >= checkEvery && 10*i < 9*t.stepsPerEpoch {
+				checkStart := time.Now()
+				valLoss, valAcc, _ := t.evaluate(t.checkSplit)
+				if t.shardErr != nil {
+					return nil, t.shardErr
+				}
+				t.emit(Event{Event: EventValCheck, Epoch: epoch + 1, Step: t.state.Step, ValLoss: valLoss, ValAccuracy: valAcc, ValSize: t.checkSplit.Len()})
+				checking += time.Since(checkStart)
+				sinceCheck = 0
+			}
 		}
 		// The epoch's steps since its last step event: the step curves
 		// reach the end of every epoch, not the last multiple of LogEvery.
 		if window.Count > 0 {
 			t.emit(Event{Event: EventStep, Epoch: epoch + 1, Step: t.state.Step, Loss: window.Loss(), Accuracy: window.Accuracy(), LR: lr})
 		}
-		trainTime := time.Since(epochStart)
+		trainTime := time.Since(epochStart) - checking
 		t.state.TrainSeconds += trainTime.Seconds()
 		t.state.Images += running.Count
 		layers := t.layerStats()
@@ -779,6 +804,16 @@ epochs:
 	}
 	final = t.emit(final)
 	return &Result{Network: t.net, Normalizer: t.norm, Final: final, History: t.emitted}, err
+}
+
+// ValCheckSplit is the part of a validation split that a check within an
+// epoch measures: all of it up to spec.ValCheckImages images, else a
+// stratified sample of about that many, drawn from the run's seed.
+func ValCheckSplit(val data.Split, classes int, seed int64) data.Split {
+	if val.Len() <= spec.ValCheckImages {
+		return val
+	}
+	return data.Subsample(val, classes, float64(spec.ValCheckImages)/float64(val.Len()), deriveSeed(seed, streamValCheck, 0))
 }
 
 // RelativeChange is ‖now − before‖ / ‖before‖, Event.WeightChange (0 when

@@ -646,3 +646,96 @@ func TestDiagnosesRideOnTheirEvents(t *testing.T) {
 		}
 	}
 }
+
+// Validation checks within an epoch read the weights and change nothing:
+// a run with a check after nearly every step trains as one without, with
+// dropout, batch norm and augmentation, whole or cut into parts; the
+// checks stop in each epoch's last tenth and measure the validation split.
+func TestValChecksChangeNothing(t *testing.T) {
+	for _, parts := range []int{1, 2} {
+		runWith := func(seconds float64) (*Result, []Event) {
+			s := tinySpec(func(s *spec.Spec) {
+				s.Model.Layers = slices.Insert(s.Model.Layers, 1, spec.Layer{Type: spec.BatchNorm})
+				s.Model.Layers = slices.Insert(s.Model.Layers, 4, spec.Layer{Type: spec.Dropout, Rate: 0.2})
+				s.Data.Augment.Brightness = spec.Transform{P: 0.5, Strength: 0.1}
+				s.Train.Epochs = 2
+				s.Train.ValCheckSeconds = seconds
+			})
+			cfg := Config{Spec: s}
+			if parts > 1 {
+				cfg.Shards = LocalShards(parts - 1)
+				defer CloseShards(cfg.Shards)
+			}
+			return run(t, context.Background(), cfg)
+		}
+		without, a := runWith(-1)
+		with, b := runWith(1e-9)
+		var checks []Event
+		b = slices.DeleteFunc(b, func(e Event) bool {
+			if e.Event == EventValCheck {
+				checks = append(checks, e)
+				return true
+			}
+			return false
+		})
+		if got, want := timeless(b), timeless(a); !slices.Equal(got, want) {
+			t.Errorf("%d parts: the events besides the checks differ:\n%s\n%s", parts, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if !slices.Equal(with.Network.Values(), without.Network.Values()) {
+			t.Errorf("%d parts: the checks changed the final weights", parts)
+		}
+		// 16 steps an epoch: a check after steps 1–14 of each, none in
+		// the last tenth (steps 15 and 16).
+		if len(checks) != 28 {
+			t.Fatalf("%d parts: %d checks, want 28", parts, len(checks))
+		}
+		for k, e := range checks {
+			epoch, step := k/14+1, k/14*16+k%14+1
+			if e.Epoch != epoch || e.Step != step || e.ValSize != 64 || !(e.ValAccuracy >= 0 && e.ValAccuracy <= 1) || !(e.ValLoss > 0) {
+				t.Errorf("%d parts: check %d = %+v, want epoch %d, step %d, 64 images", parts, k, e, epoch, step)
+			}
+		}
+		// The checks follow the weights as they learn.
+		if last := checks[len(checks)-1]; !(last.ValAccuracy > checks[0].ValAccuracy) {
+			t.Errorf("%d parts: the checks' accuracy %.3f → %.3f: not the weights as they learn", parts, checks[0].ValAccuracy, last.ValAccuracy)
+		}
+	}
+}
+
+// A check measures about spec.ValCheckImages images of a larger
+// validation split, each class in its share, the same ones for a seed.
+func TestValCheckSplit(t *testing.T) {
+	val := quadrants(5000, 3)
+	for i := range val.Labels {
+		if val.Labels[i] == 3 && i%4 != 0 {
+			val.Labels[i] = 0 // class 3 rarer: about a sixteenth
+		}
+	}
+	count := func(s data.Split) []int {
+		c := make([]int, 4)
+		for _, l := range s.Labels {
+			c[l]++
+		}
+		return c
+	}
+	got := ValCheckSplit(val, 4, 1)
+	if n := got.Len(); n < spec.ValCheckImages-4 || n > spec.ValCheckImages+4 {
+		t.Errorf("%d images, want about %d", n, spec.ValCheckImages)
+	}
+	all, part := count(val), count(got)
+	for k := range 4 {
+		if want := float64(all[k]) * float64(spec.ValCheckImages) / 5000; math.Abs(float64(part[k])-want) > 1 {
+			t.Errorf("class %d: %d images, want %.1f (its share of %v)", k, part[k], want, all)
+		}
+	}
+	if again := ValCheckSplit(val, 4, 1); !slices.Equal(again.Labels, got.Labels) || !slices.Equal(again.Images, got.Images) {
+		t.Error("the same seed drew other images")
+	}
+	if other := ValCheckSplit(val, 4, 2); slices.Equal(other.Images, got.Images) {
+		t.Error("another seed drew the same images")
+	}
+	small := quadrants(300, 4)
+	if s := ValCheckSplit(small, 4, 1); s.Len() != 300 {
+		t.Errorf("a split of 300 gave %d images, want all of them", s.Len())
+	}
+}

@@ -1,8 +1,10 @@
 package ui
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"plateau/protocol"
@@ -11,14 +13,24 @@ import (
 // LossChart and AccuracyChart plot the current run, and the runs
 // overlaid when any are ticked.
 func (r *Root) LossChart() string {
-	return LineChart{Title: r.chartTitle("loss (log scale)"), XLabel: "epoch", Width: 460, Height: 240, LogY: true, Marks: r.LossMarks(), Series: r.series(func(run *Run) (step []Point, train, val []Point) {
-		return run.StepLoss, epochPoints(run, func(e protocol.Event) float64 { return e.TrainLoss }), epochPoints(run, func(e protocol.Event) float64 { return e.ValLoss })
+	return LineChart{Title: r.chartTitle("loss (log scale)"), XLabel: "epoch", Width: 460, Height: 240, LogY: true, Marks: r.LossMarks(), Series: r.series(func(run *Run) curves {
+		return curves{
+			step:  run.StepLoss,
+			train: epochPoints(run, func(e protocol.Event) float64 { return e.TrainLoss }),
+			val:   epochPoints(run, func(e protocol.Event) float64 { return e.ValLoss }),
+			check: run.CheckLoss,
+		}
 	})}.SVG()
 }
 
 func (r *Root) AccuracyChart() string {
-	return LineChart{Title: r.chartTitle("accuracy"), XLabel: "epoch", Width: 460, Height: 240, YMin: 0, YMax: 1, Bands: r.AccuracyBands(), Series: r.series(func(run *Run) (step []Point, train, val []Point) {
-		return run.StepAccuracy, epochPoints(run, func(e protocol.Event) float64 { return e.TrainAccuracy }), epochPoints(run, func(e protocol.Event) float64 { return e.ValAccuracy })
+	return LineChart{Title: r.chartTitle("accuracy"), XLabel: "epoch", Width: 460, Height: 240, YMin: 0, YMax: 1, Bands: r.AccuracyBands(), Series: r.series(func(run *Run) curves {
+		return curves{
+			step:  run.StepAccuracy,
+			train: epochPoints(run, func(e protocol.Event) float64 { return e.TrainAccuracy }),
+			val:   epochPoints(run, func(e protocol.Event) float64 { return e.ValAccuracy }),
+			check: run.CheckAccuracy,
+		}
 	})}.SVG()
 }
 
@@ -30,11 +42,17 @@ func epochPoints(run *Run, f func(protocol.Event) float64) []Point {
 	return pts
 }
 
-// series builds the lines: the current run's step curve and its epoch
-// train and validation curves, or, with runs ticked for overlay, the
-// train (solid) and validation (dashed) curves of each of them (a run
-// started while others are overlaid is ticked with them: see newRun).
-func (r *Root) series(get func(*Run) (step, train, val []Point)) []Series {
+// curves are one measure of a run: its step events, its epochs' training
+// and validation values, and its validation checks within epochs.
+type curves struct{ step, train, val, check []Point }
+
+// series builds the lines: the current run's step curve, its epoch
+// train and validation curves, and, when it made validation checks within
+// its epochs, a light validation line through the checks and the epochs'
+// ends; or, with runs ticked for overlay, the train (solid) and validation
+// (dashed) curves of each of them (a run started while others are overlaid
+// is ticked with them: see newRun).
+func (r *Root) series(get func(*Run) curves) []Series {
 	var overlay []*Run
 	for _, run := range r.Runs {
 		if r.Overlay[run.ID] {
@@ -45,20 +63,29 @@ func (r *Root) series(get func(*Run) (step, train, val []Point)) []Series {
 		if r.Current == nil {
 			return nil
 		}
-		step, train, val := get(r.Current)
-		return []Series{
-			{Name: "train (steps)", Color: "#93c5fd", Points: step},
-			{Name: "train", Color: Palette[0], Points: train},
-			{Name: "validation", Color: Palette[1], Points: val},
+		c := get(r.Current)
+		out := []Series{{Name: "train (steps)", Color: "#93c5fd", Points: c.step}}
+		if len(c.check) > 0 {
+			out = append(out, Series{Name: "validation (checks)", Color: "#fca5a5", Points: mergeByX(c.check, c.val)})
 		}
+		return append(out,
+			Series{Name: "train", Color: Palette[0], Points: c.train},
+			Series{Name: "validation", Color: Palette[1], Points: c.val})
 	}
 	var out []Series
 	for i, run := range overlay {
-		_, train, val := get(run)
+		cv := get(run)
 		c := Palette[i%len(Palette)]
-		out = append(out, Series{Name: fmt.Sprintf("#%d %s", r.index(run), truncate(overlayName(run), 34)), Color: c, Points: train},
-			Series{Color: c, Dashed: true, Points: val})
+		out = append(out, Series{Name: fmt.Sprintf("#%d %s", r.index(run), truncate(overlayName(run), 34)), Color: c, Points: cv.train},
+			Series{Color: c, Dashed: true, Points: cv.val})
 	}
+	return out
+}
+
+// mergeByX is the points of a and b in the order of their x.
+func mergeByX(a, b []Point) []Point {
+	out := append(append(make([]Point, 0, len(a)+len(b)), a...), b...)
+	slices.SortStableFunc(out, func(p, q Point) int { return cmp.Compare(p.X, q.X) })
 	return out
 }
 

@@ -29,6 +29,9 @@ func (pb *ProgressBar) ProgressText() string {
 	}
 	p := run.Progress
 	s := fmt.Sprintf("epoch %d/%d · step %s/%s", max(p.Epoch, 1), p.Epochs, Count(p.Step), Count(p.Epochs*p.StepsPerEpoch))
+	if acc, ok := run.LatestValAccuracy(); ok {
+		s += " · validation " + Percent(acc)
+	}
 	if p.ImagesPerSecond > 0 {
 		s += fmt.Sprintf(" · %s img/s", Count(int(math.Round(p.ImagesPerSecond))))
 	}
@@ -53,6 +56,19 @@ func (pb *ProgressBar) ProgressText() string {
 		s += " · paused"
 	}
 	return s
+}
+
+// LatestValAccuracy is the run's latest validation accuracy: its last
+// epoch's, or a validation check's made since.
+func (run *Run) LatestValAccuracy() (float64, bool) {
+	acc, x := math.NaN(), 0.0
+	if n := len(run.Epochs); n > 0 {
+		acc, x = run.Epochs[n-1].ValAccuracy, float64(run.Epochs[n-1].Epoch)
+	}
+	if n := len(run.CheckAccuracy); n > 0 && run.CheckAccuracy[n-1].X > x {
+		acc = run.CheckAccuracy[n-1].Y
+	}
+	return acc, finite(acc)
 }
 
 func duration(sec float64) string {

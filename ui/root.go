@@ -78,16 +78,20 @@ type Run struct {
 	Progress protocol.Progress `json:"progress"`
 	// StepLoss, StepAccuracy and StepLR are the step events, by epoch
 	// (fractional).
-	StepLoss     []Point          `json:"step_loss,omitempty"`
-	StepAccuracy []Point          `json:"step_accuracy,omitempty"`
-	StepLR       []Point          `json:"step_lr,omitempty"`
-	Start        *protocol.Event  `json:"start,omitempty"`
-	Epochs       []protocol.Event `json:"epochs,omitempty"`
-	Result       *protocol.Event  `json:"result,omitempty"`
-	Wrong        *protocol.Images `json:"misclassified,omitempty"`
-	Filters      *protocol.Images `json:"filters,omitempty"`
-	HasWeights   bool             `json:"has_weights,omitempty"`
-	Error        string           `json:"error,omitempty"`
+	StepLoss     []Point `json:"step_loss,omitempty"`
+	StepAccuracy []Point `json:"step_accuracy,omitempty"`
+	StepLR       []Point `json:"step_lr,omitempty"`
+	// CheckLoss and CheckAccuracy are the validation checks within epochs,
+	// by epoch (fractional).
+	CheckLoss     []Point          `json:"check_loss,omitempty"`
+	CheckAccuracy []Point          `json:"check_accuracy,omitempty"`
+	Start         *protocol.Event  `json:"start,omitempty"`
+	Epochs        []protocol.Event `json:"epochs,omitempty"`
+	Result        *protocol.Event  `json:"result,omitempty"`
+	Wrong         *protocol.Images `json:"misclassified,omitempty"`
+	Filters       *protocol.Images `json:"filters,omitempty"`
+	HasWeights    bool             `json:"has_weights,omitempty"`
+	Error         string           `json:"error,omitempty"`
 	// Parent is the run this one forked from to try a fix; Experiment
 	// names the experiment it is an arm of.
 	Parent     string `json:"parent,omitempty"`
@@ -356,6 +360,10 @@ func (run *Run) add(e protocol.Event) {
 		run.StepLoss = append(run.StepLoss, Point{x, e.Loss})
 		run.StepAccuracy = append(run.StepAccuracy, Point{x, e.Accuracy})
 		run.StepLR = append(run.StepLR, Point{x, e.LR})
+	case protocol.EventValCheck:
+		x := float64(e.Step) / spe
+		run.CheckLoss = append(run.CheckLoss, Point{x, e.ValLoss})
+		run.CheckAccuracy = append(run.CheckAccuracy, Point{x, e.ValAccuracy})
 	case protocol.EventEpoch:
 		run.Epochs = append(run.Epochs, e)
 		if run.Server != "" {

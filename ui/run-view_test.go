@@ -285,3 +285,47 @@ func TestLocalPoolNote(t *testing.T) {
 		}
 	}
 }
+
+// Validation checks within an epoch draw a light validation line through
+// the checks and the epochs' ends, and the progress says the latest
+// validation accuracy; a run without checks draws no such line.
+func TestValChecksOnTheCurves(t *testing.T) {
+	run := &Run{State: protocol.StateRunning}
+	r := &Root{Current: run, Runs: []*Run{run}}
+	run.add(protocol.Event{Event: protocol.EventStart, StepsPerEpoch: 100, Epochs: 3})
+	run.add(protocol.Event{Event: protocol.EventStep, Epoch: 1, Step: 50, Loss: 1, Accuracy: 0.6})
+	if got := r.AccuracyChart(); strings.Contains(got, "validation (checks)") {
+		t.Errorf("no checks yet, but the legend has their line: %q", got)
+	}
+	if got := (&ProgressBar{r}).ProgressText(); strings.Contains(got, "validation") {
+		t.Errorf("nothing validated yet: %q", got)
+	}
+	run.add(protocol.Event{Event: protocol.EventValCheck, Epoch: 1, Step: 40, ValLoss: 0.9, ValAccuracy: 0.7, ValSize: 1000})
+	run.add(protocol.Event{Event: protocol.EventEpoch, Epoch: 1, Step: 100, ValLoss: 0.5, ValAccuracy: 0.85})
+	if got := (&ProgressBar{r}).ProgressText(); !strings.Contains(got, "validation 85.0%") {
+		t.Errorf("after the first epoch: %q, want its validation accuracy", got)
+	}
+	run.add(protocol.Event{Event: protocol.EventValCheck, Epoch: 2, Step: 150, ValLoss: 0.4, ValAccuracy: 0.875, ValSize: 1000})
+	if got := (&ProgressBar{r}).ProgressText(); !strings.Contains(got, "validation 87.5%") {
+		t.Errorf("after a check in the second epoch: %q, want the check's accuracy", got)
+	}
+	var checks []Point
+	for _, s := range r.series(func(run *Run) curves {
+		return curves{check: run.CheckAccuracy, val: epochPoints(run, func(e protocol.Event) float64 { return e.ValAccuracy })}
+	}) {
+		if s.Name == "validation (checks)" {
+			checks = s.Points
+		}
+	}
+	if want := []Point{{0.4, 0.7}, {1, 0.85}, {1.5, 0.875}}; !slices.Equal(checks, want) {
+		t.Errorf("the checks' line %v, want %v", checks, want)
+	}
+	if got := r.LossChart(); !strings.Contains(got, "validation (checks)") {
+		t.Errorf("the loss chart has no line of checks: %q", got)
+	}
+	// A server run followed again replays its checks from the start.
+	run.forReplay()
+	if len(run.CheckLoss)+len(run.CheckAccuracy) != 0 {
+		t.Errorf("a replay kept %d checks", len(run.CheckAccuracy))
+	}
+}

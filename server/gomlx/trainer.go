@@ -241,6 +241,14 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	firstLoss := progress.FirstLoss
 	trainSeconds, trainImages := progress.TrainSeconds, progress.Images
 	before := append([]float32(nil), net.Values()...) // the weights at the last epoch's end
+	// Validation checks within an epoch, as train.Run makes them: after
+	// checkEvery of training, until the epoch's last tenth.
+	var checkEvery time.Duration
+	var checkSplit data.Split
+	if tr.ValCheckSeconds > 0 && splits.Val.Len() > 0 {
+		checkEvery = time.Duration(tr.ValCheckSeconds * float64(time.Second))
+		checkSplit = train.ValCheckSplit(splits.Val, classes, tr.Seed)
+	}
 	var batches *uploader
 	var last upload // the epoch's latest batch, for the per-layer statistics
 	defer func() {
@@ -256,6 +264,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		images, sinceLog, logImages := 0, 0, 0
 		lastLoss, lastCorrect := 0.0, 0.0
 		lr := 0.0
+		lastCheck, checking := epochStart, time.Duration(0)
 		for i := 0; i < loader.Steps(); i++ {
 			if ctx.Err() != nil {
 				stopped = train.StoppedCanceled
@@ -306,6 +315,16 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 				}
 				lastLoss, lastCorrect, sinceLog, logImages = loss, correct, 0, 0
 			}
+			if checkEvery > 0 && time.Since(lastCheck) >= checkEvery && 10*(i+1) < 9*loader.Steps() {
+				checkStart := time.Now()
+				valLoss, valAcc, _, err := evaluate(t.backend, evalExec, st, norm, checkSplit, d, classes, tr.BatchSize, tr.LabelSmoothing)
+				if err != nil {
+					return nil, err
+				}
+				emit(train.Event{Event: train.EventValCheck, Epoch: epoch + 1, Step: step, ValLoss: valLoss, ValAccuracy: valAcc, ValSize: checkSplit.Len()})
+				lastCheck = time.Now()
+				checking += lastCheck.Sub(checkStart)
+			}
 		}
 		batches.Stop()
 		if stopped != train.StoppedCompleted {
@@ -320,7 +339,8 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			emit(train.Event{Event: train.EventStep, Epoch: epoch + 1, Step: step, LR: lr,
 				Loss: (m.loss - lastLoss) / float64(logImages), Accuracy: (m.correct - lastCorrect) / float64(logImages)})
 		}
-		trainSeconds += time.Since(epochStart).Seconds()
+		trainTime := time.Since(epochStart) - checking
+		trainSeconds += trainTime.Seconds()
 		trainImages += images
 		// The epoch's weights on the host: how far they moved, as train.Run
 		// measures it, and the per-layer statistics.
@@ -356,7 +376,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		secs := time.Since(epochStart).Seconds()
 		ev := train.Event{Event: train.EventEpoch, Epoch: epoch + 1, Step: step, LR: lr,
 			TrainLoss: m.loss / float64(max(images, 1)), TrainAccuracy: m.correct / float64(max(images, 1)), ValLoss: valLoss, ValAccuracy: valAcc,
-			GradNorm: m.grad / steps, Seconds: secs, ImagesPerSecond: train.Throughput(images, time.Since(epochStart)), Layers: layers,
+			GradNorm: m.grad / steps, Seconds: secs, ImagesPerSecond: train.Throughput(images, trainTime), Layers: layers,
 			WeightChange: change}
 		if images > 0 {
 			ev.ConfidentWrong = m.confidentWrong / float64(images)

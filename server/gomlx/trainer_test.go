@@ -57,7 +57,7 @@ func TestRunsAsTheEngine(t *testing.T) {
 			s := validSpec(t, []byte(`{"model":{"input":[6,6,1],"classes":3,"layers":[
 			  {"type":"dense","units":16},{"type":"batchnorm"},{"type":"relu"},{"type":"dropout","rate":0.4},
 			  {"type":"dense","units":12,"activation":"tanh"},{"type":"dropout","rate":0.2},{"type":"dense"}]},
-			 "train":{"optimizer":"sgd","momentum":0.9,"lr":0.05,"batch_size":10,"epochs":4,"seed":5},
+			 "train":{"optimizer":"sgd","momentum":0.9,"lr":0.05,"batch_size":10,"epochs":4,"seed":5,"val_check_seconds":1e-9},
 			 "data":{"normalization":"standardize","validation":0.2,"balance":"`+balance+`",
 			  "augment":{"flip_horizontal":{"p":0.5},"crop":{"p":0.5,"strength":1},"brightness":{"p":0.5,"strength":0.2}}}}`))
 			init, err := nn.New(s.Model, 8, 11)
@@ -66,14 +66,20 @@ func TestRunsAsTheEngine(t *testing.T) {
 			}
 			// Both trainers emit the same start event and give the doctor
 			// every kind of event.
+			// A validation check after nearly every step (val_check_seconds
+			// 1e-9) measures what the engine's measures.
 			var starts [2]train.Event
 			var seen [2]map[string]int
+			var checks [2][]train.Event
 			cfg := func(i int) train.Config {
 				seen[i] = map[string]int{}
 				return train.Config{Spec: s, Dataset: ds, Network: init,
 					Emit: func(e train.Event) {
-						if e.Event == train.EventStart {
+						switch e.Event {
+						case train.EventStart:
 							starts[i] = e
+						case train.EventValCheck:
+							checks[i] = append(checks[i], e)
 						}
 					},
 					Doctor: func(e train.Event) []train.Diagnosis { seen[i][e.Event]++; return nil }}
@@ -94,10 +100,19 @@ func TestRunsAsTheEngine(t *testing.T) {
 					t.Errorf("the doctor saw %d %s events, with the engine %d", seen[0][kind], kind, seen[1][kind])
 				}
 			}
+			near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-4*(1+math.Abs(b)) }
+			if len(checks[1]) == 0 || len(checks[0]) != len(checks[1]) {
+				t.Fatalf("%d validation checks, the engine's %d", len(checks[0]), len(checks[1]))
+			}
+			for k, g := range checks[0] {
+				w := checks[1][k]
+				if g.Step != w.Step || g.ValSize != w.ValSize || !near(g.ValLoss, w.ValLoss) || g.ValAccuracy != w.ValAccuracy {
+					t.Errorf("check %d: step %d, %d images, loss %g, accuracy %g; the engine's %d, %d, %g, %g", k, g.Step, g.ValSize, g.ValLoss, g.ValAccuracy, w.Step, w.ValSize, w.ValLoss, w.ValAccuracy)
+				}
+			}
 			if want.History[0].Step < 3 {
 				t.Fatalf("%d steps per epoch; the test wants several", want.History[0].Step)
 			}
-			near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-4*(1+math.Abs(b)) }
 			for e := range want.History {
 				g, w := got.History[e], want.History[e]
 				if !near(g.TrainLoss, w.TrainLoss) {
