@@ -204,6 +204,8 @@ type Train struct {
 const (
 	DefaultValCheckSeconds = 30
 	ValCheckImages         = 1000
+	// maxValCheckSeconds is a week: a longer wait is no check at all.
+	maxValCheckSeconds = 7 * 24 * 3600
 )
 
 // Schedule sets the learning rate over the run. Epoch counts are fractional:

@@ -238,8 +238,9 @@ func (c *checker) train(t *Train, d *Data) {
 	if t.LogEvery < 1 {
 		c.add("train.log_every", "log_every %d must be ≥ 1 step", t.LogEvery)
 	}
-	if math.IsNaN(t.ValCheckSeconds) || math.IsInf(t.ValCheckSeconds, 0) {
-		c.add("train.val_check_seconds", "val_check_seconds must be a number of seconds (%g is usual; -1 turns the checks off)", float64(DefaultValCheckSeconds))
+	if !(t.ValCheckSeconds <= maxValCheckSeconds) || math.IsInf(t.ValCheckSeconds, -1) {
+		c.add("train.val_check_seconds", "val_check_seconds %s must be a number of seconds up to %s (%d is usual; -1 turns the checks off)",
+			fmtFloat(t.ValCheckSeconds), fmtFloat(maxValCheckSeconds), DefaultValCheckSeconds)
 	}
 }
 

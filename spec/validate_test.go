@@ -112,6 +112,8 @@ func TestValidateNamesTheField(t *testing.T) {
 		}, []string{"train.early_stopping.patience", "data.validation is 0"}},
 		{"negative log_every", "", func(s *Spec) { s.Train.LogEvery = -1 }, []string{"train.log_every"}},
 		{"infinite val_check_seconds", "", func(s *Spec) { s.Train.ValCheckSeconds = math.Inf(1) }, []string{"train.val_check_seconds"}},
+		{"val_check_seconds past a week", "", func(s *Spec) { s.Train.ValCheckSeconds = 1e300 }, []string{"train.val_check_seconds"}},
+		{"val_check_seconds not a number", "", func(s *Spec) { s.Train.ValCheckSeconds = math.NaN() }, []string{"train.val_check_seconds"}},
 
 		// Data.
 		{"unknown normalization", "", func(s *Spec) { s.Data.Normalization = "zscore" }, []string{"data.normalization", `"raw", "scale01" or "standardize"`}},
