@@ -1391,3 +1391,39 @@ func TestLocalPoolUnderfits(t *testing.T) {
 		}
 	}
 }
+
+// A step of factor 0.01 every epoch cut small-cnn's rate to 1e-5 in its
+// second epoch, over which the training loss still fell 10%; it stood
+// still from the third to the eighth (73.0% test) and the doctor had said
+// nothing. lr_too_low names the schedule and the epoch from which the
+// loss stood still.
+func TestScheduleDecayedTooSoonWhileTheLossStillFell(t *testing.T) {
+	losses := []float64{1.155, 0.8477, 0.7667, 0.7662, 0.7662, 0.7662, 0.7662, 0.7662}
+	var es []train.Event
+	for i, l := range losses {
+		e := epoch(l, min(0.747, 0.6+0.1*float64(i)), 0.7718, 0.747)
+		e.LR = 1e-3 * math.Pow(0.01, float64(i))
+		es = append(es, e)
+	}
+	tm := telemetry(func(s *spec.Spec, _ *train.Event) {
+		s.Train.Epochs = 8
+		s.Train.Schedule = spec.Schedule{Type: "step", Factor: 0.01, Every: 1}
+	}, es...)
+	got := Diagnose(tm)
+	i := indexOf(got, LRTooLow)
+	if i < 0 {
+		t.Fatalf("findings %v, want %s", causes(got), LRTooLow)
+	}
+	if want := "the step schedule cut the rate to 1e-05 by epoch 2 of 8, a hundredth of its peak 0.001, and the training loss moved 0.1% from epoch 3 on"; !strings.HasPrefix(got[i].Advice, want) {
+		t.Errorf("advice %q, want it to begin %q", got[i].Advice, want)
+	}
+	// Still for the last two epochs only: too short to tell.
+	short := telemetry(func(s *spec.Spec, _ *train.Event) {
+		s.Train.Epochs = 8
+		s.Train.Schedule = spec.Schedule{Type: "step", Factor: 0.01, Every: 1}
+	}, es[:4]...)
+	short.Epochs[2].TrainLoss = 0.80
+	if got := causes(Diagnose(short)); slices.Contains(got, LRTooLow) {
+		t.Errorf("still for two epochs of four: findings %v, want no %s", got, LRTooLow)
+	}
+}

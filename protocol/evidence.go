@@ -92,7 +92,7 @@ var evidenceTable = map[string]evidenceEntry{
 	"local_pool_field":          {"pixels a pooled feature sees (side)", count},
 	"local_pool_layer":          {"layer pooling to 1×1", layer},
 	"loss_change_per_epoch":     {"training loss change per epoch", change},
-	"loss_change_since":         {"training loss moved since the rate decayed", share},
+	"loss_change_since":         {"training loss moved since it stood still at the decayed rate", share},
 	"loss_drop":                 {"training loss fall, first epoch to last", share},
 	"loss_jump":                 {"largest rise of the training loss", change},
 	"loss_over_chance":          {"loss against a uniform guess", times},
