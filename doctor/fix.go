@@ -42,6 +42,10 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 			}
 			return nil
 		}
+		if dampedEpsilon(s) {
+			// The optimizer's own damping first: the rate may be right.
+			return []string{"train.epsilon=1e-07"}
+		}
 		if plainSGD(s) {
 			// Momentum 0.9 moves the weights ten times as far; a rate
 			// under a tenth of momentum's usual 0.01 is raised as well.

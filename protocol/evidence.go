@@ -58,6 +58,7 @@ var evidenceTable = map[string]evidenceEntry{
 	"depth":                     {"depth (weighted layers)", count},
 	"diverged":                  {"loss diverged", flag},
 	"dropout_rate":              {"dropout rate", setting},
+	"epsilon":                   {"the optimizer's epsilon", setting},
 	"epochs":                    {"epochs run", count},
 	"epochs_since_best":         {"epochs without progress", count},
 	"epochs_since_val_best":     {"epochs since the best validation loss", count},
