@@ -1476,3 +1476,38 @@ func TestDampedAdamCrawls(t *testing.T) {
 		}
 	}
 }
+
+// vgg-small on the CIFAR-10 sample with SGD at 0.1 and momentum 0.9 (ten
+// times the usual rate): the training loss fell in every epoch while the
+// validation loss jumped up in three of five, and the doctor said nothing.
+// lr_too_high names the swings; at the usual rate the same curves would
+// be a small validation split's noise, and a validation loss that falls
+// is no swing.
+func TestValidationSwingsAtAHighRate(t *testing.T) {
+	swinging := []train.Event{epoch(2.13, 0.224, 2.114, 0.265), epoch(1.881, 0.295, 2.433, 0.22), epoch(1.779, 0.306, 2.631, 0.2),
+		epoch(1.663, 0.383, 2.245, 0.3), epoch(1.61, 0.395, 1.642, 0.385), epoch(1.512, 0.443, 2.128, 0.255)}
+	falling := []train.Event{epoch(2.13, 0.224, 2.114, 0.265), epoch(1.881, 0.295, 1.95, 0.3), epoch(1.779, 0.306, 1.9, 0.31),
+		epoch(1.663, 0.383, 1.85, 0.33), epoch(1.61, 0.395, 1.8, 0.35), epoch(1.512, 0.443, 1.75, 0.37)}
+	for _, c := range []struct {
+		name string
+		lr   float64
+		es   []train.Event
+		want bool
+	}{{"swings at 0.1", 0.1, swinging, true}, {"swings at 0.01", 0.01, swinging, false}, {"falling at 0.1", 0.1, falling, false}} {
+		tm := telemetry(func(s *spec.Spec, st *train.Event) {
+			tenClasses(s, st)
+			s.Train.Optimizer, s.Train.LR, s.Train.Momentum = "sgd", c.lr, 0.9
+		}, c.es...)
+		got := Diagnose(tm)
+		i := indexOf(got, LRTooHigh)
+		if has := i >= 0; has != c.want {
+			t.Errorf("%s: findings %v, want %s: %v", c.name, causes(got), LRTooHigh, c.want)
+		}
+		if i >= 0 && !strings.HasPrefix(got[i].Advice, "the validation loss jumps while the training loss falls steadily (it rose in 3 of 5 epochs, 18% each time on average)") {
+			t.Errorf("%s: advice %q", c.name, got[i].Advice)
+		}
+		if i >= 0 && !slices.Equal(Fix(got[i], tm.Spec), []string{"train.lr=0.01"}) {
+			t.Errorf("%s: fix %v", c.name, Fix(got[i], tm.Spec))
+		}
+	}
+}

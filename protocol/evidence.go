@@ -99,6 +99,8 @@ var evidenceTable = map[string]evidenceEntry{
 	"loss_over_chance":          {"loss against a uniform guess", times},
 	"loss_rise":                 {"training loss change, first to last", change},
 	"loss_rises":                {"epochs whose training loss rose", share},
+	"val_loss_rises":            {"epochs whose validation loss rose", share},
+	"val_loss_mean_rise":        {"mean rise of the validation loss in those", share},
 	"loss_slope":                {"training loss change per epoch (fit)", change},
 	"loss_swing":                {"monitored metric's swing per epoch", plain},
 	"loss_trend":                {"training loss change over two epochs", change},
