@@ -81,6 +81,23 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 			}
 			return out
 		}
+		if d.Evidence["augmented_behind"] == 1 {
+			// The augmented task is what the network cannot fit: halve
+			// the strength of every transform that has one.
+			var out []string
+			for _, name := range augmentNames {
+				if tr := s.Data.Augment.Transform(name); tr.On() && tr.Strength > 0 {
+					v := tr.Strength / 2
+					if name == "crop" {
+						v = math.Floor(v) // whole pixels
+					}
+					out = append(out, fmt.Sprintf("data.augment.%s.strength=%s", name, num(v)))
+				}
+			}
+			if out != nil {
+				return out
+			}
+		}
 		if narrow, pools := s.Model.Bottlenecks(), s.Model.LocalPools(); len(narrow) > 0 || len(pools) > 0 {
 			// What the spec holds back, and nothing else: widen the
 			// hidden dense layers narrower than the classes, and flatten
