@@ -54,6 +54,10 @@ func (doc *Doctor) DoctorStatus() string {
 	case len(run.Epochs) == 0 && run.Result == nil && len(doc.Diagnoses()) > 0:
 		n := len(doc.Diagnoses())
 		return fmt.Sprintf("%d finding%s from the data and the spec before the first epoch; more may come with every epoch.", n, plural(n))
+	case len(run.Epochs) == 0 && run.Result == nil && len(run.CheckAccuracy) > 0:
+		n := len(run.CheckAccuracy)
+		return fmt.Sprintf("Findings appear after the first epoch and update with every epoch; until then the curves show %d validation check%s (latest %s).",
+			n, plural(n), Percent(run.CheckAccuracy[n-1].Y))
 	case len(run.Epochs) == 0 && run.Result == nil:
 		return "Findings appear after the first epoch and update with every epoch."
 	case len(doc.Diagnoses()) > 0:
