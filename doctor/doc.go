@@ -29,14 +29,18 @@
 // comment states the evidence it reads, its thresholds and its advice.
 //
 //	unnormalized_input       inputs far from mean 0, std 1 (raw pixels)
-//	lr_too_high              divergence, NaN, a rising loss, stuck at chance, oscillation
-//	lr_too_low               weights barely move, a small rate still descending at the end,
-//	                         or a schedule that cut the rate a hundredfold early
+//	lr_too_high              divergence, NaN, a rising loss, stuck at chance, oscillation,
+//	                         or a validation loss that swings while the training loss falls
+//	lr_too_low               weights barely move, a small rate (or weights moving under 1%
+//	                         an epoch, as an epsilon of 1 makes Adam's) still descending at
+//	                         the end, or a schedule that cut the rate a hundredfold early
 //	overfitting              train–validation gap with a rising validation loss, or a
 //	                         validation loss stalled while the training loss falls
 //	underfitting             low training accuracy on a flat loss, held back by heavy
 //	                         dropout, a hidden dense layer narrower than the classes,
-//	                         or local features pooled to 1×1 (where they are is lost)
+//	                         or local features pooled to 1×1 (where they are is lost);
+//	                         augmented images fitted no better than clean ones: weaken
+//	                         the augmentation first
 //	class_imbalance          rare classes sacrificed, or collapse onto the majority
 //	augmentation_too_strong  augmented images no longer look like their class (a flip
 //	                         among them, judged on the data: mirrored digits)
