@@ -614,7 +614,10 @@ func TestScreenshots(t *testing.T) {
 	click(t, ctx, "#lr-find")
 	waitFor(t, ctx, `document.querySelector("#lr-find-chart svg polyline")`, "the LR range test")
 	shoot("training.png")
-	// A run planted with raw pixels, so the doctor has something to say.
+	// A run planted with raw pixels, so the doctor has something to say,
+	// with validation checks within its short epochs (every 50 ms), so
+	// the curves show them as a long epoch's do.
+	set(t, ctx, "#val-check", "0.05")
 	click(t, ctx, "#tab-Data")
 	set(t, ctx, "#normalization", "raw")
 	set(t, ctx, "#train-limit", "300")
