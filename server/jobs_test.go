@@ -267,10 +267,11 @@ func TestJobRunsAndStreams(t *testing.T) {
 }
 
 // A job with workers trains every batch in parts on the native backend,
-// and says so in its start event.
+// and says so in its start event; its validation checks within epochs
+// (here after every step) reach the stream.
 func TestJobWithWorkers(t *testing.T) {
 	e := newJobsEnv(t, defaultJobLimits, "")
-	id := e.submit(`{"spec":` + tinySpec + `,"dataset":"tiny","epochs":2,"workers":2}`)
+	id := e.submit(`{"spec":` + tinySpec + `,"dataset":"tiny","epochs":2,"workers":2,"set":{"train.val_check_seconds":1e-9}}`)
 	events, end, _, err := followSSE(e.srv.URL + "/api/jobs/" + id + "/events")
 	if err != nil {
 		t.Fatal(err)
@@ -283,6 +284,18 @@ func TestJobWithWorkers(t *testing.T) {
 	}
 	if _, ok := events[len(events)-1]["test_accuracy"]; !ok {
 		t.Errorf("no result: %v", events[len(events)-1])
+	}
+	checks := 0
+	for _, ev := range events {
+		if ev["event"] == "val_check" {
+			checks++
+			if _, ok := ev["val_accuracy"].(float64); !ok || ev["val_size"].(float64) < 1 {
+				t.Errorf("check %v", ev)
+			}
+		}
+	}
+	if checks == 0 {
+		t.Error("no validation checks in the stream")
 	}
 }
 
