@@ -59,6 +59,7 @@ var evidenceTable = map[string]evidenceEntry{
 	"diverged":                  {"loss diverged", flag},
 	"dropout_rate":              {"dropout rate", setting},
 	"epsilon":                   {"the optimizer's epsilon", setting},
+	"label_ceiling":             {"most of the noised labels a network can agree with", share},
 	"augmented_behind":          {"augmented training images no better fitted than validation", flag},
 	"epochs":                    {"epochs run", count},
 	"epochs_since_best":         {"epochs without progress", count},
