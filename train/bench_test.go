@@ -3,11 +3,14 @@ package train
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
 
+	"plateau/data"
 	"plateau/kernels"
+	"plateau/nn"
 	"plateau/spec"
 )
 
@@ -144,5 +147,41 @@ func TestBenchmarkSpec(t *testing.T) {
 	bad.Train.Optimizer = "adamx"
 	if _, err := BenchmarkSpec(bad, "bad", 4, 0.05, 1); err == nil || !strings.Contains(err.Error(), "optimizer") {
 		t.Errorf("a spec with optimizer adamx: %v, want the validator's error about the optimizer", err)
+	}
+}
+
+// BenchmarkValCheck measures a validation check within an epoch: the
+// inference pass over spec.ValCheckImages images, in batches of the
+// preset's batch size, that a run makes every train.val_check_seconds.
+func BenchmarkValCheck(b *testing.B) {
+	for _, name := range []string{"mnist-cnn", "convnetjs-cifar"} {
+		b.Run("net="+name, func(b *testing.B) {
+			s, err := spec.Preset(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			net, err := nn.New(s.Model, s.Train.BatchSize, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := s.Model.Input
+			size := in[0] * in[1] * in[2]
+			rng := rand.New(rand.NewPCG(1, 2))
+			val := data.Split{Images: make([]uint8, spec.ValCheckImages*size), Labels: make([]int32, spec.ValCheckImages)}
+			for i := range val.Images {
+				val.Images[i] = uint8(rng.IntN(256))
+			}
+			for i := range val.Labels {
+				val.Labels[i] = int32(rng.IntN(s.Model.Classes))
+			}
+			norm, err := data.NewNormalizer("scale01", val, in[2])
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				Evaluate(net, norm, val, 0)
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/check")
+		})
 	}
 }
