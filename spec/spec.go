@@ -191,9 +191,11 @@ type Train struct {
 	// ValCheckSeconds is the training time between validation checks within
 	// an epoch (default DefaultValCheckSeconds; negative turns them off):
 	// in a long epoch the validation curve gets points before the epoch
-	// ends, measured on up to ValCheckImages validation images. A check
-	// reads the weights and changes nothing, so a run trains the same
-	// with or without them.
+	// ends, measured on up to ValCheckImages validation images. After a
+	// check the next also waits twenty times as long as it took, so the
+	// checks take at most a twentieth of the training time. A check reads
+	// the weights and changes nothing, so a run trains the same with or
+	// without them.
 	ValCheckSeconds float64 `json:"val_check_seconds,omitempty"`
 }
 

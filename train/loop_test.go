@@ -648,7 +648,8 @@ func TestDiagnosesRideOnTheirEvents(t *testing.T) {
 }
 
 // Validation checks within an epoch read the weights and change nothing:
-// a run with a check after nearly every step trains as one without, with
+// a run with a check after nearly every step (no bound on their share of
+// the time) trains as one without, with
 // dropout, batch norm and augmentation, whole or cut into parts; the
 // checks stop in each epoch's last tenth and measure the validation split.
 func TestValChecksChangeNothing(t *testing.T) {
@@ -661,7 +662,7 @@ func TestValChecksChangeNothing(t *testing.T) {
 				s.Train.Epochs = 2
 				s.Train.ValCheckSeconds = seconds
 			})
-			cfg := Config{Spec: s}
+			cfg := Config{Spec: s, ValCheckShare: -1}
 			if parts > 1 {
 				cfg.Shards = LocalShards(parts - 1)
 				defer CloseShards(cfg.Shards)
@@ -737,5 +738,26 @@ func TestValCheckSplit(t *testing.T) {
 	small := quadrants(300, 4)
 	if s := ValCheckSplit(small, 4, 1); s.Len() != 300 {
 		t.Errorf("a split of 300 gave %d images, want all of them", s.Len())
+	}
+}
+
+// Checks take at most Config.ValCheckShare of the training time: asked
+// for after every step, the default twentieth spaces them by twenty times
+// a check's duration (a check of 64 images here costs about a step's
+// worth, so an epoch of 16 steps holds one or two).
+func TestValChecksKeepToTheirShare(t *testing.T) {
+	s := tinySpec(func(s *spec.Spec) {
+		s.Train.Epochs = 2
+		s.Train.ValCheckSeconds = 1e-9
+	})
+	_, events := run(t, context.Background(), Config{Spec: s})
+	checks := 0
+	for _, e := range events {
+		if e.Event == EventValCheck {
+			checks++
+		}
+	}
+	if checks < 1 || checks > 8 {
+		t.Errorf("%d checks in 32 steps with the default share, want a few (28 without a bound)", checks)
 	}
 }

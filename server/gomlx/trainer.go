@@ -242,12 +242,18 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	trainSeconds, trainImages := progress.TrainSeconds, progress.Images
 	before := append([]float32(nil), net.Values()...) // the weights at the last epoch's end
 	// Validation checks within an epoch, as train.Run makes them: after
-	// checkEvery of training, until the epoch's last tenth.
-	var checkEvery time.Duration
+	// checkEvery of training (and twenty times the last check's time, or
+	// what cfg.ValCheckShare says), until the epoch's last tenth.
+	var checkEvery, checkWait time.Duration
 	var checkSplit data.Split
 	if tr.ValCheckSeconds > 0 && splits.Val.Len() > 0 {
 		checkEvery = time.Duration(tr.ValCheckSeconds * float64(time.Second))
+		checkWait = checkEvery
 		checkSplit = train.ValCheckSplit(splits.Val, classes, tr.Seed)
+	}
+	checkShare := cfg.ValCheckShare
+	if checkShare == 0 {
+		checkShare = train.DefaultValCheckShare
 	}
 	var batches *uploader
 	var last upload // the epoch's latest batch, for the per-layer statistics
@@ -315,15 +321,20 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 				}
 				lastLoss, lastCorrect, sinceLog, logImages = loss, correct, 0, 0
 			}
-			if checkEvery > 0 && time.Since(lastCheck) >= checkEvery && 10*(i+1) < 9*loader.Steps() {
+			if checkEvery > 0 && time.Since(lastCheck) >= checkWait && 10*(i+1) < 9*loader.Steps() {
 				checkStart := time.Now()
 				valLoss, valAcc, _, err := evaluate(t.backend, evalExec, st, norm, checkSplit, d, classes, tr.BatchSize, tr.LabelSmoothing)
 				if err != nil {
 					return nil, err
 				}
+				took := time.Since(checkStart)
 				emit(train.Event{Event: train.EventValCheck, Epoch: epoch + 1, Step: step, ValLoss: valLoss, ValAccuracy: valAcc, ValSize: checkSplit.Len()})
 				lastCheck = time.Now()
-				checking += lastCheck.Sub(checkStart)
+				checking += took
+				checkWait = checkEvery
+				if checkShare > 0 {
+					checkWait = max(checkEvery, time.Duration(float64(took)/checkShare))
+				}
 			}
 		}
 		batches.Stop()

@@ -73,7 +73,7 @@ func TestRunsAsTheEngine(t *testing.T) {
 			var checks [2][]train.Event
 			cfg := func(i int) train.Config {
 				seen[i] = map[string]int{}
-				return train.Config{Spec: s, Dataset: ds, Network: init,
+				return train.Config{Spec: s, Dataset: ds, Network: init, ValCheckShare: -1,
 					Emit: func(e train.Event) {
 						switch e.Event {
 						case train.EventStart:
