@@ -9,7 +9,8 @@
 // browser worker, or later over a saved events.jsonl.
 //
 //	doc := doctor.New(spec)                 // spec expanded
-//	cfg.Doctor = doc.Observe                // live: epoch and result events carry diagnoses
+//	cfg.Doctor = doc.Observe                // live: start, epoch and result events (and
+//	                                        // checks before the first epoch's end) carry diagnoses
 //	...
 //	t := &doctor.Telemetry{Spec: spec}      // after the fact
 //	for _, e := range events { t.Add(e) }
@@ -67,10 +68,23 @@
 // threw back to chance, and a train–validation gap in a short run with
 // batch norm is batchnorm_statistics before overfitting.
 //
+// # Before the first epoch's end
+//
+// A long first epoch (a full-size dataset in a browser tab) need not be
+// waited out: at every validation check before its end (val_check events,
+// which Observe answers then and not later) lr_too_high and lr_too_low
+// read the checks and the step losses instead of epochs (first_epoch.go):
+// two checks or more in a row at a constant guess with the training loss
+// there too, at three times the usual rate or more (thrown) or a fifth or
+// less (frozen); or at a fifth or less a validation loss that still falls
+// at every check, far from fitted (crawling). The other rules wait for
+// the epoch.
+//
 // # Telemetry
 //
 // The rules read the start event (input statistics, class counts,
-// duplicates across the split, sizes), the epoch events (losses and
+// duplicates across the split, sizes), the validation checks and step
+// losses before the first epoch's end, the epoch events (losses and
 // accuracies, per-class recall and the confusion matrix, gradient norm,
 // weight change, confident mistakes, per-layer gradient and weight norms,
 // dead fractions and activation statistics), the result event (why the

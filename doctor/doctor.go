@@ -74,7 +74,10 @@ type Telemetry struct {
 	Start  *train.Event  // the start event
 	Epochs []train.Event // epoch events, in order
 	Steps  []train.Event // step events, in order
-	Result *train.Event  // the result event, once the run ended
+	// Checks are the val_check events (validation checks within an
+	// epoch), in order.
+	Checks []train.Event
+	Result *train.Event // the result event, once the run ended
 }
 
 // Add records one event. A start event forgets the epochs and steps after
@@ -86,11 +89,14 @@ func (t *Telemetry) Add(e train.Event) {
 		t.Start = &e
 		t.Epochs = slices.DeleteFunc(t.Epochs, func(x train.Event) bool { return x.Epoch > e.Epoch })
 		t.Steps = slices.DeleteFunc(t.Steps, func(x train.Event) bool { return x.Step > e.Step })
+		t.Checks = slices.DeleteFunc(t.Checks, func(x train.Event) bool { return x.Step > e.Step })
 		t.Result = nil
 	case train.EventEpoch:
 		t.Epochs = append(t.Epochs, e)
 	case train.EventStep:
 		t.Steps = append(t.Steps, e)
+	case train.EventValCheck:
+		t.Checks = append(t.Checks, e)
 	case train.EventResult:
 		t.Result = &e
 	}
@@ -156,15 +162,25 @@ func New(s *spec.Spec) *Doctor { return &Doctor{Telemetry: Telemetry{Spec: s}} }
 
 // Observe records e and, for start, epoch and result events, returns the
 // diagnosis so far (at the start, what the data and the spec show before
-// any training: raw inputs, duplicates across the split); other events
-// return nil.
+// any training: raw inputs, duplicates across the split). A validation
+// check before the first epoch's end returns it too: what the steps and
+// the checks so far show (firstEpoch), with the start's findings. Other
+// events return nil.
 //
 // At an epoch, a finding under firstSighting that the rules did not also
-// make at the previous epoch (or, at the first, at the start) waits for
-// the next one; the start's and the result's findings show as they are.
+// make at the previous epoch (or, at the first, at the start or the
+// latest check) waits for the next one; the start's, the checks' and the
+// result's findings show as they are (the checks' rules want two checks
+// or more that agree).
 func (d *Doctor) Observe(e train.Event) []train.Diagnosis {
 	d.Add(e)
-	if e.Event != train.EventStart && e.Event != train.EventEpoch && e.Event != train.EventResult {
+	switch e.Event {
+	case train.EventStart, train.EventEpoch, train.EventResult:
+	case train.EventValCheck:
+		if len(d.Epochs) > 0 {
+			return nil
+		}
+	default:
 		return nil
 	}
 	found := Diagnose(&d.Telemetry)
@@ -176,7 +192,7 @@ func (d *Doctor) Observe(e train.Event) []train.Diagnosis {
 	for _, f := range found {
 		d.before[f.Cause] = true
 	}
-	if e.Event == train.EventStart {
+	if e.Event != train.EventEpoch {
 		return found
 	}
 	return slices.DeleteFunc(found, func(f train.Diagnosis) bool { return f.Confidence < firstSighting && !before[f.Cause] })

@@ -38,6 +38,10 @@ import (
 //     44%, and 27.7% test, against 42.3% with Adam at 1e-3; the doctor
 //     said nothing).
 //
+// Before the first epoch's end, it reads the validation checks and step
+// losses instead (earlyLRTooHigh): stuck at a constant guess at
+// relative_lr ≥ 3.
+//
 // Advice: divide train.lr, and the schedule's own rates, by 10 (the
 // values are given), run plateau lr-find for a measured rate, and add
 // train.grad_clip when the loss spikes.
@@ -52,6 +56,9 @@ func checkLRTooHigh(t *Telemetry) *train.Diagnosis {
 	advice := fmt.Sprintf("lower %s (a tenth), or run the LR range test (Find a learning rate in the Training tab, plateau lr-find on the command line) and use its suggested rate", rateText(t.Spec, 0.1))
 	if t.Spec.Train.GradClip == 0 {
 		advice += "; train.grad_clip 1 tames occasional spikes"
+	}
+	if t.firstEpoch() {
+		return earlyLRTooHigh(t, ev, advice)
 	}
 	conf := 0.0
 	if t.diverged() {

@@ -35,10 +35,17 @@ import (
 // Decayed too soon (decayedTooSoon): a schedule that cut the rate to a
 // hundredth of its peak early, the loss still since.
 //
+// Before the first epoch's end, it reads the validation checks and step
+// losses instead (earlyLRTooLow): at relative_lr ≤ 0.2, stuck at a
+// constant guess or crawling.
+//
 // Advice: multiply train.lr, and the schedule's own rates, by 10 (the
 // values are given) or run the LR range test (the page's Find a learning
 // rate, plateau lr-find); for sgd without momentum, momentum 0.9 first.
 func checkLRTooLow(t *Telemetry) *train.Diagnosis {
+	if t.firstEpoch() {
+		return earlyLRTooLow(t, raiseAdvice(t.Spec))
+	}
 	losses := t.trainLoss()
 	rel := t.relativeLR()
 	if len(losses) < 2 || t.diverged() {
@@ -55,14 +62,9 @@ func checkLRTooLow(t *Telemetry) *train.Diagnosis {
 	drop := (losses[0] - losses[n-1]) / losses[0]
 	acc := t.last().TrainAccuracy
 	ev := map[string]float64{"lr": t.Spec.Train.LR, "relative_lr": rel, "loss_drop": drop, "train_accuracy": acc}
-	raise := fmt.Sprintf("raise %s (ten times) or run the LR range test (Find a learning rate in the Training tab, plateau lr-find on the command line) and use its suggested rate", rateText(t.Spec, 10))
-	if plainSGD(t.Spec) {
-		raise = "add train.momentum 0.9, which carries each step on and moves the weights ten times as far at the same rate, damping the noise of single batches; or " + raise
-	}
+	raise := raiseAdvice(t.Spec)
 	if dampedEpsilon(t.Spec) {
 		ev["epsilon"] = t.Spec.Train.Epsilon
-		raise = fmt.Sprintf("lower train.epsilon to 1e-07 (%g now): %s divides each step by √v + ε, and an ε as large as the gradients or larger shrinks every step "+
-			"to about lr·g, a plain SGD step at lr %g; or %s", t.Spec.Train.Epsilon, t.Spec.Train.Optimizer, t.Spec.Train.LR, raise)
 	}
 	var changes []float64
 	for _, e := range t.Epochs {
@@ -121,6 +123,21 @@ func checkLRTooLow(t *Telemetry) *train.Diagnosis {
 	return &train.Diagnosis{Confidence: conf, Evidence: ev,
 		Advice: fmt.Sprintf("%s: at %.2g times the usual rate for %s the training loss still fell %.1f%% an epoch when the run ended, so it stopped long before it would have converged",
 			raise, rel, t.Spec.Train.Optimizer, -100*change)}
+}
+
+// raiseAdvice says how to move the weights faster: a tenfold rate (the
+// values given), momentum for plain SGD, a smaller epsilon for an adaptive
+// optimizer whose epsilon damps every step.
+func raiseAdvice(s *spec.Spec) string {
+	raise := fmt.Sprintf("raise %s (ten times) or run the LR range test (Find a learning rate in the Training tab, plateau lr-find on the command line) and use its suggested rate", rateText(s, 10))
+	if plainSGD(s) {
+		raise = "add train.momentum 0.9, which carries each step on and moves the weights ten times as far at the same rate, damping the noise of single batches; or " + raise
+	}
+	if dampedEpsilon(s) {
+		raise = fmt.Sprintf("lower train.epsilon to 1e-07 (%g now): %s divides each step by √v + ε, and an ε as large as the gradients or larger shrinks every step "+
+			"to about lr·g, a plain SGD step at lr %g; or %s", s.Train.Epsilon, s.Train.Optimizer, s.Train.LR, raise)
+	}
+	return raise
 }
 
 // dampedEpsilon reports whether an adaptive optimizer's epsilon is 0.01 or

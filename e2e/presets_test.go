@@ -137,3 +137,39 @@ func TestFindingsBeforeTheFirstEpoch(t *testing.T) {
 	click(t, ctx, "#stop")
 	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("canceled")`, "the stop")
 }
+
+// A rate that throws the network to a constant guess is named before the
+// first epoch's end, from the validation checks and the step losses, with
+// the place on the loss curve where the checks went to chance and a fix
+// to try; here at Adam 0.1 on 2,400 CIFAR-sized images, a first epoch of
+// many seconds in the worker.
+func TestLRTooHighBeforeTheFirstEpochEnds(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	archive := filepath.Join(p.dir, "thrown-cifar.tar.gz")
+	if err := writeCIFARArchive(archive, 2400, 100); err != nil {
+		t.Fatal(err)
+	}
+	chooseFile(t, ctx, archive)
+	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 2,400 training")`, "the archive to load")
+	// 48 validation images: a check takes little, so the next follows soon.
+	set(t, ctx, "#validation", "0.02")
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#lr", "0.1")
+	set(t, ctx, "#batch", "16")
+	set(t, ctx, "#val-check", "0.05")
+	click(t, ctx, "#start")
+	waitFor(t, ctx, `document.querySelector('#doctor .finding[data-cause="lr_too_high"]')`, "the rate's finding")
+	status := eval[string](t, ctx, `document.querySelector("#doctor-status").textContent`)
+	progress := eval[string](t, ctx, `document.querySelector("#progress-text").textContent`)
+	if !strings.Contains(status, "before the first epoch's end") || !strings.Contains(progress, "epoch 1/") {
+		t.Errorf("the finding showed with the status %q (progress %q), not before the first epoch's end", status, progress)
+	}
+	finding := eval[string](t, ctx, `document.querySelector('#doctor .finding[data-cause="lr_too_high"]').textContent`)
+	if !strings.Contains(finding, "validation checks (steps") || !strings.Contains(finding, "train.lr=0.01") {
+		t.Errorf("the finding says %q", finding)
+	}
+	waitFor(t, ctx, `document.querySelector("#loss-chart").textContent.includes("a constant guess from here")`, "the mark on the loss curve")
+	click(t, ctx, "#stop")
+	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("canceled")`, "the stop")
+}

@@ -12,11 +12,12 @@ type EarlierFinding struct {
 	Epochs []int
 }
 
-// Earlier lists the findings of a run's start event (before the first
-// epoch) and epoch events whose cause is not among now (the latest
-// findings), in the order they were first made: a finding near its bar
-// that came and went while the run trained is seen to have done so.
-func Earlier(start *Event, epochs []Event, now []Diagnosis) []EarlierFinding {
+// Earlier lists the findings made before the first epoch's end (before:
+// the start event's and the first epoch's validation checks') and at the
+// epoch events whose cause is not among now (the latest findings), in the
+// order they were first made: a finding near its bar that came and went
+// while the run trained is seen to have done so.
+func Earlier(before []Diagnosis, epochs []Event, now []Diagnosis) []EarlierFinding {
 	current := map[string]bool{}
 	for _, d := range now {
 		current[d.Cause] = true
@@ -34,12 +35,12 @@ func Earlier(start *Event, epochs []Event, now []Diagnosis) []EarlierFinding {
 				at[d.Cause] = i
 				out = append(out, EarlierFinding{Cause: d.Cause})
 			}
-			out[i].Epochs = append(out[i].Epochs, epoch)
+			if k := len(out[i].Epochs); k == 0 || out[i].Epochs[k-1] != epoch {
+				out[i].Epochs = append(out[i].Epochs, epoch)
+			}
 		}
 	}
-	if start != nil {
-		note(start.Diagnoses, 0)
-	}
+	note(before, 0)
 	for i, e := range epochs {
 		note(e.Diagnoses, i+1)
 	}

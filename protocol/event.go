@@ -125,7 +125,9 @@ type Event struct {
 
 	// epoch and result: what the doctor (train.Config.Doctor) found so far,
 	// most confident first. A result event always carries the list; an
-	// empty one means the run looks healthy.
+	// empty one means the run looks healthy. A val_check before the first
+	// epoch's end carries what the steps and checks so far show (with the
+	// start's findings); later ones carry none.
 	Diagnoses []Diagnosis `json:"diagnoses,omitempty"`
 }
 
@@ -310,6 +312,9 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		w.float("val_loss", e.ValLoss)
 		w.float("val_accuracy", e.ValAccuracy)
 		w.int("val_size", e.ValSize)
+		if e.Diagnoses != nil {
+			w.diagnoses(e.Diagnoses)
+		}
 	case EventResult:
 		w.float("test_loss", e.TestLoss)
 		w.float("test_accuracy", e.TestAccuracy)

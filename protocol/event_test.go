@@ -72,6 +72,18 @@ func TestEventJSON(t *testing.T) {
 			`{"event":"val_check","epoch":2,"step":450,"val_loss":0.25,"val_accuracy":0.875,"val_size":1000}`,
 		},
 		{
+			"validation check before the first epoch's end, with the doctor's reading",
+			Event{Event: EventValCheck, Epoch: 1, Step: 130, ValLoss: 2.3, ValAccuracy: 0.1, ValSize: 1000,
+				Diagnoses: []Diagnosis{{Cause: "lr_too_high", Confidence: 0.75, Evidence: map[string]float64{"since_step": 40}, Advice: "lower train.lr", Fix: []string{"train.lr=0.01"}}}},
+			`{"event":"val_check","epoch":1,"step":130,"val_loss":2.3,"val_accuracy":0.1,"val_size":1000,` +
+				`"diagnoses":[{"cause":"lr_too_high","confidence":0.75,"evidence":{"since_step":40},"advice":"lower train.lr","fix":["train.lr=0.01"]}]}`,
+		},
+		{
+			"validation check with a reading that found nothing",
+			Event{Event: EventValCheck, Epoch: 1, Step: 60, ValLoss: 0.5, ValAccuracy: 0.8, ValSize: 1000, Diagnoses: []Diagnosis{}},
+			`{"event":"val_check","epoch":1,"step":60,"val_loss":0.5,"val_accuracy":0.8,"val_size":1000,"diagnoses":[]}`,
+		},
+		{
 			"start with duplicates",
 			Event{Event: EventStart, Dataset: "d", TrainSize: 9, ValSize: 1, ValDuplicates: 1},
 			`{"event":"start","dataset":"d","train_size":9,"val_size":1,"test_size":0,"params":0,"batch_size":0,"steps_per_epoch":0,"epochs":0,"val_duplicates":1,"test_duplicates":0}`,

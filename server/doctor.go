@@ -124,10 +124,11 @@ func printDiagnoses(w io.Writer, found []train.Diagnosis) {
 }
 
 // earlierLine names the findings made during a run and dropped by its
-// end, with their epochs ("doctor, earlier in the run and not now:
+// end (before: those of the start and of the first epoch's checks), with
+// their epochs ("doctor, earlier in the run and not now:
 // label_noise (epochs 4–6)"); "" when there are none.
-func earlierLine(start *train.Event, epochs []train.Event, now []train.Diagnosis) string {
-	earlier := protocol.Earlier(start, epochs, now)
+func earlierLine(before []train.Diagnosis, epochs []train.Event, now []train.Diagnosis) string {
+	earlier := protocol.Earlier(before, epochs, now)
 	if len(earlier) == 0 {
 		return ""
 	}

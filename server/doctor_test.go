@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -162,7 +163,7 @@ func TestExperimentCommand(t *testing.T) {
 // plateau train ends with the findings it made and dropped.
 func TestEarlierLine(t *testing.T) {
 	d := func(cause string) []train.Diagnosis { return []train.Diagnosis{{Cause: cause, Confidence: 0.5}} }
-	start := &train.Event{Event: train.EventStart, Diagnoses: d("augmentation_too_strong")}
+	start := d("augmentation_too_strong")
 	epochs := []train.Event{{Diagnoses: d("augmentation_too_strong")}, {}, {Diagnoses: d("label_noise")}, {Diagnoses: d("label_noise")}, {Diagnoses: d("class_confusion")}}
 	want := "doctor, earlier in the run and not now: augmentation_too_strong (before the first epoch and epoch 1); label_noise (epochs 3–4)"
 	if got := earlierLine(start, epochs, d("class_confusion")); got != want {
@@ -170,5 +171,48 @@ func TestEarlierLine(t *testing.T) {
 	}
 	if got := earlierLine(nil, epochs[4:], d("class_confusion")); got != "" {
 		t.Errorf("nothing dropped: %q", got)
+	}
+}
+
+// A rate that throws the network to a constant guess is named at the
+// validation checks before the first epoch's end, and said on the terminal
+// when it is first made: a long first epoch need not be waited out.
+func TestTrainSaysFindingsBeforeTheFirstEpochEnds(t *testing.T) {
+	dir := t.TempDir()
+	tinyImages(t, dir, "tiny", 1000)
+	specFile := filepath.Join(dir, "spec.json")
+	if err := os.WriteFile(specFile, []byte(tinySpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "train", "-spec", specFile, "-dataset", filepath.Join(dir, "tiny"), "-epochs", "1", "-json",
+		"-set", "train.lr=0.1", "-set", "data.label_noise=0.5", "-set", "train.batch_size=2", "-set", "data.validation=0.02", "-set", "train.val_check_seconds=1e-9", "-set", "train.log_every=50")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	// The terminal says it once, when first made.
+	if n := strings.Count(stderr, "before the first epoch's end: lr_too_high"); n != 1 {
+		t.Errorf("lr_too_high said %d times before the first epoch's end:\n%s", n, stderr)
+	}
+	// The events carry the reading at every check before the first
+	// epoch's end, and the epoch's findings after it.
+	var checks, found int
+	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var e train.Event
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.Event != train.EventValCheck {
+			continue
+		}
+		checks++
+		if e.Diagnoses == nil {
+			t.Errorf("a check without the doctor's reading: %s", l)
+		}
+		if slices.ContainsFunc(e.Diagnoses, func(d train.Diagnosis) bool { return d.Cause == "lr_too_high" }) {
+			found++
+		}
+	}
+	if checks < 3 || found == 0 {
+		t.Errorf("%d checks, %d with lr_too_high:\n%s", checks, found, stdout)
 	}
 }

@@ -23,6 +23,9 @@ type progressBar struct {
 
 	// From the start event.
 	epochs, stepsPerEpoch, firstStep, batch int
+	// named holds the causes said before the first epoch's end, at the
+	// start or at a check, each said once.
+	named map[string]bool
 }
 
 func newProgressBar(w io.Writer) *progressBar {
@@ -46,7 +49,9 @@ func (p *progressBar) report(e train.Event) {
 		// What the data and the spec show before any training, said now:
 		// a long run can be stopped and set right before it spends its
 		// time.
+		p.named = map[string]bool{}
 		for _, d := range e.Diagnoses {
+			p.named[d.Cause] = true
 			p.line("doctor, before the first epoch: %s (confidence %.2f): %s", d.Cause, d.Confidence, d.Advice)
 		}
 	case train.EventStep:
@@ -55,6 +60,17 @@ func (p *progressBar) report(e train.Event) {
 	case train.EventValCheck:
 		p.line("epoch %d/%d, step %s  val loss %.4f acc %.4f  (a check on %s validation images)",
 			e.Epoch, p.epochs, spec.Thousands(e.Step), e.ValLoss, e.ValAccuracy, spec.Thousands(e.ValSize))
+		// What the checks and steps show before the first epoch's end,
+		// each cause when it is first made.
+		for _, d := range e.Diagnoses {
+			if !p.named[d.Cause] {
+				if p.named == nil {
+					p.named = map[string]bool{}
+				}
+				p.named[d.Cause] = true
+				p.line("doctor, at step %s before the first epoch's end: %s (confidence %.2f): %s", spec.Thousands(e.Step), d.Cause, d.Confidence, d.Advice)
+			}
+		}
 	case train.EventEpoch:
 		p.line("epoch %d/%d  train loss %.4f acc %.4f  val loss %.4f acc %.4f  lr %.3g  %.0f img/s  %.1fs",
 			e.Epoch, p.epochs, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.LR, e.ImagesPerSecond, e.Seconds)

@@ -33,6 +33,27 @@ func TestProgressValCheckLine(t *testing.T) {
 	}
 }
 
+// A finding made at a check before the first epoch's end is said once,
+// when it is first made; the start's findings are not said again.
+func TestProgressEarlyFindings(t *testing.T) {
+	var b strings.Builder
+	p := newProgressBar(&b)
+	raw := train.Diagnosis{Cause: "unnormalized_input", Confidence: 0.95, Advice: "scale the inputs"}
+	high := train.Diagnosis{Cause: "lr_too_high", Confidence: 0.75, Advice: "lower train.lr"}
+	p.report(train.Event{Event: train.EventStart, Epochs: 5, StepsPerEpoch: 844, Diagnoses: []train.Diagnosis{raw}})
+	p.report(train.Event{Event: train.EventValCheck, Epoch: 1, Step: 100, ValSize: 1000, Diagnoses: []train.Diagnosis{raw}})
+	p.report(train.Event{Event: train.EventValCheck, Epoch: 1, Step: 200, ValSize: 1000, Diagnoses: []train.Diagnosis{high, raw}})
+	p.report(train.Event{Event: train.EventValCheck, Epoch: 1, Step: 300, ValSize: 1000, Diagnoses: []train.Diagnosis{high, raw}})
+	out := b.String()
+	if n := strings.Count(out, "unnormalized_input"); n != 1 {
+		t.Errorf("the start's finding said %d times:\n%s", n, out)
+	}
+	want := "doctor, at step 200 before the first epoch's end: lr_too_high (confidence 0.75): lower train.lr"
+	if !strings.Contains(out, want) || strings.Count(out, "lr_too_high") != 1 {
+		t.Errorf("want %q once:\n%s", want, out)
+	}
+}
+
 // A stream followed again shows each check once, and the checks of a job
 // that went on after a restart from its last epoch.
 func TestShownEventsValChecks(t *testing.T) {

@@ -202,13 +202,15 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	// The findings as they were made, for the ones dropped by the end.
 	var seen struct {
-		start  *train.Event
+		before []train.Diagnosis // at the start and the first epoch's checks
 		epochs []train.Event
 	}
 	record := func(e train.Event) {
 		switch e.Event {
 		case train.EventStart:
-			seen.start = &e
+			seen.before = append(seen.before[:0], e.Diagnoses...)
+		case train.EventValCheck:
+			seen.before = append(seen.before, e.Diagnoses...)
 		case train.EventEpoch:
 			seen.epochs = append(seen.epochs, e)
 		}
@@ -230,7 +232,7 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	printDiagnoses(stderr, res.Final.Diagnoses)
-	if line := earlierLine(seen.start, seen.epochs, res.Final.Diagnoses); line != "" {
+	if line := earlierLine(seen.before, seen.epochs, res.Final.Diagnoses); line != "" {
 		fmt.Fprintln(stderr, line)
 	}
 	if res.Final.Stopped == train.StoppedDiverged {

@@ -68,8 +68,8 @@ type Config struct {
 	// the first. Run does not close them.
 	Shards []Shard
 	// Doctor, when set, reads every event before it is emitted; what it
-	// returns for an epoch or result event becomes that event's Diagnoses
-	// (package doctor's Doctor.Observe fits). Without it a result event
+	// returns for a start, epoch, val_check or result event becomes that
+	// event's Diagnoses (package doctor's Doctor.Observe fits). Without it a result event
 	// carries an empty list.
 	Doctor func(Event) []Diagnosis
 	// ValCheckShare is the most of the training time that validation checks
@@ -449,7 +449,10 @@ func groupsOf(net *nn.Network, slots [][]float32) []Group {
 // what it sent.
 func (t *trainer) emit(e Event) Event {
 	if t.cfg.Doctor != nil {
-		if d := t.cfg.Doctor(e); e.Event == EventStart || e.Event == EventEpoch || e.Event == EventResult {
+		switch d := t.cfg.Doctor(e); e.Event {
+		case EventStart, EventEpoch, EventResult, EventValCheck:
+			// A check carries a reading only before the first epoch's
+			// end; after it, nil: the epochs' findings stand.
 			e.Diagnoses = d
 		}
 	}

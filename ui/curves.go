@@ -133,7 +133,16 @@ func (r *Root) LossMarks() []Mark {
 				e := float64(run.Epochs[len(run.Epochs)-1].Epoch) - since
 				marks = append(marks, Mark{X: e, Label: "no progress since epoch " + FormatFloat(e), Color: "#ca8a04"})
 			}
-		case "lr_too_high", "exploding_gradients":
+		case "lr_too_high", "exploding_gradients", "lr_too_low":
+			if since, ok := d.Evidence["since_step"]; ok && run.Progress.StepsPerEpoch > 0 {
+				// Read at the checks before the first epoch's end.
+				x := since / float64(run.Progress.StepsPerEpoch)
+				marks = append(marks, Mark{X: x, Label: "a constant guess from here", Color: "#dc2626"})
+				continue
+			}
+			if d.Cause == "lr_too_low" {
+				continue
+			}
 			if first := firstRise(run); first > 0 {
 				marks = append(marks, Mark{X: first, Label: "loss rises from here", Color: "#dc2626"})
 			}

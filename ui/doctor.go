@@ -51,12 +51,16 @@ func (doc *Doctor) DoctorStatus() string {
 	switch {
 	case run == nil:
 		return ""
+	case len(run.Epochs) == 0 && run.Result == nil && len(run.Early) > 0:
+		n, k := len(run.Early), len(run.CheckAccuracy)
+		return fmt.Sprintf("%d finding%s before the first epoch's end, from the data, the spec and the training so far (%d validation check%s, latest %s); they update at every check.",
+			n, plural(n), k, plural(k), Percent(run.CheckAccuracy[k-1].Y))
 	case len(run.Epochs) == 0 && run.Result == nil && len(doc.Diagnoses()) > 0:
 		n := len(doc.Diagnoses())
 		return fmt.Sprintf("%d finding%s from the data and the spec before the first epoch; more may come with every epoch.", n, plural(n))
 	case len(run.Epochs) == 0 && run.Result == nil && len(run.CheckAccuracy) > 0:
 		n := len(run.CheckAccuracy)
-		return fmt.Sprintf("Findings appear after the first epoch and update with every epoch; until then the curves show %d validation check%s (latest %s).",
+		return fmt.Sprintf("Nothing found in %d validation check%s so far (latest %s): a rate that stalls the network or crawls shows here before the first epoch ends, the rest after it.",
 			n, plural(n), Percent(run.CheckAccuracy[n-1].Y))
 	case len(run.Epochs) == 0 && run.Result == nil:
 		return "Findings appear after the first epoch and update with every epoch."
@@ -206,7 +210,7 @@ func (doc *Doctor) EarlierText() string {
 	if run == nil {
 		return ""
 	}
-	earlier := protocol.Earlier(run.Start, run.Epochs, run.diagnoses())
+	earlier := protocol.Earlier(run.before(), run.Epochs, run.diagnoses())
 	if len(earlier) == 0 {
 		return ""
 	}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strings"
 	"testing"
 
 	"plateau/protocol"
@@ -39,6 +40,44 @@ func TestEarlierText(t *testing.T) {
 		"Classes mixed up (epochs 2–3); Overfitting (epochs 6–7)."
 	if got := doc.EarlierText(); got != want {
 		t.Errorf("after the result:\ngot  %q\nwant %q", got, want)
+	}
+}
+
+// A check before the first epoch's end that carries the doctor's reading
+// puts it in the panel, with the checks it read; a later check's reading
+// replaces it, and a finding it dropped is named as made before the first
+// epoch; the first epoch's findings then stand, and its checks' do not.
+func TestFindingsAtChecks(t *testing.T) {
+	high := protocol.Diagnosis{Cause: "lr_too_high", Confidence: 0.75}
+	raw := protocol.Diagnosis{Cause: "unnormalized_input", Confidence: 0.95}
+	run := &Run{State: protocol.StateRunning}
+	doc := &Doctor{&Root{Current: run, Runs: []*Run{run}}}
+	run.add(protocol.Event{Event: protocol.EventStart, StepsPerEpoch: 800, Epochs: 2, Diagnoses: []protocol.Diagnosis{raw}})
+	run.add(protocol.Event{Event: protocol.EventValCheck, Epoch: 1, Step: 60, ValAccuracy: 0.1, ValSize: 1000, Diagnoses: []protocol.Diagnosis{raw}})
+	run.add(protocol.Event{Event: protocol.EventValCheck, Epoch: 1, Step: 130, ValAccuracy: 0.098, ValSize: 1000, Diagnoses: []protocol.Diagnosis{raw, high}})
+	if got := doc.Diagnoses(); len(got) != 2 || got[1].Cause != "lr_too_high" {
+		t.Fatalf("after the second check: %v", got)
+	}
+	high.Evidence = map[string]float64{"since_step": 60}
+	run.Early[1] = high
+	if m := doc.LossMarks(); len(m) != 1 || m[0].X != 0.075 || m[0].Label != "a constant guess from here" {
+		t.Errorf("loss marks %v, want the step the checks went to chance at", m)
+	}
+	want := "2 findings before the first epoch's end, from the data, the spec and the training so far (2 validation checks, latest 9.8%)"
+	if got := doc.DoctorStatus(); !strings.Contains(got, want) {
+		t.Errorf("status %q, want %q", got, want)
+	}
+	run.add(protocol.Event{Event: protocol.EventValCheck, Epoch: 1, Step: 200, ValAccuracy: 0.4, ValSize: 1000, Diagnoses: []protocol.Diagnosis{raw}})
+	if got := doc.Diagnoses(); len(got) != 1 {
+		t.Errorf("after a check that dropped lr_too_high: %v", got)
+	}
+	if got, want := doc.EarlierText(), "Named earlier in this run, not now: Learning rate too high (before the first epoch)."; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	run.add(protocol.Event{Event: protocol.EventEpoch, Epoch: 1, Step: 800, Diagnoses: []protocol.Diagnosis{}})
+	run.add(protocol.Event{Event: protocol.EventValCheck, Epoch: 2, Step: 900, ValAccuracy: 0.5, ValSize: 1000})
+	if got := doc.Diagnoses(); len(got) != 0 {
+		t.Errorf("after the first epoch, which found nothing: %v", got)
 	}
 }
 

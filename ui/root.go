@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -83,15 +84,19 @@ type Run struct {
 	StepLR       []Point `json:"step_lr,omitempty"`
 	// CheckLoss and CheckAccuracy are the validation checks within epochs,
 	// by epoch (fractional).
-	CheckLoss     []Point          `json:"check_loss,omitempty"`
-	CheckAccuracy []Point          `json:"check_accuracy,omitempty"`
-	Start         *protocol.Event  `json:"start,omitempty"`
-	Epochs        []protocol.Event `json:"epochs,omitempty"`
-	Result        *protocol.Event  `json:"result,omitempty"`
-	Wrong         *protocol.Images `json:"misclassified,omitempty"`
-	Filters       *protocol.Images `json:"filters,omitempty"`
-	HasWeights    bool             `json:"has_weights,omitempty"`
-	Error         string           `json:"error,omitempty"`
+	CheckLoss     []Point `json:"check_loss,omitempty"`
+	CheckAccuracy []Point `json:"check_accuracy,omitempty"`
+	// Early is the doctor's latest reading at a check before the first
+	// epoch's end, and EarlyCauses every cause it named at those checks.
+	Early       []protocol.Diagnosis `json:"early,omitempty"`
+	EarlyCauses []string             `json:"early_causes,omitempty"`
+	Start       *protocol.Event      `json:"start,omitempty"`
+	Epochs      []protocol.Event     `json:"epochs,omitempty"`
+	Result      *protocol.Event      `json:"result,omitempty"`
+	Wrong       *protocol.Images     `json:"misclassified,omitempty"`
+	Filters     *protocol.Images     `json:"filters,omitempty"`
+	HasWeights  bool                 `json:"has_weights,omitempty"`
+	Error       string               `json:"error,omitempty"`
 	// Parent is the run this one forked from to try a fix; Experiment
 	// names the experiment it is an arm of.
 	Parent     string `json:"parent,omitempty"`
@@ -364,6 +369,14 @@ func (run *Run) add(e protocol.Event) {
 		x := float64(e.Step) / spe
 		run.CheckLoss = append(run.CheckLoss, Point{x, e.ValLoss})
 		run.CheckAccuracy = append(run.CheckAccuracy, Point{x, e.ValAccuracy})
+		if e.Diagnoses != nil {
+			run.Early = e.Diagnoses
+			for _, d := range e.Diagnoses {
+				if !slices.Contains(run.EarlyCauses, d.Cause) {
+					run.EarlyCauses = append(run.EarlyCauses, d.Cause)
+				}
+			}
+		}
 	case protocol.EventEpoch:
 		run.Epochs = append(run.Epochs, e)
 		if run.Server != "" {
@@ -896,8 +909,9 @@ func (r *Root) ShowRun(id string) {
 }
 
 // diagnoses are the doctor's latest findings on a run: its result's, else
-// its last epoch's, else its start's (what the data and the spec show
-// before any epoch).
+// its last epoch's, else its latest check's (what the steps and checks
+// before the first epoch's end show), else its start's (what the data and
+// the spec show before any training).
 func (run *Run) diagnoses() []protocol.Diagnosis {
 	if run.Result != nil && run.Result.Diagnoses != nil {
 		return run.Result.Diagnoses
@@ -905,10 +919,26 @@ func (run *Run) diagnoses() []protocol.Diagnosis {
 	if n := len(run.Epochs); n > 0 {
 		return run.Epochs[n-1].Diagnoses
 	}
+	if run.Early != nil {
+		return run.Early
+	}
 	if run.Start != nil {
 		return run.Start.Diagnoses
 	}
 	return nil
+}
+
+// before are the findings made before the first epoch's end: the start's,
+// and every cause named at a check since (protocol.Earlier's before).
+func (run *Run) before() []protocol.Diagnosis {
+	var out []protocol.Diagnosis
+	if run.Start != nil {
+		out = append(out, run.Start.Diagnoses...)
+	}
+	for _, c := range run.EarlyCauses {
+		out = append(out, protocol.Diagnosis{Cause: c})
+	}
+	return out
 }
 
 func (r *Root) classes() []string {

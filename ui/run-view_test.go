@@ -302,7 +302,7 @@ func TestValChecksOnTheCurves(t *testing.T) {
 	}
 	run.add(protocol.Event{Event: protocol.EventValCheck, Epoch: 1, Step: 40, ValLoss: 0.9, ValAccuracy: 0.7, ValSize: 1000})
 	// The doctor's panel, silent until the first epoch, says what shows.
-	if got := (&Doctor{r}).DoctorStatus(); !strings.Contains(got, "until then the curves show 1 validation check (latest 70.0%)") {
+	if got := (&Doctor{r}).DoctorStatus(); !strings.Contains(got, "Nothing found in 1 validation check so far (latest 70.0%)") {
 		t.Errorf("the doctor's status before the first epoch, after a check: %q", got)
 	}
 	run.add(protocol.Event{Event: protocol.EventEpoch, Epoch: 1, Step: 100, ValLoss: 0.5, ValAccuracy: 0.85})

@@ -161,7 +161,7 @@ func (r *Root) ReplayServerRun(runID string) {
 // replays from the start.
 func (run *Run) forReplay() {
 	run.StepLoss, run.StepAccuracy, run.StepLR = nil, nil, nil
-	run.CheckLoss, run.CheckAccuracy = nil, nil
+	run.CheckLoss, run.CheckAccuracy, run.Early, run.EarlyCauses = nil, nil, nil, nil
 	run.Start, run.Epochs, run.Result, run.Error = nil, nil, nil, ""
 	run.Progress = protocol.Progress{}
 	run.State, run.started = protocol.StateRunning, true

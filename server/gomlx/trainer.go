@@ -104,8 +104,9 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	}
 	// The doctor reads every event, as train.Run gives them: the start
 	// event's sizes, class counts and input statistics (and what it finds
-	// from them alone, before any epoch), the steps; the epochs and the
-	// result below take its findings.
+	// from them alone, before any epoch), the steps, the validation
+	// checks (what it reads from them before the first epoch's end); the
+	// epochs and the result below take its findings.
 	if cfg.Doctor != nil {
 		out := emit
 		emit = func(e train.Event) {
@@ -114,6 +115,8 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 				e.Diagnoses = cfg.Doctor(e)
 			case train.EventStep:
 				cfg.Doctor(e)
+			case train.EventValCheck:
+				e.Diagnoses = cfg.Doctor(e)
 			}
 			out(e)
 		}

@@ -1,0 +1,179 @@
+package doctor
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"plateau/train"
+)
+
+// The first epoch of a large dataset is long (MNIST's 54,000 training
+// images take minutes in a browser tab), and the epoch rules wait for
+// its end. Before it, a run's validation checks (val_check events) and
+// step losses already show the two failures that cost a user the most
+// time: a rate that threw the network to a constant guess, and a rate so
+// small that the loss crawls. The rules below read them; lr_too_high and
+// lr_too_low report them until the first epoch ends.
+
+// checksAtChance describes the validation checks before the first epoch's
+// end that measured no more than a constant guess (see stuckAtChance).
+type checksAtChance struct {
+	checks   int     // the trailing checks at chance
+	since    int     // the step of the first of them
+	last     int     // the step of the latest
+	stepLoss float64 // the median step loss after the first
+	peak     float64 // the highest step loss of the epoch so far
+	valAcc   float64 // the latest check's accuracy
+	valLoss  float64 // and loss
+}
+
+// firstEpoch reports whether the run has not yet ended its first epoch
+// (of this start: a resumed run keeps the epochs it continues from) and
+// has measured validation checks.
+func (t *Telemetry) firstEpoch() bool {
+	return len(t.Epochs) == 0 && t.Result == nil && t.Start != nil && len(t.Checks) > 0
+}
+
+// priorLoss is the cross-entropy of the best constant guess, the class
+// shares of the training split (ln K when they are equal), and
+// priorAccuracy that guess's accuracy, the largest class's share.
+func (t *Telemetry) priorLoss() (loss, accuracy float64) {
+	counts := t.Start.ClassCounts
+	var n float64
+	for _, c := range counts {
+		n += float64(c)
+	}
+	if n == 0 {
+		return t.chanceLoss(), 1 / float64(t.classes())
+	}
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / n
+			loss -= p * math.Log(p)
+			accuracy = max(accuracy, p)
+		}
+	}
+	return loss, accuracy
+}
+
+// stuckAtChance: before the first epoch's end, the last two validation
+// checks or more measured no more than the best constant guess (the
+// accuracy's 95% interval reaches down to the largest class's share, and
+// the loss is at least 0.9 times the constant guess's), the latest at step
+// 50 or later, and every step loss since the first of them is at least
+// 0.9 times that loss too: the network answers about the same for every
+// image. ok is false without step events after that check. The first of
+// the checks may be the untrained network's, which answers at chance too.
+func (t *Telemetry) stuckAtChance() (s checksAtChance, ok bool) {
+	if !t.firstEpoch() || len(t.Checks) < 2 {
+		return s, false
+	}
+	h, acc := t.priorLoss()
+	n := len(t.Checks)
+	for i := n - 1; i >= 0; i-- {
+		c := t.Checks[i]
+		lo, _ := ValCI(c.ValAccuracy, c.ValSize)
+		if c.ValLoss < 0.9*h || lo > acc {
+			break
+		}
+		s.checks, s.since = s.checks+1, c.Step
+	}
+	last := t.Checks[n-1]
+	if s.checks < 2 || last.Step < 50 {
+		return s, false
+	}
+	s.valAcc, s.valLoss, s.last = last.ValAccuracy, last.ValLoss, last.Step
+	var after []float64
+	for _, e := range t.Steps {
+		s.peak = max(s.peak, e.Loss)
+		if e.Step <= s.since {
+			continue
+		}
+		if e.Loss < 0.9*h {
+			return s, false
+		}
+		after = append(after, e.Loss)
+	}
+	if len(after) == 0 {
+		return s, false
+	}
+	slices.Sort(after)
+	s.stepLoss = after[len(after)/2]
+	return s, true
+}
+
+// earlyLRTooHigh: lr_too_high before the first epoch's end. Stuck at
+// chance (stuckAtChance) at relative_lr ≥ 3: confidence 0.65; 0.75 when
+// a step loss reached 3 times the constant guess's first (the updates
+// threw the logits out before the network gave up: Adam at 0.1 with
+// mnist-cnn on MNIST, step losses of 29 in the first 20 steps, then 2.30
+// and 10% at every check).
+func earlyLRTooHigh(t *Telemetry, ev map[string]float64, advice string) *train.Diagnosis {
+	rel := t.relativeLR()
+	s, ok := t.stuckAtChance()
+	if !ok || !(rel >= 3) {
+		return nil
+	}
+	h, acc := t.priorLoss()
+	ev["stuck_at_chance"], ev["checks_at_chance"], ev["since_step"] = 1, float64(s.checks), float64(s.since)
+	ev["check_val_accuracy"], ev["check_val_loss"], ev["chance_accuracy"], ev["chance_loss"] = s.valAcc, s.valLoss, acc, h
+	ev["step_loss"], ev["peak_step_loss"] = s.stepLoss, s.peak
+	conf := 0.65
+	threw := ""
+	if s.peak >= 3*h {
+		conf = 0.75
+		threw = fmt.Sprintf(" after the step loss leapt to %.3g", s.peak)
+	}
+	return &train.Diagnosis{Confidence: conf, Evidence: ev, Advice: fmt.Sprintf(
+		"before the first epoch's end, the last %d validation checks (steps %d to %d) measure a constant guess (%.1f%%, loss %.3g against its %.3g), and so does the training loss (%.3g, the median of the steps since)%s; "+
+			"at %.3g times the usual rate for %s the updates threw the weights where the network answers the same for every image, and more steps will not bring it back; %s",
+		s.checks, s.since, s.last, 100*s.valAcc, s.valLoss, h, s.stepLoss, threw, rel, t.Spec.Train.Optimizer, advice)}
+}
+
+// earlyLRTooLow: lr_too_low before the first epoch's end, at relative_lr
+// ≤ 0.2. Stuck at chance (stuckAtChance): 0.6, the weights barely move.
+// Crawling: the last three checks or more each measured a validation loss
+// 1% or more below the one before, the latest still above half the
+// constant guess's: 0.5 (0.4 above relative_lr 0.1), as the epoch rule's
+// crawl, a little less sure (Adam at 1e-5 with mnist-cnn on MNIST: 30%,
+// 54% and 65% at three checks in its first epoch; SGD at 1e-4 without
+// momentum: 14%, 22% and 29%).
+func earlyLRTooLow(t *Telemetry, raise string) *train.Diagnosis {
+	rel := t.relativeLR()
+	if !t.firstEpoch() || !(rel <= 0.2) {
+		return nil
+	}
+	h, acc := t.priorLoss()
+	ev := map[string]float64{"lr": t.Spec.Train.LR, "relative_lr": rel, "chance_loss": h}
+	if s, ok := t.stuckAtChance(); ok {
+		ev["stuck_at_chance"], ev["checks_at_chance"], ev["since_step"] = 1, float64(s.checks), float64(s.since)
+		ev["check_val_accuracy"], ev["check_val_loss"], ev["chance_accuracy"], ev["step_loss"] = s.valAcc, s.valLoss, acc, s.stepLoss
+		return &train.Diagnosis{Confidence: 0.6, Evidence: ev, Advice: fmt.Sprintf(
+			"%s: before the first epoch's end, the last %d validation checks (steps %d to %d) measure a constant guess (%.1f%%) and the training loss has not left it (%.3g, the median of the steps since; a constant guess %.3g): "+
+				"at %.2g times the usual rate for %s the weights barely move",
+			raise, s.checks, s.since, s.last, 100*s.valAcc, s.stepLoss, h, rel, t.Spec.Train.Optimizer)}
+	}
+	n := len(t.Checks)
+	if n < 3 {
+		return nil
+	}
+	c := t.Checks[n-3:]
+	worst := math.Inf(-1) // the smallest fall, as a (negative) change
+	for i := 1; i < 3; i++ {
+		worst = max(worst, (c[i].ValLoss-c[i-1].ValLoss)/c[i-1].ValLoss)
+	}
+	last := c[2]
+	if !(worst <= -0.01) || !(last.ValLoss > 0.5*h) {
+		return nil
+	}
+	ev["check_val_loss"], ev["check_val_accuracy"], ev["check_val_loss_change"] = last.ValLoss, last.ValAccuracy, worst
+	conf := 0.5
+	if rel > 0.1 {
+		conf = 0.4
+	}
+	return &train.Diagnosis{Confidence: conf, Evidence: ev, Advice: fmt.Sprintf(
+		"%s: before the first epoch's end the validation loss falls at every check (%.3g, %.3g, %.3g at steps %d, %d and %d; %.1f%% at the latest) but is still above half a constant guess's (%.3g): "+
+			"at %.2g times the usual rate for %s the run crawls, and will take many epochs to get where a usual rate gets in one",
+		raise, c[0].ValLoss, c[1].ValLoss, c[2].ValLoss, c[0].Step, c[1].Step, c[2].Step, 100*last.ValAccuracy, h, rel, t.Spec.Train.Optimizer)}
+}

@@ -1,0 +1,155 @@
+package doctor
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"plateau/spec"
+	"plateau/train"
+)
+
+// firstEpoch replays a run's first steps through a Doctor: a start event
+// of 10 balanced classes (1,000 steps an epoch), then step losses every
+// 20 steps and, after each step in checks, a validation check of 1,000
+// images with the accuracy given (its loss ln 10 up to 12%, else falling
+// with the accuracy). It returns what the doctor said at every
+// check.
+func firstEpoch(change func(s *spec.Spec), losses []float64, checks map[int]float64) [][]train.Diagnosis {
+	s := baseSpec(10, 8)
+	if change != nil {
+		change(s)
+	}
+	s.Expand()
+	d := New(s)
+	counts := make([]int, 10)
+	for i := range counts {
+		counts[i] = 5000
+	}
+	d.Observe(train.Event{Event: train.EventStart, Classes: strings.Split("0123456789", ""), TrainSize: 50000, ValSize: 5000, TestSize: 10000,
+		ClassCounts: counts, BatchSize: 50, StepsPerEpoch: 1000, Input: &train.InputStats{Mean: 0.5, Std: 0.3, Min: 0, Max: 1}})
+	var said [][]train.Diagnosis
+	for i, l := range losses {
+		step := 20 * (i + 1)
+		d.Observe(train.Event{Event: train.EventStep, Epoch: 1, Step: step, Loss: l})
+		if acc, ok := checks[step]; ok {
+			loss := math.Log(10)
+			if acc > 0.12 {
+				loss *= 1 - acc
+			}
+			said = append(said, d.Observe(train.Event{Event: train.EventValCheck, Epoch: 1, Step: step, ValLoss: loss, ValAccuracy: acc, ValSize: 1000}))
+		}
+	}
+	return said
+}
+
+func find(ds []train.Diagnosis, cause string) *train.Diagnosis {
+	if i := indexOf(ds, cause); i >= 0 {
+		return &ds[i]
+	}
+	return nil
+}
+
+func TestFirstEpochReading(t *testing.T) {
+	adam := func(lr float64) func(*spec.Spec) {
+		return func(s *spec.Spec) { s.Train.Optimizer, s.Train.LR = "adam", lr }
+	}
+	// Adam at 0.1: the step loss leaps, then sits at ln 10 (2.30), and the
+	// checks measure a constant guess.
+	thrown := []float64{29, 2.31, 2.31, 2.30, 2.31, 2.31, 2.31, 2.30}
+	atChance := map[int]float64{40: 0.1, 100: 0.11, 160: 0.1}
+	said := firstEpoch(adam(0.1), thrown, atChance)
+	if got := said[0]; len(got) != 0 {
+		t.Errorf("one check at chance is not yet a finding: %v", causes(got))
+	}
+	d := find(said[1], LRTooHigh)
+	if d == nil {
+		t.Fatalf("Adam at 0.1, two checks at chance after a leap: %v", causes(said[1]))
+	}
+	if d.Confidence != 0.75 || d.Evidence["since_step"] != 40 || d.Evidence["checks_at_chance"] != 2 || d.Evidence["peak_step_loss"] != 29 ||
+		!strings.Contains(d.Advice, "the last 2 validation checks (steps 40 to 100)") || !strings.Contains(d.Advice, "leapt to 29") {
+		t.Errorf("lr_too_high %.2f %v: %s", d.Confidence, d.Evidence, d.Advice)
+	}
+	if fix := Fix(*d, mustExpand(adam(0.1))); len(fix) == 0 || fix[0] != "train.lr=0.01" {
+		t.Errorf("fix %v, want a tenth of the rate", fix)
+	}
+	// Without the leap, less sure.
+	calm := []float64{2.35, 2.31, 2.31, 2.30, 2.31, 2.31, 2.31, 2.30}
+	if d := find(firstEpoch(adam(0.1), calm, atChance)[1], LRTooHigh); d == nil || d.Confidence != 0.65 {
+		t.Errorf("at chance without a leap: %v", d)
+	}
+	// At the usual rate a network stuck at chance is not the rate's doing
+	// (random labels, say), and at a high rate a network that learns is
+	// not stuck; nor is one whose training loss left chance since.
+	for name, c := range map[string]struct {
+		change func(*spec.Spec)
+		losses []float64
+		checks map[int]float64
+	}{
+		"usual rate":    {adam(1e-3), thrown, atChance},
+		"learning":      {adam(0.1), []float64{29, 2.2, 1.9, 1.5, 1.2, 1.0, 0.9, 0.8}, map[int]float64{40: 0.3, 100: 0.5, 160: 0.6}},
+		"leaving":       {adam(0.1), []float64{29, 2.31, 2.30, 2.31, 1.9, 1.6, 1.4, 1.3}, atChance},
+		"too few steps": {adam(0.1), thrown[:2], map[int]float64{20: 0.1, 40: 0.1}},
+	} {
+		for i, found := range firstEpoch(c.change, c.losses, c.checks) {
+			if len(found) != 0 {
+				t.Errorf("%s: check %d: %v", name, i+1, causes(found))
+			}
+		}
+	}
+
+	// Plain SGD at 1e-4: the validation loss falls at every check but is
+	// still far from fitted: crawling.
+	sgd := func(s *spec.Spec) { s.Train.Optimizer, s.Train.LR, s.Train.Momentum = "sgd", 1e-4, 0 }
+	slow := []float64{2.6, 2.6, 2.5, 2.5, 2.5, 2.4, 2.4, 2.4}
+	said = firstEpoch(sgd, slow, map[int]float64{40: 0.14, 100: 0.22, 160: 0.29})
+	if len(said[1]) != 0 {
+		t.Errorf("two checks are not yet a crawl: %v", causes(said[1]))
+	}
+	d = find(said[2], LRTooLow)
+	if d == nil || d.Confidence != 0.5 || !strings.Contains(d.Advice, "add train.momentum 0.9") || !strings.Contains(d.Advice, "falls at every check") {
+		t.Fatalf("crawling: %v", d)
+	}
+	// The same accuracies at Adam's usual rate are a slow start, not a
+	// crawl; and at 1e-5 a network that has fitted (loss under half a
+	// constant guess's) is not crawling.
+	if found := firstEpoch(adam(1e-3), slow, map[int]float64{40: 0.14, 100: 0.22, 160: 0.29}); len(found[2]) != 0 {
+		t.Errorf("usual rate: %v", causes(found[2]))
+	}
+	if found := firstEpoch(adam(1e-5), slow, map[int]float64{40: 0.5, 100: 0.6, 160: 0.7}); len(found[2]) != 0 {
+		t.Errorf("fitted at 1e-5: %v", causes(found[2]))
+	}
+	// Stuck at chance at a tiny rate: the weights barely move.
+	if d := find(firstEpoch(adam(1e-6), calm, atChance)[1], LRTooLow); d == nil || d.Confidence != 0.6 {
+		t.Errorf("frozen at 1e-6: %v", d)
+	}
+}
+
+// Once the first epoch has ended, its findings stand and checks carry no
+// reading; a resumed run that continues from its epochs reads none either.
+func TestFirstEpochReadingEnds(t *testing.T) {
+	s := mustExpand(func(s *spec.Spec) { s.Train.Optimizer, s.Train.LR = "adam", 0.1 })
+	d := New(s)
+	d.Observe(train.Event{Event: train.EventStart, Classes: []string{"a", "b"}, ClassCounts: []int{50, 50}, StepsPerEpoch: 100, ValSize: 100})
+	check := func(step int) []train.Diagnosis {
+		d.Observe(train.Event{Event: train.EventStep, Step: step, Loss: 0.7})
+		return d.Observe(train.Event{Event: train.EventValCheck, Step: step, ValLoss: 0.69, ValAccuracy: 0.5, ValSize: 100})
+	}
+	if check(60) == nil {
+		t.Error("a check before the first epoch's end returned no reading")
+	}
+	if find(check(80), LRTooHigh) == nil {
+		t.Error("two checks at chance at Adam 0.1: no lr_too_high")
+	}
+	d.Observe(train.Event{Event: train.EventEpoch, Epoch: 1, Step: 100, TrainLoss: 0.7, ValLoss: 0.69, ValAccuracy: 0.5})
+	if got := check(150); got != nil {
+		t.Errorf("a check after the first epoch: %v, want nil", causes(got))
+	}
+}
+
+func mustExpand(change func(*spec.Spec)) *spec.Spec {
+	s := baseSpec(10, 8)
+	change(s)
+	s.Expand()
+	return s
+}
