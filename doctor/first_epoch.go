@@ -150,9 +150,9 @@ func earlyLRTooLow(t *Telemetry, raise string) *train.Diagnosis {
 		ev["stuck_at_chance"], ev["checks_at_chance"], ev["since_step"] = 1, float64(s.checks), float64(s.since)
 		ev["check_val_accuracy"], ev["check_val_loss"], ev["chance_accuracy"], ev["step_loss"] = s.valAcc, s.valLoss, acc, s.stepLoss
 		return &train.Diagnosis{Confidence: 0.6, Evidence: ev, Advice: fmt.Sprintf(
-			"%s: before the first epoch's end, the last %d validation checks (steps %d to %d) measure a constant guess (%.1f%%) and the training loss has not left it (%.3g, the median of the steps since; a constant guess %.3g): "+
-				"at %.2g times the usual rate for %s the weights barely move",
-			raise, s.checks, s.since, s.last, 100*s.valAcc, s.stepLoss, h, rel, t.Spec.Train.Optimizer)}
+			"before the first epoch's end, the last %d validation checks (steps %d to %d) measure a constant guess (%.1f%%) and the training loss has not left it (%.3g, the median of the steps since; a constant guess %.3g): "+
+				"at %.2g times the usual rate for %s the weights barely move; %s",
+			s.checks, s.since, s.last, 100*s.valAcc, s.stepLoss, h, rel, t.Spec.Train.Optimizer, raise)}
 	}
 	n := len(t.Checks)
 	if n < 3 {
@@ -173,7 +173,7 @@ func earlyLRTooLow(t *Telemetry, raise string) *train.Diagnosis {
 		conf = 0.4
 	}
 	return &train.Diagnosis{Confidence: conf, Evidence: ev, Advice: fmt.Sprintf(
-		"%s: before the first epoch's end the validation loss falls at every check (%.3g, %.3g, %.3g at steps %d, %d and %d; %.1f%% at the latest) but is still above half a constant guess's (%.3g): "+
-			"at %.2g times the usual rate for %s the run crawls, and will take many epochs to get where a usual rate gets in one",
-		raise, c[0].ValLoss, c[1].ValLoss, c[2].ValLoss, c[0].Step, c[1].Step, c[2].Step, 100*last.ValAccuracy, h, rel, t.Spec.Train.Optimizer)}
+		"before the first epoch's end the validation loss falls at every check (%.3g, %.3g, %.3g at steps %d, %d and %d; %.1f%% at the latest) but is still above half a constant guess's (%.3g): "+
+			"at %.2g times the usual rate for %s the run crawls, and will take many epochs to get where a usual rate gets in one; %s",
+		c[0].ValLoss, c[1].ValLoss, c[2].ValLoss, c[0].Step, c[1].Step, c[2].Step, 100*last.ValAccuracy, h, rel, t.Spec.Train.Optimizer, raise)}
 }
