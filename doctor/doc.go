@@ -77,8 +77,9 @@
 // two checks or more in a row at a constant guess with the training loss
 // there too, at three times the usual rate or more (thrown) or a fifth or
 // less (frozen); or at a fifth or less a validation loss that still falls
-// at every check, far from fitted (crawling). The other rules wait for
-// the epoch.
+// at every check, far from fitted (crawling); unnormalized_input rises
+// from the start's 0.5 when the checks show the run struggling. The other
+// rules wait for the epoch.
 //
 // # Telemetry
 //

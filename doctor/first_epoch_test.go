@@ -153,3 +153,30 @@ func mustExpand(change func(*spec.Spec)) *spec.Spec {
 	s.Expand()
 	return s
 }
+
+// Raw pixels are named at the start at 0.5; before the first epoch's end
+// the checks say whether the run struggles with them (0.9) or learns
+// anyway (0.5 still).
+func TestRawInputsAtTheChecks(t *testing.T) {
+	for _, c := range []struct {
+		valLoss []float64
+		want    float64
+	}{{[]float64{1.77, 1.47}, 0.9}, {[]float64{0.4, 0.3}, 0.5}, {[]float64{1.9}, 0.5}} {
+		s := mustExpand(func(s *spec.Spec) { s.Data.Normalization = "raw" })
+		d := New(s)
+		start := d.Observe(train.Event{Event: train.EventStart, Classes: strings.Split("0123456789", ""), ValSize: 5000, StepsPerEpoch: 1000,
+			Input: &train.InputStats{Mean: 33, Std: 78, Min: 0, Max: 255}})
+		if f := find(start, UnnormalizedInput); f == nil || f.Confidence != 0.5 {
+			t.Fatalf("at the start: %v", f)
+		}
+		var said []train.Diagnosis
+		for i, l := range c.valLoss {
+			step := 60 * (i + 1)
+			d.Observe(train.Event{Event: train.EventStep, Epoch: 1, Step: step, Loss: l + 0.5})
+			said = d.Observe(train.Event{Event: train.EventValCheck, Epoch: 1, Step: step, ValLoss: l, ValAccuracy: 0.5, ValSize: 1000})
+		}
+		if f := find(said, UnnormalizedInput); f == nil || f.Confidence != c.want {
+			t.Errorf("checks at %v: %v, want confidence %.2f", c.valLoss, f, c.want)
+		}
+	}
+}
