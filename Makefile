@@ -66,8 +66,10 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# The end-to-end tests take minutes in one package: past go test's
+# default ten-minute limit on a loaded machine.
 test-native:
-	$(GO) test ./...
+	$(GO) test -timeout 30m ./...
 
 # The engine's packages again with the vector micro-kernel that make build
 # uses on AVX2 (and its scalar stand-in, on a CPU without).

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -114,18 +115,26 @@ func TestPresetWidthAndDepthInThePage(t *testing.T) {
 	waitFor(t, ctx, `!document.querySelector("#preset-width")`, "the width field to go")
 }
 
-// What the data shows before any training is said before the first epoch:
-// raw 0–255 inputs, on 2,400 CIFAR-sized images whose first epoch takes
-// many seconds in the worker.
-func TestFindingsBeforeTheFirstEpoch(t *testing.T) {
+// cifarTab opens a tab on 2,400 CIFAR-sized training images (and 100 test
+// images), chosen as a user would, from an archive of that name: a first
+// epoch of many seconds in the worker.
+func cifarTab(t *testing.T, name string) context.Context {
 	p := start(t)
 	ctx := p.tab(t)
-	archive := filepath.Join(p.dir, "raw-cifar.tar.gz")
+	archive := filepath.Join(p.dir, name)
 	if err := writeCIFARArchive(archive, 2400, 100); err != nil {
 		t.Fatal(err)
 	}
 	chooseFile(t, ctx, archive)
 	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 2,400 training")`, "the archive to load")
+	return ctx
+}
+
+// What the data shows before any training is said before the first epoch:
+// raw 0–255 inputs, on 2,400 CIFAR-sized images whose first epoch takes
+// many seconds in the worker.
+func TestFindingsBeforeTheFirstEpoch(t *testing.T) {
+	ctx := cifarTab(t, "raw-cifar.tar.gz")
 	set(t, ctx, "#normalization", "raw")
 	click(t, ctx, "#start")
 	waitFor(t, ctx, `document.querySelector('#doctor .finding[data-cause="unnormalized_input"]')`, "the raw inputs' finding")
@@ -144,14 +153,7 @@ func TestFindingsBeforeTheFirstEpoch(t *testing.T) {
 // to try; here at Adam 0.1 on 2,400 CIFAR-sized images, a first epoch of
 // many seconds in the worker.
 func TestLRTooHighBeforeTheFirstEpochEnds(t *testing.T) {
-	p := start(t)
-	ctx := p.tab(t)
-	archive := filepath.Join(p.dir, "thrown-cifar.tar.gz")
-	if err := writeCIFARArchive(archive, 2400, 100); err != nil {
-		t.Fatal(err)
-	}
-	chooseFile(t, ctx, archive)
-	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 2,400 training")`, "the archive to load")
+	ctx := cifarTab(t, "thrown-cifar.tar.gz")
 	// 48 validation images: a check takes little, so the next follows soon.
 	set(t, ctx, "#validation", "0.02")
 	click(t, ctx, "#tab-Training")
