@@ -69,8 +69,8 @@ type Config struct {
 	Shards []Shard
 	// Doctor, when set, reads every event before it is emitted; what it
 	// returns for a start, epoch, val_check or result event becomes that
-	// event's Diagnoses (package doctor's Doctor.Observe fits). Without it a result event
-	// carries an empty list.
+	// event's Diagnoses (package doctor's Doctor.Observe fits). Without it
+	// a result event carries an empty list.
 	Doctor func(Event) []Diagnosis
 	// ValCheckShare is the most of the training time that validation checks
 	// within epochs may take (0: DefaultValCheckShare): after a check that
