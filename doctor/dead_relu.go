@@ -20,7 +20,9 @@ import (
 // 0.9), × 0.6 when the run learned anyway (progress > 0.7); at least 0.8
 // when a whole layer is dead and the run learned nothing (progress < 0.1:
 // no signal passes it), halved when that layer follows a hidden dense
-// layer narrower than the classes, which underfitting names.
+// layer narrower than the classes, which underfitting names, and halved
+// when the spec's label noise drowns the labels' signal (label_noise's
+// drownedLabels).
 //
 // Advice: a lower rate (a large update pushes biases negative for good),
 // leaky_relu, batchnorm before the activation, he_normal init.
@@ -64,6 +66,11 @@ func checkDeadReLU(t *Telemetry) *train.Diagnosis {
 	if i, _ := narrowLayer(t); i >= 0 && i+1 < len(t.Spec.Model.Layers) && t.Spec.Model.Layers[i+1].Name == worstName {
 		// The dead units are those of a layer narrower than the classes,
 		// where a few units die at once: underfitting names the cure.
+		conf *= 0.5
+	}
+	if drownedLabels(t) != nil {
+		// Units die as a network that gets no signal from its labels
+		// settles on a constant guess: label_noise names the cause.
 		conf *= 0.5
 	}
 	advice := fmt.Sprintf("%.0f%% of %s's units never fire: ", 100*worst, worstName)

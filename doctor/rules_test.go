@@ -1628,3 +1628,43 @@ func TestNoDropoutAdviceOnRawInputs(t *testing.T) {
 		}
 	}
 }
+
+// Labels the spec made so noisy that they carry almost no signal leave
+// the network at a constant guess, its units dying: label_noise names the
+// labels, first, and dead_relu defers; noise that leaves a signal, or a
+// run that learned, or a run at a constant guess without planted noise,
+// is not this reading.
+func TestDrownedLabels(t *testing.T) {
+	atChance := func() []train.Event {
+		var out []train.Event
+		for range 3 {
+			e := epoch(1.39, 0.25, 1.386, 0.25)
+			e.Layers = []train.LayerStats{{Name: "relu1", Type: "relu", DeadFraction: 1}, {Name: "relu2", Type: "relu", DeadFraction: 0.9}}
+			out = append(out, e)
+		}
+		return out
+	}
+	noise := func(p float64) func(*spec.Spec, *train.Event) {
+		return func(s *spec.Spec, _ *train.Event) { s.Data.LabelNoise = p }
+	}
+	found := Diagnose(telemetry(noise(0.7), atChance()...))
+	if len(found) == 0 || found[0].Cause != LabelNoise || found[0].Confidence != 0.85 || !strings.Contains(found[0].Advice, "a gradient too faint") {
+		t.Fatalf("70%% of four classes' labels wrong, at a constant guess: %v", found)
+	}
+	if d := find(found, DeadReLU); d == nil || d.Confidence >= 0.5 {
+		t.Errorf("dead_relu beside it: %v, want it halved", d)
+	}
+	if d := Diagnose(telemetry(noise(0.75), atChance()...)); len(d) == 0 || !strings.Contains(d[0].Advice, "the labels say nothing about the images") {
+		t.Errorf("75%% of four classes' labels wrong: %v", d)
+	}
+	for name, tel := range map[string]*Telemetry{
+		"half wrong: a signal left": telemetry(noise(0.5), atChance()...),
+		"learned":                   telemetry(noise(0.7), epoch(1.3, 0.35, 1.3, 0.3), epoch(1.2, 0.4, 1.25, 0.32), epoch(1.1, 0.45, 1.2, 0.33)),
+		"one epoch":                 telemetry(noise(0.7), atChance()[:1]...),
+		"no planted noise":          telemetry(nil, atChance()...),
+	} {
+		if d := drownedLabels(tel); d != nil {
+			t.Errorf("%s: %s", name, d.Advice)
+		}
+	}
+}

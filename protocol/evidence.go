@@ -60,6 +60,7 @@ var evidenceTable = map[string]evidenceEntry{
 	"dropout_rate":              {"dropout rate", setting},
 	"epsilon":                   {"the optimizer's epsilon", setting},
 	"label_ceiling":             {"most of the noised labels a network can agree with", share},
+	"label_entropy":             {"loss a perfect network would reach on the noised labels", plain},
 	"augmented_behind":          {"augmented training images no better fitted than validation", flag},
 	"epochs":                    {"epochs run", count},
 	"epochs_since_best":         {"epochs without progress", count},
