@@ -119,6 +119,12 @@ func TestFirstEpochReading(t *testing.T) {
 	if found := firstEpoch(adam(1e-5), slow, map[int]float64{40: 0.5, 100: 0.6, 160: 0.7}); len(found[2]) != 0 {
 		t.Errorf("fitted at 1e-5: %v", causes(found[2]))
 	}
+	// At the usual rate with 70% of ten classes' labels made wrong by the
+	// spec: the labels' signal is drowned.
+	noisy := func(s *spec.Spec) { s.Train.Optimizer, s.Train.LR, s.Data.LabelNoise = "adam", 1e-3, 0.7 }
+	if d := find(firstEpoch(noisy, calm, atChance)[1], LabelNoise); d == nil || d.Confidence != 0.7 || !strings.Contains(d.Advice, "since step 40") {
+		t.Errorf("drowned labels before the first epoch's end: %v", d)
+	}
 	// Stuck at chance at a tiny rate: the weights barely move.
 	if d := find(firstEpoch(adam(1e-6), calm, atChance)[1], LRTooLow); d == nil || d.Confidence != 0.6 {
 		t.Errorf("frozen at 1e-6: %v", d)

@@ -77,9 +77,9 @@ func checkLabelNoise(t *Telemetry) *train.Diagnosis {
 // true class on a share 1 − p of the labels against p/(K−1) for each
 // other class, so a network that learned the task perfectly would lower
 // the loss only from ln K to the labels' own entropy H = −(1−p)·ln(1−p) −
-// p·ln(p/(K−1)); when that is within a tenth of ln K (p ≥ 0.68 of ten
+// p·ln(p/(K−1)); when that is within a tenth of ln K (p ≥ 0.65 of ten
 // classes; all of it at p = (K−1)/K, where the labels say nothing) and
-// the run has sat at a constant guess for 2 epochs or more (every epoch's
+// the run has sat at a constant guess from its first epoch on (every epoch's
 // training loss at least 0.95·ln K, the validation accuracy's 95% interval
 // reaching down to the largest class's share), the gradient the labels
 // give is too faint against the batches' noise, and what else the
@@ -88,10 +88,12 @@ func checkLabelNoise(t *Telemetry) *train.Diagnosis {
 // labels wrong (H 2.15 against 2.30) the loss sat at 2.30 and validation
 // at 9–10%, and the doctor named dead_relu 0.80 and underfitting; with
 // 90%, dead_relu 0.80 first and the ceiling's label_noise 0.50 after it.
-// Confidence 0.85; the advice and fix are the planted noise's.
+// Confidence 0.85; before the first epoch's end, 0.7 when the validation
+// checks and step losses sit at a constant guess (stuckAtChance). The
+// advice and fix are the planted noise's.
 func drownedLabels(t *Telemetry) *train.Diagnosis {
 	p, k := t.Spec.Data.LabelNoise, float64(t.classes())
-	if p < 0.1 || len(t.Epochs) < 2 || !t.hasVal() || t.diverged() || t.Start == nil {
+	if p < 0.1 || t.Start == nil || t.diverged() {
 		return nil
 	}
 	chance, acc := t.priorLoss()
@@ -99,23 +101,36 @@ func drownedLabels(t *Telemetry) *train.Diagnosis {
 	if !(h >= 0.9*math.Log(k)) {
 		return nil
 	}
-	for _, e := range t.Epochs {
-		if lo, _ := ValCI(e.ValAccuracy, t.Start.ValSize); !(e.TrainLoss >= 0.95*chance) || lo > acc {
+	ev := map[string]float64{"spec_label_noise": p, "label_ceiling": 1 - p, "label_entropy": h, "chance_loss": chance, "chance_accuracy": acc}
+	conf, since := 0.85, ""
+	var trainLoss, valAcc float64
+	if s, ok := t.stuckAtChance(); ok {
+		// Before the first epoch's end: the checks (stuckAtChance).
+		conf, since = 0.7, fmt.Sprintf("since step %d", s.since)
+		trainLoss, valAcc = s.stepLoss, s.valAcc
+		ev["checks_at_chance"], ev["step_loss"], ev["check_val_accuracy"] = float64(s.checks), s.stepLoss, s.valAcc
+	} else {
+		if len(t.Epochs) < 1 || !t.hasVal() {
 			return nil
 		}
+		for _, e := range t.Epochs {
+			if lo, _ := ValCI(e.ValAccuracy, t.Start.ValSize); !(e.TrainLoss >= 0.95*chance) || lo > acc {
+				return nil
+			}
+		}
+		l := t.last()
+		since, trainLoss, valAcc = fmt.Sprintf("for %d epochs", len(t.Epochs)), l.TrainLoss, l.ValAccuracy
+		ev["last_train_loss"], ev["val_accuracy"] = trainLoss, valAcc
 	}
-	l := t.last()
-	ev := map[string]float64{"spec_label_noise": p, "label_ceiling": 1 - p, "label_entropy": h, "chance_loss": chance,
-		"last_train_loss": l.TrainLoss, "val_accuracy": l.ValAccuracy, "chance_accuracy": acc}
 	signal := fmt.Sprintf("a network that learned the task perfectly would lower the loss only from %.3g to %.3g (%.0f%%), a gradient too faint against the noise of the batches", math.Log(k), h, 100*(1-h/math.Log(k)))
 	if h >= 0.999*math.Log(k) {
 		signal = "the labels say nothing about the images"
 	}
-	return &train.Diagnosis{Confidence: 0.85, Evidence: ev, Advice: fmt.Sprintf(
+	return &train.Diagnosis{Confidence: conf, Evidence: ev, Advice: fmt.Sprintf(
 		"data.label_noise %g leaves the true class on %.0f%% of the training and validation labels against %.1f%% for each other class: %s, "+
-			"so for %d epochs the network has answered with a constant guess (training loss %.3g, validation %.1f%%), and what else the run shows, dead units among it, follows from that; "+
+			"so %s the network has answered with a constant guess (training loss %.3g, validation %.1f%%), and what else the run shows, dead units among it, follows from that; "+
 			"set data.label_noise 0 (or far lower), and with real labels this unreliable fix them before training",
-		p, 100*(1-p), 100*p/(k-1), signal, len(t.Epochs), l.TrainLoss, 100*l.ValAccuracy)}
+		p, 100*(1-p), 100*p/(k-1), signal, since, trainLoss, 100*valAcc)}
 }
 
 // plantedNoiseCeiling: the spec's data.label_noise p (0.1 or more) gave

@@ -1660,7 +1660,7 @@ func TestDrownedLabels(t *testing.T) {
 	for name, tel := range map[string]*Telemetry{
 		"half wrong: a signal left": telemetry(noise(0.5), atChance()...),
 		"learned":                   telemetry(noise(0.7), epoch(1.3, 0.35, 1.3, 0.3), epoch(1.2, 0.4, 1.25, 0.32), epoch(1.1, 0.45, 1.2, 0.33)),
-		"one epoch":                 telemetry(noise(0.7), atChance()[:1]...),
+		"left chance later":         telemetry(noise(0.7), append(atChance()[:2], epoch(1.2, 0.4, 1.25, 0.32))...),
 		"no planted noise":          telemetry(nil, atChance()...),
 	} {
 		if d := drownedLabels(tel); d != nil {
