@@ -78,8 +78,9 @@
 // there too, at three times the usual rate or more (thrown) or a fifth or
 // less (frozen); or at a fifth or less a validation loss that still falls
 // at every check, far from fitted (crawling); unnormalized_input rises
-// from the start's 0.5 when the checks show the run struggling. The other
-// rules wait for the epoch.
+// from the start's 0.5 when the checks show the run struggling; and
+// label_noise names planted noise that drowns the labels' signal. The
+// other rules wait for the epoch.
 //
 // # Telemetry
 //
