@@ -60,7 +60,7 @@ func (doc *Doctor) DoctorStatus() string {
 		return fmt.Sprintf("%d finding%s from the data and the spec before the first epoch; more may come with every epoch.", n, plural(n))
 	case len(run.Epochs) == 0 && run.Result == nil && len(run.CheckAccuracy) > 0:
 		n := len(run.CheckAccuracy)
-		return fmt.Sprintf("Nothing found in %d validation check%s so far (latest %s): a rate that stalls the network or crawls shows here before the first epoch ends, the rest after it.",
+		return fmt.Sprintf("Nothing found in %d validation check%s so far (latest %s): a rate far off, raw inputs the run struggles with or labels too noisy to learn from show here before the first epoch ends, the rest after it.",
 			n, plural(n), Percent(run.CheckAccuracy[n-1].Y))
 	case len(run.Epochs) == 0 && run.Result == nil:
 		return "Findings appear after the first epoch and update with every epoch."
