@@ -150,8 +150,8 @@ func TestFindingsBeforeTheFirstEpoch(t *testing.T) {
 // A rate that throws the network to a constant guess is named before the
 // first epoch's end, from the validation checks and the step losses, with
 // the place on the loss curve where the checks went to chance and a fix
-// to try; here at Adam 0.1 on 2,400 CIFAR-sized images, a first epoch of
-// many seconds in the worker.
+// to try, which learns; here at Adam 0.1 on 2,400 CIFAR-sized images, a
+// first epoch of many seconds in the worker.
 func TestLRTooHighBeforeTheFirstEpochEnds(t *testing.T) {
 	ctx := cifarTab(t, "thrown-cifar.tar.gz")
 	// 48 validation images: a check takes little, so the next follows soon.
@@ -172,6 +172,11 @@ func TestLRTooHighBeforeTheFirstEpochEnds(t *testing.T) {
 		t.Errorf("the finding says %q", finding)
 	}
 	waitFor(t, ctx, `document.querySelector("#loss-chart").textContent.includes("a constant guess from here")`, "the mark on the loss curve")
+	// The fix stops the run and trains its fork at a tenth of the rate,
+	// whose checks leave chance.
+	click(t, ctx, "#doctor .try-fix[data-cause=lr_too_high]")
+	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("fix lr_too_high")`, "the fix's run")
+	waitFor(t, ctx, `(m => m && parseFloat(m[1]) > 30)(document.querySelector("#progress-text").textContent.match(/validation ([0-9.]+)%/))`, "the fix's checks above chance")
 	click(t, ctx, "#stop")
 	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("canceled")`, "the stop")
 }
