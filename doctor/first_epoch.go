@@ -66,26 +66,52 @@ func (t *Telemetry) priorLoss() (loss, accuracy float64) {
 // image. ok is false without step events after that check. The first of
 // the checks may be the untrained network's, which answers at chance too.
 func (t *Telemetry) stuckAtChance() (s checksAtChance, ok bool) {
-	if !t.firstEpoch() || len(t.Checks) < 2 {
+	if !t.firstEpoch() {
+		return s, false
+	}
+	return t.atChance(t.Checks, t.Steps)
+}
+
+// stuckInFirstEpoch reads the first epoch's checks and steps as
+// stuckAtChance read them before its end, once it has ended.
+func (t *Telemetry) stuckInFirstEpoch() (s checksAtChance, ok bool) {
+	if t.Start == nil || len(t.Epochs) == 0 || t.Epochs[0].Epoch != 1 {
+		return s, false
+	}
+	first := func(es []train.Event) []train.Event {
+		var out []train.Event
+		for _, e := range es {
+			if e.Epoch == 1 {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	return t.atChance(first(t.Checks), first(t.Steps))
+}
+
+// atChance is stuckAtChance's reading of checks and steps.
+func (t *Telemetry) atChance(checks, steps []train.Event) (s checksAtChance, ok bool) {
+	if len(checks) < 2 {
 		return s, false
 	}
 	h, acc := t.priorLoss()
-	n := len(t.Checks)
+	n := len(checks)
 	for i := n - 1; i >= 0; i-- {
-		c := t.Checks[i]
+		c := checks[i]
 		lo, _ := ValCI(c.ValAccuracy, c.ValSize)
 		if c.ValLoss < 0.9*h || lo > acc {
 			break
 		}
 		s.checks, s.since = s.checks+1, c.Step
 	}
-	last := t.Checks[n-1]
+	last := checks[n-1]
 	if s.checks < 2 || last.Step < 50 {
 		return s, false
 	}
 	s.valAcc, s.valLoss, s.last = last.ValAccuracy, last.ValLoss, last.Step
 	var after []float64
-	for _, e := range t.Steps {
+	for _, e := range steps {
 		s.peak = max(s.peak, e.Loss)
 		if e.Step <= s.since {
 			continue
@@ -129,6 +155,39 @@ func earlyLRTooHigh(t *Telemetry, ev map[string]float64, advice string) *train.D
 		"before the first epoch's end, the last %d validation checks (steps %d to %d) measure a constant guess (%.1f%%, loss %.3g against its %.3g), and so does the training loss (%.3g, the median of the steps since)%s; "+
 			"at %.3g times the usual rate for %s the updates threw the weights where the network answers the same for every image, and more steps will not bring it back; %s",
 		s.checks, s.since, s.last, 100*s.valAcc, s.valLoss, h, s.stepLoss, threw, rel, t.Spec.Train.Optimizer, advice)}
+}
+
+// stuckSinceFirstEpoch: lr_too_high's reading of the first epoch's checks
+// after it ended: stuck at chance in the first epoch (stuckInFirstEpoch)
+// at relative_lr ≥ 3, and every epoch since with a training loss of at
+// least 0.9 times the constant guess's and a validation accuracy whose
+// interval reaches down to its share; the confidence of the reading
+// before the epoch's end (0.65, 0.75 after a leap), so the finding made
+// at the checks holds at the epochs instead of waiting for the three
+// epochs the epoch rule's stuck-at-chance reading wants.
+func stuckSinceFirstEpoch(t *Telemetry, ev map[string]float64, advice string) *train.Diagnosis {
+	rel := t.relativeLR()
+	s, ok := t.stuckInFirstEpoch()
+	if !ok || !(rel >= 3) {
+		return nil
+	}
+	h, acc := t.priorLoss()
+	for _, e := range t.Epochs {
+		if lo, _ := ValCI(e.ValAccuracy, t.Start.ValSize); !(e.TrainLoss >= 0.9*h) || lo > acc {
+			return nil
+		}
+	}
+	l := t.last()
+	ev["stuck_at_chance"], ev["checks_at_chance"], ev["since_step"] = 1, float64(s.checks), float64(s.since)
+	ev["val_accuracy"], ev["chance_accuracy"], ev["chance_loss"], ev["peak_step_loss"] = l.ValAccuracy, acc, h, s.peak
+	conf, threw := 0.65, ""
+	if s.peak >= 3*h {
+		conf, threw = 0.75, fmt.Sprintf(" after the step loss leapt to %.3g", s.peak)
+	}
+	return &train.Diagnosis{Confidence: conf, Evidence: ev, Advice: fmt.Sprintf(
+		"the first epoch's last %d validation checks (steps %d to %d) measured a constant guess%s, and every epoch since has too (training loss %.3g, validation %.1f%%): "+
+			"at %.3g times the usual rate for %s the updates threw the weights where the network answers the same for every image, and more epochs will not bring it back; %s",
+		s.checks, s.since, s.last, threw, l.TrainLoss, 100*l.ValAccuracy, rel, t.Spec.Train.Optimizer, advice)}
 }
 
 // earlyLRTooLow: lr_too_low before the first epoch's end, at relative_lr

@@ -16,6 +16,12 @@ import (
 // with the accuracy). It returns what the doctor said at every
 // check.
 func firstEpoch(change func(s *spec.Spec), losses []float64, checks map[int]float64) [][]train.Diagnosis {
+	said, _ := firstEpochDoctor(change, losses, checks)
+	return said
+}
+
+// firstEpochDoctor is firstEpoch, with the doctor, to go on with.
+func firstEpochDoctor(change func(s *spec.Spec), losses []float64, checks map[int]float64) ([][]train.Diagnosis, *Doctor) {
 	s := baseSpec(10, 8)
 	if change != nil {
 		change(s)
@@ -40,7 +46,7 @@ func firstEpoch(change func(s *spec.Spec), losses []float64, checks map[int]floa
 			said = append(said, d.Observe(train.Event{Event: train.EventValCheck, Epoch: 1, Step: step, ValLoss: loss, ValAccuracy: acc, ValSize: 1000}))
 		}
 	}
-	return said
+	return said, d
 }
 
 func find(ds []train.Diagnosis, cause string) *train.Diagnosis {
@@ -150,6 +156,29 @@ func TestFirstEpochReadingEnds(t *testing.T) {
 	d.Observe(train.Event{Event: train.EventEpoch, Epoch: 1, Step: 100, TrainLoss: 0.7, ValLoss: 0.69, ValAccuracy: 0.5})
 	if got := check(150); got != nil {
 		t.Errorf("a check after the first epoch: %v, want nil", causes(got))
+	}
+}
+
+// A run stuck at chance through its first epoch's checks keeps
+// lr_too_high at its epochs while they stay at chance, instead of waiting
+// for the three the epoch rule wants; one that left chance does not.
+func TestStuckSinceFirstEpoch(t *testing.T) {
+	adam := func(s *spec.Spec) { s.Train.Optimizer, s.Train.LR = "adam", 0.1 }
+	thrown := []float64{29, 2.31, 2.31, 2.30, 2.31, 2.31, 2.31, 2.30}
+	for _, c := range []struct {
+		name            string
+		trainLoss, vacc float64
+		want            bool
+	}{{"still at chance", 4.2, 0.1, true}, {"left chance", 1.5, 0.45, false}} {
+		_, d := firstEpochDoctor(adam, thrown, map[int]float64{40: 0.1, 100: 0.11, 160: 0.1})
+		found := d.Observe(train.Event{Event: train.EventEpoch, Epoch: 1, Step: 1000, TrainLoss: c.trainLoss, ValLoss: 2.3, ValAccuracy: c.vacc})
+		f := find(found, LRTooHigh)
+		if (f != nil) != c.want {
+			t.Errorf("%s: lr_too_high %v, want %v", c.name, f, c.want)
+		}
+		if f != nil && (f.Confidence != 0.75 || !strings.Contains(f.Advice, "the first epoch's last 3 validation checks (steps 40 to 160)")) {
+			t.Errorf("%s: %.2f %s", c.name, f.Confidence, f.Advice)
+		}
 	}
 }
 

@@ -40,7 +40,8 @@ import (
 //
 // Before the first epoch's end, it reads the validation checks and step
 // losses instead (earlyLRTooHigh): stuck at a constant guess at
-// relative_lr ≥ 3.
+// relative_lr ≥ 3; after it, a run stuck so in its first epoch and at
+// every epoch since keeps the finding (stuckSinceFirstEpoch).
 //
 // Advice: divide train.lr, and the schedule's own rates, by 10 (the
 // values are given), run plateau lr-find for a measured rate, and add
@@ -118,6 +119,11 @@ func checkLRTooHigh(t *Telemetry) *train.Diagnosis {
 			advice = fmt.Sprintf("the validation loss jumps while the training loss falls steadily (it rose in %d of %d epochs, %.0f%% each time on average): "+
 				"at %.3g times the usual rate for %s every epoch ends somewhere else, and the validation images see it; %s",
 				rises, n-1, 100*mean, rel, t.Spec.Train.Optimizer, advice)
+		}
+	}
+	if conf < 0.75 {
+		if d := stuckSinceFirstEpoch(t, ev, advice); d != nil && d.Confidence > conf {
+			return d
 		}
 	}
 	if conf == 0 {
