@@ -182,6 +182,27 @@ func TestStuckSinceFirstEpoch(t *testing.T) {
 	}
 }
 
+// A crawl read at the first epoch's checks holds at the epochs while
+// they go on crawling, until the epoch rule reads the run; it goes when
+// an epoch's validation loss stops falling.
+func TestCrawlSinceFirstEpoch(t *testing.T) {
+	sgd := func(s *spec.Spec) {
+		s.Train.Optimizer, s.Train.LR, s.Train.Momentum, s.Train.Epochs = "sgd", 1e-4, 0, 10
+	}
+	slow := []float64{2.6, 2.6, 2.5, 2.5, 2.5, 2.4, 2.4, 2.4}
+	_, d := firstEpochDoctor(sgd, slow, map[int]float64{40: 0.14, 100: 0.22, 160: 0.29})
+	epoch := func(n int, valLoss float64) []train.Diagnosis {
+		return d.Observe(train.Event{Event: train.EventEpoch, Epoch: n, Step: 1000 * n, TrainLoss: valLoss + 0.2, TrainAccuracy: 0.3, ValLoss: valLoss, ValAccuracy: 0.3, WeightChange: 0.05})
+	}
+	f := find(epoch(1, 1.6), LRTooLow)
+	if f == nil || f.Confidence != 0.5 || !strings.Contains(f.Advice, "fell at every check of the first epoch") {
+		t.Fatalf("at the first epoch's end: %v", f)
+	}
+	if f := find(epoch(2, 1.65), LRTooLow); f != nil {
+		t.Errorf("a validation loss that rose: %v", f)
+	}
+}
+
 func mustExpand(change func(*spec.Spec)) *spec.Spec {
 	s := baseSpec(10, 8)
 	change(s)

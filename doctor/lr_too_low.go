@@ -37,7 +37,9 @@ import (
 //
 // Before the first epoch's end, it reads the validation checks and step
 // losses instead (earlyLRTooLow): at relative_lr ≤ 0.2, stuck at a
-// constant guess or crawling.
+// constant guess or crawling; after it, a crawl read at the first epoch's
+// checks holds while the epochs go on crawling, until the epochs say more
+// (crawlSinceFirstEpoch).
 //
 // Advice: multiply train.lr, and the schedule's own rates, by 10 (the
 // values are given) or run the LR range test (the page's Find a learning
@@ -46,6 +48,14 @@ func checkLRTooLow(t *Telemetry) *train.Diagnosis {
 	if t.firstEpoch() {
 		return earlyLRTooLow(t, raiseAdvice(t.Spec))
 	}
+	if d := lrTooLowByEpochs(t); d != nil {
+		return d
+	}
+	return crawlSinceFirstEpoch(t, raiseAdvice(t.Spec))
+}
+
+// lrTooLowByEpochs is checkLRTooLow's reading of the epochs.
+func lrTooLowByEpochs(t *Telemetry) *train.Diagnosis {
 	losses := t.trainLoss()
 	rel := t.relativeLR()
 	if len(losses) < 2 || t.diverged() {

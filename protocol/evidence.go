@@ -158,6 +158,7 @@ var evidenceTable = map[string]evidenceEntry{
 	"train_loss_fall_since":     {"training loss fall since the best validation loss", share},
 	"train_size":                {"training images", count},
 	"val_accuracy":              {"validation accuracy", share},
+	"val_loss":                  {"validation loss", plain},
 	"val_accuracy_rise":         {"validation accuracy rise, recent epochs", points},
 	"val_accuracy_slope":        {"validation accuracy rise per epoch (fit)", points},
 	"val_ci_high":               {"validation accuracy, 95% interval top", share},
