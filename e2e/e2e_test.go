@@ -758,7 +758,7 @@ func TestArchitectureExperiment(t *testing.T) {
 	set(t, ctx, "#epochs", "1")
 	click(t, ctx, "#tab-Experiments")
 	click(t, ctx, "#experiment-architecture")
-	waitFor(t, ctx, `document.querySelector("#run-name") && document.querySelector("#run-name").textContent.includes("architecture: mobilenet-like") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the last arm")
+	waitForLong(t, ctx, `document.querySelector("#run-name") && document.querySelector("#run-name").textContent.includes("architecture: mobilenet-like") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the last arm", 3*time.Minute)
 	exp, _ := spec.FindExperiment("architecture")
 	waitFor(t, ctx, fmt.Sprintf(`Array.from(document.querySelectorAll("#loss-chart text.legend")).filter(l => l.textContent.includes("architecture:")).length == %d`, len(exp.Variants)), "every arm overlaid")
 	if msg := eval[string](t, ctx, `(document.querySelector("#message") || {textContent: ""}).textContent`); msg != "" {
@@ -860,7 +860,9 @@ func TestDataExperiment(t *testing.T) {
 	set(t, ctx, "#epochs", "1")
 	click(t, ctx, "#tab-Experiments")
 	click(t, ctx, "#experiment-data")
-	waitFor(t, ctx, `document.querySelector("#run-name").textContent.includes("data: all") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the three arms")
+	// Three runs one after another: minutes when make test's other
+	// packages share the machine's cores with the browser.
+	waitForLong(t, ctx, `document.querySelector("#run-name").textContent.includes("data: all") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the three arms", 3*time.Minute)
 	// tiny: 60 images a class, 6 of each held out; a quarter of 54 is 14.
 	for _, a := range [][2]string{{"all", "540 training, 60 validation"}, {"a quarter", "140 training, 60 validation"}, {"half", "270 training, 60 validation"}} {
 		arm, want := a[0], a[1]
