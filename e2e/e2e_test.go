@@ -642,6 +642,20 @@ func TestScreenshots(t *testing.T) {
 	shoot("server.png")
 	click(t, ctx, "#tab-Runs")
 	shoot("runs.png")
+	// A rate far off, named before the first epoch's end (as in
+	// TestLRTooHighBeforeTheFirstEpochEnds), paused there.
+	ctx = cifarTab(t, "thrown-cifar.tar.gz")
+	eval[bool](t, ctx, `(document.head.insertAdjacentHTML("beforeend", "<style>::-webkit-scrollbar { display: none }</style>"), true)`)
+	set(t, ctx, "#validation", "0.02")
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#lr", "0.1")
+	set(t, ctx, "#batch", "16")
+	set(t, ctx, "#val-check", "0.05")
+	click(t, ctx, "#start")
+	waitFor(t, ctx, `document.querySelector('#doctor .finding[data-cause="lr_too_high"]')`, "the rate's finding")
+	click(t, ctx, "#pause")
+	waitFor(t, ctx, `document.querySelector("#progress-text").textContent.includes("paused")`, "the pause")
+	shoot("early.png")
 }
 
 // A run planted with raw 0–255 inputs and a large learning rate: the
