@@ -82,7 +82,14 @@ func TestRunsAsTheEngine(t *testing.T) {
 							checks[i] = append(checks[i], e)
 						}
 					},
-					Doctor: func(e train.Event) []train.Diagnosis { seen[i][e.Event]++; return nil }}
+					Doctor: func(e train.Event) []train.Diagnosis {
+						seen[i][e.Event]++
+						if e.Event == train.EventValCheck {
+							// What the doctor reads at a check reaches the check.
+							return []train.Diagnosis{{Cause: "read", Confidence: float64(e.Step)}}
+						}
+						return nil
+					}}
 			}
 			got, err := tr.Train(context.Background(), cfg(0))
 			if err != nil {
@@ -95,7 +102,7 @@ func TestRunsAsTheEngine(t *testing.T) {
 			if g, w := mustJSON(t, starts[0]), mustJSON(t, starts[1]); g != w {
 				t.Errorf("start event\n%s\nthe engine's\n%s", g, w)
 			}
-			for _, kind := range []string{train.EventStart, train.EventStep, train.EventEpoch, train.EventResult} {
+			for _, kind := range []string{train.EventStart, train.EventStep, train.EventValCheck, train.EventEpoch, train.EventResult} {
 				if (seen[0][kind] == 0 && kind != train.EventStep) || seen[0][kind] != seen[1][kind] {
 					t.Errorf("the doctor saw %d %s events, with the engine %d", seen[0][kind], kind, seen[1][kind])
 				}
@@ -106,6 +113,9 @@ func TestRunsAsTheEngine(t *testing.T) {
 			}
 			for k, g := range checks[0] {
 				w := checks[1][k]
+				if len(g.Diagnoses) != 1 || g.Diagnoses[0].Confidence != float64(g.Step) {
+					t.Errorf("check %d carries %v, not the doctor's reading", k, g.Diagnoses)
+				}
 				if g.Step != w.Step || g.ValSize != w.ValSize || !near(g.ValLoss, w.ValLoss) || g.ValAccuracy != w.ValAccuracy {
 					t.Errorf("check %d: step %d, %d images, loss %g, accuracy %g; the engine's %d, %d, %g, %g", k, g.Step, g.ValSize, g.ValLoss, g.ValAccuracy, w.Step, w.ValSize, w.ValLoss, w.ValAccuracy)
 				}
