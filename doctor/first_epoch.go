@@ -14,7 +14,10 @@ import (
 // step losses already show the two failures that cost a user the most
 // time: a rate that threw the network to a constant guess, and a rate so
 // small that the loss crawls. The rules below read them; lr_too_high and
-// lr_too_low report them until the first epoch ends.
+// lr_too_low report them until the first epoch ends, and hold them after
+// it while the epochs go on as the checks did (stuckSinceFirstEpoch,
+// crawlSinceFirstEpoch). unnormalized_input and label_noise (drowned
+// labels) read the checks too, in their own files.
 
 // checksAtChance describes the validation checks before the first epoch's
 // end that measured no more than a constant guess (see stuckAtChance).
@@ -36,8 +39,8 @@ func (t *Telemetry) firstEpoch() bool {
 }
 
 // priorLoss is the cross-entropy of the best constant guess, the class
-// shares of the training split (ln K when they are equal), and
-// priorAccuracy that guess's accuracy, the largest class's share.
+// shares of the training split (ln K when they are equal), and accuracy
+// that guess's accuracy, the largest class's share.
 func (t *Telemetry) priorLoss() (loss, accuracy float64) {
 	counts := t.Start.ClassCounts
 	var n float64
