@@ -160,6 +160,24 @@ func earlyLRTooHigh(t *Telemetry, ev map[string]float64, advice string) *train.D
 		s.checks, s.since, s.last, 100*s.valAcc, s.valLoss, h, s.stepLoss, threw, rel, t.Spec.Train.Optimizer, advice)}
 }
 
+// stuckSince: stuck at chance in the first epoch (stuckInFirstEpoch), and
+// every epoch since with a training loss of at least 0.9 times the
+// constant guess's and a validation accuracy whose interval reaches down
+// to its share.
+func (t *Telemetry) stuckSince() (s checksAtChance, ok bool) {
+	s, ok = t.stuckInFirstEpoch()
+	if !ok {
+		return s, false
+	}
+	h, acc := t.priorLoss()
+	for _, e := range t.Epochs {
+		if lo, _ := ValCI(e.ValAccuracy, t.Start.ValSize); !(e.TrainLoss >= 0.9*h) || lo > acc {
+			return s, false
+		}
+	}
+	return s, true
+}
+
 // stuckSinceFirstEpoch: lr_too_high's reading of the first epoch's checks
 // after it ended: stuck at chance in the first epoch (stuckInFirstEpoch)
 // at relative_lr ≥ 3, and every epoch since with a training loss of at
@@ -169,17 +187,12 @@ func earlyLRTooHigh(t *Telemetry, ev map[string]float64, advice string) *train.D
 // at the checks holds at the epochs instead of waiting for the three
 // epochs the epoch rule's stuck-at-chance reading wants.
 func stuckSinceFirstEpoch(t *Telemetry, ev map[string]float64, advice string) *train.Diagnosis {
-	rel := t.relativeLR()
-	s, ok := t.stuckInFirstEpoch()
-	if !ok || !(rel >= 3) {
+	s, ok := t.stuckSince()
+	if !ok || !(t.relativeLR() >= 3) {
 		return nil
 	}
+	rel := t.relativeLR()
 	h, acc := t.priorLoss()
-	for _, e := range t.Epochs {
-		if lo, _ := ValCI(e.ValAccuracy, t.Start.ValSize); !(e.TrainLoss >= 0.9*h) || lo > acc {
-			return nil
-		}
-	}
 	l := t.last()
 	ev["stuck_at_chance"], ev["checks_at_chance"], ev["since_step"] = 1, float64(s.checks), float64(s.since)
 	ev["val_accuracy"], ev["chance_accuracy"], ev["chance_loss"], ev["peak_step_loss"] = l.ValAccuracy, acc, h, s.peak
@@ -253,6 +266,26 @@ func crawlConfidence(rel float64) float64 {
 		return 0.4
 	}
 	return 0.5
+}
+
+// frozenSinceFirstEpoch: lr_too_low's reading of a run stuck at chance
+// through its first epoch's checks and every epoch since (stuckSince) at
+// relative_lr ≤ 0.2, until the epoch rule reads the weights' movement
+// (two epochs): 0.6, as before the first epoch's end.
+func frozenSinceFirstEpoch(t *Telemetry, raise string) *train.Diagnosis {
+	rel := t.relativeLR()
+	s, ok := t.stuckSince()
+	if !ok || !(rel <= 0.2) {
+		return nil
+	}
+	h, acc := t.priorLoss()
+	l := t.last()
+	ev := map[string]float64{"lr": t.Spec.Train.LR, "relative_lr": rel, "chance_loss": h, "chance_accuracy": acc, "stuck_at_chance": 1,
+		"checks_at_chance": float64(s.checks), "since_step": float64(s.since), "val_accuracy": l.ValAccuracy}
+	return &train.Diagnosis{Confidence: 0.6, Evidence: ev, Advice: fmt.Sprintf(
+		"the first epoch's last %d validation checks (steps %d to %d) measured a constant guess, and every epoch since has too (training loss %.3g, validation %.1f%%): "+
+			"at %.2g times the usual rate for %s the weights barely move; %s",
+		s.checks, s.since, s.last, l.TrainLoss, 100*l.ValAccuracy, rel, t.Spec.Train.Optimizer, raise)}
 }
 
 // crawlSinceFirstEpoch: lr_too_low's reading of the first epoch's checks

@@ -203,6 +203,22 @@ func TestCrawlSinceFirstEpoch(t *testing.T) {
 	}
 }
 
+// A run frozen at chance through its first epoch's checks keeps
+// lr_too_low at its first epoch's end, before the epoch rule can read the
+// weights' movement.
+func TestFrozenSinceFirstEpoch(t *testing.T) {
+	frozen := func(s *spec.Spec) { s.Train.Optimizer, s.Train.LR = "adam", 1e-6 }
+	calm := []float64{2.35, 2.31, 2.31, 2.30, 2.31, 2.31, 2.31, 2.30}
+	said, d := firstEpochDoctor(frozen, calm, map[int]float64{40: 0.1, 100: 0.11, 160: 0.1})
+	if find(said[1], LRTooLow) == nil {
+		t.Fatalf("before the epoch's end: %v", causes(said[1]))
+	}
+	found := d.Observe(train.Event{Event: train.EventEpoch, Epoch: 1, Step: 1000, TrainLoss: 2.31, ValLoss: 2.3, ValAccuracy: 0.1, WeightChange: 0.0005})
+	if f := find(found, LRTooLow); f == nil || f.Confidence != 0.6 || !strings.Contains(f.Advice, "the weights barely move") {
+		t.Errorf("at the first epoch's end: %v", f)
+	}
+}
+
 func mustExpand(change func(*spec.Spec)) *spec.Spec {
 	s := baseSpec(10, 8)
 	change(s)

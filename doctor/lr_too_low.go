@@ -38,8 +38,9 @@ import (
 // Before the first epoch's end, it reads the validation checks and step
 // losses instead (earlyLRTooLow): at relative_lr ≤ 0.2, stuck at a
 // constant guess or crawling; after it, a crawl read at the first epoch's
-// checks holds while the epochs go on crawling, until the epochs say more
-// (crawlSinceFirstEpoch).
+// checks holds while the epochs go on crawling, and one stuck at chance
+// while they stay there, until the epochs say more (crawlSinceFirstEpoch,
+// frozenSinceFirstEpoch).
 //
 // Advice: multiply train.lr, and the schedule's own rates, by 10 (the
 // values are given) or run the LR range test (the page's Find a learning
@@ -49,6 +50,9 @@ func checkLRTooLow(t *Telemetry) *train.Diagnosis {
 		return earlyLRTooLow(t, raiseAdvice(t.Spec))
 	}
 	if d := lrTooLowByEpochs(t); d != nil {
+		return d
+	}
+	if d := frozenSinceFirstEpoch(t, raiseAdvice(t.Spec)); d != nil {
 		return d
 	}
 	return crawlSinceFirstEpoch(t, raiseAdvice(t.Spec))
