@@ -179,19 +179,17 @@ func (t *Telemetry) stuckSince() (s checksAtChance, ok bool) {
 }
 
 // stuckSinceFirstEpoch: lr_too_high's reading of the first epoch's checks
-// after it ended: stuck at chance in the first epoch (stuckInFirstEpoch)
-// at relative_lr ≥ 3, and every epoch since with a training loss of at
-// least 0.9 times the constant guess's and a validation accuracy whose
-// interval reaches down to its share; the confidence of the reading
+// after it ended: stuck at chance since them (stuckSince) at relative_lr
+// ≥ 3; the confidence of the reading
 // before the epoch's end (0.65, 0.75 after a leap), so the finding made
 // at the checks holds at the epochs instead of waiting for the three
 // epochs the epoch rule's stuck-at-chance reading wants.
 func stuckSinceFirstEpoch(t *Telemetry, ev map[string]float64, advice string) *train.Diagnosis {
+	rel := t.relativeLR()
 	s, ok := t.stuckSince()
-	if !ok || !(t.relativeLR() >= 3) {
+	if !ok || !(rel >= 3) {
 		return nil
 	}
-	rel := t.relativeLR()
 	h, acc := t.priorLoss()
 	l := t.last()
 	ev["stuck_at_chance"], ev["checks_at_chance"], ev["since_step"] = 1, float64(s.checks), float64(s.since)
