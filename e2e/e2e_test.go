@@ -722,6 +722,15 @@ func TestRunsAreKeptAsTheyEnded(t *testing.T) {
 	// apart by their learning rates, which name them. reloaded reloads the
 	// page and returns the Runs tab's line of the run so named.
 	reloaded := func(name string) string {
+		// The page writes a run to IndexedDB as its events arrive, in the
+		// background: wait for the ended run's record before reloading.
+		waitFor(t, ctx, fmt.Sprintf(`(() => {
+			indexedDB.open("plateau").onsuccess = e => {
+				const r = e.target.result.transaction("runs").objectStore("runs").getAll();
+				r.onsuccess = () => { window.storedRuns = r.result.map(s => JSON.parse(s)); };
+			};
+			return (window.storedRuns || []).some(run => run.name.includes(%q) && run.result);
+		})()`, name), "the ended run named "+name+" stored")
 		if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
 			t.Fatal(err)
 		}
