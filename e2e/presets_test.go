@@ -147,13 +147,10 @@ func TestFindingsBeforeTheFirstEpoch(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("canceled")`, "the stop")
 }
 
-// A rate that throws the network to a constant guess is named before the
-// first epoch's end, from the validation checks and the step losses, with
-// the place on the loss curve where the checks went to chance and a fix
-// to try, which learns; here at Adam 0.1 on 2,400 CIFAR-sized images, a
-// first epoch of many seconds in the worker.
-func TestLRTooHighBeforeTheFirstEpochEnds(t *testing.T) {
-	ctx := cifarTab(t, "thrown-cifar.tar.gz")
+// trainUntilThrown trains Adam at 0.1, checks after every 50 ms, until
+// the doctor names the rate: on cifarTab's images, before the first
+// epoch's end.
+func trainUntilThrown(t *testing.T, ctx context.Context) {
 	// 48 validation images: a check takes little, so the next follows soon.
 	set(t, ctx, "#validation", "0.02")
 	click(t, ctx, "#tab-Training")
@@ -162,6 +159,16 @@ func TestLRTooHighBeforeTheFirstEpochEnds(t *testing.T) {
 	set(t, ctx, "#val-check", "0.05")
 	click(t, ctx, "#start")
 	waitFor(t, ctx, `document.querySelector('#doctor .finding[data-cause="lr_too_high"]')`, "the rate's finding")
+}
+
+// A rate that throws the network to a constant guess is named before the
+// first epoch's end, from the validation checks and the step losses, with
+// the place on the loss curve where the checks went to chance and a fix
+// to try, which learns; here at Adam 0.1 on 2,400 CIFAR-sized images, a
+// first epoch of many seconds in the worker.
+func TestLRTooHighBeforeTheFirstEpochEnds(t *testing.T) {
+	ctx := cifarTab(t, "thrown-cifar.tar.gz")
+	trainUntilThrown(t, ctx)
 	status := eval[string](t, ctx, `document.querySelector("#doctor-status").textContent`)
 	progress := eval[string](t, ctx, `document.querySelector("#progress-text").textContent`)
 	if !strings.Contains(status, "before the first epoch's end") || !strings.Contains(progress, "epoch 1/") {
