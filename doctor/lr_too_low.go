@@ -46,20 +46,22 @@ import (
 // values are given) or run the LR range test (the page's Find a learning
 // rate, plateau lr-find); for sgd without momentum, momentum 0.9 first.
 func checkLRTooLow(t *Telemetry) *train.Diagnosis {
+	raise := raiseAdvice(t.Spec)
 	if t.firstEpoch() {
-		return earlyLRTooLow(t, raiseAdvice(t.Spec))
+		return earlyLRTooLow(t, raise)
 	}
-	if d := lrTooLowByEpochs(t); d != nil {
+	if d := lrTooLowByEpochs(t, raise); d != nil {
 		return d
 	}
-	if d := frozenSinceFirstEpoch(t, raiseAdvice(t.Spec)); d != nil {
+	if d := frozenSinceFirstEpoch(t, raise); d != nil {
 		return d
 	}
-	return crawlSinceFirstEpoch(t, raiseAdvice(t.Spec))
+	return crawlSinceFirstEpoch(t, raise)
 }
 
-// lrTooLowByEpochs is checkLRTooLow's reading of the epochs.
-func lrTooLowByEpochs(t *Telemetry) *train.Diagnosis {
+// lrTooLowByEpochs is checkLRTooLow's reading of the epochs; raise is
+// raiseAdvice's.
+func lrTooLowByEpochs(t *Telemetry, raise string) *train.Diagnosis {
 	losses := t.trainLoss()
 	rel := t.relativeLR()
 	if len(losses) < 2 || t.diverged() {
@@ -76,7 +78,6 @@ func lrTooLowByEpochs(t *Telemetry) *train.Diagnosis {
 	drop := (losses[0] - losses[n-1]) / losses[0]
 	acc := t.last().TrainAccuracy
 	ev := map[string]float64{"lr": t.Spec.Train.LR, "relative_lr": rel, "loss_drop": drop, "train_accuracy": acc}
-	raise := raiseAdvice(t.Spec)
 	if dampedEpsilon(t.Spec) {
 		ev["epsilon"] = t.Spec.Train.Epsilon
 	}
