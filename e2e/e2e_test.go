@@ -211,9 +211,15 @@ func writeTinyDataset(dir string) error {
 // tab opens a fresh tab on the page with the tiny dataset.
 func (p *page) tab(t *testing.T) context.Context {
 	t.Helper()
+	return p.tabFor(t, 3*time.Minute)
+}
+
+// tabFor is tab with a tab that lives for d.
+func (p *page) tabFor(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
 	ctx, cancel := chromedp.NewContext(p.browser)
 	t.Cleanup(cancel)
-	ctx, cancel2 := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancel2 := context.WithTimeout(ctx, d)
 	t.Cleanup(cancel2)
 	if err := chromedp.Do(ctx, chromedp.Navigate(p.url+"/?dataset=tiny")); err != nil {
 		t.Fatal(err)
@@ -767,7 +773,8 @@ func TestRunsAreKeptAsTheyEnded(t *testing.T) {
 // them.
 func TestArchitectureExperiment(t *testing.T) {
 	p := start(t)
-	ctx := p.tab(t)
+	// Its arms wait up to three minutes (waitForLong), beyond tab's life.
+	ctx := p.tabFor(t, 6*time.Minute)
 	// 270 training images, five steps an arm: the MobileNet-like arm, at
 	// full resolution, trains at about 20 images a second in the page.
 	set(t, ctx, "#train-limit", "300")
@@ -872,7 +879,8 @@ func TestExperimentAndServerRun(t *testing.T) {
 // all of each class's training images, with the same validation images.
 func TestDataExperiment(t *testing.T) {
 	p := start(t)
-	ctx := p.tab(t)
+	// Its arms wait up to three minutes (waitForLong), beyond tab's life.
+	ctx := p.tabFor(t, 6*time.Minute)
 	click(t, ctx, "#tab-Training")
 	set(t, ctx, "#epochs", "1")
 	click(t, ctx, "#tab-Experiments")

@@ -51,7 +51,7 @@ func (doc *Doctor) DoctorStatus() string {
 	switch {
 	case run == nil:
 		return ""
-	case len(run.Epochs) == 0 && run.Result == nil && len(run.Early) > 0:
+	case len(run.Epochs) == 0 && run.Result == nil && len(run.Early) > 0 && len(run.CheckAccuracy) > 0:
 		n, k := len(run.Early), len(run.CheckAccuracy)
 		return fmt.Sprintf("%d finding%s before the first epoch's end, from the data, the spec and the training so far (%d validation check%s, latest %s); they update at every check.",
 			n, plural(n), k, plural(k), Percent(run.CheckAccuracy[k-1].Y))
