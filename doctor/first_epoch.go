@@ -132,6 +132,20 @@ func (t *Telemetry) atChance(checks, steps []train.Event) (s checksAtChance, ok 
 	return s, true
 }
 
+// thrown is lr_too_high's reading of checks at chance, before the first
+// epoch's end or after it: the evidence both say, the constant guess's
+// loss h, and the confidence, 0.65, or 0.75 when a step loss first leapt
+// to 3 times h (threw says so in the advice's words).
+func (s checksAtChance) thrown(t *Telemetry, ev map[string]float64) (h, conf float64, threw string) {
+	h, acc := t.priorLoss()
+	ev["stuck_at_chance"], ev["checks_at_chance"], ev["since_step"] = 1, float64(s.checks), float64(s.since)
+	ev["chance_accuracy"], ev["chance_loss"], ev["peak_step_loss"] = acc, h, s.peak
+	if s.peak >= 3*h {
+		return h, 0.75, fmt.Sprintf(" after the step loss leapt to %.3g", s.peak)
+	}
+	return h, 0.65, ""
+}
+
 // earlyLRTooHigh: lr_too_high before the first epoch's end. Stuck at
 // chance (stuckAtChance) at relative_lr ≥ 3: confidence 0.65; 0.75 when
 // a step loss reached 3 times the constant guess's first (the updates
@@ -144,16 +158,8 @@ func earlyLRTooHigh(t *Telemetry, ev map[string]float64, advice string) *train.D
 	if !ok || !(rel >= 3) {
 		return nil
 	}
-	h, acc := t.priorLoss()
-	ev["stuck_at_chance"], ev["checks_at_chance"], ev["since_step"] = 1, float64(s.checks), float64(s.since)
-	ev["check_val_accuracy"], ev["check_val_loss"], ev["chance_accuracy"], ev["chance_loss"] = s.valAcc, s.valLoss, acc, h
-	ev["step_loss"], ev["peak_step_loss"] = s.stepLoss, s.peak
-	conf := 0.65
-	threw := ""
-	if s.peak >= 3*h {
-		conf = 0.75
-		threw = fmt.Sprintf(" after the step loss leapt to %.3g", s.peak)
-	}
+	h, conf, threw := s.thrown(t, ev)
+	ev["check_val_accuracy"], ev["check_val_loss"], ev["step_loss"] = s.valAcc, s.valLoss, s.stepLoss
 	return &train.Diagnosis{Confidence: conf, Evidence: ev, Advice: fmt.Sprintf(
 		"before the first epoch's end, the last %d validation checks (steps %d to %d) measure a constant guess (%.1f%%, loss %.3g against its %.3g), and so does the training loss (%.3g, the median of the steps since)%s; "+
 			"at %.3g times the usual rate for %s the updates threw the weights where the network answers the same for every image, and more steps will not bring it back; %s",
@@ -180,24 +186,19 @@ func (t *Telemetry) stuckSince() (s checksAtChance, ok bool) {
 
 // stuckSinceFirstEpoch: lr_too_high's reading of the first epoch's checks
 // after it ended: stuck at chance since them (stuckSince) at relative_lr
-// ≥ 3; the confidence of the reading
-// before the epoch's end (0.65, 0.75 after a leap), so the finding made
-// at the checks holds at the epochs instead of waiting for the three
-// epochs the epoch rule's stuck-at-chance reading wants.
+// ≥ 3, with the confidence of the reading before the epoch's end (thrown),
+// so the finding made at the checks holds at the epochs instead of
+// waiting for the three epochs the epoch rule's stuck-at-chance reading
+// wants.
 func stuckSinceFirstEpoch(t *Telemetry, ev map[string]float64, advice string) *train.Diagnosis {
 	rel := t.relativeLR()
 	s, ok := t.stuckSince()
 	if !ok || !(rel >= 3) {
 		return nil
 	}
-	h, acc := t.priorLoss()
+	_, conf, threw := s.thrown(t, ev)
 	l := t.last()
-	ev["stuck_at_chance"], ev["checks_at_chance"], ev["since_step"] = 1, float64(s.checks), float64(s.since)
-	ev["val_accuracy"], ev["chance_accuracy"], ev["chance_loss"], ev["peak_step_loss"] = l.ValAccuracy, acc, h, s.peak
-	conf, threw := 0.65, ""
-	if s.peak >= 3*h {
-		conf, threw = 0.75, fmt.Sprintf(" after the step loss leapt to %.3g", s.peak)
-	}
+	ev["val_accuracy"] = l.ValAccuracy
 	return &train.Diagnosis{Confidence: conf, Evidence: ev, Advice: fmt.Sprintf(
 		"the first epoch's last %d validation checks (steps %d to %d) measured a constant guess%s, and every epoch since has too (training loss %.3g, validation %.1f%%): "+
 			"at %.3g times the usual rate for %s the updates threw the weights where the network answers the same for every image, and more epochs will not bring it back; %s",
