@@ -185,7 +185,7 @@ func TestTrainSaysFindingsBeforeTheFirstEpochEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := runCLI(t, "train", "-spec", specFile, "-dataset", filepath.Join(dir, "tiny"), "-epochs", "1", "-json",
-		"-set", "train.lr=0.1", "-set", "data.label_noise=0.5", "-set", "train.batch_size=2", "-set", "data.validation=0.02", "-set", "train.val_check_seconds=1e-9", "-set", "train.log_every=50")
+		"-set", "train.lr=0.1", "-set", "data.label_noise=0.5", "-set", "train.batch_size=1", "-set", "data.validation=0.02", "-set", "train.val_check_seconds=1e-9", "-set", "train.log_every=50")
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
