@@ -278,12 +278,7 @@ func (t *Telemetry) hasVal() bool {
 // progress is how far the best training loss came from a uniform guess:
 // 0 at ln K, 1 at zero loss.
 func (t *Telemetry) progress() float64 {
-	best := math.Inf(1)
-	for _, v := range t.trainLoss() {
-		if finite(v) {
-			best = min(best, v)
-		}
-	}
+	best := t.lowestTrainLoss()
 	if math.IsInf(best, 1) {
 		return 0
 	}

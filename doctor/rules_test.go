@@ -1668,3 +1668,39 @@ func TestDrownedLabels(t *testing.T) {
 		}
 	}
 }
+
+// On raw pixels a run can get most training images right while its loss
+// stays above a uniform guess's (mnist-cnn on raw tiny digits: 85% right
+// at a loss of 3.9 against ln 10): the evidence quotes the lowest loss
+// against ln K, and the advice names the loud wrong answers; a raw run
+// whose loss fell below ln K does not say so.
+func TestRawInputsLoudWrongAnswers(t *testing.T) {
+	for _, c := range []struct {
+		epochs []train.Event
+		loud   bool
+	}{
+		{[]train.Event{epoch(120, 0.4, 0.6, 0.9), epoch(9.8, 0.75, 1e-5, 1), epoch(3.9, 0.85, 1e-5, 1)}, true},
+		{[]train.Event{epoch(1.2, 0.55, 0.9, 0.7), epoch(0.9, 0.7, 0.8, 0.75)}, false},
+		// At a constant guess: nothing right enough to be loud about.
+		{[]train.Event{epoch(1.9, 0.25, 1.39, 0.25), epoch(1.6, 0.26, 1.39, 0.25)}, false},
+	} {
+		tm := telemetry(func(s *spec.Spec, st *train.Event) {
+			s.Data.Normalization = "raw"
+			st.Input = &train.InputStats{Mean: 33, Std: 78, Min: 0, Max: 255}
+		}, c.epochs...)
+		f := find(Diagnose(tm), UnnormalizedInput)
+		if f == nil {
+			t.Fatalf("%v: no unnormalized_input", c.epochs)
+		}
+		lowest := c.epochs[0].TrainLoss
+		for _, e := range c.epochs {
+			lowest = min(lowest, e.TrainLoss)
+		}
+		if f.Evidence["lowest_train_loss"] != lowest || f.Evidence["chance_loss"] != math.Log(4) {
+			t.Errorf("evidence %v, want lowest_train_loss %g against chance_loss ln 4", f.Evidence, lowest)
+		}
+		if loud := strings.Contains(f.Advice, "enormous logits"); loud != c.loud {
+			t.Errorf("lowest loss %g: advice %q names loud wrong answers: %v, want %v", lowest, f.Advice, loud, c.loud)
+		}
+	}
+}

@@ -107,6 +107,7 @@ var evidenceTable = map[string]evidenceEntry{
 	"loss_slope":                {"training loss change per epoch (fit)", change},
 	"loss_swing":                {"monitored metric's swing per epoch", plain},
 	"loss_trend":                {"training loss change over two epochs", change},
+	"lowest_train_loss":         {"lowest training loss", plain},
 	"lr":                        {"learning rate", setting},
 	"majority_prediction_share": {"predictions of the largest class", share},
 	"majority_true_share":       {"images of the largest class", share},
