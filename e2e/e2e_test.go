@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"plateau/nn"
@@ -217,10 +218,27 @@ func (p *page) tab(t *testing.T) context.Context {
 // tabFor is tab with a tab that lives for d.
 func (p *page) tabFor(t *testing.T, d time.Duration) context.Context {
 	t.Helper()
+	return p.tabLeaving(t, d, func() bool { return true })
+}
+
+// tabLeaving is tabFor with leave answering the browser's question
+// before the page is left while it would lose a run (true: leave). The
+// browser asks only on a page the user touched (a real click or key, not
+// a script's click), and a question nobody answers would hold the tab.
+func (p *page) tabLeaving(t *testing.T, d time.Duration, leave func() bool) context.Context {
+	t.Helper()
 	ctx, cancel := chromedp.NewContext(p.browser)
 	t.Cleanup(cancel)
 	ctx, cancel2 := context.WithTimeout(ctx, d)
 	t.Cleanup(cancel2)
+	err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*cdppage.EventJavascriptDialogOpening); ok && e.Type == cdppage.DialogTypeBeforeunload {
+			go chromedp.Call(ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{Accept: leave()})
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(p.url+"/?dataset=tiny")); err != nil {
 		t.Fatal(err)
 	}

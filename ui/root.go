@@ -804,6 +804,11 @@ func (r *Root) workerRun() *Run {
 	return nil
 }
 
+// TrainsInPage reports whether a run trains, is paused or waits in this
+// page's worker: its progress lives in the page alone, so leaving the
+// page loses it (a server run goes on without the page).
+func (r *Root) TrainsInPage() bool { return r.workerRun() != nil || len(r.Queue) > 0 }
+
 // startQueued starts the next queued run when the worker is free.
 func (r *Root) startQueued() {
 	if len(r.Queue) == 0 || r.workerRun() != nil || r.lrFindRun != "" || r.weightsInWorker {

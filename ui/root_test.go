@@ -82,3 +82,44 @@ func TestDatasetPresetBringsItsAugmentation(t *testing.T) {
 		}
 	}
 }
+
+// The page trains in its own worker while a local run is queued, training
+// or paused: leaving it then loses the run, which TrainsInPage says; a
+// server run, or a finished one, does not hold the page.
+func TestTrainsInPage(t *testing.T) {
+	s, err := spec.Preset(spec.DefaultPreset("mnist"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Root{Spec: s, Host: storingHost{}}
+	if r.TrainsInPage() {
+		t.Fatal("a page without runs trains")
+	}
+	server := r.newRun(s, "tiny", "on the server")
+	server.Server, server.queued = "http://server", false
+	if r.TrainsInPage() {
+		t.Error("a server run holds the page")
+	}
+	run := r.newRun(s, "tiny", "local")
+	r.enqueue(run)
+	for _, c := range []struct {
+		state string
+		want  bool
+	}{{protocol.StateRunning, true}, {protocol.StatePaused, true}, {protocol.StateDone, false}} {
+		r.Apply(protocol.Message{Kind: protocol.KindState, Run: run.ID, State: c.state})
+		if got := r.TrainsInPage(); got != c.want {
+			t.Errorf("a local run %s: TrainsInPage %v, want %v", c.state, got, c.want)
+		}
+	}
+	// A run waiting behind another holds the page before it starts.
+	next := r.newRun(s, "tiny", "waiting")
+	r.Queue = append(r.Queue, next)
+	if !r.TrainsInPage() {
+		t.Error("a queued run does not hold the page")
+	}
+}
+
+// storingHost is a quietHost that takes the runs to store too.
+type storingHost struct{ quietHost }
+
+func (storingHost) SaveRun(string, []byte) {}

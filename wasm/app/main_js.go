@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	sjs "syscall/js"
 	"time"
 
@@ -60,6 +61,7 @@ func main() {
 		}
 	}
 	h.listenForDrops()
+	h.guardLeaving()
 	go h.openStore()
 	go h.loadDatasets()
 	go h.loadServer()
@@ -67,6 +69,7 @@ func main() {
 		root.ImportHash(hash)
 	}
 	for ok := true; ok; ok = renderer.EventWait() {
+		h.training.Store(root.TrainsInPage())
 		if err := renderer.Render(buildEnv.RunBuild(root)); err != nil {
 			fmt.Println("render:", err)
 		}
@@ -112,6 +115,13 @@ type host struct {
 	sends  map[string]*sending
 	// stopped are the runs stopped before they waited for a sending.
 	stopped map[string]bool
+	// training says, as of the last render, that a run trains, is paused
+	// or waits in the worker; writing counts the IndexedDB writes not yet
+	// committed. Either makes leaving the page ask first (guardLeaving);
+	// atomic because the browser's beforeunload handler reads them at any
+	// time.
+	training atomic.Bool
+	writing  atomic.Int32
 }
 
 // renderEvery bounds the renders that progress messages and step events
@@ -342,6 +352,23 @@ func (h *host) listenForDrops() {
 	})
 	doc.Call("addEventListener", "dragover", over.Value())
 	doc.Call("addEventListener", "drop", drop.Value())
+}
+
+// guardLeaving makes the browser ask before the page is closed or
+// reloaded while that would lose something: a run that trains in the
+// worker (its progress lives nowhere else) or a run record or weights
+// not yet written to IndexedDB (a reload the instant a run ends would
+// otherwise drop its last epoch, result or weights). The browser words
+// the question itself.
+func (h *host) guardLeaving() {
+	leave, _ := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		if h.training.Load() || h.writing.Load() > 0 {
+			args[0].Call("preventDefault")
+			args[0].Set("returnValue", "")
+		}
+		return nil
+	})
+	bridge.Global().Call("addEventListener", "beforeunload", leave.Value())
 }
 
 func (h *host) SetHash(hash string) {

@@ -50,6 +50,39 @@ func request(req safejs.Value) (safejs.Value, error) {
 	return r.v, r.err
 }
 
+// committed waits for a write request and then for its transaction to
+// commit: only then does the record survive the page.
+func committed(st, req safejs.Value) error {
+	tx, err := st.Get("transaction")
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	complete, _ := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		done <- nil
+		return nil
+	})
+	fail, _ := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		msg := "IndexedDB transaction aborted"
+		if e, err := tx.Get("error"); err == nil && !e.IsNull() {
+			if s, err := e.Call("toString"); err == nil {
+				msg, _ = s.String()
+			}
+		}
+		done <- errors.New(msg)
+		return nil
+	})
+	defer complete.Release()
+	defer fail.Release()
+	tx.Set("oncomplete", complete.Value())
+	tx.Set("onabort", fail.Value())
+	if _, err := request(req); err != nil {
+		<-done // the failed request aborts the transaction
+		return err
+	}
+	return <-done
+}
+
 // openStore opens the database and restores the runs it holds. Until it
 // has opened, the other methods wait.
 func (h *host) openStore() {
@@ -131,14 +164,16 @@ func (h *host) all(name string) ([][]byte, error) {
 }
 
 func (h *host) put(store, id string, value any) {
+	h.writing.Add(1)
 	go func() {
+		defer h.writing.Add(-1)
 		st, err := h.objectStore(store, "readwrite")
 		if err != nil {
 			return
 		}
 		req, err := st.Call("put", value, id)
 		if err == nil {
-			_, err = request(req)
+			err = committed(st, req)
 		}
 		if err != nil {
 			msg := "saving the run failed: " + err.Error()
@@ -163,7 +198,9 @@ func (h *host) SaveWeights(id string, weights []byte) {
 }
 
 func (h *host) DeleteRun(id string) {
+	h.writing.Add(1)
 	go func() {
+		defer h.writing.Add(-1)
 		for _, name := range []string{runsStore, weightsStore} {
 			if st, err := h.objectStore(name, "readwrite"); err == nil {
 				if req, err := st.Call("delete", id); err == nil {
