@@ -71,6 +71,10 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 		}
 		return nil
 	case Underfitting:
+		if fix := penaltyFixes(d.Evidence); d.Evidence["crushed"] == 1 && len(fix) > 0 {
+			// Crushed by its penalty: the usual strengths.
+			return fix
+		}
 		if d.Evidence["dropout_rate"] >= 0.5 {
 			// Held back by dropout: halve the heavy rates.
 			var out []string

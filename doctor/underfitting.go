@@ -71,6 +71,9 @@ func checkUnderfitting(t *Telemetry) *train.Diagnosis {
 	pools := t.Spec.Model.LocalPools()
 	// structural: the spec alone shows what holds the network back.
 	structural := narrow >= 0 || len(pools) > 0
+	if d := crushedByPenalty(t); d != nil {
+		return d
+	}
 	if n < 3 && !structural || t.diverged() {
 		return nil
 	}

@@ -102,6 +102,8 @@ var evidenceTable = map[string]evidenceEntry{
 	"loss_over_chance":          {"loss against a uniform guess", times},
 	"loss_rise":                 {"training loss change, first to last", change},
 	"loss_rises":                {"epochs whose training loss rose", share},
+	"peak_step":                 {"reached at step", count},
+	"peak_val_accuracy":         {"best validation accuracy before", share},
 	"val_loss_rises":            {"epochs whose validation loss rose", share},
 	"val_loss_mean_rise":        {"mean rise of the validation loss in those", share},
 	"loss_slope":                {"training loss change per epoch (fit)", change},
@@ -145,6 +147,7 @@ var evidenceTable = map[string]evidenceEntry{
 	"check_val_accuracy":        {"latest check's validation accuracy", share},
 	"check_val_loss":            {"latest check's validation loss", plain},
 	"check_val_loss_change":     {"validation loss change per check, the smaller fall of the last two", change},
+	"crushed":                   {"weights shrunk to a constant guess", flag},
 	"chance_accuracy":           {"accuracy of a constant guess", share},
 	"step_loss":                 {"training loss of the steps since (median)", plain},
 	"peak_step_loss":            {"highest step loss", plain},
@@ -172,6 +175,7 @@ var evidenceTable = map[string]evidenceEntry{
 	"val_minus_train":           {"validation minus training accuracy", points},
 	"val_size":                  {"validation images", count},
 	"weight_change":             {"weights' movement per epoch", share},
+	"weight_decay":              {"weight decay", setting},
 	"weighted_layers":           {"weighted layers", count},
 }
 
