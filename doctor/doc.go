@@ -80,8 +80,9 @@
 // less (frozen); or at a fifth or less a validation loss that still falls
 // at every check, far from fitted (crawling); unnormalized_input rises
 // from the start's 0.5 when the checks show the run struggling; and
-// label_noise names planted noise that drowns the labels' signal. The
-// other rules wait for the epoch.
+// label_noise names planted noise that drowns the labels' signal;
+// underfitting names a strong penalty behind checks at a constant guess
+// at the usual rate (crushed). The other rules wait for the epoch.
 //
 // # Telemetry
 //
