@@ -170,6 +170,13 @@ var plantedCases = []plantedCase{
 		s.Model.Layers = []spec.Layer{{Type: spec.Conv2D, Filters: 1, Kernel: 3, Activation: spec.ReLU}, {Type: spec.GlobalAvgPool}, {Type: spec.Dense}}
 		return s
 	}},
+	// L2 a thousand times the usual strength shrinks the weights until
+	// the network answers with a constant guess.
+	{"a penalty that crushes the weights", Underfitting, func() *data.Dataset { return dataset(4, 8, 600, 0.5, 0.6) }, func() *spec.Spec {
+		s := baseSpec(4, 8)
+		s.Train.LR, s.Train.L2 = 1e-3, 1
+		return s
+	}},
 	{"imbalanced classes", ClassImbalance, func() *data.Dataset { return dataset(4, 8, 1200, 0.3, 0.8) }, func() *spec.Spec {
 		s := baseSpec(4, 8)
 		s.Data.Imbalance = 0.03
