@@ -24,9 +24,16 @@ import (
 // when the spec's label noise drowns the labels' signal (label_noise's
 // drownedLabels).
 //
+// Before the first epoch's end, the same reading of the layers of the
+// step before the latest check, when the checks are stuck at a constant
+// guess at a usual rate (layersAtTheChecks), at 0.85 of the confidence.
+//
 // Advice: a lower rate (a large update pushes biases negative for good),
 // leaky_relu, batchnorm before the activation, he_normal init.
 func checkDeadReLU(t *Telemetry) *train.Diagnosis {
+	if v, s, ok := t.layersAtTheChecks(); ok {
+		return s.earlyLayers(checkDeadReLU(v))
+	}
 	l := t.last()
 	if l == nil {
 		return nil

@@ -82,7 +82,10 @@
 // from the start's 0.5 when the checks show the run struggling; and
 // label_noise names planted noise that drowns the labels' signal;
 // underfitting names a strong penalty behind checks at a constant guess
-// at the usual rate (crushed). The other rules wait for the epoch.
+// at the usual rate (crushed); and with checks stuck there at a usual
+// rate, vanishing_gradients and dead_relu read the layers of the step
+// before the latest check (layersAtTheChecks). The other rules wait for
+// the epoch.
 //
 // # Telemetry
 //

@@ -332,3 +332,47 @@ func crawlSinceFirstEpoch(t *Telemetry, raise string) *train.Diagnosis {
 			"at %.2g times the usual rate for %s the run crawls, and will take many epochs to get where a usual rate gets in one; %s",
 		c[0].ValLoss, c[1].ValLoss, c[2].ValLoss, c[0].Step, c[1].Step, c[2].Step, h, l.ValLoss, 100*l.ValAccuracy, 100*l.TrainAccuracy, rel, t.Spec.Train.Optimizer, raise)}
 }
+
+// layersAtTheChecks is the telemetry as the epoch rules would read it had
+// the first epoch ended at its latest check, for the rules that read the
+// layers (vanishing_gradients, dead_relu): before the first epoch's end,
+// when the checks are stuck at a constant guess (stuckAtChance) at a rate
+// neither three times the usual one nor a fifth of it (lr_too_high and
+// lr_too_low name those), and the latest check carries the layer
+// statistics of the step before it (the native engine's checks do). Its
+// one epoch has that check's validation loss and accuracy and layers, and
+// the median step loss since the first check at chance as its training
+// loss. (A deep plain network of sigmoids, SGD at 0.01 with momentum, on
+// 20,000 MNIST images sat at ln 10 from its first check; at the first
+// epoch's end its first layer's relative gradient was 7e-5 of the last's,
+// and vanishing_gradients said 0.95 then, not before.)
+func (t *Telemetry) layersAtTheChecks() (*Telemetry, checksAtChance, bool) {
+	s, ok := t.stuckAtChance()
+	if !ok {
+		return nil, s, false
+	}
+	last := t.Checks[len(t.Checks)-1]
+	if rel := t.relativeLR(); len(last.Layers) == 0 || rel >= 3 || rel <= 0.2 {
+		return nil, s, false
+	}
+	v := *t
+	v.Epochs = []train.Event{{Event: train.EventEpoch, Epoch: 1, Step: last.Step, TrainLoss: s.stepLoss, TrainAccuracy: math.NaN(),
+		ValLoss: last.ValLoss, ValAccuracy: last.ValAccuracy, Layers: last.Layers}}
+	return &v, s, true
+}
+
+// earlyLayers is what a layer rule found on layersAtTheChecks' telemetry,
+// said before the first epoch's end: at 0.85 of the confidence, with the
+// checks that show the network stuck.
+func (s checksAtChance) earlyLayers(d *train.Diagnosis) *train.Diagnosis {
+	if d == nil {
+		return nil
+	}
+	d.Confidence *= 0.85
+	d.Evidence["checks_at_chance"], d.Evidence["since_step"] = float64(s.checks), float64(s.since)
+	d.Evidence["check_val_accuracy"], d.Evidence["check_val_loss"] = s.valAcc, s.valLoss
+	delete(d.Evidence, "progress")
+	d.Advice = fmt.Sprintf("before the first epoch's end, the last %d validation checks (steps %d to %d) measure a constant guess (%.1f%%, loss %.3g) at a usual rate, and the step before the latest shows why: ",
+		s.checks, s.since, s.last, 100*s.valAcc, s.valLoss) + d.Advice
+	return d
+}

@@ -252,3 +252,64 @@ func TestRawInputsAtTheChecks(t *testing.T) {
 		}
 	}
 }
+
+// Checks stuck at a constant guess at a usual rate carry the layers of
+// the step before them: a gradient that vanishes on its way back, or a
+// ReLU layer wholly dead, is said at the checks, at 0.85 of what the
+// epoch's end would say; at a rate far off, or with layers that look
+// well, or without layers (the GoMLX engine's checks), nothing is.
+func TestLayersAtTheChecks(t *testing.T) {
+	weighted := func(first, dead float64) []train.LayerStats {
+		return []train.LayerStats{
+			{Name: "conv1", Type: "conv2d", GradNorm: first, WeightNorm: 1},
+			{Name: "relu1", Type: "relu", DeadFraction: dead},
+			{Name: "conv2", Type: "conv2d", GradNorm: 0.1, WeightNorm: 1},
+			{Name: "relu2", Type: "relu", DeadFraction: 0.2},
+			{Name: "dense1", Type: "dense", GradNorm: 0.5, WeightNorm: 1},
+		}
+	}
+	run := func(lr float64, layers []train.LayerStats) [][]train.Diagnosis {
+		_, d := firstEpochDoctor(func(s *spec.Spec) { s.Train.Optimizer, s.Train.LR = "adam", lr }, nil, nil)
+		var said [][]train.Diagnosis
+		for i := range 8 {
+			step := 20 * (i + 1)
+			d.Observe(train.Event{Event: train.EventStep, Epoch: 1, Step: step, Loss: 2.31})
+			if step%60 == 0 {
+				said = append(said, d.Observe(train.Event{Event: train.EventValCheck, Epoch: 1, Step: step, ValLoss: 2.305, ValAccuracy: 0.1, ValSize: 1000, Layers: layers}))
+			}
+		}
+		return said
+	}
+	said := run(1e-3, weighted(1e-6, 0.1))
+	if find(said[0], VanishingGradients) != nil {
+		t.Errorf("one check at chance: %v", causes(said[0]))
+	}
+	d := find(said[1], VanishingGradients)
+	if d == nil || d.Confidence != 0.76 || d.Evidence["gradient_ratio"] != 1e-6/0.5 || d.Evidence["checks_at_chance"] != 2 ||
+		!strings.HasPrefix(d.Advice, "before the first epoch's end, the last 2 validation checks (steps 60 to 120) measure a constant guess") ||
+		!strings.Contains(d.Advice, "relative gradient is 2e-06 times the last layer's") {
+		t.Errorf("vanishing gradients at the checks: %v", d)
+	}
+	d = find(run(1e-3, weighted(0.1, 1))[1], DeadReLU)
+	if d == nil || d.Confidence != 0.68 || d.Evidence["layer_dead"] != 1 || !strings.Contains(d.Advice, "100% of relu1's units never fire") {
+		t.Errorf("a dead layer at the checks: %v", d)
+	}
+	for name, c := range map[string]struct {
+		lr     float64
+		layers []train.LayerStats
+	}{
+		"layers that look well": {1e-3, weighted(0.1, 0.1)},
+		"no layers":             {1e-3, nil},
+		"a rate far too high":   {0.1, weighted(1e-6, 1)},
+		"a rate far too low":    {1e-5, weighted(1e-6, 1)},
+	} {
+		for i, found := range run(c.lr, c.layers) {
+			if f := find(found, VanishingGradients); f != nil {
+				t.Errorf("%s, check %d: %v", name, i+1, f)
+			}
+			if f := find(found, DeadReLU); f != nil {
+				t.Errorf("%s, check %d: %v", name, i+1, f)
+			}
+		}
+	}
+}

@@ -23,10 +23,17 @@ import (
 // than half the ReLU units are dead, or a whole ReLU layer, which zeroes
 // gradients for another reason (dead_relu).
 //
+// Before the first epoch's end, the same reading of the layers of the
+// step before the latest check, when the checks are stuck at a constant
+// guess at a usual rate (layersAtTheChecks), at 0.85 of the confidence.
+//
 // Advice: relu (or leaky_relu) with he_normal init instead of saturating
 // activations, batch norm after each conv or dense layer, residual
 // connections, or fewer layers.
 func checkVanishingGradients(t *Telemetry) *train.Diagnosis {
+	if v, s, ok := t.layersAtTheChecks(); ok {
+		return s.earlyLayers(checkVanishingGradients(v))
+	}
 	ratio := t.gradientRatio()
 	saturating := t.countLayers("sigmoid", "tanh")
 	var conf float64

@@ -110,7 +110,8 @@ type Event struct {
 	// confusion matrix, Confusion[true][predicted].
 	PerClassAccuracy []float64 `json:"per_class_accuracy,omitempty"`
 	Confusion        [][]int   `json:"confusion,omitempty"`
-	// epoch: per-layer statistics from the epoch's last training step.
+	// epoch: per-layer statistics from the epoch's last training step;
+	// val_check: from the step before the check (the native engine's).
 	Layers []LayerStats `json:"layers,omitempty"`
 
 	// result.
@@ -231,7 +232,8 @@ func (m Message) DecodeEvent() (Event, error) {
 //	epoch:  event epoch step train_loss train_accuracy val_loss val_accuracy lr
 //	        images_per_second seconds grad_norm, then when set: improved lr_reduced
 //	        weight_change confident_wrong per_class_accuracy confusion layers diagnoses
-//	val_check: event epoch step val_loss val_accuracy val_size
+//	val_check: event epoch step val_loss val_accuracy val_size, then when set:
+//	        layers diagnoses
 //	result: event test_loss test_accuracy epochs best_epoch seconds images_per_second
 //	        stopped, then when set: reason per_class_accuracy confusion, and always
 //	        diagnoses ([] when none)
@@ -312,6 +314,9 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		w.float("val_loss", e.ValLoss)
 		w.float("val_accuracy", e.ValAccuracy)
 		w.int("val_size", e.ValSize)
+		if len(e.Layers) > 0 {
+			w.layers(e.Layers)
+		}
 		if e.Diagnoses != nil {
 			w.diagnoses(e.Diagnoses)
 		}

@@ -79,6 +79,13 @@ func TestEventJSON(t *testing.T) {
 				`"diagnoses":[{"cause":"lr_too_high","confidence":0.75,"evidence":{"since_step":40},"advice":"lower train.lr","fix":["train.lr=0.01"]}]}`,
 		},
 		{
+			"validation check with the latest step's layer statistics",
+			Event{Event: EventValCheck, Epoch: 1, Step: 60, ValLoss: 2.3, ValAccuracy: 0.1, ValSize: 1000,
+				Layers: []LayerStats{{Name: "conv1", Type: "conv2d", GradNorm: 1e-5, WeightNorm: 2}}},
+			`{"event":"val_check","epoch":1,"step":60,"val_loss":2.3,"val_accuracy":0.1,"val_size":1000,` +
+				`"layers":[{"name":"conv1","type":"conv2d","grad_norm":0.00001,"weight_norm":2,"dead_fraction":0,"act_mean":0,"act_std":0}]}`,
+		},
+		{
 			"validation check with a reading that found nothing",
 			Event{Event: EventValCheck, Epoch: 1, Step: 60, ValLoss: 0.5, ValAccuracy: 0.8, ValSize: 1000, Diagnoses: []Diagnosis{}},
 			`{"event":"val_check","epoch":1,"step":60,"val_loss":0.5,"val_accuracy":0.8,"val_size":1000,"diagnoses":[]}`,

@@ -725,12 +725,16 @@ epochs:
 			}
 			if checkEvery > 0 && sinceCheck >= checkWait && 10*i < 9*t.stepsPerEpoch {
 				checkStart := time.Now()
+				// The latest step's layer statistics, before the check's
+				// forward passes replace its activations: the doctor
+				// reads them before the first epoch's end.
+				layers := t.layerStats()
 				valLoss, valAcc, _ := t.evaluate(t.checkSplit)
 				if t.shardErr != nil {
 					return nil, t.shardErr
 				}
 				took := time.Since(checkStart)
-				t.emit(Event{Event: EventValCheck, Epoch: epoch + 1, Step: t.state.Step, ValLoss: valLoss, ValAccuracy: valAcc, ValSize: t.checkSplit.Len()})
+				t.emit(Event{Event: EventValCheck, Epoch: epoch + 1, Step: t.state.Step, ValLoss: valLoss, ValAccuracy: valAcc, ValSize: t.checkSplit.Len(), Layers: layers})
 				checking += took
 				sinceCheck = 0
 				checkWait = checkEvery

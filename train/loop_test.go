@@ -695,6 +695,11 @@ func TestValChecksChangeNothing(t *testing.T) {
 			if e.Epoch != epoch || e.Step != step || e.ValSize != 64 || !(e.ValAccuracy >= 0 && e.ValAccuracy <= 1) || !(e.ValLoss > 0) {
 				t.Errorf("%d parts: check %d = %+v, want epoch %d, step %d, 64 images", parts, k, e, epoch, step)
 			}
+			// The layer statistics of the step before the check: every
+			// layer, the conv's gradient that of a training step.
+			if len(e.Layers) != len(with.Network.LayerStats()) || !(e.Layers[0].GradNorm > 0) {
+				t.Errorf("%d parts: check %d's layers %+v, want the training step's", parts, k, e.Layers)
+			}
 		}
 		// The checks follow the weights as they learn.
 		if last := checks[len(checks)-1]; !(last.ValAccuracy > checks[0].ValAccuracy) {
