@@ -33,13 +33,7 @@ func request(req safejs.Value) (safejs.Value, error) {
 		return nil
 	})
 	fail, _ := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
-		msg := "IndexedDB request failed"
-		if e, err := req.Get("error"); err == nil && !e.IsNull() {
-			if s, err := e.Call("toString"); err == nil {
-				msg, _ = s.String()
-			}
-		}
-		ch <- result{err: errors.New(msg)}
+		ch <- result{err: errorOf(req, "IndexedDB request failed")}
 		return nil
 	})
 	defer ok.Release()
@@ -48,6 +42,19 @@ func request(req safejs.Value) (safejs.Value, error) {
 	req.Set("onerror", fail.Value())
 	r := <-ch
 	return r.v, r.err
+}
+
+// errorOf is the error an IndexedDB request or transaction failed with,
+// in the browser's words, or fallback when it gives none.
+func errorOf(v safejs.Value, fallback string) error {
+	if e, err := v.Get("error"); err == nil && !e.IsNull() && !e.IsUndefined() {
+		if s, err := e.Call("toString"); err == nil {
+			if msg, err := s.String(); err == nil {
+				return errors.New(msg)
+			}
+		}
+	}
+	return errors.New(fallback)
 }
 
 // committed waits for a write request and then for its transaction to
@@ -63,13 +70,7 @@ func committed(st, req safejs.Value) error {
 		return nil
 	})
 	fail, _ := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
-		msg := "IndexedDB transaction aborted"
-		if e, err := tx.Get("error"); err == nil && !e.IsNull() {
-			if s, err := e.Call("toString"); err == nil {
-				msg, _ = s.String()
-			}
-		}
-		done <- errors.New(msg)
+		done <- errorOf(tx, "IndexedDB transaction aborted")
 		return nil
 	})
 	defer complete.Release()
