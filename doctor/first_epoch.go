@@ -339,7 +339,7 @@ func crawlSinceFirstEpoch(t *Telemetry, raise string) *train.Diagnosis {
 // when the checks are stuck at a constant guess (stuckAtChance) at a rate
 // neither three times the usual one nor a fifth of it (lr_too_high and
 // lr_too_low name those), and the latest check carries the layer
-// statistics of the step before it (the native engine's checks do). Its
+// statistics of the step before it (both engines' checks do). Its
 // one epoch has that check's validation loss and accuracy and layers, and
 // the median step loss since the first check at chance as its training
 // loss. (A deep plain network of sigmoids, SGD at 0.01 with momentum, on

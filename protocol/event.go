@@ -111,7 +111,7 @@ type Event struct {
 	PerClassAccuracy []float64 `json:"per_class_accuracy,omitempty"`
 	Confusion        [][]int   `json:"confusion,omitempty"`
 	// epoch: per-layer statistics from the epoch's last training step;
-	// val_check: from the step before the check (the native engine's).
+	// val_check: from the step before the check.
 	Layers []LayerStats `json:"layers,omitempty"`
 
 	// result.

@@ -260,6 +260,22 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	}
 	var batches *uploader
 	var last upload // the epoch's latest batch, for the per-layer statistics
+	// hostStats computes the per-layer statistics of the weights in net
+	// on batch b, on the host's cores, in the background.
+	hostStats := func(b upload) <-chan []train.LayerStats {
+		done := make(chan []train.LayerStats, 1)
+		go func() {
+			var stats []train.LayerStats
+			if b.n > 0 {
+				// The batch's images are still on the host beside the device's copy.
+				tensors.ConstFlatData(b.x, func(x []float32) {
+					stats = layerStats(statsNet, net, x, b.labels, b.n, classes, tr.LabelSmoothing)
+				})
+			}
+			done <- stats
+		}()
+		return done
+	}
 	defer func() {
 		if batches != nil {
 			batches.Stop() // a failed step returns with the epoch's filling under way
@@ -326,12 +342,20 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			}
 			if checkEvery > 0 && time.Since(lastCheck) >= checkWait && 10*(i+1) < 9*loader.Steps() {
 				checkStart := time.Now()
+				// The latest step's weights and batch on the host: the
+				// per-layer statistics the doctor reads at a check, as
+				// train.Run gives them, taken while the device measures.
+				if err := st.copyTo(net); err != nil {
+					return nil, err
+				}
+				statsDone := hostStats(last)
 				valLoss, valAcc, _, err := evaluate(t.backend, evalExec, st, norm, checkSplit, d, classes, tr.BatchSize, tr.LabelSmoothing)
+				layers := <-statsDone
 				if err != nil {
 					return nil, err
 				}
 				took := time.Since(checkStart)
-				emit(train.Event{Event: train.EventValCheck, Epoch: epoch + 1, Step: step, ValLoss: valLoss, ValAccuracy: valAcc, ValSize: checkSplit.Len()})
+				emit(train.Event{Event: train.EventValCheck, Epoch: epoch + 1, Step: step, ValLoss: valLoss, ValAccuracy: valAcc, ValSize: checkSplit.Len(), Layers: layers})
 				lastCheck = time.Now()
 				checking += took
 				checkWait = checkEvery
@@ -368,17 +392,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		}
 		// The per-layer statistics (a pass on the host's cores) are taken
 		// while the device measures the validation split.
-		statsDone := make(chan []train.LayerStats, 1)
-		go func(b upload) {
-			var stats []train.LayerStats
-			if b.n > 0 {
-				// The batch's images are still on the host beside the device's copy.
-				tensors.ConstFlatData(b.x, func(x []float32) {
-					stats = layerStats(statsNet, net, x, b.labels, b.n, classes, tr.LabelSmoothing)
-				})
-			}
-			statsDone <- stats
-		}(last)
+		statsDone := hostStats(last)
 		change := train.RelativeChange(net.Values(), before)
 		copy(before, net.Values())
 		steps := float64(max(loader.Steps(), 1))

@@ -119,6 +119,15 @@ func TestRunsAsTheEngine(t *testing.T) {
 				if g.Step != w.Step || g.ValSize != w.ValSize || !near(g.ValLoss, w.ValLoss) || g.ValAccuracy != w.ValAccuracy {
 					t.Errorf("check %d: step %d, %d images, loss %g, accuracy %g; the engine's %d, %d, %g, %g", k, g.Step, g.ValSize, g.ValLoss, g.ValAccuracy, w.Step, w.ValSize, w.ValLoss, w.ValAccuracy)
 				}
+				// The layers of the step before the check: the same weights.
+				if len(g.Layers) == 0 || len(g.Layers) != len(w.Layers) {
+					t.Fatalf("check %d: %d layer statistics, the engine's %d", k, len(g.Layers), len(w.Layers))
+				}
+				for i, l := range g.Layers {
+					if l.Name != w.Layers[i].Name || !near(l.WeightNorm, w.Layers[i].WeightNorm) {
+						t.Errorf("check %d, layer %d: %s with weight norm %g; the engine's %s with %g", k, i, l.Name, l.WeightNorm, w.Layers[i].Name, w.Layers[i].WeightNorm)
+					}
+				}
 			}
 			if want.History[0].Step < 3 {
 				t.Fatalf("%d steps per epoch; the test wants several", want.History[0].Step)
