@@ -257,7 +257,7 @@ func TestRawInputsAtTheChecks(t *testing.T) {
 // the step before them: a gradient that vanishes on its way back, or a
 // ReLU layer wholly dead, is said at the checks, at 0.85 of what the
 // epoch's end would say; at a rate far off, or with layers that look
-// well, or without layers (the GoMLX engine's checks), nothing is.
+// well, or without layers (a run saved before checks carried them), nothing is.
 func TestLayersAtTheChecks(t *testing.T) {
 	weighted := func(first, dead float64) []train.LayerStats {
 		return []train.LayerStats{
