@@ -53,7 +53,9 @@
 //	batch_size               too small for batch norm, too large for the data
 //	batchnorm_statistics     inference's running averages lag behind training's batches
 //	val_set_too_small        a validation accuracy whose interval swallows the changes
-//	label_noise              confident disagreement with the labels
+//	label_noise              confident disagreement with the labels, or labels that
+//	                         say nothing of the images: a constant guess since a first
+//	                         check whose layers passed the gradient
 //	train_val_leakage        held-out images that also appear in training
 //	class_confusion          a stalled run's mistakes gather on two classes, or on one
 //	test_shift               the test split scores far below validation, beyond the noise

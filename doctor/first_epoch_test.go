@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -310,6 +311,89 @@ func TestLayersAtTheChecks(t *testing.T) {
 			if f := find(found, DeadReLU); f != nil {
 				t.Errorf("%s, check %d: %v", name, i+1, f)
 			}
+		}
+	}
+}
+
+// A run at a usual rate stuck at a constant guess from its first check
+// on, for 200 steps or more, whose layers passed the gradient at that
+// check, learned nothing the images hold: label_noise names labels that
+// say nothing of their images (shuffled apart from them), before the
+// first epoch's end and after it, and dead_relu, whose units died as the
+// network settled, defers. Not when the first check's layers already
+// failed, with planted noise (drownedLabels), at a rate far off, with a
+// strong penalty, or when a check left chance.
+func TestSilentLabels(t *testing.T) {
+	healthy := []train.LayerStats{
+		{Name: "conv1", Type: "conv2d", GradNorm: 0.05, WeightNorm: 1},
+		{Name: "relu1", Type: "relu", DeadFraction: 0.2},
+		{Name: "conv2", Type: "conv2d", GradNorm: 0.1, WeightNorm: 1},
+		{Name: "dense1", Type: "dense", GradNorm: 0.5, WeightNorm: 1},
+	}
+	dead := slices.Clone(healthy)
+	dead[1].DeadFraction = 1
+	vanished := slices.Clone(healthy)
+	vanished[0].GradNorm = 1e-6
+	type check struct {
+		acc    float64
+		layers []train.LayerStats
+	}
+	run := func(change func(*spec.Spec), checks map[int]check) ([][]train.Diagnosis, *Doctor) {
+		_, d := firstEpochDoctor(func(s *spec.Spec) {
+			s.Train.Optimizer, s.Train.LR = "adam", 1e-3
+			if change != nil {
+				change(s)
+			}
+		}, nil, nil)
+		var said [][]train.Diagnosis
+		for i := range 15 {
+			step := 20 * (i + 1)
+			d.Observe(train.Event{Event: train.EventStep, Epoch: 1, Step: step, Loss: 2.31})
+			if c, ok := checks[step]; ok {
+				loss := math.Log(10)
+				if c.acc > 0.12 {
+					loss *= 1 - c.acc
+				}
+				said = append(said, d.Observe(train.Event{Event: train.EventValCheck, Epoch: 1, Step: step, ValLoss: loss, ValAccuracy: c.acc, ValSize: 1000, Layers: c.layers}))
+			}
+		}
+		return said, d
+	}
+	stuck := map[int]check{40: {0.1, healthy}, 120: {0.11, dead}, 240: {0.1, dead}}
+	said, d := run(nil, stuck)
+	if f := find(said[1], LabelNoise); f != nil {
+		t.Errorf("at step 120, under 200 steps: %v", f)
+	}
+	f := find(said[2], LabelNoise)
+	if f == nil || f.Confidence != 0.6 || f.Evidence["silent_labels"] != 1 || f.Evidence["since_step"] != 40 || f.Evidence["first_check_gradient_ratio"] != 0.1 ||
+		!strings.HasPrefix(f.Advice, "since step 40, at a usual rate, the network has answered with a constant guess") || !strings.Contains(f.Advice, "shuffled apart from them") {
+		t.Fatalf("stuck since a healthy first check, at step 240: %v", f)
+	}
+	if fix := Fix(*f, mustExpand(func(*spec.Spec) {})); fix != nil {
+		t.Errorf("a fix for labels that say nothing: %v", fix)
+	}
+	if r := find(said[2], DeadReLU); r == nil || r.Confidence > 0.5 {
+		t.Errorf("dead_relu beside it: %v, want it there and halved", r)
+	}
+	// The first epoch ends at a constant guess too.
+	e := train.Event{Event: train.EventEpoch, Epoch: 1, Step: 1000, TrainLoss: 2.31, TrainAccuracy: 0.1, ValLoss: 2.303, ValAccuracy: 0.1, Layers: dead}
+	if f := find(d.Observe(e), LabelNoise); f == nil || f.Confidence != 0.7 || !strings.Contains(f.Advice, "for 1 epochs") {
+		t.Errorf("at the first epoch's end: %v", f)
+	}
+	for name, c := range map[string]struct {
+		change func(*spec.Spec)
+		checks map[int]check
+	}{
+		"dead at the first check":     {nil, map[int]check{40: {0.1, dead}, 120: {0.11, dead}, 240: {0.1, dead}}},
+		"vanished at the first check": {nil, map[int]check{40: {0.1, vanished}, 120: {0.11, vanished}, 240: {0.1, vanished}}},
+		"planted noise":               {func(s *spec.Spec) { s.Data.LabelNoise = 0.9 }, stuck},
+		"a rate far too high":         {func(s *spec.Spec) { s.Train.LR = 0.1 }, stuck},
+		"a strong penalty":            {func(s *spec.Spec) { s.Train.L2 = 1 }, stuck},
+		"a check that learned":        {nil, map[int]check{40: {0.3, healthy}, 120: {0.11, dead}, 240: {0.1, dead}}},
+	} {
+		said, _ := run(c.change, c.checks)
+		if f := find(said[len(said)-1], LabelNoise); f != nil && f.Evidence["silent_labels"] == 1 {
+			t.Errorf("%s: %v", name, f)
 		}
 	}
 }

@@ -180,6 +180,10 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 		if s.Data.LabelNoise > 0 {
 			return []string{"data.label_noise=0"}
 		}
+		if d.Evidence["silent_labels"] == 1 {
+			// Labels that say nothing: no setting mends them.
+			return nil
+		}
 		switch {
 		case tr.LabelSmoothing < 0.1:
 			return []string{"train.label_smoothing=0.1"}

@@ -21,7 +21,9 @@ import (
 // ramp(−log10 ratio, 2, 4), + 0.05 when the model uses sigmoid or tanh;
 // × 0.6 when the run learned anyway (progress > 0.5); silent when more
 // than half the ReLU units are dead, or a whole ReLU layer, which zeroes
-// gradients for another reason (dead_relu).
+// gradients for another reason (dead_relu); halved when the layers passed
+// the gradient at the first check of a run stuck at a constant guess
+// since (label_noise's silentLabels).
 //
 // Before the first epoch's end, the same reading of the layers of the
 // step before the latest check, when the checks are stuck at a constant
@@ -57,6 +59,11 @@ func checkVanishingGradients(t *Telemetry) *train.Diagnosis {
 		// Dead units pass no gradient at all: that rule names the cause,
 		// and batch norm or residual connections would not revive them.
 		return nil
+	}
+	if silentLabels(t) != nil {
+		// The gradient faded as the network settled on a constant guess,
+		// after its first check had passed it: label_noise names why.
+		conf *= 0.5
 	}
 	ls := t.weightedLayers()
 	advice := fmt.Sprintf("the first layer's relative gradient is %.2g times the last layer's: ", ratio)
