@@ -389,6 +389,7 @@ func TestSilentLabels(t *testing.T) {
 		"planted noise":               {func(s *spec.Spec) { s.Data.LabelNoise = 0.9 }, stuck},
 		"a rate far too high":         {func(s *spec.Spec) { s.Train.LR = 0.1 }, stuck},
 		"a strong penalty":            {func(s *spec.Spec) { s.Train.L2 = 1 }, stuck},
+		"smoothing to the uniform":    {func(s *spec.Spec) { s.Train.LabelSmoothing = 0.99 }, stuck},
 		"a check that learned":        {nil, map[int]check{40: {0.3, healthy}, 120: {0.11, dead}, 240: {0.1, dead}}},
 	} {
 		said, _ := run(c.change, c.checks)

@@ -78,7 +78,9 @@ func checkLabelNoise(t *Telemetry) *train.Diagnosis {
 
 // silentLabels: without planted noise, a run at a usual rate (between a
 // fifth of the optimizer's usual rate and three times it) with no strong
-// penalty and no raw inputs has sat at a constant guess since its first
+// penalty, no raw inputs and label smoothing under 0.5 (which at 0.99
+// leaves the targets as faint as drowned labels) has sat at a constant
+// guess since its first
 // validation check (before the first epoch's end, the checks stuck at
 // chance as stuckAtChance reads them; after it, every check and every
 // epoch at a constant guess: the loss at least 0.9 of the guess's, the
@@ -107,7 +109,7 @@ func silentLabels(t *Telemetry) *train.Diagnosis {
 	tr := t.Spec.Train
 	rel := t.relativeLR()
 	if t.Spec.Data.LabelNoise >= 0.1 || t.Start == nil || t.diverged() || len(t.Checks) == 0 || !(rel > 0.2 && rel < 3) ||
-		tr.L2 > 1e-2 || tr.WeightDecay > 0.1 || tr.L1 > 1e-3 || rawInputs(t) {
+		tr.L2 > 1e-2 || tr.WeightDecay > 0.1 || tr.L1 > 1e-3 || tr.LabelSmoothing >= 0.5 || rawInputs(t) {
 		return nil
 	}
 	h, acc := t.priorLoss()
