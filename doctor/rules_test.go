@@ -525,6 +525,15 @@ func TestTestShift(t *testing.T) {
 			t.Errorf("an even test split's mix named as different: %s", d.Advice)
 		}
 	}
+	// A run that crawls at a tenth of Adam's rate, its test split scoring
+	// under validation: the rate comes first, the shift after it.
+	crawl := telemetry(func(s *spec.Spec, _ *train.Event) { s.Train.LR = 1e-4 },
+		epoch(1.3, 0.4, 1.2, 0.45), epoch(1.1, 0.52, 1.05, 0.55), epoch(0.95, 0.6, 0.92, 0.62), epoch(0.85, 0.66, 0.84, 0.66))
+	crawl.Add(result(0.5, even, 0))
+	got := Diagnose(crawl)
+	if i, j := indexOf(got, LRTooLow), indexOf(got, TestShift); i < 0 || j < i || got[j].Evidence["far_from_trained"] != 1 {
+		t.Errorf("a crawling run's shift: %v, want lr_too_low before test_shift", describe(got))
+	}
 }
 
 // The start event is diagnosed too: raw inputs and duplicates across the

@@ -150,6 +150,7 @@ var evidenceTable = map[string]evidenceEntry{
 	"silent_labels":              {"a constant guess with the layers passing the gradient", flag},
 	"first_check_gradient_ratio": {"first check: first layer's relative gradient over the last's", plain},
 	"first_check_dead_fraction":  {"first check: ReLU units dead", share},
+	"far_from_trained":           {"the rate crawls (lr_too_low)", flag},
 	"crushed":                    {"weights shrunk to a constant guess", flag},
 	"chance_accuracy":            {"accuracy of a constant guess", share},
 	"step_loss":                  {"training loss of the steps since (median)", plain},
