@@ -109,7 +109,7 @@ func silentLabels(t *Telemetry) *train.Diagnosis {
 	tr := t.Spec.Train
 	rel := t.relativeLR()
 	if t.Spec.Data.LabelNoise >= 0.1 || t.Start == nil || t.diverged() || len(t.Checks) == 0 || !(rel > 0.2 && rel < 3) ||
-		tr.L2 > 1e-2 || tr.WeightDecay > 0.1 || tr.L1 > 1e-3 || tr.LabelSmoothing >= 0.5 || rawInputs(t) {
+		len(strongPenalties(tr)) > 0 || tr.LabelSmoothing >= 0.5 || rawInputs(t) {
 		return nil
 	}
 	h, acc := t.priorLoss()

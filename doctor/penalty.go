@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"plateau/spec"
 	"plateau/train"
 )
 
@@ -34,16 +35,15 @@ import (
 // training loss averages over the steps before a collapse: 1.98 in the
 // run above, whose validation loss was 2.30); without validation, a
 // training loss at least 0.9 of the guess's and a training accuracy
-// within 5 points of it. Silent at
-// three times the usual rate or more (lr_too_high's stuck at chance),
-// with raw inputs (unnormalized_input) and with planted label noise that
-// drowns the labels (label_noise). Before the first epoch's end, the
-// checks stuck at a constant guess as lr_too_high reads them
-// (stuckAtChance: two checks or more, the latest at step 50 or later, the
-// step losses since there too). Confidence 0.7 (0.6 at the checks); 0.15
-// more when the run had learned first (the peak's interval starts 10
-// points or more above the guess): it learned, then the penalty took it
-// back.
+// within 5 points of it. Before the first epoch's end, the checks stuck
+// at a constant guess as lr_too_high reads them (stuckAtChance: two
+// checks or more, the latest at step 50 or later, the step losses since
+// there too). Silent at three times the usual rate or more (lr_too_high's
+// stuck at chance), with raw inputs (unnormalized_input) and with planted
+// label noise that drowns the labels (label_noise). Confidence 0.7 (0.6
+// at the checks); 0.15 more when the run had learned first (the peak's
+// interval starts 10 points or more above the guess): it learned, then
+// the penalty took it back.
 //
 // Advice: set each strong penalty to a usual strength (l2 1e-4, l1 1e-5,
 // weight_decay 0.01), which Fix does.
@@ -54,16 +54,10 @@ func crushedByPenalty(t *Telemetry) *train.Diagnosis {
 	if n == 0 && !early || t.Start == nil || t.diverged() || t.relativeLR() >= 3 || rawInputs(t) || drownedLabels(t) != nil {
 		return nil
 	}
-	var strong []string
 	ev := map[string]float64{"crushed": 1}
-	if tr.L2 > 1e-2 {
-		strong, ev["l2"] = append(strong, fmt.Sprintf("train.l2 %g", tr.L2)), tr.L2
-	}
-	if tr.L1 > 1e-3 {
-		strong, ev["l1"] = append(strong, fmt.Sprintf("train.l1 %g", tr.L1)), tr.L1
-	}
-	if tr.WeightDecay > 0.1 {
-		strong, ev["weight_decay"] = append(strong, fmt.Sprintf("train.weight_decay %g", tr.WeightDecay)), tr.WeightDecay
+	var strong []string
+	for _, p := range strongPenalties(tr) {
+		strong, ev[p.key] = append(strong, fmt.Sprintf("train.%s %g", p.key, p.value)), p.value
 	}
 	if len(strong) == 0 {
 		return nil
@@ -135,14 +129,40 @@ func usualPenalties(ev map[string]float64) string {
 // penaltyFixes sets each strong penalty in ev to a usual strength.
 func penaltyFixes(ev map[string]float64) []string {
 	var out []string
-	if ev["l2"] > 1e-2 {
-		out = append(out, "train.l2=0.0001")
+	for _, p := range penalties {
+		if ev[p.key] > p.strong {
+			out = append(out, "train."+p.key+"="+p.usual)
+		}
 	}
-	if ev["l1"] > 1e-3 {
-		out = append(out, "train.l1=0.00001")
-	}
-	if ev["weight_decay"] > 0.1 {
-		out = append(out, "train.weight_decay=0.01")
+	return out
+}
+
+// penalty is one of the spec's weight penalties: above strong it holds a
+// network back (underfitting's reading), and usual is what Fix sets it to
+// when it crushed one.
+type penalty struct {
+	key    string // the train field, as evidence and -set name it
+	strong float64
+	usual  string
+	value  float64 // the spec's (strongPenalties)
+	field  func(spec.Train) float64
+}
+
+var penalties = []penalty{
+	{key: "l2", strong: 1e-2, usual: "0.0001", field: func(tr spec.Train) float64 { return tr.L2 }},
+	{key: "l1", strong: 1e-3, usual: "0.00001", field: func(tr spec.Train) float64 { return tr.L1 }},
+	{key: "weight_decay", strong: 0.1, usual: "0.01", field: func(tr spec.Train) float64 { return tr.WeightDecay }},
+}
+
+// strongPenalties are the penalties the spec sets above their strong
+// bars (l2 0.01, l1 0.001, weight_decay 0.1), with their values.
+func strongPenalties(tr spec.Train) []penalty {
+	var out []penalty
+	for _, p := range penalties {
+		if v := p.field(tr); v > p.strong {
+			p.value = v
+			out = append(out, p)
+		}
 	}
 	return out
 }

@@ -102,7 +102,7 @@ func checkUnderfitting(t *Telemetry) *train.Diagnosis {
 	// whose penalty the weights keep trading against the data, counts as
 	// flat up to a fall of 5% an epoch.
 	tr := t.Spec.Train
-	strong := tr.L2 > 1e-2 || tr.WeightDecay > 0.1 || tr.L1 > 1e-3
+	strong := len(strongPenalties(tr)) > 0
 	bar, slack, flat := 0.8, 0.05, -learningFall
 	if strong {
 		bar, slack, flat = 0.9, 0.08, -0.05
