@@ -111,7 +111,8 @@ type Event struct {
 	PerClassAccuracy []float64 `json:"per_class_accuracy,omitempty"`
 	Confusion        [][]int   `json:"confusion,omitempty"`
 	// epoch: per-layer statistics from the epoch's last training step;
-	// val_check: from the step before the check.
+	// val_check: from the step before the check (the GoMLX trainer's in the
+	// first epoch only, whose checks the doctor reads).
 	Layers []LayerStats `json:"layers,omitempty"`
 
 	// result.

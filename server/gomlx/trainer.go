@@ -342,15 +342,23 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			}
 			if checkEvery > 0 && time.Since(lastCheck) >= checkWait && 10*(i+1) < 9*loader.Steps() {
 				checkStart := time.Now()
-				// The latest step's weights and batch on the host: the
-				// per-layer statistics the doctor reads at a check, as
-				// train.Run gives them, taken while the device measures.
-				if err := st.copyTo(net); err != nil {
-					return nil, err
+				// In the first epoch, the latest step's weights and batch on
+				// the host: the per-layer statistics the doctor reads at a
+				// check before the first epoch's end, as train.Run gives
+				// them, taken while the device measures. Later checks, which
+				// the doctor does not read, skip the host's pass.
+				var statsDone <-chan []train.LayerStats
+				if epoch == 0 {
+					if err := st.copyTo(net); err != nil {
+						return nil, err
+					}
+					statsDone = hostStats(last)
 				}
-				statsDone := hostStats(last)
 				valLoss, valAcc, _, err := evaluate(t.backend, evalExec, st, norm, checkSplit, d, classes, tr.BatchSize, tr.LabelSmoothing)
-				layers := <-statsDone
+				var layers []train.LayerStats
+				if statsDone != nil {
+					layers = <-statsDone
+				}
 				if err != nil {
 					return nil, err
 				}

@@ -119,7 +119,14 @@ func TestRunsAsTheEngine(t *testing.T) {
 				if g.Step != w.Step || g.ValSize != w.ValSize || !near(g.ValLoss, w.ValLoss) || g.ValAccuracy != w.ValAccuracy {
 					t.Errorf("check %d: step %d, %d images, loss %g, accuracy %g; the engine's %d, %d, %g, %g", k, g.Step, g.ValSize, g.ValLoss, g.ValAccuracy, w.Step, w.ValSize, w.ValLoss, w.ValAccuracy)
 				}
-				// The layers of the step before the check: the same weights.
+				// In the first epoch, whose checks the doctor reads, the
+				// layers of the step before the check: the same weights.
+				if g.Epoch > 1 {
+					if len(g.Layers) != 0 {
+						t.Errorf("check %d, in epoch %d: layer statistics the doctor does not read", k, g.Epoch)
+					}
+					continue
+				}
 				if len(g.Layers) == 0 || len(g.Layers) != len(w.Layers) {
 					t.Fatalf("check %d: %d layer statistics, the engine's %d", k, len(g.Layers), len(w.Layers))
 				}
