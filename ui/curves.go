@@ -116,7 +116,18 @@ func (r *Root) LossMarks() []Mark {
 		return nil
 	}
 	var marks []Mark
+	stuck := false
 	for _, d := range r.Diagnoses() {
+		if since, ok := d.Evidence["since_step"]; ok && run.Progress.StepsPerEpoch > 0 {
+			// Read at the checks before the first epoch's end (whatever
+			// the cause): the first check at a constant guess, once.
+			if !stuck {
+				x := since / float64(run.Progress.StepsPerEpoch)
+				marks = append(marks, Mark{X: x, Label: "a constant guess from here", Color: "#dc2626"})
+				stuck = true
+			}
+			continue
+		}
 		switch d.Cause {
 		case "overfitting":
 			if e, ok := d.Evidence["best_val_loss_epoch"]; ok {
@@ -134,12 +145,6 @@ func (r *Root) LossMarks() []Mark {
 				marks = append(marks, Mark{X: e, Label: "no progress since epoch " + FormatFloat(e), Color: "#ca8a04"})
 			}
 		case "lr_too_high", "exploding_gradients", "lr_too_low":
-			if since, ok := d.Evidence["since_step"]; ok && run.Progress.StepsPerEpoch > 0 {
-				// Read at the checks before the first epoch's end.
-				x := since / float64(run.Progress.StepsPerEpoch)
-				marks = append(marks, Mark{X: x, Label: "a constant guess from here", Color: "#dc2626"})
-				continue
-			}
 			if d.Cause == "lr_too_low" {
 				continue
 			}

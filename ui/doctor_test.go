@@ -63,6 +63,17 @@ func TestFindingsAtChecks(t *testing.T) {
 	if m := doc.LossMarks(); len(m) != 1 || m[0].X != 0.075 || m[0].Label != "a constant guess from here" {
 		t.Errorf("loss marks %v, want the step the checks went to chance at", m)
 	}
+	// Another cause read at the same checks marks the same step, once.
+	dead := protocol.Diagnosis{Cause: "dead_relu", Confidence: 0.68, Evidence: map[string]float64{"since_step": 60}}
+	run.Early = append(run.Early, dead)
+	if m := doc.LossMarks(); len(m) != 1 || m[0].X != 0.075 {
+		t.Errorf("loss marks %v with two causes read at the checks, want one mark", m)
+	}
+	run.Early = []protocol.Diagnosis{raw, dead}
+	if m := doc.LossMarks(); len(m) != 1 || m[0].X != 0.075 {
+		t.Errorf("loss marks %v with dead_relu alone read at the checks, want its mark", m)
+	}
+	run.Early = []protocol.Diagnosis{raw, high}
 	want := "2 findings before the first epoch's end, from the data, the spec and the training so far (2 validation checks, latest 9.8%)"
 	if got := doc.DoctorStatus(); !strings.Contains(got, want) {
 		t.Errorf("status %q, want %q", got, want)
