@@ -380,6 +380,28 @@ func TestSilentLabels(t *testing.T) {
 	if f := find(d.Observe(e), LabelNoise); f == nil || f.Confidence != 0.7 || !strings.Contains(f.Advice, "for 1 epochs") {
 		t.Errorf("at the first epoch's end: %v", f)
 	}
+	// Epochs too short for checks: the first epoch's layers, from 200
+	// steps on (44 an epoch here).
+	atChance := func(n int) *Telemetry {
+		var es []train.Event
+		for i := range n {
+			e := epoch(1.39, 0.25, 1.386, 0.25)
+			if i == 0 {
+				e.Layers = healthy
+			} else {
+				e.Layers = dead
+			}
+			es = append(es, e)
+		}
+		return telemetry(func(s *spec.Spec, _ *train.Event) { s.Train.LR = 1e-3 }, es...)
+	}
+	if f := find(Diagnose(atChance(4)), LabelNoise); f != nil {
+		t.Errorf("4 epochs, 176 steps: %v", f)
+	}
+	if f := find(Diagnose(atChance(5)), LabelNoise); f == nil || f.Confidence != 0.7 || f.Evidence["since_step"] != 44 ||
+		!strings.Contains(f.Advice, "though at the first epoch's end the gradient reached its first layer") {
+		t.Errorf("5 epochs without checks, the first epoch's layers healthy: %v", f)
+	}
 	for name, c := range map[string]struct {
 		change func(*spec.Spec)
 		checks map[int]check

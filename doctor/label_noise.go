@@ -85,7 +85,8 @@ func checkLabelNoise(t *Telemetry) *train.Diagnosis {
 // chance as stuckAtChance reads them; after it, every check and every
 // epoch at a constant guess: the loss at least 0.9 of the guess's, the
 // validation accuracy's interval reaching down to its), for 200 steps or
-// more, while at that first check its layers passed the gradient (the
+// more, while at that first check (without checks, at the first epoch's
+// end) its layers passed the gradient (the
 // first weighted layer's relative gradient at least 0.01 of the last's,
 // under half the ReLU units dead and no whole layer): the network could
 // learn, and nothing in the images told their classes apart to it.
@@ -108,12 +109,23 @@ func silentLabels(t *Telemetry) *train.Diagnosis {
 	const silentSteps = 200
 	tr := t.Spec.Train
 	rel := t.relativeLR()
-	if t.Spec.Data.LabelNoise >= 0.1 || t.Start == nil || t.diverged() || len(t.Checks) == 0 || !(rel > 0.2 && rel < 3) ||
+	if t.Spec.Data.LabelNoise >= 0.1 || t.Start == nil || t.diverged() || !(rel > 0.2 && rel < 3) ||
 		len(strongPenalties(tr)) > 0 || tr.LabelSmoothing >= 0.5 || rawInputs(t) {
 		return nil
 	}
+	// The run's first measurement with layers: its first check, else
+	// (epochs too short for checks) its first epoch.
+	var first train.Event
+	at := "that first check"
+	switch {
+	case len(t.Checks) > 0:
+		first = t.Checks[0]
+	case len(t.Epochs) > 0 && t.Epochs[0].Epoch == 1:
+		first, at = t.Epochs[0], "the first epoch's end"
+	default:
+		return nil
+	}
 	h, acc := t.priorLoss()
-	first := t.Checks[0]
 	conf := 0.6
 	s, ok := t.stuckAtChance()
 	if !ok {
@@ -134,7 +146,10 @@ func silentLabels(t *Telemetry) *train.Diagnosis {
 		}
 		conf, s = 0.7, checksAtChance{checks: len(t.Checks), since: first.Step}
 	}
-	latest := t.Checks[len(t.Checks)-1].Step
+	latest := first.Step
+	if n := len(t.Checks); n > 0 {
+		latest = t.Checks[n-1].Step
+	}
 	if l := t.last(); l != nil {
 		latest = max(latest, l.Step)
 	}
@@ -178,10 +193,10 @@ func silentLabels(t *Telemetry) *train.Diagnosis {
 		layers = fmt.Sprintf("the gradient reached its first layer (%.2g of the last layer's, relatively) and %s", ratio, layers)
 	}
 	return &train.Diagnosis{Confidence: conf, Evidence: ev, Advice: fmt.Sprintf(
-		"since step %d, at a usual rate, the network has answered with a constant guess (%s), though at that first check %s: it could learn, and nothing in the images told their classes apart to it. "+
+		"since step %d, at a usual rate, the network has answered with a constant guess (%s), though at %s %s: it could learn, and nothing in the images told their classes apart to it. "+
 			"Labels that say nothing about their images do this: shuffled apart from them (a loader that orders images and labels differently, the label file of another split), or images blank or all alike; "+
 			"look at a few training images beside their labels (the Data tab's samples) before changing the model or the rate: the dead units and vanishing gradients that follow come from the constant guess",
-		s.since, measured, layers)}
+		s.since, measured, at, layers)}
 }
 
 // drownedLabels: the spec's data.label_noise p (0.1 or more) leaves the
