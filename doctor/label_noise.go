@@ -176,8 +176,11 @@ func silentLabels(t *Telemetry) *train.Diagnosis {
 		// The network could not learn from the start: the layer rules'.
 		return nil
 	}
-	ev := map[string]float64{"silent_labels": 1, "since_step": float64(s.since), "checks_at_chance": float64(s.checks),
+	ev := map[string]float64{"silent_labels": 1, "since_step": float64(s.since),
 		"chance_loss": h, "chance_accuracy": acc, "relative_lr": rel, "first_check_dead_fraction": dead}
+	if s.checks > 0 {
+		ev["checks_at_chance"] = float64(s.checks)
+	}
 	if finite(ratio) {
 		ev["first_check_gradient_ratio"] = ratio
 	}
