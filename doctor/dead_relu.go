@@ -22,7 +22,8 @@ import (
 // no signal passes it), halved when that layer follows a hidden dense
 // layer narrower than the classes, which underfitting names, and halved
 // when the spec's label noise drowns the labels' signal, or the labels say
-// nothing of the images (label_noise's drownedLabels and silentLabels).
+// nothing of the images (label_noise's drownedLabels and silentLabels),
+// or the images are blank (blank_inputs).
 //
 // Before the first epoch's end, the same reading of the layers of the
 // step before the latest check, when the checks are stuck at a constant
@@ -75,7 +76,7 @@ func checkDeadReLU(t *Telemetry) *train.Diagnosis {
 		// where a few units die at once: underfitting names the cure.
 		conf *= 0.5
 	}
-	if drownedLabels(t) != nil || silentLabels(t) != nil {
+	if drownedLabels(t) != nil || silentLabels(t) != nil || blankInputs(t) {
 		// Units die as a network that gets no signal from its labels
 		// settles on a constant guess: label_noise names the cause.
 		conf *= 0.5

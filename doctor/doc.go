@@ -29,6 +29,7 @@
 // Each rule lives in its own file, named after its cause, whose doc
 // comment states the evidence it reads, its thresholds and its advice.
 //
+//	blank_inputs             images that carry nothing: one value, or two levels of 256
 //	unnormalized_input       inputs far from mean 0, std 1 (raw pixels)
 //	lr_too_high              divergence, NaN, a rising loss, stuck at chance, oscillation,
 //	                         or a validation loss that swings while the training loss falls

@@ -11,6 +11,7 @@ import (
 
 // Causes, the value of train.Diagnosis.Cause, one per rule.
 const (
+	BlankInputs           = "blank_inputs"
 	UnnormalizedInput     = "unnormalized_input"
 	LRTooHigh             = "lr_too_high"
 	LRTooLow              = "lr_too_low"
@@ -45,6 +46,7 @@ type Rule struct {
 
 // Rules lists every rule, in the order ties are reported.
 var Rules = []Rule{
+	{BlankInputs, checkBlankInputs},
 	{TrainValLeakage, checkTrainValLeakage},
 	{UnnormalizedInput, checkUnnormalizedInput},
 	{LRTooHigh, checkLRTooHigh},

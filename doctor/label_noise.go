@@ -110,7 +110,7 @@ func silentLabels(t *Telemetry) *train.Diagnosis {
 	tr := t.Spec.Train
 	rel := t.relativeLR()
 	if t.Spec.Data.LabelNoise >= 0.1 || t.Start == nil || t.diverged() || !(rel > 0.2 && rel < 3) ||
-		len(strongPenalties(tr)) > 0 || tr.LabelSmoothing >= 0.5 || rawInputs(t) {
+		len(strongPenalties(tr)) > 0 || tr.LabelSmoothing >= 0.5 || rawInputs(t) || blankInputs(t) {
 		return nil
 	}
 	// The run's first measurement with layers: its first check, else

@@ -42,10 +42,16 @@ import (
 // while they stay there, until the epochs say more (crawlSinceFirstEpoch,
 // frozenSinceFirstEpoch).
 //
+// Silent beside blank_inputs: blank images move no weights at any rate.
+//
 // Advice: multiply train.lr, and the schedule's own rates, by 10 (the
 // values are given) or run the LR range test (the page's Find a learning
 // rate, plateau lr-find); for sgd without momentum, momentum 0.9 first.
 func checkLRTooLow(t *Telemetry) *train.Diagnosis {
+	if blankInputs(t) {
+		// Weights that blank images do not move say nothing of the rate.
+		return nil
+	}
 	raise := raiseAdvice(t.Spec)
 	if t.firstEpoch() {
 		return earlyLRTooLow(t, raise)

@@ -125,6 +125,8 @@ var plantedCases = []plantedCase{
 		s.Data.Augment.Shift = spec.Transform{P: 0.5, Strength: 0.1}
 		return s
 	}},
+	// Every image one grey (no contrast, no noise): nothing to learn.
+	{"blank images", BlankInputs, func() *data.Dataset { return dataset(4, 8, 600, 0, 0) }, func() *spec.Spec { return baseSpec(4, 8) }},
 	{"raw pixels", UnnormalizedInput, func() *data.Dataset { return dataset(4, 8, 600, 0.5, 0.6) }, func() *spec.Spec {
 		s := baseSpec(4, 8)
 		s.Data.Normalization = "raw"

@@ -392,7 +392,7 @@ func TestFixesApply(t *testing.T) {
 		s.Expand()
 		d := train.Diagnosis{Cause: c.want}
 		fix := Fix(d, s)
-		if fix == nil && c.want != VanishingGradients && c.want != TrainValLeakage && c.want != ClassConfusion && c.want != TestShift {
+		if fix == nil && c.want != VanishingGradients && c.want != TrainValLeakage && c.want != ClassConfusion && c.want != TestShift && c.want != BlankInputs {
 			t.Errorf("%s: no fix", c.want)
 		}
 		for _, kv := range fix {
@@ -1710,6 +1710,43 @@ func TestRawInputsLoudWrongAnswers(t *testing.T) {
 		}
 		if loud := strings.Contains(f.Advice, "enormous logits"); loud != c.loud {
 			t.Errorf("lowest loss %g: advice %q names loud wrong answers: %v, want %v", lowest, f.Advice, loud, c.loud)
+		}
+	}
+}
+
+// Images with one value, whatever the normalization, or two neighbouring
+// levels of 256 raw or scaled to [0,1] (floats in [0,1] written as
+// bytes), are blank; images that use more levels are not, nor are
+// standardized ones, whose scale hides their levels. Beside blank images,
+// lr_too_low and underfitting are silent.
+func TestBlankInputs(t *testing.T) {
+	for _, c := range []struct {
+		norm     string
+		in       train.InputStats
+		want     float64
+		contains string
+	}{
+		{"scale01", train.InputStats{}, 0.95, "every pixel of the first training batch is 0"},
+		{"standardize", train.InputStats{Mean: 0.5, Min: 0.5, Max: 0.5}, 0.95, "the images are blank"},
+		{"scale01", train.InputStats{Mean: 0.002, Std: 0.002, Min: 0, Max: 1.0 / 255}, 0.9, "uses 2 neighbouring levels of 256"},
+		{"raw", train.InputStats{Mean: 0.4, Std: 0.5, Min: 0, Max: 1}, 0.9, "floats in [0,1] written as bytes"},
+		{"scale01", train.InputStats{Mean: 0.01, Std: 0.01, Min: 0, Max: 3.0 / 255}, 0, ""},
+		{"standardize", train.InputStats{Std: 1, Min: -0.5, Max: 2}, 0, ""},
+	} {
+		crawl := []train.Event{epoch(1.39, 0.25, 1.39, 0.25), epoch(1.39, 0.25, 1.39, 0.25), epoch(1.39, 0.25, 1.39, 0.25)}
+		for i := range crawl {
+			crawl[i].WeightChange = 1e-5
+		}
+		tm := telemetry(func(s *spec.Spec, st *train.Event) { s.Data.Normalization, st.Input = c.norm, &c.in }, crawl...)
+		got := Diagnose(tm)
+		f := find(got, BlankInputs)
+		switch {
+		case c.want == 0 && f != nil:
+			t.Errorf("%s %+v: %v", c.norm, c.in, f)
+		case c.want > 0 && (f == nil || f.Confidence != c.want || !strings.Contains(f.Advice, c.contains) || got[0].Cause != BlankInputs):
+			t.Errorf("%s %+v: %v, want blank_inputs %.2f first, saying %q", c.norm, c.in, describe(got), c.want, c.contains)
+		case c.want > 0 && (find(got, LRTooLow) != nil || find(got, Underfitting) != nil):
+			t.Errorf("%s %+v: %v beside blank images", c.norm, c.in, describe(got))
 		}
 	}
 }

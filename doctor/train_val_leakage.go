@@ -18,6 +18,8 @@ import (
 // have a copy in the training split. Confidence 0.5 + 0.45 ×
 // ramp(fraction, 0.02, 0.3).
 //
+// Halved beside blank_inputs: blank images are copies of one another.
+//
 // Advice: deduplicate the dataset before splitting (hash every image),
 // then split; until then the validation accuracy is optimistic.
 func checkTrainValLeakage(t *Telemetry) *train.Diagnosis {
@@ -41,7 +43,12 @@ func checkTrainValLeakage(t *Telemetry) *train.Diagnosis {
 	if l := t.last(); l != nil && t.Result != nil && finite(t.Result.TestAccuracy) && finite(l.ValAccuracy) {
 		ev["val_minus_test_accuracy"] = l.ValAccuracy - t.Result.TestAccuracy
 	}
-	return &train.Diagnosis{Confidence: 0.5 + 0.45*ramp(frac, 0.02, 0.3), Evidence: ev,
+	conf := 0.5 + 0.45*ramp(frac, 0.02, 0.3)
+	if blankInputs(t) {
+		// Blank images are copies of one another: blank_inputs names it.
+		conf *= 0.5
+	}
+	return &train.Diagnosis{Confidence: conf, Evidence: ev,
 		Advice: fmt.Sprintf("%d of %d validation images and %d of %d test images are exact copies of training images: deduplicate the dataset (hash every image) before splitting; until then held-out accuracy is optimistic",
 			s.ValDuplicates, s.ValSize, s.TestDuplicates, s.TestSize)}
 }

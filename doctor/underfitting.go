@@ -45,7 +45,8 @@ import (
 // Confidence 0.55: it is the generic verdict, and the more specific rules
 // (rate, gradients, augmentation, batch size) outrank it. It drops to 0.4
 // when the rate is high and constant, which plateau_needs_lr_drop
-// explains better (not for the structure). Silent when label_noise fires
+// explains better (not for the structure). Silent beside blank_inputs.
+// Silent when label_noise fires
 // (but for the structure): wrong labels cap the training accuracy of a
 // network that is large enough, and more capacity would learn them by
 // heart. Silent when lr_too_low or lr_too_high fires: a run that crawls,
@@ -71,6 +72,10 @@ func checkUnderfitting(t *Telemetry) *train.Diagnosis {
 	pools := t.Spec.Model.LocalPools()
 	// structural: the spec alone shows what holds the network back.
 	structural := narrow >= 0 || len(pools) > 0
+	if blankInputs(t) {
+		// Nothing in the images to fit: blank_inputs names it.
+		return nil
+	}
 	if d := crushedByPenalty(t); d != nil {
 		return d
 	}

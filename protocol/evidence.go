@@ -151,6 +151,8 @@ var evidenceTable = map[string]evidenceEntry{
 	"first_check_gradient_ratio": {"first check (or epoch): first layer's relative gradient over the last's", plain},
 	"first_check_dead_fraction":  {"first check (or epoch): ReLU units dead", share},
 	"far_from_trained":           {"the rate crawls (lr_too_low)", flag},
+	"input_span":                 {"largest input value minus the smallest", plain},
+	"levels":                     {"levels of 255 between them", plain},
 	"crushed":                    {"weights shrunk to a constant guess", flag},
 	"chance_accuracy":            {"accuracy of a constant guess", share},
 	"step_loss":                  {"training loss of the steps since (median)", plain},

@@ -16,6 +16,7 @@ type Doctor struct{ *Root }
 
 // Causes names the doctor's findings for people, by cause id.
 var Causes = map[string]string{
+	"blank_inputs":            "Images are blank",
 	"unnormalized_input":      "Inputs are not normalized",
 	"lr_too_high":             "Learning rate too high",
 	"lr_too_low":              "Learning rate too low",
