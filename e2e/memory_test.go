@@ -23,6 +23,15 @@ import (
 // batches.meta.txt) as a tar.gz, with train and test synthetic records:
 // each class a colour, with noise.
 func writeCIFARArchive(path string, train, test int) error {
+	rng := rand.New(rand.NewPCG(3, 4))
+	return writeCIFARArchiveOf(path, train, test, func(k, c int) byte {
+		return byte(40 + 70*((k>>c)&1) + 10*(k/8) + rng.IntN(100))
+	})
+}
+
+// writeCIFARArchiveOf is writeCIFARArchive with pixel giving each pixel
+// of an image of class k in channel c.
+func writeCIFARArchiveOf(path string, train, test int, pixel func(k, c int) byte) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -30,7 +39,6 @@ func writeCIFARArchive(path string, train, test int) error {
 	defer f.Close()
 	zw := gzip.NewWriter(f)
 	tw := tar.NewWriter(zw)
-	rng := rand.New(rand.NewPCG(3, 4))
 	batch := func(n int) []byte {
 		const plane = 32 * 32
 		b := make([]byte, n*(1+3*plane))
@@ -39,9 +47,8 @@ func writeCIFARArchive(path string, train, test int) error {
 			k := i % 10
 			rec[0] = byte(k)
 			for c := range 3 {
-				base := 40 + 70*((k>>c)&1) + 10*(k/8)
 				for p := range plane {
-					rec[1+c*plane+p] = byte(base + rng.IntN(100))
+					rec[1+c*plane+p] = pixel(k, c)
 				}
 			}
 		}

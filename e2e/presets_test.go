@@ -147,6 +147,31 @@ func TestFindingsBeforeTheFirstEpoch(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("canceled")`, "the stop")
 }
 
+// Blank images (here every pixel black, as a loader that reads zeros
+// gives) are named before the first epoch, first, and the rate is not
+// blamed for the weights that do not move.
+func TestBlankImages(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	archive := filepath.Join(p.dir, "black-cifar.tar.gz")
+	if err := writeCIFARArchiveOf(archive, 300, 100, func(int, int) byte { return 0 }); err != nil {
+		t.Fatal(err)
+	}
+	chooseFile(t, ctx, archive)
+	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 300 training")`, "the archive to load")
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#epochs", "2")
+	click(t, ctx, "#start")
+	waitFor(t, ctx, `document.querySelector('#doctor .finding[data-cause="blank_inputs"]')`, "the blank images' finding")
+	if got := eval[string](t, ctx, `document.querySelector('#doctor .finding').dataset.cause + ": " + document.querySelector('#doctor .finding').textContent.trim().replace(/\s+/g, " ")`); !strings.HasPrefix(got, "blank_inputs: Images are blank") {
+		t.Errorf("the first finding: %q", got)
+	}
+	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the run to end")
+	if got := eval[string](t, ctx, `Array.from(document.querySelectorAll('#doctor .finding')).map(f => f.dataset.cause).join(" ")`); !strings.HasPrefix(got, "blank_inputs") || strings.Contains(got, "lr_too_low") {
+		t.Errorf("the findings at the end: %q, want blank_inputs first and no lr_too_low", got)
+	}
+}
+
 // trainUntilThrown trains Adam at 0.1, checks after every 50 ms, until
 // the doctor names the rate: on cifarTab's images, before the first
 // epoch's end.
