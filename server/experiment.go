@@ -160,10 +160,16 @@ func printExperiment(w io.Writer, exp spec.Experiment, rows []experimentRow) {
 	}
 	if len(rows) == len(exp.Variants) {
 		test := make([]float64, len(rows))
+		learning := make([]string, len(rows))
 		for i, r := range rows {
 			test[i] = r.TestAccuracy
+			var causes []string
+			for _, d := range r.Diagnoses {
+				causes = append(causes, d.Cause)
+			}
+			learning[i] = spec.StillLearning(causes)
 		}
-		if reading := exp.Reading(test, rows[len(rows)-1].TestImages); reading != "" {
+		if reading := exp.Reading(test, rows[len(rows)-1].TestImages, learning); reading != "" {
 			fmt.Fprintln(w, reading)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // Experiment is one item of the troubleshooting checklist as runs that
@@ -17,13 +18,17 @@ type Experiment struct {
 
 // readings say, for the experiments that have one, what the arms' test
 // accuracies (in the order of the variants) on n test images say about
-// the claim.
-var readings = map[string]func(test []float64, n int) string{"data": readDataCurve}
+// the claim, and short, the arms that ended still learning ("all
+// (still_learning)").
+var readings = map[string]func(test []float64, n int, short []string) string{"data": readDataCurve}
 
 // Reading says what the arms' test accuracies, in the order of the
 // variants, measured on n test images, say about the experiment's claim;
 // "" for an experiment without a reading, or when an arm has none yet.
-func (e Experiment) Reading(test []float64, n int) string {
+// learning, when not nil, names for each arm the doctor's finding that it
+// ended still learning (still_learning, lr_too_low), or "": a curve read
+// on undertrained arms says so.
+func (e Experiment) Reading(test []float64, n int, learning []string) string {
 	read := readings[e.Name]
 	if read == nil || len(test) != len(e.Variants) || n <= 0 {
 		return ""
@@ -33,7 +38,24 @@ func (e Experiment) Reading(test []float64, n int) string {
 			return ""
 		}
 	}
-	return read(test, n)
+	var short []string
+	for i, c := range learning {
+		if c != "" && i < len(e.Variants) {
+			short = append(short, fmt.Sprintf("%s (%s)", e.Variants[i].Name, c))
+		}
+	}
+	return read(test, n, short)
+}
+
+// StillLearning is the cause among a run's final findings that says it
+// ended short of trained, or "".
+func StillLearning(causes []string) string {
+	for _, c := range causes {
+		if c == "still_learning" || c == "lr_too_low" {
+			return c
+		}
+	}
+	return ""
 }
 
 // readDataCurve reads the data experiment's test accuracies (a quarter,
@@ -41,16 +63,26 @@ func (e Experiment) Reading(test []float64, n int) string {
 // images: the half-width of the 95% interval of the last arm's accuracy
 // (the arms share the test images, so this overstates the noise of their
 // differences a little, and a gain past it is a real one).
-func readDataCurve(test []float64, n int) string {
+//
+// A curve that flattens is read at the arms' steps: when an arm ended
+// still learning (the doctor's still_learning or lr_too_low), the reading
+// says the training, not the images, may be what flattens it (a flat
+// curve on 3,000 Fashion-MNIST images after one epoch of the full set
+// says little about the images).
+func readDataCurve(test []float64, n int, short []string) string {
 	p := test[2]
 	noise := 1.96 * math.Sqrt(max(p*(1-p), 0.01)/float64(n))
 	first, second := test[1]-test[0], test[2]-test[1]
 	gains := fmt.Sprintf("%+.1f points of test accuracy from a quarter to half of the images, %+.1f from half to all (%s test images tell apart about ±%.1f)",
 		100*first, 100*second, Thousands(n), 100*noise)
-	switch {
-	case second > noise:
+	if second > noise {
 		return "The last doubling still paid: " + gains + ". More images, or augmentation that makes more of them, should lift it further."
-	case first > noise:
+	}
+	if len(short) > 0 {
+		return fmt.Sprintf("Not yet read: %s. The arms on %s ended still learning, so their training, not the number of images, may be what flattens the curve: "+
+			"train every arm longer (more epochs in the Training tab) and run it again.", gains, strings.Join(short, " and "))
+	}
+	if first > noise {
 		return "Levelling off: " + gains + ". More images of the same kind would add little; the model or its training is the limit now."
 	}
 	return "Flat within the noise: " + gains + ". At these steps the model or its training is the limit, not the number of images."

@@ -139,18 +139,28 @@ func TestDataReading(t *testing.T) {
 		// 3,000: 83.5%, 84.2%, 83.5%.
 		{"flat", []float64{0.835, 0.842, 0.835}, 2000, "Flat within the noise: +0.7 points"},
 	} {
-		if got := e.Reading(c.test, c.n); !strings.HasPrefix(got, c.want) {
+		if got := e.Reading(c.test, c.n, nil); !strings.HasPrefix(got, c.want) {
 			t.Errorf("%s: %q, want it to begin %q", c.name, got, c.want)
 		}
 	}
-	if got := e.Reading([]float64{0.4, 0.5}, 1000); got != "" {
+	// The flat curve, with the arm on all the images ended still
+	// learning: not read as the images' limit.
+	if got := e.Reading([]float64{0.835, 0.842, 0.835}, 2000, []string{"", "", "still_learning"}); !strings.HasPrefix(got, "Not yet read: +0.7 points") ||
+		!strings.Contains(got, "The arms on all (still_learning) ended still learning") {
+		t.Errorf("flat, the last arm still learning: %q", got)
+	}
+	// A doubling that paid is read whatever the arms' training.
+	if got := e.Reading([]float64{0.396, 0.46, 0.505}, 1000, []string{"lr_too_low", "", ""}); !strings.HasPrefix(got, "The last doubling still paid") {
+		t.Errorf("paid, an arm crawling: %q", got)
+	}
+	if got := e.Reading([]float64{0.4, 0.5}, 1000, nil); got != "" {
 		t.Errorf("two arms of three: %q, want no reading", got)
 	}
-	if got := e.Reading([]float64{0.4, math.NaN(), 0.5}, 1000); got != "" {
+	if got := e.Reading([]float64{0.4, math.NaN(), 0.5}, 1000, nil); got != "" {
 		t.Errorf("an arm without a test accuracy: %q, want no reading", got)
 	}
 	lr, _ := FindExperiment("lr")
-	if got := lr.Reading([]float64{0.1, 0.8, 0.85, 0.1}, 1000); got != "" {
+	if got := lr.Reading([]float64{0.1, 0.8, 0.85, 0.1}, 1000, nil); got != "" {
 		t.Errorf("the lr experiment: %q, want no reading", got)
 	}
 }

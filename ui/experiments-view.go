@@ -165,7 +165,8 @@ func (ev *ExperimentsView) Results(name string) []ArmResult {
 
 // Reading says what the arms' latest runs say about the experiment's
 // claim (spec.Experiment.Reading: the data experiment's doubling gains
-// against the test images' noise), once every arm has its test accuracy;
+// against the test images' noise, unless an arm ended still learning),
+// once every arm has its test accuracy;
 // "" before, and for experiments without a reading.
 func (ev *ExperimentsView) Reading(name string) string {
 	exp, ok := spec.FindExperiment(name)
@@ -177,6 +178,7 @@ func (ev *ExperimentsView) Reading(name string) string {
 		return ""
 	}
 	test := make([]float64, len(arms))
+	learning := make([]string, len(arms))
 	n := 0
 	for i, a := range arms {
 		r := a.run
@@ -184,6 +186,11 @@ func (ev *ExperimentsView) Reading(name string) string {
 			return ""
 		}
 		test[i], n = r.Result.TestAccuracy, r.Start.TestSize
+		var causes []string
+		for _, d := range r.diagnoses() {
+			causes = append(causes, d.Cause)
+		}
+		learning[i] = spec.StillLearning(causes)
 	}
-	return exp.Reading(test, n)
+	return exp.Reading(test, n, learning)
 }

@@ -113,4 +113,11 @@ func TestDataExperimentReading(t *testing.T) {
 	if got := ev.Reading("normalization"); got != "" {
 		t.Errorf("normalization: %q, want no reading", got)
 	}
+	// A flat curve whose arm on all the images ended still learning.
+	flat := arm("all", 0.47)
+	flat.Result.Diagnoses = []protocol.Diagnosis{{Cause: "still_learning", Confidence: 0.5}}
+	ev.Runs = append(ev.Runs, flat)
+	if got := ev.Reading("data"); !strings.HasPrefix(got, "Not yet read") || !strings.Contains(got, "all (still_learning)") {
+		t.Errorf("flat, the last arm still learning: %q", got)
+	}
 }
