@@ -23,7 +23,8 @@ import (
 // layer narrower than the classes, which underfitting names, and halved
 // when the spec's label noise drowns the labels' signal, or the labels say
 // nothing of the images (label_noise's drownedLabels and silentLabels),
-// or the images are blank (blank_inputs).
+// or the images are blank (blank_inputs), or label smoothing leaves the
+// targets near uniform (underfitting's heavySmoothing).
 //
 // Before the first epoch's end, the same reading of the layers of the
 // step before the latest check, when the checks are stuck at a constant
@@ -76,7 +77,7 @@ func checkDeadReLU(t *Telemetry) *train.Diagnosis {
 		// where a few units die at once: underfitting names the cure.
 		conf *= 0.5
 	}
-	if drownedLabels(t) != nil || silentLabels(t) != nil || blankInputs(t) {
+	if drownedLabels(t) != nil || silentLabels(t) != nil || blankInputs(t) || heavySmoothing(t) != nil {
 		// Units die as a network that gets no signal from its labels
 		// settles on a constant guess: label_noise names the cause.
 		conf *= 0.5

@@ -43,7 +43,8 @@
 //	                         or local features pooled to 1×1 (where they are is lost);
 //	                         augmented images fitted no better than clean ones: weaken
 //	                         the augmentation first; or an L1, L2 or weight-decay
-//	                         penalty that crushed the weights to a constant guess
+//	                         penalty that crushed the weights to a constant guess;
+//	                         or label smoothing that leaves the targets near uniform
 //	class_imbalance          rare classes sacrificed, or collapse onto the majority
 //	augmentation_too_strong  augmented images no longer look like their class (a flip
 //	                         among them, judged on the data: mirrored digits)

@@ -75,6 +75,10 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 			// Crushed by its penalty: the usual strengths.
 			return fix
 		}
+		if d.Evidence["loss_room"] > 0 && d.Evidence["label_smoothing"] > 0 {
+			// Targets smoothed to near uniform: the usual smoothing.
+			return []string{"train.label_smoothing=0.1"}
+		}
 		if d.Evidence["dropout_rate"] >= 0.5 {
 			// Held back by dropout: halve the heavy rates.
 			var out []string

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -1747,6 +1748,48 @@ func TestBlankInputs(t *testing.T) {
 			t.Errorf("%s %+v: %v, want blank_inputs %.2f first, saying %q", c.norm, c.in, describe(got), c.want, c.contains)
 		case c.want > 0 && (find(got, LRTooLow) != nil || find(got, Underfitting) != nil):
 			t.Errorf("%s %+v: %v beside blank images", c.norm, c.in, describe(got))
+		}
+	}
+}
+
+// Label smoothing that leaves the targets near uniform keeps the outputs
+// there (mnist-cnn with train.label_smoothing 0.9: training accuracy 57%
+// with dropout 0.5 on, validation 97%, told to lower its dropout): the
+// smoothing is named, with the usual 0.1 as the fix, and dropout and
+// dead units are not; the usual smoothing, or a network whose training
+// accuracy is near its validation accuracy (or above it), is not this
+// reading.
+func TestHeavySmoothing(t *testing.T) {
+	es := []train.Event{epoch(1.385, 0.33, 1.384, 0.72), epoch(1.384, 0.49, 1.383, 0.86), epoch(1.384, 0.57, 1.382, 0.97)}
+	es[2].Layers = []train.LayerStats{{Name: "relu1", Type: "relu", DeadFraction: 0.1}, {Name: "relu2", Type: "relu", DeadFraction: 0.88}}
+	for _, c := range []struct {
+		smoothing float64
+		acc       float64
+		want      float64
+	}{{0.9, 0.57, 0.8}, {0.6, 0.57, 0.74}, {0.1, 0.57, 0}, {0.9, 0.95, 0}, {0.9, 0.88, 0}} { // four classes: at 0.6 the loss can fall 15%; at 0.88, within 10 points of validation
+		last := es[2]
+		last.TrainAccuracy = c.acc
+		tm := telemetry(func(s *spec.Spec, _ *train.Event) {
+			withDropout(0.5)(s, nil)
+			s.Train.LR, s.Train.LabelSmoothing = 1e-3, c.smoothing
+		}, es[0], es[1], last)
+		got := Diagnose(tm)
+		f := find(got, Underfitting)
+		if c.want == 0 {
+			if f != nil && f.Evidence["loss_room"] > 0 {
+				t.Errorf("smoothing %g, training accuracy %g: %v", c.smoothing, c.acc, f)
+			}
+			continue
+		}
+		if f == nil || math.Abs(f.Confidence-c.want) > 0.011 || f.Evidence["dropout_rate"] != 0 || !strings.Contains(f.Advice, fmt.Sprintf("train.label_smoothing %g leaves the true class", c.smoothing)) {
+			t.Errorf("smoothing %g: %v, want underfitting %.2f naming the smoothing", c.smoothing, f, c.want)
+			continue
+		}
+		if fix := Fix(*f, tm.Spec); len(fix) != 1 || fix[0] != "train.label_smoothing=0.1" {
+			t.Errorf("smoothing %g: fix %v", c.smoothing, fix)
+		}
+		if d := find(got, DeadReLU); d != nil {
+			t.Errorf("smoothing %g: dead_relu beside it: %v", c.smoothing, d)
 		}
 	}
 }

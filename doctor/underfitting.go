@@ -79,6 +79,9 @@ func checkUnderfitting(t *Telemetry) *train.Diagnosis {
 	if d := crushedByPenalty(t); d != nil {
 		return d
 	}
+	if d := heavySmoothing(t); d != nil {
+		return d
+	}
 	if n < 3 && !structural || t.diverged() {
 		return nil
 	}

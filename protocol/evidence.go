@@ -153,6 +153,8 @@ var evidenceTable = map[string]evidenceEntry{
 	"far_from_trained":           {"the rate crawls (lr_too_low)", flag},
 	"input_span":                 {"largest input value minus the smallest", plain},
 	"levels":                     {"levels of 255 between them", plain},
+	"label_smoothing":            {"train.label_smoothing", setting},
+	"loss_room":                  {"share of ln K the loss can fall", share},
 	"crushed":                    {"weights shrunk to a constant guess", flag},
 	"chance_accuracy":            {"accuracy of a constant guess", share},
 	"step_loss":                  {"training loss of the steps since (median)", plain},
