@@ -35,6 +35,9 @@ func checkBlankInputs(t *Telemetry) *train.Diagnosis {
 	}
 	in := t.Start.Input
 	span := in.Max - in.Min
+	if !finite(span) {
+		return nil
+	}
 	ev := map[string]float64{"input_mean": in.Mean, "input_std": in.Std, "input_span": span}
 	look := "look at the images (the Data tab's samples) and fix the loader or the files before training: no setting can make up for them"
 	if span <= 1e-6*max(1, in.Max, -in.Min) {
@@ -51,7 +54,7 @@ func checkBlankInputs(t *Telemetry) *train.Diagnosis {
 	default:
 		return nil
 	}
-	if levels > 1.5 {
+	if !(levels <= 1.5) {
 		return nil
 	}
 	ev["levels"] = levels

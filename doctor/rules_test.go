@@ -1733,6 +1733,7 @@ func TestBlankInputs(t *testing.T) {
 		{"raw", train.InputStats{Mean: 0.4, Std: 0.5, Min: 0, Max: 1}, 0.9, "floats in [0,1] written as bytes"},
 		{"scale01", train.InputStats{Mean: 0.01, Std: 0.01, Min: 0, Max: 3.0 / 255}, 0, ""},
 		{"standardize", train.InputStats{Std: 1, Min: -0.5, Max: 2}, 0, ""},
+		{"scale01", train.InputStats{Mean: math.NaN(), Std: math.NaN(), Min: math.NaN(), Max: math.NaN()}, 0, ""},
 	} {
 		crawl := []train.Event{epoch(1.39, 0.25, 1.39, 0.25), epoch(1.39, 0.25, 1.39, 0.25), epoch(1.39, 0.25, 1.39, 0.25)}
 		for i := range crawl {
