@@ -170,6 +170,9 @@ func TestBlankImages(t *testing.T) {
 	if got := eval[string](t, ctx, `Array.from(document.querySelectorAll('#doctor .finding')).map(f => f.dataset.cause).join(" ")`); !strings.HasPrefix(got, "blank_inputs") || strings.Contains(got, "lr_too_low") {
 		t.Errorf("the findings at the end: %q, want blank_inputs first and no lr_too_low", got)
 	}
+	// No setting cures it: the panel offers to show the images.
+	click(t, ctx, "#doctor .look-at-images[data-cause=blank_inputs]")
+	waitFor(t, ctx, `document.querySelector("#tab-Data").classList.contains("active") && document.querySelectorAll("#samples img").length > 0`, "the Data tab's samples")
 }
 
 // trainUntilThrown trains Adam at 0.1, checks after every 50 ms, until

@@ -149,6 +149,17 @@ func (doc *Doctor) RunDataExperiment() {
 	(&ExperimentsView{doc.Root}).RunExperiment("data")
 }
 
+// LooksAtImages reports whether a finding's cure is in the images, not in
+// a setting: blank images, or labels that say nothing of their images.
+// The panel offers to show them (ShowImages).
+func LooksAtImages(d protocol.Diagnosis) bool {
+	return d.Cause == "blank_inputs" || d.Cause == "label_noise" && d.Evidence["silent_labels"] == 1
+}
+
+// ShowImages opens the Data tab, whose samples show the images beside
+// their labels.
+func (doc *Doctor) ShowImages() { doc.Tab = "Data" }
+
 // FixText shows a finding's fix as the settings it changes.
 func FixText(d protocol.Diagnosis) string { return strings.Join(d.Fix, "  ") }
 

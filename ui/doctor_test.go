@@ -161,3 +161,27 @@ func TestRunDataExperiment(t *testing.T) {
 		}
 	}
 }
+
+// Findings whose cure is in the images, not in a setting, offer to show
+// them: blank images and labels that say nothing of their images; a
+// label-noise finding with a fix does not.
+func TestLooksAtImages(t *testing.T) {
+	for _, c := range []struct {
+		d    protocol.Diagnosis
+		want bool
+	}{
+		{protocol.Diagnosis{Cause: "blank_inputs"}, true},
+		{protocol.Diagnosis{Cause: "label_noise", Evidence: map[string]float64{"silent_labels": 1}}, true},
+		{protocol.Diagnosis{Cause: "label_noise", Evidence: map[string]float64{"confident_wrong": 0.2}, Fix: []string{"train.label_smoothing=0.1"}}, false},
+		{protocol.Diagnosis{Cause: "lr_too_high"}, false},
+	} {
+		if got := LooksAtImages(c.d); got != c.want {
+			t.Errorf("%s %v: %v, want %v", c.d.Cause, c.d.Evidence, got, c.want)
+		}
+	}
+	doc := &Doctor{&Root{Tab: "Run"}}
+	doc.ShowImages()
+	if doc.Tab != "Data" {
+		t.Errorf("tab %q after ShowImages, want Data", doc.Tab)
+	}
+}
