@@ -27,7 +27,10 @@
 // # Rules
 //
 // Each rule lives in its own file, named after its cause, whose doc
-// comment states the evidence it reads, its thresholds and its advice.
+// comment states the evidence it reads, its thresholds and its advice;
+// underfitting's readings of a crushing penalty and of heavy label
+// smoothing live in penalty.go and smoothing.go, the readings before the
+// first epoch's end in first_epoch.go.
 //
 //	blank_inputs             images that carry nothing: one value, or two levels of 256
 //	unnormalized_input       inputs far from mean 0, std 1 (raw pixels)
