@@ -357,9 +357,10 @@ func (h *host) listenForDrops() {
 // guardLeaving makes the browser ask before the page is closed or
 // reloaded while that would lose something: a run that trains in the
 // worker (its progress lives nowhere else) or a run record or weights
-// not yet written to IndexedDB (a reload the instant a run ends would
-// otherwise drop its last epoch, result or weights). The browser words
-// the question itself.
+// still being written to IndexedDB (a reload the instant a run ends
+// would otherwise drop its last epoch or result; the weights, which the
+// worker sends a moment after the end, are guarded once they are being
+// written). The browser words the question itself.
 func (h *host) guardLeaving() {
 	leave, _ := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
 		if h.training.Load() || h.writing.Load() > 0 {
