@@ -98,12 +98,11 @@ func (t *Telemetry) atChance(checks, steps []train.Event) (s checksAtChance, ok 
 	if len(checks) < 2 {
 		return s, false
 	}
-	h, acc := t.priorLoss()
+	h, _ := t.priorLoss()
 	n := len(checks)
 	for i := n - 1; i >= 0; i-- {
 		c := checks[i]
-		lo, _ := ValCI(c.ValAccuracy, c.ValSize)
-		if c.ValLoss < 0.9*h || lo > acc {
+		if !t.checkAtChance(c) {
 			break
 		}
 		s.checks, s.since = s.checks+1, c.Step
@@ -175,13 +174,29 @@ func (t *Telemetry) stuckSince() (s checksAtChance, ok bool) {
 	if !ok {
 		return s, false
 	}
+	return s, t.epochsAtChance()
+}
+
+// checkAtChance reports whether a validation check measured no more than
+// the best constant guess: a loss at least 0.9 of the guess's, and an
+// accuracy whose 95% interval reaches down to the guess's.
+func (t *Telemetry) checkAtChance(c train.Event) bool {
+	h, acc := t.priorLoss()
+	lo, _ := ValCI(c.ValAccuracy, c.ValSize)
+	return c.ValLoss >= 0.9*h && lo <= acc
+}
+
+// epochsAtChance reports whether every epoch so far sat at the best
+// constant guess: a training loss at least 0.9 of the guess's, and a
+// validation accuracy whose 95% interval reaches down to the guess's.
+func (t *Telemetry) epochsAtChance() bool {
 	h, acc := t.priorLoss()
 	for _, e := range t.Epochs {
 		if lo, _ := ValCI(e.ValAccuracy, t.Start.ValSize); !(e.TrainLoss >= 0.9*h) || lo > acc {
-			return s, false
+			return false
 		}
 	}
-	return s, true
+	return true
 }
 
 // stuckSinceFirstEpoch: lr_too_high's reading of the first epoch's checks

@@ -135,14 +135,12 @@ func silentLabels(t *Telemetry) *train.Diagnosis {
 			return nil
 		}
 		for _, c := range t.Checks {
-			if lo, _ := ValCI(c.ValAccuracy, c.ValSize); c.ValLoss < 0.9*h || lo > acc {
+			if !t.checkAtChance(c) {
 				return nil
 			}
 		}
-		for _, e := range t.Epochs {
-			if lo, _ := ValCI(e.ValAccuracy, t.Start.ValSize); !(e.TrainLoss >= 0.9*h) || lo > acc {
-				return nil
-			}
+		if !t.epochsAtChance() {
+			return nil
 		}
 		conf, s = 0.7, checksAtChance{checks: len(t.Checks), since: first.Step}
 	}
