@@ -42,6 +42,10 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 			}
 			return nil
 		}
+		if clip, norm := d.Evidence["grad_clip"], d.Evidence["grad_norm"]; clip > 0 && norm >= 10*clip {
+			// A clip that cuts every step: the rate may be right.
+			return []string{"train.grad_clip=" + clipFix(norm)}
+		}
 		if dampedEpsilon(s) {
 			// The optimizer's own damping first: the rate may be right.
 			return []string{"train.epsilon=1e-07"}

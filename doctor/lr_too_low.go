@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 
 	"plateau/spec"
 	"plateau/train"
@@ -56,13 +57,57 @@ func checkLRTooLow(t *Telemetry) *train.Diagnosis {
 	if t.firstEpoch() {
 		return earlyLRTooLow(t, raise)
 	}
-	if d := lrTooLowByEpochs(t, raise); d != nil {
-		return d
+	norm, clip, tight := tightClip(t)
+	if tight {
+		raise = fmt.Sprintf("train.grad_clip %g cuts every step's gradient (norm %.3g on average) %.0f times, so at lr %g the weights move as at %.2g: "+
+			"raise train.grad_clip to %s (twice the usual norm: clipping is for the rare spike) or set it to 0; or %s",
+			clip, norm, norm/clip, t.Spec.Train.LR, t.Spec.Train.LR*clip/norm, clipFix(norm), raise)
 	}
-	if d := frozenSinceFirstEpoch(t, raise); d != nil {
-		return d
+	d := lrTooLowByEpochs(t, raise)
+	if d == nil {
+		d = frozenSinceFirstEpoch(t, raise)
 	}
-	return crawlSinceFirstEpoch(t, raise)
+	if d == nil {
+		d = crawlSinceFirstEpoch(t, raise)
+	}
+	if d != nil && tight {
+		// The clip explains weights that barely move at a usual rate.
+		d.Evidence["grad_clip"], d.Evidence["grad_norm"] = clip, norm
+		d.Confidence = max(d.Confidence, 0.7)
+	}
+	return d
+}
+
+// tightClip reports whether plain or momentum SGD clips nearly every step:
+// the last epoch's mean gradient norm (before clipping) ten times
+// train.grad_clip or more, so every step is scaled down by that factor and
+// the rate is not what holds the weights (mnist-cnn with SGD at 0.01 and
+// momentum 0.9, train.grad_clip 0.001, on 10,000 MNIST images: gradient
+// norms of 6.6–7.2 cut 7,000-fold, the weights moving 0.04% an epoch, 17%
+// validation after three epochs against 97% without the clip; the advice
+// was to raise the rate). Adaptive optimizers divide the scale out again.
+// With it lr_too_low is 0.7 at least, its advice names the clip first, and
+// Fix raises the clip to twice the usual norm.
+func tightClip(t *Telemetry) (norm, clip float64, ok bool) {
+	clip = t.Spec.Train.GradClip
+	l := t.last()
+	if t.Spec.Train.Optimizer != "sgd" || clip <= 0 || l == nil || !finite(l.GradNorm) {
+		return 0, clip, false
+	}
+	return l.GradNorm, clip, l.GradNorm >= 10*clip
+}
+
+// clipFix is the clip tightClip's advice and fix set: twice the usual
+// gradient norm, rounded up to 1, 2 or 5 times a power of ten.
+func clipFix(norm float64) string {
+	v := 2 * norm
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*p >= v {
+			return strconv.FormatFloat(m*p, 'g', -1, 64)
+		}
+	}
+	return strconv.FormatFloat(10*p, 'g', -1, 64)
 }
 
 // lrTooLowByEpochs is checkLRTooLow's reading of the epochs; raise is

@@ -1794,3 +1794,47 @@ func TestHeavySmoothing(t *testing.T) {
 		}
 	}
 }
+
+// SGD whose gradient clip cuts every step (norms of 6.6 clipped at 0.001)
+// barely moves its weights at a usual rate: lr_too_low names the clip
+// first, at 0.7, and its fix raises the clip to twice the usual norm
+// rather than the rate; a clip above the norms, or Adam (which divides
+// the scale out), is not this reading.
+func TestTightClip(t *testing.T) {
+	frozen := func(norm float64) []train.Event {
+		es := []train.Event{epoch(1.45, 0.26, 1.39, 0.27), epoch(1.44, 0.27, 1.39, 0.27), epoch(1.43, 0.27, 1.38, 0.28)}
+		for i := range es {
+			es[i].WeightChange, es[i].GradNorm = 4e-4, norm
+		}
+		return es
+	}
+	sgd := func(clip float64) func(*spec.Spec, *train.Event) {
+		return func(s *spec.Spec, _ *train.Event) {
+			s.Train.Optimizer, s.Train.LR, s.Train.Momentum, s.Train.GradClip = "sgd", 0.01, 0.9, clip
+		}
+	}
+	tm := telemetry(sgd(0.001), frozen(6.6)...)
+	d := find(Diagnose(tm), LRTooLow)
+	if d == nil || d.Confidence != 0.7 || d.Evidence["grad_norm"] != 6.6 || !strings.HasPrefix(d.Advice, "train.grad_clip 0.001 cuts every step's gradient (norm 6.6 on average) 6600 times") {
+		t.Fatalf("a clip that cuts every step: %v", d)
+	}
+	if fix := Fix(*d, tm.Spec); len(fix) != 1 || fix[0] != "train.grad_clip=20" {
+		t.Errorf("fix %v, want train.grad_clip=20", fix)
+	}
+	for name, tm := range map[string]*Telemetry{
+		"a clip above the norms": telemetry(sgd(10), frozen(6.6)...),
+		"adam": telemetry(func(s *spec.Spec, _ *train.Event) { s.Train.GradClip = 0.001 }, frozen(6.6)...),
+	} {
+		if d := find(Diagnose(tm), LRTooLow); d != nil && d.Evidence["grad_norm"] > 0 {
+			t.Errorf("%s: %v", name, d)
+		}
+	}
+	for _, c := range []struct {
+		norm float64
+		want string
+	}{{6.6, "20"}, {0.3, "1"}, {2.4, "5"}, {0.05, "0.1"}} {
+		if got := clipFix(c.norm); got != c.want {
+			t.Errorf("clipFix(%g) = %s, want %s", c.norm, got, c.want)
+		}
+	}
+}

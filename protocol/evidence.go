@@ -155,6 +155,7 @@ var evidenceTable = map[string]evidenceEntry{
 	"levels":                     {"levels of 255 between them", plain},
 	"label_smoothing":            {"train.label_smoothing", setting},
 	"loss_room":                  {"share of ln K the loss can fall", share},
+	"grad_norm":                  {"mean gradient norm, last epoch (before clipping)", plain},
 	"crushed":                    {"weights shrunk to a constant guess", flag},
 	"chance_accuracy":            {"accuracy of a constant guess", share},
 	"step_loss":                  {"training loss of the steps since (median)", plain},
