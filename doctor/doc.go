@@ -38,7 +38,8 @@
 //	                         or a validation loss that swings while the training loss falls
 //	lr_too_low               weights barely move, a small rate (or weights moving under 1%
 //	                         an epoch, as an epsilon of 1 makes Adam's) still descending at
-//	                         the end, or a schedule that cut the rate a hundredfold early
+//	                         the end, or a schedule that cut the rate a hundredfold early;
+//	                         an SGD gradient clip that cuts every step is named first
 //	overfitting              train–validation gap with a rising validation loss, or a
 //	                         validation loss stalled while the training loss falls
 //	underfitting             low training accuracy on a flat loss, held back by heavy
