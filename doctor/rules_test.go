@@ -1823,7 +1823,7 @@ func TestTightClip(t *testing.T) {
 	}
 	for name, tm := range map[string]*Telemetry{
 		"a clip above the norms": telemetry(sgd(10), frozen(6.6)...),
-		"adam": telemetry(func(s *spec.Spec, _ *train.Event) { s.Train.GradClip = 0.001 }, frozen(6.6)...),
+		"adam":                   telemetry(func(s *spec.Spec, _ *train.Event) { s.Train.GradClip = 0.001 }, frozen(6.6)...),
 	} {
 		if d := find(Diagnose(tm), LRTooLow); d != nil && d.Evidence["grad_norm"] > 0 {
 			t.Errorf("%s: %v", name, d)
