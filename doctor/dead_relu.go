@@ -40,23 +40,10 @@ func checkDeadReLU(t *Telemetry) *train.Diagnosis {
 	if l == nil {
 		return nil
 	}
-	var sum, worst float64
-	n := 0
-	worstName := ""
-	for _, s := range l.Layers {
-		if s.Type != "relu" {
-			continue
-		}
-		sum += s.DeadFraction
-		n++
-		if s.DeadFraction > worst {
-			worst, worstName = s.DeadFraction, s.Name
-		}
-	}
+	mean, worst, worstName, n := deadReLUs(l.Layers)
 	if n == 0 {
 		return nil
 	}
-	mean := sum / float64(n)
 	if !(mean > 0.5 || worst > 0.8) {
 		return nil
 	}
@@ -88,4 +75,23 @@ func checkDeadReLU(t *Telemetry) *train.Diagnosis {
 	}
 	advice += "use leaky_relu, put batchnorm before the activations, and keep he_normal init"
 	return &train.Diagnosis{Confidence: conf, Evidence: ev, Advice: advice}
+}
+
+// deadReLUs is the mean and the largest dead fraction over the ReLU
+// layers among layers, the worst layer's name, and how many there are.
+func deadReLUs(layers []train.LayerStats) (mean, worst float64, worstName string, n int) {
+	for _, s := range layers {
+		if s.Type != "relu" {
+			continue
+		}
+		mean += s.DeadFraction
+		n++
+		if s.DeadFraction > worst {
+			worst, worstName = s.DeadFraction, s.Name
+		}
+	}
+	if n > 0 {
+		mean /= float64(n)
+	}
+	return mean, worst, worstName, n
 }

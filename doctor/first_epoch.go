@@ -181,9 +181,15 @@ func (t *Telemetry) stuckSince() (s checksAtChance, ok bool) {
 // the best constant guess: a loss at least 0.9 of the guess's, and an
 // accuracy whose 95% interval reaches down to the guess's.
 func (t *Telemetry) checkAtChance(c train.Event) bool {
+	return t.valAtChance(c.ValLoss, c.ValAccuracy, c.ValSize)
+}
+
+// valAtChance is checkAtChance's test of a validation loss and accuracy
+// measured on n images.
+func (t *Telemetry) valAtChance(loss, accuracy float64, n int) bool {
 	h, acc := t.priorLoss()
-	lo, _ := ValCI(c.ValAccuracy, c.ValSize)
-	return c.ValLoss >= 0.9*h && lo <= acc
+	lo, _ := ValCI(accuracy, n)
+	return loss >= 0.9*h && lo <= acc
 }
 
 // epochsAtChance reports whether every epoch so far sat at the best
@@ -370,10 +376,17 @@ func (t *Telemetry) layersAtTheChecks() (*Telemetry, checksAtChance, bool) {
 	if rel := t.relativeLR(); len(last.Layers) == 0 || rel >= 3 || rel <= 0.2 {
 		return nil, s, false
 	}
+	return t.asEpoch(train.Event{Step: last.Step, TrainLoss: s.stepLoss, TrainAccuracy: math.NaN(),
+		ValLoss: last.ValLoss, ValAccuracy: last.ValAccuracy, Layers: last.Layers}), s, true
+}
+
+// asEpoch is the telemetry as the epoch rules would read it had the first
+// epoch ended with e (its measurements at one step: a check's layers).
+func (t *Telemetry) asEpoch(e train.Event) *Telemetry {
 	v := *t
-	v.Epochs = []train.Event{{Event: train.EventEpoch, Epoch: 1, Step: last.Step, TrainLoss: s.stepLoss, TrainAccuracy: math.NaN(),
-		ValLoss: last.ValLoss, ValAccuracy: last.ValAccuracy, Layers: last.Layers}}
-	return &v, s, true
+	e.Event, e.Epoch = train.EventEpoch, 1
+	v.Epochs = []train.Event{e}
+	return &v
 }
 
 // earlyLayers is what a layer rule found on layersAtTheChecks' telemetry,

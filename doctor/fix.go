@@ -42,7 +42,7 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 			}
 			return nil
 		}
-		if clip, norm := d.Evidence["grad_clip"], d.Evidence["grad_norm"]; clip > 0 && norm >= 10*clip {
+		if norm := d.Evidence["grad_norm"]; clipCuts(norm, d.Evidence["grad_clip"]) {
 			// A clip that cuts every step: the rate may be right.
 			return []string{"train.grad_clip=" + clipFix(norm)}
 		}

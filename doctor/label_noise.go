@@ -155,21 +155,8 @@ func silentLabels(t *Telemetry) *train.Diagnosis {
 		return nil
 	}
 	// The layers at the first check, read as an epoch's.
-	v := *t
-	v.Epochs = []train.Event{{Event: train.EventEpoch, Epoch: 1, Step: first.Step, Layers: first.Layers}}
-	ratio := v.gradientRatio()
-	var dead, worst float64
-	relus := 0
-	for _, l := range first.Layers {
-		if l.Type == spec.ReLU {
-			dead += l.DeadFraction
-			worst = max(worst, l.DeadFraction)
-			relus++
-		}
-	}
-	if relus > 0 {
-		dead /= float64(relus)
-	}
+	ratio := t.asEpoch(train.Event{Step: first.Step, Layers: first.Layers}).gradientRatio()
+	dead, worst, _, _ := deadReLUs(first.Layers)
 	if ratio < 0.01 || dead > 0.5 || worst >= 0.999 {
 		// The network could not learn from the start: the layer rules'.
 		return nil

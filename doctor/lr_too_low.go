@@ -94,8 +94,12 @@ func tightClip(t *Telemetry) (norm, clip float64, ok bool) {
 	if t.Spec.Train.Optimizer != "sgd" || clip <= 0 || l == nil || !finite(l.GradNorm) {
 		return 0, clip, false
 	}
-	return l.GradNorm, clip, l.GradNorm >= 10*clip
+	return l.GradNorm, clip, clipCuts(l.GradNorm, clip)
 }
+
+// clipCuts reports whether a clip at clip cuts gradients of norm tenfold
+// or more.
+func clipCuts(norm, clip float64) bool { return clip > 0 && norm >= 10*clip }
 
 // clipFix is the clip tightClip's advice and fix set: twice the usual
 // gradient norm, rounded up to 1, 2 or 5 times a power of ten.

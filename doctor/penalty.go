@@ -75,7 +75,7 @@ func crushedByPenalty(t *Telemetry) *train.Diagnosis {
 	case finite(last.ValLoss) && finite(last.ValAccuracy):
 		// The epoch's training loss averages over steps from before the
 		// collapse; the validation split measures the weights as they are.
-		if lo, _ := ValCI(last.ValAccuracy, t.Start.ValSize); last.ValLoss < 0.9*h || lo > guess {
+		if !t.valAtChance(last.ValLoss, last.ValAccuracy, t.Start.ValSize) {
 			return nil
 		}
 		ev["val_loss"], ev["val_accuracy"] = last.ValLoss, last.ValAccuracy
