@@ -205,7 +205,7 @@ func (c *Doctor) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "doctor-data-experiment"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("disabled", c.Running())
+				vgn.AddAttrInterface("disabled", c.TrainsInPage())
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "click",
 					Func:      func(event vugu.DOMEvent) { c.RunDataExperiment() },

@@ -37,8 +37,10 @@ func (ev *ExperimentsView) RunExperiment(name string) {
 	if !ok {
 		return
 	}
-	if ev.Running() || len(ev.Queue) > 0 {
-		ev.Message = "a run is training: stop it before an experiment"
+	if ev.TrainsInPage() {
+		// The arms train in the worker; a run on the server, shown or
+		// not, goes on beside them.
+		ev.Message = "a run is training in this page: stop it before an experiment"
 		return
 	}
 	ev.Overlay = map[string]bool{}

@@ -173,7 +173,7 @@ func (c *ExperimentsView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgparent.AppendChild(vgn)
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "primary"}}}
 						vgparent.AppendChild(vgn)
-						vgn.AddAttrInterface("disabled", c.Running() || !c.Valid() || c.Dataset == nil)
+						vgn.AddAttrInterface("disabled", c.TrainsInPage() || !c.Valid() || c.Dataset == nil)
 						vgn.AddAttrInterface("id", "experiment-"+e.Name)
 						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 							EventType: "click",

@@ -121,3 +121,31 @@ func TestDataExperimentReading(t *testing.T) {
 		t.Errorf("flat, the last arm still learning: %q", got)
 	}
 }
+
+// An experiment trains in the worker: a run on the server, even the one
+// shown, does not hold it back (restored into a fresh page, such a run
+// is followed again and shows as training), while a run in the worker
+// does.
+func TestExperimentBesideAServerRun(t *testing.T) {
+	s, err := spec.Preset(spec.DefaultPreset("mnist"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Root{Spec: s, Host: storingHost{}, Dataset: &protocol.Dataset{Name: "mnist", Shape: []int{28, 28, 1},
+		Classes: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}}}
+	r.validate()
+	server := r.newRun(s, "mnist", "on the server")
+	server.Server, server.queued = "http://server", false
+	r.Current = server
+	ev := &ExperimentsView{r}
+	ev.RunExperiment("data")
+	if n := len(ev.Results("data")); n != 3 || r.Message != "" {
+		t.Fatalf("beside a server run: %d arms, message %q", n, r.Message)
+	}
+	// Now an arm trains in the worker: another experiment waits for it.
+	r.Message = ""
+	ev.RunExperiment("lr")
+	if len(ev.Results("lr")) != 0 || !strings.Contains(r.Message, "a run is training in this page") {
+		t.Errorf("beside the worker's arms: %d lr arms, message %q", len(ev.Results("lr")), r.Message)
+	}
+}
