@@ -902,6 +902,8 @@ func TestDataExperiment(t *testing.T) {
 	click(t, ctx, "#tab-Training")
 	set(t, ctx, "#epochs", "1")
 	click(t, ctx, "#tab-Experiments")
+	// A script's click on a disabled button does nothing: wait for it.
+	waitFor(t, ctx, `!document.querySelector("#experiment-data").disabled`, "Run the A/B")
 	click(t, ctx, "#experiment-data")
 	// Three runs one after another: minutes when make test's other
 	// packages share the machine's cores with the browser.
