@@ -32,7 +32,7 @@ var (
 	fashionSeconds = flag.Float64("fashion-seconds", 180, "training wall time of each -fashion run, from pressing Start")
 	fashionRuns    = flag.Int("fashion-runs", 3, "runs of -fashion; the median is logged")
 	fashionSpec    = flag.String("fashion-spec", "", "a spec JSON file to measure instead of -fashion-preset; it comes in the page's address")
-	fashionWorkers = flag.Int("fashion-workers", 1, "the workers picked in the Training tab for -fashion runs")
+	fashionWorkers = flag.Int("fashion-workers", 0, "the workers picked in the Training tab for -fashion runs (0: the page's default for the machine)")
 	fashionSets    setFlags
 )
 
@@ -144,9 +144,11 @@ func measureFashion(t *testing.T, p *page, s *spec.Spec, seed int64) fashionRun 
 		waitFor(t, ctx, fmt.Sprintf(`document.querySelector("#preset").value === %q`, s.Model.Name), "the preset")
 	}
 	click(t, ctx, "#tab-Training")
-	set(t, ctx, "#workers", strconv.Itoa(*fashionWorkers))
-	if w := eval[string](t, ctx, `document.querySelector("#workers").value`); w != strconv.Itoa(*fashionWorkers) {
-		t.Fatalf("the page offers no %d workers (it shows %s)", *fashionWorkers, w)
+	if *fashionWorkers > 0 {
+		set(t, ctx, "#workers", strconv.Itoa(*fashionWorkers))
+		if w := eval[string](t, ctx, `document.querySelector("#workers").value`); w != strconv.Itoa(*fashionWorkers) {
+			t.Fatalf("the page offers no %d workers (it shows %s)", *fashionWorkers, w)
+		}
 	}
 	set(t, ctx, "#seed", strconv.FormatInt(seed, 10))
 	waitFor(t, ctx, fmt.Sprintf(`JSON.parse(atob(location.hash.slice("#spec=".length).replace(/-/g, "+").replace(/_/g, "/"))).train.seed === %d`, seed), "the seed in the page's spec")
@@ -159,7 +161,11 @@ func measureFashion(t *testing.T, p *page, s *spec.Spec, seed int64) fashionRun 
 		t.Fatalf("the page holds %s (batch %d, %d epochs, lr %g, %+v), not the spec under test", got.Model.Name, got.Train.BatchSize, got.Train.Epochs, got.Train.LR, got.Train.Schedule)
 	}
 	b, _ := json.Marshal(got.Train)
-	t.Logf("training %s on %s with %d worker(s) and %s", got.Model.Name, got.Data.Dataset, *fashionWorkers, b)
+	workers := "the page's default workers"
+	if *fashionWorkers > 0 {
+		workers = fmt.Sprintf("%d worker(s)", *fashionWorkers)
+	}
+	t.Logf("training %s on %s with %s and %s", got.Model.Name, got.Data.Dataset, workers, b)
 
 	r := fashionRun{load: loadAverage()}
 	started := time.Now()

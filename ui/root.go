@@ -668,10 +668,19 @@ func (r *Root) Show(el js.Value, path, text string) {
 
 // SetCores records the browser's core count and picks the workers a run
 // trains with by default: one per core but one, left to the page and the
-// browser, up to four; one worker on two cores or fewer.
+// browser, up to four; two on two cores, where the page stays as
+// responsive with two as with one and trains 1.3–1.4 times as fast; one
+// on one core or when the browser does not say.
 func (r *Root) SetCores(n int) {
 	r.Cores = n
-	r.Workers = min(max(n-1, 1), 4)
+	switch {
+	case n <= 1:
+		r.Workers = 1
+	case n == 2:
+		r.Workers = 2
+	default:
+		r.Workers = min(n-1, 4)
+	}
 }
 
 // WorkerChoices are the worker counts the page offers.

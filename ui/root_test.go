@@ -123,3 +123,16 @@ func TestTrainsInPage(t *testing.T) {
 type storingHost struct{ quietHost }
 
 func (storingHost) SaveRun(string, []byte) {}
+
+// A run trains with one worker per core but one, up to four; two on two
+// cores, where the page stays responsive with both; one on one core or
+// when the browser does not say.
+func TestDefaultWorkers(t *testing.T) {
+	for cores, want := range map[int]int{0: 1, 1: 1, 2: 2, 3: 2, 4: 3, 5: 4, 8: 4, 64: 4} {
+		r := &Root{}
+		r.SetCores(cores)
+		if r.Workers != want {
+			t.Errorf("%d cores: %d workers, want %d", cores, r.Workers, want)
+		}
+	}
+}
