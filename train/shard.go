@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"plateau/data"
 	"plateau/nn"
@@ -12,8 +13,9 @@ import (
 
 // A Shard computes the gradient of a part of every training batch on a
 // replica of the network, while the trainer computes the rest: data
-// parallelism. The trainer cuts each batch into equal parts, keeps the
-// first and hands one to each shard with its current weights; it adds the
+// parallelism. The trainer cuts each batch into equal parts (with batch
+// norm, none under minNormRows rows), keeps the first and hands one to
+// each shard with its current weights; it adds the
 // shards' gradients to its own, weighted by each part's share of the loss,
 // before regularization, clipping and the optimizer's update, which only
 // the trainer runs.
@@ -274,12 +276,31 @@ func CloseShards(shards []Shard) {
 // maxShards bounds Config.Shards.
 const maxShards = 64
 
-// workers is the number of parts a batch is cut into when it is, else 0.
+// workers is the number of parts a whole batch is cut into when the run
+// has shards, else 0.
 func (t *trainer) workers() int {
 	if len(t.cfg.Shards) == 0 {
 		return 0
 	}
-	return len(t.cfg.Shards) + 1
+	return t.parts(t.tr.BatchSize)
+}
+
+// minNormRows is the fewest rows a part of a training batch gets when the
+// network has batch norm, whose parts normalize by their own statistics: a
+// batch is cut into fewer parts rather than smaller ones (one under twice
+// this is not cut), so no part normalizes by fewer rows than the doctor's
+// batch_size rule accepts of a whole batch. Fashion-MNIST, fashion-cnn,
+// 6,000 images, two epochs at batch 8: 81.0% test in one part, 80.1% and
+// 80.1% in parts of 4 and 2; at batch 16, 84.0% in one and in parts of 8.
+const minNormRows = 8
+
+// parts is the number of parts a training batch of n rows is cut into.
+func (t *trainer) parts(n int) int {
+	p := min(len(t.cfg.Shards)+1, n)
+	if slices.ContainsFunc(t.spec.Model.Layers, func(l spec.Layer) bool { return l.Type == spec.BatchNorm }) {
+		p = min(p, max(1, n/minNormRows))
+	}
+	return p
 }
 
 // initShards prepares the run's shards for parts of a batch.
@@ -308,7 +329,7 @@ func (t *trainer) initShards() error {
 // trainer's (ownPart). It returns the batch's mean loss and whether the
 // gradient is complete.
 func (t *trainer) shardedStep(n int) (loss float64, ok bool, err error) {
-	parts := min(len(t.cfg.Shards)+1, n)
+	parts := t.parts(n)
 	if parts < 2 {
 		loss, ok = t.ownPart(n)
 		return loss, ok, nil

@@ -284,3 +284,46 @@ func TestShardedEvaluationSendsWeightsOnce(t *testing.T) {
 		t.Errorf("the failure was not kept to end the run: %v", tr.shardErr)
 	}
 }
+
+// With batch norm, whose parts normalize by their own statistics, a batch
+// is cut into fewer parts rather than parts under minNormRows rows; the
+// start event says how many parts a whole batch takes.
+func TestBatchNormPartsKeepEnoughRows(t *testing.T) {
+	for _, c := range []struct {
+		bn           bool
+		batch        int
+		parts        []int // the shards' parts
+		workers      int
+		partialBatch int
+		partialParts []int
+	}{
+		{false, 16, []int{4, 4, 4}, 4, 9, []int{2, 2, 2}},
+		{true, 16, []int{8}, 2, 9, nil},
+		{true, 15, nil, 1, 0, nil},
+		{true, 40, []int{10, 10, 10}, 4, 24, []int{8, 8}},
+	} {
+		s := tinySpec(func(s *spec.Spec) {
+			s.Train.BatchSize = c.batch
+			if c.bn {
+				s.Model.Layers = slices.Insert(s.Model.Layers, 1, spec.Layer{Type: spec.BatchNorm})
+			}
+		})
+		rec := &recordingShard{}
+		tr, err := newTrainer(Config{Spec: s, Dataset: tinyDataset(), Shards: []Shard{rec, rec, rec}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := tr.loader.Next(tr.x, tr.y)
+		tr.trainStep(n, 0.01)
+		if !slices.Equal(rec.parts, c.parts) || tr.workers() != c.workers {
+			t.Errorf("batch norm %v, batch %d: the shards got parts %v, %d workers; want %v, %d", c.bn, c.batch, rec.parts, tr.workers(), c.parts, c.workers)
+		}
+		if c.partialBatch > 0 {
+			rec.parts = nil
+			tr.trainStep(c.partialBatch, 0.01)
+			if !slices.Equal(rec.parts, c.partialParts) {
+				t.Errorf("batch norm %v, a last batch of %d: the shards got parts %v, want %v", c.bn, c.partialBatch, rec.parts, c.partialParts)
+			}
+		}
+	}
+}
