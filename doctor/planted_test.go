@@ -490,3 +490,23 @@ func bestVal(r *train.Result) float64 {
 	}
 	return best
 }
+
+// Every fault the page can plant (spec.Faults), planted in the healthy
+// Adam run of plantedCases, is the doctor's top finding as its cause.
+func TestFaultsAreNamed(t *testing.T) {
+	for _, f := range spec.Faults {
+		t.Run(f.Name, func(t *testing.T) {
+			if !slices.ContainsFunc(Rules, func(r Rule) bool { return r.Cause == f.Cause }) {
+				t.Fatalf("cause %q is no rule's", f.Cause)
+			}
+			s, sets, err := f.Plant(baseSpec(4, 8))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, _, _ := runCase(t, plantedCase{f.Name, f.Cause, func() *data.Dataset { return dataset(4, 8, 600, 0.5, 0.6) }, func() *spec.Spec { return s }})
+			if got := res.Final.Diagnoses; len(got) == 0 || got[0].Cause != f.Cause {
+				t.Errorf("%v: the top finding is not %s:%s", sets, f.Cause, describe(got))
+			}
+		})
+	}
+}

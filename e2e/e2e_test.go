@@ -666,6 +666,13 @@ func TestScreenshots(t *testing.T) {
 	shoot("server.png")
 	click(t, ctx, "#tab-Runs")
 	shoot("runs.png")
+	// A mistake planted on purpose, and the doctor naming it.
+	click(t, ctx, "#tab-Experiments")
+	set(t, ctx, "#fault", "rate-too-high")
+	waitFor(t, ctx, `!document.querySelector("#plant-fault").disabled`, "Train with this mistake")
+	click(t, ctx, "#plant-fault")
+	waitFor(t, ctx, `document.querySelector("#doctor-planted") && document.querySelector("#doctor-planted").textContent.includes("The doctor names it") && document.querySelector("#run-result")`, "the planted run named")
+	shoot("fault.png")
 	// A rate far off, named before the first epoch's end (as in
 	// TestLRTooHighBeforeTheFirstEpochEnds), paused there.
 	ctx = cifarTab(t, "thrown-cifar.tar.gz")
@@ -1169,4 +1176,26 @@ func TestLocalPoolFix(t *testing.T) {
 	if b, a := accuracy(before), accuracy(after); !(b < 50 && a > 90) {
 		t.Errorf("pooled globally: %s; flattened: %s; want under 50%% and over 90%%", before, after)
 	}
+}
+
+// A teacher plants a mistake on purpose (Experiments tab, Break it on
+// purpose): the run trains with the fault's changes alone, the page's
+// spec keeps its rate, and the doctor's panel says the doctor named it.
+func TestPlantAFault(t *testing.T) {
+	p := start(t)
+	ctx := p.tabFor(t, 4*time.Minute)
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#epochs", "2")
+	click(t, ctx, "#tab-Experiments")
+	set(t, ctx, "#fault", "rate-too-high")
+	waitFor(t, ctx, `document.querySelector("#fault-changes").textContent === "train.lr=1" && document.querySelector("#fault-what").textContent.includes("1,000")`, "the fault's changes to the spec")
+	waitFor(t, ctx, `!document.querySelector("#plant-fault").disabled`, "Train with this mistake")
+	click(t, ctx, "#plant-fault")
+	waitForLong(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("after")`, "the planted run's end", 2*time.Minute)
+	waitFor(t, ctx, `document.querySelector("#doctor-planted") && document.querySelector("#doctor-planted").textContent.includes("The doctor names it: Learning rate too high")`, "the doctor's panel naming the planted fault")
+	if s := pageSpec(t, ctx); s.Train.LR != 0.001 {
+		t.Errorf("planting the fault changed the page's rate to %g", s.Train.LR)
+	}
+	click(t, ctx, "#tab-Experiments")
+	waitFor(t, ctx, `document.querySelector("#fault-reading") && document.querySelector("#fault-reading").textContent.startsWith("Planted on purpose: A learning rate 1,000 times too high.")`, "the reading in the Experiments tab")
 }

@@ -111,4 +111,11 @@
 // depth PresetOptions sets.
 // DefaultPreset picks one per dataset, and PresetOptions.Input or
 // Spec.SetInput fits a preset to data of another shape.
+//
+// # Experiments and faults
+//
+// Experiments are the troubleshooting checklist's A/B comparisons, each a
+// few variants of a spec (FindExperiment). Faults are classic mistakes to
+// plant in a spec on purpose, for a demonstration (FindFault, Fault.Plant):
+// each names the doctor's cause it should be found as.
 package spec

@@ -34,6 +34,13 @@ func (c *Doctor) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		vgn.SetInnerHTML(c.DoctorStatus())
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
+		if c.PlantedReading() != "" {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "doctor-planted"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "reading"}}}
+			vgparent.AppendChild(vgn)
+			vgn.SetInnerHTML(c.PlantedReading())
+		}
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
 		for i, d := range c.Diagnoses() {
 			var vgiterkey interface{} = i
 			_ = vgiterkey

@@ -101,6 +101,9 @@ type Run struct {
 	// names the experiment it is an arm of.
 	Parent     string `json:"parent,omitempty"`
 	Experiment string `json:"experiment,omitempty"`
+	// Fault names the mistake planted in the run on purpose
+	// (spec.Faults), if any.
+	Fault string `json:"fault,omitempty"`
 	// Server is set for a run trained by the server: its job id, and the
 	// backend that trained it.
 	Server  string `json:"server,omitempty"`
@@ -210,6 +213,10 @@ type Root struct {
 	// Cores is the browser's navigator.hardwareConcurrency (0 unknown).
 	Workers int
 	Cores   int
+
+	// FaultName is the fault picked in the Experiments tab's list
+	// (spec.Faults; the first until one is picked).
+	FaultName string
 }
 
 // pendingImport is a weights file waiting for the worker's check.

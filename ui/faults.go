@@ -1,0 +1,105 @@
+package ui
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/vugu/vugu"
+
+	"plateau/protocol"
+	"plateau/spec"
+)
+
+// Faults are the mistakes the Experiments tab can plant (spec.Faults).
+func Faults() []spec.Fault { return spec.Faults }
+
+// fault is the fault picked in the list, the first until one is.
+func (r *Root) fault() spec.Fault {
+	if f, ok := spec.FindFault(r.FaultName); ok {
+		return f
+	}
+	return spec.Faults[0]
+}
+
+// PickedFault is the fault picked in the list.
+func (r *Root) PickedFault() spec.Fault { return r.fault() }
+
+// SetFault takes the fault list's change.
+func (r *Root) SetFault(e vugu.DOMEvent) { r.FaultName = e.PropString("target", "value") }
+
+// FaultChanges says what planting the picked fault changes in the current
+// spec, or why it cannot be planted there.
+func (r *Root) FaultChanges() string {
+	if r.Spec == nil {
+		return ""
+	}
+	sets, err := r.fault().Changes(r.Spec)
+	if err != nil {
+		return err.Error()
+	}
+	return strings.Join(sets, ", ")
+}
+
+// PlantFault trains the current spec with the picked fault in this page's
+// worker, as a run of its own: the page's spec stays as it was. The
+// doctor's panel then says whether it named the fault (FaultReading).
+func (r *Root) PlantFault() {
+	if r.Spec == nil || r.Dataset == nil {
+		return
+	}
+	if r.TrainsInPage() {
+		r.Message = "a run is training in this page: stop it before planting a fault"
+		return
+	}
+	f := r.fault()
+	s, sets, err := f.Plant(r.Spec)
+	if err != nil {
+		r.Message = "the fault cannot be planted: " + err.Error()
+		return
+	}
+	run := r.newRun(s, r.Dataset.Name, fmt.Sprintf("fault %s (%s)", f.Name, strings.Join(sets, ", ")))
+	run.Fault = f.Name
+	r.Overlay = map[string]bool{run.ID: true}
+	r.enqueue(run)
+	r.Notice = "training with a mistake planted on purpose: " + f.Title + " (" + strings.Join(sets, ", ") + ")"
+}
+
+// FaultReading says, for a run with a fault planted on purpose, whether
+// the doctor names it, and where among its findings; "" for other runs.
+func FaultReading(run *Run) string {
+	if run == nil || run.Fault == "" {
+		return ""
+	}
+	f, ok := spec.FindFault(run.Fault)
+	if !ok {
+		return "Planted on purpose: " + run.Fault + "."
+	}
+	ds := run.diagnoses()
+	i := slices.IndexFunc(ds, func(d protocol.Diagnosis) bool { return d.Cause == f.Cause })
+	head := "Planted on purpose: " + f.Title + ". "
+	switch {
+	case i == 0:
+		return head + fmt.Sprintf("The doctor names it: %s (%s%%) is its top finding.", CauseTitle(f.Cause), ConfidencePercent(ds[0]))
+	case i > 0:
+		return head + fmt.Sprintf("The doctor names it, though not first: %s (%s%%), after %s.", CauseTitle(f.Cause), ConfidencePercent(ds[i]), CauseTitle(ds[0].Cause))
+	case run.Result == nil && run.Error == "":
+		return head + "The doctor has not named it yet; it reads the run at every validation check of the first epoch and at every epoch's end."
+	case len(ds) > 0:
+		return head + fmt.Sprintf("The doctor did not name it (%s); it found: %s.", CauseTitle(f.Cause), CauseTitle(ds[0].Cause))
+	}
+	return head + fmt.Sprintf("The doctor did not name it (%s), and found nothing wrong.", CauseTitle(f.Cause))
+}
+
+// PlantedReading is FaultReading of the run in view.
+func (r *Root) PlantedReading() string { return FaultReading(r.Current) }
+
+// LastPlanted is the latest run with a fault planted on purpose, or nil.
+func (r *Root) LastPlanted() *Run {
+	for i := len(r.Runs) - 1; i >= 0; i-- {
+		if r.Runs[i].Fault != "" {
+			return r.Runs[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	"plateau/protocol"
+	"plateau/spec"
+)
+
+// sendingHost records the commands sent to the worker.
+type sendingHost struct {
+	Host
+	sent *[]protocol.Command
+}
+
+func (h sendingHost) Send(c protocol.Command) { *h.sent = append(*h.sent, c) }
+
+// Planting a fault starts a run of the current spec with the fault's
+// changes alone, marked with the fault; the page's spec stays as it was.
+// A fault the spec already has is refused with the reason.
+func TestPlantFault(t *testing.T) {
+	s, err := spec.Preset("mnist-cnn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent []protocol.Command
+	r := &Root{Spec: s.Clone(), Host: sendingHost{sent: &sent}, Overlay: map[string]bool{}, Workers: 2,
+		Dataset: &protocol.Dataset{Name: "tiny", Shape: []int{28, 28, 1}}}
+	r.FaultName = "raw-pixels"
+	if got := r.FaultChanges(); got != "data.normalization=raw" {
+		t.Errorf("changes %q", got)
+	}
+	r.PlantFault()
+	if len(sent) != 1 || sent[0].Cmd != protocol.CmdStart || sent[0].Spec.Data.Normalization != "raw" || sent[0].Workers != 2 {
+		t.Fatalf("sent %+v", sent)
+	}
+	run := r.Current
+	if run == nil || run.Fault != "raw-pixels" || !strings.Contains(run.Name, "data.normalization=raw") || r.Tab != "Run" {
+		t.Fatalf("the run in view: %+v, tab %s", run, r.Tab)
+	}
+	if d := spec.Diff(s, run.Spec); len(d) != 1 || d[0] != "data.normalization=raw" {
+		t.Errorf("the planted run differs from the spec in %v", d)
+	}
+	if r.Spec.Data.Normalization != s.Data.Normalization {
+		t.Errorf("planting changed the page's spec to %s", r.Spec.Data.Normalization)
+	}
+	// While it trains, another cannot start.
+	r.FaultName = "penalty"
+	r.PlantFault()
+	if len(sent) != 1 || !strings.Contains(r.Message, "stop it") {
+		t.Errorf("a second fault while the first trains: sent %d, message %q", len(sent), r.Message)
+	}
+	run.State = protocol.StateDone
+	r.Spec.Data.Normalization = "raw"
+	r.FaultName = "raw-pixels"
+	if got := r.FaultChanges(); !strings.Contains(got, "already") {
+		t.Errorf("changes of raw-pixels in a raw spec: %q", got)
+	}
+	r.PlantFault()
+	if len(sent) != 1 || !strings.Contains(r.Message, "data.normalization raw") {
+		t.Errorf("raw-pixels in a raw spec: sent %d, message %q", len(sent), r.Message)
+	}
+}
+
+// The reading says whether the doctor names the planted fault, first or
+// later, not yet, or not at all.
+func TestFaultReading(t *testing.T) {
+	d := func(causes ...string) []protocol.Diagnosis {
+		var out []protocol.Diagnosis
+		for _, c := range causes {
+			out = append(out, protocol.Diagnosis{Cause: c, Confidence: 0.8})
+		}
+		return out
+	}
+	result := func(ds []protocol.Diagnosis) *protocol.Event {
+		return &protocol.Event{Event: protocol.EventResult, Diagnoses: ds}
+	}
+	epoch := func(ds []protocol.Diagnosis) []protocol.Event {
+		return []protocol.Event{{Event: protocol.EventEpoch, Epoch: 1, Diagnoses: ds}}
+	}
+	for _, c := range []struct {
+		run  *Run
+		want string
+	}{
+		{&Run{}, ""},
+		{&Run{Fault: "raw-pixels", Result: result(d("unnormalized_input", "test_shift"))}, "The doctor names it: Inputs are not normalized (80%) is its top finding."},
+		{&Run{Fault: "raw-pixels", Result: result(d("lr_too_high", "unnormalized_input"))}, "The doctor names it, though not first: Inputs are not normalized (80%), after Learning rate too high."},
+		{&Run{Fault: "raw-pixels", Epochs: epoch(d("still_learning"))}, "The doctor has not named it yet"},
+		{&Run{Fault: "raw-pixels", Result: result(d("still_learning"))}, "The doctor did not name it (Inputs are not normalized); it found: Still learning when it ended."},
+		{&Run{Fault: "raw-pixels", Result: result(d())}, "found nothing wrong"},
+	} {
+		got := FaultReading(c.run)
+		if c.want == "" && got != "" || !strings.Contains(got, c.want) || c.want != "" && !strings.HasPrefix(got, "Planted on purpose: Raw 0–255 pixels. ") {
+			t.Errorf("%+v: %q, want %q", c.run.diagnoses(), got, c.want)
+		}
+	}
+}
