@@ -139,6 +139,8 @@ func TestTrainErrors(t *testing.T) {
 		{"spec does not fit data", []string{"train", "-spec", specFile, "-dataset", tinyCIFAR}, 1, "model.input"},
 		{"unknown backend", []string{"train", "-dataset", tinyCIFAR, "-backend", "tpu"}, 2, "want auto, native or xla"},
 		{"xla in a build without it", []string{"train", "-dataset", tinyCIFAR, "-backend", "xla"}, 1, "-tags xla"},
+		{"unknown fault", []string{"train", "-dataset", tinyCIFAR, "-fault", "gremlins"}, 2, `-fault "gremlins": want one of raw-pixels, rate-too-high`},
+		{"fault already there", []string{"train", "-dataset", tinyCIFAR, "-set", "data.normalization=raw", "-fault", "raw-pixels"}, 1, "already feeds raw pixels"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,6 +178,19 @@ func TestTrainSaysWhatTheDataSpecPlants(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "train", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-epochs", "1"); code != 0 || strings.Contains(stderr, "made wrong") || strings.Contains(stderr, "keeps all its") {
 		t.Errorf("a run on the data as it is: exit %d; stderr:\n%s", code, stderr)
+	}
+}
+
+// -fault plants a mistake after -set, says what it changed, and the
+// doctor names it.
+func TestTrainPlantsAFault(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "train", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-epochs", "2", "-set", "train.lr=0.002", "-fault", "rate-too-high", "-json")
+	if code != 0 && !strings.Contains(stderr, "diverged") || !strings.Contains(stderr, "planted on purpose, A learning rate 1,000 times too high: train.lr=2; the doctor should name lr_too_high") {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	result := lastJSONLine(t, stdout)
+	if list, ok := result["diagnoses"].([]any); !ok || len(list) == 0 || list[0].(map[string]any)["cause"] != "lr_too_high" {
+		t.Errorf("the result's findings: %v", result["diagnoses"])
 	}
 }
 

@@ -34,13 +34,14 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		seed       = fs.Int64("seed", -1, "random seed (overrides the spec)")
 		out        = fs.String("out", "", "folder for the spec, the event log and the weights")
 		jsonOut    = fs.Bool("json", false, "print one JSON event per line on stdout")
-		workers    = fs.Int("workers", 1, "cut every batch into N parts trained side by side on N cores (data parallelism; batch norm then normalizes each part by itself)")
+		workers    = fs.Int("workers", 1, "cut every batch into N parts trained side by side on N cores (data parallelism; batch norm then normalizes each part by itself, and a part has 8 rows or more)")
 		resume     = fs.String("resume", "", "continue the run saved in this -out folder (its checkpoint); -epochs may extend it")
 		weights    = fs.String("weights", "", "start from these weights (safetensors, as the page downloads them or -out writes them); without -preset or -spec, the model is the one saved in the file")
 		server     = fs.String("server", "", "train on the plateau serve at this URL (its jobs API, its datasets) and show the run here: the same output, -out folder and doctor")
 		token      = fs.String("token", os.Getenv("PLATEAU_TOKEN"), "the -server's token (default $PLATEAU_TOKEN)")
 		scale      = addScaleFlags(fs)
 		backend    = fs.String("backend", "native", "where to train: native (this project's kernels on all cores), xla[:PLUGIN_PATH] (GoMLX on XLA, a GPU with the CUDA plugin) or auto (xla when a PJRT plugin loads)")
+		fault      = fs.String("fault", "", "plant a classic mistake on purpose, after -set, and see whether the doctor names it: "+strings.Join(faultNames(), ", "))
 		sets       multiFlag
 	)
 	fs.Var(&sets, "set", "override a spec field, e.g. -set train.lr=0.01 (repeatable)")
@@ -52,6 +53,9 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	if *workers < 1 {
 		return usagef("-workers must be at least 1")
+	}
+	if _, ok := spec.FindFault(*fault); *fault != "" && !ok {
+		return usagef("-fault %q: want one of %s", *fault, strings.Join(faultNames(), ", "))
 	}
 	if *epochs < 0 || (*epochs == 0 && flagGiven(fs, "epochs")) {
 		return usagef("-epochs must be at least 1 (leave it out to train the spec's train.epochs)")
@@ -87,6 +91,9 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		if len(conflict) > 0 {
 			return usagef("-server trains where the server's data and backend are: drop %s", strings.Join(conflict, " "))
 		}
+		if *fault != "" {
+			return usagef("-fault plants its mistake in the spec here: give its changes as -set to a -server run (plateau train -fault %s without -server prints them)", *fault)
+		}
 		if *preset != "" && *specFile != "" {
 			return usagef("give -preset or -spec, not both")
 		}
@@ -98,8 +105,8 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	var checkpoint string
 	if *resume != "" {
-		if *preset != "" || *specFile != "" || len(sets) > 0 || scale.given(fs) {
-			return usagef("-resume continues a run as it was: drop -preset, -spec, -set, -width and -depth")
+		if *preset != "" || *specFile != "" || len(sets) > 0 || scale.given(fs) || *fault != "" {
+			return usagef("-resume continues a run as it was: drop -preset, -spec, -set, -fault, -width and -depth")
 		}
 		checkpoint = filepath.Join(*resume, checkpointFile)
 		if *out == "" {
@@ -160,6 +167,15 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	s.Expand()
 	if err := s.Validate(); err != nil {
 		return err
+	}
+	if *fault != "" {
+		f, _ := spec.FindFault(*fault)
+		planted, changes, err := f.Plant(s)
+		if err != nil {
+			return err
+		}
+		s = planted
+		fmt.Fprintf(stderr, "planted on purpose, %s: %s; the doctor should name %s\n", f.Title, strings.Join(changes, ", "), f.Cause)
 	}
 	if trainer.Name() == "native" {
 		// Refused here rather than by the Go runtime, which ends the
@@ -461,4 +477,13 @@ func useWorkers(cfg *train.Config, workers int) (done func()) {
 		train.CloseShards(cfg.Shards)
 		kernels.SetThreads(threads)
 	}
+}
+
+// faultNames are the names -fault takes.
+func faultNames() []string {
+	var out []string
+	for _, f := range spec.Faults {
+		out = append(out, f.Name)
+	}
+	return out
 }
