@@ -83,6 +83,9 @@ type jobRequest struct {
 	// one per core, as plateau train -workers does; the native backend
 	// only (0 or 1: the kernels share the cores instead).
 	Workers int `json:"workers,omitempty"`
+	// Fault plants a classic mistake on purpose after "set" (spec.Faults,
+	// plateau train -fault).
+	Fault string `json:"fault,omitempty"`
 }
 
 // UnmarshalJSON takes "set" values as strings or as JSON numbers and
@@ -807,6 +810,17 @@ func (s *jobServer) prepare(req jobRequest) (*spec.Spec, int, string, *requestEr
 	sp.Expand()
 	if err := sp.Validate(); err != nil {
 		return nil, 0, "", badRequest("spec", "%v", err)
+	}
+	if req.Fault != "" {
+		f, ok := spec.FindFault(req.Fault)
+		if !ok {
+			return nil, 0, "", badRequest("fault", "fault %q: want one of %s", req.Fault, strings.Join(faultNames(), ", "))
+		}
+		planted, _, err := f.Plant(sp)
+		if err != nil {
+			return nil, 0, "", badRequest("fault", "%v", err)
+		}
+		sp = planted
 	}
 	params, err := sp.Model.ParamCount()
 	if err != nil {

@@ -205,6 +205,31 @@ func followSSE(url string) (events []map[string]any, end map[string]any, heartbe
 	return events, nil, heartbeats, fmt.Errorf("stream ended without an end event (%v)", sc.Err())
 }
 
+// A job with a fault planted trains its spec with the fault's changes,
+// after "set": the rate a thousand times the one set.
+func TestJobPlantsAFault(t *testing.T) {
+	e := newJobsEnv(t, defaultJobLimits, "")
+	id := e.submit(`{"spec":` + tinySpec + `,"dataset":"tiny","epochs":1,"set":{"train.lr":0.002},"fault":"rate-too-high"}`)
+	events, _, _, err := followSSE(e.srv.URL + "/api/jobs/" + id + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) == 0 || events[len(events)-1]["event"] != "result" {
+		t.Fatalf("the planted job's events end with %v", events[len(events)-1:])
+	}
+	b, err := os.ReadFile(filepath.Join(e.jobsDir, id, "spec.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := spec.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Train.LR != 2 {
+		t.Errorf("the planted job's spec: rate %g, want 2", s.Train.LR)
+	}
+}
+
 func TestJobRunsAndStreams(t *testing.T) {
 	e := newJobsEnv(t, defaultJobLimits, "")
 	id := e.submit(`{"spec":` + tinySpec + `,"dataset":"tiny","epochs":3,"seed":2,"set":{"train.lr":0.02}}`)
@@ -382,6 +407,8 @@ func TestJobRequestErrors(t *testing.T) {
 		{"negative depth", `{"preset":"vgg-small","dataset":"tiny","depth":-1}`, 400, "must be at least 1"},
 		{"width of a fixed preset", `{"preset":"mnist-cnn","dataset":"tiny","width":8}`, 400, "fixed width and depth"},
 		{"too deep for the images", `{"preset":"vgg-small","dataset":"tiny","width":2,"depth":5}`, 400, "this input allows 3 halvings"},
+		{"unknown fault", `{"spec":` + tinySpec + `,"dataset":"tiny","fault":"gremlins"}`, 400, `fault "gremlins": want one of raw-pixels`},
+		{"fault already there", `{"spec":` + tinySpec + `,"dataset":"tiny","set":{"data.label_noise":0.5},"fault":"wrong-labels"}`, 400, "already makes 0.5 of the labels wrong"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, b := e.do("POST", "/api/jobs", c.body)

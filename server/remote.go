@@ -32,6 +32,7 @@ type remoteRun struct {
 	testLimit, workers        int
 	seed                      int64
 	sets                      []string
+	fault                     string
 	weights                   string
 	out                       string
 	jsonOut                   bool
@@ -211,6 +212,9 @@ func (o remoteRun) request() (map[string]any, error) {
 	}
 	if o.workers > 1 {
 		req["workers"] = o.workers
+	}
+	if o.fault != "" {
+		req["fault"] = o.fault
 	}
 	if len(o.sets) > 0 {
 		set := map[string]string{}

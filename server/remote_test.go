@@ -76,6 +76,9 @@ func TestTrainOnServer(t *testing.T) {
 		{[]string{"-token", "secret", "-dataset", "../etc"}, 1, "refused"},
 		{[]string{"-token", "secret", "-dataset", "tiny", "-resume", dir}, 2, "drop -resume"},
 		{[]string{"-token", "secret"}, 2, "-dataset is required"},
+		{[]string{"-token", "secret", "-dataset", "tiny", "-fault", "gremlins"}, 2, "want one of raw-pixels"},
+		// The fault goes to the server, which plants it after -set.
+		{[]string{"-token", "secret", "-dataset", "tiny", "-set", "data.label_noise=0.5", "-fault", "wrong-labels"}, 1, "already makes 0.5 of the labels wrong"},
 	} {
 		code, _, stderr := runCLI(t, append([]string{"train", "-server", e.srv.URL}, tt.args...)...)
 		if code != tt.code || !strings.Contains(stderr, tt.want) {

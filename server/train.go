@@ -91,9 +91,6 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		if len(conflict) > 0 {
 			return usagef("-server trains where the server's data and backend are: drop %s", strings.Join(conflict, " "))
 		}
-		if *fault != "" {
-			return usagef("-fault plants its mistake in the spec here: give its changes as -set to a -server run (plateau train -fault %s without -server prints them)", *fault)
-		}
 		if *preset != "" && *specFile != "" {
 			return usagef("give -preset or -spec, not both")
 		}
@@ -101,7 +98,7 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		defer stop()
 		return trainRemote(ctx, remoteRun{url: strings.TrimRight(*server, "/"), token: *token, preset: *preset, scale: scale.options(), specFile: *specFile,
 			dataset: *dataset, epochs: *epochs, trainLimit: *trainLimit, testLimit: *testLimit, seed: *seed, sets: sets,
-			weights: *weights, workers: *workers, out: *out, jsonOut: *jsonOut}, stdout, stderr)
+			fault: *fault, weights: *weights, workers: *workers, out: *out, jsonOut: *jsonOut}, stdout, stderr)
 	}
 	var checkpoint string
 	if *resume != "" {
