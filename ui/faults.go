@@ -85,6 +85,8 @@ func FaultReading(run *Run) string {
 		return head + fmt.Sprintf("The doctor names it, though not first: %s (%s%%), after %s.", CauseTitle(f.Cause), ConfidencePercent(ds[i]), CauseTitle(ds[0].Cause))
 	case run.Result == nil && run.Error == "":
 		return head + "The doctor has not named it yet; it reads the run at every validation check of the first epoch and at every epoch's end."
+	case run.Result == nil:
+		return head + "The run failed before the doctor named it: " + run.Error
 	case len(ds) > 0:
 		return head + fmt.Sprintf("The doctor did not name it (%s); it found: %s.", CauseTitle(f.Cause), CauseTitle(ds[0].Cause))
 	}

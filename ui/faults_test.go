@@ -89,6 +89,7 @@ func TestFaultReading(t *testing.T) {
 		{&Run{Fault: "raw-pixels", Epochs: epoch(d("still_learning"))}, "The doctor has not named it yet"},
 		{&Run{Fault: "raw-pixels", Result: result(d("still_learning"))}, "The doctor did not name it (Inputs are not normalized); it found: Still learning when it ended."},
 		{&Run{Fault: "raw-pixels", Result: result(d())}, "found nothing wrong"},
+		{&Run{Fault: "raw-pixels", Error: "the worker ran out of memory"}, "The run failed before the doctor named it: the worker ran out of memory"},
 	} {
 		got := FaultReading(c.run)
 		if c.want == "" && got != "" || !strings.Contains(got, c.want) || c.want != "" && !strings.HasPrefix(got, "Planted on purpose: Raw 0–255 pixels. ") {
