@@ -93,7 +93,7 @@ var Faults = []Fault{
 	},
 	{
 		Name: "imbalance", Title: "Classes 30 to 1", Cause: "class_imbalance",
-		What: "keeps the first class's training images and thins the others down to 3% of the first's: the network learns to answer the common class, and the rare ones' recall collapses while the overall accuracy looks fair",
+		What: "thins the classes' training images step by step, from the first class, which keeps all of its, to the last, which keeps 3%: the network learns to answer the common classes, and the rare ones' recall collapses while the overall accuracy looks fair",
 		changes: func(s *Spec) ([]string, error) {
 			if s.Data.Imbalance > 0 && s.Data.Imbalance <= 0.03 {
 				return nil, fmt.Errorf("the spec already thins the classes to %g (data.imbalance)", s.Data.Imbalance)

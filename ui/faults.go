@@ -14,16 +14,13 @@ import (
 // Faults are the mistakes the Experiments tab can plant (spec.Faults).
 func Faults() []spec.Fault { return spec.Faults }
 
-// fault is the fault picked in the list, the first until one is.
-func (r *Root) fault() spec.Fault {
+// PickedFault is the fault picked in the list, the first until one is.
+func (r *Root) PickedFault() spec.Fault {
 	if f, ok := spec.FindFault(r.FaultName); ok {
 		return f
 	}
 	return spec.Faults[0]
 }
-
-// PickedFault is the fault picked in the list.
-func (r *Root) PickedFault() spec.Fault { return r.fault() }
 
 // SetFault takes the fault list's change.
 func (r *Root) SetFault(e vugu.DOMEvent) { r.FaultName = e.PropString("target", "value") }
@@ -34,7 +31,7 @@ func (r *Root) FaultChanges() string {
 	if r.Spec == nil {
 		return ""
 	}
-	sets, err := r.fault().Changes(r.Spec)
+	sets, err := r.PickedFault().Changes(r.Spec)
 	if err != nil {
 		return err.Error()
 	}
@@ -52,7 +49,7 @@ func (r *Root) PlantFault() {
 		r.Message = "a run is training in this page: stop it before planting a fault"
 		return
 	}
-	f := r.fault()
+	f := r.PickedFault()
 	s, sets, err := f.Plant(r.Spec)
 	if err != nil {
 		r.Message = "the fault cannot be planted: " + err.Error()
