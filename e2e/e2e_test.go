@@ -1198,4 +1198,8 @@ func TestPlantAFault(t *testing.T) {
 	}
 	click(t, ctx, "#tab-Experiments")
 	waitFor(t, ctx, `document.querySelector("#fault-reading") && document.querySelector("#fault-reading").textContent.startsWith("Planted on purpose: A learning rate 1,000 times too high.")`, "the reading in the Experiments tab")
+	// The same on the server: its run says so, and the doctor names it.
+	click(t, ctx, "#plant-fault-server")
+	waitForLong(t, ctx, `document.querySelector("#run-name").textContent.includes("· server") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("after")`, "the planted server run's end", 2*time.Minute)
+	waitFor(t, ctx, `document.querySelector("#doctor-planted") && document.querySelector("#doctor-planted").textContent.includes("The doctor names it: Learning rate too high")`, "the doctor naming the fault planted on the server")
 }

@@ -42,24 +42,76 @@ func (r *Root) FaultChanges() string {
 // worker, as a run of its own: the page's spec stays as it was. The
 // doctor's panel then says whether it named the fault (FaultReading).
 func (r *Root) PlantFault() {
-	if r.Spec == nil || r.Dataset == nil {
-		return
-	}
 	if r.TrainsInPage() {
 		r.Message = "a run is training in this page: stop it before planting a fault"
 		return
 	}
-	f := r.PickedFault()
-	s, sets, err := f.Plant(r.Spec)
-	if err != nil {
-		r.Message = "the fault cannot be planted: " + err.Error()
+	f, s, sets, ok := r.planted()
+	if !ok {
 		return
 	}
 	run := r.newRun(s, r.Dataset.Name, fmt.Sprintf("fault %s (%s)", f.Name, strings.Join(sets, ", ")))
-	run.Fault = f.Name
-	r.Overlay = map[string]bool{run.ID: true}
+	r.showPlanted(run, f)
 	r.enqueue(run)
 	r.Notice = "training with a mistake planted on purpose: " + f.Title + " (" + strings.Join(sets, ", ") + ")"
+}
+
+// PlantFaultOnServer is PlantFault with the run sent to the server's jobs
+// API; the worker stays free.
+func (r *Root) PlantFaultOnServer() {
+	if !r.OnServer() {
+		r.Message = notOnServer
+		return
+	}
+	f, s, sets, ok := r.planted()
+	if !ok {
+		return
+	}
+	run, err := r.submitToServer(s, fmt.Sprintf("fault %s (%s) · server", f.Name, strings.Join(sets, ", ")), nil)
+	if err != nil {
+		r.Message = err.Error()
+		return
+	}
+	r.showPlanted(run, f)
+	r.Current, r.Tab = run, "Run"
+	r.Notice = "training on the server with a mistake planted on purpose: " + f.Title + " (" + strings.Join(sets, ", ") + ")"
+}
+
+// planted is the current spec with the picked fault and its changes, or
+// false when there is none to plant it in, with the reason in the page.
+func (r *Root) planted() (spec.Fault, *spec.Spec, []string, bool) {
+	f := r.PickedFault()
+	if r.Spec == nil || r.Dataset == nil {
+		return f, nil, nil, false
+	}
+	s, sets, err := f.Plant(r.Spec)
+	if err != nil {
+		r.Message = "the fault cannot be planted: " + err.Error()
+		return f, nil, nil, false
+	}
+	return f, s, sets, true
+}
+
+// showPlanted marks run as planted with f and overlays it on the latest
+// run of the page's spec as it is, on the same dataset, if there is one:
+// the healthy curves beside the broken ones.
+func (r *Root) showPlanted(run *Run, f spec.Fault) {
+	run.Fault = f.Name
+	r.Overlay = map[string]bool{run.ID: true}
+	base := r.Spec.Clone()
+	base.Expand()
+	for i := len(r.Runs) - 1; i >= 0; i-- {
+		o := r.Runs[i]
+		if o == run || o.Fault != "" || o.Dataset != run.Dataset || o.Spec == nil {
+			continue
+		}
+		s := o.Spec.Clone()
+		s.Expand()
+		if len(spec.Diff(base, s)) == 0 {
+			r.Overlay[o.ID] = true
+			break
+		}
+	}
 }
 
 // FaultReading says, for a run with a fault planted on purpose, whether

@@ -8,13 +8,19 @@ import (
 	"plateau/spec"
 )
 
-// sendingHost records the commands sent to the worker.
+// sendingHost records the commands sent to the worker and the jobs sent
+// to the server.
 type sendingHost struct {
 	Host
 	sent *[]protocol.Command
+	jobs *[]string
 }
 
 func (h sendingHost) Send(c protocol.Command) { *h.sent = append(*h.sent, c) }
+
+func (h sendingHost) SubmitJob(run string, request []byte, dataset *Upload) {
+	*h.jobs = append(*h.jobs, string(request))
+}
 
 // Planting a fault starts a run of the current spec with the fault's
 // changes alone, marked with the fault; the page's spec stays as it was.
@@ -25,8 +31,14 @@ func TestPlantFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sent []protocol.Command
-	r := &Root{Spec: s.Clone(), Host: sendingHost{sent: &sent}, Overlay: map[string]bool{}, Workers: 2,
-		Dataset: &protocol.Dataset{Name: "tiny", Shape: []int{28, 28, 1}}}
+	var jobs []string
+	r := &Root{Spec: s.Clone(), Host: sendingHost{sent: &sent, jobs: &jobs}, Overlay: map[string]bool{}, Workers: 2,
+		Dataset: &protocol.Dataset{Name: "tiny", Shape: []int{28, 28, 1}}, DatasetName: "tiny", Datasets: []protocol.Listing{{Name: "tiny"}}}
+	// A finished run of the spec as it is, and one of another rate.
+	healthy := &Run{ID: "healthy", Dataset: "tiny", Spec: s.Clone(), State: protocol.StateDone}
+	other := &Run{ID: "other", Dataset: "tiny", Spec: s.Clone(), State: protocol.StateDone}
+	other.Spec.Train.LR = 0.01
+	r.Runs = []*Run{healthy, other}
 	r.FaultName = "raw-pixels"
 	if got := r.FaultChanges(); got != "data.normalization=raw" {
 		t.Errorf("changes %q", got)
@@ -44,6 +56,15 @@ func TestPlantFault(t *testing.T) {
 	}
 	if r.Spec.Data.Normalization != s.Data.Normalization {
 		t.Errorf("planting changed the page's spec to %s", r.Spec.Data.Normalization)
+	}
+	if len(r.Overlay) != 2 || !r.Overlay[run.ID] || !r.Overlay["healthy"] {
+		t.Errorf("overlaid %v, want the planted run on the healthy one", r.Overlay)
+	}
+	// On the server, beside the run in the worker.
+	r.FaultName = "wrong-labels"
+	r.PlantFaultOnServer()
+	if len(jobs) != 1 || !strings.Contains(jobs[0], `"label_noise":0.4`) || r.Current.Fault != "wrong-labels" || r.Current.Server == "" {
+		t.Errorf("the job sent %v, the run in view %+v", jobs, r.Current)
 	}
 	// While it trains, another cannot start.
 	r.FaultName = "penalty"
