@@ -139,28 +139,7 @@ func (ev *ExperimentsView) Results(name string) []ArmResult {
 		if latest == nil {
 			continue
 		}
-		a := ArmResult{Arm: v.Name, Val: "–", Test: "–", MinRecall: "–", run: latest}
-		if n := len(latest.Epochs); n > 0 {
-			a.Val = Percent(latest.Epochs[n-1].ValAccuracy)
-		}
-		if r := latest.Result; r != nil {
-			a.Test = Percent(r.TestAccuracy)
-			if len(r.PerClassAccuracy) > 0 {
-				low := r.PerClassAccuracy[0]
-				for _, x := range r.PerClassAccuracy {
-					low = min(low, x)
-				}
-				a.MinRecall = Percent(low)
-			}
-		}
-		ds := latest.diagnoses()
-		switch {
-		case len(ds) > 0:
-			a.Finding = fmt.Sprintf("%s %.2f", CauseTitle(ds[0].Cause), ds[0].Confidence)
-		case latest.Result != nil || len(latest.Epochs) > 0:
-			a.Finding = "healthy"
-		}
-		out = append(out, a)
+		out = append(out, resultOf(v.Name, latest))
 	}
 	return out
 }
@@ -195,4 +174,32 @@ func (ev *ExperimentsView) Reading(name string) string {
 		learning[i] = spec.StillLearning(causes)
 	}
 	return exp.Reading(test, n, learning)
+}
+
+// resultOf is run's row in a results table, as arm: its validation and
+// test accuracy, the test recall of its weakest class and the doctor's top
+// finding ("–" for what it has not measured yet).
+func resultOf(arm string, run *Run) ArmResult {
+	a := ArmResult{Arm: arm, Val: "–", Test: "–", MinRecall: "–", run: run}
+	if n := len(run.Epochs); n > 0 {
+		a.Val = Percent(run.Epochs[n-1].ValAccuracy)
+	}
+	if r := run.Result; r != nil {
+		a.Test = Percent(r.TestAccuracy)
+		if len(r.PerClassAccuracy) > 0 {
+			low := r.PerClassAccuracy[0]
+			for _, x := range r.PerClassAccuracy {
+				low = min(low, x)
+			}
+			a.MinRecall = Percent(low)
+		}
+	}
+	ds := run.diagnoses()
+	switch {
+	case len(ds) > 0:
+		a.Finding = fmt.Sprintf("%s %.2f", CauseTitle(ds[0].Cause), ds[0].Confidence)
+	case run.Result != nil || len(run.Epochs) > 0:
+		a.Finding = "healthy"
+	}
+	return a
 }

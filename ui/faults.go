@@ -56,6 +56,85 @@ func (r *Root) PlantFault() {
 	r.Notice = "training with a mistake planted on purpose: " + f.Title + " (" + strings.Join(sets, ", ") + ")"
 }
 
+// PlantEachFault trains the current spec once with each fault that can be
+// planted in it, one run after another in the worker, and overlays them
+// on the latest run of the spec as it is: the card's table then sets
+// each mistake beside what the doctor said of it (FaultResults).
+func (r *Root) PlantEachFault() {
+	if r.TrainsInPage() {
+		r.Message = "a run is training in this page: stop it before planting the faults"
+		return
+	}
+	if r.Spec == nil || r.Dataset == nil {
+		return
+	}
+	var runs []*Run
+	var skipped []string
+	for _, f := range spec.Faults {
+		s, sets, err := f.Plant(r.Spec)
+		if err != nil {
+			skipped = append(skipped, f.Name+" ("+err.Error()+")")
+			continue
+		}
+		run := r.newRun(s, r.Dataset.Name, fmt.Sprintf("fault %s (%s)", f.Name, strings.Join(sets, ", ")))
+		run.Fault = f.Name
+		runs = append(runs, run)
+	}
+	if len(runs) == 0 {
+		r.Message = "no fault can be planted in this spec: " + strings.Join(skipped, "; ")
+		return
+	}
+	r.overlayOnBase(runs[0])
+	for _, run := range runs {
+		r.Overlay[run.ID] = true
+		r.Queue = append(r.Queue, run)
+	}
+	r.Notice = fmt.Sprintf("planting %d mistakes, one run after another", len(runs))
+	if len(skipped) > 0 {
+		r.Notice += "; left out: " + strings.Join(skipped, "; ")
+	}
+	r.Tab = "Run"
+	r.startQueued()
+}
+
+// FaultRow is the latest run of a fault, as the card's table shows it:
+// the run's figures and whether the doctor named the fault.
+type FaultRow struct {
+	ArmResult
+	Named string
+}
+
+// FaultResults lists, for each fault, its latest planted run in this
+// browser (in the worker or on the server), with whether the doctor named
+// it: "yes" as its top finding, "later" among the others, "not yet" while
+// the run trains, "no". Faults not planted yet are left out.
+func (r *Root) FaultResults() []FaultRow {
+	var out []FaultRow
+	for _, f := range spec.Faults {
+		var latest *Run
+		for _, run := range r.Runs {
+			if run.Fault == f.Name {
+				latest = run
+			}
+		}
+		if latest == nil {
+			continue
+		}
+		ds := latest.diagnoses()
+		named := "no"
+		switch i := slices.IndexFunc(ds, func(d protocol.Diagnosis) bool { return d.Cause == f.Cause }); {
+		case i == 0:
+			named = "yes"
+		case i > 0:
+			named = "later"
+		case latest.Result == nil && latest.Error == "":
+			named = "not yet"
+		}
+		out = append(out, FaultRow{resultOf(f.Title, latest), named})
+	}
+	return out
+}
+
 // PlantFaultOnServer is PlantFault with the run sent to the server's jobs
 // API; the worker stays free.
 func (r *Root) PlantFaultOnServer() {
@@ -97,6 +176,12 @@ func (r *Root) planted() (spec.Fault, *spec.Spec, []string, bool) {
 // the healthy curves beside the broken ones.
 func (r *Root) showPlanted(run *Run, f spec.Fault) {
 	run.Fault = f.Name
+	r.overlayOnBase(run)
+}
+
+// overlayOnBase overlays run, alone, on the latest run of the page's spec
+// as it is, on the same dataset, if there is one.
+func (r *Root) overlayOnBase(run *Run) {
 	r.Overlay = map[string]bool{run.ID: true}
 	base := r.Spec.Clone()
 	base.Expand()

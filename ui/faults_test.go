@@ -118,3 +118,57 @@ func TestFaultReading(t *testing.T) {
 		}
 	}
 }
+
+// Plant each in turn queues one run per fault the spec can take, the first
+// in the worker at once, the rest after it, all overlaid; a fault the spec
+// already has is left out with the reason. The table sets each planted
+// fault beside the doctor's reading of its latest run.
+func TestPlantEachFault(t *testing.T) {
+	s, err := spec.Preset("mnist-cnn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Data.Normalization = "raw"
+	var sent []protocol.Command
+	r := &Root{Spec: s, Host: sendingHost{sent: &sent}, Overlay: map[string]bool{}, Workers: 1,
+		Dataset: &protocol.Dataset{Name: "tiny", Shape: []int{28, 28, 1}}}
+	r.PlantEachFault()
+	if len(sent) != 1 || len(r.Queue) != len(spec.Faults)-2 || len(r.Overlay) != len(spec.Faults)-1 {
+		t.Fatalf("sent %d, queued %d, overlaid %d; want 1, %d, %d", len(sent), len(r.Queue), len(r.Overlay), len(spec.Faults)-2, len(spec.Faults)-1)
+	}
+	if !strings.Contains(r.Notice, "left out: raw-pixels (the spec already feeds raw pixels") {
+		t.Errorf("notice %q", r.Notice)
+	}
+	if rows := r.FaultResults(); len(rows) != len(spec.Faults)-1 || rows[0].Named != "not yet" || rows[0].Arm != "A learning rate 1,000 times too high" {
+		t.Fatalf("rows %+v", rows)
+	}
+	// The doctor's readings, as the runs end.
+	finish := func(fault string, causes ...string) {
+		for _, run := range r.Runs {
+			if run.Fault == fault {
+				res := &protocol.Event{Event: protocol.EventResult, TestAccuracy: 0.5}
+				for _, c := range causes {
+					res.Diagnoses = append(res.Diagnoses, protocol.Diagnosis{Cause: c, Confidence: 0.7})
+				}
+				run.Result, run.State = res, protocol.StateDone
+			}
+		}
+	}
+	finish("rate-too-high", "lr_too_high")
+	finish("rate-too-low", "still_learning", "lr_too_low")
+	finish("wrong-labels", "overfitting")
+	named := map[string]string{}
+	for _, row := range r.FaultResults() {
+		named[row.Arm] = row.Named + " " + row.Test + " " + row.Finding
+	}
+	for title, want := range map[string]string{
+		"A learning rate 1,000 times too high": "yes 50.0% Learning rate too high 0.70",
+		"A learning rate 1,000 times too low":  "later 50.0%",
+		"40% of the labels wrong":              "no 50.0%",
+		"Classes 30 to 1":                      "not yet –",
+	} {
+		if !strings.HasPrefix(named[title], want) {
+			t.Errorf("%s: %q, want %q", title, named[title], want)
+		}
+	}
+}
