@@ -111,7 +111,7 @@ var Faults = []Fault{
 	},
 	{
 		Name: "penalty", Title: "An L2 penalty 10,000 times too strong", Cause: "underfitting",
-		What: "sets the L2 penalty to 1 (1e-4 is usual): the penalty outweighs the loss, the weights shrink toward zero, and the network answers close to a constant guess on training and validation images alike",
+		What: "sets the L2 penalty to 1 (1e-4 is usual): on all but the easiest data the penalty outweighs the loss, the weights shrink toward zero, and the network answers close to a constant guess on training and validation images alike",
 		changes: func(s *Spec) ([]string, error) {
 			if s.Train.L2 >= 1 {
 				return nil, fmt.Errorf("the spec already has train.l2 %g", s.Train.L2)
