@@ -1227,4 +1227,15 @@ func TestPlantEachFault(t *testing.T) {
 			t.Errorf("%s: %s, want the doctor naming it first", f.Name, r)
 		}
 	}
+	if *screenshots {
+		// The card and its table, as docs/faults.png.
+		eval[bool](t, ctx, `(document.head.insertAdjacentHTML("beforeend", "<style>::-webkit-scrollbar { display: none }</style>"), true)`)
+		b, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("#faults")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join("..", "docs", "faults.png"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
