@@ -24,4 +24,9 @@
 // the methods only that view uses. What more than one view needs (the
 // spec's errors, the run queue, the training curves in curves.go) stays
 // on Root.
+//
+// The Experiments tab also plants mistakes on purpose (faults.go,
+// spec.Faults): a run of the current spec with one fault, or one run per
+// fault, each marked with its fault (Run.Fault), so the doctor's panel and
+// the tab say whether the doctor named it (FaultReading, FaultResults).
 package ui
