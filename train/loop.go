@@ -262,6 +262,9 @@ type trainer struct {
 	stepCorrect int
 	shardGrads  []float32
 	shardErr    error
+	// normParts is set when the network has batch norm, whose parts of a
+	// batch keep minNormRows rows or more (parts).
+	normParts bool
 	// evalLogits receives a shard's logits in an evaluation; hasValues
 	// says which shards hold the weights being evaluated.
 	evalLogits []float32

@@ -297,7 +297,7 @@ const minNormRows = 8
 // parts is the number of parts a training batch of n rows is cut into.
 func (t *trainer) parts(n int) int {
 	p := min(len(t.cfg.Shards)+1, n)
-	if slices.ContainsFunc(t.spec.Model.Layers, func(l spec.Layer) bool { return l.Type == spec.BatchNorm }) {
+	if t.normParts {
 		p = min(p, max(1, n/minNormRows))
 	}
 	return p
@@ -311,8 +311,15 @@ func (t *trainer) initShards() error {
 	if len(t.cfg.Shards) > maxShards {
 		return fmt.Errorf("%d shards: a batch takes at most %d", len(t.cfg.Shards), maxShards)
 	}
-	parts := len(t.cfg.Shards) + 1
-	rows := (t.tr.BatchSize + parts - 1) / parts
+	t.normParts = slices.ContainsFunc(t.spec.Model.Layers, func(l spec.Layer) bool { return l.Type == spec.BatchNorm })
+	// The largest part any batch gives a shard: with batch norm a short
+	// last batch, cut into fewer parts, can have larger ones than a whole
+	// batch (31 rows in three parts of up to 11, 32 in four of 8).
+	rows := 0
+	for n := 1; n <= t.tr.BatchSize; n++ {
+		p := t.parts(n)
+		rows = max(rows, (n+p-1)/p)
+	}
 	opts := ShardOptions{ClassWeights: t.classWeights, LabelSmoothing: t.tr.LabelSmoothing}
 	for i, s := range t.cfg.Shards {
 		if err := s.Init(t.spec.Model, rows, opts); err != nil {

@@ -327,3 +327,21 @@ func TestBatchNormPartsKeepEnoughRows(t *testing.T) {
 		}
 	}
 }
+
+// The shards are sized for the largest part any batch of a run gives
+// them: with batch norm a last batch cut into fewer parts has larger ones
+// than a whole batch (32 rows in four parts of 8; 31 in three of up to 11).
+func TestBatchNormPartsFitTheShards(t *testing.T) {
+	s := tinySpec(func(s *spec.Spec) {
+		s.Train.BatchSize = 32
+		s.Model.Layers = slices.Insert(s.Model.Layers, 1, spec.Layer{Type: spec.BatchNorm})
+	})
+	tr := shardedTrainer(t, s, 3)
+	tr.loader.Next(tr.x, tr.y)
+	for _, n := range []int{32, 31, 24, 15, 9} {
+		tr.trainStep(n, 0.01)
+		if tr.shardErr != nil {
+			t.Fatalf("a batch of %d rows: %v", n, tr.shardErr)
+		}
+	}
+}
