@@ -50,8 +50,9 @@ func (r *Root) PlantFault() {
 	if !ok {
 		return
 	}
-	run := r.newRun(s, r.Dataset.Name, fmt.Sprintf("fault %s (%s)", f.Name, strings.Join(sets, ", ")))
-	r.showPlanted(run, f)
+	run := r.newRun(s, r.Dataset.Name, faultRunName(f, sets))
+	run.Fault = f.Name
+	r.overlayOnBase(run)
 	r.enqueue(run)
 	r.Notice = "training with a mistake planted on purpose: " + f.Title + " (" + strings.Join(sets, ", ") + ")"
 }
@@ -76,7 +77,7 @@ func (r *Root) PlantEachFault() {
 			skipped = append(skipped, f.Name+" ("+err.Error()+")")
 			continue
 		}
-		run := r.newRun(s, r.Dataset.Name, fmt.Sprintf("fault %s (%s)", f.Name, strings.Join(sets, ", ")))
+		run := r.newRun(s, r.Dataset.Name, faultRunName(f, sets))
 		run.Fault = f.Name
 		runs = append(runs, run)
 	}
@@ -120,9 +121,8 @@ func (r *Root) FaultResults() []FaultRow {
 		if latest == nil {
 			continue
 		}
-		ds := latest.diagnoses()
 		named := "no"
-		switch i := slices.IndexFunc(ds, func(d protocol.Diagnosis) bool { return d.Cause == f.Cause }); {
+		switch _, i := namedAt(f, latest); {
 		case i == 0:
 			named = "yes"
 		case i > 0:
@@ -146,12 +146,13 @@ func (r *Root) PlantFaultOnServer() {
 	if !ok {
 		return
 	}
-	run, err := r.submitToServer(s, fmt.Sprintf("fault %s (%s) · server", f.Name, strings.Join(sets, ", ")), nil)
+	run, err := r.submitToServer(s, faultRunName(f, sets)+" · server", nil)
 	if err != nil {
 		r.Message = err.Error()
 		return
 	}
-	r.showPlanted(run, f)
+	run.Fault = f.Name
+	r.overlayOnBase(run)
 	r.Current, r.Tab = run, "Run"
 	r.Notice = "training on the server with a mistake planted on purpose: " + f.Title + " (" + strings.Join(sets, ", ") + ")"
 }
@@ -171,12 +172,9 @@ func (r *Root) planted() (spec.Fault, *spec.Spec, []string, bool) {
 	return f, s, sets, true
 }
 
-// showPlanted marks run as planted with f and overlays it on the latest
-// run of the page's spec as it is, on the same dataset, if there is one:
-// the healthy curves beside the broken ones.
-func (r *Root) showPlanted(run *Run, f spec.Fault) {
-	run.Fault = f.Name
-	r.overlayOnBase(run)
+// faultRunName names a run planted with f by its changes.
+func faultRunName(f spec.Fault, sets []string) string {
+	return fmt.Sprintf("fault %s (%s)", f.Name, strings.Join(sets, ", "))
 }
 
 // overlayOnBase overlays run, alone, on the latest run of the page's spec
@@ -209,8 +207,7 @@ func FaultReading(run *Run) string {
 	if !ok {
 		return "Planted on purpose: " + run.Fault + "."
 	}
-	ds := run.diagnoses()
-	i := slices.IndexFunc(ds, func(d protocol.Diagnosis) bool { return d.Cause == f.Cause })
+	ds, i := namedAt(f, run)
 	head := "Planted on purpose: " + f.Title + ". "
 	switch {
 	case i == 0:
@@ -225,6 +222,13 @@ func FaultReading(run *Run) string {
 		return head + fmt.Sprintf("The doctor did not name it (%s); it found: %s.", CauseTitle(f.Cause), CauseTitle(ds[0].Cause))
 	}
 	return head + fmt.Sprintf("The doctor did not name it (%s), and found nothing wrong.", CauseTitle(f.Cause))
+}
+
+// namedAt returns run's findings and the place of f's cause among them
+// (-1 when the doctor has not named it).
+func namedAt(f spec.Fault, run *Run) ([]protocol.Diagnosis, int) {
+	ds := run.diagnoses()
+	return ds, slices.IndexFunc(ds, func(d protocol.Diagnosis) bool { return d.Cause == f.Cause })
 }
 
 // PlantedReading is FaultReading of the run in view.
