@@ -666,11 +666,19 @@ func TestStillLearningOnlyAtThePlannedEnd(t *testing.T) {
 	for _, c := range []struct {
 		stopped string
 		want    bool
-	}{{train.StoppedCompleted, true}, {"", false}, {train.StoppedCanceled, false}} {
+	}{{train.StoppedCompleted, true}, {train.StoppedTimeLimit, true}, {"", false}, {train.StoppedCanceled, false}} {
 		got := run(c.stopped)
 		if has := slices.Contains(got, StillLearning); has != c.want {
 			t.Errorf("stopped %q: findings %v, want %s: %v", c.stopped, got, StillLearning, c.want)
 		}
+	}
+	// A run the time limit ended wants more time, not more epochs.
+	tt := telemetry(func(s *spec.Spec, _ *train.Event) { s.Train.TimeLimitSeconds = 90 }, healthyEpochs()[:4]...)
+	tt.Add(train.Event{Event: train.EventResult, Stopped: train.StoppedTimeLimit})
+	got := Diagnose(tt)
+	if i := indexOf(got, StillLearning); i < 0 || !strings.Contains(got[i].Advice, "train.time_limit_seconds 180") ||
+		strings.Contains(got[i].Advice, "train.epochs") {
+		t.Errorf("findings of a run the time limit ended: %+v; want more time (train.time_limit_seconds 180)", got)
 	}
 }
 

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"strconv"
 
 	"plateau/train"
 )
@@ -14,8 +15,8 @@ import (
 // val_loss_change), the validation accuracy and its rise over them, and
 // the epochs the run had.
 //
-// Thresholds: only on a completed run (the planned epochs done; a run
-// that early stopping ended stopped improving) of 2 epochs or more with a
+// Thresholds: only on a completed run (the planned epochs done, or the
+// time limit reached; a run that early stopping ended stopped improving) of 2 epochs or more with a
 // validation split; the training loss fell 2% an epoch or more over the
 // last two epochs, where underfitting's plateau ends (mobilenet-small on
 // the CIFAR-10 sample, 2.9% an epoch and both losses at their lowest
@@ -46,7 +47,8 @@ import (
 // Stopped by early stopping while the validation loss was still falling
 // to its lowest: stoppedTooSoon.
 //
-// Advice: more epochs (the value is given: twice as many), or continue
+// Advice: more epochs (the value is given: twice as many; twice the time
+// limit when that ended the run), or continue
 // from the weights (the Run tab's Continue training, plateau train
 // -resume); a higher rate or a one_cycle schedule covers more ground in
 // the same epochs.
@@ -60,7 +62,8 @@ func checkStillLearning(t *Telemetry) *train.Diagnosis {
 	if t.Result != nil && t.Result.Stopped == train.StoppedEarlyStopping {
 		return stoppedTooSoon(t)
 	}
-	if t.Result == nil || t.Result.Stopped != train.StoppedCompleted || n < 2 || !t.hasVal() {
+	ended := t.Result != nil && (t.Result.Stopped == train.StoppedCompleted || t.Result.Stopped == train.StoppedTimeLimit)
+	if !ended || n < 2 || !t.hasVal() {
 		return nil
 	}
 	// Over the last two epochs, or the one a two-epoch run has.
@@ -99,12 +102,17 @@ func checkStillLearning(t *Telemetry) *train.Diagnosis {
 	if k == 1 {
 		over = fmt.Sprintf("in its second epoch the training loss fell %.0f%% and the validation loss %.0f%%", 100*fall, 100*valFall)
 	}
+	longer := fmt.Sprintf("train longer (train.epochs %d)", 2*t.Spec.Train.Epochs)
+	if tr := t.Spec.Train; t.Result.Stopped == train.StoppedTimeLimit {
+		longer = fmt.Sprintf("train longer (train.time_limit_seconds %s: the limit ended it after %d of its %d epochs)",
+			strconv.FormatFloat(2*tr.TimeLimitSeconds, 'g', 4, 64), n, tr.Epochs)
+	}
 	return &train.Diagnosis{Confidence: 0.35 + 0.15*ramp(fall, learningFall, 0.1),
 		Evidence: map[string]float64{"train_loss_change": -fall, "val_loss_change": -valFall, "val_accuracy": va[n-1],
 			"val_accuracy_rise": va[n-1] - va[n-1-k], "epochs": float64(n)},
 		Advice: fmt.Sprintf("the run ended while still learning: %s; "+
-			"train longer (train.epochs %d) or go on from these weights (Continue training in the Run tab, plateau train -resume); "+
-			"a higher rate or a one_cycle schedule covers more ground in the same epochs", over, 2*t.Spec.Train.Epochs)}
+			"%s or go on from these weights (Continue training in the Run tab, plateau train -resume); "+
+			"a higher rate or a one_cycle schedule covers more ground in the same epochs", over, longer)}
 }
 
 // stoppedTooSoon is a run that early stopping ended while its validation

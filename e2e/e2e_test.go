@@ -1239,3 +1239,23 @@ func TestPlantEachFault(t *testing.T) {
 		}
 	}
 }
+
+// A time limit in the Training tab ends a run of many epochs at the
+// limit, the progress bar following the time, and the run view says why
+// it stopped.
+func TestTimeLimitInThePage(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#epochs", "1000")
+	set(t, ctx, "#time-limit", "4")
+	set(t, ctx, "#schedule", "cosine")
+	waitFor(t, ctx, `document.querySelector("#time-limit").value === "4" && document.querySelector("#schedule").value === "cosine"`, "the time limit")
+	click(t, ctx, "#start")
+	// Two seconds in, the bar is well past the 1,000 epochs' share.
+	waitFor(t, ctx, `+document.querySelector("#progress-text").dataset.step > 0 && parseFloat(document.querySelector("#progress-bar").style.width) >= 25`, "the bar to follow the time")
+	waitFor(t, ctx, `(document.querySelector("#run-result")||{textContent:""}).textContent.includes("stopped: time_limit")`, "the run to stop at its time limit")
+	if got := eval[string](t, ctx, `document.querySelector("#run-result").textContent`); !strings.Contains(got, "time limit of 4 s was reached in epoch") || !strings.Contains(got, "of 1000") {
+		t.Errorf("run result %q", got)
+	}
+}

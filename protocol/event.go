@@ -25,6 +25,8 @@ const (
 	StoppedEarlyStopping = "early_stopping"
 	StoppedDiverged      = "diverged"
 	StoppedCanceled      = "canceled"
+	// StoppedTimeLimit: spec.Train.TimeLimitSeconds ended the run.
+	StoppedTimeLimit = "time_limit"
 )
 
 // Event is one thing a run reports (package train writes them, as

@@ -387,9 +387,13 @@ type Progress struct {
 	EpochStep       int     `json:"epoch_step"`
 	ImagesPerSecond float64 `json:"images_per_second"`
 	Seconds         float64 `json:"seconds"`
-	// ETA is the estimated seconds to the end of the planned epochs.
+	// ETA is the estimated seconds to the end of the planned epochs, or
+	// of the run's time limit when that comes first.
 	ETA float64 `json:"eta"`
-	LR  float64 `json:"lr"`
+	// TimeShare is the share of the run's time limit
+	// (spec.Train.TimeLimitSeconds) used so far; 0 without one.
+	TimeShare float64 `json:"time_share,omitempty"`
+	LR        float64 `json:"lr"`
 	// AugmentStep is the step from which the run trains with an
 	// augmentation changed by set_augment; 0 when it kept its own.
 	AugmentStep int `json:"augment_step,omitempty"`
@@ -426,13 +430,14 @@ type Memory struct {
 	Others       int64 `json:"others,omitempty"`
 }
 
-// Fraction is how much of the planned run is done, 0 to 1.
+// Fraction is how much of the planned run is done, 0 to 1: of its
+// steps, or of its time limit when that is further along.
 func (p Progress) Fraction() float64 {
 	total := p.Epochs * p.StepsPerEpoch
 	if total <= 0 {
-		return 0
+		return min(1, p.TimeShare)
 	}
-	return min(1, float64(p.Step)/float64(total))
+	return min(1, max(float64(p.Step)/float64(total), p.TimeShare))
 }
 
 // NewCommand returns a command of this version.

@@ -143,6 +143,15 @@ func TestProgressFraction(t *testing.T) {
 	if got := p.Fraction(); got != 0.25 {
 		t.Errorf("got %g, want 0.25", got)
 	}
+	// A time limit further along than the steps.
+	p.TimeShare = 0.6
+	if got := p.Fraction(); got != 0.6 {
+		t.Errorf("with 60%% of the time limit used: got %g, want 0.6", got)
+	}
+	p.TimeShare = 0.1
+	if got := p.Fraction(); got != 0.25 {
+		t.Errorf("with 10%% of the time limit used: got %g, want the steps' 0.25", got)
+	}
 }
 
 func TestEvaluationTravelsWithMissingNumbers(t *testing.T) {

@@ -96,6 +96,7 @@ func experimentCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		begin := time.Now()
 		bar := newProgressBar(stderr)
+		bar.limit = s.Train.TimeLimitSeconds
 		bar.line("— %s", v.Name)
 		res, err := trainer.Train(ctx, train.Config{Spec: s, Dataset: ds, Emit: bar.report, Doctor: doctor.New(s).Observe})
 		if err != nil {

@@ -23,6 +23,9 @@ type progressBar struct {
 
 	// From the start event.
 	epochs, stepsPerEpoch, firstStep, batch int
+	// limit is the run's train.time_limit_seconds: the bar follows the
+	// time too when it is further along than the steps.
+	limit float64
 	// named holds the causes said before the first epoch's end, at the
 	// start or at a check, each said once.
 	named map[string]bool
@@ -102,10 +105,13 @@ func (p *progressBar) step(epoch, done, total int, loss, accuracy float64) {
 	if total > 0 {
 		frac = float64(done) / float64(total)
 	}
+	elapsed := now.Sub(p.start)
+	if p.limit > 0 && done > 0 {
+		frac = max(frac, min(1, elapsed.Seconds()/p.limit))
+	}
 	filled := int(frac * width)
 	eta, imagesPerSecond := "?", 0.0
 	if done > 0 {
-		elapsed := now.Sub(p.start)
 		imagesPerSecond = float64(done*p.batch) / elapsed.Seconds()
 		remaining := time.Duration(float64(elapsed) * (1 - frac) / frac)
 		eta = remaining.Round(time.Second).String()

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"plateau/train"
 )
@@ -66,5 +67,20 @@ func TestShownEventsValChecks(t *testing.T) {
 		if got := s.fresh(c.e, 1); got != c.want {
 			t.Errorf("check at step %d: fresh %v, want %v", c.e.Step, got, c.want)
 		}
+	}
+}
+
+// With a time limit the bar follows the time when it is further along
+// than the steps: half the limit gone is half the bar, whatever the
+// epochs planned.
+func TestProgressFollowsTheTimeLimit(t *testing.T) {
+	var b strings.Builder
+	p := newProgressBar(&b)
+	p.terminal, p.limit = true, 180
+	p.report(train.Event{Event: train.EventStart, Epochs: 20, StepsPerEpoch: 100, BatchSize: 32})
+	p.start = time.Now().Add(-90 * time.Second)
+	p.report(train.Event{Event: train.EventStep, Epoch: 2, Step: 150})
+	if out := b.String(); !strings.Contains(out, " 50% ") || !strings.Contains(out, "ETA 1m") {
+		t.Errorf("bar %q: want 50%% and an ETA of about 1m30s", out)
 	}
 }

@@ -194,6 +194,7 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	defer ro.close()
 	bar, emit := ro.bar, ro.emit
+	bar.limit = s.Train.TimeLimitSeconds
 	bar.line("%s", ds.Summary())
 	for _, p := range s.Data.Planted() {
 		bar.line("%s", p.Long)

@@ -60,7 +60,7 @@ func ExampleParse() {
 	_, err := spec.Parse([]byte(`{"train": {"learning_rate": 0.1}}`))
 	fmt.Println(err)
 	// Output:
-	// train.learning_rate: unknown field "learning_rate"; did you mean "lr"? (the fields of train are optimizer, lr, momentum, nesterov, beta1, beta2, epsilon, rho, batch_size, epochs, schedule, l1, l2, weight_decay, grad_clip, label_smoothing, early_stopping, seed, log_every, val_check_seconds)
+	// train.learning_rate: unknown field "learning_rate"; did you mean "lr"? (the fields of train are optimizer, lr, momentum, nesterov, beta1, beta2, epsilon, rho, batch_size, epochs, schedule, l1, l2, weight_decay, grad_clip, label_smoothing, early_stopping, seed, log_every, val_check_seconds, time_limit_seconds)
 }
 
 func ExampleSpec_Set() {
@@ -77,7 +77,7 @@ func ExampleSpec_Set() {
 	fmt.Println(s.Set("train.lrate", "0.1"))
 	// Output:
 	// sgd 0.01 0.9 standardize
-	// train.lrate: unknown field "lrate"; did you mean "lr"? (the fields of train are optimizer, lr, momentum, nesterov, beta1, beta2, epsilon, rho, batch_size, epochs, schedule, l1, l2, weight_decay, grad_clip, label_smoothing, early_stopping, seed, log_every, val_check_seconds)
+	// train.lrate: unknown field "lrate"; did you mean "lr"? (the fields of train are optimizer, lr, momentum, nesterov, beta1, beta2, epsilon, rho, batch_size, epochs, schedule, l1, l2, weight_decay, grad_clip, label_smoothing, early_stopping, seed, log_every, val_check_seconds, time_limit_seconds)
 }
 
 func ExampleSpec_Expand() {

@@ -197,6 +197,17 @@ type Train struct {
 	// the weights and changes nothing, so a run trains the same with or
 	// without them.
 	ValCheckSeconds float64 `json:"val_check_seconds,omitempty"`
+	// TimeLimitSeconds, when positive, ends the run after that much of its
+	// time (training steps, validation checks and the epochs' validation;
+	// not pauses, not the final test), within an epoch if need be, leaving
+	// the time the latest epoch's validation took for the last one; Epochs
+	// is then the most the run trains. The schedule follows whichever of
+	// the two is further along, the epochs or the time, so a cosine or
+	// one_cycle schedule anneals by the time limit on a slow machine and by
+	// the epochs on a fast one. How far a run with a time limit gets
+	// depends on the machine, so two runs of it do not repeat each other
+	// step for step.
+	TimeLimitSeconds float64 `json:"time_limit_seconds,omitempty"`
 }
 
 // DefaultValCheckSeconds is train.val_check_seconds when a spec leaves it
@@ -208,6 +219,8 @@ const (
 	ValCheckImages         = 1000
 	// maxValCheckSeconds is a week: a longer wait is no check at all.
 	maxValCheckSeconds = 7 * 24 * 3600
+	// MaxTimeLimitSeconds is a year.
+	MaxTimeLimitSeconds = 365 * 24 * 3600
 )
 
 // Schedule sets the learning rate over the run. Epoch counts are fractional:

@@ -242,6 +242,10 @@ func (c *checker) train(t *Train, d *Data) {
 		c.add("train.val_check_seconds", "val_check_seconds %s must be a number of seconds up to %s (%d is usual; -1 turns the checks off)",
 			fmtFloat(t.ValCheckSeconds), fmtFloat(maxValCheckSeconds), DefaultValCheckSeconds)
 	}
+	if !(t.TimeLimitSeconds >= 0 && t.TimeLimitSeconds <= MaxTimeLimitSeconds) {
+		c.add("train.time_limit_seconds", "time_limit_seconds %s must be a number of seconds from 0 (no limit) up to %s (a year); 180 trains for three minutes",
+			fmtFloat(t.TimeLimitSeconds), fmtFloat(MaxTimeLimitSeconds))
+	}
 }
 
 func (c *checker) schedule(t *Train, d *Data) {

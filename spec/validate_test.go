@@ -114,6 +114,9 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"infinite val_check_seconds", "", func(s *Spec) { s.Train.ValCheckSeconds = math.Inf(1) }, []string{"train.val_check_seconds"}},
 		{"val_check_seconds past a week", "", func(s *Spec) { s.Train.ValCheckSeconds = 1e300 }, []string{"train.val_check_seconds"}},
 		{"val_check_seconds not a number", "", func(s *Spec) { s.Train.ValCheckSeconds = math.NaN() }, []string{"train.val_check_seconds"}},
+		{"negative time limit", "", func(s *Spec) { s.Train.TimeLimitSeconds = -1 }, []string{"train.time_limit_seconds", "0 (no limit)"}},
+		{"time limit not a number", "", func(s *Spec) { s.Train.TimeLimitSeconds = math.NaN() }, []string{"train.time_limit_seconds"}},
+		{"time limit past a year", "", func(s *Spec) { s.Train.TimeLimitSeconds = 1e300 }, []string{"train.time_limit_seconds", "a year"}},
 
 		// Data.
 		{"unknown normalization", "", func(s *Spec) { s.Data.Normalization = "zscore" }, []string{"data.normalization", `"raw", "scale01" or "standardize"`}},

@@ -60,6 +60,8 @@ type checkpointState struct {
 	TrainSeconds float64 `json:"train_seconds"`
 	Images       int     `json:"images"`
 	FirstLoss    float64 `json:"first_loss"`
+	TimeUsed     float64 `json:"time_used,omitempty"`
+	TimeReserve  float64 `json:"time_reserve,omitempty"`
 }
 
 func finitePtr(v float64) *float64 {
@@ -103,6 +105,7 @@ func WriteCheckpoint(path string, c *Checkpoint) error {
 		Best: finitePtr(st.Best), BestEpoch: st.BestEpoch, Wait: st.Wait,
 		PlateauScale: st.Plateau.Scale, PlateauBest: finitePtr(st.Plateau.Best), PlateauWait: st.Plateau.Wait,
 		Seconds: st.Seconds, TrainSeconds: st.TrainSeconds, Images: st.Images, FirstLoss: st.FirstLoss,
+		TimeUsed: st.TimeUsed, TimeReserve: st.TimeReserve,
 	})
 	if err != nil {
 		return err
@@ -256,6 +259,7 @@ func ReadCheckpoint(path string, c *Checkpoint) error {
 		Best:      valueOr(st.Best, math.NaN()),
 		BestEpoch: st.BestEpoch, Wait: st.Wait,
 		Seconds: st.Seconds, TrainSeconds: st.TrainSeconds, Images: st.Images, FirstLoss: st.FirstLoss,
+		TimeUsed: st.TimeUsed, TimeReserve: st.TimeReserve,
 	}
 	return nil
 }

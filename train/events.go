@@ -36,6 +36,7 @@ const (
 	StoppedEarlyStopping = protocol.StoppedEarlyStopping
 	StoppedDiverged      = protocol.StoppedDiverged
 	StoppedCanceled      = protocol.StoppedCanceled
+	StoppedTimeLimit     = protocol.StoppedTimeLimit
 )
 
 // ConfidentProbability is the predicted probability above which a wrong

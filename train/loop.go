@@ -78,6 +78,9 @@ type Config struct {
 	// spec.Train.ValCheckSeconds. Negative sets no bound (tests use it to
 	// check after every step).
 	ValCheckShare float64
+	// Now, when set, is the clock of spec.Train.TimeLimitSeconds (tests
+	// set one); nil means time.Now.
+	Now func() time.Time
 }
 
 // Splits are the data a run trains, validates and tests on.
@@ -272,6 +275,8 @@ type trainer struct {
 	// checkSplit is the part of the validation split a check within an
 	// epoch measures (ValCheckSplit).
 	checkSplit data.Split
+	// limit keeps the run within spec.Train.TimeLimitSeconds.
+	limit *TimeLimit
 }
 
 // Progress is how far a run has come: what a checkpoint must carry besides
@@ -291,6 +296,10 @@ type Progress struct {
 	// FirstLoss is the first step's loss (at least ln classes), the yardstick
 	// of an exploding loss.
 	FirstLoss float64
+	// TimeUsed is the run's time as spec.Train.TimeLimitSeconds counts it,
+	// and TimeReserve the time the latest epoch's validation took (see
+	// TimeLimit), in seconds.
+	TimeUsed, TimeReserve float64
 }
 
 // explosion is how many times the first step's loss a loss may reach
@@ -592,7 +601,11 @@ func (t *trainer) setAugment(a spec.Augment) error {
 // lr is the rate of step i of epoch e (both from 0).
 func (t *trainer) lr(epoch, i int) float64 {
 	s := t.tr.Schedule
-	r := LR(s, t.tr.LR, float64(epoch)+float64(i)/float64(t.stepsPerEpoch), t.tr.Epochs)
+	pos := float64(epoch) + float64(i)/float64(t.stepsPerEpoch)
+	if t.limit != nil {
+		pos = t.limit.Position(pos, t.tr.Epochs)
+	}
+	r := LR(s, t.tr.LR, pos, t.tr.Epochs)
 	if t.cfg.LRScale != nil {
 		r *= t.cfg.LRScale()
 	}
@@ -665,6 +678,9 @@ func (t *trainer) run(ctx context.Context) (*Result, error) {
 	if share == 0 {
 		share = DefaultValCheckShare
 	}
+	t.limit = NewTimeLimit(t.tr.TimeLimitSeconds, t.state.TimeUsed, t.state.TimeReserve, t.cfg.Now)
+	t.limit.Start()
+	timeUp := false
 epochs:
 	for epoch := t.state.Epoch; epoch < t.tr.Epochs; epoch++ {
 		epochStart := time.Now()
@@ -678,7 +694,9 @@ epochs:
 		i := 0
 		for {
 			if t.cfg.BeforeStep != nil {
+				t.limit.Stop() // a pause is not the run's time
 				t.cfg.BeforeStep()
+				t.limit.Start()
 			}
 			if t.cfg.Augment != nil {
 				if a := t.cfg.Augment(); a != nil {
@@ -745,6 +763,10 @@ epochs:
 					checkWait = max(checkEvery, time.Duration(float64(took)/share))
 				}
 			}
+			if t.limit.Up() {
+				timeUp = true
+				break
+			}
 		}
 		// The epoch's steps since its last step event: the step curves
 		// reach the end of every epoch, not the last multiple of LogEvery.
@@ -761,7 +783,11 @@ epochs:
 			break
 		}
 
+		valStart := t.limit.now()
 		valLoss, valAcc, conf := t.evaluate(t.splits.Val)
+		if t.splits.Val.Len() > 0 {
+			t.limit.Reserve(t.limit.now().Sub(valStart))
+		}
 		e := Event{
 			Event: EventEpoch, Epoch: epoch + 1, Step: t.state.Step,
 			TrainLoss: running.Loss(), TrainAccuracy: running.Accuracy(),
@@ -785,6 +811,7 @@ epochs:
 		e.LRReduced = t.state.Plateau.Observe(t.tr.Schedule, plateauLoss)
 		t.state.Epoch = epoch + 1
 		t.state.Seconds = priorSeconds + time.Since(runStart).Seconds()
+		t.state.TimeUsed, t.state.TimeReserve = t.limit.Used().Seconds(), t.limit.Reserved().Seconds()
 		e.Seconds = time.Since(epochStart).Seconds()
 		t.emit(e)
 		if t.cfg.Inspect != nil {
@@ -802,7 +829,12 @@ epochs:
 			reason = fmt.Sprintf("%s did not improve for %d epochs; the best was epoch %d", t.monitor(), t.state.Wait, t.state.BestEpoch)
 			break
 		}
+		if timeUp && epoch+1 < t.tr.Epochs {
+			stopped, reason = StoppedTimeLimit, t.limit.Reason(epoch+1, t.tr.Epochs)
+			break
+		}
 	}
+	t.limit.Stop()
 
 	switch {
 	case stopped == StoppedDiverged:

@@ -243,6 +243,9 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	done := progress.Epoch // epochs completed
 	firstLoss := progress.FirstLoss
 	trainSeconds, trainImages := progress.TrainSeconds, progress.Images
+	limit := train.NewTimeLimit(tr.TimeLimitSeconds, progress.TimeUsed, progress.TimeReserve, cfg.Now)
+	limit.Start()
+	timeUp := false
 	before := append([]float32(nil), net.Values()...) // the weights at the last epoch's end
 	// Validation checks within an epoch, as train.Run makes them: after
 	// checkEvery of training (and twenty times the last check's time, or
@@ -306,7 +309,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			last = b
 			n := b.n
 			step++
-			lr = train.LR(tr.Schedule, tr.LR, float64(epoch)+float64(i)/float64(loader.Steps()), tr.Epochs)
+			lr = train.LR(tr.Schedule, tr.LR, limit.Position(float64(epoch)+float64(i)/float64(loader.Steps()), tr.Epochs), tr.Epochs)
 			if cfg.LRScale != nil {
 				lr *= cfg.LRScale()
 			}
@@ -371,6 +374,10 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 					checkWait = max(checkEvery, time.Duration(float64(took)/checkShare))
 				}
 			}
+			if limit.Up() {
+				timeUp = true
+				break
+			}
 		}
 		batches.Stop()
 		if stopped != train.StoppedCompleted {
@@ -404,10 +411,14 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		change := train.RelativeChange(net.Values(), before)
 		copy(before, net.Values())
 		steps := float64(max(loader.Steps(), 1))
+		valStart := time.Now()
 		valLoss, valAcc, conf, err := evaluate(t.backend, evalExec, st, norm, splits.Val, d, classes, tr.BatchSize, tr.LabelSmoothing)
 		layers := <-statsDone
 		if err != nil {
 			return nil, err
+		}
+		if splits.Val.Len() > 0 {
+			limit.Reserve(time.Since(valStart))
 		}
 		secs := time.Since(epochStart).Seconds()
 		ev := train.Event{Event: train.EventEpoch, Epoch: epoch + 1, Step: step, LR: lr,
@@ -449,7 +460,8 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 				return nil, err
 			}
 			c.Progress = train.Progress{Epoch: done, Step: step, Plateau: plateau, Best: best, BestEpoch: bestEpoch, Wait: wait,
-				Seconds: progress.Seconds + time.Since(start).Seconds(), TrainSeconds: trainSeconds, Images: trainImages, FirstLoss: firstLoss}
+				Seconds: progress.Seconds + time.Since(start).Seconds(), TrainSeconds: trainSeconds, Images: trainImages, FirstLoss: firstLoss,
+				TimeUsed: limit.Used().Seconds(), TimeReserve: limit.Reserved().Seconds()}
 			if err := train.WriteCheckpoint(cfg.Checkpoint, c); err != nil {
 				return nil, fmt.Errorf("writing the checkpoint: %v", err)
 			}
@@ -458,7 +470,11 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			stopped = train.StoppedEarlyStopping
 			reason = fmt.Sprintf("%s did not improve for %d epochs; the best was epoch %d", monitor, wait, bestEpoch)
 		}
+		if timeUp && done < tr.Epochs && stopped == train.StoppedCompleted {
+			stopped, reason = train.StoppedTimeLimit, limit.Reason(done, tr.Epochs)
+		}
 	}
+	limit.Stop()
 	if err := st.copyTo(net); err != nil {
 		return nil, err
 	}

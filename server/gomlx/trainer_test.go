@@ -296,6 +296,43 @@ func TestEarlyStoppingRestoresBest(t *testing.T) {
 	}
 }
 
+// TestTimeLimitStopsTheRun trains with train.time_limit_seconds on a
+// clock that moves a millisecond a reading: the run stops within an epoch
+// with the engine's stop and reason, its cosine annealed by the limit
+// rather than by its 50 epochs.
+func TestTimeLimitStopsTheRun(t *testing.T) {
+	tr := pureGo(t)
+	ds, err := data.Load("../../data/testdata/cifar", data.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := validSpec(t, []byte(`{"model":{"input":[32,32,3],"classes":10,"layers":[{"type":"dense","units":8,"activation":"relu"},{"type":"dense"}]},
+	 "train":{"optimizer":"adam","lr":0.01,"batch_size":4,"epochs":50,"seed":1,"log_every":1,"time_limit_seconds":0.05,
+	  "schedule":{"type":"cosine"}},
+	 "data":{"normalization":"scale01","validation":0.2}}`))
+	clock := time.Time{}
+	var events []train.Event
+	res, err := tr.Train(context.Background(), train.Config{Spec: s, Dataset: ds,
+		Now:  func() time.Time { clock = clock.Add(time.Millisecond); return clock },
+		Emit: func(e train.Event) { events = append(events, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := res.Final
+	if f.Stopped != train.StoppedTimeLimit || f.Epochs >= 50 || !strings.Contains(f.Reason, "time limit of 0.05 s was reached in epoch") {
+		t.Fatalf("stopped %q after %d epochs: %q; want the time limit", f.Stopped, f.Epochs, f.Reason)
+	}
+	var last train.Event
+	for _, e := range events {
+		if e.Event == train.EventStep {
+			last = e
+		}
+	}
+	if last.LR > 0.05*s.Train.LR {
+		t.Errorf("the last step's rate is %g of %g: want the cosine annealed by the limit", last.LR, s.Train.LR)
+	}
+}
+
 // TestResumeGoesOnAsTheUnbrokenRun stops a run after its second epoch and
 // resumes it from the checkpoint that epoch wrote: the last epochs, the
 // result and the weights are those of a run that was never stopped, with

@@ -475,6 +475,10 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 		if p.Step > 0 {
 			p.ETA = float64(left) * training / float64(p.Step)
 		}
+		if limit := sp.Train.TimeLimitSeconds; limit > 0 && training > 0 {
+			p.TimeShare = min(1, training/limit)
+			p.ETA = min(p.ETA, max(0, limit-training))
+		}
 		pp := p
 		pp.Memory = s.memory()
 		if len(remote) > 0 && training > 0 {

@@ -194,6 +194,44 @@ func TestPauseResumeStop(t *testing.T) {
 	}
 }
 
+// A run with a time limit ends at it, whatever its epochs, and its
+// progress says how much of the limit is gone.
+func TestTimeLimitEndsTheRun(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	sp := shapesSpec(d, 100000)
+	sp.Train.TimeLimitSeconds = 0.5
+	cmd := protocol.NewCommand("r6", protocol.CmdStart)
+	cmd.Spec = sp
+	s.Handle(cmd)
+	share := 0.0
+	for {
+		m := c.next(t, protocol.KindEvent, protocol.KindProgress)
+		if m.Kind == protocol.KindProgress {
+			if p := m.Progress; p.TimeShare > 0 {
+				share = p.TimeShare
+				if p.ETA > 0.5 || p.Fraction() < p.TimeShare {
+					t.Errorf("progress %+v: want an ETA within the limit and the bar at its share", *p)
+				}
+			}
+			continue
+		}
+		e, err := m.DecodeEvent()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Event == protocol.EventResult {
+			if e.Stopped != protocol.StoppedTimeLimit || !strings.Contains(e.Reason, "time limit of 0.5 s") {
+				t.Errorf("stopped %q: %q; want the time limit", e.Stopped, e.Reason)
+			}
+			break
+		}
+	}
+	if share == 0 {
+		t.Error("no progress said how much of the time limit was gone")
+	}
+}
+
 func TestEpochEventsCarryTheDoctorsFindings(t *testing.T) {
 	s, c := newSession(t)
 	d := loadShapes(t, s, c)
