@@ -104,7 +104,7 @@ func checkStillLearning(t *Telemetry) *train.Diagnosis {
 	}
 	longer := fmt.Sprintf("train longer (train.epochs %d)", 2*t.Spec.Train.Epochs)
 	if tr := t.Spec.Train; t.Result.Stopped == train.StoppedTimeLimit {
-		longer = fmt.Sprintf("train longer (train.time_limit_seconds %s: the limit ended it after %d of its %d epochs)",
+		longer = fmt.Sprintf("train longer (train.time_limit_seconds %s: the limit ended it in epoch %d of %d)",
 			strconv.FormatFloat(2*tr.TimeLimitSeconds, 'g', 4, 64), n, tr.Epochs)
 	}
 	return &train.Diagnosis{Confidence: 0.35 + 0.15*ramp(fall, learningFall, 0.1),

@@ -180,14 +180,16 @@ func measureFashion(t *testing.T, p *page, s *spec.Spec, seed int64) fashionRun 
 	}
 	if r.completed {
 		r.seconds = time.Since(started).Seconds()
-		if result := eval[string](t, ctx, `document.querySelector("#run-result").textContent`); !strings.Contains(result, "completed") {
+		// A run ends early when it completes its epochs or reaches its
+		// own time limit (train.time_limit_seconds), not otherwise.
+		if result := eval[string](t, ctx, `document.querySelector("#run-result").textContent`); !strings.Contains(result, "completed") && !strings.Contains(result, "time_limit") {
 			t.Fatalf("the run ended before the time was up: %s", result)
 		}
 		waitFor(t, ctx, `!document.querySelector("#evaluate").disabled`, "the run's weights")
 	} else {
 		click(t, ctx, "#pause")
 		// The run may end between the last look and the pause.
-		waitFor(t, ctx, `document.querySelector("#progress-text").textContent.includes("paused") || (!!document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed"))`, "the pause")
+		waitFor(t, ctx, `document.querySelector("#progress-text").textContent.includes("paused") || (!!document.querySelector("#run-result") && /completed|time_limit/.test(document.querySelector("#run-result").textContent))`, "the pause")
 		r.seconds = time.Since(started).Seconds()
 		if !eval[bool](t, ctx, `document.querySelector("#progress-text").textContent.includes("paused")`) {
 			r.completed = true

@@ -74,7 +74,20 @@
 // order, augmentation) is derived from the seed and, where it changes per
 // epoch, from the epoch alone, and dropout's masks from the seed and the
 // step (DropoutSeeds), so a run resumed from a checkpoint continues exactly
-// as the uninterrupted one.
+// as the uninterrupted one. The one exception is a run with a time limit
+// (spec.Train.TimeLimitSeconds): how far it gets, and its schedule, follow
+// the clock (TimeLimit).
+//
+// # Time limit
+//
+// With spec.Train.TimeLimitSeconds the run stops when its time (steps,
+// validation checks and the epochs' validation; not the time BeforeStep
+// blocks, a pause) reaches the limit less the time the latest epoch's
+// validation took, within an epoch if need be, validates that last
+// epoch, tests, and ends with stopped "time_limit". Its schedule runs at
+// the further along of its epochs and its time (TimeLimit.Position), so
+// it anneals by the limit when that comes first. The GoMLX trainer keeps
+// the limit with the same TimeLimit.
 //
 // # Divergence
 //

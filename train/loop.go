@@ -783,10 +783,10 @@ epochs:
 			break
 		}
 
-		valStart := t.limit.now()
+		valStart := t.limit.Now()
 		valLoss, valAcc, conf := t.evaluate(t.splits.Val)
 		if t.splits.Val.Len() > 0 {
-			t.limit.Reserve(t.limit.now().Sub(valStart))
+			t.limit.Reserve(t.limit.Now().Sub(valStart))
 		}
 		e := Event{
 			Event: EventEpoch, Epoch: epoch + 1, Step: t.state.Step,
@@ -829,7 +829,8 @@ epochs:
 			reason = fmt.Sprintf("%s did not improve for %d epochs; the best was epoch %d", t.monitor(), t.state.Wait, t.state.BestEpoch)
 			break
 		}
-		if timeUp && epoch+1 < t.tr.Epochs {
+		// The limit ends the run unless it came at the last step of all.
+		if timeUp && (epoch+1 < t.tr.Epochs || i < t.stepsPerEpoch) {
 			stopped, reason = StoppedTimeLimit, t.limit.Reason(epoch+1, t.tr.Epochs)
 			break
 		}

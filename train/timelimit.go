@@ -47,6 +47,9 @@ func (l *TimeLimit) Stop() {
 	}
 }
 
+// Now reads the limit's clock, for timing what Reserve keeps.
+func (l *TimeLimit) Now() time.Time { return l.now() }
+
 // Used is the time counted so far.
 func (l *TimeLimit) Used() time.Duration {
 	if l.running {

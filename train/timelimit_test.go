@@ -104,6 +104,24 @@ func TestRunStopsAtTheTimeLimit(t *testing.T) {
 	if pauses < last.Step {
 		t.Errorf("%d pauses for %d steps", pauses, last.Step)
 	}
+
+	// A limit reached within the last epoch ends the run too; one that
+	// is not reached leaves it completed.
+	for _, c := range []struct {
+		epochs  int
+		stopped string
+	}{{3, StoppedTimeLimit}, {2, StoppedCompleted}} {
+		s := tinySpec(func(s *spec.Spec) {
+			s.Train.Epochs = c.epochs
+			s.Train.TimeLimitSeconds = 0.08 // about 40 steps without pauses
+			s.Train.ValCheckSeconds = -1
+		})
+		clock := &fakeClock{}
+		res, _ := run(t, context.Background(), Config{Spec: s, Now: clock.now})
+		if f := res.Final; f.Stopped != c.stopped || f.Epochs != c.epochs {
+			t.Errorf("%d epochs: stopped %q after %d (%s); want %q", c.epochs, f.Stopped, f.Epochs, f.Reason, c.stopped)
+		}
+	}
 }
 
 // A resumed run counts the time its checkpoint used.

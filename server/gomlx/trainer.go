@@ -375,7 +375,8 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 				}
 			}
 			if limit.Up() {
-				timeUp = true
+				// The limit ends the run unless it came at the last step of all.
+				timeUp = epoch+1 < tr.Epochs || i+1 < loader.Steps()
 				break
 			}
 		}
@@ -411,14 +412,14 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		change := train.RelativeChange(net.Values(), before)
 		copy(before, net.Values())
 		steps := float64(max(loader.Steps(), 1))
-		valStart := time.Now()
+		valStart := limit.Now()
 		valLoss, valAcc, conf, err := evaluate(t.backend, evalExec, st, norm, splits.Val, d, classes, tr.BatchSize, tr.LabelSmoothing)
 		layers := <-statsDone
 		if err != nil {
 			return nil, err
 		}
 		if splits.Val.Len() > 0 {
-			limit.Reserve(time.Since(valStart))
+			limit.Reserve(limit.Now().Sub(valStart))
 		}
 		secs := time.Since(epochStart).Seconds()
 		ev := train.Event{Event: train.EventEpoch, Epoch: epoch + 1, Step: step, LR: lr,
@@ -470,7 +471,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			stopped = train.StoppedEarlyStopping
 			reason = fmt.Sprintf("%s did not improve for %d epochs; the best was epoch %d", monitor, wait, bestEpoch)
 		}
-		if timeUp && done < tr.Epochs && stopped == train.StoppedCompleted {
+		if timeUp && stopped == train.StoppedCompleted {
 			stopped, reason = train.StoppedTimeLimit, limit.Reason(done, tr.Epochs)
 		}
 	}

@@ -331,6 +331,16 @@ func TestTimeLimitStopsTheRun(t *testing.T) {
 	if last.LR > 0.05*s.Train.LR {
 		t.Errorf("the last step's rate is %g of %g: want the cosine annealed by the limit", last.LR, s.Train.LR)
 	}
+	// Reached within the last epoch, the limit ends the run too.
+	s.Train.Epochs, s.Train.TimeLimitSeconds, s.Train.BatchSize = 1, 0.003, 1 // four steps; the limit comes within them
+	res, err = tr.Train(context.Background(), train.Config{Spec: s, Dataset: ds,
+		Now: func() time.Time { clock = clock.Add(time.Millisecond); return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := res.Final; f.Stopped != train.StoppedTimeLimit || !strings.Contains(f.Reason, "in epoch 1 of 1") {
+		t.Errorf("one epoch: stopped %q: %q; want the time limit in epoch 1 of 1", f.Stopped, f.Reason)
+	}
 }
 
 // TestResumeGoesOnAsTheUnbrokenRun stops a run after its second epoch and
