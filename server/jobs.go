@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -146,9 +147,13 @@ type jobStatus struct {
 // jobLimits bound what one job may ask for, so one request cannot take the
 // server's memory or its device for days.
 type jobLimits struct {
-	MaxParams      int   `json:"max_params"` // trainable parameters
-	MaxBatch       int   `json:"max_batch"`
-	MaxEpochs      int   `json:"max_epochs"`
+	MaxParams int `json:"max_params"` // trainable parameters
+	MaxBatch  int `json:"max_batch"`
+	MaxEpochs int `json:"max_epochs"`
+	// MaxSeconds bounds a job's time (spec.Train.TimeLimitSeconds): a job
+	// without a time limit gets this one, a longer one is refused. 0 sets
+	// no bound.
+	MaxSeconds     int64 `json:"max_seconds"`
 	MaxImages      int   `json:"max_images"`       // training plus test images after the limits
 	MaxQueue       int   `json:"max_queue"`        // queued jobs, not counting the running one
 	MaxRequestSize int64 `json:"max_request_size"` // the request without its weights
@@ -783,6 +788,15 @@ func (s *jobServer) prepare(req jobRequest) (*spec.Spec, int, string, *requestEr
 	l := s.limits
 	if sp.Train.Epochs > l.MaxEpochs {
 		return nil, 0, "", tooLarge("epochs", l.MaxEpochs, "%d epochs is over this server's limit of %d; ask for fewer epochs", sp.Train.Epochs, l.MaxEpochs)
+	}
+	if most := float64(l.MaxSeconds); most > 0 {
+		switch tl := sp.Train.TimeLimitSeconds; {
+		case tl == 0:
+			sp.Train.TimeLimitSeconds = most
+		case tl > most:
+			return nil, 0, "", tooLarge("train.time_limit_seconds", l.MaxSeconds, "a time limit of %s s is over this server's limit of %d s a job; set train.time_limit_seconds to %d or less",
+				strconv.FormatFloat(tl, 'g', -1, 64), l.MaxSeconds, l.MaxSeconds)
+		}
 	}
 	if sp.Train.BatchSize > l.MaxBatch {
 		return nil, 0, "", tooLarge("train.batch_size", l.MaxBatch, "batch size %d is over this server's limit of %d; set train.batch_size to %d or less", sp.Train.BatchSize, l.MaxBatch, l.MaxBatch)

@@ -375,6 +375,7 @@ func TestJobRequestErrors(t *testing.T) {
 	limits.MaxBatch = 64
 	limits.MaxParams = 10_000
 	limits.MaxImages = 1000
+	limits.MaxSeconds = 60
 	e := newJobsEnv(t, limits, "")
 	tinyImages(t, e.dataDir, "big", 600)
 	outside := t.TempDir()
@@ -399,6 +400,7 @@ func TestJobRequestErrors(t *testing.T) {
 		{"missing", `{"spec":` + tinySpec + `,"dataset":"nothere"}`, 404, "no dataset"},
 		{"epochs", `{"spec":` + tinySpec + `,"dataset":"tiny","epochs":51}`, 422, "fewer epochs"},
 		{"batch", `{"spec":` + tinySpec + `,"dataset":"tiny","set":{"train.batch_size":128}}`, 422, "train.batch_size to 64"},
+		{"time", `{"spec":` + tinySpec + `,"dataset":"tiny","set":{"train.time_limit_seconds":61}}`, 422, "set train.time_limit_seconds to 60 or less"},
 		{"params", `{"spec":` + strings.Replace(tinySpec, `"filters":4`, `"filters":400`, 1) + `,"dataset":"tiny"}`, 422, "parameters"},
 		{"images", `{"spec":` + tinySpec + `,"dataset":"big"}`, 422, "train_limit"},
 		{"wrong input", `{"spec":` + strings.Replace(tinySpec, `[8,8,1]`, `[28,28,1]`, 1) + `,"dataset":"tiny"}`, 400, "model.input"},
@@ -432,6 +434,22 @@ func TestJobRequestErrors(t *testing.T) {
 	}
 	// A limit that the request's knobs bring under the bound is accepted.
 	e.submit(`{"spec":` + tinySpec + `,"dataset":"big","train_limit":100,"test_limit":50,"epochs":1}`)
+	// A job without a time limit gets the server's; a shorter one keeps
+	// its own.
+	for want, body := range map[float64]string{
+		60: `{"spec":` + tinySpec + `,"dataset":"tiny","epochs":1}`,
+		30: `{"spec":` + tinySpec + `,"dataset":"tiny","epochs":1,"set":{"train.time_limit_seconds":30}}`,
+	} {
+		id := e.submit(body)
+		_, b := e.do("GET", "/api/jobs/"+id, "")
+		var job struct{ Spec *spec.Spec }
+		if err := json.Unmarshal(b, &job); err != nil || job.Spec == nil {
+			t.Fatalf("job %s: %v %s", id, err, b)
+		}
+		if got := job.Spec.Train.TimeLimitSeconds; got != want {
+			t.Errorf("job %s trains with a time limit of %g s, want %g", id, got, want)
+		}
+	}
 	for _, path := range []string{"/api/jobs/nope", "/api/jobs/20260101-000000-00000000", "/api/jobs/../../etc/passwd"} {
 		if code, _ := e.do("GET", path, ""); code != 404 {
 			t.Errorf("GET %s: %d", path, code)
