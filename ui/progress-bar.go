@@ -48,6 +48,10 @@ func (pb *ProgressBar) ProgressText() string {
 	}
 	if run.State == protocol.StateRunning && p.ETA > 0 {
 		s += " · ETA " + duration(p.ETA)
+		if total := p.Epochs * p.StepsPerEpoch; p.TimeShare > 0 && p.TimeShare*float64(total) > float64(p.Step) {
+			// The time limit comes before the epochs' end.
+			s += " (the time limit)"
+		}
 	}
 	if p.AugmentStep > 0 {
 		s += fmt.Sprintf(" · augmentation changed at step %d", p.AugmentStep)

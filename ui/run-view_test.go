@@ -333,3 +333,17 @@ func TestValChecksOnTheCurves(t *testing.T) {
 		t.Errorf("a replay kept %d checks", len(run.CheckAccuracy))
 	}
 }
+
+// A run that its time limit will end says so beside the ETA.
+func TestProgressTextTimeLimit(t *testing.T) {
+	run := &Run{State: protocol.StateRunning, Start: &protocol.Event{},
+		Progress: protocol.Progress{Epoch: 1, Epochs: 5, StepsPerEpoch: 100, Step: 50, ETA: 90, TimeShare: 0.5}}
+	pb := &ProgressBar{&Root{Current: run}}
+	if got := pb.ProgressText(); !strings.Contains(got, "ETA 1m30s (the time limit)") {
+		t.Errorf("half the limit used at a tenth of the steps: %q, want the ETA of the time limit", got)
+	}
+	run.Progress.TimeShare = 0.05
+	if got := pb.ProgressText(); strings.Contains(got, "time limit") {
+		t.Errorf("the steps further along than the limit: %q", got)
+	}
+}
