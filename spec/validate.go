@@ -243,8 +243,8 @@ func (c *checker) train(t *Train, d *Data) {
 			fmtFloat(t.ValCheckSeconds), fmtFloat(maxValCheckSeconds), DefaultValCheckSeconds)
 	}
 	if !(t.TimeLimitSeconds >= 0 && t.TimeLimitSeconds <= MaxTimeLimitSeconds) {
-		c.add("train.time_limit_seconds", "time_limit_seconds %s must be a number of seconds from 0 (no limit) up to %s (a year); 180 trains for three minutes",
-			fmtFloat(t.TimeLimitSeconds), fmtFloat(MaxTimeLimitSeconds))
+		c.add("train.time_limit_seconds", "time_limit_seconds %s must be a number of seconds from 0 (no limit) up to a year, %s; 180 trains for three minutes",
+			fmtFloat(t.TimeLimitSeconds), Thousands(MaxTimeLimitSeconds))
 	}
 }
 
