@@ -230,6 +230,24 @@ func TestTrainResume(t *testing.T) {
 	if code, _, stderr := runCLI(t, "train", "-resume", dir, "-preset", "mnist-cnn"); code != 2 || !strings.Contains(stderr, "drop -preset") {
 		t.Errorf("-resume with -preset: exit %d, stderr %q", code, stderr)
 	}
+	if code, _, stderr := runCLI(t, "train", "-resume", dir, "-set", "train.lr=1"); code != 2 || !strings.Contains(stderr, "drop -preset, -spec, -set") {
+		t.Errorf("-resume with -set train.lr: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// A run its time limit ended goes on with -resume and a longer limit (or
+// none), as one that ran out of epochs goes on with more.
+func TestTrainResumeWithMoreTime(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, "train", "-preset", "convnetjs-cifar", "-dataset", tinyCIFAR, "-set", "train.batch_size=1",
+		"-epochs", "50", "-set", "train.time_limit_seconds=0.001", "-json", "-out", dir)
+	if code != 0 || !strings.Contains(stdout, `"stopped":"time_limit"`) {
+		t.Fatalf("first run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, "train", "-resume", dir, "-epochs", "2", "-set", "train.time_limit_seconds=0", "-json")
+	if code != 0 || !strings.Contains(stdout, `"stopped":"completed"`) || !strings.Contains(stdout, `"event":"epoch","epoch":2,`) {
+		t.Errorf("resumed without a limit: exit %d\n%s\n%s", code, stdout, stderr)
+	}
 }
 
 // -weights starts a run from saved weights: with the model saved in the

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"plateau/data"
@@ -102,8 +103,11 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	var checkpoint string
 	if *resume != "" {
-		if *preset != "" || *specFile != "" || len(sets) > 0 || scale.given(fs) || *fault != "" {
-			return usagef("-resume continues a run as it was: drop -preset, -spec, -set, -fault, -width and -depth")
+		// The time limit, as -epochs, may extend the run: it changes how
+		// long the run trains, not what.
+		timeOnly := !slices.ContainsFunc(sets, func(kv string) bool { return !strings.HasPrefix(kv, "train.time_limit_seconds=") })
+		if *preset != "" || *specFile != "" || !timeOnly || scale.given(fs) || *fault != "" {
+			return usagef("-resume continues a run as it was: drop -preset, -spec, -set (but for -set train.time_limit_seconds=N, which may extend it as -epochs may), -fault, -width and -depth")
 		}
 		checkpoint = filepath.Join(*resume, checkpointFile)
 		if *out == "" {
