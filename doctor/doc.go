@@ -65,8 +65,9 @@
 //	train_val_leakage        held-out images that also appear in training
 //	class_confusion          a stalled run's mistakes gather on two classes, or on one
 //	test_shift               the test split scores far below validation, beyond the noise
-//	still_learning           a run that ended as planned while both losses still fell,
-//	                         or that early stopping ended while the validation loss fell
+//	still_learning           a run that ended as planned (or at its time limit) while
+//	                         both losses still fell, or that early stopping ended while
+//	                         the validation loss fell
 //
 // Some rules defer to others that name a root cause: a divergence with
 // raw inputs is unnormalized_input first, zero gradients behind dead ReLUs

@@ -677,8 +677,11 @@ func TestStillLearningOnlyAtThePlannedEnd(t *testing.T) {
 	tt.Add(train.Event{Event: train.EventResult, Stopped: train.StoppedTimeLimit})
 	got := Diagnose(tt)
 	if i := indexOf(got, StillLearning); i < 0 || !strings.Contains(got[i].Advice, "train.time_limit_seconds 180") ||
+		!strings.Contains(got[i].Advice, "-resume DIR -set train.time_limit_seconds=180") ||
 		strings.Contains(got[i].Advice, "train.epochs") {
 		t.Errorf("findings of a run the time limit ended: %+v; want more time (train.time_limit_seconds 180)", got)
+	} else if fix := Fix(got[i], tt.Spec); !slices.Equal(fix, []string{"train.time_limit_seconds=180"}) {
+		t.Errorf("the fix of a run the time limit ended is %v; want train.time_limit_seconds=180", fix)
 	}
 }
 

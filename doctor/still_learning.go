@@ -103,16 +103,22 @@ func checkStillLearning(t *Telemetry) *train.Diagnosis {
 		over = fmt.Sprintf("in its second epoch the training loss fell %.0f%% and the validation loss %.0f%%", 100*fall, 100*valFall)
 	}
 	longer := fmt.Sprintf("train longer (train.epochs %d)", 2*t.Spec.Train.Epochs)
+	resume := "plateau train -resume"
 	if tr := t.Spec.Train; t.Result.Stopped == train.StoppedTimeLimit {
-		longer = fmt.Sprintf("train longer (train.time_limit_seconds %s: the limit ended it in epoch %d of %d)",
-			strconv.FormatFloat(2*tr.TimeLimitSeconds, 'g', 4, 64), n, tr.Epochs)
+		more := strconv.FormatFloat(2*tr.TimeLimitSeconds, 'g', 4, 64)
+		longer = fmt.Sprintf("train longer (train.time_limit_seconds %s: the limit ended it in epoch %d of %d)", more, n, tr.Epochs)
+		resume = "plateau train -resume DIR -set train.time_limit_seconds=" + more
+	}
+	evidence := map[string]float64{"train_loss_change": -fall, "val_loss_change": -valFall, "val_accuracy": va[n-1],
+		"val_accuracy_rise": va[n-1] - va[n-1-k], "epochs": float64(n)}
+	if t.Result.Stopped == train.StoppedTimeLimit {
+		evidence["stopped_by_time_limit"] = 1
 	}
 	return &train.Diagnosis{Confidence: 0.35 + 0.15*ramp(fall, learningFall, 0.1),
-		Evidence: map[string]float64{"train_loss_change": -fall, "val_loss_change": -valFall, "val_accuracy": va[n-1],
-			"val_accuracy_rise": va[n-1] - va[n-1-k], "epochs": float64(n)},
+		Evidence: evidence,
 		Advice: fmt.Sprintf("the run ended while still learning: %s; "+
-			"%s or go on from these weights (Continue training in the Run tab, plateau train -resume); "+
-			"a higher rate or a one_cycle schedule covers more ground in the same epochs", over, longer)}
+			"%s or go on from these weights (Continue training in the Run tab, %s); "+
+			"a higher rate or a one_cycle schedule covers more ground in the same epochs", over, longer, resume)}
 }
 
 // stoppedTooSoon is a run that early stopping ended while its validation

@@ -140,6 +140,7 @@ var evidenceTable = map[string]evidenceEntry{
 	"steps_per_epoch":            {"steps per epoch", count},
 	"steps_to_settle":            {"steps the statistics take to settle", count},
 	"stopped_early":              {"stopped early", flag},
+	"stopped_by_time_limit":      {"ended by its time limit", flag},
 	"strong_transforms":          {"strong transforms", count},
 	"stuck_at_chance":            {"loss stuck at a uniform guess", flag},
 	"checks_at_chance":           {"validation checks in a row at a constant guess", count},
