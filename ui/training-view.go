@@ -24,7 +24,12 @@ func schedules() []string {
 // LRPlot charts the planned learning rate.
 func (tv *TrainingView) LRPlot() string {
 	pts := tv.Host.LRCurve(tv.Spec.Train, 200)
-	return LineChart{Title: "learning rate over the planned epochs", XLabel: "epoch", Width: 420, Height: 180, LogY: true,
+	title := "learning rate over the planned epochs"
+	if tv.Spec.Train.TimeLimitSeconds > 0 {
+		// The schedule follows the time when the limit comes first.
+		title += " (or the time limit)"
+	}
+	return LineChart{Title: title, XLabel: "epoch", Width: 420, Height: 180, LogY: true,
 		Series: []Series{{Points: pts}}}.SVG()
 }
 
