@@ -30,6 +30,18 @@ func (ev *ExperimentsView) VariantText(v spec.Variant) string {
 	return what
 }
 
+// experimentNotice says what an experiment of n arms does, where, and
+// its claim; with a time limit in the spec, that each arm trains for it,
+// which makes the arms' comparison one at equal time.
+func experimentNotice(exp spec.Experiment, n int, where string, s *spec.Spec) string {
+	out := fmt.Sprintf("experiment %s: %d runs%s, one after another; %s", exp.Name, n, where, exp.Claim)
+	if s != nil && s.Train.TimeLimitSeconds > 0 {
+		out += fmt.Sprintf(" (each arm trains at most %s s, the Training tab's time limit: a comparison at equal time, unless an arm's epochs end first)",
+			FormatFloat(s.Train.TimeLimitSeconds))
+	}
+	return out
+}
+
 // RunExperiment trains every arm of an experiment on the current spec and
 // dataset, one after another in the worker, and overlays their curves.
 func (ev *ExperimentsView) RunExperiment(name string) {
@@ -50,7 +62,7 @@ func (ev *ExperimentsView) RunExperiment(name string) {
 		ev.Overlay[run.ID] = true
 		ev.Queue = append(ev.Queue, run)
 	}
-	ev.Notice = fmt.Sprintf("experiment %s: %d runs, one after another; %s", exp.Name, len(arms), exp.Claim)
+	ev.Notice = experimentNotice(exp, len(arms), "", ev.Spec)
 	ev.Tab = "Run"
 	ev.startQueued()
 }
@@ -81,7 +93,7 @@ func (ev *ExperimentsView) RunExperimentOnServer(name string) {
 			first = run
 		}
 	}
-	ev.Notice = fmt.Sprintf("experiment %s: %d runs on the server, one after another; %s", exp.Name, len(arms), exp.Claim)
+	ev.Notice = experimentNotice(exp, len(arms), " on the server", ev.Spec)
 	ev.Current, ev.Tab = first, "Run"
 }
 

@@ -149,3 +149,17 @@ func TestExperimentBesideAServerRun(t *testing.T) {
 		t.Errorf("beside the worker's arms: %d lr arms, message %q", len(ev.Results("lr")), r.Message)
 	}
 }
+
+// With a time limit, an experiment's notice says its arms compare at
+// equal time.
+func TestExperimentNoticeTimeLimit(t *testing.T) {
+	exp, _ := spec.FindExperiment("batch")
+	s := spec.Default()
+	if got := experimentNotice(exp, 3, "", s); strings.Contains(got, "time limit") || !strings.HasPrefix(got, "experiment batch: 3 runs, one after another; ") {
+		t.Errorf("without a limit: %q", got)
+	}
+	s.Train.TimeLimitSeconds = 60
+	if got := experimentNotice(exp, 3, " on the server", s); !strings.Contains(got, "3 runs on the server") || !strings.Contains(got, "each arm trains at most 60 s") {
+		t.Errorf("with a limit of 60 s: %q", got)
+	}
+}
