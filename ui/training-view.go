@@ -21,6 +21,15 @@ func schedules() []string {
 	return []string{"constant", "step", "exponential", "cosine", "one_cycle", "reduce_on_plateau"}
 }
 
+// TimeLimitText writes the spec's time limit as a duration beside its
+// field ("2m50s"), or nothing without one.
+func (tv *TrainingView) TimeLimitText() string {
+	if tv.Spec == nil || !(tv.Spec.Train.TimeLimitSeconds > 0) {
+		return ""
+	}
+	return duration(tv.Spec.Train.TimeLimitSeconds)
+}
+
 // LRPlot charts the planned learning rate.
 func (tv *TrainingView) LRPlot() string {
 	pts := tv.Host.LRCurve(tv.Spec.Train, 200)
