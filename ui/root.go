@@ -127,6 +127,12 @@ type Run struct {
 	weights, from []byte
 	wrongURLs     []string
 	filterURLs    []string
+	// A server run's pace, from its epoch events (the server sends no
+	// progress messages): the steps a second of its latest epoch, the
+	// seconds its epochs took and the step of the latest epoch's end.
+	stepRate      float64
+	serverSeconds float64
+	epochStep     int
 }
 
 // Root is the page: it holds the state every view shares and the
@@ -387,12 +393,37 @@ func (run *Run) add(e protocol.Event) {
 	case protocol.EventEpoch:
 		run.Epochs = append(run.Epochs, e)
 		if run.Server != "" {
+			if e.Seconds > 0 && e.Step > run.epochStep {
+				run.stepRate = float64(e.Step-run.epochStep) / e.Seconds
+			}
+			run.serverSeconds += e.Seconds
+			run.epochStep = e.Step
 			run.Progress.Step = e.Step
 			run.Progress.Epoch = min(e.Epoch+1, max(run.Progress.Epochs, 1))
 			run.Progress.ImagesPerSecond = e.ImagesPerSecond
 		}
 	case protocol.EventResult:
 		run.Result = &e
+	}
+	if run.Server != "" && (e.Event == protocol.EventStep || e.Event == protocol.EventEpoch) {
+		run.serverETA()
+	}
+}
+
+// serverETA estimates a server run's time left, and the share of its time
+// limit used, at the pace of its latest epoch: from the seconds its epochs
+// took and the steps since the latest one ended.
+func (run *Run) serverETA() {
+	p := &run.Progress
+	if run.stepRate <= 0 {
+		return
+	}
+	p.ETA = float64(max(0, p.Epochs*p.StepsPerEpoch-p.Step)) / run.stepRate
+	if run.Spec != nil && run.Spec.Train.TimeLimitSeconds > 0 {
+		limit := run.Spec.Train.TimeLimitSeconds
+		used := run.serverSeconds + float64(max(0, p.Step-run.epochStep))/run.stepRate
+		p.TimeShare = min(1, used/limit)
+		p.ETA = min(p.ETA, max(0, limit-used))
 	}
 }
 

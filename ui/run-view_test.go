@@ -347,3 +347,28 @@ func TestProgressTextTimeLimit(t *testing.T) {
 		t.Errorf("the steps further along than the limit: %q", got)
 	}
 }
+
+// A server run, which sends no progress messages, gets an ETA at the pace
+// of its latest epoch, and the share of its time limit used.
+func TestServerRunETA(t *testing.T) {
+	s := spec.Default()
+	run := &Run{Server: "job-1", Spec: s, State: protocol.StateRunning}
+	run.add(protocol.Event{Event: protocol.EventStart, StepsPerEpoch: 100, Epochs: 10})
+	run.add(protocol.Event{Event: protocol.EventStep, Epoch: 1, Step: 50})
+	if run.Progress.ETA != 0 {
+		t.Errorf("ETA %g before the first epoch's end: want none yet", run.Progress.ETA)
+	}
+	run.add(protocol.Event{Event: protocol.EventEpoch, Epoch: 1, Step: 100, Seconds: 20})
+	if p := run.Progress; p.ETA != 180 || p.TimeShare != 0 {
+		t.Errorf("after an epoch of 100 steps in 20 s: ETA %g, share %g; want 180 (900 steps at 5 a second), none", p.ETA, p.TimeShare)
+	}
+	s.Train.TimeLimitSeconds = 100
+	run.add(protocol.Event{Event: protocol.EventStep, Epoch: 2, Step: 150})
+	if p := run.Progress; p.ETA != 70 || p.TimeShare != 0.3 {
+		t.Errorf("with a limit of 100 s, 30 s in: ETA %g, share %g; want 70 and 0.3", p.ETA, p.TimeShare)
+	}
+	pb := &ProgressBar{&Root{Current: run}}
+	if got := pb.ProgressText(); !strings.Contains(got, "ETA 1m10s (the time limit)") {
+		t.Errorf("progress %q", got)
+	}
+}
