@@ -770,3 +770,48 @@ func TestBackwardAccumulates(t *testing.T) {
 		t.Error("Backward after ZeroGrads differs from the first Backward")
 	}
 }
+
+// ClassGradient is the derivative of a class's logit with respect to the
+// input, in inference mode (batch norm at its running statistics): it
+// agrees with central differences of the logit.
+func TestClassGradient(t *testing.T) {
+	m := spec.Model{Input: []int{6, 6, 2}, Classes: 3, Layers: []spec.Layer{
+		{Type: spec.Conv2D, Filters: 3, Kernel: 3, Activation: spec.Tanh},
+		{Type: spec.BatchNorm},
+		{Type: spec.Flatten},
+		{Type: spec.Dense, Units: 5, Activation: spec.Tanh},
+		{Type: spec.Dense},
+	}}
+	const batch = 2
+	n := mustNew(t, m, batch, gradSeed)
+	x, _ := randomBatch(n, batch, gradSeed+1)
+	for range 3 {
+		n.Forward(x, batch, true) // running statistics off their start
+	}
+	class := []int{2, 0}
+	got := slices.Clone(n.ClassGradient(x, batch, class))
+	if len(got) != batch*n.InputSize() {
+		t.Fatalf("%d values, want %d", len(got), batch*n.InputSize())
+	}
+	logit := func(i int) float64 {
+		return float64(n.Forward(x, batch, false)[i*n.Classes()+class[i]])
+	}
+	const eps = 1e-2
+	worst := 0.0
+	for i := range batch {
+		for j := range n.InputSize() {
+			k := i*n.InputSize() + j
+			v := x[k]
+			x[k] = v + eps
+			plus := logit(i)
+			x[k] = v - eps
+			minus := logit(i)
+			x[k] = v
+			want := (plus - minus) / (2 * eps)
+			worst = max(worst, math.Abs(float64(got[k])-want)/(1e-3+math.Abs(want)))
+		}
+	}
+	if worst > 1e-2 {
+		t.Errorf("the class gradient differs from central differences by %.3g (relative)", worst)
+	}
+}

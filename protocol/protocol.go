@@ -302,6 +302,12 @@ type Images struct {
 	Labels    []int  `json:"labels,omitempty"`
 	Predicted []int  `json:"predicted,omitempty"`
 	Pixels    []byte `json:"pixels,omitempty"`
+	// Saliency, for misclassified examples, holds an H×W map per image:
+	// how strongly each pixel moves the logit of the class the network
+	// predicted (the largest absolute gradient over the pixel's channels,
+	// scaled to 0–255 at the image's 99th percentile, above which it
+	// saturates).
+	Saliency []byte `json:"saliency,omitempty"`
 	// Epoch is the epoch after which misclassified examples and filters
 	// were taken.
 	Epoch int `json:"epoch,omitempty"`

@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"reflect"
 	"runtime"
 	"runtime/metrics"
 	"strings"
@@ -72,6 +73,9 @@ type Session struct {
 	resultSpec *spec.Spec
 	// shardSrv serves parts of another worker's batches.
 	shardSrv *shardServer
+	// saliencyNet computes the misclassified images' saliency maps with
+	// a copy of the weights, on a batch of maxMisclassified.
+	saliencyNet *nn.Network
 }
 
 // activeRun is the run in progress. Its fields are guarded by Session.mu.
@@ -829,6 +833,9 @@ func (s *Session) inspect(run string, epoch int, net *nn.Network, norm *data.Nor
 			}
 		}
 	}
+	if wrong.N > 0 {
+		wrong.Saliency = s.saliency(net, norm, wrong)
+	}
 	m := protocol.NewMessage(run, protocol.KindMisclassified)
 	m.Images = wrong
 	s.post(m)
@@ -837,6 +844,25 @@ func (s *Session) inspect(run string, epoch int, net *nn.Network, norm *data.Nor
 		m.Images = f
 		s.post(m)
 	}
+}
+
+// saliency maps, for each misclassified image, how strongly its pixels
+// move the logit of the class the network predicted
+// (protocol.Images.Saliency), with a copy of net kept for it: its
+// gradients must not touch the run's.
+func (s *Session) saliency(net *nn.Network, norm *data.Normalizer, wrong *protocol.Images) []byte {
+	if s.saliencyNet == nil || !reflect.DeepEqual(s.saliencyNet.Spec, net.Spec) {
+		c, err := nn.New(net.Spec, maxMisclassified, 0)
+		if err != nil {
+			return nil
+		}
+		s.saliencyNet = c
+	}
+	copy(s.saliencyNet.Values(), net.Values())
+	size := wrong.H * wrong.W * wrong.C
+	x := make([]float32, wrong.N*size)
+	norm.Apply(x, wrong.Pixels[:wrong.N*size])
+	return train.SaliencyMaps(s.saliencyNet.ClassGradient(x, wrong.N, wrong.Predicted), wrong.N, wrong.H, wrong.W, wrong.C)
 }
 
 // filters renders the first convolution's kernels (KH,KW,C,OC) as OC

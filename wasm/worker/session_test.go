@@ -232,6 +232,31 @@ func TestTimeLimitEndsTheRun(t *testing.T) {
 	}
 }
 
+// The misclassified validation images come with their saliency maps: one
+// H×W map each, not blank.
+func TestMisclassifiedHaveSaliency(t *testing.T) {
+	s, c := newSession(t)
+	d := loadShapes(t, s, c)
+	sp := shapesSpec(d, 1)
+	sp.Train.LR = 1e-9 // the initial weights, which get most images wrong
+	cmd := protocol.NewCommand("r7", protocol.CmdStart)
+	cmd.Spec = sp
+	s.Handle(cmd)
+	im := c.next(t, protocol.KindMisclassified).Images
+	if im == nil || im.N == 0 {
+		t.Fatalf("no misclassified images: %+v", im)
+	}
+	if len(im.Saliency) != im.N*im.H*im.W {
+		t.Fatalf("%d bytes of saliency for %d images of %d×%d", len(im.Saliency), im.N, im.H, im.W)
+	}
+	for i := range im.N {
+		m := im.Saliency[i*im.H*im.W : (i+1)*im.H*im.W]
+		if slices.Max(m) != 255 {
+			t.Errorf("image %d's map peaks at %d, want 255", i, slices.Max(m))
+		}
+	}
+}
+
 func TestEpochEventsCarryTheDoctorsFindings(t *testing.T) {
 	s, c := newSession(t)
 	d := loadShapes(t, s, c)
