@@ -1259,3 +1259,23 @@ func TestTimeLimitInThePage(t *testing.T) {
 		t.Errorf("run result %q", got)
 	}
 }
+
+// The misclassified validation images show where the network looked: a
+// saliency map beside each, with a line that says what it is.
+func TestMisclassifiedSaliency(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#lr", "1e-9") // the initial weights, which get most images wrong
+	set(t, ctx, "#epochs", "1")
+	waitFor(t, ctx, `parseFloat(document.querySelector("#lr").value) < 1e-8`, "the rate")
+	click(t, ctx, "#start")
+	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the run to finish")
+	waitFor(t, ctx, `document.querySelectorAll("#misclassified figure").length > 0`, "the misclassified images")
+	if n, m := eval[int](t, ctx, `document.querySelectorAll("#misclassified figure").length`), eval[int](t, ctx, `document.querySelectorAll("#misclassified figure img.saliency").length`); n != m {
+		t.Errorf("%d misclassified images, %d saliency maps", n, m)
+	}
+	if !eval[bool](t, ctx, `[...document.querySelectorAll("p")].some(p => p.textContent.includes("the pixels that most move the network toward the class it predicted"))`) {
+		t.Error("no line says what the maps show")
+	}
+}

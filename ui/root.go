@@ -126,6 +126,7 @@ type Run struct {
 	// from are the weights a queued run starts from.
 	weights, from []byte
 	wrongURLs     []string
+	saliencyURLs  []string
 	filterURLs    []string
 	// A server run's pace, from its epoch events (the server sends no
 	// progress messages): the steps a second of its latest epoch, the
@@ -324,6 +325,7 @@ func (r *Root) Apply(m protocol.Message) {
 		if run := r.run(m.Run); run != nil {
 			run.Wrong = m.Images
 			run.wrongURLs = ImageURLs(m.Images, 2)
+			run.saliencyURLs = SaliencyURLs(m.Images, 2)
 		}
 	case protocol.KindFilters:
 		if run := r.run(m.Run); run != nil {
@@ -474,6 +476,7 @@ func (r *Root) Restore(records [][]byte) {
 			}
 		}
 		run.wrongURLs = ImageURLs(run.Wrong, 2)
+		run.saliencyURLs = SaliencyURLs(run.Wrong, 2)
 		if run.Filters != nil {
 			run.filterURLs = ImageURLs(run.Filters, max(1, 24/max(run.Filters.H, 1)))
 		}

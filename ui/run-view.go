@@ -366,6 +366,18 @@ func (rv *RunView) WrongURLs() []string {
 	return rv.Current.wrongURLs
 }
 
+// SaliencyURL is the saliency map drawn over the current run's i-th
+// misclassified image, or "" without one.
+func (rv *RunView) SaliencyURL(i int) string {
+	if rv.Current == nil || i >= len(rv.Current.saliencyURLs) {
+		return ""
+	}
+	return rv.Current.saliencyURLs[i]
+}
+
+// HasSaliency says the misclassified images come with saliency maps.
+func (rv *RunView) HasSaliency() bool { return rv.Current != nil && len(rv.Current.saliencyURLs) > 0 }
+
 func (rv *RunView) FilterURLs() []string {
 	if rv.Current == nil {
 		return nil

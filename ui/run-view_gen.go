@@ -344,6 +344,18 @@ func (c *RunView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						}
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 						vgparent.AppendChild(vgn)
+						if c.HasSaliency() {
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "small muted"}}}
+							vgparent.AppendChild(vgn)
+							{
+								vgparent := vgn
+								_ = vgparent
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Beside each image, in orange, the pixels that most move the network toward the class it predicted (the gradient of that class's score with respect to the image): a network that answers from the background, a border or a mark rather than the object shows it there."}
+								vgparent.AppendChild(vgn)
+							}
+						}
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+						vgparent.AppendChild(vgn)
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "misclassified"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "gallery"}}}
 						vgparent.AppendChild(vgn)
 						{
@@ -366,6 +378,11 @@ func (c *RunView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "alt", Val: "misclassified"}}}
 									vgparent.AppendChild(vgn)
 									vgn.AddAttrInterface("src", u)
+									if c.SaliencyURL(i) != "" {
+										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "saliency"}, vugu.VGAttribute{Namespace: "", Key: "alt", Val: "where the network looked"}, vugu.VGAttribute{Namespace: "", Key: "title", Val: "the pixels that most move the network toward the class it predicted"}}}
+										vgparent.AppendChild(vgn)
+										vgn.AddAttrInterface("src", c.SaliencyURL(i))
+									}
 									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "figcaption", Attr: []vugu.VGAttribute(nil)}
 									vgparent.AppendChild(vgn)
 									vgn.SetInnerHTML(c.WrongCaption(i))
