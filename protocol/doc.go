@@ -109,7 +109,8 @@
 //	          the worker's memory
 //	memory    the worker's memory (Memory): asked for, after a dataset loads
 //	          (both after a collection) and after a run ends
-//	misclassified  validation images the network gets wrong, after an epoch
+//	misclassified  validation images the network gets wrong, after an epoch,
+//	          with their saliency maps (Images.Saliency)
 //	filters   the first convolution's kernels as images, after an epoch
 //	state     the run's state changed (State)
 //	weights   the run's final weights, safetensors in bin
