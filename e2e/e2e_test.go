@@ -1275,7 +1275,7 @@ func TestMisclassifiedSaliency(t *testing.T) {
 	if n, m := eval[int](t, ctx, `document.querySelectorAll("#misclassified figure").length`), eval[int](t, ctx, `document.querySelectorAll("#misclassified figure img.saliency").length`); n != m {
 		t.Errorf("%d misclassified images, %d saliency maps", n, m)
 	}
-	if !eval[bool](t, ctx, `[...document.querySelectorAll("p")].some(p => p.textContent.includes("the pixels that most move the network toward the class it predicted"))`) {
+	if !eval[bool](t, ctx, `[...document.querySelectorAll("p")].some(p => p.textContent.includes("where hiding a patch of the image lowers most its confidence"))`) {
 		t.Error("no line says what the maps show")
 	}
 }

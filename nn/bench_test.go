@@ -30,23 +30,3 @@ func BenchmarkTrainStep(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkClassGradient times the saliency maps of an epoch's 16
-// misclassified images (ClassGradient on a batch of 16, inference mode).
-func BenchmarkClassGradient(b *testing.B) {
-	for _, name := range []string{"mnist-cnn", "fashion-cnn", "fashion-fast", "convnetjs-cifar", "resnet-small"} {
-		s, err := spec.Preset(name)
-		if err != nil {
-			b.Fatal(err)
-		}
-		const batch = 16
-		b.Run(name, func(b *testing.B) {
-			n := mustNew(b, s.Model, batch, 1)
-			x, _ := randomBatch(n, batch, 1)
-			class := make([]int, batch)
-			for b.Loop() {
-				n.ClassGradient(x, batch, class)
-			}
-		})
-	}
-}

@@ -62,8 +62,6 @@ type Network struct {
 
 	// wantInputGrad makes Backward compute the gradient of the model input.
 	wantInputGrad bool
-	// classGrad is ClassGradient's one-hot gradient of the logits.
-	classGrad []float32
 
 	lastBatch int
 }
@@ -480,32 +478,6 @@ func (n *Network) Backward(dlogits []float32) {
 			}
 		}
 	}
-}
-
-// ClassGradient returns the gradient of the logit of class[i] with
-// respect to example i of x (batch, H, W, C), for each of the batch
-// examples, in inference mode: which input values most move the network
-// toward that class (a saliency map). It turns the network's input
-// gradient on (once, with an allocation), and its Backward adds to the
-// parameter gradients: it is meant for a network kept for it, with the
-// weights of the one being trained copied in. The returned slice belongs
-// to the network.
-func (n *Network) ClassGradient(x []float32, batch int, class []int) []float32 {
-	if len(class) < batch {
-		panic("nn: ClassGradient: fewer classes than examples")
-	}
-	n.setInputGrad(true)
-	n.Forward(x, batch, false)
-	if cap(n.classGrad) < batch*n.classes {
-		n.classGrad = make([]float32, n.maxBatch*n.classes)
-	}
-	d := n.classGrad[:batch*n.classes]
-	clear(d)
-	for i := range batch {
-		d[i*n.classes+class[i]] = 1
-	}
-	n.Backward(d)
-	return n.inputGrad()
 }
 
 // inputGrad is the gradient of the model input from the last Backward,

@@ -303,10 +303,11 @@ type Images struct {
 	Predicted []int  `json:"predicted,omitempty"`
 	Pixels    []byte `json:"pixels,omitempty"`
 	// Saliency, for misclassified examples, holds an H×W map per image:
-	// how strongly each pixel moves the logit of the class the network
-	// predicted (the largest absolute gradient over the pixel's channels,
-	// scaled to 0–255 at the image's 99th percentile, above which it
-	// saturates).
+	// how much hiding the patch of a 7×7 grid each pixel lies in lowers
+	// the probability of the class the network predicted, 255 for the
+	// image's largest fall, 0 where it does not fall (train.OcclusionMaps).
+	// Absent after the epochs that skip them (at most a twentieth of a
+	// run's time goes to the maps).
 	Saliency []byte `json:"saliency,omitempty"`
 	// Epoch is the epoch after which misclassified examples and filters
 	// were taken.

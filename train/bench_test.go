@@ -185,3 +185,30 @@ func BenchmarkValCheck(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOcclusionMaps times the saliency maps of an epoch's 16
+// misclassified images: 50 inference passes of 16 images.
+func BenchmarkOcclusionMaps(b *testing.B) {
+	for _, name := range []string{"mnist-cnn", "fashion-cnn", "fashion-fast", "convnetjs-cifar", "resnet-small"} {
+		s, err := spec.Preset(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		const n = 16
+		b.Run(name, func(b *testing.B) {
+			net, err := nn.New(s.Model, n, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := s.Model.Input
+			x := make([]float32, n*net.InputSize())
+			for i := range x {
+				x[i] = float32(i%7) / 7
+			}
+			class := make([]int, n)
+			for b.Loop() {
+				OcclusionMaps(net, x, n, class, in[0], in[1], in[2])
+			}
+		})
+	}
+}

@@ -1,36 +1,50 @@
 package train
 
 import (
-	"math"
 	"testing"
+
+	"plateau/nn"
+	"plateau/spec"
 )
 
-func TestSaliencyMaps(t *testing.T) {
-	// Two 10×10 images of 2 channels. The first: pixel p's gradient is
-	// p/100 in channel 1 and its negative, larger by half, in channel 0;
-	// the second is all zeros but for a NaN.
-	const h, w, c = 10, 10, 2
-	grad := make([]float32, 2*h*w*c)
-	for p := range h * w {
-		grad[p*c+1] = float32(p) / 100
-		grad[p*c] = -1.5 * float32(p) / 100
+// A network whose class 1 reads the top-left 6×6 pixels of a 14×14
+// image alone: hiding a patch there lowers its probability, hiding one
+// elsewhere changes nothing, so the map lights the corner and only it.
+func TestOcclusionMaps(t *testing.T) {
+	m := spec.Model{Input: []int{14, 14, 1}, Classes: 2, Layers: []spec.Layer{{Type: spec.Flatten}, {Type: spec.Dense}}}
+	net, err := nn.New(m, 2, 1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	grad[h*w*c+7] = float32(math.NaN())
-	got := SaliencyMaps(grad, 2, h, w, c)
-	if len(got) != 2*h*w {
-		t.Fatalf("%d bytes, want %d", len(got), 2*h*w)
-	}
-	// The 99th percentile of 0..99 is 98: pixel 98 maps to 255, 99
-	// saturates, 49 is half way, 0 is 0; the largest magnitude is the
-	// negative channel's.
-	for p, want := range map[int]byte{0: 0, 49: 128, 98: 255, 99: 255} {
-		if got[p] != want {
-			t.Errorf("pixel %d: %d, want %d", p, got[p], want)
+	for _, p := range net.Params() {
+		clear(p.Value)
+		if len(p.Shape) == 2 { // the kernel, (inputs, classes)
+			for y := range 6 {
+				for x := range 6 {
+					p.Value[(y*14+x)*2+1] = 0.1
+				}
+			}
 		}
 	}
-	for p := range h * w {
-		if got[h*w+p] != 0 {
-			t.Fatalf("a zero gradient (and a NaN) gave pixel %d of the second map %d", p, got[h*w+p])
+	x := make([]float32, 2*14*14)
+	for i := range x {
+		x[i] = 1
+	}
+	got := OcclusionMaps(net, x, 2, []int{1, 0}, 14, 14, 1)
+	for p, v := range got[:14*14] {
+		y, xx := p/14, p%14
+		if corner := y < 6 && xx < 6; corner != (v > 0) {
+			t.Fatalf("pixel (%d, %d): %d; want light in the corner, dark elsewhere", y, xx, v)
+		}
+		if y < 6 && xx < 6 && v != 255 {
+			t.Errorf("pixel (%d, %d): %d; every corner patch hides as much, want 255", y, xx, v)
+		}
+	}
+	// Class 0's probability rises where class 1's falls: no fall, a
+	// blank map.
+	for p, v := range got[14*14:] {
+		if v != 0 {
+			t.Fatalf("class 0's map is %d at pixel %d, want 0", v, p)
 		}
 	}
 }

@@ -50,9 +50,9 @@ func pngURL(px []byte, h, w, c, scale int) string {
 
 // SaliencyURLs draws each misclassified image's saliency map
 // (protocol.Images.Saliency) over the image as PNG data URLs, scaled as
-// ImageURLs scales: the image dimmed to grey, and orange where the
-// pixels most move the network toward the class it predicted. Nil when
-// the images carry no maps.
+// ImageURLs scales: the image dimmed to grey, and orange where hiding a
+// patch lowers most the network's confidence in the class it predicted.
+// Nil when the images carry no maps.
 func SaliencyURLs(im *protocol.Images, scale int) []string {
 	if im == nil || im.N == 0 || im.H*im.W*im.C == 0 || len(im.Saliency) < im.N*im.H*im.W {
 		return nil

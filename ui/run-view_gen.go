@@ -350,7 +350,7 @@ func (c *RunView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Beside each image, in orange, the pixels that most move the network toward the class it predicted (the gradient of that class's score with respect to the image): a network that answers from the background, a border or a mark rather than the object shows it there."}
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Beside each image, in orange, where the network found its wrong answer: the places where hiding a patch of the image lowers most its confidence in the class it predicted. A network that answers from the background, a border or a mark rather than the object lights up there."}
 								vgparent.AppendChild(vgn)
 							}
 						}
@@ -379,7 +379,7 @@ func (c *RunView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgparent.AppendChild(vgn)
 									vgn.AddAttrInterface("src", u)
 									if c.SaliencyURL(i) != "" {
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "saliency"}, vugu.VGAttribute{Namespace: "", Key: "alt", Val: "where the network looked"}, vugu.VGAttribute{Namespace: "", Key: "title", Val: "the pixels that most move the network toward the class it predicted"}}}
+										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "saliency"}, vugu.VGAttribute{Namespace: "", Key: "alt", Val: "where the network looked"}, vugu.VGAttribute{Namespace: "", Key: "title", Val: "where hiding a patch lowers most the network's confidence in the class it predicted"}}}
 										vgparent.AppendChild(vgn)
 										vgn.AddAttrInterface("src", c.SaliencyURL(i))
 									}

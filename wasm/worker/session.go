@@ -74,8 +74,11 @@ type Session struct {
 	// shardSrv serves parts of another worker's batches.
 	shardSrv *shardServer
 	// saliencyNet computes the misclassified images' saliency maps with
-	// a copy of the weights, on a batch of maxMisclassified.
+	// a copy of the weights, on a batch of maxMisclassified; mapsTook is
+	// the time the last maps took and mapsAt when they were done (mapsDue).
 	saliencyNet *nn.Network
+	mapsTook    time.Duration
+	mapsAt      time.Time
 }
 
 // activeRun is the run in progress. Its fields are guarded by Session.mu.
@@ -833,8 +836,12 @@ func (s *Session) inspect(run string, epoch int, net *nn.Network, norm *data.Nor
 			}
 		}
 	}
-	if wrong.N > 0 {
+	if wrong.N > 0 && s.mapsDue(epoch) {
+		start := time.Now()
 		wrong.Saliency = s.saliency(net, norm, wrong)
+		s.mu.Lock()
+		s.mapsTook, s.mapsAt = time.Since(start), time.Now()
+		s.mu.Unlock()
 	}
 	m := protocol.NewMessage(run, protocol.KindMisclassified)
 	m.Images = wrong
@@ -846,10 +853,22 @@ func (s *Session) inspect(run string, epoch int, net *nn.Network, norm *data.Nor
 	}
 }
 
-// saliency maps, for each misclassified image, how strongly its pixels
-// move the logit of the class the network predicted
-// (protocol.Images.Saliency), with a copy of net kept for it: its
-// gradients must not touch the run's.
+// mapsDue says whether the misclassified images after epoch (0: weights
+// evaluated on request) get saliency maps: always on request and after a
+// run's first epoch, later once twenty times as long as the last maps took
+// has passed since them, so that the maps take at most a twentieth of a
+// run's time (a mnist-cnn's take about 2.4 s in a browser worker, a
+// tenth of a second fashion-fast's: BENCHMARKS.md).
+func (s *Session) mapsDue(epoch int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return epoch <= 1 || s.mapsAt.IsZero() || time.Since(s.mapsAt) >= 20*s.mapsTook
+}
+
+// saliency maps, for each misclassified image, where hiding a patch of
+// it lowers most the probability of the class the network predicted
+// (protocol.Images.Saliency, train.OcclusionMaps), with a copy of net
+// kept for it on a batch of maxMisclassified.
 func (s *Session) saliency(net *nn.Network, norm *data.Normalizer, wrong *protocol.Images) []byte {
 	if s.saliencyNet == nil || !reflect.DeepEqual(s.saliencyNet.Spec, net.Spec) {
 		c, err := nn.New(net.Spec, maxMisclassified, 0)
@@ -862,7 +881,7 @@ func (s *Session) saliency(net *nn.Network, norm *data.Normalizer, wrong *protoc
 	size := wrong.H * wrong.W * wrong.C
 	x := make([]float32, wrong.N*size)
 	norm.Apply(x, wrong.Pixels[:wrong.N*size])
-	return train.SaliencyMaps(s.saliencyNet.ClassGradient(x, wrong.N, wrong.Predicted), wrong.N, wrong.H, wrong.W, wrong.C)
+	return train.OcclusionMaps(s.saliencyNet, x, wrong.N, wrong.Predicted, wrong.H, wrong.W, wrong.C)
 }
 
 // filters renders the first convolution's kernels (KH,KW,C,OC) as OC
