@@ -857,8 +857,8 @@ func (s *Session) inspect(run string, epoch int, net *nn.Network, norm *data.Nor
 // evaluated on request) get saliency maps: always on request and after a
 // run's first epoch, later once twenty times as long as the last maps took
 // has passed since them, so that the maps take at most a twentieth of a
-// run's time (a mnist-cnn's take about 2.4 s in node, a
-// tenth of a second fashion-fast's: BENCHMARKS.md).
+// run's time (mnist-cnn's take about 2.4 s in node, fashion-fast's a
+// quarter of a second: BENCHMARKS.md).
 func (s *Session) mapsDue(epoch int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
