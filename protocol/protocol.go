@@ -437,6 +437,17 @@ type Memory struct {
 	Others       int64 `json:"others,omitempty"`
 }
 
+// UseTime sets TimeShare and ETA for a run with a time limit of limit
+// seconds that has used used of them: the ETA becomes the time the limit
+// leaves when that is shorter. A limit of 0 (none) changes nothing.
+func (p *Progress) UseTime(limit, used float64) {
+	if !(limit > 0) {
+		return
+	}
+	p.TimeShare = min(1, used/limit)
+	p.ETA = min(p.ETA, max(0, limit-used))
+}
+
 // Fraction is how much of the planned run is done, 0 to 1: of its
 // steps, or of its time limit when that is further along.
 func (p Progress) Fraction() float64 {

@@ -152,6 +152,20 @@ func TestProgressFraction(t *testing.T) {
 	if got := p.Fraction(); got != 0.25 {
 		t.Errorf("with 10%% of the time limit used: got %g, want the steps' 0.25", got)
 	}
+	// UseTime: the limit's share, and its ETA when that is shorter.
+	p = protocol.Progress{ETA: 100}
+	p.UseTime(0, 50)
+	if p.TimeShare != 0 || p.ETA != 100 {
+		t.Errorf("without a limit: %+v", p)
+	}
+	p.UseTime(80, 20)
+	if p.TimeShare != 0.25 || p.ETA != 60 {
+		t.Errorf("20 s of a limit of 80 with 100 s of steps left: share %g, ETA %g; want 0.25, 60", p.TimeShare, p.ETA)
+	}
+	p.UseTime(80, 90)
+	if p.TimeShare != 1 || p.ETA != 0 {
+		t.Errorf("past the limit: share %g, ETA %g; want 1, 0", p.TimeShare, p.ETA)
+	}
 }
 
 func TestEvaluationTravelsWithMissingNumbers(t *testing.T) {

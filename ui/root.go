@@ -421,11 +421,8 @@ func (run *Run) serverETA() {
 		return
 	}
 	p.ETA = float64(max(0, p.Epochs*p.StepsPerEpoch-p.Step)) / run.stepRate
-	if run.Spec != nil && run.Spec.Train.TimeLimitSeconds > 0 {
-		limit := run.Spec.Train.TimeLimitSeconds
-		used := run.serverSeconds + float64(max(0, p.Step-run.epochStep))/run.stepRate
-		p.TimeShare = min(1, used/limit)
-		p.ETA = min(p.ETA, max(0, limit-used))
+	if run.Spec != nil {
+		p.UseTime(run.Spec.Train.TimeLimitSeconds, run.serverSeconds+float64(max(0, p.Step-run.epochStep))/run.stepRate)
 	}
 }
 

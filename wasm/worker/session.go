@@ -482,9 +482,8 @@ func (s *Session) train(ctx context.Context, r *activeRun, sp *spec.Spec, d *dat
 		if p.Step > 0 {
 			p.ETA = float64(left) * training / float64(p.Step)
 		}
-		if limit := sp.Train.TimeLimitSeconds; limit > 0 && training > 0 {
-			p.TimeShare = min(1, training/limit)
-			p.ETA = min(p.ETA, max(0, limit-training))
+		if training > 0 {
+			p.UseTime(sp.Train.TimeLimitSeconds, training)
 		}
 		pp := p
 		pp.Memory = s.memory()
