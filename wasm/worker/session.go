@@ -75,10 +75,12 @@ type Session struct {
 	shardSrv *shardServer
 	// saliencyNet computes the misclassified images' saliency maps with
 	// a copy of the weights, on a batch of maxMisclassified; mapsTook is
-	// the time the last maps took and mapsAt when they were done (mapsDue).
+	// the time the last maps took and mapsAt when they were done (mapsDue),
+	// under mu; mapsMu keeps a run's maps and an evaluation's apart.
 	saliencyNet *nn.Network
 	mapsTook    time.Duration
 	mapsAt      time.Time
+	mapsMu      sync.Mutex
 }
 
 // activeRun is the run in progress. Its fields are guarded by Session.mu.
@@ -869,6 +871,8 @@ func (s *Session) mapsDue(epoch int) bool {
 // (protocol.Images.Saliency, train.OcclusionMaps), with a copy of net
 // kept for it on a batch of maxMisclassified.
 func (s *Session) saliency(net *nn.Network, norm *data.Normalizer, wrong *protocol.Images) []byte {
+	s.mapsMu.Lock()
+	defer s.mapsMu.Unlock()
 	if s.saliencyNet == nil || !reflect.DeepEqual(s.saliencyNet.Spec, net.Spec) {
 		c, err := nn.New(net.Spec, maxMisclassified, 0)
 		if err != nil {
