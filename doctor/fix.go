@@ -211,7 +211,7 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 			return out
 		}
 		if d.Evidence["stopped_by_time_limit"] == 1 {
-			return []string{"train.time_limit_seconds=" + strconv.FormatFloat(2*tr.TimeLimitSeconds, 'g', 4, 64)}
+			return []string{"train.time_limit_seconds=" + twiceTheTime(tr)}
 		}
 		return []string{fmt.Sprintf("train.epochs=%d", 2*tr.Epochs)}
 	}

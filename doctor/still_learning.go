@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"plateau/spec"
 	"plateau/train"
 )
 
@@ -16,7 +17,8 @@ import (
 // the epochs the run had.
 //
 // Thresholds: only on a completed run (the planned epochs done, or the
-// time limit reached; a run that early stopping ended stopped improving) of 2 epochs or more with a
+// time limit reached; a run that early stopping ended stopped improving)
+// of 2 epochs or more with a
 // validation split; the training loss fell 2% an epoch or more over the
 // last two epochs, where underfitting's plateau ends (mobilenet-small on
 // the CIFAR-10 sample, 2.9% an epoch and both losses at their lowest
@@ -105,7 +107,7 @@ func checkStillLearning(t *Telemetry) *train.Diagnosis {
 	longer := fmt.Sprintf("train longer (train.epochs %d)", 2*t.Spec.Train.Epochs)
 	resume := "plateau train -resume"
 	if tr := t.Spec.Train; t.Result.Stopped == train.StoppedTimeLimit {
-		more := strconv.FormatFloat(2*tr.TimeLimitSeconds, 'g', 4, 64)
+		more := twiceTheTime(tr)
 		longer = fmt.Sprintf("train longer (train.time_limit_seconds %s: the limit ended it in epoch %d of %d)", more, n, tr.Epochs)
 		resume = "plateau train -resume DIR -set train.time_limit_seconds=" + more
 	}
@@ -119,6 +121,12 @@ func checkStillLearning(t *Telemetry) *train.Diagnosis {
 		Advice: fmt.Sprintf("the run ended while still learning: %s; "+
 			"%s or go on from these weights (Continue training in the Run tab, %s); "+
 			"a higher rate or a one_cycle schedule covers more ground in the same epochs", over, longer, resume)}
+}
+
+// twiceTheTime is train.time_limit_seconds doubled, as advice and fixes
+// write it.
+func twiceTheTime(tr spec.Train) string {
+	return strconv.FormatFloat(2*tr.TimeLimitSeconds, 'g', 4, 64)
 }
 
 // stoppedTooSoon is a run that early stopping ended while its validation
