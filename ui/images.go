@@ -28,18 +28,23 @@ func ImageURLs(im *protocol.Images, scale int) []string {
 }
 
 func pngURL(px []byte, h, w, c, scale int) string {
+	return scaledURL(h, w, scale, func(p int) color.NRGBA {
+		i := p * c
+		if c >= 3 {
+			return color.NRGBA{px[i], px[i+1], px[i+2], 255}
+		}
+		return color.NRGBA{px[i], px[i], px[i], 255}
+	})
+}
+
+// scaledURL draws an h×w image whose pixel p (row-major) has the colour
+// at(p), each pixel a square of scale×scale, as a PNG data URL.
+func scaledURL(h, w, scale int, at func(p int) color.NRGBA) string {
 	scale = max(scale, 1)
 	img := image.NewNRGBA(image.Rect(0, 0, w*scale, h*scale))
 	for y := range h * scale {
 		for x := range w * scale {
-			i := ((y/scale)*w + x/scale) * c
-			var col color.NRGBA
-			if c >= 3 {
-				col = color.NRGBA{px[i], px[i+1], px[i+2], 255}
-			} else {
-				col = color.NRGBA{px[i], px[i], px[i], 255}
-			}
-			img.SetNRGBA(x, y, col)
+			img.SetNRGBA(x, y, at((y/scale)*w+x/scale))
 		}
 	}
 	var buf bytes.Buffer
@@ -69,22 +74,13 @@ func SaliencyURLs(im *protocol.Images, scale int) []string {
 }
 
 func saliencyURL(px, sal []byte, h, w, c, scale int) string {
-	scale = max(scale, 1)
-	img := image.NewNRGBA(image.Rect(0, 0, w*scale, h*scale))
-	for y := range h * scale {
-		for x := range w * scale {
-			p := (y/scale)*w + x/scale
-			lum := float64(px[p*c])
-			if c >= 3 {
-				lum = 0.299*float64(px[p*c]) + 0.587*float64(px[p*c+1]) + 0.114*float64(px[p*c+2])
-			}
-			grey, a := 0.5*lum, float64(sal[p])/255
-			mix := func(hot float64) uint8 { return uint8(grey + a*(hot-grey) + 0.5) }
-			img.SetNRGBA(x, y, color.NRGBA{mix(255), mix(140), mix(0), 255})
+	return scaledURL(h, w, scale, func(p int) color.NRGBA {
+		lum := float64(px[p*c])
+		if c >= 3 {
+			lum = 0.299*float64(px[p*c]) + 0.587*float64(px[p*c+1]) + 0.114*float64(px[p*c+2])
 		}
-	}
-	var buf bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	enc.Encode(&buf, img)
-	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
+		grey, a := 0.5*lum, float64(sal[p])/255
+		mix := func(hot float64) uint8 { return uint8(grey + a*(hot-grey) + 0.5) }
+		return color.NRGBA{mix(255), mix(140), mix(0), 255}
+	})
 }
