@@ -288,6 +288,15 @@ func set(t *testing.T, ctx context.Context, sel, value string) {
 		e.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`, sel, sel, value, value))
 }
 
+// waitForWeights waits until the page holds the finished current run's
+// weights: the evaluate button is enabled while a run trains too (it then
+// measures the weights between two steps), so a run's result shown is not
+// enough, while continuing needs the finished run's weights.
+func waitForWeights(t *testing.T, ctx context.Context) {
+	t.Helper()
+	waitFor(t, ctx, `!document.querySelector("#continue").disabled && !document.querySelector("#evaluate").disabled`, "the finished run's weights")
+}
+
 func click(t *testing.T, ctx context.Context, sel string) {
 	t.Helper()
 	eval[bool](t, ctx, fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) throw new Error("no %s"); e.click(); return true; })()`, sel, sel))
@@ -383,7 +392,7 @@ func TestTrainingInThePage(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector("#confusion svg") && document.querySelector("#misclassified, #filters img")`, "the confusion matrix and galleries")
 	// The finished run's stored weights measure the test accuracy the run
 	// ended with.
-	waitFor(t, ctx, `!document.querySelector("#evaluate").disabled`, "the run's weights")
+	waitForWeights(t, ctx)
 	click(t, ctx, "#evaluate")
 	waitFor(t, ctx, `document.querySelector("#evaluation h3") && document.querySelector("#evaluation h3").textContent.includes("stored weights")`, "the evaluation of the stored weights")
 	ended := eval[float64](t, ctx, `parseFloat(document.querySelector("#run-result").textContent.match(/test accuracy ([0-9.]+)%/)[1])`)

@@ -185,7 +185,7 @@ func measureFashion(t *testing.T, p *page, s *spec.Spec, seed int64) fashionRun 
 		if result := eval[string](t, ctx, `document.querySelector("#run-result").textContent`); !strings.Contains(result, "completed") && !strings.Contains(result, "time_limit") {
 			t.Fatalf("the run ended before the time was up: %s", result)
 		}
-		waitFor(t, ctx, `!document.querySelector("#evaluate").disabled`, "the run's weights")
+		waitForWeights(t, ctx)
 	} else {
 		click(t, ctx, "#pause")
 		// The run may end between the last look and the pause.
@@ -193,7 +193,7 @@ func measureFashion(t *testing.T, p *page, s *spec.Spec, seed int64) fashionRun 
 		r.seconds = time.Since(started).Seconds()
 		if !eval[bool](t, ctx, `document.querySelector("#progress-text").textContent.includes("paused")`) {
 			r.completed = true
-			waitFor(t, ctx, `!document.querySelector("#evaluate").disabled`, "the run's weights")
+			waitForWeights(t, ctx)
 		}
 	}
 	r.steps = step(t, ctx)
