@@ -216,6 +216,25 @@ func (l *Loader) Next(x []float32, y []int32) int {
 	return n
 }
 
+// Skip passes over the next batches of the epoch as Next would have
+// served them, drawing their augmentations without rendering a pixel, so
+// that the batches after them are the ones Next would have served then:
+// a run resumed within an epoch goes on with the rest of its order. It
+// returns how many batches it passed over (fewer when the epoch runs out).
+func (l *Loader) Skip(batches int) int {
+	skipped := 0
+	for ; skipped < batches && l.pos < len(l.order); skipped++ {
+		n := min(l.batch, len(l.order)-l.pos)
+		if l.aug != nil {
+			for range n {
+				l.aug.draw(l.augRNG)
+			}
+		}
+		l.pos += n
+	}
+	return skipped
+}
+
 // nextParallel is Next's work for n examples on the Workers goroutines:
 // the draws first, in order, then the pixels in parts.
 func (l *Loader) nextParallel(x []float32, y []int32, n int) {
@@ -270,7 +289,11 @@ type filledBatch struct {
 // another device finds the next batch ready instead of waiting for it.
 // The batches are Next's, in Next's order. The Loader belongs to the
 // Prefetcher until the epoch's batches run out or Stop returns.
-func (l *Loader) Prefetch(e, depth int) *Prefetcher {
+func (l *Loader) Prefetch(e, depth int) *Prefetcher { return l.PrefetchAfter(e, 0, depth) }
+
+// PrefetchAfter is Prefetch for the batches of epoch e after its first
+// skip (Skip): the rest of an epoch a resumed run ended within.
+func (l *Loader) PrefetchAfter(e, skip, depth int) *Prefetcher {
 	depth = max(depth, 1)
 	p := &Prefetcher{size: l.size, filled: make(chan *filledBatch, depth), free: make(chan *filledBatch, depth+1),
 		stop: make(chan struct{}), done: make(chan struct{})}
@@ -281,6 +304,7 @@ func (l *Loader) Prefetch(e, depth int) *Prefetcher {
 		defer close(p.done)
 		defer close(p.filled)
 		l.Epoch(e)
+		l.Skip(skip)
 		for {
 			var b *filledBatch
 			select {

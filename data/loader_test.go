@@ -239,6 +239,88 @@ func TestLoaderWorkersSameBatches(t *testing.T) {
 	}
 }
 
+// TestLoaderSkip: after Skip(k), an epoch goes on with the batches a
+// loader that served its first k serves next, augmentations included, with
+// one goroutine or several; a skip past the epoch's end stops there.
+func TestLoaderSkip(t *testing.T) {
+	const h, w, c = 8, 8, 3
+	var s Split
+	for i := range 23 {
+		img := testImage(h, w, c)
+		for j := range img {
+			img[j] += uint8(i * 11)
+		}
+		s.Images = append(s.Images, img...)
+		s.Labels = append(s.Labels, int32(i%3))
+	}
+	norm, _ := NewNormalizer(Standardize, s, c)
+	loader := func(workers int) *Loader {
+		aug, err := NewAugmenter(coinFlips(), h, w, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := *norm
+		return NewLoader(s, 5, &n, aug, LoaderOptions{Shuffle: true, Seed: 4, H: h, W: w, C: c, Workers: workers})
+	}
+	rest := func(l *Loader) (xs [][]float32, ys [][]int32) {
+		for {
+			x, y := make([]float32, 5*h*w*c), make([]int32, 5)
+			n := l.Next(x, y)
+			if n == 0 {
+				return xs, ys
+			}
+			xs, ys = append(xs, x[:n*h*w*c]), append(ys, y[:n])
+		}
+	}
+	for _, workers := range []int{0, 3} {
+		served := loader(workers)
+		served.Epoch(2)
+		all, allY := rest(served)
+		if len(all) != 5 {
+			t.Fatalf("%d batches per epoch, the test wants 5", len(all))
+		}
+		for k := range 6 {
+			l := loader(workers)
+			l.Epoch(2)
+			if got, want := l.Skip(k), min(k, 5); got != want {
+				t.Errorf("workers %d: Skip(%d) passed %d batches, want %d", workers, k, got, want)
+			}
+			gotX, gotY := rest(l)
+			if len(gotX) != len(all)-min(k, 5) {
+				t.Errorf("workers %d: after Skip(%d), %d batches, want %d", workers, k, len(gotX), len(all)-k)
+				continue
+			}
+			for i := range gotX {
+				if !slices.Equal(gotX[i], all[k+i]) || !slices.Equal(gotY[i], allY[k+i]) {
+					t.Errorf("workers %d: after Skip(%d), batch %d differs from the epoch's batch %d", workers, k, i, k+i)
+					break
+				}
+			}
+		}
+		// Prefetched, the rest of the epoch is the same.
+		p := loader(workers).PrefetchAfter(2, 3, 2)
+		for i := 3; ; i++ {
+			x, y, n := p.Next()
+			if n == 0 {
+				if i != 5 {
+					t.Errorf("workers %d: prefetched after 3, the epoch ended after batch %d of 5", workers, i)
+				}
+				break
+			}
+			if i >= 5 || !slices.Equal(x[:n*h*w*c], all[i]) || !slices.Equal(y[:n], allY[i]) {
+				t.Errorf("workers %d: prefetched after 3, batch %d differs from the epoch's", workers, i)
+				break
+			}
+		}
+		p.Stop()
+		l := loader(workers)
+		l.Epoch(2)
+		if got := l.Skip(9); got != 5 {
+			t.Errorf("workers %d: Skip(9) passed %d batches of an epoch of 5", workers, got)
+		}
+	}
+}
+
 // TestPrefetchStop: stopping mid-epoch returns the Loader to the caller,
 // and a new epoch started after it is the epoch a fresh Loader serves.
 func TestPrefetchStop(t *testing.T) {

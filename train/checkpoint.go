@@ -23,19 +23,24 @@ import (
 //     aligned with the trainable values;
 //   - "best/values": the best epoch's values in nn.Network.Values order,
 //     when early stopping restores the best weights;
+//   - "cut/best_values": the best values before an epoch the run ended
+//     within, when that epoch's event replaced them (EpochCut.BestValues);
 //   - metadata "format" "plateau-checkpoint" and "state": JSON with the
 //     spec, the epoch and step reached, the early-stopping and schedule
-//     memory and the time spent.
+//     memory, the time spent and the part trained of an epoch the run
+//     ended within (EpochCut).
 //
 // Random streams are derived from the seed and the epoch (see deriveSeed),
-// so the epoch count is all of the random state a resumed run needs: it
-// continues exactly as the uninterrupted run would have. The file is
+// so the epoch count, and within a cut epoch the batches trained, is all
+// of the random state a resumed run needs: it continues exactly as the
+// uninterrupted run would have. The file is
 // written beside its final name and renamed over it, so a crash leaves the
 // previous checkpoint whole.
 const (
 	checkpointFormat = "plateau-checkpoint"
 	slotPrefix       = "optimizer/slot"
 	bestName         = "best/values"
+	cutBestName      = "cut/best_values"
 )
 
 // checkpointState is the "state" metadata. Non-finite values have no JSON
@@ -62,6 +67,27 @@ type checkpointState struct {
 	FirstLoss    float64 `json:"first_loss"`
 	TimeUsed     float64 `json:"time_used,omitempty"`
 	TimeReserve  float64 `json:"time_reserve,omitempty"`
+
+	Cut *cutState `json:"cut,omitempty"`
+}
+
+// cutState is an EpochCut in the "state" metadata; its BestValues are the
+// tensor cutBestName.
+type cutState struct {
+	Steps          int      `json:"steps"`
+	LossSum        float64  `json:"loss_sum"`
+	Correct        int      `json:"correct"`
+	Count          int      `json:"count"`
+	NormSum        float64  `json:"norm_sum"`
+	ConfidentWrong int      `json:"confident_wrong"`
+	TrainSeconds   float64  `json:"train_seconds"`
+	Seconds        float64  `json:"seconds"`
+	Best           *float64 `json:"best,omitempty"`
+	BestEpoch      int      `json:"best_epoch"`
+	Wait           int      `json:"wait"`
+	PlateauScale   float64  `json:"plateau_scale"`
+	PlateauBest    *float64 `json:"plateau_best,omitempty"`
+	PlateauWait    int      `json:"plateau_wait"`
 }
 
 func finitePtr(v float64) *float64 {
@@ -106,6 +132,7 @@ func WriteCheckpoint(path string, c *Checkpoint) error {
 		PlateauScale: st.Plateau.Scale, PlateauBest: finitePtr(st.Plateau.Best), PlateauWait: st.Plateau.Wait,
 		Seconds: st.Seconds, TrainSeconds: st.TrainSeconds, Images: st.Images, FirstLoss: st.FirstLoss,
 		TimeUsed: st.TimeUsed, TimeReserve: st.TimeReserve,
+		Cut: cutStateOf(st.Cut),
 	})
 	if err != nil {
 		return err
@@ -121,6 +148,9 @@ func WriteCheckpoint(path string, c *Checkpoint) error {
 	if c.Best != nil && st.BestEpoch > 0 {
 		tensors = append(tensors, nn.Tensor{Name: bestName, Shape: []int{len(c.Best)}, Data: c.Best})
 	}
+	if cut := st.Cut; cut != nil && cut.BestValues != nil && cut.BestEpoch > 0 {
+		tensors = append(tensors, nn.Tensor{Name: cutBestName, Shape: []int{len(cut.BestValues)}, Data: cut.BestValues})
+	}
 	var b bytes.Buffer
 	if err := nn.WriteSafetensors(&b, tensors, map[string]string{"format": checkpointFormat, "state": string(state)}); err != nil {
 		return err
@@ -135,6 +165,26 @@ func WriteCheckpoint(path string, c *Checkpoint) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+func cutStateOf(c *EpochCut) *cutState {
+	if c == nil {
+		return nil
+	}
+	return &cutState{Steps: c.Steps, LossSum: c.Train.LossSum, Correct: c.Train.Correct, Count: c.Train.Count,
+		NormSum: c.NormSum, ConfidentWrong: c.ConfidentWrong, TrainSeconds: c.TrainSeconds, Seconds: c.Seconds,
+		Best: finitePtr(c.Best), BestEpoch: c.BestEpoch, Wait: c.Wait,
+		PlateauScale: c.Plateau.Scale, PlateauBest: finitePtr(c.Plateau.Best), PlateauWait: c.Plateau.Wait}
+}
+
+func (c *cutState) epochCut() *EpochCut {
+	if c == nil {
+		return nil
+	}
+	return &EpochCut{Steps: c.Steps, Train: Running{LossSum: c.LossSum, Correct: c.Correct, Count: c.Count},
+		NormSum: c.NormSum, ConfidentWrong: c.ConfidentWrong, TrainSeconds: c.TrainSeconds, Seconds: c.Seconds,
+		Best: valueOr(c.Best, math.NaN()), BestEpoch: c.BestEpoch, Wait: c.Wait,
+		Plateau: PlateauState{Scale: c.PlateauScale, Best: valueOr(c.PlateauBest, math.Inf(1)), Wait: c.PlateauWait}}
 }
 
 // saveCheckpoint writes the run as it stands after an epoch.
@@ -250,6 +300,16 @@ func ReadCheckpoint(path string, c *Checkpoint) error {
 		}
 		jobs = append(jobs, copyJob{c.Best, src})
 	}
+	cut := st.Cut.epochCut()
+	if cut != nil && c.Best != nil && cut.BestEpoch > 0 && cut.BestEpoch != st.BestEpoch {
+		// The cut epoch's event replaced the best values: the ones before
+		// it are kept beside them.
+		src, err := find(cutBestName, []int{len(c.Best)})
+		if err != nil {
+			return err
+		}
+		cut.BestValues = slices.Clone(src)
+	}
 	for _, j := range jobs {
 		copy(j.dst, j.src)
 	}
@@ -260,6 +320,7 @@ func ReadCheckpoint(path string, c *Checkpoint) error {
 		BestEpoch: st.BestEpoch, Wait: st.Wait,
 		Seconds: st.Seconds, TrainSeconds: st.TrainSeconds, Images: st.Images, FirstLoss: st.FirstLoss,
 		TimeUsed: st.TimeUsed, TimeReserve: st.TimeReserve,
+		Cut: cut,
 	}
 	return nil
 }
@@ -272,5 +333,18 @@ func (t *trainer) resume(path string) error {
 	}
 	t.state = c.Progress
 	copy(t.goodValues, t.net.Values())
+	if cut := t.state.Cut; cut != nil {
+		t.state.Cut = nil
+		if cut.Steps > 0 && cut.Steps < t.stepsPerEpoch && t.state.Epoch > 0 {
+			// The run goes on within the epoch it ended in, with the
+			// memory as it was before that epoch's event.
+			t.resumeCut = cut
+			t.state.Epoch--
+			t.state.Best, t.state.BestEpoch, t.state.Wait, t.state.Plateau = cut.Best, cut.BestEpoch, cut.Wait, cut.Plateau
+			if cut.BestValues != nil && t.bestValues != nil {
+				copy(t.bestValues, cut.BestValues)
+			}
+		}
+	}
 	return nil
 }

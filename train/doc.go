@@ -87,7 +87,11 @@
 // epoch, tests, and ends with stopped "time_limit". Its schedule runs at
 // the further along of its epochs and its time (TimeLimit.Position), so
 // it anneals by the limit when that comes first. The GoMLX trainer keeps
-// the limit with the same TimeLimit.
+// the limit with the same TimeLimit. A checkpoint of a run the limit ended
+// within an epoch holds the part of it trained (Progress.Cut): resumed,
+// with more time, the run trains the rest of that epoch, not the next, and
+// reports it whole; without a limit it ends as the run that was never cut,
+// bit for bit.
 //
 // # Divergence
 //

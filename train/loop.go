@@ -277,6 +277,9 @@ type trainer struct {
 	checkSplit data.Split
 	// limit keeps the run within spec.Train.TimeLimitSeconds.
 	limit *TimeLimit
+	// resumeCut is the part of its first epoch a resumed run trained
+	// before (Progress.Cut).
+	resumeCut *EpochCut
 }
 
 // Progress is how far a run has come: what a checkpoint must carry besides
@@ -300,6 +303,33 @@ type Progress struct {
 	// and TimeReserve the time the latest epoch's validation took (see
 	// TimeLimit), in seconds.
 	TimeUsed, TimeReserve float64
+	// Cut is the part of the last epoch trained when the run ended within
+	// it (at its time limit), nil when that epoch was whole. A resumed run
+	// trains the rest of the epoch and reports it whole, as its epoch
+	// Epoch; until then Epoch counts the cut epoch among those completed.
+	Cut *EpochCut
+}
+
+// An EpochCut is an epoch a run ended within: its batches trained and what
+// they measured, and the early-stopping and plateau memory as it stood
+// before the cut epoch's event. The event a resumed run reports for the
+// whole epoch measures its weight change from the cut.
+type EpochCut struct {
+	Steps          int     // the epoch's batches trained
+	Train          Running // their loss and accuracy
+	NormSum        float64 // Σ of their gradient norms
+	ConfidentWrong int     // their confidently wrong predictions
+	// TrainSeconds is the time the batches took; Seconds the epoch's time
+	// up to its validation.
+	TrainSeconds, Seconds float64
+
+	Best      float64
+	BestEpoch int
+	Wait      int
+	Plateau   PlateauState
+	// BestValues are the best weights before the cut epoch when its event
+	// replaced them (restore_best), else nil.
+	BestValues []float32
 }
 
 // explosion is how many times the first step's loss a loss may reach
@@ -692,6 +722,15 @@ epochs:
 		var sinceCheck, checking time.Duration
 		t.confidentWrong = 0
 		i := 0
+		// An epoch the run ended within before goes on after its batches
+		// trained then, and is reported whole.
+		var before EpochCut
+		if cut := t.resumeCut; cut != nil {
+			t.resumeCut = nil
+			before = *cut
+			i = t.loader.Skip(cut.Steps)
+			running, normSum, t.confidentWrong = cut.Train, cut.NormSum, cut.ConfidentWrong
+		}
 		for {
 			if t.cfg.BeforeStep != nil {
 				t.limit.Stop() // a pause is not the run's time
@@ -775,7 +814,8 @@ epochs:
 		}
 		trainTime := time.Since(epochStart) - checking
 		t.state.TrainSeconds += trainTime.Seconds()
-		t.state.Images += running.Count
+		t.state.Images += running.Count - before.Train.Count
+		epochTrain := trainTime + seconds(before.TrainSeconds)
 		layers := t.layerStats()
 		if !FiniteAll(t.net.Values()) {
 			stopped = StoppedDiverged
@@ -783,6 +823,7 @@ epochs:
 			break
 		}
 
+		untilVal := time.Since(epochStart) + seconds(before.Seconds)
 		valStart := t.limit.Now()
 		valLoss, valAcc, conf := t.evaluate(t.splits.Val)
 		if t.splits.Val.Len() > 0 {
@@ -792,7 +833,7 @@ epochs:
 			Event: EventEpoch, Epoch: epoch + 1, Step: t.state.Step,
 			TrainLoss: running.Loss(), TrainAccuracy: running.Accuracy(),
 			ValLoss: valLoss, ValAccuracy: valAcc, LR: lr,
-			ImagesPerSecond: Throughput(running.Count, trainTime),
+			ImagesPerSecond: Throughput(running.Count, epochTrain),
 			GradNorm:        normSum / float64(max(i, 1)),
 			Layers:          layers,
 			WeightChange:    RelativeChange(t.net.Values(), t.goodValues),
@@ -803,7 +844,21 @@ epochs:
 		if conf != nil {
 			e.PerClassAccuracy, e.Confusion = conf.Recall(), conf.Matrix()
 		}
+		// A run that ends within the epoch keeps what a resumed run needs
+		// to train the rest of it.
+		var cut *EpochCut
+		if timeUp && i < t.stepsPerEpoch {
+			cut = &EpochCut{Steps: i, Train: running, NormSum: normSum, ConfidentWrong: t.confidentWrong,
+				TrainSeconds: epochTrain.Seconds(), Seconds: untilVal.Seconds(),
+				Best: t.state.Best, BestEpoch: t.state.BestEpoch, Wait: t.state.Wait, Plateau: t.state.Plateau}
+			if t.bestValues != nil && t.state.BestEpoch > 0 {
+				cut.BestValues = slices.Clone(t.bestValues)
+			}
+		}
 		e.Improved = t.observe(e)
+		if cut != nil && !e.Improved {
+			cut.BestValues = nil // best/values still holds them
+		}
 		plateauLoss := valLoss
 		if t.splits.Val.Len() == 0 {
 			plateauLoss = e.TrainLoss
@@ -812,7 +867,8 @@ epochs:
 		t.state.Epoch = epoch + 1
 		t.state.Seconds = priorSeconds + time.Since(runStart).Seconds()
 		t.state.TimeUsed, t.state.TimeReserve = t.limit.Used().Seconds(), t.limit.Reserved().Seconds()
-		e.Seconds = time.Since(epochStart).Seconds()
+		t.state.Cut = cut
+		e.Seconds = (time.Since(epochStart) + seconds(before.Seconds)).Seconds()
 		t.emit(e)
 		if t.cfg.Inspect != nil {
 			t.cfg.Inspect(t.net, t.norm)
@@ -1057,3 +1113,6 @@ func evaluate(net *nn.Network, norm *data.Normalizer, s data.Split, smoothing fl
 	}
 	return r.Loss(), r.Accuracy(), conf
 }
+
+// seconds is s seconds as a Duration.
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

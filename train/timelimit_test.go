@@ -3,11 +3,14 @@ package train
 import (
 	"context"
 	"math"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"plateau/nn"
 	"plateau/spec"
 )
 
@@ -165,5 +168,119 @@ func TestResumeKeepsTheTimeUsed(t *testing.T) {
 	}
 	if f := resumed.Final; f.Stopped != StoppedTimeLimit || f.Epochs != 2 {
 		t.Errorf("resumed: stopped %q after %d epochs; want the time limit in epoch 2", f.Stopped, f.Epochs)
+	}
+}
+
+// A run that its time limit ended within an epoch, resumed with time to
+// spare, trains the rest of that epoch and ends as the run that was never
+// cut: the same weights, and the same epoch events but for the weight
+// change of the cut epoch, which counts from the cut.
+func TestResumeWithinACutEpoch(t *testing.T) {
+	s := tinySpec(func(s *spec.Spec) {
+		s.Train.Epochs = 4
+		// A schedule of the validation loss alone: the time limit's
+		// position in the run does not move it.
+		s.Train.Schedule = spec.Schedule{Type: "reduce_on_plateau", Patience: 1, Factor: 0.5}
+		s.Train.EarlyStopping = spec.EarlyStopping{Patience: 10, RestoreBest: true}
+		s.Train.ValCheckSeconds = -1
+		s.Model.Layers = slices.Insert(s.Model.Layers, 1, spec.Layer{Type: spec.BatchNorm})
+		s.Model.Layers = slices.Insert(s.Model.Layers, 4, spec.Layer{Type: spec.Dropout, Rate: 0.2})
+		s.Data.Augment.Brightness = spec.Transform{P: 0.5, Strength: 0.1}
+	})
+	limited := *s
+	limited.Train.TimeLimitSeconds = 0.07
+	path := filepath.Join(t.TempDir(), "run.safetensors")
+	clock := &fakeClock{}
+	cut, err := Run(context.Background(), Config{Spec: &limited, Dataset: tinyDataset(), Checkpoint: path, Now: clock.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tensors, st, err := readCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cut.Final.Stopped != StoppedTimeLimit || st.Cut == nil || st.Cut.Steps <= 0 || st.Cut.Steps >= 16 || st.Epoch < 2 || st.Epoch >= 4 {
+		t.Fatalf("the limited run stopped %q after %d epochs, its checkpoint's cut %+v: the test wants a cut within epoch 2 or 3 (change the limit)",
+			cut.Final.Stopped, st.Epoch, st.Cut)
+	}
+	cutEpoch, cutStep := st.Epoch, st.Step
+
+	// The run never cut, and its checkpoint before the cut epoch.
+	var wholeEvents []Event
+	var before []byte
+	wholePath := filepath.Join(t.TempDir(), "whole.safetensors")
+	whole, err := Run(context.Background(), Config{Spec: s, Dataset: tinyDataset(), Checkpoint: wholePath, Emit: func(e Event) {
+		wholeEvents = append(wholeEvents, e)
+		if e.Event == EventEpoch && e.Epoch == cutEpoch {
+			before, _ = os.ReadFile(wholePath)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The cut epoch's event made it the best (restore_best): the
+	// checkpoint keeps the best values from before it beside its own.
+	if st.BestEpoch != cutEpoch || st.Cut.BestEpoch == 0 {
+		t.Fatalf("best epoch %d, before the cut %d: the test wants the cut epoch %d to become the best after an earlier one", st.BestEpoch, st.Cut.BestEpoch, cutEpoch)
+	}
+	tensor := func(tensors []nn.Tensor, name string) []float32 {
+		i := slices.IndexFunc(tensors, func(x nn.Tensor) bool { return x.Name == name })
+		if i < 0 {
+			t.Fatalf("no %s in the checkpoint", name)
+		}
+		return tensors[i].Data
+	}
+	beforePath := filepath.Join(t.TempDir(), "before.safetensors")
+	if err := os.WriteFile(beforePath, before, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	beforeTensors, _, err := readCheckpoint(beforePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(tensor(tensors, cutBestName), tensor(beforeTensors, bestName)) {
+		t.Errorf("the cut checkpoint's %s are not the best values before the cut epoch", cutBestName)
+	}
+	net, err := nn.New(s.Model, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trainable, _ := net.ParamCount()
+	c := &Checkpoint{Optimizer: st.Optimizer, Network: net, Slots: [][]float32{make([]float32, trainable), make([]float32, trainable)}, Best: make([]float32, len(net.Values()))}
+	if err := ReadCheckpoint(path, c); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Progress.Cut; got == nil || got.Steps != st.Cut.Steps || got.BestEpoch != st.Cut.BestEpoch || !slices.Equal(got.BestValues, tensor(tensors, cutBestName)) {
+		t.Errorf("ReadCheckpoint's cut %+v, want the file's %+v and its best values", got, st.Cut)
+	}
+
+	var events []Event
+	resumed, err := Resume(context.Background(), path, Config{Spec: s, Dataset: tinyDataset(), Emit: func(e Event) { events = append(events, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if start := events[0]; start.Event != EventStart || start.Epoch != cutEpoch-1 || start.Step != cutStep {
+		t.Errorf("the resumed run starts at epoch %d, step %d; want epoch %d, step %d", start.Epoch, start.Step, cutEpoch-1, cutStep)
+	}
+	if !slices.Equal(resumed.Network.Values(), whole.Network.Values()) {
+		t.Error("the resumed run ends with other weights than the uninterrupted one")
+	}
+	epochs := func(events []Event, from int) []Event {
+		var out []Event
+		for _, e := range events {
+			if e.Event == EventEpoch && e.Epoch >= from {
+				if e.Epoch == cutEpoch {
+					e.WeightChange = 0
+				}
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	if g, w := timeless(epochs(events, 0)), timeless(epochs(wholeEvents, cutEpoch)); !slices.Equal(g, w) {
+		t.Errorf("resumed epochs:\n%s\nwant:\n%s", strings.Join(g, "\n"), strings.Join(w, "\n"))
+	}
+	if f, w := resumed.Final, whole.Final; f.Stopped != StoppedCompleted || f.Epochs != 4 || f.BestEpoch != w.BestEpoch || f.TestAccuracy != w.TestAccuracy {
+		t.Errorf("resumed result %+v, want %+v", f, w)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -182,6 +183,18 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		}
 		progress = resumed.Progress
 	}
+	// A run its time limit ended within an epoch goes on within it, with
+	// the memory as it was before that epoch's event (train.EpochCut).
+	var cut *train.EpochCut
+	if c := progress.Cut; c != nil && c.Steps > 0 && c.Steps < loader.Steps() && progress.Epoch > 0 {
+		cut = c
+		progress.Epoch--
+		progress.Best, progress.BestEpoch, progress.Wait, progress.Plateau = c.Best, c.BestEpoch, c.Wait, c.Plateau
+		if c.BestValues != nil && bestValues != nil {
+			copy(bestValues.Values(), c.BestValues)
+		}
+	}
+	progress.Cut = nil
 	model, err := NewModel(s.Model, net)
 	if err != nil {
 		return nil, err
@@ -287,13 +300,21 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 	}()
 	for epoch := done; epoch < tr.Epochs && stopped == train.StoppedCompleted; epoch++ {
 		epochStart := time.Now()
-		batches = uploadAhead(t.backend, loader.Prefetch(epoch, prefetchDepth), tr.BatchSize, []int{d.H, d.W, d.C}, true)
+		// The part of the epoch trained before it was cut, when this run
+		// goes on within it: its batches are not trained again, and its
+		// sums join the device's in the epoch's event.
+		var prior train.EpochCut
+		if cut != nil {
+			prior, cut = *cut, nil
+		}
+		trained := prior.Steps // the epoch's batches trained
+		batches = uploadAhead(t.backend, loader.PrefetchAfter(epoch, prior.Steps, prefetchDepth), tr.BatchSize, []int{d.H, d.W, d.C}, true)
 		st.zeroMetrics()
 		images, sinceLog, logImages := 0, 0, 0
 		lastLoss, lastCorrect := 0.0, 0.0
 		lr := 0.0
 		lastCheck, checking := epochStart, time.Duration(0)
-		for i := 0; i < loader.Steps(); i++ {
+		for i := prior.Steps; i < loader.Steps(); i++ {
 			if ctx.Err() != nil {
 				stopped = train.StoppedCanceled
 				break
@@ -321,6 +342,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 				return nil, err
 			}
 			st.takeStepOutputs(out)
+			trained = i + 1
 			images += n
 			sinceLog++
 			logImages += n
@@ -396,6 +418,11 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		trainTime := time.Since(epochStart) - checking
 		trainSeconds += trainTime.Seconds()
 		trainImages += images
+		// The whole epoch's sums: this run's and the cut part's.
+		epochTrain := trainTime + time.Duration(prior.TrainSeconds*float64(time.Second))
+		epochImages := images + prior.Train.Count
+		sums := metrics{loss: m.loss + prior.Train.LossSum, correct: m.correct + float64(prior.Train.Correct),
+			grad: m.grad + prior.NormSum, confidentWrong: m.confidentWrong + float64(prior.ConfidentWrong)}
 		// The epoch's weights on the host: how far they moved, as train.Run
 		// measures it, and the per-layer statistics.
 		if err := st.copyTo(net); err != nil {
@@ -411,7 +438,8 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		statsDone := hostStats(last)
 		change := train.RelativeChange(net.Values(), before)
 		copy(before, net.Values())
-		steps := float64(max(loader.Steps(), 1))
+		steps := float64(max(trained, 1))
+		untilVal := time.Since(epochStart).Seconds() + prior.Seconds
 		valStart := limit.Now()
 		valLoss, valAcc, conf, err := evaluate(t.backend, evalExec, st, norm, splits.Val, d, classes, tr.BatchSize, tr.LabelSmoothing)
 		layers := <-statsDone
@@ -421,19 +449,35 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 		if splits.Val.Len() > 0 {
 			limit.Reserve(limit.Now().Sub(valStart))
 		}
-		secs := time.Since(epochStart).Seconds()
+		secs := time.Since(epochStart).Seconds() + prior.Seconds
 		ev := train.Event{Event: train.EventEpoch, Epoch: epoch + 1, Step: step, LR: lr,
-			TrainLoss: m.loss / float64(max(images, 1)), TrainAccuracy: m.correct / float64(max(images, 1)), ValLoss: valLoss, ValAccuracy: valAcc,
-			GradNorm: m.grad / steps, Seconds: secs, ImagesPerSecond: train.Throughput(images, trainTime), Layers: layers,
+			TrainLoss: sums.loss / float64(max(epochImages, 1)), TrainAccuracy: sums.correct / float64(max(epochImages, 1)), ValLoss: valLoss, ValAccuracy: valAcc,
+			GradNorm: sums.grad / steps, Seconds: secs, ImagesPerSecond: train.Throughput(epochImages, epochTrain), Layers: layers,
 			WeightChange: change}
-		if images > 0 {
-			ev.ConfidentWrong = m.confidentWrong / float64(images)
+		if epochImages > 0 {
+			ev.ConfidentWrong = sums.confidentWrong / float64(epochImages)
 		}
 		if conf != nil {
 			ev.Confusion, ev.PerClassAccuracy = conf.Matrix(), conf.Recall()
 		}
+		// A run that ends within the epoch keeps what a resumed run needs
+		// to train the rest of it.
+		var cutNow *train.EpochCut
+		if timeUp && trained < loader.Steps() {
+			cutNow = &train.EpochCut{Steps: trained,
+				Train:   train.Running{LossSum: sums.loss, Correct: int(math.Round(sums.correct)), Count: epochImages},
+				NormSum: sums.grad, ConfidentWrong: int(math.Round(sums.confidentWrong)),
+				TrainSeconds: epochTrain.Seconds(), Seconds: untilVal,
+				Best: best, BestEpoch: bestEpoch, Wait: wait, Plateau: plateau}
+			if bestValues != nil && bestEpoch > 0 {
+				cutNow.BestValues = slices.Clone(bestValues.Values())
+			}
+		}
 		var v float64
 		v, ev.Improved = train.Improves(monitor, ev, best, tr.EarlyStopping.MinDelta)
+		if cutNow != nil && !ev.Improved {
+			cutNow.BestValues = nil // best/values still holds them
+		}
 		if ev.Improved {
 			best, bestEpoch, wait = v, epoch+1, 0
 			if bestValues != nil {
@@ -462,7 +506,7 @@ func (t *Trainer) Train(ctx context.Context, cfg train.Config) (res *train.Resul
 			}
 			c.Progress = train.Progress{Epoch: done, Step: step, Plateau: plateau, Best: best, BestEpoch: bestEpoch, Wait: wait,
 				Seconds: progress.Seconds + time.Since(start).Seconds(), TrainSeconds: trainSeconds, Images: trainImages, FirstLoss: firstLoss,
-				TimeUsed: limit.Used().Seconds(), TimeReserve: limit.Reserved().Seconds()}
+				TimeUsed: limit.Used().Seconds(), TimeReserve: limit.Reserved().Seconds(), Cut: cutNow}
 			if err := train.WriteCheckpoint(cfg.Checkpoint, c); err != nil {
 				return nil, fmt.Errorf("writing the checkpoint: %v", err)
 			}

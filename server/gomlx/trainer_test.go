@@ -690,3 +690,99 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestResumeWithinACutEpoch: a run its time limit ended within an epoch,
+// resumed without the limit, trains the rest of that epoch and ends as
+// the run never cut, as train.Run does: the same weights, and the same
+// epochs from the cut one on (the cut epoch's sums joined with the
+// device's, so its losses within float32 rounding).
+func TestResumeWithinACutEpoch(t *testing.T) {
+	tr := pureGo(t)
+	ds, err := data.Load("../../data/testdata/cifar", data.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := `{"model":{"input":[32,32,3],"classes":10,"layers":[{"type":"dense","units":8,"activation":"relu"},
+	  {"type":"dropout","rate":0.3},{"type":"dense"}]},
+	 "train":{"optimizer":"adam","lr":0.01,"batch_size":1,"epochs":4,"seed":1,"val_check_seconds":-1,
+	  "early_stopping":{"patience":10,"restore_best":true},"schedule":{"type":"reduce_on_plateau","patience":1,"factor":0.5}},
+	 "data":{"normalization":"scale01","validation":0.2}}`
+	s := validSpec(t, []byte(js))
+	var all []train.Event
+	unbroken, err := tr.Train(context.Background(), train.Config{Spec: s, Dataset: ds, Emit: func(e train.Event) { all = append(all, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := 0
+	for _, e := range all {
+		if e.Event == train.EventStart {
+			steps = e.StepsPerEpoch
+		}
+	}
+
+	limited := validSpec(t, []byte(js))
+	path := t.TempDir() + "/checkpoint.safetensors"
+	var cutEpoch int
+	for _, limit := range []float64{0.01, 0.02, 0.03, 0.04, 0.06, 0.08} {
+		limited.Train.TimeLimitSeconds = limit
+		clock := time.Time{}
+		res, err := tr.Train(context.Background(), train.Config{Spec: limited, Dataset: ds, Checkpoint: path,
+			Now: func() time.Time { clock = clock.Add(time.Millisecond); return clock }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := res.History[len(res.History)-1]; res.Final.Stopped == train.StoppedTimeLimit && res.Final.Epochs >= 2 && last.Step%steps != 0 {
+			cutEpoch = res.Final.Epochs
+			break
+		}
+	}
+	if cutEpoch == 0 {
+		t.Fatalf("no limit tried cut the run within its second epoch or later (%d steps an epoch)", steps)
+	}
+	noFilling(t)
+
+	var rest []train.Event
+	resumed, err := tr.Train(context.Background(), train.Config{Spec: s, Dataset: ds, ResumeFrom: path, Emit: func(e train.Event) { rest = append(rest, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if start := rest[0]; start.Event != train.EventStart || start.Epoch != cutEpoch-1 || start.Step <= (cutEpoch-1)*steps {
+		t.Errorf("the resumed run starts at epoch %d, step %d; want epoch %d and a step within the next", start.Epoch, start.Step, cutEpoch-1)
+	}
+	epochs := func(events []train.Event) (out []train.Event) {
+		for _, e := range events {
+			if e.Event == train.EventEpoch && e.Epoch >= cutEpoch {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-5*(1+math.Abs(b)) }
+	want, got := epochs(all), epochs(rest)
+	if len(got) != len(want) {
+		t.Fatalf("the resumed run reported %d epochs from epoch %d, want %d", len(got), cutEpoch, len(want))
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if g.Epoch != w.Epoch || g.Step != w.Step || g.LR != w.LR || !near(g.TrainLoss, w.TrainLoss) || !near(g.TrainAccuracy, w.TrainAccuracy) ||
+			g.ValLoss != w.ValLoss || g.Improved != w.Improved || !near(g.GradNorm, w.GradNorm) {
+			t.Errorf("resumed epoch %d (step %d, lr %g, train loss %g, val loss %g, improved %v), unbroken epoch %d (%d, %g, %g, %g, %v)",
+				g.Epoch, g.Step, g.LR, g.TrainLoss, g.ValLoss, g.Improved, w.Epoch, w.Step, w.LR, w.TrainLoss, w.ValLoss, w.Improved)
+		}
+	}
+	if g, w := resumed.Final, unbroken.Final; g.Epochs != w.Epochs || g.BestEpoch != w.BestEpoch || g.TestLoss != w.TestLoss || g.Stopped != w.Stopped {
+		t.Errorf("resumed result: %d epochs, best %d, test loss %g, %q; unbroken: %d, %d, %g, %q",
+			g.Epochs, g.BestEpoch, g.TestLoss, g.Stopped, w.Epochs, w.BestEpoch, w.TestLoss, w.Stopped)
+	}
+	if d := maxDiff(resumed.Network.Values(), unbroken.Network.Values()); d != 0 {
+		t.Errorf("resumed weights differ from the unbroken run's by %g", d)
+	}
+	// The native engine goes on within the cut epoch of the same file.
+	native, err := train.Resume(context.Background(), path, train.Config{Spec: s, Dataset: ds})
+	if err != nil {
+		t.Fatalf("train.Resume of the GoMLX checkpoint: %v", err)
+	}
+	if h := native.History; native.Final.Epochs != 4 || len(h) == 0 || h[0].Epoch != cutEpoch || h[0].Step != cutEpoch*steps {
+		t.Errorf("native resume: %d epochs, history %+v; want epochs %d to 4, the first ending at step %d", native.Final.Epochs, h, cutEpoch, cutEpoch*steps)
+	}
+}
