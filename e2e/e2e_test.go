@@ -347,6 +347,9 @@ func TestTrainingInThePage(t *testing.T) {
 	waitFor(t, ctx, `+document.querySelector("#progress-text").dataset.step > 5`, "training steps")
 	waitFor(t, ctx, `document.querySelector("#loss-chart polyline")`, "the loss curve")
 	waitFor(t, ctx, `parseFloat(document.querySelector("#progress-bar").style.width) > 0`, "the progress bar")
+	// The progress line, cut short with an ellipsis on a narrow screen,
+	// shows whole when the pointer rests on it.
+	waitFor(t, ctx, `(e => e.title !== "" && e.title === e.textContent)(document.querySelector("#progress-text"))`, "the progress line's title")
 	waitFor(t, ctx, `document.querySelector("#accuracy-chart").textContent.includes("validation (checks)") && /validation [0-9.]+%/.test(document.querySelector("#progress-text").textContent)`, "the validation checks on the curves and in the progress")
 	click(t, ctx, "#pause")
 	waitFor(t, ctx, `document.querySelector("#progress-text").textContent.includes("paused")`, "the pause")

@@ -38,6 +38,7 @@ func (c *ProgressBar) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "progress-text"}}}
 		vgparent.AppendChild(vgn)
 		vgn.AddAttrInterface("data-step", c.Step())
+		vgn.AddAttrInterface("title", c.ProgressText())
 		vgn.SetInnerHTML(c.ProgressText())
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n"}
 		vgparent.AppendChild(vgn)
