@@ -244,9 +244,18 @@ func TestTrainResumeWithMoreTime(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, `"stopped":"time_limit"`) {
 		t.Fatalf("first run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	// Resumed as it was, it has no time left: refused, with what to give.
+	if code, _, stderr := runCLI(t, "train", "-resume", dir); code != 2 || !strings.Contains(stderr, "train.time_limit_seconds: the run has used its time limit of 0.001 s") ||
+		!strings.Contains(stderr, "-set train.time_limit_seconds=N") {
+		t.Errorf("resumed without more time: exit %d: %s", code, stderr)
+	}
 	code, stdout, stderr = runCLI(t, "train", "-resume", dir, "-epochs", "2", "-set", "train.time_limit_seconds=0", "-json")
 	if code != 0 || !strings.Contains(stdout, `"stopped":"completed"`) || !strings.Contains(stdout, `"event":"epoch","epoch":2,`) {
 		t.Errorf("resumed without a limit: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	// Its epochs done, it is refused too, unless given more.
+	if code, _, stderr := runCLI(t, "train", "-resume", dir); code != 2 || !strings.Contains(stderr, "train.epochs: the run has trained all its 2 epochs: give it more, 4 for instance (-epochs N)") {
+		t.Errorf("resumed after its last epoch: exit %d: %s", code, stderr)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -168,6 +169,21 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	s.Expand()
 	if err := s.Validate(); err != nil {
 		return err
+	}
+	if checkpoint != "" {
+		// A run with nothing left to train is refused rather than tested
+		// again, or trained for one more step past its time.
+		if err := train.CheckpointLeft(checkpoint, s); err != nil {
+			var fe *spec.FieldError
+			if !errors.As(err, &fe) {
+				return err
+			}
+			give := "-epochs N"
+			if fe.Path == "train.time_limit_seconds" {
+				give = "-set train.time_limit_seconds=N"
+			}
+			return usagef("-resume %s: %s: %s (%s)", *resume, fe.Path, fe.Message, give)
+		}
 	}
 	if *fault != "" {
 		f, _ := spec.FindFault(*fault)

@@ -236,6 +236,29 @@ func CheckpointEpoch(path string) (int, error) {
 	return st.Epoch, nil
 }
 
+// CheckpointLeft says whether a run resumed from the checkpoint at path
+// with spec s (its epochs and time limit, as the resumed run keeps them)
+// has anything left to train: nil when it has, else a *spec.FieldError on
+// train.epochs or train.time_limit_seconds that says how much more to
+// give it.
+func CheckpointLeft(path string, s *spec.Spec) error {
+	_, st, err := readCheckpoint(path)
+	if err != nil {
+		return err
+	}
+	p := st.progress()
+	if p.Cut == nil && p.Epoch >= s.Train.Epochs {
+		return &spec.FieldError{Path: "train.epochs", Message: fmt.Sprintf(
+			"the run has trained all its %d epochs: give it more, %d for instance", p.Epoch, 2*p.Epoch)}
+	}
+	if limit := s.Train.TimeLimitSeconds; NewTimeLimit(limit, p.TimeUsed, p.TimeReserve, nil).Up() {
+		return &spec.FieldError{Path: "train.time_limit_seconds", Message: fmt.Sprintf(
+			"the run has used its time limit of %s (%s trained, and the last validation took %s): give it more, %g for instance",
+			formatSeconds(fromSeconds(limit)), formatSeconds(fromSeconds(p.TimeUsed)), formatSeconds(fromSeconds(p.TimeReserve)), 2*limit)}
+	}
+	return nil
+}
+
 // Resume continues the run checkpointed in the file at path (written after
 // every epoch when Config.Checkpoint names it). When
 // cfg.Spec is nil the checkpoint's spec is used; the dataset must be the one
@@ -313,16 +336,23 @@ func ReadCheckpoint(path string, c *Checkpoint) error {
 	for _, j := range jobs {
 		copy(j.dst, j.src)
 	}
-	c.Progress = Progress{
+	c.Progress = st.progress()
+	c.Progress.Cut = cut
+	return nil
+}
+
+// progress is the Progress the state holds (its cut without BestValues,
+// which are a tensor).
+func (st *checkpointState) progress() Progress {
+	return Progress{
 		Epoch: st.Epoch, Step: st.Step,
 		Plateau:   PlateauState{Scale: st.PlateauScale, Best: valueOr(st.PlateauBest, math.Inf(1)), Wait: st.PlateauWait},
 		Best:      valueOr(st.Best, math.NaN()),
 		BestEpoch: st.BestEpoch, Wait: st.Wait,
 		Seconds: st.Seconds, TrainSeconds: st.TrainSeconds, Images: st.Images, FirstLoss: st.FirstLoss,
 		TimeUsed: st.TimeUsed, TimeReserve: st.TimeReserve,
-		Cut: cut,
+		Cut: st.Cut.epochCut(),
 	}
-	return nil
 }
 
 // resume loads a checkpoint into a freshly built trainer.
