@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -210,6 +211,27 @@ func measureFashion(t *testing.T, p *page, s *spec.Spec, seed int64) fashionRun 
 	}
 	if !r.completed {
 		click(t, ctx, "#stop")
+	}
+	if *screenshots {
+		// The wrong answers of these weights, with where the network
+		// looked, alone on the page: docs/saliency.png.
+		waitFor(t, ctx, `document.querySelectorAll("#misclassified img.saliency").length > 0`, "the saliency maps")
+		eval[bool](t, ctx, `(card => {
+			for (const e of document.body.children) e.style.display = "none";
+			const c = card.cloneNode(true);
+			c.style.width = "880px";
+			c.style.margin = "8px";
+			document.body.appendChild(c);
+			return true;
+		})(document.querySelector("#misclassified").closest(".card"))`)
+		time.Sleep(time.Second)
+		shot, err := chromedp.Run(ctx, chromedp.ScreenshotScale(chromedp.CSS(`body > .card:last-child`), 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join("..", "docs", "saliency.png"), shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return r
 }
