@@ -370,13 +370,16 @@ func (s *jobServer) restore() error {
 
 // resumable says whether the interrupted job in folder can go on from its
 // checkpoint: this server's trainer resumes, the checkpoint is readable
-// and the event log holds its epoch's event. It returns that epoch and the
-// log's lines up to its event; what came after is redone.
+// and the event log holds its epoch's event. It returns the epochs done
+// and the log's lines up to that event; what came after is redone. A
+// checkpoint of an epoch the run ended within (its time limit) keeps the
+// lines before that epoch's event: the resumed run trains the rest of the
+// epoch and reports it whole.
 func (s *jobServer) resumable(folder string) (epoch int, lines [][]byte, ok bool) {
 	if !s.canResume() {
 		return 0, nil, false
 	}
-	epoch, err := train.CheckpointEpoch(filepath.Join(folder, checkpointFile))
+	epoch, cut, err := train.CheckpointEpoch(filepath.Join(folder, checkpointFile))
 	if err != nil || epoch < 1 {
 		return 0, nil, false
 	}
@@ -387,6 +390,9 @@ func (s *jobServer) resumable(folder string) (epoch int, lines [][]byte, ok bool
 			Epoch int    `json:"epoch"`
 		}
 		if json.Unmarshal(l, &e) == nil && e.Event == train.EventEpoch && e.Epoch == epoch {
+			if cut {
+				return epoch - 1, all[:i], true
+			}
 			return epoch, all[:i+1], true
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -21,10 +22,12 @@ import (
 	"testing"
 	"time"
 
+	"plateau/data"
 	"plateau/nn"
 	"plateau/protocol"
 	"plateau/server/gomlx"
 	"plateau/spec"
+	"plateau/train"
 )
 
 // tinyImages writes a folder dataset of two classes of 8×8 grey images
@@ -834,5 +837,60 @@ func TestSaveFailureIsLogged(t *testing.T) {
 	defer mu.Unlock()
 	if len(logged) != 1 || !strings.Contains(logged[0], "no-such-folder") || !strings.Contains(logged[0], "saving its state failed") {
 		t.Errorf("log %q, want one line naming the job and the failure", logged)
+	}
+}
+
+// A job's checkpoint of an epoch its time limit ended within, found by a
+// restart: the job goes on with the epochs before it done and the log's
+// lines before that epoch's event (its steps kept), since the resumed run
+// trains the rest of the epoch and reports it whole.
+func TestResumableWithinACutEpoch(t *testing.T) {
+	dir := t.TempDir()
+	tinyImages(t, dir, "tiny", 40)
+	ds, err := data.Load(filepath.Join(dir, "tiny"), data.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := spec.Parse([]byte(tinySpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Train.BatchSize, s.Train.Epochs, s.Train.LogEvery, s.Train.TimeLimitSeconds = 1, 4, 5, 0.12
+	folder := filepath.Join(dir, "job")
+	os.MkdirAll(folder, 0o755)
+	var lines [][]byte
+	clock := time.Time{}
+	res, err := train.Run(context.Background(), train.Config{Spec: s, Dataset: ds, Checkpoint: filepath.Join(folder, checkpointFile),
+		Now: func() time.Time { clock = clock.Add(time.Millisecond); return clock },
+		Emit: func(e train.Event) {
+			b, _ := json.Marshal(e)
+			lines = append(lines, b)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeLines(filepath.Join(folder, "events.jsonl"), lines); err != nil {
+		t.Fatal(err)
+	}
+	epoch, cut, err := train.CheckpointEpoch(filepath.Join(folder, checkpointFile))
+	if err != nil || !cut || epoch < 2 {
+		t.Fatalf("the run stopped %q after %d epochs (cut %v, %v): the test wants a cut within the second epoch or later", res.Final.Stopped, epoch, cut, err)
+	}
+	jobs, err := newJobServer(jobServerOptions{Dir: filepath.Join(dir, "jobs"), DataDir: dir, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, kept, ok := jobs.resumable(folder)
+	if !ok || done != epoch-1 {
+		t.Fatalf("resumable: %v after %d epochs; want it to go on after %d", ok, done, epoch-1)
+	}
+	var last, next struct {
+		Event string `json:"event"`
+		Epoch int    `json:"epoch"`
+	}
+	json.Unmarshal(kept[len(kept)-1], &last)
+	json.Unmarshal(lines[len(kept)], &next)
+	if last.Event != train.EventStep || next.Event != train.EventEpoch || next.Epoch != epoch {
+		t.Errorf("the kept lines end with a %s event of epoch %d, before a %s of epoch %d; want the cut epoch's steps, up to its event", last.Event, last.Epoch, next.Event, next.Epoch)
 	}
 }

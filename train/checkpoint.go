@@ -227,13 +227,14 @@ func CheckpointSpec(path string) (*spec.Spec, error) {
 }
 
 // CheckpointEpoch returns how many epochs the run in a checkpoint had
-// finished when it was written.
-func CheckpointEpoch(path string) (int, error) {
+// reported when it was written (an epoch it ended within among them), and
+// whether it ended within the last of them (Progress.Cut).
+func CheckpointEpoch(path string) (epoch int, cut bool, err error) {
 	_, st, err := readCheckpoint(path)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	return st.Epoch, nil
+	return st.Epoch, st.Cut != nil, nil
 }
 
 // CheckpointLeft says whether a run resumed from the checkpoint at path

@@ -400,7 +400,7 @@ func checkResume(t *testing.T, tr *Trainer, js string, tol float64) {
 		t.Fatalf("the stopped run: %q after %d epochs", res.Final.Stopped, res.Final.Epochs)
 	}
 	noFilling(t)
-	if epoch, err := train.CheckpointEpoch(path); err != nil || epoch != 2 {
+	if epoch, cut, err := train.CheckpointEpoch(path); err != nil || epoch != 2 || cut {
 		t.Fatalf("the checkpoint is at epoch %d (%v), want 2", epoch, err)
 	}
 	resumed, rest := run(train.Config{ResumeFrom: path})
