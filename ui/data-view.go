@@ -51,9 +51,24 @@ func (dv *DataView) ClassBars() string {
 	return BarChart("training images per class", bars, 360, false, func(v float64) string { return strconv.Itoa(int(v)) })
 }
 
-// SampleURLs and PreviewURLs are the images of the grids.
-func (dv *DataView) SampleURLs() []string  { return dv.sampleURLs }
-func (dv *DataView) PreviewURLs() []string { return dv.previewURLs }
+// SamplesHTML is the gallery of the dataset's samples, each captioned
+// with its class.
+func (dv *DataView) SamplesHTML() string {
+	return galleryHTML(len(dv.sampleURLs), func(i int) ([]galleryImage, string) {
+		caption := ""
+		if dv.Samples != nil && i < len(dv.Samples.Labels) {
+			caption = dv.ClassName(dv.Samples.Labels[i])
+		}
+		return []galleryImage{{URL: dv.sampleURLs[i], Alt: "sample"}}, caption
+	})
+}
+
+// PreviewHTML is the gallery of the augmentation's preview.
+func (dv *DataView) PreviewHTML() string {
+	return galleryHTML(len(dv.previewURLs), func(i int) ([]galleryImage, string) {
+		return []galleryImage{{URL: dv.previewURLs[i], Alt: "augmented"}}, ""
+	})
+}
 
 // ClassName names class k of the loaded dataset.
 func (dv *DataView) ClassName(k int) string {

@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"fmt"
 	"hash/fnv"
+	"html"
+	"strings"
 
 	js "github.com/vugu/vugu/js"
 )
@@ -22,4 +25,33 @@ func setHTML(el js.Value, html string) {
 	}
 	el.Set("innerHTML", html)
 	el.Set("plateauHTML", sum)
+}
+
+// A galleryImage is one image of a gallery's figure.
+type galleryImage struct{ URL, Class, Alt, Title string }
+
+// galleryHTML writes a gallery's figures, each of its images and a caption
+// (none when empty), as the inner HTML setHTML gives the gallery: its
+// images' data URLs then cross to the browser when they change, not at
+// every render.
+func galleryHTML(n int, figure func(i int) (images []galleryImage, caption string)) string {
+	var b strings.Builder
+	for i := range n {
+		images, caption := figure(i)
+		b.WriteString("<figure>")
+		for _, im := range images {
+			b.WriteString(`<img`)
+			for _, a := range [][2]string{{"class", im.Class}, {"src", im.URL}, {"alt", im.Alt}, {"title", im.Title}} {
+				if a[1] != "" {
+					fmt.Fprintf(&b, ` %s="%s"`, a[0], html.EscapeString(a[1]))
+				}
+			}
+			b.WriteString(">")
+		}
+		if caption != "" {
+			b.WriteString("<figcaption>" + html.EscapeString(caption) + "</figcaption>")
+		}
+		b.WriteString("</figure>")
+	}
+	return b.String()
 }

@@ -385,6 +385,26 @@ func (rv *RunView) FilterURLs() []string {
 	return rv.Current.filterURLs
 }
 
+// MisclassifiedHTML is the gallery of the current run's misclassified
+// images, each with its saliency map when it has one and its caption.
+func (rv *RunView) MisclassifiedHTML() string {
+	return galleryHTML(len(rv.WrongURLs()), func(i int) ([]galleryImage, string) {
+		images := []galleryImage{{URL: rv.WrongURLs()[i], Alt: "misclassified"}}
+		if u := rv.SaliencyURL(i); u != "" {
+			images = append(images, galleryImage{URL: u, Class: "saliency", Alt: "where the network looked",
+				Title: "where hiding a patch lowers most the network's confidence in the class it predicted"})
+		}
+		return images, rv.WrongCaption(i)
+	})
+}
+
+// FiltersHTML is the gallery of the current run's first-layer filters.
+func (rv *RunView) FiltersHTML() string {
+	return galleryHTML(len(rv.FilterURLs()), func(i int) ([]galleryImage, string) {
+		return []galleryImage{{URL: rv.FilterURLs()[i], Alt: "filter"}}, ""
+	})
+}
+
 // WrongCaption labels a misclassified image.
 // WrongEmptyText says what the misclassified gallery shows, while it is
 // empty.
