@@ -163,26 +163,36 @@ func coinFlips() spec.Augment {
 // batches prefetched, are the one-goroutine batches to the byte, with
 // augmentation that draws a different number of values per image and a
 // short last batch.
-func TestLoaderWorkersSameBatches(t *testing.T) {
+// coinFlipLoaders makes loaders of batches of 5 from 23 standardized 8×8×3
+// images of three classes (image i shifted by i·shift), augmented by
+// coinFlips, with opt and the number of workers each is given.
+func coinFlipLoaders(t *testing.T, shift int, opt LoaderOptions) func(workers int) *Loader {
 	const h, w, c = 8, 8, 3
 	var s Split
 	for i := range 23 {
 		img := testImage(h, w, c)
 		for j := range img {
-			img[j] += uint8(i * 7)
+			img[j] += uint8(i * shift)
 		}
 		s.Images = append(s.Images, img...)
 		s.Labels = append(s.Labels, int32(i%3))
 	}
 	norm, _ := NewNormalizer(Standardize, s, c)
-	loader := func(workers int) *Loader {
+	return func(workers int) *Loader {
 		aug, err := NewAugmenter(coinFlips(), h, w, c)
 		if err != nil {
 			t.Fatal(err)
 		}
 		n := *norm // each loader builds its own lookup table
-		return NewLoader(s, 5, &n, aug, LoaderOptions{Shuffle: true, Oversample: true, Classes: 3, Seed: 9, H: h, W: w, C: c, Workers: workers})
+		o := opt
+		o.H, o.W, o.C, o.Workers = h, w, c, workers
+		return NewLoader(s, 5, &n, aug, o)
 	}
+}
+
+func TestLoaderWorkersSameBatches(t *testing.T) {
+	const h, w, c = 8, 8, 3
+	loader := coinFlipLoaders(t, 7, LoaderOptions{Shuffle: true, Oversample: true, Classes: 3, Seed: 9})
 	direct := func(l *Loader) func(e int, x []float32, y []int32) int {
 		return func(e int, x []float32, y []int32) int {
 			if n := l.Next(x, y); n > 0 {
@@ -244,24 +254,7 @@ func TestLoaderWorkersSameBatches(t *testing.T) {
 // one goroutine or several; a skip past the epoch's end stops there.
 func TestLoaderSkip(t *testing.T) {
 	const h, w, c = 8, 8, 3
-	var s Split
-	for i := range 23 {
-		img := testImage(h, w, c)
-		for j := range img {
-			img[j] += uint8(i * 11)
-		}
-		s.Images = append(s.Images, img...)
-		s.Labels = append(s.Labels, int32(i%3))
-	}
-	norm, _ := NewNormalizer(Standardize, s, c)
-	loader := func(workers int) *Loader {
-		aug, err := NewAugmenter(coinFlips(), h, w, c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := *norm
-		return NewLoader(s, 5, &n, aug, LoaderOptions{Shuffle: true, Seed: 4, H: h, W: w, C: c, Workers: workers})
-	}
+	loader := coinFlipLoaders(t, 11, LoaderOptions{Shuffle: true, Seed: 4})
 	rest := func(l *Loader) (xs [][]float32, ys [][]int32) {
 		for {
 			x, y := make([]float32, 5*h*w*c), make([]int32, 5)

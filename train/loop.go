@@ -815,7 +815,7 @@ epochs:
 		trainTime := time.Since(epochStart) - checking
 		t.state.TrainSeconds += trainTime.Seconds()
 		t.state.Images += running.Count - before.Train.Count
-		epochTrain := trainTime + seconds(before.TrainSeconds)
+		epochTrain := trainTime + fromSeconds(before.TrainSeconds)
 		layers := t.layerStats()
 		if !FiniteAll(t.net.Values()) {
 			stopped = StoppedDiverged
@@ -823,7 +823,7 @@ epochs:
 			break
 		}
 
-		untilVal := time.Since(epochStart) + seconds(before.Seconds)
+		untilVal := time.Since(epochStart) + fromSeconds(before.Seconds)
 		valStart := t.limit.Now()
 		valLoss, valAcc, conf := t.evaluate(t.splits.Val)
 		if t.splits.Val.Len() > 0 {
@@ -868,7 +868,7 @@ epochs:
 		t.state.Seconds = priorSeconds + time.Since(runStart).Seconds()
 		t.state.TimeUsed, t.state.TimeReserve = t.limit.Used().Seconds(), t.limit.Reserved().Seconds()
 		t.state.Cut = cut
-		e.Seconds = (time.Since(epochStart) + seconds(before.Seconds)).Seconds()
+		e.Seconds = (time.Since(epochStart) + fromSeconds(before.Seconds)).Seconds()
 		t.emit(e)
 		if t.cfg.Inspect != nil {
 			t.cfg.Inspect(t.net, t.norm)
@@ -1113,6 +1113,3 @@ func evaluate(net *nn.Network, norm *data.Normalizer, s data.Split, smoothing fl
 	}
 	return r.Loss(), r.Accuracy(), conf
 }
-
-// seconds is s seconds as a Duration.
-func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
