@@ -53,13 +53,7 @@ type checkpointState struct {
 	Epoch     int        `json:"epoch"`
 	Step      int        `json:"step"`
 
-	Best      *float64 `json:"best,omitempty"`
-	BestEpoch int      `json:"best_epoch"`
-	Wait      int      `json:"wait"`
-
-	PlateauScale float64  `json:"plateau_scale"`
-	PlateauBest  *float64 `json:"plateau_best,omitempty"`
-	PlateauWait  int      `json:"plateau_wait"`
+	memoryState
 
 	Seconds      float64 `json:"seconds"`
 	TrainSeconds float64 `json:"train_seconds"`
@@ -74,20 +68,38 @@ type checkpointState struct {
 // cutState is an EpochCut in the "state" metadata; its BestValues are the
 // tensor cutBestName.
 type cutState struct {
-	Steps          int      `json:"steps"`
-	LossSum        float64  `json:"loss_sum"`
-	Correct        int      `json:"correct"`
-	Count          int      `json:"count"`
-	NormSum        float64  `json:"norm_sum"`
-	ConfidentWrong int      `json:"confident_wrong"`
-	TrainSeconds   float64  `json:"train_seconds"`
-	Seconds        float64  `json:"seconds"`
-	Best           *float64 `json:"best,omitempty"`
-	BestEpoch      int      `json:"best_epoch"`
-	Wait           int      `json:"wait"`
-	PlateauScale   float64  `json:"plateau_scale"`
-	PlateauBest    *float64 `json:"plateau_best,omitempty"`
-	PlateauWait    int      `json:"plateau_wait"`
+	Steps          int     `json:"steps"`
+	LossSum        float64 `json:"loss_sum"`
+	Correct        int     `json:"correct"`
+	Count          int     `json:"count"`
+	NormSum        float64 `json:"norm_sum"`
+	ConfidentWrong int     `json:"confident_wrong"`
+	TrainSeconds   float64 `json:"train_seconds"`
+	Seconds        float64 `json:"seconds"`
+	memoryState
+}
+
+// memoryState is the early-stopping and plateau memory in the "state"
+// metadata, of the run and of a cut epoch (its fields inline in both).
+type memoryState struct {
+	Best      *float64 `json:"best,omitempty"`
+	BestEpoch int      `json:"best_epoch"`
+	Wait      int      `json:"wait"`
+
+	PlateauScale float64  `json:"plateau_scale"`
+	PlateauBest  *float64 `json:"plateau_best,omitempty"`
+	PlateauWait  int      `json:"plateau_wait"`
+}
+
+func memoryOf(best float64, bestEpoch, wait int, p PlateauState) memoryState {
+	return memoryState{Best: finitePtr(best), BestEpoch: bestEpoch, Wait: wait,
+		PlateauScale: p.Scale, PlateauBest: finitePtr(p.Best), PlateauWait: p.Wait}
+}
+
+func (m memoryState) best() float64 { return valueOr(m.Best, math.NaN()) }
+
+func (m memoryState) plateau() PlateauState {
+	return PlateauState{Scale: m.PlateauScale, Best: valueOr(m.PlateauBest, math.Inf(1)), Wait: m.PlateauWait}
 }
 
 func finitePtr(v float64) *float64 {
@@ -128,9 +140,8 @@ func WriteCheckpoint(path string, c *Checkpoint) error {
 		Version: 1, Spec: c.Spec,
 		Optimizer: c.Optimizer, Slots: len(c.Slots),
 		Epoch: st.Epoch, Step: st.Step,
-		Best: finitePtr(st.Best), BestEpoch: st.BestEpoch, Wait: st.Wait,
-		PlateauScale: st.Plateau.Scale, PlateauBest: finitePtr(st.Plateau.Best), PlateauWait: st.Plateau.Wait,
-		Seconds: st.Seconds, TrainSeconds: st.TrainSeconds, Images: st.Images, FirstLoss: st.FirstLoss,
+		memoryState: memoryOf(st.Best, st.BestEpoch, st.Wait, st.Plateau),
+		Seconds:     st.Seconds, TrainSeconds: st.TrainSeconds, Images: st.Images, FirstLoss: st.FirstLoss,
 		TimeUsed: st.TimeUsed, TimeReserve: st.TimeReserve,
 		Cut: cutStateOf(st.Cut),
 	})
@@ -173,8 +184,7 @@ func cutStateOf(c *EpochCut) *cutState {
 	}
 	return &cutState{Steps: c.Steps, LossSum: c.Train.LossSum, Correct: c.Train.Correct, Count: c.Train.Count,
 		NormSum: c.NormSum, ConfidentWrong: c.ConfidentWrong, TrainSeconds: c.TrainSeconds, Seconds: c.Seconds,
-		Best: finitePtr(c.Best), BestEpoch: c.BestEpoch, Wait: c.Wait,
-		PlateauScale: c.Plateau.Scale, PlateauBest: finitePtr(c.Plateau.Best), PlateauWait: c.Plateau.Wait}
+		memoryState: memoryOf(c.Best, c.BestEpoch, c.Wait, c.Plateau)}
 }
 
 func (c *cutState) epochCut() *EpochCut {
@@ -183,8 +193,7 @@ func (c *cutState) epochCut() *EpochCut {
 	}
 	return &EpochCut{Steps: c.Steps, Train: Running{LossSum: c.LossSum, Correct: c.Correct, Count: c.Count},
 		NormSum: c.NormSum, ConfidentWrong: c.ConfidentWrong, TrainSeconds: c.TrainSeconds, Seconds: c.Seconds,
-		Best: valueOr(c.Best, math.NaN()), BestEpoch: c.BestEpoch, Wait: c.Wait,
-		Plateau: PlateauState{Scale: c.PlateauScale, Best: valueOr(c.PlateauBest, math.Inf(1)), Wait: c.PlateauWait}}
+		Best: c.best(), BestEpoch: c.BestEpoch, Wait: c.Wait, Plateau: c.plateau()}
 }
 
 // saveCheckpoint writes the run as it stands after an epoch.
@@ -347,8 +356,8 @@ func ReadCheckpoint(path string, c *Checkpoint) error {
 func (st *checkpointState) progress() Progress {
 	return Progress{
 		Epoch: st.Epoch, Step: st.Step,
-		Plateau:   PlateauState{Scale: st.PlateauScale, Best: valueOr(st.PlateauBest, math.Inf(1)), Wait: st.PlateauWait},
-		Best:      valueOr(st.Best, math.NaN()),
+		Plateau:   st.plateau(),
+		Best:      st.best(),
 		BestEpoch: st.BestEpoch, Wait: st.Wait,
 		Seconds: st.Seconds, TrainSeconds: st.TrainSeconds, Images: st.Images, FirstLoss: st.FirstLoss,
 		TimeUsed: st.TimeUsed, TimeReserve: st.TimeReserve,
