@@ -157,6 +157,9 @@ func median(rs []train.BenchResult) train.BenchResult {
 // benchInNode runs bench.wasm under node with Go's wasm_exec_node.js.
 func benchInNode(wasm, netName string, specJSON []byte, batch int, seconds float64) (train.BenchResult, error) {
 	var r train.BenchResult
+	if _, err := os.Stat(wasm); err != nil {
+		return r, fmt.Errorf("%v: build it with make bench-assets, or name another with -wasm", err)
+	}
 	runner := filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec_node.js")
 	args := []string{runner, wasm, "-net", netName, "-batch", fmt.Sprint(batch), "-seconds", fmt.Sprint(seconds), "-json"}
 	if specJSON != nil {

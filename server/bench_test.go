@@ -95,3 +95,14 @@ func TestBenchSpecFile(t *testing.T) {
 		t.Errorf("bench -spec with optimizer adamx: %v, want an error naming the file", err)
 	}
 }
+
+// Without bench.wasm, -in node says how to build it rather than printing
+// node's stack trace.
+func TestBenchInNodeWithoutTheWasm(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "bench.wasm")
+	var out, errOut strings.Builder
+	err := benchCommand([]string{"-in", "node", "-wasm", missing, "-net", "mnist-cnn", "-seconds", "0.05", "-runs", "1"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "make bench-assets") || strings.Contains(err.Error(), "at Object") {
+		t.Errorf("bench -in node with no %s: %v, want an error that says to build it", missing, err)
+	}
+}
