@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -75,8 +76,14 @@ func (p *progressBar) report(e train.Event) {
 			}
 		}
 	case train.EventEpoch:
-		p.line("epoch %d/%d  train loss %.4f acc %.4f  val loss %.4f acc %.4f  lr %.3g  %.0f img/s  %.1fs",
-			e.Epoch, p.epochs, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.LR, e.ImagesPerSecond, e.Seconds)
+		// Without a validation split (data.validation 0) there is no
+		// validation loss to show: the line says so rather than NaN.
+		val := fmt.Sprintf("val loss %.4f acc %.4f", e.ValLoss, e.ValAccuracy)
+		if math.IsNaN(e.ValLoss) {
+			val = "no validation"
+		}
+		p.line("epoch %d/%d  train loss %.4f acc %.4f  %s  lr %.3g  %.0f img/s  %.1fs",
+			e.Epoch, p.epochs, e.TrainLoss, e.TrainAccuracy, val, e.LR, e.ImagesPerSecond, e.Seconds)
 	case train.EventResult:
 		epochs := fmt.Sprintf("%d epochs", e.Epochs)
 		if e.Epochs == 1 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +83,16 @@ func TestProgressFollowsTheTimeLimit(t *testing.T) {
 	p.report(train.Event{Event: train.EventStep, Epoch: 2, Step: 150})
 	if out := b.String(); !strings.Contains(out, " 50% ") || !strings.Contains(out, "ETA 1m") {
 		t.Errorf("bar %q: want 50%% and an ETA of about 1m30s", out)
+	}
+}
+
+// An epoch of a run without a validation split says so, not "NaN".
+func TestProgressEpochWithoutValidation(t *testing.T) {
+	var b strings.Builder
+	p := newProgressBar(&b)
+	p.report(train.Event{Event: train.EventStart, Epochs: 3, StepsPerEpoch: 5})
+	p.report(train.Event{Event: train.EventEpoch, Epoch: 1, TrainLoss: 2.1947, TrainAccuracy: 0.27, ValLoss: math.NaN(), ValAccuracy: math.NaN(), LR: 0.001})
+	if out := b.String(); !strings.Contains(out, "acc 0.2700  no validation  lr 0.001") || strings.Contains(out, "NaN") {
+		t.Errorf("%q, want the epoch line to say there is no validation", out)
 	}
 }
