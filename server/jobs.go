@@ -116,6 +116,32 @@ func (r *jobRequest) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// requestDecodeError says what makes a POST /api/jobs body no job, in
+// the request's own terms: where its JSON breaks, or which field holds a
+// value of the wrong kind, rather than encoding/json's Go types.
+func requestDecodeError(body []byte, err error) *requestError {
+	const want = `send {"preset": NAME} or {"spec": {...}} with "dataset"`
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case len(bytes.TrimSpace(body)) == 0:
+		return badRequest("", "the request is empty: %s", want)
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &syntax) && syntax.Offset >= int64(len(body)):
+		return badRequest("", "the request is not valid JSON: it ends too early: %s", want)
+	case syntax != nil:
+		return badRequest("", "the request is not valid JSON: at byte %d, %s: %s", syntax.Offset, strings.TrimPrefix(syntax.Error(), "json: "), want)
+	case errors.As(err, &typeErr):
+		// The fields sit in UnmarshalJSON's embedded "plain" struct.
+		field := strings.TrimPrefix(strings.TrimPrefix(typeErr.Field, "."), "plain")
+		field = strings.TrimPrefix(field, ".")
+		if field == "" {
+			return badRequest("", "the request is a JSON %s, not an object: %s", typeErr.Value, want)
+		}
+		return badRequest(field, "%s: want %s, not a JSON %s", field, spec.KindWord(typeErr.Type), typeErr.Value)
+	}
+	return badRequest("", "the request is not a job: %s: %s", strings.TrimPrefix(err.Error(), "json: "), want)
+}
+
 // Job states.
 const (
 	jobQueued   = "queued"
@@ -611,7 +637,8 @@ func (s *jobServer) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	var req jobRequest
 	if err := json.Unmarshal(body, &req); err != nil {
-		fail(w, http.StatusBadRequest, "", "the request is not a job: %v; send {\"preset\": NAME} or {\"spec\": {...}} with \"dataset\"", err)
+		rerr := requestDecodeError(body, err)
+		writeJSON(w, rerr.code, apiError{Error: rerr.msg, Field: rerr.field})
 		return
 	}
 	if int64(len(body))-int64(len(req.Weights)+2)/3*4 > s.limits.MaxRequestSize {

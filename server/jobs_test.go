@@ -389,7 +389,12 @@ func TestJobRequestErrors(t *testing.T) {
 		code       int
 		want       string
 	}{
-		{"not JSON", `{`, 400, "not a job"},
+		{"not JSON", `{`, 400, "not valid JSON: it ends too early"},
+		{"broken JSON", `{"preset":"mnist-cnn",,}`, 400, "not valid JSON: at byte 23, invalid character ','"},
+		{"empty", ``, 400, "the request is empty"},
+		{"not an object", `[]`, 400, "the request is a JSON array, not an object"},
+		{"epochs of the wrong kind", `{"preset":"mnist-cnn","dataset":"tiny","epochs":1.5}`, 400, "epochs: want a whole number, not a JSON number 1.5"},
+		{"seed of the wrong kind", `{"preset":"mnist-cnn","dataset":"tiny","seed":"one"}`, 400, "seed: want a whole number, not a JSON string"},
 		{"unknown field", `{"preset":"mnist-mlp","dataset":"tiny","learning_rate":1}`, 400, "learning_rate"},
 		{"no dataset", `{"spec":` + tinySpec + `}`, 400, "dataset"},
 		{"spec and preset", `{"spec":` + tinySpec + `,"preset":"x","dataset":"tiny"}`, 400, "not both"},

@@ -149,7 +149,7 @@ func describeDecodeError(data []byte, err error) error {
 		if path == "" {
 			path = "spec"
 		}
-		return Errors{{Path: path, Message: fmt.Sprintf("want %s, not a JSON %s", kindWord(typeErr.Type), typeErr.Value)}}
+		return Errors{{Path: path, Message: fmt.Sprintf("want %s, not a JSON %s", KindWord(typeErr.Type), typeErr.Value)}}
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errors.New("spec is not valid JSON: it ends too early")
 	}
@@ -172,8 +172,9 @@ func lineColumn(data []byte, offset int64) (line, col int) {
 	return line, col
 }
 
-// kindWord names the JSON value a Go type wants.
-func kindWord(t reflect.Type) string {
+// KindWord names the JSON value a Go type wants ("a whole number", "a
+// list"), for messages about a value of the wrong kind.
+func KindWord(t reflect.Type) string {
 	switch t.Kind() {
 	case reflect.Bool:
 		return "true or false"
@@ -189,7 +190,7 @@ func kindWord(t reflect.Type) string {
 	case reflect.Struct, reflect.Map:
 		return "an object"
 	case reflect.Pointer:
-		return kindWord(t.Elem())
+		return KindWord(t.Elem())
 	}
 	return t.String()
 }
@@ -217,7 +218,7 @@ func checkFieldNames(v any, t reflect.Type, path string, errs *Errors) {
 		return
 	}
 	wrongKind := func() {
-		*errs = append(*errs, &FieldError{Path: path, Message: fmt.Sprintf("want %s, not %s", kindWord(t), describeValue(v))})
+		*errs = append(*errs, &FieldError{Path: path, Message: fmt.Sprintf("want %s, not %s", KindWord(t), describeValue(v))})
 	}
 	switch t.Kind() {
 	case reflect.Struct:

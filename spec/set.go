@@ -43,7 +43,7 @@ func (s *Spec) Set(path, value string) error {
 	if err := decodeOne(raw, &out, true); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
-			return Errors{{Path: path, Message: fmt.Sprintf("want %s, not %s", kindWord(typeErr.Type), strconv.Quote(value))}}
+			return Errors{{Path: path, Message: fmt.Sprintf("want %s, not %s", KindWord(typeErr.Type), strconv.Quote(value))}}
 		}
 		return Errors{{Path: path, Message: strings.TrimPrefix(err.Error(), "json: ")}}
 	}
