@@ -498,9 +498,13 @@ func fail(w http.ResponseWriter, code int, field, format string, args ...any) {
 
 // ServeHTTP routes /api/jobs and below.
 func (s *jobServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(r) {
+	if ok, sent := s.authorized(r); !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="plateau"`)
-		fail(w, http.StatusUnauthorized, "", "this server needs its token: send Authorization: Bearer TOKEN or add ?token=TOKEN")
+		if sent {
+			fail(w, http.StatusUnauthorized, "", "the token sent is not this server's (plateau serve -token): send Authorization: Bearer TOKEN or add ?token=TOKEN with the one it was started with")
+		} else {
+			fail(w, http.StatusUnauthorized, "", "this server needs its token: send Authorization: Bearer TOKEN or add ?token=TOKEN")
+		}
 		return
 	}
 	if r.URL.Path == "/api/server" {
@@ -569,15 +573,15 @@ func (s *jobServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *jobServer) authorized(r *http.Request) bool {
-	if s.token == "" {
-		return true
-	}
+func (s *jobServer) authorized(r *http.Request) (ok, sent bool) {
 	got := r.URL.Query().Get("token")
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
 		got = strings.TrimPrefix(h, "Bearer ")
 	}
-	return subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) == 1
+	if s.token == "" {
+		return true, got != ""
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) == 1, got != ""
 }
 
 func (s *jobServer) list(w http.ResponseWriter) {

@@ -471,11 +471,13 @@ func TestJobToken(t *testing.T) {
 		name string
 		set  func(*http.Request)
 		code int
+		want string
 	}{
-		{"none", func(*http.Request) {}, 401},
-		{"wrong", func(r *http.Request) { r.Header.Set("Authorization", "Bearer nope") }, 401},
-		{"header", func(r *http.Request) { r.Header.Set("Authorization", "Bearer s3cret") }, 200},
-		{"query", func(r *http.Request) { r.URL.RawQuery = "token=s3cret" }, 200},
+		{"none", func(*http.Request) {}, 401, "this server needs its token"},
+		{"wrong", func(r *http.Request) { r.Header.Set("Authorization", "Bearer nope") }, 401, "the token sent is not this server's"},
+		{"wrong in the query", func(r *http.Request) { r.URL.RawQuery = "token=nope" }, 401, "the token sent is not this server's"},
+		{"header", func(r *http.Request) { r.Header.Set("Authorization", "Bearer s3cret") }, 200, ""},
+		{"query", func(r *http.Request) { r.URL.RawQuery = "token=s3cret" }, 200, ""},
 	} {
 		req, _ := http.NewRequest("GET", e.srv.URL+"/api/jobs", nil)
 		c.set(req)
@@ -483,9 +485,10 @@ func TestJobToken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		if res.StatusCode != c.code {
-			t.Errorf("%s: %d, want %d", c.name, res.StatusCode, c.code)
+		if res.StatusCode != c.code || !strings.Contains(string(b), c.want) {
+			t.Errorf("%s: %d %s, want %d saying %q", c.name, res.StatusCode, b, c.code, c.want)
 		}
 	}
 	// The page itself needs no token.

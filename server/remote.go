@@ -415,6 +415,14 @@ func (o remoteRun) send(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reaching the server: %v", err)
 	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		// The server's words are for any client; these are the flags.
+		resp.Body.Close()
+		if o.token == "" {
+			return nil, &refusal{errors.New("the server needs its token: give it with -token T or $PLATEAU_TOKEN")}
+		}
+		return nil, &refusal{errors.New("the server refused the token given (-token or $PLATEAU_TOKEN): it is not the one its plateau serve -token set")}
+	}
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
 		var e apiError

@@ -71,7 +71,8 @@ func TestTrainOnServer(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"-token", "wrong", "-dataset", "tiny"}, 1, "token"},
+		{[]string{"-token", "wrong", "-dataset", "tiny"}, 1, "the server refused the token given (-token or $PLATEAU_TOKEN)"},
+		{[]string{"-dataset", "tiny"}, 1, "the server needs its token: give it with -token T or $PLATEAU_TOKEN"},
 		{[]string{"-token", "secret", "-dataset", "tiny", "-set", "train.lr=-1"}, 1, "train.lr"},
 		{[]string{"-token", "secret", "-dataset", "../etc"}, 1, "refused"},
 		{[]string{"-token", "secret", "-dataset", "tiny", "-resume", dir}, 2, "drop -resume"},
