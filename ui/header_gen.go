@@ -165,6 +165,13 @@ func (c *Header) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			}
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
+			if c.ServerRefused != "" {
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "server-refused"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "errors small"}}}
+				vgparent.AppendChild(vgn)
+				vgn.SetInnerHTML(c.ServerRefused)
+			}
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+			vgparent.AppendChild(vgn)
 			if c.ServerBackend != "" {
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "server-backend"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "muted small"}}}
 				vgparent.AppendChild(vgn)

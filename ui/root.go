@@ -153,6 +153,10 @@ type Root struct {
 	// ServerNote why, when it settled for less than asked; empty before
 	// the server answered, or without a jobs API.
 	ServerBackend, ServerNote string
+	// ServerRefused says why the jobs API refused the page (its token:
+	// none in the page's address, or another than the server's); shown
+	// beside Run on server.
+	ServerRefused string
 	// ServerJobs are the server's jobs as last listed (Runs tab).
 	ServerJobs  []ServerJob
 	DatasetName string

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -40,16 +39,9 @@ func (h *host) api(method, path string, body []byte) (*http.Response, error) {
 }
 
 // apiError reads a jobs API error answer: {"error":…,"field":…}.
-func apiError(resp *http.Response) error {
+func (h *host) apiError(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	var e struct{ Error, Field string }
-	if json.Unmarshal(b, &e) == nil && e.Error != "" {
-		if e.Field != "" {
-			return fmt.Errorf("%s (%s)", e.Error, e.Field)
-		}
-		return fmt.Errorf("%s", e.Error)
-	}
-	return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
+	return errors.New(apiErrorText(resp.Status, resp.StatusCode, b, h.token != ""))
 }
 
 func (h *host) SubmitJob(run string, request []byte, dataset *ui.Upload) {
@@ -82,7 +74,7 @@ func (h *host) SubmitJob(run string, request []byte, dataset *ui.Upload) {
 			return
 		}
 		if resp.StatusCode != http.StatusCreated {
-			err := apiError(resp)
+			err := h.apiError(resp)
 			resp.Body.Close()
 			fail(err)
 			return
@@ -222,12 +214,8 @@ func (h *host) sendDataset(u *ui.Upload, stop <-chan struct{}) (protocol.Listing
 	if err != nil {
 		return l, err
 	}
-	var e struct{ Error, Field string }
 	if status >= 300 {
-		if json.Unmarshal([]byte(text), &e) == nil && e.Error != "" {
-			return l, errors.New(e.Error)
-		}
-		return l, fmt.Errorf("status %d: %s", status, strings.TrimSpace(text))
+		return l, errors.New(apiErrorText(fmt.Sprintf("status %d", status), status, []byte(text), h.token != ""))
 	}
 	if err := json.Unmarshal([]byte(text), &l); err != nil || l.Name == "" {
 		return l, fmt.Errorf("the server's answer is not a dataset listing: %q", text)
@@ -296,7 +284,7 @@ func (h *host) stream(run, job string, again bool) (end streamEnd, fatal bool, e
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return end, resp.StatusCode < 500, apiError(resp)
+		return end, resp.StatusCode < 500, h.apiError(resp)
 	}
 	if again {
 		h.update(func() {
@@ -371,6 +359,11 @@ func (h *host) loadServer() {
 		return
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized {
+		err := h.apiError(resp)
+		h.update(func() { h.root.ServerRefused = err.Error() })
+		return
+	}
 	var info struct{ Backend, Note string }
 	if resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&info) == nil {
 		h.update(func() {
@@ -407,7 +400,7 @@ func (h *host) getJSON(path string, v any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return apiError(resp)
+		return h.apiError(resp)
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
 }
