@@ -499,6 +499,15 @@ func TestJobToken(t *testing.T) {
 	if code := run([]string{"serve", "-root", "..", "-addr", "0.0.0.0:0"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "-token") {
 		t.Errorf("serve on all interfaces without a token: exit %d, %s", code, errOut.String())
 	}
+	// A data folder that is not there is refused, and not made.
+	missing := filepath.Join(t.TempDir(), "typo")
+	errOut.Reset()
+	if code := run([]string{"serve", "-root", "..", "-addr", "127.0.0.1:0", "-data", missing}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "is not a folder") {
+		t.Errorf("serve -data %s: exit %d, %s", missing, code, errOut.String())
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("serve -data %s made the folder", missing)
+	}
 	for addr, want := range map[string]bool{"127.0.0.1:8080": true, "localhost:1": true, "[::1]:80": true, "0.0.0.0:80": false, ":8080": false, "10.0.0.1:80": false} {
 		if isLoopback(addr) != want {
 			t.Errorf("isLoopback(%s) = %v", addr, !want)

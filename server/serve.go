@@ -3,6 +3,7 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -59,6 +60,13 @@ func serveCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	if *token == "" && !isLoopback(*addr) {
 		return usagef("-addr %s is reachable from other machines: give -token to protect the jobs API", *addr)
+	}
+	// A data folder named on purpose must be there: a mistyped one would
+	// serve no datasets and keep the jobs in a folder made up for them.
+	if named := cmp.Or(*dataDir, os.Getenv("PLATEAU_DATA")); named != "" {
+		if st, err := os.Stat(named); err != nil || !st.IsDir() {
+			return usagef("-data %s (or $PLATEAU_DATA) is not a folder: give the folder that holds the datasets, or make it first (mkdir -p %s)", named, named)
+		}
 	}
 	srv := newPageServer(*root, *dataDir)
 	jobs, err := startJobs(*backend, *jobsDir, srv.dataDir, *token, limits, stderr)
