@@ -244,6 +244,12 @@ func lrFindCommand(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	switch {
+	case *steps < 20:
+		return usagef("-steps %d: the sweep needs 20 steps or more to show where the loss falls fastest (200 is usual)", *steps)
+	case !(*minLR > 0) || !(*maxLR > *minLR) || math.IsInf(*maxLR, 1):
+		return usagef("-min %g and -max %g: want 0 < min < max (1e-6 and 1 are usual)", *minLR, *maxLR)
+	}
 	s, err := rf.spec()
 	if err != nil {
 		return err

@@ -216,3 +216,18 @@ func TestTrainSaysFindingsBeforeTheFirstEpochEnds(t *testing.T) {
 		t.Errorf("%d checks, %d with lr_too_high:\n%s", checks, found, stdout)
 	}
 }
+
+// The experiment table shows short arms' times in tenths of a second,
+// longer ones in whole seconds.
+func TestExperimentTableSeconds(t *testing.T) {
+	exp, _ := spec.FindExperiment("normalization")
+	var b strings.Builder
+	printExperiment(&b, exp, []experimentRow{
+		{Variant: "raw", Epochs: 1, Stopped: train.StoppedCompleted, Seconds: 0.24},
+		{Variant: "scale01", Epochs: 1, Stopped: train.StoppedCompleted, Seconds: 73.6},
+	})
+	lines := strings.Split(b.String(), "\n")
+	if len(lines) < 4 || !strings.Contains(lines[2], "     0.2  healthy") || !strings.Contains(lines[3], "      74  healthy") {
+		t.Errorf("table:\n%s", b.String())
+	}
+}

@@ -156,8 +156,13 @@ func printExperiment(w io.Writer, exp spec.Experiment, rows []experimentRow) {
 		if r.Stopped != train.StoppedCompleted {
 			top = r.Stopped + "; " + top
 		}
-		fmt.Fprintf(w, "%-*s %6d %7s %7s %8s %7s %10s %7.0f  %s\n", width, r.Variant, r.Epochs, pct(r.TrainAccuracy), pct(r.ValAccuracy), pct(r.BestVal),
-			pct(r.TestAccuracy), pct(r.MinRecall), r.Seconds, top)
+		// Tenths of a second for short runs, which would all read 0.
+		secs := fmt.Sprintf("%.0f", r.Seconds)
+		if r.Seconds < 10 {
+			secs = fmt.Sprintf("%.1f", r.Seconds)
+		}
+		fmt.Fprintf(w, "%-*s %6d %7s %7s %8s %7s %10s %7s  %s\n", width, r.Variant, r.Epochs, pct(r.TrainAccuracy), pct(r.ValAccuracy), pct(r.BestVal),
+			pct(r.TestAccuracy), pct(r.MinRecall), secs, top)
 	}
 	if len(rows) == len(exp.Variants) {
 		test := make([]float64, len(rows))

@@ -348,6 +348,9 @@ func TestTrainRefusesNonsenseNumbers(t *testing.T) {
 		{[]string{"train", "-dataset", "mnist", "-workers", "0"}, "-workers must be at least 1"},
 		{[]string{"experiment", "normalization", "-dataset", "mnist", "-epochs", "0"}, "-epochs must be at least 1"},
 		{[]string{"lr-find", "-dataset", "mnist", "-train-limit", "-1"}, "-train-limit and -test-limit"},
+		{[]string{"lr-find", "-dataset", "mnist", "-steps", "1"}, "-steps 1: the sweep needs 20 steps or more"},
+		{[]string{"lr-find", "-dataset", "mnist", "-min", "1", "-max", "0.1"}, "want 0 < min < max"},
+		{[]string{"lr-find", "-dataset", "mnist", "-min", "0"}, "want 0 < min < max"},
 	} {
 		var out, errOut strings.Builder
 		if code := run(tc.args, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), tc.want) {
