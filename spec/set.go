@@ -47,6 +47,14 @@ func (s *Spec) Set(path, value string) error {
 		}
 		return Errors{{Path: path, Message: strings.TrimPrefix(err.Error(), "json: ")}}
 	}
+	// In a spec file a batch size or epoch count left out (0) takes the
+	// default; one set to 0 on purpose is a mistake, not a wish for it.
+	switch {
+	case path == "train.batch_size" && out.Train.BatchSize == 0:
+		return Errors{{Path: path, Message: fmt.Sprintf("batch size 0 must be between 1 and %d (32 to 128 is usual)", MaxBatchSize)}}
+	case path == "train.epochs" && out.Train.Epochs == 0:
+		return Errors{{Path: path, Message: fmt.Sprintf("epochs 0 must be between 1 and %d", MaxEpochs)}}
+	}
 	*s = out
 	return nil
 }

@@ -72,6 +72,8 @@ func TestSetErrors(t *testing.T) {
 		{"trian.lr", "0.1", []string{"trian", `did you mean "train"?`}},
 		{"train.lr", "fast", []string{"train.lr", "want a number", `"fast"`}},
 		{"train.epochs", "2.5", []string{"train.epochs", "whole number"}},
+		{"train.epochs", "0", []string{"train.epochs", "epochs 0 must be between 1 and"}},
+		{"train.batch_size", "0", []string{"train.batch_size", "batch size 0 must be between 1 and"}},
 		{"train.lr.x", "1", []string{"train.lr.x", "single setting"}},
 		{"model.layers[9].filters", "3", []string{"model.layers[9]", "7 items", "out of range"}},
 		{"model.layers[0].filter", "3", []string{"model.layers[0].filter", `did you mean "filters"?`}},

@@ -495,6 +495,10 @@ func (r *Root) SetDatasets(list []protocol.Listing) {
 	if r.DatasetName != "" || len(list) == 0 {
 		return
 	}
+	// The first load clears no message said before it: a damaged spec in
+	// the page's address is said at the start and must stay said.
+	msg := r.Message
+	defer func() { r.Message = msg }()
 	for _, l := range list {
 		if l.Name == r.PreferDataset {
 			r.LoadDataset(l.Name)
@@ -785,10 +789,12 @@ func (r *Root) ImportHash(hash string) {
 	}
 	b, err := base64.RawURLEncoding.DecodeString(v)
 	if err != nil {
-		r.Message = "the spec in the URL is damaged: " + err.Error()
+		r.Message = "the spec in the page's address is damaged (" + err.Error() + "): the link was cut short or changed on its way; the page keeps its own spec"
 		return
 	}
-	r.ImportSpecText(b)
+	if err := r.ImportSpecText(b); err != nil {
+		r.Message = "the spec in the page's address was not imported: " + err.Error() + "; the page keeps its own spec"
+	}
 }
 
 // RequestPreview asks the worker to augment the samples with the current

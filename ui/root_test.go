@@ -3,6 +3,7 @@ package ui
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	"plateau/protocol"
@@ -134,5 +135,23 @@ func TestDefaultWorkers(t *testing.T) {
 		if r.Workers != want {
 			t.Errorf("%d cores: %d workers, want %d", cores, r.Workers, want)
 		}
+	}
+}
+
+// A damaged spec in the page's address is said at the start and stays
+// said when the first dataset loads; a later load clears it.
+func TestDamagedHashOutlivesTheFirstLoad(t *testing.T) {
+	r := NewRoot(quietHost{})
+	r.ImportHash("#spec=%7Bgarbage")
+	if !strings.Contains(r.Message, "the spec in the page's address is damaged") {
+		t.Fatalf("message %q, want the damaged spec said", r.Message)
+	}
+	r.SetDatasets([]protocol.Listing{{Name: "mnist"}, {Name: "tiny"}})
+	if r.DatasetName != "mnist" || !strings.Contains(r.Message, "the spec in the page's address is damaged") {
+		t.Errorf("after the first load of %q: message %q, want the damaged spec still said", r.DatasetName, r.Message)
+	}
+	r.LoadDataset("tiny")
+	if r.Message != "" {
+		t.Errorf("a dataset the user picked: message %q, want it cleared", r.Message)
 	}
 }
