@@ -803,6 +803,16 @@ func TestRunsAreKeptAsTheyEnded(t *testing.T) {
 	if got := reloaded("lr 0.0031"); !strings.Contains(got, "completed, test") {
 		t.Errorf("the run without validation after reload: %q, want it listed as completed with its test accuracy", got)
 	}
+
+	// The diverged run's settings, used again from its row, are the page's:
+	// its rate, epochs and raw inputs, as they were.
+	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("tiny loaded")`, "the dataset loaded after the reload")
+	eval[bool](t, ctx, `(Array.from(document.querySelectorAll("#runs .run-row")).find(r => r.textContent.includes("lr 50")).querySelector(".use-spec").click(), true)`)
+	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("are the page's now")`, "the notice that the run's settings are the page's")
+	click(t, ctx, "#tab-Training")
+	waitFor(t, ctx, `document.querySelector("#lr").value == "50" && document.querySelector("#epochs").value == "3"`, "the diverged run's rate and epochs in the fields")
+	click(t, ctx, "#tab-Data")
+	waitFor(t, ctx, `document.querySelector("#normalization").value == "raw" && document.querySelector("#validation").value == "0.1"`, "the diverged run's data settings in the fields")
 }
 
 // The architecture experiment trains its four nets in the page, the

@@ -970,6 +970,38 @@ func (r *Root) ShowRun(id string) {
 	}
 }
 
+// UseRunSpec makes run id's spec the page's: its model, training and data
+// settings, to change and train again (a run tried earlier that did best,
+// say). When the run trained on another of the server's datasets, that
+// one loads too; a file of the user's has to be chosen again.
+func (r *Root) UseRunSpec(id string) {
+	run := r.run(id)
+	if run == nil || run.Spec == nil {
+		return
+	}
+	s := run.Spec.Clone()
+	r.Spec, r.Preset = s, s.Model.Name
+	r.validate()
+	r.Notice = "the settings of " + run.Name + " are the page's now"
+	if run.Dataset == "" || run.Dataset == r.DatasetName {
+		return
+	}
+	if r.DatasetName == "" && len(r.Datasets) == 0 {
+		// The server's datasets are not listed yet (the page has just
+		// opened): the first to load is the run's.
+		r.PreferDataset = run.Dataset
+		return
+	}
+	for _, l := range r.Datasets {
+		if l.Name == run.Dataset {
+			r.LoadDataset(l.Name)
+			r.Notice += "; loading " + l.Name + ", which it trained on"
+			return
+		}
+	}
+	r.Notice += "; it trained on " + run.Dataset + ", which is not loaded: choose that file again to train on it"
+}
+
 // diagnoses are the doctor's latest findings on a run: its result's, else
 // its last epoch's, else its latest check's (what the steps and checks
 // before the first epoch's end show), else its start's (what the data and

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"plateau/protocol"
 	"plateau/spec"
 )
 
@@ -47,5 +48,65 @@ func TestRunChanges(t *testing.T) {
 	rs.Overlay["b"] = true
 	if got, head := rs.ChangesText(runs[0]), rs.ChangesHeader(); got != "train.lr=0.001" || head != "settings changed from #2" {
 		t.Errorf("with run b ticked: run a %q under %q, want train.lr=0.001 under settings changed from #2", got, head)
+	}
+}
+
+// A run's settings become the page's again, with the dataset it trained
+// on when that is one of the server's; a file of the user's is named.
+func TestUseRunSpec(t *testing.T) {
+	base, err := spec.Preset("mnist-cnn", spec.PresetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tried := base.Clone()
+	tried.Train.LR = 0.0031
+	tried.Data.Augment.Rotation = spec.Transform{P: 0.5, Strength: 10}
+	fashion := base.Clone()
+	fashion.Data.Dataset = "fashion-mnist"
+	r := NewRoot(quietHost{})
+	r.Datasets = []protocol.Listing{{Name: "mnist"}, {Name: "fashion-mnist"}}
+	r.DatasetName = "mnist"
+	r.Spec = base.Clone()
+	r.Runs = []*Run{
+		{ID: "a", Name: "mnist · lr 0.0031", Dataset: "mnist", Spec: tried},
+		{ID: "b", Name: "fashion-mnist · mnist-cnn", Dataset: "fashion-mnist", Spec: fashion},
+		{ID: "c", Name: "shapes.zip · mnist-cnn", Dataset: "shapes.zip", Spec: base},
+	}
+
+	r.UseRunSpec("a")
+	if r.Spec.Train.LR != 0.0031 || r.Spec.Data.Augment.Rotation.P != 0.5 || r.Spec == tried || !r.Valid() {
+		t.Errorf("after using run a: lr %g, rotation %+v, valid %v; want run a's settings in a copy of its spec", r.Spec.Train.LR, r.Spec.Data.Augment.Rotation, r.Valid())
+	}
+	if r.DatasetName != "mnist" || !strings.Contains(r.Notice, "the settings of mnist · lr 0.0031 are the page's now") {
+		t.Errorf("dataset %q, notice %q", r.DatasetName, r.Notice)
+	}
+	r.Spec.Train.LR = 1 // the page's later edits leave the run's spec alone
+	if tried.Train.LR != 0.0031 {
+		t.Errorf("the run's spec changed with the page's: lr %g", tried.Train.LR)
+	}
+
+	r.UseRunSpec("b")
+	if r.DatasetName != "fashion-mnist" || !r.Loading || !strings.Contains(r.Notice, "loading fashion-mnist") {
+		t.Errorf("after using run b: dataset %q loading %v, notice %q; want fashion-mnist loading", r.DatasetName, r.Loading, r.Notice)
+	}
+	r.UseRunSpec("c")
+	if r.DatasetName != "fashion-mnist" || !strings.Contains(r.Notice, "choose that file again") {
+		t.Errorf("after using run c: dataset %q, notice %q; want the file named", r.DatasetName, r.Notice)
+	}
+}
+
+// Used before the server's datasets are listed (the page has just
+// opened), a run's settings bring its dataset as the first to load.
+func TestUseRunSpecBeforeTheDatasetsAreListed(t *testing.T) {
+	s, err := spec.Preset("mnist-cnn", spec.PresetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRoot(quietHost{})
+	r.Runs = []*Run{{ID: "a", Name: "fashion-mnist · mnist-cnn", Dataset: "fashion-mnist", Spec: s}}
+	r.UseRunSpec("a")
+	r.SetDatasets([]protocol.Listing{{Name: "mnist"}, {Name: "fashion-mnist"}})
+	if r.DatasetName != "fashion-mnist" {
+		t.Errorf("the first dataset loaded is %q, want the run's fashion-mnist", r.DatasetName)
 	}
 }
