@@ -85,6 +85,16 @@ func TestFieldsShowTheSpecAfterThePageChangesIt(t *testing.T) {
 	shows(t, ctx, "#layer-0-filters", strconv.Itoa(s.Model.Layers[0].Filters))
 	shows(t, ctx, "#layer-0-kernel", strconv.Itoa(s.Model.Layers[0].Kernel))
 
+	// Undo puts back the hand-edited model, then the first; the preset
+	// again for what follows.
+	click(t, ctx, "#undo")
+	waitFor(t, ctx, fmt.Sprintf(`document.querySelector("#preset").value === %q && document.querySelector("#notice").textContent.includes("undone")`, first.Model.Name), "the preset before the change")
+	shows(t, ctx, "#layer-0-filters", "5")
+	click(t, ctx, "#undo")
+	shows(t, ctx, "#layer-0-filters", strconv.Itoa(first.Model.Layers[0].Filters))
+	set(t, ctx, "#preset", next)
+	waitFor(t, ctx, fmt.Sprintf(`document.querySelector("#preset").value === %q`, next), "the preset again")
+
 	// Settings edited by hand, a value refused, then an imported spec.
 	click(t, ctx, "#tab-Data")
 	set(t, ctx, "#validation", "0.3")

@@ -186,6 +186,13 @@ type Root struct {
 	// spec changes.
 	Refused  map[string]string
 	specText string
+	// undo holds the specs the page had before its latest changes of the
+	// settings, the latest last (at most maxUndo); specs are replaced, never
+	// changed in place, so each is kept as it was. validated is the spec
+	// as of the last validate, undoing says validate is restoring one.
+	undo      []*spec.Spec
+	validated *spec.Spec
+	undoing   bool
 	// scale caches spec.PresetScale of scaleOf, the spec it was found for.
 	scale   [2]int
 	scaleOf *spec.Spec
@@ -546,6 +553,11 @@ func (r *Root) fitSpecToDataset() {
 	if d == nil || len(d.Shape) != 3 {
 		return
 	}
+	// Fitting the spec to the data is no change of the user's to undo; a
+	// model made for another shape leaves the earlier specs unfit for the
+	// data, so Undo starts again from it.
+	r.undoing = true
+	defer func() { r.undoing = false }()
 	m := r.Spec.Model
 	if len(m.Input) == 3 && m.Input[0] == d.Shape[0] && m.Input[1] == d.Shape[1] && m.Input[2] == d.Shape[2] && m.Classes == len(d.Classes) {
 		s := r.Spec.Clone()
@@ -554,6 +566,7 @@ func (r *Root) fitSpecToDataset() {
 		r.validate()
 		return
 	}
+	r.undo = nil
 	if w, depth, ok := spec.PresetScale(m); ok {
 		p, err := spec.Preset(m.Name, spec.PresetOptions{Width: w, Depth: depth, Input: d.Shape, Classes: len(d.Classes)})
 		if err == nil {
@@ -622,8 +635,60 @@ func (r *Root) validate() {
 		}
 	}
 	if b, err := json.Marshal(r.Spec); err == nil {
-		r.specText = string(b)
+		if prev := r.validated; prev != nil && r.specText != string(b) && !r.undoing {
+			r.undo = append(r.undo, prev)
+			if len(r.undo) > maxUndo {
+				r.undo = slices.Delete(r.undo, 0, len(r.undo)-maxUndo)
+			}
+		}
+		r.specText, r.validated = string(b), r.Spec
 		r.Host.SetHash("spec=" + base64.RawURLEncoding.EncodeToString(b))
+	}
+}
+
+// maxUndo is how many earlier specs Undo can go back through.
+const maxUndo = 50
+
+// CanUndo reports whether there is a change of the settings to undo.
+func (r *Root) CanUndo() bool { return len(r.undo) > 0 }
+
+// UndoTitle is the undo button's tooltip.
+func (r *Root) UndoTitle() string {
+	if len(r.undo) == 0 {
+		return "no change of the settings to undo since the dataset loaded"
+	}
+	return fmt.Sprintf("undo the last change of the model, training or data settings (%d kept)", len(r.undo))
+}
+
+// Undo puts back the spec the page had before its latest change of the
+// settings (a field, a layer, a preset, an imported spec, a fix), and says
+// what it set back. Undo goes back through the changes made since the
+// dataset was loaded: a dataset of another shape makes the earlier specs
+// unfit for it.
+func (r *Root) Undo() {
+	n := len(r.undo)
+	if n == 0 {
+		return
+	}
+	prev := r.undo[n-1]
+	r.undo = r.undo[:n-1]
+	if prev.Data.Dataset != r.Spec.Data.Dataset {
+		// The dataset loaded since (of the same shape) stays the spec's.
+		prev = prev.Clone()
+		prev.Data.Dataset = r.Spec.Data.Dataset
+	}
+	back := spec.Diff(r.Spec, prev)
+	r.undoing = true
+	r.Spec, r.Preset = prev, prev.Model.Name
+	r.validate()
+	r.undoing = false
+	switch {
+	case len(back) == 0:
+		r.Notice = "undone"
+	case len(back) > 4:
+		r.Notice = "undone: " + strings.Join(back[:4], ", ") + fmt.Sprintf(" and %d more", len(back)-4)
+	default:
+		r.Notice = "undone: " + strings.Join(back, ", ")
 	}
 }
 
@@ -795,6 +860,8 @@ func (r *Root) ImportHash(hash string) {
 	if err := r.ImportSpecText(b); err != nil {
 		r.Message = "the spec in the page's address was not imported: " + err.Error() + "; the page keeps its own spec"
 	}
+	// The link's spec is where the page starts: nothing before it to undo.
+	r.undo = nil
 }
 
 // RequestPreview asks the worker to augment the samples with the current

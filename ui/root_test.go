@@ -155,3 +155,56 @@ func TestDamagedHashOutlivesTheFirstLoad(t *testing.T) {
 		t.Errorf("a dataset the user picked: message %q, want it cleared", r.Message)
 	}
 }
+
+// Undo goes back through the changes of the settings one at a time, the
+// preset's model included, and says what it set back; loading a dataset
+// of another shape starts it again.
+func TestUndo(t *testing.T) {
+	r := NewRoot(quietHost{})
+	load := func(name string, shape []int) {
+		r.Apply(protocol.Message{Kind: protocol.KindDataset, Dataset: &protocol.Dataset{Name: name, Shape: shape,
+			Classes: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, TrainSize: 100, TestSize: 10}})
+	}
+	load("mnist", []int{28, 28, 1})
+	if r.CanUndo() {
+		t.Fatalf("a page that has only loaded its dataset has %d changes to undo", len(r.undo))
+	}
+	start := r.Spec
+	r.Set("train.lr", "0.01")
+	r.Set("train.lr", "abc") // refused: nothing to undo
+	r.Set("data.normalization", "raw")
+	r.ChoosePreset("fashion-fast")
+	if len(r.undo) != 3 {
+		t.Fatalf("%d changes to undo, want 3", len(r.undo))
+	}
+	r.Undo()
+	if r.Spec.Model.Name != "mnist-cnn" || r.Preset != "mnist-cnn" || r.Spec.Data.Normalization != "raw" || !strings.HasPrefix(r.Notice, "undone: ") {
+		t.Errorf("after one undo: model %s, preset %s, normalization %s, notice %q", r.Spec.Model.Name, r.Preset, r.Spec.Data.Normalization, r.Notice)
+	}
+	r.Undo()
+	if r.Spec.Data.Normalization != "scale01" || r.Spec.Train.LR != 0.01 || r.Notice != "undone: data.normalization=scale01" {
+		t.Errorf("after two: normalization %s, lr %g, notice %q", r.Spec.Data.Normalization, r.Spec.Train.LR, r.Notice)
+	}
+	r.Undo()
+	if r.Spec != start || r.CanUndo() {
+		t.Errorf("after three: the spec is not the one the page started with, or more is left to undo (%d)", len(r.undo))
+	}
+	r.Undo() // nothing left: no change
+	if r.Spec != start {
+		t.Error("an undo with nothing to undo changed the spec")
+	}
+
+	// A dataset of the same shape keeps what there is to undo, and stays
+	// the spec's; one of another shape starts again.
+	r.Set("train.epochs", "7")
+	load("fashion-mnist", []int{28, 28, 1})
+	r.Undo()
+	if r.Spec.Train.Epochs == 7 || r.Spec.Data.Dataset != "fashion-mnist" {
+		t.Errorf("undo after a dataset of the same shape: epochs %d, dataset %s", r.Spec.Train.Epochs, r.Spec.Data.Dataset)
+	}
+	r.Set("train.epochs", "7")
+	load("cifar-10", []int{32, 32, 3})
+	if r.CanUndo() {
+		t.Errorf("after a dataset of another shape, %d changes to undo, want none", len(r.undo))
+	}
+}
