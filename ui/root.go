@@ -559,7 +559,7 @@ func (r *Root) fitSpecToDataset() {
 	r.undoing = true
 	defer func() { r.undoing = false }()
 	m := r.Spec.Model
-	if len(m.Input) == 3 && m.Input[0] == d.Shape[0] && m.Input[1] == d.Shape[1] && m.Input[2] == d.Shape[2] && m.Classes == len(d.Classes) {
+	if fitsDataset(m, d) {
 		s := r.Spec.Clone()
 		s.Data.Dataset = d.Name
 		r.Spec = s
@@ -646,6 +646,12 @@ func (r *Root) validate() {
 	}
 }
 
+// fitsDataset reports whether model m takes dataset d's images and
+// classes.
+func fitsDataset(m spec.Model, d *protocol.Dataset) bool {
+	return len(m.Input) == 3 && len(d.Shape) == 3 && m.Input[0] == d.Shape[0] && m.Input[1] == d.Shape[1] && m.Input[2] == d.Shape[2] && m.Classes == len(d.Classes)
+}
+
 // maxUndo is how many earlier specs Undo can go back through.
 const maxUndo = 50
 
@@ -666,6 +672,11 @@ func (r *Root) UndoTitle() string {
 // dataset was loaded: a dataset of another shape makes the earlier specs
 // unfit for it.
 func (r *Root) Undo() {
+	// A spec made for another dataset's images (one a run's settings
+	// brought before its dataset loaded) is passed over.
+	for n := len(r.undo); n > 0 && r.Dataset != nil && !fitsDataset(r.undo[n-1].Model, r.Dataset); n-- {
+		r.undo = r.undo[:n-1]
+	}
 	n := len(r.undo)
 	if n == 0 {
 		return

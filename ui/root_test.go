@@ -207,4 +207,15 @@ func TestUndo(t *testing.T) {
 	if r.CanUndo() {
 		t.Errorf("after a dataset of another shape, %d changes to undo, want none", len(r.undo))
 	}
+
+	// A spec for other images among them (a run's settings used before its
+	// dataset loaded) is passed over.
+	fitting := r.Spec
+	r.Set("train.epochs", "9")
+	mnist, _ := spec.Preset("mnist-cnn", spec.PresetOptions{})
+	r.undo = append(r.undo, mnist)
+	r.Undo()
+	if r.Spec != fitting || r.CanUndo() {
+		t.Errorf("undo past a spec for 28×28 images with CIFAR-10 loaded: input %v, epochs %d, %d left", r.Spec.Model.Input, r.Spec.Train.Epochs, len(r.undo))
+	}
 }
