@@ -89,8 +89,13 @@ func (p *progressBar) report(e train.Event) {
 		if e.Epochs == 1 {
 			epochs = "1 epoch"
 		}
-		p.line("test loss %.4f acc %.4f  after %s, %.1fs, %.0f img/s  (%s)",
-			e.TestLoss, e.TestAccuracy, epochs, e.Seconds, e.ImagesPerSecond, e.Stopped)
+		// A run stopped before its test (interrupted) has no test figures.
+		test := fmt.Sprintf("test loss %.4f acc %.4f", e.TestLoss, e.TestAccuracy)
+		if math.IsNaN(e.TestLoss) {
+			test = "not tested"
+		}
+		p.line("%s  after %s, %.1fs, %.0f img/s  (%s)",
+			test, epochs, e.Seconds, e.ImagesPerSecond, e.Stopped)
 		if e.Reason != "" {
 			p.line("%s", e.Reason)
 		}

@@ -96,3 +96,12 @@ func TestProgressEpochWithoutValidation(t *testing.T) {
 		t.Errorf("%q, want the epoch line to say there is no validation", out)
 	}
 }
+
+// A run interrupted before its test says it was not tested, not "NaN".
+func TestProgressResultNotTested(t *testing.T) {
+	var b strings.Builder
+	newProgressBar(&b).report(train.Event{Event: train.EventResult, Epochs: 1, TestLoss: math.NaN(), TestAccuracy: math.NaN(), Stopped: train.StoppedCanceled})
+	if out := b.String(); !strings.HasPrefix(out, "not tested  after 1 epoch, ") || strings.Contains(out, "NaN") {
+		t.Errorf("%q, want the result line to say the run was not tested", out)
+	}
+}

@@ -269,6 +269,13 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 	if line := earlierLine(seen.before, seen.epochs, res.Final.Diagnoses); line != "" {
 		fmt.Fprintln(stderr, line)
 	}
+	if res.Final.Stopped == train.StoppedCanceled {
+		if *out != "" {
+			fmt.Fprintf(stderr, "interrupted: go on from its last finished epoch with plateau train -resume %s\n", *out)
+		} else {
+			fmt.Fprintln(stderr, "interrupted (a run trained with -out DIR can go on with plateau train -resume DIR)")
+		}
+	}
 	if res.Final.Stopped == train.StoppedDiverged {
 		return fmt.Errorf("run diverged: %s", res.Final.Reason)
 	}
