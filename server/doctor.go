@@ -48,7 +48,11 @@ func diagnoseCommand(args []string, stdout, stderr io.Writer) error {
 	if *jsonOut {
 		return json.NewEncoder(stdout).Encode(found)
 	}
-	fmt.Fprintf(stdout, "%s: %d epochs", *dir, len(tel.Epochs))
+	epochs := fmt.Sprintf("%d epochs", len(tel.Epochs))
+	if len(tel.Epochs) == 1 {
+		epochs = "1 epoch"
+	}
+	fmt.Fprintf(stdout, "%s: %s", *dir, epochs)
 	if tel.Result != nil {
 		fmt.Fprintf(stdout, ", stopped %s", tel.Result.Stopped)
 	}

@@ -67,7 +67,7 @@ func TestTrainResultCarriesDiagnosesAndDiagnoseRereadsThem(t *testing.T) {
 		t.Errorf("diagnose found %v, the run found %v", again, list)
 	}
 	code, out, _ = runCLI(t, "diagnose", "-run", dir)
-	if code != 0 || !strings.Contains(out, "doctor: unnormalized_input") || !strings.Contains(out, "advice: set data.normalization") {
+	if code != 0 || !strings.Contains(out, "doctor: unnormalized_input") || !strings.Contains(out, "advice: set data.normalization") || !strings.HasPrefix(out, dir+": 2 epochs, stopped ") {
 		t.Errorf("diagnose text (exit %d):\n%s", code, out)
 	}
 }
