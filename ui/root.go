@@ -567,6 +567,9 @@ func (r *Root) fitSpecToDataset() {
 		return
 	}
 	r.undo = nil
+	// Said, so that a model brought by a link or an import for other
+	// images is not replaced unseen.
+	was := fmt.Sprintf(" The model %s, made for %s images and %d classes, does not take these", m.Name, shapeText(m.Input), m.Classes)
 	if w, depth, ok := spec.PresetScale(m); ok {
 		p, err := spec.Preset(m.Name, spec.PresetOptions{Width: w, Depth: depth, Input: d.Shape, Classes: len(d.Classes)})
 		if err == nil {
@@ -576,6 +579,7 @@ func (r *Root) fitSpecToDataset() {
 			s.Expand()
 			r.Spec, r.Preset = s, m.Name
 			r.validate()
+			r.Notice += was + ": it is built again for them, at the same width and depth."
 			return
 		}
 	}
@@ -584,7 +588,9 @@ func (r *Root) fitSpecToDataset() {
 	if err != nil {
 		s = r.Spec.Clone()
 		s.SetInput(d.Shape[0], d.Shape[1], d.Shape[2], len(d.Classes))
+		r.Notice += was + ": its input and output are made for them."
 	} else {
+		r.Notice += was + ": the page took " + name + ", made for them, with its training settings."
 		s.Train.LogEvery = 10
 		// The data settings are the user's; the preset's augmentation,
 		// made for this data (flips and shifts for photographs), comes
@@ -870,6 +876,9 @@ func (r *Root) ImportHash(hash string) {
 	}
 	if err := r.ImportSpecText(b); err != nil {
 		r.Message = "the spec in the page's address was not imported: " + err.Error() + "; the page keeps its own spec"
+	} else if r.PreferDataset == "" {
+		// The link's model trains on its dataset when the server has it.
+		r.PreferDataset = r.Spec.Data.Dataset
 	}
 	// The link's spec is where the page starts: nothing before it to undo.
 	r.undo = nil

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"math"
 	"strings"
@@ -217,5 +218,34 @@ func TestUndo(t *testing.T) {
 	r.Undo()
 	if r.Spec != fitting || r.CanUndo() {
 		t.Errorf("undo past a spec for 28×28 images with CIFAR-10 loaded: input %v, epochs %d, %d left", r.Spec.Model.Input, r.Spec.Train.Epochs, len(r.undo))
+	}
+}
+
+// A link's spec brings its dataset when the page's address names none;
+// its model, loaded with images it does not take, is replaced, and said.
+func TestLinkedSpecPrefersItsDataset(t *testing.T) {
+	s, err := spec.Preset("convnetjs-cifar", spec.PresetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Data.Dataset = "cifar-10"
+	b, _ := json.Marshal(s)
+	hash := "#spec=" + base64.RawURLEncoding.EncodeToString(b)
+
+	r := NewRoot(quietHost{})
+	r.ImportHash(hash)
+	r.SetDatasets([]protocol.Listing{{Name: "mnist"}, {Name: "cifar-10"}})
+	if r.DatasetName != "cifar-10" {
+		t.Errorf("the page loads %q first, want the link's cifar-10", r.DatasetName)
+	}
+
+	r = NewRoot(quietHost{})
+	r.PreferDataset = "mnist" // ?dataset=mnist in the address
+	r.ImportHash(hash)
+	r.SetDatasets([]protocol.Listing{{Name: "mnist"}, {Name: "cifar-10"}})
+	r.Apply(protocol.Message{Kind: protocol.KindDataset, Dataset: &protocol.Dataset{Name: "mnist", Shape: []int{28, 28, 1},
+		Classes: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, TrainSize: 100, TestSize: 10}})
+	if want := "The model convnetjs-cifar, made for 32×32×3 images and 10 classes, does not take these: the page took mnist-cnn"; r.DatasetName != "mnist" || !strings.Contains(r.Notice, want) {
+		t.Errorf("dataset %q, notice %q; want mnist and %q", r.DatasetName, r.Notice, want)
 	}
 }
