@@ -193,6 +193,9 @@ type Root struct {
 	undo      []*spec.Spec
 	validated *spec.Spec
 	undoing   bool
+	// initial is the spec the page opened with, before any dataset or
+	// change: one nobody chose, replaced for the first dataset unsaid.
+	initial *spec.Spec
 	// scale caches spec.PresetScale of scaleOf, the spec it was found for.
 	scale   [2]int
 	scaleOf *spec.Spec
@@ -248,6 +251,7 @@ type pendingImport struct {
 func NewRoot(host Host) *Root {
 	r := &Root{Host: host, Tab: "Data", Overlay: map[string]bool{}, SpecErrors: map[string]string{}, Workers: 1}
 	r.ChoosePreset(spec.DefaultPreset("mnist"))
+	r.initial = r.Spec
 	return r
 }
 
@@ -570,6 +574,9 @@ func (r *Root) fitSpecToDataset() {
 	// Said, so that a model brought by a link or an import for other
 	// images is not replaced unseen.
 	was := fmt.Sprintf(" The model %s, made for %s images and %d classes, does not take these", m.Name, shapeText(m.Input), m.Classes)
+	if r.Spec == r.initial {
+		was = ""
+	}
 	if w, depth, ok := spec.PresetScale(m); ok {
 		p, err := spec.Preset(m.Name, spec.PresetOptions{Width: w, Depth: depth, Input: d.Shape, Classes: len(d.Classes)})
 		if err == nil {
@@ -579,7 +586,9 @@ func (r *Root) fitSpecToDataset() {
 			s.Expand()
 			r.Spec, r.Preset = s, m.Name
 			r.validate()
-			r.Notice += was + ": it is built again for them, at the same width and depth."
+			if was != "" {
+				r.Notice += was + ": it is built again for them, at the same width and depth."
+			}
 			return
 		}
 	}
@@ -588,9 +597,13 @@ func (r *Root) fitSpecToDataset() {
 	if err != nil {
 		s = r.Spec.Clone()
 		s.SetInput(d.Shape[0], d.Shape[1], d.Shape[2], len(d.Classes))
-		r.Notice += was + ": its input and output are made for them."
+		if was != "" {
+			r.Notice += was + ": its input and output are made for them."
+		}
 	} else {
-		r.Notice += was + ": the page took " + name + ", made for them, with its training settings."
+		if was != "" {
+			r.Notice += was + ": the page took " + name + ", made for them, with its training settings."
+		}
 		s.Train.LogEvery = 10
 		// The data settings are the user's; the preset's augmentation,
 		// made for this data (flips and shifts for photographs), comes

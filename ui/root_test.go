@@ -249,3 +249,14 @@ func TestLinkedSpecPrefersItsDataset(t *testing.T) {
 		t.Errorf("dataset %q, notice %q; want mnist and %q", r.DatasetName, r.Notice, want)
 	}
 }
+
+// The spec the page opens with, nobody's choice, is replaced for a first
+// dataset of other images without a word.
+func TestStartingSpecReplacedUnsaid(t *testing.T) {
+	r := NewRoot(quietHost{})
+	r.Apply(protocol.Message{Kind: protocol.KindDataset, Dataset: &protocol.Dataset{Name: "cifar-10", Shape: []int{32, 32, 3},
+		Classes: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, TrainSize: 100, TestSize: 10}})
+	if r.Spec.Model.Input[0] != 32 || strings.Contains(r.Notice, "does not take these") {
+		t.Errorf("input %v, notice %q; want the CIFAR-10 model and only the loaded notice", r.Spec.Model.Input, r.Notice)
+	}
+}
