@@ -91,7 +91,7 @@ func TestDiagnoseErrors(t *testing.T) {
 	epoch := `{"event":"epoch","epoch":%d,"train_loss":0.5,"train_accuracy":0.8,"val_loss":0.6,"val_accuracy":0.7}`
 	os.WriteFile(filepath.Join(dir, "events.jsonl"), []byte(start+"\n"+fmt.Sprintf(epoch, 1)+"\n"+fmt.Sprintf(epoch, 2)[:40]), 0o644)
 	code, out, stderr := runCLI(t, "diagnose", "-run", dir)
-	if code != 0 || !strings.Contains(out, ": 1 epochs") || !strings.Contains(stderr, "incomplete") {
+	if code != 0 || !strings.Contains(out, ": 1 epoch\n") || !strings.Contains(stderr, "incomplete") {
 		t.Errorf("diagnose of a log cut short: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 	// Cut short in the middle is damage, not a run being written.
