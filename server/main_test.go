@@ -466,3 +466,28 @@ func TestDiffCommand(t *testing.T) {
 		t.Errorf("diff with an unknown name: exit %d, %q", code, stderr)
 	}
 }
+
+// A spec file that leaves out the model's input and classes takes the
+// dataset's, its last dense layer without units included.
+func TestTrainSpecWithoutInput(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "net.json")
+	os.WriteFile(file, []byte(`{"model": {"layers": [{"type": "conv2d", "filters": 4, "kernel": 3}, {"type": "relu"}, {"type": "dense"}]},
+		"train": {"batch_size": 8}}`), 0o644)
+	out := filepath.Join(dir, "run")
+	code, _, stderr := runCLI(t, "train", "-spec", file, "-dataset", tinyCIFAR, "-epochs", "1", "-out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "spec.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := spec.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := s.Model; !slices.Equal(m.Input, []int{32, 32, 3}) || m.Classes != 10 || m.Layers[len(m.Layers)-1].Units != 10 {
+		t.Errorf("the run's model: input %v, %d classes, last layer %+v; want the CIFAR-10 sample's 32×32×3 and 10", m.Input, m.Classes, m.Layers[len(m.Layers)-1])
+	}
+}

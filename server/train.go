@@ -386,12 +386,17 @@ func readSpecFile(path string) (*spec.Spec, error) {
 // preset's model is built again for the dataset's shape (at the width and
 // depth scale gives), as the page builds it, and the sets that change the
 // model ("model.…=…") are applied to it again; a model from a file that
-// disagrees is an error, since the user wrote those numbers.
+// disagrees is an error, since the user wrote those numbers, and one that
+// leaves both out takes the dataset's.
 func fitInput(s *spec.Spec, ds *data.Dataset, file string, scale spec.PresetOptions, sets []string) error {
 	in := []int{ds.H, ds.W, ds.C}
 	classes := len(ds.Classes)
 	same := len(s.Model.Input) == 3 && s.Model.Input[0] == in[0] && s.Model.Input[1] == in[1] && s.Model.Input[2] == in[2] && s.Model.Classes == classes
 	if same {
+		return nil
+	}
+	if file != "" && len(s.Model.Input) == 0 && s.Model.Classes == 0 {
+		s.SetInput(ds.H, ds.W, ds.C, classes)
 		return nil
 	}
 	if file != "" {

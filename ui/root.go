@@ -869,6 +869,11 @@ func (r *Root) ImportSpecText(b []byte) error {
 		r.Message = "the spec was not imported: " + err.Error()
 		return err
 	}
+	if d := r.Dataset; d != nil && len(d.Shape) == 3 && len(s.Model.Input) == 0 && s.Model.Classes == 0 {
+		// A spec that leaves out its input and classes takes the data's,
+		// as plateau train -spec does.
+		s.SetInput(d.Shape[0], d.Shape[1], d.Shape[2], len(d.Classes))
+	}
 	r.Spec, r.Preset = s, s.Model.Name
 	r.validate()
 	r.Notice = "spec imported"

@@ -260,3 +260,17 @@ func TestStartingSpecReplacedUnsaid(t *testing.T) {
 		t.Errorf("input %v, notice %q; want the CIFAR-10 model and only the loaded notice", r.Spec.Model.Input, r.Notice)
 	}
 }
+
+// An imported spec that leaves out its input and classes takes the
+// loaded dataset's.
+func TestImportSpecWithoutInput(t *testing.T) {
+	r := NewRoot(quietHost{})
+	r.Apply(protocol.Message{Kind: protocol.KindDataset, Dataset: &protocol.Dataset{Name: "cifar-10", Shape: []int{32, 32, 3},
+		Classes: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, TrainSize: 100, TestSize: 10}})
+	if err := r.ImportSpecText([]byte(`{"model": {"layers": [{"type": "conv2d", "filters": 4, "kernel": 3}, {"type": "relu"}, {"type": "dense"}]}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if m := r.Spec.Model; len(m.Input) != 3 || m.Input[0] != 32 || m.Input[2] != 3 || m.Classes != 10 || m.Layers[2].Units != 10 || !r.Valid() {
+		t.Errorf("imported model: input %v, %d classes, last layer %+v, errors %v", m.Input, m.Classes, m.Layers[2], r.SpecErrors)
+	}
+}
