@@ -440,6 +440,11 @@ func TestJobRequestErrors(t *testing.T) {
 	if n, _ := want.Model.ParamCount(); e.status(id).Params != n {
 		t.Errorf("resnet-bottleneck at width 2, depth 2 has %d parameters, want %d", e.status(id).Params, n)
 	}
+	// A spec without its input and classes takes the dataset's.
+	id = e.submit(`{"spec":{"model":{"layers":[{"type":"dense"}]},"train":{"batch_size":4}},"dataset":"tiny","epochs":1}`)
+	if st := e.status(id); st.Params != 8*8*1*2+2 {
+		t.Errorf("a spec without input on the 8×8 two-class tiny set has %d parameters, want %d", st.Params, 8*8*1*2+2)
+	}
 	// A limit that the request's knobs bring under the bound is accepted.
 	e.submit(`{"spec":` + tinySpec + `,"dataset":"big","train_limit":100,"test_limit":50,"epochs":1}`)
 	// A job without a time limit gets the server's; a shorter one keeps
