@@ -22,6 +22,9 @@ type RemoteFile struct {
 type Source struct {
 	BaseURL string
 	Files   []RemoteFile
+	// Package is a Debian package that installs the files, for a machine
+	// that cannot download them ("" for none).
+	Package string
 }
 
 // Sources are the official downloads of the registry datasets with their
@@ -44,6 +47,7 @@ var Sources = map[string]Source{
 			{"t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"},
 			{"t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"},
 		},
+		Package: "dataset-fashion-mnist",
 	},
 	CIFAR10: {
 		BaseURL: "https://www.cs.toronto.edu/~kriz/",
@@ -84,10 +88,24 @@ func Fetch(name, dataDir string, progress func(done, total int64)) error {
 			continue
 		}
 		if err := download(dst, src.BaseURL+f.Name, f.MD5, p); err != nil {
-			return fmt.Errorf("fetch %s: %w", key, err)
+			return fmt.Errorf("fetch %s: %w (%s)", key, err, src.byHand(key, dir))
 		}
 	}
 	return nil
+}
+
+// byHand says how to get a dataset whose download failed: its files put
+// in dir by hand, or its Debian package.
+func (src Source) byHand(key, dir string) string {
+	names := make([]string, len(src.Files))
+	for i, f := range src.Files {
+		names[i] = f.Name
+	}
+	hint := fmt.Sprintf("without a connection to %s, put %s in %s by hand", src.BaseURL, strings.Join(names, ", "), dir)
+	if src.Package != "" {
+		hint += fmt.Sprintf(", or install them with apt-get install %s", src.Package)
+	}
+	return hint
 }
 
 type fetchProgress struct {

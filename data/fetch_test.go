@@ -93,6 +93,9 @@ func TestFetch(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want one saying %q", err, tt.want)
 			}
+			if byHand := "put train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz in " + filepath.Join(dir, MNIST) + " by hand"; !strings.Contains(err.Error(), byHand) {
+				t.Errorf("err = %v, want it to say how to put the files there by hand", err)
+			}
 			entries, _ := os.ReadDir(filepath.Join(dir, MNIST))
 			for _, e := range entries {
 				if e.Name() == "t10k-images-idx3-ubyte.gz" || strings.HasSuffix(e.Name(), ".part") {
