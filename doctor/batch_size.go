@@ -26,8 +26,9 @@ import (
 //     at batch 128 89.2%): 0.55 − 0.15 × ramp(steps, 30, 100).
 //
 // Advice: a batch of 16–64 for batch norm (or remove it); for a large
-// batch on a small dataset, a batch of 32–64, or more epochs and a rate
-// scaled with the batch.
+// batch on a small dataset, a batch of 32, halved until an epoch has eight
+// steps (the fix sets it), or, when that would take a batch under 8 (a
+// few dozen images), more epochs: enough for a hundred updates.
 func checkBatchSize(t *Telemetry) *train.Diagnosis {
 	batch := t.Spec.Train.BatchSize
 	bn := t.countLayers("batchnorm")
@@ -52,9 +53,15 @@ func checkBatchSize(t *Telemetry) *train.Diagnosis {
 		return nil
 	}
 	ev["train_accuracy"] = last.TrainAccuracy
+	change := fmt.Sprintf("lower train.batch_size to %d", smallerBatch(t.Start.TrainSize, batch))
+	if smallerBatch(t.Start.TrainSize, batch) == 0 {
+		// Too few images for eight steps of a batch of 8: more updates
+		// come from more epochs, or more images.
+		change = fmt.Sprintf("train more epochs (train.epochs %d) or on more images", moreEpochs(perEpoch))
+	}
 	if last.TrainAccuracy < 0.8 {
 		return &train.Diagnosis{Confidence: 0.8 - 0.3*ramp(float64(steps), 30, 100), Evidence: ev,
-			Advice: fmt.Sprintf("lower train.batch_size to 32: with %d training images a batch of %d gives %d steps per epoch and %d updates so far, too few to learn", t.Start.TrainSize, batch, perEpoch, steps)}
+			Advice: fmt.Sprintf("%s: with %d training images a batch of %d gives %d steps per epoch and %d updates so far, too few to learn", change, t.Start.TrainSize, batch, perEpoch, steps)}
 	}
 	// Learned well enough, but still improving when the updates ran out:
 	// the validation accuracy rose a point or more over the last two
@@ -64,9 +71,29 @@ func checkBatchSize(t *Telemetry) *train.Diagnosis {
 		if rise >= 0.01 {
 			ev["val_accuracy_rise"] = rise
 			return &train.Diagnosis{Confidence: 0.55 - 0.15*ramp(float64(steps), 30, 100), Evidence: ev,
-				Advice: fmt.Sprintf("lower train.batch_size to 32: with %d training images a batch of %d gives %d steps per epoch and %d updates in all, and the validation accuracy still rose %.1f points over the last two epochs; "+
-					"smaller batches give more updates in the same epochs (or train more epochs)", t.Start.TrainSize, batch, perEpoch, steps, 100*rise)}
+				Advice: fmt.Sprintf("%s: with %d training images a batch of %d gives %d steps per epoch and %d updates in all, and the validation accuracy still rose %.1f points over the last two epochs; "+
+					"smaller batches give more updates in the same epochs (or train more epochs)", change, t.Start.TrainSize, batch, perEpoch, steps, 100*rise)}
 		}
 	}
 	return nil
+}
+
+// smallerBatch is the batch to advise when a batch of batch gives n
+// training images too few steps: 32, halved until an epoch has eight
+// steps or more, and 0 when that takes a batch under 8 (too few images:
+// more epochs are the cure) or one no smaller than batch.
+func smallerBatch(n, batch int) int {
+	b := 32
+	for b >= 8 && n/b < 8 {
+		b /= 2
+	}
+	if b < 8 || b >= batch {
+		return 0
+	}
+	return b
+}
+
+// moreEpochs is how many epochs of perEpoch steps make a hundred updates.
+func moreEpochs(perEpoch int) int {
+	return (100 + max(perEpoch, 1) - 1) / max(perEpoch, 1)
 }

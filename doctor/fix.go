@@ -170,10 +170,21 @@ func Fix(d train.Diagnosis, s *spec.Spec) []string {
 		every := max(2, tr.Epochs/3)
 		return []string{fmt.Sprintf(`train.schedule={"type":"step","factor":0.1,"every":%d}`, every)}
 	case BatchSize:
-		if tr.BatchSize < 16 {
+		if d.Evidence["batchnorm_layers"] > 0 && tr.BatchSize < 8 {
 			return []string{"train.batch_size=16"}
 		}
-		return []string{"train.batch_size=32"}
+		if _, ok := d.Evidence["train_size"]; !ok {
+			// A finding without its numbers (an older run's log).
+			return []string{fmt.Sprintf("train.batch_size=%d", min(32, max(16, tr.BatchSize/2)))}
+		}
+		n, perEpoch := int(d.Evidence["train_size"]), int(d.Evidence["steps_per_epoch"])
+		if b := smallerBatch(n, tr.BatchSize); b > 0 {
+			return []string{fmt.Sprintf("train.batch_size=%d", b)}
+		}
+		if perEpoch > 0 && moreEpochs(perEpoch) > tr.Epochs {
+			return []string{fmt.Sprintf("train.epochs=%d", moreEpochs(perEpoch))}
+		}
+		return nil
 	case BatchNormStatistics:
 		var out []string
 		for i, l := range s.Model.Layers {

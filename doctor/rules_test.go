@@ -1849,3 +1849,40 @@ func TestTightClip(t *testing.T) {
 		}
 	}
 }
+
+// Too few steps an epoch: the advice and the fix lower the batch to one
+// that gives eight steps or more, or, with too few images for a batch of
+// eight, train more epochs; never a batch no smaller than the run's.
+func TestBatchSizeAdvice(t *testing.T) {
+	for _, c := range []struct {
+		name                  string
+		trainSize, batch, per int
+		advice, fix           string
+	}{
+		{"700 images at 1024", 700, 1024, 1, "lower train.batch_size to 32:", "train.batch_size=32"},
+		{"200 images at 64", 200, 64, 4, "lower train.batch_size to 16:", "train.batch_size=16"},
+		{"two images at 32", 2, 32, 1, "train more epochs (train.epochs 100) or on more images:", "train.epochs=100"},
+		{"40 images at 16", 40, 16, 3, "train more epochs (train.epochs 34) or on more images:", "train.epochs=34"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tel := telemetry(func(s *spec.Spec, st *train.Event) {
+				s.Train.BatchSize, st.BatchSize, st.StepsPerEpoch, st.TrainSize = c.batch, c.batch, c.per, c.trainSize
+			}, epoch(1.38, 0.26, 1.38, 0.27), epoch(1.37, 0.28, 1.37, 0.28))
+			var d *train.Diagnosis
+			for _, f := range Diagnose(tel) {
+				if f.Cause == BatchSize {
+					d = &f
+				}
+			}
+			if d == nil {
+				t.Fatalf("no batch_size finding in %v", causes(Diagnose(tel)))
+			}
+			if !strings.HasPrefix(d.Advice, c.advice) {
+				t.Errorf("advice %q, want it to start %q", d.Advice, c.advice)
+			}
+			if fix := Fix(*d, tel.Spec); len(fix) != 1 || fix[0] != c.fix {
+				t.Errorf("fix %v, want %s", fix, c.fix)
+			}
+		})
+	}
+}
