@@ -208,20 +208,20 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim Limits, b *
 		d.Notes = append(d.Notes, fmt.Sprintf("no train/ and test/ folders: every %dth image of each class is held out for test", testEvery))
 	}
 	if resized > 0 {
-		d.Notes = append(d.Notes, fmt.Sprintf("resized %s images to %d×%d", spec.Thousands(resized), d.H, d.W))
+		d.Notes = append(d.Notes, fmt.Sprintf("resized %s to %d×%d", spec.Count(resized, "image"), d.H, d.W))
 	}
 	if converted > 0 {
 		kind := "RGB"
 		if d.C == 1 {
 			kind = "grayscale"
 		}
-		d.Notes = append(d.Notes, fmt.Sprintf("converted %s images to %s", spec.Thousands(converted), kind))
+		d.Notes = append(d.Notes, fmt.Sprintf("converted %s to %s", spec.Count(converted, "image"), kind))
 	}
 	if ignored > 0 {
 		d.Notes = append(d.Notes, fmt.Sprintf("ignored %s images outside train/ and test/", spec.Thousands(ignored)))
 	}
 	if other > 0 {
-		d.Notes = append(d.Notes, fmt.Sprintf("skipped %s files that are not PNG or JPEG", spec.Thousands(other)))
+		d.Notes = append(d.Notes, fmt.Sprintf("skipped %s, not PNG or JPEG", spec.Count(other, "file")))
 	}
 	return &d, nil
 }

@@ -3,6 +3,7 @@ package doctor
 import (
 	"fmt"
 
+	"plateau/spec"
 	"plateau/train"
 )
 
@@ -61,7 +62,7 @@ func checkBatchSize(t *Telemetry) *train.Diagnosis {
 	}
 	if last.TrainAccuracy < 0.8 {
 		return &train.Diagnosis{Confidence: 0.8 - 0.3*ramp(float64(steps), 30, 100), Evidence: ev,
-			Advice: fmt.Sprintf("%s: with %d training images a batch of %d gives %d steps per epoch and %d updates so far, too few to learn", change, t.Start.TrainSize, batch, perEpoch, steps)}
+			Advice: fmt.Sprintf("%s: with %s a batch of %d gives %s per epoch and %s so far, too few to learn", change, spec.Count(t.Start.TrainSize, "training image"), batch, spec.Count(perEpoch, "step"), spec.Count(steps, "update"))}
 	}
 	// Learned well enough, but still improving when the updates ran out:
 	// the validation accuracy rose a point or more over the last two
@@ -71,8 +72,8 @@ func checkBatchSize(t *Telemetry) *train.Diagnosis {
 		if rise >= 0.01 {
 			ev["val_accuracy_rise"] = rise
 			return &train.Diagnosis{Confidence: 0.55 - 0.15*ramp(float64(steps), 30, 100), Evidence: ev,
-				Advice: fmt.Sprintf("%s: with %d training images a batch of %d gives %d steps per epoch and %d updates in all, and the validation accuracy still rose %.1f points over the last two epochs; "+
-					"smaller batches give more updates in the same epochs (or train more epochs)", change, t.Start.TrainSize, batch, perEpoch, steps, 100*rise)}
+				Advice: fmt.Sprintf("%s: with %s a batch of %d gives %s per epoch and %s in all, and the validation accuracy still rose %.1f points over the last two epochs; "+
+					"smaller batches give more updates in the same epochs (or train more epochs)", change, spec.Count(t.Start.TrainSize, "training image"), batch, spec.Count(perEpoch, "step"), spec.Count(steps, "update"), 100*rise)}
 		}
 	}
 	return nil

@@ -48,8 +48,8 @@ func (p *progressBar) report(e train.Event) {
 	case train.EventStart:
 		p.epochs, p.stepsPerEpoch, p.firstStep, p.batch = e.Epochs, e.StepsPerEpoch, e.Step, e.BatchSize
 		p.start = time.Now()
-		p.line("%s: %s train, %s validation, %s test images; %s parameters; %s steps per epoch", e.Dataset,
-			spec.Thousands(e.TrainSize), spec.Thousands(e.ValSize), spec.Thousands(e.TestSize), spec.Thousands(e.Params), spec.Thousands(e.StepsPerEpoch))
+		p.line("%s: %s train, %s validation, %s test images; %s parameters; %s per epoch", e.Dataset,
+			spec.Thousands(e.TrainSize), spec.Thousands(e.ValSize), spec.Thousands(e.TestSize), spec.Thousands(e.Params), spec.Count(e.StepsPerEpoch, "step"))
 		// What the data and the spec show before any training, said now:
 		// a long run can be stopped and set right before it spends its
 		// time.

@@ -395,4 +395,13 @@ func Thousands(n int) string {
 	return b.String()
 }
 
+// Count writes n things of a noun whose plural takes an s, for messages:
+// "1 image", "2,000 images".
+func Count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return Thousands(n) + " " + noun + "s"
+}
+
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
