@@ -85,13 +85,17 @@ type Session struct {
 
 // activeRun is the run in progress. Its fields are guarded by Session.mu.
 type activeRun struct {
-	id      string
-	cancel  context.CancelFunc
-	paused  bool
-	steps   int           // steps allowed while paused (the step command)
-	wake    chan struct{} // closed and replaced to wake a paused run
-	lrScale float64
-	baseLR  float64
+	id     string
+	cancel context.CancelFunc
+	paused bool
+	// pauseSaid says the paused state has been posted: when the run has
+	// stopped between two steps, not when it was asked to, so that no step
+	// ends after the page shows it paused.
+	pauseSaid bool
+	steps     int           // steps allowed while paused (the step command)
+	wake      chan struct{} // closed and replaced to wake a paused run
+	lrScale   float64
+	baseLR    float64
 	// augment is an augmentation set_augment asked for, which the run
 	// takes before its next step.
 	augment *spec.Augment
@@ -705,8 +709,13 @@ func (s *Session) waitWhilePaused(ctx context.Context, r *activeRun, progress, b
 			progress()
 			return
 		}
+		say := r.paused && !r.pauseSaid
+		r.pauseSaid = true
 		s.mu.Unlock()
 		progress()
+		if say {
+			s.state(r.id, protocol.StatePaused)
+		}
 		select {
 		case <-wake:
 		case <-ctx.Done():
@@ -727,9 +736,11 @@ func (s *Session) control(c protocol.Command) {
 	state := ""
 	switch c.Cmd {
 	case protocol.CmdPause:
-		r.paused, state = true, protocol.StatePaused
+		// Said by the run itself once its current step has ended
+		// (waitWhilePaused).
+		r.paused = true
 	case protocol.CmdResume:
-		r.paused, state = false, protocol.StateRunning
+		r.paused, r.pauseSaid, state = false, false, protocol.StateRunning
 	case protocol.CmdStep:
 		r.paused = true
 		r.steps++

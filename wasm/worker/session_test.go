@@ -145,11 +145,28 @@ func TestPauseResumeStop(t *testing.T) {
 		t.Errorf("progress without the worker's memory: %+v", p.Memory)
 	}
 	s.Handle(protocol.NewCommand("r2", protocol.CmdPause))
-	if m := c.next(t, protocol.KindState); m.State != protocol.StatePaused {
-		t.Fatalf("state %q", m.State)
+	// The run says it is paused once its step has ended, after the
+	// progress of that step: no step ends after the paused state.
+	first := -1
+	for {
+		m := c.next(t, protocol.KindState, protocol.KindProgress)
+		if m.Kind == protocol.KindProgress {
+			first = m.Progress.Step
+			continue
+		}
+		if m.State != protocol.StatePaused {
+			t.Fatalf("state %q", m.State)
+		}
+		break
 	}
-	first := c.next(t, protocol.KindProgress).Progress.Step
 	time.Sleep(100 * time.Millisecond)
+	select {
+	case m := <-c.ch:
+		if m.Kind == protocol.KindProgress && m.Progress.Step != first {
+			t.Errorf("paused at step %d, then step %d", first, m.Progress.Step)
+		}
+	default:
+	}
 	s.Handle(protocol.NewCommand("r2", protocol.CmdStep))
 	stepped := c.next(t, protocol.KindProgress).Progress.Step
 	if stepped < first || stepped > first+1 {
