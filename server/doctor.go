@@ -48,11 +48,7 @@ func diagnoseCommand(args []string, stdout, stderr io.Writer) error {
 	if *jsonOut {
 		return json.NewEncoder(stdout).Encode(found)
 	}
-	epochs := fmt.Sprintf("%d epochs", len(tel.Epochs))
-	if len(tel.Epochs) == 1 {
-		epochs = "1 epoch"
-	}
-	fmt.Fprintf(stdout, "%s: %s", *dir, epochs)
+	fmt.Fprintf(stdout, "%s: %s", *dir, spec.Count(len(tel.Epochs), "epoch"))
 	if tel.Result != nil {
 		fmt.Fprintf(stdout, ", stopped %s", tel.Result.Stopped)
 	}

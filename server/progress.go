@@ -85,17 +85,13 @@ func (p *progressBar) report(e train.Event) {
 		p.line("epoch %d/%d  train loss %.4f acc %.4f  %s  lr %.3g  %.0f img/s  %.1fs",
 			e.Epoch, p.epochs, e.TrainLoss, e.TrainAccuracy, val, e.LR, e.ImagesPerSecond, e.Seconds)
 	case train.EventResult:
-		epochs := fmt.Sprintf("%d epochs", e.Epochs)
-		if e.Epochs == 1 {
-			epochs = "1 epoch"
-		}
 		// A run stopped before its test (interrupted) has no test figures.
 		test := fmt.Sprintf("test loss %.4f acc %.4f", e.TestLoss, e.TestAccuracy)
 		if math.IsNaN(e.TestLoss) {
 			test = "not tested"
 		}
 		p.line("%s  after %s, %.1fs, %.0f img/s  (%s)",
-			test, epochs, e.Seconds, e.ImagesPerSecond, e.Stopped)
+			test, spec.Count(e.Epochs, "epoch"), e.Seconds, e.ImagesPerSecond, e.Stopped)
 		if e.Reason != "" {
 			p.line("%s", e.Reason)
 		}

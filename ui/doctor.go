@@ -54,15 +54,15 @@ func (doc *Doctor) DoctorStatus() string {
 		return ""
 	case len(run.Epochs) == 0 && run.Result == nil && len(run.Early) > 0 && len(run.CheckAccuracy) > 0:
 		n, k := len(run.Early), len(run.CheckAccuracy)
-		return fmt.Sprintf("%d finding%s before the first epoch's end, from the data, the spec and the training so far (%d validation check%s, latest %s); they update at every check.",
-			n, plural(n), k, plural(k), Percent(run.CheckAccuracy[k-1].Y))
+		return fmt.Sprintf("%s before the first epoch's end, from the data, the spec and the training so far (%s, latest %s); they update at every check.",
+			spec.Count(n, "finding"), spec.Count(k, "validation check"), Percent(run.CheckAccuracy[k-1].Y))
 	case len(run.Epochs) == 0 && run.Result == nil && len(doc.Diagnoses()) > 0:
 		n := len(doc.Diagnoses())
-		return fmt.Sprintf("%d finding%s from the data and the spec before the first epoch; more may come with every epoch.", n, plural(n))
+		return fmt.Sprintf("%s from the data and the spec before the first epoch; more may come with every epoch.", spec.Count(n, "finding"))
 	case len(run.Epochs) == 0 && run.Result == nil && len(run.CheckAccuracy) > 0:
 		n := len(run.CheckAccuracy)
-		return fmt.Sprintf("Nothing found in %d validation check%s so far (latest %s): a rate far off, raw inputs the run struggles with or labels too noisy to learn from show here before the first epoch ends, the rest after it.",
-			n, plural(n), Percent(run.CheckAccuracy[n-1].Y))
+		return fmt.Sprintf("Nothing found in %s so far (latest %s): a rate far off, raw inputs the run struggles with or labels too noisy to learn from show here before the first epoch ends, the rest after it.",
+			spec.Count(n, "validation check"), Percent(run.CheckAccuracy[n-1].Y))
 	case len(run.Epochs) == 0 && run.Result == nil:
 		return "Findings appear after the first epoch and update with every epoch."
 	case len(doc.Diagnoses()) > 0:
@@ -71,18 +71,11 @@ func (doc *Doctor) DoctorStatus() string {
 		if run.Result != nil {
 			when = "at the end of the run"
 		}
-		return fmt.Sprintf("%d finding%s %s, most confident first.", n, plural(n), when)
+		return fmt.Sprintf("%s %s, most confident first.", spec.Count(n, "finding"), when)
 	case run.Result != nil:
 		return "No problem found above a low confidence: the run looks healthy."
 	}
 	return fmt.Sprintf("Nothing found after epoch %d; some rules need a few epochs of evidence.", len(run.Epochs))
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 // ConfidencePercent is a finding's confidence for the bar's width.

@@ -21,7 +21,7 @@ func (rv *RunView) ResultText() string {
 		return ""
 	}
 	e := run.Result
-	s := fmt.Sprintf("stopped: %s after %d epoch%s", e.Stopped, e.Epochs, plural(e.Epochs))
+	s := fmt.Sprintf("stopped: %s after %s", e.Stopped, spec.Count(e.Epochs, "epoch"))
 	if finite(e.TestAccuracy) {
 		s += fmt.Sprintf(" · test accuracy %.2f%%", 100*e.TestAccuracy)
 	}

@@ -104,7 +104,7 @@ func RunSummary(run *Run) string {
 	}
 	if n := len(run.Epochs); n > 0 {
 		if v := run.Epochs[n-1].ValAccuracy; finite(v) {
-			s += fmt.Sprintf(", val %.1f%% after %d epoch%s", 100*v, n, plural(n))
+			s += fmt.Sprintf(", val %.1f%% after %s", 100*v, spec.Count(n, "epoch"))
 		}
 	}
 	return s

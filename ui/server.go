@@ -235,7 +235,7 @@ func (r *Root) OtherJobs() []ServerJob {
 func JobText(j ServerJob) string {
 	switch {
 	case j.Result != nil && j.State == "done":
-		return fmt.Sprintf("done, test %.1f%% after %d epoch%s", 100*j.Result.TestAccuracy, j.Epochs, plural(j.Epochs))
+		return fmt.Sprintf("done, test %.1f%% after %s", 100*j.Result.TestAccuracy, spec.Count(j.Epochs, "epoch"))
 	case j.State == "running":
 		return fmt.Sprintf("running, epoch %d of %d", j.Epoch, j.Epochs)
 	case j.Error != "":
