@@ -14,7 +14,8 @@ import (
 // its zero ("train.l2=0"). Layers are compared by position; when the
 // models have different numbers of layers, one entry says so
 // ("model.layers: 10 → 12") and the rest of the model is not compared; a
-// layer of another type is given whole ("model.layers[6]={…}").
+// layer of another type is given whole ("model.layers[6]={…}"), and so
+// is a schedule of another type ("train.schedule={…,"type":"step"}").
 // Specs that are equal give nil. Both should be expanded, so that defaults
 // do not read as changes.
 func Diff(a, b *Spec) []string {
@@ -35,6 +36,12 @@ func decodeJSON(s *Spec, v *any) bool {
 func diffValues(out *[]string, path string, a, b any) {
 	am, aok := a.(map[string]any)
 	bm, bok := b.(map[string]any)
+	if aok && bok && am["type"] != nil && bm["type"] != nil && am["type"] != bm["type"] {
+		// Another kind of schedule: given whole, as a layer of another
+		// type is, not as the fields of one set beside the other's.
+		*out = append(*out, path+"="+jsonText(b))
+		return
+	}
 	if aok && bok || aok && b == nil || a == nil && bok {
 		keys := make([]string, 0, len(am)+len(bm))
 		for k := range am {
