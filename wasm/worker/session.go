@@ -709,7 +709,7 @@ func (s *Session) waitWhilePaused(ctx context.Context, r *activeRun, progress, b
 			progress()
 			return
 		}
-		say := r.paused && !r.pauseSaid
+		say := !r.pauseSaid // paused here: the first wait since it was asked
 		r.pauseSaid = true
 		s.mu.Unlock()
 		progress()
