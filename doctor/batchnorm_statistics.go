@@ -29,11 +29,7 @@ func checkBatchNormStatistics(t *Telemetry) *train.Diagnosis {
 	momentum := 0.0
 	for _, l := range t.Spec.Model.Layers {
 		if l.Type == "batchnorm" {
-			m := l.Momentum
-			if m == 0 {
-				m = 0.99
-			}
-			momentum = max(momentum, m)
+			momentum = max(momentum, l.MomentumValue())
 		}
 	}
 	steps := t.last().Step

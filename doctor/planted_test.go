@@ -118,7 +118,7 @@ var plantedCases = []plantedCase{
 		s := baseSpec(6, 12)
 		// Momentum 0.9: a run of a few hundred steps needs running
 		// averages that follow the weights (batchnorm_statistics).
-		s.Model.Layers = slices.Insert(s.Model.Layers, 1, spec.Layer{Type: spec.BatchNorm, Momentum: 0.9})
+		s.Model.Layers = slices.Insert(s.Model.Layers, 1, spec.Layer{Type: spec.BatchNorm, Momentum: spec.Float(0.9)})
 		s.Model.Layers[0].Activation = ""
 		s.Model.Layers = slices.Insert(s.Model.Layers, 2, spec.Layer{Type: spec.ReLU})
 		s.Train.BatchSize = 32

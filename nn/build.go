@@ -143,7 +143,7 @@ func build(l spec.Layer, in [][]int, maxBatch int, ws *workspace) (built, error)
 
 	case spec.BatchNorm:
 		c := x[len(x)-1]
-		momentum, eps := l.Momentum, l.Epsilon
+		momentum, eps := l.MomentumValue(), l.Epsilon
 		if !(momentum >= 0 && momentum < 1) || !(eps > 0) {
 			return built{}, errors.New("momentum must be in [0, 1) and epsilon positive")
 		}
@@ -169,7 +169,7 @@ func build(l spec.Layer, in [][]int, maxBatch int, ws *workspace) (built, error)
 		return built{impl: &activation{kind: l.Type}, shape: x, relu: l.Type == spec.ReLU}, nil
 
 	case spec.LeakyReLU, spec.ELU:
-		return built{impl: &activation{kind: l.Type, alpha: float32(l.Alpha)}, shape: x, relu: true}, nil
+		return built{impl: &activation{kind: l.Type, alpha: float32(l.AlphaValue())}, shape: x, relu: true}, nil
 
 	case spec.Add:
 		for _, s := range in[1:] {

@@ -187,19 +187,15 @@ func (l *Layer) fillDefaults(init string) {
 			l.Init = init
 		}
 	case BatchNorm:
-		if l.Momentum == 0 {
-			l.Momentum = 0.99
+		if l.Momentum == nil {
+			l.Momentum = Float(DefaultBNMomentum)
 		}
 		if l.Epsilon == 0 {
 			l.Epsilon = 1e-3
 		}
-	case LeakyReLU:
-		if l.Alpha == 0 {
-			l.Alpha = 0.01
-		}
-	case ELU:
-		if l.Alpha == 0 {
-			l.Alpha = 1
+	case LeakyReLU, ELU:
+		if l.Alpha == nil {
+			l.Alpha = Float(l.AlphaValue())
 		}
 	}
 }
@@ -216,11 +212,11 @@ func (t *Train) expand() {
 	}
 	switch t.Optimizer {
 	case "adam", "adamw":
-		t.Beta1 = orDefault(t.Beta1, 0.9)
-		t.Beta2 = orDefault(t.Beta2, 0.999)
+		t.Beta1 = Float(t.Beta1Value())
+		t.Beta2 = Float(t.Beta2Value())
 		t.Epsilon = orDefault(t.Epsilon, 1e-7)
 	case "rmsprop":
-		t.Rho = orDefault(t.Rho, 0.9)
+		t.Rho = Float(t.RhoValue())
 		t.Epsilon = orDefault(t.Epsilon, 1e-7)
 	}
 	sc := &t.Schedule

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"encoding/json"
 	"reflect"
 	"slices"
 	"strings"
@@ -65,7 +66,7 @@ func TestExpandShorthands(t *testing.T) {
 		t.Errorf("final dense = %+v, want 10 units and the softmax dropped", last)
 	}
 	tr := s.Train
-	if tr.Beta1 != 0.9 || tr.Beta2 != 0.999 || tr.Epsilon != 1e-7 || tr.Schedule.Type != "constant" ||
+	if tr.Beta1Value() != 0.9 || tr.Beta2Value() != 0.999 || tr.Beta1 == nil || tr.Epsilon != 1e-7 || tr.Schedule.Type != "constant" ||
 		tr.EarlyStopping.Monitor != "val_loss" || tr.LogEvery != 50 || tr.ValCheckSeconds != DefaultValCheckSeconds {
 		t.Errorf("train = %+v, want adam defaults, constant schedule, val_loss, log_every 50, val_check_seconds 30", tr)
 	}
@@ -81,9 +82,12 @@ func TestExpandLayerDefaults(t *testing.T) {
 	}{
 		{Layer{Type: DepthwiseConv2D, Name: "d"}, Layer{Type: DepthwiseConv2D, Name: "d", Kernel: 3, Stride: 1, Multiplier: 1, Padding: Padding{Mode: PadSame}, Init: "glorot_normal"}},
 		{Layer{Type: AvgPool, Name: "p", Kernel: 3}, Layer{Type: AvgPool, Name: "p", Kernel: 3, Stride: 3, Padding: Padding{Mode: PadValid}}},
-		{Layer{Type: BatchNorm, Name: "b"}, Layer{Type: BatchNorm, Name: "b", Momentum: 0.99, Epsilon: 1e-3}},
-		{Layer{Type: LeakyReLU, Name: "l"}, Layer{Type: LeakyReLU, Name: "l", Alpha: 0.01}},
-		{Layer{Type: ELU, Name: "e"}, Layer{Type: ELU, Name: "e", Alpha: 1}},
+		{Layer{Type: BatchNorm, Name: "b"}, Layer{Type: BatchNorm, Name: "b", Momentum: Float(0.99), Epsilon: 1e-3}},
+		{Layer{Type: LeakyReLU, Name: "l"}, Layer{Type: LeakyReLU, Name: "l", Alpha: Float(0.01)}},
+		{Layer{Type: ELU, Name: "e"}, Layer{Type: ELU, Name: "e", Alpha: Float(1)}},
+		// 0 set on purpose is a setting, not "left out".
+		{Layer{Type: BatchNorm, Name: "b0", Momentum: Float(0)}, Layer{Type: BatchNorm, Name: "b0", Momentum: Float(0), Epsilon: 1e-3}},
+		{Layer{Type: LeakyReLU, Name: "l0", Alpha: Float(0)}, Layer{Type: LeakyReLU, Name: "l0", Alpha: Float(0)}},
 		{Layer{Type: Dense, Name: "x", Units: 4, Init: "he_uniform"}, Layer{Type: Dense, Name: "x", Units: 4, Init: "he_uniform"}},
 	}
 	for _, tt := range tests {
@@ -94,6 +98,67 @@ func TestExpandLayerDefaults(t *testing.T) {
 				t.Errorf("expanded %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestExplicitZerosAreKept: the settings whose 0 is a setting of its own
+// (Adam's β1 0 is Adam without momentum, a leaky_relu of alpha 0 a relu)
+// keep it through parsing, Set, Expand and a JSON round trip, where they
+// used to read as "left out" and take their defaults.
+func TestExplicitZerosAreKept(t *testing.T) {
+	s, err := Parse([]byte(`{"model": {"input": [8, 8, 1], "classes": 2, "layers": [
+		{"type": "conv2d", "filters": 2}, {"type": "batchnorm", "momentum": 0},
+		{"type": "leaky_relu", "alpha": 0}, {"type": "dense", "units": 2}]},
+		"train": {"optimizer": "adam", "lr": 0.001, "beta1": 0}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, s *Spec) {
+		t.Helper()
+		if b1 := s.Train.Beta1Value(); b1 != 0 {
+			t.Errorf("%s: beta1 %v, want 0", when, b1)
+		}
+		if b2 := s.Train.Beta2Value(); b2 != DefaultBeta2 {
+			t.Errorf("%s: beta2 %v, want the default %v", when, b2, DefaultBeta2)
+		}
+		if m := s.Model.Layers[1].MomentumValue(); m != 0 {
+			t.Errorf("%s: batchnorm momentum %v, want 0", when, m)
+		}
+		if a := s.Model.Layers[2].AlphaValue(); a != 0 {
+			t.Errorf("%s: leaky_relu alpha %v, want 0", when, a)
+		}
+	}
+	check("parsed", s)
+	if err := s.Validate(); err != nil {
+		t.Fatalf("a spec of explicit zeros is refused: %v", err)
+	}
+	raw, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after a JSON round trip", again)
+
+	// Set, as the page's fields and -set do.
+	s, err = Parse(readTestdata(t, "shorthand.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Expand()
+	for _, set := range [][2]string{{"train.beta1", "0"}, {"train.rho", "0"}} {
+		if err := s.Set(set[0], set[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Expand()
+	if s.Train.Beta1Value() != 0 || s.Train.RhoValue() != 0 {
+		t.Errorf("after Set to 0 and Expand: beta1 %v, rho %v; want 0 and 0", s.Train.Beta1Value(), s.Train.RhoValue())
+	}
+	if d := Diff(&Spec{Train: Train{Beta1: Float(0.9)}}, &Spec{Train: Train{Beta1: Float(0)}}); !slices.Contains(d, "train.beta1=0") {
+		t.Errorf("Diff from beta1 0.9 to 0 = %q, want train.beta1=0 in it", d)
 	}
 }
 

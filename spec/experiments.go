@@ -289,7 +289,7 @@ func deepNet(depth int, batchNorm bool) func(*Spec) {
 				// The presets' momentum: at the default 0.99 the
 				// running averages of a short run lag the weights, and
 				// the arm would measure that instead of depth.
-				layers = append(layers, Layer{Type: BatchNorm, Momentum: deepMomentum})
+				layers = append(layers, Layer{Type: BatchNorm, Momentum: Float(deepMomentum)})
 			}
 			layers = append(layers, Layer{Type: ReLU})
 			if (i+1)%every == 0 && pools < 3 {

@@ -330,8 +330,8 @@ func conv(filters, kernel int, activation string) Layer {
 }
 
 // convBN is a convolution without bias (batch norm's offset takes its
-// place) followed by batch norm (momentum 0 for the default) and relu.
-func convBN(filters, kernel int, momentum float64) []Layer {
+// place) followed by batch norm (momentum nil for the default) and relu.
+func convBN(filters, kernel int, momentum *float64) []Layer {
 	return []Layer{
 		{Type: Conv2D, Filters: filters, Kernel: kernel, UseBias: noBias()},
 		{Type: BatchNorm, Momentum: momentum},
@@ -357,11 +357,11 @@ func mnistCNN(o PresetOptions) ([]Layer, error) {
 
 func fashionCNN(o PresetOptions) ([]Layer, error) {
 	var l []Layer
-	l = append(l, convBN(32, 3, 0)...)
+	l = append(l, convBN(32, 3, nil)...)
 	l = append(l, maxPool())
-	l = append(l, convBN(64, 3, 0)...)
+	l = append(l, convBN(64, 3, nil)...)
 	l = append(l, maxPool())
-	l = append(l, convBN(64, 3, 0)...)
+	l = append(l, convBN(64, 3, nil)...)
 	l = append(l,
 		Layer{Type: Dropout, Rate: 0.25},
 		Layer{Type: Dense, Units: 128, Activation: ReLU},
@@ -436,8 +436,8 @@ func vggSmall(o PresetOptions) ([]Layer, error) {
 	var l []Layer
 	for stage := range o.Depth {
 		ch := o.Width << stage
-		l = append(l, convBN(ch, 3, deepMomentum)...)
-		l = append(l, convBN(ch, 3, deepMomentum)...)
+		l = append(l, convBN(ch, 3, Float(deepMomentum))...)
+		l = append(l, convBN(ch, 3, Float(deepMomentum))...)
 		l = append(l, maxPool())
 	}
 	return append(l, Layer{Type: GlobalAvgPool}, Layer{Type: Dense, Units: o.Classes}), nil
@@ -451,10 +451,10 @@ func resnetSmall(o PresetOptions) ([]Layer, error) {
 	return residualNet(o, func(p string, ch int) ([]Layer, string, int) {
 		return []Layer{
 			{Type: Conv2D, Name: p + "conv1", Filters: ch, Kernel: 3, UseBias: noBias()},
-			{Type: BatchNorm, Name: p + "bn1", Momentum: deepMomentum},
+			{Type: BatchNorm, Name: p + "bn1", Momentum: Float(deepMomentum)},
 			{Type: ReLU, Name: p + "relu1"},
 			{Type: Conv2D, Name: p + "conv2", Filters: ch, Kernel: 3, UseBias: noBias()},
-			{Type: BatchNorm, Name: p + "bn2", Momentum: deepMomentum},
+			{Type: BatchNorm, Name: p + "bn2", Momentum: Float(deepMomentum)},
 		}, p + "bn2", ch
 	})
 }
@@ -469,13 +469,13 @@ func resnetBottleneck(o PresetOptions) ([]Layer, error) {
 	return residualNet(o, func(p string, ch int) ([]Layer, string, int) {
 		return []Layer{
 			{Type: Conv2D, Name: p + "reduce", Filters: ch, Kernel: 1, UseBias: noBias()},
-			{Type: BatchNorm, Name: p + "reduce_bn", Momentum: deepMomentum},
+			{Type: BatchNorm, Name: p + "reduce_bn", Momentum: Float(deepMomentum)},
 			{Type: ReLU, Name: p + "reduce_relu"},
 			{Type: Conv2D, Name: p + "conv", Filters: ch, Kernel: 3, UseBias: noBias()},
-			{Type: BatchNorm, Name: p + "conv_bn", Momentum: deepMomentum},
+			{Type: BatchNorm, Name: p + "conv_bn", Momentum: Float(deepMomentum)},
 			{Type: ReLU, Name: p + "conv_relu"},
 			{Type: Conv2D, Name: p + "expand", Filters: ch * bottleneckExpansion, Kernel: 1, UseBias: noBias()},
-			{Type: BatchNorm, Name: p + "expand_bn", Momentum: deepMomentum},
+			{Type: BatchNorm, Name: p + "expand_bn", Momentum: Float(deepMomentum)},
 		}, p + "expand_bn", ch * bottleneckExpansion
 	})
 }
@@ -493,7 +493,7 @@ func residualNet(o PresetOptions, block func(p string, ch int) (layers []Layer, 
 	w := o.Width
 	l := []Layer{
 		{Type: Conv2D, Name: "stem_conv", Filters: w, Kernel: 3, UseBias: noBias()},
-		{Type: BatchNorm, Name: "stem_bn", Momentum: deepMomentum},
+		{Type: BatchNorm, Name: "stem_bn", Momentum: Float(deepMomentum)},
 		{Type: ReLU, Name: "stem_relu"},
 	}
 	prev, in := "stem_relu", w
@@ -543,7 +543,7 @@ func mobilenetSmall(o PresetOptions) ([]Layer, error) {
 	w := o.Width
 	l := []Layer{
 		{Type: Conv2D, Name: "stem_conv", Filters: w, Kernel: 3, Stride: stemStride, UseBias: noBias()},
-		{Type: BatchNorm, Name: "stem_bn", Momentum: deepMomentum},
+		{Type: BatchNorm, Name: "stem_bn", Momentum: Float(deepMomentum)},
 		{Type: ReLU, Name: "stem_relu"},
 	}
 	prev, in, block := "stem_relu", w, 0
@@ -558,15 +558,15 @@ func mobilenetSmall(o PresetOptions) ([]Layer, error) {
 			p := fmt.Sprintf("block%d_", block)
 			l = append(l,
 				Layer{Type: Conv2D, Name: p + "expand", Filters: in * mobilenetExpansion, Kernel: 1, UseBias: noBias()},
-				Layer{Type: BatchNorm, Name: p + "expand_bn", Momentum: deepMomentum},
+				Layer{Type: BatchNorm, Name: p + "expand_bn", Momentum: Float(deepMomentum)},
 				Layer{Type: ReLU, Name: p + "expand_relu"},
 				Layer{Type: DepthwiseConv2D, Name: p + "depthwise", Kernel: 3, Stride: stride, UseBias: noBias()},
-				Layer{Type: BatchNorm, Name: p + "depthwise_bn", Momentum: deepMomentum},
+				Layer{Type: BatchNorm, Name: p + "depthwise_bn", Momentum: Float(deepMomentum)},
 				Layer{Type: ReLU, Name: p + "depthwise_relu"},
 				// The projection stays linear: a relu here would destroy
 				// information in the narrow bottleneck.
 				Layer{Type: Conv2D, Name: p + "project", Filters: ch, Kernel: 1, UseBias: noBias()},
-				Layer{Type: BatchNorm, Name: p + "project_bn", Momentum: deepMomentum},
+				Layer{Type: BatchNorm, Name: p + "project_bn", Momentum: Float(deepMomentum)},
 			)
 			out := p + "project_bn"
 			if stride == 1 && in == ch {
@@ -578,7 +578,7 @@ func mobilenetSmall(o PresetOptions) ([]Layer, error) {
 	}
 	return append(l,
 		Layer{Type: Conv2D, Name: "head_conv", Filters: in * mobilenetExpansion, Kernel: 1, UseBias: noBias()},
-		Layer{Type: BatchNorm, Name: "head_bn", Momentum: deepMomentum},
+		Layer{Type: BatchNorm, Name: "head_bn", Momentum: Float(deepMomentum)},
 		Layer{Type: ReLU, Name: "head_relu"},
 		Layer{Type: GlobalAvgPool, Name: "global_pool"},
 		Layer{Type: Dense, Name: "logits", Units: o.Classes},

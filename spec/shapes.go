@@ -308,7 +308,7 @@ func (c *checker) unusedFields(i int, l *Layer, kind layerKind) {
 		{"filters", l.Filters != 0}, {"multiplier", l.Multiplier != 0}, {"units", l.Units != 0},
 		{"kernel", l.Kernel != 0}, {"stride", l.Stride != 0}, {"padding", !l.Padding.IsZero()},
 		{"use_bias", l.UseBias != nil}, {"init", l.Init != ""}, {"rate", l.Rate != 0},
-		{"alpha", l.Alpha != 0}, {"momentum", l.Momentum != 0}, {"epsilon", l.Epsilon != 0},
+		{"alpha", l.Alpha != nil}, {"momentum", l.Momentum != nil}, {"epsilon", l.Epsilon != 0},
 	}
 	for _, f := range set {
 		if f.set && !contains(kind.fields, f.name) {
@@ -380,8 +380,8 @@ func (c *checker) layerFields(i int, l *Layer) {
 		}
 		initializer()
 	case BatchNorm:
-		if !(l.Momentum >= 0 && l.Momentum < 1) {
-			c.layer(i, "momentum", "momentum %s must be in [0, 1); 0.99 is usual", fmtFloat(l.Momentum))
+		if m := l.MomentumValue(); !(m >= 0 && m < 1) {
+			c.layer(i, "momentum", "momentum %s must be in [0, 1); 0.99 is usual", fmtFloat(m))
 		}
 		if !(l.Epsilon > 0 && l.Epsilon < 1) {
 			c.layer(i, "epsilon", "epsilon %s must be in (0, 1); 1e-3 is usual", fmtFloat(l.Epsilon))
@@ -391,12 +391,12 @@ func (c *checker) layerFields(i int, l *Layer) {
 			c.layer(i, "rate", "rate %s must be in [0, 1); it is the fraction of values dropped", fmtFloat(l.Rate))
 		}
 	case LeakyReLU:
-		if !(l.Alpha >= 0 && l.Alpha <= 1) {
-			c.layer(i, "alpha", "alpha %s must be in [0, 1]; 0.01 to 0.3 is usual", fmtFloat(l.Alpha))
+		if a := l.AlphaValue(); !(a >= 0 && a <= 1) {
+			c.layer(i, "alpha", "alpha %s must be in [0, 1]; 0.01 to 0.3 is usual", fmtFloat(a))
 		}
 	case ELU:
-		if !(l.Alpha > 0 && l.Alpha <= 100) {
-			c.layer(i, "alpha", "alpha %s must be in (0, 100]; 1 is usual", fmtFloat(l.Alpha))
+		if a := l.AlphaValue(); !(a > 0 && a <= 100) {
+			c.layer(i, "alpha", "alpha %s must be in (0, 100]; 1 is usual", fmtFloat(a))
 		}
 	}
 }

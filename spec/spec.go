@@ -86,17 +86,65 @@ type Layer struct {
 
 	// Rate is the drop probability of dropout.
 	Rate float64 `json:"rate,omitempty"`
-	// Alpha is the negative slope of leaky_relu (default 0.01) and the
-	// saturation of elu (default 1).
-	Alpha float64 `json:"alpha,omitempty"`
+	// Alpha is the negative slope of leaky_relu (default 0.01; 0 makes it
+	// a relu) and the saturation of elu (default 1); nil when left out.
+	Alpha *float64 `json:"alpha,omitempty"`
 	// Momentum and Epsilon configure batchnorm (defaults 0.99 and 1e-3):
-	// running = momentum*running + (1-momentum)*batch.
-	Momentum float64 `json:"momentum,omitempty"`
-	Epsilon  float64 `json:"epsilon,omitempty"`
+	// running = momentum*running + (1-momentum)*batch. Momentum is nil when
+	// left out; 0 keeps the last batch's statistics. Epsilon 0 takes the
+	// default.
+	Momentum *float64 `json:"momentum,omitempty"`
+	Epsilon  float64  `json:"epsilon,omitempty"`
 }
 
 // Bias reports whether the layer has a bias term.
 func (l Layer) Bias() bool { return l.UseBias == nil || *l.UseBias }
+
+// AlphaValue is the layer's alpha, or its type's default when left out:
+// 0.01 for leaky_relu, 1 for elu, 0 for the others.
+func (l Layer) AlphaValue() float64 {
+	switch {
+	case l.Alpha != nil:
+		return *l.Alpha
+	case l.Type == LeakyReLU:
+		return DefaultLeakyAlpha
+	case l.Type == ELU:
+		return DefaultELUAlpha
+	}
+	return 0
+}
+
+// MomentumValue is a batchnorm layer's momentum, DefaultBNMomentum when
+// left out.
+func (l Layer) MomentumValue() float64 { return valueOr(l.Momentum, DefaultBNMomentum) }
+
+// Defaults of the settings a spec may leave out where 0 is a setting of
+// its own.
+const (
+	DefaultLeakyAlpha = 0.01
+	DefaultELUAlpha   = 1
+	DefaultBNMomentum = 0.99
+	DefaultBeta1      = 0.9
+	DefaultBeta2      = 0.999
+	DefaultRho        = 0.9
+)
+
+// Float returns a pointer to v, for the settings that are nil when left
+// out: Layer{Type: BatchNorm, Momentum: Float(0.9)}.
+func Float(v float64) *float64 { return &v }
+
+// Beta1Value, Beta2Value and RhoValue are the optimizer's settings, or
+// their defaults when left out.
+func (t Train) Beta1Value() float64 { return valueOr(t.Beta1, DefaultBeta1) }
+func (t Train) Beta2Value() float64 { return valueOr(t.Beta2, DefaultBeta2) }
+func (t Train) RhoValue() float64   { return valueOr(t.Rho, DefaultRho) }
+
+func valueOr(p *float64, def float64) float64 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
 
 // Padding is "same", "valid" or an explicit pixel count. In JSON it is
 // either a string or a number.
@@ -165,10 +213,12 @@ type Train struct {
 	Nesterov bool    `json:"nesterov,omitempty"`
 	// Beta1, Beta2 and Epsilon configure adam and adamw (defaults 0.9,
 	// 0.999, 1e-7); Rho is RMSprop's decay (default 0.9) and uses Epsilon.
-	Beta1   float64 `json:"beta1,omitempty"`
-	Beta2   float64 `json:"beta2,omitempty"`
-	Epsilon float64 `json:"epsilon,omitempty"`
-	Rho     float64 `json:"rho,omitempty"`
+	// Beta1, Beta2 and Rho are nil when left out, so that 0 is a setting
+	// (beta1 0 is Adam without momentum); Epsilon 0 takes the default.
+	Beta1   *float64 `json:"beta1,omitempty"`
+	Beta2   *float64 `json:"beta2,omitempty"`
+	Epsilon float64  `json:"epsilon,omitempty"`
+	Rho     *float64 `json:"rho,omitempty"`
 
 	BatchSize int      `json:"batch_size"`
 	Epochs    int      `json:"epochs"`

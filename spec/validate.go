@@ -206,10 +206,10 @@ func (c *checker) train(t *Train, d *Data) {
 	if t.Nesterov && (t.Optimizer != "sgd" || t.Momentum == 0) {
 		c.add("train.nesterov", "nesterov needs optimizer sgd with momentum > 0")
 	}
-	c.inRange("train.beta1", t.Beta1, 0, 1, true, "0.9 is usual")
-	c.inRange("train.beta2", t.Beta2, 0, 1, true, "0.999 is usual")
+	c.inRange("train.beta1", t.Beta1Value(), 0, 1, true, "0.9 is usual; 0 is Adam without momentum")
+	c.inRange("train.beta2", t.Beta2Value(), 0, 1, true, "0.999 is usual")
 	c.inRange("train.epsilon", t.Epsilon, 0, 1, false, "1e-7 is usual")
-	c.inRange("train.rho", t.Rho, 0, 1, true, "0.9 is usual")
+	c.inRange("train.rho", t.RhoValue(), 0, 1, true, "0.9 is usual")
 	if t.BatchSize < 1 || t.BatchSize > MaxBatchSize {
 		c.add("train.batch_size", "batch size %d must be between 1 and %d (32 to 128 is usual)", t.BatchSize, MaxBatchSize)
 	}

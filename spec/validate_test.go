@@ -50,9 +50,9 @@ func TestValidateNamesTheField(t *testing.T) {
 			s.Model.Layers = append(s.Model.Layers[:5], append([]Layer{{Type: Conv2D, Filters: 3}}, s.Model.Layers[5:]...)...)
 		}, []string{"model.layers[5] (conv3)", "needs a (height, width, channels) input", "relu3 gives (128)"}},
 		{"global pool on units", "", func(s *Spec) { s.Model.Layers[5] = Layer{Type: GlobalAvgPool} }, []string{"model.layers[5] (globalpool1)", "needs a (height, width, channels)"}},
-		{"batchnorm momentum", "residual.json", func(s *Spec) { s.Model.Layers[1].Momentum = 1 }, []string{"model.layers[1].momentum (bn1)"}},
+		{"batchnorm momentum", "residual.json", func(s *Spec) { s.Model.Layers[1].Momentum = Float(1) }, []string{"model.layers[1].momentum (bn1)"}},
 		{"batchnorm epsilon", "residual.json", func(s *Spec) { s.Model.Layers[1].Epsilon = -1 }, []string{"model.layers[1].epsilon (bn1)"}},
-		{"leaky alpha", "", func(s *Spec) { s.Model.Layers[5] = Layer{Type: LeakyReLU, Alpha: 2} }, []string{"model.layers[5].alpha (leaky_relu1)"}},
+		{"leaky alpha", "", func(s *Spec) { s.Model.Layers[5] = Layer{Type: LeakyReLU, Alpha: Float(2)} }, []string{"model.layers[5].alpha (leaky_relu1)"}},
 		{"depthwise channels", "residual.json", func(s *Spec) { s.Model.Layers[6].Multiplier = MaxChannels }, []string{"model.layers[6].multiplier (dwconv1)", "channels"}},
 
 		// The graph.
@@ -87,7 +87,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"negative epochs", "", func(s *Spec) { s.Train.Epochs = -3 }, []string{"train.epochs"}},
 		{"momentum 1", "", func(s *Spec) { s.Train.Momentum = 1 }, []string{"train.momentum"}},
 		{"nesterov with adam", "", func(s *Spec) { s.Train.Nesterov = true }, []string{"train.nesterov", "sgd"}},
-		{"beta2 1", "", func(s *Spec) { s.Train.Beta2 = 1 }, []string{"train.beta2"}},
+		{"beta2 1", "", func(s *Spec) { s.Train.Beta2 = Float(1) }, []string{"train.beta2"}},
 		{"unknown schedule", "", func(s *Spec) { s.Train.Schedule.Type = "warm" }, []string{"train.schedule.type", `"one_cycle"`}},
 		{"step factor", "", func(s *Spec) { s.Train.Schedule = Schedule{Type: "step", Factor: 2} }, []string{"train.schedule.factor"}},
 		{"step every", "", func(s *Spec) { s.Train.Schedule = Schedule{Type: "step", Every: -1} }, []string{"train.schedule.every"}},

@@ -24,8 +24,8 @@ type Adam struct {
 
 func newAdam(t spec.Train) Optimizer {
 	return &Adam{
-		Beta1:       orDefault(t.Beta1, 0.9),
-		Beta2:       orDefault(t.Beta2, 0.999),
+		Beta1:       t.Beta1Value(),
+		Beta2:       t.Beta2Value(),
 		Epsilon:     orDefault(t.Epsilon, 1e-7),
 		WeightDecay: t.WeightDecay,
 		name:        "adam",

@@ -42,6 +42,11 @@ func TestOptimizerSteps(t *testing.T) {
 		// m = −0.055, v = 0.00124975, m̂ = −0.055/0.19 = −0.289474,
 		// v̂ = 0.00124975/0.001999 = 0.625188, w = 0.9 + 0.1·0.289474/0.790688 = 0.936610
 		{"adam", spec.Train{Optimizer: "adam"}, false, [2]float64{0.900000019999996, 0.9366103680733917}},
+		// β1 0, set on purpose (not the default 0.9): m = g, m̂ = g;
+		// w = 0.9 as above; m = −1, v̂ = 0.625188, w = 0.9 + 0.1/0.790688 = 1.026472
+		{"adam beta1 0", spec.Train{Optimizer: "adam", Beta1: spec.Float(0)}, false, [2]float64{0.9000000199999959, 1.026472131526272}},
+		// ρ 0: s = g², w = 1 − 0.1·0.5/0.5 = 0.9; w = 0.9 + 0.1·1/1 = 1
+		{"rmsprop rho 0", spec.Train{Optimizer: "rmsprop", Rho: spec.Float(0)}, false, [2]float64{0.900000019999996, 1.000000009999997}},
 		// as adam, after w ·= 1 − 0.1·0.01 each step
 		{"adamw", spec.Train{Optimizer: "adamw", WeightDecay: 0.01}, true, [2]float64{0.899000019999996, 0.9347113680533917}},
 		{"adam weight decay is adamw", spec.Train{Optimizer: "adam", WeightDecay: 0.01}, true, [2]float64{0.899000019999996, 0.9347113680533917}},

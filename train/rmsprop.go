@@ -17,7 +17,7 @@ type RMSprop struct {
 
 func newRMSprop(t spec.Train) Optimizer {
 	return &RMSprop{
-		Rho:         orDefault(t.Rho, 0.9),
+		Rho:         t.RhoValue(),
 		Momentum:    t.Momentum,
 		Epsilon:     orDefault(t.Epsilon, 1e-7),
 		WeightDecay: t.WeightDecay,

@@ -240,7 +240,7 @@ func LayerValue(l spec.Layer, field string) string {
 	case "rate":
 		return FormatFloat(l.Rate)
 	case "alpha":
-		return FormatFloat(l.Alpha)
+		return FormatFloat(l.AlphaValue())
 	case "activation":
 		return l.Activation
 	case "init":

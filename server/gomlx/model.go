@@ -229,7 +229,7 @@ func (m *Model) Forward(x *Node, fc ForwardConfig) (logits *Node, state map[stri
 			}
 			if fc.Training {
 				rows := in.Shape().Size() / in.Shape().Dimensions[in.Rank()-1]
-				mom := l.Momentum
+				mom := l.MomentumValue()
 				var unbiased *Node
 				if fc.Rows == nil {
 					mean = ReduceMean(in, axes...)
@@ -268,10 +268,10 @@ func (m *Model) Forward(x *Node, fc ForwardConfig) (logits *Node, state map[stri
 		case spec.ReLU:
 			y = MaxScalar(in, 0)
 		case spec.LeakyReLU:
-			y = Where(GreaterThan(in, ZerosLike(in)), in, MulScalar(in, l.Alpha))
+			y = Where(GreaterThan(in, ZerosLike(in)), in, MulScalar(in, l.AlphaValue()))
 		case spec.ELU:
 			// Exp−1 rather than Expm1, which has no gradient in GoMLX v0.26.
-			y = Where(GreaterThan(in, ZerosLike(in)), in, MulScalar(AddScalar(Exp(in), -1), l.Alpha))
+			y = Where(GreaterThan(in, ZerosLike(in)), in, MulScalar(AddScalar(Exp(in), -1), l.AlphaValue()))
 		case spec.Sigmoid:
 			y = Sigmoid(in)
 		case spec.Tanh:

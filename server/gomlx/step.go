@@ -143,7 +143,8 @@ func update(t spec.Train, params []ParamInfo, values, grads []*Node, slots [][]*
 			}
 			newSlots[i] = []*Node{v}
 		case "rmsprop":
-			sq := Add(MulScalar(s[0], t.Rho), MulScalar(Square(gr), 1-t.Rho))
+			rho := t.RhoValue()
+			sq := Add(MulScalar(s[0], rho), MulScalar(Square(gr), 1-rho))
 			u := Div(gr, AddScalar(Sqrt(sq), t.Epsilon))
 			if t.Momentum != 0 {
 				b := Add(MulScalar(s[1], t.Momentum), u)
@@ -154,10 +155,11 @@ func update(t spec.Train, params []ParamInfo, values, grads []*Node, slots [][]*
 				newSlots[i] = []*Node{sq}
 			}
 		default: // adam, adamw
-			m := Add(MulScalar(s[0], t.Beta1), MulScalar(gr, 1-t.Beta1))
-			v := Add(MulScalar(s[1], t.Beta2), MulScalar(Square(gr), 1-t.Beta2))
-			b1 := OneMinus(Pow(Scalar(w.Graph(), dtypes.Float32, t.Beta1), step))
-			b2 := OneMinus(Pow(Scalar(w.Graph(), dtypes.Float32, t.Beta2), step))
+			beta1, beta2 := t.Beta1Value(), t.Beta2Value()
+			m := Add(MulScalar(s[0], beta1), MulScalar(gr, 1-beta1))
+			v := Add(MulScalar(s[1], beta2), MulScalar(Square(gr), 1-beta2))
+			b1 := OneMinus(Pow(Scalar(w.Graph(), dtypes.Float32, beta1), step))
+			b2 := OneMinus(Pow(Scalar(w.Graph(), dtypes.Float32, beta2), step))
 			w = Sub(w, Mul(lr, Div(Div(m, b1), AddScalar(Sqrt(Div(v, b2)), t.Epsilon))))
 			newSlots[i] = []*Node{m, v}
 		}
