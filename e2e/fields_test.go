@@ -119,6 +119,10 @@ func TestFieldsShowTheSpecAfterThePageChangesIt(t *testing.T) {
 	click(t, ctx, "#restore-best")
 	set(t, ctx, "#l1", "lots")
 	waitFor(t, ctx, `Array.from(document.querySelectorAll(".errors li")).some(li => li.textContent.startsWith("train.l1"))`, "the refusal of the L1 text")
+	// Another field's edit leaves the refused text and its reason.
+	set(t, ctx, "#seed", "8")
+	waitFor(t, ctx, `document.querySelector("#seed").value === "8"`, "the seed taken")
+	waitFor(t, ctx, `document.querySelector("#l1").value === "lots" && Array.from(document.querySelectorAll(".errors li")).some(li => li.textContent.startsWith("train.l1"))`, "the L1 text still refused after the seed's edit")
 	edited := pageSpec(t, ctx)
 	if edited.Train.Momentum != 0.5 || edited.Train.L2 != 0.01 || !edited.Train.EarlyStopping.RestoreBest || edited.Data.LabelNoise != 0.2 {
 		t.Fatalf("the edits did not reach the spec: %+v %+v", edited.Train, edited.Data)

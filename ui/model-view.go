@@ -73,11 +73,8 @@ func (mv *ModelView) ScaleNote() string {
 func (mv *ModelView) SetScale(field string, e vugu.DOMEvent) {
 	text := strings.TrimSpace(e.PropString("target", "value"))
 	path := "preset." + field
-	refuse := func(msg string) {
-		mv.validate()
-		mv.SpecErrors[path] = msg
-		mv.Refused = map[string]string{path: text}
-	}
+	kept := mv.refused
+	refuse := func(msg string) { mv.refuse(kept, path, text, msg) }
 	n, err := strconv.Atoi(text)
 	if err != nil || n < 1 {
 		refuse(fmt.Sprintf("%s must be a whole number, 1 or more", field))

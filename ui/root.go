@@ -181,10 +181,11 @@ type Root struct {
 	Spec       *spec.Spec
 	Preset     string
 	SpecErrors map[string]string
-	// Refused holds the text of a field whose value the spec refused, by
-	// spec path: the field keeps showing it, with its error, until the
-	// spec changes.
-	Refused  map[string]string
+	// refused holds the text of each field whose value the spec refused,
+	// by spec path, with the reason: the field keeps showing it, with its
+	// error, while other fields are edited, until the field takes a value
+	// or the spec is replaced (a preset, an import, a layer added, undo).
+	refused  map[string]refusal
 	specText string
 	// undo holds the specs the page had before its latest changes of the
 	// settings, the latest last (at most maxUndo); specs are replaced, never
@@ -641,7 +642,7 @@ func (r *Root) ChoosePreset(name string) {
 
 // validate refreshes the errors shown at the fields and the shared URL.
 func (r *Root) validate() {
-	r.Refused = nil
+	r.refused = nil
 	r.SpecErrors = map[string]string{}
 	if err := r.Spec.Validate(); err != nil {
 		var errs spec.Errors
@@ -746,17 +747,49 @@ func (r *Root) ErrorList() []string {
 	return out
 }
 
-// Set changes one spec field from a text value, as spec.Set reads it.
+// refusal is a field's text that the spec refused, and why.
+type refusal struct{ text, err string }
+
+// refuse validates the spec again and keeps text in the field at path, with
+// msg as its error, beside the other fields' refusals in kept.
+func (r *Root) refuse(kept map[string]refusal, path, text, msg string) {
+	r.validate()
+	r.keepRefused(kept, path)
+	if r.refused == nil {
+		r.refused = map[string]refusal{}
+	}
+	r.refused[path] = refusal{text, msg}
+	r.SpecErrors[path] = msg
+}
+
+// keepRefused puts back, after validate, the refusals of the fields other
+// than the one just edited (path).
+func (r *Root) keepRefused(kept map[string]refusal, path string) {
+	for p, f := range kept {
+		if p == path {
+			continue
+		}
+		if r.refused == nil {
+			r.refused = map[string]refusal{}
+		}
+		r.refused[p] = f
+		r.SpecErrors[p] = f.err
+	}
+}
+
+// Set changes one spec field from a text value, as spec.Set reads it. A
+// value the spec refuses stays in its field with the reason, and so do
+// other fields' refused values, until each takes a value.
 func (r *Root) Set(path, value string) {
+	kept := r.refused
 	s := r.Spec.Clone()
 	if err := s.Set(path, value); err != nil {
-		r.validate()
-		r.SpecErrors[path] = err.Error()
-		r.Refused = map[string]string{path: value} // the text stays, with its error
+		r.refuse(kept, path, value, err.Error())
 		return
 	}
 	r.Spec = s
 	r.validate()
+	r.keepRefused(kept, path)
 	if strings.HasPrefix(path, "data.augment.") {
 		r.RequestPreview()
 		if run := r.Current; run != nil && run.Server == "" && run.started &&
@@ -790,8 +823,8 @@ func (r *Root) Set(path, value string) {
 // before its change event commits it, nor erase the "0." of a decimal half
 // typed in a number field, whose value reads "0" meanwhile.
 func (r *Root) Show(el js.Value, path, text string) {
-	if refused, ok := r.Refused[path]; ok {
-		text = refused
+	if refused, ok := r.refused[path]; ok {
+		text = refused.text
 	}
 	shown := path + "=" + text
 	if el.Get("plateauShown").String() == shown && el.Call("isSameNode", el.Get("ownerDocument").Get("activeElement")).Bool() {

@@ -274,3 +274,39 @@ func TestImportSpecWithoutInput(t *testing.T) {
 		t.Errorf("imported model: input %v, %d classes, last layer %+v, errors %v", m.Input, m.Classes, m.Layers[2], r.SpecErrors)
 	}
 }
+
+// A field's refused text stays with its reason while other fields are
+// edited, so that the page never shows a value it does not train with
+// without saying so; it goes when the field takes a value or the spec is
+// replaced.
+func TestRefusedFieldsStay(t *testing.T) {
+	r := NewRoot(quietHost{})
+	r.Apply(protocol.Message{Kind: protocol.KindDataset, Dataset: &protocol.Dataset{Name: "mnist", Shape: []int{28, 28, 1},
+		Classes: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, TrainSize: 100, TestSize: 10}})
+	lr := r.Spec.Train.LR
+	r.Set("train.lr", "0.01x")
+	r.Set("train.l1", "abc")
+	r.Set("train.epochs", "7") // another field, taken
+	if r.Spec.Train.Epochs != 7 {
+		t.Fatalf("epochs %d after setting 7", r.Spec.Train.Epochs)
+	}
+	for path, text := range map[string]string{"train.lr": "0.01x", "train.l1": "abc"} {
+		if got := r.refused[path].text; got != text || r.FieldError(path) == "" {
+			t.Errorf("after another field's edit, %s shows %q with error %q; want %q with its error", path, got, r.FieldError(path), text)
+		}
+	}
+	if r.Valid() || r.Spec.Train.LR != lr {
+		t.Errorf("valid %v, lr %g: the refused texts must keep the page from starting, and leave the spec's lr %g", r.Valid(), r.Spec.Train.LR, lr)
+	}
+	r.Set("train.lr", "0.02")
+	if _, ok := r.refused["train.lr"]; ok || r.FieldError("train.lr") != "" || r.Spec.Train.LR != 0.02 {
+		t.Errorf("lr set to 0.02: refusal %v, error %q, lr %g", r.refused["train.lr"], r.FieldError("train.lr"), r.Spec.Train.LR)
+	}
+	if r.refused["train.l1"].text != "abc" {
+		t.Error("the l1 refusal went when lr took a value")
+	}
+	r.ChoosePreset("fashion-fast")
+	if len(r.refused) != 0 || !r.Valid() {
+		t.Errorf("after a preset: refusals %v, errors %v; want none", r.refused, r.SpecErrors)
+	}
+}
