@@ -53,8 +53,7 @@ func (b *budget) wrap(r io.Reader) io.Reader {
 // errors. This is the entry point for bytes that did not come from a file
 // system, such as a file dropped into the page.
 func Decode(name string, r io.ReaderAt, size int64, opt LoadOptions) (*Dataset, error) {
-	lim := opt.Limits.withDefaults()
-	d, err := decodeArchive(name, r, size, lim)
+	d, err := decodeArchive(name, r, size, opt.decoding())
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +86,7 @@ func isTarHeader(head []byte) bool {
 	return len(head) >= 262 && string(head[257:262]) == "ustar"
 }
 
-func decodeArchive(name string, r io.ReaderAt, size int64, lim Limits) (*Dataset, error) {
+func decodeArchive(name string, r io.ReaderAt, size int64, lim decoding) (*Dataset, error) {
 	head := make([]byte, 512)
 	n, err := r.ReadAt(head, 0)
 	if err != nil && err != io.EOF {
@@ -110,7 +109,7 @@ func decodeArchive(name string, r io.ReaderAt, size int64, lim Limits) (*Dataset
 
 // decodeZip checks every member's declared size and compression ratio
 // before reading anything, then reads the zip as a file system.
-func decodeZip(name string, r io.ReaderAt, size int64, lim Limits) (*Dataset, error) {
+func decodeZip(name string, r io.ReaderAt, size int64, lim decoding) (*Dataset, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("%s: zip: %w", name, err)
@@ -137,7 +136,7 @@ func decodeZip(name string, r io.ReaderAt, size int64, lim Limits) (*Dataset, er
 
 // decodeTar streams a tar or tar.gz: only IDX files and CIFAR batches are
 // read from a tar, because images in class folders need random access.
-func decodeTar(name string, r io.Reader, lim Limits) (*Dataset, error) {
+func decodeTar(name string, r io.Reader, lim decoding) (*Dataset, error) {
 	b := newBudget(lim.MaxArchiveBytes)
 	br := bufio.NewReader(r)
 	var stream io.Reader = br
@@ -181,11 +180,11 @@ func decodeTar(name string, r io.Reader, lim Limits) (*Dataset, error) {
 		}
 		switch {
 		case idxRole(h.Name) >= 0:
-			err = idx.add(h.Name, tr, h.Size, lim)
+			err = idx.add(h.Name, tr, h.Size, lim.Limits)
 		case isImageName(h.Name):
 			images++
 		default:
-			err = cifar.add(h.Name, tr, h.Size, lim)
+			err = cifar.add(h.Name, tr, h.Size, lim.Limits)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
@@ -208,7 +207,7 @@ func decodeTar(name string, r io.Reader, lim Limits) (*Dataset, error) {
 // or a CIFAR-10 tar.gz; otherwise it reads PNG and JPEG images in one folder
 // per class (with train/ and test/ folders above them if present).
 func LoadFS(fsys fs.FS, name string, opt LoadOptions) (*Dataset, error) {
-	d, err := decodeFS(fsys, name, opt.Limits.withDefaults(), nil)
+	d, err := decodeFS(fsys, name, opt.decoding(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +220,7 @@ func skipName(name string) bool {
 	return strings.HasPrefix(name, ".") && name != "." || name == "__MACOSX"
 }
 
-func decodeFS(fsys fs.FS, name string, lim Limits, b *budget) (*Dataset, error) {
+func decodeFS(fsys fs.FS, name string, lim decoding, b *budget) (*Dataset, error) {
 	var files []string
 	err := fs.WalkDir(fsys, ".", func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
@@ -270,7 +269,7 @@ func decodeFS(fsys fs.FS, name string, lim Limits, b *budget) (*Dataset, error) 
 				return fmt.Errorf("%s holds %s, more than the limit of %s per file", p, byteCount(size), byteCount(lim.MaxFileBytes))
 			}
 		}
-		return add(p, b.wrap(f), size, lim)
+		return add(p, b.wrap(f), size, lim.Limits)
 	}
 	switch {
 	case len(idxFiles) > 0:

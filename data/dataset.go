@@ -20,6 +20,9 @@ type Dataset struct {
 	// release or needed fixing: fewer batches, resized images, a split made
 	// up because the folder had none.
 	Notes []string
+	// FromImages says the dataset was read from PNG or JPEG files, whose
+	// size LoadOptions.ImageSide (spec.Data.ImageSide) chooses.
+	FromImages bool
 }
 
 // Split is one part of a dataset: Len() images of H×W×C bytes each,

@@ -152,11 +152,11 @@ func TestLoadImageZip(t *testing.T) {
 			t.Fatalf("gray pixel %d = %v, want %d in every channel", i, img[3*i:3*i+3], v)
 		}
 	}
-	// The 10×10 test image is resized to 8×8.
+	// The 10×10 test image is scaled down to 8×8.
 	want := make([]uint8, size)
-	resizeBilinear(want, rgb(rgbImage(4, 10)), 10, 10, 8, 8, 3)
+	resizeArea(want, rgb(rgbImage(4, 10)), 10, 10, 8, 8, 3)
 	if !bytes.Equal(d.Test.Images[:size], want) {
-		t.Errorf("resized test image differs from bilinear resize of the fixture")
+		t.Errorf("resized test image differs from the area resize of the fixture")
 	}
 	notes := strings.Join(d.Notes, "; ")
 	for _, w := range []string{"resized 1 image to 8×8", "converted 1 image to RGB", "skipped 1 file, not PNG or JPEG"} {

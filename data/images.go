@@ -10,6 +10,7 @@ import (
 	_ "image/png"  // registers the PNG decoder
 	"io"
 	"io/fs"
+	"math"
 	"sort"
 	"strings"
 
@@ -40,12 +41,16 @@ type imageFile struct {
 //	[top/]cat/1.png, [top/]dog/2.jpg, …                  split made here
 //	[top/]train/cat/1.png, [top/]test/cat/9.png, …       split as given
 //
-// Classes are the folder names in sorted order. The first image (in sorted
-// order) sets the size; other sizes are resized to it bilinearly. The
-// channel count is the majority's: grayscale images become RGB by copying,
+// Classes are the folder names in sorted order. The first training image
+// (in sorted order) sets the shape, scaled so that its longer side is
+// lim.imageSide, or, when that is 0, at most DefaultImageSide (photos
+// become 64×48, not 4032×3024); an image of another shape is cropped at
+// the centre to that shape before it is scaled, so nothing is squashed.
+// Images are scaled down by averaging the pixels each output pixel covers
+// and up bilinearly. The channel count is the majority's: grayscale images become RGB by copying,
 // colour images become gray by luma (ITU-R BT.601, as image/color does).
 // Alpha is dropped (transparent pixels become black).
-func decodeImageFolders(fsys fs.FS, name string, files []string, lim Limits, b *budget) (*Dataset, error) {
+func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b *budget) (*Dataset, error) {
 	var paths []string
 	other := 0
 	for _, f := range files {
@@ -89,7 +94,7 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim Limits, b *
 			hasTrain = true
 		}
 	}
-	var d Dataset
+	d := Dataset{FromImages: true}
 	var images []imageFile
 	classIndex := map[string]int32{}
 	ignored := 0
@@ -144,7 +149,7 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim Limits, b *
 	grays := 0
 	for i := range images {
 		f := &images[i]
-		cfg, err := readImageConfig(fsys, f.path, lim, b)
+		cfg, err := readImageConfig(fsys, f.path, lim.Limits, b)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -165,7 +170,10 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim Limits, b *
 			break
 		}
 	}
-	d.H, d.W = first.h, first.w
+	if side := lim.imageSide; side != 0 && (side < spec.MinImageSide || side > spec.MaxImageSide) {
+		return nil, fmt.Errorf("%s: data.image_side %d must be between %d and %d pixels, or 0 to scale images larger than %d down to %d", name, side, spec.MinImageSide, spec.MaxImageSide, DefaultImageSide, DefaultImageSide)
+	}
+	d.H, d.W = scaledShape(first.h, first.w, lim.imageSide)
 	size := int64(d.H * d.W * d.C)
 	if size*int64(len(images)) > lim.MaxBytes {
 		return nil, fmt.Errorf("%s: %s images of %d×%d×%d would need more than the limit of %s", name, spec.Thousands(len(images)), d.H, d.W, d.C, byteCount(lim.MaxBytes))
@@ -178,16 +186,19 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim Limits, b *
 			train = append(train, f)
 		}
 	}
-	resized, converted := 0, 0
+	resized, cropped, converted := 0, 0, 0
 	decodeSplit := func(list []imageFile) (Split, error) {
 		s := Split{Images: make([]uint8, len(list)*int(size)), Labels: make([]int32, len(list))}
 		for i, f := range list {
-			img, err := readImage(fsys, f.path, lim, b)
+			img, err := readImage(fsys, f.path, lim.Limits, b)
 			if err != nil {
 				return Split{}, fmt.Errorf("%s: %w", name, err)
 			}
 			if f.w != d.W || f.h != d.H {
 				resized++
+			}
+			if _, _, cw, ch := centreCrop(f.w, f.h, d.W, d.H); cw != f.w || ch != f.h {
+				cropped++
 			}
 			if f.gray != (d.C == 1) {
 				converted++
@@ -208,7 +219,18 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim Limits, b *
 		d.Notes = append(d.Notes, fmt.Sprintf("no train/ and test/ folders: every %dth image of each class is held out for test", testEvery))
 	}
 	if resized > 0 {
-		d.Notes = append(d.Notes, fmt.Sprintf("resized %s to %d×%d", spec.Count(resized, "image"), d.H, d.W))
+		note := fmt.Sprintf("resized %s to %d×%d", spec.Count(resized, "image"), d.H, d.W)
+		if d.H != first.h || d.W != first.w {
+			if lim.imageSide == 0 {
+				note += fmt.Sprintf(" (the first was %d×%d: images larger than %d pixels on their longer side are scaled down to it; data.image_side chooses another size)", first.h, first.w, DefaultImageSide)
+			} else {
+				note += fmt.Sprintf(" (the first was %d×%d; data.image_side %d)", first.h, first.w, lim.imageSide)
+			}
+		}
+		if cropped > 0 {
+			note += fmt.Sprintf(", %s of another shape first cropped to it at the centre", spec.Count(cropped, "image"))
+		}
+		d.Notes = append(d.Notes, note)
 	}
 	if converted > 0 {
 		kind := "RGB"
@@ -303,23 +325,61 @@ func isGrayModel(m color.Model) bool {
 	return false
 }
 
-// putImage writes img into dst (h×w×c), converting channels and resizing
-// bilinearly when the sizes differ.
+// DefaultImageSide is the longest side the images of a PNG or JPEG
+// dataset keep unless told otherwise (spec.Data.ImageSide): larger ones,
+// photos for one, are scaled down to it, which a CNN trained in a browser
+// can take.
+const DefaultImageSide = 64
+
+// scaledShape is the shape h×w scaled so that its longer side is side, or,
+// for side 0, at most DefaultImageSide.
+func scaledShape(h, w, side int) (int, int) {
+	long := max(h, w)
+	if side == 0 {
+		if long <= DefaultImageSide {
+			return h, w
+		}
+		side = DefaultImageSide
+	}
+	if long == side {
+		return h, w
+	}
+	f := float64(side) / float64(long)
+	return max(1, int(math.Round(float64(h)*f))), max(1, int(math.Round(float64(w)*f)))
+}
+
+// centreCrop is the largest rectangle at the centre of a sw×sh image
+// (x0, y0, its width and height) with the shape of w×h, to a pixel.
+func centreCrop(sw, sh, w, h int) (x0, y0, cw, ch int) {
+	cw, ch = sw, sh
+	if sw*h > sh*w { // wider than the target
+		cw = max(1, int(math.Round(float64(sh)*float64(w)/float64(h))))
+	} else if sw*h < sh*w {
+		ch = max(1, int(math.Round(float64(sw)*float64(h)/float64(w))))
+	}
+	return (sw - cw) / 2, (sh - ch) / 2, cw, ch
+}
+
+// putImage writes img into dst (h×w×c), converting channels, cropping an
+// image of another shape at the centre to h×w's shape, and scaling it:
+// down by averaging, up bilinearly.
 func putImage(dst []uint8, img image.Image, h, w, c int) {
 	bounds := img.Bounds()
-	sw, sh := bounds.Dx(), bounds.Dy()
+	x0, y0, sw, sh := centreCrop(bounds.Dx(), bounds.Dy(), w, h)
+	at := bounds.Min.Add(image.Pt(x0, y0))
 	src := dst
 	if sw != w || sh != h {
 		src = make([]uint8, sw*sh*c)
 	}
 	if g, ok := img.(*image.Gray); ok && c == 1 {
 		for y := 0; y < sh; y++ {
-			copy(src[y*sw:(y+1)*sw], g.Pix[y*g.Stride:])
+			o := (at.Y-g.Rect.Min.Y+y)*g.Stride + at.X - g.Rect.Min.X
+			copy(src[y*sw:(y+1)*sw], g.Pix[o:o+sw])
 		}
 	} else {
 		// draw.Draw has fast paths into RGBA for the common source types.
 		rgba := image.NewRGBA(image.Rect(0, 0, sw, sh))
-		draw.Draw(rgba, rgba.Bounds(), img, bounds.Min, draw.Src)
+		draw.Draw(rgba, rgba.Bounds(), img, at, draw.Src)
 		for i := 0; i < sw*sh; i++ {
 			r, g, b := uint32(rgba.Pix[4*i]), uint32(rgba.Pix[4*i+1]), uint32(rgba.Pix[4*i+2])
 			if c == 1 {
@@ -330,9 +390,67 @@ func putImage(dst []uint8, img image.Image, h, w, c int) {
 			src[3*i], src[3*i+1], src[3*i+2] = uint8(r), uint8(g), uint8(b)
 		}
 	}
-	if sw != w || sh != h {
+	switch {
+	case sw == w && sh == h:
+	case sw >= w && sh >= h:
+		resizeArea(dst, src, sh, sw, h, w, c)
+	default:
 		resizeBilinear(dst, src, sh, sw, h, w, c)
 	}
+}
+
+// resizeArea scales src (sh×sw×c) down to dst (h×w×c), each output pixel
+// the mean of the source pixels its footprint covers, those cut by its
+// edges weighted by the part covered: a box filter, which keeps the fine
+// detail of a photo from aliasing as point sampling would.
+func resizeArea(dst, src []uint8, sh, sw, h, w, c int) {
+	cols, rows := areaTaps(sw, w), areaTaps(sh, h)
+	mid := make([]float32, sh*w*c) // scaled along x
+	for y := 0; y < sh; y++ {
+		row := src[y*sw*c : (y+1)*sw*c]
+		for x, taps := range cols {
+			for k := 0; k < c; k++ {
+				var sum float32
+				for _, t := range taps {
+					sum += t.weight * float32(row[t.at*c+k])
+				}
+				mid[(y*w+x)*c+k] = sum
+			}
+		}
+	}
+	for y, taps := range rows {
+		for i := 0; i < w*c; i++ {
+			var sum float32
+			for _, t := range taps {
+				sum += t.weight * mid[t.at*w*c+i]
+			}
+			dst[y*w*c+i] = uint8(min(max(sum+0.5, 0), 255))
+		}
+	}
+}
+
+// tap is one source pixel's weight in an output pixel.
+type tap struct {
+	at     int
+	weight float32
+}
+
+// areaTaps lists, for each of n output pixels along an axis of m ≥ n
+// source pixels, the source pixels its footprint [i·m/n, (i+1)·m/n)
+// covers and their weights, which sum to 1.
+func areaTaps(m, n int) [][]tap {
+	out := make([][]tap, n)
+	scale := float64(m) / float64(n)
+	for i := range out {
+		lo, hi := float64(i)*scale, float64(i+1)*scale
+		for j := int(lo); j < m && float64(j) < hi; j++ {
+			cover := math.Min(hi, float64(j+1)) - math.Max(lo, float64(j))
+			if cover > 1e-9 {
+				out[i] = append(out[i], tap{j, float32(cover / scale)})
+			}
+		}
+	}
+	return out
 }
 
 // resizeBilinear scales src (sh×sw×c) to dst (h×w×c), sampling at pixel

@@ -20,6 +20,22 @@ type LoadOptions struct {
 	Fetch bool
 	// Limits bound what decoders read and allocate; nil means DefaultLimits.
 	Limits *Limits
+	// ImageSide is the longer side, in pixels, that the images of a PNG
+	// or JPEG dataset are scaled to (spec.Data.ImageSide); 0 scales images
+	// whose longer side is over DefaultImageSide down to it and keeps
+	// smaller ones. IDX and CIFAR-10 datasets keep their size.
+	ImageSide int
+}
+
+// decoding is what the decoders are given: the limits, with their
+// defaults filled in, and the size images are scaled to.
+type decoding struct {
+	Limits
+	imageSide int
+}
+
+func (o LoadOptions) decoding() decoding {
+	return decoding{Limits: o.Limits.withDefaults(), imageSide: o.ImageSide}
 }
 
 // Registry names.
@@ -106,7 +122,7 @@ func Load(nameOrPath string, opt LoadOptions) (*Dataset, error) {
 	}
 	label := datasetName(nameOrPath)
 	if st.IsDir() {
-		lim := opt.Limits.withDefaults()
+		lim := opt.decoding()
 		d, err := decodeFS(os.DirFS(nameOrPath), label, lim, nil)
 		if err != nil {
 			return nil, err
@@ -118,7 +134,7 @@ func Load(nameOrPath string, opt LoadOptions) (*Dataset, error) {
 		return nil, err
 	}
 	defer f.Close()
-	d, err := decodeArchive(label, f, st.Size(), opt.Limits.withDefaults())
+	d, err := decodeArchive(label, f, st.Size(), opt.decoding())
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +222,7 @@ func loadRegistry(name string, opt LoadOptions) (*Dataset, error) {
 }
 
 func loadRegistryDir(name, dir string, opt LoadOptions) (*Dataset, error) {
-	d, err := decodeFS(os.DirFS(dir), name, opt.Limits.withDefaults(), nil)
+	d, err := decodeFS(os.DirFS(dir), name, opt.decoding(), nil)
 	if err != nil {
 		return nil, err
 	}

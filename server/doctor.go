@@ -218,7 +218,7 @@ func (f *runFlags) spec(extra ...string) (*spec.Spec, error) {
 
 // load reads the dataset of s.
 func (f *runFlags) load(s *spec.Spec) (*data.Dataset, error) {
-	return data.Load(s.Data.Dataset, data.LoadOptions{DataDir: *f.dataDir, TrainLimit: s.Data.TrainLimit, TestLimit: s.Data.TestLimit})
+	return data.Load(s.Data.Dataset, data.LoadOptions{DataDir: *f.dataDir, TrainLimit: s.Data.TrainLimit, TestLimit: s.Data.TestLimit, ImageSide: s.Data.ImageSide})
 }
 
 // fit makes s match the dataset, expands and validates it.

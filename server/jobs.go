@@ -838,7 +838,7 @@ func (s *jobServer) prepare(req jobRequest) (*spec.Spec, int, string, *requestEr
 	if sp.Train.BatchSize > l.MaxBatch {
 		return nil, 0, "", tooLarge("train.batch_size", l.MaxBatch, "batch size %d is over this server's limit of %d; set train.batch_size to %d or less", sp.Train.BatchSize, l.MaxBatch, l.MaxBatch)
 	}
-	ds, err := s.loadDataset(source, sp.Data.TrainLimit, sp.Data.TestLimit)
+	ds, err := s.loadDataset(source, sp.Data)
 	if err != nil {
 		return nil, 0, "", badRequest("dataset", "dataset %s: %v", sp.Data.Dataset, err)
 	}
@@ -921,14 +921,14 @@ func (s *jobServer) resolveDataset(name string) (string, *requestError) {
 
 // loadDataset reads a dataset, reusing the last one read: jobs on the same
 // data do not read it twice.
-func (s *jobServer) loadDataset(source string, trainLimit, testLimit int) (*data.Dataset, error) {
+func (s *jobServer) loadDataset(source string, d spec.Data) (*data.Dataset, error) {
 	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
-	key := fmt.Sprintf("%s\x00%d\x00%d", source, trainLimit, testLimit)
+	key := fmt.Sprintf("%s\x00%d\x00%d\x00%d", source, d.TrainLimit, d.TestLimit, d.ImageSide)
 	if s.cacheKey == key {
 		return s.cached, nil
 	}
-	ds, err := data.Load(source, data.LoadOptions{DataDir: s.dataDir, TrainLimit: trainLimit, TestLimit: testLimit})
+	ds, err := data.Load(source, data.LoadOptions{DataDir: s.dataDir, TrainLimit: d.TrainLimit, TestLimit: d.TestLimit, ImageSide: d.ImageSide})
 	if err != nil {
 		return nil, err
 	}
@@ -1116,7 +1116,7 @@ func (s *jobServer) runJob(serverCtx context.Context, j *job) {
 }
 
 func (s *jobServer) train(ctx context.Context, j *job, sp *spec.Spec, folder string) (*train.Result, error) {
-	ds, err := s.loadDataset(sp.Data.Dataset, sp.Data.TrainLimit, sp.Data.TestLimit)
+	ds, err := s.loadDataset(sp.Data.Dataset, sp.Data)
 	if err != nil {
 		return nil, err
 	}

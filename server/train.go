@@ -159,6 +159,7 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		DataDir:    *dataDir,
 		TrainLimit: s.Data.TrainLimit,
 		TestLimit:  s.Data.TestLimit,
+		ImageSide:  s.Data.ImageSide,
 	})
 	if err != nil {
 		return err

@@ -320,6 +320,12 @@ type Data struct {
 	// TrainLimit and TestLimit keep only the first N examples (0: all).
 	TrainLimit int `json:"train_limit,omitempty"`
 	TestLimit  int `json:"test_limit,omitempty"`
+	// ImageSide is the longer side, in pixels, that the images of a PNG or
+	// JPEG dataset are scaled to, the first training image's shape kept
+	// and others cropped to it at the centre; 0 scales images whose longer
+	// side is over 64 down to 64 (photos of 4032×3024 become 64×48) and
+	// keeps smaller ones. Datasets in IDX or CIFAR-10 files keep their size.
+	ImageSide int `json:"image_side,omitempty"`
 	// Imbalance reproduces class imbalance: class k keeps a fraction
 	// Imbalance^(k/(K-1)) of its training examples, so the last class keeps
 	// Imbalance of them. 0 or 1 leaves the data as it is.

@@ -22,7 +22,9 @@ const (
 	MaxBatchSize   = 1 << 16
 	MaxEpochs      = 100_000
 	MaxLayers      = 1000 // layers of the expanded model
-	maxProblems    = 100  // problems listed one by one; the rest are counted
+	MinImageSide   = 4    // data.image_side, when set
+	MaxImageSide   = 1024
+	maxProblems    = 100 // problems listed one by one; the rest are counted
 )
 
 // Known names of the string settings.
@@ -300,6 +302,9 @@ func (c *checker) data(d *Data, input []int) {
 	}
 	if d.TestLimit < 0 {
 		c.add("data.test_limit", "test_limit %d must be ≥ 0 (0 keeps every example)", d.TestLimit)
+	}
+	if d.ImageSide != 0 && (d.ImageSide < MinImageSide || d.ImageSide > MaxImageSide) {
+		c.add("data.image_side", "image_side %d must be between %d and %d pixels, or 0 to scale images larger than 64 down to 64 (32 to 96 is usual)", d.ImageSide, MinImageSide, MaxImageSide)
 	}
 	c.inRange("data.imbalance", d.Imbalance, 0, 1, false, "0 or 1 keeps the classes as they are; 0.1 keeps 10% of the last class")
 	c.inRange("data.train_fraction", d.TrainFraction, 0, 1, false, "0 or 1 trains on every training image; 0.5 on half of each class's")

@@ -123,6 +123,8 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"validation above 0.9", "", func(s *Spec) { s.Data.Validation = 0.95 }, []string{"data.validation", "[0, 0.9]"}},
 		{"negative validation", "", func(s *Spec) { s.Data.Validation = -0.1 }, []string{"data.validation"}},
 		{"negative train limit", "", func(s *Spec) { s.Data.TrainLimit = -1 }, []string{"data.train_limit"}},
+		{"image side 2", "", func(s *Spec) { s.Data.ImageSide = 2 }, []string{"data.image_side", "between 4 and 1024"}},
+		{"image side 5000", "", func(s *Spec) { s.Data.ImageSide = 5000 }, []string{"data.image_side"}},
 		{"imbalance above 1", "", func(s *Spec) { s.Data.Imbalance = 1.5 }, []string{"data.imbalance", "[0, 1]"}},
 		{"label noise above 0.9", "", func(s *Spec) { s.Data.LabelNoise = 0.95 }, []string{"data.label_noise", "[0, 0.9]"}},
 		{"negative label noise", "", func(s *Spec) { s.Data.LabelNoise = -0.1 }, []string{"data.label_noise", "[0, 0.9]"}},

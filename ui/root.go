@@ -527,7 +527,7 @@ func (r *Root) LoadDataset(name string) {
 			r.DatasetName, r.Loading, r.Message = name, true, ""
 			r.localFile, r.sentAs = nil, ""
 			c := protocol.NewCommand("", protocol.CmdLoad)
-			c.Dataset = &protocol.DatasetRef{Name: name, URL: l.URL}
+			c.Dataset = &protocol.DatasetRef{Name: name, URL: l.URL, ImageSide: r.Spec.Data.ImageSide}
 			r.Host.Send(c)
 			return
 		}
@@ -542,9 +542,45 @@ func (r *Root) LoadFile(name string, file any) {
 	r.localFile, r.sentAs = file, ""
 	r.fileGen++
 	c := protocol.NewCommand("", protocol.CmdLoad)
-	c.Dataset = &protocol.DatasetRef{Name: name}
+	c.Dataset = &protocol.DatasetRef{Name: name, ImageSide: r.Spec.Data.ImageSide}
 	c.Blob = file
 	r.Host.Send(c)
+}
+
+// SetImageSide sets data.image_side from its field and, when the loaded
+// dataset is one of PNG or JPEG images, has the worker read it again at
+// that size (the model then takes the new input shape, as for any other
+// dataset).
+func (r *Root) SetImageSide(e vugu.DOMEvent) {
+	before := r.Spec.Data.ImageSide
+	r.SetFrom("data.image_side", e)
+	side := r.Spec.Data.ImageSide
+	if side == before || r.FieldError("data.image_side") != "" || r.Dataset == nil || !r.Dataset.FromImages {
+		return
+	}
+	c := protocol.NewCommand("", protocol.CmdLoad)
+	c.Dataset = &protocol.DatasetRef{Name: r.DatasetName, ImageSide: side}
+	switch {
+	case r.localFile != nil:
+		c.Blob = r.localFile
+	default:
+		for _, l := range r.Datasets {
+			if l.Name == r.DatasetName {
+				c.Dataset.URL = l.URL
+			}
+		}
+		if c.Dataset.URL == "" {
+			return
+		}
+	}
+	r.Loading, r.Message = true, ""
+	r.Host.Send(c)
+}
+
+// ShowImageSide says whether the Data tab offers data.image_side: for a
+// dataset of PNG or JPEG images, or a spec that sets it.
+func (r *Root) ShowImageSide() bool {
+	return r.Spec.Data.ImageSide != 0 || r.Dataset != nil && r.Dataset.FromImages
 }
 
 // fitSpecToDataset adapts the model to the loaded data: a scalable preset

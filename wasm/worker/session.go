@@ -182,7 +182,7 @@ func (s *Session) load(c protocol.Command) {
 		s.post(protocol.ErrorMessage(c.Run, fmt.Errorf("%s is empty: drop the dataset archive itself (a zip of class folders, the IDX files in a zip or tar, or cifar-10-binary.tar.gz)", name)))
 		return
 	}
-	d, err := data.Decode(datasetLabel(name), src, src.Size(), data.LoadOptions{})
+	d, err := data.Decode(datasetLabel(name), src, src.Size(), data.LoadOptions{ImageSide: c.Dataset.ImageSide})
 	if err != nil {
 		s.post(protocol.ErrorMessage(c.Run, fmt.Errorf("%v; the page keeps the dataset it had", err)))
 		return
@@ -287,7 +287,8 @@ func summarize(d *data.Dataset) *protocol.Dataset {
 		ClassCounts: data.ClassCounts(d.Train, len(d.Classes)),
 		Mean:        mean, Std: std, Source: d.Source, Notes: d.Notes,
 		Bytes:  int64(len(d.Train.Images) + len(d.Test.Images)),
-		Mirror: train.Mirror(d.Train, d.H, d.W, d.C, len(d.Classes)),
+		Mirror:     train.Mirror(d.Train, d.H, d.W, d.C, len(d.Classes)),
+		FromImages: d.FromImages,
 	}
 }
 

@@ -1,0 +1,199 @@
+package data
+
+import (
+	"archive/zip"
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// resizeAreaNaive integrates every source pixel's overlap with every
+// output pixel's footprint, in float64: the reference for resizeArea.
+func resizeAreaNaive(src []uint8, sh, sw, h, w, c int) []float64 {
+	out := make([]float64, h*w*c)
+	sy, sx := float64(sh)/float64(h), float64(sw)/float64(w)
+	overlap := func(a0, a1, b0, b1 float64) float64 { return math.Max(0, math.Min(a1, b1)-math.Max(a0, b0)) }
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			for j := 0; j < sh; j++ {
+				oy := overlap(float64(y)*sy, float64(y+1)*sy, float64(j), float64(j+1))
+				for i := 0; i < sw; i++ {
+					a := oy * overlap(float64(x)*sx, float64(x+1)*sx, float64(i), float64(i+1))
+					for k := 0; k < c; k++ {
+						out[(y*w+x)*c+k] += a * float64(src[(j*sw+i)*c+k]) / (sx * sy)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestResizeAreaAgainstTheReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range [][4]int{{10, 10, 8, 8}, {7, 10, 3, 4}, {31, 17, 5, 3}, {64, 48, 64, 48}, {9, 9, 1, 1}, {100, 3, 7, 2}} {
+		sh, sw, h, w := tc[0], tc[1], tc[2], tc[3]
+		for _, c := range []int{1, 3} {
+			src := make([]uint8, sh*sw*c)
+			for i := range src {
+				src[i] = uint8(r.IntN(256))
+			}
+			got := make([]uint8, h*w*c)
+			resizeArea(got, src, sh, sw, h, w, c)
+			want := resizeAreaNaive(src, sh, sw, h, w, c)
+			for i := range got {
+				if math.Abs(float64(got[i])-want[i]) > 0.51 {
+					t.Fatalf("%d×%d×%d to %d×%d: value %d is %d, want %.3f", sh, sw, c, h, w, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// A pattern finer than the output's pixels averages to its mean gray
+// rather than aliasing into stripes, as sampling would.
+func TestResizeAreaDoesNotAlias(t *testing.T) {
+	const n = 60
+	src := make([]uint8, n*n)
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			if (x+y)%2 == 0 {
+				src[y*n+x] = 255
+			}
+		}
+	}
+	dst := make([]uint8, 15*15)
+	resizeArea(dst, src, n, n, 15, 15, 1)
+	for i, v := range dst {
+		if v != 128 {
+			t.Fatalf("pixel %d of a scaled 1-pixel checkerboard is %d, want its mean gray (127.5)", i, v)
+		}
+	}
+}
+
+func TestScaledShape(t *testing.T) {
+	for _, tc := range []struct{ h, w, side, wantH, wantW int }{
+		{28, 28, 0, 28, 28},      // small images keep their size
+		{64, 48, 0, 64, 48},      // at the default
+		{3024, 4032, 0, 48, 64},  // a photo
+		{4032, 3024, 0, 64, 48},  // upright
+		{300, 20, 0, 64, 4},      // a strip keeps a pixel or more
+		{3024, 4032, 32, 24, 32}, // a side asked for
+		{28, 28, 56, 56, 56},     // scaled up when asked
+		{1000, 1, 10, 10, 1},
+	} {
+		if h, w := scaledShape(tc.h, tc.w, tc.side); h != tc.wantH || w != tc.wantW {
+			t.Errorf("scaledShape(%d×%d, side %d) = %d×%d, want %d×%d", tc.h, tc.w, tc.side, h, w, tc.wantH, tc.wantW)
+		}
+	}
+}
+
+func TestCentreCrop(t *testing.T) {
+	for _, tc := range []struct{ sw, sh, w, h, x0, y0, cw, ch int }{
+		{200, 150, 64, 48, 0, 0, 200, 150},  // the same shape
+		{150, 200, 64, 48, 0, 43, 150, 113}, // upright into landscape: 112.5 rows, rounded
+		{200, 100, 10, 10, 50, 0, 100, 100}, // wide into square
+		{10, 10, 10, 10, 0, 0, 10, 10},
+	} {
+		x0, y0, cw, ch := centreCrop(tc.sw, tc.sh, tc.w, tc.h)
+		if x0 != tc.x0 || y0 != tc.y0 || cw != tc.cw || ch != tc.ch {
+			t.Errorf("centreCrop(%d×%d into %d×%d) = (%d, %d) %d×%d, want (%d, %d) %d×%d", tc.sw, tc.sh, tc.w, tc.h, x0, y0, cw, ch, tc.x0, tc.y0, tc.cw, tc.ch)
+		}
+	}
+}
+
+// photoZip is a zip of two class folders of 6 landscape images w×h each,
+// and in each class one upright image h×w (the 3rd) whose top and bottom
+// fifths are red and the rest green: cropped to the landscape shape at the
+// centre, it is green all over.
+func photoZip(t *testing.T, w, h int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	z := zip.NewWriter(&buf)
+	for _, class := range []string{"cats", "dogs"} {
+		for i := range 6 {
+			var img *image.RGBA
+			if i == 2 {
+				img = image.NewRGBA(image.Rect(0, 0, h, w))
+				for y := range w {
+					c := color.RGBA{0, 200, 0, 255}
+					if y < w/5 || y >= w-w/5 {
+						c = color.RGBA{200, 0, 0, 255}
+					}
+					for x := range h {
+						img.Set(x, y, c)
+					}
+				}
+			} else {
+				img = image.NewRGBA(image.Rect(0, 0, w, h))
+				for y := range h {
+					for x := range w {
+						img.Set(x, y, color.RGBA{uint8(x), uint8(y), uint8(40 * i), 255})
+					}
+				}
+			}
+			f, err := z.Create(fmt.Sprintf("photos/%s/IMG_%d.png", class, i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := png.Encode(f, img); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// Photos are scaled down to DefaultImageSide on their longer side, an
+// upright one among landscape ones cropped rather than squashed, and
+// data.image_side chooses another size.
+func TestPhotosAreScaledDown(t *testing.T) {
+	raw := photoZip(t, 200, 150)
+	for _, tc := range []struct {
+		side, h, w int
+		note       string
+	}{
+		{0, 48, 64, "resized 12 images to 48×64 (the first was 150×200: images larger than 64 pixels on their longer side are scaled down to it; data.image_side chooses another size), 2 images of another shape first cropped to it at the centre"},
+		{32, 24, 32, "resized 12 images to 24×32 (the first was 150×200; data.image_side 32), 2 images"},
+		{200, 150, 200, "resized 2 images to 150×200, 2 images of another shape"},
+	} {
+		d, err := Decode("photos.zip", bytes.NewReader(raw), int64(len(raw)), LoadOptions{ImageSide: tc.side})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.H != tc.h || d.W != tc.w || d.C != 3 {
+			t.Errorf("image_side %d: %d×%d×%d, want %d×%d×3", tc.side, d.H, d.W, d.C, tc.h, tc.w)
+		}
+		if notes := strings.Join(d.Notes, "; "); !strings.Contains(notes, tc.note) {
+			t.Errorf("image_side %d: notes %q, want %q in them", tc.side, notes, tc.note)
+		}
+		// The upright image is the first class's third: every 5th image
+		// of a class is held out for test, so it is training image 2.
+		size := d.H * d.W * d.C
+		img := d.Train.Images[2*size : 3*size]
+		for p := 0; p < d.H*d.W; p++ {
+			if r, g := img[3*p], img[3*p+1]; r > 8 || g < 190 {
+				t.Fatalf("image_side %d: pixel %d of the upright image is (%d, %d, _): its red bands were not cropped away", tc.side, p, r, g)
+			}
+		}
+	}
+}
+
+func TestImageSideOutOfBounds(t *testing.T) {
+	raw := photoZip(t, 20, 15)
+	for _, side := range []int{-1, 2, 5000} {
+		_, err := Decode("photos.zip", bytes.NewReader(raw), int64(len(raw)), LoadOptions{ImageSide: side})
+		if err == nil || !strings.Contains(err.Error(), "data.image_side") {
+			t.Errorf("image_side %d: error %v, want one naming data.image_side", side, err)
+		}
+	}
+}
