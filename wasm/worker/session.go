@@ -286,7 +286,7 @@ func summarize(d *data.Dataset) *protocol.Dataset {
 		TrainSize: d.Train.Len(), TestSize: d.Test.Len(),
 		ClassCounts: data.ClassCounts(d.Train, len(d.Classes)),
 		Mean:        mean, Std: std, Source: d.Source, Notes: d.Notes,
-		Bytes:  int64(len(d.Train.Images) + len(d.Test.Images)),
+		Bytes:      int64(len(d.Train.Images) + len(d.Test.Images)),
 		Mirror:     train.Mirror(d.Train, d.H, d.W, d.C, len(d.Classes)),
 		FromImages: d.FromImages,
 	}
