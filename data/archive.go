@@ -128,7 +128,7 @@ func decodeZip(name string, r io.ReaderAt, size int64, lim decoding) (*Dataset, 
 		}
 		total += u
 		if total > uint64(lim.MaxArchiveBytes) {
-			return nil, fmt.Errorf("%s: zip expands to more than the limit of %s", name, byteCount(lim.MaxArchiveBytes))
+			return nil, fmt.Errorf("%s: zip expands to more than the limit of %s; zip fewer files, or photos scaled down first (a CNN here trains on images of %d pixels a side unless data.image_side asks for more)", name, byteCount(lim.MaxArchiveBytes), DefaultImageSide)
 		}
 	}
 	return decodeFS(zr, name, lim, newBudget(lim.MaxArchiveBytes))
