@@ -419,6 +419,7 @@ func TestJobRequestErrors(t *testing.T) {
 		{"too deep for the images", `{"preset":"vgg-small","dataset":"tiny","width":2,"depth":5}`, 400, "this input allows 3 halvings"},
 		{"unknown fault", `{"spec":` + tinySpec + `,"dataset":"tiny","fault":"gremlins"}`, 400, `fault "gremlins": want one of raw-pixels`},
 		{"fault already there", `{"spec":` + tinySpec + `,"dataset":"tiny","set":{"data.label_noise":0.5},"fault":"wrong-labels"}`, 400, "already makes 0.5 of the labels wrong"},
+		{"image side", `{"spec":` + tinySpec + `,"dataset":"tiny","set":{"data.image_side":2}}`, 400, "data.image_side 2 must be between 4 and 1024"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, b := e.do("POST", "/api/jobs", c.body)
@@ -444,6 +445,11 @@ func TestJobRequestErrors(t *testing.T) {
 	id = e.submit(`{"spec":{"model":{"layers":[{"type":"dense"}]},"train":{"batch_size":4}},"dataset":"tiny","epochs":1}`)
 	if st := e.status(id); st.Params != 8*8*1*2+2 {
 		t.Errorf("a spec without input on the 8×8 two-class tiny set has %d parameters, want %d", st.Params, 8*8*1*2+2)
+	}
+	// The images are read at the spec's data.image_side: 4×4 here.
+	id = e.submit(`{"spec":{"model":{"layers":[{"type":"dense"}]},"train":{"batch_size":4},"data":{"image_side":4}},"dataset":"tiny","epochs":1}`)
+	if st := e.status(id); st.Params != 4*4*1*2+2 {
+		t.Errorf("a spec with data.image_side 4 on the 8×8 tiny set has %d parameters, want %d (4×4 inputs)", st.Params, 4*4*1*2+2)
 	}
 	// A limit that the request's knobs bring under the bound is accepted.
 	e.submit(`{"spec":` + tinySpec + `,"dataset":"big","train_limit":100,"test_limit":50,"epochs":1}`)
