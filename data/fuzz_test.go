@@ -122,3 +122,18 @@ func FuzzArchive(f *testing.F) {
 	f.Add(tarGz(fixtureIDXFiles(), []string{"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}))
 	f.Fuzz(fuzzDecode)
 }
+
+// FuzzJPEGOrientation: any bytes read as an orientation of 1 to 8, without
+// reading past their end.
+func FuzzJPEGOrientation(f *testing.F) {
+	plain := []byte{0xFF, 0xD8, 0xFF, 0xD9}
+	for _, order := range []string{"II", "MM"} {
+		f.Add(withOrientation(plain, 6, order))
+	}
+	f.Add(plain)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if o := jpegOrientation(b); o < 1 || o > 8 {
+			t.Fatalf("orientation %d", o)
+		}
+	})
+}

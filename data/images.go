@@ -1,6 +1,7 @@
 package data
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"image"
@@ -32,8 +33,10 @@ type imageFile struct {
 	path  string
 	label int32
 	test  bool
-	w, h  int
+	w, h  int // as shown, turned upright by the EXIF orientation
 	gray  bool
+	// orientation is the EXIF orientation of a JPEG, 1 when upright.
+	orientation int
 }
 
 // decodeImageFolders reads PNG and JPEG images laid out one folder per class:
@@ -149,11 +152,11 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 	grays := 0
 	for i := range images {
 		f := &images[i]
-		cfg, err := readImageConfig(fsys, f.path, lim.Limits, b)
+		cfg, o, err := readImageConfig(fsys, f.path, lim.Limits, b)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		f.w, f.h, f.gray = cfg.Width, cfg.Height, isGrayModel(cfg.ColorModel)
+		f.w, f.h, f.gray, f.orientation = cfg.Width, cfg.Height, isGrayModel(cfg.ColorModel), o
 		if f.gray {
 			grays++
 		}
@@ -186,7 +189,7 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 			train = append(train, f)
 		}
 	}
-	resized, cropped, converted := 0, 0, 0
+	resized, cropped, converted, turned := 0, 0, 0, 0
 	decodeSplit := func(list []imageFile) (Split, error) {
 		s := Split{Images: make([]uint8, len(list)*int(size)), Labels: make([]int32, len(list))}
 		for i, f := range list {
@@ -202,6 +205,9 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 			}
 			if f.gray != (d.C == 1) {
 				converted++
+			}
+			if f.orientation > 1 {
+				turned++
 			}
 			putImage(s.Images[i*int(size):(i+1)*int(size)], img, d.H, d.W, d.C)
 			s.Labels[i] = f.label
@@ -231,6 +237,9 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 			note += fmt.Sprintf(", %s of another shape first cropped to it at the centre", spec.Count(cropped, "image"))
 		}
 		d.Notes = append(d.Notes, note)
+	}
+	if turned > 0 {
+		d.Notes = append(d.Notes, fmt.Sprintf("turned %s upright, as their EXIF orientation says a camera held them", spec.Count(turned, "image")))
 	}
 	if converted > 0 {
 		kind := "RGB"
@@ -263,24 +272,31 @@ func openLimited(fsys fs.FS, p string, lim Limits, b *budget) (io.ReadCloser, er
 	}{io.LimitReader(b.wrap(f), lim.MaxFileBytes), f}, nil
 }
 
-func readImageConfig(fsys fs.FS, p string, lim Limits, b *budget) (image.Config, error) {
+// readImageConfig reads an image's header: its size as shown (turned
+// upright by its EXIF orientation, which it returns too) and colour model.
+func readImageConfig(fsys fs.FS, p string, lim Limits, b *budget) (image.Config, int, error) {
 	f, err := openLimited(fsys, p, lim, b)
 	if err != nil {
-		return image.Config{}, err
+		return image.Config{}, 0, err
 	}
 	defer f.Close()
-	cfg, _, err := image.DecodeConfig(f)
+	br := bufio.NewReaderSize(f, exifHead)
+	head, _ := br.Peek(exifHead) // all of a shorter file
+	o := jpegOrientation(head)
+	cfg, _, err := image.DecodeConfig(br)
 	if err != nil {
-		return image.Config{}, fmt.Errorf("%s: %w", p, err)
+		return image.Config{}, 0, fmt.Errorf("%s: %w", p, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > lim.MaxImageSide || cfg.Height > lim.MaxImageSide {
-		return image.Config{}, fmt.Errorf("%s: image is %d×%d; the limit is %d on each side", p, cfg.Width, cfg.Height, lim.MaxImageSide)
+		return image.Config{}, 0, fmt.Errorf("%s: image is %d×%d; the limit is %d on each side", p, cfg.Width, cfg.Height, lim.MaxImageSide)
 	}
-	return cfg, nil
+	cfg.Width, cfg.Height = orientedSize(cfg.Width, cfg.Height, o)
+	return cfg, o, nil
 }
 
-// readImage reads one image file whole (at most MaxFileBytes) and checks its
-// header again before decoding: the file may have changed since the first
+// readImage reads one image file whole (at most MaxFileBytes), turned
+// upright by its EXIF orientation, and checks its header again before
+// decoding: the file may have changed since the first
 // pass, and the check is what keeps a forged header from allocating
 // gigabytes.
 func readImage(fsys fs.FS, p string, lim Limits, b *budget) (image.Image, error) {
@@ -304,7 +320,7 @@ func readImage(fsys fs.FS, p string, lim Limits, b *budget) (image.Image, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	return img, nil
+	return orient(img, jpegOrientation(raw[:min(len(raw), exifHead)])), nil
 }
 
 // isGrayModel reports whether images of the colour model hold only gray.
