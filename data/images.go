@@ -190,6 +190,7 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 		}
 	}
 	resized, cropped, converted, turned := 0, 0, 0, 0
+	done := 0
 	decodeSplit := func(list []imageFile) (Split, error) {
 		s := Split{Images: make([]uint8, len(list)*int(size)), Labels: make([]int32, len(list))}
 		for i, f := range list {
@@ -211,6 +212,9 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 			}
 			putImage(s.Images[i*int(size):(i+1)*int(size)], img, d.H, d.W, d.C)
 			s.Labels[i] = f.label
+			if done++; lim.progress != nil {
+				lim.progress(done, len(images))
+			}
 		}
 		return s, nil
 	}

@@ -25,6 +25,9 @@ type LoadOptions struct {
 	// whose longer side is over DefaultImageSide down to it and keeps
 	// smaller ones. IDX and CIFAR-10 datasets keep their size.
 	ImageSide int
+	// Progress, when set, is called as the images of a PNG or JPEG
+	// dataset are read: done of total so far.
+	Progress func(done, total int)
 }
 
 // decoding is what the decoders are given: the limits, with their
@@ -32,10 +35,11 @@ type LoadOptions struct {
 type decoding struct {
 	Limits
 	imageSide int
+	progress  func(done, total int)
 }
 
 func (o LoadOptions) decoding() decoding {
-	return decoding{Limits: o.Limits.withDefaults(), imageSide: o.ImageSide}
+	return decoding{Limits: o.Limits.withDefaults(), imageSide: o.ImageSide, progress: o.Progress}
 }
 
 // Registry names.

@@ -197,3 +197,23 @@ func TestImageSideOutOfBounds(t *testing.T) {
 		}
 	}
 }
+
+// Progress counts the images read, one call an image, up to all of them.
+func TestProgressCountsTheImages(t *testing.T) {
+	raw := photoZip(t, 20, 15)
+	var calls [][2]int
+	_, err := Decode("photos.zip", bytes.NewReader(raw), int64(len(raw)), LoadOptions{Progress: func(done, total int) {
+		calls = append(calls, [2]int{done, total})
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 12 {
+		t.Fatalf("%d calls, want one per image (12): %v", len(calls), calls)
+	}
+	for i, c := range calls {
+		if c != [2]int{i + 1, 12} {
+			t.Fatalf("call %d said %d of %d, want %d of 12", i, c[0], c[1], i+1)
+		}
+	}
+}

@@ -71,6 +71,7 @@ const (
 	KindEvaluation    = "evaluation"
 	KindWeightsOK     = "weights_ok"
 	KindPart          = "part"
+	KindLoading       = "loading"
 )
 
 // Kinds lists every message kind.
@@ -163,6 +164,9 @@ type Message struct {
 	// Part is what a part of a batch gave (kind part); its gradient is
 	// in Bytes.
 	Part *Part `json:"part,omitempty"`
+	// Loading is how far the worker has read a dataset of images (kind
+	// loading), sent now and then while it reads one.
+	Loading *Loading `json:"loading,omitempty"`
 	// Bytes is the bin payload: safetensors weights, or a part's gradient.
 	Bytes []byte `json:"bytes,omitempty"`
 }
@@ -391,6 +395,13 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 }
 
 // Progress says where a run is.
+// Loading counts the images of a dataset read so far, of Total.
+type Loading struct {
+	Done  int `json:"done"`
+	Total int `json:"total"`
+}
+
+// Progress is how far a run has trained.
 type Progress struct {
 	Epoch         int `json:"epoch"` // from 1
 	Epochs        int `json:"epochs"`

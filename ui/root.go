@@ -168,6 +168,9 @@ type Root struct {
 	fileGen     int
 	sentAs      string
 	Loading     bool
+	// loaded counts the images of the dataset being read, while the
+	// worker reads one of PNG or JPEG images.
+	loaded *protocol.Loading
 	Dataset     *protocol.Dataset
 	Samples     *protocol.Images
 	Preview     *protocol.Images
@@ -262,7 +265,7 @@ func (r *Root) Apply(m protocol.Message) {
 	case protocol.KindReady:
 		r.Ready = true
 	case protocol.KindError:
-		r.Loading = false
+		r.Loading, r.loaded = false, nil
 		if m.Run != "" && m.Run == r.lrFindRun {
 			r.lrFindRun = ""
 		}
@@ -290,8 +293,12 @@ func (r *Root) Apply(m protocol.Message) {
 				r.startQueued()
 			}
 		}
+	case protocol.KindLoading:
+		if r.Loading {
+			r.loaded = m.Loading
+		}
 	case protocol.KindDataset:
-		r.Loading = false
+		r.Loading, r.loaded = false, nil
 		r.Dataset = m.Dataset
 		r.Notice = fmt.Sprintf("%s loaded: %s training and %s test images of %d×%d×%d.", m.Dataset.Name, Count(m.Dataset.TrainSize), Count(m.Dataset.TestSize), m.Dataset.Shape[0], m.Dataset.Shape[1], m.Dataset.Shape[2])
 		r.fitSpecToDataset()
@@ -524,7 +531,7 @@ func (r *Root) SetDatasets(list []protocol.Listing) {
 func (r *Root) LoadDataset(name string) {
 	for _, l := range r.Datasets {
 		if l.Name == name {
-			r.DatasetName, r.Loading, r.Message = name, true, ""
+			r.DatasetName, r.Loading, r.loaded, r.Message = name, true, nil, ""
 			r.localFile, r.sentAs = nil, ""
 			c := protocol.NewCommand("", protocol.CmdLoad)
 			c.Dataset = &protocol.DatasetRef{Name: name, URL: l.URL, ImageSide: r.Spec.Data.ImageSide}
@@ -538,7 +545,7 @@ func (r *Root) LoadDataset(name string) {
 // file is the browser's File, which the worker reads where it lies, so
 // that a large archive never sits whole in the page's memory.
 func (r *Root) LoadFile(name string, file any) {
-	r.DatasetName, r.Loading, r.Message = name, true, ""
+	r.DatasetName, r.Loading, r.loaded, r.Message = name, true, nil, ""
 	r.localFile, r.sentAs = file, ""
 	r.fileGen++
 	c := protocol.NewCommand("", protocol.CmdLoad)
@@ -573,8 +580,18 @@ func (r *Root) SetImageSide(e vugu.DOMEvent) {
 			return
 		}
 	}
-	r.Loading, r.Message = true, ""
+	r.Loading, r.loaded, r.Message = true, nil, ""
 	r.Host.Send(c)
+}
+
+// LoadingText says which dataset the worker is reading and, for one of
+// images, how far it is.
+func (r *Root) LoadingText() string {
+	text := "loading " + r.DatasetName + "…"
+	if l := r.loaded; l != nil && l.Total > 0 {
+		text += fmt.Sprintf(" %s of %s images read", Count(l.Done), Count(l.Total))
+	}
+	return text
 }
 
 // ShowImageSide says whether the Data tab offers data.image_side: for a

@@ -310,3 +310,27 @@ func TestRefusedFieldsStay(t *testing.T) {
 		t.Errorf("after a preset: refusals %v, errors %v; want none", r.refused, r.SpecErrors)
 	}
 }
+
+// While the worker reads a dataset of images, the status line says how
+// far it is; the dataset's arrival ends it.
+func TestLoadingSaysHowFar(t *testing.T) {
+	r := NewRoot(quietHost{})
+	r.LoadFile("photos.zip", nil)
+	if got := r.LoadingText(); got != "loading photos.zip…" {
+		t.Errorf("before any image: %q", got)
+	}
+	r.Apply(protocol.Message{Kind: protocol.KindLoading, Loading: &protocol.Loading{Done: 1200, Total: 5000}})
+	if got, want := r.LoadingText(), "loading photos.zip… 1,200 of 5,000 images read"; got != want {
+		t.Errorf("status %q, want %q", got, want)
+	}
+	r.Apply(protocol.Message{Kind: protocol.KindDataset, Dataset: &protocol.Dataset{Name: "photos", Shape: []int{48, 64, 3},
+		Classes: []string{"a", "b"}, TrainSize: 4000, TestSize: 1000, FromImages: true}})
+	if r.Loading || r.loaded != nil {
+		t.Errorf("after the dataset: loading %v, count %v", r.Loading, r.loaded)
+	}
+	// A late count, after the dataset came, is not taken for a new load.
+	r.Apply(protocol.Message{Kind: protocol.KindLoading, Loading: &protocol.Loading{Done: 5000, Total: 5000}})
+	if r.loaded != nil {
+		t.Error("a count that came after the dataset was kept")
+	}
+}

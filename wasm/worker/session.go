@@ -182,7 +182,18 @@ func (s *Session) load(c protocol.Command) {
 		s.post(protocol.ErrorMessage(c.Run, fmt.Errorf("%s is empty: drop the dataset archive itself (a zip of class folders, the IDX files in a zip or tar, or cifar-10-binary.tar.gz)", name)))
 		return
 	}
-	d, err := data.Decode(datasetLabel(name), src, src.Size(), data.LoadOptions{ImageSide: c.Dataset.ImageSide})
+	// A dataset of photos can take minutes to read: say how far it is,
+	// a few times a second.
+	var said time.Time
+	progress := func(done, total int) {
+		if now := time.Now(); now.Sub(said) >= 250*time.Millisecond || done == total {
+			said = now
+			m := protocol.NewMessage(c.Run, protocol.KindLoading)
+			m.Loading = &protocol.Loading{Done: done, Total: total}
+			s.post(m)
+		}
+	}
+	d, err := data.Decode(datasetLabel(name), src, src.Size(), data.LoadOptions{ImageSide: c.Dataset.ImageSide, Progress: progress})
 	if err != nil {
 		s.post(protocol.ErrorMessage(c.Run, fmt.Errorf("%v; the page keeps the dataset it had", err)))
 		return
