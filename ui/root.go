@@ -164,13 +164,13 @@ type Root struct {
 	// dropped, kept to send it to the server for a run there; fileGen
 	// counts the files loaded, sentAs is the name the server gave the
 	// loaded one once it was sent.
-	localFile   any
-	fileGen     int
-	sentAs      string
-	Loading     bool
+	localFile any
+	fileGen   int
+	sentAs    string
+	Loading   bool
 	// loaded counts the images of the dataset being read, while the
 	// worker reads one of PNG or JPEG images.
-	loaded *protocol.Loading
+	loaded      *protocol.Loading
 	Dataset     *protocol.Dataset
 	Samples     *protocol.Images
 	Preview     *protocol.Images
