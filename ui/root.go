@@ -170,13 +170,16 @@ type Root struct {
 	Loading   bool
 	// loaded counts the images of the dataset being read, while the
 	// worker reads one of PNG or JPEG images.
-	loaded      *protocol.Loading
-	Dataset     *protocol.Dataset
-	Samples     *protocol.Images
-	Preview     *protocol.Images
-	sampleURLs  []string
-	previewURLs []string
-	previewSeed int64
+	loaded *protocol.Loading
+	// loadSide is the data.image_side the last dataset was asked for at,
+	// readSide the one the loaded dataset was read at.
+	loadSide, readSide int
+	Dataset            *protocol.Dataset
+	Samples            *protocol.Images
+	Preview            *protocol.Images
+	sampleURLs         []string
+	previewURLs        []string
+	previewSeed        int64
 
 	// Spec is the spec the controls edit. A change replaces it with a
 	// changed copy, never edits it in place: runs hold the spec they were
@@ -299,7 +302,7 @@ func (r *Root) Apply(m protocol.Message) {
 		}
 	case protocol.KindDataset:
 		r.Loading, r.loaded = false, nil
-		r.Dataset = m.Dataset
+		r.Dataset, r.readSide = m.Dataset, r.loadSide
 		r.Notice = fmt.Sprintf("%s loaded: %s training and %s test images of %d×%d×%d.", m.Dataset.Name, Count(m.Dataset.TrainSize), Count(m.Dataset.TestSize), m.Dataset.Shape[0], m.Dataset.Shape[1], m.Dataset.Shape[2])
 		r.fitSpecToDataset()
 	case protocol.KindSamples:
@@ -532,7 +535,7 @@ func (r *Root) LoadDataset(name string) {
 	for _, l := range r.Datasets {
 		if l.Name == name {
 			r.DatasetName, r.Loading, r.loaded, r.Message = name, true, nil, ""
-			r.localFile, r.sentAs = nil, ""
+			r.localFile, r.sentAs, r.loadSide = nil, "", r.Spec.Data.ImageSide
 			c := protocol.NewCommand("", protocol.CmdLoad)
 			c.Dataset = &protocol.DatasetRef{Name: name, URL: l.URL, ImageSide: r.Spec.Data.ImageSide}
 			r.Host.Send(c)
@@ -546,7 +549,7 @@ func (r *Root) LoadDataset(name string) {
 // that a large archive never sits whole in the page's memory.
 func (r *Root) LoadFile(name string, file any) {
 	r.DatasetName, r.Loading, r.loaded, r.Message = name, true, nil, ""
-	r.localFile, r.sentAs = file, ""
+	r.localFile, r.sentAs, r.loadSide = file, "", r.Spec.Data.ImageSide
 	r.fileGen++
 	c := protocol.NewCommand("", protocol.CmdLoad)
 	c.Dataset = &protocol.DatasetRef{Name: name, ImageSide: r.Spec.Data.ImageSide}
@@ -554,15 +557,14 @@ func (r *Root) LoadFile(name string, file any) {
 	r.Host.Send(c)
 }
 
-// SetImageSide sets data.image_side from its field and, when the loaded
-// dataset is one of PNG or JPEG images, has the worker read it again at
-// that size (the model then takes the new input shape, as for any other
-// dataset).
-func (r *Root) SetImageSide(e vugu.DOMEvent) {
-	before := r.Spec.Data.ImageSide
-	r.SetFrom("data.image_side", e)
+// readAtImageSide has the worker read the loaded dataset again when it is
+// one of PNG or JPEG images read at another data.image_side than the
+// spec's, whatever changed it (its field, an imported spec, a run's
+// settings used again): the model then takes the new input shape, as for
+// any other dataset.
+func (r *Root) readAtImageSide() {
 	side := r.Spec.Data.ImageSide
-	if side == before || r.FieldError("data.image_side") != "" || r.Dataset == nil || !r.Dataset.FromImages {
+	if r.Loading || r.Dataset == nil || !r.Dataset.FromImages || side == r.readSide || r.SpecErrors["data.image_side"] != "" {
 		return
 	}
 	c := protocol.NewCommand("", protocol.CmdLoad)
@@ -580,7 +582,7 @@ func (r *Root) SetImageSide(e vugu.DOMEvent) {
 			return
 		}
 	}
-	r.Loading, r.loaded, r.Message = true, nil, ""
+	r.Loading, r.loaded, r.Message, r.loadSide = true, nil, "", side
 	r.Host.Send(c)
 }
 
@@ -717,6 +719,7 @@ func (r *Root) validate() {
 		r.specText, r.validated = string(b), r.Spec
 		r.Host.SetHash("spec=" + base64.RawURLEncoding.EncodeToString(b))
 	}
+	r.readAtImageSide()
 }
 
 // fitsDataset reports whether model m takes dataset d's images and

@@ -334,3 +334,67 @@ func TestLoadingSaysHowFar(t *testing.T) {
 		t.Error("a count that came after the dataset was kept")
 	}
 }
+
+// loadHost records the worker's load commands.
+type loadHost struct {
+	quietHost
+	loads *[]protocol.DatasetRef
+}
+
+func (h loadHost) Send(c protocol.Command) {
+	if c.Cmd == protocol.CmdLoad {
+		*h.loads = append(*h.loads, *c.Dataset)
+	}
+}
+
+// A dataset of images is read again whenever the spec's data.image_side
+// changes, by its field or an imported spec, so that the model and
+// the spec never disagree with the images; other datasets are not.
+func TestImageSideReadsTheImagesAgain(t *testing.T) {
+	var loads []protocol.DatasetRef
+	r := NewRoot(loadHost{loads: &loads})
+	r.SetDatasets([]protocol.Listing{{Name: "photos.zip", URL: "/data/photos.zip"}, {Name: "mnist", URL: "/data/mnist"}})
+	r.LoadDataset("photos.zip")
+	loads = nil
+	arrive := func(shape []int, fromImages bool) {
+		r.Apply(protocol.Message{Kind: protocol.KindDataset, Dataset: &protocol.Dataset{Name: r.DatasetName, Shape: shape,
+			Classes: []string{"a", "b"}, TrainSize: 40, TestSize: 10, FromImages: fromImages}})
+	}
+	arrive([]int{48, 64, 3}, true)
+	r.Set("data.image_side", "32")
+	if n := len(loads); n != 1 || loads[0].ImageSide != 32 || loads[0].URL != "/data/photos.zip" || !r.Loading {
+		t.Fatalf("after image_side 32: loads %+v, loading %v; want photos.zip read again at 32", loads, r.Loading)
+	}
+	arrive([]int{24, 32, 3}, true)
+	if got := r.Spec.Model.Input; len(got) != 3 || got[0] != 24 || got[1] != 32 {
+		t.Errorf("model input %v after the images came at 24×32", got)
+	}
+	r.Set("train.lr", "0.01") // another setting: nothing read again
+	if len(loads) != 1 {
+		t.Errorf("%d loads after a change of the rate, want 1", len(loads))
+	}
+	imported := r.Spec.Clone()
+	imported.Data.ImageSide = 0
+	b, err := json.Marshal(imported)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.ImportSpecText(b); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(loads); n != 2 || loads[1].ImageSide != 0 {
+		t.Fatalf("after importing a spec without image_side: loads %+v", loads)
+	}
+	arrive([]int{48, 64, 3}, true)
+	r.Set("data.image_side", "2") // refused: nothing read
+	if len(loads) != 2 {
+		t.Errorf("an image side out of bounds read the images again: %+v", loads)
+	}
+	r.Set("data.image_side", "0")
+	r.LoadDataset("mnist")
+	arrive([]int{28, 28, 1}, false)
+	r.Set("data.image_side", "16")
+	if n := len(loads); n != 3 {
+		t.Errorf("image_side on mnist read it again: %+v", loads)
+	}
+}
