@@ -20,6 +20,10 @@ func dataCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("data "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data", "", "data folder holding <name>/<official files> (default $PLATEAU_DATA)")
+	imageSide := 0
+	if args[0] == "info" {
+		fs.IntVar(&imageSide, "image-side", 0, "for PNG or JPEG images: the longer side to scale them to, as data.image_side (0: larger than 64 scaled down to 64)")
+	}
 	// Allow the name before or after the flags.
 	rest := args[1:]
 	var name string
@@ -47,7 +51,10 @@ func dataCommand(args []string, stdout, stderr io.Writer) error {
 		bar.line("%s: done", name)
 		return nil
 	case "info":
-		ds, err := data.Load(name, data.LoadOptions{DataDir: *dataDir})
+		bar := newProgressBar(stderr)
+		ds, err := data.Load(name, data.LoadOptions{DataDir: *dataDir, ImageSide: imageSide, Progress: func(done, total int) {
+			bar.images(name, done, total)
+		}})
 		if err != nil {
 			return err
 		}

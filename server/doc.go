@@ -9,7 +9,7 @@
 //	plateau train (-preset NAME [-width N] [-depth N] | -spec FILE) -dataset NAME|PATH [flags]
 //	plateau jobs [-server URL] [-follow ID | -cancel ID]
 //	plateau data fetch NAME [-data DIR]
-//	plateau data info NAME|PATH [-data DIR]
+//	plateau data info NAME|PATH [-data DIR] [-image-side N]
 //	plateau presets
 //	plateau diagnose -run DIR
 //	plateau diff A B

@@ -18,7 +18,8 @@ Usage:
   plateau jobs [-server URL] [-token T] [-follow ID [-out DIR] | -cancel ID] [-json]
                                            a plateau serve's jobs: listed, followed live, canceled
   plateau data fetch NAME [-data DIR]     download mnist, fashion-mnist or cifar-10
-  plateau data info NAME|PATH [-data DIR] show what a dataset holds
+  plateau data info NAME|PATH [-data DIR] [-image-side N]
+                                           show what a dataset holds
   plateau presets                          list the model presets
   plateau diagnose -run DIR [-json]        re-diagnose a run saved by train -out
   plateau diff A B [-json]                 what spec B changes from A (run folders, spec files, presets)

@@ -137,6 +137,24 @@ func (p *progressBar) line(format string, args ...any) {
 	fmt.Fprintf(p.w, format+"\n", args...)
 }
 
+// images draws how many images of a dataset of PNG or JPEG files have
+// been read (photos take a while), and clears the line after the last.
+func (p *progressBar) images(name string, done, total int) {
+	if !p.terminal {
+		return
+	}
+	now := time.Now()
+	if now.Sub(p.last) < 100*time.Millisecond && done != total {
+		return
+	}
+	p.last = now
+	if done == total {
+		fmt.Fprint(p.w, "\r\033[K")
+		return
+	}
+	fmt.Fprintf(p.w, "\r\033[K%s: reading images, %s of %s", name, spec.Thousands(done), spec.Thousands(total))
+}
+
 // bytes draws a download's progress.
 func (p *progressBar) bytes(name string, done, total int64) {
 	if !p.terminal {

@@ -155,11 +155,15 @@ func trainCommand(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
+	imagesBar := newProgressBar(stderr)
 	ds, err := data.Load(s.Data.Dataset, data.LoadOptions{
 		DataDir:    *dataDir,
 		TrainLimit: s.Data.TrainLimit,
 		TestLimit:  s.Data.TestLimit,
 		ImageSide:  s.Data.ImageSide,
+		Progress: func(done, total int) {
+			imagesBar.images(s.Data.Dataset, done, total)
+		},
 	})
 	if err != nil {
 		return err
