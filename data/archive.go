@@ -220,6 +220,21 @@ func skipName(name string) bool {
 	return strings.HasPrefix(name, ".") && name != "." || name == "__MACOSX"
 }
 
+// DatasetFile reports whether a file at path (names joined by "/") can be
+// part of a dataset that LoadFS reads: a PNG or JPEG image, an IDX file, a
+// CIFAR-10 batch or its metadata, or a tar of them; not a file that a
+// file manager left behind. The page packs only these of a folder.
+func DatasetFile(p string) bool {
+	for name := range strings.SplitSeq(p, "/") {
+		if skipName(name) {
+			return false
+		}
+	}
+	kind, _ := cifarFileKind(p)
+	return isImageName(p) || idxRole(p) >= 0 || kind != "" ||
+		strings.HasSuffix(p, ".tar.gz") || strings.HasSuffix(p, ".tgz") || strings.HasSuffix(p, ".tar")
+}
+
 func decodeFS(fsys fs.FS, name string, lim decoding, b *budget) (*Dataset, error) {
 	var files []string
 	err := fs.WalkDir(fsys, ".", func(p string, e fs.DirEntry, err error) error {

@@ -217,3 +217,16 @@ func TestProgressCountsTheImages(t *testing.T) {
 		}
 	}
 }
+
+func TestDatasetFile(t *testing.T) {
+	for p, want := range map[string]bool{
+		"photos/cats/IMG_1.JPG": true, "a/b.png": true, "x/train-images-idx3-ubyte.gz": true,
+		"cifar-10-batches-bin/data_batch_1.bin": true, "cifar-10-batches-bin/batches.meta.txt": true,
+		"cifar-10-binary.tar.gz": true, "photos/.DS_Store": false, "__MACOSX/cats/._1.jpg": false,
+		"photos/.thumbs/1.jpg": false, "photos/cats/clip.mp4": false, "notes.txt": false,
+	} {
+		if got := DatasetFile(p); got != want {
+			t.Errorf("DatasetFile(%q) = %v, want %v", p, got, want)
+		}
+	}
+}

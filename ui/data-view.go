@@ -25,6 +25,9 @@ func (dv *DataView) DropFile(e vugu.DOMEvent) {
 	}
 }
 
+// ChooseFolder handles a folder chosen: the page packs it for the worker.
+func (dv *DataView) ChooseFolder(e vugu.DOMEvent) { dv.Host.ChosenFolder(e) }
+
 // InputStats describes the dataset's pixels.
 func (dv *DataView) InputStats() string {
 	d := dv.Dataset

@@ -31,6 +31,10 @@ type Host interface {
 	// without reading it (a dataset, which the worker reads in place);
 	// ok is false when none was chosen.
 	ChosenFile(e vugu.DOMEvent) (name string, file any, ok bool)
+	// ChosenFolder packs the folder chosen in a folder input's change
+	// event into a zip the worker reads, telling PackingFolder how far it
+	// is, then LoadFile the zip (or FolderFailed why not).
+	ChosenFolder(e vugu.DOMEvent)
 	// SaveRun stores a run record; SaveWeights its weights; DeleteRun both.
 	SaveRun(id string, record []byte)
 	SaveWeights(id string, weights []byte)
@@ -171,6 +175,9 @@ type Root struct {
 	// loaded counts the images of the dataset being read, while the
 	// worker reads one of PNG or JPEG images.
 	loaded *protocol.Loading
+	// packing says the page is packing a folder the user chose or dropped
+	// into a zip for the worker (loaded counting its files).
+	packing bool
 	// loadSide is the data.image_side the last dataset was asked for at,
 	// readSide the one the loaded dataset was read at.
 	loadSide, readSide int
@@ -548,7 +555,7 @@ func (r *Root) LoadDataset(name string) {
 // file is the browser's File, which the worker reads where it lies, so
 // that a large archive never sits whole in the page's memory.
 func (r *Root) LoadFile(name string, file any) {
-	r.DatasetName, r.Loading, r.loaded, r.Message = name, true, nil, ""
+	r.DatasetName, r.Loading, r.loaded, r.packing, r.Message = name, true, nil, false, ""
 	r.localFile, r.sentAs, r.loadSide = file, "", r.Spec.Data.ImageSide
 	r.fileGen++
 	c := protocol.NewCommand("", protocol.CmdLoad)
@@ -586,9 +593,33 @@ func (r *Root) readAtImageSide() {
 	r.Host.Send(c)
 }
 
+// PackingFolder says the page is packing folder name for the worker: done
+// of total files read so far (0 of 0 while it lists them).
+func (r *Root) PackingFolder(name string, done, total int) {
+	r.DatasetName, r.Loading, r.packing, r.Message = name, true, true, ""
+	r.loaded = &protocol.Loading{Done: done, Total: total}
+}
+
+// FolderFailed says why a folder could not be packed; the page keeps the
+// dataset it had.
+func (r *Root) FolderFailed(name string, err error) {
+	r.Loading, r.packing, r.loaded = false, false, nil
+	if r.Dataset != nil {
+		r.DatasetName = r.Dataset.Name
+	}
+	r.Message = fmt.Sprintf("%s: %v; the page keeps the dataset it had", name, err)
+}
+
 // LoadingText says which dataset the worker is reading and, for one of
 // images, how far it is.
 func (r *Root) LoadingText() string {
+	if r.packing {
+		text := "reading the folder " + r.DatasetName + "…"
+		if l := r.loaded; l != nil && l.Total > 0 {
+			text += fmt.Sprintf(" %s of %s files", Count(l.Done), Count(l.Total))
+		}
+		return text
+	}
 	text := "loading " + r.DatasetName + "…"
 	if l := r.loaded; l != nil && l.Total > 0 {
 		text += fmt.Sprintf(" %s of %s images read", Count(l.Done), Count(l.Total))

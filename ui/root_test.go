@@ -3,6 +3,7 @@ package ui
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -396,5 +397,30 @@ func TestImageSideReadsTheImagesAgain(t *testing.T) {
 	r.Set("data.image_side", "16")
 	if n := len(loads); n != 3 {
 		t.Errorf("image_side on mnist read it again: %+v", loads)
+	}
+}
+
+// Packing a folder says how far it is, and a folder that cannot be packed
+// says why and leaves the dataset the page had.
+func TestPackingAFolder(t *testing.T) {
+	r := NewRoot(quietHost{})
+	r.Apply(protocol.Message{Kind: protocol.KindDataset, Dataset: &protocol.Dataset{Name: "mnist", Shape: []int{28, 28, 1},
+		Classes: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, TrainSize: 100, TestSize: 10}})
+	r.PackingFolder("pets", 0, 0)
+	if got := r.LoadingText(); got != "reading the folder pets…" || !r.Loading {
+		t.Errorf("listing: %q", got)
+	}
+	r.PackingFolder("pets", 120, 500)
+	if got, want := r.LoadingText(), "reading the folder pets… 120 of 500 files"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+	r.LoadFile("pets.zip", nil)
+	if got := r.LoadingText(); got != "loading pets.zip…" {
+		t.Errorf("once packed: %q", got)
+	}
+	r.PackingFolder("empty", 0, 0)
+	r.FolderFailed("empty", errors.New("the folder empty holds no PNG or JPEG images"))
+	if r.Loading || r.DatasetName != "mnist" || !strings.Contains(r.Message, "the page keeps the dataset it had") {
+		t.Errorf("after a failed folder: loading %v, dataset %q, message %q", r.Loading, r.DatasetName, r.Message)
 	}
 }

@@ -300,6 +300,22 @@ func (h *host) ChosenFile(e vugu.DOMEvent) (name string, file any, ok bool) {
 	return fileName(f), f, true
 }
 
+// ChosenFolder packs the folder chosen in a folder input's change event
+// and has the worker read it.
+func (h *host) ChosenFolder(e vugu.DOMEvent) {
+	target := safejs.Safe(sjs.Value(e.JSEventTarget()))
+	files, err := target.Get("files")
+	if err != nil {
+		return
+	}
+	if n, _ := files.Length(); n == 0 {
+		return
+	}
+	name, list, err := inputFolderFiles(files)
+	target.Set("value", "")
+	go h.loadFolder(name, func() ([]bridge.FolderFile, error) { return list, err })
+}
+
 func fileName(file safejs.Value) string {
 	v, _ := file.Get("name")
 	name, _ := v.String()
@@ -337,6 +353,14 @@ func (h *host) listenForDrops() {
 		ev.Call("preventDefault")
 		dt, err := ev.Get("dataTransfer")
 		if err != nil {
+			return nil
+		}
+		// A folder: its entry is readable only during the event, its
+		// files after it.
+		if entry, ok := droppedFolder(dt); ok {
+			v, _ := entry.Get("name")
+			name, _ := v.String()
+			go h.loadFolder(name, func() ([]bridge.FolderFile, error) { return walkEntry(entry) })
 			return nil
 		}
 		files, err := dt.Get("files")

@@ -1,0 +1,119 @@
+package e2e
+
+import (
+	"archive/zip"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+)
+
+// A folder of class folders, chosen in the Data tab, loads as a zip of it
+// would: the page packs its image files (not the others) into a zip that
+// the worker reads and that a run on the server is sent.
+func TestFolderOfClassFolders(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	dir := filepath.Join(p.dir, "my pets")
+	for c, class := range []string{"cats", "dogs"} {
+		if err := os.MkdirAll(filepath.Join(dir, class), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 10 {
+			img := image.NewGray(image.Rect(0, 0, 12, 12))
+			for y := range 12 {
+				for x := range 12 {
+					v := uint8(40 + 9*x + i)
+					if c == 1 {
+						v = uint8(40 + 9*y + i)
+					}
+					img.SetGray(x, y, color.Gray{v})
+				}
+			}
+			f, err := os.Create(filepath.Join(dir, class, fmt.Sprintf("%02d.png", i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			png.Encode(f, img)
+			f.Close()
+		}
+	}
+	// What a file manager leaves beside them is not packed.
+	os.WriteFile(filepath.Join(dir, ".DS_Store"), []byte("not an image"), 0o644)
+	os.WriteFile(filepath.Join(dir, "cats", "notes.txt"), []byte("not an image"), 0o644)
+	kept := filepath.Join(p.dir, "data", "my-pets.zip")
+	t.Cleanup(func() { os.Remove(kept) })
+
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#folder"), []string{dir})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("my pets loaded: 16 training and 4 test images of 12×12×1")`, "the folder to load")
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#epochs", "1")
+	waitFor(t, ctx, `!document.querySelector("#run-server").disabled`, "Run on server")
+	click(t, ctx, "#run-server")
+	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the server's run on the folder")
+	// The zip the server keeps reads as any other, checksums and all,
+	// and holds the images alone.
+	zr, err := zip.OpenReader(kept)
+	if err != nil {
+		t.Fatalf("the folder, sent as a zip, in the server's data folder: %v", err)
+	}
+	defer zr.Close()
+	if len(zr.File) != 20 {
+		t.Errorf("the zip holds %d files, want the 20 images", len(zr.File))
+	}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, rc); err != nil {
+			t.Errorf("%s: %v", f.Name, err)
+		}
+		rc.Close()
+	}
+}
+
+// A folder dropped anywhere on the page loads as one chosen does: the page
+// walks its entries.
+func TestFolderDropped(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	dir := filepath.Join(p.dir, "dropped")
+	for c, class := range []string{"left", "right"} {
+		if err := os.MkdirAll(filepath.Join(dir, "set", class), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			img := image.NewGray(image.Rect(0, 0, 10, 10))
+			for y := range 10 {
+				for x := range 10 {
+					if (x < 5) == (c == 0) {
+						img.SetGray(x, y, color.Gray{uint8(200 + i)})
+					}
+				}
+			}
+			f, err := os.Create(filepath.Join(dir, "set", class, fmt.Sprintf("%d.png", i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			png.Encode(f, img)
+			f.Close()
+		}
+	}
+	data := &input.DragData{Files: []string{dir}, DragOperationsMask: 1}
+	for _, typ := range []input.DispatchDragEventType{input.DispatchDragEventTypeDragEnter, input.DispatchDragEventTypeDragOver, input.DispatchDragEventTypeDrop} {
+		if _, err := chromedp.Call(ctx, input.DispatchDragEvent, input.DispatchDragEventParams{Type: typ, X: 200, Y: 300, Data: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("dropped loaded: 8 training and 2 test images of 10×10×1")`, "the dropped folder to load")
+}
