@@ -12,17 +12,24 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"plateau/spec"
 )
 
 // budget counts the uncompressed bytes read from one archive, so that no
 // mix of members, headers and skipped entries can expand past the limit.
+// It is safe for concurrent use: images are decoded in parallel.
 type budget struct {
-	left, limit int64
+	left  atomic.Int64
+	limit int64
 }
 
-func newBudget(limit int64) *budget { return &budget{left: limit, limit: limit} }
+func newBudget(limit int64) *budget {
+	b := &budget{limit: limit}
+	b.left.Store(limit)
+	return b
+}
 
 type budgetReader struct {
 	r io.Reader
@@ -31,8 +38,7 @@ type budgetReader struct {
 
 func (r budgetReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
-	r.b.left -= int64(n)
-	if r.b.left < 0 {
+	if r.b.left.Add(-int64(n)) < 0 {
 		return n, fmt.Errorf("archive expands to more than the limit of %s", byteCount(r.b.limit))
 	}
 	return n, err

@@ -12,8 +12,11 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"plateau/spec"
 )
@@ -190,30 +193,62 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 		}
 	}
 	resized, cropped, converted, turned := 0, 0, 0, 0
-	done := 0
+	for _, f := range images {
+		if f.w != d.W || f.h != d.H {
+			resized++
+		}
+		if _, _, cw, ch := centreCrop(f.w, f.h, d.W, d.H); cw != f.w || ch != f.h {
+			cropped++
+		}
+		if f.gray != (d.C == 1) {
+			converted++
+		}
+		if f.orientation > 1 {
+			turned++
+		}
+	}
+	// The images are decoded on the cores there are (photos take a tenth
+	// of a second or more each), at most maxDecoders at once, each into
+	// its own place; the first error in the split's order is the one said.
+	var (
+		mu   sync.Mutex // done and the progress calls
+		done int
+	)
 	decodeSplit := func(list []imageFile) (Split, error) {
 		s := Split{Images: make([]uint8, len(list)*int(size)), Labels: make([]int32, len(list))}
 		for i, f := range list {
-			img, err := readImage(fsys, f.path, lim.Limits, b)
+			s.Labels[i] = f.label
+		}
+		errs := make([]error, len(list))
+		var next atomic.Int64
+		var failed atomic.Bool
+		var wg sync.WaitGroup
+		for range min(runtime.GOMAXPROCS(0), maxDecoders, len(list)) {
+			wg.Go(func() {
+				for !failed.Load() {
+					i := int(next.Add(1) - 1)
+					if i >= len(list) {
+						return
+					}
+					img, err := readImage(fsys, list[i].path, lim.Limits, b)
+					if err != nil {
+						errs[i] = err
+						failed.Store(true)
+						return
+					}
+					putImage(s.Images[i*int(size):(i+1)*int(size)], img, d.H, d.W, d.C)
+					mu.Lock()
+					if done++; lim.progress != nil {
+						lim.progress(done, len(images))
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		for _, err := range errs {
 			if err != nil {
 				return Split{}, fmt.Errorf("%s: %w", name, err)
-			}
-			if f.w != d.W || f.h != d.H {
-				resized++
-			}
-			if _, _, cw, ch := centreCrop(f.w, f.h, d.W, d.H); cw != f.w || ch != f.h {
-				cropped++
-			}
-			if f.gray != (d.C == 1) {
-				converted++
-			}
-			if f.orientation > 1 {
-				turned++
-			}
-			putImage(s.Images[i*int(size):(i+1)*int(size)], img, d.H, d.W, d.C)
-			s.Labels[i] = f.label
-			if done++; lim.progress != nil {
-				lim.progress(done, len(images))
 			}
 		}
 		return s, nil
@@ -344,6 +379,10 @@ func isGrayModel(m color.Model) bool {
 	}
 	return false
 }
+
+// maxDecoders bounds the images decoded at once: each may hold a photo's
+// pixels, 48 MB for 12 megapixels in RGBA.
+const maxDecoders = 8
 
 // DefaultImageSide is the longest side the images of a PNG or JPEG
 // dataset keep unless told otherwise (spec.Data.ImageSide): larger ones,
