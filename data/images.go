@@ -53,9 +53,11 @@ type imageFile struct {
 // become 64×48, not 4032×3024); an image of another shape is cropped at
 // the centre to that shape before it is scaled, so nothing is squashed.
 // Images are scaled down by averaging the pixels each output pixel covers
-// and up bilinearly. The channel count is the majority's: grayscale images become RGB by copying,
-// colour images become gray by luma (ITU-R BT.601, as image/color does).
-// Alpha is dropped (transparent pixels become black).
+// and up bilinearly; a JPEG is first turned upright by its EXIF
+// orientation. The channel count is the majority's: grayscale images
+// become RGB by copying, colour images become gray by luma (ITU-R BT.601,
+// as image/color does). Alpha is dropped (transparent pixels become
+// black).
 func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b *budget) (*Dataset, error) {
 	var paths []string
 	other := 0
@@ -335,9 +337,8 @@ func readImageConfig(fsys fs.FS, p string, lim Limits, b *budget) (image.Config,
 
 // readImage reads one image file whole (at most MaxFileBytes), turned
 // upright by its EXIF orientation, and checks its header again before
-// decoding: the file may have changed since the first
-// pass, and the check is what keeps a forged header from allocating
-// gigabytes.
+// decoding: the file may have changed since the first pass, and the check
+// is what keeps a forged header from allocating gigabytes.
 func readImage(fsys fs.FS, p string, lim Limits, b *budget) (image.Image, error) {
 	f, err := openLimited(fsys, p, lim, b)
 	if err != nil {
