@@ -42,10 +42,16 @@
 // total uncompressed bytes, per member, in member count and, for zip, in
 // compression ratio, so zip bombs are refused with an error that says so.
 // Image headers are read (image.DecodeConfig) and checked against
-// Limits.MaxImageSide before any pixels are decoded. Images of other sizes
-// than the first are resized to it bilinearly, and the channel count is
-// that of the majority: gray images become RGB by copying, colour images
-// become gray by luma. The decoders are fuzzed with bounded memory.
+// Limits.MaxImageSide before any pixels are decoded. A JPEG is turned
+// upright by its EXIF orientation; the first training image's shape is
+// kept, scaled to LoadOptions.ImageSide on its longer side, or down to
+// DefaultImageSide (64) when larger and none is given, and images of
+// another shape are cropped at the centre to it; images are scaled down
+// by averaging the pixels each output pixel covers, up bilinearly, and
+// decoded on the cores there are. The channel count is that of the
+// majority: gray images become RGB by copying, colour images become gray
+// by luma. DatasetFile says which files of a folder a dataset can use.
+// The decoders are fuzzed with bounded memory.
 //
 // # Preprocessing
 //
