@@ -43,12 +43,12 @@
 // compression ratio, so zip bombs are refused with an error that says so.
 // Image headers are read (image.DecodeConfig) and checked against
 // Limits.MaxImageSide before any pixels are decoded. A JPEG is turned
-// upright by its EXIF orientation; the first training image's shape is
-// kept, scaled to LoadOptions.ImageSide on its longer side, or down to
-// DefaultImageSide (64) when larger and none is given, and images of
-// another shape are cropped at the centre to it; images are scaled down
-// by averaging the pixels each output pixel covers, up bilinearly, and
-// decoded on the cores there are. The channel count is that of the
+// upright by its EXIF orientation; the most common shape among the
+// training images is kept, scaled to LoadOptions.ImageSide on its longer
+// side, or down to DefaultImageSide (64) when larger and none is given,
+// and images of another shape are cropped at the centre to it; images are
+// scaled down by averaging the pixels each output pixel covers, up
+// bilinearly, and decoded on the cores there are. The channel count is that of the
 // majority: gray images become RGB by copying, colour images become gray
 // by luma. DatasetFile says which files of a folder a dataset can use.
 // The decoders are fuzzed with bounded memory.

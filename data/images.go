@@ -47,8 +47,9 @@ type imageFile struct {
 //	[top/]cat/1.png, [top/]dog/2.jpg, …                  split made here
 //	[top/]train/cat/1.png, [top/]test/cat/9.png, …       split as given
 //
-// Classes are the folder names in sorted order. The first training image
-// (in sorted order) sets the shape, scaled so that its longer side is
+// Classes are the folder names in sorted order. The most common shape among
+// the training images (the first one's, in sorted order, among equals)
+// is the dataset's, scaled so that its longer side is
 // lim.imageSide, or, when that is 0, at most DefaultImageSide (photos
 // become 64×48, not 4032×3024); an image of another shape is cropped at
 // the centre to that shape before it is scaled, so nothing is squashed.
@@ -170,18 +171,25 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 	if 2*grays > len(images) {
 		d.C = 1
 	}
-	// The size of the first training image wins.
-	first := images[0]
+	// The most common shape among the training images wins, the first
+	// image's among equals: a phone's photos are mostly of one shape, the
+	// few held the other way cropped to it, whichever comes first.
+	shape := images[0]
+	counts := map[[2]int]int{}
+	best := 0
 	for _, f := range images {
-		if !f.test {
-			first = f
-			break
+		if f.test {
+			continue
+		}
+		k := [2]int{f.w, f.h}
+		if counts[k]++; counts[k] > best {
+			shape, best = f, counts[k]
 		}
 	}
 	if side := lim.imageSide; side != 0 && (side < spec.MinImageSide || side > spec.MaxImageSide) {
 		return nil, fmt.Errorf("%s: data.image_side %d must be between %d and %d pixels, or 0 to scale images larger than %d down to %d", name, side, spec.MinImageSide, spec.MaxImageSide, DefaultImageSide, DefaultImageSide)
 	}
-	d.H, d.W = scaledShape(first.h, first.w, lim.imageSide)
+	d.H, d.W = scaledShape(shape.h, shape.w, lim.imageSide)
 	size := int64(d.H * d.W * d.C)
 	if size*int64(len(images)) > lim.MaxBytes {
 		return nil, fmt.Errorf("%s: %s images of %d×%d×%d would need more than the limit of %s", name, spec.Thousands(len(images)), d.H, d.W, d.C, byteCount(lim.MaxBytes))
@@ -267,11 +275,15 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 	}
 	if resized > 0 {
 		note := fmt.Sprintf("resized %s to %d×%d", spec.Count(resized, "image"), d.H, d.W)
-		if d.H != first.h || d.W != first.w {
+		if d.H != shape.h || d.W != shape.w {
+			were := "they were"
+			if cropped > 0 {
+				were = "most were"
+			}
 			if lim.imageSide == 0 {
-				note += fmt.Sprintf(" (the first was %d×%d: images larger than %d pixels on their longer side are scaled down to it; data.image_side chooses another size)", first.h, first.w, DefaultImageSide)
+				note += fmt.Sprintf(" (%s %d×%d: images larger than %d pixels on their longer side are scaled down to it; data.image_side chooses another size)", were, shape.h, shape.w, DefaultImageSide)
 			} else {
-				note += fmt.Sprintf(" (the first was %d×%d; data.image_side %d)", first.h, first.w, lim.imageSide)
+				note += fmt.Sprintf(" (%s %d×%d; data.image_side %d)", were, shape.h, shape.w, lim.imageSide)
 			}
 		}
 		if cropped > 0 {

@@ -165,8 +165,8 @@ func TestPhotosAreScaledDown(t *testing.T) {
 		side, h, w int
 		note       string
 	}{
-		{0, 48, 64, "resized 12 images to 48×64 (the first was 150×200: images larger than 64 pixels on their longer side are scaled down to it; data.image_side chooses another size), 2 images of another shape first cropped to it at the centre"},
-		{32, 24, 32, "resized 12 images to 24×32 (the first was 150×200; data.image_side 32), 2 images"},
+		{0, 48, 64, "resized 12 images to 48×64 (most were 150×200: images larger than 64 pixels on their longer side are scaled down to it; data.image_side chooses another size), 2 images of another shape first cropped to it at the centre"},
+		{32, 24, 32, "resized 12 images to 24×32 (most were 150×200; data.image_side 32), 2 images"},
 		{200, 150, 200, "resized 2 images to 150×200, 2 images of another shape"},
 	} {
 		d, err := Decode("photos.zip", bytes.NewReader(raw), int64(len(raw)), LoadOptions{ImageSide: tc.side})
@@ -309,4 +309,29 @@ func BenchmarkDecodePhotos(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N)/24, "ms/photo")
+}
+
+// The shape most images have wins, even when an image of the other comes
+// first: a phone's few upright photos among many held sideways.
+func TestTheCommonShapeWins(t *testing.T) {
+	var buf bytes.Buffer
+	z := zip.NewWriter(&buf)
+	for _, class := range []string{"a", "b"} {
+		for i := range 5 {
+			w, h := 40, 30
+			if i == 0 {
+				w, h = 30, 40 // upright, and first
+			}
+			f, _ := z.Create(fmt.Sprintf("%s/%d.png", class, i))
+			png.Encode(f, image.NewGray(image.Rect(0, 0, w, h)))
+		}
+	}
+	z.Close()
+	d, err := Decode("set.zip", bytes.NewReader(buf.Bytes()), int64(buf.Len()), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.H != 30 || d.W != 40 {
+		t.Errorf("shape %d×%d, want 30×40, the shape of 8 of the 10 images", d.H, d.W)
+	}
 }

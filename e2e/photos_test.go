@@ -36,7 +36,7 @@ func TestPhotosAreScaledToTheImageSize(t *testing.T) {
 	t.Cleanup(func() { os.Remove(kept) })
 	chooseFile(t, ctx, chosen)
 	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 16 training and 4 test images of 48×64×3")`, "the photos scaled to 48×64")
-	waitFor(t, ctx, `Array.from(document.querySelectorAll(".notes li")).some(li => li.textContent.includes("the first was 240×320"))`, "the note on the scaling")
+	waitFor(t, ctx, `Array.from(document.querySelectorAll(".notes li")).some(li => li.textContent.includes("they were 240×320"))`, "the note on the scaling")
 	set(t, ctx, "#image-side", "32")
 	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("images of 24×32×3")`, "the photos read again at 24×32")
 	if got := pageSpec(t, ctx); got.Data.ImageSide != 32 || len(got.Model.Input) != 3 || got.Model.Input[0] != 24 || got.Model.Input[1] != 32 {

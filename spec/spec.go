@@ -321,7 +321,7 @@ type Data struct {
 	TrainLimit int `json:"train_limit,omitempty"`
 	TestLimit  int `json:"test_limit,omitempty"`
 	// ImageSide is the longer side, in pixels, that the images of a PNG or
-	// JPEG dataset are scaled to, the first training image's shape kept
+	// JPEG dataset are scaled to, the most common shape of its images kept
 	// and others cropped to it at the centre; 0 scales images whose longer
 	// side is over 64 down to 64 (photos of 4032×3024 become 64×48) and
 	// keeps smaller ones. Datasets in IDX or CIFAR-10 files keep their size.
