@@ -184,7 +184,7 @@ func (c *ExperimentsView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "primary"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "plant-fault"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("disabled", c.TrainsInPage() || !c.Valid() || c.Dataset == nil)
+				vgn.AddAttrInterface("disabled", c.TrainsInPage() || !c.Valid() || !c.HasData())
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "click",
 					Func:      func(event vugu.DOMEvent) { c.PlantFault() },
@@ -218,7 +218,7 @@ func (c *ExperimentsView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "plant-each-fault"}, vugu.VGAttribute{Namespace: "", Key: "title", Val: "one run per mistake, one after another, and a table of what the doctor said"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("disabled", c.TrainsInPage() || !c.Valid() || c.Dataset == nil)
+				vgn.AddAttrInterface("disabled", c.TrainsInPage() || !c.Valid() || !c.HasData())
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "click",
 					Func:      func(event vugu.DOMEvent) { c.PlantEachFault() },
@@ -382,7 +382,7 @@ func (c *ExperimentsView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgparent.AppendChild(vgn)
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "primary"}}}
 						vgparent.AppendChild(vgn)
-						vgn.AddAttrInterface("disabled", c.TrainsInPage() || !c.Valid() || c.Dataset == nil)
+						vgn.AddAttrInterface("disabled", c.TrainsInPage() || !c.Valid() || !c.HasData())
 						vgn.AddAttrInterface("id", "experiment-"+e.Name)
 						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 							EventType: "click",

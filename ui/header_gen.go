@@ -71,7 +71,7 @@ func (c *Header) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgparent.AppendChild(vgn)
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "start"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "primary"}}}
 			vgparent.AppendChild(vgn)
-			vgn.AddAttrInterface("disabled", c.LocalRunning() || !c.Valid() || c.Dataset == nil)
+			vgn.AddAttrInterface("disabled", c.LocalRunning() || !c.Valid() || !c.HasData())
 			vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 				EventType: "click",
 				Func:      func(event vugu.DOMEvent) { c.Start() },
@@ -151,7 +151,7 @@ func (c *Header) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgparent.AppendChild(vgn)
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "run-server"}, vugu.VGAttribute{Namespace: "", Key: "title", Val: "train this spec on the server and stream the run back"}}}
 			vgparent.AppendChild(vgn)
-			vgn.AddAttrInterface("disabled", c.Running() || !c.Valid() || !c.OnServer())
+			vgn.AddAttrInterface("disabled", c.Running() || !c.Valid() || !c.OnServer() || c.Loading)
 			vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 				EventType: "click",
 				Func:      func(event vugu.DOMEvent) { c.RunOnServer() },

@@ -1045,8 +1045,17 @@ func (r *Root) ready() bool {
 		r.Message = "pick a dataset first"
 		return false
 	}
+	if r.Loading {
+		r.Message = "the dataset is still loading: start once it has loaded"
+		return false
+	}
 	return true
 }
+
+// HasData reports whether a dataset is loaded and none is loading, which
+// a run needs: one started while another loads would train on the old
+// images with a spec made for the new.
+func (r *Root) HasData() bool { return r.Dataset != nil && !r.Loading }
 
 // newRun records a run of s that has not started yet.
 func (r *Root) newRun(s *spec.Spec, dataset, name string) *Run {

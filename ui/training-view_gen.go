@@ -109,7 +109,7 @@ func (c *TrainingView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "lr-find"}, vugu.VGAttribute{Namespace: "", Key: "title", Val: "train a few hundred steps at a rate growing from 1e-6 to 1 and plot the loss"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("disabled", c.Running() || c.FindingLR() || !c.Valid() || c.Dataset == nil)
+				vgn.AddAttrInterface("disabled", c.Running() || c.FindingLR() || !c.Valid() || !c.HasData())
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "click",
 					Func:      func(event vugu.DOMEvent) { c.FindLR() },
