@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"archive/zip"
+	"context"
 	"fmt"
 	"image"
 	"image/color"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
@@ -118,11 +120,46 @@ func TestFolderDropped(t *testing.T) {
 	if _, err := chromedp.Call(ctx, input.DispatchMouseEvent, input.DispatchMouseEventParams{Type: input.DispatchMouseEventTypeMouseMoved, X: 200, Y: 300}); err != nil {
 		t.Fatal(err)
 	}
+	// The drop is sent once the page has taken the drag over it, and sent
+	// again when the browser let none of it reach the page: a drag
+	// injected through the DevTools protocol is sometimes lost when many
+	// tabs have come and gone in the browser before (the page's own
+	// counts say which events it saw).
+	eval[bool](t, ctx, `(window.drags = {dragenter: 0, dragover: 0, drop: 0},
+		["dragenter", "dragover", "drop"].forEach(k => document.addEventListener(k, () => window.drags[k]++)), true)`)
 	data := &input.DragData{Files: []string{dir}, DragOperationsMask: 1}
-	for _, typ := range []input.DispatchDragEventType{input.DispatchDragEventTypeDragEnter, input.DispatchDragEventTypeDragOver, input.DispatchDragEventTypeDrop} {
+	drag := func(typ input.DispatchDragEventType) {
+		t.Helper()
 		if _, err := chromedp.Call(ctx, input.DispatchDragEvent, input.DispatchDragEventParams{Type: typ, X: 200, Y: 300, Data: data}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	for try := 1; ; try++ {
+		drag(input.DispatchDragEventTypeDragEnter)
+		drag(input.DispatchDragEventTypeDragOver)
+		if err := poll(ctx, `window.drags.dragover > 0`, 5*time.Second); err == nil {
+			drag(input.DispatchDragEventTypeDrop)
+			if err := poll(ctx, `window.drags.drop > 0`, 5*time.Second); err == nil {
+				break
+			}
+		}
+		counts := eval[string](t, ctx, `JSON.stringify(window.drags)`)
+		if try == 3 {
+			t.Fatalf("the page saw no drop in 3 drags: %s", counts)
+		}
+		t.Logf("drag %d did not reach the page (%s); again", try, counts)
+	}
 	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("dropped loaded: 8 training and 2 test images of 10×10×1")`, "the dropped folder to load")
+}
+
+// poll reports whether a JavaScript condition came to hold within d.
+func poll(ctx context.Context, cond string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+cond+`)`)); err == nil && ok {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("%s did not hold within %v", cond, d)
 }
