@@ -1233,7 +1233,7 @@ func (r *Root) UseRunSpec(id string) {
 			return
 		}
 	}
-	r.Notice += "; it trained on " + run.Dataset + ", which is not loaded: choose that file again to train on it"
+	r.Notice += "; it trained on " + run.Dataset + ", which is not loaded: drop or choose that file or folder again to train on it"
 }
 
 // diagnoses are the doctor's latest findings on a run: its result's, else

@@ -90,7 +90,7 @@ func TestUseRunSpec(t *testing.T) {
 		t.Errorf("after using run b: dataset %q loading %v, notice %q; want fashion-mnist loading", r.DatasetName, r.Loading, r.Notice)
 	}
 	r.UseRunSpec("c")
-	if r.DatasetName != "fashion-mnist" || !strings.Contains(r.Notice, "choose that file again") {
+	if r.DatasetName != "fashion-mnist" || !strings.Contains(r.Notice, "choose that file or folder again") {
 		t.Errorf("after using run c: dataset %q, notice %q; want the file named", r.DatasetName, r.Notice)
 	}
 }
