@@ -140,14 +140,9 @@ func (p *progressBar) line(format string, args ...any) {
 // images draws how many images of a dataset of PNG or JPEG files have
 // been read (photos take a while), and clears the line after the last.
 func (p *progressBar) images(name string, done, total int) {
-	if !p.terminal {
+	if !p.terminal || !p.due(done == total) {
 		return
 	}
-	now := time.Now()
-	if now.Sub(p.last) < 100*time.Millisecond && done != total {
-		return
-	}
-	p.last = now
 	if done == total {
 		fmt.Fprint(p.w, "\r\033[K")
 		return
@@ -155,16 +150,22 @@ func (p *progressBar) images(name string, done, total int) {
 	fmt.Fprintf(p.w, "\r\033[K%s: reading images, %s of %s", name, spec.Thousands(done), spec.Thousands(total))
 }
 
-// bytes draws a download's progress.
-func (p *progressBar) bytes(name string, done, total int64) {
-	if !p.terminal {
-		return
-	}
+// due reports whether the bar may be drawn again: a tenth of a second
+// after the last time, or at once for the last count (final).
+func (p *progressBar) due(final bool) bool {
 	now := time.Now()
-	if now.Sub(p.last) < 100*time.Millisecond && done != total {
-		return
+	if now.Sub(p.last) < 100*time.Millisecond && !final {
+		return false
 	}
 	p.last = now
+	return true
+}
+
+// bytes draws a download's progress.
+func (p *progressBar) bytes(name string, done, total int64) {
+	if !p.terminal || !p.due(done == total) {
+		return
+	}
 	if total <= 0 {
 		fmt.Fprintf(p.w, "\r\033[K%s: %.1f MB", name, float64(done)/1e6)
 		return

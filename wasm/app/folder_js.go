@@ -3,7 +3,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -124,7 +123,7 @@ func walkEntry(dir safejs.Value) ([]bridge.FolderFile, error) {
 		for {
 			// readEntries gives a batch at a time (100 in Chromium), then
 			// an empty one.
-			batch, err := callback(reader, "readEntries")
+			batch, err := bridge.Callback(reader, "readEntries")
 			if err != nil {
 				return err
 			}
@@ -141,7 +140,7 @@ func walkEntry(dir safejs.Value) ([]bridge.FolderFile, error) {
 					}
 					continue
 				}
-				file, err := callback(e, "file")
+				file, err := bridge.Callback(e, "file")
 				if err != nil {
 					return err
 				}
@@ -155,44 +154,4 @@ func walkEntry(dir safejs.Value) ([]bridge.FolderFile, error) {
 		return nil, fmt.Errorf("reading the folder: %v", err)
 	}
 	return out, nil
-}
-
-// callback calls obj.method(onSuccess, onError) and waits for either.
-func callback(obj safejs.Value, method string) (safejs.Value, error) {
-	type result struct {
-		v   safejs.Value
-		err error
-	}
-	done := make(chan result, 1)
-	ok, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
-		v := safejs.Undefined()
-		if len(args) > 0 {
-			v = args[0]
-		}
-		done <- result{v: v}
-		return nil
-	})
-	if err != nil {
-		return safejs.Undefined(), err
-	}
-	defer ok.Release()
-	fail, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
-		msg := "failed"
-		if len(args) > 0 {
-			if m, err := args[0].Get("message"); err == nil {
-				msg, _ = m.String()
-			}
-		}
-		done <- result{err: errors.New(msg)}
-		return nil
-	})
-	if err != nil {
-		return safejs.Undefined(), err
-	}
-	defer fail.Release()
-	if _, err := obj.Call(method, ok.Value(), fail.Value()); err != nil {
-		return safejs.Undefined(), err
-	}
-	r := <-done
-	return r.v, r.err
 }

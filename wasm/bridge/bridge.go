@@ -238,6 +238,25 @@ func LinearMemory() int64 {
 
 // await waits for a promise to settle.
 func await(p safejs.Value) (safejs.Value, error) {
+	return settled(func(ok, fail safejs.Value) error {
+		_, err := p.Call("then", ok, fail)
+		return err
+	})
+}
+
+// Callback calls obj.method(onSuccess, onError), the callback style of the
+// older browser APIs (the entries of a dropped folder), and waits for
+// either. Call it off the event loop's goroutine.
+func Callback(obj safejs.Value, method string) (safejs.Value, error) {
+	return settled(func(ok, fail safejs.Value) error {
+		_, err := obj.Call(method, ok, fail)
+		return err
+	})
+}
+
+// settled calls start with two JavaScript functions, one for a value and
+// one for an error, and waits for either to be called.
+func settled(start func(ok, fail safejs.Value) error) (safejs.Value, error) {
 	type result struct {
 		v   safejs.Value
 		err error
@@ -269,7 +288,7 @@ func await(p safejs.Value) (safejs.Value, error) {
 		return safejs.Undefined(), err
 	}
 	defer fail.Release()
-	if _, err := p.Call("then", ok.Value(), fail.Value()); err != nil {
+	if err := start(ok.Value(), fail.Value()); err != nil {
 		return safejs.Undefined(), err
 	}
 	r := <-ch
