@@ -334,7 +334,8 @@ func isArchive(n string) bool {
 }
 
 // dataset sends a dataset as one archive: an archive file as it is, a
-// folder as a zip of its files (stored when they are compressed already).
+// folder as a zip of the files a dataset can use (data.DatasetFile), stored
+// when they are compressed already.
 func (s *pageServer) dataset(w http.ResponseWriter, r *http.Request, name string) {
 	p, ok := s.datasetPath(name)
 	if !ok {
@@ -358,15 +359,18 @@ func (s *pageServer) dataset(w http.ResponseWriter, r *http.Request, name string
 		if err != nil {
 			return err
 		}
-		if d.IsDir() || strings.HasPrefix(d.Name(), ".") {
+		if d.IsDir() {
 			return nil
 		}
 		rel, err := filepath.Rel(p, file)
 		if err != nil {
 			return err
 		}
+		if !data.DatasetFile(filepath.ToSlash(rel)) {
+			return nil // notes, videos, what a file manager left behind
+		}
 		method := zip.Deflate
-		if strings.HasSuffix(file, ".gz") || strings.HasSuffix(file, ".png") || strings.HasSuffix(file, ".jpg") || strings.HasSuffix(file, ".jpeg") {
+		if lower := strings.ToLower(file); strings.HasSuffix(lower, ".gz") || strings.HasSuffix(lower, ".tgz") || strings.HasSuffix(lower, ".png") || strings.HasSuffix(lower, ".jpg") || strings.HasSuffix(lower, ".jpeg") {
 			method = zip.Store
 		}
 		out, err := zw.CreateHeader(&zip.FileHeader{Name: filepath.ToSlash(rel), Method: method})

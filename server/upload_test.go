@@ -181,3 +181,32 @@ func TestUploadRenames(t *testing.T) {
 		t.Errorf("numbered: %s", got)
 	}
 }
+
+// A folder of the data folder goes to the page as a zip of the files a
+// dataset can use: not the notes, videos and hidden folders beside them.
+func TestFolderSentAsAZipOfItsImages(t *testing.T) {
+	e := newJobsEnv(t, defaultJobLimits, "")
+	for name, body := range map[string]string{"notes.txt": "notes", "left/clip.mp4": "video", ".thumbs/x.png": "thumb", "left/.DS_Store": "x"} {
+		p := filepath.Join(e.dataDir, "tiny", filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, b := e.do("GET", "/datasets/tiny", "")
+	if code != http.StatusOK {
+		t.Fatalf("GET /datasets/tiny: %d %s", code, b)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		if !strings.HasSuffix(f.Name, ".png") || strings.Contains(f.Name, ".thumbs") {
+			t.Errorf("the zip holds %s", f.Name)
+		}
+	}
+	if len(zr.File) != 40 {
+		t.Errorf("the zip holds %d files, want the 40 images", len(zr.File))
+	}
+}
