@@ -156,9 +156,10 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 	// Pass 1: headers only, to check sizes and pick the channel count
 	// before decoding any pixels.
 	grays := 0
+	head := bufio.NewReaderSize(nil, exifHead) // one for every header
 	for i := range images {
 		f := &images[i]
-		cfg, o, err := readImageConfig(fsys, f.path, lim.Limits, b)
+		cfg, o, err := readImageConfig(fsys, f.path, lim.Limits, b, head)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -327,13 +328,15 @@ func openLimited(fsys fs.FS, p string, lim Limits, b *budget) (io.ReadCloser, er
 
 // readImageConfig reads an image's header: its size as shown (turned
 // upright by its EXIF orientation, which it returns too) and colour model.
-func readImageConfig(fsys fs.FS, p string, lim Limits, b *budget) (image.Config, int, error) {
+// br, of exifHead bytes, is reused from image to image.
+func readImageConfig(fsys fs.FS, p string, lim Limits, b *budget, br *bufio.Reader) (image.Config, int, error) {
 	f, err := openLimited(fsys, p, lim, b)
 	if err != nil {
 		return image.Config{}, 0, err
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, exifHead)
+	br.Reset(f)
+	defer br.Reset(nil) // holds no file between images
 	head, _ := br.Peek(exifHead) // all of a shorter file
 	o := jpegOrientation(head)
 	cfg, _, err := image.DecodeConfig(br)

@@ -335,3 +335,26 @@ func TestTheCommonShapeWins(t *testing.T) {
 		t.Errorf("shape %d×%d, want 30×40, the shape of 8 of the 10 images", d.H, d.W)
 	}
 }
+
+// BenchmarkDecodeSmallImages reads a zip of 2,000 PNGs of 8×8, where the
+// per-image costs around the pixels (headers, buffers) show.
+func BenchmarkDecodeSmallImages(b *testing.B) {
+	var buf bytes.Buffer
+	z := zip.NewWriter(&buf)
+	img := image.NewGray(image.Rect(0, 0, 8, 8))
+	for i := range 2000 {
+		img.Pix[i%64] = uint8(i)
+		w, _ := z.Create(fmt.Sprintf("c%d/%04d.png", i%2, i))
+		if err := png.Encode(w, img); err != nil {
+			b.Fatal(err)
+		}
+	}
+	z.Close()
+	raw := buf.Bytes()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Decode("small.zip", bytes.NewReader(raw), int64(len(raw)), LoadOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
