@@ -336,7 +336,7 @@ func readImageConfig(fsys fs.FS, p string, lim Limits, b *budget, br *bufio.Read
 	}
 	defer f.Close()
 	br.Reset(f)
-	defer br.Reset(nil) // holds no file between images
+	defer br.Reset(nil)          // holds no file between images
 	head, _ := br.Peek(exifHead) // all of a shorter file
 	o := jpegOrientation(head)
 	cfg, _, err := image.DecodeConfig(br)
