@@ -247,6 +247,9 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 						failed.Store(true)
 						return
 					}
+					// Turned as the first pass read its header, which
+					// gave the shapes.
+					img = orient(img, list[i].orientation)
 					putImage(s.Images[i*int(size):(i+1)*int(size)], img, d.H, d.W, d.C)
 					mu.Lock()
 					if done++; lim.progress != nil {
@@ -350,8 +353,8 @@ func readImageConfig(fsys fs.FS, p string, lim Limits, b *budget, br *bufio.Read
 	return cfg, o, nil
 }
 
-// readImage reads one image file whole (at most MaxFileBytes), turned
-// upright by its EXIF orientation, and checks its header again before
+// readImage reads one image file whole (at most MaxFileBytes), as stored
+// (the caller turns it upright), and checks its header again before
 // decoding: the file may have changed since the first pass, and the check
 // is what keeps a forged header from allocating gigabytes.
 func readImage(fsys fs.FS, p string, lim Limits, b *budget) (image.Image, error) {
@@ -375,7 +378,7 @@ func readImage(fsys fs.FS, p string, lim Limits, b *budget) (image.Image, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	return orient(img, jpegOrientation(raw[:min(len(raw), exifHead)])), nil
+	return img, nil
 }
 
 // isGrayModel reports whether images of the colour model hold only gray.

@@ -255,6 +255,17 @@ func chooseFile(t *testing.T, ctx context.Context, path string) {
 	}
 }
 
+// trainOneEpochOnServer sets one epoch in the Training tab, presses Run on
+// server once it can be pressed, and waits for the run (what) to end.
+func trainOneEpochOnServer(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#epochs", "1")
+	waitFor(t, ctx, `!document.querySelector("#run-server").disabled`, "Run on server")
+	click(t, ctx, "#run-server")
+	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, what)
+}
+
 // waitFor polls a JavaScript condition until it holds.
 func waitFor(t *testing.T, ctx context.Context, cond, what string) {
 	t.Helper()
@@ -452,11 +463,7 @@ func TestRunOnServerWithAChosenFile(t *testing.T) {
 	t.Cleanup(func() { os.Remove(kept) }) // the other tests' listing stays as it was
 	chooseFile(t, ctx, chosen)
 	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("loaded: 64 training and 16 test images")`, "the chosen zip to load")
-	click(t, ctx, "#tab-Training")
-	set(t, ctx, "#epochs", "1")
-	waitFor(t, ctx, `!document.querySelector("#run-server").disabled`, "Run on server for a chosen file")
-	click(t, ctx, "#run-server")
-	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the server run on the sent dataset")
+	trainOneEpochOnServer(t, ctx, "the server run on the sent dataset")
 	if _, err := os.Stat(kept); err != nil {
 		t.Errorf("the server's data folder: %v", err)
 	}

@@ -59,11 +59,7 @@ func TestFolderOfClassFolders(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("my pets loaded: 16 training and 4 test images of 12×12×1")`, "the folder to load")
-	click(t, ctx, "#tab-Training")
-	set(t, ctx, "#epochs", "1")
-	waitFor(t, ctx, `!document.querySelector("#run-server").disabled`, "Run on server")
-	click(t, ctx, "#run-server")
-	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the server's run on the folder")
+	trainOneEpochOnServer(t, ctx, "the server's run on the folder")
 	// The zip the server keeps reads as any other, checksums and all,
 	// and holds the images alone.
 	zr, err := zip.OpenReader(kept)

@@ -46,11 +46,7 @@ func TestPhotosAreScaledToTheImageSize(t *testing.T) {
 	waitFor(t, ctx, `Array.from(document.querySelectorAll(".field-error")).some(e => e.textContent.includes("image_side 2 must be between 4 and 1024"))`, "the refusal of image size 2")
 	set(t, ctx, "#image-side", "32")
 
-	click(t, ctx, "#tab-Training")
-	set(t, ctx, "#epochs", "1")
-	waitFor(t, ctx, `!document.querySelector("#run-server").disabled`, "Run on server")
-	click(t, ctx, "#run-server")
-	waitFor(t, ctx, `document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the server's run on the photos at 24×32")
+	trainOneEpochOnServer(t, ctx, "the server's run on the photos at 24×32")
 	click(t, ctx, "#start")
 	waitFor(t, ctx, `document.querySelector("#run-name") && !document.querySelector("#run-name").textContent.includes("server") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the page's run on the photos at 24×32")
 }
