@@ -112,42 +112,50 @@ func orient(img image.Image, o int) image.Image {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	ow, oh := orientedSize(w, h, o)
-	var src, dst []uint8
-	var px int
-	var out image.Image
 	if g, ok := img.(*image.Gray); ok {
 		s := image.NewGray(image.Rect(0, 0, w, h))
 		draw.Draw(s, s.Bounds(), g, b.Min, draw.Src)
 		d := image.NewGray(image.Rect(0, 0, ow, oh))
-		src, dst, px, out = s.Pix, d.Pix, 1, d
-	} else {
-		s := image.NewRGBA(image.Rect(0, 0, w, h))
-		draw.Draw(s, s.Bounds(), img, b.Min, draw.Src)
-		d := image.NewRGBA(image.Rect(0, 0, ow, oh))
-		src, dst, px, out = s.Pix, d.Pix, 4, d
+		orientPix(d.Pix, s.Pix, w, h, 1, o)
+		return d
 	}
+	s := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(s, s.Bounds(), img, b.Min, draw.Src)
+	d := image.NewRGBA(image.Rect(0, 0, ow, oh))
+	orientPix(d.Pix, s.Pix, w, h, 4, o)
+	return d
+}
+
+// orientPix writes src, w×h pixels of px bytes each as stored, into dst
+// as orientation o shows it.
+func orientPix(dst, src []uint8, w, h, px, o int) {
+	ow, oh := orientedSize(w, h, o)
 	for y := range oh {
 		for x := range ow {
-			// The stored pixel (sx, sy) shown at (x, y).
-			var sx, sy int
-			switch o {
-			case 2:
-				sx, sy = w-1-x, y
-			case 3:
-				sx, sy = w-1-x, h-1-y
-			case 4:
-				sx, sy = x, h-1-y
-			case 5:
-				sx, sy = y, x
-			case 6:
-				sx, sy = y, h-1-x
-			case 7:
-				sx, sy = w-1-y, h-1-x
-			case 8:
-				sx, sy = w-1-y, x
-			}
+			sx, sy := storedAt(x, y, w, h, o)
 			copy(dst[(y*ow+x)*px:(y*ow+x+1)*px], src[(sy*w+sx)*px:])
 		}
 	}
-	return out
+}
+
+// storedAt is the pixel of a w×h picture as stored that orientation o
+// shows at (x, y).
+func storedAt(x, y, w, h, o int) (sx, sy int) {
+	switch o {
+	case 2:
+		return w - 1 - x, y
+	case 3:
+		return w - 1 - x, h - 1 - y
+	case 4:
+		return x, h - 1 - y
+	case 5:
+		return y, x
+	case 6:
+		return y, h - 1 - x
+	case 7:
+		return w - 1 - y, h - 1 - x
+	case 8:
+		return w - 1 - y, x
+	}
+	return x, y
 }

@@ -249,8 +249,7 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 					}
 					// Turned as the first pass read its header, which
 					// gave the shapes.
-					img = orient(img, list[i].orientation)
-					putImage(s.Images[i*int(size):(i+1)*int(size)], img, d.H, d.W, d.C)
+					putImage(s.Images[i*int(size):(i+1)*int(size)], img, list[i].orientation, d.H, d.W, d.C)
 					mu.Lock()
 					if done++; lim.progress != nil {
 						lim.progress(done, len(images))
@@ -438,71 +437,155 @@ func centreCrop(sw, sh, w, h int) (x0, y0, cw, ch int) {
 	return (sw - cw) / 2, (sh - ch) / 2, cw, ch
 }
 
-// putImage writes img into dst (h×w×c), converting channels, cropping an
-// image of another shape at the centre to h×w's shape, and scaling it:
-// down by averaging, up bilinearly.
-func putImage(dst []uint8, img image.Image, h, w, c int) {
-	bounds := img.Bounds()
-	x0, y0, sw, sh := centreCrop(bounds.Dx(), bounds.Dy(), w, h)
-	at := bounds.Min.Add(image.Pt(x0, y0))
-	src := dst
-	if sw != w || sh != h {
-		src = make([]uint8, sw*sh*c)
+// putImage writes img, as stored, into dst (h×w×c) as its EXIF orientation
+// o shows it: turned upright, its channels converted, cropped at the
+// centre to h×w's shape and scaled to it, down by averaging and up
+// bilinearly. An image scaled down, a photo for one, is read a row at a
+// time as stored and turned once small, which gives the same pixels as
+// turning it first (the box filter is the same mirrored or transposed, and
+// its sums are whole numbers), without a copy of it at full size.
+func putImage(dst []uint8, img image.Image, o, h, w, c int) {
+	if o < 1 || o > 8 {
+		o = 1
 	}
-	if g, ok := img.(*image.Gray); ok && c == 1 {
-		for y := 0; y < sh; y++ {
-			o := (at.Y-g.Rect.Min.Y+y)*g.Stride + at.X - g.Rect.Min.X
-			copy(src[y*sw:(y+1)*sw], g.Pix[o:o+sw])
+	b := img.Bounds()
+	ow, oh := orientedSize(b.Dx(), b.Dy(), o)
+	x0, y0, cw, ch := centreCrop(ow, oh, w, h)
+	if cw < w || ch < h || (cw == w && ch == h) {
+		// Scaled up or kept: a small image, turned first.
+		if o > 1 {
+			img = orient(img, o)
+			b = img.Bounds()
 		}
-	} else {
-		// draw.Draw has fast paths into RGBA for the common source types.
-		rgba := image.NewRGBA(image.Rect(0, 0, sw, sh))
-		draw.Draw(rgba, rgba.Bounds(), img, at, draw.Src)
-		for i := 0; i < sw*sh; i++ {
-			r, g, b := uint32(rgba.Pix[4*i]), uint32(rgba.Pix[4*i+1]), uint32(rgba.Pix[4*i+2])
-			if c == 1 {
-				// The weights and rounding of color.GrayModel, on 8-bit values.
-				src[i] = uint8((19595*r + 38470*g + 7471*b + 1<<15) >> 16)
-				continue
+		rows := newRowReader(img, image.Rect(x0, y0, x0+cw, y0+ch).Add(b.Min), c)
+		if cw == w && ch == h {
+			for y := range h {
+				copy(dst[y*w*c:(y+1)*w*c], rows.row(y))
 			}
-			src[3*i], src[3*i+1], src[3*i+2] = uint8(r), uint8(g), uint8(b)
+			return
 		}
+		src := make([]uint8, cw*ch*c)
+		for y := range ch {
+			copy(src[y*cw*c:(y+1)*cw*c], rows.row(y))
+		}
+		resizeBilinear(dst, src, ch, cw, h, w, c)
+		return
 	}
-	switch {
-	case sw == w && sh == h:
-	case sw >= w && sh >= h:
-		resizeArea(dst, src, sh, sw, h, w, c)
-	default:
-		resizeBilinear(dst, src, sh, sw, h, w, c)
+	// The crop as stored, scaled to h×w as stored, then turned.
+	ax, ay := storedAt(x0, y0, b.Dx(), b.Dy(), o)
+	bx, by := storedAt(x0+cw-1, y0+ch-1, b.Dx(), b.Dy(), o)
+	crop := image.Rect(min(ax, bx), min(ay, by), max(ax, bx)+1, max(ay, by)+1).Add(b.Min)
+	rows := newRowReader(img, crop, c)
+	if o == 1 {
+		scaleArea(dst, rows.row, crop.Dy(), crop.Dx(), h, w, c)
+		return
+	}
+	sw, sh := orientedSize(w, h, o) // o turns a quarter both ways
+	small := make([]uint8, sw*sh*c)
+	scaleArea(small, rows.row, crop.Dy(), crop.Dx(), sh, sw, c)
+	orientPix(dst, small, sw, sh, c, o)
+}
+
+// rowReader reads a rectangle of an image a row at a time, as bytes of c
+// channels: gray copied to RGB, colour to gray by luma with the weights
+// and rounding of color.GrayModel, alpha dropped (premultiplied, so
+// transparent pixels are black).
+type rowReader struct {
+	img  image.Image
+	r    image.Rectangle
+	c    int
+	rgba *image.RGBA // one row
+	buf  []uint8
+}
+
+func newRowReader(img image.Image, r image.Rectangle, c int) *rowReader {
+	rr := &rowReader{img: img, r: r, c: c}
+	if _, ok := img.(*image.Gray); !ok || c != 1 {
+		rr.rgba = image.NewRGBA(image.Rect(0, 0, r.Dx(), 1))
+		rr.buf = make([]uint8, r.Dx()*c)
+	}
+	return rr
+}
+
+// row is row y of the rectangle, valid until the next call.
+func (rr *rowReader) row(y int) []uint8 {
+	if rr.rgba == nil {
+		g := rr.img.(*image.Gray)
+		o := g.PixOffset(rr.r.Min.X, rr.r.Min.Y+y)
+		return g.Pix[o : o+rr.r.Dx()]
+	}
+	// draw.Draw has fast paths into RGBA for the common source types.
+	draw.Draw(rr.rgba, rr.rgba.Rect, rr.img, image.Pt(rr.r.Min.X, rr.r.Min.Y+y), draw.Src)
+	px := rr.rgba.Pix
+	if rr.c == 1 {
+		for i := range rr.buf {
+			r, g, b := uint32(px[4*i]), uint32(px[4*i+1]), uint32(px[4*i+2])
+			rr.buf[i] = uint8((19595*r + 38470*g + 7471*b + 1<<15) >> 16)
+		}
+		return rr.buf
+	}
+	for i := 0; i < len(rr.buf); i += 3 {
+		p := px[i/3*4 : i/3*4+3 : i/3*4+3]
+		q := rr.buf[i : i+3 : i+3]
+		q[0], q[1], q[2] = p[0], p[1], p[2]
+	}
+	return rr.buf
+}
+
+// scaleArea scales an sh×sw×c image, whose rows row gives, down to dst
+// (h×w×c): each output pixel is the mean of the source pixels its
+// footprint covers, those cut by its edges weighted by the part covered
+// (a box filter, which keeps the fine detail of a photo from aliasing as
+// point sampling would). The sums are exact integers, rounded once at the
+// end.
+func scaleArea(dst []uint8, row func(y int) []uint8, sh, sw, h, w, c int) {
+	cols, rows := areaTaps(sw, w), areaTaps(sh, h)
+	mid := make([]uint32, w*c) // one source row scaled along x
+	acc := make([]uint64, w*c)
+	den := uint64(sw) * uint64(sh) // the weights' sums: sw along x, sh along y
+	last := -1
+	for y, taps := range rows {
+		clear(acc)
+		for _, t := range taps {
+			if t.at != last {
+				scaleRow(mid, row(t.at), cols, c)
+				last = t.at
+			}
+			wt := uint64(t.weight)
+			for i, v := range mid {
+				acc[i] += wt * uint64(v)
+			}
+		}
+		out := dst[y*w*c : (y+1)*w*c]
+		for i, v := range acc {
+			out[i] = uint8((v + den/2) / den)
+		}
 	}
 }
 
-// resizeArea scales src (sh×sw×c) down to dst (h×w×c), each output pixel
-// the mean of the source pixels its footprint covers, those cut by its
-// edges weighted by the part covered: a box filter, which keeps the fine
-// detail of a photo from aliasing as point sampling would.
-func resizeArea(dst, src []uint8, sh, sw, h, w, c int) {
-	cols, rows := areaTaps(sw, w), areaTaps(sh, h)
-	mid := make([]float32, sh*w*c) // scaled along x
-	for y := 0; y < sh; y++ {
-		row := src[y*sw*c : (y+1)*sw*c]
+// scaleRow sums each output pixel's taps of a source row.
+func scaleRow(mid []uint32, row []uint8, cols [][]tap, c int) {
+	if c == 3 {
 		for x, taps := range cols {
-			for k := 0; k < c; k++ {
-				var sum float32
-				for _, t := range taps {
-					sum += t.weight * float32(row[t.at*c+k])
-				}
-				mid[(y*w+x)*c+k] = sum
-			}
-		}
-	}
-	for y, taps := range rows {
-		for i := 0; i < w*c; i++ {
-			var sum float32
+			var r, g, b uint32
 			for _, t := range taps {
-				sum += t.weight * mid[t.at*w*c+i]
+				p := row[3*t.at : 3*t.at+3 : 3*t.at+3]
+				r += t.weight * uint32(p[0])
+				g += t.weight * uint32(p[1])
+				b += t.weight * uint32(p[2])
 			}
-			dst[y*w*c+i] = uint8(min(max(sum+0.5, 0), 255))
+			m := mid[3*x : 3*x+3 : 3*x+3]
+			m[0], m[1], m[2] = r, g, b
+		}
+		return
+	}
+	for x, taps := range cols {
+		for k := 0; k < c; k++ {
+			var s uint32
+			for _, t := range taps {
+				s += t.weight * uint32(row[t.at*c+k])
+			}
+			mid[x*c+k] = s
 		}
 	}
 }
@@ -510,21 +593,21 @@ func resizeArea(dst, src []uint8, sh, sw, h, w, c int) {
 // tap is one source pixel's weight in an output pixel.
 type tap struct {
 	at     int
-	weight float32
+	weight uint32
 }
 
 // areaTaps lists, for each of n output pixels along an axis of m ≥ n
-// source pixels, the source pixels its footprint [i·m/n, (i+1)·m/n)
-// covers and their weights, which sum to 1.
+// source pixels, the source pixels its footprint covers and how much of
+// it: in units of 1/n of a source pixel, output i covers [i·m, (i+1)·m)
+// and source pixel j [j·n, (j+1)·n), so the weights are whole and each
+// output's sum to m.
 func areaTaps(m, n int) [][]tap {
 	out := make([][]tap, n)
-	scale := float64(m) / float64(n)
 	for i := range out {
-		lo, hi := float64(i)*scale, float64(i+1)*scale
-		for j := int(lo); j < m && float64(j) < hi; j++ {
-			cover := math.Min(hi, float64(j+1)) - math.Max(lo, float64(j))
-			if cover > 1e-9 {
-				out[i] = append(out[i], tap{j, float32(cover / scale)})
+		lo, hi := i*m, (i+1)*m
+		for j := lo / n; j < m && j*n < hi; j++ {
+			if cover := min(hi, (j+1)*n) - max(lo, j*n); cover > 0 {
+				out[i] = append(out[i], tap{j, uint32(cover)})
 			}
 		}
 	}
