@@ -219,8 +219,28 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 		}
 	}
 	// The images are decoded on the cores there are (photos take a tenth
-	// of a second or more each), at most maxDecoders at once, each into
-	// its own place; the first error in the split's order is the one said.
+	// of a second or more each), at most maxDecoders at once, or by the
+	// decoders elsewhere that lim.decoders gives for a dataset of large
+	// images; each into its own place, the first error in the split's
+	// order the one said.
+	local := func(dst []uint8, raw []byte, job ImageJob) error { return DecodeImage(dst, raw, job, &lim.Limits) }
+	decoders := make([]ImageDecoder, min(runtime.GOMAXPROCS(0), maxDecoders))
+	for i := range decoders {
+		decoders[i] = local
+	}
+	var pixels int64
+	for _, f := range images {
+		pixels += int64(f.w) * int64(f.h)
+	}
+	if lim.decoders != nil && pixels >= remoteDecodePixels {
+		remote, release := lim.decoders()
+		if release != nil {
+			defer release()
+		}
+		if len(remote) > 0 {
+			decoders = remote
+		}
+	}
 	var (
 		mu   sync.Mutex // done and the progress calls
 		done int
@@ -234,22 +254,26 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 		var next atomic.Int64
 		var failed atomic.Bool
 		var wg sync.WaitGroup
-		for range min(runtime.GOMAXPROCS(0), maxDecoders, len(list)) {
+		for _, decode := range decoders[:min(len(decoders), len(list))] {
 			wg.Go(func() {
 				for !failed.Load() {
 					i := int(next.Add(1) - 1)
 					if i >= len(list) {
 						return
 					}
-					img, err := readImage(fsys, list[i].path, lim.Limits, b)
+					f := list[i]
+					raw, err := readFile(fsys, f.path, lim.Limits, b)
+					if err == nil {
+						// Turned as the first pass read its header, which
+						// gave the shapes.
+						job := ImageJob{Path: f.path, Orientation: f.orientation, H: d.H, W: d.W, C: d.C}
+						err = decode(s.Images[i*int(size):(i+1)*int(size)], raw, job)
+					}
 					if err != nil {
 						errs[i] = err
 						failed.Store(true)
 						return
 					}
-					// Turned as the first pass read its header, which
-					// gave the shapes.
-					putImage(s.Images[i*int(size):(i+1)*int(size)], img, list[i].orientation, d.H, d.W, d.C)
 					mu.Lock()
 					if done++; lim.progress != nil {
 						lim.progress(done, len(images))
@@ -352,11 +376,8 @@ func readImageConfig(fsys fs.FS, p string, lim Limits, b *budget, br *bufio.Read
 	return cfg, o, nil
 }
 
-// readImage reads one image file whole (at most MaxFileBytes), as stored
-// (the caller turns it upright), and checks its header again before
-// decoding: the file may have changed since the first pass, and the check
-// is what keeps a forged header from allocating gigabytes.
-func readImage(fsys fs.FS, p string, lim Limits, b *budget) (image.Image, error) {
+// readFile reads one file whole, at most MaxFileBytes.
+func readFile(fsys fs.FS, p string, lim Limits, b *budget) ([]byte, error) {
 	f, err := openLimited(fsys, p, lim, b)
 	if err != nil {
 		return nil, err
@@ -366,18 +387,51 @@ func readImage(fsys fs.FS, p string, lim Limits, b *budget) (image.Image, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
+	return raw, nil
+}
+
+// An ImageJob is one image of a PNG or JPEG dataset to decode, and where
+// it goes: what an ImageDecoder is given beside the file's bytes.
+type ImageJob struct {
+	// Path is the file's path in the dataset, for messages.
+	Path string `json:"path"`
+	// Orientation is its EXIF orientation (1–8) as its header said.
+	Orientation int `json:"orientation"`
+	// H, W and C are the dataset's image shape.
+	H int `json:"h"`
+	W int `json:"w"`
+	C int `json:"c"`
+}
+
+// An ImageDecoder decodes an image file's bytes into dst (job.H×job.W×
+// job.C) as DecodeImage does, blocking until it is done; one call at a
+// time.
+type ImageDecoder func(dst []uint8, raw []byte, job ImageJob) error
+
+// DecodeImage decodes an image file's bytes into dst (job.H×job.W×job.C):
+// turned upright by job.Orientation, its channels converted, cropped at
+// the centre to the shape and scaled to it, as the images of a dataset
+// are. Its header is checked against lim (nil: DefaultLimits) before
+// anything is decoded: the file may have changed since it was first read,
+// and the check is what keeps a forged header from allocating gigabytes.
+func DecodeImage(dst []uint8, raw []byte, job ImageJob, lim *Limits) error {
+	if n := job.H * job.W * job.C; job.H <= 0 || job.W <= 0 || (job.C != 1 && job.C != 3) || len(dst) != n {
+		return fmt.Errorf("%s: cannot decode into %d bytes as %d×%d×%d", job.Path, len(dst), job.H, job.W, job.C)
+	}
+	l := lim.withDefaults()
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
+		return fmt.Errorf("%s: %w", job.Path, err)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > lim.MaxImageSide || cfg.Height > lim.MaxImageSide {
-		return nil, fmt.Errorf("%s: image is %d×%d; the limit is %d on each side", p, cfg.Width, cfg.Height, lim.MaxImageSide)
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > l.MaxImageSide || cfg.Height > l.MaxImageSide {
+		return fmt.Errorf("%s: image is %d×%d; the limit is %d on each side", job.Path, cfg.Width, cfg.Height, l.MaxImageSide)
 	}
 	img, _, err := image.Decode(bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
+		return fmt.Errorf("%s: %w", job.Path, err)
 	}
-	return img, nil
+	putImage(dst, img, job.Orientation, job.H, job.W, job.C)
+	return nil
 }
 
 // isGrayModel reports whether images of the colour model hold only gray.

@@ -28,7 +28,20 @@ type LoadOptions struct {
 	// Progress, when set, is called as the images of a PNG or JPEG
 	// dataset are read: done of total so far.
 	Progress func(done, total int)
+	// Decoders, when set, is asked for image decoders that work
+	// elsewhere (other browser workers, where this program has one
+	// thread) when a PNG or JPEG dataset holds 8 megapixels or more as
+	// stored (a second or two of decoding in WebAssembly, more than
+	// starting another worker takes); the images are then handed to
+	// them as they come free, and release is called once all are read. It
+	// may give none, and the images are decoded here.
+	Decoders func() (decoders []ImageDecoder, release func())
 }
+
+// remoteDecodePixels is the size of a dataset of images, in pixels as
+// stored, from which LoadOptions.Decoders is asked for decoders (a
+// variable for tests).
+var remoteDecodePixels int64 = 8 << 20
 
 // decoding is what the decoders are given: the limits, with their
 // defaults filled in, and the size images are scaled to.
@@ -36,10 +49,11 @@ type decoding struct {
 	Limits
 	imageSide int
 	progress  func(done, total int)
+	decoders  func() ([]ImageDecoder, func())
 }
 
 func (o LoadOptions) decoding() decoding {
-	return decoding{Limits: o.Limits.withDefaults(), imageSide: o.ImageSide, progress: o.Progress}
+	return decoding{Limits: o.Limits.withDefaults(), imageSide: o.ImageSide, progress: o.Progress, decoders: o.Decoders}
 }
 
 // Registry names.

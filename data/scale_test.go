@@ -3,6 +3,7 @@ package data
 import (
 	"archive/zip"
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -13,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -400,5 +402,88 @@ func BenchmarkDecodeSmallImages(b *testing.B) {
 		if _, err := Decode("small.zip", bytes.NewReader(raw), int64(len(raw)), LoadOptions{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Decoders elsewhere (other workers in a browser) are asked for when the
+// images are large enough, get every image once with its orientation and
+// shape, give the dataset decoding here gives, and are released; for a
+// small dataset, or when none are given, the images are decoded here.
+func TestDecodersElsewhere(t *testing.T) {
+	raw := photoZip(t, 90, 70)
+	want, err := Decode("photos.zip", bytes.NewReader(raw), int64(len(raw)), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(p int64) { remoteDecodePixels = p }(remoteDecodePixels)
+	remoteDecodePixels = 12 * 90 * 70 // all of photoZip's images
+	var mu sync.Mutex
+	var jobs []ImageJob
+	asked, released := 0, 0
+	opt := LoadOptions{Decoders: func() ([]ImageDecoder, func()) {
+		asked++
+		dec := func(dst []uint8, raw []byte, job ImageJob) error {
+			mu.Lock()
+			jobs = append(jobs, job)
+			mu.Unlock()
+			return DecodeImage(dst, raw, job, nil)
+		}
+		return []ImageDecoder{dec, dec, dec}, func() { released++ }
+	}}
+	got, err := Decode("photos.zip", bytes.NewReader(raw), int64(len(raw)), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asked != 1 || released != 1 || len(jobs) != 12 {
+		t.Fatalf("asked %d, released %d, %d images decoded elsewhere; want 1, 1, 12", asked, released, len(jobs))
+	}
+	for _, j := range jobs {
+		if j.H != want.H || j.W != want.W || j.C != want.C || j.Orientation != 1 || !strings.HasPrefix(j.Path, "photos/") {
+			t.Fatalf("job %+v, want the dataset's shape %d×%d×%d", j, want.H, want.W, want.C)
+		}
+	}
+	if !bytes.Equal(got.Train.Images, want.Train.Images) || !bytes.Equal(got.Test.Images, want.Test.Images) || !slices.Equal(got.Notes, want.Notes) {
+		t.Error("decoders elsewhere gave another dataset than decoding here")
+	}
+
+	// One pixel short of the size that asks for them.
+	remoteDecodePixels++
+	asked = 0
+	if _, err := Decode("photos.zip", bytes.NewReader(raw), int64(len(raw)), opt); err != nil || asked != 0 {
+		t.Errorf("a smaller dataset asked for decoders %d times (%v)", asked, err)
+	}
+	remoteDecodePixels--
+	none := LoadOptions{Decoders: func() ([]ImageDecoder, func()) { return nil, nil }}
+	if d, err := Decode("photos.zip", bytes.NewReader(raw), int64(len(raw)), none); err != nil || !bytes.Equal(d.Train.Images, want.Train.Images) {
+		t.Errorf("with no decoders given: %v", err)
+	}
+	// A decoder's failure ends the read, said with the dataset's name.
+	failing := LoadOptions{Decoders: func() ([]ImageDecoder, func()) {
+		return []ImageDecoder{func([]uint8, []byte, ImageJob) error { return errors.New("another worker failed: out of memory") }}, nil
+	}}
+	if _, err := Decode("photos.zip", bytes.NewReader(raw), int64(len(raw)), failing); err == nil || !strings.Contains(err.Error(), "photos.zip: another worker failed: out of memory") {
+		t.Errorf("a failing decoder: %v", err)
+	}
+}
+
+// DecodeImage refuses a destination of the wrong size and a header past
+// the limits, before decoding.
+func TestDecodeImageChecks(t *testing.T) {
+	var buf bytes.Buffer
+	png.Encode(&buf, image.NewGray(image.Rect(0, 0, 40, 30)))
+	job := ImageJob{Path: "a/1.png", Orientation: 1, H: 3, W: 4, C: 1}
+	if err := DecodeImage(make([]uint8, 12), buf.Bytes(), job, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := DecodeImage(make([]uint8, 11), buf.Bytes(), job, nil); err == nil {
+		t.Error("a destination of 11 bytes for 3×4×1 was taken")
+	}
+	lim := DefaultLimits
+	lim.MaxImageSide = 32
+	if err := DecodeImage(make([]uint8, 12), buf.Bytes(), job, &lim); err == nil || !strings.Contains(err.Error(), "a/1.png: image is 40×30; the limit is 32") {
+		t.Errorf("an image past the side limit: %v", err)
+	}
+	if err := DecodeImage(make([]uint8, 12), buf.Bytes()[:20], job, nil); err == nil || !strings.HasPrefix(err.Error(), "a/1.png: ") {
+		t.Errorf("a truncated file: %v", err)
 	}
 }

@@ -2,6 +2,10 @@ package e2e
 
 import (
 	"image"
+	"strings"
+	"time"
+
+	"github.com/chromedp/chromedp"
 	"image/color"
 	"os"
 	"path/filepath"
@@ -49,4 +53,69 @@ func TestPhotosAreScaledToTheImageSize(t *testing.T) {
 	trainOneEpochOnServer(t, ctx, "the server's run on the photos at 24×32")
 	click(t, ctx, "#start")
 	waitFor(t, ctx, `document.querySelector("#run-name") && !document.querySelector("#run-name").textContent.includes("server") && document.querySelector("#run-result") && document.querySelector("#run-result").textContent.includes("completed")`, "the page's run on the photos at 24×32")
+}
+
+// A dataset of large photos is decoded by as many more workers as a run
+// trains with, started for it and ended once the images are read; the
+// status line says so while they work.
+func TestPhotosAreDecodedBySeveralWorkers(t *testing.T) {
+	p := start(t)
+	ctx := p.tab(t)
+	chosen := filepath.Join(p.dir, "large.zip")
+	// 16 images of 1024×768: 12.6 megapixels, over the 8 from which the
+	// worker hands them out.
+	err := writeImageZip(chosen, 8, 0, func(c, i int) image.Image {
+		img := image.NewRGBA(image.Rect(0, 0, 1024, 768))
+		for y := range 768 {
+			for x := range 1024 {
+				img.SetRGBA(x, y, color.RGBA{uint8(x / 4), uint8(y/3) + uint8(c*100), uint8(i * 30), 255})
+			}
+		}
+		return img
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	workers := func() int {
+		ts, err := chromedp.Targets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, x := range ts {
+			if x.Type == "worker" {
+				n++
+			}
+		}
+		return n
+	}
+	click(t, ctx, "#tab-Training")
+	set(t, ctx, "#workers", "2")
+	click(t, ctx, "#tab-Data")
+	before := workers()
+	chooseFile(t, ctx, chosen)
+	most, said := before, false
+	deadline := time.Now().Add(2 * time.Minute)
+	for !eval[bool](t, ctx, `!!(document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("large loaded"))`) {
+		if time.Now().After(deadline) {
+			t.Fatal("the large photos did not load in 2 minutes")
+		}
+		most = max(most, workers())
+		said = said || eval[bool](t, ctx, `document.body.innerText.includes("images read by 2 workers")`)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if most < before+2 {
+		t.Errorf("%d workers while the photos were read, %d before: want two more", most, before)
+	}
+	if !said {
+		t.Error("the status line never said that two workers read the images")
+	}
+	for end := time.Now().Add(10 * time.Second); workers() != before; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("%d workers 10 s after the photos were read, want the %d of before", workers(), before)
+		}
+	}
+	if notice := eval[string](t, ctx, `document.querySelector("#notice").textContent`); !strings.Contains(notice, "14 training and 2 test images of 48×64×3") {
+		t.Errorf("notice %q", notice)
+	}
 }

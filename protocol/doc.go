@@ -45,8 +45,13 @@
 //
 //	load     read a dataset: dataset.url (fetched by the worker), the blob
 //	         (a chosen or dropped file named dataset.name) or the bin
-//	         payload (the file's bytes); answers dataset,
-//	         samples and memory, or error
+//	         payload (the file's bytes); answers loading as it reads the
+//	         images of a dataset of PNG or JPEG images, then dataset,
+//	         samples and memory, or error. With workers above 1 and
+//	         images of 8 megapixels or more in all, the worker starts
+//	         that many workers, hands each image file to one of them as
+//	         it comes free with decode commands, and ends them once all
+//	         are read
 //	spec     check a spec against the loaded dataset; answers spec_ok or error
 //	start    train spec on the loaded dataset, from the safetensors weights
 //	         in bin when there are some (checked as import_weights checks
@@ -88,6 +93,10 @@
 //	         its rows in inference mode, on the weights in bin or, when
 //	         part.values is 0, on those of the last part (an evaluation
 //	         sends them with its first part only)
+//	decode   (from a worker to one it started) decode the image file in
+//	         bin (Decode: its path, EXIF orientation and the dataset's
+//	         image shape) as the data package does; answers decoded, with
+//	         the pixels in bin, or error
 //
 // Commands that need a dataset or a run answer an error message when there
 // is none; the worker never stops answering.
@@ -121,6 +130,8 @@
 //	          the validation and test splits (Evaluation)
 //	part      a part of a batch done: its loss and gradient (Part), or
 //	          an evaluation's part: its logits
+//	loading   how many of a dataset's images are read (Loading)
+//	decoded   an image decoded, its pixels in bin
 //	error     something failed (Error): what, and what to change
 //
 // # Rates

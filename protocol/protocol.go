@@ -44,10 +44,13 @@ const (
 	// to the workers it started (see Command.Workers).
 	CmdShard = "shard"
 	CmdPart  = "part"
+	// CmdDecode goes from a worker reading a dataset of large images to
+	// the workers it started to decode them (see Command.Workers).
+	CmdDecode = "decode"
 )
 
 // Commands lists every command name.
-var Commands = []string{CmdLoad, CmdSpec, CmdStart, CmdPause, CmdResume, CmdStep, CmdStop, CmdSetLR, CmdSetAugment, CmdAugment, CmdExport, CmdLRFind, CmdMemory, CmdEvaluate, CmdImport, CmdShard, CmdPart}
+var Commands = []string{CmdLoad, CmdSpec, CmdStart, CmdPause, CmdResume, CmdStep, CmdStop, CmdSetLR, CmdSetAugment, CmdAugment, CmdExport, CmdLRFind, CmdMemory, CmdEvaluate, CmdImport, CmdShard, CmdPart, CmdDecode}
 
 // MaxWorkers bounds Command.Workers.
 const MaxWorkers = 8
@@ -72,11 +75,13 @@ const (
 	KindWeightsOK     = "weights_ok"
 	KindPart          = "part"
 	KindLoading       = "loading"
+	KindDecoded       = "decoded"
 )
 
 // Kinds lists every message kind.
 var Kinds = []string{KindReady, KindDataset, KindSamples, KindPreview, KindEvent, KindProgress, KindMisclassified,
-	KindFilters, KindState, KindWeights, KindSpecOK, KindError, KindLRFind, KindMemory, KindEvaluation, KindWeightsOK, KindPart}
+	KindFilters, KindState, KindWeights, KindSpecOK, KindError, KindLRFind, KindMemory, KindEvaluation, KindWeightsOK, KindPart,
+	KindLoading, KindDecoded}
 
 // Run states, the value of Message.State.
 const (
@@ -104,8 +109,14 @@ type Command struct {
 	// Workers is the number of parts every batch of a start command is
 	// cut into, trained side by side: one in this worker and one in each
 	// of Workers-1 more workers it starts (0 or 1: this worker alone; at
-	// most MaxWorkers).
+	// most MaxWorkers). For a load command, it is how many workers the
+	// worker starts to decode a dataset of large images (photos), while
+	// it reads their files and hands them out; 0 or 1: it decodes them
+	// itself.
 	Workers int `json:"workers,omitempty"`
+	// Decode is the image of a decode command, whose file's bytes are in
+	// Bytes; the answer is a decoded message with the pixels in Bytes.
+	Decode *DecodeJob `json:"decode,omitempty"`
 	// Part describes the part of a batch of a part command, and the
 	// replica of a shard command.
 	Part *Part `json:"part,omitempty"`
@@ -399,6 +410,19 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 type Loading struct {
 	Done  int `json:"done"`
 	Total int `json:"total"`
+	// Workers is how many other workers decode them (0: this one).
+	Workers int `json:"workers,omitempty"`
+}
+
+// DecodeJob is an image of a dataset for another worker to decode: its
+// path, for messages, its EXIF orientation and the dataset's image shape
+// (data.ImageJob).
+type DecodeJob struct {
+	Path        string `json:"path"`
+	Orientation int    `json:"orientation"`
+	H           int    `json:"h"`
+	W           int    `json:"w"`
+	C           int    `json:"c"`
 }
 
 // Progress is how far a run has trained.

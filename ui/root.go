@@ -543,8 +543,8 @@ func (r *Root) LoadDataset(name string) {
 		if l.Name == name {
 			r.DatasetName, r.Loading, r.loaded, r.Message = name, true, nil, ""
 			r.localFile, r.sentAs, r.loadSide = nil, "", r.Spec.Data.ImageSide
-			c := protocol.NewCommand("", protocol.CmdLoad)
-			c.Dataset = &protocol.DatasetRef{Name: name, URL: l.URL, ImageSide: r.Spec.Data.ImageSide}
+			c := r.loadCommand(name, r.Spec.Data.ImageSide)
+			c.Dataset.URL = l.URL
 			r.Host.Send(c)
 			return
 		}
@@ -558,10 +558,19 @@ func (r *Root) LoadFile(name string, file any) {
 	r.DatasetName, r.Loading, r.loaded, r.packing, r.Message = name, true, nil, false, ""
 	r.localFile, r.sentAs, r.loadSide = file, "", r.Spec.Data.ImageSide
 	r.fileGen++
-	c := protocol.NewCommand("", protocol.CmdLoad)
-	c.Dataset = &protocol.DatasetRef{Name: name, ImageSide: r.Spec.Data.ImageSide}
+	c := r.loadCommand(name, r.Spec.Data.ImageSide)
 	c.Blob = file
 	r.Host.Send(c)
+}
+
+// loadCommand is a load command for the dataset name read at image side
+// side, with the workers a run trains with, which decode a dataset of
+// photos side by side.
+func (r *Root) loadCommand(name string, side int) protocol.Command {
+	c := protocol.NewCommand("", protocol.CmdLoad)
+	c.Dataset = &protocol.DatasetRef{Name: name, ImageSide: side}
+	c.Workers = r.Workers
+	return c
 }
 
 // readAtImageSide has the worker read the loaded dataset again when it is
@@ -574,8 +583,7 @@ func (r *Root) readAtImageSide() {
 	if r.Loading || r.Dataset == nil || !r.Dataset.FromImages || side == r.readSide || r.SpecErrors["data.image_side"] != "" {
 		return
 	}
-	c := protocol.NewCommand("", protocol.CmdLoad)
-	c.Dataset = &protocol.DatasetRef{Name: r.DatasetName, ImageSide: side}
+	c := r.loadCommand(r.DatasetName, side)
 	switch {
 	case r.localFile != nil:
 		c.Blob = r.localFile
@@ -623,6 +631,9 @@ func (r *Root) LoadingText() string {
 	text := "loading " + r.DatasetName + "…"
 	if l := r.loaded; l != nil && l.Total > 0 {
 		text += fmt.Sprintf(" %s of %s images read", Count(l.Done), Count(l.Total))
+		if l.Workers > 1 {
+			text += fmt.Sprintf(" by %d workers", l.Workers)
+		}
 	}
 	return text
 }

@@ -324,6 +324,10 @@ func TestLoadingSaysHowFar(t *testing.T) {
 	if got, want := r.LoadingText(), "loading photos.zip… 1,200 of 5,000 images read"; got != want {
 		t.Errorf("status %q, want %q", got, want)
 	}
+	r.Apply(protocol.Message{Kind: protocol.KindLoading, Loading: &protocol.Loading{Done: 1300, Total: 5000, Workers: 2}})
+	if got, want := r.LoadingText(), "loading photos.zip… 1,300 of 5,000 images read by 2 workers"; got != want {
+		t.Errorf("status %q, want %q", got, want)
+	}
 	r.Apply(protocol.Message{Kind: protocol.KindDataset, Dataset: &protocol.Dataset{Name: "photos", Shape: []int{48, 64, 3},
 		Classes: []string{"a", "b"}, TrainSize: 4000, TestSize: 1000, FromImages: true}})
 	if r.Loading || r.loaded != nil {

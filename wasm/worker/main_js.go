@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 
+	"plateau/data"
 	"plateau/protocol"
 	"plateau/wasm/bridge"
 )
@@ -37,6 +38,7 @@ func main() {
 	s.linearMemory = bridge.LinearMemory
 	s.fetch = func(url string) (protocol.Source, error) { return bridge.FetchBlob(url, maxDownload) }
 	s.shards = spawnShards
+	s.decoders = spawnDecoders
 	err = bridge.Listen(self, func(f bridge.Frame, err error) {
 		if err != nil {
 			post(protocol.ErrorMessage("", err))
@@ -67,44 +69,80 @@ func main() {
 var started []*remoteShard
 
 // spawnShards returns n workers running this program for parts of
-// batches, starting those it does not have yet (worker.js, beside this
-// worker's script).
+// batches, starting those it does not have yet.
 func spawnShards(n int) ([]*remoteShard, error) {
 	for len(started) < n {
-		w, err := bridge.Global().Get("Worker")
+		r := newRemoteShard(nil)
+		send, _, err := startWorker(r.deliver)
 		if err != nil {
 			return nil, err
 		}
-		worker, err := w.New("worker.js")
-		if err != nil {
-			return nil, err
-		}
-		r := newRemoteShard(func(c protocol.Command) error {
-			text, bin, err := protocol.Frame(&c)
-			if err != nil {
-				return err
-			}
-			return bridge.Post(worker, text, bin)
-		})
-		err = bridge.Listen(worker, func(f bridge.Frame, err error) {
-			if err == nil {
-				var m protocol.Message
-				if m, err = protocol.UnframeMessage(f.Text, f.Bin); err == nil {
-					r.deliver(m)
-					return
-				}
-			}
-			r.deliver(protocol.ErrorMessage("", err))
-		})
-		if err != nil {
-			return nil, err
-		}
-		if err := bridge.OnError(worker, func(msg string) {
-			r.deliver(protocol.ErrorMessage("", fmt.Errorf("another worker failed: %s", msg)))
-		}); err != nil {
-			return nil, err
-		}
+		r.send = send
 		started = append(started, r)
 	}
 	return started[:n], nil
+}
+
+// spawnDecoders starts n workers running this program to decode a
+// dataset's images (as many as start), and returns their decoders and
+// what ends them.
+func spawnDecoders(n int) ([]data.ImageDecoder, func()) {
+	var decoders []data.ImageDecoder
+	var ends []func()
+	for range n {
+		r := newRemoteDecoder()
+		send, end, err := startWorker(r.deliver)
+		if err != nil {
+			fmt.Println("worker: starting a worker to decode images:", err)
+			break
+		}
+		r.send = send
+		decoders, ends = append(decoders, r.decode), append(ends, end)
+	}
+	return decoders, func() {
+		for _, end := range ends {
+			end()
+		}
+	}
+}
+
+// startWorker starts a worker running this program (worker.js, beside
+// this worker's script), whose messages go to deliver; send posts it a
+// command and end terminates it.
+func startWorker(deliver func(protocol.Message)) (send func(protocol.Command) error, end func(), err error) {
+	w, err := bridge.Global().Get("Worker")
+	if err != nil {
+		return nil, nil, err
+	}
+	worker, err := w.New("worker.js")
+	if err != nil {
+		return nil, nil, err
+	}
+	send = func(c protocol.Command) error {
+		text, bin, err := protocol.Frame(&c)
+		if err != nil {
+			return err
+		}
+		return bridge.Post(worker, text, bin)
+	}
+	err = bridge.Listen(worker, func(f bridge.Frame, err error) {
+		if err == nil {
+			var m protocol.Message
+			if m, err = protocol.UnframeMessage(f.Text, f.Bin); err == nil {
+				deliver(m)
+				return
+			}
+		}
+		deliver(protocol.ErrorMessage("", err))
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := bridge.OnError(worker, func(msg string) {
+		deliver(protocol.ErrorMessage("", fmt.Errorf("another worker failed: %s", msg)))
+	}); err != nil {
+		return nil, nil, err
+	}
+	end = func() { worker.Call("terminate") }
+	return send, end, nil
 }

@@ -63,6 +63,10 @@ type Session struct {
 	// shards returns n workers to hand parts of batches to (nil: a run
 	// trains in this worker alone).
 	shards func(n int) ([]*remoteShard, error)
+	// decoders starts n workers to decode a dataset's images, and
+	// returns their decoders and what ends them (nil: the images are
+	// decoded in this worker).
+	decoders func(n int) ([]data.ImageDecoder, func())
 
 	mu         sync.Mutex
 	dataset    *data.Dataset
@@ -149,6 +153,8 @@ func (s *Session) Handle(c protocol.Command) {
 		go s.shard(c)
 	case protocol.CmdPart:
 		go s.part(c)
+	case protocol.CmdDecode:
+		go s.decode(c)
 	case protocol.CmdMemory:
 		go func() {
 			runtime.GC()
@@ -185,15 +191,24 @@ func (s *Session) load(c protocol.Command) {
 	// A dataset of photos can take minutes to read: say how far it is,
 	// a few times a second.
 	var said time.Time
+	decoders := 0 // the other workers decoding the images
 	progress := func(done, total int) {
 		if now := time.Now(); now.Sub(said) >= 250*time.Millisecond || done == total {
 			said = now
 			m := protocol.NewMessage(c.Run, protocol.KindLoading)
-			m.Loading = &protocol.Loading{Done: done, Total: total}
+			m.Loading = &protocol.Loading{Done: done, Total: total, Workers: decoders}
 			s.post(m)
 		}
 	}
-	d, err := data.Decode(datasetLabel(name), src, src.Size(), data.LoadOptions{ImageSide: c.Dataset.ImageSide, Progress: progress})
+	opt := data.LoadOptions{ImageSide: c.Dataset.ImageSide, Progress: progress}
+	if n := min(c.Workers, protocol.MaxWorkers); n > 1 && s.decoders != nil {
+		opt.Decoders = func() ([]data.ImageDecoder, func()) {
+			d, end := s.decoders(n)
+			decoders = len(d)
+			return d, end
+		}
+	}
+	d, err := data.Decode(datasetLabel(name), src, src.Size(), opt)
 	if err != nil {
 		s.post(protocol.ErrorMessage(c.Run, fmt.Errorf("%v; the page keeps the dataset it had", err)))
 		return
