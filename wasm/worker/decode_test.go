@@ -53,25 +53,9 @@ func linkedDecoders(t *testing.T, s *Session) (decoded, ended func() int) {
 		var decoders []data.ImageDecoder
 		for range n {
 			r := newRemoteDecoder()
-			other := NewSession(func(m protocol.Message) {
-				text, bin, err := protocol.Frame(&m)
-				if err != nil {
-					t.Errorf("framing a %s message: %v", m.Kind, err)
-					return
-				}
-				got, err := protocol.UnframeMessage(text, append([]byte(nil), bin...))
-				if err != nil {
-					t.Errorf("unframing: %v", err)
-					return
-				}
-				r.deliver(got)
-			}, nil)
+			other := peerSession(t, r.deliver)
 			r.send = func(c protocol.Command) error {
-				text, bin, err := protocol.Frame(&c)
-				if err != nil {
-					return err
-				}
-				got, err := protocol.UnframeCommand(text, append([]byte(nil), bin...))
+				got, err := reframe(c)
 				if err != nil {
 					return err
 				}

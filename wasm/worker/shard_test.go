@@ -23,27 +23,11 @@ func linkedShards(t *testing.T, s *Session, fail func(k int) bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		for len(shards) < n {
-			var r *remoteShard
-			other := NewSession(func(m protocol.Message) {
-				text, bin, err := protocol.Frame(&m)
-				if err != nil {
-					t.Errorf("framing a %s message: %v", m.Kind, err)
-					return
-				}
-				got, err := protocol.UnframeMessage(text, append([]byte(nil), bin...))
-				if err != nil {
-					t.Errorf("unframing: %v", err)
-					return
-				}
-				r.deliver(got)
-			}, nil)
+			r := newRemoteShard(nil)
+			other := peerSession(t, r.deliver)
 			other.linearMemory = func() int64 { return 5 << 20 }
-			r = newRemoteShard(func(c protocol.Command) error {
-				text, bin, err := protocol.Frame(&c)
-				if err != nil {
-					return err
-				}
-				got, err := protocol.UnframeCommand(text, append([]byte(nil), bin...))
+			r.send = func(c protocol.Command) error {
+				got, err := reframe(c)
 				if err != nil {
 					return err
 				}
@@ -59,11 +43,38 @@ func linkedShards(t *testing.T, s *Session, fail func(k int) bool) {
 				}
 				other.Handle(got)
 				return nil
-			})
+			}
 			shards = append(shards, r)
 		}
 		return shards[:n], nil
 	}
+}
+
+// peerSession is another session, reached as another browser worker is:
+// its messages go to deliver framed and unframed.
+func peerSession(t *testing.T, deliver func(protocol.Message)) *Session {
+	return NewSession(func(m protocol.Message) {
+		text, bin, err := protocol.Frame(&m)
+		if err != nil {
+			t.Errorf("framing a %s message: %v", m.Kind, err)
+			return
+		}
+		got, err := protocol.UnframeMessage(text, append([]byte(nil), bin...))
+		if err != nil {
+			t.Errorf("unframing: %v", err)
+			return
+		}
+		deliver(got)
+	}, nil)
+}
+
+// reframe is c framed and unframed, as it reaches another worker.
+func reframe(c protocol.Command) (protocol.Command, error) {
+	text, bin, err := protocol.Frame(&c)
+	if err != nil {
+		return protocol.Command{}, err
+	}
+	return protocol.UnframeCommand(text, append([]byte(nil), bin...))
 }
 
 // runResult trains cmd's spec in s and returns the start and result events
