@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"plateau/data/internal/jpeg"
 	"plateau/spec"
 )
 
@@ -426,12 +427,31 @@ func DecodeImage(dst []uint8, raw []byte, job ImageJob, lim *Limits) error {
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > l.MaxImageSide || cfg.Height > l.MaxImageSide {
 		return fmt.Errorf("%s: image is %d×%d; the limit is %d on each side", job.Path, cfg.Width, cfg.Height, l.MaxImageSide)
 	}
-	img, _, err := image.Decode(bytes.NewReader(raw))
+	var img image.Image
+	if bytes.HasPrefix(raw, []byte("\xff\xd8")) && eighthWillDo(cfg.Width, cfg.Height, job) {
+		img, err = jpeg.Decode(bytes.NewReader(raw), true)
+	} else {
+		img, _, err = image.Decode(bytes.NewReader(raw))
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", job.Path, err)
 	}
 	putImage(dst, img, job.Orientation, job.H, job.W, job.C)
 	return nil
+}
+
+// eighthWillDo reports whether a JPEG of w×h as stored scales down to
+// job's shape by 16 or more on each side of its crop: it is then decoded
+// at an eighth, each 8×8 block as its mean, and averaged from there, which
+// skips the inverse DCT and 63 of every 64 pixels. The averages differ
+// only where a block straddles an output pixel's edge, which then takes the
+// block's mean for the part it covers: at 16 times, each output pixel
+// covers two blocks or more a side, and colour subsampled by 2, as most
+// photos have it, still has a sample or more for each.
+func eighthWillDo(w, h int, job ImageJob) bool {
+	ow, oh := orientedSize(w, h, job.Orientation)
+	_, _, cw, ch := centreCrop(ow, oh, job.W, job.H)
+	return cw >= 16*job.W && ch >= 16*job.H
 }
 
 // isGrayModel reports whether images of the colour model hold only gray.

@@ -487,3 +487,76 @@ func TestDecodeImageChecks(t *testing.T) {
 		t.Errorf("a truncated file: %v", err)
 	}
 }
+
+// A JPEG scaled down 16 times or more is decoded at an eighth, each block
+// as its mean, and averaged from there: the full decoding's averages but
+// where a block straddles an output pixel's edge.
+func TestEighthOfAPhoto(t *testing.T) {
+	for _, edges := range []bool{false, true} {
+		eighthOfAPhoto(t, edges)
+	}
+}
+
+// eighthOfAPhoto checks a photo of gradients and noise, with hard edges
+// of full contrast off the blocks' grid or without; the errors allowed are
+// those measured, with a little room.
+func eighthOfAPhoto(t *testing.T, edges bool) {
+	r := rand.New(rand.NewPCG(7, 8))
+	img := image.NewRGBA(image.Rect(0, 0, 1600, 1200))
+	for y := range 1200 {
+		for x := range 1600 {
+			v := uint8(x / 7)
+			if edges && (x/150+y/110)%2 == 0 {
+				v = 255 - v
+			}
+			img.SetRGBA(x, y, color.RGBA{v, uint8(y/5) + uint8(r.IntN(16)), uint8((x + y) / 12), 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}); err != nil {
+		t.Fatal(err)
+	}
+	full, err := jpeg.Decode(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	maxWorst, maxMean := 3, 0.5
+	if edges {
+		maxWorst, maxMean = 50, 2.5
+	}
+	for _, tc := range []struct{ o, h, w int }{{1, 48, 64}, {6, 64, 48}, {3, 30, 30}, {1, 75, 100}} {
+		job := ImageJob{Path: "a/1.jpg", Orientation: tc.o, H: tc.h, W: tc.w, C: 3}
+		if !eighthWillDo(1600, 1200, job) {
+			t.Fatalf("%+v: not decoded at an eighth", job)
+		}
+		got := make([]uint8, tc.h*tc.w*3)
+		if err := DecodeImage(got, buf.Bytes(), job, nil); err != nil {
+			t.Fatal(err)
+		}
+		want := make([]uint8, len(got))
+		putImage(want, full, tc.o, tc.h, tc.w, 3)
+		worst, sum := 0, 0
+		for i := range got {
+			d := int(got[i]) - int(want[i])
+			worst, sum = max(worst, d, -d), sum+max(d, -d)
+		}
+		mean := float64(sum) / float64(len(got))
+		t.Logf("edges %v, %+v: worst %d, mean %.3f", edges, job, worst, mean)
+		if worst > maxWorst || mean > maxMean {
+			t.Errorf("edges %v, orientation %d into %d×%d: off the full decoding's averages by %d at worst, %.3f on average", edges, tc.o, tc.h, tc.w, worst, mean)
+		}
+	}
+	// Less than 16 times smaller: decoded whole, the same bytes.
+	job := ImageJob{Path: "a/1.jpg", Orientation: 1, H: 90, W: 120, C: 3}
+	if eighthWillDo(1600, 1200, job) {
+		t.Fatal("1600×1200 into 120×90 decoded at an eighth")
+	}
+	got, want := make([]uint8, 90*120*3), make([]uint8, 90*120*3)
+	if err := DecodeImage(got, buf.Bytes(), job, nil); err != nil {
+		t.Fatal(err)
+	}
+	putImage(want, full, 1, 90, 120, 3)
+	if !bytes.Equal(got, want) {
+		t.Error("a JPEG scaled by less than 16 is not its full decoding's averages")
+	}
+}
