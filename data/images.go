@@ -233,15 +233,17 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 	for _, f := range images {
 		pixels += int64(f.w) * int64(f.h)
 	}
+	remote := false
 	if lim.decoders != nil && pixels >= remoteDecodePixels {
-		remote, release := lim.decoders()
+		elsewhere, release := lim.decoders()
 		if release != nil {
 			defer release()
 		}
-		if len(remote) > 0 {
-			decoders = remote
+		if len(elsewhere) > 0 {
+			decoders, remote = elsewhere, true
 		}
 	}
+	dead := make([]atomic.Bool, len(decoders)) // decoders elsewhere that failed
 	var (
 		mu   sync.Mutex // done and the progress calls
 		done int
@@ -255,8 +257,11 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 		var next atomic.Int64
 		var failed atomic.Bool
 		var wg sync.WaitGroup
-		for _, decode := range decoders[:min(len(decoders), len(list))] {
+		for k, decode := range decoders[:min(len(decoders), len(list))] {
 			wg.Go(func() {
+				if dead[k].Load() {
+					decode = local
+				}
 				for !failed.Load() {
 					i := int(next.Add(1) - 1)
 					if i >= len(list) {
@@ -268,7 +273,15 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 						// Turned as the first pass read its header, which
 						// gave the shapes.
 						job := ImageJob{Path: f.path, Orientation: f.orientation, H: d.H, W: d.W, C: d.C}
-						err = decode(s.Images[i*int(size):(i+1)*int(size)], raw, job)
+						dst := s.Images[i*int(size) : (i+1)*int(size)]
+						if err = decode(dst, raw, job); err != nil && remote && !dead[k].Swap(true) {
+							// A decoder elsewhere failed (its worker
+							// died, or never started): this one decodes
+							// the image, and those after it, and says
+							// what is wrong with the file, if anything.
+							decode = local
+							err = local(dst, raw, job)
+						}
 					}
 					if err != nil {
 						errs[i] = err

@@ -34,7 +34,8 @@ type LoadOptions struct {
 	// stored (a second or two of decoding in WebAssembly, more than
 	// starting another worker takes); the images are then handed to
 	// them as they come free, and release is called once all are read. It
-	// may give none, and the images are decoded here.
+	// may give none, and the images are decoded here; an image a decoder
+	// fails to decode is decoded here, as are those it would have had.
 	Decoders func() (decoders []ImageDecoder, release func())
 }
 

@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -457,12 +458,43 @@ func TestDecodersElsewhere(t *testing.T) {
 	if d, err := Decode("photos.zip", bytes.NewReader(raw), int64(len(raw)), none); err != nil || !bytes.Equal(d.Train.Images, want.Train.Images) {
 		t.Errorf("with no decoders given: %v", err)
 	}
-	// A decoder's failure ends the read, said with the dataset's name.
+	// A decoder that fails (its worker died) leaves its images to this
+	// process: the same dataset.
+	calls := 0
 	failing := LoadOptions{Decoders: func() ([]ImageDecoder, func()) {
-		return []ImageDecoder{func([]uint8, []byte, ImageJob) error { return errors.New("another worker failed: out of memory") }}, nil
+		return []ImageDecoder{func([]uint8, []byte, ImageJob) error {
+			mu.Lock()
+			calls++
+			mu.Unlock()
+			return errors.New("another worker failed: out of memory")
+		}}, nil
 	}}
-	if _, err := Decode("photos.zip", bytes.NewReader(raw), int64(len(raw)), failing); err == nil || !strings.Contains(err.Error(), "photos.zip: another worker failed: out of memory") {
-		t.Errorf("a failing decoder: %v", err)
+	if d, err := Decode("photos.zip", bytes.NewReader(raw), int64(len(raw)), failing); err != nil || !bytes.Equal(d.Train.Images, want.Train.Images) || !bytes.Equal(d.Test.Images, want.Test.Images) {
+		t.Errorf("with a failing decoder: %v, or another dataset", err)
+	}
+	if calls != 1 {
+		t.Errorf("a failing decoder was called %d times, want once", calls)
+	}
+	// A broken image is said as decoding it here says it.
+	var broken bytes.Buffer
+	z := zip.NewWriter(&broken)
+	zr, err := zip.NewReader(bytes.NewReader(raw), int64(len(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range zr.File {
+		b, _ := f.Open()
+		data, _ := io.ReadAll(b)
+		if i == 3 {
+			data = data[:len(data)/2]
+		}
+		w, _ := z.Create(f.Name)
+		w.Write(data)
+	}
+	z.Close()
+	_, err = Decode("photos.zip", bytes.NewReader(broken.Bytes()), int64(broken.Len()), failing)
+	if err == nil || !strings.HasPrefix(err.Error(), "photos.zip: "+zr.File[3].Name+": ") {
+		t.Errorf("a broken image with a failing decoder: %v", err)
 	}
 }
 
