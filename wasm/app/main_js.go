@@ -175,7 +175,7 @@ func (h *host) startWorker() error {
 		return err
 	}
 	h.worker = w
-	return bridge.Listen(w, func(f bridge.Frame, err error) {
+	_, err = bridge.Listen(w, func(f bridge.Frame, err error) {
 		var m protocol.Message
 		if err == nil {
 			m, err = protocol.UnframeMessage(f.Text, f.Bin)
@@ -186,6 +186,7 @@ func (h *host) startWorker() error {
 		}
 		go h.apply(m)
 	})
+	return err
 }
 
 func (h *host) Send(c protocol.Command) {

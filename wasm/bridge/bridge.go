@@ -123,8 +123,9 @@ func Read(data safejs.Value) (Frame, error) {
 
 // Listen calls handle with every frame that target receives. Frames that
 // arrived before Go started wait in target's plateauQueue array (worker.js
-// fills it) and are handled first, in order.
-func Listen(target safejs.Value, handle func(f Frame, err error)) error {
+// fills it) and are handled first, in order. release stops it and frees
+// the callback (for a worker that is ended).
+func Listen(target safejs.Value, handle func(f Frame, err error)) (release func(), err error) {
 	fn, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
 		if len(args) == 0 {
 			return nil
@@ -138,7 +139,7 @@ func Listen(target safejs.Value, handle func(f Frame, err error)) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if q, err := target.Get("plateauQueue"); err == nil && !q.IsUndefined() {
 		n, _ := q.Length()
@@ -151,12 +152,25 @@ func Listen(target safejs.Value, handle func(f Frame, err error)) error {
 		}
 		target.Set("plateauQueue", safejs.Undefined())
 	}
-	return target.Set("onmessage", fn.Value())
+	if err := target.Set("onmessage", fn.Value()); err != nil {
+		fn.Release()
+		return nil, err
+	}
+	return releaser(target, "onmessage", fn), nil
+}
+
+// releaser unsets target's handler and frees its callback fn.
+func releaser(target safejs.Value, handler string, fn safejs.Func) func() {
+	return func() {
+		target.Set(handler, safejs.Null())
+		fn.Release()
+	}
 }
 
 // OnError calls handle with the message of every error event target (a
-// Worker) fires: its script failed to load or threw.
-func OnError(target safejs.Value, handle func(msg string)) error {
+// Worker) fires: its script failed to load or threw. release stops it and
+// frees the callback.
+func OnError(target safejs.Value, handle func(msg string)) (release func(), err error) {
 	fn, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
 		msg := "an error event"
 		if len(args) > 0 {
@@ -168,9 +182,13 @@ func OnError(target safejs.Value, handle func(msg string)) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return target.Set("onerror", fn.Value())
+	if err := target.Set("onerror", fn.Value()); err != nil {
+		fn.Release()
+		return nil, err
+	}
+	return releaser(target, "onerror", fn), nil
 }
 
 // NewYielder returns a function that lets the event loop run once: it

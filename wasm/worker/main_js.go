@@ -39,7 +39,7 @@ func main() {
 	s.fetch = func(url string) (protocol.Source, error) { return bridge.FetchBlob(url, maxDownload) }
 	s.shards = spawnShards
 	s.decoders = spawnDecoders
-	err = bridge.Listen(self, func(f bridge.Frame, err error) {
+	_, err = bridge.Listen(self, func(f bridge.Frame, err error) {
 		if err != nil {
 			post(protocol.ErrorMessage("", err))
 			return
@@ -125,7 +125,7 @@ func startWorker(deliver func(protocol.Message)) (send func(protocol.Command) er
 		}
 		return bridge.Post(worker, text, bin)
 	}
-	err = bridge.Listen(worker, func(f bridge.Frame, err error) {
+	stopListening, err := bridge.Listen(worker, func(f bridge.Frame, err error) {
 		if err == nil {
 			var m protocol.Message
 			if m, err = protocol.UnframeMessage(f.Text, f.Bin); err == nil {
@@ -138,11 +138,17 @@ func startWorker(deliver func(protocol.Message)) (send func(protocol.Command) er
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := bridge.OnError(worker, func(msg string) {
+	stopErrors, err := bridge.OnError(worker, func(msg string) {
 		deliver(protocol.ErrorMessage("", fmt.Errorf("another worker failed: %s", msg)))
-	}); err != nil {
+	})
+	if err != nil {
+		stopListening()
 		return nil, nil, err
 	}
-	end = func() { worker.Call("terminate") }
+	end = func() {
+		worker.Call("terminate")
+		stopListening()
+		stopErrors()
+	}
 	return send, end, nil
 }
