@@ -179,7 +179,11 @@ func TestEarlierLine(t *testing.T) {
 // when it is first made: a long first epoch need not be waited out.
 func TestTrainSaysFindingsBeforeTheFirstEpochEnds(t *testing.T) {
 	dir := t.TempDir()
-	tinyImages(t, dir, "tiny", 1000)
+	// An epoch long enough for several checks however long one takes: a
+	// check that took d waits 20·d of training for the next
+	// (train.DefaultValCheckShare), and one slowed by a busy machine once
+	// left a shorter epoch (1,000 images a class, 0.1 s) with one check.
+	tinyImages(t, dir, "tiny", 4000)
 	specFile := filepath.Join(dir, "spec.json")
 	if err := os.WriteFile(specFile, []byte(tinySpec), 0o644); err != nil {
 		t.Fatal(err)
