@@ -433,7 +433,7 @@ func DecodeImage(dst []uint8, raw []byte, job ImageJob, lim *Limits) error {
 		return fmt.Errorf("%s: cannot decode into %d bytes as %d×%d×%d", job.Path, len(dst), job.H, job.W, job.C)
 	}
 	l := lim.withDefaults()
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(raw))
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(raw))
 	if err != nil {
 		return fmt.Errorf("%s: %w", job.Path, err)
 	}
@@ -441,7 +441,7 @@ func DecodeImage(dst []uint8, raw []byte, job ImageJob, lim *Limits) error {
 		return fmt.Errorf("%s: image is %d×%d; the limit is %d on each side", job.Path, cfg.Width, cfg.Height, l.MaxImageSide)
 	}
 	var img image.Image
-	if bytes.HasPrefix(raw, []byte("\xff\xd8")) && eighthWillDo(cfg.Width, cfg.Height, job) {
+	if format == "jpeg" && eighthWillDo(cfg.Width, cfg.Height, job) {
 		img, err = jpeg.Decode(bytes.NewReader(raw), true)
 	} else {
 		img, _, err = image.Decode(bytes.NewReader(raw))

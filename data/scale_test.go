@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	scaledjpeg "plateau/data/internal/jpeg"
 )
 
 // resizeAreaNaive integrates every source pixel's overlap with every
@@ -552,6 +554,10 @@ func eighthOfAPhoto(t *testing.T, edges bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	eighth, err := scaledjpeg.Decode(bytes.NewReader(buf.Bytes()), true)
+	if err != nil {
+		t.Fatal(err)
+	}
 	maxWorst, maxMean := 3, 0.5
 	if edges {
 		maxWorst, maxMean = 50, 2.5
@@ -564,6 +570,12 @@ func eighthOfAPhoto(t *testing.T, edges bool) {
 		got := make([]uint8, tc.h*tc.w*3)
 		if err := DecodeImage(got, buf.Bytes(), job, nil); err != nil {
 			t.Fatal(err)
+		}
+		// Decoded at an eighth: the eighth's averages, byte for byte.
+		small := make([]uint8, len(got))
+		putImage(small, eighth, tc.o, tc.h, tc.w, 3)
+		if !bytes.Equal(got, small) {
+			t.Fatalf("edges %v, %+v: not the averages of the image decoded at an eighth", edges, job)
 		}
 		want := make([]uint8, len(got))
 		putImage(want, full, tc.o, tc.h, tc.w, 3)
