@@ -441,8 +441,8 @@ func DecodeImage(dst []uint8, raw []byte, job ImageJob, lim *Limits) error {
 		return fmt.Errorf("%s: image is %d×%d; the limit is %d on each side", job.Path, cfg.Width, cfg.Height, l.MaxImageSide)
 	}
 	var img image.Image
-	if format == "jpeg" && eighthWillDo(cfg.Width, cfg.Height, job) {
-		img, err = jpeg.Decode(bytes.NewReader(raw), true)
+	if scale := jpegScale(cfg.Width, cfg.Height, job); format == "jpeg" && scale > 1 {
+		img, err = jpeg.Decode(bytes.NewReader(raw), scale)
 	} else {
 		img, _, err = image.Decode(bytes.NewReader(raw))
 	}
@@ -453,18 +453,26 @@ func DecodeImage(dst []uint8, raw []byte, job ImageJob, lim *Limits) error {
 	return nil
 }
 
-// eighthWillDo reports whether a JPEG of w×h as stored scales down to
-// job's shape by 16 or more on each side of its crop: it is then decoded
-// at an eighth, each 8×8 block as its mean, and averaged from there, which
-// skips the inverse DCT and 63 of every 64 pixels. The averages differ
-// only where a block straddles an output pixel's edge, which then takes the
-// block's mean for the part it covers: at 16 times, each output pixel
-// covers two blocks or more a side, and colour subsampled by 2, as most
-// photos have it, still has a sample or more for each.
-func eighthWillDo(w, h int, job ImageJob) bool {
+// jpegScale is how much smaller than stored a JPEG of w×h is decoded to
+// be scaled to job's shape: 8 when its crop is 16 or more times the shape
+// on each side, 4 when 8 or more, else 1. Smaller by 8, each 8×8 block is
+// decoded as its mean, skipping the inverse DCT; by 4, as the means of its
+// four quarters, from 25 of its coefficients; either way with 16 or 64
+// times fewer pixels to convert and average. The averages differ from the
+// full decoding's only where a block, or a quarter, straddles an output
+// pixel's edge, which then takes its mean for the part it covers (and
+// where the full decoding clips a pixel): at these factors each output
+// pixel covers two of them or more a side, and colour subsampled by 2, as
+// most photos have it, still has a sample or more for each.
+func jpegScale(w, h int, job ImageJob) int {
 	ow, oh := orientedSize(w, h, job.Orientation)
 	_, _, cw, ch := centreCrop(ow, oh, job.W, job.H)
-	return cw >= 16*job.W && ch >= 16*job.H
+	for _, s := range []int{8, 4} {
+		if cw >= 2*s*job.W && ch >= 2*s*job.H {
+			return s
+		}
+	}
+	return 1
 }
 
 // isGrayModel reports whether images of the colour model hold only gray.

@@ -351,13 +351,18 @@ func BenchmarkDecodePhotos(b *testing.B) {
 	}
 	z.Close()
 	raw := buf.Bytes()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := Decode("photos.zip", bytes.NewReader(raw), int64(len(raw)), LoadOptions{}); err != nil {
-			b.Fatal(err)
-		}
+	// The default side, decoded at an eighth; 128, at a quarter; 256,
+	// whole.
+	for _, side := range []int{0, 128, 256} {
+		b.Run(fmt.Sprintf("side=%d", side), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Decode("photos.zip", bytes.NewReader(raw), int64(len(raw)), LoadOptions{ImageSide: side}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N)/24, "ms/photo")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N)/24, "ms/photo")
 }
 
 // The shape most images have wins, even when an image of the other comes
@@ -523,18 +528,19 @@ func TestDecodeImageChecks(t *testing.T) {
 }
 
 // A JPEG scaled down 16 times or more is decoded at an eighth, each block
-// as its mean, and averaged from there: the full decoding's averages but
-// where a block straddles an output pixel's edge.
-func TestEighthOfAPhoto(t *testing.T) {
+// as its mean, 8 times or more at a quarter, each block as its quarters'
+// means, and averaged from there: the full decoding's averages but where
+// a block or a quarter straddles an output pixel's edge.
+func TestSmallerJPEGOfAPhoto(t *testing.T) {
 	for _, edges := range []bool{false, true} {
-		eighthOfAPhoto(t, edges)
+		smallerJPEGOfAPhoto(t, edges)
 	}
 }
 
-// eighthOfAPhoto checks a photo of gradients and noise, with hard edges
-// of full contrast off the blocks' grid or without; the errors allowed are
-// those measured, with a little room.
-func eighthOfAPhoto(t *testing.T, edges bool) {
+// smallerJPEGOfAPhoto checks a photo of gradients and noise, with hard
+// edges of full contrast off the blocks' grid or without; the errors
+// allowed are those measured, with a little room.
+func smallerJPEGOfAPhoto(t *testing.T, edges bool) {
 	r := rand.New(rand.NewPCG(7, 8))
 	img := image.NewRGBA(image.Rect(0, 0, 1600, 1200))
 	for y := range 1200 {
@@ -554,28 +560,31 @@ func eighthOfAPhoto(t *testing.T, edges bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eighth, err := scaledjpeg.Decode(bytes.NewReader(buf.Bytes()), true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	maxWorst, maxMean := 3, 0.5
 	if edges {
 		maxWorst, maxMean = 50, 2.5
 	}
-	for _, tc := range []struct{ o, h, w int }{{1, 48, 64}, {6, 64, 48}, {3, 30, 30}, {1, 75, 100}} {
+	for _, tc := range []struct{ scale, o, h, w int }{
+		{8, 1, 48, 64}, {8, 6, 64, 48}, {8, 3, 30, 30}, {8, 1, 75, 100},
+		{4, 1, 96, 128}, {4, 8, 128, 96}, {4, 1, 140, 140}, {4, 1, 75, 101},
+	} {
 		job := ImageJob{Path: "a/1.jpg", Orientation: tc.o, H: tc.h, W: tc.w, C: 3}
-		if !eighthWillDo(1600, 1200, job) {
-			t.Fatalf("%+v: not decoded at an eighth", job)
+		if s := jpegScale(1600, 1200, job); s != tc.scale {
+			t.Fatalf("%+v: decoded at 1/%d, want 1/%d", job, s, tc.scale)
 		}
 		got := make([]uint8, tc.h*tc.w*3)
 		if err := DecodeImage(got, buf.Bytes(), job, nil); err != nil {
 			t.Fatal(err)
 		}
-		// Decoded at an eighth: the eighth's averages, byte for byte.
+		// Decoded smaller: the smaller image's averages, byte for byte.
+		smaller, err := scaledjpeg.Decode(bytes.NewReader(buf.Bytes()), tc.scale)
+		if err != nil {
+			t.Fatal(err)
+		}
 		small := make([]uint8, len(got))
-		putImage(small, eighth, tc.o, tc.h, tc.w, 3)
+		putImage(small, smaller, tc.o, tc.h, tc.w, 3)
 		if !bytes.Equal(got, small) {
-			t.Fatalf("edges %v, %+v: not the averages of the image decoded at an eighth", edges, job)
+			t.Fatalf("edges %v, %+v: not the averages of the image decoded at 1/%d", edges, job, tc.scale)
 		}
 		want := make([]uint8, len(got))
 		putImage(want, full, tc.o, tc.h, tc.w, 3)
@@ -585,22 +594,22 @@ func eighthOfAPhoto(t *testing.T, edges bool) {
 			worst, sum = max(worst, d, -d), sum+max(d, -d)
 		}
 		mean := float64(sum) / float64(len(got))
-		t.Logf("edges %v, %+v: worst %d, mean %.3f", edges, job, worst, mean)
+		t.Logf("edges %v, %+v at 1/%d: worst %d, mean %.3f", edges, job, tc.scale, worst, mean)
 		if worst > maxWorst || mean > maxMean {
-			t.Errorf("edges %v, orientation %d into %d×%d: off the full decoding's averages by %d at worst, %.3f on average", edges, tc.o, tc.h, tc.w, worst, mean)
+			t.Errorf("edges %v, orientation %d into %d×%d at 1/%d: off the full decoding's averages by %d at worst, %.3f on average", edges, tc.o, tc.h, tc.w, tc.scale, worst, mean)
 		}
 	}
-	// Less than 16 times smaller: decoded whole, the same bytes.
-	job := ImageJob{Path: "a/1.jpg", Orientation: 1, H: 90, W: 120, C: 3}
-	if eighthWillDo(1600, 1200, job) {
-		t.Fatal("1600×1200 into 120×90 decoded at an eighth")
+	// Less than 8 times smaller: decoded whole, the same bytes.
+	job := ImageJob{Path: "a/1.jpg", Orientation: 1, H: 160, W: 213, C: 3}
+	if s := jpegScale(1600, 1200, job); s != 1 {
+		t.Fatalf("1600×1200 into 213×160 decoded at 1/%d", s)
 	}
-	got, want := make([]uint8, 90*120*3), make([]uint8, 90*120*3)
+	got, want := make([]uint8, 160*213*3), make([]uint8, 160*213*3)
 	if err := DecodeImage(got, buf.Bytes(), job, nil); err != nil {
 		t.Fatal(err)
 	}
-	putImage(want, full, 1, 90, 120, 3)
+	putImage(want, full, 1, 160, 213, 3)
 	if !bytes.Equal(got, want) {
-		t.Error("a JPEG scaled by less than 16 is not its full decoding's averages")
+		t.Error("a JPEG scaled by less than 8 is not its full decoding's averages")
 	}
 }

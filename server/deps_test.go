@@ -15,7 +15,7 @@ var allowedImports = map[string][]string{
 	"plateau/kernels": {},
 	"plateau/spec":    {},
 	"plateau/nn":      {"plateau/kernels", "plateau/spec"},
-	// data's own decoders (a JPEG at an eighth) sit inside it.
+	// data's own decoders (a JPEG decoded smaller) sit inside it.
 	"plateau/data":               {"plateau/spec", "plateau/data/internal/"},
 	"plateau/data/internal/jpeg": {},
 	"plateau/train":              {"plateau/nn", "plateau/data", "plateau/spec", "plateau/protocol"},

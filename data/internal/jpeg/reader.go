@@ -5,6 +5,7 @@
 package jpeg
 
 import (
+	"fmt"
 	"image"
 	"image/draw"
 	"io"
@@ -119,8 +120,9 @@ type decoder struct {
 	img3        *image.YCbCr
 	blackPix    []byte
 	blackStride int
-	// eighth decodes each block as its mean (Decode).
-	eighth bool
+	// scale is the factor each side is decoded smaller by: 1, 4 or 8
+	// (Decode).
+	scale int
 
 	ri    int // Restart Interval.
 	nComp int
@@ -765,12 +767,18 @@ func (d *decoder) convertToRGB() (image.Image, error) {
 	return img, nil
 }
 
-// Decode reads a JPEG image from r as image/jpeg does, or, with eighth, at
-// an eighth of its width and height: each 8×8 block of each component as
-// the one pixel of its mean, its DC coefficient, without the inverse DCT
-// (a partial block at the right or bottom edge, padded by the encoder,
-// gives a pixel too).
-func Decode(r io.Reader, eighth bool) (image.Image, error) {
-	d := decoder{eighth: eighth}
+// Decode reads a JPEG image from r as image/jpeg does with scale 1, or
+// smaller by scale on each side, 4 or 8, each pixel of each component the
+// mean of the scale×scale pixels it stands for, computed from the block's
+// coefficients without the full inverse DCT: at 8, each 8×8 block is the
+// one pixel of its DC coefficient; at 4, the four pixels of its 4×4
+// quarters. A partial block at the right or bottom edge, padded by the
+// encoder, gives whole pixels too: the size is the full one over scale,
+// rounded up.
+func Decode(r io.Reader, scale int) (image.Image, error) {
+	if scale != 1 && scale != 4 && scale != 8 {
+		return nil, UnsupportedError(fmt.Sprintf("decoding at 1/%d of the size", scale))
+	}
+	d := decoder{scale: scale}
 	return d.decode(r, false)
 }

@@ -9,12 +9,10 @@ import (
 )
 
 // makeImg allocates and initializes the destination image: 8 pixels a
-// block on each side, or 1 for an eighth.
+// block on each side at full size, 8/d.scale when smaller.
 func (d *decoder) makeImg(mxx, myy int) {
-	bs, w, h := 8, d.width, d.height
-	if d.eighth {
-		bs, w, h = 1, (d.width+7)/8, (d.height+7)/8
-	}
+	bs := 8 / d.scale
+	w, h := (d.width+d.scale-1)/d.scale, (d.height+d.scale-1)/d.scale
 	if d.nComp == 1 {
 		m := image.NewGray(image.Rect(0, 0, bs*mxx, bs*myy))
 		d.img1 = m.SubImage(image.Rect(0, 0, w, h)).(*image.Gray)
@@ -470,10 +468,7 @@ func (d *decoder) reconstructProgressiveImage() error {
 // to the image.
 func (d *decoder) reconstructBlock(b *block, bx, by, compIndex int) error {
 	qt := &d.quant[d.comp[compIndex].tq]
-	bs := 8
-	if d.eighth {
-		bs = 1
-	}
+	bs := 8 / d.scale
 	dst, stride := []byte(nil), 0
 	if d.nComp == 1 {
 		dst, stride = d.img1.Pix[bs*(by*d.img1.Stride+bx):], d.img1.Stride
@@ -491,12 +486,16 @@ func (d *decoder) reconstructBlock(b *block, bx, by, compIndex int) error {
 			return UnsupportedError("too many components")
 		}
 	}
-	if d.eighth {
+	switch d.scale {
+	case 8:
 		// The block's mean: its dequantized DC coefficient over 8 (the
 		// AC basis functions average to 0), rounded, level shifted and
 		// clipped.
 		c := (b[0]*qt[0] + 4) >> 3
 		dst[0] = uint8(min(max(c+128, 0), 255))
+		return nil
+	case 4:
+		quarters(b, qt, dst, stride)
 		return nil
 	}
 	for zig := 0; zig < blockSize; zig++ {
