@@ -454,20 +454,21 @@ func DecodeImage(dst []uint8, raw []byte, job ImageJob, lim *Limits) error {
 }
 
 // jpegScale is how much smaller than stored a JPEG of w×h is decoded to
-// be scaled to job's shape: 8 when its crop is 16 or more times the shape
-// on each side, 4 when 8 or more, else 1. Smaller by 8, each 8×8 block is
-// decoded as its mean, skipping the inverse DCT; by 4, as the means of its
-// four quarters, from 25 of its coefficients; either way with 16 or 64
+// be scaled to job's shape: by 8 when its crop is 16 or more times the
+// shape on each side, by 4 when 8 or more, by 2 when 4 or more, else
+// whole. Smaller by 8, each 8×8 block is decoded as its mean, skipping the
+// inverse DCT; by 4 or 2, as the means of its 4×4 quarters or its 2×2
+// cells, from 25 or 49 of its coefficients; either way with 64, 16 or 4
 // times fewer pixels to convert and average. The averages differ from the
-// full decoding's only where a block, or a quarter, straddles an output
-// pixel's edge, which then takes its mean for the part it covers (and
-// where the full decoding clips a pixel): at these factors each output
-// pixel covers two of them or more a side, and colour subsampled by 2, as
-// most photos have it, still has a sample or more for each.
+// full decoding's only where such a cell straddles an output pixel's
+// edge, which then takes its mean for the part it covers (and where the
+// full decoding clips a pixel): at these factors each output pixel covers
+// two cells or more a side, and colour subsampled by 2, as most photos
+// have it, still has a sample or more for each.
 func jpegScale(w, h int, job ImageJob) int {
 	ow, oh := orientedSize(w, h, job.Orientation)
 	_, _, cw, ch := centreCrop(ow, oh, job.W, job.H)
-	for _, s := range []int{8, 4} {
+	for _, s := range []int{8, 4, 2} {
 		if cw >= 2*s*job.W && ch >= 2*s*job.H {
 			return s
 		}

@@ -351,9 +351,9 @@ func BenchmarkDecodePhotos(b *testing.B) {
 	}
 	z.Close()
 	raw := buf.Bytes()
-	// The default side, decoded at an eighth; 128, at a quarter; 256,
-	// whole.
-	for _, side := range []int{0, 128, 256} {
+	// The default side, decoded at an eighth; 128, at a quarter; 256, at
+	// a half; 512, whole.
+	for _, side := range []int{0, 128, 256, 512} {
 		b.Run(fmt.Sprintf("side=%d", side), func(b *testing.B) {
 			for b.Loop() {
 				if _, err := Decode("photos.zip", bytes.NewReader(raw), int64(len(raw)), LoadOptions{ImageSide: side}); err != nil {
@@ -529,8 +529,9 @@ func TestDecodeImageChecks(t *testing.T) {
 
 // A JPEG scaled down 16 times or more is decoded at an eighth, each block
 // as its mean, 8 times or more at a quarter, each block as its quarters'
-// means, and averaged from there: the full decoding's averages but where
-// a block or a quarter straddles an output pixel's edge.
+// means, 4 times or more at a half, each block as its 2×2 cells' means,
+// and averaged from there: the full decoding's averages but where a cell
+// straddles an output pixel's edge.
 func TestSmallerJPEGOfAPhoto(t *testing.T) {
 	for _, edges := range []bool{false, true} {
 		smallerJPEGOfAPhoto(t, edges)
@@ -567,6 +568,7 @@ func smallerJPEGOfAPhoto(t *testing.T, edges bool) {
 	for _, tc := range []struct{ scale, o, h, w int }{
 		{8, 1, 48, 64}, {8, 6, 64, 48}, {8, 3, 30, 30}, {8, 1, 75, 100},
 		{4, 1, 96, 128}, {4, 8, 128, 96}, {4, 1, 140, 140}, {4, 1, 75, 101},
+		{2, 1, 192, 256}, {2, 5, 256, 192}, {2, 1, 300, 300}, {2, 1, 160, 213},
 	} {
 		job := ImageJob{Path: "a/1.jpg", Orientation: tc.o, H: tc.h, W: tc.w, C: 3}
 		if s := jpegScale(1600, 1200, job); s != tc.scale {
@@ -599,17 +601,17 @@ func smallerJPEGOfAPhoto(t *testing.T, edges bool) {
 			t.Errorf("edges %v, orientation %d into %d×%d at 1/%d: off the full decoding's averages by %d at worst, %.3f on average", edges, tc.o, tc.h, tc.w, tc.scale, worst, mean)
 		}
 	}
-	// Less than 8 times smaller: decoded whole, the same bytes.
-	job := ImageJob{Path: "a/1.jpg", Orientation: 1, H: 160, W: 213, C: 3}
+	// Less than 4 times smaller: decoded whole, the same bytes.
+	job := ImageJob{Path: "a/1.jpg", Orientation: 1, H: 320, W: 427, C: 3}
 	if s := jpegScale(1600, 1200, job); s != 1 {
-		t.Fatalf("1600×1200 into 213×160 decoded at 1/%d", s)
+		t.Fatalf("1600×1200 into 427×320 decoded at 1/%d", s)
 	}
-	got, want := make([]uint8, 160*213*3), make([]uint8, 160*213*3)
+	got, want := make([]uint8, 320*427*3), make([]uint8, 320*427*3)
 	if err := DecodeImage(got, buf.Bytes(), job, nil); err != nil {
 		t.Fatal(err)
 	}
-	putImage(want, full, 1, 160, 213, 3)
+	putImage(want, full, 1, 320, 427, 3)
 	if !bytes.Equal(got, want) {
-		t.Error("a JPEG scaled by less than 8 is not its full decoding's averages")
+		t.Error("a JPEG scaled by less than 4 is not its full decoding's averages")
 	}
 }

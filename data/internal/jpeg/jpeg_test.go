@@ -54,12 +54,12 @@ func TestDecodeIsImageJPEG(t *testing.T) {
 	}
 }
 
-// Smaller by 8 or 4, each pixel of each component is the mean of the
-// pixels it stands for in the full decoding (an 8×8 block, or a 4×4
-// quarter of one), within the rounding and clipping the full decoding does
+// Smaller by 8, 4 or 2, each pixel of each component is the mean of the
+// pixels it stands for in the full decoding (an 8×8 block, a 4×4 quarter
+// of one or a 2×2 cell), within the rounding and clipping the full decoding does
 // pixel by pixel; the size is the full one over the scale, rounded up.
 func TestSmallerIsTheMeans(t *testing.T) {
-	for _, scale := range []int{8, 4} {
+	for _, scale := range []int{8, 4, 2} {
 		checked := 0
 		for name, b := range testFiles(t) {
 			if checkMeans(t, name, b, scale) {
@@ -142,41 +142,74 @@ func checkMeans(t *testing.T, name string, b []byte, scale int) bool {
 	}
 	// Rounding gives up to half a level, and the full decoding's inverse
 	// DCT, in integers, rounds in its passes too; its clipping of a
-	// heavily quantized block's ringing gives more, here and there, most
-	// in the smaller cells of 4×4.
+	// heavily quantized block's ringing gives more, here and there, the
+	// more the smaller the cells.
 	t.Logf("%s at 1/%d: worst %.2f unclipped, %.2f in all, %.3f on average", name, scale, worst, worstClipped, sum/float64(n))
-	if worst > 1.1 || worstClipped > 5 || sum/float64(n) > 0.4 {
+	// A clipped pixel weighs more in a smaller cell: a quarter of a 2×2
+	// one.
+	clipBound := map[int]float64{8: 5, 4: 5, 2: 15}[scale]
+	if worst > 1.1 || worstClipped > clipBound || sum/float64(n) > 0.4 {
 		t.Errorf("%s at 1/%d: off the full decoding's means by %.2f at worst where it did not clip, %.2f where it did, %.3f on average", name, scale, worst, worstClipped, sum/float64(n))
 	}
 	return true
 }
 
-// The quarters' fixed-point weights are the means of the inverse DCT's
-// cosines over each half of a block's side, scaled and rounded.
-func TestQuarterWeights(t *testing.T) {
-	q := func(u int) float64 {
+// The fixed-point weights are the means of the inverse DCT's cosines over
+// each half of a block's side and over each pair of its columns, scaled
+// and rounded.
+func TestMeanWeights(t *testing.T) {
+	// q is k(u, x)'s mean over the n columns from x0.
+	q := func(u, x0, n int) float64 {
 		c := 1.0
 		if u == 0 {
 			c = 1 / math.Sqrt2
 		}
 		sum := 0.0
-		for x := range 4 {
+		for x := x0; x < x0+n; x++ {
 			sum += math.Cos(float64(2*x+1) * float64(u) * math.Pi / 16)
 		}
-		return c / 2 * sum / 4
+		return c / 2 * sum / float64(n)
 	}
-	fixed := func(u int) int64 { return int64(math.Round(q(u) * (1 << quarterFrac))) }
-	if fixed(0) != quarterDC {
-		t.Errorf("quarterDC %d, want %d", quarterDC, fixed(0))
+	fixed := func(v float64) int64 { return int64(math.Round(v * (1 << meanFrac))) }
+	if fixed(q(0, 0, 4)) != quarterDC {
+		t.Errorf("quarterDC %d, want %d", quarterDC, fixed(q(0, 0, 4)))
 	}
 	for j, u := range quarterFreq[1:] {
-		if fixed(u) != quarterOdd[j] {
-			t.Errorf("quarterOdd[%d] (u = %d) %d, want %d", j, u, quarterOdd[j], fixed(u))
+		if w := fixed(q(u, 0, 4)); w != quarterOdd[j] {
+			t.Errorf("quarterOdd[%d] (u = %d) %d, want %d", j, u, quarterOdd[j], w)
 		}
 	}
 	for _, u := range []int{2, 4, 6} {
-		if math.Abs(q(u)) > 1e-12 {
-			t.Errorf("u = %d: %g over half a side, want nought", u, q(u))
+		if math.Abs(q(u, 0, 4)) > 1e-12 {
+			t.Errorf("u = %d: %g over half a side, want nought", u, q(u, 0, 4))
+		}
+	}
+	halfEven := [2][3]int64{{halfE00, halfE02, halfE06}, {halfE10, halfE12, halfE16}}
+	halfOdd := [2][4]int64{{halfO01, halfO03, halfO05, halfO07}, {halfO11, halfO13, halfO15, halfO17}}
+	for i := range 2 {
+		for j, u := range []int{0, 2, 6} {
+			if w := fixed(q(u, 2*i, 2)); w != halfEven[i][j] {
+				t.Errorf("halfEven[%d][%d] (u = %d) %d, want %d", i, j, u, halfEven[i][j], w)
+			}
+		}
+		for j, u := range []int{1, 3, 5, 7} {
+			if w := fixed(q(u, 2*i, 2)); w != halfOdd[i][j] {
+				t.Errorf("halfOdd[%d][%d] (u = %d) %d, want %d", i, j, u, halfOdd[i][j], w)
+			}
+		}
+	}
+	for u := range 8 {
+		for i := range 2 {
+			sign := 1.0
+			if u%2 == 1 {
+				sign = -1
+			}
+			if d := q(u, 6-2*i, 2) - sign*q(u, 2*i, 2); math.Abs(d) > 1e-12 {
+				t.Errorf("u = %d: pair %d is not pair %d mirrored", u, 3-i, i)
+			}
+		}
+		if math.Abs(q(4, 2*(u%4), 2)) > 1e-12 {
+			t.Errorf("u = 4 over a pair: %g, want nought", q(4, 2*(u%4), 2))
 		}
 	}
 }
@@ -184,7 +217,7 @@ func TestQuarterWeights(t *testing.T) {
 // Any other scale is refused.
 func TestDecodeScales(t *testing.T) {
 	b := testFiles(t)["video-001.jpeg"]
-	for _, scale := range []int{0, 2, 3, 16, -8} {
+	for _, scale := range []int{0, 3, 5, 16, -8} {
 		if _, err := Decode(bytes.NewReader(b), scale); err == nil {
 			t.Errorf("decoded at 1/%d", scale)
 		}
@@ -192,8 +225,8 @@ func TestDecodeScales(t *testing.T) {
 }
 
 // Hostile or cut files give an error, never a panic, at full size and
-// smaller alike, and the smaller sizes are always the full one's over 4
-// and 8.
+// smaller alike, and the smaller sizes are always the full one's over 2,
+// 4 and 8.
 func FuzzDecode(f *testing.F) {
 	for _, b := range testFiles(f) {
 		f.Add(b)
@@ -205,7 +238,7 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		full, errFull := Decode(bytes.NewReader(b), 1)
-		for _, scale := range []int{4, 8} {
+		for _, scale := range []int{2, 4, 8} {
 			small, errSmall := Decode(bytes.NewReader(b), scale)
 			if (errFull == nil) != (errSmall == nil) {
 				t.Fatalf("full size: %v; at 1/%d: %v", errFull, scale, errSmall)
@@ -220,54 +253,74 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// quarters against the inverse DCT's definition in float64, averaged over
-// each quarter: random blocks of coefficients of the sizes photos have,
-// quantized by a table of steps 1 to 20.
-func TestQuartersAgainstTheDefinition(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	var qt block
-	for i := range qt {
-		qt[i] = int32(1 + r.IntN(20))
-	}
-	worst := 0.0
-	for range 2000 {
-		var b block
-		for n := range b {
-			// Lower frequencies carry more.
-			u, v := n%8, n/8
-			span := 1 + 400/(1+u+v)
-			b[n] = int32(r.IntN(2*span+1)-span) / qt[quarterZig[n]]
+// quarters and halves against the inverse DCT's definition in float64,
+// averaged over each cell: random blocks of coefficients of the sizes
+// photos have, dequantized by steps of 1 to 20.
+func TestMeansAgainstTheDefinition(t *testing.T) {
+	for _, tc := range []struct {
+		cell  int
+		means func(b *block, dst []byte, stride int)
+	}{{4, func(b *block, dst []byte, stride int) {
+		var ones block
+		for i := range ones {
+			ones[i] = 1
 		}
-		var got [2 * 2]byte
-		quarters(&b, &qt, got[:], 2)
-		for qy := range 2 {
-			for qx := range 2 {
-				mean := 0.0
-				for y := 4 * qy; y < 4*qy+4; y++ {
-					for x := 4 * qx; x < 4*qx+4; x++ {
-						for n := range b {
-							u, v := n%8, n/8
-							cu, cv := 1.0, 1.0
-							if u == 0 {
-								cu = 1 / math.Sqrt2
-							}
-							if v == 0 {
-								cv = 1 / math.Sqrt2
-							}
-							f := float64(b[n]) * float64(qt[quarterZig[n]])
-							mean += cu * cv / 4 * f * math.Cos(float64(2*x+1)*float64(u)*math.Pi/16) * math.Cos(float64(2*y+1)*float64(v)*math.Pi/16)
+		quarters(b, &ones, dst, stride)
+	}}, {2, halves}} {
+		r := rand.New(rand.NewPCG(1, 2))
+		var qt block
+		for i := range qt {
+			qt[i] = int32(1 + r.IntN(20))
+		}
+		n := 8 / tc.cell
+		worst := 0.0
+		for range 1000 {
+			var b block
+			for k := range b {
+				// Lower frequencies carry more.
+				u, v := k%8, k/8
+				span := 1 + 400/(1+u+v)
+				b[k] = int32(r.IntN(2*span+1)-span) / qt[k] * qt[k]
+			}
+			want := b
+			got := make([]byte, n*n)
+			tc.means(&b, got, n)
+			for cy := range n {
+				for cx := range n {
+					mean := 0.0
+					for y := tc.cell * cy; y < tc.cell*(cy+1); y++ {
+						for x := tc.cell * cx; x < tc.cell*(cx+1); x++ {
+							mean += idctAt(&want, x, y)
 						}
 					}
-				}
-				mean = mean/16 + 128
-				want := min(max(mean, 0), 255)
-				d := math.Abs(float64(got[2*qy+qx]) - want)
-				worst = max(worst, d)
-				if d > 0.51 {
-					t.Fatalf("quarter (%d, %d): %d, want %.3f", qx, qy, got[2*qy+qx], want)
+					mean = mean/float64(tc.cell*tc.cell) + 128
+					m := min(max(mean, 0), 255)
+					d := math.Abs(float64(got[cy*n+cx]) - m)
+					worst = max(worst, d)
+					if d > 0.505 {
+						t.Fatalf("%d×%d cell (%d, %d): %d, want %.3f", tc.cell, tc.cell, cx, cy, got[cy*n+cx], m)
+					}
 				}
 			}
 		}
+		t.Logf("%d×%d cells: worst %.3f", tc.cell, tc.cell, worst)
 	}
-	t.Logf("worst %.3f", worst)
+}
+
+// idctAt is the inverse DCT of the dequantized block b at pixel (x, y),
+// by its definition.
+func idctAt(b *block, x, y int) float64 {
+	f := 0.0
+	for k := range b {
+		u, v := k%8, k/8
+		cu, cv := 1.0, 1.0
+		if u == 0 {
+			cu = 1 / math.Sqrt2
+		}
+		if v == 0 {
+			cv = 1 / math.Sqrt2
+		}
+		f += cu * cv / 4 * float64(b[k]) * math.Cos(float64(2*x+1)*float64(u)*math.Pi/16) * math.Cos(float64(2*y+1)*float64(v)*math.Pi/16)
+	}
+	return f
 }

@@ -120,7 +120,7 @@ type decoder struct {
 	img3        *image.YCbCr
 	blackPix    []byte
 	blackStride int
-	// scale is the factor each side is decoded smaller by: 1, 4 or 8
+	// scale is the factor each side is decoded smaller by: 1, 2, 4 or 8
 	// (Decode).
 	scale int
 
@@ -768,15 +768,15 @@ func (d *decoder) convertToRGB() (image.Image, error) {
 }
 
 // Decode reads a JPEG image from r as image/jpeg does with scale 1, or
-// smaller by scale on each side, 4 or 8, each pixel of each component the
-// mean of the scale×scale pixels it stands for, computed from the block's
-// coefficients without the full inverse DCT: at 8, each 8×8 block is the
-// one pixel of its DC coefficient; at 4, the four pixels of its 4×4
-// quarters. A partial block at the right or bottom edge, padded by the
-// encoder, gives whole pixels too: the size is the full one over scale,
-// rounded up.
+// smaller by scale on each side, 2, 4 or 8, each pixel of each component
+// the mean of the scale×scale pixels it stands for, computed from the
+// block's coefficients without the full inverse DCT: at 8, each 8×8 block
+// is the one pixel of its DC coefficient; at 4, the four pixels of its
+// 4×4 quarters; at 2, the sixteen of its 2×2 cells. A partial block at
+// the right or bottom edge, padded by the encoder, gives whole pixels
+// too: the size is the full one over scale, rounded up.
 func Decode(r io.Reader, scale int) (image.Image, error) {
-	if scale != 1 && scale != 4 && scale != 8 {
+	if scale != 1 && scale != 2 && scale != 4 && scale != 8 {
 		return nil, UnsupportedError(fmt.Sprintf("decoding at 1/%d of the size", scale))
 	}
 	d := decoder{scale: scale}

@@ -486,20 +486,24 @@ func (d *decoder) reconstructBlock(b *block, bx, by, compIndex int) error {
 			return UnsupportedError("too many components")
 		}
 	}
-	switch d.scale {
-	case 8:
+	if d.scale == 8 {
 		// The block's mean: its dequantized DC coefficient over 8 (the
 		// AC basis functions average to 0), rounded, level shifted and
 		// clipped.
 		c := (b[0]*qt[0] + 4) >> 3
 		dst[0] = uint8(min(max(c+128, 0), 255))
 		return nil
-	case 4:
+	}
+	if d.scale == 4 {
 		quarters(b, qt, dst, stride)
 		return nil
 	}
 	for zig := 0; zig < blockSize; zig++ {
 		b[unzig[zig]] *= qt[zig]
+	}
+	if d.scale == 2 {
+		halves(b, dst, stride)
+		return nil
 	}
 	idct(b)
 	// Level shift by +128, clip to [0, 255], and write to dst.
