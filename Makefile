@@ -85,7 +85,7 @@ test-race:
 
 # The engine also runs in the browser: test its packages under wasm with node.
 test-wasm:
-	GOOS=js GOARCH=wasm $(GO) test -short -exec="$(WASM_EXEC)" ./kernels/ ./spec/ ./nn/ ./data/ ./train/ ./protocol/ ./wasm/bridge/ ./ui/
+	GOOS=js GOARCH=wasm $(GO) test -short -exec="$(WASM_EXEC)" ./kernels/ ./spec/ ./nn/ ./data/ ./data/internal/jpeg/ ./train/ ./protocol/ ./wasm/bridge/ ./ui/
 
 # Training throughput natively (all cores and one, and all cores as workers
 # training parts of each batch), in node and in headless
