@@ -13,14 +13,14 @@ package jpeg
 // the 64 coefficients make the four means, in 35 multiplications. Over
 // pairs of columns only u = 4 cancels, and the pairs mirrored about the
 // middle have the same weights but for the odd u's signs: 49 coefficients
-// make the sixteen means, in 154 multiplications, where the full inverse
-// DCT's integer passes take about 200 and give 64 pixels to convert and
-// average.
+// make the sixteen means, in 154 multiplications: about the time of the
+// full inverse DCT (BENCHMARKS.md), but 16 pixels to convert and average
+// instead of 64.
 
-// meanFrac is the fixed point of the weights: quarterDC, quarterOdd,
-// halfEven and halfOdd are q scaled by 2^meanFrac and rounded
-// (TestMeanWeights checks them), so that the page's WebAssembly and a
-// native build compute the same bytes.
+// meanFrac is the fixed point of the weights: quarterDC, quarterOdd and
+// the halfE and halfO constants are q scaled by 2^meanFrac and rounded
+// (TestMeanWeights checks them); integers, so that the page's WebAssembly
+// and a native build compute the same bytes.
 const meanFrac = 16
 
 // quarterDC is q(0, X): 2^16/(2√2).
