@@ -210,7 +210,7 @@ func decodeTar(name string, r io.Reader, lim decoding) (*Dataset, error) {
 // LoadFS reads a dataset from a file system: a folder on disk (os.DirFS), a
 // zip (zip.Reader), or files held in memory. It recognizes, anywhere in the
 // tree, the four IDX files of MNIST and Fashion-MNIST, the CIFAR-10 batches,
-// or a CIFAR-10 tar.gz; otherwise it reads PNG and JPEG images in one folder
+// or a CIFAR-10 tar.gz; otherwise it reads images (ImageFormats) in one folder
 // per class (with train/ and test/ folders above them if present).
 func LoadFS(fsys fs.FS, name string, opt LoadOptions) (*Dataset, error) {
 	d, err := decodeFS(fsys, name, opt.decoding(), nil)
@@ -227,9 +227,11 @@ func skipName(name string) bool {
 }
 
 // DatasetFile reports whether a file at path (names joined by "/") can be
-// part of a dataset that LoadFS reads: a PNG or JPEG image, an IDX file, a
-// CIFAR-10 batch or its metadata, or a tar of them; not a file that a
-// file manager left behind. The page packs only these of a folder.
+// part of a dataset that LoadFS reads: an image (ImageFormats), an IDX
+// file, a CIFAR-10 batch or its metadata, or a tar of them; not a file
+// that a file manager left behind. A photo that cannot be read (HEIC,
+// AVIF, a camera's raw file) counts too, so that the dataset's notes say
+// it was left out. The page packs only these of a folder.
 func DatasetFile(p string) bool {
 	for name := range strings.SplitSeq(p, "/") {
 		if skipName(name) {
@@ -237,7 +239,7 @@ func DatasetFile(p string) bool {
 		}
 	}
 	kind, _ := cifarFileKind(p)
-	return isImageName(p) || idxRole(p) >= 0 || kind != "" ||
+	return isImageName(p) || hasExt(p, unreadablePhotoExts) || idxRole(p) >= 0 || kind != "" ||
 		strings.HasSuffix(p, ".tar.gz") || strings.HasSuffix(p, ".tgz") || strings.HasSuffix(p, ".tar")
 }
 

@@ -20,7 +20,7 @@ type Dataset struct {
 	// release or needed fixing: fewer batches, resized images, a split made
 	// up because the folder had none.
 	Notes []string
-	// FromImages says the dataset was read from PNG or JPEG files, whose
+	// FromImages says the dataset was read from image files (PNG, JPEG, …), whose
 	// size LoadOptions.ImageSide (spec.Data.ImageSide) chooses.
 	FromImages bool
 }

@@ -159,7 +159,7 @@ func TestLoadImageZip(t *testing.T) {
 		t.Errorf("resized test image differs from the area resize of the fixture")
 	}
 	notes := strings.Join(d.Notes, "; ")
-	for _, w := range []string{"resized 1 image to 8×8", "converted 1 image to RGB", "skipped 1 file, not PNG or JPEG"} {
+	for _, w := range []string{"resized 1 image to 8×8", "converted 1 image to RGB", "skipped 1 file that is not PNG, JPEG, WebP, GIF, BMP or TIFF: 1 TXT (shapes/README.txt)"} {
 		if !strings.Contains(notes, w) {
 			t.Errorf("notes %q do not say %q", notes, w)
 		}

@@ -27,8 +27,8 @@
 // content: the four IDX files of MNIST-like data, gzipped or not; the
 // CIFAR-10 binary release (cifar-10-binary.tar.gz or its
 // cifar-10-batches-bin/ folder), also with fewer or shorter batches than the
-// official five, which Dataset.Notes reports; or PNG and JPEG images in one
-// folder per class, with train/ and test/ folders above the classes if the
+// official five, which Dataset.Notes reports; or images (PNG, JPEG, WebP,
+// GIF, BMP or TIFF) in one folder per class, with train/ and test/ folders above the classes if the
 // split is given (otherwise every fifth image of each class is held out for
 // test). LoadFS reads the same layouts from any fs.FS and Decode reads an
 // archive from bytes, for files that never touched a disk.

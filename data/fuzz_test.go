@@ -114,6 +114,10 @@ func fuzzDecode(t *testing.T, b []byte) {
 
 func FuzzImageZip(f *testing.F) {
 	addSeeds(f, "testdata/shapes.zip")
+	// Stored, so that the mutations reach the WebP, GIF, BMP and TIFF
+	// files' bytes.
+	files, order, _, _, _, _, _, _ := formatFiles(f)
+	f.Add(zipBytes(files, order, 0))
 	f.Fuzz(fuzzDecode)
 }
 

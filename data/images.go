@@ -3,20 +3,27 @@ package data
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
+	_ "image/gif"  // registers the GIF decoder (the first frame)
 	_ "image/jpeg" // registers the JPEG decoder
 	_ "image/png"  // registers the PNG decoder
 	"io"
 	"io/fs"
 	"math"
+	"path"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	_ "golang.org/x/image/bmp"  // registers the BMP decoder
+	_ "golang.org/x/image/tiff" // registers the TIFF decoder
+	_ "golang.org/x/image/webp" // registers the WebP decoder
 
 	"plateau/data/internal/jpeg"
 	"plateau/spec"
@@ -26,10 +33,72 @@ import (
 // folder has no train/ and test/ folders: every testEvery-th image.
 const testEvery = 5
 
-// isImageName reports whether a file name has a PNG or JPEG extension.
+// ImageFormats names the image files a dataset can hold, for messages.
+const ImageFormats = "PNG, JPEG, WebP, GIF, BMP or TIFF"
+
+// imageExts are the extensions of the image files a dataset can hold.
+var imageExts = []string{".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+
+// unreadablePhotoExts are the extensions of photos that cannot be read
+// (no decoder in Go for HEIF's HEVC or AVIF's AV1, nor cameras' raw
+// files): a folder keeps them so that the dataset's notes can say what
+// was left out and how to convert it.
+var unreadablePhotoExts = []string{".heic", ".heif", ".avif", ".jxl", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf"}
+
+// isImageName reports whether a file name has the extension of an image
+// a dataset can hold.
 func isImageName(name string) bool {
+	return hasExt(name, imageExts)
+}
+
+// hasExt reports whether name ends in one of exts, in any case.
+func hasExt(name string, exts []string) bool {
 	lower := strings.ToLower(name)
-	return strings.HasSuffix(lower, ".png") || strings.HasSuffix(lower, ".jpg") || strings.HasSuffix(lower, ".jpeg")
+	for _, e := range exts {
+		if strings.HasSuffix(lower, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// skippedNote is the note on the files of a folder of images that were not
+// images it could read: how many of each extension, the first of them,
+// and what to do with photos it cannot read.
+func skippedNote(skipped []string) string {
+	count := map[string]int{}
+	first := map[string]string{}
+	var kinds []string
+	unreadable := false
+	for _, f := range skipped {
+		ext := strings.ToUpper(strings.TrimPrefix(path.Ext(f), "."))
+		if ext == "" {
+			ext = "without an extension"
+		}
+		if count[ext] == 0 {
+			kinds = append(kinds, ext)
+			first[ext] = f
+		}
+		count[ext]++
+		unreadable = unreadable || hasExt(f, unreadablePhotoExts)
+	}
+	sort.SliceStable(kinds, func(i, j int) bool { return count[kinds[i]] > count[kinds[j]] })
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%s %s (%s)", spec.Thousands(count[k]), k, first[k])
+		if count[k] > 1 {
+			parts[i] = fmt.Sprintf("%s %s (%s, …)", spec.Thousands(count[k]), k, first[k])
+		}
+	}
+	verb := "are"
+	if len(skipped) == 1 {
+		verb = "is"
+	}
+	note := fmt.Sprintf("skipped %s that %s not %s: %s", spec.Count(len(skipped), "file"), verb, ImageFormats, strings.Join(parts, ", "))
+	if unreadable {
+		note += "; export HEIC, AVIF or raw photos as JPEG to use them (an iPhone takes new photos as JPEG with Settings › Camera › Formats › Most Compatible)"
+	}
+	return note
 }
 
 // imageFile is one image found in the class folders.
@@ -43,7 +112,7 @@ type imageFile struct {
 	orientation int
 }
 
-// decodeImageFolders reads PNG and JPEG images laid out one folder per class:
+// decodeImageFolders reads images (ImageFormats) laid out one folder per class:
 //
 //	[top/]cat/1.png, [top/]dog/2.jpg, …                  split made here
 //	[top/]train/cat/1.png, [top/]test/cat/9.png, …       split as given
@@ -61,17 +130,20 @@ type imageFile struct {
 // as image/color does). Alpha is dropped (transparent pixels become
 // black).
 func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b *budget) (*Dataset, error) {
-	var paths []string
-	other := 0
+	var paths, other []string
 	for _, f := range files {
 		if isImageName(f) {
 			paths = append(paths, f)
 		} else {
-			other++
+			other = append(other, f)
 		}
 	}
 	if len(paths) == 0 {
-		return nil, fmt.Errorf("%s: no dataset found: no IDX files (train-images-idx3-ubyte…), no CIFAR-10 batches (data_batch_1.bin…) and no PNG or JPEG images in class folders", name)
+		msg := fmt.Sprintf("%s: no dataset found: no IDX files (train-images-idx3-ubyte…), no CIFAR-10 batches (data_batch_1.bin…) and no %s images in class folders", name, ImageFormats)
+		if len(other) > 0 {
+			msg += "; " + skippedNote(other)
+		}
+		return nil, errors.New(msg)
 	}
 	// Drop the folders every image shares (a zip of "mydata/…").
 	parts := make([][]string, len(paths))
@@ -345,8 +417,8 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 	if ignored > 0 {
 		d.Notes = append(d.Notes, fmt.Sprintf("ignored %s images outside train/ and test/", spec.Thousands(ignored)))
 	}
-	if other > 0 {
-		d.Notes = append(d.Notes, fmt.Sprintf("skipped %s, not PNG or JPEG", spec.Count(other, "file")))
+	if len(other) > 0 {
+		d.Notes = append(d.Notes, skippedNote(other))
 	}
 	return &d, nil
 }
@@ -404,7 +476,7 @@ func readFile(fsys fs.FS, p string, lim Limits, b *budget) ([]byte, error) {
 	return raw, nil
 }
 
-// An ImageJob is one image of a PNG or JPEG dataset to decode, and where
+// An ImageJob is one image of a dataset of image files to decode, and where
 // it goes: what an ImageDecoder is given beside the file's bytes.
 type ImageJob struct {
 	// Path is the file's path in the dataset, for messages.
@@ -498,8 +570,8 @@ func isGrayModel(m color.Model) bool {
 // pixels, 48 MB for 12 megapixels in RGBA.
 const maxDecoders = 8
 
-// DefaultImageSide is the longest side the images of a PNG or JPEG
-// dataset keep unless told otherwise (spec.Data.ImageSide): larger ones,
+// DefaultImageSide is the longest side the images of a dataset of image
+// files keep unless told otherwise (spec.Data.ImageSide): larger ones,
 // photos for one, are scaled down to it, which a CNN trained in a browser
 // can take.
 const DefaultImageSide = 64

@@ -25,12 +25,12 @@ type LoadOptions struct {
 	// whose longer side is over DefaultImageSide down to it and keeps
 	// smaller ones. IDX and CIFAR-10 datasets keep their size.
 	ImageSide int
-	// Progress, when set, is called as the images of a PNG or JPEG
-	// dataset are read: done of total so far.
+	// Progress, when set, is called as the images of a dataset of image
+	// files are read: done of total so far.
 	Progress func(done, total int)
 	// Decoders, when set, is asked for image decoders that work
 	// elsewhere (other browser workers, where this program has one
-	// thread) when a PNG or JPEG dataset holds 8 megapixels or more as
+	// thread) when a dataset of image files holds 8 megapixels or more as
 	// stored (a second or two of decoding in WebAssembly, more than
 	// starting another worker takes); the images are then handed to
 	// them as they come free, and release is called once all are read. It

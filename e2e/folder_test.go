@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/gif"
 	"image/png"
 	"io"
 	"os"
@@ -41,17 +42,26 @@ func TestFolderOfClassFolders(t *testing.T) {
 					img.SetGray(x, y, color.Gray{v})
 				}
 			}
-			f, err := os.Create(filepath.Join(dir, class, fmt.Sprintf("%02d.png", i)))
+			// One of them a GIF, which reads as the PNGs do.
+			name, encode := fmt.Sprintf("%02d.png", i), func(w io.Writer) error { return png.Encode(w, img) }
+			if c == 1 && i == 3 {
+				name, encode = "03.gif", func(w io.Writer) error { return gif.Encode(w, img, nil) }
+			}
+			f, err := os.Create(filepath.Join(dir, class, name))
 			if err != nil {
 				t.Fatal(err)
 			}
-			png.Encode(f, img)
+			if err := encode(f); err != nil {
+				t.Fatal(err)
+			}
 			f.Close()
 		}
 	}
-	// What a file manager leaves beside them is not packed.
+	// What a file manager leaves beside them is not packed; a photo that
+	// cannot be read is, and the dataset's notes name it.
 	os.WriteFile(filepath.Join(dir, ".DS_Store"), []byte("not an image"), 0o644)
 	os.WriteFile(filepath.Join(dir, "cats", "notes.txt"), []byte("not an image"), 0o644)
+	os.WriteFile(filepath.Join(dir, "cats", "IMG_0001.HEIC"), []byte("\x00\x00\x00\x18ftypheic"), 0o644)
 	kept := filepath.Join(p.dir, "data", "my-pets.zip")
 	t.Cleanup(func() { os.Remove(kept) })
 
@@ -59,6 +69,7 @@ func TestFolderOfClassFolders(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("my pets loaded: 16 training and 4 test images of 12×12×1")`, "the folder to load")
+	waitFor(t, ctx, `Array.from(document.querySelectorAll(".notes li")).some(li => li.textContent.includes("skipped 1 file that is not PNG, JPEG, WebP, GIF, BMP or TIFF: 1 HEIC (cats/IMG_0001.HEIC); export HEIC"))`, "the note on the HEIC photo")
 	trainOneEpochOnServer(t, ctx, "the server's run on the folder")
 	// The zip the server keeps reads as any other, checksums and all,
 	// and holds the images alone.
@@ -67,8 +78,8 @@ func TestFolderOfClassFolders(t *testing.T) {
 		t.Fatalf("the folder, sent as a zip, in the server's data folder: %v", err)
 	}
 	defer zr.Close()
-	if len(zr.File) != 20 {
-		t.Errorf("the zip holds %d files, want the 20 images", len(zr.File))
+	if len(zr.File) != 21 {
+		t.Errorf("the zip holds %d files, want the 20 images and the HEIC photo", len(zr.File))
 	}
 	for _, f := range zr.File {
 		rc, err := f.Open()

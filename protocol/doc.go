@@ -46,7 +46,7 @@
 //	load     read a dataset: dataset.url (fetched by the worker), the blob
 //	         (a chosen or dropped file named dataset.name) or the bin
 //	         payload (the file's bytes); answers loading as it reads the
-//	         images of a dataset of PNG or JPEG images, then dataset,
+//	         images of a dataset of image files, then dataset,
 //	         samples and memory, or error. With workers above 1 and
 //	         images of 8 megapixels or more in all, the worker starts
 //	         that many workers, hands each image file to one of them as

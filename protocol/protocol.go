@@ -142,8 +142,8 @@ type Source interface {
 type DatasetRef struct {
 	Name string `json:"name"`
 	URL  string `json:"url,omitempty"`
-	// ImageSide is the spec's data.image_side: the size a dataset of PNG or
-	// JPEG images is scaled to.
+	// ImageSide is the spec's data.image_side: the size a dataset of image
+	// files is scaled to.
 	ImageSide int `json:"image_side,omitempty"`
 }
 
@@ -307,7 +307,7 @@ type Dataset struct {
 	// Mirror says whether flipped training images still look like their
 	// class; nil when too few images or classes to tell.
 	Mirror *MirrorStats `json:"mirror,omitempty"`
-	// FromImages says the dataset was read from PNG or JPEG files, whose
+	// FromImages says the dataset was read from image files (PNG, JPEG, …), whose
 	// size the spec's data.image_side chooses.
 	FromImages bool `json:"from_images,omitempty"`
 }

@@ -22,7 +22,7 @@ func dataCommand(args []string, stdout, stderr io.Writer) error {
 	dataDir := fs.String("data", "", "data folder holding <name>/<official files> (default $PLATEAU_DATA)")
 	imageSide := 0
 	if args[0] == "info" {
-		fs.IntVar(&imageSide, "image-side", 0, "for PNG or JPEG images: the longer side to scale them to, as data.image_side (0: larger than 64 scaled down to 64)")
+		fs.IntVar(&imageSide, "image-side", 0, "for image files (PNG, JPEG, …): the longer side to scale them to, as data.image_side (0: larger than 64 scaled down to 64)")
 	}
 	// Allow the name before or after the flags.
 	rest := args[1:]

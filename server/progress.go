@@ -137,7 +137,7 @@ func (p *progressBar) line(format string, args ...any) {
 	fmt.Fprintf(p.w, format+"\n", args...)
 }
 
-// images draws how many images of a dataset of PNG or JPEG files have
+// images draws how many images of a dataset of image files have
 // been read (photos take a while), and clears the line after the last.
 func (p *progressBar) images(name string, done, total int) {
 	if !p.terminal || !p.due(done == total) {

@@ -370,8 +370,9 @@ func (s *pageServer) dataset(w http.ResponseWriter, r *http.Request, name string
 			return nil // notes, videos, what a file manager left behind
 		}
 		method := zip.Deflate
-		if lower := strings.ToLower(file); strings.HasSuffix(lower, ".gz") || strings.HasSuffix(lower, ".tgz") || strings.HasSuffix(lower, ".png") || strings.HasSuffix(lower, ".jpg") || strings.HasSuffix(lower, ".jpeg") {
-			method = zip.Store
+		switch strings.ToLower(filepath.Ext(file)) {
+		case ".gz", ".tgz", ".png", ".jpg", ".jpeg", ".webp", ".gif", ".heic", ".heif", ".avif":
+			method = zip.Store // compressed already
 		}
 		out, err := zw.CreateHeader(&zip.FileHeader{Name: filepath.ToSlash(rel), Method: method})
 		if err != nil {

@@ -320,8 +320,8 @@ type Data struct {
 	// TrainLimit and TestLimit keep only the first N examples (0: all).
 	TrainLimit int `json:"train_limit,omitempty"`
 	TestLimit  int `json:"test_limit,omitempty"`
-	// ImageSide is the longer side, in pixels, that the images of a PNG or
-	// JPEG dataset are scaled to, the most common shape of its images kept
+	// ImageSide is the longer side, in pixels, that the images of a dataset
+	// of image files (PNG, JPEG, …) are scaled to, the most common shape of its images kept
 	// and others cropped to it at the centre; 0 scales images whose longer
 	// side is over 64 down to 64 (photos of 4032×3024 become 64×48) and
 	// keeps smaller ones. Datasets in IDX or CIFAR-10 files keep their size.

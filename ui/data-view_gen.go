@@ -111,7 +111,7 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "small", Attr: []vugu.VGAttribute(nil)}
 				vgparent.AppendChild(vgn)
-				vgn.SetInnerHTML(vugu.HTML("a folder (or a zip) of class folders of PNG/JPEG images, the four MNIST-style IDX files in a zip or tar, or cifar-10-binary.tar.gz"))
+				vgn.SetInnerHTML(vugu.HTML("a folder (or a zip) of class folders of images (PNG, JPEG, WebP, GIF, BMP, TIFF), the four MNIST-style IDX files in a zip or tar, or cifar-10-binary.tar.gz"))
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 				vgparent.AppendChild(vgn)
 			}
@@ -169,7 +169,7 @@ func (c *DataView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Image size: the longer side in pixels, for PNG/JPEG images (0: larger than 64 scaled down to 64)\n        "}
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Image size: the longer side in pixels, for image files (0: larger than 64 scaled down to 64)\n        "}
 						vgparent.AppendChild(vgn)
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "image-side"}, vugu.VGAttribute{Namespace: "", Key: "type", Val: "number"}, vugu.VGAttribute{Namespace: "", Key: "step", Val: "8"}, vugu.VGAttribute{Namespace: "", Key: "min", Val: "0"}, vugu.VGAttribute{Namespace: "", Key: "max", Val: "1024"}}}
 						vgparent.AppendChild(vgn)

@@ -173,7 +173,7 @@ type Root struct {
 	sentAs    string
 	Loading   bool
 	// loaded counts the images of the dataset being read, while the
-	// worker reads one of PNG or JPEG images.
+	// worker reads one of image files.
 	loaded *protocol.Loading
 	// packing says the page is packing a folder the user chose or dropped
 	// into a zip for the worker (loaded counting its files).
@@ -574,7 +574,7 @@ func (r *Root) loadCommand(name string, side int) protocol.Command {
 }
 
 // readAtImageSide has the worker read the loaded dataset again when it is
-// one of PNG or JPEG images read at another data.image_side than the
+// one of image files read at another data.image_side than the
 // spec's, whatever changed it (its field, an imported spec, a run's
 // settings used again): the model then takes the new input shape, as for
 // any other dataset.
@@ -639,7 +639,7 @@ func (r *Root) LoadingText() string {
 }
 
 // ShowImageSide says whether the Data tab offers data.image_side: for a
-// dataset of PNG or JPEG images, or a spec that sets it.
+// dataset of image files, or a spec that sets it.
 func (r *Root) ShowImageSide() bool {
 	return r.Spec.Data.ImageSide != 0 || r.Dataset != nil && r.Dataset.FromImages
 }

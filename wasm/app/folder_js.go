@@ -28,7 +28,7 @@ func (h *host) loadFolder(name string, list func() ([]bridge.FolderFile, error))
 			}
 		}
 		if files = kept; len(files) == 0 {
-			err = fmt.Errorf("the folder %s holds no PNG or JPEG images, IDX files or CIFAR-10 batches; put each class's images in a folder named after the class", name)
+			err = fmt.Errorf("the folder %s holds no %s images, IDX files or CIFAR-10 batches; put each class's images in a folder named after the class", name, data.ImageFormats)
 		}
 	}
 	var blob safejs.Value
