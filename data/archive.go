@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"image"
 	"io"
 	"io/fs"
 	"path"
@@ -109,6 +110,12 @@ func decodeArchive(name string, r io.ReaderAt, size int64, lim decoding) (*Datas
 	}
 	if bytes.HasPrefix(head, []byte{0, 0, 8}) {
 		return nil, fmt.Errorf("%s: a single IDX file is not a dataset: give the folder holding train-images-idx3-ubyte and the three other files", name)
+	}
+	if cfg, format, err := image.DecodeConfig(io.NewSectionReader(r, 0, size)); err == nil {
+		return nil, fmt.Errorf("%s: one image (%s, %d×%d) is not a dataset: give a folder, or a zip of one, with a folder of images for each class (cats/1.jpg, dogs/1.jpg, …)", name, strings.ToUpper(format), cfg.Width, cfg.Height)
+	}
+	if hasExt(name, imageExts) || hasExt(name, unreadablePhotoExts) {
+		return nil, fmt.Errorf("%s: one image file is not a dataset: give a folder, or a zip of one, with a folder of images for each class (cats/1.jpg, dogs/1.jpg, …)", name)
 	}
 	return nil, fmt.Errorf("%s: not a dataset archive (want a zip, tar or tar.gz; the first bytes are % x)", name, head[:min(len(head), 8)])
 }

@@ -161,6 +161,8 @@ func TestLoadErrors(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string][]byte{
 		"junk.bin":                        []byte("hello"),
+		"photo.png":                       pngBytes(grayImage(0, 4)),
+		"IMG_0001.HEIC":                   []byte("\x00\x00\x00\x18ftypheic"),
 		"one/a/0.png":                     pngBytes(grayImage(0, 4)),
 		"loose/0.png":                     pngBytes(grayImage(0, 4)),
 		"loose/a/1.png":                   pngBytes(grayImage(0, 4)),
@@ -175,6 +177,8 @@ func TestLoadErrors(t *testing.T) {
 		path, want string
 	}{
 		{"junk.bin", "not a dataset archive"},
+		{"photo.png", "photo.png: one image (PNG, 4×4) is not a dataset: give a folder, or a zip of one, with a folder of images for each class"},
+		{"IMG_0001.HEIC", "IMG_0001.HEIC: one image file is not a dataset"},
 		{"missing", "neither a registry name"},
 		{"one", "found 1 class folder (a); need at least 2"},
 		{"loose", "loose: image 0.png is not inside a class folder"},
