@@ -2,11 +2,13 @@ package data
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"image/gif"
 	"image/png"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -124,5 +126,55 @@ func TestOnlyUnreadablePhotos(t *testing.T) {
 	_, err := Decode("phone.zip", bytes.NewReader(raw), int64(len(raw)), LoadOptions{})
 	if err == nil || !strings.Contains(err.Error(), "no PNG, JPEG, WebP, GIF, BMP or TIFF images in class folders; skipped 2 files that are not PNG, JPEG, WebP, GIF, BMP or TIFF: 2 HEIC (a/1.heic, …); export HEIC") {
 		t.Errorf("a zip of HEIC photos: %v", err)
+	}
+}
+
+// Images whose headers are not an image's (a web page saved as .jpg, an
+// empty file, a HEIC photo renamed) are left out with a note naming them,
+// unless they are half or more of the images, or all of a class's.
+func TestUnreadableImagesAreSkipped(t *testing.T) {
+	good := pngBytes(rgbImage(1, 8))
+	load := func(files map[string][]byte) (*Dataset, error) {
+		var order []string
+		for p := range files {
+			order = append(order, p)
+		}
+		slices.Sort(order)
+		raw := zipBytes(files, order, 0)
+		return Decode("set.zip", bytes.NewReader(raw), int64(len(raw)), LoadOptions{})
+	}
+	files := map[string][]byte{
+		"a/5.jpg": []byte("<!doctype html><title>404</title>"),
+		"a/6.jpg": {},
+		"b/7.png": []byte("\x00\x00\x00\x18ftypheic"),
+	}
+	for i := range 5 {
+		files[fmt.Sprintf("a/%d.png", i)] = good
+		files[fmt.Sprintf("b/%d.png", i)] = good
+	}
+	d, err := load(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := d.Train.Len() + d.Test.Len(); n != 10 {
+		t.Errorf("%d images, want the 10 that can be read", n)
+	}
+	notes := strings.Join(d.Notes, "; ")
+	if want := "skipped 3 images that could not be read (a/5.jpg: a web page; a/6.jpg: an empty file; b/7.png: a HEIC photo)"; !strings.Contains(notes, want) {
+		t.Errorf("notes %q do not say %q", notes, want)
+	}
+	// Half or more unreadable: something is wrong with them all.
+	for i := range 5 {
+		files[fmt.Sprintf("b/%d.png", i)] = []byte("not a PNG")
+	}
+	if _, err := load(files); err == nil || !strings.Contains(err.Error(), "8 of 13 images could not be read (a/5.jpg: a web page; a/6.jpg: an empty file; b/0.png: image: unknown format; …): are they PNG, JPEG, WebP, GIF, BMP or TIFF files?") {
+		t.Errorf("most images unreadable: %v", err)
+	}
+	// A class left without a training image.
+	for i := range 5 {
+		files[fmt.Sprintf("a/%d%d.png", i, i)] = good
+	}
+	if _, err := load(files); err == nil || !strings.Contains(err.Error(), "class b has no training image that could be read") {
+		t.Errorf("a class unreadable: %v", err)
 	}
 }

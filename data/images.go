@@ -228,11 +228,19 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 	}
 	// Pass 1: headers only, to check sizes and pick the channel count
 	// before decoding any pixels.
+	// Images whose headers are not an image's are left out, with a note,
+	// unless they are half or more of them (then something is wrong with
+	// them all) or all of a class's.
 	grays := 0
 	head := bufio.NewReaderSize(nil, exifHead) // one for every header
-	for i := range images {
-		f := &images[i]
+	var unreadable []error
+	readable := images[:0]
+	for _, f := range images {
 		cfg, o, err := readImageConfig(fsys, f.path, lim.Limits, b, head)
+		if errors.As(err, new(unreadableImage)) {
+			unreadable = append(unreadable, err)
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -240,7 +248,23 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 		if f.gray {
 			grays++
 		}
+		readable = append(readable, f)
 	}
+	if n := len(unreadable); n > 0 {
+		if 2*n >= n+len(readable) {
+			return nil, fmt.Errorf("%s: %d of %s could not be read (%s): are they %s files?", name, n, spec.Count(n+len(readable), "image"), unreadableList(unreadable), ImageFormats)
+		}
+		has := make([]bool, len(d.Classes))
+		for _, f := range readable {
+			has[f.label] = has[f.label] || !f.test
+		}
+		for c, ok := range has {
+			if !ok {
+				return nil, fmt.Errorf("%s: class %s has no training image that could be read (%s)", name, d.Classes[c], unreadableList(unreadable))
+			}
+		}
+	}
+	images = readable
 	d.C = 3
 	if 2*grays > len(images) {
 		d.C = 1
@@ -420,6 +444,9 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 	if len(other) > 0 {
 		d.Notes = append(d.Notes, skippedNote(other))
 	}
+	if len(unreadable) > 0 {
+		d.Notes = append(d.Notes, fmt.Sprintf("skipped %s that could not be read (%s)", spec.Count(len(unreadable), "image"), unreadableList(unreadable)))
+	}
 	return &d, nil
 }
 
@@ -453,6 +480,12 @@ func readImageConfig(fsys fs.FS, p string, lim Limits, b *budget, br *bufio.Read
 	o := jpegOrientation(head)
 	cfg, _, err := image.DecodeConfig(br)
 	if err != nil {
+		if b == nil || b.left.Load() >= 0 {
+			if what := sniffNonImage(head); what != "" {
+				err = errors.New(what)
+			}
+			err = unreadableImage{err}
+		}
 		return image.Config{}, 0, fmt.Errorf("%s: %w", p, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > lim.MaxImageSide || cfg.Height > lim.MaxImageSide {
@@ -460,6 +493,49 @@ func readImageConfig(fsys fs.FS, p string, lim Limits, b *budget, br *bufio.Read
 	}
 	cfg.Width, cfg.Height = orientedSize(cfg.Width, cfg.Height, o)
 	return cfg, o, nil
+}
+
+// unreadableImage is the error of an image file whose header is not an
+// image's (an empty file, a web page or a HEIC photo saved as .jpg, a file
+// cut short): a folder of images leaves it out with a note, unless it is
+// most of them.
+type unreadableImage struct{ err error }
+
+func (u unreadableImage) Error() string { return u.err.Error() }
+func (u unreadableImage) Unwrap() error { return u.err }
+
+// sniffNonImage names what a file that is not an image it can read seems
+// to be, from its first bytes: an empty file, a HEIC or AVIF photo, a web
+// page; "" when it cannot tell.
+func sniffNonImage(head []byte) string {
+	switch {
+	case len(head) == 0:
+		return "an empty file"
+	case len(head) >= 12 && string(head[4:8]) == "ftyp":
+		switch string(head[8:12]) {
+		case "heic", "heix", "hevc", "heim", "heis", "mif1", "msf1":
+			return "a HEIC photo"
+		case "avif", "avis":
+			return "an AVIF photo"
+		}
+	}
+	if t := strings.ToLower(strings.TrimSpace(string(head[:min(len(head), 64)]))); strings.HasPrefix(t, "<!doctype html") || strings.HasPrefix(t, "<html") {
+		return "a web page"
+	}
+	return ""
+}
+
+// unreadableList names the first three images left out for their headers,
+// with why.
+func unreadableList(errs []error) string {
+	var list []string
+	for _, err := range errs[:min(len(errs), 3)] {
+		list = append(list, err.Error())
+	}
+	if len(errs) > 3 {
+		list = append(list, "…")
+	}
+	return strings.Join(list, "; ")
 }
 
 // readFile reads one file whole, at most MaxFileBytes.
