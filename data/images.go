@@ -230,7 +230,8 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 	// before decoding any pixels.
 	// Images whose headers are not an image's are left out, with a note,
 	// unless they are half or more of them (then something is wrong with
-	// them all) or all of a class's.
+	// them all) or all of a class's; so are those whose pixels turn out
+	// broken below.
 	grays := 0
 	head := bufio.NewReaderSize(nil, exifHead) // one for every header
 	var unreadable []error
@@ -250,9 +251,15 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 		}
 		readable = append(readable, f)
 	}
-	if n := len(unreadable); n > 0 {
+	// enough says whether the images that could be read are enough to go
+	// on with, and why not.
+	enough := func(readable []imageFile) error {
+		n := len(unreadable)
+		if n == 0 {
+			return nil
+		}
 		if 2*n >= n+len(readable) {
-			return nil, fmt.Errorf("%s: %d of %s could not be read (%s): are they %s files?", name, n, spec.Count(n+len(readable), "image"), unreadableList(unreadable), ImageFormats)
+			return fmt.Errorf("%s: %d of %s could not be read (%s): are they %s files?", name, n, spec.Count(n+len(readable), "image"), unreadableList(unreadable), ImageFormats)
 		}
 		has := make([]bool, len(d.Classes))
 		for _, f := range readable {
@@ -260,9 +267,13 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 		}
 		for c, ok := range has {
 			if !ok {
-				return nil, fmt.Errorf("%s: class %s has no training image that could be read (%s)", name, d.Classes[c], unreadableList(unreadable))
+				return fmt.Errorf("%s: class %s has no training image that could be read (%s)", name, d.Classes[c], unreadableList(unreadable))
 			}
 		}
+		return nil
+	}
+	if err := enough(readable); err != nil {
+		return nil, err
 	}
 	images = readable
 	d.C = 3
@@ -300,21 +311,6 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 			train = append(train, f)
 		}
 	}
-	resized, cropped, converted, turned := 0, 0, 0, 0
-	for _, f := range images {
-		if f.w != d.W || f.h != d.H {
-			resized++
-		}
-		if _, _, cw, ch := centreCrop(f.w, f.h, d.W, d.H); cw != f.w || ch != f.h {
-			cropped++
-		}
-		if f.gray != (d.C == 1) {
-			converted++
-		}
-		if f.orientation > 1 {
-			turned++
-		}
-	}
 	// The images are decoded on the cores there are (photos take a tenth
 	// of a second or more each), at most maxDecoders at once, or by the
 	// decoders elsewhere that lim.decoders gives for a dataset of large
@@ -344,7 +340,10 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 		mu   sync.Mutex // done and the progress calls
 		done int
 	)
-	decodeSplit := func(list []imageFile) (Split, error) {
+	// decodeSplit decodes list's images into a split; those whose pixels
+	// cannot be decoded (a file cut short) are left out, and it gives back
+	// the images kept.
+	decodeSplit := func(list []imageFile) (Split, []imageFile, error) {
 		s := Split{Images: make([]uint8, len(list)*int(size)), Labels: make([]int32, len(list))}
 		for i, f := range list {
 			s.Labels[i] = f.label
@@ -381,8 +380,10 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 					}
 					if err != nil {
 						errs[i] = err
-						failed.Store(true)
-						return
+						if !errors.As(err, new(unreadableImage)) {
+							failed.Store(true)
+							return
+						}
 					}
 					mu.Lock()
 					if done++; lim.progress != nil {
@@ -394,19 +395,53 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 		}
 		wg.Wait()
 		for _, err := range errs {
-			if err != nil {
-				return Split{}, fmt.Errorf("%s: %w", name, err)
+			if err != nil && !errors.As(err, new(unreadableImage)) {
+				return Split{}, nil, fmt.Errorf("%s: %w", name, err)
 			}
 		}
-		return s, nil
+		// Close the gaps the images left out leave.
+		var kept []imageFile
+		for i, f := range list {
+			if errs[i] != nil {
+				unreadable = append(unreadable, errs[i])
+				continue
+			}
+			j := len(kept)
+			copy(s.Images[j*int(size):(j+1)*int(size)], s.Images[i*int(size):(i+1)*int(size)])
+			s.Labels[j] = s.Labels[i]
+			kept = append(kept, f)
+		}
+		s.Images, s.Labels = s.Images[:len(kept)*int(size)], s.Labels[:len(kept)]
+		return s, kept, nil
 	}
 	var err error
-	if d.Train, err = decodeSplit(train); err != nil {
+	var keptTrain, keptTest []imageFile
+	if d.Train, keptTrain, err = decodeSplit(train); err != nil {
 		return nil, err
 	}
-	if d.Test, err = decodeSplit(test); err != nil {
+	if d.Test, keptTest, err = decodeSplit(test); err != nil {
 		return nil, err
 	}
+	images = append(keptTrain, keptTest...)
+	if err := enough(images); err != nil {
+		return nil, err
+	}
+	resized, cropped, converted, turned := 0, 0, 0, 0
+	for _, f := range images {
+		if f.w != d.W || f.h != d.H {
+			resized++
+		}
+		if _, _, cw, ch := centreCrop(f.w, f.h, d.W, d.H); cw != f.w || ch != f.h {
+			cropped++
+		}
+		if f.gray != (d.C == 1) {
+			converted++
+		}
+		if f.orientation > 1 {
+			turned++
+		}
+	}
+
 	if !hasTrain {
 		d.Notes = append(d.Notes, fmt.Sprintf("no train/ and test/ folders: every %dth image of each class is held out for test", testEvery))
 	}
@@ -495,10 +530,11 @@ func readImageConfig(fsys fs.FS, p string, lim Limits, b *budget, br *bufio.Read
 	return cfg, o, nil
 }
 
-// unreadableImage is the error of an image file whose header is not an
-// image's (an empty file, a web page or a HEIC photo saved as .jpg, a file
-// cut short): a folder of images leaves it out with a note, unless it is
-// most of them.
+// unreadableImage is the error of an image file that cannot be decoded:
+// its header is not an image's (an empty file, a web page or a HEIC photo
+// saved as .jpg), or its pixels are cut short or broken. A folder of
+// images leaves it out with a note, unless such files are half or more of
+// its images or all of a class's.
 type unreadableImage struct{ err error }
 
 func (u unreadableImage) Error() string { return u.err.Error() }
@@ -583,7 +619,7 @@ func DecodeImage(dst []uint8, raw []byte, job ImageJob, lim *Limits) error {
 	l := lim.withDefaults()
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(raw))
 	if err != nil {
-		return fmt.Errorf("%s: %w", job.Path, err)
+		return fmt.Errorf("%s: %w", job.Path, unreadableImage{err})
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > l.MaxImageSide || cfg.Height > l.MaxImageSide {
 		return fmt.Errorf("%s: image is %d×%d; the limit is %d on each side", job.Path, cfg.Width, cfg.Height, l.MaxImageSide)
@@ -595,7 +631,7 @@ func DecodeImage(dst []uint8, raw []byte, job ImageJob, lim *Limits) error {
 		img, _, err = image.Decode(bytes.NewReader(raw))
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", job.Path, err)
+		return fmt.Errorf("%s: %w", job.Path, unreadableImage{err})
 	}
 	putImage(dst, img, job.Orientation, job.H, job.W, job.C)
 	return nil
