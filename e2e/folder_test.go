@@ -62,13 +62,21 @@ func TestFolderOfClassFolders(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, ".DS_Store"), []byte("not an image"), 0o644)
 	os.WriteFile(filepath.Join(dir, "cats", "notes.txt"), []byte("not an image"), 0o644)
 	os.WriteFile(filepath.Join(dir, "cats", "IMG_0001.HEIC"), []byte("\x00\x00\x00\x18ftypheic"), 0o644)
+	// A photo cut short by a copy that stopped is left out, and named.
+	cut := filepath.Join(dir, "cats", "07.png")
+	if b, err := os.ReadFile(cut); err != nil {
+		t.Fatal(err)
+	} else {
+		os.WriteFile(cut, b[:len(b)/2], 0o644)
+	}
 	kept := filepath.Join(p.dir, "data", "my-pets.zip")
 	t.Cleanup(func() { os.Remove(kept) })
 
 	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#folder"), []string{dir})); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("my pets loaded: 16 training and 4 test images of 12×12×1")`, "the folder to load")
+	waitFor(t, ctx, `document.querySelector("#notice") && document.querySelector("#notice").textContent.includes("my pets loaded: 15 training and 4 test images of 12×12×1")`, "the folder to load")
+	waitFor(t, ctx, `Array.from(document.querySelectorAll(".notes li")).some(li => li.textContent.includes("skipped 1 image that could not be read (cats/07.png: "))`, "the note on the photo cut short")
 	waitFor(t, ctx, `Array.from(document.querySelectorAll(".notes li")).some(li => li.textContent.includes("skipped 1 file that is not PNG, JPEG, WebP, GIF, BMP or TIFF: 1 HEIC (cats/IMG_0001.HEIC); export HEIC"))`, "the note on the HEIC photo")
 	trainOneEpochOnServer(t, ctx, "the server's run on the folder")
 	// The zip the server keeps reads as any other, checksums and all,
