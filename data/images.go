@@ -85,10 +85,11 @@ func skippedNote(skipped []string) string {
 	sort.SliceStable(kinds, func(i, j int) bool { return count[kinds[i]] > count[kinds[j]] })
 	parts := make([]string, len(kinds))
 	for i, k := range kinds {
-		parts[i] = fmt.Sprintf("%s %s (%s)", spec.Thousands(count[k]), k, first[k])
+		more := ""
 		if count[k] > 1 {
-			parts[i] = fmt.Sprintf("%s %s (%s, …)", spec.Thousands(count[k]), k, first[k])
+			more = ", …"
 		}
+		parts[i] = fmt.Sprintf("%s %s (%s%s)", spec.Thousands(count[k]), k, first[k], more)
 	}
 	verb := "are"
 	if len(skipped) == 1 {
@@ -406,9 +407,10 @@ func decodeImageFolders(fsys fs.FS, name string, files []string, lim decoding, b
 				unreadable = append(unreadable, errs[i])
 				continue
 			}
-			j := len(kept)
-			copy(s.Images[j*int(size):(j+1)*int(size)], s.Images[i*int(size):(i+1)*int(size)])
-			s.Labels[j] = s.Labels[i]
+			if j := len(kept); j != i {
+				copy(s.Images[j*int(size):(j+1)*int(size)], s.Images[i*int(size):(i+1)*int(size)])
+				s.Labels[j] = s.Labels[i]
+			}
 			kept = append(kept, f)
 		}
 		s.Images, s.Labels = s.Images[:len(kept)*int(size)], s.Labels[:len(kept)]
