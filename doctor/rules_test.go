@@ -672,8 +672,14 @@ func TestStillLearningOnlyAtThePlannedEnd(t *testing.T) {
 			t.Errorf("stopped %q: findings %v, want %s: %v", c.stopped, got, StillLearning, c.want)
 		}
 	}
+	// A run that has one_cycle is not told to take it up.
+	tt := telemetry(func(s *spec.Spec, _ *train.Event) { s.Train.Schedule = spec.Schedule{Type: "one_cycle"} }, healthyEpochs()[:4]...)
+	tt.Add(train.Event{Event: train.EventResult, Stopped: train.StoppedCompleted})
+	if got := Diagnose(tt); indexOf(got, StillLearning) < 0 || strings.Contains(got[indexOf(got, StillLearning)].Advice, "or a one_cycle schedule") {
+		t.Errorf("findings of a one_cycle run: %+v; want still_learning without advice to take up one_cycle", got)
+	}
 	// A run the time limit ended wants more time, not more epochs.
-	tt := telemetry(func(s *spec.Spec, _ *train.Event) { s.Train.TimeLimitSeconds = 90 }, healthyEpochs()[:4]...)
+	tt = telemetry(func(s *spec.Spec, _ *train.Event) { s.Train.TimeLimitSeconds = 90 }, healthyEpochs()[:4]...)
 	tt.Add(train.Event{Event: train.EventResult, Stopped: train.StoppedTimeLimit})
 	got := Diagnose(tt)
 	if i := indexOf(got, StillLearning); i < 0 || !strings.Contains(got[i].Advice, "train.time_limit_seconds 180") ||

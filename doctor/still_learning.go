@@ -53,7 +53,8 @@ import (
 // limit when that ended the run), or continue
 // from the weights (the Run tab's Continue training, plateau train
 // -resume); a higher rate or a one_cycle schedule covers more ground in
-// the same epochs.
+// the same epochs (for a run that has one_cycle: it spreads over the
+// epochs it is given).
 // learningFall is the fall of the training loss per epoch that counts a
 // run as still learning: where underfitting's plateau (a fall under 2% an
 // epoch) ends.
@@ -116,11 +117,14 @@ func checkStillLearning(t *Telemetry) *train.Diagnosis {
 	if t.Result.Stopped == train.StoppedTimeLimit {
 		evidence["stopped_by_time_limit"] = 1
 	}
+	faster := "a higher rate or a one_cycle schedule covers more ground in the same epochs"
+	if t.Spec.Train.Schedule.Type == "one_cycle" {
+		faster = "its one_cycle schedule spreads its rise and fall over the epochs it is given"
+	}
 	return &train.Diagnosis{Confidence: 0.35 + 0.15*ramp(fall, learningFall, 0.1),
 		Evidence: evidence,
 		Advice: fmt.Sprintf("the run ended while still learning: %s; "+
-			"%s or go on from these weights (Continue training in the Run tab, %s); "+
-			"a higher rate or a one_cycle schedule covers more ground in the same epochs", over, longer, resume)}
+			"%s or go on from these weights (Continue training in the Run tab, %s); %s", over, longer, resume, faster)}
 }
 
 // twiceTheTime is train.time_limit_seconds doubled, as advice and fixes
