@@ -51,6 +51,10 @@ type LineChart struct {
 	LogY bool
 	// LogX plots x on a log scale (the LR range test).
 	LogX bool
+	// WholeX ticks x at whole numbers only once it spans two or more
+	// (epochs: a chart of epochs 1 to 4 is not ticked at 1.5, the first
+	// epoch's steps are ticked in tenths).
+	WholeX bool
 	// YMin and YMax fix the y range when YMax > YMin (accuracy: 0 to 1).
 	YMin, YMax float64
 	Series     []Series
@@ -135,10 +139,7 @@ func (c LineChart) SVG() string {
 		fmt.Fprintf(&b, `<line x1="%g" y1="%.1f" x2="%g" y2="%.1f" class="grid"/>`, left, y, w-right, y)
 		fmt.Fprintf(&b, `<text x="%g" y="%.1f" class="tick" text-anchor="end">%s</text>`, left-4, y+4, tickLabel(v))
 	}
-	xTicks := niceTicks(x0, x1, 6)
-	if c.LogX {
-		xTicks = decades(x0, x1)
-	}
+	xTicks := c.xTicks(x0, x1)
 	for _, v := range xTicks {
 		x := tx(v)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%g" class="tick" text-anchor="middle">%s</text>`, x, h-bottom+14, tickLabel(v))
@@ -285,6 +286,22 @@ func (c LineChart) yTicks(y0, y1 float64) []float64 {
 	var ticks []float64
 	for e := math.Floor(math.Log10(y0)); e <= math.Log10(y1)+1e-9; e++ {
 		ticks = append(ticks, math.Pow(10, e))
+	}
+	return ticks
+}
+
+// xTicks are the x axis's tick values: decades on a log scale, else about
+// six round values, whole ones under WholeX.
+func (c LineChart) xTicks(x0, x1 float64) []float64 {
+	if c.LogX {
+		return decades(x0, x1)
+	}
+	ticks := niceTicks(x0, x1, 6)
+	if c.WholeX && x1-x0 >= 2 && len(ticks) > 1 && ticks[1]-ticks[0] < 1 {
+		ticks = ticks[:0]
+		for v := math.Ceil(x0); v <= x1; v++ {
+			ticks = append(ticks, v)
+		}
 	}
 	return ticks
 }

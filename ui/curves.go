@@ -13,7 +13,7 @@ import (
 // LossChart and AccuracyChart plot the current run, and the runs
 // overlaid when any are ticked.
 func (r *Root) LossChart() string {
-	return LineChart{Title: r.chartTitle("loss (log scale)"), XLabel: "epoch", Width: 460, Height: 240, LogY: true, Marks: r.LossMarks(), Series: r.series(func(run *Run) curves {
+	return LineChart{Title: r.chartTitle("loss (log scale)"), XLabel: "epoch", WholeX: true, Width: 460, Height: 240, LogY: true, Marks: r.LossMarks(), Series: r.series(func(run *Run) curves {
 		return curves{
 			step:  run.StepLoss,
 			train: epochPoints(run, func(e protocol.Event) float64 { return e.TrainLoss }),
@@ -24,7 +24,7 @@ func (r *Root) LossChart() string {
 }
 
 func (r *Root) AccuracyChart() string {
-	return LineChart{Title: r.chartTitle("accuracy"), XLabel: "epoch", Width: 460, Height: 240, YMin: 0, YMax: 1, Bands: r.AccuracyBands(), Series: r.series(func(run *Run) curves {
+	return LineChart{Title: r.chartTitle("accuracy"), XLabel: "epoch", WholeX: true, Width: 460, Height: 240, YMin: 0, YMax: 1, Bands: r.AccuracyBands(), Series: r.series(func(run *Run) curves {
 		return curves{
 			step:  run.StepAccuracy,
 			train: epochPoints(run, func(e protocol.Event) float64 { return e.TrainAccuracy }),

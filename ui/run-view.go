@@ -275,7 +275,7 @@ func (rv *RunView) LRChart() string {
 	if rv.Current != nil {
 		pts = rv.Current.StepLR
 	}
-	return LineChart{Title: "learning rate", XLabel: "epoch", Width: 460, Height: 160, LogY: true, Series: []Series{{Name: "lr", Points: pts}}}.SVG()
+	return LineChart{Title: "learning rate", XLabel: "epoch", WholeX: true, Width: 460, Height: 160, LogY: true, Series: []Series{{Name: "lr", Points: pts}}}.SVG()
 }
 
 // Confusion is the heatmap of the latest validation confusion matrix (the

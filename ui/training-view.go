@@ -38,7 +38,7 @@ func (tv *TrainingView) LRPlot() string {
 		// The schedule follows the time when the limit comes first.
 		title += " (or the time limit)"
 	}
-	return LineChart{Title: title, XLabel: "epoch", Width: 420, Height: 180, LogY: true,
+	return LineChart{Title: title, XLabel: "epoch", WholeX: true, Width: 420, Height: 180, LogY: true,
 		Series: []Series{{Points: pts}}}.SVG()
 }
 
