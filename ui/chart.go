@@ -182,8 +182,8 @@ func (c LineChart) SVG() string {
 		}
 		return Palette[i%len(Palette)]
 	}
+	lines := make([]string, len(c.Series))
 	for i, s := range c.Series {
-		color := color(i)
 		var pts []string
 		for _, p := range s.Points {
 			if !finite(p.Y) || (c.LogX && p.X <= 0) {
@@ -193,15 +193,27 @@ func (c LineChart) SVG() string {
 			// floor, with whatever fell below it, rather than vanishing.
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", tx(p.X), ty(clamp(p.Y, y0, y1))))
 		}
+		lines[i] = strings.Join(pts, " ")
+	}
+	for i, s := range c.Series {
+		color := color(i)
+		// A line that a later one draws over exactly (the same run
+		// trained twice: in the page and on the server) is drawn wider,
+		// its colour a border around the later one's.
+		width, r, title := 1.8, 3.0, ""
+		if j := coveredBy(c.Series, lines, i); j >= 0 {
+			width, r = 5, 5
+			title = fmt.Sprintf("<title>%s: under %s, the same curve</title>", html.EscapeString(s.Name), html.EscapeString(c.Series[j].Name))
+		}
 		dash := ""
 		if s.Dashed {
 			dash = ` stroke-dasharray="5 3"`
 		}
-		if len(pts) == 1 {
-			xy := strings.Split(pts[0], ",")
-			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3" fill="%s"/>`, xy[0], xy[1], color)
-		} else if len(pts) > 1 {
-			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="1.8"%s/>`, strings.Join(pts, " "), color, dash)
+		if pts := lines[i]; pts != "" && !strings.Contains(pts, " ") {
+			xy := strings.Split(pts, ",")
+			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="%g" fill="%s">%s</circle>`, xy[0], xy[1], r, color, title)
+		} else if pts != "" {
+			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="%g"%s>%s</polyline>`, pts, color, width, dash, title)
 		}
 	}
 	for _, e := range legend {
@@ -215,6 +227,17 @@ func (c LineChart) SVG() string {
 	}
 	b.WriteString(`</svg>`)
 	return b.String()
+}
+
+// coveredBy is the first series after i whose line, as drawn, is series
+// i's, or -1.
+func coveredBy(series []Series, lines []string, i int) int {
+	for j := i + 1; j < len(series); j++ {
+		if lines[i] != "" && lines[j] == lines[i] && series[j].Dashed == series[i].Dashed {
+			return j
+		}
+	}
+	return -1
 }
 
 func colorOr(c, fallback string) string {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -26,5 +27,27 @@ func TestEpochTicks(t *testing.T) {
 	}
 	if got := (LineChart{}).xTicks(1, 4); !slices.Contains(got, 1.5) {
 		t.Errorf("a chart without WholeX ticks 1 to 4 at %v, want halves", got)
+	}
+}
+
+// Two runs with the same curve (one trained in the page, one on the
+// server): the first is drawn wider, so both colours show, and says
+// which it lies under.
+func TestALineUnderTheSameLine(t *testing.T) {
+	pts := []Point{{X: 1, Y: 0.5}, {X: 2, Y: 0.7}, {X: 3, Y: 0.8}}
+	other := []Point{{X: 1, Y: 0.4}, {X: 2, Y: 0.6}, {X: 3, Y: 0.8}}
+	svg := LineChart{Width: 400, Height: 200, Series: []Series{
+		{Name: "#1 page", Points: pts}, {Name: "#2 other", Points: other}, {Name: "#3 server", Points: pts},
+	}}.SVG()
+	if n := strings.Count(svg, `stroke-width="5"`); n != 1 {
+		t.Errorf("%d lines drawn wide, want the one under another:\n%s", n, svg)
+	}
+	if !strings.Contains(svg, "#1 page: under #3 server, the same curve") {
+		t.Errorf("the covered line does not say what covers it:\n%s", svg)
+	}
+	// Dashed over solid is not the same line.
+	svg = LineChart{Width: 400, Height: 200, Series: []Series{{Name: "a", Points: pts}, {Name: "b", Points: pts, Dashed: true}}}.SVG()
+	if strings.Contains(svg, `stroke-width="5"`) {
+		t.Errorf("a solid line under a dashed one is drawn wide:\n%s", svg)
 	}
 }
