@@ -283,7 +283,17 @@ func (c LineChart) bounds() (x0, x1, y0, y1 float64, ok bool) {
 		y0, y1 = c.YMin, c.YMax
 	}
 	if x1 == x0 {
-		x0, x1 = x0-0.5, x1+0.5
+		switch {
+		case c.LogX:
+			x0, x1 = x0/2, x1*2
+		case x0 >= 0 && x0 < 0.5:
+			// One point at a run's start (a run that diverged at its
+			// second step) is drawn on an axis of its first epoch, not
+			// around it from −0.4.
+			x0, x1 = 0, x0+0.5
+		default:
+			x0, x1 = x0-0.5, x1+0.5
+		}
 	}
 	if y1 == y0 {
 		if c.LogY {

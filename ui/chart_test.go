@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -49,5 +50,26 @@ func TestALineUnderTheSameLine(t *testing.T) {
 	svg = LineChart{Width: 400, Height: 200, Series: []Series{{Name: "a", Points: pts}, {Name: "b", Points: pts, Dashed: true}}}.SVG()
 	if strings.Contains(svg, `stroke-width="5"`) {
 		t.Errorf("a solid line under a dashed one is drawn wide:\n%s", svg)
+	}
+}
+
+// One point early in a run (a run that diverged at its second step) is
+// drawn on an axis that starts at 0, not at −0.4; one point on a log axis
+// on one around it.
+func TestOnePointsAxis(t *testing.T) {
+	for _, c := range []struct {
+		chart  LineChart
+		x      float64
+		x0, x1 float64
+	}{
+		{LineChart{WholeX: true, LogY: true}, 0.03, 0, 0.53},
+		{LineChart{WholeX: true}, 3, 2.5, 3.5},
+		{LineChart{LogX: true}, 0.01, 0.005, 0.02},
+	} {
+		c.chart.Series = []Series{{Name: "lr", Points: []Point{{X: c.x, Y: 1}}}}
+		x0, x1, _, _, ok := c.chart.bounds()
+		if !ok || math.Abs(x0-c.x0) > 1e-12 || math.Abs(x1-c.x1) > 1e-12 {
+			t.Errorf("one point at x %g: axis %g to %g, want %g to %g", c.x, x0, x1, c.x0, c.x1)
+		}
 	}
 }

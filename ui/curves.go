@@ -76,7 +76,13 @@ func (r *Root) series(get func(*Run) curves) []Series {
 	for i, run := range overlay {
 		cv := get(run)
 		c := Palette[i%len(Palette)]
-		out = append(out, Series{Name: fmt.Sprintf("#%d %s", r.index(run), truncate(overlayName(run), 34)), Color: c, Points: cv.train},
+		name, train := truncate(overlayName(run), 34), cv.train
+		if len(train) == 0 && len(cv.step) > 0 {
+			// A run that ended within its first epoch (diverged at its
+			// second step, stopped) shows its steps rather than nothing.
+			name, train = truncate(overlayName(run), 26)+" · steps", cv.step
+		}
+		out = append(out, Series{Name: fmt.Sprintf("#%d %s", r.index(run), name), Color: c, Points: train},
 			Series{Color: c, Dashed: true, Points: cv.val})
 	}
 	return out

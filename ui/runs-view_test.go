@@ -110,3 +110,18 @@ func TestUseRunSpecBeforeTheDatasetsAreListed(t *testing.T) {
 		t.Errorf("the first dataset loaded is %q, want the run's fashion-mnist", r.DatasetName)
 	}
 }
+
+// A run overlaid after it ended within its first epoch (diverged at its
+// second step) draws its steps; one with epochs draws those.
+func TestOverlayOfARunWithoutEpochs(t *testing.T) {
+	done := &Run{ID: "a", Name: "healthy", Epochs: []protocol.Event{{Epoch: 1, TrainLoss: 0.5, ValLoss: 0.6}, {Epoch: 2, TrainLoss: 0.4, ValLoss: 0.5}},
+		StepLoss: []Point{{X: 0.5, Y: 0.7}, {X: 1, Y: 0.5}}}
+	diverged := &Run{ID: "b", Name: "fault rate-too-high", StepLoss: []Point{{X: 0.03, Y: 2.7}}}
+	r := &Root{Runs: []*Run{done, diverged}, Overlay: map[string]bool{"a": true, "b": true}}
+	got := r.series(func(run *Run) curves {
+		return curves{step: run.StepLoss, train: epochPoints(run, func(e protocol.Event) float64 { return e.TrainLoss })}
+	})
+	if len(got) != 4 || len(got[0].Points) != 2 || got[0].Points[0].X != 1 || got[2].Name != "#2 fault rate-too-high · steps" || len(got[2].Points) != 1 {
+		t.Errorf("overlay series %+v; want run a's two epochs and run b's one step, named so", got)
+	}
+}
