@@ -55,7 +55,7 @@ func TestALineUnderTheSameLine(t *testing.T) {
 
 // One point early in a run (a run that diverged at its second step) is
 // drawn on an axis that starts at 0, not at −0.4; one point on a log axis
-// on one around it.
+// is drawn on an axis around it.
 func TestOnePointsAxis(t *testing.T) {
 	for _, c := range []struct {
 		chart  LineChart
