@@ -652,6 +652,26 @@ func TestRateFixesKeepTheSchedule(t *testing.T) {
 	}
 }
 
+// A flat run under 80% is told to lower its weight decay only when that
+// is strong (above 0.1): 0.01–0.1 are usual strengths of decoupled decay.
+func TestUnderfittingAndWeightDecay(t *testing.T) {
+	for _, c := range []struct {
+		wd    float64
+		lower bool
+	}{{0, false}, {0.05, false}, {0.1, false}, {0.3, true}} {
+		tt := telemetry(func(s *spec.Spec, _ *train.Event) { s.Train.WeightDecay = c.wd },
+			epoch(0.95, 0.7, 0.97, 0.69), epoch(0.94, 0.705, 0.96, 0.7), epoch(0.935, 0.71, 0.955, 0.7), epoch(0.93, 0.71, 0.95, 0.7))
+		got := Diagnose(tt)
+		i := indexOf(got, Underfitting)
+		if i < 0 {
+			t.Fatalf("weight decay %g: findings %v, want %s", c.wd, causes(got), Underfitting)
+		}
+		if has := strings.Contains(got[i].Advice, "train.weight_decay"); has != c.lower {
+			t.Errorf("weight decay %g: advice %q; want advice to lower it: %v", c.wd, got[i].Advice, c.lower)
+		}
+	}
+}
+
 // still_learning speaks of a run that ended as planned: not while it
 // trains (every learning run is still learning), nor of one the user
 // stopped.
