@@ -282,6 +282,16 @@ func im2colConv2DGradFilterRange(t *convTask) {
 // receptive field as one row of col in (KH,KW,C) order, zeros for padding.
 // col is (images*OH*OW, KH*KW*C).
 func im2col(col, x []float32, p ConvParams, images int) {
+	if p.C < 4 {
+		im2colFewChannels(col, x, p, images)
+		return
+	}
+	im2colRows(col, x, p, images)
+}
+
+// im2colRows is im2col kernel row by kernel row: the in-bounds part of
+// each is one contiguous copy of KW·C floats.
+func im2colRows(col, x []float32, p ConvParams, images int) {
 	k := p.KH * p.KW * p.C
 	span := p.KW * p.C
 	image := p.H * p.W * p.C
@@ -308,6 +318,72 @@ func im2col(col, x []float32, p ConvParams, images int) {
 					src := (ih*p.W + iw0) * p.C
 					copyFloats(seg[lo*p.C:hi*p.C], xi[src+lo*p.C:src+hi*p.C])
 					clear(seg[hi*p.C:])
+				}
+			}
+		}
+	}
+}
+
+// im2colFewChannels is im2col for inputs of one to three channels (the
+// first layer of a network on grayscale or colour images), column by
+// column: for each kernel cell and channel, one strided pass along each
+// output row. A kernel row of such an input is a handful of floats
+// (five for a 5×5 kernel on one channel), and under wasm the work
+// around each short copy of the row-by-row loop cost several times the
+// copy: this loop does a load and a store per element.
+func im2colFewChannels(col, x []float32, p ConvParams, images int) {
+	// Go's wasm backend keeps few values in locals and recomputes loop
+	// bounds at every iteration: everything the loops need is hoisted.
+	chans, kw0, sw, padLeft, w := p.C, p.KW, p.StrideW, p.PadLeft, p.W
+	k := p.KH * kw0 * chans
+	image := p.H * w * chans
+	step := sw * chans
+	k2, step2 := 2*k, 2*step
+	rowLen := p.OW * k
+	col = col[:images*p.OH*rowLen]
+	for img := range images {
+		xi := x[img*image : (img+1)*image]
+		for oh := range p.OH {
+			base := (img*p.OH + oh) * rowLen
+			ih0 := oh*p.StrideH - p.PadTop
+			for kh := range p.KH {
+				ih := ih0 + kh
+				inside := ih >= 0 && ih < p.H
+				for kw := range kw0 {
+					// Output columns [lo, hi) read input columns
+					// ow·StrideW − PadLeft + kw inside [0, W).
+					lo, hi := 0, 0
+					if inside {
+						off := padLeft - kw
+						if off > 0 {
+							lo = min(p.OW, (off+sw-1)/sw)
+						}
+						hi = lo
+						if last := w - 1 + off; last >= 0 {
+							hi = max(lo, min(p.OW, last/sw+1))
+						}
+					}
+					first := base + (kh*kw0+kw)*chans
+					src := ((ih*w + lo*sw - padLeft + kw) * chans)
+					for c := range chans {
+						o := first + c
+						loEnd, hiEnd, end := o+lo*k, o+hi*k, o+rowLen
+						for ; o < loEnd; o += k {
+							col[o] = 0
+						}
+						i := src + c
+						for ; o+k < hiEnd; o += k2 {
+							col[o], col[o+k] = xi[i], xi[i+step]
+							i += step2
+						}
+						if o < hiEnd {
+							col[o] = xi[i]
+							o += k
+						}
+						for ; o < end; o += k {
+							col[o] = 0
+						}
+					}
 				}
 			}
 		}

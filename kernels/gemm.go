@@ -296,24 +296,6 @@ func transposeAScalar(dst []float32, ldd int, a []float32, lda, i0, p0, mc, kc i
 	}
 }
 
-// packSliver copies kc rows of Nr values, starting ldb apart in b, into
-// sliver: op(B)[p][j] = b[p*ldb+j] for a whole sliver. Four rows per
-// iteration: under wasm an iteration costs a branch through the dispatch
-// table (about 1.5× the speed of one row per iteration, in node).
-func packSliver(sliver, b []float32, ldb, kc int) {
-	p := 0
-	for ; p+4 <= kc; p += 4 {
-		d := sliver[p*Nr : (p+4)*Nr : (p+4)*Nr]
-		*(*[Nr]float32)(d) = *(*[Nr]float32)(b[p*ldb:])
-		*(*[Nr]float32)(d[Nr:]) = *(*[Nr]float32)(b[(p+1)*ldb:])
-		*(*[Nr]float32)(d[2*Nr:]) = *(*[Nr]float32)(b[(p+2)*ldb:])
-		*(*[Nr]float32)(d[3*Nr:]) = *(*[Nr]float32)(b[(p+3)*ldb:])
-	}
-	for ; p < kc; p++ {
-		*(*[Nr]float32)(sliver[p*Nr:]) = *(*[Nr]float32)(b[p*ldb:])
-	}
-}
-
 // packB copies op(B)[p0:p0+kc, j0:j0+nc] into Nr-column slivers, each stored
 // row by row (Nr values per k), zero-padding the last sliver.
 func packB(dst []float32, trans bool, b []float32, ldb, p0, j0, kc, nc int) {

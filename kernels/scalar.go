@@ -45,12 +45,16 @@ func winogradOutputTile(o *[4][]float32, m, bias []float32) { winogradOutputTile
 //
 // Eight accumulators, four values of B and two of A fit the sixteen float
 // registers of amd64 and of Go's wasm backend without spilling; a 4×4 tile
-// does not, and 3×4 is no faster. The k loop is unrolled four times and
-// walks the slivers by re-slicing, which removes every bounds check from
-// the loop body: under wasm each loop iteration is a branch through the
-// function's dispatch table, so the unrolling doubles the speed there, and
-// natively it lets the eight fused multiply-adds per step overlap. With
-// GOAMD64=v3 the compiler fuses each c += a*b into one VFMADD231SS.
+// does not, and 3×4 is no faster. The k loop is unrolled eight times (then
+// four, then one) and walks the slivers by re-slicing, which removes every
+// bounds check from the loop body: under wasm each loop iteration is a
+// branch through the function's dispatch table, about 25 machine
+// instructions in V8 (a loop that copies one float per iteration costs 28
+// per float), so unrolling four times doubled the speed there and eight
+// took a tenth off the instructions of a training step of fashion-fast
+// and mnist-cnn (BENCHMARKS.md, "Counting instructions"); natively it lets
+// the eight fused multiply-adds per step overlap. With GOAMD64=v3 the
+// compiler fuses each c += a*b into one VFMADD231SS.
 func microKernel(kc, rows int, a []float32, lda int, sliver, c []float32, ldc int, alpha, beta float32, first bool) {
 	sliver = sliver[:kc*Nr]
 	for i := 0; i+Mr <= rows; i += Mr {
@@ -59,7 +63,77 @@ func microKernel(kc, rows int, a []float32, lda int, sliver, c []float32, ldc in
 		a0 := a[i*lda : i*lda+kc]
 		a1 := a[(i+1)*lda : (i+1)*lda+kc]
 		pb := sliver
-		for len(a0) >= 4 && len(a1) >= 4 && len(pb) >= 4*Nr {
+		for len(a0) >= 8 && len(a1) >= 8 && len(pb) >= 8*Nr {
+			x := a0[:8:8]
+			y := a1[:8:8]
+			b := pb[: 8*Nr : 8*Nr]
+			c00 += x[0] * b[0]
+			c01 += x[0] * b[1]
+			c02 += x[0] * b[2]
+			c03 += x[0] * b[3]
+			c10 += y[0] * b[0]
+			c11 += y[0] * b[1]
+			c12 += y[0] * b[2]
+			c13 += y[0] * b[3]
+			c00 += x[1] * b[4]
+			c01 += x[1] * b[5]
+			c02 += x[1] * b[6]
+			c03 += x[1] * b[7]
+			c10 += y[1] * b[4]
+			c11 += y[1] * b[5]
+			c12 += y[1] * b[6]
+			c13 += y[1] * b[7]
+			c00 += x[2] * b[8]
+			c01 += x[2] * b[9]
+			c02 += x[2] * b[10]
+			c03 += x[2] * b[11]
+			c10 += y[2] * b[8]
+			c11 += y[2] * b[9]
+			c12 += y[2] * b[10]
+			c13 += y[2] * b[11]
+			c00 += x[3] * b[12]
+			c01 += x[3] * b[13]
+			c02 += x[3] * b[14]
+			c03 += x[3] * b[15]
+			c10 += y[3] * b[12]
+			c11 += y[3] * b[13]
+			c12 += y[3] * b[14]
+			c13 += y[3] * b[15]
+			c00 += x[4] * b[16]
+			c01 += x[4] * b[17]
+			c02 += x[4] * b[18]
+			c03 += x[4] * b[19]
+			c10 += y[4] * b[16]
+			c11 += y[4] * b[17]
+			c12 += y[4] * b[18]
+			c13 += y[4] * b[19]
+			c00 += x[5] * b[20]
+			c01 += x[5] * b[21]
+			c02 += x[5] * b[22]
+			c03 += x[5] * b[23]
+			c10 += y[5] * b[20]
+			c11 += y[5] * b[21]
+			c12 += y[5] * b[22]
+			c13 += y[5] * b[23]
+			c00 += x[6] * b[24]
+			c01 += x[6] * b[25]
+			c02 += x[6] * b[26]
+			c03 += x[6] * b[27]
+			c10 += y[6] * b[24]
+			c11 += y[6] * b[25]
+			c12 += y[6] * b[26]
+			c13 += y[6] * b[27]
+			c00 += x[7] * b[28]
+			c01 += x[7] * b[29]
+			c02 += x[7] * b[30]
+			c03 += x[7] * b[31]
+			c10 += y[7] * b[28]
+			c11 += y[7] * b[29]
+			c12 += y[7] * b[30]
+			c13 += y[7] * b[31]
+			a0, a1, pb = a0[8:], a1[8:], pb[8*Nr:]
+		}
+		if len(a0) >= 4 && len(a1) >= 4 && len(pb) >= 4*Nr {
 			x := a0[:4:4]
 			y := a1[:4:4]
 			b := pb[: 4*Nr : 4*Nr]
@@ -141,6 +215,33 @@ func microKernel(kc, rows int, a []float32, lda int, sliver, c []float32, ldc in
 			r1[2] = alpha*c12 + beta*r1[2]
 			r1[3] = alpha*c13 + beta*r1[3]
 		}
+	}
+}
+
+// packSliver copies kc rows of Nr values, starting ldb apart in b, into
+// sliver: op(B)[p][j] = b[p*ldb+j] for a whole sliver. Four rows per
+// iteration: under wasm an iteration costs a branch through the dispatch
+// table (about 1.5× the speed of one row per iteration, in node). Each row
+// is four assignments, not a copy of a [4]float32: Go's wasm backend
+// makes that copy a call to runtime.memmove, which cost more than the
+// copy itself (15% of a Winograd convolution's weight gradient in node).
+func packSliver(sliver, b []float32, ldb, kc int) {
+	p := 0
+	for ; p+4 <= kc; p += 4 {
+		d := sliver[p*Nr : (p+4)*Nr : (p+4)*Nr]
+		s0 := b[p*ldb : p*ldb+4 : p*ldb+4]
+		s1 := b[(p+1)*ldb : (p+1)*ldb+4 : (p+1)*ldb+4]
+		s2 := b[(p+2)*ldb : (p+2)*ldb+4 : (p+2)*ldb+4]
+		s3 := b[(p+3)*ldb : (p+3)*ldb+4 : (p+3)*ldb+4]
+		d[0], d[1], d[2], d[3] = s0[0], s0[1], s0[2], s0[3]
+		d[4], d[5], d[6], d[7] = s1[0], s1[1], s1[2], s1[3]
+		d[8], d[9], d[10], d[11] = s2[0], s2[1], s2[2], s2[3]
+		d[12], d[13], d[14], d[15] = s3[0], s3[1], s3[2], s3[3]
+	}
+	for ; p < kc; p++ {
+		d := sliver[p*Nr : (p+1)*Nr : (p+1)*Nr]
+		s := b[p*ldb : p*ldb+4 : p*ldb+4]
+		d[0], d[1], d[2], d[3] = s[0], s[1], s[2], s[3]
 	}
 }
 

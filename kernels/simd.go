@@ -655,3 +655,20 @@ func transposeA(dst, a []float32, lda, i0, p0, mc, kc int) {
 	transposeAScalar(dst[mv*kc:], kc, a, lda, i0+mv, p0, mc-mv, kc)
 	transposeAScalar(dst[kv:], kc, a, lda, i0, p0+kv, mv, kc-kv)
 }
+
+// packSliver copies kc rows of Nr values, starting ldb apart in b, into
+// sliver: op(B)[p][j] = b[p*ldb+j] for a whole sliver, each row of sixteen
+// floats copied as one array, four rows per iteration.
+func packSliver(sliver, b []float32, ldb, kc int) {
+	p := 0
+	for ; p+4 <= kc; p += 4 {
+		d := sliver[p*Nr : (p+4)*Nr : (p+4)*Nr]
+		*(*[Nr]float32)(d) = *(*[Nr]float32)(b[p*ldb:])
+		*(*[Nr]float32)(d[Nr:]) = *(*[Nr]float32)(b[(p+1)*ldb:])
+		*(*[Nr]float32)(d[2*Nr:]) = *(*[Nr]float32)(b[(p+2)*ldb:])
+		*(*[Nr]float32)(d[3*Nr:]) = *(*[Nr]float32)(b[(p+3)*ldb:])
+	}
+	for ; p < kc; p++ {
+		*(*[Nr]float32)(sliver[p*Nr:]) = *(*[Nr]float32)(b[p*ldb:])
+	}
+}

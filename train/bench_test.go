@@ -84,29 +84,37 @@ func TestBenchmarkErrors(t *testing.T) {
 
 // BenchmarkTrainStep times the steps `plateau bench` times, one preset at a
 // time, with batches of 32, and with every batch cut in two parts trained
-// side by side (workers=2): go test -bench TrainStep -cpu 2 ./train.
+// side by side (workers=2): go test -bench TrainStep -cpu 2 ./train. And
+// fashion-fast's step at batch 64, one worker's half of the page's batch
+// of 128.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, net := range []string{"mnist-cnn", "convnetjs-cifar"} {
-		for _, workers := range []int{1, 2} {
-			b.Run(fmt.Sprintf("net=%s,batch=32,workers=%d", net, workers), func(b *testing.B) {
-				if workers > 1 {
-					defer kernels.SetThreads(kernels.SetThreads(1))
-				}
-				step, flops, done, err := benchStep(net, 32, workers)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer done()
-				step()
-				images := 0
-				for b.Loop() {
-					images += step()
-				}
-				perSecond := float64(images) / b.Elapsed().Seconds()
-				b.ReportMetric(perSecond, "images/s")
-				b.ReportMetric(perSecond*3*float64(flops)/1e9, "GFLOP/s")
-			})
-		}
+	cases := []struct {
+		net            string
+		batch, workers int
+	}{
+		{"mnist-cnn", 32, 1}, {"mnist-cnn", 32, 2},
+		{"convnetjs-cifar", 32, 1}, {"convnetjs-cifar", 32, 2},
+		{"fashion-fast", 64, 1},
+	}
+	for _, c := range cases {
+		b.Run(fmt.Sprintf("net=%s,batch=%d,workers=%d", c.net, c.batch, c.workers), func(b *testing.B) {
+			if c.workers > 1 {
+				defer kernels.SetThreads(kernels.SetThreads(1))
+			}
+			step, flops, done, err := benchStep(c.net, c.batch, c.workers)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer done()
+			step()
+			images := 0
+			for b.Loop() {
+				images += step()
+			}
+			perSecond := float64(images) / b.Elapsed().Seconds()
+			b.ReportMetric(perSecond, "images/s")
+			b.ReportMetric(perSecond*3*float64(flops)/1e9, "GFLOP/s")
+		})
 	}
 }
 
