@@ -11,7 +11,7 @@ GOAMD64_NATIVE := $(shell grep -qw fma /proc/cpuinfo 2>/dev/null && grep -qw avx
 # 8-wide vectors (Go's experimental simd/archsimd package, kernels/simd.go).
 GOEXPERIMENT_NATIVE := $(shell [ "$(GOAMD64_NATIVE)" = v3 ] && echo simd)
 
-.PHONY: all build run train wasm vugugen vugugen-check mnist test test-native test-simd test-race test-wasm vet fmt-check bench bench-assets bench-kernels clean
+.PHONY: all build run train wasm vugugen vugugen-check mnist test test-native test-simd test-race test-wasm vet fmt-check bench bench-assets bench-kernels bench-instructions clean
 
 all: build
 
@@ -117,6 +117,29 @@ bench-assets:
 
 bench-kernels:
 	GOAMD64=$(GOAMD64_NATIVE) GOEXPERIMENT=$(GOEXPERIMENT_NATIVE) $(GO) test -run '^$$' -bench . -benchtime 1s ./kernels/
+
+# Machine instructions per op of a Go benchmark compiled to wasm, counted by
+# valgrind (Debian's valgrind) while node runs the test binary with V8's
+# optimizing compiler only, on one thread: the difference between
+# ICOUNT_N2 and ICOUNT_N1 iterations, divided by ICOUNT_N2-ICOUNT_N1. Unlike
+# a time, the count does not move with the machine's load, so a change to a
+# kernel shows in it to a fraction of a percent (BENCHMARKS.md, "Counting
+# instructions").
+#   make bench-instructions ICOUNT_PKG=./kernels ICOUNT_BENCH='FashionFastDense/forward$$'
+ICOUNT_PKG   ?= ./train
+ICOUNT_BENCH ?= TrainStep/net=fashion-fast
+ICOUNT_N1    ?= 3
+ICOUNT_N2    ?= 13
+bench-instructions:
+	@mkdir -p $(BIN)
+	GOOS=js GOARCH=wasm $(GO) test -c -o $(BIN)/icount.wasm $(ICOUNT_PKG)
+	@count() { valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+	    --smc-check=all-non-file node --no-liftoff --no-wasm-dynamic-tiering --single-threaded \
+	    "$$($(GO) env GOROOT)/lib/wasm/wasm_exec_node.js" $(BIN)/icount.wasm -test.run '^$$' \
+	    -test.bench '$(ICOUNT_BENCH)' -test.benchtime $${1}x 2>&1 | sed -n 's/.*I *refs: *//p' | tr -d ,; }; \
+	a=$$(count $(ICOUNT_N1)); b=$$(count $(ICOUNT_N2)); \
+	test -n "$$a" -a -n "$$b" || { echo "valgrind counted nothing: is it installed?"; exit 1; }; \
+	echo "$(ICOUNT_BENCH): $$(( (b - a) / ($(ICOUNT_N2) - $(ICOUNT_N1)) )) instructions per op"
 
 clean:
 	rm -rf $(BIN)
