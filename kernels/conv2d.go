@@ -364,7 +364,7 @@ func im2colFewChannels(col, x []float32, p ConvParams, images int) {
 						}
 					}
 					first := base + (kh*kw0+kw)*chans
-					src := ((ih*w + lo*sw - padLeft + kw) * chans)
+					src := (ih*w + lo*sw - padLeft + kw) * chans
 					for c := range chans {
 						o := first + c
 						loEnd, hiEnd, end := o+lo*k, o+hi*k, o+rowLen
@@ -390,11 +390,10 @@ func im2colFewChannels(col, x []float32, p ConvParams, images int) {
 	}
 }
 
-// copyFloats is copy(d, s) for len(d) <= len(s). A kernel row of a
-// one-channel input (the Fashion-MNIST presets' first, 5×5 convolution) is
-// a handful of floats,
-// for which a call to memmove costs more than the copy under wasm: up to
-// sixteen go four per iteration.
+// copyFloats is copy(d, s) for len(d) <= len(s). A kernel row of a few
+// channels (twelve floats for a 3×3 kernel on four) is short enough that
+// a call to memmove costs more than the copy under wasm: up to sixteen go
+// four per iteration.
 func copyFloats(d, s []float32) {
 	if len(d) > 16 {
 		copy(d, s)

@@ -51,8 +51,8 @@ func winogradOutputTile(o *[4][]float32, m, bias []float32) { winogradOutputTile
 // branch through the function's dispatch table, about 25 machine
 // instructions in V8 (a loop that copies one float per iteration costs 28
 // per float), so unrolling four times doubled the speed there and eight
-// took a tenth off the instructions of a training step of fashion-fast
-// and mnist-cnn (BENCHMARKS.md, "Counting instructions"); natively it lets
+// took another 3.5% off the instructions of fashion-fast's training step
+// (BENCHMARKS.md, "Counting instructions"); natively it lets
 // the eight fused multiply-adds per step overlap. With GOAMD64=v3 the
 // compiler fuses each c += a*b into one VFMADD231SS.
 func microKernel(kc, rows int, a []float32, lda int, sliver, c []float32, ldc int, alpha, beta float32, first bool) {
@@ -224,7 +224,8 @@ func microKernel(kc, rows int, a []float32, lda int, sliver, c []float32, ldc in
 // table (about 1.5× the speed of one row per iteration, in node). Each row
 // is four assignments, not a copy of a [4]float32: Go's wasm backend
 // makes that copy a call to runtime.memmove, which cost more than the
-// copy itself (15% of a Winograd convolution's weight gradient in node).
+// copy itself (15% of a Winograd convolution's weight gradient's time in
+// node's profile).
 func packSliver(sliver, b []float32, ldb, kc int) {
 	p := 0
 	for ; p+4 <= kc; p += 4 {
