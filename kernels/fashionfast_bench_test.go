@@ -50,7 +50,7 @@ func BenchmarkIm2colOneChannel(b *testing.B) {
 	p := NewConvParams(64, 28, 28, 1, 5, 5, 8, 2, 2, 1, 1, 2, 2)
 	r := rand.New(rand.NewPCG(1, 2))
 	x := randSlice(r, p.N*p.H*p.W*p.C, -1, 1)
-	col := make([]float32, p.N*p.OH*p.OW*25)
+	col := make([]float32, p.N*p.OH*p.OW*p.KH*p.KW*p.C)
 	for b.Loop() {
 		im2col(col, x, p, p.N)
 	}

@@ -45,14 +45,14 @@ func winogradOutputTile(o *[4][]float32, m, bias []float32) { winogradOutputTile
 //
 // Eight accumulators, four values of B and two of A fit the sixteen float
 // registers of amd64 and of Go's wasm backend without spilling; a 4×4 tile
-// does not, and 3×4 is no faster. The k loop is unrolled eight times (then
-// four, then one) and walks the slivers by re-slicing, which removes every
-// bounds check from the loop body: under wasm each loop iteration is a
-// branch through the function's dispatch table, about 25 machine
+// does not, and 3×4 is no faster. The k loop is unrolled eight times (the
+// rest one at a time) and walks the slivers by re-slicing, which removes
+// every bounds check from the loop body: under wasm each loop iteration is
+// a branch through the function's dispatch table, about 25 machine
 // instructions in V8 (a loop that copies one float per iteration costs 28
 // per float), so unrolling four times doubled the speed there and eight
-// took another 3.5% off the instructions of fashion-fast's training step
-// (BENCHMARKS.md, "Counting instructions"); natively it lets
+// took another 6–7% off the instructions of fashion-fast's and mnist-cnn's
+// training steps (BENCHMARKS.md, "Counting instructions"); natively it lets
 // the eight fused multiply-adds per step overlap. With GOAMD64=v3 the
 // compiler fuses each c += a*b into one VFMADD231SS.
 func microKernel(kc, rows int, a []float32, lda int, sliver, c []float32, ldc int, alpha, beta float32, first bool) {
@@ -132,44 +132,6 @@ func microKernel(kc, rows int, a []float32, lda int, sliver, c []float32, ldc in
 			c12 += y[7] * b[30]
 			c13 += y[7] * b[31]
 			a0, a1, pb = a0[8:], a1[8:], pb[8*Nr:]
-		}
-		if len(a0) >= 4 && len(a1) >= 4 && len(pb) >= 4*Nr {
-			x := a0[:4:4]
-			y := a1[:4:4]
-			b := pb[: 4*Nr : 4*Nr]
-			c00 += x[0] * b[0]
-			c01 += x[0] * b[1]
-			c02 += x[0] * b[2]
-			c03 += x[0] * b[3]
-			c10 += y[0] * b[0]
-			c11 += y[0] * b[1]
-			c12 += y[0] * b[2]
-			c13 += y[0] * b[3]
-			c00 += x[1] * b[4]
-			c01 += x[1] * b[5]
-			c02 += x[1] * b[6]
-			c03 += x[1] * b[7]
-			c10 += y[1] * b[4]
-			c11 += y[1] * b[5]
-			c12 += y[1] * b[6]
-			c13 += y[1] * b[7]
-			c00 += x[2] * b[8]
-			c01 += x[2] * b[9]
-			c02 += x[2] * b[10]
-			c03 += x[2] * b[11]
-			c10 += y[2] * b[8]
-			c11 += y[2] * b[9]
-			c12 += y[2] * b[10]
-			c13 += y[2] * b[11]
-			c00 += x[3] * b[12]
-			c01 += x[3] * b[13]
-			c02 += x[3] * b[14]
-			c03 += x[3] * b[15]
-			c10 += y[3] * b[12]
-			c11 += y[3] * b[13]
-			c12 += y[3] * b[14]
-			c13 += y[3] * b[15]
-			a0, a1, pb = a0[4:], a1[4:], pb[4*Nr:]
 		}
 		for len(a0) >= 1 && len(a1) >= 1 && len(pb) >= Nr {
 			x, y := a0[0], a1[0]
